@@ -1,0 +1,1 @@
+//! HTTP client for the phone contract (being written).

@@ -1,0 +1,142 @@
+//! Stable error codes with their Chinese and English messages.
+//!
+//! A code is part of the contract: phones branch on it, so a code is never renamed or
+//! reused. Messages may be reworded.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! error_codes {
+    ($( $variant:ident = $code:literal, $zh:literal, $en:literal; )*) => {
+        /// Every error a client can see.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode { $( $variant, )* }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$variant, )* ];
+            /// The stable machine-readable code.
+            pub fn code(self) -> &'static str { match self { $( ErrorCode::$variant => $code, )* } }
+            /// The Chinese message shown to officers.
+            pub fn message_zh(self) -> &'static str { match self { $( ErrorCode::$variant => $zh, )* } }
+            /// The English message.
+            pub fn message_en(self) -> &'static str { match self { $( ErrorCode::$variant => $en, )* } }
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code { $( $code => Some(ErrorCode::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // Authentication and authorisation.
+    Unauthenticated = "unauthenticated", "未登录或登录已失效", "Not signed in or the sign-in has expired";
+    InvalidCredentials = "invalid_credentials", "用户名或密码错误", "Wrong username or password";
+    TokenExpired = "token_expired", "登录已过期，请重新登录", "The token has expired; sign in again";
+    DeviceRevoked = "device_revoked", "此设备已被停用", "This device has been revoked";
+    Forbidden = "forbidden", "无权执行此操作", "Your role does not allow this";
+    OutOfScope = "out_of_scope", "该户不在您的管辖或帮扶范围内", "This household is outside your region or assignment";
+    // Request shape.
+    InvalidJson = "invalid_json", "请求格式错误", "The request body is not valid JSON for this endpoint";
+    InvalidRequest = "invalid_request", "请求参数错误", "The request is invalid";
+    PayloadTooLarge = "payload_too_large", "提交内容过大", "The request body is too large";
+    NotFound = "not_found", "记录不存在", "No such record";
+    UpgradeRequired = "upgrade_required", "客户端版本过低，请升级", "This client version is no longer supported; please upgrade";
+    CursorExpired = "cursor_expired", "同步位置已过期，请先上传后重新同步", "The cursor is older than the kept history; push, then pull from the start";
+    InvalidCursor = "invalid_cursor", "同步位置无效", "The cursor is not valid";
+    Conflict = "conflict", "与现有数据冲突", "This conflicts with existing data";
+    Internal = "internal", "服务器内部错误，请稍后重试", "Internal server error; please retry later";
+    // Field validation (change sets).
+    Required = "required", "必填项不能为空", "This field is required";
+    InvalidType = "invalid_type", "字段类型错误", "This field has the wrong type";
+    TooLong = "too_long", "内容过长", "The value is too long";
+    OutOfRange = "out_of_range", "数值超出范围", "The value is out of range";
+    UnknownField = "unknown_field", "未知字段", "Unknown field";
+    UnknownCode = "unknown_code", "代码值不在代码表中", "The value is not in the code table";
+    TooManyValues = "too_many_values", "选项过多", "Too many values";
+    InvalidIdNumber = "invalid_id_number", "身份证号码无效（校验位、出生日期或格式错误）", "Invalid ID number (check digit, birth date or format)";
+    InvalidPhone = "invalid_phone", "电话号码格式错误", "Invalid phone number";
+    InvalidDate = "invalid_date", "日期格式错误（应为YYYY-MM-DD）", "Invalid date (expected YYYY-MM-DD)";
+    InvalidRegion = "invalid_region", "区划代码不存在或不是村级", "Unknown region code, or not a village";
+    InvalidMoney = "invalid_money", "金额格式错误（非负，最多两位小数）", "Invalid amount (non-negative, at most two decimals)";
+    ReadOnlyField = "read_only_field", "该字段不能在手机端修改", "This field cannot be changed from a phone";
+    MultipleHeads = "multiple_heads", "一户只能有一名户主", "A household has exactly one head";
+    NoHead = "no_head", "该户没有户主", "The household has no head";
+    DuplicatePerson = "duplicate_person", "此人已是另一在档户的成员", "This person is already a member of another active household";
+    HouseholdNotFound = "household_not_found", "所属户不存在或不在范围内", "The household does not exist or is outside your scope";
+    RecordNotFound = "record_not_found", "要修改的记录不存在", "The record to change does not exist";
+    AlreadyExists = "already_exists", "记录已存在", "A record with this id already exists";
+    VersionAhead = "version_ahead", "基础版本号大于服务器版本", "base_version is newer than the server's version";
+    DeleteNotAllowed = "delete_not_allowed", "此类记录不能删除，请走相应程序", "This kind of record cannot be deleted; use the procedure";
+    UnknownEntity = "unknown_entity", "未知的数据类型", "Unknown entity";
+    DuplicateYear = "duplicate_year", "该户该年度的收入记录已存在", "An income record for this household and year already exists";
+    AttachmentTooLarge = "attachment_too_large", "附件超过大小限制", "The attachment is larger than allowed";
+}
+
+/// One field's error inside a rejected change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The field, or `""` when the error is about the whole record.
+    pub field: String,
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: ErrorCode) -> Self {
+        FieldError {
+            field: field.into(),
+            code: code.code().to_owned(),
+            message_zh: code.message_zh().to_owned(),
+            message_en: code.message_en().to_owned(),
+        }
+    }
+}
+
+/// The body of every error answer: `{"error": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+    /// For `device_revoked`: `drain` or `wipe`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Field errors for a rejected request body.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+impl ErrorDetail {
+    pub fn new(code: ErrorCode) -> Self {
+        ErrorDetail {
+            code: code.code().to_owned(),
+            message_zh: code.message_zh().to_owned(),
+            message_en: code.message_en().to_owned(),
+            mode: None,
+            fields: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.code()), "duplicate code {}", code.code());
+            assert_eq!(ErrorCode::from_code(code.code()), Some(*code));
+            let json = serde_json::to_value(code).expect("serialize");
+            assert_eq!(json, serde_json::Value::String(code.code().to_owned()));
+            assert!(!code.message_zh().is_empty() && !code.message_en().is_empty());
+        }
+    }
+}

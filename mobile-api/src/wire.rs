@@ -1,0 +1,177 @@
+//! The JSON bodies of `/api/mobile/v1` (DESIGN §5).
+
+use crate::errors::FieldError;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    pub device_id: String,
+    #[serde(default)]
+    pub device_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub expires_at: String,
+    pub user: UserInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub id: Uuid,
+    pub username: String,
+    pub name: String,
+    /// Role names, e.g. `officer`, `village`.
+    pub roles: Vec<String>,
+    /// The region codes the roles are scoped to.
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Create,
+    Update,
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub entity: String,
+    pub id: Uuid,
+    pub op: Op,
+    /// The version the phone last saw; 0 for create.
+    #[serde(default)]
+    pub base_version: i64,
+    /// Only the changed fields.
+    #[serde(default)]
+    pub fields: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeSet {
+    pub id: Uuid,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub changesets: Vec<ChangeSet>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeSetStatus {
+    Applied,
+    Duplicate,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeStatus {
+    /// Every field was applied.
+    Applied,
+    /// Applied except the fields listed in `conflicts`, which kept the server value.
+    Conflict,
+    /// Not applied (the whole change set was rejected).
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldConflict {
+    /// The conflict's id, for resolving it.
+    pub id: Uuid,
+    pub field: String,
+    pub base_value: Value,
+    pub server_value: Value,
+    pub client_value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeResult {
+    pub entity: String,
+    pub id: Uuid,
+    pub status: ChangeStatus,
+    /// The record's version after this change (0 when rejected).
+    pub version: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<FieldConflict>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeSetResult {
+    pub id: Uuid,
+    pub status: ChangeSetStatus,
+    pub changes: Vec<ChangeResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub results: Vec<ChangeSetResult>,
+    /// `drain` devices are told to wipe once everything they hold is accepted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wipe: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PullOp {
+    /// The whole current record.
+    Upsert,
+    Delete,
+    /// Left the user's scope: drop it once nothing local is pending.
+    Evict,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PulledChange {
+    pub entity: String,
+    pub id: Uuid,
+    pub op: PullOp,
+    pub version: i64,
+    /// The record for `upsert`; `null` otherwise.
+    #[serde(default)]
+    pub data: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub changes: Vec<PulledChange>,
+    pub cursor: String,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    /// The last change set from this device that was applied.
+    pub last_applied_changeset: Option<Uuid>,
+    pub last_applied_at: Option<String>,
+    pub open_conflicts: i64,
+    pub rejected_changesets: i64,
+    /// Households in the user's scope.
+    pub scope_households: i64,
+    pub server_time: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttachmentResponse {
+    pub id: Uuid,
+    pub sha256: String,
+    pub size: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SchemaResponse {
+    pub protocol_version: u32,
+    pub min_client_version: u32,
+    pub code_tables: Value,
+    pub entities: Value,
+}
