@@ -1,1 +1,21 @@
-//! placeholder
+//! Schema migrations of Jingzhun: one backend-neutral set for SQLite and PostgreSQL,
+//! applied on start.
+//!
+//! Never edit a migration once it has landed: add a new one.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_registry;
+mod m20261122_000002_sync;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_registry::Migration),
+            Box::new(m20261122_000002_sync::Migration),
+        ]
+    }
+}

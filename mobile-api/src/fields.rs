@@ -11,17 +11,29 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FieldKind {
-    Text { max_chars: usize },
-    Int { min: i64, max: i64 },
+    Text {
+        max_chars: usize,
+    },
+    Int {
+        min: i64,
+        max: i64,
+    },
     /// Yuan on the wire (at most two decimals); stored as whole fen.
     Money,
     Bool,
     /// `YYYY-MM-DD`.
     Date,
     Uuid,
-    UuidList { max: usize },
-    Code { table: &'static str },
-    Codes { table: &'static str, max: usize },
+    UuidList {
+        max: usize,
+    },
+    Code {
+        table: &'static str,
+    },
+    Codes {
+        table: &'static str,
+        max: usize,
+    },
     /// 18-character resident ID number (GB 11643).
     IdNumber,
     Phone,
@@ -78,13 +90,24 @@ pub fn code_table(name: &str) -> Option<&'static CodeTable> {
     codes::ALL.iter().copied().find(|t| t.name == name)
 }
 
-const fn f(name: &'static str, label: &'static str, kind: FieldKind, policy: Policy, required: bool) -> FieldSpec {
-    FieldSpec { name, label, kind, policy, required }
+const fn f(
+    name: &'static str,
+    label: &'static str,
+    kind: FieldKind,
+    policy: Policy,
+    required: bool,
+) -> FieldSpec {
+    FieldSpec {
+        name,
+        label,
+        kind,
+        policy,
+        required,
+    }
 }
 
 use FieldKind as K;
 use Policy as P;
-
 
 pub static HOUSEHOLD: EntitySpec = EntitySpec {
     name: "household",
@@ -94,16 +117,78 @@ pub static HOUSEHOLD: EntitySpec = EntitySpec {
         f("region_code", "所在村", K::RegionCode, P::CreateOnly, true),
         f("address", "住址", K::Text { max_chars: 200 }, P::Lww, false),
         f("phone", "联系电话", K::Phone, P::Lww, false),
-        f("standard", "识别标准", K::Code { table: "standard" }, P::Manual, true),
-        f("kind", "贫困户属性", K::Code { table: "kind" }, P::Manual, true),
-        f("status", "户状态", K::Code { table: "household_status" }, P::ReadOnly, false),
-        f("poverty_causes", "致贫原因", K::Codes { table: "poverty_cause", max: 3 }, P::Lww, false),
-        f("food_clothing_secure", "不愁吃穿", K::Bool, P::Manual, false),
-        f("education_secure", "义务教育有保障", K::Bool, P::Manual, false),
-        f("medical_secure", "基本医疗有保障", K::Bool, P::Manual, false),
-        f("housing_secure", "住房安全有保障", K::Bool, P::Manual, false),
+        f(
+            "standard",
+            "识别标准",
+            K::Code { table: "standard" },
+            P::Manual,
+            true,
+        ),
+        f(
+            "kind",
+            "贫困户属性",
+            K::Code { table: "kind" },
+            P::Manual,
+            true,
+        ),
+        f(
+            "status",
+            "户状态",
+            K::Code {
+                table: "household_status",
+            },
+            P::ReadOnly,
+            false,
+        ),
+        f(
+            "poverty_causes",
+            "致贫原因",
+            K::Codes {
+                table: "poverty_cause",
+                max: 3,
+            },
+            P::Lww,
+            false,
+        ),
+        f(
+            "food_clothing_secure",
+            "不愁吃穿",
+            K::Bool,
+            P::Manual,
+            false,
+        ),
+        f(
+            "education_secure",
+            "义务教育有保障",
+            K::Bool,
+            P::Manual,
+            false,
+        ),
+        f(
+            "medical_secure",
+            "基本医疗有保障",
+            K::Bool,
+            P::Manual,
+            false,
+        ),
+        f(
+            "housing_secure",
+            "住房安全有保障",
+            K::Bool,
+            P::Manual,
+            false,
+        ),
         f("water_secure", "饮水安全有保障", K::Bool, P::Manual, false),
-        f("planned_exit_year", "计划脱贫年度", K::Int { min: 2014, max: 2100 }, P::Lww, false),
+        f(
+            "planned_exit_year",
+            "计划脱贫年度",
+            K::Int {
+                min: 2014,
+                max: 2100,
+            },
+            P::Lww,
+            false,
+        ),
     ],
 };
 
@@ -116,8 +201,20 @@ pub static MEMBER: EntitySpec = EntitySpec {
         f("name", "姓名", K::Text { max_chars: 50 }, P::Lww, true),
         f("sex", "性别", K::Code { table: "sex" }, P::Lww, true),
         f("id_number", "身份证号码", K::IdNumber, P::Manual, true),
-        f("relation", "与户主关系", K::Code { table: "relation" }, P::Manual, true),
-        f("health", "健康状况", K::Code { table: "health" }, P::Lww, false),
+        f(
+            "relation",
+            "与户主关系",
+            K::Code { table: "relation" },
+            P::Manual,
+            true,
+        ),
+        f(
+            "health",
+            "健康状况",
+            K::Code { table: "health" },
+            P::Lww,
+            false,
+        ),
         f("phone", "联系电话", K::Phone, P::Lww, false),
         f("active", "在户", K::Bool, P::ReadOnly, false),
     ],
@@ -129,12 +226,27 @@ pub static INCOME: EntitySpec = EntitySpec {
     deletable: false,
     fields: &[
         f("household_id", "所属户", K::Uuid, P::CreateOnly, true),
-        f("year", "年度", K::Int { min: 2014, max: 2100 }, P::CreateOnly, true),
+        f(
+            "year",
+            "年度",
+            K::Int {
+                min: 2014,
+                max: 2100,
+            },
+            P::CreateOnly,
+            true,
+        ),
         f("wage", "工资性收入", K::Money, P::Manual, false),
         f("business", "生产经营性收入", K::Money, P::Manual, false),
         f("property", "财产性收入", K::Money, P::Manual, false),
         f("transfer", "转移性收入", K::Money, P::Manual, false),
-        f("business_expense", "生产经营性支出", K::Money, P::Manual, false),
+        f(
+            "business_expense",
+            "生产经营性支出",
+            K::Money,
+            P::Manual,
+            false,
+        ),
         f("pension", "其中：基本养老金", K::Money, P::Manual, false),
     ],
 };
@@ -145,12 +257,41 @@ pub static HELP_MEASURE: EntitySpec = EntitySpec {
     deletable: true,
     fields: &[
         f("household_id", "所属户", K::Uuid, P::CreateOnly, true),
-        f("category", "措施类别", K::Code { table: "main_measure" }, P::Lww, true),
+        f(
+            "category",
+            "措施类别",
+            K::Code {
+                table: "main_measure",
+            },
+            P::Lww,
+            true,
+        ),
         f("name", "措施名称", K::Text { max_chars: 200 }, P::Lww, true),
-        f("year", "年度", K::Int { min: 2014, max: 2100 }, P::Lww, false),
+        f(
+            "year",
+            "年度",
+            K::Int {
+                min: 2014,
+                max: 2100,
+            },
+            P::Lww,
+            false,
+        ),
         f("start_date", "实施时间", K::Date, P::Lww, false),
-        f("project_name", "项目名称", K::Text { max_chars: 200 }, P::Lww, false),
-        f("scale", "项目规模", K::Text { max_chars: 200 }, P::Lww, false),
+        f(
+            "project_name",
+            "项目名称",
+            K::Text { max_chars: 200 },
+            P::Lww,
+            false,
+        ),
+        f(
+            "scale",
+            "项目规模",
+            K::Text { max_chars: 200 },
+            P::Lww,
+            false,
+        ),
         f("funds", "资金（元）", K::Money, P::Lww, false),
     ],
 };
@@ -161,8 +302,23 @@ pub static HELP_PLAN: EntitySpec = EntitySpec {
     deletable: false,
     fields: &[
         f("household_id", "所属户", K::Uuid, P::CreateOnly, true),
-        f("year", "年度", K::Int { min: 2014, max: 2100 }, P::Lww, true),
-        f("goal", "帮扶目标", K::Text { max_chars: 1000 }, P::Lww, false),
+        f(
+            "year",
+            "年度",
+            K::Int {
+                min: 2014,
+                max: 2100,
+            },
+            P::Lww,
+            true,
+        ),
+        f(
+            "goal",
+            "帮扶目标",
+            K::Text { max_chars: 1000 },
+            P::Lww,
+            false,
+        ),
         f("planned_income", "计划人均纯收入", K::Money, P::Lww, false),
     ],
 };
@@ -178,7 +334,13 @@ pub static PLAN_TASK: EntitySpec = EntitySpec {
         f("due_date", "完成期限", K::Date, P::Lww, true),
         f("officer_id", "责任人", K::Uuid, P::Lww, false),
         f("done", "已完成", K::Bool, P::Lww, false),
-        f("progress_note", "进展", K::Text { max_chars: 2000 }, P::Lww, false),
+        f(
+            "progress_note",
+            "进展",
+            K::Text { max_chars: 2000 },
+            P::Lww,
+            false,
+        ),
     ],
 };
 
@@ -189,8 +351,20 @@ pub static VISIT_LOG: EntitySpec = EntitySpec {
     fields: &[
         f("household_id", "所属户", K::Uuid, P::CreateOnly, true),
         f("visited_on", "走访日期", K::Date, P::Lww, true),
-        f("note", "走访记录", K::Text { max_chars: 4000 }, P::Lww, false),
-        f("attachment_ids", "照片", K::UuidList { max: 20 }, P::Lww, false),
+        f(
+            "note",
+            "走访记录",
+            K::Text { max_chars: 4000 },
+            P::Lww,
+            false,
+        ),
+        f(
+            "attachment_ids",
+            "照片",
+            K::UuidList { max: 20 },
+            P::Lww,
+            false,
+        ),
         f("officer_id", "走访人", K::Uuid, P::ReadOnly, false),
     ],
 };
@@ -224,7 +398,12 @@ mod tests {
             for field in e.fields {
                 match field.kind {
                     FieldKind::Code { table } | FieldKind::Codes { table, .. } => {
-                        assert!(code_table(table).is_some(), "{}.{} names {table}", e.name, field.name)
+                        assert!(
+                            code_table(table).is_some(),
+                            "{}.{} names {table}",
+                            e.name,
+                            field.name
+                        )
                     }
                     _ => {}
                 }
@@ -243,9 +422,17 @@ mod tests {
 
     #[test]
     fn the_contract_names_sensitive_fields_manual() {
-        for (e, name) in [(&HOUSEHOLD, "kind"), (&MEMBER, "id_number"), (&MEMBER, "relation"), (&INCOME, "wage")] {
+        for (e, name) in [
+            (&HOUSEHOLD, "kind"),
+            (&MEMBER, "id_number"),
+            (&MEMBER, "relation"),
+            (&INCOME, "wage"),
+        ] {
             assert_eq!(e.field(name).expect(name).policy, Policy::Manual);
         }
-        assert_eq!(HOUSEHOLD.field("status").expect("status").policy, Policy::ReadOnly);
+        assert_eq!(
+            HOUSEHOLD.field("status").expect("status").policy,
+            Policy::ReadOnly
+        );
     }
 }

@@ -1,1 +1,16 @@
+//! Jingzhun (精准): the server behind the dynamic management of registered poor
+//! households. See `../shared/DESIGN.md` for the product and `README.md` to run it.
 
+pub mod app;
+pub mod attachments;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod metrics;
+pub mod registry;
+pub mod sync;
+
+pub use app::{AppState, prepare, serve, serve_state};
+pub use config::Config;

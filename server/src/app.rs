@@ -1,0 +1,140 @@
+//! Wiring: state shared by handlers, start-up (migrations, first administrator), the
+//! background maintenance loop, and `serve`, the seam tests start the server through.
+
+use crate::auth::{self, Role};
+use crate::config::Config;
+use crate::db::Db;
+use crate::db::entities::{app_user, region};
+use crate::metrics::Metrics;
+use crate::registry::{self, Actor};
+use anyhow::Context;
+use sea_orm::{EntityTrait, PaginatorTrait};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Connects, migrates and makes sure an administrator exists.
+pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
+    let db = Db::connect(&config.database_url, config.max_connections)
+        .await
+        .context("connecting to the database")?;
+    db.migrate().await.context("applying migrations")?;
+    bootstrap_admin(&db, &config)
+        .await
+        .context("creating the first administrator")?;
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+        metrics: Arc::new(Metrics::new()?),
+    })
+}
+
+/// Serves until `shutdown` resolves, then lets requests in flight finish.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = prepare(config).await?;
+    serve_state(state, listener, shutdown).await
+}
+
+pub async fn serve_state(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let maintenance = tokio::spawn(maintenance_loop(state.clone()));
+    tracing::info!(addr = %listener.local_addr()?, "serving");
+    let result = axum::serve(listener, crate::http::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    maintenance.abort();
+    result.context("serving HTTP")
+}
+
+/// Hourly: compact the change log past the tombstone horizon.
+async fn maintenance_loop(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let cutoff = chrono::Utc::now() - chrono::Duration::days(state.config.sync.tombstone_days);
+        match crate::sync::changelog::compact(&state.db, cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "compacted the change log"),
+            Err(err) => tracing::error!(%err, "change log compaction failed"),
+        }
+    }
+}
+
+/// On an empty database, creates the first administrator (and a country region for it
+/// when none is configured), printing a generated password once.
+async fn bootstrap_admin(db: &Db, config: &Config) -> anyhow::Result<()> {
+    if app_user::Entity::find().count(&db.conn).await? > 0 {
+        return Ok(());
+    }
+    let bootstrap = &config.bootstrap;
+    let region_code = if bootstrap.admin_region.is_empty() {
+        "000000000000".to_owned()
+    } else {
+        bootstrap.admin_region.clone()
+    };
+    if region::Entity::find_by_id(region_code.clone())
+        .one(&db.conn)
+        .await?
+        .is_none()
+    {
+        let level = if region_code == "000000000000" {
+            "country"
+        } else {
+            "province"
+        };
+        let txn = db.begin_write().await?;
+        registry::regions::insert(
+            &*txn,
+            registry::regions::NewRegion {
+                code: region_code.clone(),
+                name: "全国".into(),
+                level: level.into(),
+                parent_code: None,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+    }
+    let generated = bootstrap.admin_password.is_empty();
+    let password = if generated {
+        auth::random_password()
+    } else {
+        bootstrap.admin_password.clone()
+    };
+    registry::users::create(
+        db,
+        &Actor::CLI,
+        registry::users::NewUser {
+            username: bootstrap.admin_username.clone(),
+            name: "管理员".into(),
+            password: password.clone(),
+            phone: None,
+            email: None,
+            roles: vec![(Role::Admin, region_code)],
+        },
+    )
+    .await?;
+    if generated {
+        // Printed once, on the console of whoever started the server; never logged.
+        println!(
+            "First administrator: {} / {}  (set JINGZHUN__BOOTSTRAP__ADMIN_PASSWORD to choose it)",
+            bootstrap.admin_username, password
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! Device-bound bearer tokens and the `Caller` extractor.
+
+use super::roles::{Grant, Role, prefix_len};
+use crate::app::AppState;
+use crate::db::entities::{access_token, app_user, device};
+use crate::db::{Db, sql};
+use crate::http::error::ApiError;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::Engine;
+use chrono::{Duration, Utc};
+use jingzhun_mobile_api::errors::ErrorCode;
+use rand::RngCore;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use sha2::{Digest, Sha256};
+
+/// Who is calling: the user, their grants and the device the token is bound to.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+    pub username: String,
+    pub name: String,
+    pub device_id: String,
+    pub grants: Vec<Grant>,
+    /// The device is revoked in `drain` mode: it may still push what it holds.
+    pub draining: bool,
+}
+
+impl Caller {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.grants.iter().any(|g| g.role == role)
+    }
+
+    /// Region prefixes whose households the caller reads as a whole (not officers,
+    /// who read only their assignments).
+    pub fn read_prefixes(&self) -> Vec<&str> {
+        self.grants
+            .iter()
+            .filter(|g| g.role != Role::Officer)
+            .map(|g| g.prefix.as_str())
+            .collect()
+    }
+
+    /// Region prefixes whose households the caller edits as a whole.
+    pub fn edit_prefixes(&self) -> Vec<&str> {
+        self.grants
+            .iter()
+            .filter(|g| g.role != Role::Officer && g.role.edits_households())
+            .map(|g| g.prefix.as_str())
+            .collect()
+    }
+
+    /// Whether the caller may run accounts, devices and assignments for this region.
+    pub fn manages_region(&self, region_code: &str) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.role.manages() && region_code.starts_with(&g.prefix))
+    }
+
+    /// Whether the caller may file a new household in this village (officers in their region).
+    pub fn may_create_in(&self, region_code: &str) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.role.edits_households() && region_code.starts_with(&g.prefix))
+    }
+
+    pub fn reads_region(&self, region_code: &str) -> bool {
+        self.read_prefixes()
+            .iter()
+            .any(|p| region_code.starts_with(p))
+    }
+
+    pub fn edits_region(&self, region_code: &str) -> bool {
+        self.edit_prefixes()
+            .iter()
+            .any(|p| region_code.starts_with(p))
+    }
+}
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Issues a new token for a user on a device; returns it with its expiry.
+pub async fn issue(
+    db: &Db,
+    user_id: &str,
+    device_id: &str,
+    ttl_hours: i64,
+) -> Result<(String, chrono::DateTime<Utc>), DbErr> {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let now = Utc::now();
+    let expires_at = now + Duration::hours(ttl_hours);
+    access_token::ActiveModel {
+        token_hash: Set(hash_token(&token)),
+        user_id: Set(user_id.to_owned()),
+        device_id: Set(device_id.to_owned()),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+    }
+    .insert(&db.conn)
+    .await?;
+    Ok((token, expires_at))
+}
+
+/// Loads a user's grants with the prefix each covers.
+pub async fn grants_of(conn: &impl ConnectionTrait, user_id: &str) -> Result<Vec<Grant>, DbErr> {
+    let backend = conn.get_database_backend();
+    let rows = conn
+        .query_all_raw(sql(
+            backend,
+            "SELECT g.role, g.region_code, r.level FROM role_grant g LEFT JOIN region r ON r.code = g.region_code WHERE g.user_id = ? ORDER BY g.role, g.region_code",
+            vec![user_id.into()],
+        ))
+        .await?;
+    let mut grants = Vec::with_capacity(rows.len());
+    for row in rows {
+        let role: String = row.try_get_by_index(0)?;
+        let region_code: String = row.try_get_by_index(1)?;
+        let level: Option<String> = row.try_get_by_index(2)?;
+        let Some(role) = Role::parse(&role) else {
+            continue;
+        };
+        let len = level
+            .as_deref()
+            .map_or(region_code.len(), prefix_len)
+            .min(region_code.len());
+        grants.push(Grant {
+            role,
+            prefix: region_code[..len].to_owned(),
+            region_code,
+        });
+    }
+    Ok(grants)
+}
+
+pub fn revoked_error(mode: &str) -> ApiError {
+    let mut err = ApiError::unauthorized(ErrorCode::DeviceRevoked);
+    err.mode = Some(mode.to_owned());
+    err
+}
+
+/// Resolves a bearer token to its caller. `allow_drain`: the request is a push, which a
+/// draining device may still make.
+pub async fn authenticate(db: &Db, token: &str, allow_drain: bool) -> Result<Caller, ApiError> {
+    let Some(row) = access_token::Entity::find_by_id(hash_token(token))
+        .one(&db.conn)
+        .await?
+    else {
+        return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
+    };
+    let Some(device) = device::Entity::find_by_id(row.device_id.clone())
+        .one(&db.conn)
+        .await?
+    else {
+        return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
+    };
+    let mut draining = false;
+    match device.revoked_mode.as_deref() {
+        Some("drain") if allow_drain => draining = true,
+        Some(mode) => return Err(revoked_error(mode)),
+        None => {}
+    }
+    if row.revoked_at.is_some() {
+        return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
+    }
+    if row.expires_at < Utc::now() {
+        return Err(ApiError::unauthorized(ErrorCode::TokenExpired));
+    }
+    let Some(user) = app_user::Entity::find_by_id(row.user_id.clone())
+        .one(&db.conn)
+        .await?
+    else {
+        return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
+    };
+    if !user.active {
+        return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
+    }
+    let grants = grants_of(&db.conn, &user.id).await?;
+    Ok(Caller {
+        user_id: user.id,
+        username: user.username,
+        name: user.name,
+        device_id: device.id,
+        grants,
+        draining,
+    })
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::unauthorized(ErrorCode::Unauthenticated))?;
+        let allow_drain = parts.uri.path().ends_with("/sync/push");
+        authenticate(&state.db, token.trim(), allow_drain).await
+    }
+}

@@ -1,0 +1,106 @@
+//! Configuration: defaults, then an optional TOML file, then `JINGZHUN__SECTION__KEY`
+//! environment variables (and the plain `DATABASE_URL` / `JINGZHUN_BIND`).
+
+use serde::Deserialize;
+use std::path::Path;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// `sqlite://path?mode=rwc` (the default, a file beside the binary) or `postgres://…`.
+    pub database_url: String,
+    /// Largest connection pool; PostgreSQL servers cap connections, so keep it modest.
+    pub max_connections: u32,
+    pub auth: AuthConfig,
+    pub sync: SyncConfig,
+    pub http: HttpConfig,
+    /// First administrator, created on start when no user exists yet.
+    pub bootstrap: BootstrapConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthConfig {
+    /// A device token lives this long; phones re-login after, so it bounds the damage of
+    /// a copied token without forcing officers to log in every day in the field.
+    pub token_ttl_hours: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SyncConfig {
+    /// Change-log rows (tombstones included) are kept this long; a phone that has not
+    /// pulled for longer gets 410 `cursor_expired` and starts over.
+    pub tombstone_days: i64,
+    /// Most records a pull page holds, whatever the phone asks for.
+    pub max_page: u64,
+    /// Most change sets in one push request.
+    pub max_changesets_per_push: usize,
+    /// Most changes in one change set.
+    pub max_changes_per_changeset: usize,
+    /// Largest attachment accepted, in bytes (photos from phones).
+    pub attachment_max_bytes: usize,
+    /// Clients older than this protocol version get 426 on `/schema` and pull.
+    pub min_client_version: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpConfig {
+    /// Largest request body (JSON) in bytes; attachments have their own limit.
+    pub max_body_bytes: usize,
+    /// A request running longer than this is answered 408, so a stuck client cannot hold a worker.
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BootstrapConfig {
+    pub admin_username: String,
+    /// Empty: a random password is generated and printed once.
+    pub admin_password: String,
+    /// The region the first administrator governs (12-digit code); empty: the whole country.
+    pub admin_region: String,
+}
+
+impl Config {
+    /// Loads defaults, the optional file and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, config::ConfigError> {
+        let mut builder = Config::with_defaults()?;
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path));
+        }
+        builder
+            .add_source(
+                config::Environment::with_prefix("JINGZHUN")
+                    .prefix_separator("__")
+                    .separator("__"),
+            )
+            .set_override_option("database_url", std::env::var("DATABASE_URL").ok())?
+            .set_override_option("bind", std::env::var("JINGZHUN_BIND").ok())?
+            .build()?
+            .try_deserialize()
+    }
+
+    /// The defaults alone, untouched by the environment: for tests and tools.
+    pub fn defaults() -> Result<Config, config::ConfigError> {
+        Config::with_defaults()?.build()?.try_deserialize()
+    }
+
+    fn with_defaults()
+    -> Result<config::ConfigBuilder<config::builder::DefaultState>, config::ConfigError> {
+        config::Config::builder()
+            .set_default("bind", "127.0.0.1:8080")?
+            .set_default("database_url", "sqlite://jingzhun.db?mode=rwc")?
+            .set_default("max_connections", 16)?
+            .set_default("auth.token_ttl_hours", 24 * 30)?
+            .set_default("sync.tombstone_days", 180)?
+            .set_default("sync.max_page", 2000)?
+            .set_default("sync.max_changesets_per_push", 200)?
+            .set_default("sync.max_changes_per_changeset", 500)?
+            .set_default("sync.attachment_max_bytes", 10 * 1024 * 1024)?
+            .set_default("sync.min_client_version", 1)?
+            .set_default("http.max_body_bytes", 4 * 1024 * 1024)?
+            .set_default("http.request_timeout_secs", 30)?
+            .set_default("bootstrap.admin_username", "admin")?
+            .set_default("bootstrap.admin_password", "")?
+            .set_default("bootstrap.admin_region", "")
+    }
+}

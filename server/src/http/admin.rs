@@ -1,0 +1,643 @@
+//! `/api/v1`: the administration API used by county staff, supervisors and tests.
+//! Every route checks the caller's role and region; every change is audited by the
+//! registry service it calls.
+
+use super::error::{ApiError, ApiResult};
+use super::extract::AppJson;
+use crate::app::AppState;
+use crate::auth::{Caller, Role};
+use crate::db::entities::{
+    app_user, assignment, changeset_receipt, device, region, role_grant, sync_conflict,
+};
+use crate::registry::{self, Actor, devices::RevokeMode};
+use crate::sync::{changelog, conflicts, records, scope};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use chrono::NaiveDate;
+use jingzhun_mobile_api::errors::ErrorCode;
+use jingzhun_mobile_api::fields;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+fn require_manager(caller: &Caller, region_code: &str) -> ApiResult<()> {
+    if caller.manages_region(region_code) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+fn require_any_manager(caller: &Caller) -> ApiResult<()> {
+    if caller.grants.iter().any(|g| g.role.manages()) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+async fn household_region(state: &AppState, household_id: &str) -> ApiResult<String> {
+    let household = records::load(&state.db.conn, &fields::HOUSEHOLD, household_id, false)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(household.text("region_code").unwrap_or_default().to_owned())
+}
+
+// ---- regions -------------------------------------------------------------------
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RegionBody {
+    pub code: String,
+    pub name: String,
+    /// province, city, county, township, village, natural_village
+    pub level: String,
+    pub parent_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct RegionParams {
+    pub parent_code: Option<String>,
+}
+
+/// Regions, optionally the children of one.
+#[utoipa::path(get, path = "/api/v1/regions", tag = "admin", params(RegionParams), responses((status = 200, body = [RegionBody])), security(("bearer" = [])))]
+pub async fn list_regions(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(params): Query<RegionParams>,
+) -> ApiResult<Json<Vec<RegionBody>>> {
+    let mut query = region::Entity::find().order_by_asc(region::Column::Code);
+    if let Some(parent) = params.parent_code {
+        query = query.filter(region::Column::ParentCode.eq(parent));
+    }
+    let regions = query.limit(10_000).all(&state.db.conn).await?;
+    Ok(Json(
+        regions
+            .into_iter()
+            .map(|r| RegionBody {
+                code: r.code,
+                name: r.name,
+                level: r.level,
+                parent_code: r.parent_code,
+            })
+            .collect(),
+    ))
+}
+
+/// Adds a region under one the caller manages.
+#[utoipa::path(post, path = "/api/v1/regions", tag = "admin", request_body = RegionBody, responses((status = 200, body = RegionBody), (status = 403)), security(("bearer" = [])))]
+pub async fn create_region(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<RegionBody>,
+) -> ApiResult<Json<RegionBody>> {
+    require_manager(&caller, &body.code)?;
+    let r = registry::regions::create(
+        &state.db,
+        &Actor::of(&caller),
+        registry::regions::NewRegion {
+            code: body.code,
+            name: body.name,
+            level: body.level,
+            parent_code: body.parent_code,
+        },
+    )
+    .await?;
+    Ok(Json(RegionBody {
+        code: r.code,
+        name: r.name,
+        level: r.level,
+        parent_code: r.parent_code,
+    }))
+}
+
+// ---- users ---------------------------------------------------------------------
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GrantBody {
+    pub role: Role,
+    pub region_code: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewUserBody {
+    pub username: String,
+    pub name: String,
+    pub password: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<GrantBody>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserBody {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub active: bool,
+    pub roles: Vec<GrantBody>,
+}
+
+/// Creates a user with roles in regions the caller manages.
+#[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = NewUserBody, responses((status = 200, body = UserBody), (status = 403), (status = 409)), security(("bearer" = [])))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<NewUserBody>,
+) -> ApiResult<Json<UserBody>> {
+    require_any_manager(&caller)?;
+    for grant in &body.roles {
+        require_manager(&caller, &grant.region_code)?;
+    }
+    let user = registry::users::create(
+        &state.db,
+        &Actor::of(&caller),
+        registry::users::NewUser {
+            username: body.username,
+            name: body.name,
+            password: body.password,
+            phone: body.phone,
+            email: body.email,
+            roles: body
+                .roles
+                .iter()
+                .map(|g| (g.role, g.region_code.clone()))
+                .collect(),
+        },
+    )
+    .await?;
+    Ok(Json(UserBody {
+        id: user.id,
+        username: user.username,
+        name: user.name,
+        active: user.active,
+        roles: body.roles,
+    }))
+}
+
+/// Users with a role in a region the caller manages.
+#[utoipa::path(get, path = "/api/v1/users", tag = "admin", responses((status = 200, body = [UserBody])), security(("bearer" = [])))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<UserBody>>> {
+    require_any_manager(&caller)?;
+    let grants = role_grant::Entity::find()
+        .order_by_asc(role_grant::Column::UserId)
+        .all(&state.db.conn)
+        .await?;
+    let visible: Vec<&role_grant::Model> = grants
+        .iter()
+        .filter(|g| caller.manages_region(&g.region_code))
+        .collect();
+    let mut ids: Vec<String> = visible.iter().map(|g| g.user_id.clone()).collect();
+    ids.dedup();
+    let users = app_user::Entity::find()
+        .filter(app_user::Column::Id.is_in(ids))
+        .order_by_asc(app_user::Column::Username)
+        .all(&state.db.conn)
+        .await?;
+    Ok(Json(
+        users
+            .into_iter()
+            .map(|u| UserBody {
+                roles: grants
+                    .iter()
+                    .filter(|g| g.user_id == u.id)
+                    .filter_map(|g| {
+                        Role::parse(&g.role).map(|role| GrantBody {
+                            role,
+                            region_code: g.region_code.clone(),
+                        })
+                    })
+                    .collect(),
+                id: u.id,
+                username: u.username,
+                name: u.name,
+                active: u.active,
+            })
+            .collect(),
+    ))
+}
+
+/// Grants a user a role in a region the caller manages.
+#[utoipa::path(post, path = "/api/v1/users/{id}/roles", tag = "admin", params(("id" = String, Path)), request_body = GrantBody, responses((status = 204), (status = 403)), security(("bearer" = [])))]
+pub async fn add_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<GrantBody>,
+) -> ApiResult<axum::http::StatusCode> {
+    require_manager(&caller, &body.region_code)?;
+    registry::users::add_role(
+        &state.db,
+        &Actor::of(&caller),
+        &id,
+        body.role,
+        &body.region_code,
+    )
+    .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+// ---- assignments ---------------------------------------------------------------
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct AssignBody {
+    pub officer_id: String,
+    pub household_id: String,
+    pub start_date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AssignmentBody {
+    pub id: String,
+    pub officer_id: String,
+    pub household_id: String,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+}
+
+impl From<assignment::Model> for AssignmentBody {
+    fn from(a: assignment::Model) -> Self {
+        AssignmentBody {
+            id: a.id,
+            officer_id: a.officer_id,
+            household_id: a.household_id,
+            start_date: a.start_date,
+            end_date: a.end_date,
+        }
+    }
+}
+
+/// Assigns an officer to a household; the officer's next pull brings it whole.
+#[utoipa::path(post, path = "/api/v1/assignments", tag = "admin", request_body = AssignBody, responses((status = 200, body = AssignmentBody), (status = 403), (status = 409)), security(("bearer" = [])))]
+pub async fn create_assignment(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<AssignBody>,
+) -> ApiResult<Json<AssignmentBody>> {
+    let region = household_region(&state, &body.household_id).await?;
+    if !caller.edits_region(&region) {
+        return Err(ApiError::forbidden());
+    }
+    let a = registry::assignments::assign(
+        &state.db,
+        &Actor::of(&caller),
+        &body.officer_id,
+        &body.household_id,
+        body.start_date,
+    )
+    .await?;
+    Ok(Json(a.into()))
+}
+
+/// Ends an assignment; the officer's next pull evicts the household.
+#[utoipa::path(post, path = "/api/v1/assignments/{id}/end", tag = "admin", params(("id" = String, Path)), responses((status = 200, body = AssignmentBody), (status = 403)), security(("bearer" = [])))]
+pub async fn end_assignment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AssignmentBody>> {
+    let existing = assignment::Entity::find_by_id(id.clone())
+        .one(&state.db.conn)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let region = household_region(&state, &existing.household_id).await?;
+    if !caller.edits_region(&region) {
+        return Err(ApiError::forbidden());
+    }
+    Ok(Json(
+        registry::assignments::end(&state.db, &Actor::of(&caller), &id)
+            .await?
+            .into(),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AssignmentParams {
+    pub household_id: Option<String>,
+    pub officer_id: Option<String>,
+}
+
+/// Assignments of a household or an officer (history included).
+#[utoipa::path(get, path = "/api/v1/assignments", tag = "admin", params(AssignmentParams), responses((status = 200, body = [AssignmentBody])), security(("bearer" = [])))]
+pub async fn list_assignments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<AssignmentParams>,
+) -> ApiResult<Json<Vec<AssignmentBody>>> {
+    let mut query = assignment::Entity::find().order_by_asc(assignment::Column::CreatedAt);
+    match (&params.household_id, &params.officer_id) {
+        (Some(h), _) => query = query.filter(assignment::Column::HouseholdId.eq(h.clone())),
+        (None, Some(o)) => query = query.filter(assignment::Column::OfficerId.eq(o.clone())),
+        (None, None) => return Err(ApiError::bad_request(ErrorCode::InvalidRequest)),
+    }
+    let mut out = Vec::new();
+    for a in query.limit(5000).all(&state.db.conn).await? {
+        let region = household_region(&state, &a.household_id).await?;
+        if caller.reads_region(&region) || a.officer_id == caller.user_id {
+            out.push(a.into());
+        }
+    }
+    Ok(Json(out))
+}
+
+// ---- devices -------------------------------------------------------------------
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeviceBody {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub revoked_mode: Option<String>,
+    pub last_seen_at: Option<String>,
+}
+
+impl From<device::Model> for DeviceBody {
+    fn from(d: device::Model) -> Self {
+        DeviceBody {
+            id: d.id,
+            user_id: d.user_id,
+            name: d.name,
+            revoked_mode: d.revoked_mode,
+            last_seen_at: d.last_seen_at.map(|t| t.to_rfc3339()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DeviceParams {
+    pub user_id: String,
+}
+
+/// A user's devices.
+#[utoipa::path(get, path = "/api/v1/devices", tag = "admin", params(DeviceParams), responses((status = 200, body = [DeviceBody])), security(("bearer" = [])))]
+pub async fn list_devices(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<DeviceParams>,
+) -> ApiResult<Json<Vec<DeviceBody>>> {
+    require_user_managed(&state, &caller, &params.user_id).await?;
+    let devices = device::Entity::find()
+        .filter(device::Column::UserId.eq(params.user_id))
+        .all(&state.db.conn)
+        .await?;
+    Ok(Json(devices.into_iter().map(Into::into).collect()))
+}
+
+async fn require_user_managed(state: &AppState, caller: &Caller, user_id: &str) -> ApiResult<()> {
+    let grants = role_grant::Entity::find()
+        .filter(role_grant::Column::UserId.eq(user_id))
+        .all(&state.db.conn)
+        .await?;
+    if grants.iter().any(|g| caller.manages_region(&g.region_code)) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RevokeBody {
+    pub mode: RevokeMode,
+}
+
+/// Revokes a device: `drain` (retired phone) or `wipe` (lost or stolen).
+#[utoipa::path(post, path = "/api/v1/devices/{id}/revoke", tag = "admin", params(("id" = String, Path)), request_body = RevokeBody, responses((status = 200, body = DeviceBody), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn revoke_device(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<RevokeBody>,
+) -> ApiResult<Json<DeviceBody>> {
+    let existing = device::Entity::find_by_id(id.clone())
+        .one(&state.db.conn)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    require_user_managed(&state, &caller, &existing.user_id).await?;
+    Ok(Json(
+        registry::devices::revoke(&state.db, &Actor::of(&caller), &id, body.mode)
+            .await?
+            .into(),
+    ))
+}
+
+// ---- conflicts and rejected change sets ---------------------------------------
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ConflictParams {
+    /// `open` (default) or `resolved`.
+    pub status: Option<String>,
+    pub household_id: Option<String>,
+}
+
+/// Conflicts in the caller's scope.
+#[utoipa::path(get, path = "/api/v1/conflicts", tag = "admin", params(ConflictParams), responses((status = 200, description = "conflicts")), security(("bearer" = [])))]
+pub async fn list_conflicts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<ConflictParams>,
+) -> ApiResult<Json<Vec<Value>>> {
+    let mut query = sync_conflict::Entity::find()
+        .filter(sync_conflict::Column::Status.eq(params.status.unwrap_or_else(|| "open".into())))
+        .order_by_asc(sync_conflict::Column::CreatedAt);
+    if let Some(h) = params.household_id {
+        query = query.filter(sync_conflict::Column::HouseholdId.eq(h));
+    }
+    let mut out = Vec::new();
+    for c in query.limit(5000).all(&state.db.conn).await? {
+        let Ok(region) = household_region(&state, &c.household_id).await else {
+            continue;
+        };
+        if scope::household_access(&state.db.conn, &caller, &c.household_id, &region)
+            .await?
+            .may_read()
+        {
+            out.push(conflicts::to_json(&c));
+        }
+    }
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ResolveBody {
+    pub resolution: conflicts::Resolution,
+}
+
+/// Resolves a conflict: keep the server value or apply the phone's.
+#[utoipa::path(post, path = "/api/v1/conflicts/{id}/resolve", tag = "admin", params(("id" = String, Path)), request_body = ResolveBody, responses((status = 200, description = "the resolved conflict"), (status = 403), (status = 409)), security(("bearer" = [])))]
+pub async fn resolve_conflict(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<ResolveBody>,
+) -> ApiResult<Json<Value>> {
+    resolve_in_scope(&state, &caller, &id, body.resolution).await
+}
+
+/// Shared by the phone and admin routes: the caller must be able to edit the household.
+pub async fn resolve_in_scope(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    resolution: conflicts::Resolution,
+) -> ApiResult<Json<Value>> {
+    let conflict = sync_conflict::Entity::find_by_id(id.to_owned())
+        .one(&state.db.conn)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let region = household_region(state, &conflict.household_id).await?;
+    if !scope::household_access(&state.db.conn, caller, &conflict.household_id, &region)
+        .await?
+        .may_edit()
+    {
+        return Err(ApiError::out_of_scope());
+    }
+    match conflicts::resolve(&state.db, caller, id, resolution).await {
+        Ok(model) => Ok(Json(conflicts::to_json(&model))),
+        Err(conflicts::ResolveError::NotFound) => Err(ApiError::not_found()),
+        Err(conflicts::ResolveError::AlreadyResolved) => {
+            Err(ApiError::conflict(ErrorCode::Conflict))
+        }
+        Err(conflicts::ResolveError::Db(err)) => Err(err.into()),
+    }
+}
+
+/// Rejected change sets kept for review, newest first (requests and answers).
+#[utoipa::path(get, path = "/api/v1/changesets/rejected", tag = "admin", responses((status = 200, description = "rejected change sets")), security(("bearer" = [])))]
+pub async fn rejected_changesets(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<Value>>> {
+    if !caller
+        .grants
+        .iter()
+        .any(|g| g.role.manages() || g.role == Role::Supervisor)
+    {
+        return Err(ApiError::forbidden());
+    }
+    let rows = changeset_receipt::Entity::find()
+        .filter(changeset_receipt::Column::Status.eq("rejected"))
+        .order_by_desc(changeset_receipt::Column::ReceivedAt)
+        .limit(1000)
+        .all(&state.db.conn)
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let grants = crate::auth::tokens::grants_of(&state.db.conn, &r.user_id).await?;
+        if !grants.iter().any(|g| caller.reads_region(&g.region_code)) {
+            continue;
+        }
+        out.push(json!({
+            "device_id": r.device_id,
+            "changeset_id": r.changeset_id,
+            "user_id": r.user_id,
+            "received_at": r.received_at.to_rfc3339(),
+            "request": serde_json::from_str::<Value>(&r.request).unwrap_or(Value::Null),
+            "response": serde_json::from_str::<Value>(&r.response).unwrap_or(Value::Null),
+        }));
+    }
+    Ok(Json(out))
+}
+
+// ---- households ----------------------------------------------------------------
+
+/// A household with everything that hangs off it, as the server holds it now.
+#[utoipa::path(get, path = "/api/v1/households/{id}", tag = "admin", params(("id" = Uuid, Path)), responses((status = 200, description = "household with members, incomes, measures, plans, tasks, visits"), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn get_household(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Value>> {
+    let id = id.to_string();
+    let region = household_region(&state, &id).await?;
+    if !scope::household_access(&state.db.conn, &caller, &id, &region)
+        .await?
+        .may_read()
+    {
+        return Err(ApiError::out_of_scope());
+    }
+    let mut out = serde_json::Map::new();
+    for entity in fields::ENTITIES {
+        let records =
+            records::load_by_households(&state.db.conn, entity, std::slice::from_ref(&id)).await?;
+        let list: Vec<Value> = records.iter().map(|r| r.to_json(entity)).collect();
+        if entity.is_household() {
+            out.insert(
+                "household".into(),
+                list.into_iter().next().unwrap_or(Value::Null),
+            );
+        } else {
+            out.insert(entity.name.into(), Value::Array(list));
+        }
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct HouseholdParams {
+    /// Households in this region (any level).
+    pub region_code: Option<String>,
+    pub after: Option<String>,
+    pub limit: Option<u64>,
+}
+
+/// Households in the caller's scope, in id order, paged by `after`.
+#[utoipa::path(get, path = "/api/v1/households", tag = "admin", params(HouseholdParams), responses((status = 200, description = "households")), security(("bearer" = [])))]
+pub async fn list_households(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<HouseholdParams>,
+) -> ApiResult<Json<Vec<Value>>> {
+    let (cond, mut values) = scope::households_condition(&caller, "id", "region_code");
+    let mut text = format!("SELECT id FROM household WHERE {cond} AND id > ?");
+    values.push(params.after.unwrap_or_default().into());
+    if let Some(region) = params.region_code {
+        text.push_str(" AND region_code LIKE ?");
+        values.push(format!("{}%", region.trim_end_matches("000")).into());
+    }
+    text.push_str(" ORDER BY id LIMIT ?");
+    values.push((params.limit.unwrap_or(100).min(1000) as i64).into());
+    let rows = state
+        .db
+        .conn
+        .query_all_raw(crate::db::sql(state.db.backend(), &text, values))
+        .await?;
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get_by_index(0))
+        .collect::<Result<_, _>>()?;
+    let households = records::load_many(&state.db.conn, &fields::HOUSEHOLD, &ids).await?;
+    Ok(Json(
+        households
+            .iter()
+            .map(|h| h.to_json(&fields::HOUSEHOLD))
+            .collect(),
+    ))
+}
+
+// ---- maintenance ---------------------------------------------------------------
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CompactBody {
+    /// Drop change-log rows older than this many seconds.
+    pub older_than_seconds: i64,
+}
+
+/// Compacts the change log now (normally done hourly by the server).
+#[utoipa::path(post, path = "/api/v1/sync/compact", tag = "admin", request_body = CompactBody, responses((status = 200, description = "rows removed")), security(("bearer" = [])))]
+pub async fn compact(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<CompactBody>,
+) -> ApiResult<Json<Value>> {
+    if !caller.has_role(Role::Admin) {
+        return Err(ApiError::forbidden());
+    }
+    let cutoff = chrono::Utc::now() - chrono::Duration::seconds(body.older_than_seconds.max(0));
+    let removed = changelog::compact(&state.db, cutoff).await?;
+    Ok(Json(json!({ "removed": removed })))
+}

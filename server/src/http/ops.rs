@@ -1,0 +1,70 @@
+//! Operations endpoints: health, metrics, the OpenAPI document.
+
+use super::{admin, mobile};
+use crate::app::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use sea_orm::ConnectionTrait;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+/// Ready when the database answers.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "ok"), (status = 503, description = "database unavailable")))]
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.conn.execute_unprepared("SELECT 1").await {
+        Ok(_) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
+        Err(err) => {
+            tracing::error!(%err, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "database_unavailable"})),
+            )
+        }
+    }
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "ops", responses((status = 200, content_type = "application/json")))]
+pub async fn openapi() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Jingzhun", description = "精准: dynamic management of registered poor households — phone sync and administration."),
+    modifiers(&BearerAuth),
+    paths(
+        healthz, metrics, openapi,
+        mobile::login, mobile::push_changes, mobile::pull_changes, mobile::status, mobile::schema,
+        mobile::upload_attachment, mobile::download_attachment, mobile::resolve_conflict,
+        admin::list_regions, admin::create_region, admin::create_user, admin::list_users, admin::add_role,
+        admin::create_assignment, admin::end_assignment, admin::list_assignments,
+        admin::list_devices, admin::revoke_device, admin::list_conflicts, admin::resolve_conflict,
+        admin::rejected_changesets, admin::get_household, admin::list_households, admin::compact,
+    ),
+    components(schemas(jingzhun_mobile_api::errors::ErrorBody))
+)]
+pub struct ApiDoc;

@@ -1,0 +1,278 @@
+//! Conflicts on sensitive fields (policy `manual`): opened by a push, kept until a
+//! phone or a supervisor resolves them, never dropped.
+
+use super::changelog::{self, LogEntry, LogOp};
+use super::records;
+use crate::audit::{self, AuditEntry};
+use crate::auth::Caller;
+use crate::db::entities::sync_conflict;
+use crate::db::{Db, sql};
+use chrono::Utc;
+use jingzhun_mobile_api::fields;
+use jingzhun_mobile_api::validate::{self, FieldValue};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use serde_json::{Value as Json, json};
+use uuid::Uuid;
+
+pub struct NewConflict<'a> {
+    pub entity: &'static str,
+    pub entity_id: &'a str,
+    pub household_id: &'a str,
+    pub field: &'a str,
+    pub base_value: Json,
+    pub server_value: Json,
+    pub client_value: Json,
+    pub caller: &'a Caller,
+    pub changeset_id: &'a str,
+}
+
+pub struct OpenedConflict {
+    pub id: Uuid,
+    pub field: String,
+    pub base_value: Json,
+    pub server_value: Json,
+    pub client_value: Json,
+}
+
+pub async fn open(
+    conn: &impl ConnectionTrait,
+    new: NewConflict<'_>,
+) -> Result<OpenedConflict, DbErr> {
+    let id = Uuid::new_v4();
+    sync_conflict::ActiveModel {
+        id: Set(id.to_string()),
+        entity: Set(new.entity.to_owned()),
+        entity_id: Set(new.entity_id.to_owned()),
+        household_id: Set(new.household_id.to_owned()),
+        field: Set(new.field.to_owned()),
+        base_value: Set(new.base_value.to_string()),
+        server_value: Set(new.server_value.to_string()),
+        client_value: Set(new.client_value.to_string()),
+        user_id: Set(new.caller.user_id.clone()),
+        device_id: Set(new.caller.device_id.clone()),
+        changeset_id: Set(new.changeset_id.to_owned()),
+        status: Set("open".into()),
+        resolution: Set(None),
+        resolved_by: Set(None),
+        resolved_at: Set(None),
+        version: Set(1),
+        created_at: Set(Utc::now()),
+    }
+    .insert(conn)
+    .await?;
+    Ok(OpenedConflict {
+        id,
+        field: new.field.to_owned(),
+        base_value: new.base_value,
+        server_value: new.server_value,
+        client_value: new.client_value,
+    })
+}
+
+/// The value a field had at `version`: the old value of the first audited change after
+/// it, or the current value if it has not changed since.
+pub async fn value_at_version(
+    conn: &impl ConnectionTrait,
+    entity: &str,
+    id: &str,
+    field: &str,
+    version: i64,
+    current: &FieldValue,
+) -> Result<Json, DbErr> {
+    let backend = conn.get_database_backend();
+    let row = conn
+        .query_one_raw(sql(
+            backend,
+            "SELECT old_value FROM audit_log WHERE entity = ? AND entity_id = ? AND field = ? AND action = 'update' AND version > ? ORDER BY id LIMIT 1",
+            vec![entity.into(), id.into(), field.into(), version.into()],
+        ))
+        .await?;
+    match row {
+        Some(row) => {
+            let text: Option<String> = row.try_get_by_index(0)?;
+            Ok(text
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or(Json::Null))
+        }
+        None => Ok(current.to_json()),
+    }
+}
+
+/// A field written again by a later change supersedes its open conflicts.
+pub async fn close_superseded(
+    conn: &impl ConnectionTrait,
+    entity: &str,
+    id: &str,
+    fields: &[&str],
+    user_id: &str,
+) -> Result<Vec<String>, DbErr> {
+    let backend = conn.get_database_backend();
+    let mut closed = Vec::new();
+    for field in fields {
+        let rows = conn
+            .query_all_raw(sql(
+                backend,
+                "SELECT id FROM sync_conflict WHERE entity = ? AND entity_id = ? AND field = ? AND status = 'open'",
+                vec![entity.into(), id.into(), (*field).into()],
+            ))
+            .await?;
+        for row in rows {
+            let conflict_id: String = row.try_get_by_index(0)?;
+            conn.execute_raw(sql(
+                backend,
+                "UPDATE sync_conflict SET status = 'resolved', resolution = 'superseded', resolved_by = ?, resolved_at = ?, version = version + 1 WHERE id = ?",
+                vec![user_id.into(), Utc::now().into(), conflict_id.as_str().into()],
+            ))
+            .await?;
+            closed.push(conflict_id);
+        }
+    }
+    Ok(closed)
+}
+
+/// The wire form sent to phones and listed for supervisors.
+pub fn to_json(c: &sync_conflict::Model) -> Json {
+    let parse = |s: &str| serde_json::from_str::<Json>(s).unwrap_or(Json::Null);
+    json!({
+        "id": c.id,
+        "version": c.version,
+        "entity": c.entity,
+        "entity_id": c.entity_id,
+        "household_id": c.household_id,
+        "field": c.field,
+        "base_value": parse(&c.base_value),
+        "server_value": parse(&c.server_value),
+        "client_value": parse(&c.client_value),
+        "user_id": c.user_id,
+        "device_id": c.device_id,
+        "changeset_id": c.changeset_id,
+        "status": c.status,
+        "resolution": c.resolution,
+        "resolved_by": c.resolved_by,
+        "resolved_at": c.resolved_at.map(|t| t.to_rfc3339()),
+        "created_at": c.created_at.to_rfc3339(),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// Keep the server's value.
+    Server,
+    /// Apply the phone's value.
+    Client,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("no such conflict")]
+    NotFound,
+    #[error("already resolved")]
+    AlreadyResolved,
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Resolves an open conflict; `Client` writes the phone's value as a new version.
+pub async fn resolve(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    resolution: Resolution,
+) -> Result<sync_conflict::Model, ResolveError> {
+    let txn = db.begin_write().await?;
+    let conflict = sync_conflict::Entity::find_by_id(id.to_owned())
+        .one(&*txn)
+        .await?
+        .ok_or(ResolveError::NotFound)?;
+    if conflict.status != "open" {
+        return Err(ResolveError::AlreadyResolved);
+    }
+    let household = records::load(&*txn, &fields::HOUSEHOLD, &conflict.household_id, false).await?;
+    let region_code = household
+        .as_ref()
+        .and_then(|h| h.text("region_code"))
+        .map(str::to_owned);
+    let tx = changelog::current_tx(&*txn).await?;
+    let mut log = Vec::new();
+    let mut audit_entries = vec![AuditEntry {
+        user_id: Some(caller.user_id.clone()),
+        device_id: Some(caller.device_id.clone()),
+        action: "resolve_conflict".into(),
+        entity: "conflict".into(),
+        entity_id: conflict.id.clone(),
+        field: Some(conflict.field.clone()),
+        new_value: Some(match resolution {
+            Resolution::Server => "server".into(),
+            Resolution::Client => "client".into(),
+        }),
+        ..AuditEntry::default()
+    }];
+
+    if resolution == Resolution::Client {
+        let entity = fields::entity(&conflict.entity).ok_or(ResolveError::NotFound)?;
+        let field = entity
+            .field(&conflict.field)
+            .ok_or(ResolveError::NotFound)?;
+        if let Some(mut record) = records::load(&*txn, entity, &conflict.entity_id, true).await? {
+            let client: Json = serde_json::from_str(&conflict.client_value).unwrap_or(Json::Null);
+            let value = validate::field(field, &client)
+                .map_err(|code| ResolveError::Db(DbErr::Custom(code.code().into())))?;
+            let old = record.value(field.name).to_json();
+            record.version += 1;
+            record.values.insert(field.name, value);
+            record
+                .field_versions
+                .insert(field.name.to_owned(), record.version);
+            records::update(&*txn, entity, &record, &[field]).await?;
+            log.push(LogEntry {
+                entity: entity.name,
+                entity_id: record.id.clone(),
+                household_id: Some(conflict.household_id.clone()),
+                region_code: region_code.clone(),
+                target_user: None,
+                op: LogOp::Upsert,
+                version: record.version,
+            });
+            audit_entries.push(AuditEntry {
+                user_id: Some(caller.user_id.clone()),
+                device_id: Some(caller.device_id.clone()),
+                action: "update".into(),
+                entity: entity.name.into(),
+                entity_id: record.id.clone(),
+                field: Some(field.name.into()),
+                old_value: Some(old.to_string()),
+                new_value: Some(client.to_string()),
+                version: Some(record.version),
+                note: Some(format!(
+                    "conflict {} resolved with the phone's value",
+                    conflict.id
+                )),
+                ..AuditEntry::default()
+            });
+        }
+    }
+    let mut model: sync_conflict::ActiveModel = conflict.clone().into();
+    model.status = Set("resolved".into());
+    model.resolution = Set(Some(match resolution {
+        Resolution::Server => "server".into(),
+        Resolution::Client => "client".into(),
+    }));
+    model.resolved_by = Set(Some(caller.user_id.clone()));
+    model.resolved_at = Set(Some(Utc::now()));
+    model.version = Set(conflict.version + 1);
+    let updated = model.update(&*txn).await?;
+    log.push(LogEntry {
+        entity: fields::CONFLICT_ENTITY,
+        entity_id: updated.id.clone(),
+        household_id: Some(updated.household_id.clone()),
+        region_code,
+        target_user: None,
+        op: LogOp::Upsert,
+        version: updated.version,
+    });
+    changelog::append(&*txn, tx, &log).await?;
+    audit::record(&*txn, &audit_entries).await?;
+    txn.commit().await?;
+    Ok(updated)
+}

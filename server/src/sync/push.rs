@@ -1,0 +1,870 @@
+//! Applying pushed change sets (DESIGN §5).
+//!
+//! Each change set is all-or-nothing in its own transaction and answered once: its
+//! first answer is stored with it, and a retry of the same id from the same device gets
+//! that answer back without applying anything again. A rejected change set is stored
+//! too, for a supervisor, and never stops the change sets after it.
+//!
+//! Push never changes a household's status: status fields are read-only to phones and
+//! move only through procedures.
+
+use super::changelog::{self, LogEntry, LogOp};
+use super::conflicts;
+use super::records::{self, Record};
+use super::scope::{self, Access};
+use crate::audit::{self, AuditEntry};
+use crate::auth::{Caller, Role};
+use crate::db::{Db, WriteTxn, is_unique_violation, query_scalar_i64, sql};
+use crate::http::error::ApiError;
+use chrono::Utc;
+use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
+use jingzhun_mobile_api::fields::{self, EntitySpec, FieldSpec, Policy};
+use jingzhun_mobile_api::validate::{self, FieldValue};
+use jingzhun_mobile_api::wire::{
+    Change, ChangeResult, ChangeSet, ChangeSetResult, ChangeSetStatus, ChangeStatus, FieldConflict,
+    Op,
+};
+use sea_orm::{ConnectionTrait, DbErr};
+use std::collections::BTreeMap;
+
+/// Applies one change set, or returns the stored answer of an earlier attempt.
+pub async fn apply_changeset(
+    db: &Db,
+    caller: &Caller,
+    changeset: &ChangeSet,
+) -> Result<ChangeSetResult, ApiError> {
+    if let Some(stored) = stored_answer(db, caller, changeset).await? {
+        return Ok(stored);
+    }
+    let txn = db.begin_write().await?;
+    let mut work = Work::new(caller, changeset);
+    let outcome = work.run(&txn).await;
+    match outcome {
+        Ok(()) if work.errors_found() => {
+            txn.rollback().await?;
+            let result = work.rejected_result();
+            store_rejected(db, caller, changeset, &result).await
+        }
+        Ok(()) => {
+            let result = work.applied_result();
+            match finish(&txn, &work, &result).await {
+                Ok(()) => {
+                    txn.commit().await?;
+                    Ok(result)
+                }
+                // The same change set arrived twice at once: the other copy won.
+                Err(err) if is_unique_violation(&err) => {
+                    txn.rollback().await?;
+                    stored_answer(db, caller, changeset)
+                        .await?
+                        .ok_or_else(|| ApiError::internal(err))
+                }
+                Err(err) => Err(err.into()),
+            }
+        }
+        Err(Failure::Rejected) => {
+            txn.rollback().await?;
+            let result = work.rejected_result();
+            store_rejected(db, caller, changeset, &result).await
+        }
+        Err(Failure::Db(err)) => Err(err.into()),
+    }
+}
+
+/// The first answer to this change set from this device, if it came before.
+async fn stored_answer(
+    db: &Db,
+    caller: &Caller,
+    changeset: &ChangeSet,
+) -> Result<Option<ChangeSetResult>, ApiError> {
+    let backend = db.backend();
+    let row = db
+        .conn
+        .query_one_raw(sql(
+            backend,
+            "SELECT response FROM changeset_receipt WHERE device_id = ? AND changeset_id = ?",
+            vec![
+                caller.device_id.as_str().into(),
+                changeset.id.to_string().into(),
+            ],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let text: String = row.try_get_by_index(0)?;
+    let mut result: ChangeSetResult = serde_json::from_str(&text).map_err(ApiError::internal)?;
+    // An applied change set seen again is a duplicate; a rejected one stays rejected, so
+    // the phone keeps it aside rather than dropping it.
+    if result.status == ChangeSetStatus::Applied {
+        result.status = ChangeSetStatus::Duplicate;
+    }
+    Ok(Some(result))
+}
+
+async fn store_rejected(
+    db: &Db,
+    caller: &Caller,
+    changeset: &ChangeSet,
+    result: &ChangeSetResult,
+) -> Result<ChangeSetResult, ApiError> {
+    let txn = db.begin_write().await?;
+    match insert_receipt(&*txn, caller, changeset, result).await {
+        Ok(()) => {
+            txn.commit().await?;
+            Ok(result.clone())
+        }
+        Err(err) if is_unique_violation(&err) => {
+            txn.rollback().await?;
+            stored_answer(db, caller, changeset)
+                .await?
+                .ok_or_else(|| ApiError::internal(err))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn insert_receipt(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    changeset: &ChangeSet,
+    result: &ChangeSetResult,
+) -> Result<(), DbErr> {
+    let status = match result.status {
+        ChangeSetStatus::Rejected => "rejected",
+        _ => "applied",
+    };
+    let request = serde_json::to_string(changeset).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let response = serde_json::to_string(result).map_err(|e| DbErr::Custom(e.to_string()))?;
+    conn.execute_raw(sql(
+        conn.get_database_backend(),
+        "INSERT INTO changeset_receipt (device_id, changeset_id, user_id, status, request, response, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            caller.device_id.as_str().into(),
+            changeset.id.to_string().into(),
+            caller.user_id.as_str().into(),
+            status.into(),
+            request.into(),
+            response.into(),
+            Utc::now().into(),
+        ],
+    ))
+    .await
+    .map(|_| ())
+}
+
+async fn finish(txn: &WriteTxn, work: &Work<'_>, result: &ChangeSetResult) -> Result<(), DbErr> {
+    let tx = changelog::current_tx(&**txn).await?;
+    changelog::append(&**txn, tx, &work.log).await?;
+    audit::record(&**txn, &work.audit).await?;
+    insert_receipt(&**txn, work.caller, work.changeset, result).await
+}
+
+enum Failure {
+    /// A change cannot go on (its errors are recorded); the set is rejected.
+    Rejected,
+    Db(DbErr),
+}
+
+impl From<DbErr> for Failure {
+    fn from(err: DbErr) -> Failure {
+        Failure::Db(err)
+    }
+}
+
+/// The household a change hangs off, as far as scope and logging need it.
+#[derive(Clone)]
+struct HouseholdRef {
+    id: String,
+    region_code: String,
+}
+
+/// One change set being applied.
+struct Work<'a> {
+    caller: &'a Caller,
+    changeset: &'a ChangeSet,
+    results: Vec<ChangeResult>,
+    log: Vec<LogEntry>,
+    audit: Vec<AuditEntry>,
+    /// Households whose members changed: checked for one head at the end.
+    member_households: BTreeMap<String, usize>,
+    households: BTreeMap<String, HouseholdRef>,
+}
+
+impl<'a> Work<'a> {
+    fn new(caller: &'a Caller, changeset: &'a ChangeSet) -> Work<'a> {
+        Work {
+            caller,
+            changeset,
+            results: Vec::with_capacity(changeset.changes.len()),
+            log: Vec::new(),
+            audit: Vec::new(),
+            member_households: BTreeMap::new(),
+            households: BTreeMap::new(),
+        }
+    }
+
+    fn errors_found(&self) -> bool {
+        self.results.iter().any(|r| !r.errors.is_empty())
+    }
+
+    fn applied_result(&self) -> ChangeSetResult {
+        ChangeSetResult {
+            id: self.changeset.id,
+            status: ChangeSetStatus::Applied,
+            changes: self.results.clone(),
+        }
+    }
+
+    /// Every change rejected; those at fault carry their errors.
+    fn rejected_result(&self) -> ChangeSetResult {
+        let changes = self
+            .changeset
+            .changes
+            .iter()
+            .enumerate()
+            .map(|(i, change)| ChangeResult {
+                entity: change.entity.clone(),
+                id: change.id,
+                status: ChangeStatus::Rejected,
+                version: 0,
+                conflicts: Vec::new(),
+                errors: self
+                    .results
+                    .get(i)
+                    .map(|r| r.errors.clone())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        ChangeSetResult {
+            id: self.changeset.id,
+            status: ChangeSetStatus::Rejected,
+            changes,
+        }
+    }
+
+    fn audit_entry(&self, action: &str, entity: &str, id: &str) -> AuditEntry {
+        AuditEntry {
+            user_id: Some(self.caller.user_id.clone()),
+            device_id: Some(self.caller.device_id.clone()),
+            changeset_id: Some(self.changeset.id.to_string()),
+            action: action.to_owned(),
+            entity: entity.to_owned(),
+            entity_id: id.to_owned(),
+            ..AuditEntry::default()
+        }
+    }
+
+    async fn run(&mut self, txn: &WriteTxn) -> Result<(), Failure> {
+        if self
+            .caller
+            .grants
+            .iter()
+            .all(|g| !g.role.edits_households())
+        {
+            for change in &self.changeset.changes {
+                self.results.push(error_result(
+                    change,
+                    vec![FieldError::new("", ErrorCode::Forbidden)],
+                ));
+            }
+            return Ok(());
+        }
+        for change in &self.changeset.changes {
+            let result = match fields::entity(&change.entity) {
+                None => error_result(change, vec![FieldError::new("", ErrorCode::UnknownEntity)]),
+                Some(entity) => match change.op {
+                    Op::Create => self.create(txn, entity, change).await?,
+                    Op::Update => self.update(txn, entity, change).await?,
+                    Op::Delete => self.delete(txn, entity, change).await?,
+                },
+            };
+            self.results.push(result);
+        }
+        if !self.errors_found() {
+            self.check_heads(txn).await?;
+        }
+        Ok(())
+    }
+
+    /// The household a change belongs to, if it exists and the caller may edit it.
+    async fn household(
+        &mut self,
+        txn: &WriteTxn,
+        household_id: &str,
+    ) -> Result<Option<(HouseholdRef, Access)>, DbErr> {
+        let household = match self.households.get(household_id) {
+            Some(h) => h.clone(),
+            None => {
+                let Some(record) =
+                    records::load(&**txn, &fields::HOUSEHOLD, household_id, false).await?
+                else {
+                    return Ok(None);
+                };
+                let h = HouseholdRef {
+                    id: record.id.clone(),
+                    region_code: record.text("region_code").unwrap_or_default().to_owned(),
+                };
+                self.households.insert(h.id.clone(), h.clone());
+                h
+            }
+        };
+        let access =
+            scope::household_access(&**txn, self.caller, &household.id, &household.region_code)
+                .await?;
+        Ok(Some((household, access)))
+    }
+
+    async fn create(
+        &mut self,
+        txn: &WriteTxn,
+        entity: &'static EntitySpec,
+        change: &Change,
+    ) -> Result<ChangeResult, Failure> {
+        let id = change.id.to_string();
+        let (mut values, mut errors) = validate_fields(entity, change);
+        for (name, _) in values.iter() {
+            if entity
+                .field(name)
+                .is_some_and(|f| f.policy == Policy::ReadOnly)
+            {
+                errors.push(FieldError::new(*name, ErrorCode::ReadOnlyField));
+            }
+        }
+        for field in entity.fields.iter().filter(|f| f.required) {
+            if !values.contains_key(field.name) && !errors.iter().any(|e| e.field == field.name) {
+                errors.push(FieldError::new(field.name, ErrorCode::Required));
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(error_result(change, errors));
+        }
+        if records::load(&**txn, entity, &id, false).await?.is_some() {
+            return Ok(error_result(
+                change,
+                vec![FieldError::new("", ErrorCode::AlreadyExists)],
+            ));
+        }
+
+        let household = if entity.is_household() {
+            let region_code = text_of(&values, "region_code");
+            if !is_village(txn, &region_code).await? {
+                return Ok(error_result(
+                    change,
+                    vec![FieldError::new("region_code", ErrorCode::InvalidRegion)],
+                ));
+            }
+            if !self.caller.may_create_in(&region_code) {
+                return Ok(error_result(
+                    change,
+                    vec![FieldError::new("region_code", ErrorCode::OutOfScope)],
+                ));
+            }
+            values.insert("status", FieldValue::Text("applicant".into()));
+            let h = HouseholdRef {
+                id: id.clone(),
+                region_code,
+            };
+            self.households.insert(id.clone(), h.clone());
+            h
+        } else {
+            let household_id = text_of(&values, "household_id");
+            match self.household(txn, &household_id).await? {
+                Some((h, access)) if access.may_edit() => h,
+                _ => {
+                    return Ok(error_result(
+                        change,
+                        vec![FieldError::new(
+                            "household_id",
+                            ErrorCode::HouseholdNotFound,
+                        )],
+                    ));
+                }
+            }
+        };
+
+        let errors = self
+            .check_record_rules(txn, entity, &id, &household.id, &values)
+            .await?;
+        if !errors.is_empty() {
+            return Ok(error_result(change, errors));
+        }
+        if entity.name == fields::VISIT_LOG.name {
+            values.insert("officer_id", FieldValue::Uuid(self.caller.user_id.clone()));
+        }
+        if entity.name == fields::MEMBER.name {
+            values.insert("active", FieldValue::Bool(true));
+            self.member_households
+                .insert(household.id.clone(), self.results.len());
+        }
+
+        let record = Record {
+            id: id.clone(),
+            version: 1,
+            field_versions: values.keys().map(|k| ((*k).to_owned(), 1)).collect(),
+            values,
+        };
+        if let Err(err) = records::insert(&**txn, entity, &record).await {
+            return self.unique_or_fail(change, err);
+        }
+        if entity.is_household() && !self.caller.edits_region(&household.region_code) {
+            // An officer's new household (an application) is theirs to follow.
+            assign_creator(txn, self.caller, &id).await?;
+        }
+        self.log
+            .push(log_entry(entity, &id, &household, LogOp::Upsert, 1));
+        let mut entry = self.audit_entry("create", entity.name, &id);
+        entry.new_value = Some(record.to_json(entity).to_string());
+        entry.version = Some(1);
+        self.audit.push(entry);
+        Ok(ChangeResult {
+            entity: change.entity.clone(),
+            id: change.id,
+            status: ChangeStatus::Applied,
+            version: 1,
+            conflicts: vec![],
+            errors: vec![],
+        })
+    }
+
+    async fn update(
+        &mut self,
+        txn: &WriteTxn,
+        entity: &'static EntitySpec,
+        change: &Change,
+    ) -> Result<ChangeResult, Failure> {
+        let id = change.id.to_string();
+        let (values, mut errors) = validate_fields(entity, change);
+        for name in values.keys() {
+            if entity
+                .field(name)
+                .is_some_and(|f| matches!(f.policy, Policy::ReadOnly | Policy::CreateOnly))
+            {
+                errors.push(FieldError::new(*name, ErrorCode::ReadOnlyField));
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(error_result(change, errors));
+        }
+        let Some(mut record) = records::load(&**txn, entity, &id, true).await? else {
+            return Ok(error_result(
+                change,
+                vec![FieldError::new("", ErrorCode::RecordNotFound)],
+            ));
+        };
+        let household_id = record.household_id(entity).unwrap_or_default().to_owned();
+        let (household, access) = match self.household(txn, &household_id).await? {
+            Some((h, access)) if access.may_edit() => (h, access),
+            Some(_) => {
+                return Ok(error_result(
+                    change,
+                    vec![FieldError::new("", ErrorCode::OutOfScope)],
+                ));
+            }
+            None => {
+                return Ok(error_result(
+                    change,
+                    vec![FieldError::new("", ErrorCode::HouseholdNotFound)],
+                ));
+            }
+        };
+        if change.base_version > record.version {
+            return Ok(error_result(
+                change,
+                vec![FieldError::new("", ErrorCode::VersionAhead)],
+            ));
+        }
+        let errors = self
+            .check_record_rules(txn, entity, &id, &household.id, &values)
+            .await?;
+        if !errors.is_empty() {
+            return Ok(error_result(change, errors));
+        }
+
+        let new_version = record.version + 1;
+        let mut applied: Vec<&'static FieldSpec> = Vec::new();
+        let mut field_conflicts = Vec::new();
+        for (name, value) in values {
+            let Some(field) = entity.field(name) else {
+                continue;
+            };
+            let current = record.value(name).clone();
+            if current == value {
+                continue;
+            }
+            let changed_meanwhile =
+                record.field_versions.get(name).copied().unwrap_or(0) > change.base_version;
+            if changed_meanwhile && field.policy == Policy::Manual {
+                let base = conflicts::value_at_version(
+                    &**txn,
+                    entity.name,
+                    &id,
+                    name,
+                    change.base_version,
+                    &current,
+                )
+                .await?;
+                let conflict = conflicts::open(
+                    &**txn,
+                    conflicts::NewConflict {
+                        entity: entity.name,
+                        entity_id: &id,
+                        household_id: &household.id,
+                        field: name,
+                        base_value: base,
+                        server_value: current.to_json(),
+                        client_value: value.to_json(),
+                        caller: self.caller,
+                        changeset_id: &self.changeset.id.to_string(),
+                    },
+                )
+                .await?;
+                self.log.push(LogEntry {
+                    entity: fields::CONFLICT_ENTITY,
+                    entity_id: conflict.id.to_string(),
+                    household_id: Some(household.id.clone()),
+                    region_code: Some(household.region_code.clone()),
+                    target_user: None,
+                    op: LogOp::Upsert,
+                    version: 1,
+                });
+                let mut entry = self.audit_entry("conflict", entity.name, &id);
+                entry.field = Some(name.to_owned());
+                entry.old_value = Some(conflict.server_value.to_string());
+                entry.new_value = Some(conflict.client_value.to_string());
+                entry.note = Some(format!(
+                    "conflict {} kept for review; server value stays",
+                    conflict.id
+                ));
+                self.audit.push(entry);
+                field_conflicts.push(conflict);
+                continue;
+            }
+            let mut entry = self.audit_entry("update", entity.name, &id);
+            entry.field = Some(name.to_owned());
+            entry.old_value = Some(current.to_json().to_string());
+            entry.new_value = Some(value.to_json().to_string());
+            entry.version = Some(new_version);
+            if changed_meanwhile {
+                entry.note = Some("last writer wins over a concurrent change; the old value is the one overwritten".into());
+            }
+            if access == Access::FormerOfficer {
+                entry.note = Some("offline edit from a former assignment".into());
+            }
+            self.audit.push(entry);
+            record.values.insert(field.name, value);
+            record.field_versions.insert(name.to_owned(), new_version);
+            applied.push(field);
+        }
+
+        if !applied.is_empty() {
+            record.version = new_version;
+            records::update(&**txn, entity, &record, &applied).await?;
+            self.log.push(log_entry(
+                entity,
+                &id,
+                &household,
+                LogOp::Upsert,
+                new_version,
+            ));
+            let names: Vec<&str> = applied.iter().map(|f| f.name).collect();
+            let resolved =
+                conflicts::close_superseded(&**txn, entity.name, &id, &names, &self.caller.user_id)
+                    .await?;
+            for conflict_id in resolved {
+                self.log.push(LogEntry {
+                    entity: fields::CONFLICT_ENTITY,
+                    entity_id: conflict_id,
+                    household_id: Some(household.id.clone()),
+                    region_code: Some(household.region_code.clone()),
+                    target_user: None,
+                    op: LogOp::Upsert,
+                    version: 2,
+                });
+            }
+            if entity.name == fields::MEMBER.name && applied.iter().any(|f| f.name == "relation") {
+                self.member_households
+                    .insert(household.id.clone(), self.results.len());
+            }
+        }
+        Ok(ChangeResult {
+            entity: change.entity.clone(),
+            id: change.id,
+            status: if field_conflicts.is_empty() {
+                ChangeStatus::Applied
+            } else {
+                ChangeStatus::Conflict
+            },
+            version: record.version,
+            conflicts: field_conflicts
+                .into_iter()
+                .map(|c| FieldConflict {
+                    id: c.id,
+                    field: c.field,
+                    base_value: c.base_value,
+                    server_value: c.server_value,
+                    client_value: c.client_value,
+                })
+                .collect(),
+            errors: vec![],
+        })
+    }
+
+    async fn delete(
+        &mut self,
+        txn: &WriteTxn,
+        entity: &'static EntitySpec,
+        change: &Change,
+    ) -> Result<ChangeResult, Failure> {
+        if !entity.deletable {
+            return Ok(error_result(
+                change,
+                vec![FieldError::new("", ErrorCode::DeleteNotAllowed)],
+            ));
+        }
+        let id = change.id.to_string();
+        let Some(record) = records::load(&**txn, entity, &id, true).await? else {
+            // Already gone (deleted by someone else): the phone's wish holds.
+            return Ok(ChangeResult {
+                entity: change.entity.clone(),
+                id: change.id,
+                status: ChangeStatus::Applied,
+                version: 0,
+                conflicts: vec![],
+                errors: vec![],
+            });
+        };
+        let household_id = record.household_id(entity).unwrap_or_default().to_owned();
+        let household = match self.household(txn, &household_id).await? {
+            Some((h, access)) if access.may_edit() => h,
+            _ => {
+                return Ok(error_result(
+                    change,
+                    vec![FieldError::new("", ErrorCode::OutOfScope)],
+                ));
+            }
+        };
+        records::delete(&**txn, entity, &id).await?;
+        self.log.push(log_entry(
+            entity,
+            &id,
+            &household,
+            LogOp::Delete,
+            record.version + 1,
+        ));
+        let mut entry = self.audit_entry("delete", entity.name, &id);
+        entry.old_value = Some(record.to_json(entity).to_string());
+        entry.version = Some(record.version + 1);
+        self.audit.push(entry);
+        Ok(ChangeResult {
+            entity: change.entity.clone(),
+            id: change.id,
+            status: ChangeStatus::Applied,
+            version: record.version + 1,
+            conflicts: vec![],
+            errors: vec![],
+        })
+    }
+
+    /// Rules across records: one active household per person, one income record per
+    /// household and year, a task's plan in the same household.
+    async fn check_record_rules(
+        &self,
+        txn: &WriteTxn,
+        entity: &EntitySpec,
+        id: &str,
+        household_id: &str,
+        values: &BTreeMap<&'static str, FieldValue>,
+    ) -> Result<Vec<FieldError>, DbErr> {
+        let backend = txn.get_database_backend();
+        let mut errors = Vec::new();
+        if entity.name == fields::MEMBER.name {
+            if let Some(FieldValue::Text(id_number)) = values.get("id_number") {
+                let other = query_scalar_i64(
+                    &**txn,
+                    sql(
+                        backend,
+                        "SELECT COUNT(*) FROM member WHERE id_number = ? AND active AND id <> ?",
+                        vec![id_number.as_str().into(), id.into()],
+                    ),
+                )
+                .await?;
+                if other.unwrap_or(0) > 0 {
+                    errors.push(FieldError::new("id_number", ErrorCode::DuplicatePerson));
+                }
+            }
+        }
+        if entity.name == fields::INCOME.name {
+            if let Some(FieldValue::Int(year)) = values.get("year") {
+                let other = query_scalar_i64(
+                    &**txn,
+                    sql(backend, "SELECT COUNT(*) FROM income_record WHERE household_id = ? AND year = ? AND id <> ?", vec![household_id.into(), (*year).into(), id.into()]),
+                )
+                .await?;
+                if other.unwrap_or(0) > 0 {
+                    errors.push(FieldError::new("year", ErrorCode::DuplicateYear));
+                }
+            }
+        }
+        if entity.name == fields::PLAN_TASK.name {
+            if let Some(FieldValue::Uuid(plan_id)) = values.get("plan_id") {
+                let same = query_scalar_i64(
+                    &**txn,
+                    sql(
+                        backend,
+                        "SELECT COUNT(*) FROM help_plan WHERE id = ? AND household_id = ?",
+                        vec![plan_id.as_str().into(), household_id.into()],
+                    ),
+                )
+                .await?;
+                if same.unwrap_or(0) == 0 {
+                    errors.push(FieldError::new("plan_id", ErrorCode::RecordNotFound));
+                }
+            }
+        }
+        Ok(errors)
+    }
+
+    /// R8: exactly one head in a household that has members.
+    async fn check_heads(&mut self, txn: &WriteTxn) -> Result<(), DbErr> {
+        let backend = txn.get_database_backend();
+        for (household_id, change_index) in self.member_households.clone() {
+            let row = txn
+                .query_one_raw(sql(
+                    backend,
+                    "SELECT COUNT(*), SUM(CASE WHEN relation = 'head' THEN 1 ELSE 0 END) FROM member WHERE household_id = ? AND active",
+                    vec![household_id.as_str().into()],
+                ))
+                .await?;
+            let (members, heads) = match row {
+                Some(row) => (
+                    row.try_get_by_index::<Option<i64>>(0)?.unwrap_or(0),
+                    row.try_get_by_index::<Option<i64>>(1)?.unwrap_or(0),
+                ),
+                None => (0, 0),
+            };
+            let code = if heads > 1 {
+                ErrorCode::MultipleHeads
+            } else if members > 0 && heads == 0 {
+                ErrorCode::NoHead
+            } else {
+                continue;
+            };
+            if let Some(result) = self.results.get_mut(change_index) {
+                result.status = ChangeStatus::Rejected;
+                result.errors.push(FieldError::new("relation", code));
+            }
+        }
+        Ok(())
+    }
+
+    /// A unique index caught what the checks did not see (a concurrent writer): the
+    /// change set is rejected with the matching field error.
+    fn unique_or_fail(&mut self, change: &Change, err: DbErr) -> Result<ChangeResult, Failure> {
+        if !is_unique_violation(&err) {
+            return Err(Failure::Db(err));
+        }
+        let (field, code) = match change.entity.as_str() {
+            "member" => ("id_number", ErrorCode::DuplicatePerson),
+            "income" => ("year", ErrorCode::DuplicateYear),
+            _ => ("", ErrorCode::AlreadyExists),
+        };
+        self.results
+            .push(error_result(change, vec![FieldError::new(field, code)]));
+        // On PostgreSQL the transaction is now unusable; nothing after this can apply.
+        Err(Failure::Rejected)
+    }
+}
+
+fn error_result(change: &Change, errors: Vec<FieldError>) -> ChangeResult {
+    ChangeResult {
+        entity: change.entity.clone(),
+        id: change.id,
+        status: ChangeStatus::Rejected,
+        version: 0,
+        conflicts: vec![],
+        errors,
+    }
+}
+
+fn log_entry(
+    entity: &'static EntitySpec,
+    id: &str,
+    household: &HouseholdRef,
+    op: LogOp,
+    version: i64,
+) -> LogEntry {
+    LogEntry {
+        entity: entity.name,
+        entity_id: id.to_owned(),
+        household_id: Some(household.id.clone()),
+        region_code: Some(household.region_code.clone()),
+        target_user: None,
+        op,
+        version,
+    }
+}
+
+/// Validates every field of a change; returns the stored values and the errors.
+fn validate_fields(
+    entity: &EntitySpec,
+    change: &Change,
+) -> (BTreeMap<&'static str, FieldValue>, Vec<FieldError>) {
+    let mut values = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (name, value) in &change.fields {
+        // Phones may echo the record's own id and version; they are not fields.
+        if name == "id" || name == "version" {
+            continue;
+        }
+        let Some(field) = entity.field(name) else {
+            errors.push(FieldError::new(name.as_str(), ErrorCode::UnknownField));
+            continue;
+        };
+        match validate::field(field, value) {
+            Ok(v) => {
+                values.insert(field.name, v);
+            }
+            Err(code) => errors.push(FieldError::new(field.name, code)),
+        }
+    }
+    (values, errors)
+}
+
+fn text_of(values: &BTreeMap<&'static str, FieldValue>, name: &str) -> String {
+    match values.get(name) {
+        Some(FieldValue::Text(s) | FieldValue::Uuid(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+async fn is_village(txn: &WriteTxn, code: &str) -> Result<bool, DbErr> {
+    let n = query_scalar_i64(
+        &**txn,
+        sql(
+            txn.get_database_backend(),
+            "SELECT COUNT(*) FROM region WHERE code = ? AND level = 'village'",
+            vec![code.into()],
+        ),
+    )
+    .await?;
+    Ok(n.unwrap_or(0) > 0)
+}
+
+async fn assign_creator(txn: &WriteTxn, caller: &Caller, household_id: &str) -> Result<(), DbErr> {
+    if !caller.has_role(Role::Officer) {
+        return Ok(());
+    }
+    txn.execute_raw(sql(
+        txn.get_database_backend(),
+        "INSERT INTO assignment (id, officer_id, household_id, start_date, end_date, created_by, created_at) VALUES (?, ?, ?, ?, NULL, ?, ?)",
+        vec![
+            uuid::Uuid::new_v4().to_string().into(),
+            caller.user_id.as_str().into(),
+            household_id.into(),
+            Utc::now().date_naive().into(),
+            caller.user_id.as_str().into(),
+            Utc::now().into(),
+        ],
+    ))
+    .await
+    .map(|_| ())
+}

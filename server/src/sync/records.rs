@@ -1,0 +1,297 @@
+//! Synced records read and written through the field catalogue
+//! (`jingzhun_mobile_api::fields`), so one description drives SQL, validation and the
+//! wire form of every entity.
+
+use crate::db::{placeholders, sql};
+use chrono::Utc;
+use jingzhun_mobile_api::fields::{EntitySpec, FieldKind, FieldSpec};
+use jingzhun_mobile_api::validate::FieldValue;
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
+use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
+
+/// One synced record as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub id: String,
+    pub version: i64,
+    /// The version at which each field last changed: what a field merge compares
+    /// against the phone's `base_version`.
+    pub field_versions: BTreeMap<String, i64>,
+    pub values: BTreeMap<&'static str, FieldValue>,
+}
+
+impl Record {
+    pub fn value(&self, field: &str) -> &FieldValue {
+        self.values.get(field).unwrap_or(&FieldValue::Null)
+    }
+
+    pub fn text(&self, field: &str) -> Option<&str> {
+        match self.value(field) {
+            FieldValue::Text(s) | FieldValue::Uuid(s) | FieldValue::Date(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The household a record hangs off (itself for a household).
+    pub fn household_id(&self, entity: &EntitySpec) -> Option<&str> {
+        if entity.is_household() {
+            Some(&self.id)
+        } else {
+            self.text("household_id")
+        }
+    }
+
+    /// The wire form: `id`, `version` and every field.
+    pub fn to_json(&self, entity: &EntitySpec) -> Json {
+        let mut map = Map::new();
+        map.insert("id".into(), Json::String(self.id.clone()));
+        map.insert("version".into(), Json::from(self.version));
+        for field in entity.fields {
+            map.insert(field.name.into(), self.value(field.name).to_json());
+        }
+        Json::Object(map)
+    }
+}
+
+fn quoted(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+fn select_list(entity: &EntitySpec) -> String {
+    let mut cols = vec![
+        "\"id\"".to_owned(),
+        "\"version\"".to_owned(),
+        "\"field_versions\"".to_owned(),
+    ];
+    cols.extend(entity.fields.iter().map(|f| quoted(f.name)));
+    cols.join(", ")
+}
+
+/// The database value of a field value of this kind.
+pub fn to_sql(kind: FieldKind, value: &FieldValue) -> Value {
+    match (kind, value) {
+        (FieldKind::Int { .. } | FieldKind::Money, FieldValue::Null) => Value::BigInt(None),
+        (FieldKind::Bool, FieldValue::Null) => Value::Bool(None),
+        (_, FieldValue::Null) => Value::String(None),
+        (_, FieldValue::Int(i) | FieldValue::Money(i)) => Value::BigInt(Some(*i)),
+        (_, FieldValue::Bool(b)) => Value::Bool(Some(*b)),
+        (_, FieldValue::Text(s) | FieldValue::Date(s) | FieldValue::Uuid(s)) => {
+            Value::String(Some(s.clone()))
+        }
+        (_, FieldValue::List(items)) => Value::String(Some(
+            serde_json::to_string(items).unwrap_or_else(|_| "[]".into()),
+        )),
+    }
+}
+
+fn read_field(row: &QueryResult, field: &FieldSpec) -> Result<FieldValue, DbErr> {
+    let name = field.name;
+    Ok(match field.kind {
+        FieldKind::Int { .. } => row
+            .try_get::<Option<i64>>("", name)?
+            .map_or(FieldValue::Null, FieldValue::Int),
+        FieldKind::Money => row
+            .try_get::<Option<i64>>("", name)?
+            .map_or(FieldValue::Null, FieldValue::Money),
+        FieldKind::Bool => row
+            .try_get::<Option<bool>>("", name)?
+            .map_or(FieldValue::Null, FieldValue::Bool),
+        FieldKind::Date => row
+            .try_get::<Option<String>>("", name)?
+            .map_or(FieldValue::Null, FieldValue::Date),
+        FieldKind::Uuid => row
+            .try_get::<Option<String>>("", name)?
+            .map_or(FieldValue::Null, FieldValue::Uuid),
+        FieldKind::UuidList { .. } | FieldKind::Codes { .. } => {
+            match row.try_get::<Option<String>>("", name)? {
+                Some(text) => FieldValue::List(serde_json::from_str(&text).unwrap_or_default()),
+                None => FieldValue::List(Vec::new()),
+            }
+        }
+        FieldKind::Text { .. }
+        | FieldKind::Code { .. }
+        | FieldKind::IdNumber
+        | FieldKind::Phone
+        | FieldKind::RegionCode => row
+            .try_get::<Option<String>>("", name)?
+            .map_or(FieldValue::Null, FieldValue::Text),
+    })
+}
+
+fn read_record(row: &QueryResult, entity: &EntitySpec) -> Result<Record, DbErr> {
+    let field_versions: String = row.try_get("", "field_versions")?;
+    let mut values = BTreeMap::new();
+    for field in entity.fields {
+        values.insert(field.name, read_field(row, field)?);
+    }
+    Ok(Record {
+        id: row.try_get("", "id")?,
+        version: row.try_get("", "version")?,
+        field_versions: serde_json::from_str(&field_versions).unwrap_or_default(),
+        values,
+    })
+}
+
+/// Loads one record; `for_update` locks its row on PostgreSQL until the transaction ends.
+pub async fn load(
+    conn: &impl ConnectionTrait,
+    entity: &EntitySpec,
+    id: &str,
+    for_update: bool,
+) -> Result<Option<Record>, DbErr> {
+    let backend = conn.get_database_backend();
+    let lock = if for_update && backend == sea_orm::DbBackend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let text = format!(
+        "SELECT {} FROM {} WHERE \"id\" = ?{lock}",
+        select_list(entity),
+        quoted(entity.table)
+    );
+    match conn
+        .query_one_raw(sql(backend, &text, vec![id.into()]))
+        .await?
+    {
+        Some(row) => Ok(Some(read_record(&row, entity)?)),
+        None => Ok(None),
+    }
+}
+
+/// Loads the records with these ids (missing ones are left out).
+pub async fn load_many(
+    conn: &impl ConnectionTrait,
+    entity: &EntitySpec,
+    ids: &[String],
+) -> Result<Vec<Record>, DbErr> {
+    load_where(conn, entity, "id", ids).await
+}
+
+/// Loads every record of these households, in id order.
+pub async fn load_by_households(
+    conn: &impl ConnectionTrait,
+    entity: &EntitySpec,
+    household_ids: &[String],
+) -> Result<Vec<Record>, DbErr> {
+    let column = if entity.is_household() {
+        "id"
+    } else {
+        "household_id"
+    };
+    load_where(conn, entity, column, household_ids).await
+}
+
+async fn load_where(
+    conn: &impl ConnectionTrait,
+    entity: &EntitySpec,
+    column: &str,
+    keys: &[String],
+) -> Result<Vec<Record>, DbErr> {
+    let backend = conn.get_database_backend();
+    let mut out = Vec::with_capacity(keys.len());
+    // Bounded IN lists: SQLite allows at most 32766 parameters, PostgreSQL 65535.
+    for chunk in keys.chunks(1000) {
+        let text = format!(
+            "SELECT {} FROM {} WHERE {} IN ({}) ORDER BY \"id\"",
+            select_list(entity),
+            quoted(entity.table),
+            quoted(column),
+            placeholders(chunk.len())
+        );
+        let values = chunk.iter().map(|k| Value::from(k.as_str())).collect();
+        for row in conn.query_all_raw(sql(backend, &text, values)).await? {
+            out.push(read_record(&row, entity)?);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    entity: &EntitySpec,
+    record: &Record,
+) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    let now = Utc::now();
+    let mut cols = vec![
+        "\"id\"".to_owned(),
+        "\"version\"".to_owned(),
+        "\"field_versions\"".to_owned(),
+        "\"created_at\"".to_owned(),
+        "\"updated_at\"".to_owned(),
+    ];
+    let mut values: Vec<Value> = vec![
+        record.id.as_str().into(),
+        record.version.into(),
+        serde_json::to_string(&record.field_versions)
+            .unwrap_or_else(|_| "{}".into())
+            .into(),
+        now.into(),
+        now.into(),
+    ];
+    for field in entity.fields {
+        // Absent fields take the column default (status, active).
+        if let Some(value) = record.values.get(field.name) {
+            cols.push(quoted(field.name));
+            values.push(to_sql(field.kind, value));
+        }
+    }
+    let text = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        quoted(entity.table),
+        cols.join(", "),
+        placeholders(cols.len())
+    );
+    conn.execute_raw(sql(backend, &text, values))
+        .await
+        .map(|_| ())
+}
+
+/// Writes changed fields and the new version of a record.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    entity: &EntitySpec,
+    record: &Record,
+    changed: &[&'static FieldSpec],
+) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    let mut sets = vec![
+        "\"version\" = ?".to_owned(),
+        "\"field_versions\" = ?".to_owned(),
+        "\"updated_at\" = ?".to_owned(),
+    ];
+    let mut values: Vec<Value> = vec![
+        record.version.into(),
+        serde_json::to_string(&record.field_versions)
+            .unwrap_or_else(|_| "{}".into())
+            .into(),
+        Utc::now().into(),
+    ];
+    for field in changed {
+        sets.push(format!("{} = ?", quoted(field.name)));
+        values.push(to_sql(field.kind, record.value(field.name)));
+    }
+    values.push(record.id.as_str().into());
+    let text = format!(
+        "UPDATE {} SET {} WHERE \"id\" = ?",
+        quoted(entity.table),
+        sets.join(", ")
+    );
+    conn.execute_raw(sql(backend, &text, values))
+        .await
+        .map(|_| ())
+}
+
+pub async fn delete(
+    conn: &impl ConnectionTrait,
+    entity: &EntitySpec,
+    id: &str,
+) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    let text = format!("DELETE FROM {} WHERE \"id\" = ?", quoted(entity.table));
+    conn.execute_raw(sql(backend, &text, vec![id.into()]))
+        .await
+        .map(|_| ())
+}
