@@ -90,14 +90,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "role_grant",
-            "role_grant_user_role_region",
-            &["user_id", "role", "region_code"],
-            true,
-        )
-        .await?;
+        index(manager, "role_grant", "role_grant_user_role_region", &["user_id", "role", "region_code"], true).await?;
 
         manager
             .create_table(
@@ -129,14 +122,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "access_token",
-            "access_token_device",
-            &["device_id"],
-            false,
-        )
-        .await?;
+        index(manager, "access_token", "access_token_device", &["device_id"], false).await?;
 
         manager
             .create_table(synced(
@@ -158,14 +144,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null("planned_exit_year")),
             ))
             .await?;
-        index(
-            manager,
-            "household",
-            "household_region",
-            &["region_code"],
-            false,
-        )
-        .await?;
+        index(manager, "household", "household_region", &["region_code"], false).await?;
 
         manager
             .create_table(synced(
@@ -182,20 +161,11 @@ impl MigrationTrait for Migration {
                     .col(boolean("active").default(true)),
             ))
             .await?;
-        index(
-            manager,
-            "member",
-            "member_household",
-            &["household_id"],
-            false,
-        )
-        .await?;
+        index(manager, "member", "member_household", &["household_id"], false).await?;
         // R8: a person is in at most one active household. Same syntax on both backends.
         manager
             .get_connection()
-            .execute_unprepared(
-                "CREATE UNIQUE INDEX member_active_id_number ON member (id_number) WHERE active",
-            )
+            .execute_unprepared("CREATE UNIQUE INDEX member_active_id_number ON member (id_number) WHERE active")
             .await?;
 
         manager
@@ -213,14 +183,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null("pension")),
             ))
             .await?;
-        index(
-            manager,
-            "income_record",
-            "income_household_year",
-            &["household_id", "year"],
-            true,
-        )
-        .await?;
+        index(manager, "income_record", "income_household_year", &["household_id", "year"], true).await?;
 
         manager
             .create_table(synced(
@@ -237,14 +200,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null("funds")),
             ))
             .await?;
-        index(
-            manager,
-            "help_measure",
-            "help_measure_household",
-            &["household_id"],
-            false,
-        )
-        .await?;
+        index(manager, "help_measure", "help_measure_household", &["household_id"], false).await?;
 
         manager
             .create_table(synced(
@@ -257,14 +213,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null("planned_income")),
             ))
             .await?;
-        index(
-            manager,
-            "help_plan",
-            "help_plan_household",
-            &["household_id"],
-            false,
-        )
-        .await?;
+        index(manager, "help_plan", "help_plan_household", &["household_id"], false).await?;
 
         manager
             .create_table(synced(
@@ -280,14 +229,7 @@ impl MigrationTrait for Migration {
                     .col(text_null("progress_note")),
             ))
             .await?;
-        index(
-            manager,
-            "plan_task",
-            "plan_task_household",
-            &["household_id"],
-            false,
-        )
-        .await?;
+        index(manager, "plan_task", "plan_task_household", &["household_id"], false).await?;
         index(manager, "plan_task", "plan_task_due", &["due_date"], false).await?;
 
         manager
@@ -302,14 +244,7 @@ impl MigrationTrait for Migration {
                     .col(string_len_null("officer_id", 36)),
             ))
             .await?;
-        index(
-            manager,
-            "visit_log",
-            "visit_log_household",
-            &["household_id"],
-            false,
-        )
-        .await?;
+        index(manager, "visit_log", "visit_log_household", &["household_id"], false).await?;
 
         // An officer is assigned to a household over a date range; history is kept.
         manager
@@ -326,22 +261,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "assignment",
-            "assignment_officer",
-            &["officer_id", "end_date"],
-            false,
-        )
-        .await?;
-        index(
-            manager,
-            "assignment",
-            "assignment_household",
-            &["household_id"],
-            false,
-        )
-        .await?;
+        index(manager, "assignment", "assignment_officer", &["officer_id", "end_date"], false).await?;
+        index(manager, "assignment", "assignment_household", &["household_id"], false).await?;
 
         manager
             .create_table(

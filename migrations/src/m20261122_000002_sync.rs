@@ -108,13 +108,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("sync_conflict_status")
-                    .table("sync_conflict")
-                    .col("status")
-                    .to_owned(),
-            )
+            .create_index(Index::create().name("sync_conflict_status").table("sync_conflict").col("status").to_owned())
             .await?;
 
         // Who, which device, when, which field, old and new value (C1).
@@ -140,12 +134,7 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("audit_log_entity")
-                    .table("audit_log")
-                    .col("entity")
-                    .col("entity_id")
-                    .to_owned(),
+                Index::create().name("audit_log_entity").table("audit_log").col("entity").col("entity_id").to_owned(),
             )
             .await?;
 

@@ -8,8 +8,8 @@
 
 use crate::errors::{ErrorBody, ErrorCode};
 use crate::wire::{
-    AttachmentResponse, LoginRequest, LoginResponse, PullResponse, PulledChange, PushRequest,
-    PushResponse, SchemaResponse, SyncStatus,
+    AttachmentResponse, LoginRequest, LoginResponse, PullResponse, PulledChange, PushRequest, PushResponse,
+    SchemaResponse, SyncStatus,
 };
 use crate::{CLIENT_VERSION_HEADER, PROTOCOL_VERSION};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -105,15 +105,8 @@ impl Client {
         // Building only fails when the TLS backend cannot start; `reqwest::Client::new`
         // has the same gzip default (the feature is on) and fails the same way, so the
         // fallback changes nothing but keeps `new` infallible as callers expect.
-        let http = reqwest::Client::builder()
-            .gzip(true)
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Client {
-            http,
-            api: format!("{}{API_PREFIX}", base_url.trim_end_matches('/')),
-            token: None,
-        }
+        let http = reqwest::Client::builder().gzip(true).build().unwrap_or_else(|_| reqwest::Client::new());
+        Client { http, api: format!("{}{API_PREFIX}", base_url.trim_end_matches('/')), token: None }
     }
 
     /// The same client, signed in with a token obtained earlier.
@@ -141,8 +134,7 @@ impl Client {
             device_id: device_id.to_owned(),
             device_name: device_name.to_owned(),
         };
-        let response: LoginResponse =
-            json_answer(self.request(Method::POST, "/auth/login").json(&body)).await?;
+        let response: LoginResponse = json_answer(self.request(Method::POST, "/auth/login").json(&body)).await?;
         self.token = Some(response.token.clone());
         Ok(response)
     }
@@ -153,11 +145,7 @@ impl Client {
     }
 
     /// `GET /sync/pull`: one page of changes after `cursor` (from the start when `None`).
-    pub async fn pull(
-        &self,
-        cursor: Option<&str>,
-        limit: Option<u32>,
-    ) -> Result<PullResponse, ClientError> {
+    pub async fn pull(&self, cursor: Option<&str>, limit: Option<u32>) -> Result<PullResponse, ClientError> {
         let mut query: Vec<(&str, String)> = Vec::new();
         if let Some(cursor) = cursor {
             query.push(("cursor", cursor.to_owned()));
@@ -184,9 +172,7 @@ impl Client {
             // advance; if it does not, following it again would never end.
             let stuck = page.has_more && cursor.as_deref() == Some(page.cursor.as_str());
             if stuck {
-                return Err(ClientError::CursorStuck {
-                    cursor: page.cursor,
-                });
+                return Err(ClientError::CursorStuck { cursor: page.cursor });
             }
             if !page.has_more {
                 return Ok((changes, page.cursor));
@@ -214,21 +200,14 @@ impl Client {
         content_type: &str,
         bytes: Vec<u8>,
     ) -> Result<AttachmentResponse, ClientError> {
-        let file = reqwest::multipart::Part::bytes(bytes)
-            .file_name(file_name.to_owned())
-            .mime_str(content_type)?;
-        let form = reqwest::multipart::Form::new()
-            .text("household_id", household_id.to_string())
-            .part("file", file);
+        let file = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()).mime_str(content_type)?;
+        let form = reqwest::multipart::Form::new().text("household_id", household_id.to_string()).part("file", file);
         json_answer(self.request(Method::POST, "/attachments").multipart(form)).await
     }
 
     /// `GET /attachments/{id}`: the stored bytes.
     pub async fn download_attachment(&self, id: Uuid) -> Result<Vec<u8>, ClientError> {
-        let response = self
-            .request(Method::GET, &format!("/attachments/{id}"))
-            .send()
-            .await?;
+        let response = self.request(Method::GET, &format!("/attachments/{id}")).send().await?;
         let response = success_or_error(response).await?;
         Ok(response.bytes().await?.to_vec())
     }
@@ -272,14 +251,8 @@ async fn success_or_error(response: Response) -> Result<Response, ClientError> {
 /// Our error body when it parses as one, otherwise the raw text.
 fn error_from_body(status: StatusCode, body: String) -> ClientError {
     match serde_json::from_str::<ErrorBody>(&body) {
-        Ok(body) => ClientError::Api {
-            status: status.as_u16(),
-            body,
-        },
-        Err(_) => ClientError::Unexpected {
-            status: status.as_u16(),
-            body,
-        },
+        Ok(body) => ClientError::Api { status: status.as_u16(), body },
+        Err(_) => ClientError::Unexpected { status: status.as_u16(), body },
     }
 }
 
@@ -331,11 +304,8 @@ mod tests {
                     let n = stream.read(&mut chunk).expect("read body");
                     buf.extend_from_slice(&chunk[..n]);
                 }
-                let request_line = String::from_utf8_lossy(&buf[..head_end])
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
+                let request_line =
+                    String::from_utf8_lossy(&buf[..head_end]).lines().next().unwrap_or_default().to_owned();
                 log.lock().expect("lock").push(Seen {
                     request_line,
                     head,
@@ -360,17 +330,15 @@ mod tests {
 
     #[test]
     fn error_bodies_keep_their_code_and_mode() {
-        let body = r#"{"error":{"code":"device_revoked","message_zh":"此设备已被停用","message_en":"revoked","mode":"wipe"}}"#;
+        let body =
+            r#"{"error":{"code":"device_revoked","message_zh":"此设备已被停用","message_en":"revoked","mode":"wipe"}}"#;
         let err = error_from_body(StatusCode::UNAUTHORIZED, body.to_owned());
         assert_eq!(err.code(), Some("device_revoked"));
         assert_eq!(err.status(), Some(401));
         assert_eq!(err.revoked_mode(), Some("wipe"));
         assert!(err.is_device_revoked());
 
-        let err = error_from_body(
-            StatusCode::BAD_GATEWAY,
-            "<html>bad gateway</html>".to_owned(),
-        );
+        let err = error_from_body(StatusCode::BAD_GATEWAY, "<html>bad gateway</html>".to_owned());
         assert!(matches!(err, ClientError::Unexpected { status: 502, .. }));
         assert_eq!(err.code(), None);
         assert_eq!(err.status(), Some(502));
@@ -396,57 +364,33 @@ mod tests {
         });
         let (base, seen) = canned_server(vec![(200, login.to_string()), (200, status.to_string())]);
         let mut client = Client::new(&base);
-        let answer = client
-            .login("li", "pw", "dev-1", "Phone")
-            .await
-            .expect("login");
+        let answer = client.login("li", "pw", "dev-1", "Phone").await.expect("login");
         assert_eq!(answer.token, "tok-1");
         assert_eq!(client.token(), Some("tok-1"));
         assert_eq!(client.status().await.expect("status").scope_households, 3);
 
         let seen = seen.lock().expect("lock").clone();
-        assert_eq!(
-            seen[0].request_line,
-            "POST /api/mobile/v1/auth/login HTTP/1.1"
-        );
+        assert_eq!(seen[0].request_line, "POST /api/mobile/v1/auth/login HTTP/1.1");
         let sent: serde_json::Value = serde_json::from_slice(&seen[0].body).expect("json");
         assert_eq!(sent["device_id"], "dev-1");
-        assert_eq!(
-            seen[1].request_line,
-            "GET /api/mobile/v1/sync/status HTTP/1.1"
-        );
-        assert!(
-            seen[1].head.contains("authorization: bearer tok-1"),
-            "{}",
-            seen[1].head
-        );
+        assert_eq!(seen[1].request_line, "GET /api/mobile/v1/sync/status HTTP/1.1");
+        assert!(seen[1].head.contains("authorization: bearer tok-1"), "{}", seen[1].head);
         for s in &seen {
-            assert!(
-                s.head
-                    .contains(&format!("{CLIENT_VERSION_HEADER}: {PROTOCOL_VERSION}"))
-            );
+            assert!(s.head.contains(&format!("{CLIENT_VERSION_HEADER}: {PROTOCOL_VERSION}")));
             assert!(s.head.contains("accept-encoding: gzip"), "{}", s.head);
         }
     }
 
     #[tokio::test]
     async fn pull_all_follows_the_cursor_until_has_more_is_false() {
-        let (base, seen) = canned_server(vec![
-            (200, page(2, "c1", true)),
-            (200, page(0, "c2", true)),
-            (200, page(1, "c3", false)),
-        ]);
+        let (base, seen) =
+            canned_server(vec![(200, page(2, "c1", true)), (200, page(0, "c2", true)), (200, page(1, "c3", false))]);
         let client = Client::new(&base).with_token("t");
         let (changes, cursor) = client.pull_all(None, Some(2)).await.expect("pull_all");
         assert_eq!(changes.len(), 3);
         assert!(changes.iter().all(|c| c.op == PullOp::Upsert));
         assert_eq!(cursor, "c3");
-        let lines: Vec<_> = seen
-            .lock()
-            .expect("lock")
-            .iter()
-            .map(|s| s.request_line.clone())
-            .collect();
+        let lines: Vec<_> = seen.lock().expect("lock").iter().map(|s| s.request_line.clone()).collect();
         assert_eq!(
             lines,
             [
@@ -460,14 +404,8 @@ mod tests {
     #[tokio::test]
     async fn pull_all_stops_on_a_cursor_that_does_not_move() {
         let (base, _) = canned_server(vec![(200, page(1, "c1", true)), (200, page(0, "c1", true))]);
-        let err = Client::new(&base)
-            .pull_all(None, None)
-            .await
-            .expect_err("stuck");
-        assert!(
-            matches!(err, ClientError::CursorStuck { ref cursor } if cursor == "c1"),
-            "{err}"
-        );
+        let err = Client::new(&base).pull_all(None, None).await.expect_err("stuck");
+        assert!(matches!(err, ClientError::CursorStuck { ref cursor } if cursor == "c1"), "{err}");
     }
 
     #[tokio::test]
@@ -475,35 +413,23 @@ mod tests {
         let expired = json!({"error": {"code": "cursor_expired", "message_zh": "过期", "message_en": "expired"}});
         let id = Uuid::new_v4();
         let stored = json!({"id": id, "sha256": "ab", "size": 3});
-        let (base, seen) =
-            canned_server(vec![(410, expired.to_string()), (201, stored.to_string())]);
+        let (base, seen) = canned_server(vec![(410, expired.to_string()), (201, stored.to_string())]);
         let client = Client::new(&base).with_token("t");
 
         let err = client.pull(Some("old"), None).await.expect_err("410");
-        assert_eq!(
-            (err.status(), err.code()),
-            (Some(410), Some("cursor_expired"))
-        );
+        assert_eq!((err.status(), err.code()), (Some(410), Some("cursor_expired")));
 
         let household = Uuid::new_v4();
-        let answer = client
-            .upload_attachment(household, "visit.jpg", "image/jpeg", b"jpg".to_vec())
-            .await
-            .expect("upload");
+        let answer =
+            client.upload_attachment(household, "visit.jpg", "image/jpeg", b"jpg".to_vec()).await.expect("upload");
         assert_eq!(answer.id, id);
         let seen = seen.lock().expect("lock").clone();
-        assert_eq!(
-            seen[1].request_line,
-            "POST /api/mobile/v1/attachments HTTP/1.1"
-        );
+        assert_eq!(seen[1].request_line, "POST /api/mobile/v1/attachments HTTP/1.1");
         assert!(seen[1].head.contains("content-type: multipart/form-data"));
         let body = String::from_utf8_lossy(&seen[1].body);
         assert!(body.contains("name=\"household_id\""), "{body}");
         assert!(body.contains(&household.to_string()));
-        assert!(
-            body.contains("name=\"file\"; filename=\"visit.jpg\""),
-            "{body}"
-        );
+        assert!(body.contains("name=\"file\"; filename=\"visit.jpg\""), "{body}");
         assert!(body.contains("Content-Type: image/jpeg"), "{body}");
     }
 }

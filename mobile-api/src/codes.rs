@@ -87,16 +87,8 @@ table!(MAIN_MEASURE, "main_measure", "主导帮扶措施", [
 ]);
 
 /// Every table, in the order `GET /schema` lists them.
-pub static ALL: &[&CodeTable] = &[
-    &STANDARD,
-    &KIND,
-    &HOUSEHOLD_STATUS,
-    &POVERTY_CAUSE,
-    &SEX,
-    &RELATION,
-    &HEALTH,
-    &MAIN_MEASURE,
-];
+pub static ALL: &[&CodeTable] =
+    &[&STANDARD, &KIND, &HOUSEHOLD_STATUS, &POVERTY_CAUSE, &SEX, &RELATION, &HEALTH, &MAIN_MEASURE];
 
 #[cfg(test)]
 mod tests {

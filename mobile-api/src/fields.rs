@@ -90,20 +90,8 @@ pub fn code_table(name: &str) -> Option<&'static CodeTable> {
     codes::ALL.iter().copied().find(|t| t.name == name)
 }
 
-const fn f(
-    name: &'static str,
-    label: &'static str,
-    kind: FieldKind,
-    policy: Policy,
-    required: bool,
-) -> FieldSpec {
-    FieldSpec {
-        name,
-        label,
-        kind,
-        policy,
-        required,
-    }
+const fn f(name: &'static str, label: &'static str, kind: FieldKind, policy: Policy, required: bool) -> FieldSpec {
+    FieldSpec { name, label, kind, policy, required }
 }
 
 use FieldKind as K;
@@ -117,78 +105,16 @@ pub static HOUSEHOLD: EntitySpec = EntitySpec {
         f("region_code", "所在村", K::RegionCode, P::CreateOnly, true),
         f("address", "住址", K::Text { max_chars: 200 }, P::Lww, false),
         f("phone", "联系电话", K::Phone, P::Lww, false),
-        f(
-            "standard",
-            "识别标准",
-            K::Code { table: "standard" },
-            P::Manual,
-            true,
-        ),
-        f(
-            "kind",
-            "贫困户属性",
-            K::Code { table: "kind" },
-            P::Manual,
-            true,
-        ),
-        f(
-            "status",
-            "户状态",
-            K::Code {
-                table: "household_status",
-            },
-            P::ReadOnly,
-            false,
-        ),
-        f(
-            "poverty_causes",
-            "致贫原因",
-            K::Codes {
-                table: "poverty_cause",
-                max: 3,
-            },
-            P::Lww,
-            false,
-        ),
-        f(
-            "food_clothing_secure",
-            "不愁吃穿",
-            K::Bool,
-            P::Manual,
-            false,
-        ),
-        f(
-            "education_secure",
-            "义务教育有保障",
-            K::Bool,
-            P::Manual,
-            false,
-        ),
-        f(
-            "medical_secure",
-            "基本医疗有保障",
-            K::Bool,
-            P::Manual,
-            false,
-        ),
-        f(
-            "housing_secure",
-            "住房安全有保障",
-            K::Bool,
-            P::Manual,
-            false,
-        ),
+        f("standard", "识别标准", K::Code { table: "standard" }, P::Manual, true),
+        f("kind", "贫困户属性", K::Code { table: "kind" }, P::Manual, true),
+        f("status", "户状态", K::Code { table: "household_status" }, P::ReadOnly, false),
+        f("poverty_causes", "致贫原因", K::Codes { table: "poverty_cause", max: 3 }, P::Lww, false),
+        f("food_clothing_secure", "不愁吃穿", K::Bool, P::Manual, false),
+        f("education_secure", "义务教育有保障", K::Bool, P::Manual, false),
+        f("medical_secure", "基本医疗有保障", K::Bool, P::Manual, false),
+        f("housing_secure", "住房安全有保障", K::Bool, P::Manual, false),
         f("water_secure", "饮水安全有保障", K::Bool, P::Manual, false),
-        f(
-            "planned_exit_year",
-            "计划脱贫年度",
-            K::Int {
-                min: 2014,
-                max: 2100,
-            },
-            P::Lww,
-            false,
-        ),
+        f("planned_exit_year", "计划脱贫年度", K::Int { min: 2014, max: 2100 }, P::Lww, false),
     ],
 };
 
@@ -201,20 +127,8 @@ pub static MEMBER: EntitySpec = EntitySpec {
         f("name", "姓名", K::Text { max_chars: 50 }, P::Lww, true),
         f("sex", "性别", K::Code { table: "sex" }, P::Lww, true),
         f("id_number", "身份证号码", K::IdNumber, P::Manual, true),
-        f(
-            "relation",
-            "与户主关系",
-            K::Code { table: "relation" },
-            P::Manual,
-            true,
-        ),
-        f(
-            "health",
-            "健康状况",
-            K::Code { table: "health" },
-            P::Lww,
-            false,
-        ),
+        f("relation", "与户主关系", K::Code { table: "relation" }, P::Manual, true),
+        f("health", "健康状况", K::Code { table: "health" }, P::Lww, false),
         f("phone", "联系电话", K::Phone, P::Lww, false),
         f("active", "在户", K::Bool, P::ReadOnly, false),
     ],
@@ -226,27 +140,12 @@ pub static INCOME: EntitySpec = EntitySpec {
     deletable: false,
     fields: &[
         f("household_id", "所属户", K::Uuid, P::CreateOnly, true),
-        f(
-            "year",
-            "年度",
-            K::Int {
-                min: 2014,
-                max: 2100,
-            },
-            P::CreateOnly,
-            true,
-        ),
+        f("year", "年度", K::Int { min: 2014, max: 2100 }, P::CreateOnly, true),
         f("wage", "工资性收入", K::Money, P::Manual, false),
         f("business", "生产经营性收入", K::Money, P::Manual, false),
         f("property", "财产性收入", K::Money, P::Manual, false),
         f("transfer", "转移性收入", K::Money, P::Manual, false),
-        f(
-            "business_expense",
-            "生产经营性支出",
-            K::Money,
-            P::Manual,
-            false,
-        ),
+        f("business_expense", "生产经营性支出", K::Money, P::Manual, false),
         f("pension", "其中：基本养老金", K::Money, P::Manual, false),
     ],
 };
@@ -257,41 +156,12 @@ pub static HELP_MEASURE: EntitySpec = EntitySpec {
     deletable: true,
     fields: &[
         f("household_id", "所属户", K::Uuid, P::CreateOnly, true),
-        f(
-            "category",
-            "措施类别",
-            K::Code {
-                table: "main_measure",
-            },
-            P::Lww,
-            true,
-        ),
+        f("category", "措施类别", K::Code { table: "main_measure" }, P::Lww, true),
         f("name", "措施名称", K::Text { max_chars: 200 }, P::Lww, true),
-        f(
-            "year",
-            "年度",
-            K::Int {
-                min: 2014,
-                max: 2100,
-            },
-            P::Lww,
-            false,
-        ),
+        f("year", "年度", K::Int { min: 2014, max: 2100 }, P::Lww, false),
         f("start_date", "实施时间", K::Date, P::Lww, false),
-        f(
-            "project_name",
-            "项目名称",
-            K::Text { max_chars: 200 },
-            P::Lww,
-            false,
-        ),
-        f(
-            "scale",
-            "项目规模",
-            K::Text { max_chars: 200 },
-            P::Lww,
-            false,
-        ),
+        f("project_name", "项目名称", K::Text { max_chars: 200 }, P::Lww, false),
+        f("scale", "项目规模", K::Text { max_chars: 200 }, P::Lww, false),
         f("funds", "资金（元）", K::Money, P::Lww, false),
     ],
 };
@@ -302,23 +172,8 @@ pub static HELP_PLAN: EntitySpec = EntitySpec {
     deletable: false,
     fields: &[
         f("household_id", "所属户", K::Uuid, P::CreateOnly, true),
-        f(
-            "year",
-            "年度",
-            K::Int {
-                min: 2014,
-                max: 2100,
-            },
-            P::Lww,
-            true,
-        ),
-        f(
-            "goal",
-            "帮扶目标",
-            K::Text { max_chars: 1000 },
-            P::Lww,
-            false,
-        ),
+        f("year", "年度", K::Int { min: 2014, max: 2100 }, P::Lww, true),
+        f("goal", "帮扶目标", K::Text { max_chars: 1000 }, P::Lww, false),
         f("planned_income", "计划人均纯收入", K::Money, P::Lww, false),
     ],
 };
@@ -334,13 +189,7 @@ pub static PLAN_TASK: EntitySpec = EntitySpec {
         f("due_date", "完成期限", K::Date, P::Lww, true),
         f("officer_id", "责任人", K::Uuid, P::Lww, false),
         f("done", "已完成", K::Bool, P::Lww, false),
-        f(
-            "progress_note",
-            "进展",
-            K::Text { max_chars: 2000 },
-            P::Lww,
-            false,
-        ),
+        f("progress_note", "进展", K::Text { max_chars: 2000 }, P::Lww, false),
     ],
 };
 
@@ -351,35 +200,16 @@ pub static VISIT_LOG: EntitySpec = EntitySpec {
     fields: &[
         f("household_id", "所属户", K::Uuid, P::CreateOnly, true),
         f("visited_on", "走访日期", K::Date, P::Lww, true),
-        f(
-            "note",
-            "走访记录",
-            K::Text { max_chars: 4000 },
-            P::Lww,
-            false,
-        ),
-        f(
-            "attachment_ids",
-            "照片",
-            K::UuidList { max: 20 },
-            P::Lww,
-            false,
-        ),
+        f("note", "走访记录", K::Text { max_chars: 4000 }, P::Lww, false),
+        f("attachment_ids", "照片", K::UuidList { max: 20 }, P::Lww, false),
         f("officer_id", "走访人", K::Uuid, P::ReadOnly, false),
     ],
 };
 
 /// Every synced entity, parents before children: the order a phone's outbox and the
 /// server's whole-household delivery both follow.
-pub static ENTITIES: &[&EntitySpec] = &[
-    &HOUSEHOLD,
-    &MEMBER,
-    &INCOME,
-    &HELP_MEASURE,
-    &HELP_PLAN,
-    &PLAN_TASK,
-    &VISIT_LOG,
-];
+pub static ENTITIES: &[&EntitySpec] =
+    &[&HOUSEHOLD, &MEMBER, &INCOME, &HELP_MEASURE, &HELP_PLAN, &PLAN_TASK, &VISIT_LOG];
 
 pub fn entity(name: &str) -> Option<&'static EntitySpec> {
     ENTITIES.iter().copied().find(|e| e.name == name)
@@ -398,12 +228,7 @@ mod tests {
             for field in e.fields {
                 match field.kind {
                     FieldKind::Code { table } | FieldKind::Codes { table, .. } => {
-                        assert!(
-                            code_table(table).is_some(),
-                            "{}.{} names {table}",
-                            e.name,
-                            field.name
-                        )
+                        assert!(code_table(table).is_some(), "{}.{} names {table}", e.name, field.name)
                     }
                     _ => {}
                 }
@@ -422,17 +247,9 @@ mod tests {
 
     #[test]
     fn the_contract_names_sensitive_fields_manual() {
-        for (e, name) in [
-            (&HOUSEHOLD, "kind"),
-            (&MEMBER, "id_number"),
-            (&MEMBER, "relation"),
-            (&INCOME, "wage"),
-        ] {
+        for (e, name) in [(&HOUSEHOLD, "kind"), (&MEMBER, "id_number"), (&MEMBER, "relation"), (&INCOME, "wage")] {
             assert_eq!(e.field(name).expect(name).policy, Policy::Manual);
         }
-        assert_eq!(
-            HOUSEHOLD.field("status").expect("status").policy,
-            Policy::ReadOnly
-        );
+        assert_eq!(HOUSEHOLD.field("status").expect("status").policy, Policy::ReadOnly);
     }
 }

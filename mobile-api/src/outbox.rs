@@ -11,8 +11,7 @@
 use crate::client::{Client, ClientError};
 use crate::fields::ENTITIES;
 use crate::wire::{
-    Change, ChangeSet, ChangeSetResult, ChangeSetStatus, ChangeStatus, FieldConflict, Op,
-    PushRequest, PushResponse,
+    Change, ChangeSet, ChangeSetResult, ChangeSetStatus, ChangeStatus, FieldConflict, Op, PushRequest, PushResponse,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -51,10 +50,7 @@ pub enum OutboxError {
     /// The device was revoked (`mode` is `drain` or `wipe`); `report` covers the batches
     /// answered before that, and everything else is still pending.
     #[error("this device has been revoked (mode {})", .mode.as_deref().unwrap_or("unknown"))]
-    DeviceRevoked {
-        mode: Option<String>,
-        report: Box<FlushReport>,
-    },
+    DeviceRevoked { mode: Option<String>, report: Box<FlushReport> },
     /// The push failed (network, 5xx, ...): the batch and everything after it stay
     /// pending with the same ids; `report` covers the batches answered before.
     #[error("push failed; unanswered change sets stay pending: {source}")]
@@ -112,11 +108,7 @@ struct Stored {
 
 impl Default for Stored {
     fn default() -> Self {
-        Stored {
-            format: FORMAT,
-            pending: Vec::new(),
-            set_aside: Vec::new(),
-        }
+        Stored { format: FORMAT, pending: Vec::new(), set_aside: Vec::new() }
     }
 }
 
@@ -134,16 +126,10 @@ impl Outbox {
         let path = path.as_ref().to_path_buf();
         let stored = match fs::read(&path) {
             Ok(bytes) => {
-                let stored: Stored =
-                    serde_json::from_slice(&bytes).map_err(|source| OutboxError::Corrupt {
-                        path: path.clone(),
-                        source,
-                    })?;
+                let stored: Stored = serde_json::from_slice(&bytes)
+                    .map_err(|source| OutboxError::Corrupt { path: path.clone(), source })?;
                 if stored.format > FORMAT {
-                    return Err(OutboxError::UnknownFormat {
-                        path,
-                        format: stored.format,
-                    });
+                    return Err(OutboxError::UnknownFormat { path, format: stored.format });
                 }
                 stored
             }
@@ -189,12 +175,8 @@ impl Outbox {
     /// the end of the queue, and returns the new id. The id must be new: the server
     /// remembers the old one as rejected and would only repeat that answer.
     pub fn retry_set_aside(&mut self, id: Uuid, fixed: Vec<Change>) -> Result<Uuid, OutboxError> {
-        let position = self
-            .stored
-            .set_aside
-            .iter()
-            .position(|s| s.changeset.id == id)
-            .ok_or(OutboxError::NotSetAside(id))?;
+        let position =
+            self.stored.set_aside.iter().position(|s| s.changeset.id == id).ok_or(OutboxError::NotSetAside(id))?;
         let changeset = new_changeset(fixed)?;
         let new_id = changeset.id;
         let mut next = self.stored.clone();
@@ -207,23 +189,14 @@ impl Outbox {
     /// Sends the pending change sets in order, `batch` per push, and files each answer
     /// (see [`Outbox::apply_push_response`]), saving after every batch. Stops at the
     /// first failed push, leaving that batch and the rest pending with their ids.
-    pub async fn flush(
-        &mut self,
-        client: &Client,
-        batch: usize,
-    ) -> Result<FlushReport, OutboxError> {
+    pub async fn flush(&mut self, client: &Client, batch: usize) -> Result<FlushReport, OutboxError> {
         // A snapshot of the ids, so that a change set the server did not answer for
         // stays pending for the next flush instead of being resent in a loop now.
         let queued: Vec<Uuid> = self.stored.pending.iter().map(|c| c.id).collect();
         let mut report = FlushReport::default();
         for sent in queued.chunks(batch.max(1)) {
-            let changesets: Vec<ChangeSet> = self
-                .stored
-                .pending
-                .iter()
-                .filter(|c| sent.contains(&c.id))
-                .cloned()
-                .collect();
+            let changesets: Vec<ChangeSet> =
+                self.stored.pending.iter().filter(|c| sent.contains(&c.id)).cloned().collect();
             let response = match client.push(&PushRequest { changesets }).await {
                 Ok(response) => response,
                 Err(source) if source.is_device_revoked() => {
@@ -233,10 +206,7 @@ impl Outbox {
                     });
                 }
                 Err(source) => {
-                    return Err(OutboxError::Push {
-                        source: Box::new(source),
-                        report: Box::new(report),
-                    });
+                    return Err(OutboxError::Push { source: Box::new(source), report: Box::new(report) });
                 }
             };
             report.absorb(self.apply_push_response(sent, &response));
@@ -249,29 +219,18 @@ impl Outbox {
     /// saves): `applied` and `duplicate` leave the queue, `rejected` moves to the
     /// set-aside list, and a change set without an answer stays pending.
     pub fn apply_push_response(&mut self, sent: &[Uuid], response: &PushResponse) -> FlushReport {
-        let mut report = FlushReport {
-            wipe: response.wipe,
-            ..FlushReport::default()
-        };
+        let mut report = FlushReport { wipe: response.wipe, ..FlushReport::default() };
         let now = Utc::now();
         for result in response.results.iter().filter(|r| sent.contains(&r.id)) {
             let Some(position) = self.stored.pending.iter().position(|c| c.id == result.id) else {
                 // Answered twice in one response, or already filed: nothing left to move.
                 continue;
             };
-            report.conflicts.extend(
-                result
-                    .changes
-                    .iter()
-                    .flat_map(|c| c.conflicts.iter().cloned()),
-            );
+            report.conflicts.extend(result.changes.iter().flat_map(|c| c.conflicts.iter().cloned()));
             report.results.push(result.clone());
             // A duplicate carries the stored first answer; if that answer was a
             // rejection, the change set still needs fixing, so it is kept, not dropped.
-            let first_answer_rejected = result
-                .changes
-                .iter()
-                .any(|c| c.status == ChangeStatus::Rejected);
+            let first_answer_rejected = result.changes.iter().any(|c| c.status == ChangeStatus::Rejected);
             match result.status {
                 ChangeSetStatus::Applied => {
                     self.stored.pending.remove(position);
@@ -283,11 +242,7 @@ impl Outbox {
                 }
                 ChangeSetStatus::Duplicate | ChangeSetStatus::Rejected => {
                     let changeset = self.stored.pending.remove(position);
-                    self.stored.set_aside.push(SetAside {
-                        changeset,
-                        result: result.clone(),
-                        set_aside_at: now,
-                    });
+                    self.stored.set_aside.push(SetAside { changeset, result: result.clone(), set_aside_at: now });
                     report.rejected += 1;
                 }
             }
@@ -312,19 +267,13 @@ fn new_changeset(mut changes: Vec<Change>) -> Result<ChangeSet, OutboxError> {
     // before its members and a record before its update. `sort_by_key` is stable: the
     // caller's order survives among equals (e.g. two updates of one field).
     changes.sort_by_key(|c| (entity_rank(&c.entity), op_rank(c.op)));
-    Ok(ChangeSet {
-        id: Uuid::new_v4(),
-        changes,
-    })
+    Ok(ChangeSet { id: Uuid::new_v4(), changes })
 }
 
 /// Position in the catalogue, parents first; unknown entities last (the server will
 /// reject them, but they must not get in front of anything it can apply).
 fn entity_rank(entity: &str) -> usize {
-    ENTITIES
-        .iter()
-        .position(|e| e.name == entity)
-        .unwrap_or(ENTITIES.len())
+    ENTITIES.iter().position(|e| e.name == entity).unwrap_or(ENTITIES.len())
 }
 
 fn op_rank(op: Op) -> u8 {
@@ -341,16 +290,9 @@ fn op_rank(op: Op) -> u8 {
 fn write_atomically(path: &Path, stored: &Stored) -> Result<(), OutboxError> {
     let bytes = serde_json::to_vec_pretty(stored).map_err(OutboxError::Encode)?;
     let temp = temp_path(path);
-    let io_error = |source| OutboxError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io_error = |source| OutboxError::Io { path: path.to_path_buf(), source };
     let written = (|| -> io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temp)?;
+        let mut file = OpenOptions::new().write(true).create(true).truncate(true).open(&temp)?;
         file.write_all(&bytes)?;
         file.sync_all()?;
         fs::rename(&temp, path)
@@ -366,10 +308,7 @@ fn write_atomically(path: &Path, stored: &Stored) -> Result<(), OutboxError> {
 /// `.<name>.tmp` beside the outbox: a fixed name, so a temporary file left by a crash
 /// is simply overwritten by the next write instead of piling up.
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "outbox".to_owned());
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "outbox".to_owned());
     path.with_file_name(format!(".{name}.tmp"))
 }
 
@@ -427,22 +366,11 @@ mod tests {
             Value::Object(map) => map,
             _ => Map::new(),
         };
-        Change {
-            entity: entity.to_owned(),
-            id,
-            op,
-            base_version: if op == Op::Create { 0 } else { 1 },
-            fields,
-        }
+        Change { entity: entity.to_owned(), id, op, base_version: if op == Op::Create { 0 } else { 1 }, fields }
     }
 
     fn household_create() -> Change {
-        change(
-            "household",
-            Uuid::new_v4(),
-            Op::Create,
-            json!({"region_code": "530102001001"}),
-        )
+        change("household", Uuid::new_v4(), Op::Create, json!({"region_code": "530102001001"}))
     }
 
     fn result(id: Uuid, status: ChangeSetStatus, conflicts: Vec<FieldConflict>) -> ChangeSetResult {
@@ -480,33 +408,11 @@ mod tests {
         let dir = TempDir::new();
         let mut outbox = Outbox::open(dir.file()).expect("open");
         let household = Uuid::new_v4();
-        let member = change(
-            "member",
-            Uuid::new_v4(),
-            Op::Create,
-            json!({"household_id": household}),
-        );
-        let visit = change(
-            "visit_log",
-            Uuid::new_v4(),
-            Op::Create,
-            json!({"household_id": household}),
-        );
+        let member = change("member", Uuid::new_v4(), Op::Create, json!({"household_id": household}));
+        let visit = change("visit_log", Uuid::new_v4(), Op::Create, json!({"household_id": household}));
         let odd = change("not_an_entity", Uuid::new_v4(), Op::Create, json!({}));
-        let head = change(
-            "household",
-            household,
-            Op::Create,
-            json!({"kind": "general"}),
-        );
-        outbox
-            .enqueue(vec![
-                odd.clone(),
-                visit.clone(),
-                member.clone(),
-                head.clone(),
-            ])
-            .expect("enqueue");
+        let head = change("household", household, Op::Create, json!({"kind": "general"}));
+        outbox.enqueue(vec![odd.clone(), visit.clone(), member.clone(), head.clone()]).expect("enqueue");
         assert_eq!(outbox.pending()[0].changes, vec![head, member, visit, odd]);
     }
 
@@ -518,24 +424,16 @@ mod tests {
         let update = change("member", id, Op::Update, json!({"name": "王二"}));
         let create = change("member", id, Op::Create, json!({"name": "王"}));
         let later_update = change("member", id, Op::Update, json!({"name": "王三"}));
-        outbox
-            .enqueue(vec![update.clone(), create.clone(), later_update.clone()])
-            .expect("enqueue");
+        outbox.enqueue(vec![update.clone(), create.clone(), later_update.clone()]).expect("enqueue");
         // The two updates keep the caller's order, so the later edit still wins.
-        assert_eq!(
-            outbox.pending()[0].changes,
-            vec![create, update, later_update]
-        );
+        assert_eq!(outbox.pending()[0].changes, vec![create, update, later_update]);
     }
 
     #[test]
     fn an_empty_change_set_is_refused() {
         let dir = TempDir::new();
         let mut outbox = Outbox::open(dir.file()).expect("open");
-        assert!(matches!(
-            outbox.enqueue(Vec::new()),
-            Err(OutboxError::EmptyChangeSet)
-        ));
+        assert!(matches!(outbox.enqueue(Vec::new()), Err(OutboxError::EmptyChangeSet)));
         assert!(outbox.pending().is_empty());
     }
 
@@ -547,10 +445,8 @@ mod tests {
             let first = outbox.enqueue(vec![household_create()]).expect("first");
             let second = outbox.enqueue(vec![household_create()]).expect("second");
             let sent = [first];
-            let response = PushResponse {
-                results: vec![result(first, ChangeSetStatus::Rejected, Vec::new())],
-                wipe: false,
-            };
+            let response =
+                PushResponse { results: vec![result(first, ChangeSetStatus::Rejected, Vec::new())], wipe: false };
             outbox.apply_push_response(&sent, &response);
             write_atomically(outbox.path(), &outbox.stored).expect("save");
             (first, second)
@@ -560,10 +456,7 @@ mod tests {
         assert_eq!(ids, vec![second]);
         assert_eq!(reopened.set_aside().len(), 1);
         assert_eq!(reopened.set_aside()[0].changeset.id, first);
-        assert_eq!(
-            reopened.set_aside()[0].result.status,
-            ChangeSetStatus::Rejected
-        );
+        assert_eq!(reopened.set_aside()[0].result.status, ChangeSetStatus::Rejected);
     }
 
     #[test]
@@ -587,10 +480,7 @@ mod tests {
     fn a_corrupt_file_is_refused_and_left_alone() {
         let dir = TempDir::new();
         fs::write(dir.file(), b"not json").expect("write");
-        assert!(matches!(
-            Outbox::open(dir.file()),
-            Err(OutboxError::Corrupt { .. })
-        ));
+        assert!(matches!(Outbox::open(dir.file()), Err(OutboxError::Corrupt { .. })));
         assert_eq!(fs::read(dir.file()).expect("read"), b"not json");
     }
 
@@ -598,9 +488,7 @@ mod tests {
     fn answers_are_filed_and_a_rejection_does_not_block_the_queue() {
         let dir = TempDir::new();
         let mut outbox = Outbox::open(dir.file()).expect("open");
-        let ids: Vec<Uuid> = (0..4)
-            .map(|_| outbox.enqueue(vec![household_create()]).expect("enqueue"))
-            .collect();
+        let ids: Vec<Uuid> = (0..4).map(|_| outbox.enqueue(vec![household_create()]).expect("enqueue")).collect();
         let sent = &ids[..3];
         let response = PushResponse {
             results: vec![
@@ -611,10 +499,7 @@ mod tests {
             wipe: true,
         };
         let report = outbox.apply_push_response(sent, &response);
-        assert_eq!(
-            (report.applied, report.duplicates, report.rejected),
-            (1, 1, 1)
-        );
+        assert_eq!((report.applied, report.duplicates, report.rejected), (1, 1, 1));
         assert_eq!(report.conflicts.len(), 1);
         assert_eq!(report.conflicts[0].field, "wage");
         assert!(report.wipe);
@@ -653,10 +538,7 @@ mod tests {
         let id = outbox.enqueue(vec![household_create()]).expect("enqueue");
         let mut answer = result(id, ChangeSetStatus::Rejected, Vec::new());
         answer.status = ChangeSetStatus::Duplicate;
-        let response = PushResponse {
-            results: vec![answer],
-            wipe: false,
-        };
+        let response = PushResponse { results: vec![answer], wipe: false };
         let report = outbox.apply_push_response(&[id], &response);
         assert_eq!((report.duplicates, report.rejected), (0, 1));
         assert!(outbox.pending().is_empty());
@@ -669,16 +551,12 @@ mod tests {
         let mut outbox = Outbox::open(dir.file()).expect("open");
         let rejected = outbox.enqueue(vec![household_create()]).expect("rejected");
         let waiting = outbox.enqueue(vec![household_create()]).expect("waiting");
-        let response = PushResponse {
-            results: vec![result(rejected, ChangeSetStatus::Rejected, Vec::new())],
-            wipe: false,
-        };
+        let response =
+            PushResponse { results: vec![result(rejected, ChangeSetStatus::Rejected, Vec::new())], wipe: false };
         outbox.apply_push_response(&[rejected], &response);
 
         let fixed = vec![household_create()];
-        let retried = outbox
-            .retry_set_aside(rejected, fixed.clone())
-            .expect("retry");
+        let retried = outbox.retry_set_aside(rejected, fixed.clone()).expect("retry");
         assert_ne!(retried, rejected);
         assert!(outbox.set_aside().is_empty());
         let pending: Vec<Uuid> = outbox.pending().iter().map(|c| c.id).collect();

@@ -28,15 +28,11 @@ impl FieldValue {
     pub fn to_json(&self) -> Value {
         match self {
             FieldValue::Null => Value::Null,
-            FieldValue::Text(s) | FieldValue::Date(s) | FieldValue::Uuid(s) => {
-                Value::String(s.clone())
-            }
+            FieldValue::Text(s) | FieldValue::Date(s) | FieldValue::Uuid(s) => Value::String(s.clone()),
             FieldValue::Int(i) => Value::from(*i),
             FieldValue::Money(fen) => fen_to_yuan(*fen),
             FieldValue::Bool(b) => Value::Bool(*b),
-            FieldValue::List(items) => {
-                Value::Array(items.iter().cloned().map(Value::String).collect())
-            }
+            FieldValue::List(items) => Value::Array(items.iter().cloned().map(Value::String).collect()),
         }
     }
 }
@@ -56,21 +52,13 @@ const MONEY_MAX_FEN: i64 = 1_000_000_000_000;
 /// Checks one field's wire value against its spec and returns the stored form.
 pub fn field(spec: &FieldSpec, value: &Value) -> Result<FieldValue, ErrorCode> {
     if value.is_null() {
-        return if spec.required {
-            Err(ErrorCode::Required)
-        } else {
-            Ok(FieldValue::Null)
-        };
+        return if spec.required { Err(ErrorCode::Required) } else { Ok(FieldValue::Null) };
     }
     match spec.kind {
         FieldKind::Text { max_chars } => {
             let s = as_str(value)?.trim();
             if s.is_empty() {
-                return if spec.required {
-                    Err(ErrorCode::Required)
-                } else {
-                    Ok(FieldValue::Null)
-                };
+                return if spec.required { Err(ErrorCode::Required) } else { Ok(FieldValue::Null) };
             }
             if s.chars().count() > max_chars {
                 return Err(ErrorCode::TooLong);
@@ -85,10 +73,7 @@ pub fn field(spec: &FieldSpec, value: &Value) -> Result<FieldValue, ErrorCode> {
             Ok(FieldValue::Int(i))
         }
         FieldKind::Money => money_fen(value).map(FieldValue::Money),
-        FieldKind::Bool => value
-            .as_bool()
-            .map(FieldValue::Bool)
-            .ok_or(ErrorCode::InvalidType),
+        FieldKind::Bool => value.as_bool().map(FieldValue::Bool).ok_or(ErrorCode::InvalidType),
         FieldKind::Date => {
             let s = as_str(value)?;
             NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ErrorCode::InvalidDate)?;
@@ -100,20 +85,12 @@ pub fn field(spec: &FieldSpec, value: &Value) -> Result<FieldValue, ErrorCode> {
             if items.len() > max {
                 return Err(ErrorCode::TooManyValues);
             }
-            items
-                .iter()
-                .map(|v| uuid(as_str(v)?))
-                .collect::<Result<_, _>>()
-                .map(FieldValue::List)
+            items.iter().map(|v| uuid(as_str(v)?)).collect::<Result<_, _>>().map(FieldValue::List)
         }
         FieldKind::Code { table } => {
             let s = as_str(value)?;
             let table = code_table(table).ok_or(ErrorCode::UnknownCode)?;
-            if table.contains(s) {
-                Ok(FieldValue::Text(s.to_owned()))
-            } else {
-                Err(ErrorCode::UnknownCode)
-            }
+            if table.contains(s) { Ok(FieldValue::Text(s.to_owned())) } else { Err(ErrorCode::UnknownCode) }
         }
         FieldKind::Codes { table, max } => {
             let items = value.as_array().ok_or(ErrorCode::InvalidType)?;
@@ -135,19 +112,11 @@ pub fn field(spec: &FieldSpec, value: &Value) -> Result<FieldValue, ErrorCode> {
         }
         FieldKind::IdNumber => {
             let s = as_str(value)?.trim().to_ascii_uppercase();
-            if id_number_is_valid(&s) {
-                Ok(FieldValue::Text(s))
-            } else {
-                Err(ErrorCode::InvalidIdNumber)
-            }
+            if id_number_is_valid(&s) { Ok(FieldValue::Text(s)) } else { Err(ErrorCode::InvalidIdNumber) }
         }
         FieldKind::Phone => {
             let s = as_str(value)?.trim();
-            if phone_is_valid(s) {
-                Ok(FieldValue::Text(s.to_owned()))
-            } else {
-                Err(ErrorCode::InvalidPhone)
-            }
+            if phone_is_valid(s) { Ok(FieldValue::Text(s.to_owned())) } else { Err(ErrorCode::InvalidPhone) }
         }
         FieldKind::RegionCode => {
             let s = as_str(value)?;
@@ -165,9 +134,7 @@ fn as_str(value: &Value) -> Result<&str, ErrorCode> {
 }
 
 fn uuid(s: &str) -> Result<String, ErrorCode> {
-    uuid::Uuid::parse_str(s)
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| ErrorCode::InvalidType)
+    uuid::Uuid::parse_str(s).map(|u| u.hyphenated().to_string()).map_err(|_| ErrorCode::InvalidType)
 }
 
 /// Yuan with at most two decimals, non-negative, to whole fen.
@@ -201,11 +168,7 @@ pub fn id_number_is_valid(id: &str) -> bool {
     }
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     const CHECK: &[u8; 11] = b"10X98765432";
-    let sum: u32 = bytes[..17]
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
+    let sum: u32 = bytes[..17].iter().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
     CHECK[(sum % 11) as usize] == bytes[17]
 }
 
@@ -221,13 +184,7 @@ use chrono::Datelike;
 /// The sex encoded in digit 17: odd for male, even for female.
 pub fn id_sex(id: &str) -> Option<&'static str> {
     let d = id.as_bytes().get(16)?;
-    d.is_ascii_digit().then(|| {
-        if (d - b'0') % 2 == 1 {
-            "male"
-        } else {
-            "female"
-        }
-    })
+    d.is_ascii_digit().then(|| if (d - b'0') % 2 == 1 { "male" } else { "female" })
 }
 
 /// The check character for 17 digits; used to make valid demo and test numbers.
@@ -238,11 +195,7 @@ pub fn id_check_char(first17: &str) -> Option<char> {
     if bytes.len() != 17 || !bytes.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let sum: u32 = bytes
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
+    let sum: u32 = bytes.iter().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
     Some(CHECK[(sum % 11) as usize] as char)
 }
 
@@ -290,10 +243,7 @@ mod tests {
     fn id_numbers_follow_gb11643() {
         // The standard's own example number.
         assert!(id_number_is_valid("11010519491231002X"));
-        assert!(
-            !id_number_is_valid("110105194912310021"),
-            "wrong check digit"
-        );
+        assert!(!id_number_is_valid("110105194912310021"), "wrong check digit");
         assert!(!id_number_is_valid("11010519491331002X"), "month 13");
         assert!(!id_number_is_valid("11010519491231002"), "17 characters");
         assert_eq!(id_check_char("11010519491231002"), Some('X'));
@@ -303,27 +253,15 @@ mod tests {
     #[test]
     fn fields_validate_to_their_stored_form() {
         let id = MEMBER.field("id_number").expect("field");
-        assert_eq!(
-            field(id, &json!("11010519491231002x")),
-            Ok(FieldValue::Text("11010519491231002X".into()))
-        );
-        assert_eq!(
-            field(id, &json!("110105194912310021")),
-            Err(ErrorCode::InvalidIdNumber)
-        );
+        assert_eq!(field(id, &json!("11010519491231002x")), Ok(FieldValue::Text("11010519491231002X".into())));
+        assert_eq!(field(id, &json!("110105194912310021")), Err(ErrorCode::InvalidIdNumber));
         assert_eq!(field(id, &Value::Null), Err(ErrorCode::Required));
         let kind = HOUSEHOLD.field("kind").expect("field");
-        assert_eq!(
-            field(kind, &json!("dibao")),
-            Ok(FieldValue::Text("dibao".into()))
-        );
+        assert_eq!(field(kind, &json!("dibao")), Ok(FieldValue::Text("dibao".into())));
         assert_eq!(field(kind, &json!("低保")), Err(ErrorCode::UnknownCode));
         let causes = HOUSEHOLD.field("poverty_causes").expect("field");
         assert_eq!(
-            field(
-                causes,
-                &json!(["illness", "disability", "schooling", "disaster"])
-            ),
+            field(causes, &json!(["illness", "disability", "schooling", "disaster"])),
             Err(ErrorCode::TooManyValues)
         );
         let wage = INCOME.field("wage").expect("field");

@@ -23,18 +23,10 @@ pub struct AppState {
 
 /// Connects, migrates and makes sure an administrator exists.
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
-    let db = Db::connect(&config.database_url, config.max_connections)
-        .await
-        .context("connecting to the database")?;
+    let db = Db::connect(&config.database_url, config.max_connections).await.context("connecting to the database")?;
     db.migrate().await.context("applying migrations")?;
-    bootstrap_admin(&db, &config)
-        .await
-        .context("creating the first administrator")?;
-    Ok(AppState {
-        db,
-        config: Arc::new(config),
-        metrics: Arc::new(Metrics::new()?),
-    })
+    bootstrap_admin(&db, &config).await.context("creating the first administrator")?;
+    Ok(AppState { db, config: Arc::new(config), metrics: Arc::new(Metrics::new()?) })
 }
 
 /// Serves until `shutdown` resolves, then lets requests in flight finish.
@@ -54,9 +46,7 @@ pub async fn serve_state(
 ) -> anyhow::Result<()> {
     let maintenance = tokio::spawn(maintenance_loop(state.clone()));
     tracing::info!(addr = %listener.local_addr()?, "serving");
-    let result = axum::serve(listener, crate::http::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = axum::serve(listener, crate::http::router(state)).with_graceful_shutdown(shutdown).await;
     maintenance.abort();
     result.context("serving HTTP")
 }
@@ -82,21 +72,10 @@ async fn bootstrap_admin(db: &Db, config: &Config) -> anyhow::Result<()> {
         return Ok(());
     }
     let bootstrap = &config.bootstrap;
-    let region_code = if bootstrap.admin_region.is_empty() {
-        "000000000000".to_owned()
-    } else {
-        bootstrap.admin_region.clone()
-    };
-    if region::Entity::find_by_id(region_code.clone())
-        .one(&db.conn)
-        .await?
-        .is_none()
-    {
-        let level = if region_code == "000000000000" {
-            "country"
-        } else {
-            "province"
-        };
+    let region_code =
+        if bootstrap.admin_region.is_empty() { "000000000000".to_owned() } else { bootstrap.admin_region.clone() };
+    if region::Entity::find_by_id(region_code.clone()).one(&db.conn).await?.is_none() {
+        let level = if region_code == "000000000000" { "country" } else { "province" };
         let txn = db.begin_write().await?;
         registry::regions::insert(
             &*txn,
@@ -111,11 +90,7 @@ async fn bootstrap_admin(db: &Db, config: &Config) -> anyhow::Result<()> {
         txn.commit().await?;
     }
     let generated = bootstrap.admin_password.is_empty();
-    let password = if generated {
-        auth::random_password()
-    } else {
-        bootstrap.admin_password.clone()
-    };
+    let password = if generated { auth::random_password() } else { bootstrap.admin_password.clone() };
     registry::users::create(
         db,
         &Actor::CLI,

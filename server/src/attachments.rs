@@ -31,34 +31,19 @@ fn too_large() -> ApiError {
 pub async fn read_upload(mut multipart: Multipart, max_bytes: usize) -> Result<Upload, ApiError> {
     let mut household_id = None;
     let mut file = None;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| ApiError::bad_request(ErrorCode::InvalidRequest))?
+    while let Some(mut field) =
+        multipart.next_field().await.map_err(|_| ApiError::bad_request(ErrorCode::InvalidRequest))?
     {
         match field.name() {
             Some("household_id") => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|_| ApiError::bad_request(ErrorCode::InvalidRequest))?;
-                let id = Uuid::parse_str(text.trim())
-                    .map_err(|_| ApiError::bad_request(ErrorCode::InvalidRequest))?;
+                let text = field.text().await.map_err(|_| ApiError::bad_request(ErrorCode::InvalidRequest))?;
+                let id = Uuid::parse_str(text.trim()).map_err(|_| ApiError::bad_request(ErrorCode::InvalidRequest))?;
                 household_id = Some(id.to_string());
             }
             Some("file") => {
-                let file_name = field
-                    .file_name()
-                    .unwrap_or("file")
-                    .chars()
-                    .take(200)
-                    .collect::<String>();
-                let content_type = field
-                    .content_type()
-                    .unwrap_or("application/octet-stream")
-                    .chars()
-                    .take(100)
-                    .collect::<String>();
+                let file_name = field.file_name().unwrap_or("file").chars().take(200).collect::<String>();
+                let content_type =
+                    field.content_type().unwrap_or("application/octet-stream").chars().take(100).collect::<String>();
                 let mut bytes = Vec::new();
                 while let Some(chunk) = field.chunk().await.map_err(|_| too_large())? {
                     if bytes.len() + chunk.len() > max_bytes {
@@ -72,29 +57,19 @@ pub async fn read_upload(mut multipart: Multipart, max_bytes: usize) -> Result<U
         }
     }
     match (household_id, file) {
-        (Some(household_id), Some((file_name, content_type, bytes))) => Ok(Upload {
-            household_id,
-            file_name,
-            content_type,
-            bytes,
-        }),
+        (Some(household_id), Some((file_name, content_type, bytes))) => {
+            Ok(Upload { household_id, file_name, content_type, bytes })
+        }
         _ => Err(ApiError::bad_request(ErrorCode::InvalidRequest)),
     }
 }
 
-pub async fn store(
-    db: &Db,
-    caller: &Caller,
-    upload: Upload,
-) -> Result<AttachmentResponse, ApiError> {
+pub async fn store(db: &Db, caller: &Caller, upload: Upload) -> Result<AttachmentResponse, ApiError> {
     let household = records::load(&db.conn, &fields::HOUSEHOLD, &upload.household_id, false)
         .await?
         .ok_or_else(ApiError::out_of_scope)?;
     let region = household.text("region_code").unwrap_or_default();
-    if !scope::household_access(&db.conn, caller, &household.id, region)
-        .await?
-        .may_edit()
-    {
+    if !scope::household_access(&db.conn, caller, &household.id, region).await?.may_edit() {
         return Err(ApiError::out_of_scope());
     }
     let sha256 = hex::encode(Sha256::digest(&upload.bytes));
@@ -102,11 +77,7 @@ pub async fn store(
     let txn = db.begin_write().await?;
     let backend = txn.get_database_backend();
     let existing = txn
-        .query_one_raw(sql(
-            backend,
-            "SELECT id FROM attachment WHERE sha256 = ?",
-            vec![sha256.as_str().into()],
-        ))
+        .query_one_raw(sql(backend, "SELECT id FROM attachment WHERE sha256 = ?", vec![sha256.as_str().into()]))
         .await?;
     let id = match existing {
         Some(row) => row.try_get_by_index::<String>(0)?,
@@ -142,11 +113,7 @@ pub async fn store(
         // Already linked: the same photo uploaded again.
         Err(err) if is_unique_violation(&err) => {
             txn.rollback().await?;
-            return Ok(AttachmentResponse {
-                id: Uuid::parse_str(&id).unwrap_or_default(),
-                sha256,
-                size,
-            });
+            return Ok(AttachmentResponse { id: Uuid::parse_str(&id).unwrap_or_default(), sha256, size });
         }
         Err(err) => return Err(err.into()),
     }
@@ -167,11 +134,7 @@ pub async fn store(
     )
     .await?;
     txn.commit().await?;
-    Ok(AttachmentResponse {
-        id: Uuid::parse_str(&id).unwrap_or_default(),
-        sha256,
-        size,
-    })
+    Ok(AttachmentResponse { id: Uuid::parse_str(&id).unwrap_or_default(), sha256, size })
 }
 
 /// The attachment's content type and bytes, if the caller can read one of its households.
@@ -192,10 +155,7 @@ pub async fn load(db: &Db, caller: &Caller, id: &str) -> Result<(String, Vec<u8>
     for link in &links {
         let household_id: String = link.try_get_by_index(0)?;
         let region: String = link.try_get_by_index(1)?;
-        if scope::household_access(&db.conn, caller, &household_id, &region)
-            .await?
-            .may_read()
-        {
+        if scope::household_access(&db.conn, caller, &household_id, &region).await?.may_read() {
             allowed = true;
             break;
         }
@@ -205,11 +165,7 @@ pub async fn load(db: &Db, caller: &Caller, id: &str) -> Result<(String, Vec<u8>
     }
     let row = db
         .conn
-        .query_one_raw(sql(
-            backend,
-            "SELECT content_type, data FROM attachment WHERE id = ?",
-            vec![id.into()],
-        ))
+        .query_one_raw(sql(backend, "SELECT content_type, data FROM attachment WHERE id = ?", vec![id.into()]))
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?))

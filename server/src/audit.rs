@@ -59,9 +59,7 @@ pub async fn record(conn: &impl ConnectionTrait, entries: &[AuditEntry]) -> Resu
             e.version.into(),
             e.note.clone().into(),
         ];
-        insert
-            .values(row.map(Into::into))
-            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        insert.values(row.map(Into::into)).map_err(|e| DbErr::Custom(e.to_string()))?;
     }
     conn.execute(&insert).await.map(|_| ())
 }

@@ -68,11 +68,7 @@ impl Config {
             builder = builder.add_source(config::File::from(path));
         }
         builder
-            .add_source(
-                config::Environment::with_prefix("JINGZHUN")
-                    .prefix_separator("__")
-                    .separator("__"),
-            )
+            .add_source(config::Environment::with_prefix("JINGZHUN").prefix_separator("__").separator("__"))
             .set_override_option("database_url", std::env::var("DATABASE_URL").ok())?
             .set_override_option("bind", std::env::var("JINGZHUN_BIND").ok())?
             .build()?
@@ -84,8 +80,7 @@ impl Config {
         Config::with_defaults()?.build()?.try_deserialize()
     }
 
-    fn with_defaults()
-    -> Result<config::ConfigBuilder<config::builder::DefaultState>, config::ConfigError> {
+    fn with_defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, config::ConfigError> {
         config::Config::builder()
             .set_default("bind", "127.0.0.1:8080")?
             .set_default("database_url", "sqlite://jingzhun.db?mode=rwc")?

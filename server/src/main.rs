@@ -8,11 +8,7 @@ use jingzhun::{Config, db::Db};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(
-    name = "jingzhun",
-    version,
-    about = "精准 — registered poor household management server"
-)]
+#[command(name = "jingzhun", version, about = "精准 — registered poor household management server")]
 struct Cli {
     /// TOML config file; environment variables JINGZHUN__SECTION__KEY override it.
     #[arg(long, global = true, env = "JINGZHUN_CONFIG")]
@@ -43,6 +39,51 @@ enum Command {
     Device {
         #[command(subcommand)]
         command: DeviceCommand,
+    },
+    /// Load the demo county 演示县 (about 2,000 households, officers, village teams).
+    Demo {
+        /// Password of every demo account, and of `admin` when the demo creates it.
+        #[arg(long, default_value = "demo1234")]
+        password: String,
+    },
+    /// Measure the server under load (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Simulated phones pull, push change sets and pull again, all at once, against a
+    /// server started as a child process on a fresh database holding the demo county.
+    /// Runs on a new temporary SQLite file unless `--database` names a fresh database.
+    Sync {
+        /// Simulated phones, signed in as officer-001…officer-060 in turn.
+        #[arg(long, default_value_t = 200)]
+        phones: usize,
+        /// Change sets each phone pushes, one request each.
+        #[arg(long, default_value_t = 5)]
+        changesets_per_phone: usize,
+        /// Updates in each change set.
+        #[arg(long, default_value_t = 10)]
+        changes: usize,
+        /// Also run on PostgreSQL: a server URL (e.g. postgres://u:p@127.0.0.1/postgres)
+        /// whose user may create databases; a database bench_… is made and dropped.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// With --postgres: skip the SQLite run.
+        #[arg(long)]
+        no_sqlite: bool,
+        /// Logins in flight at once (each Argon2 check takes 19 MiB on the server).
+        #[arg(long, default_value_t = 4)]
+        login_concurrency: usize,
+        /// Keep the bench databases and server logs.
+        #[arg(long)]
+        keep: bool,
+        /// Print the reports as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -105,51 +146,88 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::User {
-            command:
-                UserCommand::Add {
-                    username,
-                    name,
-                    password,
-                    roles,
-                    phone,
-                    email,
-                },
-        } => {
+        Command::User { command: UserCommand::Add { username, name, password, roles, phone, email } } => {
             let db = Db::connect(&config.database_url, 2).await?;
             db.migrate().await?;
             let mut parsed = Vec::new();
             for role in roles {
                 let (r, region) = role.split_once(':').context("a role is ROLE:REGION_CODE")?;
-                parsed.push((
-                    Role::parse(r).with_context(|| format!("unknown role {r}"))?,
-                    region.to_owned(),
-                ));
+                parsed.push((Role::parse(r).with_context(|| format!("unknown role {r}"))?, region.to_owned()));
             }
             let user = registry::users::create(
                 &db,
                 &Actor::CLI,
-                registry::users::NewUser {
-                    username,
-                    name,
-                    password,
-                    phone,
-                    email,
-                    roles: parsed,
-                },
+                registry::users::NewUser { username, name, password, phone, email, roles: parsed },
             )
             .await?;
             println!("user {} created with id {}", user.username, user.id);
             Ok(())
         }
-        Command::Device {
-            command: DeviceCommand::Revoke { device_id, mode },
-        } => {
+        Command::Device { command: DeviceCommand::Revoke { device_id, mode } } => {
             let mode = RevokeMode::parse(&mode).context("mode is drain or wipe")?;
             let db = Db::connect(&config.database_url, 2).await?;
             db.migrate().await?;
             registry::devices::revoke(&db, &Actor::CLI, &device_id, mode).await?;
             println!("device {device_id} revoked ({})", mode.as_str());
+            Ok(())
+        }
+        Command::Demo { password } => {
+            let db = Db::connect(&config.database_url, 2).await?;
+            db.migrate().await?;
+            let summary = jingzhun::demo::load(&db, &password).await?;
+            print!("{summary}");
+            println!("Sign in with password {password:?} as:");
+            println!(
+                "  admin                  administrator of the county{}",
+                if summary.admin_created { "" } else { " (existing account, password unchanged)" }
+            );
+            println!("  county                 county office (县扶贫办)");
+            println!("  township-1, township-2 township reviewers");
+            println!("  village-01…village-08  village teams");
+            println!("  officer-001…officer-060 assistance officers (about 33 households each)");
+            println!("  supervisor             city supervisor (read only)");
+            Ok(())
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Sync {
+                    phones,
+                    changesets_per_phone,
+                    changes,
+                    postgres,
+                    no_sqlite,
+                    login_concurrency,
+                    keep,
+                    json,
+                },
+        } => {
+            use jingzhun::bench::{self, SyncOptions, Target};
+            // Only a database named on this command line: never the configured one,
+            // which may hold real households.
+            let explicit = <Cli as clap::CommandFactory>::command().get_matches().value_source("database")
+                == Some(clap::parser::ValueSource::CommandLine);
+            let mut targets = Vec::new();
+            if explicit {
+                targets.push(Target::Url(config.database_url.clone()));
+            } else if !no_sqlite || postgres.is_none() {
+                targets.push(Target::TempSqlite);
+            }
+            targets.extend(postgres.map(Target::PostgresServer));
+            let mut reports = Vec::new();
+            for target in targets {
+                let mut options = SyncOptions::new(target)?;
+                options.phones = phones;
+                options.changesets_per_phone = changesets_per_phone;
+                options.changes_per_changeset = changes;
+                options.login_concurrency = login_concurrency;
+                options.keep = keep;
+                reports.push(bench::run_sync(&options).await?);
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&reports)?);
+            } else {
+                print!("{}", bench::table(&reports));
+            }
             Ok(())
         }
     }
@@ -161,9 +239,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut signal) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             signal.recv().await;
         }
     };

@@ -18,14 +18,8 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Officer,
-        Role::Village,
-        Role::Township,
-        Role::County,
-        Role::Supervisor,
-        Role::Admin,
-    ];
+    pub const ALL: [Role; 6] =
+        [Role::Officer, Role::Village, Role::Township, Role::County, Role::Supervisor, Role::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -75,11 +69,4 @@ pub fn prefix_len(level: &str) -> usize {
 }
 
 /// Levels from the top, as stored in `region.level`.
-pub const LEVELS: [&str; 6] = [
-    "province",
-    "city",
-    "county",
-    "township",
-    "village",
-    "natural_village",
-];
+pub const LEVELS: [&str; 6] = ["province", "city", "county", "township", "village", "natural_village"];

@@ -34,11 +34,7 @@ impl Caller {
     /// Region prefixes whose households the caller reads as a whole (not officers,
     /// who read only their assignments).
     pub fn read_prefixes(&self) -> Vec<&str> {
-        self.grants
-            .iter()
-            .filter(|g| g.role != Role::Officer)
-            .map(|g| g.prefix.as_str())
-            .collect()
+        self.grants.iter().filter(|g| g.role != Role::Officer).map(|g| g.prefix.as_str()).collect()
     }
 
     /// Region prefixes whose households the caller edits as a whole.
@@ -52,28 +48,20 @@ impl Caller {
 
     /// Whether the caller may run accounts, devices and assignments for this region.
     pub fn manages_region(&self, region_code: &str) -> bool {
-        self.grants
-            .iter()
-            .any(|g| g.role.manages() && region_code.starts_with(&g.prefix))
+        self.grants.iter().any(|g| g.role.manages() && region_code.starts_with(&g.prefix))
     }
 
     /// Whether the caller may file a new household in this village (officers in their region).
     pub fn may_create_in(&self, region_code: &str) -> bool {
-        self.grants
-            .iter()
-            .any(|g| g.role.edits_households() && region_code.starts_with(&g.prefix))
+        self.grants.iter().any(|g| g.role.edits_households() && region_code.starts_with(&g.prefix))
     }
 
     pub fn reads_region(&self, region_code: &str) -> bool {
-        self.read_prefixes()
-            .iter()
-            .any(|p| region_code.starts_with(p))
+        self.read_prefixes().iter().any(|p| region_code.starts_with(p))
     }
 
     pub fn edits_region(&self, region_code: &str) -> bool {
-        self.edit_prefixes()
-            .iter()
-            .any(|p| region_code.starts_with(p))
+        self.edit_prefixes().iter().any(|p| region_code.starts_with(p))
     }
 }
 
@@ -124,15 +112,8 @@ pub async fn grants_of(conn: &impl ConnectionTrait, user_id: &str) -> Result<Vec
         let Some(role) = Role::parse(&role) else {
             continue;
         };
-        let len = level
-            .as_deref()
-            .map_or(region_code.len(), prefix_len)
-            .min(region_code.len());
-        grants.push(Grant {
-            role,
-            prefix: region_code[..len].to_owned(),
-            region_code,
-        });
+        let len = level.as_deref().map_or(region_code.len(), prefix_len).min(region_code.len());
+        grants.push(Grant { role, prefix: region_code[..len].to_owned(), region_code });
     }
     Ok(grants)
 }
@@ -146,16 +127,10 @@ pub fn revoked_error(mode: &str) -> ApiError {
 /// Resolves a bearer token to its caller. `allow_drain`: the request is a push, which a
 /// draining device may still make.
 pub async fn authenticate(db: &Db, token: &str, allow_drain: bool) -> Result<Caller, ApiError> {
-    let Some(row) = access_token::Entity::find_by_id(hash_token(token))
-        .one(&db.conn)
-        .await?
-    else {
+    let Some(row) = access_token::Entity::find_by_id(hash_token(token)).one(&db.conn).await? else {
         return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
     };
-    let Some(device) = device::Entity::find_by_id(row.device_id.clone())
-        .one(&db.conn)
-        .await?
-    else {
+    let Some(device) = device::Entity::find_by_id(row.device_id.clone()).one(&db.conn).await? else {
         return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
     };
     let mut draining = false;
@@ -170,24 +145,14 @@ pub async fn authenticate(db: &Db, token: &str, allow_drain: bool) -> Result<Cal
     if row.expires_at < Utc::now() {
         return Err(ApiError::unauthorized(ErrorCode::TokenExpired));
     }
-    let Some(user) = app_user::Entity::find_by_id(row.user_id.clone())
-        .one(&db.conn)
-        .await?
-    else {
+    let Some(user) = app_user::Entity::find_by_id(row.user_id.clone()).one(&db.conn).await? else {
         return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
     };
     if !user.active {
         return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
     }
     let grants = grants_of(&db.conn, &user.id).await?;
-    Ok(Caller {
-        user_id: user.id,
-        username: user.username,
-        name: user.name,
-        device_id: device.id,
-        grants,
-        draining,
-    })
+    Ok(Caller { user_id: user.id, username: user.username, name: user.name, device_id: device.id, grants, draining })
 }
 
 impl FromRequestParts<AppState> for Caller {

@@ -9,8 +9,8 @@ pub mod entities;
 use jingzhun_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, Statement, TransactionTrait, Value,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,12 +38,8 @@ impl Db {
                     .create_if_missing(true)
             });
         let conn = Database::connect(options).await?;
-        let sqlite_writer =
-            (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Db {
-            conn,
-            sqlite_writer,
-        })
+        let sqlite_writer = (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Db { conn, sqlite_writer })
     }
 
     pub async fn migrate(&self) -> Result<(), DbErr> {
@@ -64,7 +60,13 @@ impl Db {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let txn = self.conn.begin().await?;
+        // IMMEDIATE takes SQLite's write lock now, so a writer outside this process (or
+        // an autocommit write) makes it wait, not fail later with a stale snapshot.
+        let options = TransactionOptions {
+            sqlite_transaction_mode: guard.is_some().then_some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        let txn = self.conn.begin_with_options(options).await?;
         Ok(WriteTxn { txn, _guard: guard })
     }
 }
@@ -120,16 +122,10 @@ pub fn placeholders(n: usize) -> String {
 
 /// Whether an error is a unique-constraint violation (same meaning on both backends).
 pub fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(
-        err.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
 }
 
-pub async fn query_scalar_i64(
-    conn: &impl ConnectionTrait,
-    stmt: Statement,
-) -> Result<Option<i64>, DbErr> {
+pub async fn query_scalar_i64(conn: &impl ConnectionTrait, stmt: Statement) -> Result<Option<i64>, DbErr> {
     match conn.query_one_raw(stmt).await? {
         Some(row) => row.try_get_by_index::<Option<i64>>(0),
         None => Ok(None),

@@ -6,9 +6,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::AppJson;
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
-use crate::db::entities::{
-    app_user, assignment, changeset_receipt, device, region, role_grant, sync_conflict,
-};
+use crate::db::entities::{app_user, assignment, changeset_receipt, device, region, role_grant, sync_conflict};
 use crate::registry::{self, Actor, devices::RevokeMode};
 use crate::sync::{changelog, conflicts, records, scope};
 use axum::Json;
@@ -22,19 +20,11 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 fn require_manager(caller: &Caller, region_code: &str) -> ApiResult<()> {
-    if caller.manages_region(region_code) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden())
-    }
+    if caller.manages_region(region_code) { Ok(()) } else { Err(ApiError::forbidden()) }
 }
 
 fn require_any_manager(caller: &Caller) -> ApiResult<()> {
-    if caller.grants.iter().any(|g| g.role.manages()) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden())
-    }
+    if caller.grants.iter().any(|g| g.role.manages()) { Ok(()) } else { Err(ApiError::forbidden()) }
 }
 
 async fn household_region(state: &AppState, household_id: &str) -> ApiResult<String> {
@@ -75,12 +65,7 @@ pub async fn list_regions(
     Ok(Json(
         regions
             .into_iter()
-            .map(|r| RegionBody {
-                code: r.code,
-                name: r.name,
-                level: r.level,
-                parent_code: r.parent_code,
-            })
+            .map(|r| RegionBody { code: r.code, name: r.name, level: r.level, parent_code: r.parent_code })
             .collect(),
     ))
 }
@@ -104,12 +89,7 @@ pub async fn create_region(
         },
     )
     .await?;
-    Ok(Json(RegionBody {
-        code: r.code,
-        name: r.name,
-        level: r.level,
-        parent_code: r.parent_code,
-    }))
+    Ok(Json(RegionBody { code: r.code, name: r.name, level: r.level, parent_code: r.parent_code }))
 }
 
 // ---- users ---------------------------------------------------------------------
@@ -160,38 +140,19 @@ pub async fn create_user(
             password: body.password,
             phone: body.phone,
             email: body.email,
-            roles: body
-                .roles
-                .iter()
-                .map(|g| (g.role, g.region_code.clone()))
-                .collect(),
+            roles: body.roles.iter().map(|g| (g.role, g.region_code.clone())).collect(),
         },
     )
     .await?;
-    Ok(Json(UserBody {
-        id: user.id,
-        username: user.username,
-        name: user.name,
-        active: user.active,
-        roles: body.roles,
-    }))
+    Ok(Json(UserBody { id: user.id, username: user.username, name: user.name, active: user.active, roles: body.roles }))
 }
 
 /// Users with a role in a region the caller manages.
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin", responses((status = 200, body = [UserBody])), security(("bearer" = [])))]
-pub async fn list_users(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<Vec<UserBody>>> {
+pub async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<UserBody>>> {
     require_any_manager(&caller)?;
-    let grants = role_grant::Entity::find()
-        .order_by_asc(role_grant::Column::UserId)
-        .all(&state.db.conn)
-        .await?;
-    let visible: Vec<&role_grant::Model> = grants
-        .iter()
-        .filter(|g| caller.manages_region(&g.region_code))
-        .collect();
+    let grants = role_grant::Entity::find().order_by_asc(role_grant::Column::UserId).all(&state.db.conn).await?;
+    let visible: Vec<&role_grant::Model> = grants.iter().filter(|g| caller.manages_region(&g.region_code)).collect();
     let mut ids: Vec<String> = visible.iter().map(|g| g.user_id.clone()).collect();
     ids.dedup();
     let users = app_user::Entity::find()
@@ -207,10 +168,7 @@ pub async fn list_users(
                     .iter()
                     .filter(|g| g.user_id == u.id)
                     .filter_map(|g| {
-                        Role::parse(&g.role).map(|role| GrantBody {
-                            role,
-                            region_code: g.region_code.clone(),
-                        })
+                        Role::parse(&g.role).map(|role| GrantBody { role, region_code: g.region_code.clone() })
                     })
                     .collect(),
                 id: u.id,
@@ -231,14 +189,7 @@ pub async fn add_role(
     AppJson(body): AppJson<GrantBody>,
 ) -> ApiResult<axum::http::StatusCode> {
     require_manager(&caller, &body.region_code)?;
-    registry::users::add_role(
-        &state.db,
-        &Actor::of(&caller),
-        &id,
-        body.role,
-        &body.region_code,
-    )
-    .await?;
+    registry::users::add_role(&state.db, &Actor::of(&caller), &id, body.role, &body.region_code).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -301,19 +252,13 @@ pub async fn end_assignment(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AssignmentBody>> {
-    let existing = assignment::Entity::find_by_id(id.clone())
-        .one(&state.db.conn)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let existing =
+        assignment::Entity::find_by_id(id.clone()).one(&state.db.conn).await?.ok_or_else(ApiError::not_found)?;
     let region = household_region(&state, &existing.household_id).await?;
     if !caller.edits_region(&region) {
         return Err(ApiError::forbidden());
     }
-    Ok(Json(
-        registry::assignments::end(&state.db, &Actor::of(&caller), &id)
-            .await?
-            .into(),
-    ))
+    Ok(Json(registry::assignments::end(&state.db, &Actor::of(&caller), &id).await?.into()))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -381,23 +326,13 @@ pub async fn list_devices(
     Query(params): Query<DeviceParams>,
 ) -> ApiResult<Json<Vec<DeviceBody>>> {
     require_user_managed(&state, &caller, &params.user_id).await?;
-    let devices = device::Entity::find()
-        .filter(device::Column::UserId.eq(params.user_id))
-        .all(&state.db.conn)
-        .await?;
+    let devices = device::Entity::find().filter(device::Column::UserId.eq(params.user_id)).all(&state.db.conn).await?;
     Ok(Json(devices.into_iter().map(Into::into).collect()))
 }
 
 async fn require_user_managed(state: &AppState, caller: &Caller, user_id: &str) -> ApiResult<()> {
-    let grants = role_grant::Entity::find()
-        .filter(role_grant::Column::UserId.eq(user_id))
-        .all(&state.db.conn)
-        .await?;
-    if grants.iter().any(|g| caller.manages_region(&g.region_code)) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden())
-    }
+    let grants = role_grant::Entity::find().filter(role_grant::Column::UserId.eq(user_id)).all(&state.db.conn).await?;
+    if grants.iter().any(|g| caller.manages_region(&g.region_code)) { Ok(()) } else { Err(ApiError::forbidden()) }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -413,16 +348,9 @@ pub async fn revoke_device(
     Path(id): Path<String>,
     AppJson(body): AppJson<RevokeBody>,
 ) -> ApiResult<Json<DeviceBody>> {
-    let existing = device::Entity::find_by_id(id.clone())
-        .one(&state.db.conn)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let existing = device::Entity::find_by_id(id.clone()).one(&state.db.conn).await?.ok_or_else(ApiError::not_found)?;
     require_user_managed(&state, &caller, &existing.user_id).await?;
-    Ok(Json(
-        registry::devices::revoke(&state.db, &Actor::of(&caller), &id, body.mode)
-            .await?
-            .into(),
-    ))
+    Ok(Json(registry::devices::revoke(&state.db, &Actor::of(&caller), &id, body.mode).await?.into()))
 }
 
 // ---- conflicts and rejected change sets ---------------------------------------
@@ -452,10 +380,7 @@ pub async fn list_conflicts(
         let Ok(region) = household_region(&state, &c.household_id).await else {
             continue;
         };
-        if scope::household_access(&state.db.conn, &caller, &c.household_id, &region)
-            .await?
-            .may_read()
-        {
+        if scope::household_access(&state.db.conn, &caller, &c.household_id, &region).await?.may_read() {
             out.push(conflicts::to_json(&c));
         }
     }
@@ -485,38 +410,24 @@ pub async fn resolve_in_scope(
     id: &str,
     resolution: conflicts::Resolution,
 ) -> ApiResult<Json<Value>> {
-    let conflict = sync_conflict::Entity::find_by_id(id.to_owned())
-        .one(&state.db.conn)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let conflict =
+        sync_conflict::Entity::find_by_id(id.to_owned()).one(&state.db.conn).await?.ok_or_else(ApiError::not_found)?;
     let region = household_region(state, &conflict.household_id).await?;
-    if !scope::household_access(&state.db.conn, caller, &conflict.household_id, &region)
-        .await?
-        .may_edit()
-    {
+    if !scope::household_access(&state.db.conn, caller, &conflict.household_id, &region).await?.may_edit() {
         return Err(ApiError::out_of_scope());
     }
     match conflicts::resolve(&state.db, caller, id, resolution).await {
         Ok(model) => Ok(Json(conflicts::to_json(&model))),
         Err(conflicts::ResolveError::NotFound) => Err(ApiError::not_found()),
-        Err(conflicts::ResolveError::AlreadyResolved) => {
-            Err(ApiError::conflict(ErrorCode::Conflict))
-        }
+        Err(conflicts::ResolveError::AlreadyResolved) => Err(ApiError::conflict(ErrorCode::Conflict)),
         Err(conflicts::ResolveError::Db(err)) => Err(err.into()),
     }
 }
 
 /// Rejected change sets kept for review, newest first (requests and answers).
 #[utoipa::path(get, path = "/api/v1/changesets/rejected", tag = "admin", responses((status = 200, description = "rejected change sets")), security(("bearer" = [])))]
-pub async fn rejected_changesets(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<Vec<Value>>> {
-    if !caller
-        .grants
-        .iter()
-        .any(|g| g.role.manages() || g.role == Role::Supervisor)
-    {
+pub async fn rejected_changesets(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Value>>> {
+    if !caller.grants.iter().any(|g| g.role.manages() || g.role == Role::Supervisor) {
         return Err(ApiError::forbidden());
     }
     let rows = changeset_receipt::Entity::find()
@@ -554,22 +465,15 @@ pub async fn get_household(
 ) -> ApiResult<Json<Value>> {
     let id = id.to_string();
     let region = household_region(&state, &id).await?;
-    if !scope::household_access(&state.db.conn, &caller, &id, &region)
-        .await?
-        .may_read()
-    {
+    if !scope::household_access(&state.db.conn, &caller, &id, &region).await?.may_read() {
         return Err(ApiError::out_of_scope());
     }
     let mut out = serde_json::Map::new();
     for entity in fields::ENTITIES {
-        let records =
-            records::load_by_households(&state.db.conn, entity, std::slice::from_ref(&id)).await?;
+        let records = records::load_by_households(&state.db.conn, entity, std::slice::from_ref(&id)).await?;
         let list: Vec<Value> = records.iter().map(|r| r.to_json(entity)).collect();
         if entity.is_household() {
-            out.insert(
-                "household".into(),
-                list.into_iter().next().unwrap_or(Value::Null),
-            );
+            out.insert("household".into(), list.into_iter().next().unwrap_or(Value::Null));
         } else {
             out.insert(entity.name.into(), Value::Array(list));
         }
@@ -601,22 +505,10 @@ pub async fn list_households(
     }
     text.push_str(" ORDER BY id LIMIT ?");
     values.push((params.limit.unwrap_or(100).min(1000) as i64).into());
-    let rows = state
-        .db
-        .conn
-        .query_all_raw(crate::db::sql(state.db.backend(), &text, values))
-        .await?;
-    let ids: Vec<String> = rows
-        .iter()
-        .map(|r| r.try_get_by_index(0))
-        .collect::<Result<_, _>>()?;
+    let rows = state.db.conn.query_all_raw(crate::db::sql(state.db.backend(), &text, values)).await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.try_get_by_index(0)).collect::<Result<_, _>>()?;
     let households = records::load_many(&state.db.conn, &fields::HOUSEHOLD, &ids).await?;
-    Ok(Json(
-        households
-            .iter()
-            .map(|h| h.to_json(&fields::HOUSEHOLD))
-            .collect(),
-    ))
+    Ok(Json(households.iter().map(|h| h.to_json(&fields::HOUSEHOLD)).collect()))
 }
 
 // ---- maintenance ---------------------------------------------------------------

@@ -18,13 +18,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: ErrorCode) -> ApiError {
-        ApiError {
-            status,
-            code,
-            mode: None,
-            fields: Vec::new(),
-            cause: None,
-        }
+        ApiError { status, code, mode: None, fields: Vec::new(), cause: None }
     }
     pub fn bad_request(code: ErrorCode) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code)

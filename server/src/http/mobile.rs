@@ -15,13 +15,11 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::wire::{
-    AttachmentResponse, ChangeSetStatus, LoginRequest, LoginResponse, PullResponse, PushRequest,
-    PushResponse, SchemaResponse, SyncStatus, UserInfo,
+    AttachmentResponse, ChangeSetStatus, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse,
+    SchemaResponse, SyncStatus, UserInfo,
 };
 use jingzhun_mobile_api::{codes, fields};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -41,31 +39,20 @@ pub async fn login_user(state: &AppState, req: &LoginRequest) -> ApiResult<Login
     if device_id.is_empty() || device_id.len() > 100 {
         return Err(ApiError::bad_request(ErrorCode::InvalidRequest));
     }
-    let user = app_user::Entity::find()
-        .filter(app_user::Column::Username.eq(req.username.trim()))
-        .one(&state.db.conn)
-        .await?;
+    let user =
+        app_user::Entity::find().filter(app_user::Column::Username.eq(req.username.trim())).one(&state.db.conn).await?;
     // Hash even for an unknown user, so timing does not tell which usernames exist.
-    let hash = user
-        .as_ref()
-        .map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
+    let hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
     let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
     let user = match user {
         Some(user) if ok && user.active => user,
         _ => return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials)),
     };
     let now = Utc::now();
-    match device::Entity::find_by_id(device_id.to_owned())
-        .one(&state.db.conn)
-        .await?
-    {
+    match device::Entity::find_by_id(device_id.to_owned()).one(&state.db.conn).await? {
         Some(existing) if existing.revoked_mode.is_some() => {
-            return Err(auth::tokens::revoked_error(
-                existing.revoked_mode.as_deref().unwrap_or("wipe"),
-            ));
+            return Err(auth::tokens::revoked_error(existing.revoked_mode.as_deref().unwrap_or("wipe")));
         }
         Some(existing) => {
             let mut model: device::ActiveModel = existing.into();
@@ -91,13 +78,8 @@ pub async fn login_user(state: &AppState, req: &LoginRequest) -> ApiResult<Login
             .await?;
         }
     }
-    let (token, expires_at) = auth::tokens::issue(
-        &state.db,
-        &user.id,
-        device_id,
-        state.config.auth.token_ttl_hours,
-    )
-    .await?;
+    let (token, expires_at) =
+        auth::tokens::issue(&state.db, &user.id, device_id, state.config.auth.token_ttl_hours).await?;
     let grants = auth::tokens::grants_of(&state.db.conn, &user.id).await?;
     let mut roles: Vec<String> = grants.iter().map(|g| g.role.as_str().to_owned()).collect();
     roles.dedup();
@@ -130,15 +112,9 @@ pub async fn push_changes(
 ) -> ApiResult<Json<PushResponse>> {
     let limits = &state.config.sync;
     if req.changesets.len() > limits.max_changesets_per_push
-        || req
-            .changesets
-            .iter()
-            .any(|cs| cs.changes.len() > limits.max_changes_per_changeset)
+        || req.changesets.iter().any(|cs| cs.changes.len() > limits.max_changes_per_changeset)
     {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::PayloadTooLarge,
-        ));
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge));
     }
     let mut results = Vec::with_capacity(req.changesets.len());
     for changeset in &req.changesets {
@@ -151,11 +127,7 @@ pub async fn push_changes(
         state.metrics.changesets.with_label_values(&[status]).inc();
         if result.status == ChangeSetStatus::Applied {
             for change in &result.changes {
-                state
-                    .metrics
-                    .changes_applied
-                    .with_label_values(&[change.entity.as_str()])
-                    .inc();
+                state.metrics.changes_applied.with_label_values(&[change.entity.as_str()]).inc();
                 if !change.conflicts.is_empty() {
                     state
                         .metrics
@@ -167,10 +139,7 @@ pub async fn push_changes(
         }
         results.push(result);
     }
-    Ok(Json(PushResponse {
-        results,
-        wipe: caller.draining,
-    }))
+    Ok(Json(PushResponse { results, wipe: caller.draining }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -190,13 +159,8 @@ pub async fn pull_changes(
     caller: Caller,
     Query(params): Query<PullParams>,
 ) -> ApiResult<Json<PullResponse>> {
-    let limit = params
-        .limit
-        .unwrap_or(500)
-        .clamp(1, state.config.sync.max_page);
-    Ok(Json(
-        pull::pull(&state.db, &caller, params.cursor.as_deref(), limit).await?,
-    ))
+    let limit = params.limit.unwrap_or(500).clamp(1, state.config.sync.max_page);
+    Ok(Json(pull::pull(&state.db, &caller, params.cursor.as_deref(), limit).await?))
 }
 
 /// The device's sync state: last change set applied, open conflicts, rejected change sets, scope size.
@@ -278,8 +242,7 @@ pub async fn upload_attachment(
     caller: Caller,
     multipart: Multipart,
 ) -> ApiResult<Json<AttachmentResponse>> {
-    let upload =
-        attachments::read_upload(multipart, state.config.sync.attachment_max_bytes).await?;
+    let upload = attachments::read_upload(multipart, state.config.sync.attachment_max_bytes).await?;
     Ok(Json(attachments::store(&state.db, &caller, upload).await?))
 }
 

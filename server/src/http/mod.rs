@@ -33,29 +33,18 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/attachments",
             // Photos are larger than JSON bodies; the handler enforces the exact limit.
-            post(mobile::upload_attachment).layer(DefaultBodyLimit::max(
-                config.sync.attachment_max_bytes + 64 * 1024,
-            )),
+            post(mobile::upload_attachment).layer(DefaultBodyLimit::max(config.sync.attachment_max_bytes + 64 * 1024)),
         )
         .route("/attachments/{id}", get(mobile::download_attachment))
         .route("/conflicts/{id}/resolve", post(mobile::resolve_conflict))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            client_version,
-        ));
+        .layer(middleware::from_fn_with_state(state.clone(), client_version));
 
     let admin = Router::new()
         .route("/auth/login", post(mobile::login))
-        .route(
-            "/regions",
-            get(admin::list_regions).post(admin::create_region),
-        )
+        .route("/regions", get(admin::list_regions).post(admin::create_region))
         .route("/users", get(admin::list_users).post(admin::create_user))
         .route("/users/{id}/roles", post(admin::add_role))
-        .route(
-            "/assignments",
-            get(admin::list_assignments).post(admin::create_assignment),
-        )
+        .route("/assignments", get(admin::list_assignments).post(admin::create_assignment))
         .route("/assignments/{id}/end", post(admin::end_assignment))
         .route("/devices", get(admin::list_devices))
         .route("/devices/{id}/revoke", post(admin::revoke_device))
@@ -80,54 +69,37 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(config.http.request_timeout_secs),
         ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            record_metrics,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Spans are named by route, not by path, so logs stay low-cardinality.
-            let route = req
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or("unmatched", |p| p.as_str());
+            let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
             tracing::info_span!("request", method = %req.method(), route)
         }))
         .with_state(state)
 }
 
 async fn record_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let started = Instant::now();
     let response = next.run(req).await;
-    state
-        .metrics
-        .http_duration
-        .with_label_values(&[route.as_str()])
-        .observe(started.elapsed().as_secs_f64());
-    state
-        .metrics
-        .http_requests
-        .with_label_values(&[route.as_str(), response.status().as_str()])
-        .inc();
+    state.metrics.http_duration.with_label_values(&[route.as_str()]).observe(started.elapsed().as_secs_f64());
+    state.metrics.http_requests.with_label_values(&[route.as_str(), response.status().as_str()]).inc();
     response
 }
 
 /// A phone older than the minimum protocol version is told to upgrade (426), except
-/// when pushing: what an old phone holds is always accepted.
+/// to sign in and push: what an old phone holds is always accepted.
 async fn client_version(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let version = req
         .headers()
         .get(CLIENT_VERSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u32>().ok());
-    let is_push = req.uri().path().ends_with("/sync/push");
+    let path = req.uri().path();
+    let always_allowed = path.ends_with("/sync/push") || path.ends_with("/auth/login");
     if let Some(version) = version {
-        if version < state.config.sync.min_client_version && !is_push {
-            return ApiError::new(StatusCode::UPGRADE_REQUIRED, ErrorCode::UpgradeRequired)
-                .into_response();
+        if version < state.config.sync.min_client_version && !always_allowed {
+            return ApiError::new(StatusCode::UPGRADE_REQUIRED, ErrorCode::UpgradeRequired).into_response();
         }
     }
     next.run(req).await

@@ -10,9 +10,7 @@ use crate::sync::changelog::{self, LogEntry, LogOp};
 use crate::sync::records;
 use chrono::{NaiveDate, Utc};
 use jingzhun_mobile_api::fields;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 pub async fn assign(
@@ -23,16 +21,11 @@ pub async fn assign(
     start_date: Option<NaiveDate>,
 ) -> Result<assignment::Model, RegistryError> {
     let txn = db.begin_write().await?;
-    if app_user::Entity::find_by_id(officer_id.to_owned())
-        .one(&*txn)
-        .await?
-        .is_none()
-    {
+    if app_user::Entity::find_by_id(officer_id.to_owned()).one(&*txn).await?.is_none() {
         return Err(RegistryError::Invalid("officer does not exist"));
     }
-    let household = records::load(&*txn, &fields::HOUSEHOLD, household_id, false)
-        .await?
-        .ok_or(RegistryError::NotFound)?;
+    let household =
+        records::load(&*txn, &fields::HOUSEHOLD, household_id, false).await?.ok_or(RegistryError::NotFound)?;
     let active = assignment::Entity::find()
         .filter(assignment::Column::OfficerId.eq(officer_id))
         .filter(assignment::Column::HouseholdId.eq(household_id))
@@ -80,16 +73,10 @@ pub async fn insert(
     .await
 }
 
-pub async fn end(
-    db: &Db,
-    actor: &Actor,
-    assignment_id: &str,
-) -> Result<assignment::Model, RegistryError> {
+pub async fn end(db: &Db, actor: &Actor, assignment_id: &str) -> Result<assignment::Model, RegistryError> {
     let txn = db.begin_write().await?;
-    let existing = assignment::Entity::find_by_id(assignment_id.to_owned())
-        .one(&*txn)
-        .await?
-        .ok_or(RegistryError::NotFound)?;
+    let existing =
+        assignment::Entity::find_by_id(assignment_id.to_owned()).one(&*txn).await?.ok_or(RegistryError::NotFound)?;
     if existing.end_date.is_some() {
         return Err(RegistryError::Invalid("assignment already ended"));
     }
@@ -97,18 +84,8 @@ pub async fn end(
     let mut model: assignment::ActiveModel = existing.clone().into();
     model.end_date = Set(Some(Utc::now().date_naive()));
     let updated = model.update(&*txn).await?;
-    let region = household
-        .as_ref()
-        .and_then(|h| h.text("region_code"))
-        .map(str::to_owned);
-    scope_event(
-        &*txn,
-        LogOp::Evict,
-        &existing.officer_id,
-        &existing.household_id,
-        region,
-    )
-    .await?;
+    let region = household.as_ref().and_then(|h| h.text("region_code")).map(str::to_owned);
+    scope_event(&*txn, LogOp::Evict, &existing.officer_id, &existing.household_id, region).await?;
     let mut entry = actor.audit("unassign", "household", &existing.household_id);
     entry.old_value = Some(existing.officer_id.clone());
     audit::record(&*txn, &[entry]).await?;

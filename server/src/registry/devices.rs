@@ -6,9 +6,7 @@ use crate::audit;
 use crate::db::Db;
 use crate::db::entities::{access_token, device};
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -33,17 +31,9 @@ impl RevokeMode {
     }
 }
 
-pub async fn revoke(
-    db: &Db,
-    actor: &Actor,
-    device_id: &str,
-    mode: RevokeMode,
-) -> Result<device::Model, RegistryError> {
+pub async fn revoke(db: &Db, actor: &Actor, device_id: &str, mode: RevokeMode) -> Result<device::Model, RegistryError> {
     let txn = db.begin_write().await?;
-    let existing = device::Entity::find_by_id(device_id.to_owned())
-        .one(&*txn)
-        .await?
-        .ok_or(RegistryError::NotFound)?;
+    let existing = device::Entity::find_by_id(device_id.to_owned()).one(&*txn).await?.ok_or(RegistryError::NotFound)?;
     let now = Utc::now();
     let mut model: device::ActiveModel = existing.into();
     model.revoked_mode = Set(Some(mode.as_str().to_owned()));

@@ -16,16 +16,10 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub const CLI: Actor = Actor {
-        user_id: None,
-        device_id: None,
-    };
+    pub const CLI: Actor = Actor { user_id: None, device_id: None };
 
     pub fn of(caller: &crate::auth::Caller) -> Actor {
-        Actor {
-            user_id: Some(caller.user_id.clone()),
-            device_id: Some(caller.device_id.clone()),
-        }
+        Actor { user_id: Some(caller.user_id.clone()), device_id: Some(caller.device_id.clone()) }
     }
 
     pub fn audit(&self, action: &str, entity: &str, entity_id: &str) -> AuditEntry {

@@ -14,11 +14,7 @@ pub struct NewRegion {
     pub parent_code: Option<String>,
 }
 
-pub async fn create(
-    db: &Db,
-    actor: &Actor,
-    new: NewRegion,
-) -> Result<region::Model, RegistryError> {
+pub async fn create(db: &Db, actor: &Actor, new: NewRegion) -> Result<region::Model, RegistryError> {
     if new.code.len() != 12 || !new.code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(RegistryError::Invalid("region code must be 12 digits"));
     }
@@ -29,19 +25,11 @@ pub async fn create(
         return Err(RegistryError::Invalid("region name is required"));
     }
     let txn = db.begin_write().await?;
-    if region::Entity::find_by_id(new.code.clone())
-        .one(&*txn)
-        .await?
-        .is_some()
-    {
+    if region::Entity::find_by_id(new.code.clone()).one(&*txn).await?.is_some() {
         return Err(RegistryError::AlreadyExists);
     }
     if let Some(parent) = &new.parent_code {
-        if region::Entity::find_by_id(parent.clone())
-            .one(&*txn)
-            .await?
-            .is_none()
-        {
+        if region::Entity::find_by_id(parent.clone()).one(&*txn).await?.is_none() {
             return Err(RegistryError::Invalid("parent region does not exist"));
         }
     }
@@ -54,10 +42,7 @@ pub async fn create(
 }
 
 /// Inserts without checks, for bulk loading (the demo county) inside a transaction.
-pub async fn insert(
-    conn: &impl ConnectionTrait,
-    new: NewRegion,
-) -> Result<region::Model, sea_orm::DbErr> {
+pub async fn insert(conn: &impl ConnectionTrait, new: NewRegion) -> Result<region::Model, sea_orm::DbErr> {
     region::ActiveModel {
         code: Set(new.code),
         name: Set(new.name.trim().to_owned()),

@@ -46,9 +46,7 @@ impl LogOp {
         }
     }
     pub fn parse(s: &str) -> Option<LogOp> {
-        [LogOp::Upsert, LogOp::Delete, LogOp::Enter, LogOp::Evict]
-            .into_iter()
-            .find(|op| op.as_str() == s)
+        [LogOp::Upsert, LogOp::Delete, LogOp::Enter, LogOp::Evict].into_iter().find(|op| op.as_str() == s)
     }
 }
 
@@ -68,37 +66,25 @@ pub struct LogEntry {
 /// The id of the current write transaction, as the change log orders by it.
 pub async fn current_tx(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
     let backend = conn.get_database_backend();
-    let text = match backend {
-        DbBackend::Postgres => "SELECT pg_current_xact_id()::text::bigint",
-        _ => "SELECT COALESCE(MAX(tx), 0) + 1 FROM change_log",
-    };
-    let tx = crate::db::query_scalar_i64(conn, sql(backend, text, vec![])).await?;
-    Ok(tx.unwrap_or(1))
+    if backend == DbBackend::Postgres {
+        let tx = crate::db::query_scalar_i64(conn, sql(backend, "SELECT pg_current_xact_id()::text::bigint", vec![]))
+            .await?;
+        return Ok(tx.unwrap_or(1));
+    }
+    // After a compaction the log may be empty; counting must go on past the horizon.
+    let last = crate::db::query_scalar_i64(conn, sql(backend, "SELECT MAX(tx) FROM change_log", vec![])).await?;
+    Ok(last.unwrap_or(0).max(horizon(conn).await?.tx) + 1)
 }
 
-pub async fn append(
-    conn: &impl ConnectionTrait,
-    tx: i64,
-    entries: &[LogEntry],
-) -> Result<(), DbErr> {
+pub async fn append(conn: &impl ConnectionTrait, tx: i64, entries: &[LogEntry]) -> Result<(), DbErr> {
     if entries.is_empty() {
         return Ok(());
     }
     let now = Utc::now();
     let mut insert = Query::insert();
     insert.into_table(Alias::new("change_log")).columns(
-        [
-            "tx",
-            "entity",
-            "entity_id",
-            "household_id",
-            "region_code",
-            "target_user",
-            "op",
-            "version",
-            "at",
-        ]
-        .map(Alias::new),
+        ["tx", "entity", "entity_id", "household_id", "region_code", "target_user", "op", "version", "at"]
+            .map(Alias::new),
     );
     for e in entries {
         let row: [Value; 9] = [
@@ -112,9 +98,7 @@ pub async fn append(
             e.version.into(),
             now.into(),
         ];
-        insert
-            .values(row.map(Into::into))
-            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        insert.values(row.map(Into::into)).map_err(|e| DbErr::Custom(e.to_string()))?;
     }
     conn.execute(&insert).await.map(|_| ())
 }
@@ -127,17 +111,10 @@ pub async fn stable_position(conn: &impl ConnectionTrait) -> Result<Position, Db
         DbBackend::Postgres => {
             let xmin = crate::db::query_scalar_i64(
                 conn,
-                sql(
-                    backend,
-                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-                    vec![],
-                ),
+                sql(backend, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint", vec![]),
             )
             .await?;
-            Ok(Position {
-                tx: xmin.unwrap_or(1) - 1,
-                seq: i64::MAX,
-            })
+            Ok(Position { tx: xmin.unwrap_or(1) - 1, seq: i64::MAX })
         }
         _ => {
             let row = conn
@@ -147,13 +124,11 @@ pub async fn stable_position(conn: &impl ConnectionTrait) -> Result<Position, Db
                     vec![],
                 ))
                 .await?;
-            match row {
-                Some(row) => Ok(Position {
-                    tx: row.try_get_by_index(0)?,
-                    seq: row.try_get_by_index(1)?,
-                }),
-                None => Ok(Position::START),
-            }
+            let last = match row {
+                Some(row) => Position { tx: row.try_get_by_index(0)?, seq: row.try_get_by_index(1)? },
+                None => Position::START,
+            };
+            Ok(last.max(horizon(conn).await?))
         }
     }
 }
@@ -163,22 +138,14 @@ const HORIZON_KEY: &str = "change_log_horizon";
 /// The oldest position a cursor may hold: rows before it were compacted away.
 pub async fn horizon(conn: &impl ConnectionTrait) -> Result<Position, DbErr> {
     let backend = conn.get_database_backend();
-    let row = conn
-        .query_one_raw(sql(
-            backend,
-            "SELECT value FROM sync_meta WHERE key = ?",
-            vec![HORIZON_KEY.into()],
-        ))
-        .await?;
+    let row =
+        conn.query_one_raw(sql(backend, "SELECT value FROM sync_meta WHERE key = ?", vec![HORIZON_KEY.into()])).await?;
     let Some(row) = row else {
         return Ok(Position::START);
     };
     let value: String = row.try_get_by_index(0)?;
     let mut parts = value.split(':').map(|p| p.parse::<i64>().unwrap_or(0));
-    Ok(Position {
-        tx: parts.next().unwrap_or(0),
-        seq: parts.next().unwrap_or(0),
-    })
+    Ok(Position { tx: parts.next().unwrap_or(0), seq: parts.next().unwrap_or(0) })
 }
 
 /// Drops log rows older than `cutoff` and moves the horizon past them. A phone whose
@@ -196,14 +163,8 @@ pub async fn compact(db: &crate::db::Db, cutoff: chrono::DateTime<Utc>) -> Resul
         ))
         .await?;
     let (Some(max_tx), Some(_)) = (
-        row.as_ref()
-            .map(|r| r.try_get_by_index::<Option<i64>>(0))
-            .transpose()?
-            .flatten(),
-        row.as_ref()
-            .map(|r| r.try_get_by_index::<Option<i64>>(1))
-            .transpose()?
-            .flatten(),
+        row.as_ref().map(|r| r.try_get_by_index::<Option<i64>>(0)).transpose()?.flatten(),
+        row.as_ref().map(|r| r.try_get_by_index::<Option<i64>>(1)).transpose()?.flatten(),
     ) else {
         txn.commit().await?;
         return Ok(0);
@@ -211,20 +172,12 @@ pub async fn compact(db: &crate::db::Db, cutoff: chrono::DateTime<Utc>) -> Resul
     // Whole transactions only: a page never splits one.
     let max_seq = crate::db::query_scalar_i64(
         &*txn,
-        sql(
-            backend,
-            "SELECT MAX(seq) FROM change_log WHERE tx = ?",
-            vec![max_tx.into()],
-        ),
+        sql(backend, "SELECT MAX(seq) FROM change_log WHERE tx = ?", vec![max_tx.into()]),
     )
     .await?
     .unwrap_or(0);
     let deleted = txn
-        .execute_raw(sql(
-            backend,
-            "DELETE FROM change_log WHERE tx <= ?",
-            vec![max_tx.into()],
-        ))
+        .execute_raw(sql(backend, "DELETE FROM change_log WHERE tx <= ?", vec![max_tx.into()]))
         .await?
         .rows_affected();
     let value = format!("{max_tx}:{max_seq}");

@@ -34,10 +34,7 @@ pub struct OpenedConflict {
     pub client_value: Json,
 }
 
-pub async fn open(
-    conn: &impl ConnectionTrait,
-    new: NewConflict<'_>,
-) -> Result<OpenedConflict, DbErr> {
+pub async fn open(conn: &impl ConnectionTrait, new: NewConflict<'_>) -> Result<OpenedConflict, DbErr> {
     let id = Uuid::new_v4();
     sync_conflict::ActiveModel {
         id: Set(id.to_string()),
@@ -90,9 +87,7 @@ pub async fn value_at_version(
     match row {
         Some(row) => {
             let text: Option<String> = row.try_get_by_index(0)?;
-            Ok(text
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or(Json::Null))
+            Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Json::Null))
         }
         None => Ok(current.to_json()),
     }
@@ -181,18 +176,12 @@ pub async fn resolve(
     resolution: Resolution,
 ) -> Result<sync_conflict::Model, ResolveError> {
     let txn = db.begin_write().await?;
-    let conflict = sync_conflict::Entity::find_by_id(id.to_owned())
-        .one(&*txn)
-        .await?
-        .ok_or(ResolveError::NotFound)?;
+    let conflict = sync_conflict::Entity::find_by_id(id.to_owned()).one(&*txn).await?.ok_or(ResolveError::NotFound)?;
     if conflict.status != "open" {
         return Err(ResolveError::AlreadyResolved);
     }
     let household = records::load(&*txn, &fields::HOUSEHOLD, &conflict.household_id, false).await?;
-    let region_code = household
-        .as_ref()
-        .and_then(|h| h.text("region_code"))
-        .map(str::to_owned);
+    let region_code = household.as_ref().and_then(|h| h.text("region_code")).map(str::to_owned);
     let tx = changelog::current_tx(&*txn).await?;
     let mut log = Vec::new();
     let mut audit_entries = vec![AuditEntry {
@@ -211,19 +200,15 @@ pub async fn resolve(
 
     if resolution == Resolution::Client {
         let entity = fields::entity(&conflict.entity).ok_or(ResolveError::NotFound)?;
-        let field = entity
-            .field(&conflict.field)
-            .ok_or(ResolveError::NotFound)?;
+        let field = entity.field(&conflict.field).ok_or(ResolveError::NotFound)?;
         if let Some(mut record) = records::load(&*txn, entity, &conflict.entity_id, true).await? {
             let client: Json = serde_json::from_str(&conflict.client_value).unwrap_or(Json::Null);
-            let value = validate::field(field, &client)
-                .map_err(|code| ResolveError::Db(DbErr::Custom(code.code().into())))?;
+            let value =
+                validate::field(field, &client).map_err(|code| ResolveError::Db(DbErr::Custom(code.code().into())))?;
             let old = record.value(field.name).to_json();
             record.version += 1;
             record.values.insert(field.name, value);
-            record
-                .field_versions
-                .insert(field.name.to_owned(), record.version);
+            record.field_versions.insert(field.name.to_owned(), record.version);
             records::update(&*txn, entity, &record, &[field]).await?;
             log.push(LogEntry {
                 entity: entity.name,
@@ -244,10 +229,7 @@ pub async fn resolve(
                 old_value: Some(old.to_string()),
                 new_value: Some(client.to_string()),
                 version: Some(record.version),
-                note: Some(format!(
-                    "conflict {} resolved with the phone's value",
-                    conflict.id
-                )),
+                note: Some(format!("conflict {} resolved with the phone's value", conflict.id)),
                 ..AuditEntry::default()
             });
         }

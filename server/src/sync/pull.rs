@@ -44,9 +44,7 @@ impl Cursor {
     }
 
     pub fn decode(text: &str) -> Option<Cursor> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(text)
-            .ok()?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()?;
         let text = String::from_utf8(bytes).ok()?;
         let mut parts = text.splitn(4, '.');
         let kind = parts.next()?;
@@ -76,20 +74,10 @@ impl Cursor {
 /// Records a whole household counts for when sizing a snapshot page.
 const RECORDS_PER_HOUSEHOLD: u64 = 10;
 
-pub async fn pull(
-    db: &Db,
-    caller: &Caller,
-    cursor: Option<&str>,
-    limit: u64,
-) -> Result<PullResponse, ApiError> {
+pub async fn pull(db: &Db, caller: &Caller, cursor: Option<&str>, limit: u64) -> Result<PullResponse, ApiError> {
     let cursor = match cursor.filter(|c| !c.is_empty()) {
-        Some(text) => {
-            Cursor::decode(text).ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidCursor))?
-        }
-        None => Cursor::Snapshot {
-            from: changelog::stable_position(&db.conn).await?,
-            after: String::new(),
-        },
+        Some(text) => Cursor::decode(text).ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidCursor))?,
+        None => Cursor::Snapshot { from: changelog::stable_position(&db.conn).await?, after: String::new() },
     };
     let horizon = changelog::horizon(&db.conn).await?;
     if cursor.position() < horizon {
@@ -120,42 +108,24 @@ async fn snapshot_page(
             values,
         ))
         .await?;
-    let ids: Vec<String> = rows
-        .iter()
-        .map(|r| r.try_get_by_index(0))
-        .collect::<Result<_, _>>()?;
+    let ids: Vec<String> = rows.iter().map(|r| r.try_get_by_index(0)).collect::<Result<_, _>>()?;
     let changes = whole_households(&db.conn, &ids).await?;
     let cursor = match ids.last() {
-        Some(last) if ids.len() as u64 == per_page => Cursor::Snapshot {
-            from,
-            after: last.clone(),
-        },
+        Some(last) if ids.len() as u64 == per_page => Cursor::Snapshot { from, after: last.clone() },
         _ => Cursor::Log(from),
     };
-    Ok(PullResponse {
-        changes,
-        cursor: cursor.encode(),
-        has_more: true,
-    })
+    Ok(PullResponse { changes, cursor: cursor.encode(), has_more: true })
 }
 
 /// Every record of these households, parents first, with their open conflicts.
-async fn whole_households(
-    conn: &impl ConnectionTrait,
-    ids: &[String],
-) -> Result<Vec<PulledChange>, DbErr> {
+async fn whole_households(conn: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<PulledChange>, DbErr> {
     let mut changes = Vec::new();
     if ids.is_empty() {
         return Ok(changes);
     }
     for entity in fields::ENTITIES {
         for record in records::load_by_households(conn, entity, ids).await? {
-            changes.push(upsert(
-                entity.name,
-                &record.id,
-                record.version,
-                record.to_json(entity),
-            ));
+            changes.push(upsert(entity.name, &record.id, record.version, record.to_json(entity)));
         }
     }
     let open = sync_conflict::Entity::find()
@@ -165,12 +135,7 @@ async fn whole_households(
         .all(conn)
         .await?;
     for c in open {
-        changes.push(upsert(
-            CONFLICT_ENTITY,
-            &c.id,
-            c.version,
-            conflicts::to_json(&c),
-        ));
+        changes.push(upsert(CONFLICT_ENTITY, &c.id, c.version, conflicts::to_json(&c)));
     }
     Ok(changes)
 }
@@ -198,13 +163,9 @@ struct LogRow {
 /// The rows of the change log the caller may see: their households' changes and their
 /// own scope events.
 fn log_scope(caller: &Caller) -> (String, Vec<Value>) {
-    let (households, mut values) =
-        scope::households_condition(caller, "household_id", "region_code");
+    let (households, mut values) = scope::households_condition(caller, "household_id", "region_code");
     values.push(caller.user_id.as_str().into());
-    (
-        format!("((target_user IS NULL AND {households}) OR target_user = ?)"),
-        values,
-    )
+    (format!("((target_user IS NULL AND {households}) OR target_user = ?)"), values)
 }
 
 async fn read_log(
@@ -220,19 +181,11 @@ async fn read_log(
          WHERE (tx > ? OR (tx = ? AND seq > ?)) AND (tx < ? OR (tx = ? AND seq <= ?)) AND {scope} \
          ORDER BY tx, seq LIMIT ?"
     );
-    let mut values: Vec<Value> = vec![
-        after.tx.into(),
-        after.tx.into(),
-        after.seq.into(),
-        upto.tx.into(),
-        upto.tx.into(),
-        upto.seq.into(),
-    ];
+    let mut values: Vec<Value> =
+        vec![after.tx.into(), after.tx.into(), after.seq.into(), upto.tx.into(), upto.tx.into(), upto.seq.into()];
     values.extend(scope_values);
     values.push((limit as i64).into());
-    let rows = conn
-        .query_all_raw(sql(conn.get_database_backend(), &text, values))
-        .await?;
+    let rows = conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await?;
     rows.iter()
         .map(|r| {
             let op: String = r.try_get_by_index(5)?;
@@ -249,12 +202,7 @@ async fn read_log(
         .collect()
 }
 
-async fn log_page(
-    db: &Db,
-    caller: &Caller,
-    from: Position,
-    limit: u64,
-) -> Result<PullResponse, ApiError> {
+async fn log_page(db: &Db, caller: &Caller, from: Position, limit: u64) -> Result<PullResponse, ApiError> {
     let conn = &db.conn;
     let stable = changelog::stable_position(conn).await?;
     let mut rows = read_log(conn, caller, from, stable, limit + 1).await?;
@@ -263,49 +211,25 @@ async fn log_page(
         rows.truncate(limit as usize);
         // Finish the last transaction so a page never holds half of one.
         if let Some(last) = rows.last() {
-            let tail_end = Position {
-                tx: last.tx,
-                seq: i64::MAX,
-            }
-            .min(stable);
-            let tail = read_log(
-                conn,
-                caller,
-                Position {
-                    tx: last.tx,
-                    seq: last.seq,
-                },
-                tail_end,
-                u64::MAX >> 2,
-            )
-            .await?;
+            let tail_end = Position { tx: last.tx, seq: i64::MAX }.min(stable);
+            let tail = read_log(conn, caller, Position { tx: last.tx, seq: last.seq }, tail_end, u64::MAX >> 2).await?;
             rows.extend(tail);
         }
     }
     let next = match (has_more, rows.last()) {
-        (true, Some(last)) => Position {
-            tx: last.tx,
-            seq: last.seq,
-        },
+        (true, Some(last)) => Position { tx: last.tx, seq: last.seq },
         // Nothing more is visible: jump to the stable point so rows outside the scope
         // are not scanned again.
         _ => stable.max(from),
     };
     let changes = materialize(conn, &rows).await?;
-    Ok(PullResponse {
-        changes,
-        cursor: Cursor::Log(next).encode(),
-        has_more,
-    })
+    Ok(PullResponse { changes, cursor: Cursor::Log(next).encode(), has_more })
 }
 
 /// Turns log rows into what the phone applies: current records for upserts, whole
 /// households for scope entries. A record appearing twice is sent once, at its last
 /// place, with its current state.
-async fn materialize(
-    conn: &impl ConnectionTrait,
-    rows: &[LogRow],
-) -> Result<Vec<PulledChange>, DbErr> {
+async fn materialize(conn: &impl ConnectionTrait, rows: &[LogRow]) -> Result<Vec<PulledChange>, DbErr> {
     let mut wanted: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut last_seen: HashMap<(&str, &str), usize> = HashMap::new();
     let mut entering: Vec<String> = Vec::new();
@@ -314,10 +238,7 @@ async fn materialize(
             LogOp::Upsert | LogOp::Delete => {
                 last_seen.insert((row.entity.as_str(), row.entity_id.as_str()), i);
                 if row.op == LogOp::Upsert {
-                    wanted
-                        .entry(row.entity.as_str())
-                        .or_default()
-                        .push(row.entity_id.clone());
+                    wanted.entry(row.entity.as_str()).or_default().push(row.entity_id.clone());
                 }
             }
             LogOp::Enter => entering.extend(row.household_id.clone()),
@@ -331,17 +252,11 @@ async fn materialize(
         ids.dedup();
         if *entity_name == CONFLICT_ENTITY {
             for c in load_conflicts(conn, ids).await? {
-                current.insert(
-                    (CONFLICT_ENTITY.to_owned(), c.id.clone()),
-                    (c.version, conflicts::to_json(&c)),
-                );
+                current.insert((CONFLICT_ENTITY.to_owned(), c.id.clone()), (c.version, conflicts::to_json(&c)));
             }
         } else if let Some(entity) = fields::entity(entity_name) {
             for record in records::load_many(conn, entity, ids).await? {
-                current.insert(
-                    (entity.name.to_owned(), record.id.clone()),
-                    (record.version, record.to_json(entity)),
-                );
+                current.insert((entity.name.to_owned(), record.id.clone()), (record.version, record.to_json(entity)));
             }
         }
     }
@@ -349,10 +264,7 @@ async fn materialize(
     entering.dedup();
     let mut entered: HashMap<String, Vec<PulledChange>> = HashMap::new();
     for id in &entering {
-        entered.insert(
-            id.clone(),
-            whole_households(conn, std::slice::from_ref(id)).await?,
-        );
+        entered.insert(id.clone(), whole_households(conn, std::slice::from_ref(id)).await?);
     }
 
     let mut out = Vec::with_capacity(rows.len());
@@ -394,14 +306,8 @@ async fn materialize(
     Ok(out)
 }
 
-async fn load_conflicts(
-    conn: &impl ConnectionTrait,
-    ids: &[String],
-) -> Result<Vec<sync_conflict::Model>, DbErr> {
-    sync_conflict::Entity::find()
-        .filter(sync_conflict::Column::Id.is_in(ids.iter().cloned()))
-        .all(conn)
-        .await
+async fn load_conflicts(conn: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<sync_conflict::Model>, DbErr> {
+    sync_conflict::Entity::find().filter(sync_conflict::Column::Id.is_in(ids.iter().cloned())).all(conn).await
 }
 
 #[cfg(test)]
@@ -410,15 +316,9 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let c = Cursor::Snapshot {
-            from: Position { tx: 7, seq: 42 },
-            after: Uuid::nil().to_string(),
-        };
+        let c = Cursor::Snapshot { from: Position { tx: 7, seq: 42 }, after: Uuid::nil().to_string() };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
-        let l = Cursor::Log(Position {
-            tx: 9,
-            seq: i64::MAX,
-        });
+        let l = Cursor::Log(Position { tx: 9, seq: i64::MAX });
         assert_eq!(Cursor::decode(&l.encode()), Some(l));
         assert_eq!(Cursor::decode("not-a-cursor"), None);
         let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("s1.1.2.x' OR 1=1");

@@ -21,18 +21,13 @@ use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use jingzhun_mobile_api::fields::{self, EntitySpec, FieldSpec, Policy};
 use jingzhun_mobile_api::validate::{self, FieldValue};
 use jingzhun_mobile_api::wire::{
-    Change, ChangeResult, ChangeSet, ChangeSetResult, ChangeSetStatus, ChangeStatus, FieldConflict,
-    Op,
+    Change, ChangeResult, ChangeSet, ChangeSetResult, ChangeSetStatus, ChangeStatus, FieldConflict, Op,
 };
 use sea_orm::{ConnectionTrait, DbErr};
 use std::collections::BTreeMap;
 
 /// Applies one change set, or returns the stored answer of an earlier attempt.
-pub async fn apply_changeset(
-    db: &Db,
-    caller: &Caller,
-    changeset: &ChangeSet,
-) -> Result<ChangeSetResult, ApiError> {
+pub async fn apply_changeset(db: &Db, caller: &Caller, changeset: &ChangeSet) -> Result<ChangeSetResult, ApiError> {
     if let Some(stored) = stored_answer(db, caller, changeset).await? {
         return Ok(stored);
     }
@@ -55,9 +50,7 @@ pub async fn apply_changeset(
                 // The same change set arrived twice at once: the other copy won.
                 Err(err) if is_unique_violation(&err) => {
                     txn.rollback().await?;
-                    stored_answer(db, caller, changeset)
-                        .await?
-                        .ok_or_else(|| ApiError::internal(err))
+                    stored_answer(db, caller, changeset).await?.ok_or_else(|| ApiError::internal(err))
                 }
                 Err(err) => Err(err.into()),
             }
@@ -72,21 +65,14 @@ pub async fn apply_changeset(
 }
 
 /// The first answer to this change set from this device, if it came before.
-async fn stored_answer(
-    db: &Db,
-    caller: &Caller,
-    changeset: &ChangeSet,
-) -> Result<Option<ChangeSetResult>, ApiError> {
+async fn stored_answer(db: &Db, caller: &Caller, changeset: &ChangeSet) -> Result<Option<ChangeSetResult>, ApiError> {
     let backend = db.backend();
     let row = db
         .conn
         .query_one_raw(sql(
             backend,
             "SELECT response FROM changeset_receipt WHERE device_id = ? AND changeset_id = ?",
-            vec![
-                caller.device_id.as_str().into(),
-                changeset.id.to_string().into(),
-            ],
+            vec![caller.device_id.as_str().into(), changeset.id.to_string().into()],
         ))
         .await?;
     let Some(row) = row else { return Ok(None) };
@@ -114,9 +100,7 @@ async fn store_rejected(
         }
         Err(err) if is_unique_violation(&err) => {
             txn.rollback().await?;
-            stored_answer(db, caller, changeset)
-                .await?
-                .ok_or_else(|| ApiError::internal(err))
+            stored_answer(db, caller, changeset).await?.ok_or_else(|| ApiError::internal(err))
         }
         Err(err) => Err(err.into()),
     }
@@ -207,11 +191,7 @@ impl<'a> Work<'a> {
     }
 
     fn applied_result(&self) -> ChangeSetResult {
-        ChangeSetResult {
-            id: self.changeset.id,
-            status: ChangeSetStatus::Applied,
-            changes: self.results.clone(),
-        }
+        ChangeSetResult { id: self.changeset.id, status: ChangeSetStatus::Applied, changes: self.results.clone() }
     }
 
     /// Every change rejected; those at fault carry their errors.
@@ -227,18 +207,10 @@ impl<'a> Work<'a> {
                 status: ChangeStatus::Rejected,
                 version: 0,
                 conflicts: Vec::new(),
-                errors: self
-                    .results
-                    .get(i)
-                    .map(|r| r.errors.clone())
-                    .unwrap_or_default(),
+                errors: self.results.get(i).map(|r| r.errors.clone()).unwrap_or_default(),
             })
             .collect();
-        ChangeSetResult {
-            id: self.changeset.id,
-            status: ChangeSetStatus::Rejected,
-            changes,
-        }
+        ChangeSetResult { id: self.changeset.id, status: ChangeSetStatus::Rejected, changes }
     }
 
     fn audit_entry(&self, action: &str, entity: &str, id: &str) -> AuditEntry {
@@ -254,17 +226,9 @@ impl<'a> Work<'a> {
     }
 
     async fn run(&mut self, txn: &WriteTxn) -> Result<(), Failure> {
-        if self
-            .caller
-            .grants
-            .iter()
-            .all(|g| !g.role.edits_households())
-        {
+        if self.caller.grants.iter().all(|g| !g.role.edits_households()) {
             for change in &self.changeset.changes {
-                self.results.push(error_result(
-                    change,
-                    vec![FieldError::new("", ErrorCode::Forbidden)],
-                ));
+                self.results.push(error_result(change, vec![FieldError::new("", ErrorCode::Forbidden)]));
             }
             return Ok(());
         }
@@ -286,17 +250,11 @@ impl<'a> Work<'a> {
     }
 
     /// The household a change belongs to, if it exists and the caller may edit it.
-    async fn household(
-        &mut self,
-        txn: &WriteTxn,
-        household_id: &str,
-    ) -> Result<Option<(HouseholdRef, Access)>, DbErr> {
+    async fn household(&mut self, txn: &WriteTxn, household_id: &str) -> Result<Option<(HouseholdRef, Access)>, DbErr> {
         let household = match self.households.get(household_id) {
             Some(h) => h.clone(),
             None => {
-                let Some(record) =
-                    records::load(&**txn, &fields::HOUSEHOLD, household_id, false).await?
-                else {
+                let Some(record) = records::load(&**txn, &fields::HOUSEHOLD, household_id, false).await? else {
                     return Ok(None);
                 };
                 let h = HouseholdRef {
@@ -307,9 +265,7 @@ impl<'a> Work<'a> {
                 h
             }
         };
-        let access =
-            scope::household_access(&**txn, self.caller, &household.id, &household.region_code)
-                .await?;
+        let access = scope::household_access(&**txn, self.caller, &household.id, &household.region_code).await?;
         Ok(Some((household, access)))
     }
 
@@ -322,10 +278,7 @@ impl<'a> Work<'a> {
         let id = change.id.to_string();
         let (mut values, mut errors) = validate_fields(entity, change);
         for (name, _) in values.iter() {
-            if entity
-                .field(name)
-                .is_some_and(|f| f.policy == Policy::ReadOnly)
-            {
+            if entity.field(name).is_some_and(|f| f.policy == Policy::ReadOnly) {
                 errors.push(FieldError::new(*name, ErrorCode::ReadOnlyField));
             }
         }
@@ -338,31 +291,19 @@ impl<'a> Work<'a> {
             return Ok(error_result(change, errors));
         }
         if records::load(&**txn, entity, &id, false).await?.is_some() {
-            return Ok(error_result(
-                change,
-                vec![FieldError::new("", ErrorCode::AlreadyExists)],
-            ));
+            return Ok(error_result(change, vec![FieldError::new("", ErrorCode::AlreadyExists)]));
         }
 
         let household = if entity.is_household() {
             let region_code = text_of(&values, "region_code");
             if !is_village(txn, &region_code).await? {
-                return Ok(error_result(
-                    change,
-                    vec![FieldError::new("region_code", ErrorCode::InvalidRegion)],
-                ));
+                return Ok(error_result(change, vec![FieldError::new("region_code", ErrorCode::InvalidRegion)]));
             }
             if !self.caller.may_create_in(&region_code) {
-                return Ok(error_result(
-                    change,
-                    vec![FieldError::new("region_code", ErrorCode::OutOfScope)],
-                ));
+                return Ok(error_result(change, vec![FieldError::new("region_code", ErrorCode::OutOfScope)]));
             }
             values.insert("status", FieldValue::Text("applicant".into()));
-            let h = HouseholdRef {
-                id: id.clone(),
-                region_code,
-            };
+            let h = HouseholdRef { id: id.clone(), region_code };
             self.households.insert(id.clone(), h.clone());
             h
         } else {
@@ -372,18 +313,13 @@ impl<'a> Work<'a> {
                 _ => {
                     return Ok(error_result(
                         change,
-                        vec![FieldError::new(
-                            "household_id",
-                            ErrorCode::HouseholdNotFound,
-                        )],
+                        vec![FieldError::new("household_id", ErrorCode::HouseholdNotFound)],
                     ));
                 }
             }
         };
 
-        let errors = self
-            .check_record_rules(txn, entity, &id, &household.id, &values)
-            .await?;
+        let errors = self.check_record_rules(txn, entity, &id, &household.id, &values).await?;
         if !errors.is_empty() {
             return Ok(error_result(change, errors));
         }
@@ -392,8 +328,7 @@ impl<'a> Work<'a> {
         }
         if entity.name == fields::MEMBER.name {
             values.insert("active", FieldValue::Bool(true));
-            self.member_households
-                .insert(household.id.clone(), self.results.len());
+            self.member_households.insert(household.id.clone(), self.results.len());
         }
 
         let record = Record {
@@ -409,8 +344,7 @@ impl<'a> Work<'a> {
             // An officer's new household (an application) is theirs to follow.
             assign_creator(txn, self.caller, &id).await?;
         }
-        self.log
-            .push(log_entry(entity, &id, &household, LogOp::Upsert, 1));
+        self.log.push(log_entry(entity, &id, &household, LogOp::Upsert, 1));
         let mut entry = self.audit_entry("create", entity.name, &id);
         entry.new_value = Some(record.to_json(entity).to_string());
         entry.version = Some(1);
@@ -434,10 +368,7 @@ impl<'a> Work<'a> {
         let id = change.id.to_string();
         let (values, mut errors) = validate_fields(entity, change);
         for name in values.keys() {
-            if entity
-                .field(name)
-                .is_some_and(|f| matches!(f.policy, Policy::ReadOnly | Policy::CreateOnly))
-            {
+            if entity.field(name).is_some_and(|f| matches!(f.policy, Policy::ReadOnly | Policy::CreateOnly)) {
                 errors.push(FieldError::new(*name, ErrorCode::ReadOnlyField));
             }
         }
@@ -445,36 +376,22 @@ impl<'a> Work<'a> {
             return Ok(error_result(change, errors));
         }
         let Some(mut record) = records::load(&**txn, entity, &id, true).await? else {
-            return Ok(error_result(
-                change,
-                vec![FieldError::new("", ErrorCode::RecordNotFound)],
-            ));
+            return Ok(error_result(change, vec![FieldError::new("", ErrorCode::RecordNotFound)]));
         };
         let household_id = record.household_id(entity).unwrap_or_default().to_owned();
         let (household, access) = match self.household(txn, &household_id).await? {
             Some((h, access)) if access.may_edit() => (h, access),
             Some(_) => {
-                return Ok(error_result(
-                    change,
-                    vec![FieldError::new("", ErrorCode::OutOfScope)],
-                ));
+                return Ok(error_result(change, vec![FieldError::new("", ErrorCode::OutOfScope)]));
             }
             None => {
-                return Ok(error_result(
-                    change,
-                    vec![FieldError::new("", ErrorCode::HouseholdNotFound)],
-                ));
+                return Ok(error_result(change, vec![FieldError::new("", ErrorCode::HouseholdNotFound)]));
             }
         };
         if change.base_version > record.version {
-            return Ok(error_result(
-                change,
-                vec![FieldError::new("", ErrorCode::VersionAhead)],
-            ));
+            return Ok(error_result(change, vec![FieldError::new("", ErrorCode::VersionAhead)]));
         }
-        let errors = self
-            .check_record_rules(txn, entity, &id, &household.id, &values)
-            .await?;
+        let errors = self.check_record_rules(txn, entity, &id, &household.id, &values).await?;
         if !errors.is_empty() {
             return Ok(error_result(change, errors));
         }
@@ -490,18 +407,10 @@ impl<'a> Work<'a> {
             if current == value {
                 continue;
             }
-            let changed_meanwhile =
-                record.field_versions.get(name).copied().unwrap_or(0) > change.base_version;
+            let changed_meanwhile = record.field_versions.get(name).copied().unwrap_or(0) > change.base_version;
             if changed_meanwhile && field.policy == Policy::Manual {
-                let base = conflicts::value_at_version(
-                    &**txn,
-                    entity.name,
-                    &id,
-                    name,
-                    change.base_version,
-                    &current,
-                )
-                .await?;
+                let base =
+                    conflicts::value_at_version(&**txn, entity.name, &id, name, change.base_version, &current).await?;
                 let conflict = conflicts::open(
                     &**txn,
                     conflicts::NewConflict {
@@ -530,10 +439,7 @@ impl<'a> Work<'a> {
                 entry.field = Some(name.to_owned());
                 entry.old_value = Some(conflict.server_value.to_string());
                 entry.new_value = Some(conflict.client_value.to_string());
-                entry.note = Some(format!(
-                    "conflict {} kept for review; server value stays",
-                    conflict.id
-                ));
+                entry.note = Some(format!("conflict {} kept for review; server value stays", conflict.id));
                 self.audit.push(entry);
                 field_conflicts.push(conflict);
                 continue;
@@ -544,7 +450,8 @@ impl<'a> Work<'a> {
             entry.new_value = Some(value.to_json().to_string());
             entry.version = Some(new_version);
             if changed_meanwhile {
-                entry.note = Some("last writer wins over a concurrent change; the old value is the one overwritten".into());
+                entry.note =
+                    Some("last writer wins over a concurrent change; the old value is the one overwritten".into());
             }
             if access == Access::FormerOfficer {
                 entry.note = Some("offline edit from a former assignment".into());
@@ -558,17 +465,9 @@ impl<'a> Work<'a> {
         if !applied.is_empty() {
             record.version = new_version;
             records::update(&**txn, entity, &record, &applied).await?;
-            self.log.push(log_entry(
-                entity,
-                &id,
-                &household,
-                LogOp::Upsert,
-                new_version,
-            ));
+            self.log.push(log_entry(entity, &id, &household, LogOp::Upsert, new_version));
             let names: Vec<&str> = applied.iter().map(|f| f.name).collect();
-            let resolved =
-                conflicts::close_superseded(&**txn, entity.name, &id, &names, &self.caller.user_id)
-                    .await?;
+            let resolved = conflicts::close_superseded(&**txn, entity.name, &id, &names, &self.caller.user_id).await?;
             for conflict_id in resolved {
                 self.log.push(LogEntry {
                     entity: fields::CONFLICT_ENTITY,
@@ -581,18 +480,13 @@ impl<'a> Work<'a> {
                 });
             }
             if entity.name == fields::MEMBER.name && applied.iter().any(|f| f.name == "relation") {
-                self.member_households
-                    .insert(household.id.clone(), self.results.len());
+                self.member_households.insert(household.id.clone(), self.results.len());
             }
         }
         Ok(ChangeResult {
             entity: change.entity.clone(),
             id: change.id,
-            status: if field_conflicts.is_empty() {
-                ChangeStatus::Applied
-            } else {
-                ChangeStatus::Conflict
-            },
+            status: if field_conflicts.is_empty() { ChangeStatus::Applied } else { ChangeStatus::Conflict },
             version: record.version,
             conflicts: field_conflicts
                 .into_iter()
@@ -615,10 +509,7 @@ impl<'a> Work<'a> {
         change: &Change,
     ) -> Result<ChangeResult, Failure> {
         if !entity.deletable {
-            return Ok(error_result(
-                change,
-                vec![FieldError::new("", ErrorCode::DeleteNotAllowed)],
-            ));
+            return Ok(error_result(change, vec![FieldError::new("", ErrorCode::DeleteNotAllowed)]));
         }
         let id = change.id.to_string();
         let Some(record) = records::load(&**txn, entity, &id, true).await? else {
@@ -636,20 +527,11 @@ impl<'a> Work<'a> {
         let household = match self.household(txn, &household_id).await? {
             Some((h, access)) if access.may_edit() => h,
             _ => {
-                return Ok(error_result(
-                    change,
-                    vec![FieldError::new("", ErrorCode::OutOfScope)],
-                ));
+                return Ok(error_result(change, vec![FieldError::new("", ErrorCode::OutOfScope)]));
             }
         };
         records::delete(&**txn, entity, &id).await?;
-        self.log.push(log_entry(
-            entity,
-            &id,
-            &household,
-            LogOp::Delete,
-            record.version + 1,
-        ));
+        self.log.push(log_entry(entity, &id, &household, LogOp::Delete, record.version + 1));
         let mut entry = self.audit_entry("delete", entity.name, &id);
         entry.old_value = Some(record.to_json(entity).to_string());
         entry.version = Some(record.version + 1);
@@ -696,7 +578,11 @@ impl<'a> Work<'a> {
             if let Some(FieldValue::Int(year)) = values.get("year") {
                 let other = query_scalar_i64(
                     &**txn,
-                    sql(backend, "SELECT COUNT(*) FROM income_record WHERE household_id = ? AND year = ? AND id <> ?", vec![household_id.into(), (*year).into(), id.into()]),
+                    sql(
+                        backend,
+                        "SELECT COUNT(*) FROM income_record WHERE household_id = ? AND year = ? AND id <> ?",
+                        vec![household_id.into(), (*year).into(), id.into()],
+                    ),
                 )
                 .await?;
                 if other.unwrap_or(0) > 0 {
@@ -767,8 +653,7 @@ impl<'a> Work<'a> {
             "income" => ("year", ErrorCode::DuplicateYear),
             _ => ("", ErrorCode::AlreadyExists),
         };
-        self.results
-            .push(error_result(change, vec![FieldError::new(field, code)]));
+        self.results.push(error_result(change, vec![FieldError::new(field, code)]));
         // On PostgreSQL the transaction is now unusable; nothing after this can apply.
         Err(Failure::Rejected)
     }
@@ -785,13 +670,7 @@ fn error_result(change: &Change, errors: Vec<FieldError>) -> ChangeResult {
     }
 }
 
-fn log_entry(
-    entity: &'static EntitySpec,
-    id: &str,
-    household: &HouseholdRef,
-    op: LogOp,
-    version: i64,
-) -> LogEntry {
+fn log_entry(entity: &'static EntitySpec, id: &str, household: &HouseholdRef, op: LogOp, version: i64) -> LogEntry {
     LogEntry {
         entity: entity.name,
         entity_id: id.to_owned(),
@@ -804,10 +683,7 @@ fn log_entry(
 }
 
 /// Validates every field of a change; returns the stored values and the errors.
-fn validate_fields(
-    entity: &EntitySpec,
-    change: &Change,
-) -> (BTreeMap<&'static str, FieldValue>, Vec<FieldError>) {
+fn validate_fields(entity: &EntitySpec, change: &Change) -> (BTreeMap<&'static str, FieldValue>, Vec<FieldError>) {
     let mut values = BTreeMap::new();
     let mut errors = Vec::new();
     for (name, value) in &change.fields {

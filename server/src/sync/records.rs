@@ -35,11 +35,7 @@ impl Record {
 
     /// The household a record hangs off (itself for a household).
     pub fn household_id(&self, entity: &EntitySpec) -> Option<&str> {
-        if entity.is_household() {
-            Some(&self.id)
-        } else {
-            self.text("household_id")
-        }
+        if entity.is_household() { Some(&self.id) } else { self.text("household_id") }
     }
 
     /// The wire form: `id`, `version` and every field.
@@ -59,11 +55,7 @@ fn quoted(name: &str) -> String {
 }
 
 fn select_list(entity: &EntitySpec) -> String {
-    let mut cols = vec![
-        "\"id\"".to_owned(),
-        "\"version\"".to_owned(),
-        "\"field_versions\"".to_owned(),
-    ];
+    let mut cols = vec!["\"id\"".to_owned(), "\"version\"".to_owned(), "\"field_versions\"".to_owned()];
     cols.extend(entity.fields.iter().map(|f| quoted(f.name)));
     cols.join(", ")
 }
@@ -76,46 +68,30 @@ pub fn to_sql(kind: FieldKind, value: &FieldValue) -> Value {
         (_, FieldValue::Null) => Value::String(None),
         (_, FieldValue::Int(i) | FieldValue::Money(i)) => Value::BigInt(Some(*i)),
         (_, FieldValue::Bool(b)) => Value::Bool(Some(*b)),
-        (_, FieldValue::Text(s) | FieldValue::Date(s) | FieldValue::Uuid(s)) => {
-            Value::String(Some(s.clone()))
+        (_, FieldValue::Text(s) | FieldValue::Date(s) | FieldValue::Uuid(s)) => Value::String(Some(s.clone())),
+        (_, FieldValue::List(items)) => {
+            Value::String(Some(serde_json::to_string(items).unwrap_or_else(|_| "[]".into())))
         }
-        (_, FieldValue::List(items)) => Value::String(Some(
-            serde_json::to_string(items).unwrap_or_else(|_| "[]".into()),
-        )),
     }
 }
 
 fn read_field(row: &QueryResult, field: &FieldSpec) -> Result<FieldValue, DbErr> {
     let name = field.name;
     Ok(match field.kind {
-        FieldKind::Int { .. } => row
-            .try_get::<Option<i64>>("", name)?
-            .map_or(FieldValue::Null, FieldValue::Int),
-        FieldKind::Money => row
-            .try_get::<Option<i64>>("", name)?
-            .map_or(FieldValue::Null, FieldValue::Money),
-        FieldKind::Bool => row
-            .try_get::<Option<bool>>("", name)?
-            .map_or(FieldValue::Null, FieldValue::Bool),
-        FieldKind::Date => row
-            .try_get::<Option<String>>("", name)?
-            .map_or(FieldValue::Null, FieldValue::Date),
-        FieldKind::Uuid => row
-            .try_get::<Option<String>>("", name)?
-            .map_or(FieldValue::Null, FieldValue::Uuid),
-        FieldKind::UuidList { .. } | FieldKind::Codes { .. } => {
-            match row.try_get::<Option<String>>("", name)? {
-                Some(text) => FieldValue::List(serde_json::from_str(&text).unwrap_or_default()),
-                None => FieldValue::List(Vec::new()),
-            }
-        }
+        FieldKind::Int { .. } => row.try_get::<Option<i64>>("", name)?.map_or(FieldValue::Null, FieldValue::Int),
+        FieldKind::Money => row.try_get::<Option<i64>>("", name)?.map_or(FieldValue::Null, FieldValue::Money),
+        FieldKind::Bool => row.try_get::<Option<bool>>("", name)?.map_or(FieldValue::Null, FieldValue::Bool),
+        FieldKind::Date => row.try_get::<Option<String>>("", name)?.map_or(FieldValue::Null, FieldValue::Date),
+        FieldKind::Uuid => row.try_get::<Option<String>>("", name)?.map_or(FieldValue::Null, FieldValue::Uuid),
+        FieldKind::UuidList { .. } | FieldKind::Codes { .. } => match row.try_get::<Option<String>>("", name)? {
+            Some(text) => FieldValue::List(serde_json::from_str(&text).unwrap_or_default()),
+            None => FieldValue::List(Vec::new()),
+        },
         FieldKind::Text { .. }
         | FieldKind::Code { .. }
         | FieldKind::IdNumber
         | FieldKind::Phone
-        | FieldKind::RegionCode => row
-            .try_get::<Option<String>>("", name)?
-            .map_or(FieldValue::Null, FieldValue::Text),
+        | FieldKind::RegionCode => row.try_get::<Option<String>>("", name)?.map_or(FieldValue::Null, FieldValue::Text),
     })
 }
 
@@ -141,31 +117,16 @@ pub async fn load(
     for_update: bool,
 ) -> Result<Option<Record>, DbErr> {
     let backend = conn.get_database_backend();
-    let lock = if for_update && backend == sea_orm::DbBackend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
-    let text = format!(
-        "SELECT {} FROM {} WHERE \"id\" = ?{lock}",
-        select_list(entity),
-        quoted(entity.table)
-    );
-    match conn
-        .query_one_raw(sql(backend, &text, vec![id.into()]))
-        .await?
-    {
+    let lock = if for_update && backend == sea_orm::DbBackend::Postgres { " FOR UPDATE" } else { "" };
+    let text = format!("SELECT {} FROM {} WHERE \"id\" = ?{lock}", select_list(entity), quoted(entity.table));
+    match conn.query_one_raw(sql(backend, &text, vec![id.into()])).await? {
         Some(row) => Ok(Some(read_record(&row, entity)?)),
         None => Ok(None),
     }
 }
 
 /// Loads the records with these ids (missing ones are left out).
-pub async fn load_many(
-    conn: &impl ConnectionTrait,
-    entity: &EntitySpec,
-    ids: &[String],
-) -> Result<Vec<Record>, DbErr> {
+pub async fn load_many(conn: &impl ConnectionTrait, entity: &EntitySpec, ids: &[String]) -> Result<Vec<Record>, DbErr> {
     load_where(conn, entity, "id", ids).await
 }
 
@@ -175,11 +136,7 @@ pub async fn load_by_households(
     entity: &EntitySpec,
     household_ids: &[String],
 ) -> Result<Vec<Record>, DbErr> {
-    let column = if entity.is_household() {
-        "id"
-    } else {
-        "household_id"
-    };
+    let column = if entity.is_household() { "id" } else { "household_id" };
     load_where(conn, entity, column, household_ids).await
 }
 
@@ -208,11 +165,7 @@ async fn load_where(
     Ok(out)
 }
 
-pub async fn insert(
-    conn: &impl ConnectionTrait,
-    entity: &EntitySpec,
-    record: &Record,
-) -> Result<(), DbErr> {
+pub async fn insert(conn: &impl ConnectionTrait, entity: &EntitySpec, record: &Record) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
     let now = Utc::now();
     let mut cols = vec![
@@ -225,9 +178,7 @@ pub async fn insert(
     let mut values: Vec<Value> = vec![
         record.id.as_str().into(),
         record.version.into(),
-        serde_json::to_string(&record.field_versions)
-            .unwrap_or_else(|_| "{}".into())
-            .into(),
+        serde_json::to_string(&record.field_versions).unwrap_or_else(|_| "{}".into()).into(),
         now.into(),
         now.into(),
     ];
@@ -238,15 +189,9 @@ pub async fn insert(
             values.push(to_sql(field.kind, value));
         }
     }
-    let text = format!(
-        "INSERT INTO {} ({}) VALUES ({})",
-        quoted(entity.table),
-        cols.join(", "),
-        placeholders(cols.len())
-    );
-    conn.execute_raw(sql(backend, &text, values))
-        .await
-        .map(|_| ())
+    let text =
+        format!("INSERT INTO {} ({}) VALUES ({})", quoted(entity.table), cols.join(", "), placeholders(cols.len()));
+    conn.execute_raw(sql(backend, &text, values)).await.map(|_| ())
 }
 
 /// Writes changed fields and the new version of a record.
@@ -257,16 +202,11 @@ pub async fn update(
     changed: &[&'static FieldSpec],
 ) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
-    let mut sets = vec![
-        "\"version\" = ?".to_owned(),
-        "\"field_versions\" = ?".to_owned(),
-        "\"updated_at\" = ?".to_owned(),
-    ];
+    let mut sets =
+        vec!["\"version\" = ?".to_owned(), "\"field_versions\" = ?".to_owned(), "\"updated_at\" = ?".to_owned()];
     let mut values: Vec<Value> = vec![
         record.version.into(),
-        serde_json::to_string(&record.field_versions)
-            .unwrap_or_else(|_| "{}".into())
-            .into(),
+        serde_json::to_string(&record.field_versions).unwrap_or_else(|_| "{}".into()).into(),
         Utc::now().into(),
     ];
     for field in changed {
@@ -274,24 +214,12 @@ pub async fn update(
         values.push(to_sql(field.kind, record.value(field.name)));
     }
     values.push(record.id.as_str().into());
-    let text = format!(
-        "UPDATE {} SET {} WHERE \"id\" = ?",
-        quoted(entity.table),
-        sets.join(", ")
-    );
-    conn.execute_raw(sql(backend, &text, values))
-        .await
-        .map(|_| ())
+    let text = format!("UPDATE {} SET {} WHERE \"id\" = ?", quoted(entity.table), sets.join(", "));
+    conn.execute_raw(sql(backend, &text, values)).await.map(|_| ())
 }
 
-pub async fn delete(
-    conn: &impl ConnectionTrait,
-    entity: &EntitySpec,
-    id: &str,
-) -> Result<(), DbErr> {
+pub async fn delete(conn: &impl ConnectionTrait, entity: &EntitySpec, id: &str) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
     let text = format!("DELETE FROM {} WHERE \"id\" = ?", quoted(entity.table));
-    conn.execute_raw(sql(backend, &text, vec![id.into()]))
-        .await
-        .map(|_| ())
+    conn.execute_raw(sql(backend, &text, vec![id.into()])).await.map(|_| ())
 }

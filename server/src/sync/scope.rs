@@ -36,11 +36,7 @@ pub async fn household_access(
     if caller.edits_region(region_code) {
         return Ok(Access::Edit);
     }
-    let mut access = if caller.reads_region(region_code) {
-        Access::Read
-    } else {
-        Access::None
-    };
+    let mut access = if caller.reads_region(region_code) { Access::Read } else { Access::None };
     if caller.has_role(Role::Officer) {
         let backend = conn.get_database_backend();
         let row = conn
@@ -50,11 +46,7 @@ pub async fn household_access(
                 vec![caller.user_id.as_str().into(), household_id.into()],
             ))
             .await?;
-        match row
-            .map(|r| r.try_get_by_index::<Option<i32>>(0))
-            .transpose()?
-            .flatten()
-        {
+        match row.map(|r| r.try_get_by_index::<Option<i32>>(0)).transpose()?.flatten() {
             Some(0) => access = Access::Edit,
             Some(_) if access == Access::None => access = Access::FormerOfficer,
             _ => {}
@@ -65,11 +57,7 @@ pub async fn household_access(
 
 /// A SQL condition selecting households in the caller's read scope, with its values.
 /// `id_col` names the household id column and `region_col` its village code column.
-pub fn households_condition(
-    caller: &Caller,
-    id_col: &str,
-    region_col: &str,
-) -> (String, Vec<Value>) {
+pub fn households_condition(caller: &Caller, id_col: &str, region_col: &str) -> (String, Vec<Value>) {
     let mut parts = Vec::new();
     let mut values: Vec<Value> = Vec::new();
     for prefix in caller.read_prefixes() {
@@ -77,7 +65,9 @@ pub fn households_condition(
         values.push(format!("{prefix}%").into());
     }
     if caller.has_role(Role::Officer) {
-        parts.push(format!("{id_col} IN (SELECT household_id FROM assignment WHERE officer_id = ? AND end_date IS NULL)"));
+        parts.push(format!(
+            "{id_col} IN (SELECT household_id FROM assignment WHERE officer_id = ? AND end_date IS NULL)"
+        ));
         values.push(caller.user_id.as_str().into());
     }
     if parts.is_empty() {
@@ -92,11 +82,7 @@ pub async fn scope_size(conn: &impl ConnectionTrait, caller: &Caller) -> Result<
     let backend = conn.get_database_backend();
     let n = crate::db::query_scalar_i64(
         conn,
-        sql(
-            backend,
-            &format!("SELECT COUNT(*) FROM household WHERE {cond}"),
-            values,
-        ),
+        sql(backend, &format!("SELECT COUNT(*) FROM household WHERE {cond}"), values),
     )
     .await?;
     Ok(n.unwrap_or(0))

@@ -1,1 +1,12 @@
+//! End-to-end tests: a real server on a random port, on SQLite and on PostgreSQL,
+//! driven through the phone client and the admin API. One test binary of modules,
+//! because every extra binary costs link time.
 
+mod harness;
+
+mod accounts;
+mod attachments;
+mod concurrency;
+mod ops;
+mod sync_pull;
+mod sync_push;

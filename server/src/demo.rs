@@ -1,0 +1,1039 @@
+//! The demo county 演示县: about 2,000 registered households in eight villages, with
+//! their members, incomes, help measures, plans and visits, the officers assigned to
+//! them, village teams, township and county reviewers and a supervisor. For trying the
+//! server out, for training, and for the sync benchmark (`crate::bench`).
+//!
+//! The load is reproducible (a seeded generator gives the same households, people and
+//! ID numbers every time) and atomic (one write transaction). It must never touch a
+//! county that is already there: it refuses when the demo county's code exists. It
+//! writes no change-log rows, because a phone's first pull reads the tables directly.
+
+use crate::audit;
+use crate::auth::{self, Role};
+use crate::db::Db;
+use crate::db::entities::{app_user, region};
+use crate::registry::{self, Actor};
+use crate::sync::records::{self, Record};
+use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use jingzhun_mobile_api::fields::{self, EntitySpec};
+use jingzhun_mobile_api::validate::{FieldValue, id_check_char};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+pub const PROVINCE_CODE: &str = "320000000000";
+pub const CITY_CODE: &str = "320700000000";
+/// The demo county; its presence is what "already loaded" means.
+pub const COUNTY_CODE: &str = "320703000000";
+pub const COUNTY_NAME: &str = "演示县";
+/// The first six digits of every demo ID number: the county's division code.
+const ID_AREA: &str = "320703";
+
+/// Two townships of four villages each; village codes append 001…004 to the
+/// township's first nine digits.
+const TOWNSHIPS: [(&str, &str, [&str; 4]); 2] = [
+    ("320703001000", "东岭镇", ["东岭村", "杨庄村", "河口村", "柳树村"]),
+    ("320703002000", "南湖乡", ["南湖村", "王集村", "前营村", "张圩村"]),
+];
+
+pub const HOUSEHOLDS_PER_VILLAGE: usize = 250;
+pub const OFFICERS: usize = 60;
+const OFFICERS_PER_TOWNSHIP: usize = OFFICERS / TOWNSHIPS.len();
+/// Share of households followed by a second officer as well.
+const SHARED_SHARE: f64 = 0.05;
+/// The year of the income records, plans and visits.
+pub const DEMO_YEAR: i32 = 2025;
+/// Fixed so that every load makes the same county.
+const SEED: u64 = 0x4A49_4E47_5A48_554E;
+
+/// `officer-001` … `officer-060`; officers 1–30 work in the first township.
+pub fn officer_username(n: usize) -> String {
+    format!("officer-{n:03}")
+}
+
+/// `village-01` … `village-08`, in village code order.
+pub fn village_username(n: usize) -> String {
+    format!("village-{n:02}")
+}
+
+/// What a load created.
+#[derive(Debug, Clone)]
+pub struct DemoSummary {
+    pub county_code: String,
+    pub regions_created: usize,
+    pub villages: usize,
+    pub households: usize,
+    pub members: usize,
+    pub income_records: usize,
+    pub help_measures: usize,
+    pub help_plans: usize,
+    pub plan_tasks: usize,
+    pub visit_logs: usize,
+    pub users_created: usize,
+    pub assignments: usize,
+    /// Households with two officers.
+    pub shared_households: usize,
+    /// Whether `admin` was created with the demo password (an existing one is left alone).
+    pub admin_created: bool,
+    pub sample_usernames: Vec<String>,
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for DemoSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Loaded the demo county {COUNTY_NAME} ({}) in {:.2} s:",
+            self.county_code,
+            self.elapsed.as_secs_f64()
+        )?;
+        let rows = [
+            ("regions created", self.regions_created),
+            ("villages", self.villages),
+            ("households", self.households),
+            ("members", self.members),
+            ("income records", self.income_records),
+            ("help measures", self.help_measures),
+            ("help plans", self.help_plans),
+            ("plan tasks", self.plan_tasks),
+            ("visit logs", self.visit_logs),
+            ("users created", self.users_created),
+            ("assignments", self.assignments),
+            ("shared households", self.shared_households),
+        ];
+        for (label, n) in rows {
+            writeln!(f, "  {label:<18} {n:>6}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Loads the demo county in one write transaction; every demo account gets `password`.
+pub async fn load(db: &Db, password: &str) -> anyhow::Result<DemoSummary> {
+    let started = Instant::now();
+    if password.chars().count() < 8 {
+        bail!("the demo password must have at least 8 characters");
+    }
+    let owned = password.to_owned();
+    // One hash for every account: Argon2 is slow on purpose, and 72 of them would take
+    // longer than the rest of the load.
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&owned))
+        .await
+        .context("hashing the demo password")?
+        .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?;
+
+    let txn = db.begin_write().await?;
+    if region::Entity::find_by_id(COUNTY_CODE.to_owned()).one(&*txn).await?.is_some() {
+        bail!(
+            "the demo county {COUNTY_NAME} ({COUNTY_CODE}) is already in this database; \
+             load the demo into a fresh database"
+        );
+    }
+    let accounts = accounts();
+    let taken: Vec<String> = app_user::Entity::find()
+        .filter(app_user::Column::Username.is_in(accounts.iter().map(|a| a.username.clone())))
+        .all(&*txn)
+        .await?
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    if !taken.is_empty() {
+        bail!("these demo usernames are already taken: {}; load the demo into a fresh database", taken.join(", "));
+    }
+
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let regions_created = insert_regions(&*txn).await?;
+
+    let mut user_ids: HashMap<String, String> = HashMap::new();
+    for account in &accounts {
+        let user = registry::users::insert(
+            &*txn,
+            registry::users::NewUserRow {
+                username: account.username.clone(),
+                name: account.name(&mut rng),
+                password_hash: hash.clone(),
+                phone: Some(mobile_number(&mut rng)),
+                email: None,
+            },
+        )
+        .await?;
+        registry::users::grant(&*txn, &user.id, account.role, &account.region_code).await?;
+        user_ids.insert(account.username.clone(), user.id);
+    }
+    let admin_created =
+        app_user::Entity::find().filter(app_user::Column::Username.eq("admin")).one(&*txn).await?.is_none();
+    if admin_created {
+        let user = registry::users::insert(
+            &*txn,
+            registry::users::NewUserRow {
+                username: "admin".into(),
+                name: "管理员".into(),
+                password_hash: hash.clone(),
+                phone: None,
+                email: None,
+            },
+        )
+        .await?;
+        registry::users::grant(&*txn, &user.id, Role::Admin, COUNTY_CODE).await?;
+    }
+    let officer_ids: Vec<String> = (1..=OFFICERS).map(|n| user_ids[&officer_username(n)].clone()).collect();
+
+    let households = county(&mut rng, &officer_ids);
+    let mut summary = DemoSummary {
+        county_code: COUNTY_CODE.to_owned(),
+        regions_created,
+        villages: TOWNSHIPS.iter().map(|t| t.2.len()).sum(),
+        households: households.len(),
+        members: 0,
+        income_records: 0,
+        help_measures: 0,
+        help_plans: 0,
+        plan_tasks: 0,
+        visit_logs: 0,
+        users_created: accounts.len() + usize::from(admin_created),
+        assignments: 0,
+        shared_households: 0,
+        admin_created,
+        sample_usernames: vec![
+            "admin".into(),
+            "county".into(),
+            "township-1".into(),
+            village_username(1),
+            officer_username(1),
+            "supervisor".into(),
+        ],
+        elapsed: Duration::ZERO,
+    };
+    let start_date = NaiveDate::from_ymd_opt(DEMO_YEAR - 1, 3, 1).unwrap_or_default();
+    for household in &households {
+        records::insert(&*txn, &fields::HOUSEHOLD, &household.record).await?;
+        for (entity, rows, count) in [
+            (&fields::MEMBER, &household.members, &mut summary.members),
+            (&fields::INCOME, &household.incomes, &mut summary.income_records),
+            (&fields::HELP_MEASURE, &household.measures, &mut summary.help_measures),
+            (&fields::HELP_PLAN, &household.plans, &mut summary.help_plans),
+            (&fields::PLAN_TASK, &household.tasks, &mut summary.plan_tasks),
+            (&fields::VISIT_LOG, &household.visits, &mut summary.visit_logs),
+        ] {
+            insert_all(&*txn, entity, rows).await?;
+            *count += rows.len();
+        }
+        for officer in &household.officers {
+            registry::assignments::insert(&*txn, &officer_ids[*officer], &household.record.id, start_date, None)
+                .await?;
+        }
+        summary.assignments += household.officers.len();
+        summary.shared_households += usize::from(household.officers.len() > 1);
+    }
+
+    let mut entry = Actor::CLI.audit("load_demo", "region", COUNTY_CODE);
+    entry.new_value = Some(format!(
+        "demo county {COUNTY_NAME}: {} households, {} members, {} users, {} assignments",
+        summary.households, summary.members, summary.users_created, summary.assignments
+    ));
+    audit::record(&*txn, &[entry]).await?;
+    txn.commit().await?;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+async fn insert_all(conn: &impl ConnectionTrait, entity: &EntitySpec, rows: &[Record]) -> Result<(), sea_orm::DbErr> {
+    for record in rows {
+        records::insert(conn, entity, record).await?;
+    }
+    Ok(())
+}
+
+/// The province and city when missing, then the county, townships and villages.
+async fn insert_regions(conn: &impl ConnectionTrait) -> anyhow::Result<usize> {
+    let country = region::Entity::find_by_id("000000000000".to_owned()).one(conn).await?.map(|r| r.code);
+    let mut created = 0;
+    for (code, name, level, parent) in [
+        (PROVINCE_CODE, "江苏省", "province", country),
+        (CITY_CODE, "连云港市", "city", Some(PROVINCE_CODE.to_owned())),
+    ] {
+        if region::Entity::find_by_id(code.to_owned()).one(conn).await?.is_none() {
+            insert_region(conn, code, name, level, parent).await?;
+            created += 1;
+        }
+    }
+    insert_region(conn, COUNTY_CODE, COUNTY_NAME, "county", Some(CITY_CODE.into())).await?;
+    created += 1;
+    for (township, name, villages) in TOWNSHIPS {
+        insert_region(conn, township, name, "township", Some(COUNTY_CODE.into())).await?;
+        created += 1;
+        for (i, village) in villages.iter().enumerate() {
+            let code = village_code(township, i);
+            insert_region(conn, &code, village, "village", Some(township.into())).await?;
+            created += 1;
+        }
+    }
+    Ok(created)
+}
+
+async fn insert_region(
+    conn: &impl ConnectionTrait,
+    code: &str,
+    name: &str,
+    level: &str,
+    parent_code: Option<String>,
+) -> Result<(), sea_orm::DbErr> {
+    registry::regions::insert(
+        conn,
+        registry::regions::NewRegion {
+            code: code.to_owned(),
+            name: name.to_owned(),
+            level: level.to_owned(),
+            parent_code,
+        },
+    )
+    .await
+    .map(|_| ())
+}
+
+fn village_code(township: &str, index: usize) -> String {
+    format!("{}{:03}", &township[..9], index + 1)
+}
+
+/// A demo account and the role it holds.
+struct Account {
+    username: String,
+    role: Role,
+    region_code: String,
+    /// Fixed display name; officers get a generated personal name.
+    title: Option<String>,
+}
+
+impl Account {
+    fn name(&self, rng: &mut StdRng) -> String {
+        match &self.title {
+            Some(title) => title.clone(),
+            None => {
+                let sex = if rng.gen_bool(0.6) { Sex::Male } else { Sex::Female };
+                format!("{}{}", pick(rng, SURNAMES), given_name(rng, sex))
+            }
+        }
+    }
+}
+
+fn accounts() -> Vec<Account> {
+    let mut out = Vec::new();
+    for n in 1..=OFFICERS {
+        out.push(Account {
+            username: officer_username(n),
+            role: Role::Officer,
+            region_code: TOWNSHIPS[(n - 1) / OFFICERS_PER_TOWNSHIP].0.to_owned(),
+            title: None,
+        });
+    }
+    let mut village = 0;
+    for (t, (township, township_name, villages)) in TOWNSHIPS.iter().enumerate() {
+        for (i, name) in villages.iter().enumerate() {
+            village += 1;
+            out.push(Account {
+                username: village_username(village),
+                role: Role::Village,
+                region_code: village_code(township, i),
+                title: Some(format!("{name}两委")),
+            });
+        }
+        out.push(Account {
+            username: format!("township-{}", t + 1),
+            role: Role::Township,
+            region_code: (*township).to_owned(),
+            title: Some(format!("{township_name}审核")),
+        });
+    }
+    out.push(Account {
+        username: "county".into(),
+        role: Role::County,
+        region_code: COUNTY_CODE.into(),
+        title: Some(format!("{COUNTY_NAME}扶贫办")),
+    });
+    out.push(Account {
+        username: "supervisor".into(),
+        role: Role::Supervisor,
+        region_code: CITY_CODE.into(),
+        title: Some("连云港市督查组".into()),
+    });
+    out
+}
+
+/// One household and everything that hangs off it, ready to insert.
+struct DemoHousehold {
+    record: Record,
+    members: Vec<Record>,
+    incomes: Vec<Record>,
+    measures: Vec<Record>,
+    plans: Vec<Record>,
+    tasks: Vec<Record>,
+    visits: Vec<Record>,
+    /// Indexes into the officer list: the first is the main one.
+    officers: Vec<usize>,
+}
+
+/// Generates the county's households (pure: no I/O).
+fn county(rng: &mut StdRng, officer_ids: &[String]) -> Vec<DemoHousehold> {
+    let mut ids = IdNumbers::default();
+    let mut out = Vec::with_capacity(TOWNSHIPS.len() * 4 * HOUSEHOLDS_PER_VILLAGE);
+    for (t, (township, _, villages)) in TOWNSHIPS.iter().enumerate() {
+        let per_township = villages.len() * HOUSEHOLDS_PER_VILLAGE;
+        for (v, village) in villages.iter().enumerate() {
+            let code = village_code(township, v);
+            for h in 0..HOUSEHOLDS_PER_VILLAGE {
+                // Each officer follows a run of neighbouring households.
+                let nth = v * HOUSEHOLDS_PER_VILLAGE + h;
+                let first = t * OFFICERS_PER_TOWNSHIP + nth * OFFICERS_PER_TOWNSHIP / per_township;
+                let mut officers = vec![first];
+                if rng.gen_bool(SHARED_SHARE) {
+                    let other = (first + rng.gen_range(1..OFFICERS_PER_TOWNSHIP)) % OFFICERS_PER_TOWNSHIP
+                        + t * OFFICERS_PER_TOWNSHIP;
+                    officers.push(other);
+                }
+                out.push(household(rng, &mut ids, &code, village, officers, officer_ids));
+            }
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Sex {
+    Male,
+    Female,
+}
+
+impl Sex {
+    fn code(self) -> &'static str {
+        match self {
+            Sex::Male => "male",
+            Sex::Female => "female",
+        }
+    }
+    fn other(self) -> Sex {
+        match self {
+            Sex::Male => Sex::Female,
+            Sex::Female => Sex::Male,
+        }
+    }
+}
+
+struct Person {
+    name: String,
+    sex: Sex,
+    relation: &'static str,
+    age: i32,
+    health: &'static str,
+}
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马",
+    "罗", "梁", "宋", "郑", "谢", "韩", "唐", "冯", "于", "董", "萧", "程", "曹", "袁", "邓", "许", "傅", "沈", "曾",
+    "彭", "吕", "蒋", "蔡", "贾", "丁", "魏", "薛", "叶", "阎",
+];
+const MALE_CHARS: &[&str] = &[
+    "伟", "强", "军", "明", "永", "建", "国", "志", "海", "平", "华", "东", "林", "刚", "俊", "杰", "涛", "斌", "磊",
+    "勇", "峰", "春", "立", "文", "德", "成", "兵", "宝", "福", "生", "荣", "良", "浩", "宇", "轩", "博", "睿", "子",
+    "庆", "祥",
+];
+const FEMALE_CHARS: &[&str] = &[
+    "秀", "英", "芳", "娟", "敏", "静", "丽", "霞", "燕", "玲", "兰", "凤", "梅", "琴", "红", "艳", "萍", "洁", "慧",
+    "婷", "雪", "桂", "珍", "玉", "莉", "娜", "倩", "雅", "欣", "怡", "月", "云",
+];
+
+fn pick<T: Copy>(rng: &mut StdRng, items: &[T]) -> T {
+    *items.choose(rng).unwrap_or(&items[0])
+}
+
+/// A given name of one or two characters.
+fn given_name(rng: &mut StdRng, sex: Sex) -> String {
+    let chars = match sex {
+        Sex::Male => MALE_CHARS,
+        Sex::Female => FEMALE_CHARS,
+    };
+    let mut name = pick(rng, chars).to_owned();
+    if rng.gen_bool(0.7) {
+        name.push_str(pick(rng, chars));
+    }
+    name
+}
+
+/// A new given name for a member, e.g. to correct a misspelt one (the benchmark's edits).
+pub(crate) fn corrected_name(rng: &mut StdRng, surname: &str, male: bool) -> String {
+    let sex = if male { Sex::Male } else { Sex::Female };
+    format!("{surname}{}", given_name(rng, sex))
+}
+
+fn other_surname(rng: &mut StdRng, not: &str) -> &'static str {
+    loop {
+        let s = pick(rng, SURNAMES);
+        if s != not {
+            return s;
+        }
+    }
+}
+
+fn health(rng: &mut StdRng, age: i32) -> &'static str {
+    let (chronic, serious, disabled) = if age >= 65 {
+        (0.28, 0.08, 0.07)
+    } else if age >= 18 {
+        (0.08, 0.04, 0.03)
+    } else {
+        (0.02, 0.02, 0.02)
+    };
+    let x: f64 = rng.r#gen();
+    if x < disabled {
+        "disabled"
+    } else if x < disabled + serious {
+        "serious_illness"
+    } else if x < disabled + serious + chronic {
+        "chronic_illness"
+    } else {
+        "healthy"
+    }
+}
+
+fn person(rng: &mut StdRng, surname: &str, sex: Sex, relation: &'static str, age: i32) -> Person {
+    Person { name: format!("{surname}{}", given_name(rng, sex)), sex, relation, age, health: health(rng, age) }
+}
+
+/// The people of one household: a head, usually a spouse, then either children (and a
+/// parent of the head) or, for an older head, a married son's family.
+fn family(rng: &mut StdRng, size: usize) -> Vec<Person> {
+    let head_sex = if rng.gen_bool(0.85) { Sex::Male } else { Sex::Female };
+    let head_age: i32 = rng.gen_range(28..=78);
+    let head_surname = pick(rng, SURNAMES);
+    let mut people = vec![person(rng, head_surname, head_sex, "head", head_age)];
+    // Children carry the father's surname.
+    let mut family_name = head_surname;
+    let has_spouse = match head_sex {
+        Sex::Male => rng.gen_bool(0.9),
+        Sex::Female => rng.gen_bool(0.3),
+    };
+    if has_spouse {
+        let surname = other_surname(rng, head_surname);
+        if head_sex == Sex::Female {
+            family_name = surname;
+        }
+        let age = (head_age + rng.gen_range(-5..=3)).max(22);
+        people.push(person(rng, surname, head_sex.other(), "spouse", age));
+    }
+    if head_age >= 58 && size - people.len() >= 2 && rng.gen_bool(0.6) {
+        // An older couple living with a married son and his children.
+        let son_age = head_age - rng.gen_range(24..=32);
+        people.push(person(rng, family_name, Sex::Male, "son", son_age));
+        let wife = other_surname(rng, family_name);
+        let age = (son_age + rng.gen_range(-3..=2)).max(20);
+        people.push(person(rng, wife, Sex::Female, "daughter_in_law", age));
+        while people.len() < size {
+            let sex = if rng.gen_bool(0.5) { Sex::Male } else { Sex::Female };
+            let relation = match sex {
+                Sex::Male => "grandson",
+                Sex::Female => "granddaughter",
+            };
+            let age = rng.gen_range(1..=(son_age - 20).clamp(1, 16));
+            people.push(person(rng, family_name, sex, relation, age));
+        }
+        return people;
+    }
+    if head_age <= 52 && size - people.len() >= 2 && rng.gen_bool(0.45) {
+        let age = (head_age + rng.gen_range(22..=32)).min(94);
+        if rng.gen_bool(0.5) {
+            people.push(person(rng, head_surname, Sex::Male, "father", age));
+        } else {
+            let surname = other_surname(rng, head_surname);
+            people.push(person(rng, surname, Sex::Female, "mother", age));
+        }
+    }
+    while people.len() < size {
+        let sex = if rng.gen_bool(0.52) { Sex::Male } else { Sex::Female };
+        let relation = match sex {
+            Sex::Male => "son",
+            Sex::Female => "daughter",
+        };
+        let age = rng.gen_range((head_age - 40).max(1)..=head_age - 20);
+        people.push(person(rng, family_name, sex, relation, age));
+    }
+    people
+}
+
+/// Unique, valid demo ID numbers: the county's area code, the birth date, a sequence
+/// whose last digit is odd for men and even for women, and the GB 11643 check character.
+#[derive(Default)]
+struct IdNumbers {
+    next: HashMap<(NaiveDate, Sex), u32>,
+}
+
+impl IdNumbers {
+    fn issue(&mut self, rng: &mut StdRng, birth: NaiveDate, sex: Sex) -> String {
+        let n = self.next.entry((birth, sex)).or_insert_with(|| rng.gen_range(0..300));
+        let seq = *n * 2 + u32::from(sex == Sex::Male);
+        *n += 1;
+        let first17 = format!("{ID_AREA}{}{seq:03}", birth.format("%Y%m%d"));
+        let check = id_check_char(&first17).unwrap_or('0');
+        format!("{first17}{check}")
+    }
+}
+
+fn birth_date(rng: &mut StdRng, age: i32) -> NaiveDate {
+    let year = DEMO_YEAR - age;
+    let month = rng.gen_range(1..=12);
+    let day = rng.gen_range(1..=28);
+    NaiveDate::from_ymd_opt(year, month, day).unwrap_or_default()
+}
+
+fn mobile_number(rng: &mut StdRng) -> String {
+    let prefix = pick(rng, &["13", "15", "18", "17", "19"]);
+    format!("{prefix}{:09}", rng.gen_range(0..1_000_000_000u32))
+}
+
+fn new_id(rng: &mut StdRng) -> Uuid {
+    let mut bytes = [0u8; 16];
+    rng.fill(&mut bytes);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// A record at version 1 with every given field at version 1; `Null`s are left out so
+/// their columns take their defaults.
+fn record(id: Uuid, values: Vec<(&'static str, FieldValue)>) -> Record {
+    let values: BTreeMap<&'static str, FieldValue> =
+        values.into_iter().filter(|(_, v)| *v != FieldValue::Null).collect();
+    Record {
+        id: id.to_string(),
+        version: 1,
+        field_versions: values.keys().map(|k| ((*k).to_owned(), 1)).collect(),
+        values,
+    }
+}
+
+fn text(s: impl Into<String>) -> FieldValue {
+    FieldValue::Text(s.into())
+}
+
+fn yuan(amount: i64) -> FieldValue {
+    FieldValue::Money(amount * 100)
+}
+
+fn date(y: i32, m: u32, d: u32) -> FieldValue {
+    FieldValue::Date(format!("{y:04}-{m:02}-{d:02}"))
+}
+
+fn weighted<T: Copy>(rng: &mut StdRng, items: &[(T, u32)]) -> T {
+    items.choose_weighted(rng, |(_, w)| *w).map_or(items[0].0, |(v, _)| *v)
+}
+
+fn household(
+    rng: &mut StdRng,
+    ids: &mut IdNumbers,
+    village_code: &str,
+    village_name: &str,
+    officers: Vec<usize>,
+    officer_ids: &[String],
+) -> DemoHousehold {
+    let id = new_id(rng);
+    let hid = FieldValue::Uuid(id.to_string());
+    let size = weighted(rng, &[(3usize, 30), (4, 35), (5, 22), (6, 13)]);
+    let people = family(rng, size);
+    let status = weighted(rng, &[("registered", 85), ("exited", 12), ("applicant", 3)]);
+    let kind = weighted(rng, &[("general", 72), ("dibao", 24), ("wubao", 4)]);
+    let standard = weighted(rng, &[("national", 88), ("provincial", 9), ("municipal", 3)]);
+
+    // Causes follow the family: illness and disability where someone is ill or
+    // disabled, schooling where children are of school age.
+    let mut causes: Vec<String> = Vec::new();
+    if people.iter().any(|p| matches!(p.health, "serious_illness" | "chronic_illness")) {
+        causes.push("illness".into());
+    }
+    if people.iter().any(|p| p.health == "disabled") {
+        causes.push("disability".into());
+    }
+    let schooling = people.iter().any(|p| (6..=18).contains(&p.age));
+    if schooling && rng.gen_bool(0.3) {
+        causes.push("schooling".into());
+    }
+    let extra = rng.gen_range(1..=2);
+    for _ in 0..extra {
+        let cause = weighted(
+            rng,
+            &[
+                ("lack_of_skills", 25),
+                ("lack_of_funds", 25),
+                ("lack_of_labour", 20),
+                ("lack_of_motivation", 8),
+                ("poor_transport", 6),
+                ("lack_of_land", 6),
+                ("lack_of_water", 3),
+                ("disaster", 4),
+                ("marriage", 1),
+                ("funeral", 2),
+            ],
+        );
+        if !causes.iter().any(|c| c == cause) {
+            causes.push(cause.into());
+        }
+    }
+    causes.truncate(3);
+
+    let secure = |rng: &mut StdRng, p: f64| FieldValue::Bool(status == "exited" || rng.gen_bool(p));
+    let food = secure(rng, 0.97);
+    let education = secure(rng, if schooling { 0.9 } else { 1.0 });
+    let medical = secure(rng, 0.86);
+    let housing = secure(rng, 0.85);
+    let water = secure(rng, 0.92);
+    let planned_exit_year = match status {
+        "registered" => FieldValue::Int(rng.gen_range(DEMO_YEAR..=DEMO_YEAR + 2).into()),
+        "exited" => FieldValue::Int(rng.gen_range(2019..DEMO_YEAR).into()),
+        _ => FieldValue::Null,
+    };
+    let address = format!("{village_name}{}组{}号", rng.gen_range(1..=8), rng.gen_range(1..=60));
+    let household = record(
+        id,
+        vec![
+            ("region_code", text(village_code)),
+            ("address", text(address)),
+            ("phone", text(mobile_number(rng))),
+            ("standard", text(standard)),
+            ("kind", text(kind)),
+            ("status", text(status)),
+            ("poverty_causes", FieldValue::List(causes.clone())),
+            ("food_clothing_secure", food),
+            ("education_secure", education),
+            ("medical_secure", medical),
+            ("housing_secure", housing),
+            ("water_secure", water),
+            ("planned_exit_year", planned_exit_year),
+        ],
+    );
+
+    let members = people
+        .iter()
+        .map(|p| {
+            let birth = birth_date(rng, p.age);
+            let id_number = ids.issue(rng, birth, p.sex);
+            let phone = if p.age >= 18 && p.age < 70 && rng.gen_bool(0.5) {
+                text(mobile_number(rng))
+            } else {
+                FieldValue::Null
+            };
+            record(
+                new_id(rng),
+                vec![
+                    ("household_id", hid.clone()),
+                    ("name", text(p.name.clone())),
+                    ("sex", text(p.sex.code())),
+                    ("id_number", text(id_number)),
+                    ("relation", text(p.relation)),
+                    ("health", text(p.health)),
+                    ("phone", phone),
+                    ("active", FieldValue::Bool(true)),
+                ],
+            )
+        })
+        .collect();
+
+    let incomes = vec![income(rng, &hid, status, kind, &people)];
+
+    let mut measures = Vec::new();
+    if status != "applicant" {
+        for _ in 0..rng.gen_range(0..=2) {
+            measures.push(help_measure(rng, &hid, kind, &causes));
+        }
+    }
+
+    let officer_id = FieldValue::Uuid(officer_ids[officers[0]].clone());
+    let mut plans = Vec::new();
+    let mut tasks = Vec::new();
+    if status == "registered" && rng.gen_bool(0.5) {
+        let plan_id = new_id(rng);
+        let per_capita = rng.gen_range(50..=90) * 100;
+        plans.push(record(
+            plan_id,
+            vec![
+                ("household_id", hid.clone()),
+                ("year", FieldValue::Int(DEMO_YEAR.into())),
+                ("goal", text(format!("{DEMO_YEAR}年人均纯收入稳定超过扶贫标准，两不愁三保障全部达标"))),
+                ("planned_income", yuan(per_capita)),
+            ],
+        ));
+        let mut titles = PLAN_TASKS.to_vec();
+        titles.shuffle(rng);
+        for (title, month) in titles.into_iter().take(2) {
+            let done = month <= 9 && rng.gen_bool(0.7);
+            tasks.push(record(
+                new_id(rng),
+                vec![
+                    ("household_id", hid.clone()),
+                    ("plan_id", FieldValue::Uuid(plan_id.to_string())),
+                    ("title", text(title)),
+                    ("due_date", date(DEMO_YEAR, month, 28)),
+                    ("officer_id", officer_id.clone()),
+                    ("done", FieldValue::Bool(done)),
+                    ("progress_note", if done { text("已落实") } else { FieldValue::Null }),
+                ],
+            ));
+        }
+    }
+
+    let mut visits = Vec::new();
+    if rng.gen_bool(0.6) {
+        for _ in 0..rng.gen_range(1..=2) {
+            visits.push(record(
+                new_id(rng),
+                vec![
+                    ("household_id", hid.clone()),
+                    ("visited_on", date(DEMO_YEAR, rng.gen_range(1..=10), rng.gen_range(1..=28))),
+                    ("note", text(pick(rng, VISIT_NOTES))),
+                    ("attachment_ids", FieldValue::List(Vec::new())),
+                    ("officer_id", officer_id.clone()),
+                ],
+            ));
+        }
+    }
+
+    DemoHousehold { record: household, members, incomes, measures, plans, tasks, visits, officers }
+}
+
+const PLAN_TASKS: &[(&str, u32)] = &[
+    ("落实公益性岗位", 4),
+    ("协助申请产业扶持资金", 5),
+    ("办理大病医疗救助", 6),
+    ("落实雨露计划助学补助", 9),
+    ("核实全年家庭收入", 10),
+    ("危房改造验收", 11),
+    ("组织参加就业技能培训", 8),
+];
+
+const VISIT_NOTES: &[&str] = &[
+    "了解家庭收入和务工情况，宣传产业扶持政策。",
+    "核实家庭成员变化，更新联系电话。",
+    "询问户主病情和医疗报销情况，已协助办理慢性病卡。",
+    "检查住房安全和饮水情况，无异常。",
+    "了解子女上学情况，告知雨露计划申请办法。",
+    "落实帮扶计划任务进展，户主对帮扶措施满意。",
+];
+
+/// The year's income: per-capita net income around 2,000–9,000 yuan, made of wages,
+/// farming, a little property income and transfers (pensions for the over-60s,
+/// 低保 for dibao households).
+fn income(rng: &mut StdRng, hid: &FieldValue, status: &str, kind: &str, people: &[Person]) -> Record {
+    let n = people.len() as i64;
+    let per_capita: i64 = match status {
+        "exited" => rng.gen_range(5_500..=9_000),
+        "applicant" => rng.gen_range(1_800..=4_000),
+        _ => rng.gen_range(2_000..=6_500),
+    };
+    let net = per_capita * n;
+    let pensioners = people.iter().filter(|p| p.age >= 60).count() as i64;
+    let pension: i64 = (0..pensioners).map(|_| rng.gen_range(1_800..=2_400)).sum();
+    let social = match kind {
+        "dibao" => rng.gen_range(3_000..=6_000),
+        "wubao" => rng.gen_range(6_000..=9_000),
+        _ => 0,
+    };
+    let transfer = pension + social + rng.gen_range(2..=15) * 100;
+    let expense = rng.gen_range(5..=30) * 100;
+    // What wages, farming and property must bring for the net to come out as drawn.
+    let earned = (net + expense - transfer).max(rng.gen_range(3..=10) * 100);
+    let property = rng.gen_range(0..=(earned / 4).min(300));
+    let wage = ((earned - property) as f64 * rng.gen_range(0.45..0.8) / 10.0).round() as i64 * 10;
+    let business = earned - property - wage;
+    record(
+        new_id(rng),
+        vec![
+            ("household_id", hid.clone()),
+            ("year", FieldValue::Int(DEMO_YEAR.into())),
+            ("wage", yuan(wage)),
+            ("business", yuan(business)),
+            ("property", yuan(property)),
+            ("transfer", yuan(transfer)),
+            ("business_expense", yuan(expense)),
+            ("pension", yuan(pension)),
+        ],
+    )
+}
+
+/// A help measure that fits the household: health for illness, education for
+/// schooling, social security for dibao and wubao, otherwise industry or employment.
+fn help_measure(rng: &mut StdRng, hid: &FieldValue, kind: &str, causes: &[String]) -> Record {
+    let has = |c: &str| causes.iter().any(|x| x == c);
+    let category = if has("illness") && rng.gen_bool(0.5) {
+        "health"
+    } else if has("schooling") && rng.gen_bool(0.6) {
+        "education"
+    } else if kind != "general" && rng.gen_bool(0.5) {
+        "social_security"
+    } else {
+        weighted(rng, &[("industry", 45), ("employment", 40), ("relocation", 5)])
+    };
+    let (name, project, scale, funds): (&str, &str, &str, i64) = match category {
+        "health" => pick(
+            rng,
+            &[("大病专项救治", "医疗救助", "住院报销1人次", 5_000), ("家庭医生签约服务", "健康扶贫", "签约全户", 0)],
+        ),
+        "education" => pick(
+            rng,
+            &[("雨露计划助学", "雨露计划", "中职学生1人", 3_000), ("义务教育阶段资助", "教育资助", "学生1人", 1_000)],
+        ),
+        "social_security" => pick(
+            rng,
+            &[("低保金发放", "农村低保", "全年", 4_800), ("城乡居民养老保险代缴", "社保兜底", "代缴2人", 200)],
+        ),
+        "relocation" => pick(rng, &[("危房改造", "农村危房改造", "C级危房修缮", 20_000)]),
+        "employment" => pick(
+            rng,
+            &[
+                ("公益性岗位", "村级公益岗位", "保洁员1人", 6_000),
+                ("就业技能培训", "电焊工培训", "15天", 1_200),
+                ("劳务输出交通补贴", "外出务工补贴", "1人", 500),
+            ],
+        ),
+        _ => pick(
+            rng,
+            &[
+                ("发放鸡苗", "特色养殖", "鸡苗200只", 2_000),
+                ("葡萄种植补助", "特色种植", "3亩", 3_000),
+                ("光伏扶贫收益分配", "村级光伏电站", "3千瓦", 3_000),
+                ("发放山羊", "特色养殖", "山羊5只", 4_000),
+            ],
+        ),
+    };
+    let year = rng.gen_range(DEMO_YEAR - 1..=DEMO_YEAR);
+    record(
+        new_id(rng),
+        vec![
+            ("household_id", hid.clone()),
+            ("category", text(category)),
+            ("name", text(name)),
+            ("year", FieldValue::Int(year.into())),
+            ("start_date", date(year, rng.gen_range(1..=12), rng.gen_range(1..=28))),
+            ("project_name", text(project)),
+            ("scale", text(scale)),
+            ("funds", yuan(funds)),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::sql;
+    use jingzhun_mobile_api::validate::{self, id_number_is_valid, id_sex};
+    use std::collections::HashSet;
+
+    /// A fresh SQLite file, removed when dropped.
+    struct TempDb {
+        path: std::path::PathBuf,
+    }
+
+    impl TempDb {
+        fn new() -> TempDb {
+            let path = std::env::temp_dir().join(format!("jingzhun-demo-{}.db", Uuid::new_v4()));
+            TempDb { path }
+        }
+        fn url(&self) -> String {
+            format!("sqlite://{}?mode=rwc", self.path.display())
+        }
+    }
+
+    impl Drop for TempDb {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+            }
+        }
+    }
+
+    async fn count(db: &Db, text: &str) -> i64 {
+        crate::db::query_scalar_i64(&db.conn, sql(db.backend(), text, vec![])).await.expect("query").unwrap_or(0)
+    }
+
+    #[tokio::test]
+    async fn loads_a_consistent_county_once() {
+        let file = TempDb::new();
+        let db = Db::connect(&file.url(), 2).await.expect("connect");
+        db.migrate().await.expect("migrate");
+        let summary = load(&db, "demo1234").await.expect("load");
+        assert!(summary.admin_created);
+
+        let villages = count(&db, "SELECT COUNT(*) FROM region WHERE level = 'village' AND code LIKE '320703%'").await;
+        assert_eq!(villages, 8);
+        let households = count(&db, "SELECT COUNT(*) FROM household").await;
+        assert!((1900..=2100).contains(&households), "{households}");
+        assert_eq!(households as usize, summary.households);
+
+        let without_one_head = count(
+            &db,
+            "SELECT COUNT(*) FROM household h WHERE (SELECT COUNT(*) FROM member m \
+             WHERE m.household_id = h.id AND m.active AND m.relation = 'head') <> 1",
+        )
+        .await;
+        assert_eq!(without_one_head, 0);
+
+        let rows = db
+            .conn
+            .query_all_raw(sql(db.backend(), "SELECT id_number, sex FROM member", vec![]))
+            .await
+            .expect("members");
+        let mut seen = HashSet::new();
+        for row in &rows {
+            let id_number: String = row.try_get_by_index(0).expect("id_number");
+            let sex: String = row.try_get_by_index(1).expect("sex");
+            assert!(id_number_is_valid(&id_number), "{id_number}");
+            assert_eq!(id_sex(&id_number), Some(sex.as_str()), "{id_number}");
+            assert!(seen.insert(id_number.clone()), "{id_number} twice");
+        }
+        assert_eq!(rows.len(), summary.members);
+
+        let unassigned = count(
+            &db,
+            "SELECT COUNT(*) FROM household h WHERE NOT EXISTS (SELECT 1 FROM assignment a \
+             WHERE a.household_id = h.id AND a.end_date IS NULL)",
+        )
+        .await;
+        assert_eq!(unassigned, 0);
+        let shared = count(
+            &db,
+            "SELECT COUNT(*) FROM (SELECT household_id FROM assignment WHERE end_date IS NULL \
+             GROUP BY household_id HAVING COUNT(*) = 2) s",
+        )
+        .await;
+        let share = shared as f64 / households as f64;
+        assert!((0.03..=0.08).contains(&share), "{shared} shared");
+
+        // Every stored field passes the phone contract's own validation.
+        let ids: Vec<String> = db
+            .conn
+            .query_all_raw(sql(db.backend(), "SELECT id FROM household", vec![]))
+            .await
+            .expect("ids")
+            .iter()
+            .map(|r| r.try_get_by_index(0).expect("id"))
+            .collect();
+        for entity in fields::ENTITIES {
+            for record in records::load_by_households(&db.conn, entity, &ids).await.expect("records") {
+                for field in entity.fields {
+                    let value = record.value(field.name).to_json();
+                    assert!(validate::field(field, &value).is_ok(), "{}.{} = {value}", entity.name, field.name);
+                }
+            }
+        }
+
+        let again = load(&db, "demo1234").await.expect_err("second load");
+        assert!(again.to_string().contains("already"), "{again}");
+    }
+
+    #[test]
+    fn the_same_seed_makes_the_same_county() {
+        let officers: Vec<String> = (0..OFFICERS).map(|i| format!("officer-{i}")).collect();
+        let a = county(&mut StdRng::seed_from_u64(SEED), &officers);
+        let b = county(&mut StdRng::seed_from_u64(SEED), &officers);
+        assert_eq!(a.len(), b.len());
+        assert!(a.iter().zip(&b).all(|(x, y)| x.record == y.record && x.members == y.members));
+    }
+}

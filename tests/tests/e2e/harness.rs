@@ -1,0 +1,351 @@
+//! `TestApp`: a real server on a random port over a fresh SQLite file or a fresh
+//! PostgreSQL database, with real migrations, dropped when the test ends.
+//!
+//! PostgreSQL tests need `JINGZHUN_TEST_POSTGRES_URL` (a role that may create
+//! databases, e.g. `postgres://jingzhun:jingzhun@127.0.0.1:5432/postgres`); the
+//! README's test command sets it up. Without it they fail rather than pass unseen.
+
+use jingzhun::Config;
+use jingzhun_mobile_api::client::Client;
+use jingzhun_mobile_api::wire::{Change, ChangeSet, Op, PushRequest, PushResponse};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub const ADMIN_PASSWORD: &str = "admin-pass-1234";
+pub const PASSWORD: &str = "field-pass-1234";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed test against SQLite and PostgreSQL, as `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::harness::Backend::Sqlite).await }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::harness::Backend::Postgres).await }
+            )*
+        }
+    };
+}
+
+enum Database {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+pub struct TestApp {
+    pub base: String,
+    /// The server's own database, for the few checks no API shows.
+    pub database_url: String,
+    pub admin: Admin,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    database: Database,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, |_| {}).await
+    }
+
+    /// Spawns with a config tweak (token lifetime, limits).
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = Config::defaults().expect("default config");
+        let database = match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("jingzhun-test-{}.db", Uuid::new_v4().simple()));
+                config.database_url = format!("sqlite://{}?mode=rwc", path.display());
+                Database::Sqlite(path)
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var("JINGZHUN_TEST_POSTGRES_URL").expect(
+                    "JINGZHUN_TEST_POSTGRES_URL is not set: run the tests with scripts/test (see README), which starts PostgreSQL",
+                );
+                let name = format!("jz_test_{}", Uuid::new_v4().simple());
+                postgres_admin(&admin_url, &format!("CREATE DATABASE {name}")).await;
+                config.database_url = replace_database(&admin_url, &name);
+                config.max_connections = 10;
+                Database::Postgres { admin_url, name }
+            }
+        };
+        config.bootstrap.admin_password = ADMIN_PASSWORD.into();
+        tweak(&mut config);
+        let database_url = config.database_url.clone();
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn,jingzhun=info").try_init();
+        let state = jingzhun::prepare(config).await.expect("server prepares");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            jingzhun::serve_state(state, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        let admin = Admin::login(&base, "admin", ADMIN_PASSWORD).await;
+        TestApp { base, database_url, admin, shutdown: Some(tx), server: Some(server), database }
+    }
+
+    /// Runs a statement on the server's database directly (to age a token, say).
+    pub async fn execute_sql(&self, statement: &str) {
+        use sea_orm::{ConnectionTrait, Database};
+        let conn = Database::connect(&self.database_url).await.expect("connect");
+        conn.execute_unprepared(statement).await.expect("statement");
+        let _ = conn.close().await;
+    }
+
+    /// A phone client logged in as `username` on `device_id`.
+    pub async fn phone(&self, username: &str, device_id: &str) -> Client {
+        let mut client = Client::new(&self.base);
+        client.login(username, PASSWORD, device_id, "test phone").await.expect("login");
+        client
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        match &self.database {
+            Database::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Database::Postgres { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime; a separate thread may block.
+                let _ = std::thread::spawn(move || {
+                    if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                        rt.block_on(postgres_admin(
+                            &admin_url,
+                            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                        ));
+                    }
+                })
+                .join();
+            }
+        }
+    }
+}
+
+fn replace_database(url: &str, name: &str) -> String {
+    match url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => format!("{url}/{name}"),
+    }
+}
+
+async fn postgres_admin(admin_url: &str, statement: &str) {
+    use sea_orm::{ConnectionTrait, Database};
+    let conn = Database::connect(admin_url).await.expect("connect to PostgreSQL as admin");
+    conn.execute_unprepared(statement).await.expect("admin statement");
+    let _ = conn.close().await;
+}
+
+/// The administration API, signed in as a user.
+#[derive(Clone)]
+pub struct Admin {
+    pub base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Admin {
+    pub async fn login(base: &str, username: &str, password: &str) -> Admin {
+        let http = reqwest::Client::new();
+        let body = json!({"username": username, "password": password, "device_id": format!("web-{}", Uuid::new_v4())});
+        let res = http.post(format!("{base}/api/v1/auth/login")).json(&body).send().await.expect("login request");
+        assert_eq!(res.status(), 200, "admin login");
+        let value: Value = res.json().await.expect("login body");
+        Admin { base: base.to_owned(), token: value["token"].as_str().expect("token").to_owned(), http }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let res = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn ok_post(&self, path: &str, body: Value) -> Value {
+        let (status, value) = self.post(path, body).await;
+        assert!((200..300).contains(&status), "POST {path} answered {status}: {value}");
+        value
+    }
+
+    pub async fn ok_get(&self, path: &str) -> Value {
+        let (status, value) = self.get(path).await;
+        assert_eq!(status, 200, "GET {path}: {value}");
+        value
+    }
+
+    pub async fn household(&self, id: Uuid) -> Value {
+        self.ok_get(&format!("/api/v1/households/{id}")).await
+    }
+}
+
+pub const COUNTY: &str = "320703000000";
+pub const TOWNSHIP: &str = "320703001000";
+pub const VILLAGE_1: &str = "320703001001";
+pub const VILLAGE_2: &str = "320703001002";
+
+/// A small county: one township with two villages, two officers, a village team, a
+/// supervisor, a county officer.
+pub struct World {
+    pub officer_b: String,
+}
+
+pub async fn seed(app: &TestApp) -> World {
+    let admin = &app.admin;
+    for (code, name, level, parent) in [
+        ("320000000000", "江苏省", "province", None),
+        ("320700000000", "连云港市", "city", Some("320000000000")),
+        (COUNTY, "测试县", "county", Some("320700000000")),
+        (TOWNSHIP, "一号镇", "township", Some(COUNTY)),
+        (VILLAGE_1, "东村", "village", Some(TOWNSHIP)),
+        (VILLAGE_2, "西村", "village", Some(TOWNSHIP)),
+    ] {
+        admin
+            .ok_post("/api/v1/regions", json!({"code": code, "name": name, "level": level, "parent_code": parent}))
+            .await;
+    }
+    let mut ids = Vec::new();
+    for (username, role, region) in [
+        ("officer-a", "officer", TOWNSHIP),
+        ("officer-b", "officer", TOWNSHIP),
+        ("village-1", "village", VILLAGE_1),
+        ("supervisor", "supervisor", "320700000000"),
+        ("county", "county", COUNTY),
+    ] {
+        let user = admin
+            .ok_post(
+                "/api/v1/users",
+                json!({"username": username, "name": username, "password": PASSWORD, "roles": [{"role": role, "region_code": region}]}),
+            )
+            .await;
+        ids.push(user["id"].as_str().expect("id").to_owned());
+    }
+    World { officer_b: ids[1].clone() }
+}
+
+/// A valid ID number born on `birth` (YYYYMMDD) with sequence `seq` (odd: male).
+pub fn id_number(birth: &str, seq: u32) -> String {
+    let first17 = format!("320703{birth}{:03}", seq % 1000);
+    let check = jingzhun_mobile_api::validate::id_check_char(&first17).expect("17 digits");
+    format!("{first17}{check}")
+}
+
+static NEXT_PERSON: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+/// A fresh, valid ID number no other test person has.
+pub fn fresh_id_number() -> String {
+    let n = NEXT_PERSON.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Vary the birth day and sequence so numbers stay unique across a run.
+    let day = 1 + (n / 1000) % 28;
+    id_number(&format!("196001{day:02}"), n % 1000)
+}
+
+pub fn change(entity: &str, id: Uuid, op: Op, base_version: i64, fields: Value) -> Change {
+    Change { entity: entity.into(), id, op, base_version, fields: fields.as_object().cloned().unwrap_or_default() }
+}
+
+pub fn changeset(changes: Vec<Change>) -> ChangeSet {
+    ChangeSet { id: Uuid::new_v4(), changes }
+}
+
+pub async fn push(client: &Client, changesets: Vec<ChangeSet>) -> PushResponse {
+    client.push(&PushRequest { changesets }).await.expect("push answered")
+}
+
+/// The changes that create a household in `village` with a head and `extra` members.
+pub fn new_household(village: &str, extra: usize) -> (Uuid, Vec<Uuid>, Vec<Change>) {
+    let household = Uuid::new_v4();
+    let mut changes = vec![change(
+        "household",
+        household,
+        Op::Create,
+        0,
+        json!({"region_code": village, "address": "东村一组1号", "phone": "13812345678", "standard": "national", "kind": "general", "poverty_causes": ["illness"]}),
+    )];
+    let mut members = Vec::new();
+    for i in 0..=extra {
+        let member = Uuid::new_v4();
+        members.push(member);
+        let relation = if i == 0 { "head" } else { "son" };
+        changes.push(change(
+            "member",
+            member,
+            Op::Create,
+            0,
+            json!({"household_id": household, "name": format!("成员{i}"), "sex": "male", "id_number": fresh_id_number(), "relation": relation, "health": "healthy"}),
+        ));
+    }
+    (household, members, changes)
+}
+
+/// Creates a household from a phone and returns its id and members.
+pub async fn create_household(client: &Client, village: &str, extra: usize) -> (Uuid, Vec<Uuid>) {
+    let (household, members, changes) = new_household(village, extra);
+    let res = push(client, vec![changeset(changes)]).await;
+    assert_eq!(
+        res.results[0].status,
+        jingzhun_mobile_api::wire::ChangeSetStatus::Applied,
+        "create household: {:?}",
+        res.results[0]
+    );
+    (household, members)
+}
+
+/// Pulls from `cursor` until `done` holds for what arrived, or ten seconds pass.
+///
+/// On PostgreSQL a change becomes visible to pulls once every transaction older than
+/// it has ended, in any database of the cluster; parallel tests' transactions can
+/// delay it by a moment, never lose it.
+pub async fn pull_until(
+    client: &Client,
+    cursor: Option<String>,
+    done: impl Fn(&[jingzhun_mobile_api::wire::PulledChange]) -> bool,
+) -> (Vec<jingzhun_mobile_api::wire::PulledChange>, String) {
+    let mut all = Vec::new();
+    let mut cursor = cursor;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (changes, next) = client.pull_all(cursor.clone(), None).await.expect("pull");
+        all.extend(changes);
+        cursor = Some(next.clone());
+        if done(&all) || std::time::Instant::now() > deadline {
+            return (all, next);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,171 @@
+//! Pull: scope, whole households on entry, eviction, resumable paging, expiry.
+
+use crate::harness::*;
+use crate::on_both_backends;
+use jingzhun_mobile_api::wire::{ChangeSetStatus, Op, PullOp, PulledChange};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
+
+on_both_backends!(
+    pull_is_limited_to_scope,
+    assigning_delivers_the_whole_household_and_unassigning_evicts,
+    paging_resumed_from_a_saved_cursor_yields_every_change_once,
+    cursor_older_than_the_kept_history_expires,
+);
+
+fn households(changes: &[PulledChange]) -> BTreeSet<Uuid> {
+    changes.iter().filter(|c| c.entity == "household" && c.op == PullOp::Upsert).map(|c| c.id).collect()
+}
+
+async fn pull_is_limited_to_scope(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let a = app.phone("officer-a", "phone-a").await;
+    let b = app.phone("officer-b", "phone-b").await;
+    let (mine, _) = create_household(&a, VILLAGE_1, 2).await;
+    let (theirs, _) = create_household(&b, VILLAGE_1, 0).await;
+    let village = app.phone("village-1", "phone-v").await;
+    let (elsewhere, _) = {
+        let county = app.phone("county", "phone-c").await;
+        create_household(&county, VILLAGE_2, 0).await
+    };
+
+    let (pulled, _) = a.pull_all(None, Some(50)).await.expect("pull");
+    assert_eq!(households(&pulled), BTreeSet::from([mine]));
+    assert!(
+        pulled.iter().all(|c| c.entity != "member" || c.data["household_id"] == mine.to_string()),
+        "members of others leak"
+    );
+    assert_eq!(pulled.iter().filter(|c| c.entity == "member").count(), 3);
+
+    let (pulled, _) = village.pull_all(None, Some(50)).await.expect("pull");
+    assert_eq!(households(&pulled), BTreeSet::from([mine, theirs]), "the village team sees its village only");
+    let supervisor = app.phone("supervisor", "phone-s").await;
+    let (pulled, _) = supervisor.pull_all(None, Some(50)).await.expect("pull");
+    assert_eq!(households(&pulled), BTreeSet::from([mine, theirs, elsewhere]));
+
+    // Reading another officer's household directly is refused with a stable code.
+    let other = Admin::login(&app.base, "officer-b", PASSWORD).await;
+    let (status, body) = other.get(&format!("/api/v1/households/{mine}")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("out_of_scope")));
+    assert_eq!(a.status().await.expect("status").scope_households, 1);
+}
+
+async fn assigning_delivers_the_whole_household_and_unassigning_evicts(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let world = seed(&app).await;
+    let a = app.phone("officer-a", "phone-a").await;
+    let b = app.phone("officer-b", "phone-b").await;
+    let (household, members) = create_household(&a, VILLAGE_1, 2).await;
+    let income = Uuid::new_v4();
+    let res = push(
+        &a,
+        vec![changeset(vec![change(
+            "income",
+            income,
+            Op::Create,
+            0,
+            json!({"household_id": household, "year": 2025, "wage": 3000, "transfer": 800}),
+        )])],
+    )
+    .await;
+    assert_eq!(res.results[0].status, ChangeSetStatus::Applied);
+    let (first, cursor) = b.pull_all(None, None).await.expect("pull");
+    assert!(first.is_empty(), "B has nothing yet: {first:?}");
+
+    let assignment = app
+        .admin
+        .ok_post("/api/v1/assignments", json!({"officer_id": world.officer_b, "household_id": household}))
+        .await;
+    let (entered, cursor) = pull_until(&b, Some(cursor), |all| !all.is_empty()).await;
+    let ids: BTreeSet<Uuid> = entered.iter().filter(|c| c.op == PullOp::Upsert).map(|c| c.id).collect();
+    let expected: BTreeSet<Uuid> = [household, income].into_iter().chain(members.iter().copied()).collect();
+    assert_eq!(ids, expected, "the household arrives whole, however long ago it changed");
+    assert_eq!(entered[0].entity, "household", "parents first");
+
+    app.admin.ok_post(&format!("/api/v1/assignments/{}/end", assignment["id"].as_str().expect("id")), json!({})).await;
+    let (evicted, cursor) = pull_until(&b, Some(cursor), |all| !all.is_empty()).await;
+    assert_eq!(evicted.len(), 1, "{evicted:?}");
+    assert_eq!((evicted[0].op, evicted[0].id), (PullOp::Evict, household));
+
+    // Later changes of that household no longer reach B.
+    push(&a, vec![changeset(vec![change("household", household, Op::Update, 1, json!({"address": "新地址"}))])]).await;
+    let (after, _) = b.pull_all(Some(cursor), None).await.expect("pull");
+    assert!(after.is_empty(), "{after:?}");
+}
+
+async fn paging_resumed_from_a_saved_cursor_yields_every_change_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let writer = app.phone("village-1", "phone-w").await;
+    let reader = app.phone("village-1", "phone-r").await;
+    let (initial, start) = reader.pull_all(None, None).await.expect("pull");
+    assert!(initial.is_empty());
+
+    let mut created = BTreeSet::new();
+    for i in 0..40 {
+        let id = Uuid::new_v4();
+        created.insert(id);
+        let fields =
+            json!({"region_code": VILLAGE_1, "address": format!("{i}号"), "standard": "national", "kind": "general"});
+        let res = push(&writer, vec![changeset(vec![change("household", id, Op::Create, 0, fields)])]).await;
+        assert_eq!(res.results[0].status, ChangeSetStatus::Applied);
+    }
+
+    let mut seen: BTreeMap<Uuid, usize> = BTreeMap::new();
+    let mut cursor = start;
+    let mut pages = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let page = reader.pull(Some(&cursor), Some(7)).await.expect("page");
+        // The phone lost the answer and asks again from the saved cursor: same page.
+        let again = reader.pull(Some(&cursor), Some(7)).await.expect("page again");
+        assert_eq!(page, again, "a page is reproducible from its cursor");
+        for c in &page.changes {
+            *seen.entry(c.id).or_default() += 1;
+        }
+        pages += 1;
+        cursor = page.cursor;
+        if !page.has_more {
+            // Everything visible has come; on PostgreSQL the last commits may still be
+            // waiting for older transactions elsewhere in the cluster to end.
+            if seen.len() >= created.len() || std::time::Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    assert!(pages >= 6, "paged in pages of 7: {pages}");
+    assert_eq!(seen.keys().copied().collect::<BTreeSet<_>>(), created);
+    assert!(seen.values().all(|n| *n == 1), "every change exactly once: {seen:?}");
+    let (rest, _) = reader.pull_all(Some(cursor), Some(7)).await.expect("pull");
+    assert!(rest.is_empty());
+}
+
+async fn cursor_older_than_the_kept_history_expires(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let phone = app.phone("officer-a", "phone-a").await;
+    let (_, old_cursor) = phone.pull_all(None, None).await.expect("pull");
+    let (household, _) = create_household(&phone, VILLAGE_1, 0).await;
+    // Only rows of finished transactions go; on PostgreSQL "finished" is judged across
+    // the whole cluster, where other tests' transactions may still run, so try a while.
+    let mut removed = 0;
+    for _ in 0..100 {
+        let compacted = app.admin.ok_post("/api/v1/sync/compact", json!({"older_than_seconds": 0})).await;
+        removed += compacted["removed"].as_u64().unwrap_or(0);
+        if removed >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(removed >= 2, "the household and its head were compacted away ({removed})");
+    let err = phone.pull(Some(&old_cursor), None).await.expect_err("expired");
+    assert_eq!((err.status(), err.code()), (Some(410), Some("cursor_expired")));
+    // Starting over brings everything back.
+    let (all, _) = phone.pull_all(None, None).await.expect("pull");
+    assert!(households(&all).contains(&household));
+    let garbage = phone.pull(Some("not-a-cursor"), None).await.expect_err("invalid");
+    assert_eq!((garbage.status(), garbage.code()), (Some(400), Some("invalid_cursor")));
+}
