@@ -110,6 +110,17 @@ impl MigrationTrait for Migration {
         manager
             .create_index(Index::create().name("sync_conflict_status").table("sync_conflict").col("status").to_owned())
             .await?;
+        // A pushed update closes the open conflicts of its record: looked up by record.
+        manager
+            .create_index(
+                Index::create()
+                    .name("sync_conflict_record")
+                    .table("sync_conflict")
+                    .col("entity_id")
+                    .col("status")
+                    .to_owned(),
+            )
+            .await?;
 
         // Who, which device, when, which field, old and new value (C1).
         manager

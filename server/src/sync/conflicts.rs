@@ -102,25 +102,28 @@ pub async fn close_superseded(
     user_id: &str,
 ) -> Result<Vec<String>, DbErr> {
     let backend = conn.get_database_backend();
+    // One look per record: conflicts are rare, so this usually finds nothing.
+    let rows = conn
+        .query_all_raw(sql(
+            backend,
+            "SELECT id, field FROM sync_conflict WHERE entity_id = ? AND status = 'open' AND entity = ?",
+            vec![id.into(), entity.into()],
+        ))
+        .await?;
     let mut closed = Vec::new();
-    for field in fields {
-        let rows = conn
-            .query_all_raw(sql(
-                backend,
-                "SELECT id FROM sync_conflict WHERE entity = ? AND entity_id = ? AND field = ? AND status = 'open'",
-                vec![entity.into(), id.into(), (*field).into()],
-            ))
-            .await?;
-        for row in rows {
-            let conflict_id: String = row.try_get_by_index(0)?;
-            conn.execute_raw(sql(
-                backend,
-                "UPDATE sync_conflict SET status = 'resolved', resolution = 'superseded', resolved_by = ?, resolved_at = ?, version = version + 1 WHERE id = ?",
-                vec![user_id.into(), Utc::now().into(), conflict_id.as_str().into()],
-            ))
-            .await?;
-            closed.push(conflict_id);
+    for row in rows {
+        let conflict_id: String = row.try_get_by_index(0)?;
+        let field: String = row.try_get_by_index(1)?;
+        if !fields.contains(&field.as_str()) {
+            continue;
         }
+        conn.execute_raw(sql(
+            backend,
+            "UPDATE sync_conflict SET status = 'resolved', resolution = 'superseded', resolved_by = ?, resolved_at = ?, version = version + 1 WHERE id = ?",
+            vec![user_id.into(), Utc::now().into(), conflict_id.as_str().into()],
+        ))
+        .await?;
+        closed.push(conflict_id);
     }
     Ok(closed)
 }

@@ -170,7 +170,8 @@ struct Work<'a> {
     audit: Vec<AuditEntry>,
     /// Households whose members changed: checked for one head at the end.
     member_households: BTreeMap<String, usize>,
-    households: BTreeMap<String, HouseholdRef>,
+    /// Households this change set touched, with the caller's access to each.
+    households: BTreeMap<String, (HouseholdRef, Access)>,
 }
 
 impl<'a> Work<'a> {
@@ -249,23 +250,20 @@ impl<'a> Work<'a> {
         Ok(())
     }
 
-    /// The household a change belongs to, if it exists and the caller may edit it.
+    /// The household a change belongs to, if it exists, with the caller's access to it.
     async fn household(&mut self, txn: &WriteTxn, household_id: &str) -> Result<Option<(HouseholdRef, Access)>, DbErr> {
-        let household = match self.households.get(household_id) {
-            Some(h) => h.clone(),
-            None => {
-                let Some(record) = records::load(&**txn, &fields::HOUSEHOLD, household_id, false).await? else {
-                    return Ok(None);
-                };
-                let h = HouseholdRef {
-                    id: record.id.clone(),
-                    region_code: record.text("region_code").unwrap_or_default().to_owned(),
-                };
-                self.households.insert(h.id.clone(), h.clone());
-                h
-            }
+        if let Some(known) = self.households.get(household_id) {
+            return Ok(Some(known.clone()));
+        }
+        let Some(record) = records::load(&**txn, &fields::HOUSEHOLD, household_id, false).await? else {
+            return Ok(None);
+        };
+        let household = HouseholdRef {
+            id: record.id.clone(),
+            region_code: record.text("region_code").unwrap_or_default().to_owned(),
         };
         let access = scope::household_access(&**txn, self.caller, &household.id, &household.region_code).await?;
+        self.households.insert(household.id.clone(), (household.clone(), access));
         Ok(Some((household, access)))
     }
 
@@ -304,7 +302,8 @@ impl<'a> Work<'a> {
             }
             values.insert("status", FieldValue::Text("applicant".into()));
             let h = HouseholdRef { id: id.clone(), region_code };
-            self.households.insert(id.clone(), h.clone());
+            // The creator may go on editing it in this change set (officers are assigned below).
+            self.households.insert(id.clone(), (h.clone(), Access::Edit));
             h
         } else {
             let household_id = text_of(&values, "household_id");

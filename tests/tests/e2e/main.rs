@@ -8,5 +8,6 @@ mod accounts;
 mod attachments;
 mod concurrency;
 mod ops;
+mod outbox;
 mod sync_pull;
 mod sync_push;
