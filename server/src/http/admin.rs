@@ -533,3 +533,74 @@ pub async fn compact(
     let removed = changelog::compact(&state.db, cutoff).await?;
     Ok(Json(json!({ "removed": removed })))
 }
+
+// ---- audit ---------------------------------------------------------------------
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditBody {
+    pub id: i64,
+    pub at: String,
+    pub user_id: Option<String>,
+    pub device_id: Option<String>,
+    pub changeset_id: Option<String>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub field: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub version: Option<i64>,
+    pub note: Option<String>,
+}
+
+/// The audit trail of a household and every record under it, oldest first.
+#[utoipa::path(get, path = "/api/v1/households/{id}/audit", tag = "admin", params(("id" = Uuid, Path)), responses((status = 200, body = [AuditBody]), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn household_audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<AuditBody>>> {
+    let id = id.to_string();
+    let region = household_region(&state, &id).await?;
+    if !scope::household_access(&state.db.conn, &caller, &id, &region).await?.may_read() {
+        return Err(ApiError::out_of_scope());
+    }
+    let mut ids = Vec::new();
+    for entity in fields::ENTITIES {
+        ids.extend(
+            records::load_by_households(&state.db.conn, entity, std::slice::from_ref(&id))
+                .await?
+                .into_iter()
+                .map(|r| r.id),
+        );
+    }
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let text = format!(
+            "SELECT id, at, user_id, device_id, changeset_id, action, entity, entity_id, field, old_value, new_value, version, note \
+             FROM audit_log WHERE entity_id IN ({}) ORDER BY id",
+            crate::db::placeholders(chunk.len())
+        );
+        let values = chunk.iter().map(|i| sea_orm::Value::from(i.as_str())).collect();
+        for row in state.db.conn.query_all_raw(crate::db::sql(state.db.backend(), &text, values)).await? {
+            let at: chrono::DateTime<chrono::Utc> = row.try_get_by_index(1)?;
+            out.push(AuditBody {
+                id: row.try_get_by_index(0)?,
+                at: at.to_rfc3339(),
+                user_id: row.try_get_by_index(2)?,
+                device_id: row.try_get_by_index(3)?,
+                changeset_id: row.try_get_by_index(4)?,
+                action: row.try_get_by_index(5)?,
+                entity: row.try_get_by_index(6)?,
+                entity_id: row.try_get_by_index(7)?,
+                field: row.try_get_by_index(8)?,
+                old_value: row.try_get_by_index(9)?,
+                new_value: row.try_get_by_index(10)?,
+                version: row.try_get_by_index(11)?,
+                note: row.try_get_by_index(12)?,
+            });
+        }
+    }
+    out.sort_by_key(|a| a.id);
+    Ok(Json(out))
+}

@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/changesets/rejected", get(admin::rejected_changesets))
         .route("/households", get(admin::list_households))
         .route("/households/{id}", get(admin::get_household))
+        .route("/households/{id}/audit", get(admin::household_audit))
         .route("/sync/compact", post(admin::compact));
 
     Router::new()
@@ -62,6 +63,9 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/mobile/v1", mobile)
         .nest("/api/v1", admin)
         .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::InvalidRequest)
+        })
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
         .layer(RequestDecompressionLayer::new())
         .layer(CompressionLayer::new())

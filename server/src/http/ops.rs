@@ -57,7 +57,7 @@ impl utoipa::Modify for BearerAuth {
         admin::list_regions, admin::create_region, admin::create_user, admin::list_users, admin::add_role,
         admin::create_assignment, admin::end_assignment, admin::list_assignments,
         admin::list_devices, admin::revoke_device, admin::list_conflicts, admin::resolve_conflict,
-        admin::rejected_changesets, admin::get_household, admin::list_households, admin::compact,
+        admin::rejected_changesets, admin::get_household, admin::household_audit, admin::list_households, admin::compact,
     ),
     components(schemas(jingzhun_mobile_api::errors::ErrorBody))
 )]

@@ -50,6 +50,7 @@ async fn health_metrics_and_openapi(backend: Backend) {
         ("/api/v1/changesets/rejected", "get"),
         ("/api/v1/households", "get"),
         ("/api/v1/households/{id}", "get"),
+        ("/api/v1/households/{id}/audit", "get"),
         ("/api/v1/sync/compact", "post"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "OpenAPI lacks {method} {path}");

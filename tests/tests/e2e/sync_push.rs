@@ -127,6 +127,16 @@ async fn offline_edits_of_different_fields_both_survive(backend: Backend) {
         .expect("member")
         .clone();
     assert_eq!(member["health"], "disabled");
+    // The overwritten value is kept in the audit log, with who wrote each.
+    let audit = app.admin.ok_get(&format!("/api/v1/households/{household}/audit")).await;
+    let health: Vec<_> = audit.as_array().expect("audit").iter().filter(|e| e["field"] == "health").collect();
+    assert_eq!(health.len(), 2, "{health:?}");
+    assert_eq!(
+        (health[1]["old_value"].as_str(), health[1]["new_value"].as_str()),
+        (Some("\"chronic_illness\""), Some("\"disabled\""))
+    );
+    assert!(health[1]["note"].as_str().is_some_and(|n| n.contains("last writer wins")));
+    assert_ne!(health[0]["device_id"], health[1]["device_id"]);
     let open = app.admin.ok_get("/api/v1/conflicts").await;
     assert_eq!(open.as_array().map(Vec::len), Some(0));
 }
@@ -313,6 +323,10 @@ async fn offline_edit_survives_reassignment(backend: Backend) {
     .await;
     assert_eq!(res.results[0].status, ChangeSetStatus::Applied, "{:?}", res.results[0]);
     assert_eq!(app.admin.household(household).await["household"]["address"], "走访时更正的地址");
+    let audit = app.admin.ok_get(&format!("/api/v1/households/{household}/audit")).await;
+    let edit = audit.as_array().expect("audit").iter().find(|e| e["field"] == "address").expect("audited");
+    assert_eq!(edit["device_id"], "phone-a");
+    assert!(edit["note"].as_str().is_some_and(|n| n.contains("former assignment")), "{edit}");
     // B sees it.
     let b = app.phone("officer-b", "phone-b").await;
     let (pulled, _) = b.pull_all(None, None).await.expect("pull");
