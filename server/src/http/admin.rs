@@ -420,6 +420,7 @@ pub async fn resolve_in_scope(
         Ok(model) => Ok(Json(conflicts::to_json(&model))),
         Err(conflicts::ResolveError::NotFound) => Err(ApiError::not_found()),
         Err(conflicts::ResolveError::AlreadyResolved) => Err(ApiError::conflict(ErrorCode::Conflict)),
+        Err(conflicts::ResolveError::Invalid(code)) => Err(ApiError::bad_request(code)),
         Err(conflicts::ResolveError::Db(err)) => Err(err.into()),
     }
 }

@@ -167,6 +167,8 @@ pub enum ResolveError {
     NotFound,
     #[error("already resolved")]
     AlreadyResolved,
+    #[error("the phone's value is no longer valid: {}", .0.code())]
+    Invalid(jingzhun_mobile_api::errors::ErrorCode),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -206,8 +208,8 @@ pub async fn resolve(
         let field = entity.field(&conflict.field).ok_or(ResolveError::NotFound)?;
         if let Some(mut record) = records::load(&*txn, entity, &conflict.entity_id, true).await? {
             let client: Json = serde_json::from_str(&conflict.client_value).unwrap_or(Json::Null);
-            let value =
-                validate::field(field, &client).map_err(|code| ResolveError::Db(DbErr::Custom(code.code().into())))?;
+            // Validated when pushed; checked again in case the code tables changed since.
+            let value = validate::field(field, &client).map_err(ResolveError::Invalid)?;
             let old = record.value(field.name).to_json();
             record.version += 1;
             record.values.insert(field.name, value);
