@@ -7,12 +7,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_registry;
 mod m20261122_000002_sync;
+mod m20261122_000003_procedures;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_registry::Migration), Box::new(m20261122_000002_sync::Migration)]
+        vec![
+            Box::new(m20261122_000001_registry::Migration),
+            Box::new(m20261122_000002_sync::Migration),
+            Box::new(m20261122_000003_procedures::Migration),
+        ]
     }
 }

@@ -82,13 +82,42 @@ table!(HEALTH, "health", "健康状况", [
 
 // 001 附件2: the six main help-measure categories (R6).
 table!(MAIN_MEASURE, "main_measure", "主导帮扶措施", [
-    "industry" => "产业扶持", "employment" => "就业扶持", "relocation" => "易地搬迁",
-    "education" => "教育扶持", "health" => "健康扶持", "social_security" => "社保兜底",
+    "industry" => "发展生产脱贫", "employment" => "促进就业脱贫", "relocation" => "易地扶贫搬迁脱贫",
+    "education" => "发展教育脱贫", "ecological_compensation" => "生态补偿脱贫",
+    "social_security" => "社会保障兜底脱贫",
+]);
+
+// C4: the procedures a household goes through, each a case.
+table!(CASE_KIND, "case_kind", "程序类型", [
+    "identify" => "新识别", "relapse" => "返贫", "exit" => "脱贫", "remove" => "清除",
+    "exit_reversal" => "脱贫回退", "member_change" => "成员自然增减",
+]);
+
+// C4: the seeded steps, in order (000 §六, 002 §三(七), 003 §一).
+table!(CASE_STEP, "case_step", "程序环节", [
+    "application" => "农户申请", "home_verification" => "入户核实", "comparison" => "数据比对",
+    "village_assessment" => "民主评议", "village_notice" => "村级公示", "township_review" => "乡镇审核",
+    "township_notice" => "乡镇公示", "county_review" => "县级复审", "announcement" => "公告",
+]);
+
+table!(CASE_STATUS, "case_status", "程序状态", [
+    "open" => "办理中", "rejected" => "未通过", "completed" => "已办结",
 ]);
 
 /// Every table, in the order `GET /schema` lists them.
-pub static ALL: &[&CodeTable] =
-    &[&STANDARD, &KIND, &HOUSEHOLD_STATUS, &POVERTY_CAUSE, &SEX, &RELATION, &HEALTH, &MAIN_MEASURE];
+pub static ALL: &[&CodeTable] = &[
+    &STANDARD,
+    &KIND,
+    &HOUSEHOLD_STATUS,
+    &POVERTY_CAUSE,
+    &SEX,
+    &RELATION,
+    &HEALTH,
+    &MAIN_MEASURE,
+    &CASE_KIND,
+    &CASE_STEP,
+    &CASE_STATUS,
+];
 
 #[cfg(test)]
 mod tests {

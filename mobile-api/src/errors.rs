@@ -70,6 +70,16 @@ error_codes! {
     UnknownEntity = "unknown_entity", "未知的数据类型", "Unknown entity";
     DuplicateYear = "duplicate_year", "该户该年度的收入记录已存在", "An income record for this household and year already exists";
     AttachmentTooLarge = "attachment_too_large", "附件超过大小限制", "The attachment is larger than allowed";
+    // Procedures (C4).
+    CaseOpen = "case_open", "该户已有同类程序在办理中", "This household already has an open case of this kind";
+    CaseNotAllowed = "case_not_allowed", "该户当前状态不能办理此程序", "This procedure does not apply to the household's current status";
+    CaseFrozen = "case_frozen", "上级已签字，数据已锁定，只能由同级或上级修改", "A higher level has signed: only that level or above may change this data";
+    CaseClosed = "case_closed", "该程序已结束", "This case is no longer open";
+    StepMismatch = "step_mismatch", "程序不在该环节", "The case is not at this step";
+    WrongRole = "wrong_role", "您的角色或辖区不能在此环节签字", "Your role or region may not sign at this step";
+    RemovalsFirst = "removals_first", "本村清除程序未完成，须先退后进", "Removals in this village must go first (先退后进)";
+    ExitRefused = "exit_refused", "未达到脱贫标准，不能退出", "The household does not meet the exit standard";
+    UnknownReason = "unknown_reason", "原因代码无效", "Unknown reason code for this kind of case";
 }
 
 /// One field's error inside a rejected change.

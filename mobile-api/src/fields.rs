@@ -206,10 +206,30 @@ pub static VISIT_LOG: EntitySpec = EntitySpec {
     ],
 };
 
+/// A procedure case (C4). Phones file applications, member changes and relapse reports
+/// by creating one; its progress (`status`, `step`) moves only by sign-offs on the server.
+pub static CASE: EntitySpec = EntitySpec {
+    name: "case",
+    table: "procedure_case",
+    deletable: false,
+    fields: &[
+        f("household_id", "所属户", K::Uuid, P::CreateOnly, true),
+        f("kind", "程序类型", K::Code { table: "case_kind" }, P::CreateOnly, true),
+        // Removal reason (R4), relapse cause, or member increase/decrease reason (R7).
+        f("reason", "原因", K::Text { max_chars: 50 }, P::CreateOnly, false),
+        // The member a member change concerns.
+        f("member_id", "涉及成员", K::Uuid, P::CreateOnly, false),
+        f("note", "说明", K::Text { max_chars: 2000 }, P::Lww, false),
+        f("status", "程序状态", K::Code { table: "case_status" }, P::ReadOnly, false),
+        f("step", "当前环节", K::Code { table: "case_step" }, P::ReadOnly, false),
+        f("opened_by", "申请人", K::Uuid, P::ReadOnly, false),
+    ],
+};
+
 /// Every synced entity, parents before children: the order a phone's outbox and the
 /// server's whole-household delivery both follow.
 pub static ENTITIES: &[&EntitySpec] =
-    &[&HOUSEHOLD, &MEMBER, &INCOME, &HELP_MEASURE, &HELP_PLAN, &PLAN_TASK, &VISIT_LOG];
+    &[&HOUSEHOLD, &MEMBER, &INCOME, &HELP_MEASURE, &HELP_PLAN, &PLAN_TASK, &VISIT_LOG, &CASE];
 
 pub fn entity(name: &str) -> Option<&'static EntitySpec> {
     ENTITIES.iter().copied().find(|e| e.name == name)

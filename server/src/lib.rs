@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod http;
 pub mod metrics;
+pub mod procedures;
 pub mod registry;
 pub mod sync;
 

@@ -1,6 +1,7 @@
 //! HTTP: the routers, their layers, and the OpenAPI document.
 
 pub mod admin;
+pub mod cases;
 pub mod error;
 pub mod extract;
 pub mod mobile;
@@ -54,7 +55,12 @@ pub fn router(state: AppState) -> Router {
         .route("/households", get(admin::list_households))
         .route("/households/{id}", get(admin::get_household))
         .route("/households/{id}/audit", get(admin::household_audit))
-        .route("/sync/compact", post(admin::compact));
+        .route("/sync/compact", post(admin::compact))
+        .route("/cases", get(cases::list_cases).post(cases::open_case))
+        .route("/cases/{id}", get(cases::get_case))
+        .route("/cases/{id}/signoffs", post(cases::sign))
+        .route("/cases/{id}/resubmit", post(cases::resubmit))
+        .route("/cases/{id}/reopen", post(cases::reopen));
 
     Router::new()
         .route("/healthz", get(ops::healthz))

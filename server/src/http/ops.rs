@@ -1,6 +1,6 @@
 //! Operations endpoints: health, metrics, the OpenAPI document.
 
-use super::{admin, mobile};
+use super::{admin, cases, mobile};
 use crate::app::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -58,6 +58,7 @@ impl utoipa::Modify for BearerAuth {
         admin::create_assignment, admin::end_assignment, admin::list_assignments,
         admin::list_devices, admin::revoke_device, admin::list_conflicts, admin::resolve_conflict,
         admin::rejected_changesets, admin::get_household, admin::household_audit, admin::list_households, admin::compact,
+        cases::open_case, cases::get_case, cases::list_cases, cases::sign, cases::resubmit, cases::reopen,
     ),
     components(schemas(jingzhun_mobile_api::errors::ErrorBody))
 )]

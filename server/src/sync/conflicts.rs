@@ -3,6 +3,7 @@
 
 use super::changelog::{self, LogEntry, LogOp};
 use super::records;
+use super::server_edit::{Editor, update_fields};
 use crate::audit::{self, AuditEntry};
 use crate::auth::Caller;
 use crate::db::entities::sync_conflict;
@@ -210,33 +211,17 @@ pub async fn resolve(
             let client: Json = serde_json::from_str(&conflict.client_value).unwrap_or(Json::Null);
             // Validated when pushed; checked again in case the code tables changed since.
             let value = validate::field(field, &client).map_err(ResolveError::Invalid)?;
-            let old = record.value(field.name).to_json();
-            record.version += 1;
-            record.values.insert(field.name, value);
-            record.field_versions.insert(field.name.to_owned(), record.version);
-            records::update(&*txn, entity, &record, &[field]).await?;
-            log.push(LogEntry {
-                entity: entity.name,
-                entity_id: record.id.clone(),
-                household_id: Some(conflict.household_id.clone()),
-                region_code: region_code.clone(),
-                target_user: None,
-                op: LogOp::Upsert,
-                version: record.version,
-            });
-            audit_entries.push(AuditEntry {
-                user_id: Some(caller.user_id.clone()),
-                device_id: Some(caller.device_id.clone()),
-                action: "update".into(),
-                entity: entity.name.into(),
-                entity_id: record.id.clone(),
-                field: Some(field.name.into()),
-                old_value: Some(old.to_string()),
-                new_value: Some(client.to_string()),
-                version: Some(record.version),
-                note: Some(format!("conflict {} resolved with the phone's value", conflict.id)),
-                ..AuditEntry::default()
-            });
+            let editor = Editor {
+                user_id: &caller.user_id,
+                device_id: Some(&caller.device_id),
+                action: "update",
+                note: format!("conflict {} resolved with the phone's value", conflict.id),
+            };
+            let written =
+                update_fields(&*txn, &editor, entity, &mut record, vec![(field, value)], region_code.as_deref())
+                    .await?;
+            log.extend(written.log);
+            audit_entries.extend(written.audit);
         }
     }
     let mut model: sync_conflict::ActiveModel = conflict.clone().into();

@@ -10,3 +10,4 @@ pub mod pull;
 pub mod push;
 pub mod records;
 pub mod scope;
+pub mod server_edit;

@@ -16,6 +16,7 @@ use crate::audit::{self, AuditEntry};
 use crate::auth::{Caller, Role};
 use crate::db::{Db, WriteTxn, is_unique_violation, query_scalar_i64, sql};
 use crate::http::error::ApiError;
+use crate::procedures;
 use chrono::Utc;
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use jingzhun_mobile_api::fields::{self, EntitySpec, FieldSpec, Policy};
@@ -159,6 +160,8 @@ impl From<DbErr> for Failure {
 struct HouseholdRef {
     id: String,
     region_code: String,
+    /// An open case was signed at a level above the caller's: its data is closed to them.
+    frozen: bool,
 }
 
 /// One change set being applied.
@@ -258,10 +261,11 @@ impl<'a> Work<'a> {
         let Some(record) = records::load(&**txn, &fields::HOUSEHOLD, household_id, false).await? else {
             return Ok(None);
         };
-        let household = HouseholdRef {
-            id: record.id.clone(),
-            region_code: record.text("region_code").unwrap_or_default().to_owned(),
-        };
+        let region_code = record.text("region_code").unwrap_or_default().to_owned();
+        let frozen_at = procedures::engine::household_frozen_level(&**txn, &record.id).await?;
+        let frozen =
+            frozen_at.is_some_and(|level| procedures::engine::caller_level(self.caller, &region_code) < Some(level));
+        let household = HouseholdRef { id: record.id.clone(), region_code, frozen };
         let access = scope::household_access(&**txn, self.caller, &household.id, &household.region_code).await?;
         self.households.insert(household.id.clone(), (household.clone(), access));
         Ok(Some((household, access)))
@@ -301,7 +305,7 @@ impl<'a> Work<'a> {
                 return Ok(error_result(change, vec![FieldError::new("region_code", ErrorCode::OutOfScope)]));
             }
             values.insert("status", FieldValue::Text("applicant".into()));
-            let h = HouseholdRef { id: id.clone(), region_code };
+            let h = HouseholdRef { id: id.clone(), region_code, frozen: false };
             // The creator may go on editing it in this change set (officers are assigned below).
             self.households.insert(id.clone(), (h.clone(), Access::Edit));
             h
@@ -318,12 +322,15 @@ impl<'a> Work<'a> {
             }
         };
 
-        let errors = self.check_record_rules(txn, entity, &id, &household.id, &values).await?;
+        let errors = self.check_record_rules(txn, entity, &id, &household, &values).await?;
         if !errors.is_empty() {
             return Ok(error_result(change, errors));
         }
         if entity.name == fields::VISIT_LOG.name {
             values.insert("officer_id", FieldValue::Uuid(self.caller.user_id.clone()));
+        }
+        if entity.name == fields::CASE.name {
+            values.insert("opened_by", FieldValue::Uuid(self.caller.user_id.clone()));
         }
         if entity.name == fields::MEMBER.name {
             values.insert("active", FieldValue::Bool(true));
@@ -390,7 +397,7 @@ impl<'a> Work<'a> {
         if change.base_version > record.version {
             return Ok(error_result(change, vec![FieldError::new("", ErrorCode::VersionAhead)]));
         }
-        let errors = self.check_record_rules(txn, entity, &id, &household.id, &values).await?;
+        let errors = self.check_record_rules(txn, entity, &id, &household, &values).await?;
         if !errors.is_empty() {
             return Ok(error_result(change, errors));
         }
@@ -529,6 +536,9 @@ impl<'a> Work<'a> {
                 return Ok(error_result(change, vec![FieldError::new("", ErrorCode::OutOfScope)]));
             }
         };
+        if household.frozen {
+            return Ok(error_result(change, vec![FieldError::new("", ErrorCode::CaseFrozen)]));
+        }
         records::delete(&**txn, entity, &id).await?;
         self.log.push(log_entry(entity, &id, &household, LogOp::Delete, record.version + 1));
         let mut entry = self.audit_entry("delete", entity.name, &id);
@@ -552,11 +562,21 @@ impl<'a> Work<'a> {
         txn: &WriteTxn,
         entity: &EntitySpec,
         id: &str,
-        household_id: &str,
+        household: &HouseholdRef,
         values: &BTreeMap<&'static str, FieldValue>,
     ) -> Result<Vec<FieldError>, DbErr> {
         let backend = txn.get_database_backend();
+        let household_id = household.id.as_str();
         let mut errors = Vec::new();
+        if entity.name == fields::CASE.name {
+            // Only a new case names its kind (the field is create-only).
+            if values.contains_key("kind") {
+                errors.extend(procedures::engine::check_new_case(&**txn, household_id, values).await?);
+            }
+        } else if household.frozen {
+            errors.push(FieldError::new("", ErrorCode::CaseFrozen));
+            return Ok(errors);
+        }
         if entity.name == fields::MEMBER.name {
             if let Some(FieldValue::Text(id_number)) = values.get("id_number") {
                 let other = query_scalar_i64(

@@ -246,6 +246,7 @@ pub async fn seed(app: &TestApp) -> World {
         ("village-1", "village", VILLAGE_1),
         ("supervisor", "supervisor", "320700000000"),
         ("county", "county", COUNTY),
+        ("township-1", "township", TOWNSHIP),
     ] {
         let user = admin
             .ok_post(

@@ -9,5 +9,6 @@ mod attachments;
 mod concurrency;
 mod ops;
 mod outbox;
+mod procedures;
 mod sync_pull;
 mod sync_push;

@@ -85,9 +85,11 @@ async fn assigning_delivers_the_whole_household_and_unassigning_evicts(backend: 
     assert_eq!(entered[0].entity, "household", "parents first");
 
     app.admin.ok_post(&format!("/api/v1/assignments/{}/end", assignment["id"].as_str().expect("id")), json!({})).await;
-    let (evicted, cursor) = pull_until(&b, Some(cursor), |all| !all.is_empty()).await;
-    assert_eq!(evicted.len(), 1, "{evicted:?}");
-    assert_eq!((evicted[0].op, evicted[0].id), (PullOp::Evict, household));
+    let (evicted, cursor) = pull_until(&b, Some(cursor), |all| all.iter().any(|c| c.op == PullOp::Evict)).await;
+    // On PostgreSQL older changes of the household may still arrive first (as upserts of
+    // its current state); the eviction comes last and is what the phone keeps.
+    assert_eq!(evicted.last().map(|c| (c.op, c.id)), Some((PullOp::Evict, household)), "{evicted:?}");
+    assert_eq!(evicted.iter().filter(|c| c.op == PullOp::Evict).count(), 1);
 
     // Later changes of that household no longer reach B.
     push(&a, vec![changeset(vec![change("household", household, Op::Update, 1, json!({"address": "新地址"}))])]).await;
@@ -121,7 +123,12 @@ async fn paging_resumed_from_a_saved_cursor_yields_every_change_once(backend: Ba
         let page = reader.pull(Some(&cursor), Some(7)).await.expect("page");
         // The phone lost the answer and asks again from the saved cursor: same page.
         let again = reader.pull(Some(&cursor), Some(7)).await.expect("page again");
-        assert_eq!(page, again, "a page is reproducible from its cursor");
+        // Asked again, a page holds the same changes; the last page may have grown since
+        // (on PostgreSQL commits become visible when older transactions end).
+        assert!(again.changes.starts_with(&page.changes), "a page is reproducible from its cursor");
+        if page.has_more {
+            assert_eq!(page, again);
+        }
         for c in &page.changes {
             *seen.entry(c.id).or_default() += 1;
         }

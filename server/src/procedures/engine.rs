@@ -1,0 +1,604 @@
+//! Signing a case's steps, rejecting, resubmitting and reopening, and what a completed
+//! case does to its household. Every action is one transaction with its sign-off row,
+//! change-log rows (phones see their cases move) and audit entries.
+
+use super::steps::{CaseKind, Level, Step};
+use crate::auth::{Caller, Grant, Role};
+use crate::db::{Db, WriteTxn, query_scalar_i64, sql};
+use crate::http::error::ApiError;
+use crate::sync::changelog;
+use crate::sync::records::{self, Record};
+use crate::sync::server_edit::{Editor, Written, update_fields};
+use axum::http::StatusCode;
+use chrono::Utc;
+use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
+use jingzhun_mobile_api::fields::{self, CASE, HOUSEHOLD, MEMBER};
+use jingzhun_mobile_api::validate::FieldValue;
+use sea_orm::{ConnectionTrait, DbErr};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("no such case")]
+    NotFound,
+    #[error("the case is not open")]
+    Closed,
+    #[error("the case is at another step")]
+    StepMismatch,
+    #[error("role or region may not act at this step")]
+    WrongRole,
+    #[error("removals in this village go first")]
+    RemovalsFirst,
+    #[error("the case is not rejected")]
+    NotRejected,
+    #[error("the household does not meet the exit standard")]
+    ExitRefused(Vec<FieldError>),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+impl From<CaseError> for ApiError {
+    fn from(err: CaseError) -> ApiError {
+        match err {
+            CaseError::NotFound => ApiError::not_found(),
+            CaseError::Closed => ApiError::conflict(ErrorCode::CaseClosed),
+            CaseError::StepMismatch => ApiError::conflict(ErrorCode::StepMismatch),
+            CaseError::WrongRole => ApiError::new(StatusCode::FORBIDDEN, ErrorCode::WrongRole),
+            CaseError::RemovalsFirst => ApiError::conflict(ErrorCode::RemovalsFirst),
+            CaseError::NotRejected => ApiError::conflict(ErrorCode::CaseClosed),
+            CaseError::ExitRefused(reasons) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ExitRefused).with_fields(reasons)
+            }
+            CaseError::Db(err) => ApiError::internal(err),
+        }
+    }
+}
+
+/// A case loaded for an action, with its household.
+struct Loaded {
+    case: Record,
+    kind: CaseKind,
+    step: Step,
+    household: Record,
+    region_code: String,
+}
+
+impl Loaded {
+    fn status(&self) -> &str {
+        self.case.text("status").unwrap_or("open")
+    }
+    fn step_index(&self, step: Step) -> usize {
+        self.kind.steps().iter().position(|s| *s == step).unwrap_or(0)
+    }
+}
+
+async fn load(txn: &WriteTxn, case_id: &str) -> Result<Loaded, CaseError> {
+    let case = records::load(&**txn, &CASE, case_id, true).await?.ok_or(CaseError::NotFound)?;
+    let kind = case.text("kind").and_then(CaseKind::parse).ok_or(CaseError::NotFound)?;
+    let step = case.text("step").and_then(Step::parse).unwrap_or(Step::Application);
+    let household_id = case.text("household_id").unwrap_or_default().to_owned();
+    let household = records::load(&**txn, &HOUSEHOLD, &household_id, true).await?.ok_or(CaseError::NotFound)?;
+    let region_code = household.text("region_code").unwrap_or_default().to_owned();
+    Ok(Loaded { case, kind, step, household, region_code })
+}
+
+/// The caller's grant that lets them act at `step` on this household, if any.
+async fn signing_grant(txn: &WriteTxn, caller: &Caller, loaded: &Loaded, step: Step) -> Result<Option<Grant>, DbErr> {
+    for grant in &caller.grants {
+        if !step.roles().contains(&grant.role) {
+            continue;
+        }
+        if grant.role == Role::Officer {
+            // An officer signs only for the households assigned to them now.
+            let assigned = query_scalar_i64(
+                &**txn,
+                sql(
+                    txn.get_database_backend(),
+                    "SELECT COUNT(*) FROM assignment WHERE officer_id = ? AND household_id = ? AND end_date IS NULL",
+                    vec![caller.user_id.as_str().into(), loaded.household.id.as_str().into()],
+                ),
+            )
+            .await?;
+            if assigned.unwrap_or(0) > 0 {
+                return Ok(Some(grant.clone()));
+            }
+        } else if loaded.region_code.starts_with(&grant.prefix) {
+            return Ok(Some(grant.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// The highest level the caller holds over this household's region.
+pub fn caller_level(caller: &Caller, region_code: &str) -> Option<Level> {
+    caller
+        .grants
+        .iter()
+        .filter(|g| g.role == Role::Officer || region_code.starts_with(&g.prefix))
+        .filter_map(|g| Level::of(g.role))
+        .max()
+}
+
+fn editor<'a>(caller: &'a Caller, action: &'a str, note: String) -> Editor<'a> {
+    Editor { user_id: &caller.user_id, device_id: Some(&caller.device_id), action, note }
+}
+
+fn text(value: &str) -> FieldValue {
+    FieldValue::Text(value.to_owned())
+}
+
+fn field(name: &str) -> &'static jingzhun_mobile_api::fields::FieldSpec {
+    #[allow(clippy::expect_used)]
+    CASE.field(name).or_else(|| HOUSEHOLD.field(name)).or_else(|| MEMBER.field(name)).expect("catalogued field")
+}
+
+/// Signs the case's current step. `expected` is the step the signer saw, so two people
+/// signing at once cannot both move it.
+pub async fn sign(
+    db: &Db,
+    caller: &Caller,
+    case_id: &str,
+    expected: Step,
+    decision: Decision,
+    comment: Option<String>,
+    attachment_ids: Vec<Uuid>,
+) -> Result<Record, CaseError> {
+    let txn = db.begin_write().await?;
+    let mut loaded = load(&txn, case_id).await?;
+    if loaded.status() != "open" {
+        return Err(CaseError::Closed);
+    }
+    if loaded.step != expected {
+        return Err(CaseError::StepMismatch);
+    }
+    let grant = signing_grant(&txn, caller, &loaded, loaded.step).await?.ok_or(CaseError::WrongRole)?;
+    let mut written = Written::default();
+    let note = format!("{} {} at {}", loaded.kind.code(), decision_code(decision), loaded.step.code());
+
+    match decision {
+        Decision::Approve => {
+            check_before_approving(&txn, &loaded).await?;
+            let level = Level::of(grant.role).map(Level::code);
+            let next = loaded.kind.steps().get(loaded.step_index(loaded.step) + 1).copied();
+            match next {
+                Some(next) => {
+                    written.extend(
+                        update_fields(
+                            &*txn,
+                            &editor(caller, "sign", note),
+                            &CASE,
+                            &mut loaded.case,
+                            vec![(field("step"), text(next.code()))],
+                            Some(&loaded.region_code),
+                        )
+                        .await?,
+                    );
+                }
+                None => {
+                    written.extend(
+                        update_fields(
+                            &*txn,
+                            &editor(caller, "sign", note.clone()),
+                            &CASE,
+                            &mut loaded.case,
+                            vec![(field("status"), text("completed"))],
+                            Some(&loaded.region_code),
+                        )
+                        .await?,
+                    );
+                    written.extend(complete(&txn, caller, &mut loaded, note).await?);
+                }
+            }
+            raise_frozen_level(&txn, &loaded.case.id, level).await?;
+        }
+        Decision::Reject => {
+            written.extend(
+                update_fields(
+                    &*txn,
+                    &editor(caller, "sign", note.clone()),
+                    &CASE,
+                    &mut loaded.case,
+                    vec![(field("status"), text("rejected"))],
+                    Some(&loaded.region_code),
+                )
+                .await?,
+            );
+            if let Some(status) = loaded.kind.rejected_status() {
+                written.extend(
+                    update_fields(
+                        &*txn,
+                        &editor(caller, "procedure", note),
+                        &HOUSEHOLD,
+                        &mut loaded.household,
+                        vec![(field("status"), text(status))],
+                        Some(&loaded.region_code),
+                    )
+                    .await?,
+                );
+            }
+            close(&txn, &loaded.case.id).await?;
+        }
+    }
+    insert_signoff(
+        &txn,
+        &loaded.case.id,
+        loaded.step,
+        decision_code(decision),
+        caller,
+        &grant,
+        comment,
+        &attachment_ids,
+    )
+    .await?;
+    finish(txn, written).await?;
+    Ok(loaded.case)
+}
+
+fn decision_code(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Approve => "approve",
+        Decision::Reject => "reject",
+    }
+}
+
+/// Rules that hold a case at a step: 先退后进 (002 §三(五)) before village assessment of
+/// additions, and the exit standard before an exit moves on.
+async fn check_before_approving(txn: &WriteTxn, loaded: &Loaded) -> Result<(), CaseError> {
+    if matches!(loaded.kind, CaseKind::Identify | CaseKind::Relapse) && loaded.step == Step::VillageAssessment {
+        // A removal still at or before its own village assessment in this village goes first.
+        let pending = query_scalar_i64(
+            &**txn,
+            sql(
+                txn.get_database_backend(),
+                "SELECT COUNT(*) FROM procedure_case c JOIN household h ON h.id = c.household_id \
+                 WHERE c.kind = 'remove' AND c.status = 'open' AND h.region_code = ? \
+                 AND c.step IN ('application', 'home_verification', 'comparison', 'village_assessment')",
+                vec![loaded.region_code.as_str().into()],
+            ),
+        )
+        .await?;
+        if pending.unwrap_or(0) > 0 {
+            return Err(CaseError::RemovalsFirst);
+        }
+    }
+    if loaded.kind == CaseKind::Exit {
+        let unmet = super::exit_check::unmet(txn, &loaded.household).await?;
+        if !unmet.is_empty() {
+            return Err(CaseError::ExitRefused(unmet));
+        }
+    }
+    Ok(())
+}
+
+/// What a completed case does: the household's status, or a member leaving.
+async fn complete(txn: &WriteTxn, caller: &Caller, loaded: &mut Loaded, note: String) -> Result<Written, CaseError> {
+    let mut written = Written::default();
+    if let Some(status) = loaded.kind.completed_status() {
+        written.extend(
+            update_fields(
+                &**txn,
+                &editor(caller, "procedure", note.clone()),
+                &HOUSEHOLD,
+                &mut loaded.household,
+                vec![(field("status"), text(status))],
+                Some(&loaded.region_code),
+            )
+            .await?,
+        );
+    }
+    if loaded.kind == CaseKind::MemberChange && loaded.case.text("reason").is_some_and(|r| r.starts_with("decrease")) {
+        if let Some(member_id) = loaded.case.text("member_id").map(str::to_owned) {
+            if let Some(mut member) = records::load(&**txn, &MEMBER, &member_id, true).await? {
+                written.extend(
+                    update_fields(
+                        &**txn,
+                        &editor(caller, "procedure", note),
+                        &MEMBER,
+                        &mut member,
+                        vec![(field("active"), FieldValue::Bool(false))],
+                        Some(&loaded.region_code),
+                    )
+                    .await?,
+                );
+            }
+        }
+    }
+    close(txn, &loaded.case.id).await?;
+    Ok(written)
+}
+
+async fn close(txn: &WriteTxn, case_id: &str) -> Result<(), DbErr> {
+    txn.execute_raw(sql(
+        txn.get_database_backend(),
+        "UPDATE procedure_case SET closed_at = ? WHERE id = ?",
+        vec![Utc::now().into(), case_id.into()],
+    ))
+    .await
+    .map(|_| ())
+}
+
+async fn raise_frozen_level(txn: &WriteTxn, case_id: &str, level: Option<&str>) -> Result<(), DbErr> {
+    let Some(level) = level else { return Ok(()) };
+    let current = frozen_level(&**txn, case_id).await?;
+    if current.is_some_and(|c| Level::parse(level).is_some_and(|l| l <= c)) {
+        return Ok(());
+    }
+    set_frozen_level(txn, case_id, Some(level)).await
+}
+
+async fn set_frozen_level(txn: &WriteTxn, case_id: &str, level: Option<&str>) -> Result<(), DbErr> {
+    txn.execute_raw(sql(
+        txn.get_database_backend(),
+        "UPDATE procedure_case SET frozen_level = ? WHERE id = ?",
+        vec![level.map(str::to_owned).into(), case_id.into()],
+    ))
+    .await
+    .map(|_| ())
+}
+
+pub async fn frozen_level(conn: &impl ConnectionTrait, case_id: &str) -> Result<Option<Level>, DbErr> {
+    let row = conn
+        .query_one_raw(sql(
+            conn.get_database_backend(),
+            "SELECT frozen_level FROM procedure_case WHERE id = ?",
+            vec![case_id.into()],
+        ))
+        .await?;
+    Ok(row.map(|r| r.try_get_by_index::<Option<String>>(0)).transpose()?.flatten().as_deref().and_then(Level::parse))
+}
+
+/// The highest level frozen by an open case of this household, if any.
+pub async fn household_frozen_level(conn: &impl ConnectionTrait, household_id: &str) -> Result<Option<Level>, DbErr> {
+    let rows = conn
+        .query_all_raw(sql(
+            conn.get_database_backend(),
+            "SELECT frozen_level FROM procedure_case WHERE household_id = ? AND status = 'open' AND frozen_level IS NOT NULL",
+            vec![household_id.into()],
+        ))
+        .await?;
+    let mut highest = None;
+    for row in rows {
+        let level: Option<String> = row.try_get_by_index(0)?;
+        highest = highest.max(level.as_deref().and_then(Level::parse));
+    }
+    Ok(highest)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_signoff(
+    txn: &WriteTxn,
+    case_id: &str,
+    step: Step,
+    decision: &str,
+    caller: &Caller,
+    grant: &Grant,
+    comment: Option<String>,
+    attachment_ids: &[Uuid],
+) -> Result<(), DbErr> {
+    let attachments = serde_json::to_string(&attachment_ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into());
+    txn.execute_raw(sql(
+        txn.get_database_backend(),
+        "INSERT INTO case_signoff (id, case_id, step, decision, user_id, role, region_code, comment, attachment_ids, at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            Uuid::new_v4().to_string().into(),
+            case_id.into(),
+            step.code().into(),
+            decision.into(),
+            caller.user_id.as_str().into(),
+            grant.role.as_str().into(),
+            grant.region_code.as_str().into(),
+            comment.into(),
+            attachments.into(),
+            Utc::now().into(),
+        ],
+    ))
+    .await
+    .map(|_| ())
+}
+
+async fn finish(txn: WriteTxn, written: Written) -> Result<(), DbErr> {
+    let tx = changelog::current_tx(&*txn).await?;
+    changelog::append(&*txn, tx, &written.log).await?;
+    crate::audit::record(&*txn, &written.audit).await?;
+    txn.commit().await
+}
+
+/// Starts a rejected case again from the application, keeping its history.
+pub async fn resubmit(db: &Db, caller: &Caller, case_id: &str, comment: Option<String>) -> Result<Record, CaseError> {
+    let txn = db.begin_write().await?;
+    let mut loaded = load(&txn, case_id).await?;
+    if loaded.status() != "rejected" {
+        return Err(CaseError::NotRejected);
+    }
+    if !loaded.kind.applies_to(loaded.household.text("status").unwrap_or_default()) {
+        return Err(CaseError::Closed);
+    }
+    let grant = signing_grant(&txn, caller, &loaded, Step::Application).await?.ok_or(CaseError::WrongRole)?;
+    let note = format!("{} resubmitted", loaded.kind.code());
+    let written = update_fields(
+        &*txn,
+        &editor(caller, "resubmit", note),
+        &CASE,
+        &mut loaded.case,
+        vec![(field("status"), text("open")), (field("step"), text(Step::Application.code()))],
+        Some(&loaded.region_code),
+    )
+    .await?;
+    set_frozen_level(&txn, case_id, None).await?;
+    txn.execute_raw(sql(
+        txn.get_database_backend(),
+        "UPDATE procedure_case SET closed_at = NULL WHERE id = ?",
+        vec![case_id.into()],
+    ))
+    .await?;
+    insert_signoff(&txn, case_id, Step::Application, "resubmit", caller, &grant, comment, &[]).await?;
+    finish(txn, written).await?;
+    Ok(loaded.case)
+}
+
+/// Sends an open case back to an earlier step. Only the level that froze it, or a
+/// higher one, may do so; the levels of the steps redone may then change data again.
+pub async fn reopen(
+    db: &Db,
+    caller: &Caller,
+    case_id: &str,
+    to: Step,
+    comment: Option<String>,
+) -> Result<Record, CaseError> {
+    let txn = db.begin_write().await?;
+    let mut loaded = load(&txn, case_id).await?;
+    if loaded.status() != "open" {
+        return Err(CaseError::Closed);
+    }
+    let (Some(target), current) = (loaded.kind.steps().iter().position(|s| *s == to), loaded.step_index(loaded.step))
+    else {
+        return Err(CaseError::StepMismatch);
+    };
+    if target >= current {
+        return Err(CaseError::StepMismatch);
+    }
+    let level = caller_level(caller, &loaded.region_code).ok_or(CaseError::WrongRole)?;
+    if frozen_level(&*txn, case_id).await?.is_some_and(|frozen| level < frozen) {
+        return Err(CaseError::WrongRole);
+    }
+    let grant = caller
+        .grants
+        .iter()
+        .filter(|g| loaded.region_code.starts_with(&g.prefix) && Level::of(g.role) == Some(level))
+        .max_by_key(|g| g.prefix.len())
+        .cloned()
+        .ok_or(CaseError::WrongRole)?;
+    let note = format!("{} reopened at {}", loaded.kind.code(), to.code());
+    let written = update_fields(
+        &*txn,
+        &editor(caller, "reopen", note),
+        &CASE,
+        &mut loaded.case,
+        vec![(field("step"), text(to.code()))],
+        Some(&loaded.region_code),
+    )
+    .await?;
+    // The steps from `to` on are to be done again: their levels may edit once more.
+    let still_signed = signed_level_before(&*txn, loaded.kind, case_id, target).await?;
+    set_frozen_level(&txn, case_id, still_signed.map(Level::code)).await?;
+    insert_signoff(&txn, case_id, to, "reopen", caller, &grant, comment, &[]).await?;
+    finish(txn, written).await?;
+    Ok(loaded.case)
+}
+
+/// The highest level that approved a step before `target` since the case was last
+/// (re)submitted.
+async fn signed_level_before(
+    conn: &impl ConnectionTrait,
+    kind: CaseKind,
+    case_id: &str,
+    target: usize,
+) -> Result<Option<Level>, DbErr> {
+    let rows = conn
+        .query_all_raw(sql(
+            conn.get_database_backend(),
+            "SELECT step, decision, role FROM case_signoff WHERE case_id = ? ORDER BY at, id",
+            vec![case_id.into()],
+        ))
+        .await?;
+    let mut highest = None;
+    for row in rows {
+        let (step, decision, role): (String, String, String) =
+            (row.try_get_by_index(0)?, row.try_get_by_index(1)?, row.try_get_by_index(2)?);
+        match decision.as_str() {
+            "resubmit" => highest = None,
+            "approve" => {
+                let before = Step::parse(&step)
+                    .and_then(|s| kind.steps().iter().position(|x| *x == s))
+                    .is_some_and(|i| i < target);
+                if before {
+                    highest = highest.max(Role::parse(&role).and_then(Level::of).filter(|l| *l > Level::Officer));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(highest)
+}
+
+/// The sign-offs of a case, oldest first.
+pub async fn signoffs(conn: &impl ConnectionTrait, case_id: &str) -> Result<Vec<serde_json::Value>, DbErr> {
+    let rows = conn
+        .query_all_raw(sql(
+            conn.get_database_backend(),
+            "SELECT step, decision, user_id, role, region_code, comment, attachment_ids, at FROM case_signoff WHERE case_id = ? ORDER BY at, id",
+            vec![case_id.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let attachments: String = r.try_get_by_index(6)?;
+            let at: chrono::DateTime<Utc> = r.try_get_by_index(7)?;
+            Ok(serde_json::json!({
+                "step": r.try_get_by_index::<String>(0)?,
+                "decision": r.try_get_by_index::<String>(1)?,
+                "user_id": r.try_get_by_index::<String>(2)?,
+                "role": r.try_get_by_index::<String>(3)?,
+                "region_code": r.try_get_by_index::<String>(4)?,
+                "comment": r.try_get_by_index::<Option<String>>(5)?,
+                "attachment_ids": serde_json::from_str::<serde_json::Value>(&attachments).unwrap_or_default(),
+                "at": at.to_rfc3339(),
+            }))
+        })
+        .collect()
+}
+
+/// Checks a case a phone files, before it is stored: one open case per kind, a kind
+/// that applies to the household's status, a member of the same household.
+pub async fn check_new_case(
+    conn: &impl ConnectionTrait,
+    household_id: &str,
+    values: &std::collections::BTreeMap<&'static str, FieldValue>,
+) -> Result<Vec<FieldError>, DbErr> {
+    let mut errors = Vec::new();
+    let Some(FieldValue::Text(kind_code)) = values.get("kind") else { return Ok(errors) };
+    let Some(kind) = CaseKind::parse(kind_code) else { return Ok(errors) };
+    let backend = conn.get_database_backend();
+    let open = query_scalar_i64(
+        conn,
+        sql(
+            backend,
+            "SELECT COUNT(*) FROM procedure_case WHERE household_id = ? AND kind = ? AND status = 'open'",
+            vec![household_id.into(), kind_code.as_str().into()],
+        ),
+    )
+    .await?;
+    if open.unwrap_or(0) > 0 {
+        errors.push(FieldError::new("kind", ErrorCode::CaseOpen));
+    }
+    if let Some(household) = records::load(conn, &fields::HOUSEHOLD, household_id, false).await? {
+        if !kind.applies_to(household.text("status").unwrap_or_default()) {
+            errors.push(FieldError::new("kind", ErrorCode::CaseNotAllowed));
+        }
+    }
+    if let Some(FieldValue::Uuid(member_id)) = values.get("member_id") {
+        let same = query_scalar_i64(
+            conn,
+            sql(
+                backend,
+                "SELECT COUNT(*) FROM member WHERE id = ? AND household_id = ?",
+                vec![member_id.as_str().into(), household_id.into()],
+            ),
+        )
+        .await?;
+        if same.unwrap_or(0) == 0 {
+            errors.push(FieldError::new("member_id", ErrorCode::RecordNotFound));
+        }
+    }
+    Ok(errors)
+}

@@ -1,0 +1,231 @@
+//! The steps of each kind of case and who signs them (000 §六, 002 §三(五)–(七),
+//! 003 §一(一), 004 §二): 农户申请 → 入户核实 → 比对 → 民主评议 → 村级公示 →
+//! 乡镇审核 → 乡镇公示 → 县级复审 → 公告.
+
+use crate::auth::Role;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaseKind {
+    Identify,
+    Relapse,
+    Exit,
+    Remove,
+    ExitReversal,
+    MemberChange,
+}
+
+impl CaseKind {
+    pub const ALL: [CaseKind; 6] = [
+        CaseKind::Identify,
+        CaseKind::Relapse,
+        CaseKind::Exit,
+        CaseKind::Remove,
+        CaseKind::ExitReversal,
+        CaseKind::MemberChange,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            CaseKind::Identify => "identify",
+            CaseKind::Relapse => "relapse",
+            CaseKind::Exit => "exit",
+            CaseKind::Remove => "remove",
+            CaseKind::ExitReversal => "exit_reversal",
+            CaseKind::MemberChange => "member_change",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<CaseKind> {
+        CaseKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The steps in order.
+    pub fn steps(self) -> &'static [Step] {
+        use Step::*;
+        match self {
+            // Identification, relapse, removal and reversal run the full "两公示一比对一公告".
+            CaseKind::Identify | CaseKind::Relapse | CaseKind::Remove | CaseKind::ExitReversal => &[
+                Application,
+                HomeVerification,
+                Comparison,
+                VillageAssessment,
+                VillageNotice,
+                TownshipReview,
+                TownshipNotice,
+                CountyReview,
+                Announcement,
+            ],
+            // 003 §一(一): 民主评议、核实认可、乡镇审核、公示公告; no department comparison.
+            CaseKind::Exit => &[
+                Application,
+                HomeVerification,
+                VillageAssessment,
+                VillageNotice,
+                TownshipReview,
+                TownshipNotice,
+                CountyReview,
+                Announcement,
+            ],
+            // 004: the village team records the change, the township checks, the county enters it.
+            CaseKind::MemberChange => &[Application, HomeVerification, TownshipReview, CountyReview],
+        }
+    }
+
+    /// The household statuses a case of this kind may be opened for.
+    pub fn applies_to(self, status: &str) -> bool {
+        match self {
+            CaseKind::Identify => matches!(status, "applicant" | "rejected" | "removed"),
+            CaseKind::Relapse | CaseKind::ExitReversal => status == "exited",
+            CaseKind::Exit => status == "registered",
+            CaseKind::Remove => matches!(status, "registered" | "exited"),
+            CaseKind::MemberChange => matches!(status, "registered" | "exited" | "applicant"),
+        }
+    }
+
+    /// The household status once a case of this kind completes, if it changes.
+    pub fn completed_status(self) -> Option<&'static str> {
+        match self {
+            CaseKind::Identify | CaseKind::Relapse | CaseKind::ExitReversal => Some("registered"),
+            CaseKind::Exit => Some("exited"),
+            CaseKind::Remove => Some("removed"),
+            CaseKind::MemberChange => None,
+        }
+    }
+
+    /// The status a rejected identification leaves; other kinds leave the household as it was.
+    pub fn rejected_status(self) -> Option<&'static str> {
+        match self {
+            CaseKind::Identify => Some("rejected"),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    Application,
+    HomeVerification,
+    Comparison,
+    VillageAssessment,
+    VillageNotice,
+    TownshipReview,
+    TownshipNotice,
+    CountyReview,
+    Announcement,
+}
+
+impl Step {
+    const ALL: [Step; 9] = [
+        Step::Application,
+        Step::HomeVerification,
+        Step::Comparison,
+        Step::VillageAssessment,
+        Step::VillageNotice,
+        Step::TownshipReview,
+        Step::TownshipNotice,
+        Step::CountyReview,
+        Step::Announcement,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Step::Application => "application",
+            Step::HomeVerification => "home_verification",
+            Step::Comparison => "comparison",
+            Step::VillageAssessment => "village_assessment",
+            Step::VillageNotice => "village_notice",
+            Step::TownshipReview => "township_review",
+            Step::TownshipNotice => "township_notice",
+            Step::CountyReview => "county_review",
+            Step::Announcement => "announcement",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// The roles that may sign this step (over the household's region; officers only
+    /// for households assigned to them).
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Step::Application | Step::HomeVerification => &[Role::Officer, Role::Village],
+            Step::Comparison => &[Role::Township, Role::County],
+            Step::VillageAssessment | Step::VillageNotice => &[Role::Village],
+            Step::TownshipReview | Step::TownshipNotice => &[Role::Township],
+            Step::CountyReview | Step::Announcement => &[Role::County],
+        }
+    }
+}
+
+/// Levels of government, for freezing: a case signed at a level is closed to the levels below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Officer,
+    Village,
+    Township,
+    County,
+}
+
+impl Level {
+    pub fn of(role: Role) -> Option<Level> {
+        match role {
+            Role::Officer => Some(Level::Officer),
+            Role::Village => Some(Level::Village),
+            Role::Township => Some(Level::Township),
+            Role::County | Role::Admin => Some(Level::County),
+            Role::Supervisor => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Level::Officer => "officer",
+            Level::Village => "village",
+            Level::Township => "township",
+            Level::County => "county",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Level> {
+        [Level::Officer, Level::Village, Level::Township, Level::County].into_iter().find(|l| l.code() == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_starts_with_the_application_and_ends_at_the_county() {
+        for kind in CaseKind::ALL {
+            let steps = kind.steps();
+            assert_eq!(steps[0], Step::Application, "{kind:?}");
+            assert_eq!(
+                steps.last().copied(),
+                Some(if kind == CaseKind::MemberChange { Step::CountyReview } else { Step::Announcement })
+            );
+        }
+    }
+
+    #[test]
+    fn notices_follow_their_level_review_in_order() {
+        let steps = CaseKind::Identify.steps();
+        let at = |s| steps.iter().position(|x| *x == s).expect("present");
+        assert!(at(Step::VillageAssessment) < at(Step::VillageNotice));
+        assert!(at(Step::VillageNotice) < at(Step::TownshipReview));
+        assert!(at(Step::TownshipReview) < at(Step::TownshipNotice));
+        assert!(at(Step::TownshipNotice) < at(Step::CountyReview));
+        assert!(at(Step::Comparison) < at(Step::VillageAssessment), "比对 before 评议 (000 §四(三))");
+    }
+
+    #[test]
+    fn codes_match_the_phone_code_tables() {
+        for kind in CaseKind::ALL {
+            assert!(jingzhun_mobile_api::codes::CASE_KIND.contains(kind.code()));
+        }
+        for step in Step::ALL {
+            assert!(jingzhun_mobile_api::codes::CASE_STEP.contains(step.code()));
+        }
+    }
+}
