@@ -8,6 +8,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_registry;
 mod m20261122_000002_sync;
 mod m20261122_000003_procedures;
+mod m20261122_000004_household_record;
+mod m20261122_000005_comparison;
 
 pub struct Migrator;
 
@@ -18,6 +20,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_registry::Migration),
             Box::new(m20261122_000002_sync::Migration),
             Box::new(m20261122_000003_procedures::Migration),
+            Box::new(m20261122_000004_household_record::Migration),
+            Box::new(m20261122_000005_comparison::Migration),
         ]
     }
 }

@@ -80,6 +80,12 @@ error_codes! {
     RemovalsFirst = "removals_first", "本村清除程序未完成，须先退后进", "Removals in this village must go first (先退后进)";
     ExitRefused = "exit_refused", "未达到脱贫标准，不能退出", "The household does not meet the exit standard";
     UnknownReason = "unknown_reason", "原因代码无效", "Unknown reason code for this kind of case";
+    // Data comparison (C8).
+    InvalidFile = "invalid_file", "文件无法读取：须为UTF-8编码的CSV或XLSX，且含身份证号码列", "The file cannot be read: it must be a UTF-8 CSV or an XLSX with an ID-number column";
+    NoteRequired = "note_required", "须填写核实说明", "A field note is required";
+    // The full household record (004 附件2).
+    InvalidDecimal = "invalid_decimal", "数值格式错误（最多两位小数）", "Invalid number (at most two decimals)";
+    InvalidBankAccount = "invalid_bank_account", "银行账号格式错误（应为8至30位数字）", "Invalid bank account number (8 to 30 digits)";
 }
 
 /// One field's error inside a rejected change.

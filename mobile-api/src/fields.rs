@@ -20,6 +20,11 @@ pub enum FieldKind {
     },
     /// Yuan on the wire (at most two decimals); stored as whole fen.
     Money,
+    /// A non-negative quantity with at most two decimals (areas in mu or m², distances
+    /// in km), at most `max` whole units; stored as whole hundredths, like `Money`.
+    Decimal {
+        max: i64,
+    },
     Bool,
     /// `YYYY-MM-DD`.
     Date,
@@ -39,6 +44,16 @@ pub enum FieldKind {
     Phone,
     /// 12-digit division code of a village.
     RegionCode,
+    /// A bank account number (银行账号): write-only personal data. Stored in full for
+    /// payments; every output shows only its last four digits.
+    BankAccount,
+}
+
+impl FieldKind {
+    /// Whether the stored value is never sent out in full.
+    pub fn is_masked(self) -> bool {
+        matches!(self, FieldKind::BankAccount)
+    }
 }
 
 /// How concurrent edits of a field merge.
@@ -115,8 +130,39 @@ pub static HOUSEHOLD: EntitySpec = EntitySpec {
         f("housing_secure", "住房安全有保障", K::Bool, P::Manual, false),
         f("water_secure", "饮水安全有保障", K::Bool, P::Manual, false),
         f("planned_exit_year", "计划脱贫年度", K::Int { min: 2014, max: 2100 }, P::Lww, false),
+        // 004 附件2 一、基础信息.
+        f("natural_village", "自然村（村民小组）", K::Text { max_chars: 50 }, P::Lww, false),
+        f("bank_name", "开户银行", K::Text { max_chars: 100 }, P::Lww, false),
+        // Lww, never manual: a conflict would carry the full number to phones and supervisors.
+        f("bank_account", "银行账号", K::BankAccount, P::Lww, false),
+        f("military_family", "军烈属", K::Bool, P::Lww, false),
+        f("consumption_assistance", "参与消费扶贫", K::Bool, P::Lww, false),
+        f("order_farming", "参加订单农业", K::Bool, P::Lww, false),
+        // 004 附件2 五、生产生活条件 (A33–A48). A44 是否解决安全饮用水 is `water_secure`
+        // above: one fact, one field, with the guarantees' manual policy.
+        f("farmland_area", "耕地面积（亩）", K::Decimal { max: AREA_MAX_MU }, P::Lww, false),
+        f("grassland_area", "牧草地面积（亩）", K::Decimal { max: AREA_MAX_MU }, P::Lww, false),
+        f("water_surface_area", "水面面积（亩）", K::Decimal { max: AREA_MAX_MU }, P::Lww, false),
+        f("forest_area", "林地面积（亩）", K::Decimal { max: AREA_MAX_MU }, P::Lww, false),
+        f("returned_forest_area", "退耕还林面积（亩）", K::Decimal { max: AREA_MAX_MU }, P::Lww, false),
+        f("orchard_area", "林果面积（亩）", K::Decimal { max: AREA_MAX_MU }, P::Lww, false),
+        f("access_road", "入户路类型", K::Code { table: "access_road" }, P::Lww, false),
+        f("main_road_distance", "与村主干路距离（公里）", K::Decimal { max: 1000 }, P::Lww, false),
+        f("cooperative_member", "是否加入农民专业合作组织", K::Bool, P::Lww, false),
+        f("housing_grade", "危房等级", K::Code { table: "housing_grade" }, P::Lww, false),
+        f("housing_area", "住房面积（平方米）", K::Decimal { max: 10_000 }, P::Lww, false),
+        f("has_electricity", "是否通生活用电", K::Bool, P::Lww, false),
+        f("has_sanitary_toilet", "是否有卫生厕所", K::Bool, P::Lww, false),
+        f("main_fuel", "主要燃料类型", K::Code { table: "fuel" }, P::Lww, false),
+        f("leading_enterprise", "是否有龙头企业带动", K::Bool, P::Lww, false),
+        f("entrepreneur_led", "是否有创业致富带头人带动", K::Bool, P::Lww, false),
+        f("has_radio_tv", "是否通广播电视", K::Bool, P::Lww, false),
     ],
 };
+
+/// Largest land or water area of one household, in mu: far above any family holding
+/// (herders' grassland included), low enough to catch a misplaced decimal point.
+const AREA_MAX_MU: i64 = 100_000;
 
 pub static MEMBER: EntitySpec = EntitySpec {
     name: "member",
@@ -131,6 +177,28 @@ pub static MEMBER: EntitySpec = EntitySpec {
         f("health", "健康状况", K::Code { table: "health" }, P::Lww, false),
         f("phone", "联系电话", K::Phone, P::Lww, false),
         f("active", "在户", K::Bool, P::ReadOnly, false),
+        // The rest of 004 附件2 二、家庭成员信息 (A3, A6–A9, A11–A21, A51) and 附件3.
+        f("id_type", "证件类型", K::Code { table: "id_type" }, P::Lww, false),
+        f("ethnicity", "民族", K::Code { table: "ethnicity" }, P::Lww, false),
+        f("political_status", "政治面貌", K::Code { table: "political_status" }, P::Lww, false),
+        f("education", "文化程度", K::Code { table: "education" }, P::Lww, false),
+        f("school_status", "在校生状况", K::Code { table: "school_status" }, P::Lww, false),
+        f("labour_skill", "劳动技能", K::Code { table: "labour_skill" }, P::Lww, false),
+        f("work_area", "务工区域", K::Code { table: "work_area" }, P::Lww, false),
+        f("work_months", "务工时间（月）", K::Int { min: 0, max: 12 }, P::Lww, false),
+        f("dropout_reason", "失学或辍学原因", K::Code { table: "dropout_reason" }, P::Lww, false),
+        f("speaks_mandarin", "是否会讲普通话", K::Bool, P::Lww, false),
+        f("pension_insured", "是否参加城乡居民基本养老保险", K::Bool, P::Lww, false),
+        f("medical_insured", "是否参加城乡居民基本医疗保险", K::Bool, P::Lww, false),
+        f("critical_illness_insured", "是否参加大病保险", K::Bool, P::Lww, false),
+        f("dibao_recipient", "是否享受农村居民最低生活保障", K::Bool, P::Lww, false),
+        f("commercial_medical_insured", "是否参加商业补充医疗保险", K::Bool, P::Lww, false),
+        f("accident_insurance_subsidy", "是否享受人身意外保险补贴", K::Bool, P::Lww, false),
+        f("medical_assistance", "是否接受医疗救助", K::Bool, P::Lww, false),
+        f("work_place", "务工地点", K::Text { max_chars: 100 }, P::Lww, false),
+        f("employer", "务工企业名称", K::Text { max_chars: 100 }, P::Lww, false),
+        f("industry", "所属行业", K::Code { table: "industry" }, P::Lww, false),
+        f("employment_channel", "就业渠道", K::Code { table: "employment_channel" }, P::Lww, false),
     ],
 };
 
@@ -146,7 +214,16 @@ pub static INCOME: EntitySpec = EntitySpec {
         f("property", "财产性收入", K::Money, P::Manual, false),
         f("transfer", "转移性收入", K::Money, P::Manual, false),
         f("business_expense", "生产经营性支出", K::Money, P::Manual, false),
+        // A29d 养老保险金, part of `transfer`; the name predates the form's sub-items.
         f("pension", "其中：基本养老金", K::Money, P::Manual, false),
+        // The other parts of A29 转移性收入 and A31 财产性收入: never added to the totals again.
+        f("family_planning", "其中：计划生育金", K::Money, P::Manual, false),
+        f("dibao", "其中：低保金", K::Money, P::Manual, false),
+        f("wubao", "其中：特困供养金", K::Money, P::Manual, false),
+        f("ecological_compensation", "其中：生态补偿金", K::Money, P::Manual, false),
+        f("other_transfer", "其中：其他转移性收入", K::Money, P::Manual, false),
+        f("asset_dividend", "其中：资产收益扶贫分红收入", K::Money, P::Manual, false),
+        f("other_property", "其中：其他财产性收入", K::Money, P::Manual, false),
     ],
 };
 
@@ -271,5 +348,30 @@ mod tests {
             assert_eq!(e.field(name).expect(name).policy, Policy::Manual);
         }
         assert_eq!(HOUSEHOLD.field("status").expect("status").policy, Policy::ReadOnly);
+        // Income is sensitive, its sub-items too (A29a–f, A31a–b).
+        for field in INCOME.fields.iter().filter(|f| matches!(f.kind, FieldKind::Money)) {
+            assert_eq!(field.policy, Policy::Manual, "income.{}", field.name);
+        }
+    }
+
+    #[test]
+    fn field_names_are_unique_within_each_entity() {
+        for e in ENTITIES {
+            let mut seen = std::collections::HashSet::new();
+            for field in e.fields {
+                assert!(seen.insert(field.name), "{} repeats {}", e.name, field.name);
+            }
+        }
+    }
+
+    #[test]
+    fn masked_fields_never_open_conflicts() {
+        // A conflict carries base, server and client values to phones and supervisors, and
+        // a resolution writes one of them back: neither may be a bank account.
+        let masked: Vec<_> = ENTITIES.iter().flat_map(|e| e.fields).filter(|f| f.kind.is_masked()).collect();
+        assert_eq!(masked.iter().map(|f| f.name).collect::<Vec<_>>(), ["bank_account"]);
+        for field in masked {
+            assert_eq!(field.policy, Policy::Lww, "{}", field.name);
+        }
     }
 }

@@ -14,6 +14,8 @@ pub enum FieldValue {
     Int(i64),
     /// Whole fen (1/100 yuan).
     Money(i64),
+    /// Whole hundredths of a `Decimal` field's unit (mu, m², km).
+    Decimal(i64),
     Bool(bool),
     /// A date, stored as `YYYY-MM-DD` text.
     Date(String),
@@ -21,23 +23,30 @@ pub enum FieldValue {
     Uuid(String),
     /// A list (codes or UUIDs), stored as a JSON array text.
     List(Vec<String>),
+    /// A bank account number, digits only: stored in full, never sent out in full.
+    BankAccount(String),
 }
 
 impl FieldValue {
-    /// The wire form: money back in yuan, lists as arrays.
+    /// The wire form the server sends out: money back in yuan, lists as arrays, a bank
+    /// account masked to its last four digits (so pulls, the admin API and the audit log
+    /// never carry the number). Not the way back in: a masked account does not validate.
     pub fn to_json(&self) -> Value {
         match self {
             FieldValue::Null => Value::Null,
             FieldValue::Text(s) | FieldValue::Date(s) | FieldValue::Uuid(s) => Value::String(s.clone()),
             FieldValue::Int(i) => Value::from(*i),
             FieldValue::Money(fen) => fen_to_yuan(*fen),
+            FieldValue::Decimal(hundredths) => fen_to_yuan(*hundredths),
+            FieldValue::BankAccount(account) => Value::String(mask_bank_account(account)),
             FieldValue::Bool(b) => Value::Bool(*b),
             FieldValue::List(items) => Value::Array(items.iter().cloned().map(Value::String).collect()),
         }
     }
 }
 
-/// Yuan as a JSON number: whole yuan as an integer, otherwise with its decimals.
+/// Yuan as a JSON number: whole yuan as an integer, otherwise with its decimals. The same
+/// for any amount kept in hundredths.
 pub fn fen_to_yuan(fen: i64) -> Value {
     if fen % 100 == 0 {
         Value::from(fen / 100)
@@ -73,6 +82,7 @@ pub fn field(spec: &FieldSpec, value: &Value) -> Result<FieldValue, ErrorCode> {
             Ok(FieldValue::Int(i))
         }
         FieldKind::Money => money_fen(value).map(FieldValue::Money),
+        FieldKind::Decimal { max } => decimal_hundredths(value, max).map(FieldValue::Decimal),
         FieldKind::Bool => value.as_bool().map(FieldValue::Bool).ok_or(ErrorCode::InvalidType),
         FieldKind::Date => {
             let s = as_str(value)?;
@@ -126,6 +136,13 @@ pub fn field(spec: &FieldSpec, value: &Value) -> Result<FieldValue, ErrorCode> {
                 Err(ErrorCode::InvalidRegion)
             }
         }
+        FieldKind::BankAccount => {
+            let s = as_str(value)?.trim();
+            if s.is_empty() {
+                return if spec.required { Err(ErrorCode::Required) } else { Ok(FieldValue::Null) };
+            }
+            bank_account(s).map(FieldValue::BankAccount)
+        }
     }
 }
 
@@ -140,21 +157,51 @@ fn uuid(s: &str) -> Result<String, ErrorCode> {
 /// Yuan with at most two decimals, non-negative, to whole fen.
 pub fn money_fen(value: &Value) -> Result<i64, ErrorCode> {
     let number = value.as_number().ok_or(ErrorCode::InvalidType)?;
-    let fen = if let Some(i) = number.as_i64() {
-        i.checked_mul(100).ok_or(ErrorCode::InvalidMoney)?
-    } else {
-        let yuan = number.as_f64().ok_or(ErrorCode::InvalidMoney)?;
-        let fen = (yuan * 100.0).round();
-        // More than two decimals is a typing error, not something to round away.
-        if ((yuan * 100.0) - fen).abs() > 1e-6 {
-            return Err(ErrorCode::InvalidMoney);
-        }
-        fen as i64
-    };
+    let fen = hundredths(number).ok_or(ErrorCode::InvalidMoney)?;
     if !(0..=MONEY_MAX_FEN).contains(&fen) {
         return Err(ErrorCode::InvalidMoney);
     }
     Ok(fen)
+}
+
+/// A non-negative number with at most two decimals and at most `max` whole units, to
+/// whole hundredths: 12.5 mu is 1250.
+pub fn decimal_hundredths(value: &Value, max: i64) -> Result<i64, ErrorCode> {
+    let number = value.as_number().ok_or(ErrorCode::InvalidType)?;
+    if number.as_f64().is_some_and(|x| x < 0.0 || x > max as f64) {
+        return Err(ErrorCode::OutOfRange);
+    }
+    let hundredths = hundredths(number).ok_or(ErrorCode::InvalidDecimal)?;
+    if hundredths < 0 || hundredths > max.saturating_mul(100) {
+        return Err(ErrorCode::OutOfRange);
+    }
+    Ok(hundredths)
+}
+
+/// A JSON number in whole hundredths; `None` with more than two decimals or when it
+/// does not fit.
+fn hundredths(number: &serde_json::Number) -> Option<i64> {
+    if let Some(i) = number.as_i64() {
+        return i.checked_mul(100);
+    }
+    let x = number.as_f64()? * 100.0;
+    let rounded = x.round();
+    // More than two decimals is a typing error, not something to round away.
+    if (x - rounded).abs() > 1e-6 || !(i64::MIN as f64..=i64::MAX as f64).contains(&rounded) {
+        return None;
+    }
+    Some(rounded as i64)
+}
+
+/// A bank account number as officers copy it from a bank card or passbook: 8 to 30
+/// digits, spaces and hyphens between groups dropped.
+pub fn bank_account(s: &str) -> Result<String, ErrorCode> {
+    let digits: String = s.chars().filter(|c| *c != ' ' && *c != '-').collect();
+    if (8..=30).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(digits)
+    } else {
+        Err(ErrorCode::InvalidBankAccount)
+    }
 }
 
 /// GB 11643-1999: 17 digits, a check character (0–9 or X) and a real birth date.
@@ -221,6 +268,18 @@ pub fn mask_id_number(id: &str) -> String {
     out
 }
 
+/// Masks a bank account for every output: only the last 4 digits are kept, the length
+/// shows ("************1234"). A value too short to hide anything is masked whole.
+pub fn mask_bank_account(account: &str) -> String {
+    let chars: Vec<char> = account.chars().collect();
+    if chars.len() <= 4 {
+        return "*".repeat(chars.len());
+    }
+    let mut out = "*".repeat(chars.len() - 4);
+    out.extend(&chars[chars.len() - 4..]);
+    out
+}
+
 /// Masks a phone number: first 3 and last 4 kept.
 pub fn mask_phone(phone: &str) -> String {
     let chars: Vec<char> = phone.chars().collect();
@@ -272,6 +331,63 @@ mod tests {
         assert_eq!(field(wage, &json!("100")), Err(ErrorCode::InvalidType));
         assert_eq!(FieldValue::Money(123450).to_json(), json!(1234.5));
         assert_eq!(FieldValue::Money(320000).to_json(), json!(3200));
+    }
+
+    #[test]
+    fn areas_and_distances_keep_two_decimals() {
+        let land = HOUSEHOLD.field("farmland_area").expect("field");
+        assert_eq!(field(land, &json!(12.5)), Ok(FieldValue::Decimal(1250)));
+        assert_eq!(field(land, &json!(3)), Ok(FieldValue::Decimal(300)));
+        assert_eq!(field(land, &json!(0.01)), Ok(FieldValue::Decimal(1)));
+        assert_eq!(field(land, &json!(1.1)), Ok(FieldValue::Decimal(110)), "no binary rounding surprise");
+        assert_eq!(field(land, &json!(0)), Ok(FieldValue::Decimal(0)));
+        assert_eq!(field(land, &json!(2.345)), Err(ErrorCode::InvalidDecimal));
+        assert_eq!(field(land, &json!(-1)), Err(ErrorCode::OutOfRange));
+        assert_eq!(field(land, &json!(100_000.01)), Err(ErrorCode::OutOfRange));
+        assert_eq!(field(land, &json!(1e300)), Err(ErrorCode::OutOfRange));
+        assert_eq!(field(land, &json!("12.5")), Err(ErrorCode::InvalidType));
+        assert_eq!(field(land, &Value::Null), Ok(FieldValue::Null));
+        assert_eq!(FieldValue::Decimal(1250).to_json(), json!(12.5));
+        assert_eq!(FieldValue::Decimal(300).to_json(), json!(3));
+        let distance = HOUSEHOLD.field("main_road_distance").expect("field");
+        assert_eq!(field(distance, &json!(0.35)), Ok(FieldValue::Decimal(35)));
+        assert_eq!(field(distance, &json!(1000.5)), Err(ErrorCode::OutOfRange));
+        // Money keeps its own code.
+        assert_eq!(field(INCOME.field("dibao").expect("field"), &json!(2.345)), Err(ErrorCode::InvalidMoney));
+    }
+
+    #[test]
+    fn member_details_follow_their_tables() {
+        let ethnicity = MEMBER.field("ethnicity").expect("field");
+        assert_eq!(field(ethnicity, &json!("han")), Ok(FieldValue::Text("han".into())));
+        assert_eq!(field(ethnicity, &json!("汉族")), Err(ErrorCode::UnknownCode));
+        let months = MEMBER.field("work_months").expect("field");
+        assert_eq!(field(months, &json!(12)), Ok(FieldValue::Int(12)));
+        assert_eq!(field(months, &json!(13)), Err(ErrorCode::OutOfRange));
+        let grade = HOUSEHOLD.field("housing_grade").expect("field");
+        assert_eq!(field(grade, &json!("c")), Ok(FieldValue::Text("c".into())));
+        assert_eq!(field(grade, &json!("E")), Err(ErrorCode::UnknownCode));
+    }
+
+    #[test]
+    fn bank_accounts_are_stored_whole_and_shown_masked() {
+        let account = HOUSEHOLD.field("bank_account").expect("field");
+        let stored = field(account, &json!("6228 4800 1234 5678")).expect("valid");
+        assert_eq!(stored, FieldValue::BankAccount("6228480012345678".into()));
+        assert_eq!(stored.to_json(), json!("************5678"));
+        assert_eq!(
+            field(account, &json!("6217-0012-3456-7890-123")),
+            Ok(FieldValue::BankAccount("6217001234567890123".into()))
+        );
+        assert_eq!(field(account, &json!("")), Ok(FieldValue::Null));
+        assert_eq!(field(account, &json!("1234567")), Err(ErrorCode::InvalidBankAccount), "7 digits");
+        assert_eq!(field(account, &json!("6228ABCD12345678")), Err(ErrorCode::InvalidBankAccount));
+        // A masked value sent back (a form re-submitted whole) is refused, not stored.
+        assert_eq!(field(account, &json!("************5678")), Err(ErrorCode::InvalidBankAccount));
+        assert_eq!(field(account, &json!(6228480012345678_i64)), Err(ErrorCode::InvalidType));
+        assert_eq!(mask_bank_account("6228480012345678"), "************5678");
+        assert_eq!(mask_bank_account("1234"), "****");
+        assert_eq!(mask_bank_account(""), "");
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub struct SyncOptions {
     pub login_concurrency: usize,
     /// Share of change sets that touch a household another officer follows too.
     pub shared_share: f64,
+    /// Pause of each phone between its pushes. Zero (the default) is a closed loop:
+    /// every phone pushes again as soon as it has its answer, which measures the
+    /// server's capacity; a pause offers a fixed load and measures latency under it.
+    pub pause: Duration,
     /// The `jingzhun` binary started as the server.
     pub server_exe: PathBuf,
     /// Keep the database (and the server log) for inspection.
@@ -76,6 +80,7 @@ impl SyncOptions {
             changes_per_changeset: 10,
             login_concurrency: 4,
             shared_share: 0.05,
+            pause: Duration::ZERO,
             server_exe: std::env::current_exe().context("finding the jingzhun binary")?,
             keep: false,
             seed: 7,
@@ -91,6 +96,7 @@ pub struct Report {
     pub phones: usize,
     pub changesets_per_phone: usize,
     pub changes_per_changeset: usize,
+    pub pause_ms: u64,
     pub households: usize,
     pub demo_load_s: f64,
     pub login_s: f64,
@@ -119,7 +125,20 @@ pub struct Report {
     pub push_p50_ms: f64,
     pub push_p99_ms: f64,
     pub push_max_ms: f64,
+    /// CPU used during the push phase, in cores (CPU seconds per wall second): the
+    /// server, and this process's simulated phones on the same machine.
+    pub server_cpu_push: f64,
+    pub phones_cpu_push: f64,
+    /// PostgreSQL's processes (zero for SQLite, which runs inside the server).
+    pub database_cpu_push: f64,
+    /// The whole machine, and its number of cores: what is left over after the
+    /// server, the phones and the database is someone else's load, a sign of noise.
+    pub machine_cpu_push: f64,
+    pub cores: usize,
     pub conflicts: usize,
+    /// One officer's incremental pull after the pushes, alone.
+    pub officer_incremental_pull_ms: f64,
+    pub officer_incremental_pull_changes: usize,
     /// Every phone's incremental pull after the pushes, at once.
     pub incremental_pulls_s: f64,
     pub incremental_pull_p50_ms: f64,
@@ -160,6 +179,7 @@ async fn run_on(database: &FreshDatabase, options: &SyncOptions) -> anyhow::Resu
         phones: options.phones,
         changesets_per_phone: options.changesets_per_phone,
         changes_per_changeset: options.changes_per_changeset,
+        pause_ms: options.pause.as_millis() as u64,
         ..Report::default()
     };
     if options.phones == 0 {
@@ -194,7 +214,9 @@ async fn run_on(database: &FreshDatabase, options: &SyncOptions) -> anyhow::Resu
     let samples = sampler.stop().await;
     report.server_rss_peak_mb = kb_to_mb(samples.iter().map(|s| s.1).max().unwrap_or(0)).max(report.server_rss_hwm_mb);
     server.stop().await;
-    if outcome.is_ok() && !options.keep {
+    // A run that saw errors keeps the server log: it says why.
+    let clean = outcome.is_ok() && report.push_errors == 0 && report.changesets_rejected == 0;
+    if clean && !options.keep {
         let _ = std::fs::remove_file(&log_path);
     } else {
         eprintln!("bench: server log in {}", log_path.display());
@@ -230,19 +252,30 @@ async fn drive(
     report: &mut Report,
     sampler: &RssSampler,
 ) -> anyhow::Result<()> {
-    let (ms, households, records) = probe_first_pull(base, &demo::officer_username(1)).await?;
-    (report.officer_pull_ms, report.officer_pull_households, report.officer_pull_records) = (ms, households, records);
-    let (ms, households, records) = probe_first_pull(base, &demo::village_username(1)).await?;
-    (report.village_pull_ms, report.village_pull_households, report.village_pull_records) = (ms, households, records);
+    let officer = probe_first_pull(base, &demo::officer_username(1)).await?;
+    (report.officer_pull_ms, report.officer_pull_households, report.officer_pull_records) =
+        (officer.ms, officer.households, officer.records);
+    let village = probe_first_pull(base, &demo::village_username(1)).await?;
+    (report.village_pull_ms, report.village_pull_households, report.village_pull_records) =
+        (village.ms, village.households, village.records);
     eprintln!(
-        "bench: first pull {:.1} ms for an officer ({} households), {:.1} ms for a village team ({} households)",
-        report.officer_pull_ms, report.officer_pull_households, report.village_pull_ms, report.village_pull_households
+        "bench: first pull {:.1} ms for an officer ({} households), {:.1} ms for a village team ({} households); server RSS {:.0} MB",
+        report.officer_pull_ms,
+        report.officer_pull_households,
+        report.village_pull_ms,
+        report.village_pull_households,
+        sampler.current_mb()
     );
 
     let started = Instant::now();
     let mut phones = login_phones(base, options).await?;
     report.login_s = started.elapsed().as_secs_f64();
-    eprintln!("bench: {} phones signed in in {:.1} s", phones.len(), report.login_s);
+    eprintln!(
+        "bench: {} phones signed in in {:.1} s; server RSS {:.0} MB",
+        phones.len(),
+        report.login_s,
+        sampler.current_mb()
+    );
 
     let sync_started = Instant::now();
     let (elapsed, latencies) = first_pulls(&mut phones, shared).await?;
@@ -251,17 +284,40 @@ async fn drive(
     report.first_pull_p99_ms = percentile_ms(&latencies, 0.99);
     let sizes: Vec<usize> = phones.iter().map(|p| p.households.len()).collect();
     eprintln!(
-        "bench: first pulls of every phone in {:.2} s (households per phone {}–{})",
+        "bench: first pulls of every phone in {:.2} s (households per phone {}–{}); server RSS {:.0} MB",
         report.first_pulls_s,
         sizes.iter().min().unwrap_or(&0),
-        sizes.iter().max().unwrap_or(&0)
+        sizes.iter().max().unwrap_or(&0),
+        sampler.current_mb()
     );
 
+    let cpu_before =
+        (cpu_seconds("self"), cpu_seconds(&sampler.pid.to_string()), machine_busy_seconds(), postgres_cpu_seconds());
+    let push_started = Instant::now();
     let phones = push_phase(phones, options, report).await?;
+    let wall = push_started.elapsed().as_secs_f64();
+    report.phones_cpu_push = (cpu_seconds("self") - cpu_before.0) / wall;
+    report.server_cpu_push = (cpu_seconds(&sampler.pid.to_string()) - cpu_before.1) / wall;
+    report.machine_cpu_push = (machine_busy_seconds() - cpu_before.2) / wall;
+    if report.backend == "postgres" {
+        report.database_cpu_push = (postgres_cpu_seconds() - cpu_before.3) / wall;
+    }
+    report.cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     eprintln!(
-        "bench: {} changes applied in {:.2} s ({:.0}/s), p50 {:.1} ms, p99 {:.1} ms",
-        report.changes_applied, report.push_s, report.changes_per_s, report.push_p50_ms, report.push_p99_ms
+        "bench: {} changes applied in {:.2} s ({:.0}/s), p50 {:.1} ms, p99 {:.1} ms; server RSS {:.0} MB",
+        report.changes_applied,
+        report.push_s,
+        report.changes_per_s,
+        report.push_p50_ms,
+        report.push_p99_ms,
+        sampler.current_mb()
     );
+
+    // One officer's pull of what the pushes changed, on a server with nothing else to do.
+    let started = Instant::now();
+    let (changes, _) = officer.client.pull_all(Some(officer.cursor.clone()), Some(PAGE)).await?;
+    report.officer_incremental_pull_ms = started.elapsed().as_secs_f64() * 1000.0;
+    report.officer_incremental_pull_changes = changes.len();
 
     let (elapsed, latencies, received) = incremental_pulls(phones).await?;
     report.incremental_pulls_s = elapsed.as_secs_f64();
@@ -272,8 +328,17 @@ async fn drive(
     Ok(())
 }
 
+/// A user's timed first pulls, and the session to pull again with.
+struct Probe {
+    ms: f64,
+    households: usize,
+    records: usize,
+    client: Client,
+    cursor: String,
+}
+
 /// Signs one user in on a probe device and times first pulls from scratch.
-async fn probe_first_pull(base: &str, username: &str) -> anyhow::Result<(f64, usize, usize)> {
+async fn probe_first_pull(base: &str, username: &str) -> anyhow::Result<Probe> {
     let mut client = Client::new(base);
     client
         .login(username, PASSWORD, &format!("bench-probe-{username}"), "bench")
@@ -282,15 +347,17 @@ async fn probe_first_pull(base: &str, username: &str) -> anyhow::Result<(f64, us
     let mut times = Vec::with_capacity(PROBE_RUNS);
     let mut households = 0;
     let mut records = 0;
+    let mut cursor = String::new();
     for _ in 0..PROBE_RUNS {
         let started = Instant::now();
-        let (changes, _) =
+        let (changes, next) =
             client.pull_all(None, Some(PAGE)).await.with_context(|| format!("first pull as {username}"))?;
         times.push(started.elapsed());
         households = changes.iter().filter(|c| c.entity == fields::HOUSEHOLD.name).count();
         records = changes.len();
+        cursor = next;
     }
-    Ok((percentile_ms(&times, 0.5), households, records))
+    Ok(Probe { ms: percentile_ms(&times, 0.5), households, records, client, cursor })
 }
 
 /// A simulated phone: one officer's device and what it holds.
@@ -440,6 +507,11 @@ async fn push_phase(phones: Vec<Phone>, options: &SyncOptions, report: &mut Repo
             let mut tally = PushTally::default();
             barrier.wait().await;
             tally.started = Some(Instant::now());
+            if !options.pause.is_zero() {
+                // Spread the phones over the pause, so the load is steady, not bursts.
+                let offset = phone.rng.gen_range(0..options.pause.as_millis() as u64);
+                tokio::time::sleep(Duration::from_millis(offset)).await;
+            }
             for _ in 0..options.changesets_per_phone {
                 let Some((changeset, touches_shared)) =
                     phone.next_changeset(options.changes_per_changeset, options.shared_share)
@@ -449,6 +521,9 @@ async fn push_phase(phones: Vec<Phone>, options: &SyncOptions, report: &mut Repo
                 tally.sent += 1;
                 tally.shared += usize::from(touches_shared);
                 let request = PushRequest { changesets: vec![changeset] };
+                if tally.sent > 1 && !options.pause.is_zero() {
+                    tokio::time::sleep(options.pause).await;
+                }
                 let t0 = Instant::now();
                 let answer = phone.client.push(&request).await;
                 tally.latencies.push(t0.elapsed());
@@ -639,6 +714,47 @@ fn kb_to_mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
 }
 
+/// CPU time (user and system, every thread) of `/proc/<pid>` in seconds.
+fn cpu_seconds(pid: &str) -> f64 {
+    // Clock ticks are 1/100 s on every Linux this runs on (USER_HZ).
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / TICKS_PER_SECOND
+}
+
+/// CPU seconds of every running PostgreSQL process (backends, WAL writer, …).
+fn postgres_cpu_seconds() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| name.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "postgres"))
+        .map(|pid| cpu_seconds(&pid))
+        .sum()
+}
+
+/// Seconds all cores together spent busy since boot (`/proc/stat`, idle and iowait excluded).
+fn machine_busy_seconds() -> f64 {
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return 0.0;
+    };
+    let ticks: Vec<f64> = line.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal …; guest time is already in user.
+    let busy: f64 = ticks.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, t)| t).sum();
+    busy / TICKS_PER_SECOND
+}
+
 /// A value in kB from `/proc/<pid>/status`, e.g. `VmRSS:`.
 fn read_status_kb(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -651,6 +767,7 @@ fn read_status_kb(pid: u32, key: &str) -> Option<u64> {
 
 /// Samples the server's resident set every 100 ms.
 struct RssSampler {
+    pid: u32,
     samples: Arc<Mutex<Vec<(Instant, u64)>>>,
     stop: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
@@ -667,15 +784,17 @@ impl RssSampler {
                 let mut tick = tokio::time::interval(Duration::from_millis(100));
                 while !stop.load(Ordering::Relaxed) {
                     tick.tick().await;
-                    if let Some(kb) = read_status_kb(pid, "VmRSS:") {
-                        if let Ok(mut samples) = samples.lock() {
-                            samples.push((Instant::now(), kb));
-                        }
+                    if let (Some(kb), Ok(mut samples)) = (read_status_kb(pid, "VmRSS:"), samples.lock()) {
+                        samples.push((Instant::now(), kb));
                     }
                 }
             }
         });
-        RssSampler { samples, stop, task }
+        RssSampler { pid, samples, stop, task }
+    }
+
+    fn current_mb(&self) -> f64 {
+        kb_to_mb(read_status_kb(self.pid, "VmRSS:").unwrap_or(0))
     }
 
     fn peak_since(&self, since: Instant) -> u64 {
@@ -846,16 +965,31 @@ pub fn table(reports: &[Report]) -> String {
     let rows = vec![
         row("households in the county", "", &|r| (r.households.to_string(), None)),
         row("phones × change sets × changes", "", &|r| {
-            (format!("{} × {} × {}", r.phones, r.changesets_per_phone, r.changes_per_changeset), None)
+            let pause = if r.pause_ms > 0 { format!(", {} ms apart", r.pause_ms) } else { String::new() };
+            (format!("{} × {} × {}{pause}", r.phones, r.changesets_per_phone, r.changes_per_changeset), None)
         }),
         row("demo load", "", &|r| (format!("{:.2} s", r.demo_load_s), None)),
         row("applied changes/s", "≥5000 / ≥3000 PG", &|r| {
-            (format!("{:.0}", r.changes_per_s), Some(r.changes_per_s >= r.changes_per_s_target()))
+            (format!("{:.0}", r.changes_per_s), (r.pause_ms == 0).then(|| r.changes_per_s >= r.changes_per_s_target()))
         }),
         row("push p50", "", &|r| (ms(r.push_p50_ms), None)),
         row("push p99", "<250 ms", &|r| (ms(r.push_p99_ms), Some(r.push_p99_ms < 250.0))),
         row("push max", "", &|r| (ms(r.push_max_ms), None)),
         row("push phase wall time", "", &|r| (format!("{:.2} s", r.push_s), None)),
+        row("push CPU: server/db/phones/other", "", &|r| {
+            let other = r.machine_cpu_push - r.server_cpu_push - r.database_cpu_push - r.phones_cpu_push;
+            (
+                format!(
+                    "{:.2}/{:.2}/{:.2}/{:.2} of {}",
+                    r.server_cpu_push,
+                    r.database_cpu_push,
+                    r.phones_cpu_push,
+                    other.max(0.0),
+                    r.cores
+                ),
+                None,
+            )
+        }),
         row("change sets applied / sent", "", &|r| (format!("{} / {}", r.changesets_applied, r.changesets_sent), None)),
         row("change sets rejected", "0", &|r| (r.changesets_rejected.to_string(), Some(r.changesets_rejected == 0))),
         row("push errors (no answer)", "0", &|r| (r.push_errors.to_string(), Some(r.push_errors == 0))),
@@ -879,7 +1013,10 @@ pub fn table(reports: &[Report]) -> String {
                 None,
             )
         }),
-        row("incremental pull p50 / p99", "", &|r| {
+        row("officer incremental pull, alone", "", &|r| {
+            (format!("{} ({} changes)", ms(r.officer_incremental_pull_ms), r.officer_incremental_pull_changes), None)
+        }),
+        row("incremental pull p50 / p99, all at once", "", &|r| {
             (format!("{:.1} / {:.1} ms", r.incremental_pull_p50_ms, r.incremental_pull_p99_ms), None)
         }),
         row("incremental pulls, wall", "", &|r| {
@@ -954,5 +1091,64 @@ mod tests {
     fn urls_lose_their_password() {
         assert_eq!(redact("postgres://u:secret@127.0.0.1:5432/db"), "postgres://u:***@127.0.0.1:5432/db");
         assert_eq!(redact("sqlite:///tmp/x.db?mode=rwc"), "sqlite:///tmp/x.db?mode=rwc");
+    }
+}
+
+#[cfg(test)]
+mod statement_cost {
+    use super::*;
+    use crate::sync::records;
+
+    /// Scratch measurement: what one statement costs inside a write transaction.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore]
+    async fn statement_cost() {
+        let path = std::env::temp_dir().join(format!("jingzhun-stmt-{}.db", Uuid::new_v4()));
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let db = Db::connect(&url, 4).await.expect("connect");
+        db.migrate().await.expect("migrate");
+        demo::load(&db, PASSWORD).await.expect("demo");
+        let ids: Vec<String> = db
+            .conn
+            .query_all_raw(sql(db.backend(), "SELECT id FROM member LIMIT 2000", vec![]))
+            .await
+            .expect("ids")
+            .iter()
+            .map(|r| r.try_get_by_index(0).expect("id"))
+            .collect();
+        let txn = db.begin_write().await.expect("begin");
+        let t0 = Instant::now();
+        let mut loaded = Vec::new();
+        for id in &ids {
+            loaded.push(records::load(&*txn, &fields::MEMBER, id, true).await.expect("load").expect("row"));
+        }
+        let load = t0.elapsed();
+        let t0 = Instant::now();
+        let health = fields::MEMBER.field("health").expect("field");
+        for record in &loaded {
+            records::update(&*txn, &fields::MEMBER, record, &[health]).await.expect("update");
+        }
+        let update = t0.elapsed();
+        let t0 = Instant::now();
+        for _ in &ids {
+            query_scalar_i64(&*txn, sql(db.backend(), "SELECT 1", vec![])).await.expect("select 1");
+        }
+        let trivial = t0.elapsed();
+        let t0 = Instant::now();
+        let batched = records::load_many(&*txn, &fields::MEMBER, &ids).await.expect("load_many");
+        let many = t0.elapsed();
+        txn.commit().await.expect("commit");
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / ids.len() as f64;
+        eprintln!(
+            "per statement: load {:.1} µs, update {:.1} µs, SELECT 1 {:.1} µs; one IN-list load of {} rows {:.1} ms",
+            per(load),
+            per(update),
+            per(trivial),
+            batched.len(),
+            many.as_secs_f64() * 1e3
+        );
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 }

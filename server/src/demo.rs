@@ -858,23 +858,30 @@ fn income(rng: &mut StdRng, hid: &FieldValue, status: &str, kind: &str, people: 
     )
 }
 
-/// A help measure that fits the household: health for illness, education for
-/// schooling, social security for dibao and wubao, otherwise industry or employment.
+/// A help measure that fits the household, in one of the six main-measure categories
+/// (001 附件2): social security (medical aid included) for illness, dibao and wubao,
+/// education for schooling, otherwise mostly industry or employment.
 fn help_measure(rng: &mut StdRng, hid: &FieldValue, kind: &str, causes: &[String]) -> Record {
     let has = |c: &str| causes.iter().any(|x| x == c);
-    let category = if has("illness") && rng.gen_bool(0.5) {
-        "health"
+    let illness = has("illness") && rng.gen_bool(0.5);
+    let category = if illness || (kind != "general" && rng.gen_bool(0.5)) {
+        "social_security"
     } else if has("schooling") && rng.gen_bool(0.6) {
         "education"
-    } else if kind != "general" && rng.gen_bool(0.5) {
-        "social_security"
     } else {
-        weighted(rng, &[("industry", 45), ("employment", 40), ("relocation", 5)])
+        weighted(rng, &[("industry", 45), ("employment", 40), ("ecological_compensation", 8), ("relocation", 4)])
     };
     let (name, project, scale, funds): (&str, &str, &str, i64) = match category {
-        "health" => pick(
+        "social_security" if illness => pick(
             rng,
-            &[("大病专项救治", "医疗救助", "住院报销1人次", 5_000), ("家庭医生签约服务", "健康扶贫", "签约全户", 0)],
+            &[("大病专项救治", "医疗救助", "住院报销1人次", 5_000), ("慢性病门诊补助", "医疗救助", "1人", 1_200)],
+        ),
+        "ecological_compensation" => pick(
+            rng,
+            &[
+                ("生态护林员", "生态护林员选聘", "管护林地500亩", 8_000),
+                ("退耕还林补助", "新一轮退耕还林", "2亩", 1_500),
+            ],
         ),
         "education" => pick(
             rng,

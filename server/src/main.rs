@@ -75,6 +75,10 @@ enum BenchCommand {
         /// With --postgres: skip the SQLite run.
         #[arg(long)]
         no_sqlite: bool,
+        /// Pause of each phone between its pushes, in ms; 0 (the default) measures
+        /// capacity, a pause measures latency under a lighter load.
+        #[arg(long, default_value_t = 0)]
+        pause_ms: u64,
         /// Logins in flight at once (each Argon2 check takes 19 MiB on the server).
         #[arg(long, default_value_t = 4)]
         login_concurrency: usize,
@@ -196,6 +200,7 @@ async fn main() -> anyhow::Result<()> {
                     changes,
                     postgres,
                     no_sqlite,
+                    pause_ms,
                     login_concurrency,
                     keep,
                     json,
@@ -220,6 +225,7 @@ async fn main() -> anyhow::Result<()> {
                 options.changesets_per_phone = changesets_per_phone;
                 options.changes_per_changeset = changes;
                 options.login_concurrency = login_concurrency;
+                options.pause = std::time::Duration::from_millis(pause_ms);
                 options.keep = keep;
                 reports.push(bench::run_sync(&options).await?);
             }

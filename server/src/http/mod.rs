@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod cases;
+pub mod comparison;
 pub mod error;
 pub mod extract;
 pub mod mobile;
@@ -60,7 +61,14 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}", get(cases::get_case))
         .route("/cases/{id}/signoffs", post(cases::sign))
         .route("/cases/{id}/resubmit", post(cases::resubmit))
-        .route("/cases/{id}/reopen", post(cases::reopen));
+        .route("/cases/{id}/reopen", post(cases::reopen))
+        .route(
+            "/comparisons",
+            // Department lists can be large; the JSON body limit does not apply.
+            post(comparison::import_list).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
+        )
+        .route("/comparisons/leads", get(comparison::list_leads))
+        .route("/comparisons/leads/{id}/decide", post(comparison::decide));
 
     Router::new()
         .route("/healthz", get(ops::healthz))

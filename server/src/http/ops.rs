@@ -1,6 +1,6 @@
 //! Operations endpoints: health, metrics, the OpenAPI document.
 
-use super::{admin, cases, mobile};
+use super::{admin, cases, comparison, mobile};
 use crate::app::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -59,6 +59,7 @@ impl utoipa::Modify for BearerAuth {
         admin::list_devices, admin::revoke_device, admin::list_conflicts, admin::resolve_conflict,
         admin::rejected_changesets, admin::get_household, admin::household_audit, admin::list_households, admin::compact,
         cases::open_case, cases::get_case, cases::list_cases, cases::sign, cases::resubmit, cases::reopen,
+        comparison::import_list, comparison::list_leads, comparison::decide,
     ),
     components(schemas(jingzhun_mobile_api::errors::ErrorBody))
 )]

@@ -5,7 +5,7 @@
 use crate::db::{placeholders, sql};
 use chrono::Utc;
 use jingzhun_mobile_api::fields::{EntitySpec, FieldKind, FieldSpec};
-use jingzhun_mobile_api::validate::FieldValue;
+use jingzhun_mobile_api::validate::{FieldValue, mask_bank_account};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
@@ -38,13 +38,21 @@ impl Record {
         if entity.is_household() { Some(&self.id) } else { self.text("household_id") }
     }
 
-    /// The wire form: `id`, `version` and every field.
+    /// The wire form: `id`, `version` and every field. This is what pulls, the admin API
+    /// and the audit log show, so a masked field (a bank account) comes out masked here
+    /// (`FieldValue::to_json`), whatever reads it.
     pub fn to_json(&self, entity: &EntitySpec) -> Json {
         let mut map = Map::new();
         map.insert("id".into(), Json::String(self.id.clone()));
         map.insert("version".into(), Json::from(self.version));
         for field in entity.fields {
-            map.insert(field.name.into(), self.value(field.name).to_json());
+            let value = self.value(field.name);
+            // Belt and braces: a bank account some server path built as plain text is masked too.
+            let json = match value {
+                FieldValue::Text(s) if field.kind.is_masked() => Json::String(mask_bank_account(s)),
+                value => value.to_json(),
+            };
+            map.insert(field.name.into(), json);
         }
         Json::Object(map)
     }
@@ -63,12 +71,14 @@ fn select_list(entity: &EntitySpec) -> String {
 /// The database value of a field value of this kind.
 pub fn to_sql(kind: FieldKind, value: &FieldValue) -> Value {
     match (kind, value) {
-        (FieldKind::Int { .. } | FieldKind::Money, FieldValue::Null) => Value::BigInt(None),
+        (FieldKind::Int { .. } | FieldKind::Money | FieldKind::Decimal { .. }, FieldValue::Null) => Value::BigInt(None),
         (FieldKind::Bool, FieldValue::Null) => Value::Bool(None),
         (_, FieldValue::Null) => Value::String(None),
-        (_, FieldValue::Int(i) | FieldValue::Money(i)) => Value::BigInt(Some(*i)),
+        (_, FieldValue::Int(i) | FieldValue::Money(i) | FieldValue::Decimal(i)) => Value::BigInt(Some(*i)),
         (_, FieldValue::Bool(b)) => Value::Bool(Some(*b)),
-        (_, FieldValue::Text(s) | FieldValue::Date(s) | FieldValue::Uuid(s)) => Value::String(Some(s.clone())),
+        (_, FieldValue::Text(s) | FieldValue::Date(s) | FieldValue::Uuid(s) | FieldValue::BankAccount(s)) => {
+            Value::String(Some(s.clone()))
+        }
         (_, FieldValue::List(items)) => {
             Value::String(Some(serde_json::to_string(items).unwrap_or_else(|_| "[]".into())))
         }
@@ -80,6 +90,12 @@ fn read_field(row: &QueryResult, field: &FieldSpec) -> Result<FieldValue, DbErr>
     Ok(match field.kind {
         FieldKind::Int { .. } => row.try_get::<Option<i64>>("", name)?.map_or(FieldValue::Null, FieldValue::Int),
         FieldKind::Money => row.try_get::<Option<i64>>("", name)?.map_or(FieldValue::Null, FieldValue::Money),
+        FieldKind::Decimal { .. } => {
+            row.try_get::<Option<i64>>("", name)?.map_or(FieldValue::Null, FieldValue::Decimal)
+        }
+        FieldKind::BankAccount => {
+            row.try_get::<Option<String>>("", name)?.map_or(FieldValue::Null, FieldValue::BankAccount)
+        }
         FieldKind::Bool => row.try_get::<Option<bool>>("", name)?.map_or(FieldValue::Null, FieldValue::Bool),
         FieldKind::Date => row.try_get::<Option<String>>("", name)?.map_or(FieldValue::Null, FieldValue::Date),
         FieldKind::Uuid => row.try_get::<Option<String>>("", name)?.map_or(FieldValue::Null, FieldValue::Uuid),

@@ -197,6 +197,19 @@ impl Admin {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> (u16, Value) {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn ok_post(&self, path: &str, body: Value) -> Value {
         let (status, value) = self.post(path, body).await;
         assert!((200..300).contains(&status), "POST {path} answered {status}: {value}");

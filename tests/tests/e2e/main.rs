@@ -6,7 +6,9 @@ mod harness;
 
 mod accounts;
 mod attachments;
+mod comparison;
 mod concurrency;
+mod household_record;
 mod ops;
 mod outbox;
 mod procedures;
