@@ -10,6 +10,9 @@ mod m20261122_000002_sync;
 mod m20261122_000003_procedures;
 mod m20261122_000004_household_record;
 mod m20261122_000005_comparison;
+mod m20261122_000006_help_plans;
+mod m20261122_000007_outside_system;
+mod m20261122_000008_thresholds;
 
 pub struct Migrator;
 
@@ -22,6 +25,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_procedures::Migration),
             Box::new(m20261122_000004_household_record::Migration),
             Box::new(m20261122_000005_comparison::Migration),
+            Box::new(m20261122_000006_help_plans::Migration),
+            Box::new(m20261122_000007_outside_system::Migration),
+            Box::new(m20261122_000008_thresholds::Migration),
         ]
     }
 }

@@ -157,6 +157,10 @@ pub static HOUSEHOLD: EntitySpec = EntitySpec {
         f("leading_enterprise", "是否有龙头企业带动", K::Bool, P::Lww, false),
         f("entrepreneur_led", "是否有创业致富带头人带动", K::Bool, P::Lww, false),
         f("has_radio_tv", "是否通广播电视", K::Bool, P::Lww, false),
+        // 001 §一: identified but not yet in the national system (系统外人员), kept on
+        // paper and listed quarterly with the reason.
+        f("outside_national_system", "系统外人员", K::Bool, P::Lww, false),
+        f("outside_reason", "系统外管理原因", K::Text { max_chars: 200 }, P::Lww, false),
     ],
 };
 
@@ -252,6 +256,8 @@ pub static HELP_PLAN: EntitySpec = EntitySpec {
         f("year", "年度", K::Int { min: 2014, max: 2100 }, P::Lww, true),
         f("goal", "帮扶目标", K::Text { max_chars: 1000 }, P::Lww, false),
         f("planned_income", "计划人均纯收入", K::Money, P::Lww, false),
+        // 001 附件1 帮扶成效: what the year's help achieved, in the officer's words.
+        f("outcome_note", "帮扶成效", K::Text { max_chars: 2000 }, P::Lww, false),
     ],
 };
 
@@ -267,6 +273,9 @@ pub static PLAN_TASK: EntitySpec = EntitySpec {
         f("officer_id", "责任人", K::Uuid, P::Lww, false),
         f("done", "已完成", K::Bool, P::Lww, false),
         f("progress_note", "进展", K::Text { max_chars: 2000 }, P::Lww, false),
+        // Photos or documents proving the task done (uploaded through `/attachments`).
+        f("evidence_ids", "佐证材料", K::UuidList { max: 20 }, P::Lww, false),
+        f("done_on", "完成日期", K::Date, P::Lww, false),
     ],
 };
 

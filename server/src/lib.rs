@@ -13,8 +13,10 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod metrics;
+pub mod plans;
 pub mod procedures;
 pub mod registry;
+pub mod rules;
 pub mod sync;
 
 pub use app::{AppState, prepare, serve, serve_state};

@@ -54,15 +54,15 @@ impl Source {
         Source::ALL.into_iter().find(|s| s.code() == code)
     }
 
-    /// The removal reason (002 §二(二)) a match raises.
+    /// The removal reason (002 §二(二); code table `removal_reason`) a match raises.
     pub fn reason(self) -> &'static str {
         match self {
             Source::Vehicles => "vehicle",
             Source::UrbanProperty => "urban_property",
-            Source::Business => "business_registration",
+            Source::Business => "registered_business",
             Source::PublicServants => "public_servant",
             Source::VillageCadres => "village_cadre",
-            Source::Deaths => "death",
+            Source::Deaths => "dead_missing_or_separate",
         }
     }
 
@@ -75,3 +75,15 @@ impl Source {
 
 /// 002 §二(二)3: a vehicle counts from 30,000 yuan.
 pub const VEHICLE_MIN_YUAN: f64 = 30_000.0;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_source_points_to_a_removal_reason_of_the_code_table() {
+        for source in Source::ALL {
+            assert!(jingzhun_mobile_api::codes::REMOVAL_REASON.contains(source.reason()), "{source:?}");
+        }
+    }
+}

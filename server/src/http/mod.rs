@@ -6,7 +6,9 @@ pub mod comparison;
 pub mod error;
 pub mod extract;
 pub mod mobile;
+pub mod rules;
 pub mod ops;
+pub mod plans;
 
 use crate::app::AppState;
 use axum::Router;
@@ -68,7 +70,9 @@ pub fn router(state: AppState) -> Router {
             post(comparison::import_list).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
         )
         .route("/comparisons/leads", get(comparison::list_leads))
-        .route("/comparisons/leads/{id}/decide", post(comparison::decide));
+        .route("/comparisons/leads/{id}/decide", post(comparison::decide))
+        .merge(rules::routes())
+        .merge(plans::routes());
 
     Router::new()
         .route("/healthz", get(ops::healthz))

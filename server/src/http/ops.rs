@@ -1,6 +1,6 @@
 //! Operations endpoints: health, metrics, the OpenAPI document.
 
-use super::{admin, cases, comparison, mobile};
+use super::{admin, cases, comparison, mobile, rules};
 use crate::app::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -60,6 +60,8 @@ impl utoipa::Modify for BearerAuth {
         admin::rejected_changesets, admin::get_household, admin::household_audit, admin::list_households, admin::compact,
         cases::open_case, cases::get_case, cases::list_cases, cases::sign, cases::resubmit, cases::reopen,
         comparison::import_list, comparison::list_leads, comparison::decide,
+        rules::list_thresholds, rules::set_threshold, rules::assessment, rules::quality,
+        super::plans::household_timeline, super::plans::plan_outcome, super::plans::overdue_tasks,
     ),
     components(schemas(jingzhun_mobile_api::errors::ErrorBody))
 )]

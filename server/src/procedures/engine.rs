@@ -11,6 +11,7 @@ use crate::sync::records::{self, Record};
 use crate::sync::server_edit::{Editor, Written, update_fields};
 use axum::http::StatusCode;
 use chrono::Utc;
+use jingzhun_mobile_api::codes::MEMBER_DECREASE_REASON;
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use jingzhun_mobile_api::fields::{self, CASE, HOUSEHOLD, MEMBER};
 use jingzhun_mobile_api::validate::FieldValue;
@@ -294,7 +295,9 @@ async fn complete(txn: &WriteTxn, caller: &Caller, loaded: &mut Loaded, note: St
             .await?,
         );
     }
-    if loaded.kind == CaseKind::MemberChange && loaded.case.text("reason").is_some_and(|r| r.starts_with("decrease")) {
+    if loaded.kind == CaseKind::MemberChange
+        && loaded.case.text("reason").is_some_and(|r| MEMBER_DECREASE_REASON.contains(r))
+    {
         if let Some(member_id) = loaded.case.text("member_id").map(str::to_owned) {
             if let Some(mut member) = records::load(&**txn, &MEMBER, &member_id, true).await? {
                 written.extend(
@@ -585,6 +588,22 @@ pub async fn check_new_case(
         if !kind.applies_to(household.text("status").unwrap_or_default()) {
             errors.push(FieldError::new("kind", ErrorCode::CaseNotAllowed));
         }
+    }
+    let reason = match values.get("reason") {
+        Some(FieldValue::Text(reason)) => Some(reason.as_str()),
+        _ => None,
+    };
+    let tables = kind.reason_tables();
+    match reason {
+        None if !tables.is_empty() => errors.push(FieldError::new("reason", ErrorCode::Required)),
+        Some(reason) if !tables.iter().any(|t| t.contains(reason)) => {
+            errors.push(FieldError::new("reason", ErrorCode::UnknownReason));
+        }
+        _ => {}
+    }
+    // A member leaving names the member.
+    if reason.is_some_and(|r| MEMBER_DECREASE_REASON.contains(r)) && !values.contains_key("member_id") {
+        errors.push(FieldError::new("member_id", ErrorCode::Required));
     }
     if let Some(FieldValue::Uuid(member_id)) = values.get("member_id") {
         let same = query_scalar_i64(

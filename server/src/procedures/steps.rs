@@ -71,6 +71,19 @@ impl CaseKind {
         }
     }
 
+    /// The code tables a case's `reason` must come from; empty: the kind takes no reason.
+    pub fn reason_tables(self) -> Vec<&'static jingzhun_mobile_api::codes::CodeTable> {
+        use jingzhun_mobile_api::codes::{
+            MEMBER_DECREASE_REASON, MEMBER_INCREASE_REASON, RELAPSE_CAUSE, REMOVAL_REASON,
+        };
+        match self {
+            CaseKind::Remove => vec![&REMOVAL_REASON],
+            CaseKind::Relapse => vec![&RELAPSE_CAUSE],
+            CaseKind::MemberChange => vec![&MEMBER_INCREASE_REASON, &MEMBER_DECREASE_REASON],
+            CaseKind::Identify | CaseKind::Exit | CaseKind::ExitReversal => vec![],
+        }
+    }
+
     /// The household statuses a case of this kind may be opened for.
     pub fn applies_to(self, status: &str) -> bool {
         match self {

@@ -107,6 +107,22 @@ async fn store_rejected(
     }
 }
 
+/// The change set as kept for review: secret fields (bank accounts) masked, as every
+/// other output shows them.
+fn without_secrets(changeset: &ChangeSet) -> ChangeSet {
+    let mut kept = changeset.clone();
+    for change in &mut kept.changes {
+        let Some(entity) = fields::entity(&change.entity) else { continue };
+        for (name, value) in change.fields.iter_mut() {
+            let secret = entity.field(name).is_some_and(|f| f.kind.is_masked());
+            if let (true, Some(text)) = (secret, value.as_str()) {
+                *value = serde_json::Value::String(validate::mask_bank_account(text));
+            }
+        }
+    }
+    kept
+}
+
 async fn insert_receipt(
     conn: &impl ConnectionTrait,
     caller: &Caller,
@@ -117,7 +133,7 @@ async fn insert_receipt(
         ChangeSetStatus::Rejected => "rejected",
         _ => "applied",
     };
-    let request = serde_json::to_string(changeset).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let request = serde_json::to_string(&without_secrets(changeset)).map_err(|e| DbErr::Custom(e.to_string()))?;
     let response = serde_json::to_string(result).map_err(|e| DbErr::Custom(e.to_string()))?;
     conn.execute_raw(sql(
         conn.get_database_backend(),

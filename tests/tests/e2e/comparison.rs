@@ -74,7 +74,7 @@ async fn department_lists_raise_leads_and_change_nothing_else(backend: Backend) 
     let bytes = workbook.save_to_buffer().expect("xlsx");
     let (status, report) = upload(&county, "deaths", "死亡人员.xlsx", bytes).await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!(report["leads"][0]["reason"], "death");
+    assert_eq!(report["leads"][0]["reason"], "dead_missing_or_separate");
     assert_eq!(report["leads"][0]["details"]["死亡日期"], "2026-10-01");
 
     // Officer B sees no leads of A's households; the village decides with a field note.

@@ -12,5 +12,6 @@ mod household_record;
 mod ops;
 mod outbox;
 mod procedures;
+mod rules;
 mod sync_pull;
 mod sync_push;

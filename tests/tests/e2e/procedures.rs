@@ -161,10 +161,41 @@ async fn exit_with_an_unmet_guarantee_is_refused_with_the_reason(backend: Backen
     let case = case["id"].as_str().expect("id").to_owned();
     let (status, body) = sign(&officer, &case, "application", "approve").await;
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("exit_refused")), "{body}");
+    let fields: Vec<&str> =
+        body["error"]["fields"].as_array().expect("reasons").iter().filter_map(|r| r["field"].as_str()).collect();
+    assert_eq!(
+        fields,
+        ["housing_secure", "threshold"],
+        "an unmet guarantee, and no poverty line to check income against"
+    );
+
+    // The county sets its line; the officer records the year's income above it.
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let (status, _) = county.put("/api/v1/thresholds", json!({"year": 2026, "region_prefix": "320703", "standard": "national", "yuan": 4000, "source": "县扶贫办通知"})).await;
+    assert_eq!(status, 204);
+    let income = json!({"household_id": household, "year": 2026, "wage": 3900});
+    push(&phone, vec![changeset(vec![change("income", Uuid::new_v4(), Op::Create, 0, income)])]).await;
+    let (status, body) = sign(&officer, &case, "application", "approve").await;
+    assert_eq!(status, 422);
     let reasons = body["error"]["fields"].as_array().expect("reasons");
-    assert_eq!(reasons.len(), 1);
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
     assert_eq!(reasons[0]["field"], "housing_secure");
     assert!(reasons[0]["message_zh"].as_str().is_some_and(|m| m.contains("住房安全")));
+    assert_eq!(reasons[1]["field"], "net_income_per_capita", "3900 yuan for one person is below 4000");
+    let incomes = app.admin.household(household).await["income"].clone();
+    let income_id = incomes[0]["id"].as_str().expect("id").to_owned();
+    let res = push(
+        &phone,
+        vec![changeset(vec![change(
+            "income",
+            income_id.parse().expect("uuid"),
+            Op::Update,
+            1,
+            json!({"business": 1500}),
+        )])],
+    )
+    .await;
+    assert_eq!(res.results[0].status, ChangeSetStatus::Applied);
 
     // Once the house is made safe the exit moves on.
     let version = app.admin.household(household).await["household"]["version"].as_i64().expect("version");
@@ -211,7 +242,7 @@ async fn signed_data_is_frozen_for_lower_levels_and_rejection_restarts(backend: 
     seed(&app).await;
     let phone = app.phone("officer-a", "phone-a").await;
     let (household, _) = create_household(&phone, VILLAGE_1, 0).await;
-    let [officer, village, township, county] = users(&app).await;
+    let [officer, village, township, _] = users(&app).await;
     let case = village.ok_post("/api/v1/cases", json!({"household_id": household, "kind": "identify"})).await;
     let case = case["id"].as_str().expect("id").to_owned();
     for (step, signer) in [

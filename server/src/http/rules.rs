@@ -1,0 +1,141 @@
+//! `/api/v1`: poverty lines, rule assessments of a household, data-quality checks.
+
+use super::error::{ApiError, ApiResult};
+use super::extract::AppJson;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::domain::facts::Standard;
+use crate::domain::thresholds::Threshold;
+use crate::rules;
+use crate::sync::{records, scope};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use jingzhun_mobile_api::errors::ErrorCode;
+use jingzhun_mobile_api::fields;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/thresholds", get(list_thresholds).put(set_threshold))
+        .route("/households/{id}/assessment", get(assessment))
+        .route("/quality", get(quality))
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ThresholdBody {
+    /// Income year.
+    pub year: i32,
+    /// Leading digits of the division codes covered ("" for the whole country).
+    pub region_prefix: String,
+    /// national, provincial, municipal
+    pub standard: String,
+    /// Yuan per person and year.
+    pub yuan: f64,
+    /// The document that sets it.
+    pub source: String,
+}
+
+/// Every poverty line stored.
+#[utoipa::path(get, path = "/api/v1/thresholds", tag = "rules", responses((status = 200, body = [ThresholdBody])), security(("bearer" = [])))]
+pub async fn list_thresholds(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Vec<ThresholdBody>>> {
+    let lines = rules::thresholds::all(&state.db.conn).await?;
+    Ok(Json(
+        lines
+            .into_iter()
+            .map(|t| ThresholdBody {
+                year: t.year,
+                region_prefix: t.region_prefix,
+                standard: t.standard.code().into(),
+                yuan: t.amount_fen as f64 / 100.0,
+                source: t.source,
+            })
+            .collect(),
+    ))
+}
+
+/// Sets a poverty line for a year, region and standard (county staff of that region).
+#[utoipa::path(put, path = "/api/v1/thresholds", tag = "rules", request_body = ThresholdBody,
+    responses((status = 204), (status = 400), (status = 403)), security(("bearer" = [])))]
+pub async fn set_threshold(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<ThresholdBody>,
+) -> ApiResult<axum::http::StatusCode> {
+    let standard = Standard::from_code(&body.standard).ok_or_else(|| ApiError::bad_request(ErrorCode::UnknownCode))?;
+    if !(2000..=2100).contains(&body.year)
+        || !body.region_prefix.bytes().all(|b| b.is_ascii_digit())
+        || body.region_prefix.len() > 12
+    {
+        return Err(ApiError::bad_request(ErrorCode::OutOfRange));
+    }
+    let fen = jingzhun_mobile_api::validate::money_fen(&serde_json::json!(body.yuan)).map_err(ApiError::bad_request)?;
+    // A county sets lines for its own region (or a part of it), never above it.
+    let padded = format!("{:0<12}", body.region_prefix);
+    if !caller.manages_region(&padded)
+        || caller.grants.iter().filter(|g| g.role.manages()).all(|g| body.region_prefix.len() < g.prefix.len())
+    {
+        return Err(ApiError::forbidden());
+    }
+    let line = Threshold {
+        year: body.year,
+        region_prefix: body.region_prefix,
+        standard,
+        amount_fen: fen,
+        source: body.source,
+    };
+    rules::thresholds::set(&state.db, &caller, &line).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AssessmentParams {
+    /// Income year (default: the household's latest).
+    pub year: Option<i64>,
+}
+
+/// What every rule (R1–R6, R8) says about a household for an income year.
+#[utoipa::path(get, path = "/api/v1/households/{id}/assessment", tag = "rules", params(("id" = Uuid, Path), AssessmentParams),
+    responses((status = 200, description = "income, identification, exit, removal findings, review flags, edge, main measure, data quality"), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn assessment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Query(params): Query<AssessmentParams>,
+) -> ApiResult<Json<Value>> {
+    let id = id.to_string();
+    let household =
+        records::load(&state.db.conn, &fields::HOUSEHOLD, &id, false).await?.ok_or_else(ApiError::not_found)?;
+    if !scope::household_access(&state.db.conn, &caller, &id, household.text("region_code").unwrap_or_default())
+        .await?
+        .may_read()
+    {
+        return Err(ApiError::out_of_scope());
+    }
+    rules::assess(&state.db.conn, &id, params.year).await?.map(Json).ok_or_else(ApiError::not_found)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct QualityParams {
+    /// Only households in this region (any level).
+    pub region_code: Option<String>,
+}
+
+/// R8 data-quality problems of the households in the caller's scope.
+#[utoipa::path(get, path = "/api/v1/quality", tag = "rules", params(QualityParams),
+    responses((status = 200, description = "households with their problems")), security(("bearer" = [])))]
+pub async fn quality(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<QualityParams>,
+) -> ApiResult<Json<Vec<Value>>> {
+    let (mut cond, mut values) = scope::households_condition(&caller, "id", "region_code");
+    if let Some(region) = params.region_code {
+        cond.push_str(" AND region_code LIKE ?");
+        values.push(format!("{}%", region.trim_end_matches('0')).into());
+    }
+    Ok(Json(rules::quality_problems(&state.db.conn, (cond, values)).await?))
+}

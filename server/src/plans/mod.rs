@@ -1,0 +1,137 @@
+//! Help plans (一户一策, 001 §二: 确保帮扶责任、增收项目真正落实到户): one dated account of
+//! what happened to a household, the plan tasks past their date in a region, and what
+//! each year's plan achieved against the income it planned (001 附件1 帮扶成效).
+//!
+//! Everything here reads; nothing writes. Phones record plans, tasks, progress and
+//! evidence through sync like any other record (`jingzhun_mobile_api::fields`).
+//!
+//! What this module must never do: speak HTTP or decide who may ask. The HTTP layer
+//! checks access to a household before asking for its timeline or outcome, and passes
+//! the caller's scope as a SQL condition to [`overdue_tasks`].
+
+pub mod facts;
+pub mod outcome;
+pub mod tasks;
+pub mod timeline;
+
+pub use facts::{facts_from_records, income_facts};
+pub use outcome::{MainMeasureSuggestion, PlanMeasure, PlanOutcome, PlanResult, RuleProblem, outcome};
+pub use tasks::{OverdueTask, overdue_tasks};
+pub use timeline::{DatePrecision, TimelineEntry, TimelineKind, timeline};
+
+use crate::db::{placeholders, sql};
+use crate::sync::records::Record;
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use jingzhun_mobile_api::validate::{FieldValue, fen_to_yuan};
+use sea_orm::{ConnectionTrait, DbErr, Value};
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
+
+/// China keeps one time zone, UTC+8, without daylight saving: due dates, visit dates
+/// and sign-off days are all Beijing dates.
+fn beijing() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+/// The Beijing date of a moment.
+pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&beijing()).date_naive()
+}
+
+/// Today in Beijing: what "overdue" is measured against.
+pub fn today_in_china() -> NaiveDate {
+    china_date(Utc::now())
+}
+
+fn date_of(record: &Record, field: &str) -> Option<NaiveDate> {
+    record.text(field).and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+}
+
+fn int_of(record: &Record, field: &str) -> Option<i64> {
+    match record.value(field) {
+        FieldValue::Int(i) => Some(*i),
+        _ => None,
+    }
+}
+
+fn fen_of(record: &Record, field: &str) -> Option<i64> {
+    match record.value(field) {
+        FieldValue::Money(fen) => Some(*fen),
+        _ => None,
+    }
+}
+
+fn flag_of(record: &Record, field: &str) -> Option<bool> {
+    match record.value(field) {
+        FieldValue::Bool(b) => Some(*b),
+        _ => None,
+    }
+}
+
+fn list_of(record: &Record, field: &str) -> Vec<String> {
+    match record.value(field) {
+        FieldValue::List(items) => items.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// Non-empty text of a field.
+fn note_of<'a>(record: &'a Record, field: &str) -> Option<&'a str> {
+    record.text(field).map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A plan task is done once it is ticked or has the day it was done.
+fn task_done(task: &Record) -> bool {
+    flag_of(task, "done") == Some(true) || date_of(task, "done_on").is_some()
+}
+
+/// Whole yuan, or yuan with two decimals, for Chinese text ("3000元", "1234.50元").
+fn yuan_text(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let abs = fen.unsigned_abs();
+    if abs % 100 == 0 { format!("{sign}{}元", abs / 100) } else { format!("{sign}{}.{:02}元", abs / 100, abs % 100) }
+}
+
+/// Money kept in fen goes out in yuan, as every amount on the wire (DESIGN §5).
+fn yuan<S: Serializer>(fen: &Option<i64>, serializer: S) -> Result<S::Ok, S::Error> {
+    match fen {
+        Some(fen) => fen_to_yuan(*fen).serialize(serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// The names of these users, by id (unknown ids are left out).
+async fn user_names(conn: &impl ConnectionTrait, ids: &[String]) -> Result<BTreeMap<String, String>, DbErr> {
+    let mut ids: Vec<&String> = ids.iter().collect();
+    ids.sort();
+    ids.dedup();
+    let mut names = BTreeMap::new();
+    for chunk in ids.chunks(500) {
+        let text = format!("SELECT id, name FROM app_user WHERE id IN ({})", placeholders(chunk.len()));
+        let values = chunk.iter().map(|id| Value::from(id.as_str())).collect();
+        for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
+            names.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+        }
+    }
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beijing_dates_turn_at_sixteen_utc() {
+        let before = DateTime::parse_from_rfc3339("2026-03-01T15:59:59Z").expect("time").with_timezone(&Utc);
+        let after = DateTime::parse_from_rfc3339("2026-03-01T16:00:00Z").expect("time").with_timezone(&Utc);
+        assert_eq!(china_date(before), NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"));
+        assert_eq!(china_date(after), NaiveDate::from_ymd_opt(2026, 3, 2).expect("date"));
+    }
+
+    #[test]
+    fn yuan_text_keeps_fen_only_when_there_are_some() {
+        assert_eq!(yuan_text(300_000), "3000元");
+        assert_eq!(yuan_text(123_450), "1234.50元");
+        assert_eq!(yuan_text(-5), "-0.05元");
+    }
+}

@@ -1,0 +1,93 @@
+//! The rules (R1–R9, `crate::domain`) applied to stored households: facts read from
+//! the records, thresholds stored as data per year, region and standard, and the
+//! assessments county staff and the procedures use.
+//!
+//! The domain functions stay pure; this is where they meet the database.
+
+pub mod facts;
+pub mod thresholds;
+
+use crate::domain::{
+    edge, eligibility, exit, main_measure, policy::RulePolicy, quality, removal, thresholds::find_threshold,
+};
+use sea_orm::{ConnectionTrait, DbErr};
+use serde_json::{Value, json};
+
+/// Every rule's verdict on one household for one income year, as JSON for the API.
+pub async fn assess(
+    conn: &impl ConnectionTrait,
+    household_id: &str,
+    year: Option<i64>,
+) -> Result<Option<Value>, DbErr> {
+    let Some(read) = facts::household_facts(conn, household_id, year).await? else { return Ok(None) };
+    let policy = RulePolicy::baseline();
+    let thresholds = thresholds::all(conn).await?;
+    let standard = read.facts.standard.unwrap_or(crate::domain::facts::Standard::National);
+    let threshold = find_threshold(&thresholds, read.year as i32, &read.facts.region_code, standard).ok().cloned();
+    let outcome = |r: Result<Value, String>| r.unwrap_or_else(|e| json!({ "error": e }));
+    let income = crate::domain::income::net_income_per_capita(&read.facts.income, read.facts.resident_members, &policy);
+    let mut out = json!({
+        "household_id": household_id,
+        "year": read.year,
+        "threshold": threshold.as_ref().map(|t| json!({"year": t.year, "region_prefix": t.region_prefix, "standard": t.standard.code(), "yuan": t.amount_fen as f64 / 100.0, "source": t.source})),
+        "net_income": outcome(income.map(|n| serde_json::to_value(n).unwrap_or_default()).map_err(|e| e.to_string())),
+        "removal_findings": serde_json::to_value(removal::removal_findings(&read.facts, &policy)).unwrap_or_default(),
+        "review_flags": serde_json::to_value(removal::review_flags(&read.facts)).unwrap_or_default(),
+        "main_measure": outcome(main_measure::classify_main_measure(&read.facts, read.last_year.as_ref(), &policy).map(|m| serde_json::to_value(m).unwrap_or_default()).map_err(|e| e.to_string())),
+        "quality": serde_json::to_value(quality::check_quality(&read.facts, chrono::Utc::now().date_naive(), &read.ids_elsewhere, &policy)).unwrap_or_default(),
+    });
+    match &threshold {
+        Some(t) => {
+            out["identification"] = outcome(
+                eligibility::assess_identification(&read.facts, t, &policy)
+                    .map(|r| serde_json::to_value(r).unwrap_or_default())
+                    .map_err(|e| e.to_string()),
+            );
+            out["exit"] = outcome(
+                exit::check_exit(&read.facts, t, &policy)
+                    .map(|r| serde_json::to_value(r).unwrap_or_default())
+                    .map_err(|e| e.to_string()),
+            );
+            out["edge"] = outcome(
+                edge::assess_edge(&read.facts, t, &policy)
+                    .map(|r| serde_json::to_value(r).unwrap_or_default())
+                    .map_err(|e| e.to_string()),
+            );
+        }
+        None => {
+            let missing = json!({ "error": "no_threshold: no poverty line is set for this year, region and standard" });
+            out["identification"] = missing.clone();
+            out["exit"] = missing.clone();
+            out["edge"] = missing;
+        }
+    }
+    Ok(Some(out))
+}
+
+/// R8 over every household matching `condition` (a SQL condition on `household`):
+/// the households with problems, each with its list.
+pub async fn quality_problems(
+    conn: &impl ConnectionTrait,
+    condition: (String, Vec<sea_orm::Value>),
+) -> Result<Vec<Value>, DbErr> {
+    let (cond, values) = condition;
+    let rows = conn
+        .query_all_raw(crate::db::sql(
+            conn.get_database_backend(),
+            &format!("SELECT id FROM household WHERE {cond} ORDER BY id LIMIT 20000"),
+            values,
+        ))
+        .await?;
+    let policy = RulePolicy::baseline();
+    let today = chrono::Utc::now().date_naive();
+    let mut out = Vec::new();
+    for row in rows {
+        let id: String = row.try_get_by_index(0)?;
+        let Some(read) = facts::household_facts(conn, &id, None).await? else { continue };
+        let problems = quality::check_quality(&read.facts, today, &read.ids_elsewhere, &policy);
+        if !problems.is_empty() {
+            out.push(json!({ "household_id": id, "region_code": read.facts.region_code, "problems": problems }));
+        }
+    }
+    Ok(out)
+}

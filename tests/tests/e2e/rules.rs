@@ -1,0 +1,73 @@
+//! Rules applied to stored households: poverty lines as data, assessments, data quality.
+
+use crate::harness::*;
+use crate::on_both_backends;
+use jingzhun_mobile_api::wire::Op;
+use serde_json::json;
+use uuid::Uuid;
+
+on_both_backends!(thresholds_are_data_and_households_are_assessed);
+
+async fn thresholds_are_data_and_households_are_assessed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let lines = app.admin.ok_get("/api/v1/thresholds").await;
+    assert!(
+        lines.as_array().expect("lines").iter().any(|l| l["region_prefix"] == "530103" && l["yuan"] == 2952.0),
+        "the seeded 002 line"
+    );
+
+    let officer = Admin::login(&app.base, "officer-a", PASSWORD).await;
+    let line = json!({"year": 2025, "region_prefix": "320703", "standard": "national", "yuan": 3800, "source": "县定"});
+    assert_eq!(officer.put("/api/v1/thresholds", line.clone()).await.0, 403, "officers do not set poverty lines");
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    assert_eq!(
+        county
+            .put(
+                "/api/v1/thresholds",
+                json!({"year": 2025, "region_prefix": "32", "standard": "national", "yuan": 1, "source": "x"})
+            )
+            .await
+            .0,
+        403,
+        "not above the county"
+    );
+    assert_eq!(county.put("/api/v1/thresholds", line).await.0, 204);
+
+    // A household of two with 7,000 yuan net: 3,500 per head, below 3,800.
+    let phone = app.phone("officer-a", "phone-a").await;
+    let (household, members) = create_household(&phone, VILLAGE_1, 1).await;
+    let income =
+        json!({"household_id": household, "year": 2025, "wage": 6000, "business": 1500, "business_expense": 500});
+    push(&phone, vec![changeset(vec![change("income", Uuid::new_v4(), Op::Create, 0, income)])]).await;
+    let assessment = county.ok_get(&format!("/api/v1/households/{household}/assessment?year=2025")).await;
+    assert_eq!(assessment["threshold"]["yuan"], 3800.0);
+    assert_eq!(assessment["net_income"]["net_fen"], 700_000);
+    assert_eq!(assessment["net_income"]["resident_members"], 2);
+    assert!(assessment["exit"]["obstacles"].as_array().is_some_and(|o| !o.is_empty()), "{assessment}");
+    let b = Admin::login(&app.base, "officer-b", PASSWORD).await;
+    assert_eq!(b.get(&format!("/api/v1/households/{household}/assessment")).await.0, 403);
+
+    // A member whose recorded sex contradicts the sex digit of the ID number is a
+    // data-quality problem (R8).
+    let whole = app.admin.household(household).await;
+    let member = whole["member"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|m| m["id"] == members[1].to_string())
+        .expect("member")
+        .clone();
+    let id_sex = jingzhun_mobile_api::validate::id_sex(member["id_number"].as_str().expect("id")).expect("sex digit");
+    let wrong = if id_sex == "male" { "female" } else { "male" };
+    let version = member["version"].as_i64().expect("version");
+    push(&phone, vec![changeset(vec![change("member", members[1], Op::Update, version, json!({"sex": wrong}))])]).await;
+    let problems = county.ok_get("/api/v1/quality").await;
+    let ours = problems
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|p| p["household_id"] == household.to_string())
+        .expect("flagged");
+    assert!(ours["problems"].to_string().contains("sex"), "{ours}");
+}
