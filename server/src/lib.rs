@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod plans;
 pub mod procedures;
 pub mod registry;
+pub mod reports;
 pub mod rules;
 pub mod sync;
 

@@ -9,6 +9,7 @@ pub mod mobile;
 pub mod rules;
 pub mod ops;
 pub mod plans;
+pub mod reports;
 
 use crate::app::AppState;
 use axum::Router;
@@ -72,7 +73,8 @@ pub fn router(state: AppState) -> Router {
         .route("/comparisons/leads", get(comparison::list_leads))
         .route("/comparisons/leads/{id}/decide", post(comparison::decide))
         .merge(rules::routes())
-        .merge(plans::routes());
+        .merge(plans::routes())
+        .merge(reports::routes());
 
     Router::new()
         .route("/healthz", get(ops::healthz))

@@ -62,6 +62,7 @@ impl utoipa::Modify for BearerAuth {
         comparison::import_list, comparison::list_leads, comparison::decide,
         rules::list_thresholds, rules::set_threshold, rules::assessment, rules::quality,
         super::plans::household_timeline, super::plans::plan_outcome, super::plans::overdue_tasks,
+        super::reports::report,
     ),
     components(schemas(jingzhun_mobile_api::errors::ErrorBody))
 )]

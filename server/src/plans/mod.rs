@@ -9,12 +9,11 @@
 //! checks access to a household before asking for its timeline or outcome, and passes
 //! the caller's scope as a SQL condition to [`overdue_tasks`].
 
-pub mod facts;
 pub mod outcome;
 pub mod tasks;
 pub mod timeline;
 
-pub use facts::{facts_from_records, income_facts};
+pub use crate::rules::facts::{facts_from_records, income_facts};
 pub use outcome::{MainMeasureSuggestion, PlanMeasure, PlanOutcome, PlanResult, RuleProblem, outcome};
 pub use tasks::{OverdueTask, overdue_tasks};
 pub use timeline::{DatePrecision, TimelineEntry, TimelineKind, timeline};
@@ -22,7 +21,7 @@ pub use timeline::{DatePrecision, TimelineEntry, TimelineKind, timeline};
 use crate::db::{placeholders, sql};
 use crate::sync::records::Record;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use jingzhun_mobile_api::validate::{FieldValue, fen_to_yuan};
+use jingzhun_mobile_api::validate::fen_to_yuan;
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -43,38 +42,6 @@ pub fn today_in_china() -> NaiveDate {
     china_date(Utc::now())
 }
 
-fn date_of(record: &Record, field: &str) -> Option<NaiveDate> {
-    record.text(field).and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-}
-
-fn int_of(record: &Record, field: &str) -> Option<i64> {
-    match record.value(field) {
-        FieldValue::Int(i) => Some(*i),
-        _ => None,
-    }
-}
-
-fn fen_of(record: &Record, field: &str) -> Option<i64> {
-    match record.value(field) {
-        FieldValue::Money(fen) => Some(*fen),
-        _ => None,
-    }
-}
-
-fn flag_of(record: &Record, field: &str) -> Option<bool> {
-    match record.value(field) {
-        FieldValue::Bool(b) => Some(*b),
-        _ => None,
-    }
-}
-
-fn list_of(record: &Record, field: &str) -> Vec<String> {
-    match record.value(field) {
-        FieldValue::List(items) => items.clone(),
-        _ => Vec::new(),
-    }
-}
-
 /// Non-empty text of a field.
 fn note_of<'a>(record: &'a Record, field: &str) -> Option<&'a str> {
     record.text(field).map(str::trim).filter(|s| !s.is_empty())
@@ -82,14 +49,18 @@ fn note_of<'a>(record: &'a Record, field: &str) -> Option<&'a str> {
 
 /// A plan task is done once it is ticked or has the day it was done.
 fn task_done(task: &Record) -> bool {
-    flag_of(task, "done") == Some(true) || date_of(task, "done_on").is_some()
+    task.flag("done") == Some(true) || task.date("done_on").is_some()
 }
 
 /// Whole yuan, or yuan with two decimals, for Chinese text ("3000元", "1234.50元").
 fn yuan_text(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
     let abs = fen.unsigned_abs();
-    if abs % 100 == 0 { format!("{sign}{}元", abs / 100) } else { format!("{sign}{}.{:02}元", abs / 100, abs % 100) }
+    if abs.is_multiple_of(100) {
+        format!("{sign}{}元", abs / 100)
+    } else {
+        format!("{sign}{}.{:02}元", abs / 100, abs % 100)
+    }
 }
 
 /// Money kept in fen goes out in yuan, as every amount on the wire (DESIGN §5).

@@ -5,12 +5,12 @@
 //! What this must never do: record the R6 category. It is a suggestion next to the
 //! measures the officer recorded; the officer ticks the category (001 §三).
 
-use super::facts::{facts_from_records, income_facts};
-use super::{date_of, fen_of, int_of, note_of, task_done, yuan};
+use super::{note_of, task_done, yuan};
 use crate::domain::error::RuleError;
 use crate::domain::income::net_income_per_capita;
 use crate::domain::main_measure::{MainMeasure, MeasureClassification, classify_main_measure};
 use crate::domain::policy::RulePolicy;
+use crate::rules::facts::{facts_from_records, income_facts};
 use crate::sync::records::{self, Record};
 use chrono::Datelike;
 use jingzhun_mobile_api::codes;
@@ -121,7 +121,7 @@ pub struct PlanOutcome {
 
 /// The year a measure belongs to: its own, else its start date's.
 fn measure_year(measure: &Record) -> Option<i64> {
-    int_of(measure, "year").or_else(|| date_of(measure, "start_date").map(|d| i64::from(d.year())))
+    measure.int("year").or_else(|| measure.date("start_date").map(|d| i64::from(d.year())))
 }
 
 fn plan_measure(measure: &Record) -> PlanMeasure {
@@ -131,11 +131,11 @@ fn plan_measure(measure: &Record) -> PlanMeasure {
         category_label: category.as_deref().and_then(|c| codes::MAIN_MEASURE.label_of(c)).map(str::to_owned),
         category,
         name: note_of(measure, "name").map(str::to_owned),
-        year: int_of(measure, "year"),
+        year: measure.int("year"),
         start_date: measure.text("start_date").map(str::to_owned),
         project_name: note_of(measure, "project_name").map(str::to_owned),
         scale: note_of(measure, "scale").map(str::to_owned),
-        funds: fen_of(measure, "funds"),
+        funds: measure.money("funds"),
     }
 }
 
@@ -169,19 +169,19 @@ pub struct Stored {
 pub fn outcome_of(household: &Record, stored: &Stored) -> PlanOutcome {
     let Stored { members, incomes, measures, plans, tasks } = stored;
     let mut plans: Vec<&Record> = plans.iter().collect();
-    plans.sort_by_key(|p| (int_of(p, "year"), p.id.clone()));
-    let income_of = |year: i64| incomes.iter().find(|r| int_of(r, "year") == Some(year));
+    plans.sort_by_key(|p| (p.int("year"), p.id.clone()));
+    let income_of = |year: i64| incomes.iter().find(|r| r.int("year") == Some(year));
     let policy = RulePolicy::baseline();
 
     let mut results = Vec::with_capacity(plans.len());
     for plan in plans {
-        let Some(year) = int_of(plan, "year") else { continue };
+        let Some(year) = plan.int("year") else { continue };
         // Measures up to the plan year decide whether it is a relocation household.
         let so_far: Vec<Record> =
             measures.iter().filter(|m| measure_year(m).is_none_or(|y| y <= year)).cloned().collect();
         let this_year = income_of(year);
         let facts = facts_from_records(household, members, this_year, &so_far);
-        let planned = fen_of(plan, "planned_income");
+        let planned = plan.money("planned_income");
         let mut result = PlanResult {
             plan_id: plan.id.clone(),
             year,

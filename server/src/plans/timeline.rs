@@ -7,7 +7,7 @@
 //! measure with neither a year nor a start date has no place in time; the plan outcome
 //! lists it.
 
-use super::{china_date, date_of, fen_of, int_of, list_of, note_of, task_done, user_names, yuan_text};
+use super::{china_date, note_of, task_done, user_names, yuan_text};
 use crate::db::sql;
 use crate::domain::income::income_period;
 use crate::domain::policy::RulePolicy;
@@ -153,21 +153,21 @@ pub async fn timeline(conn: &impl ConnectionTrait, household_id: &str) -> Result
 
     let mut entries = Vec::new();
     for visit in &visits {
-        let Some(date) = date_of(visit, "visited_on") else { continue };
+        let Some(date) = visit.date("visited_on") else { continue };
         let mut entry = TimelineEntry::day(date, TimelineKind::Visit, "入户走访".into(), &visit.id).with_detail(vec![
             note_of(visit, "note").unwrap_or_default().to_owned(),
             name_of(visit).map(|n| format!("走访人：{n}")).unwrap_or_default(),
         ]);
-        entry.attachment_ids = list_of(visit, "attachment_ids");
+        entry.attachment_ids = visit.list("attachment_ids");
         entries.push(entry);
     }
     for plan in &plans {
-        let Some(year) = int_of(plan, "year") else { continue };
+        let Some(year) = plan.int("year") else { continue };
         let Some(date) = january_first(year) else { continue };
         let entry = TimelineEntry::yearly(date, TimelineKind::HelpPlan, format!("{year}年度帮扶计划"), &plan.id);
         entries.push(entry.with_detail(vec![
             note_of(plan, "goal").map(|g| format!("目标：{g}")).unwrap_or_default(),
-            fen_of(plan, "planned_income").map(|f| format!("计划人均纯收入{}", yuan_text(f))).unwrap_or_default(),
+            plan.money("planned_income").map(|f| format!("计划人均纯收入{}", yuan_text(f))).unwrap_or_default(),
             note_of(plan, "outcome_note").map(|n| format!("帮扶成效：{n}")).unwrap_or_default(),
         ]));
     }
@@ -176,8 +176,8 @@ pub async fn timeline(conn: &impl ConnectionTrait, household_id: &str) -> Result
         let progress = note_of(task, "progress_note").map(|p| format!("进展：{p}")).unwrap_or_default();
         let officer = name_of(task).map(|n| format!("责任人：{n}")).unwrap_or_default();
         let done = task_done(task);
-        if let Some(due) = date_of(task, "due_date") {
-            let state = match date_of(task, "done_on") {
+        if let Some(due) = task.date("due_date") {
+            let state = match task.date("done_on") {
                 Some(on) => format!("已完成（{on}）"),
                 None if done => "已完成".to_owned(),
                 None => "未完成".to_owned(),
@@ -187,8 +187,8 @@ pub async fn timeline(conn: &impl ConnectionTrait, household_id: &str) -> Result
                     .with_detail(vec![state, officer.clone(), progress.clone()]),
             );
         }
-        if let Some(on) = date_of(task, "done_on") {
-            let evidence = list_of(task, "evidence_ids");
+        if let Some(on) = task.date("done_on") {
+            let evidence = task.list("evidence_ids");
             let count = if evidence.is_empty() { String::new() } else { format!("佐证材料{}份", evidence.len()) };
             let mut entry = TimelineEntry::day(on, TimelineKind::TaskDone, format!("任务完成：{title}"), &task.id)
                 .with_detail(vec![progress, officer, count]);
@@ -200,7 +200,7 @@ pub async fn timeline(conn: &impl ConnectionTrait, household_id: &str) -> Result
         let name = measure.text("name").unwrap_or_default();
         let category = measure.text("category").map(|c| label(&codes::MAIN_MEASURE, c)).unwrap_or_default();
         let title = format!("帮扶措施：{name}（{category}）");
-        let entry = match (date_of(measure, "start_date"), int_of(measure, "year")) {
+        let entry = match (measure.date("start_date"), measure.int("year")) {
             (Some(date), _) => Some(TimelineEntry::day(date, TimelineKind::HelpMeasure, title, &measure.id)),
             (None, Some(year)) => january_first(year)
                 .map(|date| TimelineEntry::yearly(date, TimelineKind::HelpMeasure, title, &measure.id)),
@@ -210,17 +210,17 @@ pub async fn timeline(conn: &impl ConnectionTrait, household_id: &str) -> Result
             entries.push(entry.with_detail(vec![
                 note_of(measure, "project_name").map(|p| format!("项目：{p}")).unwrap_or_default(),
                 note_of(measure, "scale").map(|s| format!("规模：{s}")).unwrap_or_default(),
-                fen_of(measure, "funds").map(|f| format!("资金：{}", yuan_text(f))).unwrap_or_default(),
+                measure.money("funds").map(|f| format!("资金：{}", yuan_text(f))).unwrap_or_default(),
             ]));
         }
     }
     let policy = RulePolicy::baseline();
     for income in &incomes {
-        let Some(year) = int_of(income, "year") else { continue };
+        let Some(year) = income.int("year") else { continue };
         let Some((start, end)) = i32::try_from(year).ok().and_then(|y| income_period(y, &policy).ok()) else {
             continue;
         };
-        let amount = |field: &str, label: &str| fen_of(income, field).map(|f| format!("{label}{}", yuan_text(f)));
+        let amount = |field: &str, label: &str| income.money(field).map(|f| format!("{label}{}", yuan_text(f)));
         let parts: Vec<String> = [
             amount("wage", "工资性收入"),
             amount("business", "生产经营性收入"),

@@ -226,11 +226,11 @@ pub async fn build(
             Body::Statistics(statistics::tabulate(spec, &groups, &households, &period))
         }
         ReportName::Register => {
-            let input = queries::register_input(conn, &unit, &scope, register::registered).await?;
+            let input = queries::register_input(conn, &unit, &scope, &period, register::registered).await?;
             Body::Register(register::register(&input, &period))
         }
         ReportName::OutsideSystem => {
-            let input = queries::register_input(conn, &unit, &scope, register::outside_system).await?;
+            let input = queries::register_input(conn, &unit, &scope, &period, register::outside_system).await?;
             Body::OutsideSystem(register::outside_list(&input))
         }
     };

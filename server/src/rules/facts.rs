@@ -1,18 +1,25 @@
-//! Reading a stored household into the facts the rules take (`crate::domain::facts`).
-//! Unrecorded values stay `None`, so a rule says "unknown" rather than guessing.
+//! Stored records → the facts the rules read (`crate::domain::facts`): the one place
+//! that knows which catalogue field feeds which fact, so every rule sees a household the
+//! same way wherever it is asked (assessments, exit checks, plan outcomes).
+//!
+//! What this must never do: fill a gap with a guess. A field nobody recorded stays
+//! `None` (or 0 for an income stream nobody reported, which is what the form means by
+//! an empty box), and facts the catalogue does not hold keep their defaults.
 
 use crate::db::{placeholders, sql};
 use crate::domain::facts::{
     Guarantees, Health, HouseholdFacts, HouseholdStatus, HousingGrade, IncomeFacts, Kind, MemberFacts, PovertyCause,
     Relation, SchoolStage, Sex, Standard,
 };
+use crate::domain::main_measure::MainMeasure;
 use crate::sync::records::{self, Record};
 use chrono::{Datelike, NaiveDate, Utc};
-use jingzhun_mobile_api::fields::{HOUSEHOLD, INCOME, MEMBER};
-use jingzhun_mobile_api::validate::{FieldValue, id_birth_date};
+use jingzhun_mobile_api::fields::{HELP_MEASURE, HOUSEHOLD, INCOME, MEMBER};
+use jingzhun_mobile_api::validate::id_birth_date;
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::collections::HashSet;
 
+/// A household read for the rules, with what they compare it against.
 pub struct Read {
     pub facts: HouseholdFacts,
     /// The year before's income, for comparisons (R6).
@@ -23,70 +30,84 @@ pub struct Read {
     pub ids_elsewhere: HashSet<String>,
 }
 
-fn text<'a>(record: &'a Record, field: &str) -> Option<&'a str> {
-    record.text(field)
-}
-
-fn flag(record: &Record, field: &str) -> Option<bool> {
-    match record.value(field) {
-        FieldValue::Bool(b) => Some(*b),
-        _ => None,
-    }
-}
-
-fn fen(record: &Record, field: &str) -> i64 {
-    match record.value(field) {
-        FieldValue::Money(f) | FieldValue::Int(f) => *f,
-        _ => 0,
-    }
-}
-
-fn list(record: &Record, field: &str) -> Vec<String> {
-    match record.value(field) {
-        FieldValue::List(items) => items.clone(),
-        _ => Vec::new(),
-    }
-}
-
-pub fn income_facts(record: &Record) -> IncomeFacts {
+/// One `income` record (A28–A32 and their parts) as the rules count it.
+///
+/// Not on the phone form, so left at 0: the ecological-post part of the wage, rigid
+/// expenses and the educated member's earnings (001 附件2 categories 4 and 5 then
+/// judge by what is recorded).
+pub fn income_facts(income: &Record) -> IncomeFacts {
     IncomeFacts {
-        wage: fen(record, "wage"),
-        business: fen(record, "business"),
-        property: fen(record, "property"),
-        transfer: fen(record, "transfer"),
-        dibao: fen(record, "dibao"),
-        wubao: fen(record, "wubao"),
-        pension: fen(record, "pension"),
-        ecological_compensation: fen(record, "ecological_compensation"),
-        business_expense: fen(record, "business_expense"),
+        wage: income.money("wage").unwrap_or(0),
+        business: income.money("business").unwrap_or(0),
+        property: income.money("property").unwrap_or(0),
+        transfer: income.money("transfer").unwrap_or(0),
+        dibao: income.money("dibao").unwrap_or(0),
+        wubao: income.money("wubao").unwrap_or(0),
+        pension: income.money("pension").unwrap_or(0),
+        ecological_compensation: income.money("ecological_compensation").unwrap_or(0),
+        business_expense: income.money("business_expense").unwrap_or(0),
         ..IncomeFacts::default()
     }
 }
 
-fn member_facts(record: &Record, today: NaiveDate) -> MemberFacts {
-    let id_number = text(record, "id_number").map(str::to_owned);
-    let age = id_number.as_deref().and_then(id_birth_date).map(|birth| {
-        let mut age = today.year() - birth.year();
-        if (today.month(), today.day()) < (birth.month(), birth.day()) {
-            age -= 1;
-        }
-        age.max(0) as u32
-    });
-    let school_stage = text(record, "school_status").and_then(SchoolStage::from_code);
+fn member_facts(member: &Record) -> MemberFacts {
+    let text = |field: &str| member.text(field);
+    let school_stage = text("school_status").and_then(SchoolStage::from_code);
     MemberFacts {
-        name: text(record, "name").unwrap_or_default().to_owned(),
-        sex: text(record, "sex").and_then(Sex::from_code),
-        id_number,
-        relation: text(record, "relation").and_then(Relation::from_code),
-        health: text(record, "health").and_then(Health::from_code),
+        name: text("name").unwrap_or_default().to_owned(),
+        sex: text("sex").and_then(Sex::from_code),
+        id_number: text("id_number").map(str::to_owned),
+        relation: text("relation").and_then(Relation::from_code),
+        health: text("health").and_then(Health::from_code),
+        // `not_in_school` is the one school status that is no stage.
         is_student: school_stage.is_some(),
         school_stage,
-        age,
+        // An age needs a reference date; the rules that read it take facts built with one.
+        age: None,
         ..MemberFacts::default()
     }
 }
 
-/// The household's facts for `year` (default: its latest income year, else this year).
+/// A household as the rules see it for one year: its record, its members (those no
+/// longer in the household are left out; the rest are the residents R1 divides by),
+/// that year's income if recorded, and its help measures (pass those up to that year:
+/// an 易地扶贫搬迁 project among them makes it a relocation household for R6).
+pub fn facts_from_records(
+    household: &Record,
+    members: &[Record],
+    income: Option<&Record>,
+    measures: &[Record],
+) -> HouseholdFacts {
+    let text = |field: &str| household.text(field);
+    let residents: Vec<MemberFacts> =
+        members.iter().filter(|m| m.flag("active") != Some(false)).map(member_facts).collect();
+    HouseholdFacts {
+        region_code: text("region_code").unwrap_or_default().to_owned(),
+        standard: text("standard").and_then(Standard::from_code),
+        kind: text("kind").and_then(Kind::from_code),
+        status: text("status").and_then(HouseholdStatus::from_code),
+        // Main cause first (A27a), as the phone sends them.
+        poverty_causes: household.list("poverty_causes").iter().filter_map(|c| PovertyCause::from_code(c)).collect(),
+        guarantees: Guarantees {
+            food_clothing: household.flag("food_clothing_secure"),
+            education: household.flag("education_secure"),
+            medical: household.flag("medical_secure"),
+            housing: household.flag("housing_secure"),
+            water: household.flag("water_secure"),
+        },
+        housing_grade: text("housing_grade").and_then(HousingGrade::from_code),
+        resident_members: u32::try_from(residents.len()).unwrap_or(u32::MAX),
+        members: residents,
+        income: income.map(income_facts).unwrap_or_default(),
+        has_relocation_project: measures
+            .iter()
+            .any(|m| m.text("category").and_then(MainMeasure::from_code) == Some(MainMeasure::Relocation)),
+        ..HouseholdFacts::default()
+    }
+}
+
+/// The household's facts for `year` (default: its latest income year, else this year),
+/// with members' ages as of today and the date it entered the register.
 pub async fn household_facts(
     conn: &impl ConnectionTrait,
     household_id: &str,
@@ -95,42 +116,28 @@ pub async fn household_facts(
     let Some(household) = records::load(conn, &HOUSEHOLD, household_id, false).await? else { return Ok(None) };
     let ids = [household_id.to_owned()];
     let today = Utc::now().date_naive();
-    let members: Vec<Record> = records::load_by_households(conn, &MEMBER, &ids)
-        .await?
-        .into_iter()
-        .filter(|m| flag(m, "active") != Some(false))
-        .collect();
+    let members = records::load_by_households(conn, &MEMBER, &ids).await?;
     let incomes = records::load_by_households(conn, &INCOME, &ids).await?;
-    let year_of = |r: &Record| match r.value("year") {
-        FieldValue::Int(y) => *y,
-        _ => 0,
-    };
-    let year = year.or_else(|| incomes.iter().map(year_of).max()).unwrap_or(today.year() as i64);
-    let income = incomes.iter().find(|r| year_of(r) == year).map(income_facts).unwrap_or_default();
-    let last_year = incomes.iter().find(|r| year_of(r) == year - 1).map(income_facts);
+    let measures = records::load_by_households(conn, &HELP_MEASURE, &ids).await?;
+    let year = year.or_else(|| incomes.iter().filter_map(|r| r.int("year")).max()).unwrap_or(i64::from(today.year()));
+    let income_of = |y: i64| incomes.iter().find(|r| r.int("year") == Some(y));
+    let measures: Vec<Record> = measures.into_iter().filter(|m| m.int("year").is_none_or(|y| y <= year)).collect();
+    let mut facts = facts_from_records(&household, &members, income_of(year), &measures);
+    for member in &mut facts.members {
+        member.age = member.id_number.as_deref().and_then(id_birth_date).map(|birth| age_on(birth, today));
+    }
+    facts.registered_on = identified_on(conn, household_id).await?;
+    let active: Vec<Record> = members.into_iter().filter(|m| m.flag("active") != Some(false)).collect();
+    let ids_elsewhere = ids_in_other_households(conn, household_id, &active).await?;
+    Ok(Some(Read { facts, last_year: income_of(year - 1).map(income_facts), year, ids_elsewhere }))
+}
 
-    let facts = HouseholdFacts {
-        region_code: text(&household, "region_code").unwrap_or_default().to_owned(),
-        standard: text(&household, "standard").and_then(Standard::from_code),
-        kind: text(&household, "kind").and_then(Kind::from_code),
-        status: text(&household, "status").and_then(HouseholdStatus::from_code),
-        registered_on: identified_on(conn, household_id).await?,
-        poverty_causes: list(&household, "poverty_causes").iter().filter_map(|c| PovertyCause::from_code(c)).collect(),
-        guarantees: Guarantees {
-            food_clothing: flag(&household, "food_clothing_secure"),
-            education: flag(&household, "education_secure"),
-            medical: flag(&household, "medical_secure"),
-            housing: flag(&household, "housing_secure"),
-            water: flag(&household, "water_secure"),
-        },
-        housing_grade: text(&household, "housing_grade").and_then(HousingGrade::from_code),
-        members: members.iter().map(|m| member_facts(m, today)).collect(),
-        resident_members: members.len() as u32,
-        income,
-        ..HouseholdFacts::default()
-    };
-    let ids_elsewhere = ids_in_other_households(conn, household_id, &members).await?;
-    Ok(Some(Read { facts, last_year, year, ids_elsewhere }))
+fn age_on(birth: NaiveDate, day: NaiveDate) -> u32 {
+    let mut age = day.year() - birth.year();
+    if (day.month(), day.day()) < (birth.month(), birth.day()) {
+        age -= 1;
+    }
+    u32::try_from(age).unwrap_or(0)
 }
 
 /// When the household's identification completed, if it went through the system.
@@ -151,7 +158,7 @@ async fn ids_in_other_households(
     household_id: &str,
     members: &[Record],
 ) -> Result<HashSet<String>, DbErr> {
-    let ids: Vec<String> = members.iter().filter_map(|m| text(m, "id_number")).map(str::to_owned).collect();
+    let ids: Vec<String> = members.iter().filter_map(|m| m.text("id_number")).map(str::to_owned).collect();
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
@@ -163,4 +170,73 @@ async fn ids_in_other_households(
     values.extend(ids.iter().map(|i| Value::from(i.as_str())));
     let rows = conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await?;
     rows.iter().map(|r| r.try_get_by_index::<String>(0)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jingzhun_mobile_api::validate::FieldValue;
+    use std::collections::BTreeMap;
+
+    fn record(id: &str, values: Vec<(&'static str, FieldValue)>) -> Record {
+        Record { id: id.into(), version: 1, field_versions: BTreeMap::new(), values: values.into_iter().collect() }
+    }
+
+    fn text(s: &str) -> FieldValue {
+        FieldValue::Text(s.into())
+    }
+
+    #[test]
+    fn stored_fields_become_facts_and_gaps_stay_unknown() {
+        let household = record(
+            "h",
+            vec![
+                ("region_code", text("320703001001")),
+                ("standard", text("national")),
+                ("kind", text("dibao")),
+                ("status", text("registered")),
+                ("poverty_causes", FieldValue::List(vec!["schooling".into(), "illness".into(), "bogus".into()])),
+                ("housing_secure", FieldValue::Bool(false)),
+                ("housing_grade", text("c")),
+            ],
+        );
+        let members = [
+            record("m1", vec![("name", text("张三")), ("relation", text("head")), ("active", FieldValue::Bool(true))]),
+            record(
+                "m2",
+                vec![("name", text("张小")), ("school_status", text("primary")), ("active", FieldValue::Bool(true))],
+            ),
+            record("m3", vec![("name", text("李四")), ("active", FieldValue::Bool(false))]),
+        ];
+        let income = record(
+            "i",
+            vec![
+                ("year", FieldValue::Int(2026)),
+                ("wage", FieldValue::Money(600_000)),
+                ("transfer", FieldValue::Money(200_000)),
+                ("dibao", FieldValue::Money(150_000)),
+                ("business_expense", FieldValue::Money(10_000)),
+            ],
+        );
+        let measures = [record("x", vec![("category", text("relocation"))])];
+        let facts = facts_from_records(&household, &members, Some(&income), &measures);
+        assert_eq!(facts.kind, Some(Kind::Dibao));
+        assert_eq!(facts.status, Some(HouseholdStatus::Registered));
+        assert_eq!(facts.poverty_causes, vec![PovertyCause::Schooling, PovertyCause::Illness]);
+        assert_eq!(facts.main_poverty_cause(), Some(PovertyCause::Schooling));
+        assert_eq!(facts.guarantees.housing, Some(false));
+        assert_eq!(facts.guarantees.water, None, "unrecorded is unknown, not secure");
+        assert_eq!(facts.housing_grade, Some(HousingGrade::C));
+        assert_eq!(facts.resident_members, 2, "a member who left is no resident");
+        assert!(facts.members[1].is_student);
+        assert_eq!(facts.members[1].school_stage, Some(SchoolStage::Primary));
+        assert_eq!(facts.income.wage, 600_000);
+        assert_eq!(facts.income.dibao, 150_000);
+        assert_eq!(facts.income.business, 0);
+        assert!(facts.has_relocation_project);
+
+        let bare = facts_from_records(&household, &members, None, &[]);
+        assert_eq!(bare.income, IncomeFacts::default());
+        assert!(!bare.has_relocation_project);
+    }
 }

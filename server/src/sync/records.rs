@@ -33,6 +33,40 @@ impl Record {
         }
     }
 
+    pub fn int(&self, field: &str) -> Option<i64> {
+        match self.value(field) {
+            FieldValue::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// A money field in fen.
+    pub fn money(&self, field: &str) -> Option<i64> {
+        match self.value(field) {
+            FieldValue::Money(fen) => Some(*fen),
+            _ => None,
+        }
+    }
+
+    pub fn flag(&self, field: &str) -> Option<bool> {
+        match self.value(field) {
+            FieldValue::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// A list field (codes or ids); empty when unset.
+    pub fn list(&self, field: &str) -> Vec<String> {
+        match self.value(field) {
+            FieldValue::List(items) => items.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn date(&self, field: &str) -> Option<chrono::NaiveDate> {
+        self.text(field).and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+    }
+
     /// The household a record hangs off (itself for a household).
     pub fn household_id(&self, entity: &EntitySpec) -> Option<&str> {
         if entity.is_household() { Some(&self.id) } else { self.text("household_id") }
