@@ -479,6 +479,14 @@ pub async fn get_household(
             out.insert(entity.name.into(), Value::Array(list));
         }
     }
+    // 预退出: while an exit case is open the household shows as pre-exit; its stored
+    // status changes only when the case completes.
+    let exiting = out
+        .get(fields::CASE.name)
+        .and_then(Value::as_array)
+        .is_some_and(|cases| cases.iter().any(|c| c["kind"] == "exit" && c["status"] == "open"));
+    let display = if exiting { Value::from("pre_exit") } else { out["household"]["status"].clone() };
+    out.insert("display_status".into(), display);
     Ok(Json(Value::Object(out)))
 }
 

@@ -159,6 +159,12 @@ async fn exit_with_an_unmet_guarantee_is_refused_with_the_reason(backend: Backen
 
     let case = village.ok_post("/api/v1/cases", json!({"household_id": household, "kind": "exit"})).await;
     let case = case["id"].as_str().expect("id").to_owned();
+    let state = app.admin.household(household).await;
+    assert_eq!(
+        (state["display_status"].as_str(), state["household"]["status"].as_str()),
+        (Some("pre_exit"), Some("registered")),
+        "预退出 shows while the exit runs"
+    );
     let (status, body) = sign(&officer, &case, "application", "approve").await;
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("exit_refused")), "{body}");
     let fields: Vec<&str> =
