@@ -73,6 +73,28 @@ struct Loaded {
 }
 
 impl Loaded {
+    /// Sets fields of the case as a new version (change log and audit in `Written`).
+    async fn set_case(
+        &mut self,
+        txn: &WriteTxn,
+        editor: &Editor<'_>,
+        changes: Vec<(&'static str, &str)>,
+    ) -> Result<Written, DbErr> {
+        let changes = changes.into_iter().map(|(name, value)| (field(name), text(value))).collect();
+        update_fields(&**txn, editor, &CASE, &mut self.case, changes, Some(&self.region_code)).await
+    }
+
+    /// Moves the household's status: only procedures do this.
+    async fn set_household_status(
+        &mut self,
+        txn: &WriteTxn,
+        editor: &Editor<'_>,
+        status: &str,
+    ) -> Result<Written, DbErr> {
+        let changes = vec![(field("status"), text(status))];
+        update_fields(&**txn, editor, &HOUSEHOLD, &mut self.household, changes, Some(&self.region_code)).await
+    }
+
     fn status(&self) -> &str {
         self.case.text("status").unwrap_or("open")
     }
@@ -172,28 +194,14 @@ pub async fn sign(
             match next {
                 Some(next) => {
                     written.extend(
-                        update_fields(
-                            &*txn,
-                            &editor(caller, "sign", note),
-                            &CASE,
-                            &mut loaded.case,
-                            vec![(field("step"), text(next.code()))],
-                            Some(&loaded.region_code),
-                        )
-                        .await?,
+                        loaded.set_case(&txn, &editor(caller, "sign", note), vec![("step", next.code())]).await?,
                     );
                 }
                 None => {
                     written.extend(
-                        update_fields(
-                            &*txn,
-                            &editor(caller, "sign", note.clone()),
-                            &CASE,
-                            &mut loaded.case,
-                            vec![(field("status"), text("completed"))],
-                            Some(&loaded.region_code),
-                        )
-                        .await?,
+                        loaded
+                            .set_case(&txn, &editor(caller, "sign", note.clone()), vec![("status", "completed")])
+                            .await?,
                     );
                     written.extend(complete(&txn, caller, &mut loaded, note).await?);
                 }
@@ -202,28 +210,10 @@ pub async fn sign(
         }
         Decision::Reject => {
             written.extend(
-                update_fields(
-                    &*txn,
-                    &editor(caller, "sign", note.clone()),
-                    &CASE,
-                    &mut loaded.case,
-                    vec![(field("status"), text("rejected"))],
-                    Some(&loaded.region_code),
-                )
-                .await?,
+                loaded.set_case(&txn, &editor(caller, "sign", note.clone()), vec![("status", "rejected")]).await?,
             );
             if let Some(status) = loaded.kind.rejected_status() {
-                written.extend(
-                    update_fields(
-                        &*txn,
-                        &editor(caller, "procedure", note),
-                        &HOUSEHOLD,
-                        &mut loaded.household,
-                        vec![(field("status"), text(status))],
-                        Some(&loaded.region_code),
-                    )
-                    .await?,
-                );
+                written.extend(loaded.set_household_status(&txn, &editor(caller, "procedure", note), status).await?);
             }
             close(&txn, &loaded.case.id).await?;
         }
@@ -283,17 +273,7 @@ async fn check_before_approving(txn: &WriteTxn, loaded: &Loaded) -> Result<(), C
 async fn complete(txn: &WriteTxn, caller: &Caller, loaded: &mut Loaded, note: String) -> Result<Written, CaseError> {
     let mut written = Written::default();
     if let Some(status) = loaded.kind.completed_status() {
-        written.extend(
-            update_fields(
-                &**txn,
-                &editor(caller, "procedure", note.clone()),
-                &HOUSEHOLD,
-                &mut loaded.household,
-                vec![(field("status"), text(status))],
-                Some(&loaded.region_code),
-            )
-            .await?,
-        );
+        written.extend(loaded.set_household_status(txn, &editor(caller, "procedure", note.clone()), status).await?);
     }
     if loaded.kind == CaseKind::MemberChange
         && loaded.case.text("reason").is_some_and(|r| MEMBER_DECREASE_REASON.contains(r))
@@ -428,15 +408,9 @@ pub async fn resubmit(db: &Db, caller: &Caller, case_id: &str, comment: Option<S
     }
     let grant = signing_grant(&txn, caller, &loaded, Step::Application).await?.ok_or(CaseError::WrongRole)?;
     let note = format!("{} resubmitted", loaded.kind.code());
-    let written = update_fields(
-        &*txn,
-        &editor(caller, "resubmit", note),
-        &CASE,
-        &mut loaded.case,
-        vec![(field("status"), text("open")), (field("step"), text(Step::Application.code()))],
-        Some(&loaded.region_code),
-    )
-    .await?;
+    let written = loaded
+        .set_case(&txn, &editor(caller, "resubmit", note), vec![("status", "open"), ("step", Step::Application.code())])
+        .await?;
     set_frozen_level(&txn, case_id, None).await?;
     txn.execute_raw(sql(
         txn.get_database_backend(),
@@ -482,15 +456,7 @@ pub async fn reopen(
         .cloned()
         .ok_or(CaseError::WrongRole)?;
     let note = format!("{} reopened at {}", loaded.kind.code(), to.code());
-    let written = update_fields(
-        &*txn,
-        &editor(caller, "reopen", note),
-        &CASE,
-        &mut loaded.case,
-        vec![(field("step"), text(to.code()))],
-        Some(&loaded.region_code),
-    )
-    .await?;
+    let written = loaded.set_case(&txn, &editor(caller, "reopen", note), vec![("step", to.code())]).await?;
     // The steps from `to` on are to be done again: their levels may edit once more.
     let still_signed = signed_level_before(&*txn, loaded.kind, case_id, target).await?;
     set_frozen_level(&txn, case_id, still_signed.map(Level::code)).await?;
