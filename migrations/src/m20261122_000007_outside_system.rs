@@ -11,11 +11,15 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .alter_table(Table::alter().table("household").add_column(boolean_null("outside_national_system")).to_owned())
+            .alter_table(
+                Table::alter().table("household").add_column(boolean_null("outside_national_system")).to_owned(),
+            )
             .await?;
         // At most 200 characters (the field catalogue's limit).
         manager
-            .alter_table(Table::alter().table("household").add_column(string_len_null("outside_reason", 200)).to_owned())
+            .alter_table(
+                Table::alter().table("household").add_column(string_len_null("outside_reason", 200)).to_owned(),
+            )
             .await
     }
 

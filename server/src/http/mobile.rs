@@ -44,7 +44,11 @@ pub async fn login_user(state: &AppState, req: &LoginRequest) -> ApiResult<Login
     // Hash even for an unknown user, so timing does not tell which usernames exist.
     let hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
     let password = req.password.clone();
+    // Each check takes ~19 MiB and a core for a moment: at most one per core at a time,
+    // so a burst of logins queues instead of exhausting memory.
+    let permit = PASSWORD_CHECKS.acquire().await.map_err(ApiError::internal)?;
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
+    drop(permit);
     let user = match user {
         Some(user) if ok && user.active => user,
         _ => return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials)),
@@ -95,6 +99,10 @@ pub async fn login_user(state: &AppState, req: &LoginRequest) -> ApiResult<Login
         },
     })
 }
+
+static PASSWORD_CHECKS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
+});
 
 /// A hash verified against when the user does not exist.
 static DUMMY_HASH: std::sync::LazyLock<String> =

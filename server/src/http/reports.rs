@@ -42,7 +42,9 @@ fn field_error(field: &str, code: ErrorCode) -> ApiError {
 fn parse_date(field: &str, value: Option<&str>) -> ApiResult<Option<NaiveDate>> {
     value
         .filter(|v| !v.trim().is_empty())
-        .map(|v| NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| field_error(field, ErrorCode::InvalidDate)))
+        .map(|v| {
+            NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| field_error(field, ErrorCode::InvalidDate))
+        })
         .transpose()
 }
 
@@ -101,7 +103,11 @@ pub async fn report(
 
     let attachment = |extension: &str, content_type: &'static str, bytes: Vec<u8>| {
         let disposition = write::content_disposition(&report.file_name(extension), &report.ascii_file_name(extension));
-        (StatusCode::OK, [(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+            bytes,
+        )
             .into_response()
     };
     Ok(match format {

@@ -204,13 +204,15 @@ pub(crate) mod tests {
         assert_eq!(h.members_at(at(5)), 4);
         assert_eq!(h.members_at(at(10)), 3);
         // Never negative, whatever the records say.
-        let odd = HouseholdFacts { active_members: 0, cases: vec![event(CaseKind::MemberChange, Some("newborn"), 4)], ..h };
+        let odd =
+            HouseholdFacts { active_members: 0, cases: vec![event(CaseKind::MemberChange, Some("newborn"), 4)], ..h };
         assert_eq!(odd.members_at(at(1)), 0);
     }
 
     #[test]
     fn guarantees_count_unknown_as_unmet() {
-        let mut g = Guarantees { education: Some(true), medical: Some(true), housing: Some(true), ..Default::default() };
+        let mut g =
+            Guarantees { education: Some(true), medical: Some(true), housing: Some(true), ..Default::default() };
         assert!(g.three_secured());
         assert!(!g.all_secured());
         g.food_clothing = Some(true);

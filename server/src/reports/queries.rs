@@ -39,7 +39,11 @@ pub async fn region(conn: &impl ConnectionTrait, code: &str) -> Result<Option<Re
 /// it is a village (households hang off villages).
 pub async fn row_groups(conn: &impl ConnectionTrait, unit: &Region) -> Result<Vec<RowGroup>, DbErr> {
     if unit.is_leaf() {
-        return Ok(vec![RowGroup { code: Some(unit.code.clone()), name: unit.name.clone(), prefix: unit.prefix().to_owned() }]);
+        return Ok(vec![RowGroup {
+            code: Some(unit.code.clone()),
+            name: unit.name.clone(),
+            prefix: unit.prefix().to_owned(),
+        }]);
     }
     let stmt = sql(
         conn.get_database_backend(),
@@ -128,7 +132,8 @@ pub async fn household_facts(
                 .iter()
                 .filter(|m| m.value("active") != &FieldValue::Bool(false))
                 .collect();
-            let category = |c: &str| measures.get(&h.id).is_some_and(|ms| ms.iter().any(|m| m.text("category") == Some(c)));
+            let category =
+                |c: &str| measures.get(&h.id).is_some_and(|ms| ms.iter().any(|m| m.text("category") == Some(c)));
             HouseholdFacts {
                 region_code: h.text("region_code").unwrap_or_default().to_owned(),
                 status: h.text("status").unwrap_or("applicant").to_owned(),
@@ -209,10 +214,10 @@ async fn locations(conn: &impl ConnectionTrait, villages: &[String]) -> Result<H
             let mut path: Vec<&str> = Vec::new();
             if v.len() == 12 {
                 for code in [format!("{}000000", &v[..6]), format!("{}000", &v[..9]), v.clone()] {
-                    if let Some(name) = names.get(&code) {
-                        if path.last() != Some(&name.as_str()) {
-                            path.push(name);
-                        }
+                    if let Some(name) = names.get(&code)
+                        && path.last() != Some(&name.as_str())
+                    {
+                        path.push(name);
                     }
                 }
             }

@@ -12,8 +12,8 @@ use crate::domain::policy::RulePolicy;
 use crate::sync::records::Record;
 use chrono::{Datelike, NaiveDate};
 use jingzhun_mobile_api::codes::{
-    CodeTable, EDUCATION, ETHNICITY, HEALTH, HOUSEHOLD_STATUS, KIND, LABOUR_SKILL, MAIN_MEASURE, POVERTY_CAUSE, RELATION,
-    SCHOOL_STATUS, STANDARD,
+    CodeTable, EDUCATION, ETHNICITY, HEALTH, HOUSEHOLD_STATUS, KIND, LABOUR_SKILL, MAIN_MEASURE, POVERTY_CAUSE,
+    RELATION, SCHOOL_STATUS, STANDARD,
 };
 use jingzhun_mobile_api::validate::{FieldValue, id_birth_date, mask_id_number, mask_phone};
 use serde_json::{Value, json};
@@ -86,7 +86,7 @@ fn in_register_order(mut members: Vec<&Record>) -> Vec<&Record> {
         let relation = m.text("relation").unwrap_or_default();
         RELATION.codes.iter().position(|c| c.code == relation).unwrap_or(RELATION.codes.len())
     };
-    members.sort_by_key(|m| (rank(m), m.text("id_number").and_then(id_birth_date)));
+    members.sort_by_key(|m| (rank(m), m.text("id_number").and_then(id_birth_date), m.text("name").map(str::to_owned)));
     members
 }
 
@@ -160,7 +160,11 @@ pub struct RegisterHousehold {
 
 /// `53` or `53.5`: an amount kept in hundredths, as people write it.
 pub fn hundredths(n: i64) -> String {
-    if n % 100 == 0 { format!("{}", n / 100) } else { format!("{:.2}", n as f64 / 100.0).trim_end_matches('0').to_owned() }
+    if n % 100 == 0 {
+        format!("{}", n / 100)
+    } else {
+        format!("{:.2}", n as f64 / 100.0).trim_end_matches('0').to_owned()
+    }
 }
 
 impl RegisterHousehold {
@@ -255,7 +259,8 @@ pub fn register(input: &RegisterInput, period: &Period) -> Vec<RegisterHousehold
                 FieldValue::List(items) => items.iter().map(|c| label(&POVERTY_CAUSE, Some(c))).collect(),
                 _ => Vec::new(),
             };
-            let phone = h.text("phone").or_else(|| head.and_then(|m| m.text("phone"))).map(mask_phone).unwrap_or_default();
+            let phone =
+                h.text("phone").or_else(|| head.and_then(|m| m.text("phone"))).map(mask_phone).unwrap_or_default();
             let (income_year, income_per_capita_fen) =
                 income(input.incomes.get(&h.id).unwrap_or(&none), members.len(), period);
             let region_code = h.text("region_code").unwrap_or_default().to_owned();
@@ -320,9 +325,11 @@ pub fn register(input: &RegisterInput, period: &Period) -> Vec<RegisterHousehold
                         measures
                             .iter()
                             .map(|m| RegisterMeasure {
-                                date: m.text("start_date").map(str::to_owned).unwrap_or_else(|| match m.value("year") {
-                                    FieldValue::Int(y) => format!("{y}年"),
-                                    _ => String::new(),
+                                date: m.text("start_date").map(str::to_owned).unwrap_or_else(|| {
+                                    match m.value("year") {
+                                        FieldValue::Int(y) => format!("{y}年"),
+                                        _ => String::new(),
+                                    }
                                 }),
                                 category: label(&MAIN_MEASURE, m.text("category")),
                                 name: m.text("project_name").or_else(|| m.text("name")).unwrap_or_default().to_owned(),
@@ -452,7 +459,12 @@ mod tests {
             ),
             record(
                 "m3",
-                &[("name", text("已故")), ("id_number", text("350403194001011234")), ("relation", text("father")), ("active", FieldValue::Bool(false))],
+                &[
+                    ("name", text("已故")),
+                    ("id_number", text("350403194001011234")),
+                    ("relation", text("father")),
+                    ("active", FieldValue::Bool(false)),
+                ],
             ),
         ];
         let incomes = vec![

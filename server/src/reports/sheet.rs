@@ -272,7 +272,10 @@ fn register_sheet(report: &Report, households: &[RegisterHousehold]) -> Sheet {
             sheet.push(cells, Style::Data);
         }
         if let Some(reason) = &h.outside_reason {
-            sheet.spanned(vec![label("备注"), (Cell::Text(format!("系统外管理：{reason}")), Style::Data, REGISTER_WIDTH - 1)]);
+            sheet.spanned(vec![
+                label("备注"),
+                (Cell::Text(format!("系统外管理：{reason}")), Style::Data, REGISTER_WIDTH - 1),
+            ]);
         }
         sheet.blank();
     }
@@ -283,7 +286,8 @@ fn outside_sheet(report: &Report, entries: &[OutsideEntry]) -> Sheet {
     let widths = vec![6.0, 26.0, 12.0, 22.0, 10.0, 10.0, 16.0, 12.0, 40.0];
     let mut sheet = Sheet::new(report.title(), widths.len(), widths);
     heading(&mut sheet, report);
-    let captions = ["序号", "所在地", "户主姓名", "证件号码", "家庭人口", "识别标准", "贫困户属性", "户状态", "系统外管理原因"];
+    let captions =
+        ["序号", "所在地", "户主姓名", "证件号码", "家庭人口", "识别标准", "贫困户属性", "户状态", "系统外管理原因"];
     let top = sheet.push(captions.iter().map(|c| (Cell::text(*c), Style::Header)).collect(), Style::Header);
     sheet.freeze = Some((top + 1, 0));
     for (i, e) in entries.iter().enumerate() {
@@ -311,9 +315,11 @@ pub(crate) mod tests {
     use chrono::NaiveDate;
 
     pub fn report() -> Report {
-        let period =
-            Period::new(NaiveDate::from_ymd_opt(2026, 1, 1).expect("d"), NaiveDate::from_ymd_opt(2026, 6, 30).expect("d"))
-                .expect("period");
+        let period = Period::new(
+            NaiveDate::from_ymd_opt(2026, 1, 1).expect("d"),
+            NaiveDate::from_ymd_opt(2026, 6, 30).expect("d"),
+        )
+        .expect("period");
         let table = tabulate(&DYNAMIC_ADJUSTMENT, &[], &[], &period);
         Report {
             name: ReportName::DynamicAdjustment,

@@ -157,7 +157,8 @@ impl StatTable {
     pub fn write_json(&self, out: &mut Value) {
         let columns = self.columns();
         let row = |r: &StatRow| {
-            let values: Map<String, Value> = columns.iter().map(|(k, _)| ((*k).to_owned(), json!(r.counts.get(k)))).collect();
+            let values: Map<String, Value> =
+                columns.iter().map(|(k, _)| ((*k).to_owned(), json!(r.counts.get(k)))).collect();
             json!({"region_code": r.region_code, "region_name": r.region_name, "values": values})
         };
         out["columns"] = columns.iter().map(|(key, label)| json!({"key": key, "label": label})).collect();
@@ -173,7 +174,11 @@ pub fn tabulate(
     households: &[HouseholdFacts],
     period: &Period,
 ) -> StatTable {
-    let new_row = |code: Option<String>, name: &str| StatRow { region_code: code, region_name: name.to_owned(), counts: Counts::zeroed(spec) };
+    let new_row = |code: Option<String>, name: &str| StatRow {
+        region_code: code,
+        region_name: name.to_owned(),
+        counts: Counts::zeroed(spec),
+    };
     let mut rows: Vec<StatRow> = groups.iter().map(|g| new_row(g.code.clone(), &g.name)).collect();
     let mut unassigned = None;
     for household in households {
@@ -394,9 +399,9 @@ fn count_new_identification(household: &HouseholdFacts, period: &Period, counts:
         if household.status_after(i) == "removed" {
             add("wrongly_removed_households", "wrongly_removed_people");
         }
-        let new_hukou = household.cases[..end].iter().any(|c| {
-            c.kind == CaseKind::MemberChange && matches!(c.reason.as_deref(), Some("moved_in" | "returned"))
-        });
+        let new_hukou = household.cases[..end]
+            .iter()
+            .any(|c| c.kind == CaseKind::MemberChange && matches!(c.reason.as_deref(), Some("moved_in" | "returned")));
         if unmet && (household.migrant_worker || new_hukou) {
             add("migrant_households", "migrant_people");
         }
@@ -501,11 +506,7 @@ pub static RELAPSE: TableSpec = TableSpec {
                     label: "脱贫不实（需脱贫回退）",
                     children: &[
                         pair!("小计", "reversal_households", "reversal_people"),
-                        pair!(
-                            "未解决“两不愁三保障”（包括安全饮水未解决）的脱贫户",
-                            "unmet_households",
-                            "unmet_people"
-                        ),
+                        pair!("未解决“两不愁三保障”（包括安全饮水未解决）的脱贫户", "unmet_households", "unmet_people"),
                         pair!("纳入易地搬迁的脱贫户", "relocation_households", "relocation_people"),
                         pair!("社会保障兜底的脱贫户", "social_security_households", "social_security_people"),
                     ],
@@ -624,7 +625,11 @@ mod tests {
                 "320703001001",
                 "removed",
                 2,
-                vec![event(Identify, None, 1), event(MemberChange, Some("death"), 7), event(Remove, Some("vehicle"), 9)],
+                vec![
+                    event(Identify, None, 1),
+                    event(MemberChange, Some("death"), 7),
+                    event(Remove, Some("vehicle"), 9),
+                ],
             ),
             // Exited before, relapsed in the period.
             household(
@@ -698,7 +703,8 @@ mod tests {
         let period = march();
         let hs = households();
         let villages = tabulate(&DYNAMIC_ADJUSTMENT, &groups(), &hs, &period);
-        let township = vec![RowGroup { code: Some("320703001000".into()), name: "一号镇".into(), prefix: "320703001".into() }];
+        let township =
+            vec![RowGroup { code: Some("320703001000".into()), name: "一号镇".into(), prefix: "320703001".into() }];
         let above = tabulate(&DYNAMIC_ADJUSTMENT, &township, &hs, &period);
         assert_eq!(above.rows[0].counts, villages.total.counts);
     }
@@ -714,7 +720,12 @@ mod tests {
                 2,
                 vec![event(Identify, None, 1), event(Remove, Some("village_cadre"), 7)],
             ),
-            household("320703001002", "removed", 4, vec![event(Identify, None, 1), event(Remove, Some("nominal_hukou"), 8)]),
+            household(
+                "320703001002",
+                "removed",
+                4,
+                vec![event(Identify, None, 1), event(Remove, Some("nominal_hukou"), 8)],
+            ),
             // Outside the period.
             household("320703001002", "removed", 4, vec![event(Identify, None, 1), event(Remove, Some("vehicle"), 22)]),
         ];

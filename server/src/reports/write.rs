@@ -13,9 +13,11 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 fn format_of(style: Style, number: bool) -> Format {
     let bordered = Format::new().set_border(FormatBorder::Thin).set_align(FormatAlign::VerticalCenter);
     let format = match style {
-        Style::Title => {
-            Format::new().set_bold().set_font_size(16).set_align(FormatAlign::Center).set_align(FormatAlign::VerticalCenter)
-        }
+        Style::Title => Format::new()
+            .set_bold()
+            .set_font_size(16)
+            .set_align(FormatAlign::Center)
+            .set_align(FormatAlign::VerticalCenter),
         Style::Meta => Format::new(),
         Style::Note => Format::new().set_text_wrap().set_align(FormatAlign::Top),
         Style::Header => bordered
@@ -40,13 +42,21 @@ pub fn xlsx(sheet: &Sheet) -> Result<Vec<u8>, XlsxError> {
         worksheet.set_column_width(col as u16, *width)?;
     }
     let mut formats: HashMap<(Style, bool), Format> = HashMap::new();
-    let mut format = |style: Style, number: bool| formats.entry((style, number)).or_insert_with(|| format_of(style, number)).clone();
+    let mut format =
+        |style: Style, number: bool| formats.entry((style, number)).or_insert_with(|| format_of(style, number)).clone();
     let yuan = |style: Style| format_of(style, true).set_num_format("0.00");
 
     let mut covered = HashSet::new();
     for m in &sheet.merges {
         let (cell, style) = &sheet.rows[m.row][m.col];
-        worksheet.merge_range(m.row as u32, m.col as u16, m.last_row as u32, m.last_col as u16, &cell.display(), &format(*style, false))?;
+        worksheet.merge_range(
+            m.row as u32,
+            m.col as u16,
+            m.last_row as u32,
+            m.last_col as u16,
+            &cell.display(),
+            &format(*style, false),
+        )?;
         for row in m.row..=m.last_row {
             for col in m.col..=m.last_col {
                 covered.insert((row, col));

@@ -27,15 +27,47 @@ use jingzhun_mobile_api::wire::{
 use sea_orm::{ConnectionTrait, DbErr};
 use std::collections::BTreeMap;
 
+/// How often a change set is tried again after PostgreSQL broke a deadlock with it.
+const DEADLOCK_RETRIES: usize = 3;
+
 /// Applies one change set, or returns the stored answer of an earlier attempt.
 pub async fn apply_changeset(db: &Db, caller: &Caller, changeset: &ChangeSet) -> Result<ChangeSetResult, ApiError> {
-    if let Some(stored) = stored_answer(db, caller, changeset).await? {
+    let mut attempt = 0;
+    loop {
+        match try_apply(db, caller, changeset).await {
+            // Two phones locking the same records in opposite orders: PostgreSQL aborts
+            // one transaction, which applied nothing, so it is safe to run it again.
+            Err(err) if attempt < DEADLOCK_RETRIES && is_deadlock(&err) => {
+                attempt += 1;
+                tracing::warn!(changeset = %changeset.id, attempt, "deadlock; retrying the change set");
+                tokio::time::sleep(std::time::Duration::from_millis(10 * attempt as u64)).await;
+            }
+            Err(err) => return Err(err.into()),
+            Ok(result) => return result,
+        }
+    }
+}
+
+fn is_deadlock(err: &DbErr) -> bool {
+    let text = err.to_string();
+    // SQLSTATE 40P01 deadlock_detected, 40001 serialization_failure.
+    text.contains("40P01") || text.contains("40001") || text.contains("deadlock detected")
+}
+
+/// One attempt. The outer error is a database failure worth retrying; the inner result
+/// is the answer (or a failure that is not).
+async fn try_apply(
+    db: &Db,
+    caller: &Caller,
+    changeset: &ChangeSet,
+) -> Result<Result<ChangeSetResult, ApiError>, DbErr> {
+    if let Some(stored) = stored_answer(db, caller, changeset).await.transpose() {
         return Ok(stored);
     }
     let txn = db.begin_write().await?;
     let mut work = Work::new(caller, changeset);
     let outcome = work.run(&txn).await;
-    match outcome {
+    Ok(match outcome {
         Ok(()) if work.errors_found() => {
             txn.rollback().await?;
             let result = work.rejected_result();
@@ -51,9 +83,9 @@ pub async fn apply_changeset(db: &Db, caller: &Caller, changeset: &ChangeSet) ->
                 // The same change set arrived twice at once: the other copy won.
                 Err(err) if is_unique_violation(&err) => {
                     txn.rollback().await?;
-                    stored_answer(db, caller, changeset).await?.ok_or_else(|| ApiError::internal(err))
+                    stored_answer(db, caller, changeset).await.and_then(|s| s.ok_or_else(|| ApiError::internal(err)))
                 }
-                Err(err) => Err(err.into()),
+                Err(err) => return Err(err),
             }
         }
         Err(Failure::Rejected) => {
@@ -61,8 +93,8 @@ pub async fn apply_changeset(db: &Db, caller: &Caller, changeset: &ChangeSet) ->
             let result = work.rejected_result();
             store_rejected(db, caller, changeset, &result).await
         }
-        Err(Failure::Db(err)) => Err(err.into()),
-    }
+        Err(Failure::Db(err)) => return Err(err),
+    })
 }
 
 /// The first answer to this change set from this device, if it came before.

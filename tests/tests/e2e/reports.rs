@@ -124,9 +124,7 @@ async fn reports_add_up_across_levels_and_formats(backend: Backend) {
     for (household, village) in [(a, VILLAGE_1), (b, VILLAGE_1), (c, VILLAGE_2), (d, VILLAGE_2)] {
         signers.complete(village, json!({"household_id": household, "kind": "identify"}), &FULL_CASE).await;
     }
-    signers
-        .complete(VILLAGE_2, json!({"household_id": d, "kind": "remove", "reason": "vehicle"}), &FULL_CASE)
-        .await;
+    signers.complete(VILLAGE_2, json!({"household_id": d, "kind": "remove", "reason": "vehicle"}), &FULL_CASE).await;
     signers
         .complete(
             VILLAGE_1,
@@ -262,7 +260,10 @@ async fn reports_add_up_across_levels_and_formats(backend: Backend) {
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "a byte-order mark first");
     let text = String::from_utf8(bytes[3..].to_vec()).expect("UTF-8");
     assert!(text.starts_with("贫困人口动态调整情况统计表"), "{text}");
-    assert!(text.contains("地区,期初贫困人口,动态调整情况") && text.contains("新识别") && text.contains("东村,"), "{text}");
+    assert!(
+        text.contains("地区,期初贫困人口,动态调整情况") && text.contains("新识别") && text.contains("东村,"),
+        "{text}"
+    );
 
     // The register: registered households only, every ID number masked.
     let mut full_ids = HashSet::new();
@@ -274,7 +275,11 @@ async fn reports_add_up_across_levels_and_formats(backend: Backend) {
     let register = county.ok_get(&report("register", TOWNSHIP)).await;
     let blocks = register["households"].as_array().expect("households");
     let listed: HashSet<String> = blocks.iter().filter_map(|h| h["id"].as_str().map(str::to_owned)).collect();
-    assert_eq!(listed, HashSet::from([a.to_string(), b.to_string(), c.to_string()]), "not the removed, not the applicant");
+    assert_eq!(
+        listed,
+        HashSet::from([a.to_string(), b.to_string(), c.to_string()]),
+        "not the removed, not the applicant"
+    );
     let block_a = blocks.iter().find(|h| h["id"] == a.to_string()).expect("A");
     assert_eq!(block_a["members"].as_array().map(Vec::len), Some(1), "the son has died");
     assert_eq!(block_a["standard"], "国家");
