@@ -13,6 +13,7 @@ mod m20261122_000005_comparison;
 mod m20261122_000006_help_plans;
 mod m20261122_000007_outside_system;
 mod m20261122_000008_thresholds;
+mod m20261122_000009_rule_policy;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_help_plans::Migration),
             Box::new(m20261122_000007_outside_system::Migration),
             Box::new(m20261122_000008_thresholds::Migration),
+            Box::new(m20261122_000009_rule_policy::Migration),
         ]
     }
 }

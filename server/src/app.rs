@@ -26,6 +26,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url, config.max_connections).await.context("connecting to the database")?;
     db.migrate().await.context("applying migrations")?;
     bootstrap_admin(&db, &config).await.context("creating the first administrator")?;
+    crate::rules::policy::seed_if_empty(&db).await.context("storing the seeded rule variants")?;
     Ok(AppState { db, config: Arc::new(config), metrics: Arc::new(Metrics::new()?) })
 }
 

@@ -22,6 +22,14 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/thresholds", get(list_thresholds).put(set_threshold))
         .route("/households/{id}/assessment", get(assessment))
         .route("/quality", get(quality))
+        .route("/rule-policies", get(list_policies).put(set_policy))
+}
+
+/// County staff set lines and variants for their own region or a part of it, never above it.
+fn may_set_for(caller: &Caller, region_prefix: &str) -> bool {
+    let padded = format!("{region_prefix:0<12}");
+    caller.manages_region(&padded)
+        && caller.grants.iter().filter(|g| g.role.manages()).any(|g| region_prefix.len() >= g.prefix.len())
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -72,11 +80,7 @@ pub async fn set_threshold(
         return Err(ApiError::bad_request(ErrorCode::OutOfRange));
     }
     let fen = jingzhun_mobile_api::validate::money_fen(&serde_json::json!(body.yuan)).map_err(ApiError::bad_request)?;
-    // A county sets lines for its own region (or a part of it), never above it.
-    let padded = format!("{:0<12}", body.region_prefix);
-    if !caller.manages_region(&padded)
-        || caller.grants.iter().filter(|g| g.role.manages()).all(|g| body.region_prefix.len() < g.prefix.len())
-    {
+    if !may_set_for(&caller, &body.region_prefix) {
         return Err(ApiError::forbidden());
     }
     let line = Threshold {
@@ -138,4 +142,52 @@ pub async fn quality(
         values.push(format!("{}%", region.trim_end_matches('0')).into());
     }
     Ok(Json(rules::quality_problems(&state.db.conn, (cond, values)).await?))
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PolicyBody {
+    /// Leading digits of the division codes covered.
+    pub region_prefix: String,
+    /// The rule choices (identification variant, pension counted, income period start,
+    /// edge ceiling, vehicle limit, …) as `crate::domain::policy::RulePolicy` names them.
+    #[schema(value_type = Object)]
+    pub policy: Value,
+    /// The document that sets them.
+    pub source: String,
+}
+
+/// The stored regional rule variants.
+#[utoipa::path(get, path = "/api/v1/rule-policies", tag = "rules", responses((status = 200, body = [PolicyBody])), security(("bearer" = [])))]
+pub async fn list_policies(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Vec<PolicyBody>>> {
+    let stored = rules::policy::all(&state.db.conn).await?;
+    Ok(Json(
+        stored
+            .into_iter()
+            .map(|p| PolicyBody {
+                region_prefix: p.region_prefix,
+                policy: serde_json::to_value(p.policy).unwrap_or_default(),
+                source: p.source,
+            })
+            .collect(),
+    ))
+}
+
+/// Sets a region's rule variants (county staff of that region).
+#[utoipa::path(put, path = "/api/v1/rule-policies", tag = "rules", request_body = PolicyBody,
+    responses((status = 204), (status = 400, description = "invalid_request: the policy does not parse"), (status = 403)), security(("bearer" = [])))]
+pub async fn set_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<PolicyBody>,
+) -> ApiResult<axum::http::StatusCode> {
+    let policy: crate::domain::policy::RulePolicy =
+        serde_json::from_value(body.policy).map_err(|_| ApiError::bad_request(ErrorCode::InvalidRequest))?;
+    if body.region_prefix.len() > 12 || !body.region_prefix.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_request(ErrorCode::InvalidRegion));
+    }
+    if !may_set_for(&caller, &body.region_prefix) {
+        return Err(ApiError::forbidden());
+    }
+    rules::policy::set(&state.db, &caller, &body.region_prefix, &policy, &body.source).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

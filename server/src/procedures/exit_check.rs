@@ -8,7 +8,7 @@
 
 use crate::db::WriteTxn;
 use crate::domain::facts::{Guarantee, Standard};
-use crate::domain::{income::net_income_per_capita, policy::RulePolicy, thresholds::find_threshold};
+use crate::domain::{income::net_income_per_capita, thresholds::find_threshold};
 use crate::rules;
 use crate::sync::records::Record;
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
@@ -38,7 +38,8 @@ pub async fn unmet(txn: &WriteTxn, household: &Record) -> Result<Vec<FieldError>
             format!("no poverty line is set for {} in this region: income cannot be checked", read.year),
         )),
         Ok(line) => {
-            let above = net_income_per_capita(&read.facts.income, read.facts.resident_members, &RulePolicy::baseline())
+            let policy = rules::policy::for_region(&**txn, &read.facts.region_code).await?;
+            let above = net_income_per_capita(&read.facts.income, read.facts.resident_members, &policy)
                 .is_ok_and(|income| income.above(line.amount_fen));
             if !above {
                 errors.push(refusal(

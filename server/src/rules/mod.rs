@@ -5,6 +5,7 @@
 //! The domain functions stay pure; this is where they meet the database.
 
 pub mod facts;
+pub mod policy;
 pub mod thresholds;
 
 use crate::domain::{
@@ -20,7 +21,7 @@ pub async fn assess(
     year: Option<i64>,
 ) -> Result<Option<Value>, DbErr> {
     let Some(read) = facts::household_facts(conn, household_id, year).await? else { return Ok(None) };
-    let policy = RulePolicy::baseline();
+    let policy = policy::for_region(conn, &read.facts.region_code).await?;
     let thresholds = thresholds::all(conn).await?;
     let standard = read.facts.standard.unwrap_or(crate::domain::facts::Standard::National);
     let threshold = find_threshold(&thresholds, read.year as i32, &read.facts.region_code, standard).ok().cloned();
@@ -78,12 +79,17 @@ pub async fn quality_problems(
             values,
         ))
         .await?;
-    let policy = RulePolicy::baseline();
+    let policies = policy::all(conn).await?;
     let today = chrono::Utc::now().date_naive();
     let mut out = Vec::new();
     for row in rows {
         let id: String = row.try_get_by_index(0)?;
         let Some(read) = facts::household_facts(conn, &id, None).await? else { continue };
+        let policy = policies
+            .iter()
+            .filter(|p| read.facts.region_code.starts_with(&p.region_prefix))
+            .max_by_key(|p| p.region_prefix.len())
+            .map_or_else(RulePolicy::baseline, |p| p.policy.clone());
         let problems = quality::check_quality(&read.facts, today, &read.ids_elsewhere, &policy);
         if !problems.is_empty() {
             out.push(json!({ "household_id": id, "region_code": read.facts.region_code, "problems": problems }));

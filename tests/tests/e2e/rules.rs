@@ -45,6 +45,49 @@ async fn thresholds_are_data_and_households_are_assessed(backend: Backend) {
     assert_eq!(assessment["net_income"]["net_fen"], 700_000);
     assert_eq!(assessment["net_income"]["resident_members"], 2);
     assert!(assessment["exit"]["obstacles"].as_array().is_some_and(|o| !o.is_empty()), "{assessment}");
+    // Regional variants are data: this county leaves the basic pension out of income (as 000 does).
+    let policies = county.ok_get("/api/v1/rule-policies").await;
+    let jilin = policies
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|p| p["region_prefix"] == "22")
+        .expect("seeded 000 variant")
+        .clone();
+    assert_eq!(jilin["policy"]["pension_counted"], false);
+    let income_id = app.admin.household(household).await["income"][0]["id"].as_str().expect("id").to_owned();
+    push(
+        &phone,
+        vec![changeset(vec![change(
+            "income",
+            income_id.parse().expect("uuid"),
+            Op::Update,
+            1,
+            json!({"pension": 1000, "transfer": 1000}),
+        )])],
+    )
+    .await;
+    let counted = county.ok_get(&format!("/api/v1/households/{household}/assessment?year=2025")).await;
+    assert_eq!(counted["net_income"]["net_fen"], 800_000, "the 004 variant of this city counts the pension");
+    let mut policy = jilin["policy"].clone();
+    policy["pension_counted"] = json!(false);
+    let (status, _) = county
+        .put(
+            "/api/v1/rule-policies",
+            json!({"region_prefix": "320703", "policy": policy, "source": "县定：基础养老金不计入"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let excluded = county.ok_get(&format!("/api/v1/households/{household}/assessment?year=2025")).await;
+    assert_eq!(excluded["net_income"]["net_fen"], 700_000, "pension left out under the county's own variant");
+    assert_eq!(
+        officer
+            .put("/api/v1/rule-policies", json!({"region_prefix": "320703", "policy": policy, "source": "x"}))
+            .await
+            .0,
+        403
+    );
+
     let b = Admin::login(&app.base, "officer-b", PASSWORD).await;
     assert_eq!(b.get(&format!("/api/v1/households/{household}/assessment")).await.0, 403);
 
