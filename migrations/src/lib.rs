@@ -14,6 +14,7 @@ mod m20261122_000006_help_plans;
 mod m20261122_000007_outside_system;
 mod m20261122_000008_thresholds;
 mod m20261122_000009_rule_policy;
+mod m20261122_000010_region_population;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_outside_system::Migration),
             Box::new(m20261122_000008_thresholds::Migration),
             Box::new(m20261122_000009_rule_policy::Migration),
+            Box::new(m20261122_000010_region_population::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::fields;
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -23,6 +24,8 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/households/{id}/assessment", get(assessment))
         .route("/quality", get(quality))
         .route("/rule-policies", get(list_policies).put(set_policy))
+        .route("/villages/{code}/exit-assessment", get(village_exit))
+        .route("/villages/{code}/population", axum::routing::put(set_population))
 }
 
 /// County staff set lines and variants for their own region or a part of it, never above it.
@@ -189,5 +192,91 @@ pub async fn set_policy(
         return Err(ApiError::forbidden());
     }
     rules::policy::set(&state.db, &caller, &body.region_prefix, &policy, &body.source).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// R9 for a village: poverty incidence = people of households still in the register ÷
+/// the rural population the statistics office gave (set with `PUT …/population`).
+#[utoipa::path(get, path = "/api/v1/villages/{code}/exit-assessment", tag = "rules", params(("code" = String, Path)),
+    responses((status = 200, description = "incidence and whether the village may exit"), (status = 403), (status = 404), (status = 409, description = "no rural population recorded")),
+    security(("bearer" = [])))]
+pub async fn village_exit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Value>> {
+    if !caller.reads_region(&code) {
+        return Err(ApiError::forbidden());
+    }
+    let backend = state.db.backend();
+    let row = state
+        .db
+        .conn
+        .query_one_raw(crate::db::sql(
+            backend,
+            "SELECT rural_population FROM region WHERE code = ? AND level = 'village'",
+            vec![code.as_str().into()],
+        ))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let population: Option<i64> = row.try_get_by_index(0)?;
+    let population = population.ok_or_else(|| ApiError::conflict(ErrorCode::Required))?;
+    let remaining = crate::db::query_scalar_i64(
+        &state.db.conn,
+        crate::db::sql(
+            backend,
+            "SELECT COUNT(*) FROM member m JOIN household h ON h.id = m.household_id WHERE m.active AND h.region_code = ? AND h.status IN ('registered', 'pre_exit')",
+            vec![code.as_str().into()],
+        ),
+    )
+    .await?
+    .unwrap_or(0);
+    let facts = crate::domain::village::VillageFacts {
+        remaining_poor: u32::try_from(remaining).unwrap_or(u32::MAX),
+        rural_population: u32::try_from(population).unwrap_or(u32::MAX),
+        ..Default::default()
+    };
+    let policy = rules::policy::for_region(&state.db.conn, &code).await?;
+    let verdict = crate::domain::village::assess_village_exit(&facts, &policy)
+        .map_err(|_| ApiError::conflict(ErrorCode::OutOfRange))?;
+    Ok(Json(serde_json::json!({ "village": code, "facts": facts, "exit": verdict })))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PopulationBody {
+    pub rural_population: i64,
+}
+
+/// Records a village's rural population (county staff).
+#[utoipa::path(put, path = "/api/v1/villages/{code}/population", tag = "rules", params(("code" = String, Path)), request_body = PopulationBody,
+    responses((status = 204), (status = 403)), security(("bearer" = [])))]
+pub async fn set_population(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    AppJson(body): AppJson<PopulationBody>,
+) -> ApiResult<axum::http::StatusCode> {
+    if !caller.manages_region(&code) {
+        return Err(ApiError::forbidden());
+    }
+    if body.rural_population <= 0 {
+        return Err(ApiError::bad_request(ErrorCode::OutOfRange));
+    }
+    let txn = state.db.begin_write().await?;
+    let updated = txn
+        .execute_raw(crate::db::sql(
+            txn.get_database_backend(),
+            "UPDATE region SET rural_population = ? WHERE code = ? AND level = 'village'",
+            vec![body.rural_population.into(), code.as_str().into()],
+        ))
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        return Err(ApiError::not_found());
+    }
+    let mut entry = crate::registry::Actor::of(&caller).audit("set_population", "region", &code);
+    entry.new_value = Some(body.rural_population.to_string());
+    crate::audit::record(&*txn, &[entry]).await?;
+    txn.commit().await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

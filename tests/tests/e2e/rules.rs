@@ -88,6 +88,18 @@ async fn thresholds_are_data_and_households_are_assessed(backend: Backend) {
         403
     );
 
+    // R9: a village exits below 2% incidence; without a population it cannot be judged.
+    assert_eq!(county.get(&format!("/api/v1/villages/{VILLAGE_2}/exit-assessment")).await.0, 409);
+    let (status, _) =
+        county.put(&format!("/api/v1/villages/{VILLAGE_1}/population"), json!({"rural_population": 80})).await;
+    assert_eq!(status, 204);
+    let village = county.ok_get(&format!("/api/v1/villages/{VILLAGE_1}/exit-assessment")).await;
+    assert_eq!(
+        (village["facts"]["remaining_poor"].as_u64(), village["exit"]["may_exit"].as_bool()),
+        (Some(0), Some(true)),
+        "{village}"
+    );
+
     let b = Admin::login(&app.base, "officer-b", PASSWORD).await;
     assert_eq!(b.get(&format!("/api/v1/households/{household}/assessment")).await.0, 403);
 
