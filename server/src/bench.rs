@@ -449,6 +449,13 @@ async fn first_pulls(phones: &mut Vec<Phone>, shared: &HashSet<Uuid>) -> anyhow:
                     });
                 }
             }
+            // A household in a running procedure may be frozen by a higher level: the
+            // simulated officers edit the others, as a phone app would steer them.
+            let in_procedure: HashSet<Uuid> = changes
+                .iter()
+                .filter(|c| c.entity == fields::CASE.name && c.data["status"] == "open")
+                .filter_map(|c| c.data["household_id"].as_str().and_then(|h| Uuid::parse_str(h).ok()))
+                .collect();
             for change in &changes {
                 if change.entity != fields::MEMBER.name {
                     continue;
@@ -467,6 +474,7 @@ async fn first_pulls(phones: &mut Vec<Phone>, shared: &HashSet<Uuid>) -> anyhow:
                     });
                 }
             }
+            phone.households.retain(|h| !in_procedure.contains(&h.id));
             anyhow::Ok((phone, elapsed))
         }));
     }
