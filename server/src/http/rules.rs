@@ -139,9 +139,9 @@ pub async fn quality(
     caller: Caller,
     Query(params): Query<QualityParams>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    let (mut cond, mut values) = scope::households_condition(&caller, "id", "region_code");
+    let (mut cond, mut values) = scope::households_condition(&caller, "h.id", "h.region_code");
     if let Some(region) = params.region_code {
-        cond.push_str(" AND region_code LIKE ?");
+        cond.push_str(" AND h.region_code LIKE ?");
         values.push(format!("{}%", region.trim_end_matches('0')).into());
     }
     Ok(Json(rules::quality_problems(&state.db.conn, (cond, values)).await?))

@@ -37,16 +37,19 @@ pub enum ReportName {
     Register,
     /// 001 §一 系统外人员名册.
     OutsideSystem,
+    /// 000 §四(四) 不漏项、不串项、无逻辑错误: the data-quality problems (R8).
+    DataQuality,
 }
 
 impl ReportName {
-    pub const ALL: [ReportName; 6] = [
+    pub const ALL: [ReportName; 7] = [
         ReportName::DynamicAdjustment,
         ReportName::NewIdentification,
         ReportName::Removals,
         ReportName::Relapse,
         ReportName::Register,
         ReportName::OutsideSystem,
+        ReportName::DataQuality,
     ];
 
     pub fn code(self) -> &'static str {
@@ -57,6 +60,7 @@ impl ReportName {
             ReportName::Relapse => "relapse",
             ReportName::Register => "register",
             ReportName::OutsideSystem => "outside_system",
+            ReportName::DataQuality => "data_quality",
         }
     }
 
@@ -73,6 +77,7 @@ impl ReportName {
             ReportName::Relapse => "贫困人口动态调整返贫人口情况统计表",
             ReportName::Register => "贫困户名册",
             ReportName::OutsideSystem => "系统外人员名册",
+            ReportName::DataQuality => "数据质量问题清单",
         }
     }
 }
@@ -163,6 +168,18 @@ pub enum Body {
     Statistics(statistics::StatTable),
     Register(Vec<register::RegisterHousehold>),
     OutsideSystem(Vec<register::OutsideEntry>),
+    /// One row per problem: household, where, what.
+    DataQuality(Vec<QualityRow>),
+}
+
+/// One data-quality problem of one household.
+#[derive(Debug, Clone)]
+pub struct QualityRow {
+    pub household_id: String,
+    pub location: String,
+    pub head_name: String,
+    pub code: String,
+    pub problem: String,
 }
 
 impl Report {
@@ -203,6 +220,13 @@ impl Report {
                 out["layout"] = json!("list");
                 out["households"] = entries.iter().map(register::OutsideEntry::to_json).collect();
             }
+            Body::DataQuality(rows) => {
+                out["layout"] = json!("list");
+                out["problems"] = rows
+                    .iter()
+                    .map(|r| json!({"household_id": r.household_id, "location": r.location, "head_name": r.head_name, "code": r.code, "problem": r.problem}))
+                    .collect();
+            }
         }
         out
     }
@@ -233,13 +257,64 @@ pub async fn build(
             let input = queries::register_input(conn, &unit, &scope, &period, register::outside_system).await?;
             Body::OutsideSystem(register::outside_list(&input))
         }
+        ReportName::DataQuality => Body::DataQuality(quality_rows(conn, &unit, scope).await?),
     };
     let notes = match &body {
         Body::Statistics(table) => table.spec.notes.iter().map(|n| (*n).to_owned()).collect(),
         Body::Register(_) => register::REGISTER_NOTES.iter().map(|n| (*n).to_owned()).collect(),
         Body::OutsideSystem(_) => register::OUTSIDE_NOTES.iter().map(|n| (*n).to_owned()).collect(),
+        Body::DataQuality(_) => {
+            vec!["按000 §四(四)“不漏项、不串项、无逻辑错误”逐户检查当前数据（R8），与统计期间无关。".to_owned()]
+        }
     };
     Ok(Report { name, unit, period, generated_on: today(), body, notes })
+}
+
+/// R8 over the unit's households in the caller's scope, a row per problem.
+async fn quality_rows(
+    conn: &impl ConnectionTrait,
+    unit: &Region,
+    scope: (String, Vec<sea_orm::Value>),
+) -> Result<Vec<QualityRow>, DbErr> {
+    let (mut cond, mut values) = scope;
+    cond.push_str(" AND h.region_code LIKE ?");
+    values.push(format!("{}%", unit.prefix()).into());
+    let households = crate::rules::quality_problems(conn, (cond, values)).await?;
+    let names = conn
+        .query_all_raw(crate::db::sql(
+            conn.get_database_backend(),
+            "SELECT code, name FROM region WHERE code LIKE ?",
+            vec![format!("{}%", unit.prefix()).into()],
+        ))
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get_by_index::<String>(0)?, r.try_get_by_index::<String>(1)?)))
+        .collect::<Result<std::collections::HashMap<_, _>, DbErr>>()?;
+    let mut rows = Vec::new();
+    for h in households {
+        let id = h["household_id"].as_str().unwrap_or_default().to_owned();
+        let region = h["region_code"].as_str().unwrap_or_default();
+        let head = conn
+            .query_one_raw(crate::db::sql(
+                conn.get_database_backend(),
+                "SELECT name FROM member WHERE household_id = ? AND relation = 'head' AND active",
+                vec![id.as_str().into()],
+            ))
+            .await?
+            .map(|r| r.try_get_by_index::<String>(0))
+            .transpose()?
+            .unwrap_or_default();
+        for p in h["problems"].as_array().into_iter().flatten() {
+            rows.push(QualityRow {
+                household_id: id.clone(),
+                location: names.get(region).cloned().unwrap_or_else(|| region.to_owned()),
+                head_name: head.clone(),
+                code: p["code"].as_str().unwrap_or_default().to_owned(),
+                problem: p["zh"].as_str().unwrap_or_default().to_owned(),
+            });
+        }
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -130,6 +130,7 @@ pub fn layout(report: &Report) -> Sheet {
         Body::Statistics(table) => statistics_sheet(report, table),
         Body::Register(households) => register_sheet(report, households),
         Body::OutsideSystem(entries) => outside_sheet(report, entries),
+        Body::DataQuality(rows) => quality_sheet(report, rows),
     };
     if !report.notes.is_empty() {
         sheet.blank();
@@ -301,6 +302,26 @@ fn outside_sheet(report: &Report, entries: &[OutsideEntry]) -> Sheet {
             (Cell::text(&e.kind), Style::Data),
             (Cell::text(&e.status), Style::Data),
             (Cell::text(&e.reason), Style::Data),
+        ];
+        sheet.push(cells, Style::Data);
+    }
+    sheet
+}
+
+fn quality_sheet(report: &Report, rows: &[super::QualityRow]) -> Sheet {
+    let widths = vec![6.0, 20.0, 12.0, 24.0, 50.0];
+    let mut sheet = Sheet::new(report.title(), widths.len(), widths);
+    heading(&mut sheet, report);
+    let captions = ["序号", "所在地", "户主姓名", "问题代码", "问题说明"];
+    let top = sheet.push(captions.iter().map(|c| (Cell::text(*c), Style::Header)).collect(), Style::Header);
+    sheet.freeze = Some((top + 1, 0));
+    for (i, r) in rows.iter().enumerate() {
+        let cells = vec![
+            (Cell::Int(i as i64 + 1), Style::Data),
+            (Cell::text(&r.location), Style::Data),
+            (Cell::text(&r.head_name), Style::Data),
+            (Cell::text(&r.code), Style::Data),
+            (Cell::text(&r.problem), Style::Data),
         ];
         sheet.push(cells, Style::Data);
     }

@@ -65,7 +65,7 @@ pub async fn assess(
     Ok(Some(out))
 }
 
-/// R8 over every household matching `condition` (a SQL condition on `household`):
+/// R8 over every household matching `condition` (a SQL condition on `household h`):
 /// the households with problems, each with its list.
 pub async fn quality_problems(
     conn: &impl ConnectionTrait,
@@ -75,7 +75,7 @@ pub async fn quality_problems(
     let rows = conn
         .query_all_raw(crate::db::sql(
             conn.get_database_backend(),
-            &format!("SELECT id FROM household WHERE {cond} ORDER BY id LIMIT 20000"),
+            &format!("SELECT h.id FROM household h WHERE {cond} ORDER BY h.id LIMIT 20000"),
             values,
         ))
         .await?;

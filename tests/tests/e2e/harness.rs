@@ -184,6 +184,12 @@ impl Admin {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let res = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("request");
+        let status = res.status().as_u16();
+        (status, res.text().await.unwrap_or_default())
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let res = self
             .http

@@ -125,4 +125,8 @@ async fn thresholds_are_data_and_households_are_assessed(backend: Backend) {
         .find(|p| p["household_id"] == household.to_string())
         .expect("flagged");
     assert!(ours["problems"].to_string().contains("sex"), "{ours}");
+    // The same list as a report a county can hand out (CSV here; XLSX alike).
+    let (status, csv) = county.get_text(&format!("/api/v1/reports/data_quality?region_code={COUNTY}&format=csv")).await;
+    assert_eq!(status, 200);
+    assert!(csv.starts_with('\u{feff}') && csv.contains("数据质量问题清单") && csv.contains("性别"), "{csv}");
 }
