@@ -15,6 +15,7 @@ mod m20261122_000007_outside_system;
 mod m20261122_000008_thresholds;
 mod m20261122_000009_rule_policy;
 mod m20261122_000010_region_population;
+mod m20261122_000011_natural_village;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_thresholds::Migration),
             Box::new(m20261122_000009_rule_policy::Migration),
             Box::new(m20261122_000010_region_population::Migration),
+            Box::new(m20261122_000011_natural_village::Migration),
         ]
     }
 }

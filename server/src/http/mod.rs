@@ -6,6 +6,7 @@ pub mod comparison;
 pub mod error;
 pub mod extract;
 pub mod mobile;
+pub mod natural_villages;
 pub mod rules;
 pub mod ops;
 pub mod plans;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/comparisons/leads", get(comparison::list_leads))
         .route("/comparisons/leads/{id}/decide", post(comparison::decide))
         .merge(rules::routes())
+        .merge(natural_villages::routes())
         .merge(plans::routes())
         .merge(reports::routes());
 

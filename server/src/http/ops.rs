@@ -61,6 +61,7 @@ impl utoipa::Modify for BearerAuth {
         cases::open_case, cases::get_case, cases::list_cases, cases::sign, cases::resubmit, cases::reopen,
         comparison::import_list, comparison::list_leads, comparison::decide,
         rules::list_thresholds, rules::set_threshold, rules::assessment, rules::quality, rules::list_policies, rules::set_policy, rules::village_exit, rules::set_population,
+        super::natural_villages::list, super::natural_villages::save,
         super::plans::household_timeline, super::plans::plan_outcome, super::plans::overdue_tasks,
         super::reports::report,
     ),

@@ -9,6 +9,7 @@ mod attachments;
 mod comparison;
 mod concurrency;
 mod household_record;
+mod natural_villages;
 mod ops;
 mod outbox;
 mod plans;
