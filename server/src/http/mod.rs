@@ -7,10 +7,10 @@ pub mod error;
 pub mod extract;
 pub mod mobile;
 pub mod natural_villages;
-pub mod rules;
 pub mod ops;
 pub mod plans;
 pub mod reports;
+pub mod rules;
 
 use crate::app::AppState;
 use axum::Router;
@@ -123,10 +123,11 @@ async fn client_version(State(state): State<AppState>, req: Request, next: Next)
         .and_then(|v| v.trim().parse::<u32>().ok());
     let path = req.uri().path();
     let always_allowed = path.ends_with("/sync/push") || path.ends_with("/auth/login");
-    if let Some(version) = version {
-        if version < state.config.sync.min_client_version && !always_allowed {
-            return ApiError::new(StatusCode::UPGRADE_REQUIRED, ErrorCode::UpgradeRequired).into_response();
-        }
+    if let Some(version) = version
+        && version < state.config.sync.min_client_version
+        && !always_allowed
+    {
+        return ApiError::new(StatusCode::UPGRADE_REQUIRED, ErrorCode::UpgradeRequired).into_response();
     }
     next.run(req).await
 }

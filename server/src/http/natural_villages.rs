@@ -83,10 +83,10 @@ pub async fn save(
     {
         return Err(ApiError::bad_request(ErrorCode::OutOfRange));
     }
-    if let Some(phone) = &body.phone {
-        if !jingzhun_mobile_api::validate::phone_is_valid(phone) {
-            return Err(ApiError::bad_request(ErrorCode::InvalidPhone));
-        }
+    if let Some(phone) = &body.phone
+        && !jingzhun_mobile_api::validate::phone_is_valid(phone)
+    {
+        return Err(ApiError::bad_request(ErrorCode::InvalidPhone));
     }
     let mut columns = vec![
         "id",

@@ -277,22 +277,20 @@ async fn complete(txn: &WriteTxn, caller: &Caller, loaded: &mut Loaded, note: St
     }
     if loaded.kind == CaseKind::MemberChange
         && loaded.case.text("reason").is_some_and(|r| MEMBER_DECREASE_REASON.contains(r))
+        && let Some(member_id) = loaded.case.text("member_id").map(str::to_owned)
+        && let Some(mut member) = records::load(&**txn, &MEMBER, &member_id, true).await?
     {
-        if let Some(member_id) = loaded.case.text("member_id").map(str::to_owned) {
-            if let Some(mut member) = records::load(&**txn, &MEMBER, &member_id, true).await? {
-                written.extend(
-                    update_fields(
-                        &**txn,
-                        &editor(caller, "procedure", note),
-                        &MEMBER,
-                        &mut member,
-                        vec![(field("active"), FieldValue::Bool(false))],
-                        Some(&loaded.region_code),
-                    )
-                    .await?,
-                );
-            }
-        }
+        written.extend(
+            update_fields(
+                &**txn,
+                &editor(caller, "procedure", note),
+                &MEMBER,
+                &mut member,
+                vec![(field("active"), FieldValue::Bool(false))],
+                Some(&loaded.region_code),
+            )
+            .await?,
+        );
     }
     close(txn, &loaded.case.id).await?;
     Ok(written)
@@ -550,10 +548,10 @@ pub async fn check_new_case(
     if open.unwrap_or(0) > 0 {
         errors.push(FieldError::new("kind", ErrorCode::CaseOpen));
     }
-    if let Some(household) = records::load(conn, &fields::HOUSEHOLD, household_id, false).await? {
-        if !kind.applies_to(household.text("status").unwrap_or_default()) {
-            errors.push(FieldError::new("kind", ErrorCode::CaseNotAllowed));
-        }
+    if let Some(household) = records::load(conn, &fields::HOUSEHOLD, household_id, false).await?
+        && !kind.applies_to(household.text("status").unwrap_or_default())
+    {
+        errors.push(FieldError::new("kind", ErrorCode::CaseNotAllowed));
     }
     let reason = match values.get("reason") {
         Some(FieldValue::Text(reason)) => Some(reason.as_str()),

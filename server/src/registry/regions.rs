@@ -28,10 +28,10 @@ pub async fn create(db: &Db, actor: &Actor, new: NewRegion) -> Result<region::Mo
     if region::Entity::find_by_id(new.code.clone()).one(&*txn).await?.is_some() {
         return Err(RegistryError::AlreadyExists);
     }
-    if let Some(parent) = &new.parent_code {
-        if region::Entity::find_by_id(parent.clone()).one(&*txn).await?.is_none() {
-            return Err(RegistryError::Invalid("parent region does not exist"));
-        }
+    if let Some(parent) = &new.parent_code
+        && region::Entity::find_by_id(parent.clone()).one(&*txn).await?.is_none()
+    {
+        return Err(RegistryError::Invalid("parent region does not exist"));
     }
     let model = insert(&*txn, new).await?;
     let mut entry = actor.audit("create", "region", &model.code);

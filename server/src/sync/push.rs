@@ -625,52 +625,52 @@ impl<'a> Work<'a> {
             errors.push(FieldError::new("", ErrorCode::CaseFrozen));
             return Ok(errors);
         }
-        if entity.name == fields::MEMBER.name {
-            if let Some(FieldValue::Text(id_number)) = values.get("id_number") {
-                let other = query_scalar_i64(
-                    &**txn,
-                    sql(
-                        backend,
-                        "SELECT COUNT(*) FROM member WHERE id_number = ? AND active AND id <> ?",
-                        vec![id_number.as_str().into(), id.into()],
-                    ),
-                )
-                .await?;
-                if other.unwrap_or(0) > 0 {
-                    errors.push(FieldError::new("id_number", ErrorCode::DuplicatePerson));
-                }
+        if entity.name == fields::MEMBER.name
+            && let Some(FieldValue::Text(id_number)) = values.get("id_number")
+        {
+            let other = query_scalar_i64(
+                &**txn,
+                sql(
+                    backend,
+                    "SELECT COUNT(*) FROM member WHERE id_number = ? AND active AND id <> ?",
+                    vec![id_number.as_str().into(), id.into()],
+                ),
+            )
+            .await?;
+            if other.unwrap_or(0) > 0 {
+                errors.push(FieldError::new("id_number", ErrorCode::DuplicatePerson));
             }
         }
-        if entity.name == fields::INCOME.name {
-            if let Some(FieldValue::Int(year)) = values.get("year") {
-                let other = query_scalar_i64(
-                    &**txn,
-                    sql(
-                        backend,
-                        "SELECT COUNT(*) FROM income_record WHERE household_id = ? AND year = ? AND id <> ?",
-                        vec![household_id.into(), (*year).into(), id.into()],
-                    ),
-                )
-                .await?;
-                if other.unwrap_or(0) > 0 {
-                    errors.push(FieldError::new("year", ErrorCode::DuplicateYear));
-                }
+        if entity.name == fields::INCOME.name
+            && let Some(FieldValue::Int(year)) = values.get("year")
+        {
+            let other = query_scalar_i64(
+                &**txn,
+                sql(
+                    backend,
+                    "SELECT COUNT(*) FROM income_record WHERE household_id = ? AND year = ? AND id <> ?",
+                    vec![household_id.into(), (*year).into(), id.into()],
+                ),
+            )
+            .await?;
+            if other.unwrap_or(0) > 0 {
+                errors.push(FieldError::new("year", ErrorCode::DuplicateYear));
             }
         }
-        if entity.name == fields::PLAN_TASK.name {
-            if let Some(FieldValue::Uuid(plan_id)) = values.get("plan_id") {
-                let same = query_scalar_i64(
-                    &**txn,
-                    sql(
-                        backend,
-                        "SELECT COUNT(*) FROM help_plan WHERE id = ? AND household_id = ?",
-                        vec![plan_id.as_str().into(), household_id.into()],
-                    ),
-                )
-                .await?;
-                if same.unwrap_or(0) == 0 {
-                    errors.push(FieldError::new("plan_id", ErrorCode::RecordNotFound));
-                }
+        if entity.name == fields::PLAN_TASK.name
+            && let Some(FieldValue::Uuid(plan_id)) = values.get("plan_id")
+        {
+            let same = query_scalar_i64(
+                &**txn,
+                sql(
+                    backend,
+                    "SELECT COUNT(*) FROM help_plan WHERE id = ? AND household_id = ?",
+                    vec![plan_id.as_str().into(), household_id.into()],
+                ),
+            )
+            .await?;
+            if same.unwrap_or(0) == 0 {
+                errors.push(FieldError::new("plan_id", ErrorCode::RecordNotFound));
             }
         }
         Ok(errors)
