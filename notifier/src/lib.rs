@@ -1,1 +1,41 @@
-//! placeholder
+//! Jingzhun's notifier: tells supervisors and officers what is due, overdue or
+//! objected to, by SMS (Aliyun, Tencent Cloud), email (SMTP) and WeCom group robots.
+//!
+//! This first part holds the channels: one [`Channel`] trait, one file per provider,
+//! with the providers' request signing reproduced from their published examples. Each
+//! channel sends one message once and classifies failures ([`SendError`]) so the
+//! dispatcher can decide: transient → retry with backoff, permanent → stop and show
+//! the provider's code, indeterminate → do not resend blindly.
+//!
+//! What the notifier must never do:
+//! - send an SMS twice for one dedup key: SMS APIs have no idempotency key, so a send
+//!   whose outcome is unknown is checked or held, never blindly retried;
+//! - log a secret (keys, SMTP passwords, robot keys and the URLs carrying them) or a
+//!   whole phone number: phones are masked with [`mask_phone`], the server's rule
+//!   (first 3 and last 4 kept);
+//! - put an internal-only list (edge or monitored households) in a message that
+//!   leaves the county office's own people.
+//!
+//! [`policy`] holds the timing rules the dispatcher applies (quiet hours, per-recipient
+//! rate limits, backoff, the step after each attempt) and [`schedule`] the cron
+//! schedules in Beijing time. Still to come: the durable outbox and its dispatcher
+//! (`try_dispatch_once`, `run_until_stopped`), templates, escalation and campaign
+//! reminders.
+
+pub mod channel;
+pub mod email;
+pub mod policy;
+pub mod schedule;
+pub mod sms;
+pub mod wechat;
+
+pub use channel::{Channel, Delivery, Message, Secret, SendError};
+pub use email::{SmtpChannel, SmtpSecurity, SmtpSetupError};
+/// The server's masking rule, reused so logs and pages agree.
+pub use jingzhun_mobile_api::validate::mask_phone;
+pub use policy::{AfterAttempt, Backoff, QuietHours, RateLimit, after_attempt};
+pub use schedule::{CronSchedule, ScheduleError};
+pub use sms::aliyun::{AliyunConfig, AliyunSms};
+pub use sms::normalize_mobile;
+pub use sms::tencent::{TencentConfig, TencentSms};
+pub use wechat::WeComRobot;
