@@ -131,3 +131,8 @@ pub async fn query_scalar_i64(conn: &impl ConnectionTrait, stmt: Statement) -> R
         None => Ok(None),
     }
 }
+
+/// `SELECT COUNT(*) …` written with `?` placeholders; 0 when nothing matches.
+pub async fn count(conn: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Result<i64, DbErr> {
+    Ok(query_scalar_i64(conn, sql(conn.get_database_backend(), text, values)).await?.unwrap_or(0))
+}

@@ -14,7 +14,7 @@ use super::records::{self, Record};
 use super::scope::{self, Access};
 use crate::audit::{self, AuditEntry};
 use crate::auth::{Caller, Role};
-use crate::db::{Db, WriteTxn, is_unique_violation, query_scalar_i64, sql};
+use crate::db::{Db, WriteTxn, count, is_unique_violation, query_scalar_i64, sql};
 use crate::http::error::ApiError;
 use crate::procedures;
 use chrono::Utc;
@@ -613,7 +613,6 @@ impl<'a> Work<'a> {
         household: &HouseholdRef,
         values: &BTreeMap<&'static str, FieldValue>,
     ) -> Result<Vec<FieldError>, DbErr> {
-        let backend = txn.get_database_backend();
         let household_id = household.id.as_str();
         let mut errors = Vec::new();
         if entity.name == fields::CASE.name {
@@ -628,48 +627,39 @@ impl<'a> Work<'a> {
         if entity.name == fields::MEMBER.name
             && let Some(FieldValue::Text(id_number)) = values.get("id_number")
         {
-            let other = query_scalar_i64(
+            let other = count(
                 &**txn,
-                sql(
-                    backend,
-                    "SELECT COUNT(*) FROM member WHERE id_number = ? AND active AND id <> ?",
-                    vec![id_number.as_str().into(), id.into()],
-                ),
+                "SELECT COUNT(*) FROM member WHERE id_number = ? AND active AND id <> ?",
+                vec![id_number.as_str().into(), id.into()],
             )
             .await?;
-            if other.unwrap_or(0) > 0 {
+            if other > 0 {
                 errors.push(FieldError::new("id_number", ErrorCode::DuplicatePerson));
             }
         }
         if entity.name == fields::INCOME.name
             && let Some(FieldValue::Int(year)) = values.get("year")
         {
-            let other = query_scalar_i64(
+            let other = count(
                 &**txn,
-                sql(
-                    backend,
-                    "SELECT COUNT(*) FROM income_record WHERE household_id = ? AND year = ? AND id <> ?",
-                    vec![household_id.into(), (*year).into(), id.into()],
-                ),
+                "SELECT COUNT(*) FROM income_record WHERE household_id = ? AND year = ? AND id <> ?",
+                vec![household_id.into(), (*year).into(), id.into()],
             )
             .await?;
-            if other.unwrap_or(0) > 0 {
+            if other > 0 {
                 errors.push(FieldError::new("year", ErrorCode::DuplicateYear));
             }
         }
         if entity.name == fields::PLAN_TASK.name
             && let Some(FieldValue::Uuid(plan_id)) = values.get("plan_id")
         {
-            let same = query_scalar_i64(
+            let same = count(
                 &**txn,
-                sql(
-                    backend,
-                    "SELECT COUNT(*) FROM help_plan WHERE id = ? AND household_id = ?",
-                    vec![plan_id.as_str().into(), household_id.into()],
-                ),
+                "SELECT COUNT(*) FROM help_plan WHERE id = ? AND household_id = ?",
+                vec![plan_id.as_str().into(), household_id.into()],
             )
             .await?;
-            if same.unwrap_or(0) == 0 {
+            if same == 0 {
                 errors.push(FieldError::new("plan_id", ErrorCode::RecordNotFound));
             }
         }
