@@ -56,11 +56,18 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("comparison_lead_household").table("comparison_lead").col("household_id").col("status").to_owned(),
+                Index::create()
+                    .name("comparison_lead_household")
+                    .table("comparison_lead")
+                    .col("household_id")
+                    .col("status")
+                    .to_owned(),
             )
             .await?;
         manager
-            .create_index(Index::create().name("comparison_lead_import").table("comparison_lead").col("import_id").to_owned())
+            .create_index(
+                Index::create().name("comparison_lead_import").table("comparison_lead").col("import_id").to_owned(),
+            )
             .await
     }
 }

@@ -26,9 +26,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // 002 §二(一) (盘龙区), 000 §四(一) (吉林), 003 §一(一)1 (山西).
-        for (year, prefix, fen, source) in
-            [(2016, "530103", 295_200, "002 §二(一)"), (2016, "22", 320_000, "000 §四(一)"), (2017, "14", 320_000, "003 §一(一)1")]
-        {
+        for (year, prefix, fen, source) in [
+            (2016, "530103", 295_200, "002 §二(一)"),
+            (2016, "22", 320_000, "000 §四(一)"),
+            (2017, "14", 320_000, "003 §一(一)1"),
+        ] {
             let insert = Query::insert()
                 .into_table("threshold")
                 .columns(["year", "region_prefix", "standard", "amount_fen", "source"])

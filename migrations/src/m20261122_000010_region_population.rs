@@ -9,6 +9,8 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.alter_table(Table::alter().table("region").add_column(big_integer_null("rural_population")).to_owned()).await
+        manager
+            .alter_table(Table::alter().table("region").add_column(big_integer_null("rural_population")).to_owned())
+            .await
     }
 }

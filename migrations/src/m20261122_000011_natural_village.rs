@@ -43,7 +43,13 @@ impl MigrationTrait for Migration {
         manager.create_table(table.to_owned()).await?;
         manager
             .create_index(
-                Index::create().name("natural_village_name").table("natural_village").col("village_code").col("name").unique().to_owned(),
+                Index::create()
+                    .name("natural_village_name")
+                    .table("natural_village")
+                    .col("village_code")
+                    .col("name")
+                    .unique()
+                    .to_owned(),
             )
             .await
     }

@@ -1102,61 +1102,50 @@ mod tests {
     }
 }
 
-#[cfg(test)]
-mod statement_cost {
-    use super::*;
+/// What one statement costs inside a SQLite write transaction (load by key, update, a
+/// bare `SELECT 1`, and one `IN`-list load of the same rows), on a temporary database
+/// holding the demo county. Push cost is about these figures times its statements.
+pub async fn statement_cost() -> anyhow::Result<String> {
     use crate::sync::records;
-
-    /// Scratch measurement: what one statement costs inside a write transaction.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore]
-    async fn statement_cost() {
-        let path = std::env::temp_dir().join(format!("jingzhun-stmt-{}.db", Uuid::new_v4()));
-        let url = format!("sqlite://{}?mode=rwc", path.display());
-        let db = Db::connect(&url, 4).await.expect("connect");
-        db.migrate().await.expect("migrate");
-        demo::load(&db, PASSWORD).await.expect("demo");
-        let ids: Vec<String> = db
-            .conn
-            .query_all_raw(sql(db.backend(), "SELECT id FROM member LIMIT 2000", vec![]))
-            .await
-            .expect("ids")
-            .iter()
-            .map(|r| r.try_get_by_index(0).expect("id"))
-            .collect();
-        let txn = db.begin_write().await.expect("begin");
-        let t0 = Instant::now();
-        let mut loaded = Vec::new();
-        for id in &ids {
-            loaded.push(records::load(&*txn, &fields::MEMBER, id, true).await.expect("load").expect("row"));
-        }
-        let load = t0.elapsed();
-        let t0 = Instant::now();
-        let health = fields::MEMBER.field("health").expect("field");
-        for record in &loaded {
-            records::update(&*txn, &fields::MEMBER, record, &[health]).await.expect("update");
-        }
-        let update = t0.elapsed();
-        let t0 = Instant::now();
-        for _ in &ids {
-            query_scalar_i64(&*txn, sql(db.backend(), "SELECT 1", vec![])).await.expect("select 1");
-        }
-        let trivial = t0.elapsed();
-        let t0 = Instant::now();
-        let batched = records::load_many(&*txn, &fields::MEMBER, &ids).await.expect("load_many");
-        let many = t0.elapsed();
-        txn.commit().await.expect("commit");
-        let per = |d: Duration| d.as_secs_f64() * 1e6 / ids.len() as f64;
-        eprintln!(
-            "per statement: load {:.1} µs, update {:.1} µs, SELECT 1 {:.1} µs; one IN-list load of {} rows {:.1} ms",
-            per(load),
-            per(update),
-            per(trivial),
-            batched.len(),
-            many.as_secs_f64() * 1e3
-        );
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+    let path = std::env::temp_dir().join(format!("jingzhun-stmt-{}.db", Uuid::new_v4()));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let db = Db::connect(&url, 4).await?;
+    db.migrate().await?;
+    demo::load(&db, PASSWORD).await?;
+    let rows = db.conn.query_all_raw(sql(db.backend(), "SELECT id FROM member LIMIT 2000", vec![])).await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.try_get_by_index(0)).collect::<Result<_, _>>()?;
+    let txn = db.begin_write().await?;
+    let t0 = Instant::now();
+    let mut loaded = Vec::new();
+    for id in &ids {
+        loaded.extend(records::load(&*txn, &fields::MEMBER, id, true).await?);
     }
+    let load = t0.elapsed();
+    let t0 = Instant::now();
+    let health = fields::MEMBER.field("health").context("catalogue has health")?;
+    for record in &loaded {
+        records::update(&*txn, &fields::MEMBER, record, &[health]).await?;
+    }
+    let update = t0.elapsed();
+    let t0 = Instant::now();
+    for _ in &ids {
+        query_scalar_i64(&*txn, sql(db.backend(), "SELECT 1", vec![])).await?;
+    }
+    let trivial = t0.elapsed();
+    let t0 = Instant::now();
+    let batched = records::load_many(&*txn, &fields::MEMBER, &ids).await?;
+    let many = t0.elapsed();
+    txn.commit().await?;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / ids.len().max(1) as f64;
+    Ok(format!(
+        "per statement: load {:.1} µs, update {:.1} µs, SELECT 1 {:.1} µs; one IN-list load of {} rows {:.1} ms",
+        per(load),
+        per(update),
+        per(trivial),
+        batched.len(),
+        many.as_secs_f64() * 1e3
+    ))
 }

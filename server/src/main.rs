@@ -55,6 +55,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// What one statement costs inside a SQLite write transaction (demo county, temporary file).
+    Statements,
     /// Simulated phones pull, push change sets and pull again, all at once, against a
     /// server started as a child process on a fresh database holding the demo county.
     /// Runs on a new temporary SQLite file unless `--database` names a fresh database.
@@ -195,6 +197,10 @@ async fn main() -> anyhow::Result<()> {
             println!("  village-01…village-08  village teams");
             println!("  officer-001…officer-060 assistance officers (about 33 households each)");
             println!("  supervisor             city supervisor (read only)");
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Statements } => {
+            println!("{}", jingzhun::bench::statement_cost().await?);
             Ok(())
         }
         Command::Bench {
