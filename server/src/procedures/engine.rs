@@ -336,19 +336,26 @@ pub async fn frozen_level(conn: &impl ConnectionTrait, case_id: &str) -> Result<
     Ok(row.map(|r| r.try_get_by_index::<Option<String>>(0)).transpose()?.flatten().as_deref().and_then(Level::parse))
 }
 
-/// The highest level frozen by an open case of this household, if any.
-pub async fn household_frozen_level(conn: &impl ConnectionTrait, household_id: &str) -> Result<Option<Level>, DbErr> {
-    let rows = conn
-        .query_all_raw(sql(
-            conn.get_database_backend(),
-            "SELECT frozen_level FROM procedure_case WHERE household_id = ? AND status = 'open' AND frozen_level IS NOT NULL",
-            vec![household_id.into()],
-        ))
-        .await?;
-    let mut highest = None;
-    for row in rows {
-        let level: Option<String> = row.try_get_by_index(0)?;
-        highest = highest.max(level.as_deref().and_then(Level::parse));
+/// The highest level frozen by an open case of each of these households (absent: none).
+pub async fn households_frozen_levels(
+    conn: &impl ConnectionTrait,
+    household_ids: &[String],
+) -> Result<std::collections::HashMap<String, Level>, DbErr> {
+    let mut highest = std::collections::HashMap::new();
+    for chunk in household_ids.chunks(500) {
+        let text = format!(
+            "SELECT household_id, frozen_level FROM procedure_case WHERE status = 'open' AND frozen_level IS NOT NULL AND household_id IN ({})",
+            crate::db::placeholders(chunk.len())
+        );
+        let values = chunk.iter().map(|id| sea_orm::Value::from(id.as_str())).collect();
+        for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
+            let id: String = row.try_get_by_index(0)?;
+            let level: Option<String> = row.try_get_by_index(1)?;
+            if let Some(level) = level.as_deref().and_then(Level::parse) {
+                let entry = highest.entry(id).or_insert(level);
+                *entry = (*entry).max(level);
+            }
+        }
     }
     Ok(highest)
 }

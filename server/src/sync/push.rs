@@ -223,6 +223,9 @@ struct Work<'a> {
     member_households: BTreeMap<String, usize>,
     /// Households this change set touched, with the caller's access to each.
     households: BTreeMap<String, (HouseholdRef, Access)>,
+    /// Records the change set updates or deletes, read (and on PostgreSQL locked) up
+    /// front in id order; each is taken out when its change is applied.
+    prefetched: BTreeMap<(&'static str, String), Record>,
 }
 
 impl<'a> Work<'a> {
@@ -235,6 +238,7 @@ impl<'a> Work<'a> {
             audit: Vec::new(),
             member_households: BTreeMap::new(),
             households: BTreeMap::new(),
+            prefetched: BTreeMap::new(),
         }
     }
 
@@ -284,6 +288,7 @@ impl<'a> Work<'a> {
             }
             return Ok(());
         }
+        self.prefetch(txn).await?;
         for change in &self.changeset.changes {
             let result = match fields::entity(&change.entity) {
                 None => error_result(change, vec![FieldError::new("", ErrorCode::UnknownEntity)]),
@@ -301,22 +306,79 @@ impl<'a> Work<'a> {
         Ok(())
     }
 
+    /// Reads what the change set will touch in a few queries instead of a few per
+    /// change: the records it updates or deletes (locked in id order, so two change
+    /// sets never wait on each other in a cycle), and their households with the
+    /// caller's access and any freeze.
+    async fn prefetch(&mut self, txn: &WriteTxn) -> Result<(), DbErr> {
+        let mut wanted: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        let mut household_ids: Vec<String> = Vec::new();
+        for change in &self.changeset.changes {
+            let Some(entity) = fields::entity(&change.entity) else { continue };
+            if change.op == Op::Create {
+                let household = change
+                    .fields
+                    .get("household_id")
+                    .and_then(|v| v.as_str())
+                    .and_then(|h| uuid::Uuid::parse_str(h).ok());
+                household_ids.extend(household.map(|h| h.to_string()));
+            } else {
+                wanted.entry(entity.name).or_default().push(change.id.to_string());
+            }
+        }
+        for (name, mut ids) in wanted {
+            let Some(entity) = fields::entity(name) else { continue };
+            ids.sort();
+            ids.dedup();
+            for record in records::load_many_locked(&**txn, entity, &ids).await? {
+                household_ids.extend(record.household_id(entity).map(str::to_owned));
+                self.prefetched.insert((entity.name, record.id.clone()), record);
+            }
+        }
+        household_ids.sort();
+        household_ids.dedup();
+        self.load_households(txn, &household_ids).await
+    }
+
+    async fn load_households(&mut self, txn: &WriteTxn, ids: &[String]) -> Result<(), DbErr> {
+        let ids: Vec<String> = ids.iter().filter(|id| !self.households.contains_key(*id)).cloned().collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let found = records::load_many(&**txn, &fields::HOUSEHOLD, &ids).await?;
+        let pairs: Vec<(String, String)> =
+            found.iter().map(|h| (h.id.clone(), h.text("region_code").unwrap_or_default().to_owned())).collect();
+        let access = scope::households_access(&**txn, self.caller, &pairs).await?;
+        let frozen = procedures::engine::households_frozen_levels(&**txn, &ids).await?;
+        for (id, region_code) in pairs {
+            let caller_level = procedures::engine::caller_level(self.caller, &region_code);
+            let frozen = frozen.get(&id).is_some_and(|level| caller_level < Some(*level));
+            let household_access = access.get(&id).copied().unwrap_or(Access::None);
+            self.households.insert(id.clone(), (HouseholdRef { id, region_code, frozen }, household_access));
+        }
+        Ok(())
+    }
+
     /// The household a change belongs to, if it exists, with the caller's access to it.
     async fn household(&mut self, txn: &WriteTxn, household_id: &str) -> Result<Option<(HouseholdRef, Access)>, DbErr> {
-        if let Some(known) = self.households.get(household_id) {
-            return Ok(Some(known.clone()));
+        if !self.households.contains_key(household_id) {
+            self.load_households(txn, &[household_id.to_owned()]).await?;
         }
-        let Some(record) = records::load(&**txn, &fields::HOUSEHOLD, household_id, false).await? else {
-            return Ok(None);
-        };
-        let region_code = record.text("region_code").unwrap_or_default().to_owned();
-        let frozen_at = procedures::engine::household_frozen_level(&**txn, &record.id).await?;
-        let frozen =
-            frozen_at.is_some_and(|level| procedures::engine::caller_level(self.caller, &region_code) < Some(level));
-        let household = HouseholdRef { id: record.id.clone(), region_code, frozen };
-        let access = scope::household_access(&**txn, self.caller, &household.id, &household.region_code).await?;
-        self.households.insert(household.id.clone(), (household.clone(), access));
-        Ok(Some((household, access)))
+        Ok(self.households.get(household_id).cloned())
+    }
+
+    /// The record a change updates or deletes: prefetched, or read now (a record the
+    /// change set itself created).
+    async fn record_for_change(
+        &mut self,
+        txn: &WriteTxn,
+        entity: &'static EntitySpec,
+        id: &str,
+    ) -> Result<Option<Record>, DbErr> {
+        match self.prefetched.remove(&(entity.name, id.to_owned())) {
+            Some(record) => Ok(Some(record)),
+            None => records::load(&**txn, entity, id, true).await,
+        }
     }
 
     async fn create(
@@ -429,7 +491,7 @@ impl<'a> Work<'a> {
         if !errors.is_empty() {
             return Ok(error_result(change, errors));
         }
-        let Some(mut record) = records::load(&**txn, entity, &id, true).await? else {
+        let Some(mut record) = self.record_for_change(txn, entity, &id).await? else {
             return Ok(error_result(change, vec![FieldError::new("", ErrorCode::RecordNotFound)]));
         };
         let household_id = record.household_id(entity).unwrap_or_default().to_owned();
@@ -566,7 +628,7 @@ impl<'a> Work<'a> {
             return Ok(error_result(change, vec![FieldError::new("", ErrorCode::DeleteNotAllowed)]));
         }
         let id = change.id.to_string();
-        let Some(record) = records::load(&**txn, entity, &id, true).await? else {
+        let Some(record) = self.record_for_change(txn, entity, &id).await? else {
             // Already gone (deleted by someone else): the phone's wish holds.
             return Ok(ChangeResult {
                 entity: change.entity.clone(),

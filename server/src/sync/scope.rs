@@ -7,6 +7,7 @@
 use crate::auth::{Caller, Role};
 use crate::db::sql;
 use sea_orm::{ConnectionTrait, DbErr, Value};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -33,23 +34,52 @@ pub async fn household_access(
     household_id: &str,
     region_code: &str,
 ) -> Result<Access, DbErr> {
-    if caller.edits_region(region_code) {
-        return Ok(Access::Edit);
+    let households = [(household_id.to_owned(), region_code.to_owned())];
+    Ok(households_access(conn, caller, &households).await?.remove(household_id).unwrap_or(Access::None))
+}
+
+/// How the caller may touch each of these (household id, village code) pairs, with one
+/// assignment query for all of them.
+pub async fn households_access(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    households: &[(String, String)],
+) -> Result<HashMap<String, Access>, DbErr> {
+    let mut access: HashMap<String, Access> = households
+        .iter()
+        .map(|(id, region)| {
+            let a = if caller.edits_region(region) {
+                Access::Edit
+            } else if caller.reads_region(region) {
+                Access::Read
+            } else {
+                Access::None
+            };
+            (id.clone(), a)
+        })
+        .collect();
+    let officer_asks: Vec<&String> =
+        households.iter().filter(|(id, _)| access.get(id) != Some(&Access::Edit)).map(|(id, _)| id).collect();
+    if !caller.has_role(Role::Officer) || officer_asks.is_empty() {
+        return Ok(access);
     }
-    let mut access = if caller.reads_region(region_code) { Access::Read } else { Access::None };
-    if caller.has_role(Role::Officer) {
-        let backend = conn.get_database_backend();
-        let row = conn
-            .query_one_raw(sql(
-                backend,
-                "SELECT MIN(CASE WHEN end_date IS NULL THEN 0 ELSE 1 END) FROM assignment WHERE officer_id = ? AND household_id = ?",
-                vec![caller.user_id.as_str().into(), household_id.into()],
-            ))
-            .await?;
-        match row.map(|r| r.try_get_by_index::<Option<i32>>(0)).transpose()?.flatten() {
-            Some(0) => access = Access::Edit,
-            Some(_) if access == Access::None => access = Access::FormerOfficer,
-            _ => {}
+    for chunk in officer_asks.chunks(500) {
+        let text = format!(
+            "SELECT household_id, MIN(CASE WHEN end_date IS NULL THEN 0 ELSE 1 END) FROM assignment \
+             WHERE officer_id = ? AND household_id IN ({}) GROUP BY household_id",
+            crate::db::placeholders(chunk.len())
+        );
+        let mut values: Vec<Value> = vec![caller.user_id.as_str().into()];
+        values.extend(chunk.iter().map(|id| Value::from(id.as_str())));
+        for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
+            let id: String = row.try_get_by_index(0)?;
+            let ended: Option<i32> = row.try_get_by_index(1)?;
+            let entry = access.entry(id).or_insert(Access::None);
+            match ended {
+                Some(0) => *entry = Access::Edit,
+                Some(_) if *entry == Access::None => *entry = Access::FormerOfficer,
+                _ => {}
+            }
         }
     }
     Ok(access)
