@@ -94,6 +94,25 @@ pub async fn value_at_version(
     }
 }
 
+/// Which of these records have an open conflict.
+pub async fn records_with_open_conflicts(
+    conn: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<std::collections::BTreeSet<String>, DbErr> {
+    let mut out = std::collections::BTreeSet::new();
+    for chunk in ids.chunks(500) {
+        let text = format!(
+            "SELECT DISTINCT entity_id FROM sync_conflict WHERE status = 'open' AND entity_id IN ({})",
+            crate::db::placeholders(chunk.len())
+        );
+        let values = chunk.iter().map(|id| sea_orm::Value::from(id.as_str())).collect();
+        for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
+            out.insert(row.try_get_by_index(0)?);
+        }
+    }
+    Ok(out)
+}
+
 /// A field written again by a later change supersedes its open conflicts.
 pub async fn close_superseded(
     conn: &impl ConnectionTrait,

@@ -226,6 +226,8 @@ struct Work<'a> {
     /// Records the change set updates or deletes, read (and on PostgreSQL locked) up
     /// front in id order; each is taken out when its change is applied.
     prefetched: BTreeMap<(&'static str, String), Record>,
+    /// Records with an open conflict: only their updates look for conflicts to close.
+    conflicted: std::collections::BTreeSet<String>,
 }
 
 impl<'a> Work<'a> {
@@ -239,6 +241,7 @@ impl<'a> Work<'a> {
             member_households: BTreeMap::new(),
             households: BTreeMap::new(),
             prefetched: BTreeMap::new(),
+            conflicted: std::collections::BTreeSet::new(),
         }
     }
 
@@ -335,6 +338,8 @@ impl<'a> Work<'a> {
                 self.prefetched.insert((entity.name, record.id.clone()), record);
             }
         }
+        let record_ids: Vec<String> = self.prefetched.keys().map(|(_, id)| id.clone()).collect();
+        self.conflicted = conflicts::records_with_open_conflicts(&**txn, &record_ids).await?;
         household_ids.sort();
         household_ids.dedup();
         self.load_households(txn, &household_ids).await
@@ -557,6 +562,7 @@ impl<'a> Work<'a> {
                 entry.new_value = Some(conflict.client_value.to_string());
                 entry.note = Some(format!("conflict {} kept for review; server value stays", conflict.id));
                 self.audit.push(entry);
+                self.conflicted.insert(id.clone());
                 field_conflicts.push(conflict);
                 continue;
             }
@@ -583,7 +589,11 @@ impl<'a> Work<'a> {
             records::update(&**txn, entity, &record, &applied).await?;
             self.log.push(log_entry(entity, &id, &household, LogOp::Upsert, new_version));
             let names: Vec<&str> = applied.iter().map(|f| f.name).collect();
-            let resolved = conflicts::close_superseded(&**txn, entity.name, &id, &names, &self.caller.user_id).await?;
+            let resolved = if self.conflicted.contains(&id) {
+                conflicts::close_superseded(&**txn, entity.name, &id, &names, &self.caller.user_id).await?
+            } else {
+                Vec::new()
+            };
             for conflict_id in resolved {
                 self.log.push(LogEntry {
                     entity: fields::CONFLICT_ENTITY,

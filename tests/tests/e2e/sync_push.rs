@@ -15,6 +15,7 @@ on_both_backends!(
     status_is_read_only_to_phones,
     offline_edit_survives_reassignment,
     push_outside_scope_is_rejected,
+    a_later_write_of_the_field_supersedes_its_conflict,
 );
 
 async fn retried_changeset_is_applied_once(backend: Backend) {
@@ -361,4 +362,26 @@ async fn push_outside_scope_is_rejected(backend: Backend) {
         push(&s, vec![changeset(vec![change("household", household, Op::Update, 1, json!({"address": "x"}))])]).await;
     assert_eq!(res.results[0].changes[0].errors[0].code, "forbidden");
     assert_eq!(app.admin.household(household).await["household"]["address"], "东村一组1号");
+}
+
+async fn a_later_write_of_the_field_supersedes_its_conflict(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let world = seed(&app).await;
+    let a = app.phone("officer-a", "phone-a").await;
+    let b = app.phone("officer-b", "phone-b").await;
+    let (household, _) = create_household(&a, VILLAGE_1, 0).await;
+    share_with_b(&app, &world, household).await;
+    push(&a, vec![changeset(vec![change("household", household, Op::Update, 1, json!({"kind": "dibao"}))])]).await;
+    let rb =
+        push(&b, vec![changeset(vec![change("household", household, Op::Update, 1, json!({"kind": "wubao"}))])]).await;
+    assert_eq!(rb.results[0].changes[0].status, ChangeStatus::Conflict);
+    assert_eq!(app.admin.ok_get("/api/v1/conflicts").await.as_array().map(Vec::len), Some(1));
+    // B has seen the server's value (version 2) and decides: wubao after all.
+    let rb =
+        push(&b, vec![changeset(vec![change("household", household, Op::Update, 2, json!({"kind": "wubao"}))])]).await;
+    assert_eq!(rb.results[0].changes[0].status, ChangeStatus::Applied);
+    assert_eq!(app.admin.household(household).await["household"]["kind"], "wubao");
+    assert_eq!(app.admin.ok_get("/api/v1/conflicts").await.as_array().map(Vec::len), Some(0), "superseded");
+    let closed = app.admin.ok_get("/api/v1/conflicts?status=resolved").await;
+    assert_eq!(closed[0]["resolution"], "superseded");
 }
