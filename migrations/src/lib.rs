@@ -16,6 +16,9 @@ mod m20261122_000008_thresholds;
 mod m20261122_000009_rule_policy;
 mod m20261122_000010_region_population;
 mod m20261122_000011_natural_village;
+mod m20261122_000012_notices;
+mod m20261122_000013_notifications;
+mod m20261122_000014_campaigns;
 
 pub struct Migrator;
 
@@ -34,6 +37,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_rule_policy::Migration),
             Box::new(m20261122_000010_region_population::Migration),
             Box::new(m20261122_000011_natural_village::Migration),
+            Box::new(m20261122_000012_notices::Migration),
+            Box::new(m20261122_000013_notifications::Migration),
+            Box::new(m20261122_000014_campaigns::Migration),
         ]
     }
 }

@@ -19,6 +19,8 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    /// "Now" for deadlines and schedules; tests advance it.
+    pub clock: crate::Clock,
 }
 
 /// Connects, migrates and makes sure an administrator exists.
@@ -27,7 +29,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     db.migrate().await.context("applying migrations")?;
     bootstrap_admin(&db, &config).await.context("creating the first administrator")?;
     crate::rules::policy::seed_if_empty(&db).await.context("storing the seeded rule variants")?;
-    Ok(AppState { db, config: Arc::new(config), metrics: Arc::new(Metrics::new()?) })
+    Ok(AppState { db, config: Arc::new(config), metrics: Arc::new(Metrics::new()?), clock: crate::Clock::default() })
 }
 
 /// Serves until `shutdown` resolves, then lets requests in flight finish.

@@ -1,12 +1,16 @@
 //! HTTP: the routers, their layers, and the OpenAPI document.
 
 pub mod admin;
+pub mod campaigns;
 pub mod cases;
 pub mod comparison;
 pub mod error;
 pub mod extract;
 pub mod mobile;
 pub mod natural_villages;
+pub mod notice_pages;
+pub mod notices;
+pub mod notify;
 pub mod ops;
 pub mod plans;
 pub mod reports;
@@ -76,7 +80,10 @@ pub fn router(state: AppState) -> Router {
         .merge(rules::routes())
         .merge(natural_villages::routes())
         .merge(plans::routes())
-        .merge(reports::routes());
+        .merge(reports::routes())
+        .merge(notices::routes())
+        .merge(notify::routes())
+        .merge(campaigns::routes());
 
     Router::new()
         .route("/healthz", get(ops::healthz))
@@ -84,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(ops::openapi))
         .nest("/api/mobile/v1", mobile)
         .nest("/api/v1", admin)
+        .merge(notice_pages::routes())
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::InvalidRequest)

@@ -11,3 +11,4 @@ pub mod push;
 pub mod records;
 pub mod scope;
 pub mod server_edit;
+pub mod side;

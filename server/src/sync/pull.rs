@@ -9,6 +9,7 @@ use super::changelog::{self, LogOp, Position};
 use super::conflicts;
 use super::records;
 use super::scope;
+use super::side;
 use crate::auth::Caller;
 use crate::db::entities::sync_conflict;
 use crate::db::{Db, sql};
@@ -109,7 +110,12 @@ async fn snapshot_page(
         ))
         .await?;
     let ids: Vec<String> = rows.iter().map(|r| r.try_get_by_index(0)).collect::<Result<_, _>>()?;
-    let changes = whole_households(&db.conn, &ids).await?;
+    let mut changes = whole_households(&db.conn, &ids).await?;
+    if after.is_empty() {
+        for (entity, record) in side::snapshot(&db.conn, caller).await? {
+            changes.push(upsert(entity, &record.id, record.version, record.data));
+        }
+    }
     let cursor = match ids.last() {
         Some(last) if ids.len() as u64 == per_page => Cursor::Snapshot { from, after: last.clone() },
         _ => Cursor::Log(from),
@@ -253,6 +259,10 @@ async fn materialize(conn: &impl ConnectionTrait, rows: &[LogRow]) -> Result<Vec
         if *entity_name == CONFLICT_ENTITY {
             for c in load_conflicts(conn, ids).await? {
                 current.insert((CONFLICT_ENTITY.to_owned(), c.id.clone()), (c.version, conflicts::to_json(&c)));
+            }
+        } else if side::is_side(entity_name) {
+            for record in side::load(conn, entity_name, ids).await? {
+                current.insert((entity_name.to_string(), record.id), (record.version, record.data));
             }
         } else if let Some(entity) = fields::entity(entity_name) {
             for record in records::load_many(conn, entity, ids).await? {

@@ -50,6 +50,10 @@ pub struct TestApp {
     /// The server's own database, for the few checks no API shows.
     pub database_url: String,
     pub admin: Admin,
+    /// The server's clock: tests move time forward with it instead of sleeping.
+    pub clock: jingzhun::Clock,
+    /// The server's state, for tests that drive background work (dispatch, schedules) directly.
+    pub state: jingzhun::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     database: Database,
@@ -85,18 +89,20 @@ impl TestApp {
         let database_url = config.database_url.clone();
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn,jingzhun=info").try_init();
         let state = jingzhun::prepare(config).await.expect("server prepares");
+        let clock = state.clock.clone();
+        let served = state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            jingzhun::serve_state(state, listener, async {
+            jingzhun::serve_state(served, listener, async {
                 let _ = rx.await;
             })
             .await
             .expect("server runs");
         });
         let admin = Admin::login(&base, "admin", ADMIN_PASSWORD).await;
-        TestApp { base, database_url, admin, shutdown: Some(tx), server: Some(server), database }
+        TestApp { base, database_url, admin, clock, state, shutdown: Some(tx), server: Some(server), database }
     }
 
     /// Runs a statement on the server's database directly (to age a token, say).

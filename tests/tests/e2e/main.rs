@@ -6,10 +6,13 @@ mod harness;
 
 mod accounts;
 mod attachments;
+mod campaigns;
 mod comparison;
 mod concurrency;
 mod household_record;
 mod natural_villages;
+mod notices;
+mod notifications;
 mod ops;
 mod outbox;
 mod plans;

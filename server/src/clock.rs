@@ -1,0 +1,46 @@
+//! The server's idea of "now". Deadlines, notice periods, quiet hours and schedules all
+//! read it, so tests move time forward instead of sleeping.
+
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// Wall-clock time plus an offset that only tests change. Cheap to clone; clones share
+/// the offset, so advancing the test's copy advances the server's.
+#[derive(Clone, Default)]
+pub struct Clock {
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Moves this clock (and every clone) forward by `by`.
+    pub fn advance(&self, by: chrono::Duration) {
+        self.offset_ms.fetch_add(by.num_milliseconds(), Ordering::Relaxed);
+    }
+
+    /// Sets the clock so that `now()` is about `at`.
+    pub fn set(&self, at: DateTime<Utc>) {
+        self.offset_ms.store((at - Utc::now()).num_milliseconds(), Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clones_share_the_offset() {
+        let clock = Clock::default();
+        let copy = clock.clone();
+        let before = copy.now();
+        clock.advance(chrono::Duration::days(6));
+        assert!(copy.now() - before >= chrono::Duration::days(6));
+        let at = DateTime::parse_from_rfc3339("2026-12-01T15:00:00Z").expect("date").with_timezone(&Utc);
+        clock.set(at);
+        assert!((copy.now() - at).num_seconds().abs() < 2);
+    }
+}
