@@ -27,7 +27,7 @@ impl MigrationTrait for Migration {
                     // Frozen at publishing: the JSON the pages render, and its SHA-256.
                     .col(text_null("content"))
                     .col(string_len_null("content_sha256", 64))
-                    .col(string_len_uniq_null("token", 64))
+                    .col(string_len_null("token", 64))
                     .col(timestamp_with_time_zone_null("published_at"))
                     .col(string_len_null("published_by", 36))
                     // The period: the day after publishing to the end of its last day, Beijing time.
@@ -46,6 +46,9 @@ impl MigrationTrait for Migration {
             .create_index(
                 Index::create().name("notice_status_ends").table("notice").col("status").col("ends_at").to_owned(),
             )
+            .await?;
+        manager
+            .create_index(Index::create().name("notice_token").table("notice").col("token").unique().to_owned())
             .await?;
         manager
             .create_index(Index::create().name("notice_region").table("notice").col("region_code").to_owned())
