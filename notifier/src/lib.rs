@@ -27,6 +27,7 @@ pub mod email;
 pub mod policy;
 pub mod schedule;
 pub mod sms;
+pub mod template;
 pub mod wechat;
 
 pub use channel::{Channel, Delivery, Message, Secret, SendError};
