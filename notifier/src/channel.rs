@@ -140,6 +140,13 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Read from configuration as a plain string; still never printed.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self)
+    }
+}
+
 impl From<&str> for Secret {
     fn from(value: &str) -> Self {
         Self::new(value)

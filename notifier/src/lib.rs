@@ -24,6 +24,7 @@
 
 pub mod channel;
 pub mod email;
+pub mod outbox;
 pub mod policy;
 pub mod schedule;
 pub mod sms;

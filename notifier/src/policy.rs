@@ -11,8 +11,9 @@ use chrono_tz::Asia::Shanghai;
 
 use crate::{Delivery, SendError};
 
-/// Hours during which non-urgent SMS wait, in Beijing time. Marketing texts are only
-/// allowed 08:00–22:00 and a reminder at 23:00 is unwelcome, so reminders wait too.
+/// Hours during which non-urgent SMS wait, in Beijing time (default 21:00–08:00, C6).
+/// Marketing texts are only allowed 08:00–22:00 and a reminder at 23:00 is unwelcome, so
+/// reminders wait too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuietHours {
     pub start: NaiveTime,
@@ -22,7 +23,7 @@ pub struct QuietHours {
 impl Default for QuietHours {
     fn default() -> Self {
         Self {
-            start: NaiveTime::from_hms_opt(22, 0, 0).unwrap_or(NaiveTime::MIN),
+            start: NaiveTime::from_hms_opt(21, 0, 0).unwrap_or(NaiveTime::MIN),
             end: NaiveTime::from_hms_opt(8, 0, 0).unwrap_or(NaiveTime::MIN),
         }
     }
@@ -166,8 +167,8 @@ mod tests {
     #[test]
     fn sms_waits_for_the_morning_in_beijing_time() {
         let quiet = QuietHours::default();
-        assert_eq!(quiet.held_until(beijing(22, 21, 59)), None);
-        assert_eq!(quiet.held_until(beijing(22, 22, 0)), Some(beijing(23, 8, 0)));
+        assert_eq!(quiet.held_until(beijing(22, 20, 59)), None);
+        assert_eq!(quiet.held_until(beijing(22, 21, 0)), Some(beijing(23, 8, 0)));
         assert_eq!(quiet.held_until(beijing(23, 3, 30)), Some(beijing(23, 8, 0)));
         assert_eq!(quiet.held_until(beijing(23, 8, 0)), None);
         // 23:30 UTC is 07:30 the next day in Beijing: the UTC date must not be used.

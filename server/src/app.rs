@@ -48,9 +48,11 @@ pub async fn serve_state(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let maintenance = tokio::spawn(maintenance_loop(state.clone()));
+    let dispatcher = tokio::spawn(crate::notify::dispatch::run_until_stopped(state.clone()));
     tracing::info!(addr = %listener.local_addr()?, "serving");
     let result = axum::serve(listener, crate::http::router(state)).with_graceful_shutdown(shutdown).await;
     maintenance.abort();
+    dispatcher.abort();
     result.context("serving HTTP")
 }
 

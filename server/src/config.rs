@@ -17,6 +17,9 @@ pub struct Config {
     pub http: HttpConfig,
     /// First administrator, created on start when no user exists yet.
     pub bootstrap: BootstrapConfig,
+    /// Notifications: SMS, email and WeCom providers, quiet hours, limits, the dispatcher.
+    #[serde(default)]
+    pub notify: crate::notify::config::NotifyConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

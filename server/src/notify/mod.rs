@@ -20,6 +20,9 @@
 //! `region_code` in the params (or the region of a [`Recipients::Role`]) files the rows
 //! under that region for the administrators' view of the delivery log.
 
+pub mod config;
+pub mod dispatch;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
