@@ -86,6 +86,10 @@ error_codes! {
     // The full household record (004 附件2).
     InvalidDecimal = "invalid_decimal", "数值格式错误（最多两位小数）", "Invalid number (at most two decimals)";
     InvalidBankAccount = "invalid_bank_account", "银行账号格式错误（应为8至30位数字）", "Invalid bank account number (8 to 30 digits)";
+    // Campaigns and deadlines (C7).
+    UnknownMeasure = "unknown_measure", "进度指标无效", "Unknown progress measure for a milestone";
+    InvalidMilestone = "invalid_milestone", "工作节点无效：开始日期不能晚于截止日期，目标为1至100，提前提醒天数为1至60", "Invalid milestone: it cannot start after it is due, the target is 1 to 100 and reminders 1 to 60 days before";
+    UnknownTemplate = "unknown_template", "没有这个工作模板", "No such campaign template";
 }
 
 /// One field's error inside a rejected change.

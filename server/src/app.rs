@@ -25,6 +25,8 @@ pub struct AppState {
 
 /// Connects, migrates and makes sure an administrator exists.
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
+    // A bad cron expression stops the server here, before anything starts.
+    crate::scheduler::Schedules::from_config(&config.schedule).context("checking the schedules")?;
     let db = Db::connect(&config.database_url, config.max_connections).await.context("connecting to the database")?;
     db.migrate().await.context("applying migrations")?;
     bootstrap_admin(&db, &config).await.context("creating the first administrator")?;
@@ -48,10 +50,12 @@ pub async fn serve_state(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let maintenance = tokio::spawn(maintenance_loop(state.clone()));
+    let scheduler = tokio::spawn(crate::scheduler::run_until_stopped(state.clone()));
     let dispatcher = tokio::spawn(crate::notify::dispatch::run_until_stopped(state.clone()));
     tracing::info!(addr = %listener.local_addr()?, "serving");
     let result = axum::serve(listener, crate::http::router(state)).with_graceful_shutdown(shutdown).await;
     maintenance.abort();
+    scheduler.abort();
     dispatcher.abort();
     result.context("serving HTTP")
 }

@@ -17,9 +17,27 @@ pub struct Config {
     pub http: HttpConfig,
     /// First administrator, created on start when no user exists yet.
     pub bootstrap: BootstrapConfig,
+    /// Scheduled work: milestone reminders, the daily digest, progress snapshots.
+    pub schedule: ScheduleConfig,
     /// Notifications: SMS, email and WeCom providers, quiet hours, limits, the dispatcher.
     #[serde(default)]
     pub notify: crate::notify::config::NotifyConfig,
+}
+
+/// Cron expressions are 6 fields (seconds first) in Beijing time, days of the week by
+/// name; each is checked at start-up, so a bad one stops the server with a clear message.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScheduleConfig {
+    /// Off: this process runs no scheduled work (another process on the database does).
+    pub enabled: bool,
+    /// When supervisors get their daily digest.
+    pub digest: String,
+    /// When milestone reminders and overdue escalations go out (once a day is meant).
+    pub reminders: String,
+    /// When campaign progress is recomputed for phones to pull.
+    pub progress: String,
+    /// A case open at one step longer than this many days is reported as waiting.
+    pub step_waiting_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,6 +117,11 @@ impl Config {
             .set_default("http.request_timeout_secs", 30)?
             .set_default("bootstrap.admin_username", "admin")?
             .set_default("bootstrap.admin_password", "")?
-            .set_default("bootstrap.admin_region", "")
+            .set_default("bootstrap.admin_region", "")?
+            .set_default("schedule.enabled", true)?
+            .set_default("schedule.digest", "0 30 8 * * *")?
+            .set_default("schedule.reminders", "0 0 8 * * *")?
+            .set_default("schedule.progress", "0 0 * * * *")?
+            .set_default("schedule.step_waiting_days", 7)
     }
 }

@@ -22,6 +22,7 @@ pub mod procedures;
 pub mod registry;
 pub mod reports;
 pub mod rules;
+pub mod scheduler;
 pub mod sync;
 
 pub use app::{AppState, prepare, serve, serve_state};

@@ -63,6 +63,7 @@ impl utoipa::Modify for BearerAuth {
         rules::list_thresholds, rules::set_threshold, rules::assessment, rules::quality, rules::list_policies, rules::set_policy, rules::village_exit, rules::set_population,
         super::natural_villages::list, super::natural_villages::save,
         super::plans::household_timeline, super::plans::plan_outcome, super::plans::overdue_tasks,
+        super::campaigns::list_campaigns, super::campaigns::create_campaign, super::campaigns::create_from_template, super::campaigns::list_templates, super::campaigns::get_campaign, super::campaigns::update_campaign, super::campaigns::add_milestone, super::campaigns::update_milestone, super::campaigns::delete_milestone, super::campaigns::campaign_progress,
         super::reports::report,
     ),
     components(schemas(jingzhun_mobile_api::errors::ErrorBody))

@@ -27,7 +27,7 @@ pub fn is_side(entity: &str) -> bool {
 pub async fn load(conn: &impl ConnectionTrait, entity: &str, ids: &[String]) -> Result<Vec<SideRecord>, DbErr> {
     match entity {
         OBJECTION => crate::notices::objections::pull_records(conn, ids).await,
-        CAMPAIGN_PROGRESS => Ok(Vec::new()),
+        CAMPAIGN_PROGRESS => crate::campaigns::pull::pull_records(conn, ids).await,
         _ => Ok(Vec::new()),
     }
 }
@@ -37,6 +37,9 @@ pub async fn snapshot(conn: &impl ConnectionTrait, caller: &Caller) -> Result<Ve
     let mut out = Vec::new();
     for record in crate::notices::objections::pull_snapshot(conn, caller).await? {
         out.push((OBJECTION, record));
+    }
+    for record in crate::campaigns::pull::pull_snapshot(conn, caller).await? {
+        out.push((CAMPAIGN_PROGRESS, record));
     }
     Ok(out)
 }
