@@ -20,6 +20,8 @@ impl MigrationTrait for Migration {
                     .col(string_len("step", 30))
                     // The region it is posted in: a village, a township or a county.
                     .col(string_len("region_code", 12))
+                    // Its households' codes start with this (village: 12 digits, township 9, county 6).
+                    .col(string_len("region_prefix", 12))
                     .col(string("title"))
                     // draft → published → closed; or withdrawn before publishing.
                     .col(string_len("status", 20).default("draft"))

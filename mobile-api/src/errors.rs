@@ -86,6 +86,22 @@ error_codes! {
     // The full household record (004 附件2).
     InvalidDecimal = "invalid_decimal", "数值格式错误（最多两位小数）", "Invalid number (at most two decimals)";
     InvalidBankAccount = "invalid_bank_account", "银行账号格式错误（应为8至30位数字）", "Invalid bank account number (8 to 30 digits)";
+    // Public notices (C5, R10).
+    NoticeStep = "notice_step", "公示环节须发布公示，期满无异议后自动通过", "A notice step passes by publishing a notice: it moves on when the period ends with no open objection";
+    CaseOnNotice = "case_on_notice", "该案件正在公示中，公示结束前不能变动", "The case is listed on a published notice and cannot move until it closes";
+    NoticeEmpty = "notice_empty", "没有处于该公示环节的案件", "No case is waiting at this notice step in this region";
+    NoticeNotDraft = "notice_not_draft", "公示已发布，内容不能修改", "The notice is published: its content cannot change";
+    NoticeNotPublished = "notice_not_published", "公示未发布或已结束", "The notice is not published, or has closed";
+    NoticePeriodRunning = "notice_period_running", "公示期未满", "The notice period has not ended";
+    ObjectionsOpen = "objections_open", "尚有未办结的异议，公示不能结束", "Objections are still open: the notice cannot close";
+    InvalidPeriod = "invalid_period", "公示天数须为1至30天", "The notice period must be 1 to 30 days";
+    RegionLevel = "region_level", "公示区域级别与公示环节不符", "The region's level does not match the notice step";
+    CsrfFailed = "csrf_failed", "页面已过期，请刷新后重新提交", "The form has expired: reload the page and submit again";
+    RateLimited = "rate_limited", "提交过于频繁，请稍后再试", "Too many submissions: try again later";
+    ObjectionTooLong = "objection_too_long", "异议内容过长", "The objection is too long";
+    ObjectionEmpty = "objection_empty", "请填写异议内容", "Write what the objection is about";
+    ObjectionAnswered = "objection_answered", "该异议已答复", "The objection has already been answered";
+    CasesRequired = "cases_required", "异议成立时须指明退回核实的案件", "An upheld objection to the whole notice must name the cases to return to verification";
     // Campaigns and deadlines (C7).
     UnknownMeasure = "unknown_measure", "进度指标无效", "Unknown progress measure for a milestone";
     InvalidMilestone = "invalid_milestone", "工作节点无效：开始日期不能晚于截止日期，目标为1至100，提前提醒天数为1至60", "Invalid milestone: it cannot start after it is due, the target is 1 to 100 and reminders 1 to 60 days before";

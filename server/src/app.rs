@@ -21,6 +21,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// "Now" for deadlines and schedules; tests advance it.
     pub clock: crate::Clock,
+    /// The public notice pages' form guard and page cache.
+    pub notice_pages: Arc<crate::http::notice_pages::Public>,
 }
 
 /// Connects, migrates and makes sure an administrator exists.
@@ -31,7 +33,14 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     db.migrate().await.context("applying migrations")?;
     bootstrap_admin(&db, &config).await.context("creating the first administrator")?;
     crate::rules::policy::seed_if_empty(&db).await.context("storing the seeded rule variants")?;
-    Ok(AppState { db, config: Arc::new(config), metrics: Arc::new(Metrics::new()?), clock: crate::Clock::default() })
+    let guard = crate::notices::form_guard::FormGuard::load(&db).await.context("loading the notice form key")?;
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+        metrics: Arc::new(Metrics::new()?),
+        clock: crate::Clock::default(),
+        notice_pages: Arc::new(crate::http::notice_pages::Public::new(guard)),
+    })
 }
 
 /// Serves until `shutdown` resolves, then lets requests in flight finish.
@@ -51,11 +60,15 @@ pub async fn serve_state(
 ) -> anyhow::Result<()> {
     let maintenance = tokio::spawn(maintenance_loop(state.clone()));
     let scheduler = tokio::spawn(crate::scheduler::run_until_stopped(state.clone()));
+    let notices = tokio::spawn(crate::notices::run_until_stopped(state.clone()));
     let dispatcher = tokio::spawn(crate::notify::dispatch::run_until_stopped(state.clone()));
     tracing::info!(addr = %listener.local_addr()?, "serving");
-    let result = axum::serve(listener, crate::http::router(state)).with_graceful_shutdown(shutdown).await;
+    // The peer address feeds the public objection form's per-sender limits.
+    let app = crate::http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     maintenance.abort();
     scheduler.abort();
+    notices.abort();
     dispatcher.abort();
     result.context("serving HTTP")
 }

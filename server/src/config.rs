@@ -19,9 +19,28 @@ pub struct Config {
     pub bootstrap: BootstrapConfig,
     /// Scheduled work: milestone reminders, the daily digest, progress snapshots.
     pub schedule: ScheduleConfig,
+    /// Public notice pages and the objection form.
+    pub notices: NoticesConfig,
     /// Notifications: SMS, email and WeCom providers, quiet hours, limits, the dispatcher.
     #[serde(default)]
     pub notify: crate::notify::config::NotifyConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct NoticesConfig {
+    /// The address villagers reach the server at, as printed in QR codes
+    /// (`https://jingzhun.example.gov.cn`); empty: `http://{bind}`.
+    pub public_url: String,
+    /// The public page is rendered at most this often per notice.
+    pub page_cache_secs: u64,
+    /// The publishing level answers an objection within this many days.
+    pub objection_answer_days: i64,
+    pub objections_per_ip_per_hour: u32,
+    pub objections_per_notice_per_hour: u32,
+    pub receipt_lookups_per_ip_per_hour: u32,
+    /// Behind a reverse proxy: the header carrying the villager's address (e.g.
+    /// `X-Real-IP`). Empty: the peer address. Only set it when a proxy overwrites it.
+    pub client_ip_header: String,
 }
 
 /// Cron expressions are 6 fields (seconds first) in Beijing time, days of the week by
@@ -96,6 +115,15 @@ impl Config {
             .try_deserialize()
     }
 
+    /// The base of public URLs (notice pages, QR codes), without a trailing slash.
+    pub fn public_url(&self) -> String {
+        if self.notices.public_url.is_empty() {
+            format!("http://{}", self.bind)
+        } else {
+            self.notices.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+
     /// The defaults alone, untouched by the environment: for tests and tools.
     pub fn defaults() -> Result<Config, config::ConfigError> {
         Config::with_defaults()?.build()?.try_deserialize()
@@ -118,6 +146,13 @@ impl Config {
             .set_default("bootstrap.admin_username", "admin")?
             .set_default("bootstrap.admin_password", "")?
             .set_default("bootstrap.admin_region", "")?
+            .set_default("notices.public_url", "")?
+            .set_default("notices.page_cache_secs", 5)?
+            .set_default("notices.objection_answer_days", 5)?
+            .set_default("notices.objections_per_ip_per_hour", 10)?
+            .set_default("notices.objections_per_notice_per_hour", 300)?
+            .set_default("notices.receipt_lookups_per_ip_per_hour", 120)?
+            .set_default("notices.client_ip_header", "")?
             .set_default("schedule.enabled", true)?
             .set_default("schedule.digest", "0 30 8 * * *")?
             .set_default("schedule.reminders", "0 0 8 * * *")?

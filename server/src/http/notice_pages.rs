@@ -1,8 +1,322 @@
-//! Placeholder.
+//! The public notice pages (DESIGN §6): no login, reached by scanning a QR code.
+//!
+//! `GET /n/{token}` is what a whole village opens in the same few days, so it is served
+//! from a short in-memory cache (the content is frozen; only the days left and the
+//! status change). Objection posts are limited per sender and per notice in memory
+//! before they touch the database, so a flood is turned away cheaply and the page
+//! stays fast for everyone else.
 
 use crate::app::AppState;
+use crate::notices::form_guard::FormGuard;
+use crate::notices::objections::{self, ObjectionForm};
+use crate::notices::{pages, period, qr, service};
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// The form is a few fields; anything bigger is not a villager typing.
+const FORM_MAX_BYTES: usize = 16 * 1024;
+const CSRF_COOKIE: &str = "jz_csrf";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/n/{token}", get(notice_page))
+        .route("/n/{token}/qr.svg", get(qr_svg))
+        .route("/n/{token}/qr.png", get(qr_png))
+        .route("/n/{token}/print", get(print))
+        .route(
+            "/n/{token}/objections",
+            axum::routing::post(post_objection).layer(DefaultBodyLimit::max(FORM_MAX_BYTES)),
+        )
+        .route("/o", get(find_receipt))
+        .route("/o/{receipt}", get(receipt))
+}
+
+/// Shared by the handlers: the form guard and the page cache.
+pub struct Public {
+    pub guard: FormGuard,
+    cache: RwLock<HashMap<String, (Instant, Arc<CachedPage>)>>,
+}
+
+struct CachedPage {
+    html: Bytes,
+    csrf: String,
+}
+
+impl Public {
+    pub fn new(guard: FormGuard) -> Public {
+        Public { guard, cache: RwLock::new(HashMap::new()) }
+    }
+
+    fn cached(&self, token: &str, ttl: Duration) -> Option<Arc<CachedPage>> {
+        let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
+        cache.get(token).filter(|(at, _)| at.elapsed() < ttl).map(|(_, page)| page.clone())
+    }
+
+    fn store(&self, token: &str, page: Arc<CachedPage>) {
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(token.to_owned(), (Instant::now(), page));
+    }
+}
+
+fn html(status: StatusCode, body: impl Into<Bytes>) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body.into()).into_response()
+}
+
+fn not_found() -> Response {
+    html(StatusCode::NOT_FOUND, pages::message_page("未找到公示", "该公示不存在或尚未发布。请核对二维码或网址。"))
+}
+
+fn page_url(state: &AppState, token: &str) -> String {
+    format!("{}/n/{token}", state.config.public_url())
+}
+
+/// A published or closed notice by token, with its content.
+async fn published(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(service::NoticeRow, crate::notices::content::NoticeContent)>, Response> {
+    let row = service::load_by(&state.db.conn, "token", token).await.map_err(|err| {
+        tracing::error!(%err, "loading a notice page");
+        html(StatusCode::SERVICE_UNAVAILABLE, pages::message_page("暂时无法访问", "请稍后再试。"))
+    })?;
+    Ok(row.filter(|r| matches!(r.status.as_str(), "published" | "closed")).and_then(|r| r.content().map(|c| (r, c))))
+}
+
+async fn render_page(state: &AppState, token: &str, error: Option<&str>) -> Result<Arc<CachedPage>, Response> {
+    let Some((row, content)) = published(state, token).await? else { return Err(not_found()) };
+    let now = state.clock.now();
+    let ends_at = row.ends_at.unwrap_or(now);
+    let live = pages::Live {
+        token,
+        content_sha256: row.content_sha256.as_deref().unwrap_or_default(),
+        status: &row.status,
+        days_left: period::days_left(ends_at, row.period_days, now),
+        open: row.status == "published" && now < ends_at,
+    };
+    let csrf = state.notice_pages.guard.csrf_token(token, now);
+    let html = pages::notice_page(&content, &live, &csrf, error);
+    Ok(Arc::new(CachedPage { html: Bytes::from(html), csrf }))
+}
+
+fn with_csrf_cookie(mut response: Response, token: &str, csrf: &str) -> Response {
+    // SameSite=Strict: a form posted from another site arrives without it and is refused.
+    let cookie = format!("{CSRF_COOKIE}={csrf}; Path=/n/{token}; Max-Age=86400; SameSite=Strict; HttpOnly");
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn notice_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let ttl = Duration::from_secs(state.config.notices.page_cache_secs);
+    let page = match state.notice_pages.cached(&token, ttl) {
+        Some(page) => page,
+        None => match render_page(&state, &token, None).await {
+            Ok(page) => {
+                state.notice_pages.store(&token, page.clone());
+                page
+            }
+            Err(response) => return response,
+        },
+    };
+    let mut response = html(StatusCode::OK, page.html.clone());
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    with_csrf_cookie(response, &token, &page.csrf)
+}
+
+async fn qr_svg(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match published(&state, &token).await {
+        Ok(Some(_)) => match qr::svg(&page_url(&state, &token)) {
+            Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], svg)
+                .into_response(),
+            Err(err) => {
+                tracing::error!(%err, "rendering a QR code");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        },
+        Ok(None) => not_found(),
+        Err(response) => response,
+    }
+}
+
+async fn qr_png(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match published(&state, &token).await {
+        Ok(Some(_)) => match qr::png(&page_url(&state, &token)) {
+            Ok(png) => ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "public, max-age=86400")], png)
+                .into_response(),
+            Err(err) => {
+                tracing::error!(%err, "rendering a QR code");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        },
+        Ok(None) => not_found(),
+        Err(response) => response,
+    }
+}
+
+async fn print(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let (row, content) = match published(&state, &token).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found(),
+        Err(response) => return response,
+    };
+    let url = page_url(&state, &token);
+    let svg = match qr::svg(&url) {
+        Ok(svg) => svg,
+        Err(err) => {
+            tracing::error!(%err, "rendering a QR code");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    html(StatusCode::OK, pages::poster(&content, row.content_sha256.as_deref().unwrap_or_default(), &svg, &url))
+}
+
+#[derive(Debug, Deserialize)]
+struct PostedForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    entry: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    body: String,
+}
+
+/// The sender's address: the peer, or the header a trusted reverse proxy sets.
+fn client_address(state: &AppState, parts: &Parts) -> String {
+    let header_name = &state.config.notices.client_ip_header;
+    if !header_name.is_empty()
+        && let Some(value) = parts.headers.get(header_name.as_str()).and_then(|v| v.to_str().ok())
+        && let Some(first) = value.split(',').next()
+    {
+        return first.trim().to_owned();
+    }
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The form again with the reason it was refused, keeping the villager on the page.
+async fn refused(state: &AppState, token: &str, status: StatusCode, message: &str) -> Response {
+    match render_page(state, token, Some(message)).await {
+        Ok(page) => with_csrf_cookie(html(status, page.html.clone()), token, &page.csrf),
+        Err(response) => response,
+    }
+}
+
+async fn post_objection(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    parts: Parts,
+    form: Result<Form<PostedForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let now = state.clock.now();
+    let limits = &state.config.notices;
+    let address = client_address(&state, &parts);
+    let source = state.notice_pages.guard.source_hash(&address);
+    let hour = Duration::from_secs(3600);
+    if !state.notice_pages.guard.allow(&format!("ip:{source}"), limits.objections_per_ip_per_hour, hour)
+        || !state.notice_pages.guard.allow(&format!("notice:{token}"), limits.objections_per_notice_per_hour, hour)
+    {
+        return html(
+            StatusCode::TOO_MANY_REQUESTS,
+            pages::message_page("提交过于频繁", "提交过于频繁，请稍后再试，或直接向村委会、乡镇人民政府反映。"),
+        );
+    }
+    let Ok(Form(form)) = form else {
+        return refused(&state, &token, StatusCode::BAD_REQUEST, "提交的内容无法识别，请重新填写。").await;
+    };
+    // A cross-site page cannot read our token nor send our SameSite cookie; an Origin
+    // from elsewhere is refused outright.
+    let origin_ok = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).is_none_or(|origin| {
+        let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        origin == "null" && host.is_empty()
+            || origin.split_once("://").is_some_and(|(_, rest)| rest == host)
+            || state.config.public_url() == origin
+    });
+    let cookie = cookie(&parts.headers, CSRF_COOKIE);
+    if !origin_ok || !state.notice_pages.guard.check_csrf(&token, &form.csrf, cookie.as_deref(), now) {
+        return refused(&state, &token, StatusCode::FORBIDDEN, "页面已过期，请重新提交。").await;
+    }
+    let filed = objections::file(
+        &state.db,
+        now,
+        state.config.notices.objection_answer_days,
+        &token,
+        ObjectionForm { entry: form.entry, name: form.name, phone: form.phone, body: form.body },
+        &source,
+    )
+    .await;
+    match filed {
+        Ok(receipt) => Redirect::to(&format!("/o/{receipt}?new=1")).into_response(),
+        Err(err) if err.status == StatusCode::NOT_FOUND => not_found(),
+        Err(err) if err.status == StatusCode::INTERNAL_SERVER_ERROR => {
+            html(StatusCode::SERVICE_UNAVAILABLE, pages::message_page("暂时无法提交", "请稍后再试。"))
+        }
+        Err(err) => refused(&state, &token, err.status, err.code.message_zh()).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ReceiptQuery {
+    #[serde(default)]
+    receipt: Option<String>,
+    #[serde(default)]
+    new: Option<String>,
+}
+
+async fn find_receipt(Query(query): Query<ReceiptQuery>) -> Response {
+    let receipt = objections::normalize_receipt(query.receipt.as_deref().unwrap_or_default());
+    Redirect::to(&format!("/o/{receipt}")).into_response()
+}
+
+async fn receipt(
+    State(state): State<AppState>,
+    Path(receipt): Path<String>,
+    Query(query): Query<ReceiptQuery>,
+    parts: Parts,
+) -> Response {
+    // A receipt is a bearer secret of ~60 bits; lookups are limited per sender so it
+    // cannot be guessed.
+    let source = state.notice_pages.guard.source_hash(&client_address(&state, &parts));
+    let limit = state.config.notices.receipt_lookups_per_ip_per_hour;
+    if !state.notice_pages.guard.allow(&format!("receipt:{source}"), limit, Duration::from_secs(3600)) {
+        return html(StatusCode::TOO_MANY_REQUESTS, pages::message_page("查询过于频繁", "请稍后再试。"));
+    }
+    match objections::by_receipt(&state.db.conn, &receipt).await {
+        Ok(Some(view)) => html(StatusCode::OK, pages::receipt_page(&view, query.new.is_some())),
+        Ok(None) => html(
+            StatusCode::NOT_FOUND,
+            pages::message_page("未找到该回执码", "请核对回执码（12位字母和数字）后重新查询。"),
+        ),
+        Err(err) => {
+            tracing::error!(%err, "loading a receipt");
+            html(StatusCode::SERVICE_UNAVAILABLE, pages::message_page("暂时无法查询", "请稍后再试。"))
+        }
+    }
 }

@@ -1,8 +1,174 @@
-//! Placeholder.
+//! `/api/v1/notices` and `/api/v1/objections`: the publishing levels' side of public
+//! notices (C5, R10) — draft, publish, posting photos, close — and the investigation
+//! of objections. The villagers' side is `notice_pages`.
 
+use super::error::{ApiError, ApiResult};
+use super::extract::AppJson;
 use crate::app::AppState;
-use axum::Router;
+use crate::auth::Caller;
+use crate::notices::objections::{self, Answer, ObjectionView};
+use crate::notices::service::{self, NewNotice, NoticeView};
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use uuid::Uuid;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/notices", get(list_notices).post(create_notice))
+        .route("/notices/{id}", get(get_notice))
+        .route("/notices/{id}/publish", post(publish_notice))
+        .route("/notices/{id}/withdraw", post(withdraw_notice))
+        .route("/notices/{id}/postings", post(add_posting))
+        .route("/notices/{id}/close", post(close_notice))
+        .route("/objections", get(list_objections))
+        .route("/objections/{id}/answer", post(answer_objection))
+}
+
+fn with_url(state: &AppState, mut view: NoticeView) -> NoticeView {
+    if let Some(url) = &view.url {
+        view.url = Some(format!("{}{url}", state.config.public_url()));
+    }
+    view
+}
+
+/// The notice, if the caller reads its region (a notice above them included).
+async fn readable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<NoticeView> {
+    let view = service::view(&state.db, id, None).await?;
+    let prefix = crate::notices::service::notice_prefix(&view.step, &view.region_code);
+    let reads = caller.read_prefixes().iter().any(|p| prefix.starts_with(p) || p.starts_with(&prefix));
+    if !reads {
+        return Err(ApiError::out_of_scope());
+    }
+    Ok(with_url(state, view))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// draft, published, closed or withdrawn.
+    pub status: Option<String>,
+}
+
+/// Notices in the caller's regions, newest first.
+#[utoipa::path(get, path = "/api/v1/notices", tag = "notices", params(ListQuery),
+    responses((status = 200, body = [NoticeView])), security(("bearer" = [])))]
+pub async fn list_notices(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Json<Vec<NoticeView>>> {
+    let views = service::list(&state.db, &caller, query.status.as_deref()).await?;
+    Ok(Json(views.into_iter().map(|v| with_url(&state, v)).collect()))
+}
+
+/// Drafts a notice: gathers the cases waiting at the step in the region.
+#[utoipa::path(post, path = "/api/v1/notices", tag = "notices", request_body = NewNotice,
+    responses((status = 200, body = NoticeView), (status = 422, description = "notice_empty: no case waits at this step"),
+        (status = 403, description = "out_of_scope")), security(("bearer" = [])))]
+pub async fn create_notice(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<NewNotice>,
+) -> ApiResult<Json<NoticeView>> {
+    Ok(Json(with_url(&state, service::create_draft(&state.db, &caller, body).await?)))
+}
+
+/// A notice with its cases, content and hash.
+#[utoipa::path(get, path = "/api/v1/notices/{id}", tag = "notices", params(("id" = Uuid, Path)),
+    responses((status = 200, body = NoticeView)), security(("bearer" = [])))]
+pub async fn get_notice(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<NoticeView>> {
+    readable(&state, &caller, &id.to_string()).await.map(Json)
+}
+
+/// Publishes a draft: freezes and hashes its content, opens the period, gives it its public URL.
+#[utoipa::path(post, path = "/api/v1/notices/{id}/publish", tag = "notices", params(("id" = Uuid, Path)),
+    responses((status = 200, body = NoticeView), (status = 409, description = "notice_not_draft")), security(("bearer" = [])))]
+pub async fn publish_notice(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<NoticeView>> {
+    let view = service::publish(&state.db, &caller, &id.to_string(), state.clock.now()).await?;
+    Ok(Json(with_url(&state, view)))
+}
+
+/// Withdraws a draft (a published notice cannot be changed or withdrawn).
+#[utoipa::path(post, path = "/api/v1/notices/{id}/withdraw", tag = "notices", params(("id" = Uuid, Path)),
+    responses((status = 200, body = NoticeView), (status = 409, description = "notice_not_draft")), security(("bearer" = [])))]
+pub async fn withdraw_notice(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<NoticeView>> {
+    Ok(Json(with_url(&state, service::withdraw(&state.db, &caller, &id.to_string()).await?)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct Posting {
+    /// An uploaded photo of the notice on the village board.
+    pub attachment_id: Uuid,
+}
+
+/// Adds a photo of the posted notice as evidence.
+#[utoipa::path(post, path = "/api/v1/notices/{id}/postings", tag = "notices", params(("id" = Uuid, Path)),
+    request_body = Posting, responses((status = 200, body = NoticeView)), security(("bearer" = [])))]
+pub async fn add_posting(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<Posting>,
+) -> ApiResult<Json<NoticeView>> {
+    Ok(Json(with_url(&state, service::add_posting(&state.db, &caller, &id.to_string(), body.attachment_id).await?)))
+}
+
+/// Closes a notice now if its period has ended with no open objection (the server also
+/// does this by itself every minute): its cases move on.
+#[utoipa::path(post, path = "/api/v1/notices/{id}/close", tag = "notices", params(("id" = Uuid, Path)),
+    responses((status = 200, body = NoticeView),
+        (status = 409, description = "notice_period_running, objections_open or notice_not_published")),
+    security(("bearer" = [])))]
+pub async fn close_notice(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<NoticeView>> {
+    let id = id.to_string();
+    readable(&state, &caller, &id).await?;
+    service::close(&state.db, &id, state.clock.now()).await?;
+    readable(&state, &caller, &id).await.map(Json)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ObjectionQuery {
+    pub notice_id: Option<Uuid>,
+    /// open, upheld or dismissed.
+    pub status: Option<String>,
+}
+
+/// Objections to notices in the caller's regions.
+#[utoipa::path(get, path = "/api/v1/objections", tag = "notices", params(ObjectionQuery),
+    responses((status = 200, body = [ObjectionView])), security(("bearer" = [])))]
+pub async fn list_objections(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ObjectionQuery>,
+) -> ApiResult<Json<Vec<ObjectionView>>> {
+    let notice_id = query.notice_id.map(|id| id.to_string());
+    Ok(Json(objections::list(&state.db, &caller, notice_id.as_deref(), query.status.as_deref()).await?))
+}
+
+/// Answers an objection with findings: `upheld` sends the case back to home
+/// verification (and off the notice); `dismissed` lets the notice go on.
+#[utoipa::path(post, path = "/api/v1/objections/{id}/answer", tag = "notices", params(("id" = Uuid, Path)),
+    request_body = Answer, responses((status = 200, body = ObjectionView),
+        (status = 409, description = "objection_answered"), (status = 422, description = "cases_required")),
+    security(("bearer" = [])))]
+pub async fn answer_objection(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<Answer>,
+) -> ApiResult<Json<ObjectionView>> {
+    Ok(Json(objections::answer(&state.db, &caller, &id.to_string(), body, state.clock.now()).await?))
 }

@@ -64,6 +64,8 @@ impl utoipa::Modify for BearerAuth {
         super::natural_villages::list, super::natural_villages::save,
         super::plans::household_timeline, super::plans::plan_outcome, super::plans::overdue_tasks,
         super::campaigns::list_campaigns, super::campaigns::create_campaign, super::campaigns::create_from_template, super::campaigns::list_templates, super::campaigns::get_campaign, super::campaigns::update_campaign, super::campaigns::add_milestone, super::campaigns::update_milestone, super::campaigns::delete_milestone, super::campaigns::campaign_progress,
+        super::notices::list_notices, super::notices::create_notice, super::notices::get_notice, super::notices::publish_notice,
+        super::notices::withdraw_notice, super::notices::add_posting, super::notices::close_notice, super::notices::list_objections, super::notices::answer_objection,
         super::reports::report,
     ),
     components(schemas(jingzhun_mobile_api::errors::ErrorBody))

@@ -1,5 +1,32 @@
 //! Public notices (公示 / 公告, C5, R10): gathering cases waiting at a notice step,
 //! publishing them frozen and hashed, villagers' objections and their investigation,
-//! and closing a notice when its period ends.
+//! closing a notice when its period ends, and the public pages and QR codes.
 
+pub mod content;
+pub mod form_guard;
 pub mod objections;
+pub mod pages;
+pub mod period;
+pub mod qr;
+pub mod service;
+
+use crate::app::AppState;
+use std::time::Duration;
+
+/// Every minute: close the notices whose period has ended with no open objection, and
+/// remind the publishing level of notices ending tomorrow and objections due.
+pub async fn run_until_stopped(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let now = state.clock.now();
+        match service::close_due(&state.db, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(notices = n, "closed notices at the end of their period"),
+            Err(err) => tracing::error!(%err, "closing notices failed"),
+        }
+        if let Err(err) = service::remind(&state.db, now).await {
+            tracing::error!(%err, "notice reminders failed");
+        }
+    }
+}

@@ -1,15 +1,500 @@
-//! Objections (异议 / 举报) to a published notice.
+//! Objections (异议 / 举报) to a published notice: filed by villagers from the public
+//! page, named or anonymous, about the whole notice or one household; investigated and
+//! answered by the level that published the notice (002 §三(七): 对群众有异议的，要进行
+//! 调查核实); followed by the objector with a receipt code. The village team sees them
+//! on their phones through pull (side entity `objection`).
 
+use super::service::{self, NoticeRow, grant_for};
+use crate::audit::AuditEntry;
 use crate::auth::Caller;
-use crate::sync::side::SideRecord;
-use sea_orm::{ConnectionTrait, DbErr};
+use crate::db::{Db, WriteTxn, sql};
+use crate::http::error::ApiError;
+use crate::notify::{self, Event, Notification, Recipients};
+use crate::procedures::engine;
+use crate::sync::changelog::{self, LogEntry, LogOp};
+use crate::sync::server_edit::Written;
+use crate::sync::side::{self, SideRecord};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use jingzhun_mobile_api::errors::ErrorCode;
+use jingzhun_mobile_api::validate::mask_phone;
+use rand::Rng;
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+/// Longest objection text, in characters: a page of handwriting.
+pub const MAX_BODY_CHARS: usize = 1000;
+const MAX_NAME_CHARS: usize = 50;
+
+/// What the public form sends, already decoded.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ObjectionForm {
+    /// 序号 of the household objected to; empty: the whole notice.
+    pub entry: Option<String>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub body: String,
+}
+
+/// The answer of an investigation.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct Answer {
+    /// `upheld` or `dismissed`.
+    pub outcome: String,
+    /// What the investigation found (调查核实情况), shown to the objector.
+    pub findings: String,
+    /// For an upheld objection to the whole notice: the cases to send back to verification.
+    #[serde(default)]
+    pub case_ids: Vec<String>,
+}
+
+/// An objection as the investigating level sees it (admin API).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ObjectionView {
+    pub id: String,
+    pub notice_id: String,
+    pub case_id: Option<String>,
+    pub household_id: Option<String>,
+    pub entry_no: Option<u32>,
+    pub receipt: String,
+    /// Empty when anonymous.
+    pub objector_name: Option<String>,
+    /// Masked: the investigators call through the village office, not from a list.
+    pub objector_phone: Option<String>,
+    pub body: String,
+    /// open, upheld or dismissed.
+    pub status: String,
+    pub assigned_level: String,
+    pub assigned_region: String,
+    pub due_at: DateTime<Utc>,
+    pub findings: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What anyone holding the receipt may see.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceiptView {
+    pub receipt: String,
+    pub notice_title: String,
+    pub notice_token: Option<String>,
+    pub entry_no: Option<u32>,
+    pub body: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub findings: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "o.id, o.notice_id, o.case_id, o.household_id, o.receipt, o.objector_name, o.objector_phone, \
+     o.body, o.status, o.assigned_level, o.assigned_region, o.due_at, o.findings, o.answered_at, o.created_at, \
+     o.version, o.region_code, nc.position, n.title, n.step, n.token";
+const FROM: &str = "objection o JOIN notice n ON n.id = o.notice_id \
+     LEFT JOIN notice_case nc ON nc.notice_id = o.notice_id AND nc.case_id = o.case_id";
+
+struct Row {
+    view: ObjectionView,
+    version: i64,
+    region_code: String,
+    notice_title: String,
+    notice_step: String,
+    notice_token: Option<String>,
+}
+
+fn from_row(r: &QueryResult) -> Result<Row, DbErr> {
+    let phone: Option<String> = r.try_get_by_index(6)?;
+    let position: Option<i32> = r.try_get_by_index(17)?;
+    Ok(Row {
+        view: ObjectionView {
+            id: r.try_get_by_index(0)?,
+            notice_id: r.try_get_by_index(1)?,
+            case_id: r.try_get_by_index(2)?,
+            household_id: r.try_get_by_index(3)?,
+            receipt: r.try_get_by_index(4)?,
+            objector_name: r.try_get_by_index(5)?,
+            objector_phone: phone.as_deref().map(mask_phone),
+            body: r.try_get_by_index(7)?,
+            status: r.try_get_by_index(8)?,
+            assigned_level: r.try_get_by_index(9)?,
+            assigned_region: r.try_get_by_index(10)?,
+            due_at: r.try_get_by_index(11)?,
+            findings: r.try_get_by_index(12)?,
+            answered_at: r.try_get_by_index(13)?,
+            created_at: r.try_get_by_index(14)?,
+            entry_no: position.map(|p| p.max(0) as u32),
+        },
+        version: r.try_get_by_index(15)?,
+        region_code: r.try_get_by_index(16)?,
+        notice_title: r.try_get_by_index(18)?,
+        notice_step: r.try_get_by_index(19)?,
+        notice_token: r.try_get_by_index(20)?,
+    })
+}
+
+async fn load_where(conn: &impl ConnectionTrait, condition: &str, values: Vec<sea_orm::Value>) -> Result<Vec<Row>, DbErr> {
+    let rows = conn
+        .query_all_raw(sql(
+            conn.get_database_backend(),
+            &format!("SELECT {COLUMNS} FROM {FROM} WHERE {condition} ORDER BY o.created_at, o.id"),
+            values,
+        ))
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// A receipt code villagers can copy from a phone screen: 12 characters of Crockford's
+/// base32 (no I, L, O, U), about 60 random bits, in groups of four.
+fn new_receipt() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut rng = rand::rngs::OsRng;
+    let chars: Vec<char> = (0..12).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect();
+    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+}
+
+/// Normalises a typed receipt: case, spaces and the letters people confuse with digits.
+pub fn normalize_receipt(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect();
+    cleaned.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("-")
+}
+
+/// Files an objection on a published notice still in its period. Returns the receipt.
+pub async fn file(
+    db: &Db,
+    now: DateTime<Utc>,
+    answer_days: i64,
+    token: &str,
+    form: ObjectionForm,
+    source_hash: &str,
+) -> Result<String, ApiError> {
+    let body = form.body.trim().to_owned();
+    if body.is_empty() {
+        return Err(ApiError::bad_request(ErrorCode::ObjectionEmpty));
+    }
+    if body.chars().count() > MAX_BODY_CHARS {
+        return Err(ApiError::bad_request(ErrorCode::ObjectionTooLong));
+    }
+    let name = form.name.map(|n| n.trim().chars().take(MAX_NAME_CHARS).collect::<String>()).filter(|n| !n.is_empty());
+    let phone = match form.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        None => None,
+        Some(p) if jingzhun_mobile_api::validate::phone_is_valid(p) => Some(p.to_owned()),
+        Some(_) => return Err(ApiError::bad_request(ErrorCode::InvalidPhone)),
+    };
+    let entry_no = match form.entry.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        None => None,
+        Some(e) => Some(e.parse::<i32>().map_err(|_| ApiError::bad_request(ErrorCode::InvalidRequest))?),
+    };
+
+    let txn = db.begin_write().await?;
+    let notice = service::load_by(&*txn, "token", token).await?.ok_or_else(ApiError::not_found)?;
+    if notice.status != "published" || notice.ends_at.is_none_or(|end| now >= end) {
+        return Err(ApiError::conflict(ErrorCode::NoticeNotPublished));
+    }
+    let (case_id, household_id, village) = match entry_no {
+        None => (None, None, notice.region_code.clone()),
+        Some(no) => {
+            let row = txn
+                .query_one_raw(sql(
+                    txn.get_database_backend(),
+                    "SELECT nc.case_id, nc.household_id, h.region_code FROM notice_case nc \
+                     JOIN household h ON h.id = nc.household_id WHERE nc.notice_id = ? AND nc.position = ?",
+                    vec![notice.id.as_str().into(), no.into()],
+                ))
+                .await?
+                .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidRequest))?;
+            let (c, h, r): (String, String, String) =
+                (row.try_get_by_index(0)?, row.try_get_by_index(1)?, row.try_get_by_index(2)?);
+            (Some(c), Some(h), r)
+        }
+    };
+    let id = Uuid::new_v4().to_string();
+    let receipt = new_receipt();
+    let due_at = now + chrono::Duration::days(answer_days);
+    let level = crate::procedures::steps::Level::of(*notice.step.roles().first().unwrap_or(&crate::auth::Role::Village))
+        .map_or("village", |l| l.code());
+    txn.execute_raw(sql(
+        txn.get_database_backend(),
+        "INSERT INTO objection (id, notice_id, case_id, household_id, receipt, objector_name, objector_phone, body, \
+         status, assigned_level, assigned_region, region_code, due_at, source_hash, version, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, 1, ?, ?)",
+        vec![
+            id.as_str().into(),
+            notice.id.as_str().into(),
+            case_id.into(),
+            household_id.into(),
+            receipt.as_str().into(),
+            name.into(),
+            phone.into(),
+            body.into(),
+            level.into(),
+            notice.region_code.as_str().into(),
+            village.as_str().into(),
+            due_at.into(),
+            source_hash.into(),
+            now.into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    log(&txn, &id, &village, 1).await?;
+    crate::audit::record(
+        &*txn,
+        &[AuditEntry {
+            action: "objection_file".into(),
+            entity: "objection".into(),
+            entity_id: id.clone(),
+            note: Some(format!("on notice {} entry {:?}", notice.id, entry_no)),
+            ..AuditEntry::default()
+        }],
+    )
+    .await?;
+    let mut params = serde_json::Map::new();
+    params.insert("notice_title".into(), json!(notice.title));
+    params.insert("entry".into(), json!(entry_no.map_or_else(|| "全部".to_owned(), |n| format!("第{n}户"))));
+    params.insert("receipt".into(), json!(receipt));
+    params.insert("due_date".into(), json!(super::period::chinese_date(due_at.with_timezone(&chrono_tz::Asia::Shanghai).date_naive())));
+    notify::notify(
+        &*txn,
+        now,
+        Notification {
+            event: Event::ObjectionReceived,
+            dedup_key: format!("objection:{id}:received"),
+            recipients: Recipients::Role {
+                role: *notice.step.roles().first().unwrap_or(&crate::auth::Role::Village),
+                region_code: notice.region_code.clone(),
+            },
+            params,
+            urgent: false,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(receipt)
+}
+
+/// A change-log row so the village team's phones pull the objection.
+async fn log(txn: &WriteTxn, id: &str, village: &str, version: i64) -> Result<(), DbErr> {
+    let tx = changelog::current_tx(&**txn).await?;
+    changelog::append(
+        &**txn,
+        tx,
+        &[LogEntry {
+            entity: side::OBJECTION,
+            entity_id: id.to_owned(),
+            // Not the household's: officers assigned to it must not see who objected.
+            household_id: None,
+            region_code: Some(village.to_owned()),
+            target_user: None,
+            op: LogOp::Upsert,
+            version,
+        }],
+    )
+    .await
+}
+
+/// The objector's view, by receipt.
+pub async fn by_receipt(conn: &impl ConnectionTrait, receipt: &str) -> Result<Option<ReceiptView>, DbErr> {
+    let rows = load_where(conn, "o.receipt = ?", vec![normalize_receipt(receipt).into()]).await?;
+    Ok(rows.into_iter().next().map(|r| ReceiptView {
+        receipt: r.view.receipt,
+        notice_title: r.notice_title,
+        notice_token: r.notice_token,
+        entry_no: r.view.entry_no,
+        body: r.view.body,
+        status: r.view.status,
+        created_at: r.view.created_at,
+        due_at: r.view.due_at,
+        findings: r.view.findings,
+        answered_at: r.view.answered_at,
+    }))
+}
+
+/// Objections the caller may see: of notices in regions they read.
+pub async fn list(db: &Db, caller: &Caller, notice_id: Option<&str>, status: Option<&str>) -> Result<Vec<ObjectionView>, ApiError> {
+    let prefixes = caller.read_prefixes();
+    if prefixes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut parts = Vec::new();
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    for prefix in prefixes {
+        parts.push("o.region_code LIKE ?");
+        values.push(format!("{prefix}%").into());
+    }
+    let mut condition = format!("({})", parts.join(" OR "));
+    if let Some(notice_id) = notice_id {
+        condition.push_str(" AND o.notice_id = ?");
+        values.push(notice_id.to_owned().into());
+    }
+    if let Some(status) = status {
+        condition.push_str(" AND o.status = ?");
+        values.push(status.to_owned().into());
+    }
+    Ok(load_where(&db.conn, &condition, values).await?.into_iter().map(|r| r.view).collect())
+}
+
+/// Answers an objection. Upheld: its case (or the named cases, for an objection to the
+/// whole notice) goes back to home verification and off this notice; dismissed: the
+/// notice goes on. Either way the objector reads the findings at the receipt page.
+pub async fn answer(db: &Db, caller: &Caller, id: &str, answer: Answer, now: DateTime<Utc>) -> Result<ObjectionView, ApiError> {
+    let upheld = match answer.outcome.as_str() {
+        "upheld" => true,
+        "dismissed" => false,
+        _ => return Err(ApiError::bad_request(ErrorCode::InvalidRequest)),
+    };
+    let findings = answer.findings.trim().to_owned();
+    if findings.is_empty() {
+        return Err(ApiError::bad_request(ErrorCode::NoteRequired));
+    }
+    let txn = db.begin_write().await?;
+    let row = load_where(&*txn, "o.id = ?", vec![id.into()]).await?.into_iter().next().ok_or_else(ApiError::not_found)?;
+    let notice = service::load_by(&*txn, "id", &row.view.notice_id).await?.ok_or_else(ApiError::not_found)?;
+    let grant = grant_for(caller, notice.step, &notice.region_code).ok_or_else(ApiError::out_of_scope)?;
+    if row.view.status != "open" {
+        return Err(ApiError::conflict(ErrorCode::ObjectionAnswered));
+    }
+    let mut written = Written::default();
+    if upheld {
+        let cases = match &row.view.case_id {
+            Some(case_id) => vec![case_id.clone()],
+            None if answer.case_ids.is_empty() => {
+                return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::CasesRequired));
+            }
+            None => answer.case_ids.clone(),
+        };
+        for case_id in cases {
+            written.extend(return_case(&txn, caller, &grant, &notice, &case_id, &findings).await?);
+        }
+    }
+    let status = if upheld { "upheld" } else { "dismissed" };
+    txn.execute_raw(sql(
+        txn.get_database_backend(),
+        "UPDATE objection SET status = ?, findings = ?, answered_by = ?, answered_at = ?, version = version + 1, \
+         updated_at = ? WHERE id = ? AND status = 'open'",
+        vec![status.into(), findings.as_str().into(), caller.user_id.as_str().into(), now.into(), now.into(), id.into()],
+    ))
+    .await?;
+    log(&txn, id, &row.region_code, row.version + 1).await?;
+    engine::record_written(&txn, written).await?;
+    crate::audit::record(
+        &*txn,
+        &[AuditEntry {
+            user_id: Some(caller.user_id.clone()),
+            device_id: Some(caller.device_id.clone()),
+            action: "objection_answer".into(),
+            entity: "objection".into(),
+            entity_id: id.into(),
+            new_value: Some(status.into()),
+            note: Some(findings),
+            ..AuditEntry::default()
+        }],
+    )
+    .await?;
+    txn.commit().await?;
+    // The last open objection answered after the period: the notice may close now.
+    if let Err(err) = service::close(db, &notice.id, now).await
+        && err.status == StatusCode::INTERNAL_SERVER_ERROR
+    {
+        tracing::error!(notice = %notice.id, "closing the notice after an answer failed");
+    }
+    let rows = load_where(&db.conn, "o.id = ?", vec![id.into()]).await?;
+    rows.into_iter().next().map(|r| r.view).ok_or_else(ApiError::not_found)
+}
+
+/// Takes one listed case off the notice and back to verification.
+async fn return_case(
+    txn: &WriteTxn,
+    caller: &Caller,
+    grant: &crate::auth::Grant,
+    notice: &NoticeRow,
+    case_id: &str,
+    findings: &str,
+) -> Result<Written, ApiError> {
+    let taken = txn
+        .execute_raw(sql(
+            txn.get_database_backend(),
+            "UPDATE notice_case SET status = 'returned' WHERE notice_id = ? AND case_id = ? AND status = 'listed'",
+            vec![notice.id.as_str().into(), case_id.into()],
+        ))
+        .await?;
+    if taken.rows_affected() != 1 {
+        return Err(ApiError::bad_request(ErrorCode::CasesRequired));
+    }
+    let comment = format!("异议成立，退回入户核实：{findings}");
+    Ok(engine::return_for_verification(txn, caller, grant, case_id, comment).await?)
+}
+
+fn pull_json(r: &Row) -> serde_json::Value {
+    let v = &r.view;
+    json!({
+        "notice_id": v.notice_id,
+        "notice_title": r.notice_title,
+        "notice_step": r.notice_step,
+        "case_id": v.case_id,
+        "household_id": v.household_id,
+        "entry_no": v.entry_no,
+        "objector_name": v.objector_name,
+        "objector_phone": v.objector_phone,
+        "body": v.body,
+        "status": v.status,
+        "assigned_level": v.assigned_level,
+        "due_at": v.due_at,
+        "findings": v.findings,
+        "answered_at": v.answered_at,
+        "created_at": v.created_at,
+    })
+}
 
 /// Objections as phones pull them.
-pub async fn pull_records(_conn: &impl ConnectionTrait, _ids: &[String]) -> Result<Vec<SideRecord>, DbErr> {
-    Ok(Vec::new())
+pub async fn pull_records(conn: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<SideRecord>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = load_where(
+        conn,
+        &format!("o.id IN ({})", crate::db::placeholders(ids.len())),
+        ids.iter().map(|i| i.as_str().into()).collect(),
+    )
+    .await?;
+    Ok(rows.iter().map(|r| SideRecord { id: r.view.id.clone(), version: r.version, data: pull_json(r) }).collect())
 }
 
 /// Open objections in the caller's regions, for a first pull.
-pub async fn pull_snapshot(_conn: &impl ConnectionTrait, _caller: &Caller) -> Result<Vec<SideRecord>, DbErr> {
-    Ok(Vec::new())
+pub async fn pull_snapshot(conn: &impl ConnectionTrait, caller: &Caller) -> Result<Vec<SideRecord>, DbErr> {
+    let prefixes = caller.read_prefixes();
+    if prefixes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut parts = Vec::new();
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    for prefix in prefixes {
+        parts.push("o.region_code LIKE ?");
+        values.push(format!("{prefix}%").into());
+    }
+    let rows = load_where(conn, &format!("o.status = 'open' AND ({})", parts.join(" OR ")), values).await?;
+    Ok(rows.iter().map(|r| SideRecord { id: r.view.id.clone(), version: r.version, data: pull_json(r) }).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipts_are_grouped_and_survive_sloppy_typing() {
+        let receipt = new_receipt();
+        assert_eq!(receipt.len(), 14);
+        assert_eq!(normalize_receipt(&receipt.to_lowercase().replace('-', " ")), receipt);
+        assert_eq!(normalize_receipt("abcd-efgh-oil1"), "ABCD-EFGH-0111");
+        assert_ne!(new_receipt(), new_receipt());
+    }
 }

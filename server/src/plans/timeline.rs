@@ -134,6 +134,8 @@ fn decision_label(decision: &str) -> &str {
         "reject" => "不通过",
         "resubmit" => "重新提交",
         "reopen" => "退回重办",
+        "notice" => "期满无异议",
+        "objection_upheld" => "异议成立，退回核实",
         other => other,
     }
 }

@@ -42,6 +42,10 @@ pub enum CaseError {
     NotRejected,
     #[error("the household does not meet the exit standard")]
     ExitRefused(Vec<FieldError>),
+    #[error("a notice step passes through a published notice, not a sign-off")]
+    NoticeStep,
+    #[error("the case is listed on a published notice")]
+    OnNotice,
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -58,6 +62,8 @@ impl From<CaseError> for ApiError {
             CaseError::ExitRefused(reasons) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ExitRefused).with_fields(reasons)
             }
+            CaseError::NoticeStep => ApiError::conflict(ErrorCode::NoticeStep),
+            CaseError::OnNotice => ApiError::conflict(ErrorCode::CaseOnNotice),
             CaseError::Db(err) => ApiError::internal(err),
         }
     }
@@ -182,6 +188,9 @@ pub async fn sign(
     if loaded.step != expected {
         return Err(CaseError::StepMismatch);
     }
+    if loaded.step.is_notice() {
+        return Err(CaseError::NoticeStep);
+    }
     let grant = signing_grant(&txn, caller, &loaded, loaded.step).await?.ok_or(CaseError::WrongRole)?;
     let mut written = Written::default();
     let note = format!("{} {} at {}", loaded.kind.code(), decision_code(decision), loaded.step.code());
@@ -231,6 +240,72 @@ pub async fn sign(
     .await?;
     finish(txn, written).await?;
     Ok(loaded.case)
+}
+
+/// Moves a case past its notice step when the notice's period has ended with no open
+/// objection, signed as the level that published it (decision `notice`). Part of the
+/// caller's transaction: the notice closes with all its cases or not at all.
+pub async fn pass_notice(
+    txn: &WriteTxn,
+    publisher: &Caller,
+    grant: &Grant,
+    case_id: &str,
+    step: Step,
+    comment: String,
+) -> Result<Written, CaseError> {
+    let mut loaded = load(txn, case_id).await?;
+    if loaded.status() != "open" {
+        return Err(CaseError::Closed);
+    }
+    if loaded.step != step {
+        return Err(CaseError::StepMismatch);
+    }
+    let note = format!("{} passed {}", loaded.kind.code(), step.code());
+    let mut written = Written::default();
+    match loaded.kind.steps().get(loaded.step_index(step) + 1).copied() {
+        Some(next) => {
+            written.extend(loaded.set_case(txn, &editor(publisher, "notice", note), vec![("step", next.code())]).await?)
+        }
+        None => {
+            written.extend(
+                loaded.set_case(txn, &editor(publisher, "notice", note.clone()), vec![("status", "completed")]).await?,
+            );
+            written.extend(complete(txn, publisher, &mut loaded, note).await?);
+        }
+    }
+    raise_frozen_level(txn, case_id, Level::of(grant.role).map(Level::code)).await?;
+    insert_signoff(txn, case_id, step, "notice", publisher, grant, Some(comment), &[]).await?;
+    Ok(written)
+}
+
+/// An upheld objection sends the case back to home verification (入户核实): every step
+/// after it is done again, so every level may correct the data, and the case will be
+/// listed on a new notice with a full period.
+pub async fn return_for_verification(
+    txn: &WriteTxn,
+    investigator: &Caller,
+    grant: &Grant,
+    case_id: &str,
+    comment: String,
+) -> Result<Written, CaseError> {
+    let mut loaded = load(txn, case_id).await?;
+    if loaded.status() != "open" {
+        return Err(CaseError::Closed);
+    }
+    let note = format!("{} returned to verification from {} (objection upheld)", loaded.kind.code(), loaded.step.code());
+    let written = loaded
+        .set_case(txn, &editor(investigator, "objection", note), vec![("step", Step::HomeVerification.code())])
+        .await?;
+    set_frozen_level(txn, case_id, None).await?;
+    insert_signoff(txn, case_id, loaded.step, "objection_upheld", investigator, grant, Some(comment), &[]).await?;
+    Ok(written)
+}
+
+/// Writes the change log and audit of what a caller's transaction changed (it commits).
+pub async fn record_written(txn: &WriteTxn, written: Written) -> Result<(), DbErr> {
+    let tx = changelog::current_tx(&**txn).await?;
+    changelog::append(&**txn, tx, &written.log).await?;
+    crate::audit::record(&**txn, &written.audit).await
 }
 
 fn decision_code(decision: Decision) -> &'static str {
@@ -395,9 +470,7 @@ async fn insert_signoff(
 }
 
 async fn finish(txn: WriteTxn, written: Written) -> Result<(), DbErr> {
-    let tx = changelog::current_tx(&*txn).await?;
-    changelog::append(&*txn, tx, &written.log).await?;
-    crate::audit::record(&*txn, &written.audit).await?;
+    record_written(&txn, written).await?;
     txn.commit().await
 }
 

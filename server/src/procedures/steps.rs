@@ -158,6 +158,11 @@ impl Step {
         Step::ALL.into_iter().find(|s| s.code() == code)
     }
 
+    /// Steps passed by publishing a notice for a period (公示 / 公告), not by a sign-off.
+    pub fn is_notice(self) -> bool {
+        matches!(self, Step::VillageNotice | Step::TownshipNotice | Step::Announcement)
+    }
+
     /// The roles that may sign this step (over the household's region; officers only
     /// for households assigned to them).
     pub fn roles(self) -> &'static [Role] {

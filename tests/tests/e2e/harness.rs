@@ -388,3 +388,37 @@ pub async fn pull_until(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// The region a notice of `step` is posted in, for a household in `village`.
+pub fn notice_region(step: &str, village: &str) -> String {
+    match step {
+        "village_notice" => village.to_owned(),
+        "township_notice" => format!("{}000", &village[..9]),
+        _ => format!("{}000000", &village[..6]),
+    }
+}
+
+/// Moves a case past its current step as a user would: a sign-off, or for a notice
+/// step (公示 / 公告) a notice published by `who`, its period run out on the server's
+/// clock, and closed. Returns the sign-off's or the close's answer.
+pub async fn pass_step(app: &TestApp, who: &Admin, case: &str, step: &str) -> (u16, Value) {
+    if !matches!(step, "village_notice" | "township_notice" | "announcement") {
+        return who
+            .post(&format!("/api/v1/cases/{case}/signoffs"), json!({"step": step, "decision": "approve"}))
+            .await;
+    }
+    let view = who.ok_get(&format!("/api/v1/cases/{case}")).await;
+    let village = view["region_code"].as_str().expect("case region").to_owned();
+    let (status, notice) =
+        who.post("/api/v1/notices", json!({"step": step, "region_code": notice_region(step, &village)})).await;
+    if status != 200 {
+        return (status, notice);
+    }
+    let id = notice["id"].as_str().expect("notice id").to_owned();
+    let (status, published) = who.post(&format!("/api/v1/notices/{id}/publish"), json!({})).await;
+    if status != 200 {
+        return (status, published);
+    }
+    app.clock.advance(chrono::Duration::days(i64::from(published["period_days"].as_i64().unwrap_or(5) as i32) + 2));
+    who.post(&format!("/api/v1/notices/{id}/close"), json!({})).await
+}

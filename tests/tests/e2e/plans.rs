@@ -137,8 +137,7 @@ async fn a_plan_recorded_on_a_phone_shows_in_timeline_overdue_tasks_and_outcome(
         ("county_review", &county),
         ("announcement", &county),
     ] {
-        let (status, body) =
-            who.post(&format!("/api/v1/cases/{case}/signoffs"), json!({"step": step, "decision": "approve"})).await;
+        let (status, body) = pass_step(&app, who, &case, step).await;
         assert_eq!(status, 200, "{step}: {body}");
     }
 
@@ -178,11 +177,11 @@ async fn a_plan_recorded_on_a_phone_shows_in_timeline_overdue_tasks_and_outcome(
     let steps: Vec<&str> =
         entries.iter().filter(|e| e["kind"] == "case_signoff").map(|e| e["title"].as_str().expect("title")).collect();
     assert_eq!(steps.len(), 9, "{steps:?}");
-    assert_eq!((steps[0], steps[8]), ("新识别：农户申请通过", "新识别：公告通过"));
+    assert_eq!((steps[0], steps[8]), ("新识别：农户申请通过", "新识别：公告期满无异议"));
     let moved = entries.iter().find(|e| e["kind"] == "status_change").expect("status change");
     assert_eq!(moved["title"], "户状态：申请中 → 在档贫困户");
     let position = |e: &Value| entries.iter().position(|x| x == e).expect("listed");
-    let announced = entries.iter().find(|e| e["title"] == "新识别：公告通过").expect("announcement");
+    let announced = entries.iter().find(|e| e["title"] == "新识别：公告期满无异议").expect("announcement");
     assert!(position(of("case_opened", &case)) < position(announced));
     assert!(position(announced) < position(moved), "the status moves with the last sign-off");
 

@@ -1,0 +1,685 @@
+//! A notice's life: a draft gathers the cases waiting at a notice step in a region;
+//! publishing freezes and hashes its content and gives it a token; it closes when its
+//! period has ended and no objection is open, moving its cases on. Each action is one
+//! transaction with its audit entries.
+
+use super::content::{self, NoticeContent};
+use super::period::{self, DEFAULT_DAYS, MAX_DAYS};
+use crate::audit::AuditEntry;
+use crate::auth::roles::prefix_len;
+use crate::auth::{Caller, Grant, Role};
+use crate::db::{Db, WriteTxn, count, sql};
+use crate::http::error::ApiError;
+use crate::procedures::engine;
+use crate::procedures::steps::Step;
+use crate::sync::server_edit::Written;
+use axum::http::StatusCode;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use jingzhun_mobile_api::errors::ErrorCode;
+use rand::RngCore;
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A notice as the admin API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NoticeView {
+    pub id: String,
+    pub step: String,
+    pub region_code: String,
+    pub title: String,
+    /// draft, published, closed or withdrawn.
+    pub status: String,
+    pub period_days: u32,
+    /// The frozen content (published notices) or a preview of it (drafts).
+    pub content: Option<NoticeContent>,
+    pub content_sha256: Option<String>,
+    /// The public page (published notices).
+    pub url: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub posting_attachment_ids: Vec<String>,
+    pub cases: Vec<ListedCase>,
+    pub objections_open: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ListedCase {
+    pub case_id: String,
+    pub household_id: String,
+    pub no: u32,
+    /// listed, advanced or returned.
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewNotice {
+    /// village_notice, township_notice or announcement.
+    pub step: String,
+    /// The village (village notice), township or county it is posted in.
+    pub region_code: String,
+    pub title: Option<String>,
+    /// Whole days, 1–30; 5 by default (002 §三(七)).
+    pub period_days: Option<u32>,
+}
+
+/// A stored notice row.
+pub(crate) struct NoticeRow {
+    pub id: String,
+    pub step: Step,
+    pub region_code: String,
+    pub title: String,
+    pub status: String,
+    pub period_days: u32,
+    pub content: Option<String>,
+    pub content_sha256: Option<String>,
+    pub token: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub published_by: Option<String>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub posting_attachment_ids: Vec<String>,
+}
+
+const NOTICE_COLUMNS: &str = "id, step, region_code, title, status, period_days, content, content_sha256, token, \
+     published_at, published_by, starts_at, ends_at, closed_at, posting_attachment_ids";
+
+impl NoticeRow {
+    fn from_row(r: &QueryResult) -> Result<NoticeRow, DbErr> {
+        let step: String = r.try_get_by_index(1)?;
+        let period: i32 = r.try_get_by_index(5)?;
+        let postings: String = r.try_get_by_index(14)?;
+        Ok(NoticeRow {
+            id: r.try_get_by_index(0)?,
+            step: Step::parse(&step).unwrap_or(Step::VillageNotice),
+            region_code: r.try_get_by_index(2)?,
+            title: r.try_get_by_index(3)?,
+            status: r.try_get_by_index(4)?,
+            period_days: period.max(1) as u32,
+            content: r.try_get_by_index(6)?,
+            content_sha256: r.try_get_by_index(7)?,
+            token: r.try_get_by_index(8)?,
+            published_at: r.try_get_by_index(9)?,
+            published_by: r.try_get_by_index(10)?,
+            starts_at: r.try_get_by_index(11)?,
+            ends_at: r.try_get_by_index(12)?,
+            closed_at: r.try_get_by_index(13)?,
+            posting_attachment_ids: serde_json::from_str(&postings).unwrap_or_default(),
+        })
+    }
+
+    pub fn content(&self) -> Option<NoticeContent> {
+        self.content.as_deref().and_then(|c| serde_json::from_str(c).ok())
+    }
+}
+
+pub(crate) async fn load_by(conn: &impl ConnectionTrait, column: &str, value: &str) -> Result<Option<NoticeRow>, DbErr> {
+    let row = conn
+        .query_one_raw(sql(
+            conn.get_database_backend(),
+            &format!("SELECT {NOTICE_COLUMNS} FROM notice WHERE {column} = ?"),
+            vec![value.into()],
+        ))
+        .await?;
+    row.as_ref().map(NoticeRow::from_row).transpose()
+}
+
+/// The level's region kind a notice step is posted in.
+fn region_level(step: Step) -> &'static str {
+    match step {
+        Step::VillageNotice => "village",
+        Step::TownshipNotice => "township",
+        _ => "county",
+    }
+}
+
+/// The caller's grant to act for notices of `step` in `region_code`.
+pub(crate) fn grant_for(caller: &Caller, step: Step, region_code: &str) -> Option<Grant> {
+    caller.grants.iter().find(|g| step.roles().contains(&g.role) && region_code.starts_with(&g.prefix)).cloned()
+}
+
+fn audit(caller_user: Option<&str>, action: &str, notice_id: &str, note: String) -> AuditEntry {
+    AuditEntry {
+        user_id: caller_user.map(str::to_owned),
+        action: action.into(),
+        entity: "notice".into(),
+        entity_id: notice_id.into(),
+        note: Some(note),
+        ..AuditEntry::default()
+    }
+}
+
+/// Gathers the open cases waiting at `step` in the region, not yet on another live notice.
+async fn waiting_cases(conn: &impl ConnectionTrait, step: Step, prefix: &str) -> Result<Vec<(String, String)>, DbErr> {
+    let rows = conn
+        .query_all_raw(sql(
+            conn.get_database_backend(),
+            "SELECT c.id, c.household_id FROM procedure_case c JOIN household h ON h.id = c.household_id \
+             WHERE c.status = 'open' AND c.step = ? AND h.region_code LIKE ? \
+             AND NOT EXISTS (SELECT 1 FROM notice_case nc JOIN notice n ON n.id = nc.notice_id \
+                 WHERE nc.case_id = c.id AND nc.status = 'listed' AND n.status IN ('draft', 'published')) \
+             ORDER BY h.region_code, c.created_at, c.id",
+            vec![step.code().into(), format!("{prefix}%").into()],
+        ))
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?))).collect()
+}
+
+pub async fn create_draft(db: &Db, caller: &Caller, new: NewNotice) -> Result<NoticeView, ApiError> {
+    let step = Step::parse(&new.step).filter(|s| s.is_notice()).ok_or_else(|| ApiError::bad_request(ErrorCode::RegionLevel))?;
+    let period_days = new.period_days.unwrap_or(DEFAULT_DAYS);
+    if !(1..=MAX_DAYS).contains(&period_days) {
+        return Err(ApiError::bad_request(ErrorCode::InvalidPeriod));
+    }
+    let grant = grant_for(caller, step, &new.region_code).ok_or_else(ApiError::out_of_scope)?;
+    let txn = db.begin_write().await?;
+    let region = txn
+        .query_one_raw(sql(
+            txn.get_database_backend(),
+            "SELECT name, level FROM region WHERE code = ?",
+            vec![new.region_code.as_str().into()],
+        ))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let (region_name, level): (String, String) = (region.try_get_by_index(0)?, region.try_get_by_index(1)?);
+    if level != region_level(step) {
+        return Err(ApiError::bad_request(ErrorCode::RegionLevel));
+    }
+    let prefix = &new.region_code[..prefix_len(&level).min(new.region_code.len())];
+    let cases = waiting_cases(&*txn, step, prefix).await?;
+    if cases.is_empty() {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::NoticeEmpty));
+    }
+    let id = Uuid::new_v4().to_string();
+    let now = Utc::now();
+    let title = new
+        .title
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| t.trim().chars().take(100).collect())
+        .unwrap_or_else(|| format!("{region_name}{}", content::kind_label(step)));
+    txn.execute_raw(sql(
+        txn.get_database_backend(),
+        "INSERT INTO notice (id, step, region_code, region_prefix, title, status, period_days, created_by, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?)",
+        vec![
+            id.as_str().into(),
+            step.code().into(),
+            new.region_code.as_str().into(),
+            prefix.into(),
+            title.as_str().into(),
+            (period_days as i32).into(),
+            caller.user_id.as_str().into(),
+            now.into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    insert_cases(&txn, &id, &cases).await?;
+    crate::audit::record(
+        &*txn,
+        &[audit(
+            Some(&caller.user_id),
+            "notice_draft",
+            &id,
+            format!("{} in {} as {}: {} cases", step.code(), new.region_code, grant.role.as_str(), cases.len()),
+        )],
+    )
+    .await?;
+    txn.commit().await?;
+    view(db, &id, None).await
+}
+
+async fn insert_cases(txn: &WriteTxn, notice_id: &str, cases: &[(String, String)]) -> Result<(), DbErr> {
+    for (i, (case_id, household_id)) in cases.iter().enumerate() {
+        txn.execute_raw(sql(
+            txn.get_database_backend(),
+            "INSERT INTO notice_case (notice_id, case_id, household_id, position, status) VALUES (?, ?, ?, ?, 'listed')",
+            vec![notice_id.into(), case_id.as_str().into(), household_id.as_str().into(), (i as i32 + 1).into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Listed cases in order: (case id, household id, position, status).
+async fn listed(conn: &impl ConnectionTrait, notice_id: &str) -> Result<Vec<ListedCase>, DbErr> {
+    let rows = conn
+        .query_all_raw(sql(
+            conn.get_database_backend(),
+            "SELECT case_id, household_id, position, status FROM notice_case WHERE notice_id = ? ORDER BY position",
+            vec![notice_id.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let position: i32 = r.try_get_by_index(2)?;
+            Ok(ListedCase {
+                case_id: r.try_get_by_index(0)?,
+                household_id: r.try_get_by_index(1)?,
+                no: position.max(0) as u32,
+                status: r.try_get_by_index(3)?,
+            })
+        })
+        .collect()
+}
+
+/// The notice as the admin API shows it; a draft's content is a preview built now.
+pub async fn view(db: &Db, id: &str, public_url: Option<&str>) -> Result<NoticeView, ApiError> {
+    let row = load_by(&db.conn, "id", id).await?.ok_or_else(ApiError::not_found)?;
+    let cases = listed(&db.conn, id).await?;
+    let content = match row.content() {
+        Some(content) => Some(content),
+        None if row.status == "draft" => Some(build_content(&db.conn, &row, &cases, Utc::now()).await?),
+        None => None,
+    };
+    let objections_open =
+        count(&db.conn, "SELECT COUNT(*) FROM objection WHERE notice_id = ? AND status = 'open'", vec![id.into()])
+            .await?;
+    Ok(NoticeView {
+        url: row.token.as_ref().map(|t| format!("{}/n/{t}", public_url.unwrap_or("").trim_end_matches('/'))),
+        id: row.id,
+        step: row.step.code().into(),
+        region_code: row.region_code,
+        title: row.title,
+        status: row.status,
+        period_days: row.period_days,
+        content,
+        content_sha256: row.content_sha256,
+        published_at: row.published_at,
+        starts_at: row.starts_at,
+        ends_at: row.ends_at,
+        closed_at: row.closed_at,
+        posting_attachment_ids: row.posting_attachment_ids,
+        cases,
+        objections_open,
+    })
+}
+
+async fn build_content(
+    conn: &impl ConnectionTrait,
+    row: &NoticeRow,
+    cases: &[ListedCase],
+    published_at: DateTime<Utc>,
+) -> Result<NoticeContent, DbErr> {
+    let ids: Vec<String> = cases.iter().filter(|c| c.status == "listed").map(|c| c.case_id.clone()).collect();
+    let names = content::region_names(conn, std::slice::from_ref(&row.region_code)).await?;
+    let region_name = names.get(&row.region_code).cloned().unwrap_or_default();
+    let period = period::period(published_at, row.period_days);
+    Ok(NoticeContent {
+        title: row.title.clone(),
+        step: row.step.code().into(),
+        kind_label: content::kind_label(row.step).into(),
+        region_code: row.region_code.clone(),
+        publisher: content::publisher(row.step, &region_name),
+        region_name,
+        period_days: row.period_days,
+        first_day: period.first_day,
+        last_day: period.last_day,
+        entries: content::entries(conn, &ids).await?,
+    })
+}
+
+/// An unguessable token for the public URL: 144 random bits, URL-safe.
+fn new_token() -> String {
+    let mut bytes = [0u8; 18];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Freezes the content, hashes it and opens the period. Cases that left the step since
+/// the draft was made are dropped from it first.
+pub async fn publish(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> Result<NoticeView, ApiError> {
+    let txn = db.begin_write().await?;
+    let row = load_by(&*txn, "id", id).await?.ok_or_else(ApiError::not_found)?;
+    grant_for(caller, row.step, &row.region_code).ok_or_else(ApiError::out_of_scope)?;
+    if row.status != "draft" {
+        return Err(ApiError::conflict(ErrorCode::NoticeNotDraft));
+    }
+    txn.execute_raw(sql(
+        txn.get_database_backend(),
+        "DELETE FROM notice_case WHERE notice_id = ? AND case_id NOT IN \
+         (SELECT id FROM procedure_case WHERE status = 'open' AND step = ?)",
+        vec![id.into(), row.step.code().into()],
+    ))
+    .await?;
+    // Renumber so the published list has no gaps.
+    let cases = listed(&*txn, id).await?;
+    if cases.is_empty() {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::NoticeEmpty));
+    }
+    txn.execute_raw(sql(txn.get_database_backend(), "DELETE FROM notice_case WHERE notice_id = ?", vec![id.into()]))
+        .await?;
+    let pairs: Vec<(String, String)> = cases.iter().map(|c| (c.case_id.clone(), c.household_id.clone())).collect();
+    insert_cases(&txn, id, &pairs).await?;
+    let cases = listed(&*txn, id).await?;
+
+    let content = build_content(&*txn, &row, &cases, now).await?;
+    let stored = content.to_stored();
+    let hash = NoticeContent::sha256(&stored);
+    let period = period::period(now, row.period_days);
+    let token = new_token();
+    let updated = txn
+        .execute_raw(sql(
+            txn.get_database_backend(),
+            "UPDATE notice SET status = 'published', content = ?, content_sha256 = ?, token = ?, published_at = ?, \
+             published_by = ?, starts_at = ?, ends_at = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
+            vec![
+                stored.into(),
+                hash.as_str().into(),
+                token.into(),
+                now.into(),
+                caller.user_id.as_str().into(),
+                period.starts_at.into(),
+                period.ends_at.into(),
+                now.into(),
+                id.into(),
+            ],
+        ))
+        .await?;
+    if updated.rows_affected() != 1 {
+        return Err(ApiError::conflict(ErrorCode::NoticeNotDraft));
+    }
+    crate::audit::record(
+        &*txn,
+        &[audit(
+            Some(&caller.user_id),
+            "notice_publish",
+            id,
+            format!("{} cases, sha256 {hash}, ends {}", cases.len(), period.ends_at.to_rfc3339()),
+        )],
+    )
+    .await?;
+    txn.commit().await?;
+    view(db, id, None).await
+}
+
+/// Drops a draft.
+pub async fn withdraw(db: &Db, caller: &Caller, id: &str) -> Result<NoticeView, ApiError> {
+    let txn = db.begin_write().await?;
+    let row = load_by(&*txn, "id", id).await?.ok_or_else(ApiError::not_found)?;
+    grant_for(caller, row.step, &row.region_code).ok_or_else(ApiError::out_of_scope)?;
+    let updated = txn
+        .execute_raw(sql(
+            txn.get_database_backend(),
+            "UPDATE notice SET status = 'withdrawn', updated_at = ? WHERE id = ? AND status = 'draft'",
+            vec![Utc::now().into(), id.into()],
+        ))
+        .await?;
+    if updated.rows_affected() != 1 {
+        return Err(ApiError::conflict(ErrorCode::NoticeNotDraft));
+    }
+    crate::audit::record(&*txn, &[audit(Some(&caller.user_id), "notice_withdraw", id, "draft withdrawn".into())])
+        .await?;
+    txn.commit().await?;
+    view(db, id, None).await
+}
+
+/// Adds a photo of the posted notice (an uploaded attachment) as evidence. Evidence is
+/// not content: the hash does not change.
+pub async fn add_posting(db: &Db, caller: &Caller, id: &str, attachment_id: Uuid) -> Result<NoticeView, ApiError> {
+    let txn = db.begin_write().await?;
+    let row = load_by(&*txn, "id", id).await?.ok_or_else(ApiError::not_found)?;
+    grant_for(caller, row.step, &row.region_code).ok_or_else(ApiError::out_of_scope)?;
+    if !matches!(row.status.as_str(), "published" | "closed") {
+        return Err(ApiError::conflict(ErrorCode::NoticeNotPublished));
+    }
+    let attachment = attachment_id.to_string();
+    let exists =
+        count(&*txn, "SELECT COUNT(*) FROM attachment WHERE id = ?", vec![attachment.as_str().into()]).await? > 0;
+    if !exists {
+        return Err(ApiError::not_found());
+    }
+    let mut postings = row.posting_attachment_ids.clone();
+    if !postings.contains(&attachment) {
+        postings.push(attachment.clone());
+    }
+    txn.execute_raw(sql(
+        txn.get_database_backend(),
+        "UPDATE notice SET posting_attachment_ids = ?, updated_at = ? WHERE id = ?",
+        vec![serde_json::to_string(&postings).unwrap_or_default().into(), Utc::now().into(), id.into()],
+    ))
+    .await?;
+    crate::audit::record(
+        &*txn,
+        &[audit(Some(&caller.user_id), "notice_posting", id, format!("posting photo {attachment}"))],
+    )
+    .await?;
+    txn.commit().await?;
+    view(db, id, None).await
+}
+
+/// Why a notice may not close yet.
+pub(crate) async fn close_blocker(
+    conn: &impl ConnectionTrait,
+    row: &NoticeRow,
+    now: DateTime<Utc>,
+) -> Result<Option<ErrorCode>, DbErr> {
+    if row.status != "published" {
+        return Ok(Some(ErrorCode::NoticeNotPublished));
+    }
+    if row.ends_at.is_none_or(|end| now < end) {
+        return Ok(Some(ErrorCode::NoticePeriodRunning));
+    }
+    let open =
+        count(conn, "SELECT COUNT(*) FROM objection WHERE notice_id = ? AND status = 'open'", vec![row.id.as_str().into()])
+            .await?;
+    Ok((open > 0).then_some(ErrorCode::ObjectionsOpen))
+}
+
+/// Closes the notice if its period has ended with no open objection: its listed cases
+/// pass the notice step, signed as the level that published it. Safe to run from
+/// several processes at once: only the one that flips the status does the work.
+pub async fn close(db: &Db, id: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let txn = db.begin_write().await?;
+    let row = load_by(&*txn, "id", id).await?.ok_or_else(ApiError::not_found)?;
+    if let Some(code) = close_blocker(&*txn, &row, now).await? {
+        return Err(ApiError::conflict(code));
+    }
+    let flipped = txn
+        .execute_raw(sql(
+            txn.get_database_backend(),
+            "UPDATE notice SET status = 'closed', closed_at = ?, updated_at = ? WHERE id = ? AND status = 'published'",
+            vec![now.into(), now.into(), id.into()],
+        ))
+        .await?;
+    if flipped.rows_affected() != 1 {
+        return Err(ApiError::conflict(ErrorCode::NoticeNotPublished));
+    }
+    let publisher = publisher_caller(&*txn, &row).await?;
+    let grant = Grant {
+        role: *row.step.roles().first().unwrap_or(&Role::Village),
+        prefix: row.region_code[..prefix_len(region_level(row.step)).min(row.region_code.len())].to_owned(),
+        region_code: row.region_code.clone(),
+    };
+    let mut written = Written::default();
+    let comment = format!("{}期满无异议 ({} {})", content::kind_label(row.step), row.title, row.id);
+    for case in listed(&*txn, id).await?.into_iter().filter(|c| c.status == "listed") {
+        match engine::pass_notice(&txn, &publisher, &grant, &case.case_id, row.step, comment.clone()).await {
+            Ok(w) => written.extend(w),
+            // Closed or moved some other way (e.g. reopened by a higher level): nothing to pass.
+            Err(engine::CaseError::Closed | engine::CaseError::StepMismatch) => {}
+            Err(err) => return Err(err.into()),
+        }
+        txn.execute_raw(sql(
+            txn.get_database_backend(),
+            "UPDATE notice_case SET status = 'advanced' WHERE notice_id = ? AND case_id = ?",
+            vec![id.into(), case.case_id.as_str().into()],
+        ))
+        .await?;
+    }
+    engine::record_written(&txn, written).await?;
+    crate::audit::record(&*txn, &[audit(None, "notice_close", id, comment)]).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The publisher, as whom the closing sign-offs are recorded.
+async fn publisher_caller(conn: &impl ConnectionTrait, row: &NoticeRow) -> Result<Caller, DbErr> {
+    let user_id = row.published_by.clone().unwrap_or_default();
+    let name = conn
+        .query_one_raw(sql(
+            conn.get_database_backend(),
+            "SELECT username, name FROM app_user WHERE id = ?",
+            vec![user_id.as_str().into()],
+        ))
+        .await?;
+    let (username, name) = match name {
+        Some(r) => (r.try_get_by_index(0)?, r.try_get_by_index(1)?),
+        None => (String::new(), String::new()),
+    };
+    Ok(Caller { user_id, username, name, device_id: "notice".into(), grants: Vec::new(), draining: false })
+}
+
+/// Closes every notice whose period has ended with no open objection. Returns how many closed.
+pub async fn close_due(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
+    let rows = db
+        .conn
+        .query_all_raw(sql(
+            db.backend(),
+            "SELECT n.id FROM notice n WHERE n.status = 'published' AND n.ends_at <= ? \
+             AND NOT EXISTS (SELECT 1 FROM objection o WHERE o.notice_id = n.id AND o.status = 'open') \
+             ORDER BY n.ends_at LIMIT 100",
+            vec![now.into()],
+        ))
+        .await?;
+    let mut closed = 0;
+    for row in rows {
+        let id: String = row.try_get_by_index(0)?;
+        match close(db, &id, now).await {
+            Ok(()) => closed += 1,
+            // Another process got there first, or an objection arrived meanwhile.
+            Err(err) if err.status != StatusCode::INTERNAL_SERVER_ERROR => {}
+            Err(err) => tracing::error!(notice = %id, code = err.code.code(), "closing a notice failed"),
+        }
+    }
+    Ok(closed)
+}
+
+/// Notices visible to the caller: those in regions they read, newest first.
+pub async fn list(db: &Db, caller: &Caller, status: Option<&str>) -> Result<Vec<NoticeView>, ApiError> {
+    let prefixes = caller.read_prefixes();
+    if prefixes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let mut scope = Vec::new();
+    for prefix in prefixes {
+        // A notice's region may be above the caller's (a township notice seen from a village).
+        scope.push("(region_prefix LIKE ? OR ? LIKE region_prefix || '%')".to_owned());
+        values.push(format!("{prefix}%").into());
+        values.push(prefix.to_owned().into());
+    }
+    let mut text = format!("SELECT id FROM notice WHERE ({})", scope.join(" OR "));
+    if let Some(status) = status {
+        text.push_str(" AND status = ?");
+        values.push(status.to_owned().into());
+    }
+    text.push_str(" ORDER BY created_at DESC LIMIT 200");
+    let rows = db.conn.query_all_raw(sql(db.backend(), &text, values)).await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let id: String = row.try_get_by_index(0)?;
+        out.push(view(db, &id, None).await?);
+    }
+    Ok(out)
+}
+
+/// Reminders the notice clock produces, once each (dedup keys): a notice's period ends
+/// within a day (its publishing level checks that every objection is answered), and an
+/// objection's answer is due within a day or late.
+pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
+    use crate::notify::{Event, Notification, Recipients};
+    let soon = now + chrono::Duration::days(1);
+    let mut sent = 0;
+    let ending = db
+        .conn
+        .query_all_raw(sql(
+            db.backend(),
+            "SELECT n.id, n.step, n.region_code, n.title, n.ends_at, \
+             (SELECT COUNT(*) FROM objection o WHERE o.notice_id = n.id AND o.status = 'open') \
+             FROM notice n WHERE n.status = 'published' AND n.ends_at > ? AND n.ends_at <= ?",
+            vec![now.into(), soon.into()],
+        ))
+        .await?;
+    let objections = db
+        .conn
+        .query_all_raw(sql(
+            db.backend(),
+            "SELECT o.id, n.step, o.assigned_region, n.title, o.due_at, o.receipt FROM objection o \
+             JOIN notice n ON n.id = o.notice_id WHERE o.status = 'open' AND o.due_at <= ?",
+            vec![soon.into()],
+        ))
+        .await?;
+    let txn = db.begin_write().await?;
+    for row in ending {
+        let (id, step, region, title, ends_at, open): (String, String, String, String, DateTime<Utc>, i64) = (
+            row.try_get_by_index(0)?,
+            row.try_get_by_index(1)?,
+            row.try_get_by_index(2)?,
+            row.try_get_by_index(3)?,
+            row.try_get_by_index(4)?,
+            row.try_get_by_index(5)?,
+        );
+        let role = *Step::parse(&step).and_then(|s| s.roles().first()).unwrap_or(&Role::Village);
+        let mut params = serde_json::Map::new();
+        params.insert("notice_title".into(), title.into());
+        params.insert("end_time".into(), beijing_time(ends_at).into());
+        params.insert("open_objections".into(), open.to_string().into());
+        sent += crate::notify::notify(
+            &*txn,
+            now,
+            Notification {
+                event: Event::NoticeEnding,
+                dedup_key: format!("notice:{id}:ending"),
+                recipients: Recipients::Role { role, region_code: region },
+                params,
+                urgent: false,
+            },
+        )
+        .await?;
+    }
+    for row in objections {
+        let (id, step, region, title, due_at, receipt): (String, String, String, String, DateTime<Utc>, String) = (
+            row.try_get_by_index(0)?,
+            row.try_get_by_index(1)?,
+            row.try_get_by_index(2)?,
+            row.try_get_by_index(3)?,
+            row.try_get_by_index(4)?,
+            row.try_get_by_index(5)?,
+        );
+        let role = *Step::parse(&step).and_then(|s| s.roles().first()).unwrap_or(&Role::Village);
+        let late = due_at <= now;
+        let mut params = serde_json::Map::new();
+        params.insert("notice_title".into(), title.into());
+        params.insert("receipt".into(), receipt.into());
+        params.insert("due_time".into(), beijing_time(due_at).into());
+        sent += crate::notify::notify(
+            &*txn,
+            now,
+            Notification {
+                event: Event::ObjectionDue,
+                dedup_key: format!("objection:{id}:{}", if late { "late" } else { "due" }),
+                recipients: Recipients::Role { role, region_code: region },
+                params,
+                urgent: false,
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(sent)
+}
+
+fn beijing_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y年%-m月%-d日%H:%M").to_string()
+}
+
+/// The prefix of the household region codes a notice covers.
+pub fn notice_prefix(step: &str, region_code: &str) -> String {
+    let level = Step::parse(step).map_or("village", region_level);
+    region_code[..prefix_len(level).min(region_code.len())].to_owned()
+}
