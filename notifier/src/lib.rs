@@ -28,6 +28,7 @@ pub mod outbox;
 pub mod policy;
 pub mod schedule;
 pub mod sms;
+pub mod standins;
 pub mod template;
 pub mod wechat;
 

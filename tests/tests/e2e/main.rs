@@ -3,6 +3,7 @@
 //! because every extra binary costs link time.
 
 mod harness;
+mod standins;
 
 mod accounts;
 mod attachments;

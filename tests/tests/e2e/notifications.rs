@@ -1,1 +1,378 @@
-//! Placeholder.
+//! Notifications end to end: events written with `notify::notify` in a transaction,
+//! dispatched through the real channels to local stand-ins (an Aliyun gateway that checks
+//! the signature like Aliyun, aiosmtpd on loopback), time moved with the server's clock.
+//! The server's own dispatcher loop is off here; tests run cycles with
+//! `try_dispatch_once` so each step is visible.
+
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
+use jingzhun::auth::Role;
+use jingzhun::notify::config::{AliyunSection, SmtpSection};
+use jingzhun::notify::{Event, Notification, Recipients};
+use jingzhun_notifier::Secret;
+use jingzhun_notifier::outbox::Dispatcher;
+use jingzhun_notifier::standins::{ALIYUN_KEY_ID, ALIYUN_SECRET, AliyunGateway, WeComStandIn};
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, PASSWORD, TestApp, VILLAGE_1, VILLAGE_2, seed};
+use crate::on_both_backends;
+use crate::standins::SmtpReceiver;
+
+on_both_backends!(
+    an_objection_reaches_the_village_team_by_sms_and_email,
+    a_throttled_sms_is_retried_and_delivered_once,
+    a_permanent_error_is_not_retried_and_shows_the_provider_code,
+    an_sms_due_at_23_is_held_until_8,
+    two_dispatchers_send_each_message_once,
+    the_same_dedup_key_notifies_once,
+    the_region_wecom_group_hears_about_it,
+);
+
+struct Stage {
+    app: TestApp,
+    sms: AliyunGateway,
+    smtp: Option<SmtpReceiver>,
+    wecom: WeComStandIn,
+}
+
+fn beijing(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+    Shanghai.with_ymd_and_hms(2026, 11, day, hour, minute, 0).single().expect("valid").with_timezone(&Utc)
+}
+
+/// A server whose SMS goes to the Aliyun stand-in, email to aiosmtpd (when `email`), WeCom
+/// to its stand-in; the clock at 10:00 Beijing time on a Monday; the county seeded.
+async fn stage(backend: Backend, email: bool, tweak: impl FnOnce(&mut jingzhun::Config)) -> Stage {
+    let (sms, endpoint) = AliyunGateway::start().await.expect("sms stand-in");
+    let (wecom, wecom_url) = WeComStandIn::start().await.expect("wecom stand-in");
+    let smtp = if email { Some(SmtpReceiver::start().await) } else { None };
+    let smtp_port = smtp.as_ref().map(|smtp| smtp.port);
+    let app = TestApp::spawn_with(backend, |config| {
+        config.notify.dispatcher_enabled = false;
+        config.notify.sms_provider = "aliyun".into();
+        config.notify.aliyun = Some(AliyunSection {
+            endpoint,
+            access_key_id: ALIYUN_KEY_ID.into(),
+            access_key_secret: Secret::new(ALIYUN_SECRET),
+            sign_name: "精准扶贫".into(),
+        });
+        config.notify.smtp = smtp_port.map(|port| SmtpSection {
+            host: "127.0.0.1".into(),
+            port,
+            security: "plain".into(),
+            username: String::new(),
+            password: None,
+            from: "精准扶贫 <noreply@jingzhun.test>".into(),
+        });
+        config.notify.wecom = Some(jingzhun::notify::config::WeComSection { base_url: wecom_url });
+        tweak(config);
+    })
+    .await;
+    app.clock.set(beijing(23, 10, 0));
+    seed(&app).await;
+    Stage { app, sms, smtp, wecom }
+}
+
+/// Creates a user with a role over a region, a phone and an email; returns the id.
+async fn user(
+    app: &TestApp,
+    username: &str,
+    role: &str,
+    region: &str,
+    phone: Option<&str>,
+    email: Option<&str>,
+) -> String {
+    let body = json!({
+        "username": username, "name": username, "password": PASSWORD,
+        "phone": phone, "email": email,
+        "roles": [{"role": role, "region_code": region}],
+    });
+    app.admin.ok_post("/api/v1/users", body).await["id"].as_str().expect("id").to_owned()
+}
+
+async fn notify(app: &TestApp, notification: Notification) -> usize {
+    let txn = app.state.db.begin_write().await.expect("begin");
+    let inserted = jingzhun::notify::notify(&*txn, app.clock.now(), notification).await.expect("notify");
+    txn.commit().await.expect("commit");
+    inserted
+}
+
+fn objection(dedup_key: &str, recipients: Recipients) -> Notification {
+    let params =
+        json!({"notice_title": "东村第3批村级公示", "region": "东村", "due": "11月30日", "region_code": VILLAGE_1});
+    Notification {
+        event: Event::ObjectionReceived,
+        dedup_key: dedup_key.into(),
+        recipients,
+        params: params.as_object().cloned().expect("object"),
+        urgent: false,
+    }
+}
+
+fn dispatcher(app: &TestApp) -> Dispatcher {
+    jingzhun::notify::dispatch::dispatcher(&app.state).expect("dispatcher")
+}
+
+/// The outbox rows of a user: (channel, status, attempts, provider_code, provider_message_id, last_error).
+async fn rows_of(app: &TestApp, user_id: &str) -> Vec<Value> {
+    let backend = app.state.db.backend();
+    let text = "SELECT channel, status, attempts, provider_code, provider_message_id, last_error, next_attempt_at, \
+                address FROM notification WHERE user_id = ? ORDER BY channel";
+    let stmt = jingzhun::db::sql(backend, text, vec![user_id.into()]);
+    let rows = app.state.db.conn.query_all_raw(stmt).await.expect("rows");
+    rows.iter()
+        .map(|row| {
+            json!({
+                "channel": row.try_get_by_index::<String>(0).expect("channel"),
+                "status": row.try_get_by_index::<String>(1).expect("status"),
+                "attempts": row.try_get_by_index::<i32>(2).expect("attempts"),
+                "provider_code": row.try_get_by_index::<Option<String>>(3).expect("code"),
+                "provider_message_id": row.try_get_by_index::<Option<String>>(4).expect("id"),
+                "last_error": row.try_get_by_index::<Option<String>>(5).expect("error"),
+                "next_attempt_at": row.try_get_by_index::<DateTime<Utc>>(6).expect("next").to_rfc3339(),
+                "address": row.try_get_by_index::<Option<String>>(7).expect("address"),
+            })
+        })
+        .collect()
+}
+
+async fn an_objection_reaches_the_village_team_by_sms_and_email(backend: Backend) {
+    let stage = stage(backend, true, |_| {}).await;
+    let app = &stage.app;
+    let team =
+        user(app, "team-east", "village", VILLAGE_1, Some("+86 138-0013-8001"), Some("team@east.example.org")).await;
+    let typo = user(app, "team-typo", "village", VILLAGE_1, Some("1380013800"), None).await;
+    let west = user(app, "team-west", "village", VILLAGE_2, Some("13800138002"), Some("team@west.example.org")).await;
+
+    let inserted =
+        notify(app, objection("objection:1", Recipients::Role { role: Role::Village, region_code: VILLAGE_1.into() }))
+            .await;
+    // The east team by SMS and email, the typo'd phone as a failed row; the west team not at all.
+    assert_eq!(inserted, 3);
+    assert!(rows_of(app, &west).await.is_empty());
+    let typo_rows = rows_of(app, &typo).await;
+    assert_eq!(typo_rows.len(), 1);
+    assert_eq!(typo_rows[0]["status"], "failed");
+    assert_eq!(typo_rows[0]["provider_code"], "invalid_mobile");
+    assert!(typo_rows[0]["last_error"].as_str().expect("reason").contains("11 digits"), "{typo_rows:?}");
+
+    let outcome = dispatcher(app).try_dispatch_once(app.clock.now()).await.expect("cycle");
+    assert_eq!((outcome.claimed, outcome.sent), (2, 2), "{outcome:?}");
+
+    // SMS: signed like Aliyun, to the normalised number, with the template's variables.
+    assert_eq!(stage.sms.received_by("13800138001"), 1);
+    let sms = stage.sms.accepted().pop().expect("accepted");
+    assert_eq!(sms["TemplateCode"], "SMS_JZ_OBJECTION_RECEIVED");
+    assert_eq!(sms["SignName"], "精准扶贫");
+    let params: Value = serde_json::from_str(&sms["TemplateParam"]).expect("json");
+    assert_eq!(params, json!({"notice_title": "东村第3批村级公示", "due": "11月30日"}));
+
+    // Email: a real SMTP server decoded the Chinese subject and body.
+    let mail = stage.smtp.as_ref().expect("smtp").messages();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0]["subject"], "【精准扶贫】公示收到异议");
+    assert_eq!(mail[0]["rcpt_to"], json!(["team@east.example.org"]));
+    assert!(
+        mail[0]["plain"].as_str().expect("body").contains("东村的公示《东村第3批村级公示》收到新的异议"),
+        "{mail:?}"
+    );
+
+    let rows = rows_of(app, &team).await;
+    for row in &rows {
+        assert_eq!(row["status"], "sent", "{rows:?}");
+        assert_eq!(row["attempts"], 1);
+    }
+    assert_eq!(rows[1]["channel"], "sms");
+    assert_eq!(rows[1]["provider_code"], "OK");
+    assert!(rows[1]["provider_message_id"].as_str().expect("biz id").ends_with("^0"));
+    assert_eq!(rows[0]["provider_code"], "250");
+
+    // Nothing is sent twice.
+    let again = dispatcher(app).try_dispatch_once(app.clock.now()).await.expect("cycle");
+    assert_eq!(again.claimed, 0);
+    assert_eq!(stage.sms.requests(), 1);
+}
+
+async fn a_throttled_sms_is_retried_and_delivered_once(backend: Backend) {
+    let stage = stage(backend, false, |_| {}).await;
+    let app = &stage.app;
+    let officer = user(app, "officer-x", "officer", VILLAGE_1, Some("13800138003"), None).await;
+    stage.sms.throttle("13800138003", 1);
+    assert_eq!(notify(app, objection("objection:2", Recipients::Users(vec![officer.clone()]))).await, 1);
+
+    let dispatcher = dispatcher(app);
+    let first = dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle");
+    assert_eq!((first.claimed, first.retried, first.sent), (1, 1, 0), "{first:?}");
+    let rows = rows_of(app, &officer).await;
+    assert_eq!((rows[0]["status"].as_str(), rows[0]["attempts"].as_i64()), (Some("queued"), Some(1)));
+    assert_eq!(rows[0]["provider_code"], "isv.BUSINESS_LIMIT_CONTROL");
+    // Backoff: not due again at once…
+    assert_eq!(dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle").claimed, 0);
+    // …but after the first delay (60 s, plus at most 20 % jitter).
+    app.clock.advance(chrono::Duration::seconds(73));
+    let second = dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle");
+    assert_eq!(second.sent, 1, "{second:?}");
+    assert_eq!(stage.sms.received_by("13800138003"), 1);
+    assert_eq!(stage.sms.requests(), 2);
+    let rows = rows_of(app, &officer).await;
+    assert_eq!((rows[0]["status"].as_str(), rows[0]["attempts"].as_i64()), (Some("sent"), Some(2)));
+    assert_eq!(rows[0]["provider_code"], "OK");
+    app.clock.advance(chrono::Duration::hours(1));
+    assert_eq!(dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle").claimed, 0);
+    assert_eq!(stage.sms.received_by("13800138003"), 1);
+}
+
+async fn a_permanent_error_is_not_retried_and_shows_the_provider_code(backend: Backend) {
+    let stage = stage(backend, false, |_| {}).await;
+    let app = &stage.app;
+    let officer = user(app, "officer-y", "officer", VILLAGE_1, Some("13800138004"), None).await;
+    stage.sms.refuse("13800138004", "isv.MOBILE_NUMBER_ILLEGAL");
+    notify(app, objection("objection:3", Recipients::Users(vec![officer.clone()]))).await;
+
+    let dispatcher = dispatcher(app);
+    let outcome = dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle");
+    assert_eq!((outcome.claimed, outcome.failed), (1, 1), "{outcome:?}");
+    let rows = rows_of(app, &officer).await;
+    assert_eq!(rows[0]["status"], "failed");
+    assert_eq!(rows[0]["provider_code"], "isv.MOBILE_NUMBER_ILLEGAL");
+    app.clock.advance(chrono::Duration::days(2));
+    assert_eq!(dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle").claimed, 0);
+    assert_eq!(stage.sms.requests(), 1);
+}
+
+async fn an_sms_due_at_23_is_held_until_8(backend: Backend) {
+    let stage = stage(backend, false, |_| {}).await;
+    let app = &stage.app;
+    let officer = user(app, "officer-z", "officer", VILLAGE_1, Some("13800138005"), None).await;
+    app.clock.set(beijing(23, 23, 0));
+    notify(app, objection("objection:4", Recipients::Users(vec![officer.clone()]))).await;
+
+    let dispatcher = dispatcher(app);
+    let outcome = dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle");
+    assert_eq!((outcome.held, outcome.sent), (1, 0), "{outcome:?}");
+    let rows = rows_of(app, &officer).await;
+    assert_eq!(rows[0]["status"], "held");
+    assert_eq!(rows[0]["provider_code"], "quiet_hours");
+    assert_eq!(rows[0]["attempts"], 0);
+    let next: DateTime<Utc> = rows[0]["next_attempt_at"].as_str().expect("next").parse().expect("time");
+    assert_eq!(next, beijing(24, 8, 0));
+
+    app.clock.set(beijing(24, 7, 59));
+    assert_eq!(dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle").claimed, 0);
+    assert_eq!(stage.sms.requests(), 0);
+    app.clock.set(beijing(24, 8, 0) + chrono::Duration::seconds(1));
+    let morning = dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle");
+    assert_eq!(morning.sent, 1, "{morning:?}");
+    assert_eq!(stage.sms.received_by("13800138005"), 1);
+}
+
+async fn two_dispatchers_send_each_message_once(backend: Backend) {
+    // Small batches so the two dispatchers interleave many times.
+    let stage = stage(backend, false, |config| config.notify.batch = 15).await;
+    let app = &stage.app;
+    const PEOPLE: usize = 150;
+    let mut ids = Vec::new();
+    let backend_kind = app.state.db.backend();
+    for i in 0..PEOPLE {
+        let id = uuid::Uuid::new_v4().to_string();
+        let stmt = jingzhun::db::sql(
+            backend_kind,
+            "INSERT INTO app_user (id, username, name, phone, email, password_hash, active, created_at) \
+             VALUES (?, ?, ?, ?, NULL, 'x', ?, ?)",
+            vec![
+                id.as_str().into(),
+                format!("bulk-{i}").into(),
+                format!("干部{i}").into(),
+                format!("1390000{i:04}").into(),
+                true.into(),
+                app.clock.now().into(),
+            ],
+        );
+        app.state.db.conn.execute_raw(stmt).await.expect("user");
+        ids.push(id);
+    }
+    assert_eq!(notify(app, objection("objection:5", Recipients::Users(ids))).await, PEOPLE);
+
+    // Two dispatchers, each with its own connection pool, as two server processes would.
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let conn = sea_orm::Database::connect(&app.database_url).await.expect("second pool");
+        let config = &app.state.config.notify;
+        let dispatcher = Dispatcher::new(conn, config.channels().expect("channels"), config.policy().expect("policy"));
+        let now = app.clock.now();
+        tasks.push(tokio::spawn(async move {
+            let mut sent = 0;
+            loop {
+                let outcome = dispatcher.try_dispatch_once(now).await.expect("cycle");
+                sent += outcome.sent;
+                if outcome.claimed == 0 {
+                    return sent;
+                }
+            }
+        }));
+    }
+    let mut per_dispatcher = Vec::new();
+    for task in tasks {
+        per_dispatcher.push(task.await.expect("dispatcher task"));
+    }
+    assert_eq!(per_dispatcher.iter().sum::<usize>(), PEOPLE, "{per_dispatcher:?}");
+    let accepted = stage.sms.accepted();
+    assert_eq!(accepted.len(), PEOPLE);
+    let phones: std::collections::BTreeSet<String> =
+        accepted.iter().map(|params| params["PhoneNumbers"].clone()).collect();
+    assert_eq!(phones.len(), PEOPLE, "a number got two messages");
+    assert_eq!(stage.sms.requests(), PEOPLE);
+    let sent = app
+        .state
+        .db
+        .conn
+        .query_one_raw(Statement::from_string(
+            backend_kind,
+            "SELECT COUNT(*) FROM notification WHERE status = 'sent' AND attempts = 1",
+        ))
+        .await
+        .expect("count")
+        .expect("row")
+        .try_get_by_index::<i64>(0)
+        .expect("count");
+    assert_eq!(sent as usize, PEOPLE);
+}
+
+async fn the_same_dedup_key_notifies_once(backend: Backend) {
+    let stage = stage(backend, false, |_| {}).await;
+    let app = &stage.app;
+    let officer = user(app, "officer-d", "officer", VILLAGE_1, Some("13800138006"), Some("d@example.org")).await;
+    let recipients = Recipients::Users(vec![officer.clone()]);
+    assert_eq!(notify(app, objection("objection:6", recipients.clone())).await, 2);
+    assert_eq!(notify(app, objection("objection:6", recipients.clone())).await, 0);
+    assert_eq!(rows_of(app, &officer).await.len(), 2);
+    // Another event is another message.
+    assert_eq!(notify(app, objection("objection:7", recipients)).await, 2);
+}
+
+async fn the_region_wecom_group_hears_about_it(backend: Backend) {
+    let stage = stage(backend, false, |_| {}).await;
+    let app = &stage.app;
+    let stmt = jingzhun::db::sql(
+        app.state.db.backend(),
+        "INSERT INTO notification_robot (id, region_code, name, robot_key, active, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        vec![
+            "robot-1".into(),
+            crate::harness::TOWNSHIP.into(),
+            "一号镇工作群".into(),
+            "robot-key-1".into(),
+            true.into(),
+            app.clock.now().into(),
+        ],
+    );
+    app.state.db.conn.execute_raw(stmt).await.expect("robot");
+    let recipients = Recipients::Role { role: Role::Village, region_code: VILLAGE_1.into() };
+    assert_eq!(notify(app, objection("objection:8", recipients.clone())).await, 1);
+    assert_eq!(notify(app, objection("objection:8", recipients)).await, 0);
+    let outcome = dispatcher(app).try_dispatch_once(app.clock.now()).await.expect("cycle");
+    assert_eq!(outcome.sent, 1, "{outcome:?}");
+    let received = stage.wecom.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].0, "robot-key-1");
+    assert!(received[0].1["text"]["content"].as_str().expect("text").contains("收到新的异议"));
+}

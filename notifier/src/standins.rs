@@ -1,0 +1,183 @@
+//! Local stand-ins for the providers, for end-to-end tests and the dispatch benchmark:
+//! an Aliyun SMS gateway that verifies the RPC 1.0 signature the way Aliyun does, and a
+//! WeCom robot webhook. They listen on loopback only and keep what they accepted so a
+//! test can count receipts. The dispatcher never uses them.
+//!
+//! Scripted answers by phone number: [`AliyunGateway::throttle`] answers
+//! `isv.BUSINESS_LIMIT_CONTROL` (transient) a number of times, [`AliyunGateway::refuse`]
+//! answers a permanent code every time.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{any, post};
+use percent_encoding::percent_decode_str;
+use serde_json::{Value, json};
+
+use crate::sms::aliyun;
+
+/// The stand-in's AccessKeyId and secret.
+pub const ALIYUN_KEY_ID: &str = "LTAI-standin";
+pub const ALIYUN_SECRET: &str = "standin-secret/+=";
+
+/// Serves `router` on a fresh loopback port until the runtime ends.
+pub async fn serve(router: axum::Router) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!(%error, "stand-in stopped");
+        }
+    });
+    Ok(address)
+}
+
+#[derive(Default)]
+struct GatewayState {
+    accepted: Vec<BTreeMap<String, String>>,
+    nonces: HashSet<String>,
+    requests: usize,
+    throttles: HashMap<String, usize>,
+    refusals: HashMap<String, String>,
+}
+
+/// A stand-in for `https://dysmsapi.aliyuncs.com/`.
+#[derive(Clone, Default)]
+pub struct AliyunGateway {
+    state: Arc<Mutex<GatewayState>>,
+}
+
+impl AliyunGateway {
+    /// Starts the gateway; returns it and its endpoint (`http://127.0.0.1:port/`).
+    pub async fn start() -> std::io::Result<(AliyunGateway, String)> {
+        let gateway = AliyunGateway::default();
+        let address = serve(axum::Router::new().route("/", any(answer)).with_state(gateway.clone())).await?;
+        Ok((gateway, format!("http://{address}/")))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, GatewayState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next `times` sends to `phone` are throttled (`isv.BUSINESS_LIMIT_CONTROL`).
+    pub fn throttle(&self, phone: &str, times: usize) {
+        self.lock().throttles.insert(phone.to_string(), times);
+    }
+
+    /// Every send to `phone` is refused with `code` (e.g. `isv.MOBILE_NUMBER_ILLEGAL`).
+    pub fn refuse(&self, phone: &str, code: &str) {
+        self.lock().refusals.insert(phone.to_string(), code.to_string());
+    }
+
+    /// The accepted requests' parameters (signature checked), oldest first.
+    pub fn accepted(&self) -> Vec<BTreeMap<String, String>> {
+        self.lock().accepted.clone()
+    }
+
+    /// How many messages `phone` received.
+    pub fn received_by(&self, phone: &str) -> usize {
+        self.lock()
+            .accepted
+            .iter()
+            .filter(|params| params.get("PhoneNumbers").map(String::as_str) == Some(phone))
+            .count()
+    }
+
+    /// Requests seen, accepted or not.
+    pub fn requests(&self) -> usize {
+        self.lock().requests
+    }
+}
+
+/// Form decoding as a servlet does it: '+' is a space, then percent-decoding.
+fn decode_form(body: &str) -> BTreeMap<String, String> {
+    body.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
+fn refusal(status: StatusCode, code: &str) -> (StatusCode, Json<Value>) {
+    (status, Json(json!({ "Code": code, "Message": format!("stand-in: {code}"), "RequestId": "stand-in" })))
+}
+
+async fn answer(State(gateway): State<AliyunGateway>, method: Method, body: String) -> (StatusCode, Json<Value>) {
+    let mut params = decode_form(&body);
+    let mut state = gateway.lock();
+    state.requests += 1;
+    let Some(signature) = params.remove("Signature") else {
+        return refusal(StatusCode::BAD_REQUEST, "MissingSignature");
+    };
+    if params.get("AccessKeyId").map(String::as_str) != Some(ALIYUN_KEY_ID) {
+        return refusal(StatusCode::NOT_FOUND, "InvalidAccessKeyId.NotFound");
+    }
+    if aliyun::rpc_v1_signature(method.as_str(), &params, ALIYUN_SECRET) != signature {
+        return refusal(StatusCode::BAD_REQUEST, "SignatureDoesNotMatch");
+    }
+    let timestamp = params.get("Timestamp").and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    if timestamp.is_none_or(|t| (chrono::Utc::now() - t.to_utc()).num_seconds().abs() > 15 * 60) {
+        return refusal(StatusCode::BAD_REQUEST, "InvalidTimeStamp.Expired");
+    }
+    if !state.nonces.insert(params.get("SignatureNonce").cloned().unwrap_or_default()) {
+        return refusal(StatusCode::BAD_REQUEST, "SignatureNonceUsed");
+    }
+    if params.get("TemplateParam").is_none_or(|p| serde_json::from_str::<BTreeMap<String, String>>(p).is_err()) {
+        return refusal(StatusCode::OK, "isv.INVALID_JSON_PARAM");
+    }
+    let phone = params.get("PhoneNumbers").cloned().unwrap_or_default();
+    if let Some(code) = state.refusals.get(&phone) {
+        let code = code.clone();
+        return refusal(StatusCode::OK, &code);
+    }
+    if let Some(left) = state.throttles.get_mut(&phone).filter(|left| **left > 0) {
+        *left -= 1;
+        return refusal(StatusCode::OK, "isv.BUSINESS_LIMIT_CONTROL");
+    }
+    let biz_id = format!("{}^0", 900_000_000_000_000_000u64 + state.accepted.len() as u64);
+    state.accepted.push(params);
+    (StatusCode::OK, Json(json!({ "Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": "stand-in" })))
+}
+
+/// A stand-in WeCom robot webhook: accepts any key, keeps the bodies per key.
+#[derive(Clone, Default)]
+pub struct WeComStandIn {
+    received: Arc<Mutex<Vec<(String, Value)>>>,
+}
+
+impl WeComStandIn {
+    /// Starts the webhook; returns it and its base URL.
+    pub async fn start() -> std::io::Result<(WeComStandIn, String)> {
+        let robot = WeComStandIn::default();
+        let router = axum::Router::new().route("/cgi-bin/webhook/send", post(webhook)).with_state(robot.clone());
+        let address = serve(router).await?;
+        Ok((robot, format!("http://{address}")))
+    }
+
+    /// (robot key, body) of each accepted message.
+    pub fn received(&self) -> Vec<(String, Value)> {
+        self.received.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+async fn webhook(
+    State(robot): State<WeComStandIn>,
+    Query(query): Query<HashMap<String, String>>,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    let Some(key) = query.get("key").filter(|key| !key.is_empty()) else {
+        return Json(json!({ "errcode": 93000, "errmsg": "invalid webhook url" }));
+    };
+    if body["msgtype"] != "text" || body["text"]["content"].as_str().is_none_or(str::is_empty) {
+        return Json(json!({ "errcode": 40008, "errmsg": "invalid message type" }));
+    }
+    robot.received.lock().unwrap_or_else(PoisonError::into_inner).push((key.clone(), body));
+    Json(json!({ "errcode": 0, "errmsg": "ok" }))
+}
