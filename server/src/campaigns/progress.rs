@@ -203,7 +203,7 @@ async fn counts(
         Measure::QualityProblemsLeft => {
             let totals = grouped(
                 format!(
-                    "SELECT h.region_code, COUNT(*), 0 FROM household h WHERE h.region_code LIKE ? AND {LIVE_HOUSEHOLD} \
+                    "SELECT h.region_code, COUNT(*), CAST(0 AS BIGINT) FROM household h WHERE h.region_code LIKE ? AND {LIVE_HOUSEHOLD} \
                      GROUP BY h.region_code"
                 ),
                 vec![like.clone()],

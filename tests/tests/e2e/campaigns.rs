@@ -1,1 +1,309 @@
-//! Placeholder.
+//! Campaigns and deadlines (C7): the 004 timeline created in one call over the test
+//! county, progress computed from visits recorded on phones, reminders three and one
+//! days before a milestone, an overdue milestone escalated one level up naming the
+//! lagging village, a daily digest for each supervisor, a slot that runs once however
+//! often it is asked for, and progress pulled by a supervisor's phone. Time moves on
+//! the server's clock; the scheduler is driven through `run_due`.
+
+use crate::harness::*;
+use crate::on_both_backends;
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use jingzhun_mobile_api::wire::{ChangeSetStatus, Op};
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+on_both_backends!(
+    a_campaign_from_the_004_template_reminds_escalates_and_digests,
+    campaign_progress_is_scoped_audited_and_pulled_by_supervisors
+);
+
+/// A Beijing time in 2026, as the server's clock takes it.
+fn beijing(month: u32, day: u32, hour: u32) -> DateTime<Utc> {
+    FixedOffset::east_opt(8 * 3600)
+        .expect("UTC+8")
+        .with_ymd_and_hms(2026, month, day, hour, 0, 0)
+        .single()
+        .expect("a valid time")
+        .with_timezone(&Utc)
+}
+
+/// One outbox row: event, dedup key, recipient's username, params.
+#[derive(Debug, Clone)]
+struct Sent {
+    event: String,
+    key: String,
+    user: String,
+    params: Value,
+}
+
+/// The e-mail rows of the outbox (every seeded user has an address, none a phone).
+async fn outbox(app: &TestApp) -> Vec<Sent> {
+    let conn = &app.state.db.conn;
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT n.event, n.dedup_key, u.username, n.params FROM notification n JOIN app_user u ON u.id = n.user_id \
+             WHERE n.channel = 'email' ORDER BY n.created_at, n.id",
+        ))
+        .await
+        .expect("outbox");
+    rows.iter()
+        .map(|r| {
+            let params: String = r.try_get_by_index(3).expect("params");
+            Sent {
+                event: r.try_get_by_index(0).expect("event"),
+                key: r.try_get_by_index(1).expect("key"),
+                user: r.try_get_by_index(2).expect("user"),
+                params: serde_json::from_str(&params).expect("params JSON"),
+            }
+        })
+        .collect()
+}
+
+async fn run_at(app: &TestApp, at: DateTime<Utc>) -> Vec<String> {
+    app.clock.set(at);
+    jingzhun::scheduler::run_due(&app.state).await.expect("scheduled work runs")
+}
+
+/// The test county with e-mail addresses, a second supervisor (over the county), and
+/// four households: both of 东村 visited during the collection, one of 西村's two.
+async fn county_with_visits(app: &TestApp) {
+    seed(app).await;
+    app.admin
+        .ok_post(
+            "/api/v1/users",
+            json!({"username": "supervisor-county", "name": "县督查", "password": PASSWORD,
+                   "roles": [{"role": "supervisor", "region_code": COUNTY}]}),
+        )
+        .await;
+    app.execute_sql("UPDATE app_user SET email = username || '@example.cn'").await;
+    let phone = app.phone("officer-a", "phone-a").await;
+    for (village, visited) in [(VILLAGE_1, true), (VILLAGE_1, true), (VILLAGE_2, true), (VILLAGE_2, false)] {
+        let (household, _) = create_household(&phone, village, 0).await;
+        if visited {
+            let visit = change(
+                "visit_log",
+                Uuid::new_v4(),
+                Op::Create,
+                0,
+                json!({"household_id": household, "visited_on": "2026-10-20", "note": "入户采集"}),
+            );
+            let res = push(&phone, vec![changeset(vec![visit])]).await;
+            assert_eq!(res.results[0].status, ChangeSetStatus::Applied, "{:?}", res.results[0]);
+        }
+    }
+}
+
+async fn a_campaign_from_the_004_template_reminds_escalates_and_digests(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.schedule.enabled = false).await;
+    county_with_visits(&app).await;
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let campaign =
+        county.ok_post("/api/v1/campaigns/from-template", json!({"region_code": COUNTY, "year": 2026})).await;
+    let milestones = campaign["milestones"].as_array().expect("milestones");
+    let due: Vec<&str> = milestones.iter().map(|m| m["due_on"].as_str().expect("due")).collect();
+    assert_eq!(due, ["2026-11-10", "2026-11-28", "2026-12-10", "2026-12-20", "2026-12-31", "2027-01-05"]);
+    let collection = milestones[0]["id"].as_str().expect("id").to_owned();
+    assert_eq!(milestones[0]["measure"], "households_visited");
+
+    // Three days before the collection is due: a reminder to the township team (西村 is
+    // short) and to the county, and the day's digest to both supervisors.
+    let ran = run_at(&app, beijing(11, 7, 9)).await;
+    assert_eq!(ran.len(), 3, "progress, reminders and digest: {ran:?}");
+    let sent = outbox(&app).await;
+    let approaching: Vec<&Sent> =
+        sent.iter().filter(|s| s.event == "milestone_approaching" && s.key.contains(&collection)).collect();
+    let told: BTreeSet<&str> = approaching.iter().map(|s| s.user.as_str()).collect();
+    assert_eq!(told, BTreeSet::from(["county", "township-1"]), "{approaching:?}");
+    assert!(approaching.iter().all(|s| s.params["days_left"] == 3));
+    let team = approaching.iter().find(|s| s.user == "township-1").expect("township reminder");
+    assert_eq!(team.params["lagging"], "西村");
+    assert_eq!(team.params["progress"], "75%");
+    let digests: BTreeSet<&str> = sent.iter().filter(|s| s.event == "daily_digest").map(|s| s.user.as_str()).collect();
+    assert_eq!(digests, BTreeSet::from(["supervisor", "supervisor-county"]));
+
+    // Two days before: nothing about this milestone; one day before: the second reminder.
+    run_at(&app, beijing(11, 8, 9)).await;
+    let count =
+        |sent: &[Sent], event: &str| sent.iter().filter(|s| s.event == event && s.key.contains(&collection)).count();
+    assert_eq!(count(&outbox(&app).await, "milestone_approaching"), 2);
+    run_at(&app, beijing(11, 9, 9)).await;
+    let sent = outbox(&app).await;
+    assert_eq!(count(&sent, "milestone_approaching"), 4);
+    assert!(
+        sent.iter()
+            .filter(|s| s.event == "milestone_approaching" && s.key.contains(&collection))
+            .any(|s| s.params["days_left"] == 1)
+    );
+
+    // The day after: overdue, escalated one level up from the township (its county:
+    // both the county's and the city's supervisor hold it), naming 西村 and not 东村.
+    let before = outbox(&app).await.len();
+    let at = beijing(11, 11, 9);
+    app.clock.set(at);
+    // Two runs at once (two processes on PostgreSQL): every slot runs once.
+    let (first, second) =
+        tokio::join!(jingzhun::scheduler::run_due(&app.state), jingzhun::scheduler::run_due(&app.state));
+    let mut ran = first.expect("first run");
+    ran.extend(second.expect("second run"));
+    let distinct: BTreeSet<&String> = ran.iter().collect();
+    assert_eq!(ran.len(), 3, "each job once: {ran:?}");
+    assert_eq!(distinct.len(), 3);
+    let sent = outbox(&app).await;
+    let overdue: Vec<&Sent> =
+        sent.iter().filter(|s| s.event == "milestone_overdue" && s.key.contains(&collection)).collect();
+    let escalated: BTreeSet<&str> =
+        overdue.iter().filter(|s| s.key.ends_with(":supervisor")).map(|s| s.user.as_str()).collect();
+    assert_eq!(escalated, BTreeSet::from(["supervisor", "supervisor-county"]), "{overdue:?}");
+    for s in overdue.iter().filter(|s| s.key.ends_with(":supervisor")) {
+        assert_eq!(s.params["escalated_to"], COUNTY);
+        assert_eq!(s.params["region_code"], TOWNSHIP);
+        assert_eq!(s.params["lagging"], "西村");
+        assert_eq!(s.params["lagging_codes"], json!([VILLAGE_2]));
+        assert_eq!(s.params["days_late"], 1);
+    }
+    assert!(overdue.iter().any(|s| s.user == "township-1"), "the responsible team hears too");
+    let digests: Vec<&Sent> =
+        sent.iter().filter(|s| s.event == "daily_digest" && s.key.ends_with("2026-11-11")).collect();
+    assert_eq!(digests.len(), 2, "one digest per supervisor");
+    for d in &digests {
+        assert_eq!(d.params["late_count"], 1, "{}", d.params);
+        assert_eq!(d.params["late"][0]["lagging_regions"], "西村");
+        assert!(d.params["summary"].as_str().expect("summary").contains("西村"));
+        assert_eq!(d.params["open_objections"], 0);
+    }
+
+    // The same slot again, and again from the background loop's side: nothing new.
+    let grown = sent.len();
+    assert!(grown > before);
+    assert!(run_at(&app, at).await.is_empty());
+    assert_eq!(outbox(&app).await.len(), grown);
+    // The same day's reminders re-run under another slot still tell nobody twice.
+    app.execute_sql("DELETE FROM schedule_run").await;
+    assert_eq!(run_at(&app, at).await.len(), 3);
+    assert_eq!(outbox(&app).await.len(), grown, "dedup keys hold across re-runs");
+}
+
+async fn campaign_progress_is_scoped_audited_and_pulled_by_supervisors(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.schedule.enabled = false).await;
+    county_with_visits(&app).await;
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let supervisor = Admin::login(&app.base, "supervisor", PASSWORD).await;
+    let village = Admin::login(&app.base, "village-1", PASSWORD).await;
+
+    // Only county staff create; bad measures are refused with a stable code.
+    let (status, _) =
+        supervisor.post("/api/v1/campaigns/from-template", json!({"region_code": COUNTY, "year": 2026})).await;
+    assert_eq!(status, 403);
+    let (status, body) = county
+        .post(
+            "/api/v1/campaigns",
+            json!({"name": "走访", "region_code": COUNTY, "year": 2026,
+                   "milestones": [{"name": "走访", "due_on": "2026-11-10", "measure": "visits"}]}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "unknown_measure");
+    let campaign =
+        county.ok_post("/api/v1/campaigns/from-template", json!({"region_code": COUNTY, "year": 2026})).await;
+    let id = campaign["id"].as_str().expect("id").to_owned();
+    let collection = campaign["milestones"][0]["id"].as_str().expect("milestone").to_owned();
+    let added = county
+        .ok_post(
+            &format!("/api/v1/campaigns/{id}/milestones"),
+            json!({"name": "案件过村级公示", "starts_on": "2026-11-01", "due_on": "2026-11-30",
+                   "measure": "cases_past_step:village_notice", "remind_days_before": [5]}),
+        )
+        .await;
+    assert_eq!(added["position"], 7);
+    assert_eq!(added["remind_days_before"], json!([5]));
+
+    // Progress from the data: 东村 2 of 2 visited, 西村 1 of 2, lagging once due.
+    let progress =
+        supervisor.ok_get(&format!("/api/v1/campaigns/{id}/progress?milestone_id={collection}&on=2026-11-11")).await;
+    let lines = progress["milestones"][0]["regions"].as_array().expect("regions");
+    let line = |code: &str| lines.iter().find(|l| l["region_code"] == code).cloned().expect(code);
+    assert_eq!((line(COUNTY)["done"].clone(), line(COUNTY)["total"].clone()), (json!(3), json!(4)));
+    assert_eq!(line(TOWNSHIP)["share_permille"], 750);
+    assert_eq!(
+        (line(VILLAGE_1)["share_permille"].clone(), line(VILLAGE_1)["lagging"].clone()),
+        (json!(1000), json!(false))
+    );
+    assert_eq!(
+        (line(VILLAGE_2)["share_permille"].clone(), line(VILLAGE_2)["lagging"].clone()),
+        (json!(500), json!(true))
+    );
+    // Halfway through the window (15 of 31 days) about half is expected: 西村 is on track then.
+    let early =
+        supervisor.ok_get(&format!("/api/v1/campaigns/{id}/progress?milestone_id={collection}&on=2026-10-25")).await;
+    let v2 = early["milestones"][0]["regions"]
+        .as_array()
+        .expect("regions")
+        .iter()
+        .find(|l| l["region_code"] == VILLAGE_2)
+        .cloned()
+        .expect("西村");
+    assert_eq!((v2["expected_permille"].clone(), v2["lagging"].clone()), (json!(483), json!(false)));
+    // As a spreadsheet too.
+    let (status, csv) = supervisor.get_text(&format!("/api/v1/campaigns/{id}/progress?format=csv&on=2026-11-11")).await;
+    assert_eq!(status, 200);
+    assert!(csv.contains("西村") && csv.contains("50.0"), "{csv}");
+    // A village team does not read campaigns.
+    let (status, _) = village.get(&format!("/api/v1/campaigns/{id}")).await;
+    assert_eq!(status, 403);
+    assert_eq!(supervisor.ok_get("/api/v1/campaigns").await.as_array().map(Vec::len), Some(1));
+
+    // Every change is audited.
+    let conn = &app.state.db.conn;
+    let audited = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            if backend == Backend::Postgres {
+                "SELECT COUNT(*) FROM audit_log WHERE entity IN ('campaign', 'milestone') AND action = $1"
+            } else {
+                "SELECT COUNT(*) FROM audit_log WHERE entity IN ('campaign', 'milestone') AND action = ?"
+            },
+            ["create".into()],
+        ))
+        .await
+        .expect("audit")
+        .expect("a row");
+    assert_eq!(audited.try_get_by_index::<i64>(0).expect("count"), 1 + 6 + 1);
+
+    // A supervisor's phone: what the scheduler computes arrives by pull.
+    let phone = app.phone("supervisor", "phone-s").await;
+    let (_, cursor) = phone.pull_all(None, None).await.expect("first pull");
+    run_at(&app, beijing(11, 11, 9)).await;
+    let (changes, _) = pull_until(&phone, Some(cursor), |changes| {
+        changes.iter().any(|c| c.entity == "campaign_progress" && c.data["region_code"] == VILLAGE_2)
+    })
+    .await;
+    let pulled = changes
+        .iter()
+        .find(|c| {
+            c.entity == "campaign_progress"
+                && c.data["region_code"] == VILLAGE_2
+                && c.data["milestone_id"] == collection.as_str()
+        })
+        .expect("西村's progress pulled");
+    assert_eq!(pulled.data["share_percent"], 50.0);
+    assert_eq!(pulled.data["lagging"], true);
+    assert_eq!(pulled.data["region_name"], "西村");
+    // A first pull starts with it as well.
+    let (fresh, _) = phone.pull_all(None, None).await.expect("fresh pull");
+    assert!(fresh.iter().any(|c| c.entity == "campaign_progress" && c.data["region_code"] == COUNTY));
+}
+
+#[tokio::test]
+async fn a_bad_schedule_stops_the_server_with_a_clear_message() {
+    let mut config = jingzhun::Config::defaults().expect("defaults");
+    config.schedule.digest = "0 30 8 * * 1-5".into();
+    config.database_url = "sqlite::memory:".into();
+    let err = match jingzhun::prepare(config).await {
+        Ok(_) => panic!("a bad cron expression must stop the server"),
+        Err(err) => format!("{err:#}"),
+    };
+    assert!(err.contains("schedule.digest") && err.contains("by name"), "{err}");
+}
