@@ -106,6 +106,12 @@ error_codes! {
     UnknownMeasure = "unknown_measure", "进度指标无效", "Unknown progress measure for a milestone";
     InvalidMilestone = "invalid_milestone", "工作节点无效：开始日期不能晚于截止日期，目标为1至100，提前提醒天数为1至60", "Invalid milestone: it cannot start after it is due, the target is 1 to 100 and reminders 1 to 60 days before";
     UnknownTemplate = "unknown_template", "没有这个工作模板", "No such campaign template";
+    // Notifications (C6).
+    UnknownChannel = "unknown_channel", "通知渠道无效，应为 sms、email 或 wecom", "Unknown notification channel: sms, email or wecom";
+    UnknownEvent = "unknown_event", "通知事件无效", "Unknown notification event";
+    TemplateEmpty = "template_empty", "模板内容不能为空", "The template body cannot be empty";
+    ChannelNotConfigured = "channel_not_configured", "服务器未配置该通知渠道", "This notification channel is not configured on the server";
+    InvalidAddress = "invalid_address", "接收地址无效（手机号须为11位、以1开头，可带+86）", "Invalid recipient address (a mobile number has 11 digits starting with 1, optionally +86)";
 }
 
 /// One field's error inside a rejected change.

@@ -55,6 +55,22 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Notification dispatch throughput: the outbox sent through the real Aliyun channel
+    /// to an in-process stand-in that checks every signature, on a fresh database.
+    Dispatch {
+        /// Messages (one officer each, distinct numbers).
+        #[arg(long, default_value_t = 5000)]
+        messages: usize,
+        /// Also run on PostgreSQL: a server URL whose user may create databases.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Rows claimed per dispatcher cycle.
+        #[arg(long, default_value_t = 200)]
+        batch: usize,
+        /// Sends in flight at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
     /// What one statement costs inside a SQLite write transaction (demo county, temporary file).
     Statements,
     /// Simulated phones pull, push change sets and pull again, all at once, against a
@@ -197,6 +213,16 @@ async fn main() -> anyhow::Result<()> {
             println!("  village-01…village-08  village teams");
             println!("  officer-001…officer-060 assistance officers (about 33 households each)");
             println!("  supervisor             city supervisor (read only)");
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Dispatch { messages, postgres, batch, concurrency } } => {
+            use jingzhun::bench::{DispatchOptions, DispatchReport, run_dispatch};
+            println!("{}", DispatchReport::HEADER);
+            let sqlite = DispatchOptions { messages, postgres: None, batch, concurrency };
+            println!("{}", run_dispatch(&sqlite).await?.line());
+            if postgres.is_some() {
+                println!("{}", run_dispatch(&DispatchOptions { postgres, ..sqlite }).await?.line());
+            }
             Ok(())
         }
         Command::Bench { command: BenchCommand::Statements } => {

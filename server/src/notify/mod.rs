@@ -20,6 +20,7 @@
 //! `region_code` in the params (or the region of a [`Recipients::Role`]) files the rows
 //! under that region for the administrators' view of the delivery log.
 
+pub mod bench;
 pub mod config;
 pub mod dispatch;
 
