@@ -4,6 +4,8 @@
 use super::{Measure, format_date, parse_date};
 use crate::db::{Db, sql};
 use crate::registry::Actor;
+use crate::sync::changelog::{self, LogEntry, LogOp};
+use crate::sync::side;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::Serialize;
@@ -362,6 +364,30 @@ pub async fn delete_milestone(db: &Db, actor: &Actor, id: &str) -> Result<(), Ca
     let txn = db.begin_write().await?;
     let backend = txn.get_database_backend();
     let before = milestone(&*txn, id).await?.ok_or(CampaignError::NotFound)?;
+    // Phones that pulled the milestone's progress drop it.
+    let rows = txn
+        .query_all_raw(sql(
+            backend,
+            "SELECT id, region_code, version FROM campaign_progress WHERE milestone_id = ?",
+            vec![id.into()],
+        ))
+        .await?;
+    let mut log = Vec::with_capacity(rows.len());
+    for row in rows {
+        log.push(LogEntry {
+            entity: side::CAMPAIGN_PROGRESS,
+            entity_id: row.try_get_by_index(0)?,
+            household_id: None,
+            region_code: Some(row.try_get_by_index(1)?),
+            target_user: None,
+            op: LogOp::Delete,
+            version: row.try_get_by_index::<i64>(2)? + 1,
+        });
+    }
+    if !log.is_empty() {
+        let tx = changelog::current_tx(&*txn).await?;
+        changelog::append(&*txn, tx, &log).await?;
+    }
     txn.execute_raw(sql(backend, "DELETE FROM milestone WHERE id = ?", vec![id.into()])).await?;
     txn.execute_raw(sql(backend, "DELETE FROM campaign_progress WHERE milestone_id = ?", vec![id.into()])).await?;
     let mut e = actor.audit("delete", "milestone", id);

@@ -62,6 +62,22 @@ async fn outbox(app: &TestApp) -> Vec<Sent> {
         .collect()
 }
 
+/// DELETE as `username` (the harness's `Admin` has no delete); returns the status.
+async fn delete_as(app: &TestApp, username: &str, path: &str) -> u16 {
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&json!({"username": username, "password": PASSWORD, "device_id": format!("web-{}", Uuid::new_v4())}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("login body");
+    let token = login["token"].as_str().expect("token");
+    http.delete(format!("{}{path}", app.base)).bearer_auth(token).send().await.expect("delete").status().as_u16()
+}
+
 async fn run_at(app: &TestApp, at: DateTime<Utc>) -> Vec<String> {
     app.clock.set(at);
     jingzhun::scheduler::run_due(&app.state).await.expect("scheduled work runs")
@@ -294,6 +310,70 @@ async fn campaign_progress_is_scoped_audited_and_pulled_by_supervisors(backend: 
     // A first pull starts with it as well.
     let (fresh, _) = phone.pull_all(None, None).await.expect("fresh pull");
     assert!(fresh.iter().any(|c| c.entity == "campaign_progress" && c.data["region_code"] == COUNTY));
+
+    // A removed milestone's progress leaves the phone.
+    let (_, cursor) = phone.pull_all(None, None).await.expect("pull");
+    assert_eq!(delete_as(&app, "county", &format!("/api/v1/milestones/{collection}")).await, 204);
+    let (changes, _) = pull_until(&phone, Some(cursor), |changes| {
+        changes.iter().any(|c| c.entity == "campaign_progress" && c.op == jingzhun_mobile_api::wire::PullOp::Delete)
+    })
+    .await;
+    assert!(
+        changes.iter().any(|c| c.entity == "campaign_progress" && c.op == jingzhun_mobile_api::wire::PullOp::Delete)
+    );
+
+    // The digest's day also tells officers of their help-plan tasks and teams of cases
+    // waiting at a step for more than a week.
+    let mut officer_phone = jingzhun_mobile_api::client::Client::new(&app.base);
+    let officer = officer_phone.login("officer-a", PASSWORD, "phone-a2", "test phone").await.expect("login").user;
+    let (household, _) = create_household(&officer_phone, VILLAGE_1, 0).await;
+    let plan = Uuid::new_v4();
+    let task = |title: &str, due: &str| {
+        change(
+            "plan_task",
+            Uuid::new_v4(),
+            Op::Create,
+            0,
+            json!({"household_id": household, "plan_id": plan, "title": title, "due_date": due, "officer_id": officer.id}),
+        )
+    };
+    let res = push(
+        &officer_phone,
+        vec![changeset(vec![
+            change(
+                "help_plan",
+                plan,
+                Op::Create,
+                0,
+                json!({"household_id": household, "year": 2026, "goal": "发展种植"}),
+            ),
+            task("办理小额信贷", "2026-11-01"),
+            task("技术培训", "2026-12-07"),
+            task("年底回访", "2026-12-30"),
+        ])],
+    )
+    .await;
+    assert_eq!(res.results[0].status, ChangeSetStatus::Applied, "{:?}", res.results[0]);
+    county.ok_post("/api/v1/cases", json!({"household_id": household, "kind": "identify"})).await;
+    run_at(&app, beijing(12, 5, 9)).await;
+    run_at(&app, beijing(12, 6, 9)).await;
+    let sent = outbox(&app).await;
+    let mut officer_heard: Vec<(&str, &str)> = sent
+        .iter()
+        .filter(|s| s.user == "officer-a")
+        .map(|s| (s.event.as_str(), s.params["task"].as_str().unwrap_or_default()))
+        .collect();
+    officer_heard.sort();
+    assert_eq!(officer_heard, [("task_due", "技术培训"), ("task_overdue", "办理小额信贷")], "each once");
+    let waiting: Vec<&Sent> = sent.iter().filter(|s| s.event == "step_waiting").collect();
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert_eq!((waiting[0].user.as_str(), waiting[0].params["step"].as_str()), ("village-1", Some("application")));
+    let digest = sent
+        .iter()
+        .find(|s| s.event == "daily_digest" && s.user == "supervisor" && s.key.ends_with("2026-12-05"))
+        .expect("digest");
+    assert_eq!(digest.params["cases_waiting"], 1);
+    assert_eq!(digest.params["overdue_tasks"], 1);
 }
 
 #[tokio::test]
