@@ -15,7 +15,7 @@ use jingzhun_notifier::standins::{ALIYUN_KEY_ID, ALIYUN_SECRET, AliyunGateway, W
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-use crate::harness::{Backend, PASSWORD, TestApp, VILLAGE_1, VILLAGE_2, seed};
+use crate::harness::{Admin, Backend, PASSWORD, TestApp, VILLAGE_1, VILLAGE_2, seed};
 use crate::on_both_backends;
 use crate::standins::SmtpReceiver;
 
@@ -27,6 +27,7 @@ on_both_backends!(
     two_dispatchers_send_each_message_once,
     the_same_dedup_key_notifies_once,
     the_region_wecom_group_hears_about_it,
+    the_admin_api_edits_templates_preferences_and_shows_the_log,
 );
 
 struct Stage {
@@ -375,4 +376,74 @@ async fn the_region_wecom_group_hears_about_it(backend: Backend) {
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].0, "robot-key-1");
     assert!(received[0].1["text"]["content"].as_str().expect("text").contains("收到新的异议"));
+}
+
+async fn the_admin_api_edits_templates_preferences_and_shows_the_log(backend: Backend) {
+    let stage = stage(backend, true, |_| {}).await;
+    let app = &stage.app;
+    let admin = &app.admin;
+
+    // Templates: seeded in Chinese; an administrator edits one, and the edit is audited.
+    let templates = admin.ok_get("/api/v1/notification-templates").await;
+    assert_eq!(templates.as_array().expect("list").len(), 33);
+    let (status, edited) = admin
+        .put(
+            "/api/v1/notification-templates/objection_received/email",
+            json!({"subject": "【精准扶贫】{region}收到异议", "body": "《{notice_title}》收到异议，请于{due}前处理。", "sms_template_code": null}),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    let (status, refused) =
+        admin.put("/api/v1/notification-templates/objection_received/fax", json!({"body": "x"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (400, Some("unknown_channel")));
+    let audited = jingzhun::db::count(
+        &app.state.db.conn,
+        "SELECT COUNT(*) FROM audit_log WHERE entity = ? AND action = ?",
+        vec!["notification_template".into(), "update".into()],
+    )
+    .await
+    .expect("audit");
+    assert_eq!(audited, 1);
+
+    // Preferences: the officer turns SMS off for themselves; only email goes out.
+    let officer = user(app, "officer-p", "officer", VILLAGE_1, Some("13800138007"), Some("p@example.org")).await;
+    let officer_api = Admin::login(&app.base, "officer-p", PASSWORD).await;
+    let prefs = officer_api.ok_get("/api/v1/notification-preferences").await;
+    assert_eq!(prefs["channels"][0], json!({"channel": "sms", "enabled": true, "has_address": true}));
+    let (status, prefs) =
+        officer_api.put("/api/v1/notification-preferences", json!({"channel": "sms", "enabled": false})).await;
+    assert_eq!(status, 200, "{prefs}");
+    assert_eq!(prefs["channels"][0]["enabled"], false);
+    assert_eq!(notify(app, objection("objection:9", Recipients::Users(vec![officer.clone()]))).await, 1);
+    dispatcher(app).try_dispatch_once(app.clock.now()).await.expect("cycle");
+    let mail = stage.smtp.as_ref().expect("smtp").messages();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0]["subject"], "【精准扶贫】东村收到异议");
+
+    // The delivery log: the officer sees their own message, masked; the admin sees it too.
+    let own = officer_api.ok_get("/api/v1/notifications").await;
+    assert_eq!(own.as_array().expect("log").len(), 1, "{own}");
+    assert_eq!(own[0]["status"], "sent");
+    assert_eq!(own[0]["address"], "p***@example.org");
+    let attempts =
+        officer_api.ok_get(&format!("/api/v1/notifications/{}/attempts", own[0]["id"].as_str().expect("id"))).await;
+    assert_eq!(attempts[0]["outcome"], "sent");
+    let all = admin.ok_get(&format!("/api/v1/notifications?user_id={officer}")).await;
+    assert_eq!(all.as_array().expect("log").len(), 1);
+    // Another officer sees nothing of it.
+    user(app, "officer-q", "officer", VILLAGE_2, None, None).await;
+    let other = Admin::login(&app.base, "officer-q", PASSWORD).await;
+    assert_eq!(other.ok_get("/api/v1/notifications").await, json!([]));
+    let (status, _) = other.get(&format!("/api/v1/users/{officer}/notification-preferences")).await;
+    assert_eq!(status, 403);
+
+    // Test send through the SMS channel reaches the stand-in; a bad number is refused.
+    let (status, sent) =
+        admin.post("/api/v1/notifications/test-send", json!({"channel": "sms", "address": "+8613800138008"})).await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!((sent["sent"].as_bool(), sent["provider_code"].as_str()), (Some(true), Some("OK")));
+    assert_eq!(stage.sms.received_by("13800138008"), 1);
+    let (status, refused) =
+        admin.post("/api/v1/notifications/test-send", json!({"channel": "sms", "address": "12345"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (400, Some("invalid_address")));
 }
