@@ -17,11 +17,12 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The form is a few fields; anything bigger is not a villager typing.
 const FORM_MAX_BYTES: usize = 16 * 1024;
@@ -44,12 +45,15 @@ pub fn routes() -> Router<AppState> {
 /// Shared by the handlers: the form guard and the page cache.
 pub struct Public {
     pub guard: FormGuard,
-    cache: RwLock<HashMap<String, (Instant, Arc<CachedPage>)>>,
+    cache: RwLock<HashMap<String, Arc<CachedPage>>>,
 }
 
 struct CachedPage {
     html: Bytes,
     csrf: String,
+    /// Server-clock time the page stops being current: the cache lifetime, or the end
+    /// of the period if sooner (the form must vanish when the period ends).
+    fresh_until: DateTime<Utc>,
 }
 
 impl Public {
@@ -57,9 +61,9 @@ impl Public {
         Public { guard, cache: RwLock::new(HashMap::new()) }
     }
 
-    fn cached(&self, token: &str, ttl: Duration) -> Option<Arc<CachedPage>> {
+    fn cached(&self, token: &str, now: DateTime<Utc>) -> Option<Arc<CachedPage>> {
         let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
-        cache.get(token).filter(|(at, _)| at.elapsed() < ttl).map(|(_, page)| page.clone())
+        cache.get(token).filter(|page| now < page.fresh_until).cloned()
     }
 
     fn store(&self, token: &str, page: Arc<CachedPage>) {
@@ -67,7 +71,7 @@ impl Public {
         if cache.len() > 10_000 {
             cache.clear();
         }
-        cache.insert(token.to_owned(), (Instant::now(), page));
+        cache.insert(token.to_owned(), page);
     }
 }
 
@@ -108,7 +112,11 @@ async fn render_page(state: &AppState, token: &str, error: Option<&str>) -> Resu
     };
     let csrf = state.notice_pages.guard.csrf_token(token, now);
     let html = pages::notice_page(&content, &live, &csrf, error);
-    Ok(Arc::new(CachedPage { html: Bytes::from(html), csrf }))
+    let mut fresh_until = now + chrono::Duration::seconds(state.config.notices.page_cache_secs as i64);
+    if now < ends_at {
+        fresh_until = fresh_until.min(ends_at);
+    }
+    Ok(Arc::new(CachedPage { html: Bytes::from(html), csrf, fresh_until }))
 }
 
 fn with_csrf_cookie(mut response: Response, token: &str, csrf: &str) -> Response {
@@ -121,8 +129,7 @@ fn with_csrf_cookie(mut response: Response, token: &str, csrf: &str) -> Response
 }
 
 async fn notice_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let ttl = Duration::from_secs(state.config.notices.page_cache_secs);
-    let page = match state.notice_pages.cached(&token, ttl) {
+    let page = match state.notice_pages.cached(&token, state.clock.now()) {
         Some(page) => page,
         None => match render_page(&state, &token, None).await {
             Ok(page) => {
@@ -140,8 +147,10 @@ async fn notice_page(State(state): State<AppState>, Path(token): Path<String>) -
 async fn qr_svg(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match published(&state, &token).await {
         Ok(Some(_)) => match qr::svg(&page_url(&state, &token)) {
-            Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], svg)
-                .into_response(),
+            Ok(svg) => {
+                ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], svg)
+                    .into_response()
+            }
             Err(err) => {
                 tracing::error!(%err, "rendering a QR code");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -248,8 +257,15 @@ async fn post_objection(
             pages::message_page("提交过于频繁", "提交过于频繁，请稍后再试，或直接向村委会、乡镇人民政府反映。"),
         );
     }
-    let Ok(Form(form)) = form else {
-        return refused(&state, &token, StatusCode::BAD_REQUEST, "提交的内容无法识别，请重新填写。").await;
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return html(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                pages::message_page("内容过长", "提交的内容过长，请精简后重新提交。"),
+            );
+        }
+        Err(_) => return refused(&state, &token, StatusCode::BAD_REQUEST, "提交的内容无法识别，请重新填写。").await,
     };
     // A cross-site page cannot read our token nor send our SameSite cookie; an Origin
     // from elsewhere is refused outright.

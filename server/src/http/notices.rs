@@ -77,7 +77,11 @@ pub async fn create_notice(
 /// A notice with its cases, content and hash.
 #[utoipa::path(get, path = "/api/v1/notices/{id}", tag = "notices", params(("id" = Uuid, Path)),
     responses((status = 200, body = NoticeView)), security(("bearer" = [])))]
-pub async fn get_notice(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<NoticeView>> {
+pub async fn get_notice(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<NoticeView>> {
     readable(&state, &caller, &id.to_string()).await.map(Json)
 }
 

@@ -89,7 +89,8 @@ pub async fn entries(conn: &impl ConnectionTrait, case_ids: &[String]) -> Result
             members.entry(m.text("household_id").unwrap_or_default().to_owned()).or_default().push(m);
         }
     }
-    let region_codes: Vec<String> = households.values().filter_map(|h| h.text("region_code").map(str::to_owned)).collect();
+    let region_codes: Vec<String> =
+        households.values().filter_map(|h| h.text("region_code").map(str::to_owned)).collect();
     let names = region_names(conn, &region_codes).await?;
     let by_id: HashMap<&str, &records::Record> = cases.iter().map(|c| (c.id.as_str(), c)).collect();
 

@@ -134,7 +134,11 @@ fn from_row(r: &QueryResult) -> Result<Row, DbErr> {
     })
 }
 
-async fn load_where(conn: &impl ConnectionTrait, condition: &str, values: Vec<sea_orm::Value>) -> Result<Vec<Row>, DbErr> {
+async fn load_where(
+    conn: &impl ConnectionTrait,
+    condition: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<Vec<Row>, DbErr> {
     let rows = conn
         .query_all_raw(sql(
             conn.get_database_backend(),
@@ -220,8 +224,9 @@ pub async fn file(
     let id = Uuid::new_v4().to_string();
     let receipt = new_receipt();
     let due_at = now + chrono::Duration::days(answer_days);
-    let level = crate::procedures::steps::Level::of(*notice.step.roles().first().unwrap_or(&crate::auth::Role::Village))
-        .map_or("village", |l| l.code());
+    let level =
+        crate::procedures::steps::Level::of(*notice.step.roles().first().unwrap_or(&crate::auth::Role::Village))
+            .map_or("village", |l| l.code());
     txn.execute_raw(sql(
         txn.get_database_backend(),
         "INSERT INTO objection (id, notice_id, case_id, household_id, receipt, objector_name, objector_phone, body, \
@@ -262,7 +267,10 @@ pub async fn file(
     params.insert("notice_title".into(), json!(notice.title));
     params.insert("entry".into(), json!(entry_no.map_or_else(|| "全部".to_owned(), |n| format!("第{n}户"))));
     params.insert("receipt".into(), json!(receipt));
-    params.insert("due_date".into(), json!(super::period::chinese_date(due_at.with_timezone(&chrono_tz::Asia::Shanghai).date_naive())));
+    params.insert(
+        "due_date".into(),
+        json!(super::period::chinese_date(due_at.with_timezone(&chrono_tz::Asia::Shanghai).date_naive())),
+    );
     notify::notify(
         &*txn,
         now,
@@ -320,7 +328,12 @@ pub async fn by_receipt(conn: &impl ConnectionTrait, receipt: &str) -> Result<Op
 }
 
 /// Objections the caller may see: of notices in regions they read.
-pub async fn list(db: &Db, caller: &Caller, notice_id: Option<&str>, status: Option<&str>) -> Result<Vec<ObjectionView>, ApiError> {
+pub async fn list(
+    db: &Db,
+    caller: &Caller,
+    notice_id: Option<&str>,
+    status: Option<&str>,
+) -> Result<Vec<ObjectionView>, ApiError> {
     let prefixes = caller.read_prefixes();
     if prefixes.is_empty() {
         return Ok(Vec::new());
@@ -346,7 +359,13 @@ pub async fn list(db: &Db, caller: &Caller, notice_id: Option<&str>, status: Opt
 /// Answers an objection. Upheld: its case (or the named cases, for an objection to the
 /// whole notice) goes back to home verification and off this notice; dismissed: the
 /// notice goes on. Either way the objector reads the findings at the receipt page.
-pub async fn answer(db: &Db, caller: &Caller, id: &str, answer: Answer, now: DateTime<Utc>) -> Result<ObjectionView, ApiError> {
+pub async fn answer(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    answer: Answer,
+    now: DateTime<Utc>,
+) -> Result<ObjectionView, ApiError> {
     let upheld = match answer.outcome.as_str() {
         "upheld" => true,
         "dismissed" => false,
@@ -357,7 +376,8 @@ pub async fn answer(db: &Db, caller: &Caller, id: &str, answer: Answer, now: Dat
         return Err(ApiError::bad_request(ErrorCode::NoteRequired));
     }
     let txn = db.begin_write().await?;
-    let row = load_where(&*txn, "o.id = ?", vec![id.into()]).await?.into_iter().next().ok_or_else(ApiError::not_found)?;
+    let row =
+        load_where(&*txn, "o.id = ?", vec![id.into()]).await?.into_iter().next().ok_or_else(ApiError::not_found)?;
     let notice = service::load_by(&*txn, "id", &row.view.notice_id).await?.ok_or_else(ApiError::not_found)?;
     let grant = grant_for(caller, notice.step, &notice.region_code).ok_or_else(ApiError::out_of_scope)?;
     if row.view.status != "open" {
@@ -381,7 +401,14 @@ pub async fn answer(db: &Db, caller: &Caller, id: &str, answer: Answer, now: Dat
         txn.get_database_backend(),
         "UPDATE objection SET status = ?, findings = ?, answered_by = ?, answered_at = ?, version = version + 1, \
          updated_at = ? WHERE id = ? AND status = 'open'",
-        vec![status.into(), findings.as_str().into(), caller.user_id.as_str().into(), now.into(), now.into(), id.into()],
+        vec![
+            status.into(),
+            findings.as_str().into(),
+            caller.user_id.as_str().into(),
+            now.into(),
+            now.into(),
+            id.into(),
+        ],
     ))
     .await?;
     log(&txn, id, &row.region_code, row.version + 1).await?;

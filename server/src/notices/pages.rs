@@ -209,7 +209,8 @@ pub fn receipt_page(r: &ReceiptView, just_filed: bool) -> String {
         escape(&r.body).replace('\n', "<br>")
     );
     if let (Some(findings), Some(at)) = (&r.findings, r.answered_at) {
-        let _ = write!(out, "<h2>调查核实情况（{}）</h2><p>{}</p>", beijing(at), escape(findings).replace('\n', "<br>"));
+        let _ =
+            write!(out, "<h2>调查核实情况（{}）</h2><p>{}</p>", beijing(at), escape(findings).replace('\n', "<br>"));
     }
     if let Some(token) = &r.notice_token {
         let _ = write!(out, "<p><a href=\"/n/{}\">返回公示</a></p>", escape(token));

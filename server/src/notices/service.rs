@@ -117,7 +117,11 @@ impl NoticeRow {
     }
 }
 
-pub(crate) async fn load_by(conn: &impl ConnectionTrait, column: &str, value: &str) -> Result<Option<NoticeRow>, DbErr> {
+pub(crate) async fn load_by(
+    conn: &impl ConnectionTrait,
+    column: &str,
+    value: &str,
+) -> Result<Option<NoticeRow>, DbErr> {
     let row = conn
         .query_one_raw(sql(
             conn.get_database_backend(),
@@ -170,7 +174,9 @@ async fn waiting_cases(conn: &impl ConnectionTrait, step: Step, prefix: &str) ->
 }
 
 pub async fn create_draft(db: &Db, caller: &Caller, new: NewNotice) -> Result<NoticeView, ApiError> {
-    let step = Step::parse(&new.step).filter(|s| s.is_notice()).ok_or_else(|| ApiError::bad_request(ErrorCode::RegionLevel))?;
+    let step = Step::parse(&new.step)
+        .filter(|s| s.is_notice())
+        .ok_or_else(|| ApiError::bad_request(ErrorCode::RegionLevel))?;
     let period_days = new.period_days.unwrap_or(DEFAULT_DAYS);
     if !(1..=MAX_DAYS).contains(&period_days) {
         return Err(ApiError::bad_request(ErrorCode::InvalidPeriod));
@@ -464,9 +470,12 @@ pub(crate) async fn close_blocker(
     if row.ends_at.is_none_or(|end| now < end) {
         return Ok(Some(ErrorCode::NoticePeriodRunning));
     }
-    let open =
-        count(conn, "SELECT COUNT(*) FROM objection WHERE notice_id = ? AND status = 'open'", vec![row.id.as_str().into()])
-            .await?;
+    let open = count(
+        conn,
+        "SELECT COUNT(*) FROM objection WHERE notice_id = ? AND status = 'open'",
+        vec![row.id.as_str().into()],
+    )
+    .await?;
     Ok((open > 0).then_some(ErrorCode::ObjectionsOpen))
 }
 

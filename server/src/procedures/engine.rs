@@ -292,7 +292,8 @@ pub async fn return_for_verification(
     if loaded.status() != "open" {
         return Err(CaseError::Closed);
     }
-    let note = format!("{} returned to verification from {} (objection upheld)", loaded.kind.code(), loaded.step.code());
+    let note =
+        format!("{} returned to verification from {} (objection upheld)", loaded.kind.code(), loaded.step.code());
     let written = loaded
         .set_case(txn, &editor(investigator, "objection", note), vec![("step", Step::HomeVerification.code())])
         .await?;
@@ -301,7 +302,23 @@ pub async fn return_for_verification(
     Ok(written)
 }
 
-/// Writes the change log and audit of what a caller's transaction changed (it commits).
+/// While its notice is published a case stays where it is (R10): villagers are reading
+/// that list.
+async fn on_published_notice(txn: &WriteTxn, case_id: &str) -> Result<bool, DbErr> {
+    let listed = query_scalar_i64(
+        &**txn,
+        sql(
+            txn.get_database_backend(),
+            "SELECT COUNT(*) FROM notice_case nc JOIN notice n ON n.id = nc.notice_id \
+             WHERE nc.case_id = ? AND nc.status = 'listed' AND n.status = 'published'",
+            vec![case_id.into()],
+        ),
+    )
+    .await?;
+    Ok(listed.unwrap_or(0) > 0)
+}
+
+/// Writes the change log and audit of what a caller's transaction changed (it does not commit).
 pub async fn record_written(txn: &WriteTxn, written: Written) -> Result<(), DbErr> {
     let tx = changelog::current_tx(&**txn).await?;
     changelog::append(&**txn, tx, &written.log).await?;
@@ -521,6 +538,9 @@ pub async fn reopen(
     };
     if target >= current {
         return Err(CaseError::StepMismatch);
+    }
+    if on_published_notice(&txn, case_id).await? {
+        return Err(CaseError::OnNotice);
     }
     let level = caller_level(caller, &loaded.region_code).ok_or(CaseError::WrongRole)?;
     if frozen_level(&*txn, case_id).await?.is_some_and(|frozen| level < frozen) {

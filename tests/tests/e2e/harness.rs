@@ -85,14 +85,16 @@ impl TestApp {
             }
         };
         config.bootstrap.admin_password = ADMIN_PASSWORD.into();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        // QR codes and notice links point at this server.
+        config.notices.public_url = base.clone();
         tweak(&mut config);
         let database_url = config.database_url.clone();
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn,jingzhun=info").try_init();
         let state = jingzhun::prepare(config).await.expect("server prepares");
         let clock = state.clock.clone();
         let served = state.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             jingzhun::serve_state(served, listener, async {
@@ -403,9 +405,7 @@ pub fn notice_region(step: &str, village: &str) -> String {
 /// clock, and closed. Returns the sign-off's or the close's answer.
 pub async fn pass_step(app: &TestApp, who: &Admin, case: &str, step: &str) -> (u16, Value) {
     if !matches!(step, "village_notice" | "township_notice" | "announcement") {
-        return who
-            .post(&format!("/api/v1/cases/{case}/signoffs"), json!({"step": step, "decision": "approve"}))
-            .await;
+        return who.post(&format!("/api/v1/cases/{case}/signoffs"), json!({"step": step, "decision": "approve"})).await;
     }
     let view = who.ok_get(&format!("/api/v1/cases/{case}")).await;
     let village = view["region_code"].as_str().expect("case region").to_owned();

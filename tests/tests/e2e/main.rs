@@ -2,6 +2,7 @@
 //! driven through the phone client and the admin API. One test binary of modules,
 //! because every extra binary costs link time.
 
+mod browser;
 mod harness;
 mod standins;
 

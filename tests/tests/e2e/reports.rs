@@ -121,7 +121,9 @@ async fn reports_add_up_across_levels_and_formats(backend: Backend) {
     for (household, village) in [(a, VILLAGE_1), (b, VILLAGE_1), (c, VILLAGE_2), (d, VILLAGE_2)] {
         signers.complete(&app, village, json!({"household_id": household, "kind": "identify"}), &FULL_CASE).await;
     }
-    signers.complete(&app, VILLAGE_2, json!({"household_id": d, "kind": "remove", "reason": "vehicle"}), &FULL_CASE).await;
+    signers
+        .complete(&app, VILLAGE_2, json!({"household_id": d, "kind": "remove", "reason": "vehicle"}), &FULL_CASE)
+        .await;
     signers
         .complete(
             &app,
