@@ -124,6 +124,17 @@ async fn a_campaign_from_the_004_template_reminds_escalates_and_digests(backend:
     let collection = milestones[0]["id"].as_str().expect("id").to_owned();
     assert_eq!(milestones[0]["measure"], "households_visited");
 
+    // An objection to a notice in 西村, open since 5 November.
+    app.execute_sql(&format!(
+        "INSERT INTO objection (id, notice_id, receipt, body, status, assigned_level, assigned_region, region_code, \
+         due_at, source_hash, created_at, updated_at) VALUES ('{}', '{}', 'R20261105', '收入不实', 'open', 'village', \
+         '{VILLAGE_2}', '{VILLAGE_2}', '2026-11-12 01:00:00+00:00', 'hash', '2026-11-05 01:00:00+00:00', \
+         '2026-11-05 01:00:00+00:00')",
+        Uuid::new_v4(),
+        Uuid::new_v4()
+    ))
+    .await;
+
     // Three days before the collection is due: a reminder to the township team (西村 is
     // short) and to the county, and the day's digest to both supervisors.
     let ran = run_at(&app, beijing(11, 7, 9)).await;
@@ -139,6 +150,13 @@ async fn a_campaign_from_the_004_template_reminds_escalates_and_digests(backend:
     assert_eq!(team.params["progress"], "75%");
     let digests: BTreeSet<&str> = sent.iter().filter(|s| s.event == "daily_digest").map(|s| s.user.as_str()).collect();
     assert_eq!(digests, BTreeSet::from(["supervisor", "supervisor-county"]));
+    for d in sent.iter().filter(|s| s.event == "daily_digest") {
+        assert_eq!(d.params["open_objections"], 1, "{}", d.params);
+        assert_eq!(d.params["objections"][0]["receipt"], "R20261105");
+        assert_eq!(d.params["objections"][0]["age_days"], 2);
+        assert_eq!(d.params["due"][0]["days_left"], 3);
+        assert_eq!(d.params["due_count"], 1);
+    }
 
     // Two days before: nothing about this milestone; one day before: the second reminder.
     run_at(&app, beijing(11, 8, 9)).await;
@@ -188,7 +206,7 @@ async fn a_campaign_from_the_004_template_reminds_escalates_and_digests(backend:
         assert_eq!(d.params["late_count"], 1, "{}", d.params);
         assert_eq!(d.params["late"][0]["lagging_regions"], "西村");
         assert!(d.params["summary"].as_str().expect("summary").contains("西村"));
-        assert_eq!(d.params["open_objections"], 0);
+        assert_eq!(d.params["oldest_objection_days"], 6);
     }
 
     // The same slot again, and again from the background loop's side: nothing new.
