@@ -477,7 +477,7 @@ pub async fn refresh_progress(conn: &impl ConnectionTrait, now: DateTime<Utc>) -
     let backend = conn.get_database_backend();
     let mut log = Vec::new();
     for campaign in store::active(conn).await? {
-        for m in &campaign.milestones {
+        for m in campaign.milestones.iter().filter(|m| reminders::in_window(m, today)) {
             let lines = progress::compute(conn, &campaign, m, today).await?;
             let rows = conn
                 .query_all_raw(sql(

@@ -49,6 +49,14 @@ pub fn plan_reminders(m: &Milestone, today: NaiveDate) -> Option<ReminderKind> {
     (days_late <= OVERDUE_FOR_DAYS && days_late % 7 == 1).then_some(ReminderKind::Overdue { days_late })
 }
 
+/// Whether a milestone's progress is worth recomputing on `today`: from a week before
+/// its window opens (a month before the due day when it has no start) until overdue
+/// reminders stop. Outside it nobody is reminded of it, so its snapshot may rest.
+pub fn in_window(m: &Milestone, today: NaiveDate) -> bool {
+    let opens = m.starts_on.unwrap_or(m.due_on - chrono::Duration::days(30)) - chrono::Duration::days(7);
+    opens <= today && today <= m.due_on + chrono::Duration::days(OVERDUE_FOR_DAYS)
+}
+
 /// A reminder's reach: a township and its villages short of the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reminder {
@@ -128,6 +136,18 @@ mod tests {
         let custom = Milestone { remind_days_before: vec![7], ..milestone("2026-11-28") };
         assert_eq!(plan_reminders(&custom, date("2026-11-21")), Some(ReminderKind::Approaching { days_left: 7 }));
         assert_eq!(plan_reminders(&custom, date("2026-11-25")), None);
+    }
+
+    #[test]
+    fn progress_is_recomputed_from_a_week_before_the_window_until_reminders_stop() {
+        let m = Milestone { starts_on: Some(date("2026-10-10")), ..milestone("2026-11-10") };
+        assert!(!in_window(&m, date("2026-10-02")));
+        assert!(in_window(&m, date("2026-10-03")));
+        assert!(in_window(&m, date("2026-12-09")));
+        assert!(!in_window(&m, date("2026-12-10")));
+        let undated = milestone("2026-11-28");
+        assert!(!in_window(&undated, date("2026-10-21")));
+        assert!(in_window(&undated, date("2026-10-22")));
     }
 
     fn line(code: &str, level: &str, parent: &str, done: i64, total: i64) -> RegionProgress {

@@ -177,9 +177,15 @@ async fn a_campaign_from_the_004_template_reminds_escalates_and_digests(backend:
     let before = outbox(&app).await.len();
     let at = beijing(11, 11, 9);
     app.clock.set(at);
-    // Two runs at once (two processes on PostgreSQL): every slot runs once.
-    let (first, second) =
-        tokio::join!(jingzhun::scheduler::run_due(&app.state), jingzhun::scheduler::run_due(&app.state));
+    // A second server process on the same database, asking at the same moment: every
+    // slot runs once.
+    let mut config = jingzhun::Config::defaults().expect("defaults");
+    config.database_url = app.database_url.clone();
+    config.max_connections = 4;
+    config.schedule.enabled = false;
+    let other = jingzhun::prepare(config).await.expect("a second process starts");
+    other.clock.set(at);
+    let (first, second) = tokio::join!(jingzhun::scheduler::run_due(&app.state), jingzhun::scheduler::run_due(&other));
     let mut ran = first.expect("first run");
     ran.extend(second.expect("second run"));
     let distinct: BTreeSet<&String> = ran.iter().collect();
@@ -373,6 +379,18 @@ async fn campaign_progress_is_scoped_audited_and_pulled_by_supervisors(backend: 
     .await;
     assert_eq!(res.results[0].status, ChangeSetStatus::Applied, "{:?}", res.results[0]);
     county.ok_post("/api/v1/cases", json!({"household_id": household, "kind": "identify"})).await;
+    // The case measure: this year's one case in 东村 has not passed the village notice.
+    let added_id = added["id"].as_str().expect("milestone id");
+    let cases =
+        supervisor.ok_get(&format!("/api/v1/campaigns/{id}/progress?milestone_id={added_id}&on=2026-11-20")).await;
+    let v1 = cases["milestones"][0]["regions"]
+        .as_array()
+        .expect("regions")
+        .iter()
+        .find(|l| l["region_code"] == VILLAGE_1)
+        .cloned()
+        .expect("东村");
+    assert_eq!((v1["done"].clone(), v1["total"].clone()), (json!(0), json!(1)), "{v1}");
     run_at(&app, beijing(12, 5, 9)).await;
     run_at(&app, beijing(12, 6, 9)).await;
     let sent = outbox(&app).await;
