@@ -290,6 +290,21 @@ async fn campaign_progress_is_scoped_audited_and_pulled_by_supervisors(backend: 
     let (status, csv) = supervisor.get_text(&format!("/api/v1/campaigns/{id}/progress?format=csv&on=2026-11-11")).await;
     assert_eq!(status, 200);
     assert!(csv.contains("西村") && csv.contains("50.0"), "{csv}");
+    let (status, xlsx) =
+        supervisor.get_text(&format!("/api/v1/campaigns/{id}/progress?format=xlsx&on=2026-11-11")).await;
+    assert!(status == 200 && xlsx.starts_with("PK"), "an XLSX workbook");
+    // The API is documented.
+    let doc: Value =
+        reqwest::get(format!("{}/api/openapi.json", app.base)).await.expect("openapi").json().await.expect("json");
+    for path in [
+        "/api/v1/campaigns",
+        "/api/v1/campaigns/from-template",
+        "/api/v1/campaigns/{id}/progress",
+        "/api/v1/milestones/{id}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
+    assert!(doc["components"]["schemas"]["RegionProgress"].is_object());
     // A village team does not read campaigns.
     let (status, _) = village.get(&format!("/api/v1/campaigns/{id}")).await;
     assert_eq!(status, 403);
