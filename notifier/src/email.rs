@@ -1,11 +1,12 @@
 //! Email over SMTP with lettre.
 //!
-//! lettre encodes Chinese subjects and names (RFC 2047); the body is sent as UTF-8 in
-//! base64 so no relay has to be 8-bit clean. The SMTP password never reaches a log.
+//! lettre encodes Chinese subjects and names (RFC 2047); the body goes as
+//! `multipart/alternative` (plain text, then HTML), each part UTF-8 in base64 so no relay
+//! has to be 8-bit clean. The SMTP password never reaches a log.
 
 use async_trait::async_trait;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Body, Mailbox};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -60,6 +61,19 @@ impl SmtpChannel {
     }
 }
 
+/// The HTML alternative of a plain-text body: escaped, one paragraph per blank-line
+/// separated block, line breaks kept.
+pub fn html_of(text: &str) -> String {
+    let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let paragraphs: Vec<String> = escaped
+        .replace("\r\n", "\n")
+        .split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .map(|block| format!("<p>{}</p>", block.trim().replace('\n', "<br>")))
+        .collect();
+    format!("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>{}</body></html>", paragraphs.concat())
+}
+
 #[async_trait]
 impl Channel for SmtpChannel {
     fn name(&self) -> &'static str {
@@ -71,15 +85,21 @@ impl Channel for SmtpChannel {
             SendError::permanent("invalid_address", error.to_string())
         })?;
         let body = message.body.clone().unwrap_or_default();
+        let part = |content_type: ContentType, text: String| {
+            Body::new_with_encoding(text, ContentTransferEncoding::Base64)
+                .map(|body| SinglePart::builder().header(content_type).body(body))
+                .map_err(|_| SendError::permanent("body_encoding", "body cannot be encoded"))
+        };
+        // Plain text for every reader, HTML for the ones that show it; both UTF-8 in
+        // base64 so no relay has to be 8-bit clean.
+        let alternative = MultiPart::alternative()
+            .singlepart(part(ContentType::TEXT_PLAIN, body.clone())?)
+            .singlepart(part(ContentType::TEXT_HTML, html_of(&body))?);
         let email = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(message.subject.clone().unwrap_or_default())
-            .header(ContentType::TEXT_PLAIN)
-            .body(
-                Body::new_with_encoding(body, ContentTransferEncoding::Base64)
-                    .map_err(|_| SendError::permanent("body_encoding", "body cannot be encoded"))?,
-            )
+            .multipart(alternative)
             .map_err(|error| SendError::permanent("build_email", error.to_string()))?;
         match self.transport.send(email).await {
             Ok(response) => Ok(Delivery {

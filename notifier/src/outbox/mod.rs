@@ -145,6 +145,59 @@ enum Step {
     Held { until: DateTime<Utc>, reason: &'static str },
 }
 
+/// What one step writes to its row and to the attempt log.
+struct Written {
+    status: &'static str,
+    next: DateTime<Utc>,
+    provider: Option<&'static str>,
+    code: Option<String>,
+    message_id: Option<String>,
+    error: Option<String>,
+    sent_at: Option<DateTime<Utc>>,
+    /// The attempt log's outcome.
+    outcome: &'static str,
+}
+
+impl Step {
+    fn written(&self, now: DateTime<Utc>) -> Written {
+        let failure = |status, next, provider, error: &SendError, outcome| Written {
+            status,
+            next,
+            provider,
+            code: Some(error.code().to_string()),
+            message_id: None,
+            error: Some(error.to_string()),
+            sent_at: None,
+            outcome,
+        };
+        match self {
+            Step::Sent { provider, delivery } => Written {
+                status: "sent",
+                next: now,
+                provider: Some(provider),
+                code: Some(delivery.provider_code.clone()),
+                message_id: delivery.provider_message_id.clone(),
+                error: None,
+                sent_at: Some(now),
+                outcome: "sent",
+            },
+            Step::Retry { provider, at, error } => failure("queued", *at, Some(*provider), error, "transient"),
+            Step::Failed { provider, error } => failure("failed", now, *provider, error, "permanent"),
+            Step::Unknown { provider, error } => failure("unknown", now, Some(*provider), error, "indeterminate"),
+            Step::Held { until, reason } => Written {
+                status: "held",
+                next: *until,
+                provider: None,
+                code: Some((*reason).to_string()),
+                message_id: None,
+                error: None,
+                sent_at: None,
+                outcome: "held",
+            },
+        }
+    }
+}
+
 impl Dispatcher {
     pub fn new(db: DatabaseConnection, channels: Channels, policy: Policy) -> Self {
         let worker = format!("dispatcher-{}", uuid::Uuid::new_v4());
@@ -211,10 +264,11 @@ impl Dispatcher {
             };
         };
         let urgent = row.urgent || self.policy.urgent_events.contains(&row.event);
-        if row.channel == "sms" && !(urgent && self.policy.urgent_passes_quiet_hours) {
-            if let Some(until) = self.policy.quiet_hours.held_until(now) {
-                return Step::Held { until, reason: "quiet_hours" };
-            }
+        if row.channel == "sms"
+            && !(urgent && self.policy.urgent_passes_quiet_hours)
+            && let Some(until) = self.policy.quiet_hours.held_until(now)
+        {
+            return Step::Held { until, reason: "quiet_hours" };
         }
         let limit = match row.channel.as_str() {
             "sms" => Some(&self.policy.sms_limit),
@@ -356,60 +410,7 @@ impl Dispatcher {
         let txn = self.begin().await?;
         for (row, step) in steps {
             let attempt = row.attempts + i32::from(!matches!(step, Step::Held { .. }));
-            let (status, next, provider, code, message_id, error, sent_at, outcome): (
-                &str,
-                DateTime<Utc>,
-                Option<&str>,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<DateTime<Utc>>,
-                &str,
-            ) = match step {
-                Step::Sent { provider, delivery } => (
-                    "sent",
-                    now,
-                    Some(provider),
-                    Some(delivery.provider_code.clone()),
-                    delivery.provider_message_id.clone(),
-                    None,
-                    Some(now),
-                    "sent",
-                ),
-                Step::Retry { provider, at, error } => (
-                    "queued",
-                    *at,
-                    Some(provider),
-                    Some(error.code().to_string()),
-                    None,
-                    Some(error.to_string()),
-                    None,
-                    "transient",
-                ),
-                Step::Failed { provider, error } => (
-                    "failed",
-                    now,
-                    *provider,
-                    Some(error.code().to_string()),
-                    None,
-                    Some(error.to_string()),
-                    None,
-                    "permanent",
-                ),
-                Step::Unknown { provider, error } => (
-                    "unknown",
-                    now,
-                    Some(provider),
-                    Some(error.code().to_string()),
-                    None,
-                    Some(error.to_string()),
-                    None,
-                    "indeterminate",
-                ),
-                Step::Held { until, reason } => {
-                    ("held", *until, None, Some((*reason).to_string()), None, None, None, "held")
-                }
-            };
+            let Written { status, next, provider, code, message_id, error, sent_at, outcome } = step.written(now);
             txn.execute_raw(self.sql(
                 "UPDATE notification SET status = ?, attempts = ?, next_attempt_at = ?, \
                  provider = COALESCE(?, provider), provider_code = COALESCE(?, provider_code), \

@@ -160,12 +160,29 @@ async fn a_chinese_email_arrives_intact() {
     assert_eq!(decode_words(&header(&mail.data, "Subject")), "【精准】公示期即将结束：城关镇东村第3批");
     assert_eq!(decode_words(&header(&mail.data, "To")), "张科长 <zhang@example.org>");
     assert_eq!(decode_words(&header(&mail.data, "From")), "精准扶贫 <noreply@jingzhun.test>");
-    assert_eq!(header(&mail.data, "Content-Transfer-Encoding"), "base64");
-    assert!(header(&mail.data, "Content-Type").to_ascii_lowercase().contains("charset=utf-8"));
-    let body: String = mail.data.split_once("\r\n\r\n").expect("body").1.split_whitespace().collect();
-    let body = String::from_utf8(BASE64.decode(body).expect("base64 body")).expect("utf-8");
+    // multipart/alternative: plain text first, then HTML, each UTF-8 in base64.
+    let content_type = header(&mail.data, "Content-Type");
+    assert!(content_type.starts_with("multipart/alternative"), "{content_type}");
+    let boundary = content_type.split("boundary=").nth(1).expect("boundary").trim_matches('"').to_string();
+    let parts: Vec<&str> =
+        mail.data.split(&format!("--{boundary}")).skip(1).filter(|part| !part.starts_with("--")).collect();
+    assert_eq!(parts.len(), 2, "{}", mail.data);
+    let decoded: Vec<(String, String)> = parts
+        .iter()
+        .map(|part| {
+            let part = part.trim_start_matches("\r\n");
+            assert_eq!(header(part, "Content-Transfer-Encoding"), "base64");
+            let content_type = header(part, "Content-Type").to_ascii_lowercase();
+            assert!(content_type.contains("charset=utf-8"), "{content_type}");
+            let body: String = part.split_once("\r\n\r\n").expect("body").1.split_whitespace().collect();
+            (content_type, String::from_utf8(BASE64.decode(body).expect("base64 body")).expect("utf-8"))
+        })
+        .collect();
+    assert!(decoded[0].0.starts_with("text/plain"));
     // lettre sends line ends as CRLF.
-    assert_eq!(body.replace("\r\n", "\n"), notice("").body.expect("body"));
+    assert_eq!(decoded[0].1.replace("\r\n", "\n"), notice("").body.expect("body"));
+    assert!(decoded[1].0.starts_with("text/html"));
+    assert!(decoded[1].1.contains("<p>张科长：<br>东村村级公示将于 11月30日 结束"), "{}", decoded[1].1);
 }
 
 #[tokio::test]

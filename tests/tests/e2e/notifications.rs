@@ -173,6 +173,7 @@ async fn an_objection_reaches_the_village_team_by_sms_and_email(backend: Backend
     assert_eq!(mail.len(), 1, "{mail:?}");
     assert_eq!(mail[0]["subject"], "【精准扶贫】公示收到异议");
     assert_eq!(mail[0]["rcpt_to"], json!(["team@east.example.org"]));
+    assert!(mail[0]["html"].as_str().expect("html").contains("<p>东村的公示《东村第3批村级公示》"), "{mail:?}");
     assert!(
         mail[0]["plain"].as_str().expect("body").contains("东村的公示《东村第3批村级公示》收到新的异议"),
         "{mail:?}"
