@@ -43,6 +43,7 @@ struct GatewayState {
     requests: usize,
     throttles: HashMap<String, usize>,
     refusals: HashMap<String, String>,
+    garbled: HashSet<String>,
 }
 
 /// A stand-in for `https://dysmsapi.aliyuncs.com/`.
@@ -71,6 +72,12 @@ impl AliyunGateway {
     /// Every send to `phone` is refused with `code` (e.g. `isv.MOBILE_NUMBER_ILLEGAL`).
     pub fn refuse(&self, phone: &str, code: &str) {
         self.lock().refusals.insert(phone.to_string(), code.to_string());
+    }
+
+    /// Sends to `phone` are taken (and counted as received) but answered with a body
+    /// that is not the gateway's JSON, as a broken proxy would: the outcome is unknown.
+    pub fn garble(&self, phone: &str) {
+        self.lock().garbled.insert(phone.to_string());
     }
 
     /// The accepted requests' parameters (signature checked), oldest first.
@@ -142,7 +149,11 @@ async fn answer(State(gateway): State<AliyunGateway>, method: Method, body: Stri
         return refusal(StatusCode::OK, "isv.BUSINESS_LIMIT_CONTROL");
     }
     let biz_id = format!("{}^0", 900_000_000_000_000_000u64 + state.accepted.len() as u64);
+    let garbled = state.garbled.contains(&phone);
     state.accepted.push(params);
+    if garbled {
+        return (StatusCode::OK, Json(json!("<html>502 upstream</html>")));
+    }
     (StatusCode::OK, Json(json!({ "Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": "stand-in" })))
 }
 

@@ -28,6 +28,7 @@ on_both_backends!(
     the_same_dedup_key_notifies_once,
     the_region_wecom_group_hears_about_it,
     the_admin_api_edits_templates_preferences_and_shows_the_log,
+    an_unknown_outcome_is_never_resent,
 );
 
 struct Stage {
@@ -447,4 +448,40 @@ async fn the_admin_api_edits_templates_preferences_and_shows_the_log(backend: Ba
     let (status, refused) =
         admin.post("/api/v1/notifications/test-send", json!({"channel": "sms", "address": "12345"})).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (400, Some("invalid_address")));
+}
+
+async fn an_unknown_outcome_is_never_resent(backend: Backend) {
+    let stage = stage(backend, false, |_| {}).await;
+    let app = &stage.app;
+    // The gateway took the text but its answer is unreadable: it may have been sent.
+    let garbled = user(app, "officer-u", "officer", VILLAGE_1, Some("13800138009"), None).await;
+    stage.sms.garble("13800138009");
+    notify(app, objection("objection:10", Recipients::Users(vec![garbled.clone()]))).await;
+    let dispatcher = dispatcher(app);
+    let outcome = dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle");
+    assert_eq!(outcome.unknown, 1, "{outcome:?}");
+    let rows = rows_of(app, &garbled).await;
+    assert_eq!(rows[0]["status"], "unknown");
+    assert_eq!(rows[0]["provider_code"], "unreadable_answer");
+
+    // A dispatcher that died while sending: its lease runs out and the row becomes
+    // unknown, not sent again.
+    let crashed = user(app, "officer-v", "officer", VILLAGE_1, Some("13800138010"), None).await;
+    notify(app, objection("objection:11", Recipients::Users(vec![crashed.clone()]))).await;
+    let stmt = jingzhun::db::sql(
+        app.state.db.backend(),
+        "UPDATE notification SET status = 'sending', claimed_by = 'dead-dispatcher', claimed_until = ? WHERE user_id = ?",
+        vec![(app.clock.now() + chrono::Duration::minutes(5)).into(), crashed.as_str().into()],
+    );
+    app.state.db.conn.execute_raw(stmt).await.expect("claim");
+    assert_eq!(dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle").claimed, 0);
+    app.clock.advance(chrono::Duration::minutes(6));
+    let outcome = dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle");
+    assert_eq!((outcome.unknown, outcome.claimed), (1, 0), "{outcome:?}");
+    assert_eq!(rows_of(app, &crashed).await[0]["status"], "unknown");
+
+    app.clock.advance(chrono::Duration::days(1));
+    assert_eq!(dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle").claimed, 0);
+    assert_eq!(stage.sms.received_by("13800138009"), 1);
+    assert_eq!(stage.sms.received_by("13800138010"), 0);
 }
