@@ -13,10 +13,11 @@
 
 use crate::app::AppState;
 use crate::config::ScheduleConfig;
+use crate::db::sql;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use jingzhun_notifier::schedule::CronSchedule;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, Value};
 use std::time::Duration;
 
 /// A firing older than this is not caught up (a daily job missed for longer simply
@@ -106,43 +107,94 @@ pub async fn run_due(state: &AppState) -> anyhow::Result<Vec<String>> {
 }
 
 /// Claims and runs one firing; false when another run already claimed it.
+///
+/// The claim is committed first, the work read outside any write transaction, and its
+/// result written in one short one with the claim's outcome. Work that fails releases
+/// the claim so the next tick tries again (the outbox's dedup keys make the retry
+/// harmless); a claim left by a process that died mid-way goes stale and is taken over.
 pub async fn run_slot(state: &AppState, job: Job, slot: DateTime<Utc>, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    if !claim(state, job, slot, now).await? {
+        return Ok(false);
+    }
+    match work(state, job, slot, now).await {
+        Ok(written) => {
+            tracing::info!(job = job.name(), slot = %slot, written, "scheduled job ran");
+            Ok(true)
+        }
+        Err(err) => {
+            if let Err(release) = release(state, job, slot).await {
+                tracing::error!(%release, job = job.name(), "releasing a failed claim failed; it goes stale");
+            }
+            Err(err)
+        }
+    }
+}
+
+/// A claim without an outcome older than this belongs to a process that died.
+const CLAIM_STALE: chrono::Duration = chrono::Duration::minutes(15);
+
+async fn claim(state: &AppState, job: Job, slot: DateTime<Utc>, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    let key: [Value; 2] = [job.name().into(), slot.to_rfc3339().into()];
     let txn = state.db.begin_write().await?;
-    let backend = txn.get_database_backend();
-    let claim = txn
-        .execute_raw(crate::db::sql(
-            backend,
+    let inserted = txn
+        .execute_raw(sql(
+            txn.get_database_backend(),
             "INSERT INTO schedule_run (job, slot, claimed_at) VALUES (?, ?, ?)",
-            vec![job.name().into(), slot.to_rfc3339().into(), now.into()],
+            vec![key[0].clone(), key[1].clone(), now.into()],
         ))
         .await;
-    match claim {
-        Ok(_) => {}
-        Err(err) if crate::db::is_unique_violation(&err) => {
-            txn.rollback().await?;
-            return Ok(false);
+    match inserted {
+        Ok(_) => {
+            txn.commit().await?;
+            return Ok(true);
         }
+        // On PostgreSQL the failed insert ends the transaction: look again in a new one.
+        Err(err) if crate::db::is_unique_violation(&err) => txn.rollback().await?,
         Err(err) => return Err(err.into()),
     }
-    let written = match job {
-        Job::CampaignProgress => crate::campaigns::jobs::refresh_progress(&*txn, now).await?,
-        Job::MilestoneReminders => {
-            crate::campaigns::jobs::refresh_progress(&*txn, now).await?
-                + crate::campaigns::jobs::send_reminders(&*txn, now).await?
-        }
-        Job::DailyDigest => {
-            crate::campaigns::jobs::send_daily_digest(&*txn, now, state.config.schedule.step_waiting_days).await?
-        }
+    let txn = state.db.begin_write().await?;
+    let taken = txn
+        .execute_raw(sql(
+            txn.get_database_backend(),
+            "UPDATE schedule_run SET claimed_at = ? WHERE job = ? AND slot = ? AND outcome IS NULL AND claimed_at < ?",
+            vec![now.into(), key[0].clone(), key[1].clone(), (now - CLAIM_STALE).into()],
+        ))
+        .await?
+        .rows_affected();
+    txn.commit().await?;
+    Ok(taken == 1)
+}
+
+async fn release(state: &AppState, job: Job, slot: DateTime<Utc>) -> anyhow::Result<()> {
+    let txn = state.db.begin_write().await?;
+    txn.execute_raw(sql(
+        txn.get_database_backend(),
+        "DELETE FROM schedule_run WHERE job = ? AND slot = ? AND outcome IS NULL",
+        vec![job.name().into(), slot.to_rfc3339().into()],
+    ))
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn work(state: &AppState, job: Job, slot: DateTime<Utc>, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    use crate::campaigns::jobs;
+    let conn = &state.db.conn;
+    let (progress, notifications) = match job {
+        Job::CampaignProgress => (jobs::plan_progress(conn, now).await?, Vec::new()),
+        Job::MilestoneReminders => (Vec::new(), jobs::plan_reminders(conn, now).await?),
+        Job::DailyDigest => (Vec::new(), jobs::plan_digest(conn, now, state.config.schedule.step_waiting_days).await?),
     };
-    txn.execute_raw(crate::db::sql(
-        backend,
+    let txn = state.db.begin_write().await?;
+    let written = jobs::store_progress(&*txn, now, &progress).await? + jobs::enqueue(&*txn, now, notifications).await?;
+    txn.execute_raw(sql(
+        txn.get_database_backend(),
         "UPDATE schedule_run SET outcome = ? WHERE job = ? AND slot = ?",
         vec![format!("{written} rows").into(), job.name().into(), slot.to_rfc3339().into()],
     ))
     .await?;
     txn.commit().await?;
-    tracing::info!(job = job.name(), slot = %slot, written, "scheduled job ran");
-    Ok(true)
+    Ok(written)
 }
 
 /// Every minute: run what is due. Errors are logged and retried on the next tick.

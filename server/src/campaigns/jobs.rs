@@ -2,9 +2,11 @@
 //! digest to each supervisor (with cases waiting too long at a step and help-plan tasks
 //! due or overdue for their officers), and progress snapshots for pulls.
 //!
-//! Each function runs inside the caller's write transaction (the scheduler's claim on
-//! the slot) and only enqueues: `crate::notify` writes outbox rows whose dedup keys make
-//! a second run of the same day a no-op.
+//! Each job is planned by reading (`plan_*`: the heavy part, computing progress over a
+//! whole county, runs outside any write transaction so SQLite's single writer is not
+//! held meanwhile) and then applied in one short write transaction ([`store_progress`],
+//! [`enqueue`]). `crate::notify` writes outbox rows whose dedup keys make a second run of
+//! the same day a no-op.
 
 use super::progress::{self, RegionProgress};
 use super::reminders::{self, OVERDUE_FOR_DAYS, ReminderKind};
@@ -42,18 +44,29 @@ fn names(villages: &[(String, String)]) -> String {
 }
 
 /// Milestone reminders for `now`'s Beijing day: N days before, on the day, overdue
-/// (escalated one level up). Returns the outbox rows written.
-pub async fn send_reminders(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<usize, DbErr> {
+/// (escalated one level up).
+pub async fn plan_reminders(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Vec<Notification>, DbErr> {
     let today = crate::plans::china_date(now);
-    let mut written = 0;
+    let mut out = Vec::new();
     for campaign in store::active(conn).await? {
         for m in &campaign.milestones {
             let Some(kind) = reminders::plan_reminders(m, today) else { continue };
             let lines = progress::compute(conn, &campaign, m, today).await?;
-            for n in milestone_notifications(&campaign, m, kind, &lines, today) {
-                written += notify::notify(conn, now, n).await?;
-            }
+            out.extend(milestone_notifications(&campaign, m, kind, &lines, today));
         }
+    }
+    Ok(out)
+}
+
+/// Writes the notifications in the caller's transaction; returns the outbox rows written.
+pub async fn enqueue(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    notifications: Vec<Notification>,
+) -> Result<usize, DbErr> {
+    let mut written = 0;
+    for n in notifications {
+        written += notify::notify(conn, now, n).await?;
     }
     Ok(written)
 }
@@ -173,12 +186,12 @@ async fn supervisors(conn: &impl ConnectionTrait) -> Result<Vec<Supervisor>, DbE
 }
 
 /// The daily digest to every active supervisor, plus the step-waiting and task notices
-/// of the day. Returns the outbox rows written.
-pub async fn send_daily_digest(
+/// of the day.
+pub async fn plan_digest(
     conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
     step_waiting_days: i64,
-) -> Result<usize, DbErr> {
+) -> Result<Vec<Notification>, DbErr> {
     let today = crate::plans::china_date(now);
     let campaigns = store::active(conn).await?;
     // Progress of each milestone that is due soon or late, computed once for everyone.
@@ -191,25 +204,20 @@ pub async fn send_daily_digest(
             }
         }
     }
-    let mut written = 0;
+    let mut out = Vec::new();
     for sup in supervisors(conn).await? {
         let params = digest_for(conn, &sup, &campaigns, &lines, now, today, step_waiting_days).await?;
-        written += notify::notify(
-            conn,
-            now,
-            Notification {
-                event: Event::DailyDigest,
-                dedup_key: format!("digest:{}:{}", sup.user_id, format_date(today)),
-                recipients: Recipients::Users(vec![sup.user_id.clone()]),
-                params,
-                urgent: false,
-            },
-        )
-        .await?;
+        out.push(Notification {
+            event: Event::DailyDigest,
+            dedup_key: format!("digest:{}:{}", sup.user_id, format_date(today)),
+            recipients: Recipients::Users(vec![sup.user_id.clone()]),
+            params,
+            urgent: false,
+        });
     }
-    written += step_waiting(conn, now, step_waiting_days).await?;
-    written += tasks_due(conn, now, today).await?;
-    Ok(written)
+    out.extend(step_waiting(conn, now, step_waiting_days).await?);
+    out.extend(tasks_due(conn, today).await?);
+    Ok(out)
 }
 
 fn covers(prefixes: &[(String, String)], code: &str) -> bool {
@@ -372,7 +380,7 @@ fn prefix_condition(regions: &[(String, String)], column: &str) -> (String, Vec<
 
 /// Cases open at one step for longer than `days`: to the team that signs that step,
 /// once per case, step and version.
-async fn step_waiting(conn: &impl ConnectionTrait, now: DateTime<Utc>, days: i64) -> Result<usize, DbErr> {
+async fn step_waiting(conn: &impl ConnectionTrait, now: DateTime<Utc>, days: i64) -> Result<Vec<Notification>, DbErr> {
     let rows = conn
         .query_all_raw(sql(
             conn.get_database_backend(),
@@ -383,7 +391,7 @@ async fn step_waiting(conn: &impl ConnectionTrait, now: DateTime<Utc>, days: i64
             vec![(now - chrono::Duration::days(days)).into(), BATCH.into()],
         ))
         .await?;
-    let mut written = 0;
+    let mut out = Vec::new();
     for row in rows {
         let id: String = row.try_get_by_index(0)?;
         let kind: String = row.try_get_by_index(1)?;
@@ -397,33 +405,28 @@ async fn step_waiting(conn: &impl ConnectionTrait, now: DateTime<Utc>, days: i64
         else {
             continue;
         };
-        written += notify::notify(
-            conn,
-            now,
-            Notification {
-                event: Event::StepWaiting,
-                dedup_key: format!("case:{id}:waiting:{step}:{version}"),
-                recipients: Recipients::Role { role, region_code: region.clone() },
-                params: params(vec![
-                    ("case_id", json!(id)),
-                    ("kind", json!(kind)),
-                    ("step", json!(step)),
-                    ("household_id", json!(household)),
-                    ("region_code", json!(region)),
-                    ("days", json!(days)),
-                    ("household", json!(household_name)),
-                ]),
-                urgent: false,
-            },
-        )
-        .await?;
+        out.push(Notification {
+            event: Event::StepWaiting,
+            dedup_key: format!("case:{id}:waiting:{step}:{version}"),
+            recipients: Recipients::Role { role, region_code: region.clone() },
+            params: params(vec![
+                ("case_id", json!(id)),
+                ("kind", json!(kind)),
+                ("step", json!(step)),
+                ("household_id", json!(household)),
+                ("region_code", json!(region)),
+                ("days", json!(days)),
+                ("household", json!(household_name)),
+            ]),
+            urgent: false,
+        });
     }
-    Ok(written)
+    Ok(out)
 }
 
 /// Help-plan tasks due within three days (`TaskDue`) or past their day (`TaskOverdue`),
 /// to the officer the task names; each once.
-async fn tasks_due(conn: &impl ConnectionTrait, now: DateTime<Utc>, today: NaiveDate) -> Result<usize, DbErr> {
+async fn tasks_due(conn: &impl ConnectionTrait, today: NaiveDate) -> Result<Vec<Notification>, DbErr> {
     let rows = conn
         .query_all_raw(sql(
             conn.get_database_backend(),
@@ -435,7 +438,7 @@ async fn tasks_due(conn: &impl ConnectionTrait, now: DateTime<Utc>, today: Naive
             vec![false.into(), format_date(today + chrono::Duration::days(3)).into(), BATCH.into()],
         ))
         .await?;
-    let mut written = 0;
+    let mut out = Vec::new();
     for row in rows {
         let id: String = row.try_get_by_index(0)?;
         let due: String = row.try_get_by_index(2)?;
@@ -443,48 +446,66 @@ async fn tasks_due(conn: &impl ConnectionTrait, now: DateTime<Utc>, today: Naive
         let Some(due_date) = parse_date(&due) else { continue };
         let days_left = (due_date - today).num_days();
         let (event, word) = if days_left < 0 { (Event::TaskOverdue, "overdue") } else { (Event::TaskDue, "due") };
-        written += notify::notify(
-            conn,
-            now,
-            Notification {
-                event,
-                dedup_key: format!("task:{id}:{word}:{due}"),
-                recipients: Recipients::Users(vec![officer]),
-                params: params(vec![
-                    ("task_id", json!(id)),
-                    ("title", json!(row.try_get_by_index::<String>(1)?)),
-                    ("due_date", json!(due)),
-                    ("days_left", json!(days_left.max(0))),
-                    ("days_late", json!((-days_left).max(0))),
-                    ("household_id", json!(row.try_get_by_index::<String>(4)?)),
-                    ("region_code", json!(row.try_get_by_index::<String>(5)?)),
-                    ("task", json!(row.try_get_by_index::<String>(1)?)),
-                    ("due", json!(due)),
-                    ("household", json!(row.try_get_by_index::<Option<String>>(6)?.unwrap_or_default())),
-                ]),
-                urgent: false,
-            },
-        )
-        .await?;
+        out.push(Notification {
+            event,
+            dedup_key: format!("task:{id}:{word}:{due}"),
+            recipients: Recipients::Users(vec![officer]),
+            params: params(vec![
+                ("task_id", json!(id)),
+                ("title", json!(row.try_get_by_index::<String>(1)?)),
+                ("due_date", json!(due)),
+                ("days_left", json!(days_left.max(0))),
+                ("days_late", json!((-days_left).max(0))),
+                ("household_id", json!(row.try_get_by_index::<String>(4)?)),
+                ("region_code", json!(row.try_get_by_index::<String>(5)?)),
+                ("task", json!(row.try_get_by_index::<String>(1)?)),
+                ("due", json!(due)),
+                ("household", json!(row.try_get_by_index::<Option<String>>(6)?.unwrap_or_default())),
+            ]),
+            urgent: false,
+        });
     }
-    Ok(written)
+    Ok(out)
 }
 
-/// Recomputes every active campaign's progress and stores what changed, with change-log
-/// rows so supervisors' phones pull it. Returns the rows written.
-pub async fn refresh_progress(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<usize, DbErr> {
+/// One milestone's freshly computed progress, to store.
+pub struct MilestoneLines {
+    pub campaign_id: String,
+    pub milestone_id: String,
+    pub lines: Vec<RegionProgress>,
+}
+
+/// Recomputes the progress of every active campaign's milestones that are in their
+/// reminder window.
+pub async fn plan_progress(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Vec<MilestoneLines>, DbErr> {
     let today = crate::plans::china_date(now);
-    let backend = conn.get_database_backend();
-    let mut log = Vec::new();
+    let mut out = Vec::new();
     for campaign in store::active(conn).await? {
         for m in campaign.milestones.iter().filter(|m| reminders::in_window(m, today)) {
             let lines = progress::compute(conn, &campaign, m, today).await?;
+            out.push(MilestoneLines { campaign_id: campaign.id.clone(), milestone_id: m.id.clone(), lines });
+        }
+    }
+    Ok(out)
+}
+
+/// Stores what changed in the caller's transaction, with change-log rows so
+/// supervisors' phones pull it. Returns the rows written.
+pub async fn store_progress(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    computed: &[MilestoneLines],
+) -> Result<usize, DbErr> {
+    let backend = conn.get_database_backend();
+    let mut log = Vec::new();
+    for MilestoneLines { campaign_id, milestone_id, lines } in computed {
+        {
             let rows = conn
                 .query_all_raw(sql(
                     backend,
                     "SELECT region_code, id, done, total, share_permille, expected_permille, lagging, version \
                      FROM campaign_progress WHERE milestone_id = ?",
-                    vec![m.id.as_str().into()],
+                    vec![milestone_id.as_str().into()],
                 ))
                 .await?;
             let mut stored: HashMap<String, (String, [i64; 4], bool, i64)> = HashMap::new();
@@ -500,7 +521,7 @@ pub async fn refresh_progress(conn: &impl ConnectionTrait, now: DateTime<Utc>) -
                     (row.try_get_by_index(1)?, numbers, row.try_get_by_index(6)?, row.try_get_by_index(7)?),
                 );
             }
-            for l in &lines {
+            for l in lines {
                 let numbers = [l.done, l.total, i64::from(l.share_permille), i64::from(l.expected_permille)];
                 let (id, version) = match stored.get(&l.region_code) {
                     Some((_, n, lagging, _)) if *n == numbers && *lagging == l.lagging => continue,
@@ -532,8 +553,8 @@ pub async fn refresh_progress(conn: &impl ConnectionTrait, now: DateTime<Utc>) -
                              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
                             vec![
                                 id.as_str().into(),
-                                campaign.id.as_str().into(),
-                                m.id.as_str().into(),
+                                campaign_id.as_str().into(),
+                                milestone_id.as_str().into(),
                                 l.region_code.as_str().into(),
                                 l.level.as_str().into(),
                                 l.done.into(),

@@ -128,8 +128,8 @@ async fn a_campaign_from_the_004_template_reminds_escalates_and_digests(backend:
     app.execute_sql(&format!(
         "INSERT INTO objection (id, notice_id, receipt, body, status, assigned_level, assigned_region, region_code, \
          due_at, source_hash, created_at, updated_at) VALUES ('{}', '{}', 'R20261105', '收入不实', 'open', 'village', \
-         '{VILLAGE_2}', '{VILLAGE_2}', '2026-11-12 01:00:00+00:00', 'hash', '2026-11-05 01:00:00+00:00', \
-         '2026-11-05 01:00:00+00:00')",
+         '{VILLAGE_2}', '{VILLAGE_2}', '2026-11-12T01:00:00+00:00', 'hash', '2026-11-05T01:00:00+00:00', \
+         '2026-11-05T01:00:00+00:00')",
         Uuid::new_v4(),
         Uuid::new_v4()
     ))
@@ -224,6 +224,18 @@ async fn a_campaign_from_the_004_template_reminds_escalates_and_digests(backend:
     app.execute_sql("DELETE FROM schedule_run").await;
     assert_eq!(run_at(&app, at).await.len(), 3);
     assert_eq!(outbox(&app).await.len(), grown, "dedup keys hold across re-runs");
+
+    // A claim left without an outcome by a process that died is taken over once stale;
+    // a fresh one (a process at work right now) is left alone.
+    app.execute_sql(
+        "INSERT INTO schedule_run (job, slot, claimed_at) VALUES \
+         ('daily_digest', '2026-11-12T00:30:00+00:00', '2026-11-12T00:31:00+00:00'), \
+         ('milestone_reminders', '2026-11-12T00:00:00+00:00', '2026-11-12T00:55:00+00:00')",
+    )
+    .await;
+    let ran = run_at(&app, beijing(11, 12, 9)).await;
+    let jobs: BTreeSet<&str> = ran.iter().filter_map(|r| r.split('@').next()).collect();
+    assert_eq!(jobs, BTreeSet::from(["campaign_progress", "daily_digest"]), "{ran:?}");
 }
 
 async fn campaign_progress_is_scoped_audited_and_pulled_by_supervisors(backend: Backend) {
