@@ -29,6 +29,8 @@ on_both_backends!(
     the_region_wecom_group_hears_about_it,
     the_admin_api_edits_templates_preferences_and_shows_the_log,
     an_unknown_outcome_is_never_resent,
+    sms_to_one_number_keep_to_the_limits,
+    urgent_sms_pass_quiet_hours_when_configured,
 );
 
 struct Stage {
@@ -484,4 +486,47 @@ async fn an_unknown_outcome_is_never_resent(backend: Backend) {
     assert_eq!(dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle").claimed, 0);
     assert_eq!(stage.sms.received_by("13800138009"), 1);
     assert_eq!(stage.sms.received_by("13800138010"), 0);
+}
+
+async fn sms_to_one_number_keep_to_the_limits(backend: Backend) {
+    let stage = stage(backend, false, |_| {}).await;
+    let app = &stage.app;
+    let officer = user(app, "officer-r", "officer", VILLAGE_1, Some("13800138011"), None).await;
+    for i in 0..7 {
+        notify(app, objection(&format!("objection:r{i}"), Recipients::Users(vec![officer.clone()]))).await;
+    }
+    let dispatcher = dispatcher(app);
+    let start = app.clock.now();
+    // 1 a minute and 5 an hour: one goes now, the rest wait.
+    let first = dispatcher.try_dispatch_once(start).await.expect("cycle");
+    assert_eq!((first.sent, first.held), (1, 6), "{first:?}");
+    let rows = rows_of(app, &officer).await;
+    assert!(rows.iter().filter(|row| row["status"] == "held").all(|row| row["provider_code"] == "rate_limit"));
+    // A minute at a time: one more each minute until five in the hour.
+    for minute in 1..=4 {
+        app.clock.set(start + chrono::Duration::seconds(61 * minute));
+        let outcome = dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle");
+        assert_eq!(outcome.sent, 1, "minute {minute}: {outcome:?}");
+    }
+    app.clock.set(start + chrono::Duration::minutes(10));
+    assert_eq!(dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle").sent, 0);
+    assert_eq!(stage.sms.received_by("13800138011"), 5);
+    // The hour after the first send, the sixth goes.
+    app.clock.set(start + chrono::Duration::minutes(61));
+    assert_eq!(dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle").sent, 1);
+    assert_eq!(stage.sms.received_by("13800138011"), 6);
+}
+
+async fn urgent_sms_pass_quiet_hours_when_configured(backend: Backend) {
+    let stage = stage(backend, false, |config| config.notify.urgent_passes_quiet_hours = true).await;
+    let app = &stage.app;
+    let officer = user(app, "officer-n", "officer", VILLAGE_1, Some("13800138012"), None).await;
+    app.clock.set(beijing(23, 23, 30));
+    let mut urgent = objection("objection:n1", Recipients::Users(vec![officer.clone()]));
+    urgent.urgent = true;
+    notify(app, urgent).await;
+    notify(app, objection("objection:n2", Recipients::Users(vec![officer.clone()]))).await;
+    let outcome = dispatcher(app).try_dispatch_once(app.clock.now()).await.expect("cycle");
+    assert_eq!((outcome.sent, outcome.held), (1, 1), "{outcome:?}");
+    assert_eq!(stage.sms.received_by("13800138012"), 1);
 }
