@@ -33,6 +33,8 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/notifications", get(delivery_log))
         .route("/notifications/{id}/attempts", get(attempts))
         .route("/notifications/test-send", post(test_send))
+        .route("/notification-robots", get(list_robots).post(add_robot))
+        .route("/notification-robots/{id}", put(set_robot))
 }
 
 fn known_channel(channel: &str) -> Result<&'static str, ApiError> {
@@ -657,4 +659,159 @@ fn sample_params() -> serde_json::Map<String, serde_json::Value> {
         "task": "入户核查",
     });
     sample.as_object().cloned().unwrap_or_default()
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RobotBody {
+    pub id: String,
+    /// The group hears about events in this region and the regions under it.
+    pub region_code: String,
+    pub name: String,
+    /// The webhook key, masked: only its last 4 characters.
+    pub key_hint: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewRobot {
+    pub region_code: String,
+    pub name: String,
+    /// The `key=` of the group robot's webhook URL.
+    pub robot_key: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RobotUpdate {
+    pub active: bool,
+}
+
+fn key_hint(key: &str) -> String {
+    let tail: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    format!("***{tail}")
+}
+
+async fn load_robots(conn: &impl ConnectionTrait, id: Option<&str>) -> Result<Vec<RobotBody>, ApiError> {
+    let (text, values): (&str, Vec<Value>) = match id {
+        Some(id) => {
+            ("SELECT id, region_code, name, robot_key, active FROM notification_robot WHERE id = ?", vec![id.into()])
+        }
+        None => (
+            "SELECT id, region_code, name, robot_key, active FROM notification_robot ORDER BY region_code, name",
+            vec![],
+        ),
+    };
+    let rows = conn.query_all_raw(sql(conn.get_database_backend(), text, values)).await?;
+    let mut robots = Vec::with_capacity(rows.len());
+    for row in rows {
+        robots.push(RobotBody {
+            id: row.try_get_by_index(0)?,
+            region_code: row.try_get_by_index(1)?,
+            name: row.try_get_by_index(2)?,
+            key_hint: key_hint(&row.try_get_by_index::<String>(3)?),
+            active: row.try_get_by_index(4)?,
+        });
+    }
+    Ok(robots)
+}
+
+/// The WeCom group robots of the regions the caller manages.
+#[utoipa::path(get, path = "/api/v1/notification-robots", tag = "notifications",
+    responses((status = 200, body = [RobotBody]), (status = 403)), security(("bearer" = [])))]
+pub async fn list_robots(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<RobotBody>>> {
+    if !manages_someone(&caller) {
+        return Err(ApiError::forbidden());
+    }
+    let robots = load_robots(&state.db.conn, None).await?;
+    Ok(Json(robots.into_iter().filter(|robot| caller.manages_region(&robot.region_code)).collect()))
+}
+
+/// Adds a region's WeCom group robot (county staff of the region); events concerning the
+/// region are then posted to the group too.
+#[utoipa::path(post, path = "/api/v1/notification-robots", tag = "notifications", request_body = NewRobot,
+    responses((status = 200, body = RobotBody), (status = 400), (status = 403)), security(("bearer" = [])))]
+pub async fn add_robot(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<NewRobot>,
+) -> ApiResult<Json<RobotBody>> {
+    if !caller.manages_region(&body.region_code) {
+        return Err(ApiError::forbidden());
+    }
+    let key = body.robot_key.trim();
+    if key.is_empty() || body.region_code.len() != 12 || !body.region_code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_request(ErrorCode::InvalidAddress));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let txn = state.db.begin_write().await?;
+    txn.execute_raw(sql(
+        txn.get_database_backend(),
+        "INSERT INTO notification_robot (id, region_code, name, robot_key, active, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        vec![
+            id.as_str().into(),
+            body.region_code.as_str().into(),
+            body.name.as_str().into(),
+            key.into(),
+            true.into(),
+            state.clock.now().into(),
+        ],
+    ))
+    .await?;
+    audit::record(
+        &*txn,
+        &[AuditEntry {
+            user_id: Some(caller.user_id.clone()),
+            device_id: Some(caller.device_id.clone()),
+            action: "create".into(),
+            entity: "notification_robot".into(),
+            entity_id: id.clone(),
+            // Never the key itself: anyone holding it can post to the group.
+            new_value: Some(format!("{} {} {}", body.region_code, body.name, key_hint(key))),
+            ..AuditEntry::default()
+        }],
+    )
+    .await?;
+    let robot = load_robots(&*txn, Some(&id)).await?.pop().ok_or_else(ApiError::not_found)?;
+    txn.commit().await?;
+    Ok(Json(robot))
+}
+
+/// Turns a WeCom group robot on or off (county staff of its region).
+#[utoipa::path(put, path = "/api/v1/notification-robots/{id}", tag = "notifications", params(("id" = String, Path)),
+    request_body = RobotUpdate, responses((status = 200, body = RobotBody), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn set_robot(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<RobotUpdate>,
+) -> ApiResult<Json<RobotBody>> {
+    let txn = state.db.begin_write().await?;
+    let old = load_robots(&*txn, Some(&id)).await?.pop().ok_or_else(ApiError::not_found)?;
+    if !caller.manages_region(&old.region_code) {
+        return Err(ApiError::forbidden());
+    }
+    txn.execute_raw(sql(
+        txn.get_database_backend(),
+        "UPDATE notification_robot SET active = ? WHERE id = ?",
+        vec![body.active.into(), id.as_str().into()],
+    ))
+    .await?;
+    audit::record(
+        &*txn,
+        &[AuditEntry {
+            user_id: Some(caller.user_id.clone()),
+            device_id: Some(caller.device_id.clone()),
+            action: "update".into(),
+            entity: "notification_robot".into(),
+            entity_id: id.clone(),
+            field: Some("active".into()),
+            old_value: Some(old.active.to_string()),
+            new_value: Some(body.active.to_string()),
+            ..AuditEntry::default()
+        }],
+    )
+    .await?;
+    let robot = load_robots(&*txn, Some(&id)).await?.pop().ok_or_else(ApiError::not_found)?;
+    txn.commit().await?;
+    Ok(Json(robot))
 }

@@ -358,19 +358,17 @@ async fn the_same_dedup_key_notifies_once(backend: Backend) {
 async fn the_region_wecom_group_hears_about_it(backend: Backend) {
     let stage = stage(backend, false, |_| {}).await;
     let app = &stage.app;
-    let stmt = jingzhun::db::sql(
-        app.state.db.backend(),
-        "INSERT INTO notification_robot (id, region_code, name, robot_key, active, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        vec![
-            "robot-1".into(),
-            crate::harness::TOWNSHIP.into(),
-            "一号镇工作群".into(),
-            "robot-key-1".into(),
-            true.into(),
-            app.clock.now().into(),
-        ],
-    );
-    app.state.db.conn.execute_raw(stmt).await.expect("robot");
+    let robot = app
+        .admin
+        .ok_post(
+            "/api/v1/notification-robots",
+            json!({"region_code": crate::harness::TOWNSHIP, "name": "一号镇工作群", "robot_key": "robot-key-1"}),
+        )
+        .await;
+    assert_eq!(robot["key_hint"], "***ey-1");
+    let listed = app.admin.ok_get("/api/v1/notification-robots").await;
+    assert_eq!(listed.as_array().expect("robots").len(), 1);
+    assert!(!listed.to_string().contains("robot-key-1"), "the key leaks: {listed}");
     let recipients = Recipients::Role { role: Role::Village, region_code: VILLAGE_1.into() };
     assert_eq!(notify(app, objection("objection:8", recipients.clone())).await, 1);
     assert_eq!(notify(app, objection("objection:8", recipients)).await, 0);
@@ -380,6 +378,15 @@ async fn the_region_wecom_group_hears_about_it(backend: Backend) {
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].0, "robot-key-1");
     assert!(received[0].1["text"]["content"].as_str().expect("text").contains("收到新的异议"));
+
+    // A robot turned off hears nothing more.
+    let (status, off) = app
+        .admin
+        .put(&format!("/api/v1/notification-robots/{}", robot["id"].as_str().expect("id")), json!({"active": false}))
+        .await;
+    assert_eq!((status, off["active"].as_bool()), (200, Some(false)), "{off}");
+    let recipients = Recipients::Role { role: Role::Village, region_code: VILLAGE_1.into() };
+    assert_eq!(notify(app, objection("objection:12", recipients)).await, 0);
 }
 
 async fn the_admin_api_edits_templates_preferences_and_shows_the_log(backend: Backend) {
