@@ -8,7 +8,7 @@
 //! [`enqueue`]). `crate::notify` writes outbox rows whose dedup keys make a second run of
 //! the same day a no-op.
 
-use super::progress::{self, RegionProgress};
+use super::progress::{self, CountsCache, RegionProgress};
 use super::reminders::{self, OVERDUE_FOR_DAYS, ReminderKind};
 use super::store::{self, Campaign, Milestone};
 use super::{format_date, parse_date};
@@ -48,10 +48,11 @@ fn names(villages: &[(String, String)]) -> String {
 pub async fn plan_reminders(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Vec<Notification>, DbErr> {
     let today = crate::plans::china_date(now);
     let mut out = Vec::new();
+    let mut cache = CountsCache::default();
     for campaign in store::active(conn).await? {
         for m in &campaign.milestones {
             let Some(kind) = reminders::plan_reminders(m, today) else { continue };
-            let lines = progress::compute(conn, &campaign, m, today).await?;
+            let lines = progress::compute(conn, &campaign, m, today, &mut cache).await?;
             out.extend(milestone_notifications(&campaign, m, kind, &lines, today));
         }
     }
@@ -196,11 +197,12 @@ pub async fn plan_digest(
     let campaigns = store::active(conn).await?;
     // Progress of each milestone that is due soon or late, computed once for everyone.
     let mut lines: HashMap<String, Vec<RegionProgress>> = HashMap::new();
+    let mut cache = CountsCache::default();
     for c in &campaigns {
         for m in &c.milestones {
             let days_left = (m.due_on - today).num_days();
             if (-OVERDUE_FOR_DAYS..=DIGEST_DAYS_AHEAD).contains(&days_left) {
-                lines.insert(m.id.clone(), progress::compute(conn, c, m, today).await?);
+                lines.insert(m.id.clone(), progress::compute(conn, c, m, today, &mut cache).await?);
             }
         }
     }
@@ -480,9 +482,10 @@ pub struct MilestoneLines {
 pub async fn plan_progress(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Vec<MilestoneLines>, DbErr> {
     let today = crate::plans::china_date(now);
     let mut out = Vec::new();
+    let mut cache = CountsCache::default();
     for campaign in store::active(conn).await? {
         for m in campaign.milestones.iter().filter(|m| reminders::in_window(m, today)) {
-            let lines = progress::compute(conn, &campaign, m, today).await?;
+            let lines = progress::compute(conn, &campaign, m, today, &mut cache).await?;
             out.push(MilestoneLines { campaign_id: campaign.id.clone(), milestone_id: m.id.clone(), lines });
         }
     }

@@ -233,6 +233,28 @@ fn year_start(year: i32) -> NaiveDate {
     NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or_default()
 }
 
+/// Counts already read in one job run, by what they depend on: two milestones with
+/// the same measure (the 004 timeline checks data quality twice) read the data once.
+#[derive(Default)]
+pub struct CountsCache(HashMap<String, HashMap<String, (i64, i64)>>);
+
+fn cache_key(campaign: &Campaign, m: &Milestone, measure: &Measure, prefix: &str) -> String {
+    match measure {
+        // Neither window nor year matters to these.
+        Measure::QualityProblemsLeft => format!("{}|{prefix}", measure.code()),
+        Measure::HelpPlansEntered | Measure::CasesPastStep(_) => {
+            format!("{}|{prefix}|{}", measure.code(), campaign.year)
+        }
+        Measure::HouseholdsVisited => format!(
+            "{}|{prefix}|{}|{}|{}",
+            measure.code(),
+            campaign.year,
+            m.starts_on.map(format_date).unwrap_or_default(),
+            format_date(m.due_on)
+        ),
+    }
+}
+
 /// Progress of one milestone on `today`: the campaign's region first, then each
 /// township followed by its villages, in code order.
 pub async fn compute(
@@ -240,12 +262,18 @@ pub async fn compute(
     campaign: &Campaign,
     m: &Milestone,
     today: NaiveDate,
+    cache: &mut CountsCache,
 ) -> Result<Vec<RegionProgress>, DbErr> {
     let Some(measure) = Measure::parse(&m.measure) else { return Ok(Vec::new()) };
     let regions = regions_of(conn, &campaign.region_code).await?;
     let Some(top) = regions.first() else { return Ok(Vec::new()) };
     let prefix = top.code[..crate::auth::roles::prefix_len(&top.level).min(top.code.len())].to_owned();
-    let counts = counts(conn, campaign, m, &measure, &prefix).await?;
+    let key = cache_key(campaign, m, &measure, &prefix);
+    if !cache.0.contains_key(&key) {
+        let read = counts(conn, campaign, m, &measure, &prefix).await?;
+        cache.0.insert(key.clone(), read);
+    }
+    let counts = cache.0.get(&key).cloned().unwrap_or_default();
     Ok(aggregate(&regions, &counts, expected_permille(m, today), m.target_percent * 10))
 }
 

@@ -372,11 +372,12 @@ pub async fn campaign_progress(
     let on = params.on.unwrap_or_else(|| crate::plans::china_date(state.clock.now()));
     let prefixes: Vec<&str> = read_grants(&caller).into_iter().map(|(_, p)| p).collect();
     let mut milestones = Vec::new();
+    let mut cache = progress::CountsCache::default();
     for m in &campaign.milestones {
         if params.milestone_id.is_some_and(|wanted| wanted.to_string() != m.id) {
             continue;
         }
-        let regions = progress::compute(&state.db.conn, &campaign, m, on)
+        let regions = progress::compute(&state.db.conn, &campaign, m, on, &mut cache)
             .await?
             .into_iter()
             .filter(|l| prefixes.iter().any(|p| l.region_code.starts_with(p)))
