@@ -12,13 +12,14 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{any, post};
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
-use crate::sms::aliyun;
+use crate::sms::{aliyun, tencent};
 
 /// The stand-in's AccessKeyId and secret.
 pub const ALIYUN_KEY_ID: &str = "LTAI-standin";
@@ -155,6 +156,87 @@ async fn answer(State(gateway): State<AliyunGateway>, method: Method, body: Stri
         return (StatusCode::OK, Json(json!("<html>502 upstream</html>")));
     }
     (StatusCode::OK, Json(json!({ "Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": "stand-in" })))
+}
+
+/// The Tencent stand-in's SecretId and key.
+pub const TENCENT_SECRET_ID: &str = "AKID-standin";
+pub const TENCENT_SECRET_KEY: &str = "tencent-standin-key";
+
+/// A stand-in for `https://sms.tencentcloudapi.com/` that verifies TC3-HMAC-SHA256 the
+/// way the API does: scope, date, signed headers as received, body hash, signature.
+#[derive(Clone, Default)]
+pub struct TencentGateway {
+    accepted: Arc<Mutex<Vec<Value>>>,
+}
+
+impl TencentGateway {
+    /// Starts the gateway; returns it and its endpoint.
+    pub async fn start() -> std::io::Result<(TencentGateway, String)> {
+        let gateway = TencentGateway::default();
+        let address = serve(axum::Router::new().route("/", post(tencent_answer)).with_state(gateway.clone())).await?;
+        Ok((gateway, format!("http://{address}/")))
+    }
+
+    /// The accepted request bodies (signature checked), oldest first.
+    pub fn accepted(&self) -> Vec<Value> {
+        self.accepted.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+fn tencent_error(code: &str) -> Json<Value> {
+    Json(json!({ "Response": { "Error": { "Code": code, "Message": format!("stand-in: {code}") }, "RequestId": "r" } }))
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or("")
+}
+
+async fn tencent_answer(State(gateway): State<TencentGateway>, headers: HeaderMap, body: Bytes) -> Json<Value> {
+    let Some(rest) = header_text(&headers, "authorization").strip_prefix("TC3-HMAC-SHA256 ") else {
+        return tencent_error("AuthFailure.InvalidAuthorization");
+    };
+    let parts: HashMap<&str, &str> = rest.split(", ").filter_map(|part| part.split_once('=')).collect();
+    let (Some(credential), Some(signed_headers), Some(signature)) =
+        (parts.get("Credential"), parts.get("SignedHeaders"), parts.get("Signature"))
+    else {
+        return tencent_error("AuthFailure.InvalidAuthorization");
+    };
+    let Ok(timestamp) = header_text(&headers, "x-tc-timestamp").parse::<i64>() else {
+        return tencent_error("MissingParameter");
+    };
+    let scope: Vec<&str> = credential.split('/').collect();
+    if scope.len() != 4 || scope[0] != TENCENT_SECRET_ID {
+        return tencent_error("AuthFailure.SecretIdNotFound");
+    }
+    if (chrono::Utc::now().timestamp() - timestamp).abs() > 300 {
+        return tencent_error("AuthFailure.SignatureExpire");
+    }
+    if scope[1] != tencent::utc_date(timestamp) || scope[2] != "sms" || scope[3] != "tc3_request" {
+        return tencent_error("AuthFailure.SignatureFailure");
+    }
+    let received: Vec<(&str, &str)> =
+        signed_headers.split(';').map(|name| (name, header_text(&headers, name))).collect();
+    let request = tencent::Tc3Request {
+        method: "POST",
+        query: "",
+        headers: &received,
+        payload: &body,
+        service: "sms",
+        timestamp,
+    };
+    if tencent::tc3_sign(&request, TENCENT_SECRET_KEY).signature != *signature {
+        return tencent_error("AuthFailure.SignatureFailure");
+    }
+    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
+        return tencent_error("InvalidParameter.JsonParseFail");
+    };
+    let phone = payload["PhoneNumberSet"][0].as_str().unwrap_or_default().to_string();
+    let mut accepted = gateway.accepted.lock().unwrap_or_else(PoisonError::into_inner);
+    let serial = format!("5000:{}", 1_045_710_669_157_053_657u64 + accepted.len() as u64);
+    accepted.push(payload);
+    Json(json!({ "Response": { "SendStatusSet": [{
+        "SerialNo": serial, "PhoneNumber": phone, "Fee": 1, "Code": "Ok", "Message": "send success", "IsoCode": "CN"
+    }], "RequestId": "r" } }))
 }
 
 /// A stand-in WeCom robot webhook: accepts any key, keeps the bodies per key.

@@ -7,11 +7,13 @@
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
 use jingzhun::auth::Role;
-use jingzhun::notify::config::{AliyunSection, SmtpSection};
+use jingzhun::notify::config::{AliyunSection, SmtpSection, TencentSection};
 use jingzhun::notify::{Event, Notification, Recipients};
 use jingzhun_notifier::Secret;
 use jingzhun_notifier::outbox::Dispatcher;
-use jingzhun_notifier::standins::{ALIYUN_KEY_ID, ALIYUN_SECRET, AliyunGateway, WeComStandIn};
+use jingzhun_notifier::standins::{
+    ALIYUN_KEY_ID, ALIYUN_SECRET, AliyunGateway, TENCENT_SECRET_ID, TENCENT_SECRET_KEY, TencentGateway, WeComStandIn,
+};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
@@ -31,6 +33,7 @@ on_both_backends!(
     an_unknown_outcome_is_never_resent,
     sms_to_one_number_keep_to_the_limits,
     urgent_sms_pass_quiet_hours_when_configured,
+    tencent_sms_get_their_variables_in_template_order,
 );
 
 struct Stage {
@@ -536,4 +539,43 @@ async fn urgent_sms_pass_quiet_hours_when_configured(backend: Backend) {
     let outcome = dispatcher(app).try_dispatch_once(app.clock.now()).await.expect("cycle");
     assert_eq!((outcome.sent, outcome.held), (1, 1), "{outcome:?}");
     assert_eq!(stage.sms.received_by("13800138012"), 1);
+}
+
+async fn tencent_sms_get_their_variables_in_template_order(backend: Backend) {
+    let (tencent, endpoint) = TencentGateway::start().await.expect("tencent stand-in");
+    let stage = stage(backend, false, |config| {
+        config.notify.sms_provider = "tencent".into();
+        config.notify.tencent = Some(TencentSection {
+            endpoint,
+            secret_id: TENCENT_SECRET_ID.into(),
+            secret_key: Secret::new(TENCENT_SECRET_KEY),
+            sdk_app_id: "1400006666".into(),
+            sign_name: "精准扶贫".into(),
+            region: String::new(),
+        });
+    })
+    .await;
+    let app = &stage.app;
+    // Tencent's templates are positional: the template names its variables in order.
+    let (status, body) = app
+        .admin
+        .put(
+            "/api/v1/notification-templates/objection_received/sms",
+            json!({"body": "{region}的公示《{notice_title}》收到异议，请在{due}前处理。", "sms_template_code": "1110", "sms_params": "due,notice_title"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let officer = user(app, "officer-t", "officer", VILLAGE_1, Some("13800138013"), None).await;
+    notify(app, objection("objection:t1", Recipients::Users(vec![officer.clone()]))).await;
+    let outcome = dispatcher(app).try_dispatch_once(app.clock.now()).await.expect("cycle");
+    assert_eq!(outcome.sent, 1, "{outcome:?}");
+    let accepted = tencent.accepted();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0]["TemplateId"], "1110");
+    assert_eq!(accepted[0]["TemplateParamSet"], json!(["11月30日", "东村第3批村级公示"]));
+    assert_eq!(accepted[0]["PhoneNumberSet"], json!(["+8613800138013"]));
+    let rows = rows_of(app, &officer).await;
+    assert_eq!((rows[0]["status"].as_str(), rows[0]["provider_code"].as_str()), (Some("sent"), Some("Ok")));
+    assert!(rows[0]["provider_message_id"].as_str().expect("serial").starts_with("5000:"));
+    assert_eq!(stage.sms.requests(), 0);
 }
