@@ -213,6 +213,16 @@ async fn main() -> anyhow::Result<()> {
             println!("  village-01…village-08  village teams");
             println!("  officer-001…officer-060 assistance officers (about 33 households each)");
             println!("  supervisor             city supervisor (read only)");
+            let notices = jingzhun::notices::demo::publish_all(&db, &summary.county_code, chrono::Utc::now()).await?;
+            let base = config.public_url();
+            println!("Public notices (公示) in their period — open on a phone, or scan the QR on the poster:");
+            for notice in &notices {
+                let objections =
+                    if notice.objections > 0 { format!(", {} objection(s)", notice.objections) } else { String::new() };
+                println!("  {} ({} households{objections})", notice.title, notice.households);
+                println!("    page   {base}/n/{}", notice.token);
+                println!("    poster {base}/n/{}/print   QR {base}/n/{}/qr.png", notice.token, notice.token);
+            }
             Ok(())
         }
         Command::Bench { command: BenchCommand::Dispatch { messages, postgres, batch, concurrency } } => {

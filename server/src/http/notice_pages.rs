@@ -128,7 +128,10 @@ fn with_csrf_cookie(mut response: Response, token: &str, csrf: &str) -> Response
     response
 }
 
-async fn notice_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+/// The notice page villagers open by scanning the QR code (HTML, no script).
+#[utoipa::path(get, path = "/n/{token}", tag = "public", params(("token" = String, Path)),
+    responses((status = 200, content_type = "text/html"), (status = 404, content_type = "text/html")))]
+pub async fn notice_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let page = match state.notice_pages.cached(&token, state.clock.now()) {
         Some(page) => page,
         None => match render_page(&state, &token, None).await {
@@ -144,7 +147,10 @@ async fn notice_page(State(state): State<AppState>, Path(token): Path<String>) -
     with_csrf_cookie(response, &token, &page.csrf)
 }
 
-async fn qr_svg(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+/// The QR code of the notice page, as SVG.
+#[utoipa::path(get, path = "/n/{token}/qr.svg", tag = "public", params(("token" = String, Path)),
+    responses((status = 200, content_type = "image/svg+xml")))]
+pub async fn qr_svg(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match published(&state, &token).await {
         Ok(Some(_)) => match qr::svg(&page_url(&state, &token)) {
             Ok(svg) => {
@@ -161,7 +167,10 @@ async fn qr_svg(State(state): State<AppState>, Path(token): Path<String>) -> Res
     }
 }
 
-async fn qr_png(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+/// The QR code of the notice page, as PNG.
+#[utoipa::path(get, path = "/n/{token}/qr.png", tag = "public", params(("token" = String, Path)),
+    responses((status = 200, content_type = "image/png")))]
+pub async fn qr_png(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match published(&state, &token).await {
         Ok(Some(_)) => match qr::png(&page_url(&state, &token)) {
             Ok(png) => ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "public, max-age=86400")], png)
@@ -176,7 +185,10 @@ async fn qr_png(State(state): State<AppState>, Path(token): Path<String>) -> Res
     }
 }
 
-async fn print(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+/// The A4 poster for the village board: the list, the QR code and the content hash.
+#[utoipa::path(get, path = "/n/{token}/print", tag = "public", params(("token" = String, Path)),
+    responses((status = 200, content_type = "text/html")))]
+pub async fn print(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let (row, content) = match published(&state, &token).await {
         Ok(Some(found)) => found,
         Ok(None) => return not_found(),
@@ -194,7 +206,7 @@ async fn print(State(state): State<AppState>, Path(token): Path<String>) -> Resp
 }
 
 #[derive(Debug, Deserialize)]
-struct PostedForm {
+pub struct PostedForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -238,7 +250,13 @@ async fn refused(state: &AppState, token: &str, status: StatusCode, message: &st
     }
 }
 
-async fn post_objection(
+/// Files an objection from the page's form (csrf, entry, body, name, phone); answers
+/// 303 to the receipt page.
+#[utoipa::path(post, path = "/n/{token}/objections", tag = "public", params(("token" = String, Path)),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf, entry, body, name, phone"),
+    responses((status = 303, description = "to /o/{receipt}"), (status = 400, content_type = "text/html"),
+        (status = 403, description = "expired form (CSRF)"), (status = 413), (status = 429, description = "too many from this sender or for this notice")))]
+pub async fn post_objection(
     State(state): State<AppState>,
     Path(token): Path<String>,
     parts: Parts,
@@ -299,19 +317,24 @@ async fn post_objection(
 }
 
 #[derive(Debug, Deserialize)]
-struct ReceiptQuery {
+pub struct ReceiptQuery {
     #[serde(default)]
     receipt: Option<String>,
     #[serde(default)]
     new: Option<String>,
 }
 
-async fn find_receipt(Query(query): Query<ReceiptQuery>) -> Response {
+/// Looks a receipt up from the page's form (`?receipt=`), forgiving case and spaces.
+#[utoipa::path(get, path = "/o", tag = "public", responses((status = 303, description = "to /o/{receipt}")))]
+pub async fn find_receipt(Query(query): Query<ReceiptQuery>) -> Response {
     let receipt = objections::normalize_receipt(query.receipt.as_deref().unwrap_or_default());
     Redirect::to(&format!("/o/{receipt}")).into_response()
 }
 
-async fn receipt(
+/// The objection's status and answer, for whoever holds the receipt code.
+#[utoipa::path(get, path = "/o/{receipt}", tag = "public", params(("receipt" = String, Path)),
+    responses((status = 200, content_type = "text/html"), (status = 404, content_type = "text/html"), (status = 429)))]
+pub async fn receipt(
     State(state): State<AppState>,
     Path(receipt): Path<String>,
     Query(query): Query<ReceiptQuery>,

@@ -67,6 +67,8 @@ impl utoipa::Modify for BearerAuth {
         super::notices::list_notices, super::notices::create_notice, super::notices::get_notice, super::notices::publish_notice,
         super::notices::withdraw_notice, super::notices::add_posting, super::notices::close_notice, super::notices::list_objections, super::notices::answer_objection,
         super::notify::list_templates, super::notify::update_template, super::notify::my_preferences, super::notify::set_my_preference, super::notify::user_preferences, super::notify::set_user_preference, super::notify::delivery_log, super::notify::attempts, super::notify::test_send, super::notify::list_robots, super::notify::add_robot, super::notify::set_robot,
+        super::notice_pages::notice_page, super::notice_pages::qr_svg, super::notice_pages::qr_png, super::notice_pages::print,
+        super::notice_pages::post_objection, super::notice_pages::find_receipt, super::notice_pages::receipt,
         super::reports::report,
     ),
     components(schemas(jingzhun_mobile_api::errors::ErrorBody))

@@ -60,15 +60,19 @@ pub struct Live<'a> {
 }
 
 fn entries_table(out: &mut String, content: &NoticeContent) {
-    out.push_str(
-        "<table><thead><tr><th>序号</th><th>村</th><th>户主</th><th>身份证号</th><th>人口</th><th>类别</th><th>原因</th></tr></thead><tbody>",
-    );
+    // A village notice is all one village: the column would only take a phone's width.
+    let by_village = content.step != "village_notice";
+    out.push_str("<table><thead><tr><th>序号</th>");
+    if by_village {
+        out.push_str("<th>村</th>");
+    }
+    out.push_str("<th>户主</th><th>身份证号</th><th>人口</th><th>类别</th><th>原因</th></tr></thead><tbody>");
     for e in &content.entries {
+        let village = if by_village { format!("<td>{}</td>", escape(&e.village)) } else { String::new() };
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td>{village}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             e.no,
-            escape(&e.village),
             escape(&e.head_name),
             escape(&e.head_id_masked),
             e.members,

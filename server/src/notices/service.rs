@@ -12,6 +12,7 @@ use crate::db::{Db, WriteTxn, count, sql};
 use crate::http::error::ApiError;
 use crate::procedures::engine;
 use crate::procedures::steps::Step;
+use crate::sync::records;
 use crate::sync::server_edit::Written;
 use axum::http::StatusCode;
 use base64::Engine;
@@ -157,12 +158,17 @@ fn audit(caller_user: Option<&str>, action: &str, notice_id: &str, note: String)
     }
 }
 
-/// Gathers the open cases waiting at `step` in the region, not yet on another live notice.
-async fn waiting_cases(conn: &impl ConnectionTrait, step: Step, prefix: &str) -> Result<Vec<(String, String)>, DbErr> {
+/// Gathers the open cases waiting at `step` in the region, not yet on another live
+/// notice: (case id, household id, kind).
+async fn waiting_cases(
+    conn: &impl ConnectionTrait,
+    step: Step,
+    prefix: &str,
+) -> Result<Vec<(String, String, String)>, DbErr> {
     let rows = conn
         .query_all_raw(sql(
             conn.get_database_backend(),
-            "SELECT c.id, c.household_id FROM procedure_case c JOIN household h ON h.id = c.household_id \
+            "SELECT c.id, c.household_id, c.kind FROM procedure_case c JOIN household h ON h.id = c.household_id \
              WHERE c.status = 'open' AND c.step = ? AND h.region_code LIKE ? \
              AND NOT EXISTS (SELECT 1 FROM notice_case nc JOIN notice n ON n.id = nc.notice_id \
                  WHERE nc.case_id = c.id AND nc.status = 'listed' AND n.status IN ('draft', 'published')) \
@@ -170,7 +176,28 @@ async fn waiting_cases(conn: &impl ConnectionTrait, step: Step, prefix: &str) ->
             vec![step.code().into(), format!("{prefix}%").into()],
         ))
         .await?;
-    rows.iter().map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?))).collect()
+    rows.iter().map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?, r.try_get_by_index(2)?))).collect()
+}
+
+/// The cases that may be published. An application from a household R5 puts on the
+/// internal edge list (边缘户) is held back: that list is never public (004 §三(一)),
+/// and listing the household as an applicant would publish it. It waits at the step
+/// until its data says otherwise or it is rejected; the draft only shows what is listed.
+async fn public_cases(
+    conn: &impl ConnectionTrait,
+    cases: Vec<(String, String, String)>,
+) -> Result<Vec<(String, String)>, DbErr> {
+    let mut out = Vec::with_capacity(cases.len());
+    for (case_id, household_id, kind) in cases {
+        if kind == "identify"
+            && crate::rules::watch_list(conn, &household_id).await? == Some(crate::domain::edge::WatchList::Edge)
+        {
+            tracing::info!(case = %case_id, "held back from a notice: the household is on the internal edge list");
+            continue;
+        }
+        out.push((case_id, household_id));
+    }
+    Ok(out)
 }
 
 pub async fn create_draft(db: &Db, caller: &Caller, new: NewNotice) -> Result<NoticeView, ApiError> {
@@ -196,7 +223,7 @@ pub async fn create_draft(db: &Db, caller: &Caller, new: NewNotice) -> Result<No
         return Err(ApiError::bad_request(ErrorCode::RegionLevel));
     }
     let prefix = &new.region_code[..prefix_len(&level).min(new.region_code.len())];
-    let cases = waiting_cases(&*txn, step, prefix).await?;
+    let cases = public_cases(&*txn, waiting_cases(&*txn, step, prefix).await?).await?;
     if cases.is_empty() {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::NoticeEmpty));
     }
@@ -359,7 +386,22 @@ pub async fn publish(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> 
     }
     txn.execute_raw(sql(txn.get_database_backend(), "DELETE FROM notice_case WHERE notice_id = ?", vec![id.into()]))
         .await?;
-    let pairs: Vec<(String, String)> = cases.iter().map(|c| (c.case_id.clone(), c.household_id.clone())).collect();
+    // The household's data may have changed since the draft: check the watch list again.
+    let ids: Vec<String> = cases.iter().map(|c| c.case_id.clone()).collect();
+    let kinds: std::collections::HashMap<String, String> =
+        records::load_many(&*txn, &jingzhun_mobile_api::fields::CASE, &ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id.clone(), c.text("kind").unwrap_or_default().to_owned()))
+            .collect();
+    let candidates = cases
+        .iter()
+        .map(|c| (c.case_id.clone(), c.household_id.clone(), kinds.get(&c.case_id).cloned().unwrap_or_default()))
+        .collect();
+    let pairs = public_cases(&*txn, candidates).await?;
+    if pairs.is_empty() {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::NoticeEmpty));
+    }
     insert_cases(&txn, id, &pairs).await?;
     let cases = listed(&*txn, id).await?;
 

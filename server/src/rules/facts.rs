@@ -9,7 +9,7 @@
 use crate::db::{placeholders, sql};
 use crate::domain::facts::{
     Guarantees, Health, HouseholdFacts, HouseholdStatus, HousingGrade, IncomeFacts, Kind, MemberFacts, PovertyCause,
-    Relation, SchoolStage, Sex, Standard,
+    Relation, Risk, SchoolStage, Sex, Standard,
 };
 use crate::domain::main_measure::MainMeasure;
 use crate::sync::records::{self, Record};
@@ -88,6 +88,9 @@ pub fn facts_from_records(
         status: text("status").and_then(HouseholdStatus::from_code),
         // Main cause first (A27a), as the phone sends them.
         poverty_causes: household.list("poverty_causes").iter().filter_map(|c| PovertyCause::from_code(c)).collect(),
+        // 004 §一(四): 重点关注因病、因灾、因学等支出较大的农户家庭 — the causes recorded
+        // for the household are its risks of (re)falling into poverty (R5).
+        risks: household.list("poverty_causes").iter().filter_map(|c| Risk::from_code(c)).collect(),
         guarantees: Guarantees {
             food_clothing: household.flag("food_clothing_secure"),
             education: household.flag("education_secure"),

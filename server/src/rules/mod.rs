@@ -14,6 +14,20 @@ use crate::domain::{
 use sea_orm::{ConnectionTrait, DbErr};
 use serde_json::{Value, json};
 
+/// R5 for one household on its latest income year: the internal watch list it belongs
+/// on, if any (None too when no poverty line is set). Public notices use it to keep
+/// those households off every public page (004 §三(一): 内部掌握 … 结果暂不公示).
+pub async fn watch_list(conn: &impl ConnectionTrait, household_id: &str) -> Result<Option<edge::WatchList>, DbErr> {
+    let Some(read) = facts::household_facts(conn, household_id, None).await? else { return Ok(None) };
+    let policy = policy::for_region(conn, &read.facts.region_code).await?;
+    let thresholds = thresholds::all(conn).await?;
+    let standard = read.facts.standard.unwrap_or(crate::domain::facts::Standard::National);
+    let Ok(threshold) = find_threshold(&thresholds, read.year as i32, &read.facts.region_code, standard) else {
+        return Ok(None);
+    };
+    Ok(edge::assess_edge(&read.facts, threshold, &policy).ok().and_then(|a| a.list))
+}
+
 /// Every rule's verdict on one household for one income year, as JSON for the API.
 pub async fn assess(
     conn: &impl ConnectionTrait,

@@ -318,11 +318,27 @@ async fn public_pages_hide_ids_phones_health_and_watch_lists_and_escape_input(ba
     seed(&app).await;
     let p = people(&app).await;
     let (listed, listed_id) = household(&app, VILLAGE_1, "赵桂兰", "serious_illness").await;
-    // Not on any notice: like an edge household (边缘户), known only inside.
-    let (_, edge_id) = household(&app, VILLAGE_1, "钱边缘", "disabled").await;
+    // An edge household (边缘户, R5): 4,000 yuan a head, above this county's 3,800 line
+    // and within 1.5 times it, with a risk (因学). It applies, and its application waits
+    // at the village notice too — but the edge list is internal (004 §三(一)).
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let year = chrono::Utc::now().format("%Y").to_string().parse::<i64>().expect("year");
+    let line = json!({"year": year, "region_prefix": "320703", "standard": "national", "yuan": 3800, "source": "县定"});
+    assert_eq!(county.put("/api/v1/thresholds", line).await.0, 204);
+    let (edge, edge_id) = household(&app, VILLAGE_1, "钱边缘", "disabled").await;
+    let phone = app.phone("officer-a", "phone-income").await;
+    let income = json!({"household_id": edge, "year": year, "wage": 8000});
+    let res = push(&phone, vec![changeset(vec![change("income", Uuid::new_v4(), Op::Create, 0, income)])]).await;
+    assert_eq!(res.results[0].status, ChangeSetStatus::Applied);
+    let assessment = county.ok_get(&format!("/api/v1/households/{edge}/assessment")).await;
+    assert_eq!(assessment["edge"]["list"], "edge", "{assessment}");
     to_village_notice(&app, &p, listed).await;
+    let edge_case = to_village_notice(&app, &p, edge).await;
     let (notice, token) = publish_village_notice(&p).await;
-    assert_eq!(notice["content"]["entries"].as_array().expect("entries").len(), 1);
+    let entries = notice["content"]["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 1, "the edge household is held back: {entries:?}");
+    assert_eq!(entries[0]["head_name"], "赵桂兰");
+    assert_eq!(case_step(&app, &edge_case).await, "village_notice", "it waits");
 
     let client = browser();
     let (status, location, _) = object(

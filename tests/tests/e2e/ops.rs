@@ -52,6 +52,22 @@ async fn health_metrics_and_openapi(backend: Backend) {
         ("/api/v1/households/{id}", "get"),
         ("/api/v1/households/{id}/audit", "get"),
         ("/api/v1/sync/compact", "post"),
+        ("/api/v1/notices", "get"),
+        ("/api/v1/notices", "post"),
+        ("/api/v1/notices/{id}", "get"),
+        ("/api/v1/notices/{id}/publish", "post"),
+        ("/api/v1/notices/{id}/withdraw", "post"),
+        ("/api/v1/notices/{id}/postings", "post"),
+        ("/api/v1/notices/{id}/close", "post"),
+        ("/api/v1/objections", "get"),
+        ("/api/v1/objections/{id}/answer", "post"),
+        ("/n/{token}", "get"),
+        ("/n/{token}/qr.svg", "get"),
+        ("/n/{token}/qr.png", "get"),
+        ("/n/{token}/print", "get"),
+        ("/n/{token}/objections", "post"),
+        ("/o", "get"),
+        ("/o/{receipt}", "get"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "OpenAPI lacks {method} {path}");
     }
