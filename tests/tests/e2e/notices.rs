@@ -208,6 +208,14 @@ async fn a_notice_runs_from_publishing_through_an_upheld_objection_to_closing(ba
     );
     let (status, body) = p.village.post(&format!("/api/v1/notices/{id}/publish"), json!({})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("notice_not_draft")));
+    // A photo of the notice on the village board is kept as evidence; the content hash stays.
+    let photo = village_phone
+        .upload_attachment(first, "公示张贴.jpg", "image/jpeg", b"\xff\xd8\xff\xe0 posted on the board".to_vec())
+        .await
+        .expect("upload");
+    let posted = p.village.ok_post(&format!("/api/v1/notices/{id}/postings"), json!({"attachment_id": photo.id})).await;
+    assert_eq!(posted["posting_attachment_ids"], json!([photo.id.to_string()]));
+    assert_eq!(posted["content_sha256"], hash.as_str());
     // While the notice is up its cases stay put.
     let (status, body) =
         p.township.post(&format!("/api/v1/cases/{first_case}/reopen"), json!({"step": "home_verification"})).await;
