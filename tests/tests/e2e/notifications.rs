@@ -382,6 +382,18 @@ async fn the_region_wecom_group_hears_about_it(backend: Backend) {
     assert_eq!(received[0].0, "robot-key-1");
     assert!(received[0].1["text"]["content"].as_str().expect("text").contains("收到新的异议"));
 
+    // WeCom takes at most 20 messages a minute per robot: the 21st waits a minute.
+    for i in 0..20 {
+        let recipients = Recipients::Role { role: Role::Village, region_code: VILLAGE_1.into() };
+        notify(app, objection(&format!("objection:w{i}"), recipients)).await;
+    }
+    let dispatcher = dispatcher(app);
+    let busy = dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle");
+    assert_eq!((busy.sent, busy.held), (19, 1), "{busy:?}");
+    app.clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle").sent, 1);
+    assert_eq!(stage.wecom.received().len(), 21);
+
     // A robot turned off hears nothing more.
     let (status, off) = app
         .admin
