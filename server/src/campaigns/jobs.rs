@@ -590,3 +590,82 @@ pub async fn store_progress(
     }
     Ok(log.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::campaigns::progress::{RegionInfo, line};
+
+    fn region(code: &str, name: &str, level: &str, parent: &str) -> RegionInfo {
+        RegionInfo { code: code.into(), name: name.into(), level: level.into(), parent_code: Some(parent.into()) }
+    }
+
+    fn setting() -> (Campaign, Milestone, Vec<RegionProgress>) {
+        let m = Milestone {
+            id: "m1".into(),
+            campaign_id: "c1".into(),
+            position: 1,
+            name: "动态调整和信息采集".into(),
+            starts_on: crate::campaigns::parse_date("2026-10-10"),
+            due_on: crate::campaigns::parse_date("2026-11-10").expect("date"),
+            measure: "households_visited".into(),
+            target_percent: 100,
+            remind_days_before: vec![3, 1],
+        };
+        let campaign = Campaign {
+            id: "c1".into(),
+            name: "2026年度扶贫对象动态管理".into(),
+            region_code: "320703000000".into(),
+            year: 2026,
+            status: "active".into(),
+            created_by: None,
+            milestones: vec![m.clone()],
+        };
+        let lines = vec![
+            line(&region("320703000000", "测试县", "county", "320700000000"), 3, 4, 1000, 1000),
+            line(&region("320703001000", "一号镇", "township", "320703000000"), 3, 4, 1000, 1000),
+            line(&region("320703001001", "东村", "village", "320703001000"), 2, 2, 1000, 1000),
+            line(&region("320703001002", "西村", "village", "320703001000"), 1, 2, 1000, 1000),
+        ];
+        (campaign, m, lines)
+    }
+
+    fn role_of(n: &Notification) -> (Role, &str) {
+        match &n.recipients {
+            Recipients::Role { role, region_code } => (*role, region_code.as_str()),
+            Recipients::Users(_) => panic!("reminders go to roles"),
+        }
+    }
+
+    #[test]
+    fn overdue_goes_to_the_supervisor_one_level_up_the_team_and_the_county_with_day_keys() {
+        let (campaign, m, lines) = setting();
+        let today = crate::campaigns::parse_date("2026-11-11").expect("date");
+        let out = milestone_notifications(&campaign, &m, ReminderKind::Overdue { days_late: 1 }, &lines, today);
+        let keys: Vec<&str> = out.iter().map(|n| n.dedup_key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "milestone:m1:overdue:320703001000:2026-11-11:supervisor",
+                "milestone:m1:overdue:320703001000:2026-11-11:team",
+                "milestone:m1:overdue:320703000000:2026-11-11:county",
+            ]
+        );
+        assert_eq!(role_of(&out[0]), (Role::Supervisor, "320703000000"));
+        assert_eq!(role_of(&out[1]), (Role::Township, "320703001000"));
+        assert_eq!(role_of(&out[2]), (Role::County, "320703000000"));
+        assert!(out.iter().all(|n| n.urgent && n.event == Event::MilestoneOverdue));
+        assert_eq!(out[0].params["lagging"], "西村");
+        assert_eq!(out[0].params["progress"], "75%");
+        assert_eq!(out[2].params["lagging"], "一号镇", "the county hears which townships are behind");
+    }
+
+    #[test]
+    fn nothing_is_sent_when_every_village_has_reached_the_target() {
+        let (campaign, m, mut lines) = setting();
+        lines.retain(|l| l.region_code != "320703001002");
+        let today = crate::campaigns::parse_date("2026-11-07").expect("date");
+        let out = milestone_notifications(&campaign, &m, ReminderKind::Approaching { days_left: 3 }, &lines, today);
+        assert!(out.is_empty());
+    }
+}

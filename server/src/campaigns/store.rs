@@ -293,6 +293,10 @@ pub async fn update(
         vec![name.as_str().into(), status.as_str().into(), Utc::now().into(), id.into()],
     ))
     .await?;
+    // A closed campaign leaves the phones; reopened, the next progress run brings it back.
+    if before.status == "active" && status == "closed" {
+        drop_progress(&*txn, "campaign_id", id).await?;
+    }
     let mut e = actor.audit("update", "campaign", id);
     e.old_value = Some(format!("{} {}", before.name, before.status));
     e.new_value = Some(format!("{name} {status}"));
@@ -359,16 +363,15 @@ pub async fn update_milestone(db: &Db, actor: &Actor, id: &str, m: &NewMilestone
     Ok(stored)
 }
 
-/// Removes a milestone and its progress snapshots.
-pub async fn delete_milestone(db: &Db, actor: &Actor, id: &str) -> Result<(), CampaignError> {
-    let txn = db.begin_write().await?;
-    let backend = txn.get_database_backend();
-    let before = milestone(&*txn, id).await?.ok_or(CampaignError::NotFound)?;
-    // Phones that pulled the milestone's progress drop it.
-    let rows = txn
+/// Deletes the progress snapshots of a milestone or campaign (`column` is
+/// `milestone_id` or `campaign_id`), with change-log rows so phones that pulled them
+/// drop them too.
+async fn drop_progress(conn: &impl ConnectionTrait, column: &str, id: &str) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    let rows = conn
         .query_all_raw(sql(
             backend,
-            "SELECT id, region_code, version FROM campaign_progress WHERE milestone_id = ?",
+            &format!("SELECT id, region_code, version FROM campaign_progress WHERE {column} = ?"),
             vec![id.into()],
         ))
         .await?;
@@ -385,11 +388,21 @@ pub async fn delete_milestone(db: &Db, actor: &Actor, id: &str) -> Result<(), Ca
         });
     }
     if !log.is_empty() {
-        let tx = changelog::current_tx(&*txn).await?;
-        changelog::append(&*txn, tx, &log).await?;
+        let tx = changelog::current_tx(conn).await?;
+        changelog::append(conn, tx, &log).await?;
     }
+    conn.execute_raw(sql(backend, &format!("DELETE FROM campaign_progress WHERE {column} = ?"), vec![id.into()]))
+        .await?;
+    Ok(())
+}
+
+/// Removes a milestone and its progress snapshots.
+pub async fn delete_milestone(db: &Db, actor: &Actor, id: &str) -> Result<(), CampaignError> {
+    let txn = db.begin_write().await?;
+    let backend = txn.get_database_backend();
+    let before = milestone(&*txn, id).await?.ok_or(CampaignError::NotFound)?;
+    drop_progress(&*txn, "milestone_id", id).await?;
     txn.execute_raw(sql(backend, "DELETE FROM milestone WHERE id = ?", vec![id.into()])).await?;
-    txn.execute_raw(sql(backend, "DELETE FROM campaign_progress WHERE milestone_id = ?", vec![id.into()])).await?;
     let mut e = actor.audit("delete", "milestone", id);
     e.old_value = Some(format!("{} {}", before.name, format_date(before.due_on)));
     crate::audit::record(&*txn, &[e]).await?;

@@ -62,8 +62,8 @@ async fn outbox(app: &TestApp) -> Vec<Sent> {
         .collect()
 }
 
-/// DELETE as `username` (the harness's `Admin` has no delete); returns the status.
-async fn delete_as(app: &TestApp, username: &str, path: &str) -> u16 {
+/// A DELETE or PATCH as `username` (the harness's `Admin` has neither); returns the status.
+async fn send_as(app: &TestApp, username: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> u16 {
     let http = reqwest::Client::new();
     let login: Value = http
         .post(format!("{}/api/v1/auth/login", app.base))
@@ -75,7 +75,11 @@ async fn delete_as(app: &TestApp, username: &str, path: &str) -> u16 {
         .await
         .expect("login body");
     let token = login["token"].as_str().expect("token");
-    http.delete(format!("{}{path}", app.base)).bearer_auth(token).send().await.expect("delete").status().as_u16()
+    let mut request = http.request(method, format!("{}{path}", app.base)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("request").status().as_u16()
 }
 
 async fn run_at(app: &TestApp, at: DateTime<Utc>) -> Vec<String> {
@@ -364,7 +368,8 @@ async fn campaign_progress_is_scoped_audited_and_pulled_by_supervisors(backend: 
 
     // A removed milestone's progress leaves the phone.
     let (_, cursor) = phone.pull_all(None, None).await.expect("pull");
-    assert_eq!(delete_as(&app, "county", &format!("/api/v1/milestones/{collection}")).await, 204);
+    let path = format!("/api/v1/milestones/{collection}");
+    assert_eq!(send_as(&app, "county", reqwest::Method::DELETE, &path, None).await, 204);
     let (changes, _) = pull_until(&phone, Some(cursor), |changes| {
         changes.iter().any(|c| c.entity == "campaign_progress" && c.op == jingzhun_mobile_api::wire::PullOp::Delete)
     })
@@ -372,6 +377,26 @@ async fn campaign_progress_is_scoped_audited_and_pulled_by_supervisors(backend: 
     assert!(
         changes.iter().any(|c| c.entity == "campaign_progress" && c.op == jingzhun_mobile_api::wire::PullOp::Delete)
     );
+    // Closing the campaign takes the rest off the phones; the log says so.
+    let (left, cursor) = {
+        let (all, cursor) = phone.pull_all(None, None).await.expect("pull");
+        (all.iter().filter(|c| c.entity == "campaign_progress").count(), cursor)
+    };
+    assert!(left > 0);
+    let path = format!("/api/v1/campaigns/{id}");
+    let close = || Some(json!({"status": "closed"}));
+    assert_eq!(send_as(&app, "supervisor", reqwest::Method::PATCH, &path, close()).await, 403);
+    assert_eq!(send_as(&app, "county", reqwest::Method::PATCH, &path, close()).await, 200);
+    let is_delete = |c: &&jingzhun_mobile_api::wire::PulledChange| {
+        c.entity == "campaign_progress" && c.op == jingzhun_mobile_api::wire::PullOp::Delete
+    };
+    let (changes, _) =
+        pull_until(&phone, Some(cursor), |changes| changes.iter().filter(is_delete).count() >= left).await;
+    assert_eq!(changes.iter().filter(is_delete).count(), left);
+    let (fresh, _) = phone.pull_all(None, None).await.expect("fresh pull");
+    assert!(!fresh.iter().any(|c| c.entity == "campaign_progress"));
+    let reopen = Some(json!({"status": "active"}));
+    assert_eq!(send_as(&app, "county", reqwest::Method::PATCH, &path, reopen).await, 200);
 
     // The digest's day also tells officers of their help-plan tasks and teams of cases
     // waiting at a step for more than a week.
