@@ -29,6 +29,9 @@ pub struct AppState {
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     // A bad cron expression stops the server here, before anything starts.
     crate::scheduler::Schedules::from_config(&config.schedule).context("checking the schedules")?;
+    // So does an unusable notification provider (unknown SMS provider, bad sender address).
+    config.notify.channels().context("checking the [notify] providers")?;
+    config.notify.policy().context("checking the [notify] policy")?;
     let db = Db::connect(&config.database_url, config.max_connections).await.context("connecting to the database")?;
     db.migrate().await.context("applying migrations")?;
     bootstrap_admin(&db, &config).await.context("creating the first administrator")?;

@@ -4,6 +4,50 @@
 //! provider is not dispatched: its rows stay `queued` (visible in the delivery log) and
 //! go out once the provider is configured; nothing is dropped or marked failed for it.
 //! Secrets are [`Secret`]s: `Debug` prints `***`, so logging the config leaks nothing.
+//!
+//! ```toml
+//! [notify]
+//! sms_provider = "aliyun"            # or "tencent"; empty: SMS rows wait, queued
+//! quiet_hours_start = "21:00"        # Beijing time
+//! quiet_hours_end = "08:00"
+//! urgent_passes_quiet_hours = false
+//! urgent_events = ["objection_received"]
+//! sms_per_minute = 1
+//! sms_per_hour = 5
+//! sms_per_day = 10
+//! wecom_per_minute = 20
+//! retry_first_secs = 60               # then doubling, capped at retry_max_secs
+//! retry_max_secs = 21600
+//! max_attempts = 8
+//! dispatcher_enabled = true
+//! dispatcher_interval_secs = 5
+//! batch = 200
+//! concurrency = 32
+//! lease_secs = 300
+//!
+//! [notify.aliyun]
+//! access_key_id = "LTAI…"
+//! access_key_secret = "…"            # or JINGZHUN__NOTIFY__ALIYUN__ACCESS_KEY_SECRET
+//! sign_name = "精准扶贫"
+//! # endpoint = "https://dysmsapi.aliyuncs.com/"
+//!
+//! [notify.tencent]
+//! secret_id = "AKID…"
+//! secret_key = "…"
+//! sdk_app_id = "1400…"
+//! sign_name = "精准扶贫"
+//!
+//! [notify.smtp]
+//! host = "smtp.example.gov.cn"
+//! port = 465
+//! security = "tls"                   # plain (loopback only), starttls, tls
+//! username = "noreply@example.gov.cn"
+//! password = "…"
+//! from = "精准扶贫 <noreply@example.gov.cn>"
+//!
+//! [notify.wecom]
+//! base_url = "https://qyapi.weixin.qq.com"   # robot keys: per region, admin API
+//! ```
 
 use std::time::Duration;
 
@@ -217,5 +261,44 @@ impl NotifyConfig {
             concurrency: self.concurrency,
             ..Policy::default()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_configured_is_a_valid_deployment() {
+        let config = NotifyConfig::default();
+        let channels = config.channels().expect("channels");
+        assert!(channels.sms.is_none() && channels.email.is_none() && channels.wecom.is_none());
+        let policy = config.policy().expect("policy");
+        assert_eq!(policy.quiet_hours, QuietHours::default());
+        assert_eq!(policy.sms_limit, RateLimit { per_minute: 1, per_hour: 5, per_day: 10 });
+    }
+
+    #[test]
+    fn mistakes_stop_the_start_with_the_key_named() {
+        let config = NotifyConfig { sms_provider: "aliyn".into(), ..NotifyConfig::default() };
+        assert!(config.channels().err().expect("refused").to_string().contains("notify.sms_provider"));
+        let config = NotifyConfig { sms_provider: "tencent".into(), ..NotifyConfig::default() };
+        assert!(config.channels().err().expect("refused").to_string().contains("[notify.tencent]"));
+        let config = NotifyConfig { quiet_hours_start: "9pm".into(), ..NotifyConfig::default() };
+        assert!(config.policy().err().expect("refused").to_string().contains("notify.quiet_hours_start"));
+    }
+
+    #[test]
+    fn secrets_do_not_reach_debug_output() {
+        let config = NotifyConfig {
+            aliyun: Some(AliyunSection {
+                endpoint: String::new(),
+                access_key_id: "LTAI-id".into(),
+                access_key_secret: Secret::new("hunter2"),
+                sign_name: "精准扶贫".into(),
+            }),
+            ..NotifyConfig::default()
+        };
+        assert!(!format!("{config:?}").contains("hunter2"));
     }
 }
