@@ -17,10 +17,12 @@
 //!   leaves the county office's own people.
 //!
 //! [`policy`] holds the timing rules the dispatcher applies (quiet hours, per-recipient
-//! rate limits, backoff, the step after each attempt) and [`schedule`] the cron
-//! schedules in Beijing time. Still to come: the durable outbox and its dispatcher
-//! (`try_dispatch_once`, `run_until_stopped`), templates, escalation and campaign
-//! reminders.
+//! rate limits, backoff, the step after each attempt), [`schedule`] the cron schedules in
+//! Beijing time, [`template`] the `{variable}` rendering, and [`outbox`] the dispatcher
+//! of the durable outbox (`Dispatcher::try_dispatch_once` for tests and benchmarks,
+//! `outbox::run_until_stopped` for the server). The outbox rows themselves are written
+//! by the server (`jingzhun::notify::notify`) in the transaction of the event that causes
+//! them. [`standins`] are local providers for tests and the benchmark.
 
 pub mod channel;
 pub mod email;
