@@ -30,6 +30,10 @@ pub const DIGEST_DAYS_AHEAD: i64 = 7;
 const DIGEST_LIST: usize = 10;
 /// Most step-waiting or task notices one run enqueues; the rest follow the next day.
 const BATCH: i64 = 2000;
+/// A task overdue for longer is not announced any more: when the notifier is switched on
+/// over years of data, officers are not flooded with every task they ever let slip (the
+/// digest still counts them for supervisors).
+const TASK_OVERDUE_FOR_DAYS: i64 = 30;
 
 fn params(pairs: Vec<(&str, Json)>) -> Map<String, Json> {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
@@ -426,8 +430,8 @@ async fn step_waiting(conn: &impl ConnectionTrait, now: DateTime<Utc>, days: i64
     Ok(out)
 }
 
-/// Help-plan tasks due within three days (`TaskDue`) or past their day (`TaskOverdue`),
-/// to the officer the task names; each once.
+/// Help-plan tasks due within three days (`TaskDue`) or past their day by at most
+/// [`TASK_OVERDUE_FOR_DAYS`] (`TaskOverdue`), to the officer the task names; each once.
 async fn tasks_due(conn: &impl ConnectionTrait, today: NaiveDate) -> Result<Vec<Notification>, DbErr> {
     let rows = conn
         .query_all_raw(sql(
@@ -435,9 +439,14 @@ async fn tasks_due(conn: &impl ConnectionTrait, today: NaiveDate) -> Result<Vec<
             "SELECT t.id, t.title, t.due_date, t.officer_id, t.household_id, h.region_code, \
              (SELECT MIN(m.name) FROM member m WHERE m.household_id = h.id AND m.relation = 'head') FROM plan_task t \
              JOIN household h ON h.id = t.household_id \
-             WHERE t.officer_id IS NOT NULL AND (t.done IS NULL OR t.done = ?) AND t.done_on IS NULL AND t.due_date <= ? \
-             ORDER BY t.due_date, t.id LIMIT ?",
-            vec![false.into(), format_date(today + chrono::Duration::days(3)).into(), BATCH.into()],
+             WHERE t.officer_id IS NOT NULL AND (t.done IS NULL OR t.done = ?) AND t.done_on IS NULL AND t.due_date >= ? \
+             AND t.due_date <= ? ORDER BY t.due_date, t.id LIMIT ?",
+            vec![
+                false.into(),
+                format_date(today - chrono::Duration::days(TASK_OVERDUE_FOR_DAYS)).into(),
+                format_date(today + chrono::Duration::days(3)).into(),
+                BATCH.into(),
+            ],
         ))
         .await?;
     let mut out = Vec::new();

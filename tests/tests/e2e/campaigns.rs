@@ -423,9 +423,10 @@ async fn campaign_progress_is_scoped_audited_and_pulled_by_supervisors(backend: 
                 0,
                 json!({"household_id": household, "year": 2026, "goal": "发展种植"}),
             ),
-            task("办理小额信贷", "2026-11-01"),
+            task("办理小额信贷", "2026-11-20"),
             task("技术培训", "2026-12-07"),
             task("年底回访", "2026-12-30"),
+            task("早已逾期的任务", "2026-10-01"),
         ])],
     )
     .await;
@@ -461,7 +462,10 @@ async fn campaign_progress_is_scoped_audited_and_pulled_by_supervisors(backend: 
         .find(|s| s.event == "daily_digest" && s.user == "supervisor" && s.key.ends_with("2026-12-05"))
         .expect("digest");
     assert_eq!(digest.params["cases_waiting"], 1);
-    assert_eq!(digest.params["overdue_tasks"], 1);
+    assert_eq!(
+        digest.params["overdue_tasks"], 2,
+        "the digest counts long-overdue tasks the officer is no longer told of"
+    );
 }
 
 #[tokio::test]
@@ -474,4 +478,56 @@ async fn a_bad_schedule_stops_the_server_with_a_clear_message() {
         Err(err) => format!("{err:#}"),
     };
     assert!(err.contains("schedule.digest") && err.contains("by name"), "{err}");
+}
+
+/// What the scheduled work costs over the demo county (2,000 households with members,
+/// incomes, plans, visits and cases): `cargo test -p jingzhun-tests --test e2e
+/// campaign_work_over_the_demo_county -- --ignored --nocapture`. Figures go to BENCHMARKS.md.
+async fn campaign_work_over_the_demo_county(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.schedule.enabled = false).await;
+    let demo = jingzhun::demo::load(&app.state.db, "demo1234").await.expect("demo county");
+    let county = demo.county_code.clone();
+    let campaign = jingzhun::campaigns::store::create(
+        &app.state.db,
+        &jingzhun::registry::Actor::CLI,
+        jingzhun::campaigns::NewCampaign {
+            name: "2026年度扶贫对象动态管理".into(),
+            region_code: county,
+            year: 2026,
+            milestones: jingzhun::campaigns::template::dynamic_adjustment(2026),
+        },
+    )
+    .await
+    .expect("campaign");
+    let conn = &app.state.db.conn;
+    let time = |label: &'static str, started: std::time::Instant, n: usize| {
+        eprintln!("{backend:?} {label}: {:.0} ms ({n} items)", started.elapsed().as_secs_f64() * 1000.0);
+    };
+    for (label, at) in [
+        ("progress, collection window (visits)", beijing(10, 25, 9)),
+        ("progress, December (plans, cases, quality)", beijing(12, 15, 9)),
+    ] {
+        let started = std::time::Instant::now();
+        let lines = jingzhun::campaigns::jobs::plan_progress(conn, at).await.expect("progress");
+        time(label, started, lines.iter().map(|m| m.lines.len()).sum());
+    }
+    let started = std::time::Instant::now();
+    let digest = jingzhun::campaigns::jobs::plan_digest(conn, beijing(11, 11, 9), 7).await.expect("digest");
+    time("digest and step/task notices on 11-11", started, digest.len());
+    let started = std::time::Instant::now();
+    let ran = run_at(&app, beijing(12, 15, 9)).await;
+    time("run_due on 12-15 (three jobs, written)", started, ran.len());
+    assert_eq!(campaign.milestones.len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check: run it by name with --ignored"]
+async fn campaign_work_over_the_demo_county_sqlite() {
+    campaign_work_over_the_demo_county(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check: run it by name with --ignored"]
+async fn campaign_work_over_the_demo_county_postgres() {
+    campaign_work_over_the_demo_county(Backend::Postgres).await
 }
