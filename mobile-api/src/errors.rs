@@ -112,6 +112,7 @@ error_codes! {
     TemplateEmpty = "template_empty", "模板内容不能为空", "The template body cannot be empty";
     ChannelNotConfigured = "channel_not_configured", "服务器未配置该通知渠道", "This notification channel is not configured on the server";
     InvalidAddress = "invalid_address", "接收地址无效（手机号须为11位、以1开头，可带+86）", "Invalid recipient address (a mobile number has 11 digits starting with 1, optionally +86)";
+    NotificationState = "notification_state", "该消息当前状态不能这样处理", "The message's status does not allow this (resend: unknown or failed; cancel: not sent yet)";
 }
 
 /// One field's error inside a rejected change.

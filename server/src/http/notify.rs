@@ -32,6 +32,8 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/users/{id}/notification-preferences", get(user_preferences).put(set_user_preference))
         .route("/notifications", get(delivery_log))
         .route("/notifications/{id}/attempts", get(attempts))
+        .route("/notifications/{id}/resend", post(resend))
+        .route("/notifications/{id}/cancel", post(cancel))
         .route("/notifications/test-send", post(test_send))
         .route("/notification-robots", get(list_robots).post(add_robot))
         .route("/notification-robots/{id}", put(set_robot))
@@ -814,4 +816,84 @@ pub async fn set_robot(
     let robot = load_robots(&*txn, Some(&id)).await?.pop().ok_or_else(ApiError::not_found)?;
     txn.commit().await?;
     Ok(Json(robot))
+}
+
+/// Loads one row's status and region and checks the caller manages it.
+async fn managed_row(conn: &impl ConnectionTrait, caller: &Caller, id: &str) -> Result<String, ApiError> {
+    let row = conn
+        .query_one_raw(sql(
+            conn.get_database_backend(),
+            "SELECT user_id, region_code, status FROM notification WHERE id = ?",
+            vec![id.into()],
+        ))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let user_id: String = row.try_get_by_index(0)?;
+    let region: Option<String> = row.try_get_by_index(1)?;
+    let managed = region.as_deref().is_some_and(|region| caller.manages_region(region))
+        || manages_user(conn, caller, &user_id).await?;
+    if !managed {
+        return Err(ApiError::forbidden());
+    }
+    Ok(row.try_get_by_index(2)?)
+}
+
+/// Moves a row from `from` to `to` (county staff of its region), audited.
+async fn decide(state: &AppState, caller: &Caller, id: &str, from: &[&str], to: &str) -> Result<(), ApiError> {
+    let txn = state.db.begin_write().await?;
+    let status = managed_row(&*txn, caller, id).await?;
+    if !from.contains(&status.as_str()) {
+        return Err(ApiError::conflict(ErrorCode::NotificationState));
+    }
+    let now = state.clock.now();
+    txn.execute_raw(sql(
+        txn.get_database_backend(),
+        "UPDATE notification SET status = ?, next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL, \
+         updated_at = ? WHERE id = ? AND status = ?",
+        vec![to.into(), now.into(), now.into(), id.into(), status.as_str().into()],
+    ))
+    .await?;
+    audit::record(
+        &*txn,
+        &[AuditEntry {
+            user_id: Some(caller.user_id.clone()),
+            device_id: Some(caller.device_id.clone()),
+            action: if to == "queued" { "resend".into() } else { "cancel".into() },
+            entity: "notification".into(),
+            entity_id: id.into(),
+            field: Some("status".into()),
+            old_value: Some(status),
+            new_value: Some(to.into()),
+            ..AuditEntry::default()
+        }],
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Queues a message again after a person checked it did not arrive: `unknown` rows
+/// (the provider may have it) and `failed` ones (e.g. after fixing a template code).
+/// County staff of its region; the dispatcher never does this by itself.
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/resend", tag = "notifications", params(("id" = String, Path)),
+    responses((status = 204), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn resend(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    decide(&state, &caller, &id, &["unknown", "failed"], "queued").await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Cancels a message not sent yet (`queued` or `held`); county staff of its region.
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/cancel", tag = "notifications", params(("id" = String, Path)),
+    responses((status = 204), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    decide(&state, &caller, &id, &["queued", "held", "unknown"], "cancelled").await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -66,7 +66,7 @@ impl utoipa::Modify for BearerAuth {
         super::campaigns::list_campaigns, super::campaigns::create_campaign, super::campaigns::create_from_template, super::campaigns::list_templates, super::campaigns::get_campaign, super::campaigns::update_campaign, super::campaigns::add_milestone, super::campaigns::update_milestone, super::campaigns::delete_milestone, super::campaigns::campaign_progress,
         super::notices::list_notices, super::notices::create_notice, super::notices::get_notice, super::notices::publish_notice,
         super::notices::withdraw_notice, super::notices::add_posting, super::notices::close_notice, super::notices::list_objections, super::notices::answer_objection,
-        super::notify::list_templates, super::notify::update_template, super::notify::my_preferences, super::notify::set_my_preference, super::notify::user_preferences, super::notify::set_user_preference, super::notify::delivery_log, super::notify::attempts, super::notify::test_send, super::notify::list_robots, super::notify::add_robot, super::notify::set_robot,
+        super::notify::list_templates, super::notify::update_template, super::notify::my_preferences, super::notify::set_my_preference, super::notify::user_preferences, super::notify::set_user_preference, super::notify::delivery_log, super::notify::attempts, super::notify::test_send, super::notify::list_robots, super::notify::add_robot, super::notify::set_robot, super::notify::resend, super::notify::cancel,
         super::notice_pages::notice_page, super::notice_pages::qr_svg, super::notice_pages::qr_png, super::notice_pages::print,
         super::notice_pages::post_objection, super::notice_pages::find_receipt, super::notice_pages::receipt,
         super::reports::report,

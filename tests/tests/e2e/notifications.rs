@@ -508,6 +508,32 @@ async fn an_unknown_outcome_is_never_resent(backend: Backend) {
     assert_eq!(dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle").claimed, 0);
     assert_eq!(stage.sms.received_by("13800138009"), 1);
     assert_eq!(stage.sms.received_by("13800138010"), 0);
+
+    // A person checked: the crashed one never arrived, so it is queued again and sent;
+    // the garbled one did, so it is cancelled. Both decisions are audited.
+    let log_of = |user: &str| {
+        let path = format!("/api/v1/notifications?user_id={user}");
+        async move { app.admin.ok_get(&path).await }
+    };
+    let crashed_id = log_of(&crashed).await[0]["id"].as_str().expect("id").to_owned();
+    let garbled_id = log_of(&garbled).await[0]["id"].as_str().expect("id").to_owned();
+    let (status, _) = app.admin.post(&format!("/api/v1/notifications/{crashed_id}/resend"), json!({})).await;
+    assert_eq!(status, 204);
+    let (status, _) = app.admin.post(&format!("/api/v1/notifications/{garbled_id}/cancel"), json!({})).await;
+    assert_eq!(status, 204);
+    assert_eq!(dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle").sent, 1);
+    assert_eq!(stage.sms.received_by("13800138010"), 1);
+    assert_eq!(log_of(&garbled).await[0]["status"], "cancelled");
+    let (status, refused) = app.admin.post(&format!("/api/v1/notifications/{crashed_id}/cancel"), json!({})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("notification_state")));
+    let audited = jingzhun::db::count(
+        &app.state.db.conn,
+        "SELECT COUNT(*) FROM audit_log WHERE entity = ?",
+        vec!["notification".into()],
+    )
+    .await
+    .expect("audit");
+    assert_eq!(audited, 2);
 }
 
 async fn sms_to_one_number_keep_to_the_limits(backend: Backend) {
