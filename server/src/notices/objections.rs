@@ -263,14 +263,10 @@ pub async fn file(
         }],
     )
     .await?;
-    let mut params = serde_json::Map::new();
-    params.insert("notice_title".into(), json!(notice.title));
+    let region_name = notice.content().map(|c| c.region_name).unwrap_or_default();
+    let mut params = service::notice_params(&region_name, &notice.region_code, &notice.title, due_at);
     params.insert("entry".into(), json!(entry_no.map_or_else(|| "全部".to_owned(), |n| format!("第{n}户"))));
     params.insert("receipt".into(), json!(receipt));
-    params.insert(
-        "due_date".into(),
-        json!(super::period::chinese_date(due_at.with_timezone(&chrono_tz::Asia::Shanghai).date_naive())),
-    );
     notify::notify(
         &*txn,
         now,

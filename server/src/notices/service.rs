@@ -441,6 +441,26 @@ pub async fn publish(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> 
         )],
     )
     .await?;
+    // The level above follows the notices it will review next.
+    let above = match row.step {
+        Step::VillageNotice => Some(Role::Township),
+        Step::TownshipNotice => Some(Role::County),
+        _ => None,
+    };
+    if let Some(role) = above {
+        crate::notify::notify(
+            &*txn,
+            now,
+            crate::notify::Notification {
+                event: crate::notify::Event::NoticePublished,
+                dedup_key: format!("notice:{id}:published"),
+                recipients: crate::notify::Recipients::Role { role, region_code: row.region_code.clone() },
+                params: notice_params(&content.region_name, &row.region_code, &row.title, period.ends_at),
+                urgent: false,
+            },
+        )
+        .await?;
+    }
     txn.commit().await?;
     view(db, id, None).await
 }
@@ -676,9 +696,8 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
             row.try_get_by_index(5)?,
         );
         let role = *Step::parse(&step).and_then(|s| s.roles().first()).unwrap_or(&Role::Village);
-        let mut params = serde_json::Map::new();
-        params.insert("notice_title".into(), title.into());
-        params.insert("end_time".into(), beijing_time(ends_at).into());
+        let names = content::region_names(&db.conn, std::slice::from_ref(&region)).await?;
+        let mut params = notice_params(names.get(&region).map_or("", String::as_str), &region, &title, ends_at);
         params.insert("open_objections".into(), open.to_string().into());
         sent += crate::notify::notify(
             &*txn,
@@ -704,10 +723,9 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
         );
         let role = *Step::parse(&step).and_then(|s| s.roles().first()).unwrap_or(&Role::Village);
         let late = due_at <= now;
-        let mut params = serde_json::Map::new();
-        params.insert("notice_title".into(), title.into());
+        let names = content::region_names(&db.conn, std::slice::from_ref(&region)).await?;
+        let mut params = notice_params(names.get(&region).map_or("", String::as_str), &region, &title, due_at);
         params.insert("receipt".into(), receipt.into());
-        params.insert("due_time".into(), beijing_time(due_at).into());
         sent += crate::notify::notify(
             &*txn,
             now,
@@ -725,8 +743,24 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
     Ok(sent)
 }
 
-fn beijing_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y年%-m月%-d日%H:%M").to_string()
+/// The variables every notice template may use (see the notification templates):
+/// `region` (name), `notice_title`, `due` (Beijing time), and `region_code`, which files
+/// the message under the region in the delivery log.
+pub(crate) fn notice_params(
+    region_name: &str,
+    region_code: &str,
+    title: &str,
+    due: DateTime<Utc>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut params = serde_json::Map::new();
+    params.insert("region".into(), region_name.into());
+    params.insert("region_code".into(), region_code.into());
+    params.insert("notice_title".into(), title.into());
+    params.insert(
+        "due".into(),
+        due.with_timezone(&chrono_tz::Asia::Shanghai).format("%-m月%-d日%H:%M").to_string().into(),
+    );
+    params
 }
 
 /// The prefix of the household region codes a notice covers.

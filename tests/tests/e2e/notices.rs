@@ -136,6 +136,25 @@ fn decode_qr(png: &[u8]) -> String {
     String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
 }
 
+/// Outbox rows of an event addressed to the village team's user.
+async fn outbox(app: &TestApp, event: &str) -> i64 {
+    let row = app
+        .state
+        .db
+        .conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.state.db.backend(),
+            format!(
+                "SELECT COUNT(*) FROM notification n JOIN app_user u ON u.id = n.user_id \
+                 WHERE n.event = '{event}' AND u.username = 'village-1'"
+            ),
+        ))
+        .await
+        .expect("query")
+        .expect("row");
+    row.try_get_by_index::<i64>(0).expect("count")
+}
+
 async fn a_notice_runs_from_publishing_through_an_upheld_objection_to_closing(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed(&app).await;
@@ -146,6 +165,8 @@ async fn a_notice_runs_from_publishing_through_an_upheld_objection_to_closing(ba
     let second_case = to_village_notice(&app, &p, second).await;
     let village_phone = app.phone("village-1", "phone-village").await;
     let (_, cursor) = village_phone.pull_all(None, None).await.expect("first pull");
+    // The village team can be reached by SMS (notifications are queued for it).
+    app.execute_sql("UPDATE app_user SET phone = '13800138001' WHERE username = 'village-1'").await;
 
     // A notice step is passed by a notice, not a signature.
     let (status, body) = p
@@ -244,6 +265,15 @@ async fn a_notice_runs_from_publishing_through_an_upheld_objection_to_closing(ba
     assert_eq!(objection.data["entry_no"], 1);
     assert_eq!(objection.data["objector_phone"], "136****2222");
     assert!(objection.data["due_at"].is_string());
+
+    // The village team is told of the objection, and the day before the end, of the
+    // notice ending and the answer due; reminders run every minute, each is sent once.
+    assert_eq!(outbox(&app, "objection_received").await, 1);
+    let ends_at: chrono::DateTime<chrono::Utc> = notice["ends_at"].as_str().expect("ends_at").parse().expect("time");
+    for _ in 0..2 {
+        jingzhun::notices::service::remind(&app.state.db, ends_at - chrono::Duration::hours(12)).await.expect("remind");
+    }
+    assert_eq!((outbox(&app, "notice_ending").await, outbox(&app, "objection_due").await), (1, 1));
 
     // The period runs; the notice cannot close while the objection is open.
     let (status, body) = p.village.post(&format!("/api/v1/notices/{id}/close"), json!({})).await;
