@@ -34,6 +34,7 @@ on_both_backends!(
     sms_to_one_number_keep_to_the_limits,
     urgent_sms_pass_quiet_hours_when_configured,
     tencent_sms_get_their_variables_in_template_order,
+    the_server_dispatches_by_itself,
 );
 
 struct Stage {
@@ -616,4 +617,27 @@ async fn tencent_sms_get_their_variables_in_template_order(backend: Backend) {
     assert_eq!((rows[0]["status"].as_str(), rows[0]["provider_code"].as_str()), (Some("sent"), Some("Ok")));
     assert!(rows[0]["provider_message_id"].as_str().expect("serial").starts_with("5000:"));
     assert_eq!(stage.sms.requests(), 0);
+}
+
+async fn the_server_dispatches_by_itself(backend: Backend) {
+    // The dispatcher `serve_state` starts, on the server's clock, a cycle a second.
+    let stage = stage(backend, false, |config| {
+        config.notify.dispatcher_enabled = true;
+        config.notify.dispatcher_interval_secs = 1;
+    })
+    .await;
+    let app = &stage.app;
+    let officer = user(app, "officer-s", "officer", VILLAGE_1, Some("13800138014"), None).await;
+    notify(app, objection("objection:s1", Recipients::Users(vec![officer.clone()]))).await;
+    // Waiting for the background task (time itself is not moved here): a few cycles at most.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while stage.sms.received_by("13800138014") == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(stage.sms.received_by("13800138014"), 1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while rows_of(app, &officer).await[0]["status"] != "sent" && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(rows_of(app, &officer).await[0]["status"], "sent");
 }
