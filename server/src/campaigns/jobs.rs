@@ -286,7 +286,7 @@ async fn digest_for(
         .query_all_raw(sql(
             backend,
             &format!(
-                "SELECT receipt, region_code, created_at, due_at FROM objection WHERE status = 'open' AND {cond} \
+                "SELECT id, region_code, created_at, due_at, notice_id FROM objection WHERE status = 'open' AND {cond} \
                  ORDER BY created_at, id LIMIT ?"
             ),
             obj_values,
@@ -297,7 +297,10 @@ async fn digest_for(
         let created: DateTime<Utc> = row.try_get_by_index(2)?;
         let due_at: DateTime<Utc> = row.try_get_by_index(3)?;
         objections.push(json!({
-            "receipt": row.try_get_by_index::<String>(0)?,
+            // Ids, not receipts: a receipt opens the objector's status page to whoever
+            // holds it, and a digest travels by e-mail.
+            "id": row.try_get_by_index::<String>(0)?,
+            "notice_id": row.try_get_by_index::<String>(4)?,
             "region_code": row.try_get_by_index::<String>(1)?,
             "age_days": (now - created).num_days(),
             "overdue": due_at < now,

@@ -129,12 +129,13 @@ async fn a_campaign_from_the_004_template_reminds_escalates_and_digests(backend:
     assert_eq!(milestones[0]["measure"], "households_visited");
 
     // An objection to a notice in 西村, open since 5 November.
+    let objection = Uuid::new_v4().to_string();
     app.execute_sql(&format!(
         "INSERT INTO objection (id, notice_id, receipt, body, status, assigned_level, assigned_region, region_code, \
          due_at, source_hash, created_at, updated_at) VALUES ('{}', '{}', 'R20261105', '收入不实', 'open', 'village', \
          '{VILLAGE_2}', '{VILLAGE_2}', '2026-11-12T01:00:00+00:00', 'hash', '2026-11-05T01:00:00+00:00', \
          '2026-11-05T01:00:00+00:00')",
-        Uuid::new_v4(),
+        objection,
         Uuid::new_v4()
     ))
     .await;
@@ -156,7 +157,7 @@ async fn a_campaign_from_the_004_template_reminds_escalates_and_digests(backend:
     assert_eq!(digests, BTreeSet::from(["supervisor", "supervisor-county"]));
     for d in sent.iter().filter(|s| s.event == "daily_digest") {
         assert_eq!(d.params["open_objections"], 1, "{}", d.params);
-        assert_eq!(d.params["objections"][0]["receipt"], "R20261105");
+        assert_eq!(d.params["objections"][0]["id"], objection.as_str());
         assert_eq!(d.params["objections"][0]["age_days"], 2);
         assert_eq!(d.params["due"][0]["days_left"], 3);
         assert_eq!(d.params["due_count"], 1);
