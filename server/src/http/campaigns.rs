@@ -331,7 +331,8 @@ pub async fn delete_milestone(
 pub struct ProgressParams {
     /// Only this milestone.
     pub milestone_id: Option<Uuid>,
-    /// The day progress is measured for (default: today, Beijing).
+    /// The day whose expected share the progress is held against (default: today,
+    /// Beijing). The counts are always from the data as it stands now.
     pub on: Option<NaiveDate>,
     /// `json` (default), `csv` or `xlsx`.
     pub format: Option<String>,
