@@ -39,6 +39,18 @@ pub struct Channels {
     pub wecom: Option<Arc<dyn Channel>>,
 }
 
+/// Names the configured providers only (a channel holds credentials).
+impl std::fmt::Debug for Channels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = |channel: &Option<Arc<dyn Channel>>| channel.as_ref().map(|channel| channel.name());
+        f.debug_struct("Channels")
+            .field("sms", &name(&self.sms))
+            .field("email", &name(&self.email))
+            .field("wecom", &name(&self.wecom))
+            .finish()
+    }
+}
+
 impl Channels {
     fn get(&self, channel: &str) -> Option<&Arc<dyn Channel>> {
         match channel {

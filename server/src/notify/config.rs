@@ -281,11 +281,11 @@ mod tests {
     #[test]
     fn mistakes_stop_the_start_with_the_key_named() {
         let config = NotifyConfig { sms_provider: "aliyn".into(), ..NotifyConfig::default() };
-        assert!(config.channels().err().expect("refused").to_string().contains("notify.sms_provider"));
+        assert!(config.channels().expect_err("refused").to_string().contains("notify.sms_provider"));
         let config = NotifyConfig { sms_provider: "tencent".into(), ..NotifyConfig::default() };
-        assert!(config.channels().err().expect("refused").to_string().contains("[notify.tencent]"));
+        assert!(config.channels().expect_err("refused").to_string().contains("[notify.tencent]"));
         let config = NotifyConfig { quiet_hours_start: "9pm".into(), ..NotifyConfig::default() };
-        assert!(config.policy().err().expect("refused").to_string().contains("notify.quiet_hours_start"));
+        assert!(config.policy().expect_err("refused").to_string().contains("notify.quiet_hours_start"));
     }
 
     #[test]
