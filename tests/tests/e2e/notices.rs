@@ -16,6 +16,7 @@ on_both_backends!(
     public_pages_hide_ids_phones_health_and_watch_lists_and_escape_input,
     the_objection_form_refuses_forged_floods_and_oversized_posts,
     a_phone_sized_browser_files_an_objection_through_the_form,
+    an_objection_on_the_page_reaches_the_village_team_by_sms_and_email,
 );
 
 /// A household in `village` whose head is `head` with a known ID number and phone.
@@ -509,4 +510,38 @@ async fn a_phone_sized_browser_files_an_objection_through_the_form(backend: Back
     assert_eq!(stored[0]["entry_no"], 1);
     assert_eq!(stored[0]["body"], "该户儿子在县城有商品房，请核实。");
     browser.close().await;
+}
+
+async fn an_objection_on_the_page_reaches_the_village_team_by_sms_and_email(backend: Backend) {
+    // SMS to a stand-in that checks Aliyun's signature, email to aiosmtpd; 10:00 Beijing.
+    let stage = crate::standins::stage(backend, true, |_| {}).await;
+    let app = &stage.app;
+    let team = "team@dongcun.example.org";
+    crate::standins::user(app, "east-team", "village", VILLAGE_1, Some("13800138001"), Some(team)).await;
+    let p = people(app).await;
+    let (h, _) = household(app, VILLAGE_1, "吴春花", "healthy").await;
+    to_village_notice(app, &p, h).await;
+    let (_, token) = publish_village_notice(&p).await;
+
+    let (status, _, _) =
+        object(&browser(), &app.base, &token, &[("entry", "1"), ("body", "该户有人在城里买了房。")]).await;
+    assert_eq!(status, 303);
+    let dispatcher = jingzhun::notify::dispatch::dispatcher(&app.state).expect("dispatcher");
+    let outcome = dispatcher.try_dispatch_once(app.clock.now()).await.expect("one cycle");
+    assert_eq!(outcome.sent, 2, "{outcome:?}");
+
+    assert_eq!(stage.sms.received_by("13800138001"), 1);
+    let sms = stage.sms.accepted().pop().expect("accepted");
+    assert_eq!(sms["TemplateCode"], "SMS_JZ_OBJECTION_RECEIVED");
+    let params: Value = serde_json::from_str(&sms["TemplateParam"]).expect("json");
+    assert_eq!(params["notice_title"], "东村村级公示");
+    let mail = stage.smtp.as_ref().expect("smtp").messages();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(
+        (mail[0]["subject"].as_str(), mail[0]["rcpt_to"].clone()),
+        (Some("【精准扶贫】公示收到异议"), json!([team]))
+    );
+    assert!(mail[0]["plain"].as_str().expect("text").contains("东村的公示《东村村级公示》收到新的异议"), "{mail:?}");
+    // Nothing goes twice.
+    assert_eq!(dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle").claimed, 0);
 }

@@ -4,22 +4,19 @@
 //! The server's own dispatcher loop is off here; tests run cycles with
 //! `try_dispatch_once` so each step is visible.
 
-use chrono::{DateTime, TimeZone, Utc};
-use chrono_tz::Asia::Shanghai;
+use chrono::{DateTime, Utc};
 use jingzhun::auth::Role;
-use jingzhun::notify::config::{AliyunSection, SmtpSection, TencentSection};
+use jingzhun::notify::config::TencentSection;
 use jingzhun::notify::{Event, Notification, Recipients};
 use jingzhun_notifier::Secret;
 use jingzhun_notifier::outbox::Dispatcher;
-use jingzhun_notifier::standins::{
-    ALIYUN_KEY_ID, ALIYUN_SECRET, AliyunGateway, TENCENT_SECRET_ID, TENCENT_SECRET_KEY, TencentGateway, WeComStandIn,
-};
+use jingzhun_notifier::standins::{TENCENT_SECRET_ID, TENCENT_SECRET_KEY, TencentGateway};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-use crate::harness::{Admin, Backend, PASSWORD, TestApp, VILLAGE_1, VILLAGE_2, seed};
+use crate::harness::{Admin, Backend, PASSWORD, TestApp, VILLAGE_1, VILLAGE_2};
 use crate::on_both_backends;
-use crate::standins::SmtpReceiver;
+use crate::standins::{beijing, stage, user};
 
 on_both_backends!(
     an_objection_reaches_the_village_team_by_sms_and_email,
@@ -36,67 +33,6 @@ on_both_backends!(
     tencent_sms_get_their_variables_in_template_order,
     the_server_dispatches_by_itself,
 );
-
-struct Stage {
-    app: TestApp,
-    sms: AliyunGateway,
-    smtp: Option<SmtpReceiver>,
-    wecom: WeComStandIn,
-}
-
-fn beijing(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
-    Shanghai.with_ymd_and_hms(2026, 11, day, hour, minute, 0).single().expect("valid").with_timezone(&Utc)
-}
-
-/// A server whose SMS goes to the Aliyun stand-in, email to aiosmtpd (when `email`), WeCom
-/// to its stand-in; the clock at 10:00 Beijing time on a Monday; the county seeded.
-async fn stage(backend: Backend, email: bool, tweak: impl FnOnce(&mut jingzhun::Config)) -> Stage {
-    let (sms, endpoint) = AliyunGateway::start().await.expect("sms stand-in");
-    let (wecom, wecom_url) = WeComStandIn::start().await.expect("wecom stand-in");
-    let smtp = if email { Some(SmtpReceiver::start().await) } else { None };
-    let smtp_port = smtp.as_ref().map(|smtp| smtp.port);
-    let app = TestApp::spawn_with(backend, |config| {
-        config.notify.dispatcher_enabled = false;
-        config.notify.sms_provider = "aliyun".into();
-        config.notify.aliyun = Some(AliyunSection {
-            endpoint,
-            access_key_id: ALIYUN_KEY_ID.into(),
-            access_key_secret: Secret::new(ALIYUN_SECRET),
-            sign_name: "精准扶贫".into(),
-        });
-        config.notify.smtp = smtp_port.map(|port| SmtpSection {
-            host: "127.0.0.1".into(),
-            port,
-            security: "plain".into(),
-            username: String::new(),
-            password: None,
-            from: "精准扶贫 <noreply@jingzhun.test>".into(),
-        });
-        config.notify.wecom = Some(jingzhun::notify::config::WeComSection { base_url: wecom_url });
-        tweak(config);
-    })
-    .await;
-    app.clock.set(beijing(23, 10, 0));
-    seed(&app).await;
-    Stage { app, sms, smtp, wecom }
-}
-
-/// Creates a user with a role over a region, a phone and an email; returns the id.
-async fn user(
-    app: &TestApp,
-    username: &str,
-    role: &str,
-    region: &str,
-    phone: Option<&str>,
-    email: Option<&str>,
-) -> String {
-    let body = json!({
-        "username": username, "name": username, "password": PASSWORD,
-        "phone": phone, "email": email,
-        "roles": [{"role": role, "region_code": region}],
-    });
-    app.admin.ok_post("/api/v1/users", body).await["id"].as_str().expect("id").to_owned()
-}
 
 async fn notify(app: &TestApp, notification: Notification) -> usize {
     let txn = app.state.db.begin_write().await.expect("begin");

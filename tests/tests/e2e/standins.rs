@@ -1,13 +1,21 @@
 //! Stand-ins the end-to-end tests share. The SMS gateway and the WeCom webhook live in
 //! `jingzhun_notifier::standins` (the benchmark uses them too); this holds a real SMTP
 //! server on loopback: Python's aiosmtpd (installed by `.ci/run` and `scripts/test`),
-//! which writes each message it accepts, decoded, as one JSON file.
+//! which writes each message it accepts, decoded, as one JSON file; and [`stage`], a
+//! server wired to all of them.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::Value;
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
+use jingzhun::notify::config::{AliyunSection, SmtpSection};
+use jingzhun_notifier::Secret;
+use jingzhun_notifier::standins::{ALIYUN_KEY_ID, ALIYUN_SECRET, AliyunGateway, WeComStandIn};
+use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::harness::{Backend, PASSWORD, TestApp, seed};
 
 const RECEIVER: &str = r#"
 import email, json, os, sys, threading, uuid
@@ -93,4 +101,65 @@ impl Drop for SmtpReceiver {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+pub struct Stage {
+    pub app: TestApp,
+    pub sms: AliyunGateway,
+    pub smtp: Option<SmtpReceiver>,
+    pub wecom: WeComStandIn,
+}
+
+pub fn beijing(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+    Shanghai.with_ymd_and_hms(2026, 11, day, hour, minute, 0).single().expect("valid").with_timezone(&Utc)
+}
+
+/// A server whose SMS goes to the Aliyun stand-in, email to aiosmtpd (when `email`), WeCom
+/// to its stand-in; the clock at 10:00 Beijing time on a Monday; the county seeded.
+pub async fn stage(backend: Backend, email: bool, tweak: impl FnOnce(&mut jingzhun::Config)) -> Stage {
+    let (sms, endpoint) = AliyunGateway::start().await.expect("sms stand-in");
+    let (wecom, wecom_url) = WeComStandIn::start().await.expect("wecom stand-in");
+    let smtp = if email { Some(SmtpReceiver::start().await) } else { None };
+    let smtp_port = smtp.as_ref().map(|smtp| smtp.port);
+    let app = TestApp::spawn_with(backend, |config| {
+        config.notify.dispatcher_enabled = false;
+        config.notify.sms_provider = "aliyun".into();
+        config.notify.aliyun = Some(AliyunSection {
+            endpoint,
+            access_key_id: ALIYUN_KEY_ID.into(),
+            access_key_secret: Secret::new(ALIYUN_SECRET),
+            sign_name: "精准扶贫".into(),
+        });
+        config.notify.smtp = smtp_port.map(|port| SmtpSection {
+            host: "127.0.0.1".into(),
+            port,
+            security: "plain".into(),
+            username: String::new(),
+            password: None,
+            from: "精准扶贫 <noreply@jingzhun.test>".into(),
+        });
+        config.notify.wecom = Some(jingzhun::notify::config::WeComSection { base_url: wecom_url });
+        tweak(config);
+    })
+    .await;
+    app.clock.set(beijing(23, 10, 0));
+    seed(&app).await;
+    Stage { app, sms, smtp, wecom }
+}
+
+/// Creates a user with a role over a region, a phone and an email; returns the id.
+pub async fn user(
+    app: &TestApp,
+    username: &str,
+    role: &str,
+    region: &str,
+    phone: Option<&str>,
+    email: Option<&str>,
+) -> String {
+    let body = json!({
+        "username": username, "name": username, "password": PASSWORD,
+        "phone": phone, "email": email,
+        "roles": [{"role": role, "region_code": region}],
+    });
+    app.admin.ok_post("/api/v1/users", body).await["id"].as_str().expect("id").to_owned()
 }
