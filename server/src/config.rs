@@ -160,3 +160,21 @@ impl Config {
             .set_default("schedule.step_waiting_days", 7)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example file documents every section: it must load, and agree with the defaults.
+    #[test]
+    fn the_example_file_loads_with_the_default_values() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../jingzhun.example.toml");
+        let example = Config::load(Some(&path)).expect("jingzhun.example.toml loads");
+        let defaults = Config::defaults().expect("defaults");
+        assert_eq!(example.notices.page_cache_secs, defaults.notices.page_cache_secs);
+        assert_eq!(example.schedule.digest, defaults.schedule.digest);
+        assert_eq!(example.notify.sms_per_hour, defaults.notify.sms_per_hour);
+        assert_eq!(example.notify.quiet_hours_start, defaults.notify.quiet_hours_start);
+        assert!(example.notify.sms_provider.is_empty(), "no provider configured by the example");
+    }
+}
