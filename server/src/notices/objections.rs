@@ -323,6 +323,17 @@ pub async fn by_receipt(conn: &impl ConnectionTrait, receipt: &str) -> Result<Op
     }))
 }
 
+/// The objections of the villages the caller reads, as a SQL condition; None: none.
+fn region_scope(caller: &Caller) -> Option<(String, Vec<sea_orm::Value>)> {
+    let prefixes = caller.read_prefixes();
+    if prefixes.is_empty() {
+        return None;
+    }
+    let parts: Vec<&str> = prefixes.iter().map(|_| "o.region_code LIKE ?").collect();
+    let values = prefixes.iter().map(|p| format!("{p}%").into()).collect();
+    Some((format!("({})", parts.join(" OR ")), values))
+}
+
 /// Objections the caller may see: of notices in regions they read.
 pub async fn list(
     db: &Db,
@@ -330,17 +341,7 @@ pub async fn list(
     notice_id: Option<&str>,
     status: Option<&str>,
 ) -> Result<Vec<ObjectionView>, ApiError> {
-    let prefixes = caller.read_prefixes();
-    if prefixes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut parts = Vec::new();
-    let mut values: Vec<sea_orm::Value> = Vec::new();
-    for prefix in prefixes {
-        parts.push("o.region_code LIKE ?");
-        values.push(format!("{prefix}%").into());
-    }
-    let mut condition = format!("({})", parts.join(" OR "));
+    let Some((mut condition, mut values)) = region_scope(caller) else { return Ok(Vec::new()) };
     if let Some(notice_id) = notice_id {
         condition.push_str(" AND o.notice_id = ?");
         values.push(notice_id.to_owned().into());
@@ -494,17 +495,8 @@ pub async fn pull_records(conn: &impl ConnectionTrait, ids: &[String]) -> Result
 
 /// Open objections in the caller's regions, for a first pull.
 pub async fn pull_snapshot(conn: &impl ConnectionTrait, caller: &Caller) -> Result<Vec<SideRecord>, DbErr> {
-    let prefixes = caller.read_prefixes();
-    if prefixes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut parts = Vec::new();
-    let mut values: Vec<sea_orm::Value> = Vec::new();
-    for prefix in prefixes {
-        parts.push("o.region_code LIKE ?");
-        values.push(format!("{prefix}%").into());
-    }
-    let rows = load_where(conn, &format!("o.status = 'open' AND ({})", parts.join(" OR ")), values).await?;
+    let Some((condition, values)) = region_scope(caller) else { return Ok(Vec::new()) };
+    let rows = load_where(conn, &format!("o.status = 'open' AND {condition}"), values).await?;
     Ok(rows.iter().map(|r| SideRecord { id: r.view.id.clone(), version: r.version, data: pull_json(r) }).collect())
 }
 

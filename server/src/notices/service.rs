@@ -665,7 +665,16 @@ pub async fn list(db: &Db, caller: &Caller, status: Option<&str>) -> Result<Vec<
 pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
     use crate::notify::{Event, Notification, Recipients};
     let soon = now + chrono::Duration::days(1);
-    let mut sent = 0;
+    struct Reminder {
+        event: Event,
+        dedup_key: String,
+        step: String,
+        region: String,
+        title: String,
+        at: DateTime<Utc>,
+        extra: (&'static str, String),
+    }
+    let mut due = Vec::new();
     let ending = db
         .conn
         .query_all_raw(sql(
@@ -676,7 +685,21 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
             vec![now.into(), soon.into()],
         ))
         .await?;
-    let objections = db
+    for row in ending {
+        let (id, open): (String, i64) = (row.try_get_by_index(0)?, row.try_get_by_index(5)?);
+        let (step, region, title, ends_at) =
+            (row.try_get_by_index(1)?, row.try_get_by_index(2)?, row.try_get_by_index(3)?, row.try_get_by_index(4)?);
+        due.push(Reminder {
+            event: Event::NoticeEnding,
+            dedup_key: format!("notice:{id}:ending"),
+            step,
+            region,
+            title,
+            at: ends_at,
+            extra: ("open_objections", open.to_string()),
+        });
+    }
+    let answers = db
         .conn
         .query_all_raw(sql(
             db.backend(),
@@ -685,59 +708,35 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
             vec![soon.into()],
         ))
         .await?;
-    let txn = db.begin_write().await?;
-    for row in ending {
-        let (id, step, region, title, ends_at, open): (String, String, String, String, DateTime<Utc>, i64) = (
-            row.try_get_by_index(0)?,
-            row.try_get_by_index(1)?,
-            row.try_get_by_index(2)?,
-            row.try_get_by_index(3)?,
-            row.try_get_by_index(4)?,
-            row.try_get_by_index(5)?,
-        );
-        let role = *Step::parse(&step).and_then(|s| s.roles().first()).unwrap_or(&Role::Village);
-        let names = content::region_names(&db.conn, std::slice::from_ref(&region)).await?;
-        let mut params = notice_params(names.get(&region).map_or("", String::as_str), &region, &title, ends_at);
-        params.insert("open_objections".into(), open.to_string().into());
-        sent += crate::notify::notify(
-            &*txn,
-            now,
-            Notification {
-                event: Event::NoticeEnding,
-                dedup_key: format!("notice:{id}:ending"),
-                recipients: Recipients::Role { role, region_code: region },
-                params,
-                urgent: false,
-            },
-        )
-        .await?;
+    for row in answers {
+        let (id, due_at, receipt): (String, DateTime<Utc>, String) =
+            (row.try_get_by_index(0)?, row.try_get_by_index(4)?, row.try_get_by_index(5)?);
+        let (step, region, title) = (row.try_get_by_index(1)?, row.try_get_by_index(2)?, row.try_get_by_index(3)?);
+        let key = format!("objection:{id}:{}", if due_at <= now { "late" } else { "due" });
+        due.push(Reminder {
+            event: Event::ObjectionDue,
+            dedup_key: key,
+            step,
+            region,
+            title,
+            at: due_at,
+            extra: ("receipt", receipt),
+        });
     }
-    for row in objections {
-        let (id, step, region, title, due_at, receipt): (String, String, String, String, DateTime<Utc>, String) = (
-            row.try_get_by_index(0)?,
-            row.try_get_by_index(1)?,
-            row.try_get_by_index(2)?,
-            row.try_get_by_index(3)?,
-            row.try_get_by_index(4)?,
-            row.try_get_by_index(5)?,
-        );
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let txn = db.begin_write().await?;
+    let regions: Vec<String> = due.iter().map(|d| d.region.clone()).collect();
+    let names = content::region_names(&*txn, &regions).await?;
+    let mut sent = 0;
+    for Reminder { event, dedup_key, step, region, title, at, extra: (name, value) } in due {
         let role = *Step::parse(&step).and_then(|s| s.roles().first()).unwrap_or(&Role::Village);
-        let late = due_at <= now;
-        let names = content::region_names(&db.conn, std::slice::from_ref(&region)).await?;
-        let mut params = notice_params(names.get(&region).map_or("", String::as_str), &region, &title, due_at);
-        params.insert("receipt".into(), receipt.into());
-        sent += crate::notify::notify(
-            &*txn,
-            now,
-            Notification {
-                event: Event::ObjectionDue,
-                dedup_key: format!("objection:{id}:{}", if late { "late" } else { "due" }),
-                recipients: Recipients::Role { role, region_code: region },
-                params,
-                urgent: false,
-            },
-        )
-        .await?;
+        let mut params = notice_params(names.get(&region).map_or("", String::as_str), &region, &title, at);
+        params.insert(name.into(), value.into());
+        let recipients = Recipients::Role { role, region_code: region };
+        sent += crate::notify::notify(&*txn, now, Notification { event, dedup_key, recipients, params, urgent: false })
+            .await?;
     }
     txn.commit().await?;
     Ok(sent)
