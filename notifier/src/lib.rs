@@ -1,7 +1,7 @@
 //! Jingzhun's notifier: tells supervisors and officers what is due, overdue or
 //! objected to, by SMS (Aliyun, Tencent Cloud), email (SMTP) and WeCom group robots.
 //!
-//! This first part holds the channels: one [`Channel`] trait, one file per provider,
+//! The channels: one [`Channel`] trait, one file per provider,
 //! with the providers' request signing reproduced from their published examples. Each
 //! channel sends one message once and classifies failures ([`SendError`]) so the
 //! dispatcher can decide: transient → retry with backoff, permanent → stop and show
