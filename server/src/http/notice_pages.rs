@@ -219,6 +219,24 @@ pub struct PostedForm {
     body: String,
 }
 
+/// Tokens are 18 random bytes in URL-safe base64: 24 characters.
+fn is_token(token: &str) -> bool {
+    token.len() == 24 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// What a sender is counted by: an IPv4 address, or an IPv6 /64 (one subscriber's
+/// network: counting single IPv6 addresses would give each sender millions of tries).
+fn sender_key(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or_else(|| address.to_owned(), |v4| v4.to_string()),
+        _ => address.to_owned(),
+    }
+}
+
 /// The sender's address: the peer, or the header a trusted reverse proxy sets.
 fn client_address(state: &AppState, parts: &Parts) -> String {
     let header_name = &state.config.notices.client_ip_header;
@@ -263,17 +281,22 @@ pub async fn post_objection(
     form: Result<Form<PostedForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let now = state.clock.now();
+    // Not a token we could have issued: nothing to count, nothing to look up.
+    if !is_token(&token) {
+        return not_found();
+    }
     let limits = &state.config.notices;
-    let address = client_address(&state, &parts);
-    let source = state.notice_pages.guard.source_hash(&address);
+    let source = state.notice_pages.guard.source_hash(&sender_key(&client_address(&state, &parts)));
     let hour = Duration::from_secs(3600);
-    if !state.notice_pages.guard.allow(&format!("ip:{source}"), limits.objections_per_ip_per_hour, hour)
-        || !state.notice_pages.guard.allow(&format!("notice:{token}"), limits.objections_per_notice_per_hour, hour)
-    {
-        return html(
+    let too_many = || {
+        html(
             StatusCode::TOO_MANY_REQUESTS,
             pages::message_page("提交过于频繁", "提交过于频繁，请稍后再试，或直接向村委会、乡镇人民政府反映。"),
-        );
+        )
+    };
+    // Every post counts against its sender, refused ones too (they cost a page render).
+    if !state.notice_pages.guard.allow(&format!("ip:{source}"), limits.objections_per_ip_per_hour, hour) {
+        return too_many();
     }
     let form = match form {
         Ok(Form(form)) => form,
@@ -296,6 +319,11 @@ pub async fn post_objection(
     let cookie = cookie(&parts.headers, CSRF_COOKIE);
     if !origin_ok || !state.notice_pages.guard.check_csrf(&token, &form.csrf, cookie.as_deref(), now) {
         return refused(&state, &token, StatusCode::FORBIDDEN, "页面已过期，请重新提交。").await;
+    }
+    // The notice's own budget counts only forms our page served, so garbage posts
+    // cannot use it up and turn real villagers away.
+    if !state.notice_pages.guard.allow(&format!("notice:{token}"), limits.objections_per_notice_per_hour, hour) {
+        return too_many();
     }
     let filed = objections::file(
         &state.db,
@@ -357,5 +385,26 @@ pub async fn receipt(
             tracing::error!(%err, "loading a receipt");
             html(StatusCode::SERVICE_UNAVAILABLE, pages::message_page("暂时无法查询", "请稍后再试。"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn senders_are_counted_by_ipv4_address_or_ipv6_network() {
+        assert_eq!(sender_key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(sender_key("2001:db8:1:2:aaaa::1"), sender_key("2001:db8:1:2:bbbb::2"), "one /64");
+        assert_ne!(sender_key("2001:db8:1:2::1"), sender_key("2001:db8:1:3::1"));
+        assert_eq!(sender_key("::ffff:203.0.113.9"), "203.0.113.9");
+    }
+
+    #[test]
+    fn only_well_formed_tokens_are_looked_up() {
+        assert!(is_token("wqQw9cZkqKUaJPz829YQ2Vjj"));
+        assert!(!is_token("not-a-token"));
+        assert!(!is_token(&"a".repeat(5000)));
+        assert!(!is_token("wqQw9cZkqKUaJPz829YQ2Vj%"));
     }
 }

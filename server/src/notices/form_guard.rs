@@ -101,6 +101,11 @@ impl Limiter {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if windows.len() > 100_000 {
             windows.retain(|_, (start, _)| now.duration_since(*start) < window);
+            // Still full of fresh keys (a spread-out flood): start over rather than
+            // rescan on every call; at worst some senders get a fresh window.
+            if windows.len() > 100_000 {
+                windows.clear();
+            }
         }
         let entry = windows.entry(key.to_owned()).or_insert((now, 0));
         if now.duration_since(entry.0) >= window {

@@ -201,7 +201,9 @@ pub async fn file(
 
     let txn = db.begin_write().await?;
     let notice = service::load_by(&*txn, "token", token).await?.ok_or_else(ApiError::not_found)?;
-    if notice.status != "published" || notice.ends_at.is_none_or(|end| now >= end) {
+    // The notice's row lock, taken before anything is written: a close running at the
+    // same moment either sees this objection or has already closed the notice.
+    if notice.ends_at.is_none_or(|end| now >= end) || !service::lock_published(&txn, &notice.id, now).await? {
         return Err(ApiError::conflict(ErrorCode::NoticeNotPublished));
     }
     let (case_id, household_id, village) = match entry_no {
@@ -211,14 +213,22 @@ pub async fn file(
                 .query_one_raw(sql(
                     txn.get_database_backend(),
                     "SELECT nc.case_id, nc.household_id, h.region_code FROM notice_case nc \
-                     JOIN household h ON h.id = nc.household_id WHERE nc.notice_id = ? AND nc.position = ?",
+                     JOIN household h ON h.id = nc.household_id \
+                     WHERE nc.notice_id = ? AND nc.position = ? AND nc.status = 'listed'",
                     vec![notice.id.as_str().into(), no.into()],
                 ))
                 .await?
                 .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidRequest))?;
-            let (c, h, r): (String, String, String) =
+            let (c, h, village): (String, String, String) =
                 (row.try_get_by_index(0)?, row.try_get_by_index(1)?, row.try_get_by_index(2)?);
-            (Some(c), Some(h), r)
+            // Filed where the investigating level reads it: a township or county notice's
+            // objection stays off the household's village team, who may be objected to.
+            let region = if notice.step == crate::procedures::steps::Step::VillageNotice {
+                village
+            } else {
+                notice.region_code.clone()
+            };
+            (Some(c), Some(h), region)
         }
     };
     let id = Uuid::new_v4().to_string();
@@ -380,6 +390,26 @@ pub async fn answer(
     if row.view.status != "open" {
         return Err(ApiError::conflict(ErrorCode::ObjectionAnswered));
     }
+    // Claim the objection first: of two people answering at once, one gets `objection_answered`.
+    let status = if upheld { "upheld" } else { "dismissed" };
+    let claimed = txn
+        .execute_raw(sql(
+            txn.get_database_backend(),
+            "UPDATE objection SET status = ?, findings = ?, answered_by = ?, answered_at = ?, version = version + 1, \
+             updated_at = ? WHERE id = ? AND status = 'open'",
+            vec![
+                status.into(),
+                findings.as_str().into(),
+                caller.user_id.as_str().into(),
+                now.into(),
+                now.into(),
+                id.into(),
+            ],
+        ))
+        .await?;
+    if claimed.rows_affected() != 1 {
+        return Err(ApiError::conflict(ErrorCode::ObjectionAnswered));
+    }
     let mut written = Written::default();
     if upheld {
         let cases = match &row.view.case_id {
@@ -393,21 +423,6 @@ pub async fn answer(
             written.extend(return_case(&txn, caller, &grant, &notice, &case_id, &findings).await?);
         }
     }
-    let status = if upheld { "upheld" } else { "dismissed" };
-    txn.execute_raw(sql(
-        txn.get_database_backend(),
-        "UPDATE objection SET status = ?, findings = ?, answered_by = ?, answered_at = ?, version = version + 1, \
-         updated_at = ? WHERE id = ? AND status = 'open'",
-        vec![
-            status.into(),
-            findings.as_str().into(),
-            caller.user_id.as_str().into(),
-            now.into(),
-            now.into(),
-            id.into(),
-        ],
-    ))
-    .await?;
     log(&txn, id, &row.region_code, row.version + 1).await?;
     engine::record_written(&txn, written).await?;
     crate::audit::record(

@@ -546,6 +546,9 @@ pub(crate) async fn close_blocker(
 /// several processes at once: only the one that flips the status does the work.
 pub async fn close(db: &Db, id: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
     let txn = db.begin_write().await?;
+    // Lock the notice first: an objection being filed holds the same lock, so either it
+    // commits before we count open objections, or it finds the notice closed.
+    lock_published(&txn, id, now).await?;
     let row = load_by(&*txn, "id", id).await?.ok_or_else(ApiError::not_found)?;
     if let Some(code) = close_blocker(&*txn, &row, now).await? {
         return Err(ApiError::conflict(code));
@@ -571,8 +574,8 @@ pub async fn close(db: &Db, id: &str, now: DateTime<Utc>) -> Result<(), ApiError
     for case in listed(&*txn, id).await?.into_iter().filter(|c| c.status == "listed") {
         match engine::pass_notice(&txn, &publisher, &grant, &case.case_id, row.step, comment.clone()).await {
             Ok(w) => written.extend(w),
-            // Closed or moved some other way (e.g. reopened by a higher level): nothing to pass.
-            Err(engine::CaseError::Closed | engine::CaseError::StepMismatch) => {}
+            // Closed, moved some other way, or gone: nothing to pass, and the others still go on.
+            Err(engine::CaseError::Closed | engine::CaseError::StepMismatch | engine::CaseError::NotFound) => {}
             Err(err) => return Err(err.into()),
         }
         txn.execute_raw(sql(
@@ -586,6 +589,19 @@ pub async fn close(db: &Db, id: &str, now: DateTime<Utc>) -> Result<(), ApiError
     crate::audit::record(&*txn, &[audit(None, "notice_close", id, comment)]).await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Takes the row lock of a published notice (on PostgreSQL; SQLite's writer lock already
+/// serialises). False when the notice is not published.
+pub(crate) async fn lock_published(txn: &WriteTxn, id: &str, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    let locked = txn
+        .execute_raw(sql(
+            txn.get_database_backend(),
+            "UPDATE notice SET updated_at = ? WHERE id = ? AND status = 'published'",
+            vec![now.into(), id.into()],
+        ))
+        .await?;
+    Ok(locked.rows_affected() == 1)
 }
 
 /// The publisher, as whom the closing sign-offs are recorded.
@@ -623,7 +639,7 @@ pub async fn close_due(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
         match close(db, &id, now).await {
             Ok(()) => closed += 1,
             // Another process got there first, or an objection arrived meanwhile.
-            Err(err) if err.status != StatusCode::INTERNAL_SERVER_ERROR => {}
+            Err(err) if err.status == StatusCode::CONFLICT => {}
             Err(err) => tracing::error!(notice = %id, code = err.code.code(), "closing a notice failed"),
         }
     }
