@@ -52,7 +52,8 @@ pub struct ListedCase {
     pub case_id: String,
     pub household_id: String,
     pub no: u32,
-    /// listed, advanced or returned.
+    /// listed; advanced (passed the step at the close), returned (an upheld objection
+    /// sent it back to verification) or left (it moved some other way meanwhile).
     pub status: String,
 }
 
@@ -571,22 +572,29 @@ pub async fn close(db: &Db, id: &str, now: DateTime<Utc>) -> Result<(), ApiError
     };
     let mut written = Written::default();
     let comment = format!("{}期满无异议 ({} {})", content::kind_label(row.step), row.title, row.id);
+    let mut advanced = 0;
     for case in listed(&*txn, id).await?.into_iter().filter(|c| c.status == "listed") {
-        match engine::pass_notice(&txn, &publisher, &grant, &case.case_id, row.step, comment.clone()).await {
-            Ok(w) => written.extend(w),
+        let status = match engine::pass_notice(&txn, &publisher, &grant, &case.case_id, row.step, comment.clone()).await
+        {
+            Ok(w) => {
+                written.extend(w);
+                advanced += 1;
+                "advanced"
+            }
             // Closed, moved some other way, or gone: nothing to pass, and the others still go on.
-            Err(engine::CaseError::Closed | engine::CaseError::StepMismatch | engine::CaseError::NotFound) => {}
+            Err(engine::CaseError::Closed | engine::CaseError::StepMismatch | engine::CaseError::NotFound) => "left",
             Err(err) => return Err(err.into()),
-        }
+        };
         txn.execute_raw(sql(
             txn.get_database_backend(),
-            "UPDATE notice_case SET status = 'advanced' WHERE notice_id = ? AND case_id = ?",
-            vec![id.into(), case.case_id.as_str().into()],
+            "UPDATE notice_case SET status = ? WHERE notice_id = ? AND case_id = ?",
+            vec![status.into(), id.into(), case.case_id.as_str().into()],
         ))
         .await?;
     }
+    let note = format!("{} cases passed the step; {comment}", advanced);
     engine::record_written(&txn, written).await?;
-    crate::audit::record(&*txn, &[audit(None, "notice_close", id, comment)]).await?;
+    crate::audit::record(&*txn, &[audit(None, "notice_close", id, note)]).await?;
     txn.commit().await?;
     Ok(())
 }
