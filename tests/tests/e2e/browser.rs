@@ -21,7 +21,7 @@ const PHONE_HEIGHT: u32 = 844;
 impl Browser {
     pub async fn start() -> Browser {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-        let driver = Command::new("chromedriver")
+        let mut driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -53,6 +53,8 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let _ = driver.kill();
+        let _ = driver.wait();
         panic!("could not start Chromium through chromedriver: {last_error}");
     }
 
