@@ -9,9 +9,9 @@
 //! households, and it removes the database it created unless asked to keep it.
 
 use crate::db::{Db, query_scalar_i64, sql};
+use crate::demo;
 /// `jingzhun bench dispatch` lives beside the outbox it measures.
 pub use crate::notify::bench::{DispatchOptions, DispatchReport, run_dispatch};
-use crate::demo;
 use anyhow::{Context, bail};
 use jingzhun_mobile_api::client::Client;
 use jingzhun_mobile_api::codes;
