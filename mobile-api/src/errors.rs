@@ -113,6 +113,31 @@ error_codes! {
     ChannelNotConfigured = "channel_not_configured", "服务器未配置该通知渠道", "This notification channel is not configured on the server";
     InvalidAddress = "invalid_address", "接收地址无效（手机号须为11位、以1开头，可带+86）", "Invalid recipient address (a mobile number has 11 digits starting with 1, optionally +86)";
     NotificationState = "notification_state", "该消息当前状态不能这样处理", "The message's status does not allow this (resend: unknown or failed; cancel: not sent yet)";
+    // Trust (issue 9): authority, logins, uploads, bad input.
+    GrantNotAllowed = "grant_not_allowed", "不能授予高于或等于本人的角色，或授予本辖区以外的角色", "You may grant only roles below your own, inside your region, to users inside it";
+    RegionCodeLevel = "region_code_level", "区划代码与上级区划或级别不符", "The region code does not fit its parent or its level";
+    RootAdminRequired = "root_admin_required", "此操作须由系统管理员执行", "Only a deployment administrator may do this";
+    NotAnOfficer = "not_an_officer", "该用户在此户所在区域没有帮扶责任人角色", "The user holds no officer role over this household's region";
+    AssignmentEnded = "assignment_ended", "您对该户的帮扶已结束，不能再办理此事项", "Your assignment to this household has ended: this action is no longer open to you";
+    TooManyAttempts = "too_many_attempts", "尝试次数过多，请稍后再试", "Too many attempts: wait before trying again";
+    DeviceInUse = "device_in_use", "此设备已绑定其他用户，请联系管理员解绑", "This device is bound to another user; ask a manager to release it";
+    WrongPassword = "wrong_password", "原密码错误", "The current password is wrong";
+    WeakPassword = "weak_password", "密码至少8位，且须包含字母和数字", "A password needs at least 8 characters with letters and digits";
+    ControlCharacter = "control_character", "内容含有不允许的控制字符", "The text contains control characters that are not allowed";
+    UnsupportedEncoding = "unsupported_encoding", "不支持的内容编码", "Unsupported Content-Encoding (use gzip or none)";
+    UnsupportedMediaType = "unsupported_media_type", "不支持的内容类型", "Unsupported Content-Type for this endpoint";
+    RequestTimeout = "request_timeout", "请求处理超时，请稍后重试", "The request took too long; please retry";
+    MethodNotAllowed = "method_not_allowed", "不支持的请求方法", "This method is not allowed on this path";
+    FileTooManyRows = "file_too_many_rows", "文件行数超过上限", "The file has more rows than allowed";
+    FileTooManyColumns = "file_too_many_columns", "文件列数超过上限", "The file has more columns than allowed";
+    FileCellTooLarge = "file_cell_too_large", "文件中有单元格内容过长", "A cell in the file is longer than allowed";
+    FileTooLargeUnpacked = "file_too_large_unpacked", "文件解压后过大", "The file is too large once decompressed";
+    QuotaExceeded = "quota_exceeded", "附件存储空间已超出限额", "The attachment storage quota is used up";
+    ContentTypeNotAllowed = "content_type_not_allowed", "只能上传图片（JPEG、PNG、WebP）或PDF文件", "Only images (JPEG, PNG, WebP) or PDF files may be uploaded";
+    ReportTooLarge = "report_too_large", "范围过大，请选择较小的区域", "The region is too large for this report; choose a smaller one";
+    Busy = "busy", "服务器繁忙，请稍后重试", "The server is busy; please retry shortly";
+    RecipientNotAllowed = "recipient_not_allowed", "只能发送到本人或所管理用户的地址", "You may send only to your own address or to users you manage";
+    InvalidOfficer = "invalid_officer", "责任人须为该户当前的帮扶责任人", "The officer must be currently assigned to this household";
 }
 
 /// One field's error inside a rejected change.
