@@ -23,3 +23,8 @@ mod reports;
 mod rules;
 mod sync_pull;
 mod sync_push;
+mod trust_authority;
+mod trust_input;
+mod trust_notify;
+mod trust_sync;
+mod trust_uploads;

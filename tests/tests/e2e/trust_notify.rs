@@ -1,0 +1,1 @@
+//! Issue 9 (trust): see the module's tests.
