@@ -19,6 +19,7 @@ mod m20261122_000011_natural_village;
 mod m20261122_000012_notices;
 mod m20261122_000013_notifications;
 mod m20261122_000014_campaigns;
+mod m20261206_000015_authority;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000012_notices::Migration),
             Box::new(m20261122_000013_notifications::Migration),
             Box::new(m20261122_000014_campaigns::Migration),
+            Box::new(m20261206_000015_authority::Migration),
         ]
     }
 }
