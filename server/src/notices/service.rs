@@ -569,6 +569,7 @@ pub async fn close(db: &Db, id: &str, now: DateTime<Utc>) -> Result<(), ApiError
         role: *row.step.roles().first().unwrap_or(&Role::Village),
         prefix: row.region_code[..prefix_len(region_level(row.step)).min(row.region_code.len())].to_owned(),
         region_code: row.region_code.clone(),
+        at_root: false,
     };
     let mut written = Written::default();
     let comment = format!("{}期满无异议 ({} {})", content::kind_label(row.step), row.title, row.id);
