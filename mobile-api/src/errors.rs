@@ -138,6 +138,7 @@ error_codes! {
     Busy = "busy", "服务器繁忙，请稍后重试", "The server is busy; please retry shortly";
     RecipientNotAllowed = "recipient_not_allowed", "只能发送到本人或所管理用户的地址", "You may send only to your own address or to users you manage";
     InvalidOfficer = "invalid_officer", "责任人须为该户当前的帮扶责任人", "The officer must be currently assigned to this household";
+    NeedsReview = "needs_review", "该身份证号码须经县级核实后才能登记，已转交审核", "This ID number needs a check by the county before it can be recorded; the change set is kept for review";
 }
 
 /// One field's error inside a rejected change.
