@@ -59,20 +59,26 @@ pub fn fen_to_yuan(fen: i64) -> Value {
 const MONEY_MAX_FEN: i64 = 1_000_000_000_000;
 
 /// Checks one field's wire value against its spec and returns the stored form.
+///
+/// The stored form is canonical, and every value this accepts fits its column on both
+/// databases: text carries no control character (PostgreSQL refuses NUL in text) and
+/// stays within `max_chars`, dates are `YYYY-MM-DD` (stored dates are compared as text),
+/// phone numbers are digits only, numbers stay inside BIGINT. The server stores exactly
+/// what this returns, so a phone that stores it too sees the same value come back.
 pub fn field(spec: &FieldSpec, value: &Value) -> Result<FieldValue, ErrorCode> {
     if value.is_null() {
         return if spec.required { Err(ErrorCode::Required) } else { Ok(FieldValue::Null) };
     }
     match spec.kind {
         FieldKind::Text { max_chars } => {
-            let s = as_str(value)?.trim();
-            if s.is_empty() {
+            let text = value.as_str().ok_or(ErrorCode::InvalidType)?;
+            let Some(s) = free_text(text, keeps_line_breaks(spec.kind))? else {
                 return if spec.required { Err(ErrorCode::Required) } else { Ok(FieldValue::Null) };
-            }
+            };
             if s.chars().count() > max_chars {
                 return Err(ErrorCode::TooLong);
             }
-            Ok(FieldValue::Text(s.to_owned()))
+            Ok(FieldValue::Text(s))
         }
         FieldKind::Int { min, max } => {
             let i = value.as_i64().ok_or(ErrorCode::InvalidType)?;
@@ -84,11 +90,7 @@ pub fn field(spec: &FieldSpec, value: &Value) -> Result<FieldValue, ErrorCode> {
         FieldKind::Money => money_fen(value).map(FieldValue::Money),
         FieldKind::Decimal { max } => decimal_hundredths(value, max).map(FieldValue::Decimal),
         FieldKind::Bool => value.as_bool().map(FieldValue::Bool).ok_or(ErrorCode::InvalidType),
-        FieldKind::Date => {
-            let s = as_str(value)?;
-            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ErrorCode::InvalidDate)?;
-            Ok(FieldValue::Date(s.to_owned()))
-        }
+        FieldKind::Date => canonical_date(as_str(value)?).map(FieldValue::Date),
         FieldKind::Uuid => uuid(as_str(value)?).map(FieldValue::Uuid),
         FieldKind::UuidList { max } => {
             let items = value.as_array().ok_or(ErrorCode::InvalidType)?;
@@ -124,10 +126,7 @@ pub fn field(spec: &FieldSpec, value: &Value) -> Result<FieldValue, ErrorCode> {
             let s = as_str(value)?.trim().to_ascii_uppercase();
             if id_number_is_valid(&s) { Ok(FieldValue::Text(s)) } else { Err(ErrorCode::InvalidIdNumber) }
         }
-        FieldKind::Phone => {
-            let s = as_str(value)?.trim();
-            if phone_is_valid(s) { Ok(FieldValue::Text(s.to_owned())) } else { Err(ErrorCode::InvalidPhone) }
-        }
+        FieldKind::Phone => canonical_phone(as_str(value)?).map(FieldValue::Text).ok_or(ErrorCode::InvalidPhone),
         FieldKind::RegionCode => {
             let s = as_str(value)?;
             if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
@@ -146,8 +145,92 @@ pub fn field(spec: &FieldSpec, value: &Value) -> Result<FieldValue, ErrorCode> {
     }
 }
 
+/// Text fields at least this long are free text (a visit note, a plan's goal): they keep
+/// line breaks and tabs. Shorter ones (names, addresses, titles) are one line.
+pub const FREE_TEXT_MIN_CHARS: usize = 1000;
+
+/// Whether a field of this kind keeps line breaks and tabs.
+pub fn keeps_line_breaks(kind: FieldKind) -> bool {
+    matches!(kind, FieldKind::Text { max_chars } if max_chars >= FREE_TEXT_MIN_CHARS)
+}
+
+/// Whether `c` is refused in text: a control character (NUL, which PostgreSQL refuses
+/// in text, the rest of C0, DEL, C1), a bidirectional override or isolate (it makes a
+/// name or an address read as something else), or a line or paragraph separator.
+/// Free text (`multiline`) keeps `\n` and `\t`, and the Unicode line and paragraph
+/// separators.
+pub fn is_refused_char(c: char, multiline: bool) -> bool {
+    match c {
+        '\n' | '\t' | '\u{2028}' | '\u{2029}' => !multiline,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => true,
+        c => c.is_control(),
+    }
+}
+
+/// Whether the text holds a character [`is_refused_char`] refuses.
+pub fn has_control_characters(s: &str, multiline: bool) -> bool {
+    s.chars().any(|c| is_refused_char(c, multiline))
+}
+
+/// Free text in its stored form: trimmed, line ends as `\n`; `None` when blank. A
+/// control character inside is refused, not dropped: what was typed is not what
+/// would be stored.
+pub fn free_text(s: &str, multiline: bool) -> Result<Option<String>, ErrorCode> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let s = if multiline && s.contains('\r') { s.replace("\r\n", "\n").replace('\r', "\n") } else { s.to_owned() };
+    if has_control_characters(&s, multiline) {
+        return Err(ErrorCode::ControlCharacter);
+    }
+    Ok(Some(s))
+}
+
+/// Earliest and latest year of a date field: far wider than any household record needs,
+/// and always four digits, so stored dates compare correctly as text.
+pub const DATE_MIN_YEAR: i32 = 1900;
+pub const DATE_MAX_YEAR: i32 = 2100;
+
+/// A date as a phone may write it to its stored form `YYYY-MM-DD`: `2026-09-01`,
+/// `2026-9-1` and ` 2026-09-01 ` all become `2026-09-01`. A four-digit year, a month and
+/// a day, separated by `-`; a sign, a time, another separator or an impossible day is
+/// `invalid_date`, a year outside [`DATE_MIN_YEAR`]–[`DATE_MAX_YEAR`] `out_of_range`.
+pub fn canonical_date(s: &str) -> Result<String, ErrorCode> {
+    let s = s.trim();
+    if has_control_characters(s, false) {
+        return Err(ErrorCode::ControlCharacter);
+    }
+    let mut parts = s.split('-');
+    let (Some(year), Some(month), Some(day), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(ErrorCode::InvalidDate);
+    };
+    let number = |part: &str, digits: std::ops::RangeInclusive<usize>| {
+        if digits.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()) {
+            part.parse::<u32>().map_err(|_| ErrorCode::InvalidDate)
+        } else {
+            Err(ErrorCode::InvalidDate)
+        }
+    };
+    let (year, month, day) = (number(year, 4..=4)?, number(month, 1..=2)?, number(day, 1..=2)?);
+    let year = i32::try_from(year).map_err(|_| ErrorCode::InvalidDate)?;
+    let date = NaiveDate::from_ymd_opt(year, month, day).ok_or(ErrorCode::InvalidDate)?;
+    if !(DATE_MIN_YEAR..=DATE_MAX_YEAR).contains(&year) {
+        return Err(ErrorCode::OutOfRange);
+    }
+    Ok(date.format("%Y-%m-%d").to_string())
+}
+
+/// A string value of a one-line kind (a code, a date, a number written as text). A
+/// control character inside it is `control_character` whatever else is wrong with the
+/// value, so the officer learns what to remove; surrounding whitespace is the kind's to
+/// trim or refuse.
 fn as_str(value: &Value) -> Result<&str, ErrorCode> {
-    value.as_str().ok_or(ErrorCode::InvalidType)
+    let s = value.as_str().ok_or(ErrorCode::InvalidType)?;
+    if has_control_characters(s.trim(), false) {
+        return Err(ErrorCode::ControlCharacter);
+    }
+    Ok(s)
 }
 
 fn uuid(s: &str) -> Result<String, ErrorCode> {
@@ -246,14 +329,33 @@ pub fn id_check_char(first17: &str) -> Option<char> {
     Some(CHECK[(sum % 11) as usize] as char)
 }
 
-/// A mainland mobile number (11 digits starting with 1) or a landline with area code.
+/// A mainland mobile number (11 digits starting with 1) or a landline with its area code
+/// (10 to 12 digits starting with 0), in any common writing.
 pub fn phone_is_valid(phone: &str) -> bool {
-    let digits: String = phone.chars().filter(|c| *c != '-' && *c != ' ').collect();
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
+    canonical_phone(phone).is_some()
+}
+
+/// A phone number to its stored form, digits only: spaces, hyphens and parentheses
+/// between groups dropped, a `+86` or `0086` country code dropped (a landline written
+/// internationally gets its leading 0 back). `None` for anything else.
+///
+/// "138 1234 5678", "+86 138-1234-5678" and "13812345678" are one number, and
+/// the per-number SMS limits and look-ups must see it as one.
+pub fn canonical_phone(phone: &str) -> Option<String> {
+    let written: String = phone.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+    let (international, national) = match written.strip_prefix("+86").or_else(|| written.strip_prefix("0086")) {
+        Some(rest) => (true, rest),
+        None => (false, written.as_str()),
+    };
+    if national.is_empty() || !national.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    (digits.len() == 11 && digits.starts_with('1') && phone.chars().all(|c| c.is_ascii_digit()))
-        || (digits.starts_with('0') && (10..=12).contains(&digits.len()))
+    if national.len() == 11 && national.starts_with('1') {
+        return Some(national.to_owned());
+    }
+    let landline =
+        if international && !national.starts_with('0') { format!("0{national}") } else { national.to_owned() };
+    (landline.starts_with('0') && (10..=12).contains(&landline.len())).then_some(landline)
 }
 
 /// Masks an ID number for anything public: first 6 and last 4 kept.
@@ -397,5 +499,253 @@ mod tests {
         assert!(phone_is_valid("13812345678"));
         assert!(phone_is_valid("0518-85821234"));
         assert!(!phone_is_valid("2381234567"));
+    }
+    #[test]
+    fn control_characters_are_refused_in_every_string() {
+        use crate::fields::{CASE, PLAN_TASK, VISIT_LOG};
+        let name = MEMBER.field("name").expect("field");
+        assert_eq!(field(name, &json!("张\u{0}三")), Err(ErrorCode::ControlCharacter), "NUL");
+        assert_eq!(field(name, &json!("张\u{1b}[31m三")), Err(ErrorCode::ControlCharacter), "ESC");
+        assert_eq!(field(name, &json!("张\u{7f}三")), Err(ErrorCode::ControlCharacter), "DEL");
+        assert_eq!(field(name, &json!("张\u{85}三")), Err(ErrorCode::ControlCharacter), "C1");
+        assert_eq!(field(name, &json!("张\n三")), Err(ErrorCode::ControlCharacter), "a name is one line");
+        assert_eq!(field(name, &json!("张\u{202e}三")), Err(ErrorCode::ControlCharacter), "bidi override");
+        assert_eq!(field(name, &json!(" 张三\r\n")), Ok(FieldValue::Text("张三".into())), "trimmed, not refused");
+        assert_eq!(field(name, &json!("\u{0}")), Err(ErrorCode::ControlCharacter), "not blank: refused");
+        // Free text keeps its lines and tabs, with one line end.
+        let note = VISIT_LOG.field("note").expect("field");
+        assert_eq!(
+            field(note, &json!("第一行\r\n第二行\r\t缩进")),
+            Ok(FieldValue::Text("第一行\n第二行\n\t缩进".into()))
+        );
+        assert_eq!(field(note, &json!("走访\u{0}记录")), Err(ErrorCode::ControlCharacter));
+        assert_eq!(field(note, &json!("走访\u{8}记录")), Err(ErrorCode::ControlCharacter), "backspace");
+        // And every other kind that arrives as a string.
+        for (spec, value) in [
+            (HOUSEHOLD.field("phone"), "138\u{0}12345678"),
+            (HOUSEHOLD.field("kind"), "dibao\u{0}"),
+            (HOUSEHOLD.field("region_code"), "3207030010\u{0}1"),
+            (HOUSEHOLD.field("bank_account"), "6228 4800\u{0}1234 5678"),
+            (MEMBER.field("id_number"), "11010519491231002\u{0}"),
+            (MEMBER.field("household_id"), "0a8e6f3c-1b1d-4c59-9c1e-\u{0}f7b5a3d2c11"),
+            (PLAN_TASK.field("due_date"), "2026-09-0\u{0}1"),
+            (CASE.field("reason"), "a\u{0}"),
+        ] {
+            assert_eq!(field(spec.expect("field"), &json!(value)), Err(ErrorCode::ControlCharacter), "{value:?}");
+        }
+        let causes = HOUSEHOLD.field("poverty_causes").expect("field");
+        assert_eq!(field(causes, &json!(["illness\u{0}"])), Err(ErrorCode::ControlCharacter));
+    }
+
+    #[test]
+    fn dates_are_stored_as_yyyy_mm_dd() {
+        let due = crate::fields::PLAN_TASK.field("due_date").expect("field");
+        let date = |s: &str| field(due, &json!(s));
+        let stored = |s: &str| Ok(FieldValue::Date(s.into()));
+        assert_eq!(date("2026-09-01"), stored("2026-09-01"));
+        assert_eq!(date("2026-9-1"), stored("2026-09-01"), "a phone's short form");
+        assert_eq!(date(" 2026-01-05 "), stored("2026-01-05"));
+        assert_eq!(date("2024-02-29"), stored("2024-02-29"));
+        for bad in [
+            "+2026-01-05",
+            "-2026-01-05",
+            "2026-02-30",
+            "2026-13-01",
+            "2026-00-10",
+            "26-01-05",
+            "02026-01-05",
+            "12026-01-05",
+            "2026-001-05",
+            "2026/01/05",
+            "2026-01-05T08:00:00",
+            "2026-01-05 08:00",
+            "2026- 1-05",
+            "2026-+1-05",
+            "２０２６-01-05",
+            "",
+            "--",
+        ] {
+            assert_eq!(date(bad), Err(ErrorCode::InvalidDate), "{bad:?}");
+        }
+        assert_eq!(date("1899-12-31"), Err(ErrorCode::OutOfRange));
+        assert_eq!(date("2101-01-01"), Err(ErrorCode::OutOfRange));
+        assert_eq!(date("0000-01-01"), Err(ErrorCode::OutOfRange));
+        assert_eq!(field(due, &json!(20260105)), Err(ErrorCode::InvalidType));
+        // Stored dates sort as dates.
+        assert!(canonical_date("2026-9-1").expect("date") < canonical_date("2026-12-6").expect("date"));
+    }
+
+    #[test]
+    fn phones_are_stored_as_digits() {
+        let phone = HOUSEHOLD.field("phone").expect("field");
+        let stored = |s: &str| Ok(FieldValue::Text(s.into()));
+        for (written, digits) in [
+            ("13812345678", "13812345678"),
+            ("138 1234 5678", "13812345678"),
+            ("138-1234-5678", "13812345678"),
+            ("+86 138 1234 5678", "13812345678"),
+            ("+8613812345678", "13812345678"),
+            ("0086 13812345678", "13812345678"),
+            ("0518-85821234", "051885821234"),
+            ("(0518) 8582 1234", "051885821234"),
+            ("+86 518 8582 1234", "051885821234"),
+            (" 010-12345678 ", "01012345678"),
+        ] {
+            assert_eq!(field(phone, &json!(written)), stored(digits), "{written:?}");
+        }
+        let padded = format!("0518{}85821234", " -".repeat(100));
+        assert_eq!(field(phone, &json!(padded)), stored("051885821234"), "200 separators");
+        for bad in [
+            "",
+            "2381234567",
+            "1381234567",
+            "138123456789",
+            "+1 415 555 0100",
+            "+86",
+            "86 138 1234 5678",
+            "138.1234.5678",
+            "１３８１２３４５６７８",
+            "138 1234 5678 转 801",
+            "0518-85821234-801",
+        ] {
+            assert_eq!(field(phone, &json!(bad)), Err(ErrorCode::InvalidPhone), "{bad:?}");
+        }
+        assert_eq!(canonical_phone("+86 138 1234 5678"), canonical_phone("13812345678"));
+    }
+
+    /// Every field of every entity against values a hostile or broken client sends:
+    /// nothing panics, and whatever is accepted is storable on both databases and
+    /// already canonical (validating the stored form again gives it back unchanged).
+    #[test]
+    fn accepted_values_are_storable_and_canonical() {
+        let long = |n: usize| "字".repeat(n);
+        let mut values = vec![
+            Value::Null,
+            json!(true),
+            json!(0),
+            json!(-1),
+            json!(1),
+            json!(12.5),
+            json!(0.001),
+            json!(1e300),
+            json!(-1e300),
+            json!(i64::MAX),
+            json!(i64::MIN),
+            json!(u64::MAX),
+            json!(f64::MAX),
+            json!(f64::MIN_POSITIVE),
+            json!(9_999_999_999.99),
+            json!(10_000_000_000.01),
+            json!([]),
+            json!({}),
+            json!([null]),
+            json!([1, 2]),
+            json!(["illness", "illness", "disability"]),
+            json!(["0a8e6f3c-1b1d-4c59-9c1e-5f7b5a3d2c11", "{0A8E6F3C-1B1D-4C59-9C1E-5F7B5A3D2C11}"]),
+            json!(vec!["0a8e6f3c-1b1d-4c59-9c1e-5f7b5a3d2c11"; 21]),
+        ];
+        for s in [
+            "",
+            " ",
+            "\u{0}",
+            "a\u{0}b",
+            "\u{3000}全角空格\u{3000}",
+            "\n\t\r",
+            "line\nbreak",
+            "\u{feff}bom",
+            "\u{200b}",
+            "\u{2028}",
+            "\u{202e}",
+            "𝕏😀",
+            "2026-01-05",
+            "+2026-01-05",
+            " 2026-01-05",
+            "2026-9-1",
+            "+10000-01-01",
+            "9999-12-31",
+            "1900-01-01",
+            "13812345678",
+            "+86 138 1234 5678",
+            "0518-85821234",
+            "11010519491231002X",
+            "11010519491231002x",
+            "320703001001",
+            "6228 4800 1234 5678",
+            "************5678",
+            "0a8e6f3c-1b1d-4c59-9c1e-5f7b5a3d2c11",
+            "urn:uuid:0a8e6f3c-1b1d-4c59-9c1e-5f7b5a3d2c11",
+            "dibao",
+            "head",
+            "national",
+            "true",
+            "12",
+        ] {
+            values.push(json!(s));
+        }
+        for n in [49, 50, 51, 199, 200, 201, 2000, 4001] {
+            values.push(json!(long(n)));
+        }
+        values.push(json!(format!("{}{}", "0518", "-".repeat(200))));
+        values.push(json!(format!("138{}12345678", " ".repeat(200))));
+        for entity in crate::fields::ENTITIES {
+            for spec in entity.fields {
+                for value in &values {
+                    if let Ok(stored) = field(spec, value) {
+                        assert_storable(spec, &stored);
+                        if !spec.kind.is_masked() {
+                            let again = field(spec, &stored.to_json());
+                            assert_eq!(again.as_ref(), Ok(&stored), "{}.{} = {value}", entity.name, spec.name);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// What both databases take for a field: no NUL or other control character in text,
+    /// text within the column, dates and phones in their one form, numbers in BIGINT
+    /// and in the field's range.
+    pub(crate) fn assert_storable(spec: &FieldSpec, stored: &FieldValue) {
+        let name = spec.name;
+        let text_ok = |s: &str| !s.contains('\u{0}') && !has_control_characters(s, keeps_line_breaks(spec.kind));
+        match (spec.kind, stored) {
+            (_, FieldValue::Null) => assert!(!spec.required, "{name}: null but required"),
+            (FieldKind::Text { max_chars }, FieldValue::Text(s)) => {
+                assert!(text_ok(s) && s.chars().count() <= max_chars && !s.is_empty(), "{name}: {s:?}");
+                assert_eq!(s.trim(), s, "{name}: trimmed");
+            }
+            (FieldKind::Int { min, max }, FieldValue::Int(i)) => assert!((min..=max).contains(i), "{name}: {i}"),
+            (FieldKind::Money, FieldValue::Money(fen)) => assert!((0..=MONEY_MAX_FEN).contains(fen), "{name}: {fen}"),
+            (FieldKind::Decimal { max }, FieldValue::Decimal(h)) => assert!((0..=max * 100).contains(h), "{name}: {h}"),
+            (FieldKind::Bool, FieldValue::Bool(_)) => {}
+            (FieldKind::Date, FieldValue::Date(s)) => {
+                let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date");
+                assert_eq!(date.format("%Y-%m-%d").to_string(), *s, "{name}: canonical");
+                assert_eq!(s.len(), 10, "{name}: {s}");
+            }
+            (FieldKind::Uuid, FieldValue::Uuid(s)) => assert_eq!(uuid(s).as_deref(), Ok(s.as_str()), "{name}"),
+            (FieldKind::UuidList { max }, FieldValue::List(items)) => {
+                assert!(items.len() <= max, "{name}");
+                assert!(items.iter().all(|s| uuid(s).as_deref() == Ok(s.as_str())), "{name}: {items:?}");
+            }
+            (FieldKind::Code { table }, FieldValue::Text(s)) => {
+                assert!(code_table(table).is_some_and(|t| t.contains(s)), "{name}: {s:?}")
+            }
+            (FieldKind::Codes { table, max }, FieldValue::List(items)) => {
+                assert!(items.len() <= max, "{name}");
+                assert!(items.iter().all(|s| code_table(table).is_some_and(|t| t.contains(s))), "{name}: {items:?}");
+            }
+            (FieldKind::IdNumber, FieldValue::Text(s)) => assert!(id_number_is_valid(s), "{name}: {s:?}"),
+            (FieldKind::Phone, FieldValue::Text(s)) => {
+                assert!(s.bytes().all(|b| b.is_ascii_digit()) && (10..=12).contains(&s.len()), "{name}: {s:?}")
+            }
+            (FieldKind::RegionCode, FieldValue::Text(s)) => {
+                assert!(s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()), "{name}: {s:?}")
+            }
+            (FieldKind::BankAccount, FieldValue::BankAccount(s)) => {
+                assert!((8..=30).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()), "{name}: {s:?}")
+            }
+            (kind, value) => panic!("{name}: {kind:?} stored as {value:?}"),
+        }
     }
 }
