@@ -20,6 +20,8 @@ mod m20261122_000012_notices;
 mod m20261122_000013_notifications;
 mod m20261122_000014_campaigns;
 mod m20261206_000015_authority;
+mod m20261206_000016_sync_trust;
+mod m20261206_000018_uploads;
 
 pub struct Migrator;
 
@@ -42,6 +44,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000013_notifications::Migration),
             Box::new(m20261122_000014_campaigns::Migration),
             Box::new(m20261206_000015_authority::Migration),
+            Box::new(m20261206_000016_sync_trust::Migration),
+            Box::new(m20261206_000018_uploads::Migration),
         ]
     }
 }

@@ -267,7 +267,9 @@ fn new_changeset(mut changes: Vec<Change>) -> Result<ChangeSet, OutboxError> {
     // before its members and a record before its update. `sort_by_key` is stable: the
     // caller's order survives among equals (e.g. two updates of one field).
     changes.sort_by_key(|c| (entity_rank(&c.entity), op_rank(c.op)));
-    Ok(ChangeSet { id: Uuid::new_v4(), changes })
+    // Recorded now, on the phone's clock: the server tells an edit made before an
+    // assignment ended from one made after by it.
+    Ok(ChangeSet { id: Uuid::new_v4(), changes, recorded_at: Some(Utc::now()) })
 }
 
 /// Position in the catalogue, parents first; unknown entities last (the server will

@@ -63,6 +63,11 @@ pub struct Change {
 pub struct ChangeSet {
     pub id: Uuid,
     pub changes: Vec<Change>,
+    /// When the phone recorded the change set (its own clock), so an edit made offline
+    /// before an assignment ended is told apart from one made after. Older apps send
+    /// nothing; the server then judges by arrival alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -193,4 +198,11 @@ pub struct SchemaResponse {
     pub min_client_version: u32,
     pub code_tables: Value,
     pub entities: Value,
+    /// The most changes one change set may hold; a larger one is refused whole (413).
+    /// A change set this large, every field changed, is applied.
+    #[serde(default)]
+    pub max_changes_per_changeset: usize,
+    /// The most change sets one push may hold.
+    #[serde(default)]
+    pub max_changesets_per_push: usize,
 }

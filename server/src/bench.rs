@@ -637,7 +637,7 @@ impl Phone {
         targets.extend(pool.choose_multiple(&mut self.rng, n.saturating_sub(targets.len())).copied());
         let changes = targets.into_iter().map(|t| self.edit(t)).collect();
         let id = uuid::Builder::from_random_bytes(self.rng.r#gen()).into_uuid();
-        Some((ChangeSet { id, changes }, touches_shared))
+        Some((ChangeSet { id, changes, recorded_at: None }, touches_shared))
     }
 
     /// One update of a lww field, as an officer makes them: a corrected address or

@@ -159,6 +159,10 @@ impl Config {
             .set_default("schedule.progress", "0 0 * * * *")?
             .set_default("schedule.step_waiting_days", 7)
     }
+    /// An officer's offline edit recorded before the assignment ended is still applied
+    /// if it arrives within this many days after the end date; later it is kept for a
+    /// supervisor instead (DESIGN §5; H2 of the 2026-12 review).
+    pub former_officer_grace_days: i64,
 }
 
 #[cfg(test)]
@@ -178,3 +182,4 @@ mod tests {
         assert!(example.notify.sms_provider.is_empty(), "no provider configured by the example");
     }
 }
+            .set_default("sync.former_officer_grace_days", 14)?

@@ -280,14 +280,17 @@ pub async fn list_assignments(
         (None, Some(o)) => query = query.filter(assignment::Column::OfficerId.eq(o.clone())),
         (None, None) => return Err(ApiError::bad_request(ErrorCode::InvalidRequest)),
     }
-    let mut out = Vec::new();
-    for a in query.limit(5000).all(&state.db.conn).await? {
-        let region = household_region(&state, &a.household_id).await?;
-        if caller.reads_region(&region) || a.officer_id == caller.user_id {
-            out.push(a.into());
-        }
-    }
-    Ok(Json(out))
+    let rows = query.limit(5000).all(&state.db.conn).await?;
+    let household_ids: Vec<String> = rows.iter().map(|a| a.household_id.clone()).collect();
+    let regions = scope::household_regions(&state.db.conn, &household_ids).await?;
+    Ok(Json(
+        rows.into_iter()
+            .filter(|a| {
+                a.officer_id == caller.user_id || regions.get(&a.household_id).is_some_and(|r| caller.reads_region(r))
+            })
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 // ---- devices -------------------------------------------------------------------
@@ -375,16 +378,15 @@ pub async fn list_conflicts(
     if let Some(h) = params.household_id {
         query = query.filter(sync_conflict::Column::HouseholdId.eq(h));
     }
-    let mut out = Vec::new();
-    for c in query.limit(5000).all(&state.db.conn).await? {
-        let Ok(region) = household_region(&state, &c.household_id).await else {
-            continue;
-        };
-        if scope::household_access(&state.db.conn, &caller, &c.household_id, &region).await?.may_read() {
-            out.push(conflicts::to_json(&c));
-        }
-    }
-    Ok(Json(out))
+    let rows = query.limit(5000).all(&state.db.conn).await?;
+    let household_ids: Vec<String> = rows.iter().map(|c| c.household_id.clone()).collect();
+    let access = scope::access_by_id(&state.db.conn, &caller, &household_ids).await?;
+    Ok(Json(
+        rows.iter()
+            .filter(|c| access.get(&c.household_id).is_some_and(|a| a.may_read()))
+            .map(conflicts::to_json)
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -403,19 +405,16 @@ pub async fn resolve_conflict(
     resolve_in_scope(&state, &caller, &id, body.resolution).await
 }
 
-/// Shared by the phone and admin routes: the caller must be able to edit the household.
+/// Shared by the phone and admin routes. The caller must edit the household now (403
+/// `assignment_ended` for a former officer, `forbidden` for read-only supervisors,
+/// `out_of_scope` otherwise); applying the phone's value passes a push's checks (409
+/// `case_frozen`, `case_on_notice`, `multiple_heads`, …).
 pub async fn resolve_in_scope(
     state: &AppState,
     caller: &Caller,
     id: &str,
     resolution: conflicts::Resolution,
 ) -> ApiResult<Json<Value>> {
-    let conflict =
-        sync_conflict::Entity::find_by_id(id.to_owned()).one(&state.db.conn).await?.ok_or_else(ApiError::not_found)?;
-    let region = household_region(state, &conflict.household_id).await?;
-    if !scope::household_access(&state.db.conn, caller, &conflict.household_id, &region).await?.may_edit() {
-        return Err(ApiError::out_of_scope());
-    }
     match conflicts::resolve(&state.db, caller, id, resolution).await {
         Ok(model) => Ok(Json(conflicts::to_json(&model))),
         Err(conflicts::ResolveError::NotFound) => Err(ApiError::not_found()),
@@ -425,35 +424,74 @@ pub async fn resolve_in_scope(
     }
 }
 
-/// Rejected change sets kept for review, newest first (requests and answers).
-#[utoipa::path(get, path = "/api/v1/changesets/rejected", tag = "admin", responses((status = 200, description = "rejected change sets")), security(("bearer" = [])))]
-pub async fn rejected_changesets(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Value>>> {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct RejectedParams {
+    /// The `changeset_id` of the last change set of the previous page.
+    pub after: Option<String>,
+    /// Change sets per page: 20 unless asked, at most 100.
+    pub limit: Option<u64>,
+}
+
+/// Rejected change sets kept for review, newest first (requests and answers), paged.
+/// A change set is shown to whoever reads one of the households it touches (the
+/// submitter's other roles do not widen it). One that names no existing household is
+/// shown to those who read one of the submitter's regions.
+#[utoipa::path(get, path = "/api/v1/changesets/rejected", tag = "admin", params(RejectedParams), responses((status = 200, description = "rejected change sets")), security(("bearer" = [])))]
+pub async fn rejected_changesets(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<RejectedParams>,
+) -> ApiResult<Json<Vec<Value>>> {
     if !caller.grants.iter().any(|g| g.role.manages() || g.role == Role::Supervisor) {
         return Err(ApiError::forbidden());
     }
-    let rows = changeset_receipt::Entity::find()
-        .filter(changeset_receipt::Column::Status.eq("rejected"))
-        .order_by_desc(changeset_receipt::Column::ReceivedAt)
-        .limit(1000)
-        .all(&state.db.conn)
-        .await?;
-    let mut out = Vec::new();
-    for r in rows {
-        let grants = crate::auth::tokens::grants_of(&state.db.conn, &r.user_id).await?;
-        if !grants.iter().any(|g| caller.reads_region(&g.region_code)) {
-            continue;
-        }
+    let limit = params.limit.unwrap_or(20).clamp(1, 100);
+    let (households, mut values) = scope::households_condition(&caller, "ch.household_id", "ch.region_code");
+    let prefixes = caller.read_prefixes();
+    let submitter = if prefixes.is_empty() {
+        "1 = 0".to_owned()
+    } else {
+        format!("({})", vec!["g.region_code LIKE ?"; prefixes.len()].join(" OR "))
+    };
+    values.extend(prefixes.iter().map(|p| sea_orm::Value::from(format!("{p}%"))));
+    let mut text = format!(
+        "SELECT r.device_id, r.changeset_id, r.user_id, r.received_at, r.request, r.response FROM changeset_receipt r \
+         WHERE r.status = 'rejected' AND (\
+           EXISTS (SELECT 1 FROM changeset_household ch WHERE ch.device_id = r.device_id AND ch.changeset_id = r.changeset_id AND {households}) \
+           OR (NOT EXISTS (SELECT 1 FROM changeset_household ch WHERE ch.device_id = r.device_id AND ch.changeset_id = r.changeset_id) \
+               AND EXISTS (SELECT 1 FROM role_grant g WHERE g.user_id = r.user_id AND {submitter})))"
+    );
+    if let Some(after) = params.after.filter(|a| !a.is_empty()) {
+        let last = changeset_receipt::Entity::find()
+            .filter(changeset_receipt::Column::ChangesetId.eq(after.clone()))
+            .filter(changeset_receipt::Column::Status.eq("rejected"))
+            .one(&state.db.conn)
+            .await?
+            .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidRequest))?;
+        text.push_str(" AND (r.received_at < ? OR (r.received_at = ? AND r.changeset_id < ?))");
+        values.extend([last.received_at.into(), last.received_at.into(), after.into()]);
+    }
+    text.push_str(" ORDER BY r.received_at DESC, r.changeset_id DESC LIMIT ?");
+    values.push((limit as i64).into());
+    let rows = state.db.conn.query_all_raw(crate::db::sql(state.db.backend(), &text, values)).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let received_at: chrono::DateTime<chrono::Utc> = row.try_get_by_index(3)?;
+        let request: String = row.try_get_by_index(4)?;
+        let response: String = row.try_get_by_index(5)?;
         out.push(json!({
-            "device_id": r.device_id,
-            "changeset_id": r.changeset_id,
-            "user_id": r.user_id,
-            "received_at": r.received_at.to_rfc3339(),
-            "request": serde_json::from_str::<Value>(&r.request).unwrap_or(Value::Null),
-            "response": serde_json::from_str::<Value>(&r.response).unwrap_or(Value::Null),
+            "device_id": row.try_get_by_index::<String>(0)?,
+            "changeset_id": row.try_get_by_index::<String>(1)?,
+            "user_id": row.try_get_by_index::<String>(2)?,
+            "received_at": received_at.to_rfc3339(),
+            "request": serde_json::from_str::<Value>(&request).unwrap_or(Value::Null),
+            "response": serde_json::from_str::<Value>(&response).unwrap_or(Value::Null),
         }));
     }
     Ok(Json(out))
 }
+        Err(conflicts::ResolveError::Refused(code)) => Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, code)),
+        Err(conflicts::ResolveError::Blocked(code)) => Err(ApiError::conflict(code)),
 
 // ---- households ----------------------------------------------------------------
 
@@ -562,7 +600,8 @@ pub struct AuditBody {
     pub note: Option<String>,
 }
 
-/// The audit trail of a household and every record under it, oldest first.
+/// The audit trail of a household and every record under it, oldest first: deleted
+/// records, conflicts and attachment uploads included (entries carry their household).
 #[utoipa::path(get, path = "/api/v1/households/{id}/audit", tag = "admin", params(("id" = Uuid, Path)), responses((status = 200, body = [AuditBody]), (status = 403), (status = 404)), security(("bearer" = [])))]
 pub async fn household_audit(
     State(state): State<AppState>,
@@ -576,24 +615,30 @@ pub async fn household_audit(
     }
     let mut ids = Vec::new();
     for entity in fields::ENTITIES {
-        ids.extend(
-            records::load_by_households(&state.db.conn, entity, std::slice::from_ref(&id))
-                .await?
-                .into_iter()
-                .map(|r| r.id),
-        );
+        ids.extend(records::load_by_households(conn, entity, std::slice::from_ref(&id)).await?.into_iter().map(|r| r.id));
     }
-    let mut out = Vec::new();
+    for row in conn
+        .query_all_raw(crate::db::sql(
+            state.db.backend(),
+            "SELECT attachment_id FROM attachment_link WHERE household_id = ?",
+            vec![id.as_str().into()],
+        ))
+        .await?
+    {
+        ids.push(row.try_get_by_index(0)?);
+    }
     for chunk in ids.chunks(500) {
         let text = format!(
-            "SELECT id, at, user_id, device_id, changeset_id, action, entity, entity_id, field, old_value, new_value, version, note \
-             FROM audit_log WHERE entity_id IN ({}) ORDER BY id",
+            "SELECT {COLUMNS} FROM audit_log WHERE household_id IS NULL AND entity_id IN ({}) ORDER BY id",
             crate::db::placeholders(chunk.len())
         );
-        let values = chunk.iter().map(|i| sea_orm::Value::from(i.as_str())).collect();
-        for row in state.db.conn.query_all_raw(crate::db::sql(state.db.backend(), &text, values)).await? {
+        statements.push((text, chunk.iter().map(|i| sea_orm::Value::from(i.as_str())).collect()));
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for (text, values) in statements {
+        for row in conn.query_all_raw(crate::db::sql(state.db.backend(), &text, values)).await? {
             let at: chrono::DateTime<chrono::Utc> = row.try_get_by_index(1)?;
-            out.push(AuditBody {
+            let entry = AuditBody {
                 id: row.try_get_by_index(0)?,
                 at: at.to_rfc3339(),
                 user_id: row.try_get_by_index(2)?,
@@ -607,9 +652,18 @@ pub async fn household_audit(
                 new_value: row.try_get_by_index(10)?,
                 version: row.try_get_by_index(11)?,
                 note: row.try_get_by_index(12)?,
-            });
+    const COLUMNS: &str =
+        "id, at, user_id, device_id, changeset_id, action, entity, entity_id, field, old_value, new_value, version, note";
+    let conn = &state.db.conn;
+    let mut statements = vec![(
+        format!("SELECT {COLUMNS} FROM audit_log WHERE household_id = ? ORDER BY id"),
+        vec![sea_orm::Value::from(id.as_str())],
+    )];
+    // Entries written without their household (by code that does not say it): found
+    // by the household's current records and linked attachments.
+            };
+            out.insert(entry.id, entry);
         }
     }
-    out.sort_by_key(|a| a.id);
-    Ok(Json(out))
+    Ok(Json(out.into_values().collect()))
 }

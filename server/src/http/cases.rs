@@ -51,6 +51,7 @@ pub async fn open_case(
     let changeset = ChangeSet {
         id: Uuid::new_v4(),
         changes: vec![Change { entity: CASE.name.into(), id, op: Op::Create, base_version: 0, fields: fields_map }],
+        recorded_at: None,
     };
     let result = push::apply_changeset(&state.db, &caller, &changeset).await?;
     if result.status != ChangeSetStatus::Applied {

@@ -126,7 +126,8 @@ pub async fn push_changes(
     }
     let mut results = Vec::with_capacity(req.changesets.len());
     for changeset in &req.changesets {
-        let result = push::apply_changeset(&state.db, &caller, changeset).await?;
+        let rules = push::Rules::from_config(&state.config.sync, state.clock.now());
+        let result = push::apply_changeset_with(&state.db, &caller, changeset, &rules).await?;
         let status = match result.status {
             ChangeSetStatus::Applied => "applied",
             ChangeSetStatus::Duplicate => "duplicate",
@@ -150,6 +151,8 @@ pub async fn push_changes(
     Ok(Json(PushResponse { results, wipe: caller.draining }))
 }
 
+        max_changes_per_changeset: state.config.sync.max_changes_per_changeset,
+        max_changesets_per_push: state.config.sync.max_changesets_per_push,
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PullParams {
     /// Opaque cursor from the previous page; absent for a first pull.

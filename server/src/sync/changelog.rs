@@ -76,31 +76,35 @@ pub async fn current_tx(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
     Ok(last.unwrap_or(0).max(horizon(conn).await?.tx) + 1)
 }
 
+/// Rows per INSERT: 9 parameters each, far below either backend's bind-parameter
+/// limit however many rows one transaction writes (M7 of the 2026-12 review).
+pub const ROWS_PER_STATEMENT: usize = 1000;
+
 pub async fn append(conn: &impl ConnectionTrait, tx: i64, entries: &[LogEntry]) -> Result<(), DbErr> {
-    if entries.is_empty() {
-        return Ok(());
-    }
     let now = Utc::now();
-    let mut insert = Query::insert();
-    insert.into_table(Alias::new("change_log")).columns(
-        ["tx", "entity", "entity_id", "household_id", "region_code", "target_user", "op", "version", "at"]
-            .map(Alias::new),
-    );
-    for e in entries {
-        let row: [Value; 9] = [
-            tx.into(),
-            e.entity.into(),
-            e.entity_id.as_str().into(),
-            e.household_id.clone().into(),
-            e.region_code.clone().into(),
-            e.target_user.clone().into(),
-            e.op.as_str().into(),
-            e.version.into(),
-            now.into(),
-        ];
-        insert.values(row.map(Into::into)).map_err(|e| DbErr::Custom(e.to_string()))?;
+    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = Query::insert();
+        insert.into_table(Alias::new("change_log")).columns(
+            ["tx", "entity", "entity_id", "household_id", "region_code", "target_user", "op", "version", "at"]
+                .map(Alias::new),
+        );
+        for e in chunk {
+            let row: [Value; 9] = [
+                tx.into(),
+                e.entity.into(),
+                e.entity_id.as_str().into(),
+                e.household_id.clone().into(),
+                e.region_code.clone().into(),
+                e.target_user.clone().into(),
+                e.op.as_str().into(),
+                e.version.into(),
+                now.into(),
+            ];
+            insert.values(row.map(Into::into)).map_err(|e| DbErr::Custom(e.to_string()))?;
+        }
+        conn.execute(&insert).await?;
     }
-    conn.execute(&insert).await.map(|_| ())
+    Ok(())
 }
 
 /// The position up to which every row is final: rows at or below it will never change

@@ -1,14 +1,28 @@
 //! Conflicts on sensitive fields (policy `manual`): opened by a push, kept until a
 //! phone or a supervisor resolves them, never dropped.
+//!
+//! "Supervisor" in DESIGN §5 is whoever oversees the phone's work on the household: the
+//! village team, township or county editing its region, from `/api/v1`. The
+//! `supervisor` role (督查) only reads, there as everywhere, and cannot resolve. Nor can
+//! an officer whose assignment has ended (`assignment_ended`).
+//!
+//! Applying the phone's value is an edit like a pushed one and passes the same checks
+//! (M4 of the 2026-12 review): not while a higher level's sign-off freezes the
+//! household for the caller (`case_frozen`) or one of its cases is on a published
+//! notice (`case_on_notice`), one head per household (R8) and one household per
+//! person. Keeping the server's value is always open to whoever may resolve.
 
 use super::changelog::{self, LogEntry, LogOp};
 use super::records;
+use super::scope;
 use super::server_edit::{Editor, update_fields};
 use crate::audit::{self, AuditEntry};
 use crate::auth::Caller;
 use crate::db::entities::sync_conflict;
-use crate::db::{Db, sql};
+use crate::db::{Db, WriteTxn, count, sql};
+use crate::procedures::engine;
 use chrono::Utc;
+use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::fields;
 use jingzhun_mobile_api::validate::{self, FieldValue};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
@@ -188,7 +202,14 @@ pub enum ResolveError {
     #[error("already resolved")]
     AlreadyResolved,
     #[error("the phone's value is no longer valid: {}", .0.code())]
-    Invalid(jingzhun_mobile_api::errors::ErrorCode),
+    Invalid(ErrorCode),
+    /// The caller may not resolve it: `out_of_scope`, `assignment_ended` or `forbidden`.
+    #[error("not yours to resolve: {}", .0.code())]
+    Refused(ErrorCode),
+    /// The household's state does not take the phone's value now: `case_frozen`,
+    /// `case_on_notice`, `multiple_heads`, `no_head`, `duplicate_person`, `needs_review`.
+    #[error("the phone's value cannot be applied now: {}", .0.code())]
+    Blocked(ErrorCode),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -202,11 +223,21 @@ pub async fn resolve(
 ) -> Result<sync_conflict::Model, ResolveError> {
     let txn = db.begin_write().await?;
     let conflict = sync_conflict::Entity::find_by_id(id.to_owned()).one(&*txn).await?.ok_or(ResolveError::NotFound)?;
+    let household = records::load(&*txn, &fields::HOUSEHOLD, &conflict.household_id, false).await?;
+    let region_code = household.as_ref().and_then(|h| h.text("region_code")).map(str::to_owned);
+    let access =
+        scope::household_access(&*txn, caller, &conflict.household_id, region_code.as_deref().unwrap_or_default())
+            .await?;
+    match access {
+        scope::Access::Edit => {}
+        scope::Access::FormerOfficer => return Err(ResolveError::Refused(ErrorCode::AssignmentEnded)),
+        // Supervisors read everything in their region and change nothing.
+        scope::Access::Read => return Err(ResolveError::Refused(ErrorCode::Forbidden)),
+        scope::Access::None => return Err(ResolveError::Refused(ErrorCode::OutOfScope)),
+    }
     if conflict.status != "open" {
         return Err(ResolveError::AlreadyResolved);
     }
-    let household = records::load(&*txn, &fields::HOUSEHOLD, &conflict.household_id, false).await?;
-    let region_code = household.as_ref().and_then(|h| h.text("region_code")).map(str::to_owned);
     let tx = changelog::current_tx(&*txn).await?;
     let mut log = Vec::new();
     let mut audit_entries = vec![AuditEntry {
@@ -215,6 +246,7 @@ pub async fn resolve(
         action: "resolve_conflict".into(),
         entity: "conflict".into(),
         entity_id: conflict.id.clone(),
+        household_id: Some(conflict.household_id.clone()),
         field: Some(conflict.field.clone()),
         new_value: Some(match resolution {
             Resolution::Server => "server".into(),
@@ -230,6 +262,14 @@ pub async fn resolve(
             let client: Json = serde_json::from_str(&conflict.client_value).unwrap_or(Json::Null);
             // Validated when pushed; checked again in case the code tables changed since.
             let value = validate::field(field, &client).map_err(ResolveError::Invalid)?;
+            check_household_open(&txn, caller, &conflict.household_id, region_code.as_deref().unwrap_or_default())
+                .await?;
+            if entity.name == fields::MEMBER.name
+                && let FieldValue::Text(id_number) = &value
+                && field.name == "id_number"
+            {
+                check_person_free(&txn, caller, &record.id, id_number).await?;
+            }
             let editor = Editor {
                 user_id: &caller.user_id,
                 device_id: Some(&caller.device_id),
@@ -241,6 +281,9 @@ pub async fn resolve(
                     .await?;
             log.extend(written.log);
             audit_entries.extend(written.audit);
+            if entity.name == fields::MEMBER.name && field.name == "relation" {
+                check_one_head(&txn, &conflict.household_id).await?;
+            }
         }
     }
     let mut model: sync_conflict::ActiveModel = conflict.clone().into();
@@ -266,4 +309,75 @@ pub async fn resolve(
     audit::record(&*txn, &audit_entries).await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// The freeze and the notice checks of a push, for a resolution that writes.
+async fn check_household_open(
+    txn: &WriteTxn,
+    caller: &Caller,
+    household_id: &str,
+    region_code: &str,
+) -> Result<(), ResolveError> {
+    let frozen = engine::households_frozen_levels(&**txn, &[household_id.to_owned()]).await?;
+    if frozen.get(household_id).is_some_and(|level| engine::caller_level(caller, region_code) < Some(*level)) {
+        return Err(ResolveError::Blocked(ErrorCode::CaseFrozen));
+    }
+    let listed = count(
+        &**txn,
+        "SELECT COUNT(*) FROM notice_case nc JOIN notice n ON n.id = nc.notice_id \
+         JOIN procedure_case c ON c.id = nc.case_id \
+         WHERE c.household_id = ? AND c.status = 'open' AND nc.status = 'listed' AND n.status = 'published'",
+        vec![household_id.into()],
+    )
+    .await?;
+    if listed > 0 {
+        return Err(ResolveError::Blocked(ErrorCode::CaseOnNotice));
+    }
+    Ok(())
+}
+
+/// One active household per person; whose household it is stays unsaid outside the
+/// caller's scope, as in a push.
+async fn check_person_free(
+    txn: &WriteTxn,
+    caller: &Caller,
+    member_id: &str,
+    id_number: &str,
+) -> Result<(), ResolveError> {
+    let row = txn
+        .query_one_raw(sql(
+            txn.get_database_backend(),
+            "SELECT m.household_id, h.region_code FROM member m JOIN household h ON h.id = m.household_id \
+             WHERE m.id_number = ? AND m.active AND m.id <> ? LIMIT 1",
+            vec![id_number.into(), member_id.into()],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(()) };
+    let (other, region): (String, String) = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+    let readable = scope::household_access(&**txn, caller, &other, &region).await?.may_read();
+    Err(ResolveError::Blocked(if readable { ErrorCode::DuplicatePerson } else { ErrorCode::NeedsReview }))
+}
+
+/// R8 after the phone's `relation` is applied: exactly one head.
+async fn check_one_head(txn: &WriteTxn, household_id: &str) -> Result<(), ResolveError> {
+    let row = txn
+        .query_one_raw(sql(
+            txn.get_database_backend(),
+            "SELECT COUNT(*), SUM(CASE WHEN relation = 'head' THEN 1 ELSE 0 END) FROM member WHERE household_id = ? AND active",
+            vec![household_id.into()],
+        ))
+        .await?;
+    let (members, heads) = match row {
+        Some(row) => {
+            (row.try_get_by_index::<Option<i64>>(0)?.unwrap_or(0), row.try_get_by_index::<Option<i64>>(1)?.unwrap_or(0))
+        }
+        None => (0, 0),
+    };
+    if heads > 1 {
+        return Err(ResolveError::Blocked(ErrorCode::MultipleHeads));
+    }
+    if members > 0 && heads == 0 {
+        return Err(ResolveError::Blocked(ErrorCode::NoHead));
+    }
+    Ok(())
 }

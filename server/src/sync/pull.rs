@@ -4,6 +4,15 @@
 //! whole, then continues from the change log position taken before the walk began, so
 //! anything changed during the walk is sent again rather than missed. Later pulls read
 //! the change log from the cursor. Pages end on transaction boundaries.
+//!
+//! A cursor is signed with a server key (a row of `server_secret`, shared by every
+//! process) and bound to the user and device it was issued to: a forged, edited or
+//! borrowed cursor is refused with 400 `invalid_cursor`. Cursors of the first protocol
+//! version were unsigned (`l1.…`, `s1.…`); one is answered 410 `cursor_expired`, which
+//! every phone already handles by pushing and starting over, so phones in the field
+//! recover by themselves and nobody can rewind an unsigned cursor into old scope events.
+//! Even a genuine cursor rewound to an old `enter` event sends the household only if it
+//! is in the caller's scope now (H1 of the 2026-12 review).
 
 use super::changelog::{self, LogOp, Position};
 use super::conflicts;
@@ -16,9 +25,11 @@ use crate::db::{Db, sql};
 use crate::http::error::ApiError;
 use axum::http::StatusCode;
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::fields::{self, CONFLICT_ENTITY};
 use jingzhun_mobile_api::wire::{PullOp, PullResponse, PulledChange};
+use rand::RngCore;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Value};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, HashMap};
@@ -35,32 +46,109 @@ pub enum Cursor {
     Log(Position),
 }
 
-impl Cursor {
-    pub fn encode(&self) -> String {
-        let text = match self {
-            Cursor::Snapshot { from, after } => format!("s1.{}.{}.{}", from.tx, from.seq, after),
-            Cursor::Log(p) => format!("l1.{}.{}", p.tx, p.seq),
-        };
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+/// Why a cursor is not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorError {
+    /// Not a cursor of ours, or not this user's and device's.
+    Invalid,
+    /// A first-version (unsigned) cursor: the phone starts over.
+    Unsigned,
+}
+
+/// The key cursors are signed with, and what they are bound to.
+pub struct CursorSigner {
+    key: Vec<u8>,
+    user_id: String,
+    device_id: String,
+}
+
+const CURSOR_KEY: &str = "sync_cursor_key";
+
+impl CursorSigner {
+    pub fn new(key: Vec<u8>, user_id: &str, device_id: &str) -> CursorSigner {
+        CursorSigner { key, user_id: user_id.to_owned(), device_id: device_id.to_owned() }
     }
 
-    pub fn decode(text: &str) -> Option<Cursor> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()?;
-        let text = String::from_utf8(bytes).ok()?;
+    /// Loads the shared key, making it on first use.
+    pub async fn load(conn: &impl ConnectionTrait, caller: &Caller) -> Result<CursorSigner, DbErr> {
+        let backend = conn.get_database_backend();
+        let select = || sql(backend, "SELECT value FROM server_secret WHERE name = ?", vec![CURSOR_KEY.into()]);
+        let row = match conn.query_one_raw(select()).await? {
+            Some(row) => row,
+            None => {
+                let mut fresh = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut fresh);
+                // Two processes at once: one insert wins, both read the winner.
+                conn.execute_raw(sql(
+                    backend,
+                    "INSERT INTO server_secret (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                    vec![CURSOR_KEY.into(), hex::encode(fresh).into(), chrono::Utc::now().into()],
+                ))
+                .await?;
+                conn.query_one_raw(select()).await?.ok_or_else(|| DbErr::RecordNotFound(CURSOR_KEY.into()))?
+            }
+        };
+        let value: String = row.try_get_by_index(0)?;
+        let key = hex::decode(value).map_err(|e| DbErr::Custom(format!("{CURSOR_KEY}: {e}")))?;
+        Ok(CursorSigner::new(key, &caller.user_id, &caller.device_id))
+    }
+
+    fn mac(&self, text: &str) -> String {
+        #[allow(clippy::expect_used)]
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        for part in ["pull-cursor", &self.user_id, &self.device_id, text] {
+            mac.update(part.as_bytes());
+            mac.update(b"\x1f");
+        }
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    pub fn encode(&self, cursor: &Cursor) -> String {
+        let text = match cursor {
+            Cursor::Snapshot { from, after } => format!("s2.{}.{}.{}", from.tx, from.seq, after),
+            Cursor::Log(p) => format!("l2.{}.{}", p.tx, p.seq),
+        };
+        let signed = format!("{text}.{}", self.mac(&text));
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signed)
+    }
+
+    pub fn decode(&self, encoded: &str) -> Result<Cursor, CursorError> {
+        let bytes =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded).map_err(|_| CursorError::Invalid)?;
+        let signed = String::from_utf8(bytes).map_err(|_| CursorError::Invalid)?;
+        if signed.starts_with("l1.") || signed.starts_with("s1.") {
+            return Err(CursorError::Unsigned);
+        }
+        let (text, mac) = signed.rsplit_once('.').ok_or(CursorError::Invalid)?;
+        if !constant_time_eq(mac.as_bytes(), self.mac(text).as_bytes()) {
+            return Err(CursorError::Invalid);
+        }
+        Cursor::parse(text).ok_or(CursorError::Invalid)
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Cursor {
+    /// The cursor's text once its signature is checked: `l2.<tx>.<seq>` or
+    /// `s2.<tx>.<seq>.<after>`.
+    fn parse(text: &str) -> Option<Cursor> {
         let mut parts = text.splitn(4, '.');
         let kind = parts.next()?;
         let tx = parts.next()?.parse().ok()?;
         let seq = parts.next()?.parse().ok()?;
         let from = Position { tx, seq };
         match kind {
-            "s1" => {
+            "s2" => {
                 let after = parts.next().unwrap_or("").to_owned();
                 if !after.is_empty() && Uuid::parse_str(&after).is_err() {
                     return None;
                 }
                 Some(Cursor::Snapshot { from, after })
             }
-            "l1" => Some(Cursor::Log(from)),
+            "l2" if parts.next().is_none() => Some(Cursor::Log(from)),
             _ => None,
         }
     }
@@ -76,27 +164,34 @@ impl Cursor {
 const RECORDS_PER_HOUSEHOLD: u64 = 10;
 
 pub async fn pull(db: &Db, caller: &Caller, cursor: Option<&str>, limit: u64) -> Result<PullResponse, ApiError> {
+    let signer = CursorSigner::load(&db.conn, caller).await?;
     let cursor = match cursor.filter(|c| !c.is_empty()) {
-        Some(text) => Cursor::decode(text).ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidCursor))?,
+        Some(text) => match signer.decode(text) {
+            Ok(cursor) => cursor,
+            Err(CursorError::Invalid) => return Err(ApiError::bad_request(ErrorCode::InvalidCursor)),
+            Err(CursorError::Unsigned) => return Err(ApiError::new(StatusCode::GONE, ErrorCode::CursorExpired)),
+        },
         None => Cursor::Snapshot { from: changelog::stable_position(&db.conn).await?, after: String::new() },
     };
     let horizon = changelog::horizon(&db.conn).await?;
     if cursor.position() < horizon {
         return Err(ApiError::new(StatusCode::GONE, ErrorCode::CursorExpired));
     }
-    match cursor {
-        Cursor::Snapshot { from, after } => snapshot_page(db, caller, from, &after, limit).await,
-        Cursor::Log(from) => log_page(db, caller, from, limit).await,
-    }
+    let page = match cursor {
+        Cursor::Snapshot { from, after } => snapshot_page(db, caller, from, &after, limit).await?,
+        Cursor::Log(from) => log_page(db, caller, from, limit).await?,
+    };
+    Ok(PullResponse { changes: page.changes, cursor: signer.encode(&page.next), has_more: page.has_more })
 }
 
-async fn snapshot_page(
-    db: &Db,
-    caller: &Caller,
-    from: Position,
-    after: &str,
-    limit: u64,
-) -> Result<PullResponse, ApiError> {
+/// One page, with where the next one starts.
+struct Page {
+    changes: Vec<PulledChange>,
+    next: Cursor,
+    has_more: bool,
+}
+
+async fn snapshot_page(db: &Db, caller: &Caller, from: Position, after: &str, limit: u64) -> Result<Page, ApiError> {
     let per_page = (limit / RECORDS_PER_HOUSEHOLD).max(1);
     let (cond, mut values) = scope::households_condition(caller, "id", "region_code");
     values.push(after.into());
@@ -120,7 +215,7 @@ async fn snapshot_page(
         Some(last) if ids.len() as u64 == per_page => Cursor::Snapshot { from, after: last.clone() },
         _ => Cursor::Log(from),
     };
-    Ok(PullResponse { changes, cursor: cursor.encode(), has_more: true })
+    Ok(Page { changes, next: cursor, has_more: true })
 }
 
 /// Every record of these households, parents first, with their open conflicts.
@@ -208,7 +303,7 @@ async fn read_log(
         .collect()
 }
 
-async fn log_page(db: &Db, caller: &Caller, from: Position, limit: u64) -> Result<PullResponse, ApiError> {
+async fn log_page(db: &Db, caller: &Caller, from: Position, limit: u64) -> Result<Page, ApiError> {
     let conn = &db.conn;
     let stable = changelog::stable_position(conn).await?;
     let mut rows = read_log(conn, caller, from, stable, limit + 1).await?;
@@ -228,14 +323,22 @@ async fn log_page(db: &Db, caller: &Caller, from: Position, limit: u64) -> Resul
         // are not scanned again.
         _ => stable.max(from),
     };
-    let changes = materialize(conn, &rows).await?;
-    Ok(PullResponse { changes, cursor: Cursor::Log(next).encode(), has_more })
+    let changes = materialize(conn, caller, &rows).await?;
+    Ok(Page { changes, next: Cursor::Log(next), has_more })
 }
 
 /// Turns log rows into what the phone applies: current records for upserts, whole
 /// households for scope entries. A record appearing twice is sent once, at its last
 /// place, with its current state.
-async fn materialize(conn: &impl ConnectionTrait, rows: &[LogRow]) -> Result<Vec<PulledChange>, DbErr> {
+///
+/// A scope entry sends the household only if it is in the caller's scope now: the
+/// entry may be old (the assignment ended since, and its `evict` follows in the log),
+/// and the whole record sent is today's.
+async fn materialize(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    rows: &[LogRow],
+) -> Result<Vec<PulledChange>, DbErr> {
     let mut wanted: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut last_seen: HashMap<(&str, &str), usize> = HashMap::new();
     let mut entering: Vec<String> = Vec::new();
@@ -272,6 +375,7 @@ async fn materialize(conn: &impl ConnectionTrait, rows: &[LogRow]) -> Result<Vec
     }
     entering.sort();
     entering.dedup();
+    let entering = in_scope_now(conn, caller, &entering).await?;
     let mut entered: HashMap<String, Vec<PulledChange>> = HashMap::new();
     for id in &entering {
         entered.insert(id.clone(), whole_households(conn, std::slice::from_ref(id)).await?);
@@ -316,6 +420,15 @@ async fn materialize(conn: &impl ConnectionTrait, rows: &[LogRow]) -> Result<Vec
     Ok(out)
 }
 
+/// Those of these households the caller may read now.
+async fn in_scope_now(conn: &impl ConnectionTrait, caller: &Caller, ids: &[String]) -> Result<Vec<String>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let access = scope::access_by_id(conn, caller, ids).await?;
+    Ok(ids.iter().filter(|id| access.get(*id).is_some_and(|a| a.may_read())).cloned().collect())
+}
+
 async fn load_conflicts(conn: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<sync_conflict::Model>, DbErr> {
     sync_conflict::Entity::find().filter(sync_conflict::Column::Id.is_in(ids.iter().cloned())).all(conn).await
 }
@@ -326,12 +439,36 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
+        let signer = CursorSigner::new(vec![7; 32], "u1", "d1");
         let c = Cursor::Snapshot { from: Position { tx: 7, seq: 42 }, after: Uuid::nil().to_string() };
-        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        assert_eq!(signer.decode(&signer.encode(&c)), Ok(c));
         let l = Cursor::Log(Position { tx: 9, seq: i64::MAX });
-        assert_eq!(Cursor::decode(&l.encode()), Some(l));
-        assert_eq!(Cursor::decode("not-a-cursor"), None);
-        let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("s1.1.2.x' OR 1=1");
-        assert_eq!(Cursor::decode(&forged), None);
+        assert_eq!(signer.decode(&signer.encode(&l)), Ok(l));
+        assert_eq!(signer.decode("not-a-cursor"), Err(CursorError::Invalid));
+        let b64 = |t: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(t);
+        assert_eq!(signer.decode(&b64("s2.1.2.x' OR 1=1")), Err(CursorError::Invalid));
+        // Unsigned first-version cursors: start over.
+        assert_eq!(signer.decode(&b64("l1.0.0")), Err(CursorError::Unsigned));
+        assert_eq!(signer.decode(&b64("s1.0.0.")), Err(CursorError::Unsigned));
+    }
+
+    #[test]
+    fn a_cursor_is_bound_to_its_key_user_and_device_and_cannot_be_edited() {
+        let mine = CursorSigner::new(vec![7; 32], "u1", "d1");
+        let cursor = mine.encode(&Cursor::Log(Position { tx: 100, seq: 5 }));
+        for other in [
+            CursorSigner::new(vec![7; 32], "u2", "d1"),
+            CursorSigner::new(vec![7; 32], "u1", "d2"),
+            CursorSigner::new(vec![8; 32], "u1", "d1"),
+        ] {
+            assert_eq!(other.decode(&cursor), Err(CursorError::Invalid));
+        }
+        // Rewinding the position breaks the signature.
+        let text =
+            String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&cursor).unwrap_or_default())
+                .unwrap_or_default();
+        let rewound = text.replacen("l2.100.", "l2.0.", 1);
+        let rewound = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rewound);
+        assert_eq!(mine.decode(&rewound), Err(CursorError::Invalid));
     }
 }

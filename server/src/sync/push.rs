@@ -7,6 +7,19 @@
 //!
 //! Push never changes a household's status: status fields are read-only to phones and
 //! move only through procedures.
+//!
+//! An officer whose assignment has ended may still deliver what the phone recorded
+//! offline before the end: updates and creates of ordinary records, within
+//! `sync.former_officer_grace_days` after the end date, judged by the change set's
+//! `recorded_at`. Anything else from them (a delete, a new case, an edit recorded after
+//! the end or arriving after the window) rejects the change set with
+//! `assignment_ended`; it is kept for a supervisor like every rejected change set.
+//!
+//! An ID number already registered in a household the caller cannot read is answered
+//! `needs_review`, never `duplicate_person`, so a push cannot tell whether a person is
+//! registered elsewhere; such hits are audited and counted, and after
+//! [`ID_LOOKUPS_PER_DAY`] a day every ID number from that user is refused with
+//! `too_many_attempts` without a look-up.
 
 use super::changelog::{self, LogEntry, LogOp};
 use super::conflicts;
@@ -17,7 +30,7 @@ use crate::auth::{Caller, Role};
 use crate::db::{Db, WriteTxn, count, is_unique_violation, query_scalar_i64, sql};
 use crate::http::error::ApiError;
 use crate::procedures;
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, Utc};
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use jingzhun_mobile_api::fields::{self, EntitySpec, FieldSpec, Policy};
 use jingzhun_mobile_api::validate::{self, FieldValue};
@@ -25,16 +38,50 @@ use jingzhun_mobile_api::wire::{
     Change, ChangeResult, ChangeSet, ChangeSetResult, ChangeSetStatus, ChangeStatus, FieldConflict, Op,
 };
 use sea_orm::{ConnectionTrait, DbErr};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// How often a change set is tried again after PostgreSQL broke a deadlock with it.
 const DEADLOCK_RETRIES: usize = 3;
 
+/// Out-of-scope ID number hits one user may make in a day before every ID number they
+/// push is refused unseen.
+pub const ID_LOOKUPS_PER_DAY: i64 = 5;
+
+/// What a push is judged against besides the data: the time it arrived and the
+/// deployment's grace window for former officers.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub now: DateTime<Utc>,
+    pub former_officer_grace_days: i64,
+}
+
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules { now: Utc::now(), former_officer_grace_days: 14 }
+    }
+}
+
+impl Rules {
+    pub fn from_config(sync: &crate::config::SyncConfig, now: DateTime<Utc>) -> Rules {
+        Rules { now, former_officer_grace_days: sync.former_officer_grace_days }
+    }
+}
+
 /// Applies one change set, or returns the stored answer of an earlier attempt.
 pub async fn apply_changeset(db: &Db, caller: &Caller, changeset: &ChangeSet) -> Result<ChangeSetResult, ApiError> {
+    apply_changeset_with(db, caller, changeset, &Rules::default()).await
+}
+
+/// [`apply_changeset`] with the deployment's rules (the push route).
+pub async fn apply_changeset_with(
+    db: &Db,
+    caller: &Caller,
+    changeset: &ChangeSet,
+    rules: &Rules,
+) -> Result<ChangeSetResult, ApiError> {
     let mut attempt = 0;
     loop {
-        match try_apply(db, caller, changeset).await {
+        match try_apply(db, caller, changeset, rules).await {
             // Two phones locking the same records in opposite orders: PostgreSQL aborts
             // one transaction, which applied nothing, so it is safe to run it again.
             Err(err) if attempt < DEADLOCK_RETRIES && is_deadlock(&err) => {
@@ -60,18 +107,19 @@ async fn try_apply(
     db: &Db,
     caller: &Caller,
     changeset: &ChangeSet,
+    rules: &Rules,
 ) -> Result<Result<ChangeSetResult, ApiError>, DbErr> {
     if let Some(stored) = stored_answer(db, caller, changeset).await.transpose() {
         return Ok(stored);
     }
     let txn = db.begin_write().await?;
-    let mut work = Work::new(caller, changeset);
+    let mut work = Work::new(caller, changeset, rules);
     let outcome = work.run(&txn).await;
     Ok(match outcome {
         Ok(()) if work.errors_found() => {
             txn.rollback().await?;
             let result = work.rejected_result();
-            store_rejected(db, caller, changeset, &result).await
+            store_rejected(db, &work, &result).await
         }
         Ok(()) => {
             let result = work.applied_result();
@@ -91,7 +139,7 @@ async fn try_apply(
         Err(Failure::Rejected) => {
             txn.rollback().await?;
             let result = work.rejected_result();
-            store_rejected(db, caller, changeset, &result).await
+            store_rejected(db, &work, &result).await
         }
         Err(Failure::Db(err)) => return Err(err),
     })
@@ -119,14 +167,18 @@ async fn stored_answer(db: &Db, caller: &Caller, changeset: &ChangeSet) -> Resul
     Ok(Some(result))
 }
 
-async fn store_rejected(
-    db: &Db,
-    caller: &Caller,
-    changeset: &ChangeSet,
-    result: &ChangeSetResult,
-) -> Result<ChangeSetResult, ApiError> {
+/// Keeps a rejected change set for review, with the households it touches (who may
+/// see it) and the ID number look-ups it made (which must outlive the rollback).
+async fn store_rejected(db: &Db, work: &Work<'_>, result: &ChangeSetResult) -> Result<ChangeSetResult, ApiError> {
+    let (caller, changeset) = (work.caller, work.changeset);
     let txn = db.begin_write().await?;
-    match insert_receipt(&*txn, caller, changeset, result).await {
+    let stored = async {
+        insert_receipt(&*txn, caller, changeset, result).await?;
+        insert_receipt_households(&*txn, caller, changeset, &work.touched_households()).await?;
+        record_id_lookups(&*txn, work).await
+    }
+    .await;
+    match stored {
         Ok(()) => {
             txn.commit().await?;
             Ok(result.clone())
@@ -165,7 +217,14 @@ async fn insert_receipt(
         ChangeSetStatus::Rejected => "rejected",
         _ => "applied",
     };
-    let request = serde_json::to_string(&without_secrets(changeset)).map_err(|e| DbErr::Custom(e.to_string()))?;
+    // A rejected change set is kept whole for the supervisor who sorts it out. An
+    // applied one is in the audit log already: its copy keeps only the shape, so the
+    // receipts do not hold every ID number, phone and health value ever pushed (L1).
+    let kept = match result.status {
+        ChangeSetStatus::Rejected => without_secrets(changeset),
+        _ => shape_only(changeset),
+    };
+    let request = serde_json::to_string(&kept).map_err(|e| DbErr::Custom(e.to_string()))?;
     let response = serde_json::to_string(result).map_err(|e| DbErr::Custom(e.to_string()))?;
     conn.execute_raw(sql(
         conn.get_database_backend(),
@@ -182,6 +241,73 @@ async fn insert_receipt(
     ))
     .await
     .map(|_| ())
+}
+
+/// An applied change set as its receipt keeps it: which records, which fields, no values.
+fn shape_only(changeset: &ChangeSet) -> ChangeSet {
+    let mut kept = changeset.clone();
+    for change in &mut kept.changes {
+        for value in change.fields.values_mut() {
+            *value = serde_json::Value::Null;
+        }
+    }
+    kept
+}
+
+/// The households a stored change set touches, with their villages: who may read one
+/// of them may see the change set (L1).
+async fn insert_receipt_households(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    changeset: &ChangeSet,
+    households: &[(String, String)],
+) -> Result<(), DbErr> {
+    for chunk in households.chunks(500) {
+        let text = format!(
+            "INSERT INTO changeset_household (device_id, changeset_id, household_id, region_code) VALUES {}",
+            vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut values = Vec::with_capacity(chunk.len() * 4);
+        for (household_id, region_code) in chunk {
+            values.push(caller.device_id.as_str().into());
+            values.push(changeset.id.to_string().into());
+            values.push(household_id.as_str().into());
+            values.push(region_code.as_str().into());
+        }
+        conn.execute_raw(sql(conn.get_database_backend(), &text, values)).await?;
+    }
+    Ok(())
+}
+
+/// Out-of-scope ID number hits: counted for the rate limit and audited.
+async fn record_id_lookups(conn: &impl ConnectionTrait, work: &Work<'_>) -> Result<(), DbErr> {
+    if work.id_lookups.is_empty() {
+        return Ok(());
+    }
+    let mut entries = Vec::new();
+    for lookup in &work.id_lookups {
+        conn.execute_raw(sql(
+            conn.get_database_backend(),
+            "INSERT INTO id_number_lookup (user_id, at, household_id, other_household_id) VALUES (?, ?, ?, ?)",
+            vec![
+                work.caller.user_id.as_str().into(),
+                Utc::now().into(),
+                lookup.household_id.as_str().into(),
+                lookup.other_household_id.as_str().into(),
+            ],
+        ))
+        .await?;
+        let mut entry = work.audit_entry("id_number_lookup", "member", &lookup.member_id, &lookup.household_id);
+        entry.field = Some("id_number".into());
+        entry.new_value = Some(validate::mask_id_number(&lookup.id_number));
+        entry.note = Some(format!(
+            "ID number already registered in household {} outside the pusher's scope; answered needs_review",
+            lookup.other_household_id
+        ));
+        entries.push(entry);
+    }
+    tracing::warn!(user = %work.caller.user_id, hits = work.id_lookups.len(), "ID numbers registered outside the pusher's scope");
+    audit::record(conn, &entries).await
 }
 
 async fn finish(txn: &WriteTxn, work: &Work<'_>, result: &ChangeSetResult) -> Result<(), DbErr> {
@@ -212,10 +338,25 @@ struct HouseholdRef {
     frozen: bool,
 }
 
+/// An ID number pushed that is registered in a household the caller cannot read.
+struct IdLookup {
+    member_id: String,
+    household_id: String,
+    other_household_id: String,
+    id_number: String,
+}
+
 /// One change set being applied.
 struct Work<'a> {
     caller: &'a Caller,
     changeset: &'a ChangeSet,
+    rules: &'a Rules,
+    /// When the caller's assignment to each former household ended.
+    ended: HashMap<String, NaiveDate>,
+    /// Out-of-scope ID number hits, written with the rejected receipt.
+    id_lookups: Vec<IdLookup>,
+    /// The caller's out-of-scope hits of the last day, counted once per change set.
+    id_lookups_today: Option<i64>,
     results: Vec<ChangeResult>,
     log: Vec<LogEntry>,
     audit: Vec<AuditEntry>,
@@ -231,10 +372,14 @@ struct Work<'a> {
 }
 
 impl<'a> Work<'a> {
-    fn new(caller: &'a Caller, changeset: &'a ChangeSet) -> Work<'a> {
+    fn new(caller: &'a Caller, changeset: &'a ChangeSet, rules: &'a Rules) -> Work<'a> {
         Work {
             caller,
             changeset,
+            rules,
+            ended: HashMap::new(),
+            id_lookups: Vec::new(),
+            id_lookups_today: None,
             results: Vec::with_capacity(changeset.changes.len()),
             log: Vec::new(),
             audit: Vec::new(),
@@ -272,7 +417,7 @@ impl<'a> Work<'a> {
         ChangeSetResult { id: self.changeset.id, status: ChangeSetStatus::Rejected, changes }
     }
 
-    fn audit_entry(&self, action: &str, entity: &str, id: &str) -> AuditEntry {
+    fn audit_entry(&self, action: &str, entity: &str, id: &str, household_id: &str) -> AuditEntry {
         AuditEntry {
             user_id: Some(self.caller.user_id.clone()),
             device_id: Some(self.caller.device_id.clone()),
@@ -280,8 +425,50 @@ impl<'a> Work<'a> {
             action: action.to_owned(),
             entity: entity.to_owned(),
             entity_id: id.to_owned(),
+            household_id: Some(household_id.to_owned()),
             ..AuditEntry::default()
         }
+    }
+
+    /// The households the change set touches, with their villages (new households with
+    /// the village they were pushed into).
+    fn touched_households(&self) -> Vec<(String, String)> {
+        let mut out: BTreeMap<String, String> =
+            self.households.values().map(|(h, _)| (h.id.clone(), h.region_code.clone())).collect();
+        for change in &self.changeset.changes {
+            if change.entity == fields::HOUSEHOLD.name
+                && change.op == Op::Create
+                && let Some(region) = change.fields.get("region_code").and_then(|v| v.as_str())
+            {
+                out.entry(change.id.to_string()).or_insert_with(|| region.chars().take(12).collect());
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// Why a former officer's change may not go on, if it may not: only updates and
+    /// creates of ordinary records recorded before the end and arriving within the
+    /// grace window are theirs to make.
+    fn former_officer_refusal(&self, household_id: &str, entity: &EntitySpec, op: Op) -> Option<ErrorCode> {
+        if op == Op::Delete || (op == Op::Create && entity.name == fields::CASE.name) {
+            return Some(ErrorCode::AssignmentEnded);
+        }
+        let Some(end) = self.ended.get(household_id) else {
+            return Some(ErrorCode::AssignmentEnded);
+        };
+        scope::offline_edit_window(
+            *end,
+            self.changeset.recorded_at,
+            self.rules.now,
+            self.rules.former_officer_grace_days,
+        )
+        .err()
+    }
+
+    fn former_officer_note(&self, household_id: &str) -> String {
+        let ended = self.ended.get(household_id).map(|d| d.to_string()).unwrap_or_default();
+        let recorded = self.changeset.recorded_at.map_or_else(|| "not stated".to_owned(), |t| t.to_rfc3339());
+        format!("offline edit from a former assignment (ended {ended}; recorded {recorded})")
     }
 
     async fn run(&mut self, txn: &WriteTxn) -> Result<(), Failure> {
@@ -354,6 +541,11 @@ impl<'a> Work<'a> {
         let pairs: Vec<(String, String)> =
             found.iter().map(|h| (h.id.clone(), h.text("region_code").unwrap_or_default().to_owned())).collect();
         let access = scope::households_access(&**txn, self.caller, &pairs).await?;
+        let former: Vec<String> =
+            access.iter().filter(|(_, a)| **a == Access::FormerOfficer).map(|(id, _)| id.clone()).collect();
+        if !former.is_empty() {
+            self.ended.extend(scope::assignment_end_dates(&**txn, &self.caller.user_id, &former).await?);
+        }
         let frozen = procedures::engine::households_frozen_levels(&**txn, &ids).await?;
         for (id, region_code) in pairs {
             let caller_level = procedures::engine::caller_level(self.caller, &region_code);
@@ -427,7 +619,14 @@ impl<'a> Work<'a> {
         } else {
             let household_id = text_of(&values, "household_id");
             match self.household(txn, &household_id).await? {
-                Some((h, access)) if access.may_edit() => h,
+                Some((h, access)) if access.may_edit_offline() => {
+                    if access == Access::FormerOfficer
+                        && let Some(code) = self.former_officer_refusal(&h.id, entity, Op::Create)
+                    {
+                        return Ok(error_result(change, vec![FieldError::new("", code)]));
+                    }
+                    h
+                }
                 _ => {
                     return Ok(error_result(
                         change,
@@ -436,8 +635,9 @@ impl<'a> Work<'a> {
                 }
             }
         };
+        let former = self.households.get(&household.id).is_some_and(|(_, a)| *a == Access::FormerOfficer);
 
-        let errors = self.check_record_rules(txn, entity, &id, &household, &values).await?;
+        let errors = self.check_record_rules(txn, entity, &id, &household, &values, None).await?;
         if !errors.is_empty() {
             return Ok(error_result(change, errors));
         }
@@ -466,9 +666,12 @@ impl<'a> Work<'a> {
             assign_creator(txn, self.caller, &id).await?;
         }
         self.log.push(log_entry(entity, &id, &household, LogOp::Upsert, 1));
-        let mut entry = self.audit_entry("create", entity.name, &id);
+        let mut entry = self.audit_entry("create", entity.name, &id, &household.id);
         entry.new_value = Some(record.to_json(entity).to_string());
         entry.version = Some(1);
+        if former {
+            entry.note = Some(self.former_officer_note(&household.id));
+        }
         self.audit.push(entry);
         Ok(ChangeResult {
             entity: change.entity.clone(),
@@ -501,7 +704,7 @@ impl<'a> Work<'a> {
         };
         let household_id = record.household_id(entity).unwrap_or_default().to_owned();
         let (household, access) = match self.household(txn, &household_id).await? {
-            Some((h, access)) if access.may_edit() => (h, access),
+            Some((h, access)) if access.may_edit_offline() => (h, access),
             Some(_) => {
                 return Ok(error_result(change, vec![FieldError::new("", ErrorCode::OutOfScope)]));
             }
@@ -509,10 +712,15 @@ impl<'a> Work<'a> {
                 return Ok(error_result(change, vec![FieldError::new("", ErrorCode::HouseholdNotFound)]));
             }
         };
+        if access == Access::FormerOfficer
+            && let Some(code) = self.former_officer_refusal(&household.id, entity, Op::Update)
+        {
+            return Ok(error_result(change, vec![FieldError::new("", code)]));
+        }
         if change.base_version > record.version {
             return Ok(error_result(change, vec![FieldError::new("", ErrorCode::VersionAhead)]));
         }
-        let errors = self.check_record_rules(txn, entity, &id, &household, &values).await?;
+        let errors = self.check_record_rules(txn, entity, &id, &household, &values, Some(&record)).await?;
         if !errors.is_empty() {
             return Ok(error_result(change, errors));
         }
@@ -556,7 +764,7 @@ impl<'a> Work<'a> {
                     op: LogOp::Upsert,
                     version: 1,
                 });
-                let mut entry = self.audit_entry("conflict", entity.name, &id);
+                let mut entry = self.audit_entry("conflict", entity.name, &id, &household.id);
                 entry.field = Some(name.to_owned());
                 entry.old_value = Some(conflict.server_value.to_string());
                 entry.new_value = Some(conflict.client_value.to_string());
@@ -566,7 +774,7 @@ impl<'a> Work<'a> {
                 field_conflicts.push(conflict);
                 continue;
             }
-            let mut entry = self.audit_entry("update", entity.name, &id);
+            let mut entry = self.audit_entry("update", entity.name, &id, &household.id);
             entry.field = Some(name.to_owned());
             entry.old_value = Some(current.to_json().to_string());
             entry.new_value = Some(value.to_json().to_string());
@@ -576,7 +784,7 @@ impl<'a> Work<'a> {
                     Some("last writer wins over a concurrent change; the old value is the one overwritten".into());
             }
             if access == Access::FormerOfficer {
-                entry.note = Some("offline edit from a former assignment".into());
+                entry.note = Some(self.former_officer_note(&household.id));
             }
             self.audit.push(entry);
             record.values.insert(field.name, value);
@@ -651,7 +859,11 @@ impl<'a> Work<'a> {
         };
         let household_id = record.household_id(entity).unwrap_or_default().to_owned();
         let household = match self.household(txn, &household_id).await? {
-            Some((h, access)) if access.may_edit() => h,
+            Some((h, access)) if access.may_edit_online() => h,
+            // A delete is never an offline edit to keep: it needs a current assignment.
+            Some((_, Access::FormerOfficer)) => {
+                return Ok(error_result(change, vec![FieldError::new("", ErrorCode::AssignmentEnded)]));
+            }
             _ => {
                 return Ok(error_result(change, vec![FieldError::new("", ErrorCode::OutOfScope)]));
             }
@@ -661,7 +873,7 @@ impl<'a> Work<'a> {
         }
         records::delete(&**txn, entity, &id).await?;
         self.log.push(log_entry(entity, &id, &household, LogOp::Delete, record.version + 1));
-        let mut entry = self.audit_entry("delete", entity.name, &id);
+        let mut entry = self.audit_entry("delete", entity.name, &id, &household.id);
         entry.old_value = Some(record.to_json(entity).to_string());
         entry.version = Some(record.version + 1);
         self.audit.push(entry);
@@ -676,14 +888,16 @@ impl<'a> Work<'a> {
     }
 
     /// Rules across records: one active household per person, one income record per
-    /// household and year, a task's plan in the same household.
+    /// household and year, a task's plan in the same household and its officer one who
+    /// follows the household. `current` is the record an update changes.
     async fn check_record_rules(
-        &self,
+        &mut self,
         txn: &WriteTxn,
         entity: &EntitySpec,
         id: &str,
         household: &HouseholdRef,
         values: &BTreeMap<&'static str, FieldValue>,
+        current: Option<&Record>,
     ) -> Result<Vec<FieldError>, DbErr> {
         let household_id = household.id.as_str();
         let mut errors = Vec::new();
@@ -698,15 +912,24 @@ impl<'a> Work<'a> {
         }
         if entity.name == fields::MEMBER.name
             && let Some(FieldValue::Text(id_number)) = values.get("id_number")
+            && current.is_none_or(|r| r.value("id_number") != &FieldValue::Text(id_number.clone()))
         {
-            let other = count(
+            errors.extend(self.check_id_number(txn, id, household, id_number).await?);
+        }
+        if entity.name == fields::PLAN_TASK.name
+            && let Some(FieldValue::Uuid(officer_id)) = values.get("officer_id")
+            && current.is_none_or(|r| r.text("officer_id") != Some(officer_id.as_str()))
+            && *officer_id != self.caller.user_id
+        {
+            // M12: task reminders go to this user, with the household's name in them.
+            let assigned = count(
                 &**txn,
-                "SELECT COUNT(*) FROM member WHERE id_number = ? AND active AND id <> ?",
-                vec![id_number.as_str().into(), id.into()],
+                "SELECT COUNT(*) FROM assignment WHERE officer_id = ? AND household_id = ? AND end_date IS NULL",
+                vec![officer_id.as_str().into(), household_id.into()],
             )
             .await?;
-            if other > 0 {
-                errors.push(FieldError::new("id_number", ErrorCode::DuplicatePerson));
+            if assigned == 0 {
+                errors.push(FieldError::new("officer_id", ErrorCode::InvalidOfficer));
             }
         }
         if entity.name == fields::INCOME.name
@@ -736,6 +959,59 @@ impl<'a> Work<'a> {
             }
         }
         Ok(errors)
+    }
+
+    /// One active household per person (R8), told without making the push an oracle:
+    /// `duplicate_person` only when the other household is one the caller reads;
+    /// otherwise `needs_review`, the hit audited and counted for the caller.
+    async fn check_id_number(
+        &mut self,
+        txn: &WriteTxn,
+        member_id: &str,
+        household: &HouseholdRef,
+        id_number: &str,
+    ) -> Result<Option<FieldError>, DbErr> {
+        let today = match self.id_lookups_today {
+            Some(n) => n,
+            None => {
+                let since = self.rules.now - chrono::Duration::days(1);
+                let n = count(
+                    &**txn,
+                    "SELECT COUNT(*) FROM id_number_lookup WHERE user_id = ? AND at > ?",
+                    vec![self.caller.user_id.as_str().into(), since.into()],
+                )
+                .await?;
+                self.id_lookups_today = Some(n);
+                n
+            }
+        };
+        if today + self.id_lookups.len() as i64 >= ID_LOOKUPS_PER_DAY {
+            // Refused unseen, whether the number is registered or not.
+            return Ok(Some(FieldError::new("id_number", ErrorCode::TooManyAttempts)));
+        }
+        let row = txn
+            .query_one_raw(sql(
+                txn.get_database_backend(),
+                "SELECT m.household_id, h.region_code FROM member m JOIN household h ON h.id = m.household_id \
+                 WHERE m.id_number = ? AND m.active AND m.id <> ? ORDER BY m.household_id LIMIT 1",
+                vec![id_number.into(), member_id.into()],
+            ))
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let other_id: String = row.try_get_by_index(0)?;
+        let other_region: String = row.try_get_by_index(1)?;
+        let readable = other_id == household.id
+            || scope::household_access(&**txn, self.caller, &other_id, &other_region).await?.may_read();
+        if readable {
+            return Ok(Some(FieldError::new("id_number", ErrorCode::DuplicatePerson)));
+        }
+        self.id_lookups.push(IdLookup {
+            member_id: member_id.to_owned(),
+            household_id: household.id.clone(),
+            other_household_id: other_id,
+            id_number: id_number.to_owned(),
+        });
+        Ok(Some(FieldError::new("id_number", ErrorCode::NeedsReview)))
     }
 
     /// R8: exactly one head in a household that has members.
@@ -778,7 +1054,8 @@ impl<'a> Work<'a> {
             return Err(Failure::Db(err));
         }
         let (field, code) = match change.entity.as_str() {
-            "member" => ("id_number", ErrorCode::DuplicatePerson),
+            // A concurrent writer got there first; whose household it is stays unsaid (M2).
+            "member" => ("id_number", ErrorCode::NeedsReview),
             "income" => ("year", ErrorCode::DuplicateYear),
             _ => ("", ErrorCode::AlreadyExists),
         };

@@ -1,11 +1,17 @@
 //! Who may see and change which household (DESIGN §5: "only records in scope").
 //!
 //! Officers see the households assigned to them; every other role sees its region.
-//! A change made offline while a household was assigned stays acceptable after the
-//! assignment ends (`FormerOfficer`), so a reassignment never loses field work.
+//! An officer whose assignment has ended (`FormerOfficer`) sees nothing of the household
+//! and may do nothing online with it; only an edit the phone recorded offline before
+//! the end still arrives, within a grace window after the end date
+//! (`sync.former_officer_grace_days`), so a reassignment never loses field work but
+//! never leaves a removed officer with lasting write access either.
 
 use crate::auth::{Caller, Role};
 use crate::db::sql;
+use crate::http::error::ApiError;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use jingzhun_mobile_api::errors::ErrorCode;
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::collections::HashMap;
 
@@ -13,18 +19,104 @@ use std::collections::HashMap;
 pub enum Access {
     None,
     Read,
-    /// Was assigned once; offline edits from then are still accepted.
+    /// Was assigned once: offline edits recorded before the end may still arrive.
     FormerOfficer,
     Edit,
 }
 
 impl Access {
+    /// Online actions (deletes, new cases, uploads, conflict resolution, lead
+    /// decisions) and anything else that is not a pushed offline edit.
     pub fn may_edit(self) -> bool {
+        self.may_edit_online()
+    }
+    /// A current assignment, or edit rights over the household's region.
+    pub fn may_edit_online(self) -> bool {
+        matches!(self, Access::Edit)
+    }
+    /// Pushed offline edits: a former officer's too, subject to [`offline_edit_window`].
+    pub fn may_edit_offline(self) -> bool {
         matches!(self, Access::Edit | Access::FormerOfficer)
     }
     pub fn may_read(self) -> bool {
         matches!(self, Access::Edit | Access::Read)
     }
+    /// The refusal of an online action: `assignment_ended` for a former officer (so the
+    /// phone can say why), `out_of_scope` otherwise. `None` when the action may go on.
+    pub fn online_refusal(self) -> Option<ErrorCode> {
+        match self {
+            Access::Edit => None,
+            Access::FormerOfficer => Some(ErrorCode::AssignmentEnded),
+            Access::Read | Access::None => Some(ErrorCode::OutOfScope),
+        }
+    }
+}
+
+/// Checks an online action on a household (upload, lead decision, conflict
+/// resolution…): 403 `assignment_ended` for a former officer, 403 `out_of_scope` for
+/// anyone else who may not edit it.
+pub async fn may_edit_online(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    household_id: &str,
+    region_code: &str,
+) -> Result<(), ApiError> {
+    match household_access(conn, caller, household_id, region_code).await?.online_refusal() {
+        None => Ok(()),
+        Some(code) => Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, code)),
+    }
+}
+
+/// Whether a former officer's offline edit may still be applied: it was recorded on
+/// or before the assignment's end date and it arrives within `grace_days` after that
+/// date. Times are UTC, as the end date is written.
+///
+/// `recorded_at` is what the phone says (an older app sends nothing: then only the
+/// arrival counts). It cannot be trusted, so the grace window is what bounds a former
+/// officer's writes; a time in the future counts as the arrival.
+pub fn offline_edit_window(
+    end_date: NaiveDate,
+    recorded_at: Option<DateTime<Utc>>,
+    arrived_at: DateTime<Utc>,
+    grace_days: i64,
+) -> Result<(), ErrorCode> {
+    let last_day_in_window = end_date + Duration::days(grace_days.max(0));
+    if arrived_at.date_naive() > last_day_in_window {
+        return Err(ErrorCode::AssignmentEnded);
+    }
+    if let Some(recorded) = recorded_at {
+        let recorded = recorded.min(arrived_at);
+        if recorded.date_naive() > end_date {
+            return Err(ErrorCode::AssignmentEnded);
+        }
+    }
+    Ok(())
+}
+
+/// The day the caller's latest assignment to each of these households ended (for
+/// households the caller is no longer assigned to).
+pub async fn assignment_end_dates(
+    conn: &impl ConnectionTrait,
+    officer_id: &str,
+    household_ids: &[String],
+) -> Result<HashMap<String, NaiveDate>, DbErr> {
+    let mut out = HashMap::new();
+    for chunk in household_ids.chunks(500) {
+        let text = format!(
+            "SELECT household_id, MAX(end_date) FROM assignment WHERE officer_id = ? AND end_date IS NOT NULL \
+             AND household_id IN ({}) GROUP BY household_id",
+            crate::db::placeholders(chunk.len())
+        );
+        let mut values: Vec<Value> = vec![officer_id.into()];
+        values.extend(chunk.iter().map(|id| Value::from(id.as_str())));
+        for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
+            let id: String = row.try_get_by_index(0)?;
+            if let Some(end) = row.try_get_by_index::<Option<NaiveDate>>(1)? {
+                out.insert(id, end);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// How the caller may touch a household in `region_code`.
@@ -85,6 +177,35 @@ pub async fn households_access(
     Ok(access)
 }
 
+/// The village of each of these households (absent: no such household), in a few
+/// queries however many there are.
+pub async fn household_regions(
+    conn: &impl ConnectionTrait,
+    household_ids: &[String],
+) -> Result<HashMap<String, String>, DbErr> {
+    let mut ids = household_ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    Ok(super::records::load_many(conn, &jingzhun_mobile_api::fields::HOUSEHOLD, &ids)
+        .await?
+        .into_iter()
+        .map(|h| {
+            let region = h.text("region_code").unwrap_or_default().to_owned();
+            (h.id, region)
+        })
+        .collect())
+}
+
+/// The caller's access to each of these households, by id (unknown ones absent).
+pub async fn access_by_id(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    household_ids: &[String],
+) -> Result<HashMap<String, Access>, DbErr> {
+    let pairs: Vec<(String, String)> = household_regions(conn, household_ids).await?.into_iter().collect();
+    households_access(conn, caller, &pairs).await
+}
+
 /// A SQL condition selecting households in the caller's read scope, with its values.
 /// `id_col` names the household id column and `region_col` its village code column.
 pub fn households_condition(caller: &Caller, id_col: &str, region_col: &str) -> (String, Vec<Value>) {
@@ -116,4 +237,48 @@ pub async fn scope_size(conn: &impl ConnectionTrait, caller: &Caller) -> Result<
     )
     .await?;
     Ok(n.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_former_officers_offline_edit_counts_only_if_recorded_by_the_end_and_sent_within_the_window() {
+        let end = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap_or_default();
+        let ok = offline_edit_window(end, Some(at("2026-11-30T09:00:00Z")), at("2026-12-10T08:00:00Z"), 14);
+        assert_eq!(ok, Ok(()));
+        // On the end day itself: the day is the end's granularity.
+        assert_eq!(offline_edit_window(end, Some(at("2026-12-01T23:00:00Z")), at("2026-12-02T08:00:00Z"), 14), Ok(()));
+        // Recorded after the end.
+        assert_eq!(
+            offline_edit_window(end, Some(at("2026-12-02T00:10:00Z")), at("2026-12-02T08:00:00Z"), 14),
+            Err(ErrorCode::AssignmentEnded)
+        );
+        // Arrived after the window, however early it claims to be.
+        assert_eq!(
+            offline_edit_window(end, Some(at("2026-11-01T09:00:00Z")), at("2026-12-16T00:00:01Z"), 14),
+            Err(ErrorCode::AssignmentEnded)
+        );
+        assert_eq!(offline_edit_window(end, None, at("2026-12-15T23:59:00Z"), 14), Ok(()));
+        // A time in the future is the arrival.
+        assert_eq!(
+            offline_edit_window(end, Some(at("2030-01-01T00:00:00Z")), at("2026-12-03T00:00:00Z"), 14),
+            Err(ErrorCode::AssignmentEnded)
+        );
+        assert_eq!(offline_edit_window(end, None, at("2026-12-02T00:00:00Z"), 0), Err(ErrorCode::AssignmentEnded));
+    }
+
+    #[test]
+    fn only_a_current_editor_acts_online() {
+        assert_eq!(Access::Edit.online_refusal(), None);
+        assert_eq!(Access::FormerOfficer.online_refusal(), Some(ErrorCode::AssignmentEnded));
+        assert_eq!(Access::Read.online_refusal(), Some(ErrorCode::OutOfScope));
+        assert!(!Access::FormerOfficer.may_edit() && Access::FormerOfficer.may_edit_offline());
+        assert!(!Access::FormerOfficer.may_read());
+    }
 }

@@ -59,6 +59,7 @@ pub async fn update_fields(
             new_value: Some(value.to_json().to_string()),
             version: Some(version),
             note: Some(editor.note.clone()),
+            household_id: record.household_id(entity).map(str::to_owned),
             ..AuditEntry::default()
         });
         record.values.insert(field.name, value);

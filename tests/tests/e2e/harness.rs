@@ -321,7 +321,7 @@ pub fn change(entity: &str, id: Uuid, op: Op, base_version: i64, fields: Value) 
 }
 
 pub fn changeset(changes: Vec<Change>) -> ChangeSet {
-    ChangeSet { id: Uuid::new_v4(), changes }
+    ChangeSet { id: Uuid::new_v4(), changes, recorded_at: None }
 }
 
 pub async fn push(client: &Client, changesets: Vec<ChangeSet>) -> PushResponse {
