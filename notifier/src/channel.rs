@@ -57,17 +57,20 @@ pub enum SendError {
     Indeterminate { code: String, detail: String },
 }
 
+/// Every constructor passes the detail through [`crate::redact::provider_text`]: it is
+/// stored in the delivery log and shown to people, and providers quote phone numbers
+/// and signed requests in it.
 impl SendError {
     pub fn transient(code: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::Transient { code: code.into(), detail: detail.into() }
+        Self::Transient { code: code.into(), detail: crate::redact::provider_text(&detail.into()) }
     }
 
     pub fn permanent(code: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::Permanent { code: code.into(), detail: detail.into() }
+        Self::Permanent { code: code.into(), detail: crate::redact::provider_text(&detail.into()) }
     }
 
     pub fn indeterminate(code: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::Indeterminate { code: code.into(), detail: detail.into() }
+        Self::Indeterminate { code: code.into(), detail: crate::redact::provider_text(&detail.into()) }
     }
 
     /// The provider's (or our) error code, for the delivery log.

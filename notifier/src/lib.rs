@@ -28,6 +28,7 @@ pub mod channel;
 pub mod email;
 pub mod outbox;
 pub mod policy;
+pub mod redact;
 pub mod schedule;
 pub mod sms;
 pub mod standins;
@@ -39,6 +40,7 @@ pub use email::{SmtpChannel, SmtpSecurity, SmtpSetupError};
 /// The server's masking rule, reused so logs and pages agree.
 pub use jingzhun_mobile_api::validate::mask_phone;
 pub use policy::{AfterAttempt, Backoff, QuietHours, RateLimit, after_attempt};
+pub use redact::provider_text;
 pub use schedule::{CronSchedule, ScheduleError};
 pub use sms::aliyun::{AliyunConfig, AliyunSms};
 pub use sms::normalize_mobile;

@@ -5,11 +5,14 @@
 //!
 //! Scripted answers by phone number: [`AliyunGateway::throttle`] answers
 //! `isv.BUSINESS_LIMIT_CONTROL` (transient) a number of times, [`AliyunGateway::refuse`]
-//! answers a permanent code every time.
+//! answers a permanent code every time; [`AliyunGateway::delay`] makes every answer
+//! slow, so sends overlap. A bad signature is refused as Aliyun refuses it, quoting the
+//! string to sign (phone number included). [`WeComStandIn::busy`] answers `errcode -1`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -45,6 +48,7 @@ struct GatewayState {
     throttles: HashMap<String, usize>,
     refusals: HashMap<String, String>,
     garbled: HashSet<String>,
+    delay: Duration,
 }
 
 /// A stand-in for `https://dysmsapi.aliyuncs.com/`.
@@ -79,6 +83,11 @@ impl AliyunGateway {
     /// that is not the gateway's JSON, as a broken proxy would: the outcome is unknown.
     pub fn garble(&self, phone: &str) {
         self.lock().garbled.insert(phone.to_string());
+    }
+
+    /// Every answer from now on comes after `delay`, as from a slow gateway.
+    pub fn delay(&self, delay: Duration) {
+        self.lock().delay = delay;
     }
 
     /// The accepted requests' parameters (signature checked), oldest first.
@@ -118,6 +127,10 @@ fn refusal(status: StatusCode, code: &str) -> (StatusCode, Json<Value>) {
 }
 
 async fn answer(State(gateway): State<AliyunGateway>, method: Method, body: String) -> (StatusCode, Json<Value>) {
+    let delay = gateway.lock().delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let mut params = decode_form(&body);
     let mut state = gateway.lock();
     state.requests += 1;
@@ -128,7 +141,15 @@ async fn answer(State(gateway): State<AliyunGateway>, method: Method, body: Stri
         return refusal(StatusCode::NOT_FOUND, "InvalidAccessKeyId.NotFound");
     }
     if aliyun::rpc_v1_signature(method.as_str(), &params, ALIYUN_SECRET) != signature {
-        return refusal(StatusCode::BAD_REQUEST, "SignatureDoesNotMatch");
+        // Aliyun's own wording: the string to sign, phone number and variables included.
+        let message = format!(
+            "Specified signature is not matched with our calculation. server string to sign is:{}",
+            aliyun::rpc_v1_string_to_sign(method.as_str(), &params)
+        );
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "Code": "SignatureDoesNotMatch", "Message": message, "RequestId": "stand-in" })),
+        );
     }
     let timestamp = params.get("Timestamp").and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
     if timestamp.is_none_or(|t| (chrono::Utc::now() - t.to_utc()).num_seconds().abs() > 15 * 60) {
@@ -243,6 +264,7 @@ async fn tencent_answer(State(gateway): State<TencentGateway>, headers: HeaderMa
 #[derive(Clone, Default)]
 pub struct WeComStandIn {
     received: Arc<Mutex<Vec<(String, Value)>>>,
+    busy: Arc<Mutex<usize>>,
 }
 
 impl WeComStandIn {
@@ -258,6 +280,11 @@ impl WeComStandIn {
     pub fn received(&self) -> Vec<(String, Value)> {
         self.received.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
+
+    /// The next `times` messages are answered `errcode -1` ("system busy") and not kept.
+    pub fn busy(&self, times: usize) {
+        *self.busy.lock().unwrap_or_else(PoisonError::into_inner) = times;
+    }
 }
 
 async fn webhook(
@@ -270,6 +297,13 @@ async fn webhook(
     };
     if body["msgtype"] != "text" || body["text"]["content"].as_str().is_none_or(str::is_empty) {
         return Json(json!({ "errcode": 40008, "errmsg": "invalid message type" }));
+    }
+    {
+        let mut busy = robot.busy.lock().unwrap_or_else(PoisonError::into_inner);
+        if *busy > 0 {
+            *busy -= 1;
+            return Json(json!({ "errcode": -1, "errmsg": "system busy" }));
+        }
     }
     robot.received.lock().unwrap_or_else(PoisonError::into_inner).push((key.clone(), body));
     Json(json!({ "errcode": 0, "errmsg": "ok" }))

@@ -18,6 +18,9 @@ pub const TEXT_LIMIT_BYTES: usize = 2048;
 /// `errcode` for more than 20 messages a minute to one robot.
 const FREQUENCY_LIMIT: i64 = 45009;
 
+/// `errcode` -1, "system busy": WeCom's own hiccup, which a later attempt gets past.
+const SYSTEM_BUSY: i64 = -1;
+
 pub struct WeComRobot {
     base_url: String,
     http: reqwest::Client,
@@ -64,7 +67,7 @@ fn classify(status: reqwest::StatusCode, body: &str) -> Result<Delivery, SendErr
     };
     match answer.errcode {
         0 => Ok(Delivery { provider_message_id: None, provider_code: "0".into() }),
-        FREQUENCY_LIMIT => Err(SendError::transient(FREQUENCY_LIMIT.to_string(), answer.errmsg)),
+        FREQUENCY_LIMIT | SYSTEM_BUSY => Err(SendError::transient(answer.errcode.to_string(), answer.errmsg)),
         code => Err(SendError::permanent(code.to_string(), answer.errmsg)),
     }
 }
@@ -115,6 +118,8 @@ mod tests {
         assert!(ok.is_ok());
         let busy = classify(reqwest::StatusCode::OK, r#"{"errcode":45009,"errmsg":"api freq out of limit"}"#);
         assert_eq!(busy, Err(SendError::transient("45009", "api freq out of limit")));
+        let system_busy = classify(reqwest::StatusCode::OK, r#"{"errcode":-1,"errmsg":"system busy"}"#);
+        assert_eq!(system_busy, Err(SendError::transient("-1", "system busy")));
         let bad_key = classify(reqwest::StatusCode::OK, r#"{"errcode":93000,"errmsg":"invalid webhook url"}"#);
         assert_eq!(bad_key, Err(SendError::permanent("93000", "invalid webhook url")));
     }

@@ -7,6 +7,12 @@
 //! processes share the work and never take the same row. SQLite has one writer, so the
 //! same conditional UPDATE (without row locks) is enough there.
 //!
+//! Per-recipient limits hold across processes: before each send the dispatcher takes a
+//! slot for the number (or robot) in one short transaction, serialised per recipient,
+//! counting every send any dispatcher has started (`sent_at` marks a started send, from
+//! the moment it is reserved), not only the ones already recorded. Each row's result is
+//! recorded as soon as its send returns, not after the batch.
+//!
 //! What the dispatcher must never do: send a row twice. A row whose lease ran out while
 //! `sending` (the process died mid-send) is marked `unknown`, not sent again, because an
 //! SMS may already be on its way and SMS APIs carry no idempotency key; the same for a
@@ -15,10 +21,10 @@
 //!
 //! Every instant comes from the caller (`now`), so tests move time with a clock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -30,6 +36,16 @@ use sea_orm::{
 
 use crate::policy::{AfterAttempt, Backoff, QuietHours, RateLimit, after_attempt};
 use crate::{Channel, Delivery, Message, SendError};
+
+/// The advisory-lock key of one recipient (PostgreSQL): the first 8 bytes of a SHA-256
+/// of channel and address, so every process agrees on it.
+fn recipient_lock_key(channel: &str, address: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("jingzhun-notify:{channel}:{address}").as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
+}
 
 /// The configured channels; `None` leaves that channel's rows queued.
 #[derive(Clone, Default)]
@@ -195,7 +211,10 @@ impl Step {
             },
             Step::Retry { provider, at, error } => failure("queued", *at, Some(*provider), error, "transient"),
             Step::Failed { provider, error } => failure("failed", now, *provider, error, "permanent"),
-            Step::Unknown { provider, error } => failure("unknown", now, Some(*provider), error, "indeterminate"),
+            // The send started: it keeps counting against the recipient's limits.
+            Step::Unknown { provider, error } => {
+                Written { sent_at: Some(now), ..failure("unknown", now, Some(*provider), error, "indeterminate") }
+            }
             Step::Held { until, reason } => Written {
                 status: "held",
                 next: *until,
@@ -210,6 +229,29 @@ impl Step {
     }
 }
 
+/// What a person's one-off send ([`Dispatcher::send_now`]) came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendNow {
+    /// The provider took it.
+    Sent { provider: &'static str, delivery: Delivery },
+    /// The provider refused it, or its outcome is unknown; never retried.
+    NotSent { provider: Option<&'static str>, error: SendError },
+    /// Quiet hours or the recipient's limit: not sent, and cancelled rather than sent later.
+    Held { until: DateTime<Utc>, reason: &'static str },
+    /// The row was not queued (already sent, cancelled, or claimed by a dispatcher).
+    NotQueued,
+}
+
+/// What the send reservation decided for one row.
+enum Reserved {
+    /// Go: the row is marked as being sent (its `sent_at`), counted by every dispatcher.
+    Go,
+    /// The recipient's limit holds it until then.
+    Held(DateTime<Utc>),
+    /// The row is no longer this dispatcher's (a person cancelled or resent it).
+    Lost,
+}
+
 impl Dispatcher {
     pub fn new(db: DatabaseConnection, channels: Channels, policy: Policy) -> Self {
         let worker = format!("dispatcher-{}", uuid::Uuid::new_v4());
@@ -220,11 +262,12 @@ impl Dispatcher {
         &self.worker
     }
 
-    /// Claims the rows due at `now`, sends them and records the results. Returns what it
-    /// did; an empty outcome means nothing was due.
+    /// Claims the rows due at `now`, sends them and records each result as soon as it
+    /// is known. Returns what it did; an empty outcome means nothing was due.
     pub async fn try_dispatch_once(&self, now: DateTime<Utc>) -> Result<Outcome, DbErr> {
+        let started = Instant::now();
         let mut outcome = Outcome { unknown: self.expire_leases(now).await?, ..Outcome::default() };
-        let claimed = self.claim(now).await?;
+        let claimed = self.claim(now, None).await?;
         outcome.claimed = claimed.len();
         if claimed.is_empty() {
             return Ok(outcome);
@@ -235,73 +278,92 @@ impl Dispatcher {
         for row in claimed {
             groups.entry((row.channel.clone(), row.address.clone().unwrap_or_default())).or_default().push(row);
         }
-        let recent = self.recent_sends(now, &groups).await?;
-        let results: Vec<Vec<(Claimed, Step)>> = futures::stream::iter(groups.into_iter().map(|(key, rows)| {
-            let mut sent = recent.get(&key).cloned().unwrap_or_default();
-            async move {
+        let results: Vec<Result<Vec<Option<Step>>, DbErr>> =
+            futures::stream::iter(groups.into_values().map(|rows| async move {
                 let mut steps = Vec::with_capacity(rows.len());
                 for row in rows {
-                    let step = self.dispatch_row(&row, &mut sent, now).await;
-                    steps.push((row, step));
+                    steps.push(self.dispatch_row(&row, now, started, false).await?);
                 }
-                steps
-            }
-        }))
-        .buffer_unordered(self.policy.concurrency.max(1))
-        .collect()
-        .await;
-        let steps: Vec<(Claimed, Step)> = results.into_iter().flatten().collect();
-        for (_, step) in &steps {
-            match step {
-                Step::Sent { .. } => outcome.sent += 1,
-                Step::Retry { .. } => outcome.retried += 1,
-                Step::Failed { .. } => outcome.failed += 1,
-                Step::Unknown { .. } => outcome.unknown += 1,
-                Step::Held { .. } => outcome.held += 1,
+                Ok(steps)
+            }))
+            .buffer_unordered(self.policy.concurrency.max(1))
+            .collect()
+            .await;
+        for steps in results {
+            for step in steps?.into_iter().flatten() {
+                match step {
+                    Step::Sent { .. } => outcome.sent += 1,
+                    Step::Retry { .. } => outcome.retried += 1,
+                    Step::Failed { .. } => outcome.failed += 1,
+                    Step::Unknown { .. } => outcome.unknown += 1,
+                    Step::Held { .. } => outcome.held += 1,
+                }
             }
         }
-        self.record(now, &steps).await?;
         Ok(outcome)
     }
 
-    async fn dispatch_row(&self, row: &Claimed, sent: &mut Vec<DateTime<Utc>>, now: DateTime<Utc>) -> Step {
+    /// Sends one queued row now, for a person waiting on the answer (a test send): the
+    /// same quiet hours, per-recipient limits and logging as every other message, but
+    /// one attempt only, and a row the policy would hold is cancelled, not sent later.
+    pub async fn send_now(&self, id: &str, now: DateTime<Utc>) -> Result<SendNow, DbErr> {
+        let started = Instant::now();
+        let Some(row) = self.claim(now, Some(id)).await?.pop() else {
+            return Ok(SendNow::NotQueued);
+        };
+        Ok(match self.dispatch_row(&row, now, started, true).await? {
+            Some(Step::Sent { provider, delivery }) => SendNow::Sent { provider, delivery },
+            Some(Step::Held { until, reason }) => SendNow::Held { until, reason },
+            Some(Step::Retry { provider, error, .. } | Step::Unknown { provider, error }) => {
+                SendNow::NotSent { provider: Some(provider), error }
+            }
+            Some(Step::Failed { provider, error }) => SendNow::NotSent { provider, error },
+            None => SendNow::NotQueued,
+        })
+    }
+
+    /// Applies the policy to one claimed row, sends it, and records the result at once
+    /// (never after the whole batch: a slow batch must not leave sent rows unrecorded).
+    /// `None`: the row was no longer this dispatcher's.
+    async fn dispatch_row(
+        &self,
+        row: &Claimed,
+        now: DateTime<Utc>,
+        started: Instant,
+        once: bool,
+    ) -> Result<Option<Step>, DbErr> {
         let Some(channel) = self.channels.get(&row.channel) else {
             // Only configured channels are claimed; a row cannot get here otherwise.
-            return Step::Failed {
-                provider: None,
-                error: SendError::permanent(
-                    "channel_not_configured",
-                    format!("channel {} is not configured", row.channel),
-                ),
-            };
+            let error =
+                SendError::permanent("channel_not_configured", format!("channel {} is not configured", row.channel));
+            return self.finish(now, row, Step::Failed { provider: None, error }, once).await;
         };
         let urgent = row.urgent || self.policy.urgent_events.contains(&row.event);
         if row.channel == "sms"
             && !(urgent && self.policy.urgent_passes_quiet_hours)
             && let Some(until) = self.policy.quiet_hours.held_until(now)
         {
-            return Step::Held { until, reason: "quiet_hours" };
-        }
-        let limit = match row.channel.as_str() {
-            "sms" => Some(&self.policy.sms_limit),
-            "wecom" => Some(&self.policy.wecom_limit),
-            _ => None,
-        };
-        if let Some(until) = limit.and_then(|limit| limit.next_allowed(sent, now)) {
-            return Step::Held { until, reason: "rate_limit" };
+            return self.finish(now, row, Step::Held { until, reason: "quiet_hours" }, once).await;
         }
         let message = match self.message_for(channel.name(), row) {
             Ok(message) => message,
-            Err(error) => return Step::Failed { provider: Some(channel.name()), error },
+            Err(error) => {
+                return self.finish(now, row, Step::Failed { provider: Some(channel.name()), error }, once).await;
+            }
         };
+        match self.reserve(row, now, started).await? {
+            Reserved::Go => {}
+            Reserved::Held(until) => {
+                return self.finish(now, row, Step::Held { until, reason: "rate_limit" }, once).await;
+            }
+            Reserved::Lost => return Ok(None),
+        }
         let result = channel.send(&message).await;
         let send_error = result.as_ref().err().cloned();
-        if result.is_ok() {
-            sent.push(now);
-        }
         let attempt = u32::try_from(row.attempts).unwrap_or(0).saturating_add(1);
         let provider = channel.name();
-        match after_attempt(result, attempt, &self.policy.backoff, now) {
+        let backoff = if once { Backoff { max_attempts: 1, ..self.policy.backoff } } else { self.policy.backoff };
+        let step = match after_attempt(result, attempt, &backoff, now) {
             AfterAttempt::Sent(delivery) => Step::Sent { provider, delivery },
             AfterAttempt::RetryAt(at) => {
                 let delay = (at - now).num_milliseconds().max(0) as f64;
@@ -312,7 +374,82 @@ impl Dispatcher {
             }
             AfterAttempt::Failed(error) => Step::Failed { provider: Some(provider), error },
             AfterAttempt::Review(error) => Step::Unknown { provider, error },
+        };
+        self.finish(now, row, step, once).await
+    }
+
+    /// Records a step; a one-off send's hold becomes a cancellation.
+    async fn finish(&self, now: DateTime<Utc>, row: &Claimed, step: Step, once: bool) -> Result<Option<Step>, DbErr> {
+        self.record(now, row, &step, once).await?;
+        Ok(Some(step))
+    }
+
+    /// The limit a channel's recipients are held to, if any.
+    fn limit_of(&self, channel: &str) -> Option<&RateLimit> {
+        match channel {
+            "sms" => Some(&self.policy.sms_limit),
+            "wecom" => Some(&self.policy.wecom_limit),
+            _ => None,
         }
+    }
+
+    /// Takes a send slot for the row's recipient, or says when one frees up. The check
+    /// and the mark are one transaction, serialised per recipient (PostgreSQL: an
+    /// advisory lock on the address; SQLite: its single writer), and count every send
+    /// started by any dispatcher, finished or still in flight, so the limit holds
+    /// across processes. The row's lease is renewed with it.
+    async fn reserve(&self, row: &Claimed, now: DateTime<Utc>, started: Instant) -> Result<Reserved, DbErr> {
+        let address = row.address.clone().unwrap_or_default();
+        let limit = self.limit_of(&row.channel).filter(|limit| limit.per_minute + limit.per_hour + limit.per_day > 0);
+        let txn = self.begin().await?;
+        if let Some(limit) = limit {
+            if self.backend() == DbBackend::Postgres {
+                txn.execute_raw(
+                    self.sql(
+                        "SELECT pg_advisory_xact_lock(?)",
+                        vec![recipient_lock_key(&row.channel, &address).into()],
+                    ),
+                )
+                .await?;
+            }
+            let rows = txn
+                .query_all_raw(self.sql(
+                    "SELECT sent_at FROM notification WHERE channel = ? AND address = ? AND sent_at > ? \
+                     AND status IN ('sent', 'sending', 'unknown') AND id <> ?",
+                    vec![
+                        row.channel.as_str().into(),
+                        address.as_str().into(),
+                        (now - chrono::Duration::days(1)).into(),
+                        row.id.as_str().into(),
+                    ],
+                ))
+                .await?;
+            let sent: Vec<DateTime<Utc>> =
+                rows.iter().map(|r| r.try_get_by_index::<DateTime<Utc>>(0)).collect::<Result<_, _>>()?;
+            if let Some(until) = limit.next_allowed(&sent, now) {
+                txn.commit().await?;
+                return Ok(Reserved::Held(until));
+            }
+        }
+        let lease = chrono::Duration::from_std(self.policy.lease).unwrap_or(chrono::Duration::minutes(5));
+        let elapsed = chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+        // A row whose lease ran out meanwhile was marked `unknown` by another dispatcher;
+        // this one knows it never started it (`sent_at` is empty), so it may still go.
+        let marked = txn
+            .execute_raw(self.sql(
+                "UPDATE notification SET status = 'sending', sent_at = ?, claimed_until = ?, updated_at = ? \
+                 WHERE id = ? AND claimed_by = ? AND (status = 'sending' OR (status = 'unknown' AND sent_at IS NULL))",
+                vec![
+                    now.into(),
+                    (now + elapsed + lease).into(),
+                    now.into(),
+                    row.id.as_str().into(),
+                    self.worker.as_str().into(),
+                ],
+            ))
+            .await?;
+        txn.commit().await?;
+        Ok(if marked.rows_affected() == 1 { Reserved::Go } else { Reserved::Lost })
     }
 
     fn message_for(&self, provider: &str, row: &Claimed) -> Result<Message, SendError> {
@@ -337,12 +474,13 @@ impl Dispatcher {
         Ok(message)
     }
 
-    /// Marks rows whose claim ran out while sending as `unknown`.
+    /// Marks rows whose claim ran out while sending as `unknown`. The claim's owner is
+    /// kept: if it is still alive it knows the truth and records it over this.
     async fn expire_leases(&self, now: DateTime<Utc>) -> Result<usize, DbErr> {
         let result = self
             .db
             .execute_raw(self.sql(
-                "UPDATE notification SET status = 'unknown', claimed_by = NULL, claimed_until = NULL, \
+                "UPDATE notification SET status = 'unknown', \
                  last_error = 'the dispatcher stopped while sending: not resent, check the provider', updated_at = ? \
                  WHERE status = 'sending' AND claimed_until < ?",
                 vec![now.into(), now.into()],
@@ -351,21 +489,32 @@ impl Dispatcher {
         Ok(result.rows_affected() as usize)
     }
 
-    async fn claim(&self, now: DateTime<Utc>) -> Result<Vec<Claimed>, DbErr> {
+    /// Claims the due rows (or the one queued row `only`) for this dispatcher.
+    async fn claim(&self, now: DateTime<Utc>, only: Option<&str>) -> Result<Vec<Claimed>, DbErr> {
         let channels = self.channels.configured();
         if channels.is_empty() {
             return Ok(Vec::new());
         }
         let lease = chrono::Duration::from_std(self.policy.lease).unwrap_or(chrono::Duration::minutes(5));
         let locking = if self.backend() == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let due = if only.is_some() {
+            "id = ? AND status = 'queued'"
+        } else {
+            "status IN ('queued', 'held') AND next_attempt_at <= ?"
+        };
+        // `sent_at` is cleared: from here on it marks a send that has started.
         let text = format!(
-            "UPDATE notification SET status = 'sending', claimed_by = ?, claimed_until = ?, updated_at = ? \
-             WHERE id IN (SELECT id FROM notification WHERE status IN ('queued', 'held') AND next_attempt_at <= ? \
+            "UPDATE notification SET status = 'sending', claimed_by = ?, claimed_until = ?, sent_at = NULL, updated_at = ? \
+             WHERE id IN (SELECT id FROM notification WHERE {due} \
              AND channel IN ({}) ORDER BY next_attempt_at LIMIT ?{locking}) \
              RETURNING id, channel, address, template, sms_params, subject, body, attempts, urgent, event",
             vec!["?"; channels.len()].join(", ")
         );
-        let mut values: Vec<Value> = vec![self.worker.as_str().into(), (now + lease).into(), now.into(), now.into()];
+        let mut values: Vec<Value> = vec![self.worker.as_str().into(), (now + lease).into(), now.into()];
+        values.push(match only {
+            Some(id) => id.into(),
+            None => now.into(),
+        });
         values.extend(channels.iter().map(|channel| Value::from(*channel)));
         values.push((self.policy.batch.max(1) as i64).into());
         let txn = self.begin().await?;
@@ -389,89 +538,63 @@ impl Dispatcher {
             .collect()
     }
 
-    /// Earlier sends to the claimed SMS numbers and robots within the limits' windows.
-    async fn recent_sends(
-        &self,
-        now: DateTime<Utc>,
-        groups: &BTreeMap<(String, String), Vec<Claimed>>,
-    ) -> Result<HashMap<(String, String), Vec<DateTime<Utc>>>, DbErr> {
-        let mut recent: HashMap<(String, String), Vec<DateTime<Utc>>> = HashMap::new();
-        for channel in ["sms", "wecom"] {
-            let addresses: Vec<&String> =
-                groups.keys().filter(|(name, _)| name == channel).map(|(_, address)| address).collect();
-            for chunk in addresses.chunks(500) {
-                let text = format!(
-                    "SELECT address, sent_at FROM notification WHERE channel = ? AND status = 'sent' AND sent_at > ? \
-                     AND address IN ({})",
-                    vec!["?"; chunk.len()].join(", ")
-                );
-                let mut values: Vec<Value> = vec![channel.into(), (now - chrono::Duration::days(1)).into()];
-                values.extend(chunk.iter().map(|address| Value::from(address.as_str())));
-                for row in self.db.query_all_raw(self.sql(&text, values)).await? {
-                    let address: String = row.try_get_by_index(0)?;
-                    let sent_at: DateTime<Utc> = row.try_get_by_index(1)?;
-                    recent.entry((channel.to_string(), address)).or_default().push(sent_at);
-                }
-            }
-        }
-        Ok(recent)
-    }
-
-    /// Writes each row's result and its attempt, in one transaction per cycle.
-    async fn record(&self, now: DateTime<Utc>, steps: &[(Claimed, Step)]) -> Result<(), DbErr> {
+    /// Writes one row's result and its attempt, in one transaction. A row a lease
+    /// expiry marked `unknown` meanwhile is still this dispatcher's to record: it sent it.
+    async fn record(&self, now: DateTime<Utc>, row: &Claimed, step: &Step, once: bool) -> Result<(), DbErr> {
+        let attempt = row.attempts + i32::from(!matches!(step, Step::Held { .. }));
+        let Written { status, next, provider, code, message_id, error, sent_at, outcome } = step.written(now);
+        // A one-off send is never sent later: what the policy holds is cancelled.
+        let status = if once && status == "held" { "cancelled" } else { status };
         let txn = self.begin().await?;
-        for (row, step) in steps {
-            let attempt = row.attempts + i32::from(!matches!(step, Step::Held { .. }));
-            let Written { status, next, provider, code, message_id, error, sent_at, outcome } = step.written(now);
-            txn.execute_raw(self.sql(
-                "UPDATE notification SET status = ?, attempts = ?, next_attempt_at = ?, \
-                 provider = COALESCE(?, provider), provider_code = COALESCE(?, provider_code), \
-                 provider_message_id = COALESCE(?, provider_message_id), last_error = ?, sent_at = ?, \
-                 claimed_by = NULL, claimed_until = NULL, updated_at = ? \
-                 WHERE id = ? AND claimed_by = ? AND status = 'sending'",
-                vec![
-                    status.into(),
-                    attempt.into(),
-                    next.into(),
-                    provider.map(str::to_owned).into(),
-                    code.clone().into(),
-                    message_id.clone().into(),
-                    error.clone().into(),
-                    sent_at.into(),
-                    now.into(),
-                    row.id.as_str().into(),
-                    self.worker.as_str().into(),
-                ],
-            ))
-            .await?;
-            let detail = match step {
-                Step::Held { until, .. } => Some(format!("held until {}", until.to_rfc3339())),
-                _ => error.clone(),
-            };
-            txn.execute_raw(self.sql(
-                "INSERT INTO notification_attempt (id, notification_id, attempt, at, provider, outcome, code, \
-                 provider_message_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                vec![
-                    uuid::Uuid::new_v4().to_string().into(),
-                    row.id.as_str().into(),
-                    attempt.into(),
-                    now.into(),
-                    provider.map(str::to_owned).into(),
-                    outcome.into(),
-                    code.into(),
-                    message_id.into(),
-                    detail.into(),
-                ],
-            ))
-            .await?;
-            match step {
-                Step::Sent { .. } | Step::Held { .. } => {}
-                Step::Retry { error, .. } | Step::Failed { error, .. } | Step::Unknown { error, .. } => {
-                    tracing::warn!(notification = %row.id, channel = %row.channel, status, code = error.code(), "notification not sent");
-                }
+        txn.execute_raw(self.sql(
+            "UPDATE notification SET status = ?, attempts = ?, next_attempt_at = ?, \
+             provider = COALESCE(?, provider), provider_code = COALESCE(?, provider_code), \
+             provider_message_id = COALESCE(?, provider_message_id), last_error = ?, sent_at = ?, \
+             claimed_by = NULL, claimed_until = NULL, updated_at = ? \
+             WHERE id = ? AND claimed_by = ? AND status IN ('sending', 'unknown')",
+            vec![
+                status.into(),
+                attempt.into(),
+                next.into(),
+                provider.map(str::to_owned).into(),
+                code.clone().into(),
+                message_id.clone().into(),
+                error.clone().into(),
+                sent_at.into(),
+                now.into(),
+                row.id.as_str().into(),
+                self.worker.as_str().into(),
+            ],
+        ))
+        .await?;
+        let detail = match step {
+            Step::Held { until, .. } => Some(format!("held until {}", until.to_rfc3339())),
+            _ => error.clone(),
+        };
+        txn.execute_raw(self.sql(
+            "INSERT INTO notification_attempt (id, notification_id, attempt, at, provider, outcome, code, \
+             provider_message_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                uuid::Uuid::new_v4().to_string().into(),
+                row.id.as_str().into(),
+                attempt.into(),
+                now.into(),
+                provider.map(str::to_owned).into(),
+                outcome.into(),
+                code.into(),
+                message_id.into(),
+                detail.into(),
+            ],
+        ))
+        .await?;
+        txn.commit().await?;
+        match step {
+            Step::Sent { .. } | Step::Held { .. } => {}
+            Step::Retry { error, .. } | Step::Failed { error, .. } | Step::Unknown { error, .. } => {
+                tracing::warn!(notification = %row.id, channel = %row.channel, status, code = error.code(), "notification not sent");
             }
         }
-        txn.commit().await
+        Ok(())
     }
 
     /// A write transaction; on SQLite it takes the write lock at once (IMMEDIATE), so it

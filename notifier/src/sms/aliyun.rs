@@ -328,6 +328,13 @@ mod tests {
             let answer = classify(reqwest::StatusCode::BAD_REQUEST, &format!(r#"{{"Code":"{code}","Message":"m"}}"#));
             assert_eq!(answer, Err(SendError::permanent(code, "m")));
         }
+        // Aliyun quotes the string to sign, phone number and all: none of it is kept.
+        let quoted = classify(
+            reqwest::StatusCode::BAD_REQUEST,
+            r#"{"Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation. server string to sign is:POST&%2F&PhoneNumbers%3D13800138000"}"#,
+        );
+        let detail = quoted.expect_err("refused").to_string();
+        assert!(!detail.contains("13800138000") && !detail.contains("PhoneNumbers"), "{detail}");
         assert!(classify(reqwest::StatusCode::SERVICE_UNAVAILABLE, "").is_err_and(|e| e.is_transient()));
         let flow = classify(reqwest::StatusCode::BAD_REQUEST, r#"{"Code":"Throttling.User","Message":"m"}"#);
         assert_eq!(flow, Err(SendError::transient("Throttling.User", "m")));
