@@ -4,6 +4,7 @@
 //! revoking the device ends every token on it.
 
 pub mod roles;
+pub mod throttle;
 pub mod tokens;
 
 pub use roles::{Grant, Role};
@@ -21,10 +22,16 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
-/// A random password for a first administrator: 16 characters, printed once.
+/// A random password for a first administrator: 16 characters with letters and
+/// digits (the password rule), printed once.
 pub fn random_password() -> String {
     use rand::Rng;
     const CHARS: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
-    (0..16).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect()
+    loop {
+        let password: String = (0..16).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect();
+        if password.chars().any(|c| c.is_ascii_digit()) && password.chars().any(|c| c.is_ascii_alphabetic()) {
+            return password;
+        }
+    }
 }

@@ -45,15 +45,100 @@ impl Role {
     pub fn manages(self) -> bool {
         matches!(self, Role::County | Role::Admin)
     }
+
+    /// Rank for granting: a manager grants only roles of a lower rank. A supervisor
+    /// reads a region as a township does and never edits, so it ranks with township.
+    pub fn rank(self) -> u8 {
+        match self {
+            Role::Officer => 1,
+            Role::Village => 2,
+            Role::Township | Role::Supervisor => 3,
+            Role::County => 4,
+            Role::Admin => 5,
+        }
+    }
+
+    /// The region level a role must be granted at, where the role is tied to one
+    /// (a village team works a village; a county office a county).
+    pub fn required_level(self) -> Option<&'static str> {
+        match self {
+            Role::Village => Some("village"),
+            Role::Township => Some("township"),
+            Role::County => Some("county"),
+            Role::Officer | Role::Supervisor | Role::Admin => None,
+        }
+    }
 }
 
 /// A role over a region. `prefix` is the part of the 12-digit code the region's
-/// descendants share (`32` for a province, `320703001` for a township).
+/// descendants share (`32` for a province, `320703001` for a township), taken from the
+/// code itself, never from a stored level a caller could have chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     pub role: Role,
     pub region_code: String,
     pub prefix: String,
+    /// The grant's region is the top of the deployment's region tree (it has no parent):
+    /// an `admin` here may act deployment-wide (templates, compaction).
+    pub at_root: bool,
+}
+
+impl Grant {
+    pub fn new(role: Role, region_code: String, at_root: bool) -> Grant {
+        Grant { role, prefix: region_prefix(&region_code).to_owned(), region_code, at_root }
+    }
+
+    /// Whether this grant lets its holder give `role` over `region_code`: a managing
+    /// grant over the region, a strictly lower role (a root administrator may give any).
+    pub fn may_grant(&self, role: Role, region_code: &str) -> bool {
+        self.role.manages()
+            && region_code.starts_with(&self.prefix)
+            && (role.rank() < self.role.rank() || (self.role == Role::Admin && self.at_root))
+    }
+}
+
+/// A region's level, read from its 12-digit code (GB/T 2260 plus the township and
+/// village digits): `320000000000` a province, `320703001001` a village.
+pub fn level_of_code(code: &str) -> Option<&'static str> {
+    if code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let zeros_from = |i: usize| code[i..].bytes().all(|b| b == b'0');
+    Some(if zeros_from(0) {
+        "country"
+    } else if zeros_from(2) {
+        "province"
+    } else if zeros_from(4) {
+        "city"
+    } else if zeros_from(6) {
+        "county"
+    } else if zeros_from(9) {
+        "township"
+    } else {
+        "village"
+    })
+}
+
+/// The prefix a region's descendants share, from its code alone. A code that is not
+/// 12 digits covers only itself.
+pub fn region_prefix(code: &str) -> &str {
+    match level_of_code(code) {
+        Some(level) => &code[..prefix_len(level)],
+        None => code,
+    }
+}
+
+/// The code of the region directly above, from the code alone (None for the country).
+pub fn parent_code_of(code: &str) -> Option<String> {
+    let keep = match level_of_code(code)? {
+        "country" => return None,
+        "province" => 0,
+        "city" => 2,
+        "county" => 4,
+        "township" => 6,
+        _ => 9,
+    };
+    Some(format!("{:0<12}", &code[..keep]))
 }
 
 /// The length of the shared prefix of a region's codes, by level.
@@ -68,5 +153,46 @@ pub fn prefix_len(level: &str) -> usize {
     }
 }
 
-/// Levels from the top, as stored in `region.level`.
-pub const LEVELS: [&str; 6] = ["province", "city", "county", "township", "village", "natural_village"];
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_and_prefixes_follow_the_code() {
+        assert_eq!(level_of_code("000000000000"), Some("country"));
+        assert_eq!(level_of_code("320000000000"), Some("province"));
+        assert_eq!(level_of_code("320700000000"), Some("city"));
+        assert_eq!(level_of_code("320703000000"), Some("county"));
+        assert_eq!(level_of_code("320703001000"), Some("township"));
+        assert_eq!(level_of_code("320703001001"), Some("village"));
+        // The C1 region: whatever level it was stored with, it covers itself alone.
+        assert_eq!(level_of_code("320703999999"), Some("village"));
+        assert_eq!(region_prefix("320703999999"), "320703999999");
+        assert_eq!(region_prefix("320703000000"), "320703");
+        assert_eq!(region_prefix("000000000000"), "");
+        assert_eq!(level_of_code("32070300000"), None);
+        assert_eq!(level_of_code("32070300000x"), None);
+        assert_eq!(parent_code_of("320703001001").as_deref(), Some("320703001000"));
+        assert_eq!(parent_code_of("320703001000").as_deref(), Some("320703000000"));
+        assert_eq!(parent_code_of("320703000000").as_deref(), Some("320700000000"));
+        assert_eq!(parent_code_of("320000000000").as_deref(), Some("000000000000"));
+        assert_eq!(parent_code_of("000000000000"), None);
+    }
+
+    #[test]
+    fn managers_grant_only_lower_roles_inside_their_region() {
+        let county = Grant::new(Role::County, "320703000000".into(), false);
+        assert!(county.may_grant(Role::Officer, "320703001000"));
+        assert!(county.may_grant(Role::Township, "320703001000"));
+        assert!(!county.may_grant(Role::County, "320703000000"));
+        assert!(!county.may_grant(Role::Admin, "320703000000"));
+        assert!(!county.may_grant(Role::Officer, "320704001000"));
+        let province_admin = Grant::new(Role::Admin, "320000000000".into(), false);
+        assert!(province_admin.may_grant(Role::County, "320703000000"));
+        assert!(!province_admin.may_grant(Role::Admin, "320703000000"));
+        let root = Grant::new(Role::Admin, "000000000000".into(), true);
+        assert!(root.may_grant(Role::Admin, "320000000000"));
+        let township = Grant::new(Role::Township, "320703001000".into(), false);
+        assert!(!township.may_grant(Role::Officer, "320703001000"), "only managers grant");
+    }
+}

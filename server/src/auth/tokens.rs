@@ -1,6 +1,6 @@
 //! Device-bound bearer tokens and the `Caller` extractor.
 
-use super::roles::{Grant, Role, prefix_len};
+use super::roles::{Grant, Role};
 use crate::app::AppState;
 use crate::db::entities::{access_token, app_user, device};
 use crate::db::{Db, sql};
@@ -56,6 +56,33 @@ impl Caller {
         self.grants.iter().any(|g| g.role.edits_households() && region_code.starts_with(&g.prefix))
     }
 
+    /// An administrator at the top of the deployment's region tree: the only one who may
+    /// act deployment-wide (notification templates, change-log compaction).
+    pub fn is_root_admin(&self) -> bool {
+        self.grants.iter().any(|g| g.role == Role::Admin && g.at_root)
+    }
+
+    /// Whether the caller may give `role` over `region_code` (see [`Grant::may_grant`]).
+    pub fn may_grant(&self, role: Role, region_code: &str) -> bool {
+        self.grants.iter().any(|g| g.may_grant(role, region_code))
+    }
+
+    /// Whether a user holding `their_grants` lies wholly inside the regions the caller
+    /// manages: only then may the caller change their account or roles. A user with no
+    /// grant left is the root administrator's.
+    pub fn manages_user(&self, their_grants: &[(Role, String)]) -> bool {
+        if their_grants.is_empty() {
+            return self.is_root_admin();
+        }
+        their_grants.iter().all(|(role, region)| {
+            self.grants.iter().any(|g| {
+                g.role.manages()
+                    && region.starts_with(&g.prefix)
+                    && (role.rank() < g.role.rank() || (g.role == Role::Admin && g.at_root))
+            })
+        })
+    }
+
     pub fn reads_region(&self, region_code: &str) -> bool {
         self.read_prefixes().iter().any(|p| region_code.starts_with(p))
     }
@@ -100,7 +127,7 @@ pub async fn grants_of(conn: &impl ConnectionTrait, user_id: &str) -> Result<Vec
     let rows = conn
         .query_all_raw(sql(
             backend,
-            "SELECT g.role, g.region_code, r.level FROM role_grant g LEFT JOIN region r ON r.code = g.region_code WHERE g.user_id = ? ORDER BY g.role, g.region_code",
+            "SELECT g.role, g.region_code, r.code, r.parent_code FROM role_grant g LEFT JOIN region r ON r.code = g.region_code WHERE g.user_id = ? ORDER BY g.role, g.region_code",
             vec![user_id.into()],
         ))
         .await?;
@@ -108,12 +135,12 @@ pub async fn grants_of(conn: &impl ConnectionTrait, user_id: &str) -> Result<Vec
     for row in rows {
         let role: String = row.try_get_by_index(0)?;
         let region_code: String = row.try_get_by_index(1)?;
-        let level: Option<String> = row.try_get_by_index(2)?;
+        let region_exists = row.try_get_by_index::<Option<String>>(2)?.is_some();
+        let parent: Option<String> = row.try_get_by_index(3)?;
         let Some(role) = Role::parse(&role) else {
             continue;
         };
-        let len = level.as_deref().map_or(region_code.len(), prefix_len).min(region_code.len());
-        grants.push(Grant { role, prefix: region_code[..len].to_owned(), region_code });
+        grants.push(Grant::new(role, region_code, region_exists && parent.is_none()));
     }
     Ok(grants)
 }
@@ -124,9 +151,10 @@ pub fn revoked_error(mode: &str) -> ApiError {
     err
 }
 
-/// Resolves a bearer token to its caller. `allow_drain`: the request is a push, which a
-/// draining device may still make.
-pub async fn authenticate(db: &Db, token: &str, allow_drain: bool) -> Result<Caller, ApiError> {
+/// Resolves a bearer token to its caller. `drain_until`: the request is a push, which a
+/// device revoked in `drain` mode may still make until the given number of days after
+/// its revocation (then it counts as wiped).
+pub async fn authenticate(db: &Db, token: &str, drain_days: Option<i64>) -> Result<Caller, ApiError> {
     let Some(row) = access_token::Entity::find_by_id(hash_token(token)).one(&db.conn).await? else {
         return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
     };
@@ -134,8 +162,10 @@ pub async fn authenticate(db: &Db, token: &str, allow_drain: bool) -> Result<Cal
         return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
     };
     let mut draining = false;
+    let drain_open = |days: i64| device.revoked_at.is_none_or(|at| Utc::now() < at + Duration::days(days));
     match device.revoked_mode.as_deref() {
-        Some("drain") if allow_drain => draining = true,
+        Some("drain") if drain_days.is_some_and(drain_open) => draining = true,
+        Some("drain") if drain_days.is_some() => return Err(revoked_error("wipe")),
         Some(mode) => return Err(revoked_error(mode)),
         None => {}
     }
@@ -165,7 +195,7 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::unauthorized(ErrorCode::Unauthenticated))?;
-        let allow_drain = parts.uri.path().ends_with("/sync/push");
-        authenticate(&state.db, token.trim(), allow_drain).await
+        let drain_days = parts.uri.path().ends_with("/sync/push").then_some(state.config.auth.drain_days);
+        authenticate(&state.db, token.trim(), drain_days).await
     }
 }

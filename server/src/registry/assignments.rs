@@ -4,6 +4,9 @@
 
 use super::{Actor, RegistryError};
 use crate::audit;
+use crate::auth::Role;
+use crate::auth::roles::region_prefix;
+use jingzhun_mobile_api::errors::ErrorCode;
 use crate::db::Db;
 use crate::db::entities::{app_user, assignment};
 use crate::sync::changelog::{self, LogEntry, LogOp};
@@ -21,11 +24,22 @@ pub async fn assign(
     start_date: Option<NaiveDate>,
 ) -> Result<assignment::Model, RegistryError> {
     let txn = db.begin_write().await?;
-    if app_user::Entity::find_by_id(officer_id.to_owned()).one(&*txn).await?.is_none() {
-        return Err(RegistryError::Invalid("officer does not exist"));
-    }
     let household =
         records::load(&*txn, &fields::HOUSEHOLD, household_id, false).await?.ok_or(RegistryError::NotFound)?;
+    let region = household.text("region_code").unwrap_or_default().to_owned();
+    if !actor.edits_region(&region) {
+        return Err(RegistryError::Forbidden(ErrorCode::OutOfScope));
+    }
+    // Only an active user holding an officer grant over the household's region may be
+    // assigned: an assignment opens the household's whole record to them.
+    let officer = app_user::Entity::find_by_id(officer_id.to_owned()).one(&*txn).await?;
+    let holds_officer_grant = super::users::grants(&*txn, officer_id)
+        .await?
+        .iter()
+        .any(|(role, code)| *role == Role::Officer && region.starts_with(region_prefix(code)));
+    if !officer.is_some_and(|o| o.active) || !holds_officer_grant {
+        return Err(RegistryError::Rejected(ErrorCode::NotAnOfficer));
+    }
     let active = assignment::Entity::find()
         .filter(assignment::Column::OfficerId.eq(officer_id))
         .filter(assignment::Column::HouseholdId.eq(household_id))
@@ -43,8 +57,7 @@ pub async fn assign(
         actor.user_id.clone(),
     )
     .await?;
-    let region = household.text("region_code").map(str::to_owned);
-    scope_event(&*txn, LogOp::Enter, officer_id, household_id, region).await?;
+    scope_event(&*txn, LogOp::Enter, officer_id, household_id, Some(region)).await?;
     let mut entry = actor.audit("assign", "household", household_id);
     entry.new_value = Some(officer_id.to_owned());
     audit::record(&*txn, &[entry]).await?;
@@ -81,6 +94,9 @@ pub async fn end(db: &Db, actor: &Actor, assignment_id: &str) -> Result<assignme
         return Err(RegistryError::Invalid("assignment already ended"));
     }
     let household = records::load(&*txn, &fields::HOUSEHOLD, &existing.household_id, false).await?;
+    if !actor.edits_region(household.as_ref().and_then(|h| h.text("region_code")).unwrap_or_default()) {
+        return Err(RegistryError::Forbidden(ErrorCode::OutOfScope));
+    }
     let mut model: assignment::ActiveModel = existing.clone().into();
     model.end_date = Set(Some(Utc::now().date_naive()));
     let updated = model.update(&*txn).await?;

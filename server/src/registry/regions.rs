@@ -2,9 +2,10 @@
 
 use super::{Actor, RegistryError};
 use crate::audit;
-use crate::auth::roles::LEVELS;
+use crate::auth::roles::{level_of_code, parent_code_of};
 use crate::db::Db;
 use crate::db::entities::region;
+use jingzhun_mobile_api::errors::ErrorCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
 
 pub struct NewRegion {
@@ -14,25 +15,35 @@ pub struct NewRegion {
     pub parent_code: Option<String>,
 }
 
-pub async fn create(db: &Db, actor: &Actor, new: NewRegion) -> Result<region::Model, RegistryError> {
-    if new.code.len() != 12 || !new.code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(RegistryError::Invalid("region code must be 12 digits"));
+/// Adds a region under an existing parent the actor manages. The level and the parent
+/// follow from the code (`320703001000` is a township under `320703000000`); a stated
+/// level or parent that disagrees is refused, so no one can make a region that covers
+/// more than its code says.
+pub async fn create(db: &Db, actor: &Actor, mut new: NewRegion) -> Result<region::Model, RegistryError> {
+    let Some(level) = level_of_code(&new.code) else {
+        return Err(RegistryError::Rejected(ErrorCode::RegionCodeLevel));
+    };
+    let Some(parent_code) = parent_code_of(&new.code) else {
+        // The country is made once, at bootstrap.
+        return Err(RegistryError::Rejected(ErrorCode::RegionCodeLevel));
+    };
+    if new.level != level || new.parent_code.as_ref().is_some_and(|p| *p != parent_code) {
+        return Err(RegistryError::Rejected(ErrorCode::RegionCodeLevel));
     }
-    if !LEVELS.contains(&new.level.as_str()) {
-        return Err(RegistryError::Invalid("unknown region level"));
+    if new.name.trim().is_empty() || new.name.chars().count() > 100 {
+        return Err(RegistryError::Invalid("region name is required (at most 100 characters)"));
     }
-    if new.name.trim().is_empty() {
-        return Err(RegistryError::Invalid("region name is required"));
+    if !actor.manages_region(&parent_code) {
+        return Err(RegistryError::Forbidden(ErrorCode::Forbidden));
     }
     let txn = db.begin_write().await?;
     if region::Entity::find_by_id(new.code.clone()).one(&*txn).await?.is_some() {
         return Err(RegistryError::AlreadyExists);
     }
-    if let Some(parent) = &new.parent_code
-        && region::Entity::find_by_id(parent.clone()).one(&*txn).await?.is_none()
-    {
-        return Err(RegistryError::Invalid("parent region does not exist"));
+    if region::Entity::find_by_id(parent_code.clone()).one(&*txn).await?.is_none() {
+        return Err(RegistryError::Rejected(ErrorCode::RegionCodeLevel));
     }
+    new.parent_code = Some(parent_code);
     let model = insert(&*txn, new).await?;
     let mut entry = actor.audit("create", "region", &model.code);
     entry.new_value = Some(format!("{} {} {}", model.level, model.code, model.name));

@@ -4,7 +4,10 @@ use super::{Actor, RegistryError};
 use crate::audit;
 use crate::auth::{self, Role};
 use crate::db::Db;
-use crate::db::entities::{app_user, region, role_grant};
+use crate::auth::roles::level_of_code;
+use crate::db::entities::{access_token, app_user, region, role_grant};
+use jingzhun_mobile_api::errors::ErrorCode;
+use sea_orm::sea_query::Expr;
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -18,19 +21,24 @@ pub struct NewUser {
     pub roles: Vec<(Role, String)>,
 }
 
+/// Creates a user with roles. A user made through the API needs at least one role the
+/// actor may grant, so every account has a region that someone manages.
 pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<app_user::Model, RegistryError> {
     let username = new.username.trim().to_owned();
-    if username.is_empty() || username.len() > 64 {
+    if username.is_empty() || username.len() > 64 || username.chars().any(char::is_control) {
         return Err(RegistryError::Invalid("username must be 1–64 characters"));
     }
-    if new.password.chars().count() < 8 {
-        return Err(RegistryError::Invalid("password must have at least 8 characters"));
+    if new.name.chars().count() > 100 || new.name.chars().any(char::is_control) {
+        return Err(RegistryError::Invalid("name must be at most 100 characters"));
     }
-    let password = new.password.clone();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|_| RegistryError::Invalid("could not hash the password"))?
-        .map_err(|_| RegistryError::Invalid("could not hash the password"))?;
+    check_password(&new.password)?;
+    if actor.caller().is_some() && new.roles.is_empty() {
+        return Err(RegistryError::Forbidden(ErrorCode::GrantNotAllowed));
+    }
+    for (role, region_code) in &new.roles {
+        check_grant(actor, *role, region_code)?;
+    }
+    let hash = hash(&new.password).await?;
     let txn = db.begin_write().await?;
     if app_user::Entity::find().filter(app_user::Column::Username.eq(&username)).one(&*txn).await?.is_some() {
         return Err(RegistryError::AlreadyExists);
@@ -97,6 +105,70 @@ pub async fn grant(
     .map(|_| ())
 }
 
+/// Whether the actor may give this role over this region: a lower role than their own,
+/// inside their region, at the level the role works at.
+fn check_grant(actor: &Actor, role: Role, region_code: &str) -> Result<(), RegistryError> {
+    if role.required_level().is_some_and(|level| level_of_code(region_code) != Some(level)) {
+        return Err(RegistryError::Rejected(ErrorCode::RegionCodeLevel));
+    }
+    if !actor.may_grant(role, region_code) {
+        return Err(RegistryError::Forbidden(ErrorCode::GrantNotAllowed));
+    }
+    Ok(())
+}
+
+/// At least 8 characters with a letter and a digit; 200 at most (argon2 hashes it whole).
+pub fn check_password(password: &str) -> Result<(), RegistryError> {
+    let long_enough = (8..=200).contains(&password.chars().count());
+    let mixed = password.chars().any(char::is_alphabetic) && password.chars().any(|c| c.is_ascii_digit());
+    if long_enough && mixed { Ok(()) } else { Err(RegistryError::Rejected(ErrorCode::WeakPassword)) }
+}
+
+async fn hash(password: &str) -> Result<String, RegistryError> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|_| RegistryError::Invalid("could not hash the password"))?
+        .map_err(|_| RegistryError::Invalid("could not hash the password"))
+}
+
+/// A user's grants as (role, region), for the actor's `manages_user` check.
+pub async fn grants(conn: &impl ConnectionTrait, user_id: &str) -> Result<Vec<(Role, String)>, sea_orm::DbErr> {
+    Ok(role_grant::Entity::find()
+        .filter(role_grant::Column::UserId.eq(user_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|g| Role::parse(&g.role).map(|role| (role, g.region_code)))
+        .collect())
+}
+
+/// Loads a user the actor manages, inside the transaction; 404 for one they cannot see.
+async fn managed_user(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    user_id: &str,
+) -> Result<app_user::Model, RegistryError> {
+    let user = app_user::Entity::find_by_id(user_id.to_owned()).one(conn).await?.ok_or(RegistryError::NotFound)?;
+    if !actor.manages_user(&grants(conn, user_id).await?) {
+        return Err(RegistryError::Forbidden(ErrorCode::GrantNotAllowed));
+    }
+    Ok(user)
+}
+
+/// Ends every token of a user (all devices): after a password change, a reset or a
+/// deactivation. `keep` spares the token of the request that changed the password.
+async fn revoke_tokens(conn: &impl ConnectionTrait, user_id: &str, keep: Option<&str>) -> Result<u64, sea_orm::DbErr> {
+    let mut update = access_token::Entity::update_many()
+        .col_expr(access_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(access_token::Column::UserId.eq(user_id))
+        .filter(access_token::Column::RevokedAt.is_null());
+    if let Some(keep) = keep {
+        update = update.filter(access_token::Column::TokenHash.ne(keep));
+    }
+    Ok(update.exec(conn).await?.rows_affected)
+}
+
 pub async fn add_role(
     db: &Db,
     actor: &Actor,
@@ -104,10 +176,9 @@ pub async fn add_role(
     role: Role,
     region_code: &str,
 ) -> Result<(), RegistryError> {
+    check_grant(actor, role, region_code)?;
     let txn = db.begin_write().await?;
-    if app_user::Entity::find_by_id(user_id.to_owned()).one(&*txn).await?.is_none() {
-        return Err(RegistryError::NotFound);
-    }
+    managed_user(&*txn, actor, user_id).await?;
     if region::Entity::find_by_id(region_code.to_owned()).one(&*txn).await?.is_none() {
         return Err(RegistryError::Invalid("role region does not exist"));
     }
@@ -116,6 +187,101 @@ pub async fn add_role(
     })?;
     let mut entry = actor.audit("grant_role", "user", user_id);
     entry.new_value = Some(format!("{} {region_code}", role.as_str()));
+    audit::record(&*txn, &[entry]).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Takes a role away. The actor must be able to grant it; the user's tokens stay (their
+/// grants are read on every request, so the role is gone at once).
+pub async fn remove_role(
+    db: &Db,
+    actor: &Actor,
+    user_id: &str,
+    role: Role,
+    region_code: &str,
+) -> Result<(), RegistryError> {
+    check_grant(actor, role, region_code)?;
+    let txn = db.begin_write().await?;
+    managed_user(&*txn, actor, user_id).await?;
+    let removed = role_grant::Entity::delete_many()
+        .filter(role_grant::Column::UserId.eq(user_id))
+        .filter(role_grant::Column::Role.eq(role.as_str()))
+        .filter(role_grant::Column::RegionCode.eq(region_code))
+        .exec(&*txn)
+        .await?;
+    if removed.rows_affected == 0 {
+        return Err(RegistryError::NotFound);
+    }
+    let mut entry = actor.audit("remove_role", "user", user_id);
+    entry.old_value = Some(format!("{} {region_code}", role.as_str()));
+    audit::record(&*txn, &[entry]).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Deactivates (or reactivates) a user: a deactivated user cannot sign in and every
+/// token they hold ends now.
+pub async fn set_active(db: &Db, actor: &Actor, user_id: &str, active: bool) -> Result<app_user::Model, RegistryError> {
+    let txn = db.begin_write().await?;
+    let user = managed_user(&*txn, actor, user_id).await?;
+    if actor.user_id.as_deref() == Some(user_id) && !active {
+        return Err(RegistryError::Invalid("you cannot deactivate yourself"));
+    }
+    let mut model: app_user::ActiveModel = user.into();
+    model.active = Set(active);
+    let user = model.update(&*txn).await?;
+    let revoked = if active { 0 } else { revoke_tokens(&*txn, user_id, None).await? };
+    let mut entry = actor.audit(if active { "activate_user" } else { "deactivate_user" }, "user", user_id);
+    entry.note = Some(format!("{revoked} tokens revoked"));
+    audit::record(&*txn, &[entry]).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// A manager sets a new password for a user they manage (forgotten password): every
+/// token of the user ends, so a phone signed in by someone else is signed out.
+pub async fn reset_password(db: &Db, actor: &Actor, user_id: &str, password: &str) -> Result<(), RegistryError> {
+    check_password(password)?;
+    let hash = hash(password).await?;
+    let txn = db.begin_write().await?;
+    let user = managed_user(&*txn, actor, user_id).await?;
+    let mut model: app_user::ActiveModel = user.into();
+    model.password_hash = Set(hash);
+    model.update(&*txn).await?;
+    let revoked = revoke_tokens(&*txn, user_id, None).await?;
+    let mut entry = actor.audit("reset_password", "user", user_id);
+    entry.note = Some(format!("{revoked} tokens revoked"));
+    audit::record(&*txn, &[entry]).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A user changes their own password, proving the current one: their other tokens end,
+/// the one making the change (`keep`, a token hash) stays.
+pub async fn change_password(
+    db: &Db,
+    actor: &Actor,
+    user_id: &str,
+    current: &str,
+    new: &str,
+    keep: &str,
+) -> Result<(), RegistryError> {
+    check_password(new)?;
+    let user = app_user::Entity::find_by_id(user_id.to_owned()).one(&db.conn).await?.ok_or(RegistryError::NotFound)?;
+    let (current, stored) = (current.to_owned(), user.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&current, &stored)).await.unwrap_or(false);
+    if !ok {
+        return Err(RegistryError::Forbidden(ErrorCode::WrongPassword));
+    }
+    let hash = hash(new).await?;
+    let txn = db.begin_write().await?;
+    let mut model: app_user::ActiveModel = user.into();
+    model.password_hash = Set(hash);
+    model.update(&*txn).await?;
+    let revoked = revoke_tokens(&*txn, user_id, Some(keep)).await?;
+    let mut entry = actor.audit("change_password", "user", user_id);
+    entry.note = Some(format!("{revoked} other tokens revoked"));
     audit::record(&*txn, &[entry]).await?;
     txn.commit().await?;
     Ok(())
