@@ -79,3 +79,57 @@ pub async fn record(conn: &impl ConnectionTrait, entries: &[AuditEntry]) -> Resu
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Db, sql};
+    use crate::sync::changelog::{self, LogEntry, LogOp};
+
+    /// A county announcement of 5,000 cases writes a few audit and log rows per case in
+    /// one transaction; far more than one statement's parameters on either backend.
+    #[tokio::test]
+    async fn one_transaction_writes_more_rows_than_a_statement_could_bind() {
+        let path = std::env::temp_dir().join(format!("jingzhun-audit-{}.db", uuid::Uuid::new_v4()));
+        let db = Db::connect(&format!("sqlite://{}?mode=rwc", path.display()), 2).await.expect("connect");
+        db.migrate().await.expect("migrate");
+        let entries: Vec<AuditEntry> = (0..15_000)
+            .map(|i| AuditEntry {
+                action: "sign".into(),
+                entity: "case".into(),
+                entity_id: format!("case-{i}"),
+                household_id: Some(format!("household-{i}")),
+                ..AuditEntry::default()
+            })
+            .collect();
+        let log: Vec<LogEntry> = (0..15_000)
+            .map(|i| LogEntry {
+                entity: "case",
+                entity_id: format!("case-{i}"),
+                household_id: Some(format!("household-{i}")),
+                region_code: Some("320703001001".into()),
+                target_user: None,
+                op: LogOp::Upsert,
+                version: 2,
+            })
+            .collect();
+        let txn = db.begin_write().await.expect("begin");
+        let tx = changelog::current_tx(&*txn).await.expect("tx");
+        changelog::append(&*txn, tx, &log).await.expect("log rows");
+        record(&*txn, &entries).await.expect("audit rows");
+        txn.commit().await.expect("commit");
+        for (table, expected) in [("audit_log", 15_000), ("change_log", 15_000)] {
+            let n = crate::db::query_scalar_i64(
+                &db.conn,
+                sql(db.backend(), &format!("SELECT COUNT(*) FROM {table}"), vec![]),
+            )
+            .await
+            .expect("count");
+            assert_eq!(n, Some(expected), "{table}");
+        }
+        drop(db);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+}
