@@ -430,7 +430,17 @@ async fn in_scope_now(conn: &impl ConnectionTrait, caller: &Caller, ids: &[Strin
 }
 
 async fn load_conflicts(conn: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<sync_conflict::Model>, DbErr> {
-    sync_conflict::Entity::find().filter(sync_conflict::Column::Id.is_in(ids.iter().cloned())).all(conn).await
+    // One transaction's rows come in one page, however many: keep each statement small.
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            sync_conflict::Entity::find()
+                .filter(sync_conflict::Column::Id.is_in(chunk.iter().cloned()))
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
