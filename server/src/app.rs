@@ -33,10 +33,14 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     config.notify.channels().context("checking the [notify] providers")?;
     config.notify.policy().context("checking the [notify] policy")?;
     let db = Db::connect(&config.database_url, config.max_connections).await.context("connecting to the database")?;
+    // Processes started together take turns to migrate and seed (each step is also safe
+    // to run twice on its own).
+    let startup = crate::db::startup::StartupLock::acquire(&config.database_url).await.context("waiting to start")?;
     db.migrate().await.context("applying migrations")?;
     bootstrap_admin(&db, &config).await.context("creating the first administrator")?;
     crate::rules::policy::seed_if_empty(&db).await.context("storing the seeded rule variants")?;
     let guard = crate::notices::form_guard::FormGuard::load(&db).await.context("loading the notice form key")?;
+    startup.release().await.context("letting the next process start")?;
     Ok(AppState {
         db,
         config: Arc::new(config),
@@ -102,7 +106,7 @@ async fn bootstrap_admin(db: &Db, config: &Config) -> anyhow::Result<()> {
     if region::Entity::find_by_id(region_code.clone()).one(&db.conn).await?.is_none() {
         let level = if region_code == "000000000000" { "country" } else { "province" };
         let txn = db.begin_write().await?;
-        registry::regions::insert(
+        let inserted = registry::regions::insert(
             &*txn,
             registry::regions::NewRegion {
                 code: region_code.clone(),
@@ -111,12 +115,21 @@ async fn bootstrap_admin(db: &Db, config: &Config) -> anyhow::Result<()> {
                 parent_code: None,
             },
         )
-        .await?;
-        txn.commit().await?;
+        .await;
+        match inserted {
+            Ok(_) => txn.commit().await?,
+            Err(err) => {
+                txn.rollback().await?;
+                // Another process starting at the same moment inserted it first.
+                if region::Entity::find_by_id(region_code.clone()).one(&db.conn).await?.is_none() {
+                    return Err(err.into());
+                }
+            }
+        }
     }
     let generated = bootstrap.admin_password.is_empty();
     let password = if generated { auth::random_password() } else { bootstrap.admin_password.clone() };
-    registry::users::create(
+    let created = registry::users::create(
         db,
         &Actor::CLI,
         registry::users::NewUser {
@@ -128,7 +141,14 @@ async fn bootstrap_admin(db: &Db, config: &Config) -> anyhow::Result<()> {
             roles: vec![(Role::Admin, region_code)],
         },
     )
-    .await?;
+    .await;
+    if let Err(err) = created {
+        // Another process starting at the same moment made the first administrator.
+        if app_user::Entity::find().count(&db.conn).await? > 0 {
+            return Ok(());
+        }
+        return Err(err.into());
+    }
     if generated {
         // Printed once, on the console of whoever started the server; never logged.
         println!(

@@ -9,6 +9,7 @@
 //! may take back the last commits). BENCHMARKS.md gives what it costs.
 
 pub mod entities;
+pub mod startup;
 
 use jingzhun_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};

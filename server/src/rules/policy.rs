@@ -87,7 +87,8 @@ pub async fn set(
     txn.commit().await
 }
 
-/// On an empty table, stores the variants of the seed documents' regions.
+/// On an empty table, stores the variants of the seed documents' regions. Safe to race
+/// (two processes starting at once): a variant already there is left as it is.
 pub async fn seed_if_empty(db: &Db) -> Result<(), DbErr> {
     let count =
         crate::db::query_scalar_i64(&db.conn, sql(db.backend(), "SELECT COUNT(*) FROM rule_policy", vec![])).await?;
@@ -104,7 +105,8 @@ pub async fn seed_if_empty(db: &Db) -> Result<(), DbErr> {
         let text = serde_json::to_string(&policy).map_err(|e| DbErr::Custom(e.to_string()))?;
         txn.execute_raw(sql(
             txn.get_database_backend(),
-            "INSERT INTO rule_policy (region_prefix, policy, source) VALUES (?, ?, ?)",
+            "INSERT INTO rule_policy (region_prefix, policy, source) VALUES (?, ?, ?) \
+             ON CONFLICT (region_prefix) DO NOTHING",
             vec![prefix.into(), text.into(), source.into()],
         ))
         .await?;
