@@ -21,6 +21,15 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+/// How SQLite commits: `Full` fsyncs every commit (the default: acknowledged means on
+/// disk); `Normal` only at checkpoints, for a machine with battery-backed storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SqliteSync {
+    Full,
+    Normal,
+}
+
 #[derive(Clone, Debug)]
 pub struct Db {
     pub conn: DatabaseConnection,
@@ -29,6 +38,12 @@ pub struct Db {
 
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
+        Db::connect_with(url, max_connections, SqliteSync::Full).await
+    }
+
+    /// Connects with SQLite's fsync level chosen (`sqlite_synchronous` in the config;
+    /// PostgreSQL ignores it).
+    pub async fn connect_with(url: &str, max_connections: u32, sync: SqliteSync) -> Result<Db, DbErr> {
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(max_connections)
@@ -36,9 +51,12 @@ impl Db {
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(30))
             .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(|opts| {
+            .map_sqlx_sqlite_opts(move |opts| {
                 opts.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Full)
+                    .synchronous(match sync {
+                        SqliteSync::Full => SqliteSynchronous::Full,
+                        SqliteSync::Normal => SqliteSynchronous::Normal,
+                    })
                     .busy_timeout(Duration::from_secs(30))
                     .create_if_missing(true)
             });
