@@ -23,6 +23,8 @@ pub struct AppState {
     pub clock: crate::Clock,
     /// The public notice pages' form guard and page cache.
     pub notice_pages: Arc<crate::http::notice_pages::Public>,
+    /// Few uploads parsed and reports built at once; the rest wait, then get 503 `busy`.
+    pub gates: crate::gate::Gates,
 }
 
 /// Connects, migrates and makes sure an administrator exists.
@@ -32,7 +34,9 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     // So does an unusable notification provider (unknown SMS provider, bad sender address).
     config.notify.channels().context("checking the [notify] providers")?;
     config.notify.policy().context("checking the [notify] policy")?;
-    let db = Db::connect(&config.database_url, config.max_connections).await.context("connecting to the database")?;
+    let db = Db::connect_with(&config.database_url, config.max_connections, config.sqlite_synchronous)
+        .await
+        .context("connecting to the database")?;
     // Processes started together take turns to migrate and seed (each step is also safe
     // to run twice on its own).
     let startup = crate::db::startup::StartupLock::acquire(&config.database_url).await.context("waiting to start")?;
@@ -43,6 +47,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     startup.release().await.context("letting the next process start")?;
     Ok(AppState {
         db,
+        gates: crate::gate::Gates::from_config(&config),
         config: Arc::new(config),
         metrics: Arc::new(Metrics::new()?),
         clock: crate::Clock::default(),
@@ -104,13 +109,17 @@ async fn bootstrap_admin(db: &Db, config: &Config) -> anyhow::Result<()> {
     let region_code =
         if bootstrap.admin_region.is_empty() { "000000000000".to_owned() } else { bootstrap.admin_region.clone() };
     if region::Entity::find_by_id(region_code.clone()).one(&db.conn).await?.is_none() {
-        let level = if region_code == "000000000000" { "country" } else { "province" };
+        // The region's level follows from its code: a county deployment's first
+        // administrator governs the county, not the province around it.
+        let Some(level) = crate::auth::roles::level_of_code(&region_code) else {
+            anyhow::bail!("bootstrap.admin_region must be a 12-digit region code, got {region_code:?}");
+        };
         let txn = db.begin_write().await?;
         let inserted = registry::regions::insert(
             &*txn,
             registry::regions::NewRegion {
                 code: region_code.clone(),
-                name: "全国".into(),
+                name: if level == "country" { "全国".into() } else { region_code.clone() },
                 level: level.into(),
                 parent_code: None,
             },

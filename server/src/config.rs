@@ -12,6 +12,9 @@ pub struct Config {
     pub database_url: String,
     /// Largest connection pool; PostgreSQL servers cap connections, so keep it modest.
     pub max_connections: u32,
+    /// `full` (default): SQLite fsyncs every commit, so what a phone is told is applied
+    /// survives a power loss. `normal` only for battery-backed storage (see BENCHMARKS.md).
+    pub sqlite_synchronous: crate::db::SqliteSync,
     pub auth: AuthConfig,
     pub sync: SyncConfig,
     pub http: HttpConfig,
@@ -24,6 +27,70 @@ pub struct Config {
     /// Notifications: SMS, email and WeCom providers, quiet hours, limits, the dispatcher.
     #[serde(default)]
     pub notify: crate::notify::config::NotifyConfig,
+    /// Caps on uploaded files: department lists and imports (XLSX, CSV), attachments.
+    #[serde(default)]
+    pub uploads: UploadsConfig,
+    /// Bounds on whole-region reports and quality checks.
+    #[serde(default)]
+    pub reports: ReportsConfig,
+}
+
+/// A crafted or oversized file is refused with a code naming the cap it broke (422),
+/// never parsed into memory whole (issue 9, H5, M8).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct UploadsConfig {
+    /// Most rows (the header included) a list or import may have.
+    pub max_rows: usize,
+    /// Most columns a list or import may have.
+    pub max_columns: usize,
+    /// Longest cell, in bytes of UTF-8.
+    pub max_cell_bytes: usize,
+    /// Most bytes an XLSX's XML parts (sheet, shared strings, styles) may unpack to; a
+    /// CSV's own size counts the same way.
+    pub max_unpacked_bytes: u64,
+    /// Files parsed at once (each on a blocking thread); more wait.
+    pub parse_concurrency: usize,
+    /// A file waiting longer than this for a parsing slot is answered 503 `busy`.
+    pub busy_wait_secs: u64,
+    /// Attachment bytes one user may have added (each upload counts, deduplicated or not).
+    pub attachment_quota_per_user_bytes: u64,
+    /// Attachment bytes one household may hold.
+    pub attachment_quota_per_household_bytes: u64,
+}
+
+impl Default for UploadsConfig {
+    fn default() -> Self {
+        UploadsConfig {
+            max_rows: 200_000,
+            max_columns: 50,
+            max_cell_bytes: 8 * 1024,
+            max_unpacked_bytes: 200 * 1024 * 1024,
+            parse_concurrency: 2,
+            busy_wait_secs: 5,
+            attachment_quota_per_user_bytes: 2 * 1024 * 1024 * 1024,
+            attachment_quota_per_household_bytes: 200 * 1024 * 1024,
+        }
+    }
+}
+
+/// Whole-region reports and quality checks hold memory and a connection for a while:
+/// few run at once, and a region too large is refused with `report_too_large` (M9).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ReportsConfig {
+    /// Most households one report or quality check covers.
+    pub max_households: u64,
+    /// Reports and quality checks running at once; more wait.
+    pub concurrency: usize,
+    /// A report waiting longer than this for a slot is answered 503 `busy`.
+    pub busy_wait_secs: u64,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig { max_households: 100_000, concurrency: 2, busy_wait_secs: 10 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -64,6 +131,20 @@ pub struct AuthConfig {
     /// A device token lives this long; phones re-login after, so it bounds the damage of
     /// a copied token without forcing officers to log in every day in the field.
     pub token_ttl_hours: i64,
+    /// Failed sign-ins in a row before a username is locked for a while.
+    pub login_user_failures: u32,
+    /// Failed sign-ins from one address (IPv6: one /64) before it is locked; higher than
+    /// the per-user figure because a township office or a mobile carrier's NAT is shared.
+    pub login_address_failures: u32,
+    /// The first lock, in seconds; each further failure doubles it up to the ceiling.
+    pub login_first_lock_secs: i64,
+    pub login_longest_lock_secs: i64,
+    /// A sign-in waits at most this long for a free password check (one per core) before
+    /// it is answered 503 `busy`, so a flood cannot queue real sign-ins past the timeout.
+    pub login_wait_secs: u64,
+    /// A device revoked in `drain` mode may push what it holds for this many days; after
+    /// that it is treated as wiped.
+    pub drain_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -81,6 +162,10 @@ pub struct SyncConfig {
     pub attachment_max_bytes: usize,
     /// Clients older than this protocol version get 426 on `/schema` and pull.
     pub min_client_version: u32,
+    /// An officer's offline edit recorded before the assignment ended is still applied
+    /// if it arrives within this many days after the end date; later it is kept for a
+    /// supervisor instead (DESIGN §5; H2 of the 2026-12 review).
+    pub former_officer_grace_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -134,13 +219,21 @@ impl Config {
             .set_default("bind", "127.0.0.1:8080")?
             .set_default("database_url", "sqlite://jingzhun.db?mode=rwc")?
             .set_default("max_connections", 16)?
+            .set_default("sqlite_synchronous", "full")?
             .set_default("auth.token_ttl_hours", 24 * 30)?
+            .set_default("auth.login_user_failures", 5)?
+            .set_default("auth.login_address_failures", 30)?
+            .set_default("auth.login_first_lock_secs", 30)?
+            .set_default("auth.login_longest_lock_secs", 15 * 60)?
+            .set_default("auth.login_wait_secs", 5)?
+            .set_default("auth.drain_days", 14)?
             .set_default("sync.tombstone_days", 180)?
             .set_default("sync.max_page", 2000)?
             .set_default("sync.max_changesets_per_push", 200)?
             .set_default("sync.max_changes_per_changeset", 500)?
             .set_default("sync.attachment_max_bytes", 10 * 1024 * 1024)?
             .set_default("sync.min_client_version", 1)?
+            .set_default("sync.former_officer_grace_days", 14)?
             .set_default("http.max_body_bytes", 4 * 1024 * 1024)?
             .set_default("http.request_timeout_secs", 30)?
             .set_default("bootstrap.admin_username", "admin")?
@@ -159,10 +252,6 @@ impl Config {
             .set_default("schedule.progress", "0 0 * * * *")?
             .set_default("schedule.step_waiting_days", 7)
     }
-    /// An officer's offline edit recorded before the assignment ended is still applied
-    /// if it arrives within this many days after the end date; later it is kept for a
-    /// supervisor instead (DESIGN §5; H2 of the 2026-12 review).
-    pub former_officer_grace_days: i64,
 }
 
 #[cfg(test)]
@@ -182,4 +271,3 @@ mod tests {
         assert!(example.notify.sms_provider.is_empty(), "no provider configured by the example");
     }
 }
-            .set_default("sync.former_officer_grace_days", 14)?

@@ -19,10 +19,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-fn require_manager(caller: &Caller, region_code: &str) -> ApiResult<()> {
-    if caller.manages_region(region_code) { Ok(()) } else { Err(ApiError::forbidden()) }
-}
-
 fn require_any_manager(caller: &Caller) -> ApiResult<()> {
     if caller.grants.iter().any(|g| g.role.manages()) { Ok(()) } else { Err(ApiError::forbidden()) }
 }
@@ -70,14 +66,14 @@ pub async fn list_regions(
     ))
 }
 
-/// Adds a region under one the caller manages.
-#[utoipa::path(post, path = "/api/v1/regions", tag = "admin", request_body = RegionBody, responses((status = 200, body = RegionBody), (status = 403)), security(("bearer" = [])))]
+/// Adds a region under one the caller manages. Its level and parent follow from its code
+/// (`parent_code` may be left out); a level or parent that disagrees is refused.
+#[utoipa::path(post, path = "/api/v1/regions", tag = "admin", request_body = RegionBody, responses((status = 200, body = RegionBody), (status = 403), (status = 409), (status = 422, description = "region_code_level")), security(("bearer" = [])))]
 pub async fn create_region(
     State(state): State<AppState>,
     caller: Caller,
     AppJson(body): AppJson<RegionBody>,
 ) -> ApiResult<Json<RegionBody>> {
-    require_manager(&caller, &body.code)?;
     let r = registry::regions::create(
         &state.db,
         &Actor::of(&caller),
@@ -120,17 +116,14 @@ pub struct UserBody {
     pub roles: Vec<GrantBody>,
 }
 
-/// Creates a user with roles in regions the caller manages.
-#[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = NewUserBody, responses((status = 200, body = UserBody), (status = 403), (status = 409)), security(("bearer" = [])))]
+/// Creates a user with at least one role, each below the caller's own and inside their region.
+#[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = NewUserBody, responses((status = 200, body = UserBody), (status = 403, description = "grant_not_allowed"), (status = 409), (status = 422, description = "weak_password or region_code_level")), security(("bearer" = [])))]
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
     AppJson(body): AppJson<NewUserBody>,
 ) -> ApiResult<Json<UserBody>> {
     require_any_manager(&caller)?;
-    for grant in &body.roles {
-        require_manager(&caller, &grant.region_code)?;
-    }
     let user = registry::users::create(
         &state.db,
         &Actor::of(&caller),
@@ -180,16 +173,66 @@ pub async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiRes
     ))
 }
 
-/// Grants a user a role in a region the caller manages.
-#[utoipa::path(post, path = "/api/v1/users/{id}/roles", tag = "admin", params(("id" = String, Path)), request_body = GrantBody, responses((status = 204), (status = 403)), security(("bearer" = [])))]
+/// Grants a user inside the caller's region a role below the caller's own.
+#[utoipa::path(post, path = "/api/v1/users/{id}/roles", tag = "admin", params(("id" = String, Path)), request_body = GrantBody, responses((status = 204), (status = 403, description = "grant_not_allowed"), (status = 404), (status = 409), (status = 422, description = "region_code_level")), security(("bearer" = [])))]
 pub async fn add_role(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     AppJson(body): AppJson<GrantBody>,
 ) -> ApiResult<axum::http::StatusCode> {
-    require_manager(&caller, &body.region_code)?;
     registry::users::add_role(&state.db, &Actor::of(&caller), &id, body.role, &body.region_code).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Takes a role away from a user inside the caller's region (one the caller could grant).
+#[utoipa::path(post, path = "/api/v1/users/{id}/roles/remove", tag = "admin", params(("id" = String, Path)), request_body = GrantBody, responses((status = 204), (status = 403, description = "grant_not_allowed"), (status = 404)), security(("bearer" = [])))]
+pub async fn remove_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<GrantBody>,
+) -> ApiResult<axum::http::StatusCode> {
+    registry::users::remove_role(&state.db, &Actor::of(&caller), &id, body.role, &body.region_code).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ActiveBody {
+    pub active: bool,
+}
+
+/// Deactivates (every token ends, no sign-in) or reactivates a user the caller manages.
+#[utoipa::path(post, path = "/api/v1/users/{id}/active", tag = "admin", params(("id" = String, Path)), request_body = ActiveBody, responses((status = 200, body = UserBody), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn set_user_active(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<ActiveBody>,
+) -> ApiResult<Json<UserBody>> {
+    let user = registry::users::set_active(&state.db, &Actor::of(&caller), &id, body.active).await?;
+    let roles = registry::users::grants(&state.db.conn, &user.id)
+        .await?
+        .into_iter()
+        .map(|(role, region_code)| GrantBody { role, region_code })
+        .collect();
+    Ok(Json(UserBody { id: user.id, username: user.username, name: user.name, active: user.active, roles }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ResetPasswordBody {
+    pub password: String,
+}
+
+/// Sets a new password for a user the caller manages; every token of the user ends.
+#[utoipa::path(post, path = "/api/v1/users/{id}/password", tag = "admin", params(("id" = String, Path)), request_body = ResetPasswordBody, responses((status = 204), (status = 403), (status = 404), (status = 422, description = "weak_password")), security(("bearer" = [])))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<ResetPasswordBody>,
+) -> ApiResult<axum::http::StatusCode> {
+    registry::users::reset_password(&state.db, &Actor::of(&caller), &id, &body.password).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -230,10 +273,6 @@ pub async fn create_assignment(
     caller: Caller,
     AppJson(body): AppJson<AssignBody>,
 ) -> ApiResult<Json<AssignmentBody>> {
-    let region = household_region(&state, &body.household_id).await?;
-    if !caller.edits_region(&region) {
-        return Err(ApiError::forbidden());
-    }
     let a = registry::assignments::assign(
         &state.db,
         &Actor::of(&caller),
@@ -252,12 +291,6 @@ pub async fn end_assignment(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AssignmentBody>> {
-    let existing =
-        assignment::Entity::find_by_id(id.clone()).one(&state.db.conn).await?.ok_or_else(ApiError::not_found)?;
-    let region = household_region(&state, &existing.household_id).await?;
-    if !caller.edits_region(&region) {
-        return Err(ApiError::forbidden());
-    }
     Ok(Json(registry::assignments::end(&state.db, &Actor::of(&caller), &id).await?.into()))
 }
 
@@ -420,6 +453,8 @@ pub async fn resolve_in_scope(
         Err(conflicts::ResolveError::NotFound) => Err(ApiError::not_found()),
         Err(conflicts::ResolveError::AlreadyResolved) => Err(ApiError::conflict(ErrorCode::Conflict)),
         Err(conflicts::ResolveError::Invalid(code)) => Err(ApiError::bad_request(code)),
+        Err(conflicts::ResolveError::Refused(code)) => Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, code)),
+        Err(conflicts::ResolveError::Blocked(code)) => Err(ApiError::conflict(code)),
         Err(conflicts::ResolveError::Db(err)) => Err(err.into()),
     }
 }
@@ -490,8 +525,6 @@ pub async fn rejected_changesets(
     }
     Ok(Json(out))
 }
-        Err(conflicts::ResolveError::Refused(code)) => Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, code)),
-        Err(conflicts::ResolveError::Blocked(code)) => Err(ApiError::conflict(code)),
 
 // ---- households ----------------------------------------------------------------
 
@@ -573,8 +606,8 @@ pub async fn compact(
     caller: Caller,
     AppJson(body): AppJson<CompactBody>,
 ) -> ApiResult<Json<Value>> {
-    if !caller.has_role(Role::Admin) {
-        return Err(ApiError::forbidden());
+    if !caller.is_root_admin() {
+        return Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, ErrorCode::RootAdminRequired));
     }
     let cutoff = chrono::Utc::now() - chrono::Duration::seconds(body.older_than_seconds.max(0));
     let removed = changelog::compact(&state.db, cutoff).await?;
@@ -613,6 +646,15 @@ pub async fn household_audit(
     if !scope::household_access(&state.db.conn, &caller, &id, &region).await?.may_read() {
         return Err(ApiError::out_of_scope());
     }
+    const COLUMNS: &str =
+        "id, at, user_id, device_id, changeset_id, action, entity, entity_id, field, old_value, new_value, version, note";
+    let conn = &state.db.conn;
+    let mut statements = vec![(
+        format!("SELECT {COLUMNS} FROM audit_log WHERE household_id = ? ORDER BY id"),
+        vec![sea_orm::Value::from(id.as_str())],
+    )];
+    // Entries written without their household (by code that does not say it): found
+    // by the household's current records and linked attachments.
     let mut ids = Vec::new();
     for entity in fields::ENTITIES {
         ids.extend(records::load_by_households(conn, entity, std::slice::from_ref(&id)).await?.into_iter().map(|r| r.id));
@@ -652,15 +694,6 @@ pub async fn household_audit(
                 new_value: row.try_get_by_index(10)?,
                 version: row.try_get_by_index(11)?,
                 note: row.try_get_by_index(12)?,
-    const COLUMNS: &str =
-        "id, at, user_id, device_id, changeset_id, action, entity, entity_id, field, old_value, new_value, version, note";
-    let conn = &state.db.conn;
-    let mut statements = vec![(
-        format!("SELECT {COLUMNS} FROM audit_log WHERE household_id = ? ORDER BY id"),
-        vec![sea_orm::Value::from(id.as_str())],
-    )];
-    // Entries written without their household (by code that does not say it): found
-    // by the household's current records and linked attachments.
             };
             out.insert(entry.id, entry);
         }

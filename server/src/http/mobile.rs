@@ -5,8 +5,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::AppJson;
 use crate::app::AppState;
 use crate::attachments;
-use crate::auth::{self, Caller};
-use crate::db::entities::{app_user, device};
+use crate::auth::Caller;
 use crate::sync::{conflicts, pull, push, scope};
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
@@ -15,98 +14,12 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::wire::{
-    AttachmentResponse, ChangeSetStatus, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse,
-    SchemaResponse, SyncStatus, UserInfo,
+    AttachmentResponse, ChangeSetStatus, PullResponse, PushRequest, PushResponse, SchemaResponse, SyncStatus,
 };
 use jingzhun_mobile_api::{codes, fields};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 use uuid::Uuid;
-
-/// Signs a user in on a device and returns a token bound to it.
-#[utoipa::path(post, path = "/api/mobile/v1/auth/login", tag = "mobile",
-    request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, description = "invalid_credentials or device_revoked")))]
-pub async fn login(
-    State(state): State<AppState>,
-    AppJson(req): AppJson<LoginRequest>,
-) -> ApiResult<Json<LoginResponse>> {
-    Ok(Json(login_user(&state, &req).await?))
-}
-
-pub async fn login_user(state: &AppState, req: &LoginRequest) -> ApiResult<LoginResponse> {
-    let device_id = req.device_id.trim();
-    if device_id.is_empty() || device_id.len() > 100 {
-        return Err(ApiError::bad_request(ErrorCode::InvalidRequest));
-    }
-    let user =
-        app_user::Entity::find().filter(app_user::Column::Username.eq(req.username.trim())).one(&state.db.conn).await?;
-    // Hash even for an unknown user, so timing does not tell which usernames exist.
-    let hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
-    let password = req.password.clone();
-    // Each check takes ~19 MiB and a core for a moment: at most one per core at a time,
-    // so a burst of logins queues instead of exhausting memory.
-    let permit = PASSWORD_CHECKS.acquire().await.map_err(ApiError::internal)?;
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
-    drop(permit);
-    let user = match user {
-        Some(user) if ok && user.active => user,
-        _ => return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials)),
-    };
-    let now = Utc::now();
-    match device::Entity::find_by_id(device_id.to_owned()).one(&state.db.conn).await? {
-        Some(existing) if existing.revoked_mode.is_some() => {
-            return Err(auth::tokens::revoked_error(existing.revoked_mode.as_deref().unwrap_or("wipe")));
-        }
-        Some(existing) => {
-            let mut model: device::ActiveModel = existing.into();
-            model.user_id = Set(user.id.clone());
-            model.last_seen_at = Set(Some(now));
-            if !req.device_name.is_empty() {
-                model.name = Set(req.device_name.clone());
-            }
-            model.update(&state.db.conn).await?;
-        }
-        None => {
-            device::ActiveModel {
-                id: Set(device_id.to_owned()),
-                user_id: Set(user.id.clone()),
-                name: Set(req.device_name.clone()),
-                revoked_mode: Set(None),
-                revoked_at: Set(None),
-                revoked_by: Set(None),
-                created_at: Set(now),
-                last_seen_at: Set(Some(now)),
-            }
-            .insert(&state.db.conn)
-            .await?;
-        }
-    }
-    let (token, expires_at) =
-        auth::tokens::issue(&state.db, &user.id, device_id, state.config.auth.token_ttl_hours).await?;
-    let grants = auth::tokens::grants_of(&state.db.conn, &user.id).await?;
-    let mut roles: Vec<String> = grants.iter().map(|g| g.role.as_str().to_owned()).collect();
-    roles.dedup();
-    Ok(LoginResponse {
-        token,
-        expires_at: expires_at.to_rfc3339(),
-        user: UserInfo {
-            id: Uuid::parse_str(&user.id).unwrap_or_default(),
-            username: user.username,
-            name: user.name,
-            roles,
-            regions: grants.into_iter().map(|g| g.region_code).collect(),
-        },
-    })
-}
-
-static PASSWORD_CHECKS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
-});
-
-/// A hash verified against when the user does not exist.
-static DUMMY_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| auth::hash_password(&auth::random_password()).unwrap_or_default());
 
 /// Applies change sets in the order sent, each all-or-nothing.
 #[utoipa::path(post, path = "/api/mobile/v1/sync/push", tag = "mobile",
@@ -151,8 +64,6 @@ pub async fn push_changes(
     Ok(Json(PushResponse { results, wipe: caller.draining }))
 }
 
-        max_changes_per_changeset: state.config.sync.max_changes_per_changeset,
-        max_changesets_per_push: state.config.sync.max_changesets_per_push,
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PullParams {
     /// Opaque cursor from the previous page; absent for a first pull.
@@ -240,38 +151,67 @@ pub async fn schema(State(state): State<AppState>) -> Json<SchemaResponse> {
         min_client_version: state.config.sync.min_client_version,
         code_tables: serde_json::to_value(codes::ALL).unwrap_or_default(),
         entities: serde_json::to_value(fields::ENTITIES).unwrap_or_default(),
+        max_changes_per_changeset: state.config.sync.max_changes_per_changeset,
+        max_changesets_per_push: state.config.sync.max_changesets_per_push,
     })
 }
 
-/// Uploads a photo or document for a household; the same bytes give the same id.
+/// Uploads a photo or document for a household; the same bytes give the same id. Only
+/// JPEG, PNG, WebP and PDF are kept, as the bytes show them (not as the phone says).
+/// Every upload counts against the uploader's and the household's quota at its full size,
+/// bytes already stored or not.
 #[utoipa::path(post, path = "/api/mobile/v1/attachments", tag = "mobile",
     request_body(content_type = "multipart/form-data", description = "parts `household_id` and `file`"),
-    responses((status = 200, body = AttachmentResponse), (status = 403), (status = 413)),
+    responses((status = 200, body = AttachmentResponse), (status = 400, description = "invalid_request"), (status = 403, description = "out_of_scope, or assignment_ended for a former officer"),
+        (status = 413, description = "attachment_too_large (sync.attachment_max_bytes), or quota_exceeded: the user's or the household's quota ([uploads]) is used up"),
+        (status = 415, description = "content_type_not_allowed: the bytes are not a JPEG, PNG, WebP image or a PDF")),
     security(("bearer" = [])))]
 pub async fn upload_attachment(
     State(state): State<AppState>,
     caller: Caller,
     multipart: Multipart,
 ) -> ApiResult<Json<AttachmentResponse>> {
-    let upload = attachments::read_upload(multipart, state.config.sync.attachment_max_bytes).await?;
-    Ok(Json(attachments::store(&state.db, &caller, upload).await?))
+    let upload =
+        attachments::read_upload(multipart, state.config.sync.attachment_max_bytes).await.map_err(attachment_error)?;
+    let quotas = attachments::Quotas::from_config(&state.config.uploads);
+    Ok(Json(attachments::store(&state.db, &caller, upload, quotas).await.map_err(attachment_error)?))
 }
 
-/// Downloads an attachment of a household in scope.
+/// Downloads an attachment of a household in scope, always as a download (`attachment`,
+/// `nosniff`) with the type its bytes show. An unknown id and one out of scope are both 404.
 #[utoipa::path(get, path = "/api/mobile/v1/attachments/{id}", tag = "mobile",
-    params(("id" = Uuid, Path)), responses((status = 200, content_type = "application/octet-stream"), (status = 403), (status = 404)),
+    params(("id" = Uuid, Path)), responses((status = 200, content_type = "application/octet-stream",
+        description = "the bytes, as image/jpeg, image/png, image/webp or application/pdf"), (status = 404, description = "not_found: unknown, or not in the caller's scope")),
     security(("bearer" = [])))]
 pub async fn download_attachment(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Response> {
-    let (content_type, data) = attachments::load(&state.db, &caller, &id.to_string()).await?;
+    let download = attachments::load(&state.db, &caller, &id.to_string()).await.map_err(attachment_error)?;
+    let extension = download.content_type.rsplit('/').next().unwrap_or("bin").replace("jpeg", "jpg");
+    let disposition =
+        crate::reports::write::content_disposition(&download.file_name, &format!("attachment-{id}.{extension}"));
     let mut headers = HeaderMap::new();
-    if let Ok(value) = content_type.parse() {
-        headers.insert(axum::http::header::CONTENT_TYPE, value);
+    headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static(download.content_type));
+    headers.insert(axum::http::header::X_CONTENT_TYPE_OPTIONS, axum::http::HeaderValue::from_static("nosniff"));
+    if let Ok(value) = disposition.parse() {
+        headers.insert(axum::http::header::CONTENT_DISPOSITION, value);
     }
-    Ok((headers, data).into_response())
+    Ok((headers, download.bytes).into_response())
+}
+
+fn attachment_error(err: attachments::AttachmentError) -> ApiError {
+    use attachments::AttachmentError as E;
+    match err {
+        E::InvalidRequest => ApiError::bad_request(ErrorCode::InvalidRequest),
+        E::TooLarge => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::AttachmentTooLarge),
+        E::QuotaExceeded(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::QuotaExceeded),
+        E::ContentTypeNotAllowed => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::ContentTypeNotAllowed),
+        E::NotFound => ApiError::not_found(),
+        E::Refused(code) => ApiError::new(StatusCode::FORBIDDEN, code),
+        E::Db(err) => err.into(),
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

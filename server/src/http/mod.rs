@@ -1,10 +1,13 @@
 //! HTTP: the routers, their layers, and the OpenAPI document.
 
 pub mod admin;
+pub mod auth;
 pub mod campaigns;
 pub mod cases;
 pub mod comparison;
+pub mod control_characters;
 pub mod error;
+pub mod error_bodies;
 pub mod extract;
 pub mod mobile;
 pub mod natural_villages;
@@ -35,7 +38,8 @@ use tower_http::trace::TraceLayer;
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let mobile = Router::new()
-        .route("/auth/login", post(mobile::login))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
         .route("/sync/push", post(mobile::push_changes))
         .route("/sync/pull", get(mobile::pull_changes))
         .route("/sync/status", get(mobile::status))
@@ -50,10 +54,15 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), client_version));
 
     let admin = Router::new()
-        .route("/auth/login", post(mobile::login))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/password", post(auth::change_password))
         .route("/regions", get(admin::list_regions).post(admin::create_region))
         .route("/users", get(admin::list_users).post(admin::create_user))
         .route("/users/{id}/roles", post(admin::add_role))
+        .route("/users/{id}/roles/remove", post(admin::remove_role))
+        .route("/users/{id}/active", post(admin::set_user_active))
+        .route("/users/{id}/password", post(admin::reset_password))
         .route("/assignments", get(admin::list_assignments).post(admin::create_assignment))
         .route("/assignments/{id}/end", post(admin::end_assignment))
         .route("/devices", get(admin::list_devices))
@@ -94,15 +103,20 @@ pub fn router(state: AppState) -> Router {
         .merge(notice_pages::routes())
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::InvalidRequest)
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
         })
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
+        // Inside decompression: it reads the body the handler will read.
+        .layer(middleware::from_fn_with_state(state.clone(), control_characters::refuse_control_characters))
         .layer(RequestDecompressionLayer::new())
-        .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(config.http.request_timeout_secs),
         ))
+        // Outside the timeout and decompression layers, whose empty answers it gives our
+        // body; inside compression, so it reads axum's rejections before they are packed.
+        .layer(middleware::from_fn(error_bodies::error_bodies))
+        .layer(CompressionLayer::new())
         .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Spans are named by route, not by path, so logs stay low-cardinality.
