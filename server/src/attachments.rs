@@ -1,86 +1,187 @@
 //! Attachments (photos of visits, evidence): stored once per content hash, linked to
 //! the households they belong to, and served only to callers who can read one of them.
+//!
+//! What it must never do (issue 9, M8 and L10): keep a file whose bytes are not a JPEG,
+//! PNG, WebP image or a PDF (the type is read from the bytes, not from what the phone
+//! says); let a user or a household grow past its quota; or tell a caller anything about
+//! a file they cannot read: an unknown id and an unreadable one are both "not found", and
+//! an upload of bytes someone else stored answers, and costs, exactly like a new file.
 
 use crate::auth::Caller;
+use crate::config::UploadsConfig;
 use crate::db::{Db, is_unique_violation, sql};
-use crate::http::error::ApiError;
 use crate::sync::records;
 use crate::sync::scope;
 use axum::extract::Multipart;
-use axum::http::StatusCode;
 use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::fields;
 use jingzhun_mobile_api::wire::AttachmentResponse;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DbErr};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 pub struct Upload {
     pub household_id: String,
     pub file_name: String,
-    pub content_type: String,
     pub bytes: Vec<u8>,
 }
 
-fn too_large() -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::AttachmentTooLarge)
+#[derive(Debug, thiserror::Error)]
+pub enum AttachmentError {
+    #[error("the request is not a multipart form with `household_id` and `file`")]
+    InvalidRequest,
+    #[error("the file is larger than an attachment may be")]
+    TooLarge,
+    #[error("only JPEG, PNG, WebP images and PDF files are kept")]
+    ContentTypeNotAllowed,
+    #[error("the {0} attachment quota is used up")]
+    QuotaExceeded(&'static str),
+    /// Unknown, or not readable by the caller: the two are not told apart.
+    #[error("no such attachment")]
+    NotFound,
+    /// Not the caller's household to edit: `out_of_scope`, or `assignment_ended` for a
+    /// former officer (uploading is an online action, refused once the assignment ends).
+    #[error("the household is not the caller's to edit ({})", .0.code())]
+    Refused(ErrorCode),
+    #[error(transparent)]
+    Db(#[from] DbErr),
 }
 
-/// Reads the `household_id` and `file` parts, refusing a file over `max_bytes`.
-pub async fn read_upload(mut multipart: Multipart, max_bytes: usize) -> Result<Upload, ApiError> {
+/// Byte quotas, from `[uploads]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Quotas {
+    pub per_user: u64,
+    pub per_household: u64,
+}
+
+impl Quotas {
+    pub fn from_config(config: &UploadsConfig) -> Quotas {
+        Quotas {
+            per_user: config.attachment_quota_per_user_bytes,
+            per_household: config.attachment_quota_per_household_bytes,
+        }
+    }
+}
+
+/// The types attachments may have, as their first bytes show them.
+const ALLOWED: [&str; 4] = ["image/jpeg", "image/png", "image/webp", "application/pdf"];
+
+/// The file's type read from its magic bytes, if it is one attachments may have.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    let kind = infer::get(bytes)?;
+    ALLOWED.into_iter().find(|allowed| *allowed == kind.mime_type())
+}
+
+/// Reads the `household_id` and `file` parts, refusing a file over `max_bytes`. What the
+/// phone says the file's type is, is not kept: the bytes say it.
+pub async fn read_upload(mut multipart: Multipart, max_bytes: usize) -> Result<Upload, AttachmentError> {
     let mut household_id = None;
     let mut file = None;
-    while let Some(mut field) =
-        multipart.next_field().await.map_err(|_| ApiError::bad_request(ErrorCode::InvalidRequest))?
-    {
+    while let Some(mut field) = multipart.next_field().await.map_err(|_| AttachmentError::InvalidRequest)? {
         match field.name() {
             Some("household_id") => {
-                let text = field.text().await.map_err(|_| ApiError::bad_request(ErrorCode::InvalidRequest))?;
-                let id = Uuid::parse_str(text.trim()).map_err(|_| ApiError::bad_request(ErrorCode::InvalidRequest))?;
+                let text = field.text().await.map_err(|_| AttachmentError::InvalidRequest)?;
+                let id = Uuid::parse_str(text.trim()).map_err(|_| AttachmentError::InvalidRequest)?;
                 household_id = Some(id.to_string());
             }
             Some("file") => {
                 let file_name = field.file_name().unwrap_or("file").chars().take(200).collect::<String>();
-                let content_type =
-                    field.content_type().unwrap_or("application/octet-stream").chars().take(100).collect::<String>();
                 let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(|_| too_large())? {
+                while let Some(chunk) = field.chunk().await.map_err(|_| AttachmentError::TooLarge)? {
                     if bytes.len() + chunk.len() > max_bytes {
-                        return Err(too_large());
+                        return Err(AttachmentError::TooLarge);
                     }
                     bytes.extend_from_slice(&chunk);
                 }
-                file = Some((file_name, content_type, bytes));
+                file = Some((file_name, bytes));
             }
             _ => {}
         }
     }
     match (household_id, file) {
-        (Some(household_id), Some((file_name, content_type, bytes))) => {
-            Ok(Upload { household_id, file_name, content_type, bytes })
-        }
-        _ => Err(ApiError::bad_request(ErrorCode::InvalidRequest)),
+        (Some(household_id), Some((file_name, bytes))) => Ok(Upload { household_id, file_name, bytes }),
+        _ => Err(AttachmentError::InvalidRequest),
     }
 }
 
-pub async fn store(db: &Db, caller: &Caller, upload: Upload) -> Result<AttachmentResponse, ApiError> {
+async fn sum(conn: &impl ConnectionTrait, text: &str, key: &str) -> Result<u64, DbErr> {
+    let row = conn.query_one_raw(sql(conn.get_database_backend(), text, vec![key.into()])).await?;
+    let total: Option<i64> = match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => None,
+    };
+    Ok(total.unwrap_or(0).max(0) as u64)
+}
+
+/// Bytes of the attachments `user_id` linked to households (each link counts).
+pub async fn used_by_user(conn: &impl ConnectionTrait, user_id: &str) -> Result<u64, DbErr> {
+    sum(
+        conn,
+        "SELECT CAST(SUM(a.size) AS BIGINT) FROM attachment_link l JOIN attachment a ON a.id = l.attachment_id WHERE l.linked_by = ?",
+        user_id,
+    )
+    .await
+}
+
+/// Bytes of the attachments linked to `household_id`.
+pub async fn used_by_household(conn: &impl ConnectionTrait, household_id: &str) -> Result<u64, DbErr> {
+    sum(
+        conn,
+        "SELECT CAST(SUM(a.size) AS BIGINT) FROM attachment_link l JOIN attachment a ON a.id = l.attachment_id WHERE l.household_id = ?",
+        household_id,
+    )
+    .await
+}
+
+pub async fn store(
+    db: &Db,
+    caller: &Caller,
+    upload: Upload,
+    quotas: Quotas,
+) -> Result<AttachmentResponse, AttachmentError> {
     let household = records::load(&db.conn, &fields::HOUSEHOLD, &upload.household_id, false)
         .await?
-        .ok_or_else(ApiError::out_of_scope)?;
+        .ok_or(AttachmentError::Refused(ErrorCode::OutOfScope))?;
     let region = household.text("region_code").unwrap_or_default();
-    if !scope::household_access(&db.conn, caller, &household.id, region).await?.may_edit() {
-        return Err(ApiError::out_of_scope());
+    if let Some(code) = scope::household_access(&db.conn, caller, &household.id, region).await?.online_refusal() {
+        return Err(AttachmentError::Refused(code));
     }
+    let content_type = sniff(&upload.bytes).ok_or(AttachmentError::ContentTypeNotAllowed)?;
     let sha256 = hex::encode(Sha256::digest(&upload.bytes));
     let size = upload.bytes.len() as i64;
     let txn = db.begin_write().await?;
     let backend = txn.get_database_backend();
     let existing = txn
         .query_one_raw(sql(backend, "SELECT id FROM attachment WHERE sha256 = ?", vec![sha256.as_str().into()]))
-        .await?;
+        .await?
+        .map(|row| row.try_get_by_index::<String>(0))
+        .transpose()?;
+    let response =
+        |id: &str| AttachmentResponse { id: Uuid::parse_str(id).unwrap_or_default(), sha256: sha256.clone(), size };
+    // The same photo again for this household: the caller reads it already, so saying so tells nothing.
+    if let Some(id) = &existing {
+        let linked = txn
+            .query_one_raw(sql(
+                backend,
+                "SELECT 1 FROM attachment_link WHERE attachment_id = ? AND household_id = ?",
+                vec![id.as_str().into(), household.id.as_str().into()],
+            ))
+            .await?;
+        if linked.is_some() {
+            txn.rollback().await?;
+            return Ok(response(id));
+        }
+    }
+    // Quotas count this upload at its full size whether its bytes are new or not.
+    if used_by_user(&*txn, &caller.user_id).await?.saturating_add(size as u64) > quotas.per_user {
+        return Err(AttachmentError::QuotaExceeded("user"));
+    }
+    if used_by_household(&*txn, &household.id).await?.saturating_add(size as u64) > quotas.per_household {
+        return Err(AttachmentError::QuotaExceeded("household"));
+    }
     let id = match existing {
-        Some(row) => row.try_get_by_index::<String>(0)?,
+        Some(id) => id,
         None => {
             let id = Uuid::new_v4().to_string();
             txn.execute_raw(sql(
@@ -90,7 +191,7 @@ pub async fn store(db: &Db, caller: &Caller, upload: Upload) -> Result<Attachmen
                     id.as_str().into(),
                     sha256.as_str().into(),
                     size.into(),
-                    upload.content_type.into(),
+                    content_type.into(),
                     upload.file_name.into(),
                     upload.bytes.into(),
                     caller.user_id.as_str().into(),
@@ -104,16 +205,16 @@ pub async fn store(db: &Db, caller: &Caller, upload: Upload) -> Result<Attachmen
     let linked = txn
         .execute_raw(sql(
             backend,
-            "INSERT INTO attachment_link (attachment_id, household_id) VALUES (?, ?)",
-            vec![id.as_str().into(), household.id.as_str().into()],
+            "INSERT INTO attachment_link (attachment_id, household_id, linked_by) VALUES (?, ?, ?)",
+            vec![id.as_str().into(), household.id.as_str().into(), caller.user_id.as_str().into()],
         ))
         .await;
     match linked {
         Ok(_) => {}
-        // Already linked: the same photo uploaded again.
+        // Linked meanwhile by a concurrent upload of the same photo.
         Err(err) if is_unique_violation(&err) => {
             txn.rollback().await?;
-            return Ok(AttachmentResponse { id: Uuid::parse_str(&id).unwrap_or_default(), sha256, size });
+            return Ok(response(&id));
         }
         Err(err) => return Err(err.into()),
     }
@@ -134,11 +235,21 @@ pub async fn store(db: &Db, caller: &Caller, upload: Upload) -> Result<Attachmen
     )
     .await?;
     txn.commit().await?;
-    Ok(AttachmentResponse { id: Uuid::parse_str(&id).unwrap_or_default(), sha256, size })
+    Ok(response(&id))
 }
 
-/// The attachment's content type and bytes, if the caller can read one of its households.
-pub async fn load(db: &Db, caller: &Caller, id: &str) -> Result<(String, Vec<u8>), ApiError> {
+/// A stored attachment as it is served.
+pub struct Download {
+    /// Read again from the bytes (files stored before types were checked included);
+    /// `application/octet-stream` for one that is none of the allowed types.
+    pub content_type: &'static str,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The attachment, if the caller can read one of its households. An unknown id and one
+/// the caller may not read are the same `NotFound`.
+pub async fn load(db: &Db, caller: &Caller, id: &str) -> Result<Download, AttachmentError> {
     let backend = db.backend();
     let links = db
         .conn
@@ -148,9 +259,6 @@ pub async fn load(db: &Db, caller: &Caller, id: &str) -> Result<(String, Vec<u8>
             vec![id.into()],
         ))
         .await?;
-    if links.is_empty() {
-        return Err(ApiError::not_found());
-    }
     let mut allowed = false;
     for link in &links {
         let household_id: String = link.try_get_by_index(0)?;
@@ -161,12 +269,34 @@ pub async fn load(db: &Db, caller: &Caller, id: &str) -> Result<(String, Vec<u8>
         }
     }
     if !allowed {
-        return Err(ApiError::out_of_scope());
+        return Err(AttachmentError::NotFound);
     }
     let row = db
         .conn
-        .query_one_raw(sql(backend, "SELECT content_type, data FROM attachment WHERE id = ?", vec![id.into()]))
+        .query_one_raw(sql(backend, "SELECT file_name, data FROM attachment WHERE id = ?", vec![id.into()]))
         .await?
-        .ok_or_else(ApiError::not_found)?;
-    Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?))
+        .ok_or(AttachmentError::NotFound)?;
+    let bytes: Vec<u8> = row.try_get_by_index(1)?;
+    Ok(Download {
+        content_type: sniff(&bytes).unwrap_or("application/octet-stream"),
+        file_name: row.try_get_by_index(0)?,
+        bytes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_type_comes_from_the_bytes() {
+        assert_eq!(sniff(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"), Some("image/jpeg"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), Some("image/png"));
+        assert_eq!(sniff(b"RIFF\x24\x00\x00\x00WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff(b"%PDF-1.7\n"), Some("application/pdf"));
+        assert_eq!(sniff(b"<html><script>alert(1)</script></html>"), None);
+        assert_eq!(sniff(b"MZ\x90\x00\x03\x00\x00\x00"), None, "a Windows executable");
+        assert_eq!(sniff(b"GIF89a"), None, "not on the list");
+        assert_eq!(sniff(b""), None);
+    }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod gate;
 pub mod http;
 pub mod metrics;
 pub mod notices;
@@ -24,6 +25,7 @@ pub mod reports;
 pub mod rules;
 pub mod scheduler;
 pub mod sync;
+pub mod tabular;
 
 pub use app::{AppState, prepare, serve, serve_state};
 pub use clock::Clock;

@@ -5,9 +5,11 @@ use super::{Source, VEHICLE_MIN_YUAN};
 use crate::audit::{self, AuditEntry};
 use crate::auth::Caller;
 use crate::db::{Db, placeholders, sql};
+use crate::gate::Gate;
+use crate::tabular::{self, Caps, OffRuntimeError};
 use chrono::{DateTime, NaiveDate, Utc};
 use jingzhun_mobile_api::errors::ErrorCode;
-use jingzhun_mobile_api::validate::{id_number_is_valid, mask_id_number};
+use jingzhun_mobile_api::validate::{id_number_is_valid, mask_id_number, mask_phone};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use serde::Serialize;
 use serde_json::{Value as Json, json};
@@ -49,6 +51,12 @@ pub struct ImportReport {
 pub enum ImportError {
     #[error(transparent)]
     File(#[from] FileError),
+    /// Every parsing slot stayed taken (503 `busy`).
+    #[error("the server is busy parsing other files")]
+    Busy,
+    /// The parse panicked: a bug; the process carries on.
+    #[error("parsing failed: {0}")]
+    Parse(String),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -105,12 +113,30 @@ fn screen(source: Source, sheet: &Sheet) -> (Vec<Candidate>, Vec<RejectedRow>, u
         let mut details = serde_json::Map::new();
         details.insert("line".into(), json!(row.line));
         for (header, cell) in &row.cells {
-            let cell = if *header == sheet.id_column { mask_id_number(cell) } else { cell.clone() };
-            details.insert(header.clone(), Json::String(cell));
+            details.insert(header.clone(), Json::String(masked(header, cell, *header == sheet.id_column)));
         }
         candidates.push(Candidate { id_number, date, details: Json::Object(details) });
     }
     (candidates, rejects, below_threshold)
+}
+
+/// Headers of columns that hold phone numbers, as departments name them.
+const PHONE_HEADERS: &[&str] = &["电话", "手机", "联系方式", "phone", "mobile", "tel"];
+
+/// A cell as the lead keeps it: ID numbers (in the ID column or anywhere else) and phone
+/// numbers (in a phone column, or any cell shaped like a mobile number) masked (L9).
+fn masked(header: &str, cell: &str, is_id_column: bool) -> String {
+    let digits: String = cell.chars().filter(char::is_ascii_alphanumeric).collect();
+    let lower = header.to_lowercase();
+    if is_id_column || id_number_is_valid(&digits.to_ascii_uppercase()) {
+        mask_id_number(cell)
+    } else if PHONE_HEADERS.iter().any(|h| lower.contains(h))
+        || (digits.len() == 11 && digits.starts_with('1') && digits.bytes().all(|b| b.is_ascii_digit()))
+    {
+        mask_phone(cell)
+    } else {
+        cell.to_owned()
+    }
 }
 
 struct Match {
@@ -151,9 +177,29 @@ async fn members_by_id_number(
     Ok(out)
 }
 
-pub async fn run(db: &Db, caller: &Caller, request: ImportRequest) -> Result<ImportReport, ImportError> {
-    let sheet = parse::parse(&request.file_name, &request.bytes)?;
-    let (candidates, rejects, below_threshold) = screen(request.source, &sheet);
+/// Imports a list: the file is parsed and screened on a blocking thread inside a slot of
+/// `parsing`, within `caps`; then the matches are written in one transaction.
+pub async fn run(
+    db: &Db,
+    caller: &Caller,
+    request: ImportRequest,
+    parsing: &Gate,
+    caps: Caps,
+) -> Result<ImportReport, ImportError> {
+    let sha256 = hex::encode(Sha256::digest(&request.bytes));
+    let (source, file_name, bytes) = (request.source, request.file_name.clone(), request.bytes);
+    let parsed = tabular::read_off_runtime(parsing, move || {
+        let sheet = parse::parse_with(&file_name, &bytes, &caps)?;
+        let screened = screen(source, &sheet);
+        Ok::<_, FileError>((sheet.rows.len(), screened))
+    })
+    .await;
+    let (rows_total, (candidates, rejects, below_threshold)) = match parsed {
+        Ok(parsed) => parsed,
+        Err(OffRuntimeError::Read(err)) => return Err(err.into()),
+        Err(OffRuntimeError::Busy) => return Err(ImportError::Busy),
+        Err(OffRuntimeError::Failed(why)) => return Err(ImportError::Parse(why)),
+    };
     let mut ids: Vec<String> = candidates.iter().map(|c| c.id_number.clone()).collect();
     ids.sort();
     ids.dedup();
@@ -210,7 +256,6 @@ pub async fn run(db: &Db, caller: &Caller, request: ImportRequest) -> Result<Imp
             }));
         }
     }
-    let rows_total = sheet.rows.len();
     let rows_rejected = rejects.len();
     let rejected_json = serde_json::to_string(&rejects).unwrap_or_else(|_| "[]".into());
     txn.execute_raw(sql(
@@ -221,7 +266,7 @@ pub async fn run(db: &Db, caller: &Caller, request: ImportRequest) -> Result<Imp
             import_id.as_str().into(),
             request.source.code().into(),
             request.file_name.chars().take(200).collect::<String>().into(),
-            hex::encode(Sha256::digest(&request.bytes)).into(),
+            sha256.as_str().into(),
             request.region_code.as_str().into(),
             (rows_total as i64).into(),
             ((rows_total - rows_rejected) as i64).into(),

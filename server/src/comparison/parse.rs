@@ -1,10 +1,10 @@
 //! Reading a department list (CSV in UTF-8, or the first sheet of an XLSX workbook)
-//! into rows keyed by header. Headers are matched by their usual Chinese names.
+//! into rows keyed by header. Headers are matched by their usual Chinese names. The file
+//! is read through `crate::tabular`, within its caps.
 
-use calamine::{Data, Reader, Xlsx};
+use crate::tabular::{self, Caps, Format, TableError};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
-use std::io::Cursor;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum FileError {
@@ -14,6 +14,18 @@ pub enum FileError {
     NoIdColumn,
     #[error("the file has no rows")]
     Empty,
+    /// Past one of the upload caps (rows, columns, cell size, unpacked size).
+    #[error(transparent)]
+    Cap(TableError),
+}
+
+impl From<TableError> for FileError {
+    fn from(err: TableError) -> FileError {
+        match err {
+            TableError::Unreadable => FileError::Unreadable,
+            cap => FileError::Cap(cap),
+        }
+    }
 }
 
 /// One data row: its 1-based line in the file (header is line 1) and its cells by header.
@@ -39,19 +51,34 @@ const DATE_HEADERS: &[&str] =
     &["取得日期", "登记日期", "购买日期", "注册日期", "成立日期", "入职日期", "任职日期", "死亡日期", "日期", "date"];
 const VALUE_HEADERS: &[&str] = &["价格", "金额", "价值", "购置价格", "value"];
 
+/// Parses with the default caps (tests and tools; the server passes its configured ones).
 pub fn parse(file_name: &str, bytes: &[u8]) -> Result<Sheet, FileError> {
-    let is_xlsx = bytes.starts_with(b"PK\x03\x04") || file_name.to_lowercase().ends_with(".xlsx");
-    let table = if is_xlsx { read_xlsx(bytes)? } else { read_csv(bytes)? };
+    parse_with(file_name, bytes, &Caps::default())
+}
+
+pub fn parse_with(file_name: &str, bytes: &[u8], caps: &Caps) -> Result<Sheet, FileError> {
+    let mut table = tabular::read_all(Format::detect(file_name, bytes), bytes, caps)?;
+    if table.is_empty() {
+        return Err(FileError::Empty);
+    }
+    // The table starts at its first used column, as a department lays it out.
+    let blank = |c: &String| c.trim().is_empty();
+    let first_used = table.iter().filter_map(|r| r.cells.iter().position(|c| !blank(c))).min().unwrap_or(0);
+    let width = table.iter().map(|r| r.cells.len()).max().unwrap_or(0);
+    for row in &mut table {
+        row.cells.resize(width, String::new());
+        row.cells.drain(..first_used);
+    }
     let mut lines = table.into_iter();
-    let headers: Vec<String> = lines.next().ok_or(FileError::Empty)?.into_iter().map(|h| h.trim().to_owned()).collect();
+    let headers: Vec<String> =
+        lines.next().ok_or(FileError::Empty)?.cells.into_iter().map(|h| h.trim().to_owned()).collect();
     let find = |names: &[&str]| headers.iter().find(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n))).cloned();
     let id_column = find(ID_HEADERS).ok_or(FileError::NoIdColumn)?;
     let rows: Vec<Row> = lines
-        .enumerate()
-        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
-        .map(|(i, cells)| Row {
-            line: i + 2,
-            cells: headers.iter().cloned().zip(cells.into_iter().map(|c| c.trim().to_owned())).collect(),
+        .filter(|row| row.cells.iter().any(|c| !blank(c)))
+        .map(|row| Row {
+            line: row.line,
+            cells: headers.iter().cloned().zip(row.cells.into_iter().map(|c| c.trim().to_owned())).collect(),
         })
         .collect();
     if rows.is_empty() {
@@ -64,36 +91,6 @@ pub fn parse(file_name: &str, bytes: &[u8]) -> Result<Sheet, FileError> {
         date_column: find(DATE_HEADERS),
         value_column: find(VALUE_HEADERS),
     })
-}
-
-fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, FileError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| FileError::Unreadable)?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if text.contains('\0') {
-        return Err(FileError::Unreadable);
-    }
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(false).from_reader(text.as_bytes());
-    reader
-        .records()
-        .map(|record| record.map(|r| r.iter().map(str::to_owned).collect()).map_err(|_| FileError::Unreadable))
-        .collect()
-}
-
-fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, FileError> {
-    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).map_err(|_| FileError::Unreadable)?;
-    let range = workbook.worksheet_range_at(0).ok_or(FileError::Empty)?.map_err(|_| FileError::Unreadable)?;
-    Ok(range.rows().map(|row| row.iter().map(cell_text).collect()).collect())
-}
-
-fn cell_text(cell: &Data) -> String {
-    match cell {
-        Data::Empty => String::new(),
-        Data::String(s) => s.clone(),
-        // ID numbers typed as numbers lose digits; keep what is there, validation refuses it.
-        Data::Float(f) if f.fract() == 0.0 => format!("{f:.0}"),
-        Data::DateTime(dt) => dt.as_datetime().map(|d| d.date().to_string()).unwrap_or_else(|| dt.to_string()),
-        other => other.to_string(),
-    }
 }
 
 /// A date as departments write it: 2019-05-01, 2019/5/1, 20190501 or 2019年5月1日.
@@ -131,6 +128,40 @@ mod tests {
         );
         assert_eq!(parse("x.xlsx", b"PK\x03\x04 not really a zip").map(|_| ()), Err(FileError::Unreadable));
         assert_eq!(parse("x.csv", "身份证号码\n".as_bytes()).map(|_| ()), Err(FileError::Empty));
+    }
+
+    #[test]
+    fn caps_are_passed_through_and_a_bomb_is_refused() {
+        use crate::tabular::tests::{inline, workbook};
+        let bomb = workbook(
+            &format!(
+                r#"<row r="1">{}</row><row r="1048576">{}</row>"#,
+                inline("A1", "身份证号码"),
+                inline("XFD1048576", "x")
+            ),
+            None,
+        );
+        assert!(matches!(parse("bomb.xlsx", &bomb), Err(FileError::Cap(TableError::TooManyRows { .. }))));
+        let caps = Caps { max_rows: 2, ..Caps::default() };
+        assert!(matches!(
+            parse_with("x.csv", "身份证号码\n1\n2\n".as_bytes(), &caps),
+            Err(FileError::Cap(TableError::TooManyRows { limit: 2 }))
+        ));
+    }
+
+    #[test]
+    fn an_xlsx_list_starting_in_column_b_keys_its_cells_by_header() {
+        use crate::tabular::tests::{inline, workbook};
+        let data = format!(
+            r#"<row r="2">{}{}</row><row r="3">{}</row>"#,
+            inline("B2", "身份证号码"),
+            inline("C2", "姓名"),
+            inline("B3", "11010519491231002X")
+        );
+        let sheet = parse("x.xlsx", &workbook(&data, None)).expect("parses");
+        assert_eq!(sheet.rows[0].line, 3);
+        assert_eq!(sheet.rows[0].cells.keys().collect::<Vec<_>>(), vec!["姓名", "身份证号码"]);
+        assert_eq!(sheet.rows[0].cells["姓名"], "");
     }
 
     #[test]

@@ -6,9 +6,11 @@ use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::comparison::Source;
 use crate::comparison::import::{self, DecideError, ImportError, ImportReport, ImportRequest};
+use crate::comparison::parse::FileError;
 use crate::sync::{records, scope};
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use jingzhun_mobile_api::fields;
 use serde::Deserialize;
@@ -19,7 +21,9 @@ use uuid::Uuid;
 /// reports rows accepted, rejected with reasons, and matched. A bad file changes nothing.
 #[utoipa::path(post, path = "/api/v1/comparisons", tag = "comparison",
     request_body(content_type = "multipart/form-data", description = "parts `source` (vehicles, urban_property, business, public_servants, village_cadres, deaths), `file` (CSV or XLSX), optional `region_code`"),
-    responses((status = 200, body = ImportReport), (status = 400, description = "invalid_file"), (status = 403)), security(("bearer" = [])))]
+    responses((status = 200, body = ImportReport), (status = 400, description = "invalid_file"), (status = 403),
+        (status = 422, description = "file_too_many_rows, file_too_many_columns, file_cell_too_large, file_too_large_unpacked: past an upload cap ([uploads])"),
+        (status = 503, description = "busy: every parsing slot is taken; retry shortly")), security(("bearer" = [])))]
 pub async fn import_list(
     State(state): State<AppState>,
     caller: Caller,
@@ -53,13 +57,22 @@ pub async fn import_list(
     let region_prefix = region_code.trim_end_matches('0').to_owned();
     let region_prefix = if region_prefix.len() < grant.prefix.len() { grant.prefix.clone() } else { region_prefix };
     let request = ImportRequest { source, file_name, bytes, region_prefix, region_code };
-    match import::run(&state.db, &caller, request).await {
+    let caps = crate::tabular::Caps::from_config(&state.config.uploads);
+    match import::run(&state.db, &caller, request, &state.gates.parsing, caps).await {
         Ok(report) => Ok(Json(report)),
+        // A file past an upload cap: 422 with the cap's own code.
+        Err(ImportError::File(FileError::Cap(cap))) => {
+            let mut detail = FieldError::new("file", cap.code());
+            detail.message_en = cap.to_string();
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, cap.code()).with_fields(vec![detail]))
+        }
         Err(ImportError::File(err)) => {
             let mut detail = FieldError::new("file", ErrorCode::InvalidFile);
             detail.message_en = err.to_string();
             Err(ApiError::bad_request(ErrorCode::InvalidFile).with_fields(vec![detail]))
         }
+        Err(ImportError::Busy) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy)),
+        Err(ImportError::Parse(why)) => Err(ApiError::internal(why)),
         Err(ImportError::Db(err)) => Err(err.into()),
     }
 }
@@ -120,9 +133,8 @@ pub async fn decide(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let region = household.text("region_code").unwrap_or_default();
-    if !scope::household_access(&state.db.conn, &caller, &household_id, region).await?.may_edit() {
-        return Err(ApiError::out_of_scope());
-    }
+    // A former officer gets `assignment_ended`: a lead decision is an online action (H2).
+    scope::may_edit_online(&state.db.conn, &caller, &household_id, region).await?;
     match import::decide(&state.db, &caller, &id, confirm, body.note.trim()).await {
         Ok(()) => Ok(axum::http::StatusCode::NO_CONTENT),
         Err(DecideError::NotFound) => Err(ApiError::not_found()),

@@ -39,6 +39,18 @@ fn field_error(field: &str, code: ErrorCode) -> ApiError {
     ApiError::bad_request(code).with_fields(vec![FieldError::new(field, code)])
 }
 
+/// Every report slot stayed taken: 503 `busy`.
+pub(crate) fn busy() -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy)
+}
+
+/// More households than `[reports] max_households`: 422 `report_too_large`.
+pub(crate) fn too_large(households: u64, limit: u64) -> ApiError {
+    let mut detail = FieldError::new("region_code", ErrorCode::ReportTooLarge);
+    detail.message_en = format!("{households} households; at most {limit} in one report");
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ReportTooLarge).with_fields(vec![detail])
+}
+
 fn parse_date(field: &str, value: Option<&str>) -> ApiResult<Option<NaiveDate>> {
     value
         .filter(|v| !v.trim().is_empty())
@@ -74,6 +86,8 @@ fn period(params: &ReportParams) -> ApiResult<Period> {
         (status = 400, description = "invalid_date, out_of_range (from after to), invalid_region, unknown_code (format)"),
         (status = 403, description = "forbidden: not a reporting role, or a region the caller does not read"),
         (status = 404, description = "not_found: no such report or region"),
+        (status = 422, description = "report_too_large: the region holds more households than one report may cover ([reports] max_households)"),
+        (status = 503, description = "busy: every report slot is taken; retry shortly"),
     ),
     security(("bearer" = [])))]
 pub async fn report(
@@ -99,6 +113,13 @@ pub async fn report(
     let period = period(&params)?;
     let unit = reports::queries::region(&state.db.conn, &region_code).await?.ok_or_else(ApiError::not_found)?;
     let scope = scope::households_condition(&caller, "h.id", "h.region_code");
+    // Whole-region reports hold a connection and their rows in memory: few at once, and
+    // none over more households than configured (M9).
+    let _slot = state.gates.reports.enter().await.map_err(|_| busy())?;
+    let households = reports::queries::count_households(&state.db.conn, &unit, &scope).await?;
+    if households > state.config.reports.max_households {
+        return Err(too_large(households, state.config.reports.max_households));
+    }
     let report = reports::build(&state.db.conn, name, unit, period, scope).await?;
 
     let attachment = |extension: &str, content_type: &'static str, bytes: Vec<u8>| {

@@ -133,7 +133,9 @@ pub struct QualityParams {
 
 /// R8 data-quality problems of the households in the caller's scope.
 #[utoipa::path(get, path = "/api/v1/quality", tag = "rules", params(QualityParams),
-    responses((status = 200, description = "households with their problems")), security(("bearer" = [])))]
+    responses((status = 200, description = "households with their problems"),
+        (status = 422, description = "report_too_large: more households than [reports] max_households"),
+        (status = 503, description = "busy: every report slot is taken")), security(("bearer" = [])))]
 pub async fn quality(
     State(state): State<AppState>,
     caller: Caller,
@@ -144,7 +146,14 @@ pub async fn quality(
         cond.push_str(" AND h.region_code LIKE ?");
         values.push(format!("{}%", region.trim_end_matches('0')).into());
     }
-    Ok(Json(rules::quality_problems(&state.db.conn, (cond, values)).await?))
+    // Several queries per household: bounded like a whole-region report (M9).
+    let _slot = state.gates.reports.enter().await.map_err(|_| super::reports::busy())?;
+    let condition = (cond, values);
+    let households = rules::count_households(&state.db.conn, &condition).await?;
+    if households > state.config.reports.max_households {
+        return Err(super::reports::too_large(households, state.config.reports.max_households));
+    }
+    Ok(Json(rules::quality_problems(&state.db.conn, condition).await?))
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]

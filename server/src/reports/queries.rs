@@ -65,6 +65,18 @@ fn in_unit(unit: &Region, scope: &Scope) -> (String, Vec<Value>) {
     (format!("h.region_code LIKE ? AND {}", scope.0), values)
 }
 
+/// How many households a report of `unit` for this scope covers.
+pub async fn count_households(conn: &impl ConnectionTrait, unit: &Region, scope: &Scope) -> Result<u64, DbErr> {
+    let (cond, values) = in_unit(unit, scope);
+    let text = format!("SELECT COUNT(*) FROM household h WHERE {cond}");
+    let row = conn.query_one_raw(sql(conn.get_database_backend(), &text, values)).await?;
+    let count: i64 = match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    Ok(count.max(0) as u64)
+}
+
 async fn household_ids(conn: &impl ConnectionTrait, unit: &Region, scope: &Scope) -> Result<Vec<String>, DbErr> {
     let (cond, values) = in_unit(unit, scope);
     let text = format!("SELECT h.id FROM household h WHERE {cond} ORDER BY h.region_code, h.id");

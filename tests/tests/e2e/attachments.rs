@@ -11,7 +11,9 @@ async fn attachments_are_idempotent_limited_and_scoped(backend: Backend) {
     let a = app.phone("officer-a", "phone-a").await;
     let b = app.phone("officer-b", "phone-b").await;
     let (household, _) = create_household(&a, VILLAGE_1, 0).await;
-    let photo: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    // A JPEG by its first bytes: only images and PDFs are kept (issue 9, M8).
+    let photo: Vec<u8> =
+        b"\xff\xd8\xff\xe0".iter().copied().chain((4..20_000u32).map(|i| (i * 7 % 251) as u8)).collect();
 
     let first = a.upload_attachment(household, "visit.jpg", "image/jpeg", photo.clone()).await.expect("upload");
     let again =
@@ -21,8 +23,9 @@ async fn attachments_are_idempotent_limited_and_scoped(backend: Backend) {
     assert_eq!(first.size, 20_000);
     assert_eq!(a.download_attachment(first.id).await.expect("download"), photo);
 
+    // Not B's household: the same answer as an unknown id (L10).
     let err = b.download_attachment(first.id).await.expect_err("not B's household");
-    assert_eq!((err.status(), err.code()), (Some(403), Some("out_of_scope")));
+    assert_eq!((err.status(), err.code()), (Some(404), Some("not_found")));
     let err =
         b.upload_attachment(household, "x.jpg", "image/jpeg", vec![1, 2, 3]).await.expect_err("not B's household");
     assert_eq!((err.status(), err.code()), (Some(403), Some("out_of_scope")));

@@ -34,7 +34,7 @@ async fn a_plan_recorded_on_a_phone_shows_in_timeline_overdue_tasks_and_outcome(
     // A head and two sons: three residents.
     let (household, _) = create_household(&phone, VILLAGE_1, 2).await;
     let evidence = phone
-        .upload_attachment(household, "loan-contract.jpg", "image/jpeg", b"signed contract".to_vec())
+        .upload_attachment(household, "loan-contract.jpg", "image/jpeg", b"\xff\xd8\xff\xe0 signed contract".to_vec())
         .await
         .expect("upload");
 
