@@ -56,15 +56,27 @@ impl From<sea_orm::DbErr> for ApiError {
     }
 }
 
+/// Put on every answer built from an [`ApiError`], so the layer that guarantees error
+/// bodies (`error_bodies`) knows the answer is already ours and whether its cause was
+/// logged.
+#[derive(Debug, Clone, Copy)]
+pub struct Answered {
+    pub code: ErrorCode,
+    pub cause_logged: bool,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Some(cause) = &self.cause {
             tracing::error!(code = self.code.code(), %cause, "request failed");
         }
+        let answered = Answered { code: self.code, cause_logged: self.cause.is_some() };
         let mut detail = ErrorDetail::new(self.code);
         detail.mode = self.mode;
         detail.fields = self.fields;
-        (self.status, Json(ErrorBody { error: detail })).into_response()
+        let mut response = (self.status, Json(ErrorBody { error: detail })).into_response();
+        response.extensions_mut().insert(answered);
+        response
     }
 }
 

@@ -5,7 +5,8 @@ use axum::extract::{FromRequest, Request, rejection::JsonRejection};
 use axum::http::StatusCode;
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 
-/// JSON body; a malformed or mistyped body answers 400 `invalid_json` with the reason.
+/// JSON body; a malformed or mistyped body answers 400 `invalid_json` with the reason, a
+/// body that is not declared JSON 415 `unsupported_media_type`.
 pub struct AppJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for AppJson<T>
@@ -22,6 +23,9 @@ where
                 let status = rejection.status();
                 if status == StatusCode::PAYLOAD_TOO_LARGE {
                     return Err(ApiError::new(status, ErrorCode::PayloadTooLarge));
+                }
+                if matches!(rejection, JsonRejection::MissingJsonContentType(_)) {
+                    return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType));
                 }
                 let mut detail = FieldError::new("", ErrorCode::InvalidJson);
                 detail.message_en = format!("{}: {}", detail.message_en, rejection.body_text());
