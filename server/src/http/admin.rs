@@ -609,7 +609,10 @@ pub async fn compact(
     if !caller.is_root_admin() {
         return Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, ErrorCode::RootAdminRequired));
     }
-    let cutoff = chrono::Utc::now() - chrono::Duration::seconds(body.older_than_seconds.max(0));
+    // Rows older than a century are rows older than anything kept: a larger age asks for
+    // nothing more, and left unclamped it overflows the date arithmetic.
+    const CENTURY_SECONDS: i64 = 100 * 366 * 24 * 3600;
+    let cutoff = chrono::Utc::now() - chrono::Duration::seconds(body.older_than_seconds.clamp(0, CENTURY_SECONDS));
     let removed = changelog::compact(&state.db, cutoff).await?;
     Ok(Json(json!({ "removed": removed })))
 }
