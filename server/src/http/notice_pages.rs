@@ -325,12 +325,24 @@ pub async fn post_objection(
     if !state.notice_pages.guard.allow(&format!("notice:{token}"), limits.objections_per_notice_per_hour, hour) {
         return too_many();
     }
+    // Kept as typed, a NUL in the text or a phone padded with spaces is refused by the
+    // database on every try: control characters are refused, the phone kept as digits.
+    use jingzhun_mobile_api::validate::{canonical_phone, free_text, has_control_characters};
+    let body = match free_text(&form.body, true) {
+        Ok(body) => body.unwrap_or_default(),
+        Err(code) => return refused(&state, &token, StatusCode::BAD_REQUEST, code.message_zh()).await,
+    };
+    if [&form.name, &form.entry, &form.phone].into_iter().flatten().any(|s| has_control_characters(s.trim(), false)) {
+        let message = jingzhun_mobile_api::errors::ErrorCode::ControlCharacter.message_zh();
+        return refused(&state, &token, StatusCode::BAD_REQUEST, message).await;
+    }
+    let phone = form.phone.map(|p| canonical_phone(&p).unwrap_or(p));
     let filed = objections::file(
         &state.db,
         now,
         state.config.notices.objection_answer_days,
         &token,
-        ObjectionForm { entry: form.entry, name: form.name, phone: form.phone, body: form.body },
+        ObjectionForm { entry: form.entry, name: form.name, phone, body },
         &source,
     )
     .await;
@@ -338,6 +350,12 @@ pub async fn post_objection(
         Ok(receipt) => Redirect::to(&format!("/o/{receipt}?new=1")).into_response(),
         Err(err) if err.status == StatusCode::NOT_FOUND => not_found(),
         Err(err) if err.status == StatusCode::INTERNAL_SERVER_ERROR => {
+            // The error becomes a page here, not an `ApiError` answer: its cause is logged here.
+            tracing::error!(
+                code = err.code.code(),
+                cause = err.cause.as_deref().unwrap_or("(none)"),
+                "filing an objection"
+            );
             html(StatusCode::SERVICE_UNAVAILABLE, pages::message_page("暂时无法提交", "请稍后再试。"))
         }
         Err(err) => refused(&state, &token, err.status, err.code.message_zh()).await,
