@@ -83,11 +83,15 @@ pub async fn save(
     {
         return Err(ApiError::bad_request(ErrorCode::OutOfRange));
     }
-    if let Some(phone) = &body.phone
-        && !jingzhun_mobile_api::validate::phone_is_valid(phone)
-    {
-        return Err(ApiError::bad_request(ErrorCode::InvalidPhone));
-    }
+    // Stored as digits: as typed, separators could overflow the column.
+    let phone = body
+        .phone
+        .as_deref()
+        .map(|p| {
+            jingzhun_mobile_api::validate::canonical_phone(p)
+                .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidPhone))
+        })
+        .transpose()?;
     let mut columns = vec![
         "id",
         "village_code",
@@ -105,7 +109,7 @@ pub async fn save(
         name.into(),
         body.group_no.clone().into(),
         body.leader.clone().into(),
-        body.phone.clone().into(),
+        phone.into(),
         body.distance_to_village_km.map(|d| (d * 100.0).round() as i64).into(),
         caller.user_id.as_str().into(),
         Utc::now().into(),
