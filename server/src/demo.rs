@@ -206,7 +206,10 @@ pub async fn load(db: &Db, password: &str) -> anyhow::Result<DemoSummary> {
             },
         )
         .await?;
-        registry::users::grant(&*txn, &user.id, Role::Admin, COUNTY_CODE).await?;
+        // The demo's administrator runs the deployment: an admin grant at the root of the
+        // region tree (the country when the server made it, else the province).
+        let root = region::Entity::find_by_id("000000000000".to_owned()).one(&*txn).await?.map(|r| r.code);
+        registry::users::grant(&*txn, &user.id, Role::Admin, root.as_deref().unwrap_or(PROVINCE_CODE)).await?;
     }
     let officer_ids: Vec<String> = (1..=OFFICERS).map(|n| user_ids[&officer_username(n)].clone()).collect();
 
