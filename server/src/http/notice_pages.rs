@@ -29,7 +29,7 @@ const FORM_MAX_BYTES: usize = 16 * 1024;
 const CSRF_COOKIE: &str = "jz_csrf";
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    let public = Router::new()
         .route("/n/{token}", get(notice_page))
         .route("/n/{token}/qr.svg", get(qr_svg))
         .route("/n/{token}/qr.png", get(qr_png))
@@ -39,7 +39,24 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(post_objection).layer(DefaultBodyLimit::max(FORM_MAX_BYTES)),
         )
         .route("/o", get(find_receipt))
-        .route("/o/{receipt}", get(receipt))
+        .route("/o/{receipt}", get(receipt));
+    public.layer(axum::middleware::map_response(security_headers))
+}
+
+/// What the public pages allow a browser: their own inline style, their own images and
+/// form, nothing else; never inside another site's frame (a framed objection form could
+/// be clicked through), never sniffed into another type, and no address (the receipt
+/// code is in it) passed on to another site.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
 }
 
 /// Shared by the handlers: the form guard and the page cache.
@@ -119,9 +136,11 @@ async fn render_page(state: &AppState, token: &str, error: Option<&str>) -> Resu
     Ok(Arc::new(CachedPage { html: Bytes::from(html), csrf, fresh_until }))
 }
 
-fn with_csrf_cookie(mut response: Response, token: &str, csrf: &str) -> Response {
+fn with_csrf_cookie(state: &AppState, mut response: Response, token: &str, csrf: &str) -> Response {
     // SameSite=Strict: a form posted from another site arrives without it and is refused.
-    let cookie = format!("{CSRF_COOKIE}={csrf}; Path=/n/{token}; Max-Age=86400; SameSite=Strict; HttpOnly");
+    // Secure when villagers reach the server over HTTPS, so it never travels in clear.
+    let secure = if state.config.public_url().starts_with("https://") { "; Secure" } else { "" };
+    let cookie = format!("{CSRF_COOKIE}={csrf}; Path=/n/{token}; Max-Age=86400; SameSite=Strict; HttpOnly{secure}");
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -144,7 +163,7 @@ pub async fn notice_page(State(state): State<AppState>, Path(token): Path<String
     };
     let mut response = html(StatusCode::OK, page.html.clone());
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    with_csrf_cookie(response, &token, &page.csrf)
+    with_csrf_cookie(&state, response, &token, &page.csrf)
 }
 
 /// The QR code of the notice page, as SVG.
@@ -263,7 +282,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// The form again with the reason it was refused, keeping the villager on the page.
 async fn refused(state: &AppState, token: &str, status: StatusCode, message: &str) -> Response {
     match render_page(state, token, Some(message)).await {
-        Ok(page) => with_csrf_cookie(html(status, page.html.clone()), token, &page.csrf),
+        Ok(page) => with_csrf_cookie(state, html(status, page.html.clone()), token, &page.csrf),
         Err(response) => response,
     }
 }
@@ -321,8 +340,13 @@ pub async fn post_objection(
         return refused(&state, &token, StatusCode::FORBIDDEN, "页面已过期，请重新提交。").await;
     }
     // The notice's own budget counts only forms our page served, so garbage posts
-    // cannot use it up and turn real villagers away.
-    if !state.notice_pages.guard.allow(&format!("notice:{token}"), limits.objections_per_notice_per_hour, hour) {
+    // cannot use it up and turn real villagers away. A sender's first post this hour
+    // draws on a budget of its own: repeat posts (a script from few addresses) cannot
+    // use up what distinct villagers need.
+    let guard = &state.notice_pages.guard;
+    let first_from_sender = guard.allow(&format!("seen:{token}:{source}"), 1, hour);
+    let budget = if first_from_sender { format!("notice-new:{token}") } else { format!("notice:{token}") };
+    if !guard.allow_shared(&budget, limits.objections_per_notice_per_hour, hour) {
         return too_many();
     }
     // Kept as typed, a NUL in the text or a phone padded with spaces is refused by the
@@ -386,9 +410,9 @@ pub async fn receipt(
     Query(query): Query<ReceiptQuery>,
     parts: Parts,
 ) -> Response {
-    // A receipt is a bearer secret of ~60 bits; lookups are limited per sender so it
-    // cannot be guessed.
-    let source = state.notice_pages.guard.source_hash(&client_address(&state, &parts));
+    // A receipt is a bearer secret of ~60 bits; lookups are limited per sender (an IPv4
+    // address or an IPv6 /64, as for objections) so it cannot be guessed.
+    let source = state.notice_pages.guard.source_hash(&sender_key(&client_address(&state, &parts)));
     let limit = state.config.notices.receipt_lookups_per_ip_per_hour;
     if !state.notice_pages.guard.allow(&format!("receipt:{source}"), limit, Duration::from_secs(3600)) {
         return html(StatusCode::TOO_MANY_REQUESTS, pages::message_page("查询过于频繁", "请稍后再试。"));

@@ -6,7 +6,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::AppJson;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::notices::objections::{self, Answer, ObjectionView};
+use crate::notices::objections::{self, Answer, BulkDismissal, BulkDismissed, ObjectionView};
 use crate::notices::service::{self, NewNotice, NoticeView};
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/notices/{id}/withdraw", post(withdraw_notice))
         .route("/notices/{id}/postings", post(add_posting))
         .route("/notices/{id}/close", post(close_notice))
+        .route("/notices/{id}/objections/dismiss", post(dismiss_objections))
         .route("/objections", get(list_objections))
         .route("/objections/{id}/answer", post(answer_objection))
 }
@@ -33,11 +34,14 @@ fn with_url(state: &AppState, mut view: NoticeView) -> NoticeView {
     view
 }
 
-/// The notice, if the caller reads its region (a notice above them included).
+/// The notice, if the caller reads its region. A published notice above them too (a
+/// village team reads the township's notice); a draft only at its level or above: a
+/// draft is not public, and its preview names the households before anyone decided.
 async fn readable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<NoticeView> {
     let view = service::view(&state.db, id, None).await?;
     let prefix = crate::notices::service::notice_prefix(&view.step, &view.region_code);
-    let reads = caller.read_prefixes().iter().any(|p| prefix.starts_with(p) || p.starts_with(&prefix));
+    let draft = view.status == "draft";
+    let reads = caller.read_prefixes().iter().any(|p| prefix.starts_with(p) || (!draft && p.starts_with(&prefix)));
     if !reads {
         return Err(ApiError::out_of_scope());
     }
@@ -175,4 +179,21 @@ pub async fn answer_objection(
     AppJson(body): AppJson<Answer>,
 ) -> ApiResult<Json<ObjectionView>> {
     Ok(Json(objections::answer(&state.db, &caller, &id.to_string(), body, state.clock.now()).await?))
+}
+
+/// Dismisses many open objections of a notice at once as duplicates or spam, with one
+/// finding each objector reads at the receipt page (the level that answers the notice's
+/// objections; each one audited). Choose them by id, or all of one sender by the
+/// `source` label the objection list shows. The notice closes if nothing else blocks it.
+#[utoipa::path(post, path = "/api/v1/notices/{id}/objections/dismiss", tag = "notices", params(("id" = Uuid, Path)),
+    request_body = BulkDismissal, responses((status = 200, body = BulkDismissed),
+        (status = 400, description = "invalid_request or note_required"), (status = 403, description = "out_of_scope")),
+    security(("bearer" = [])))]
+pub async fn dismiss_objections(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<BulkDismissal>,
+) -> ApiResult<Json<BulkDismissed>> {
+    Ok(Json(objections::dismiss_many(&state.db, &caller, &id.to_string(), body, state.clock.now()).await?))
 }

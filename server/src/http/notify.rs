@@ -11,16 +11,16 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post, put};
 use jingzhun_mobile_api::errors::ErrorCode;
-use jingzhun_notifier::template::render;
-use jingzhun_notifier::{Channel, Message};
-use sea_orm::{ConnectionTrait, Value};
+use jingzhun_notifier::outbox::SendNow;
+use jingzhun_notifier::provider_text;
+use sea_orm::{ConnectionTrait, EntityTrait, Value};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::AppJson;
 use crate::app::AppState;
 use crate::audit::{self, AuditEntry};
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::db::sql;
 use crate::notify::{CHANNELS, Event};
 
@@ -43,8 +43,9 @@ fn known_channel(channel: &str) -> Result<&'static str, ApiError> {
     CHANNELS.into_iter().find(|known| *known == channel).ok_or_else(|| ApiError::bad_request(ErrorCode::UnknownChannel))
 }
 
+/// Templates are deployment-wide: only an administrator at the root may change them.
 fn is_admin(caller: &Caller) -> bool {
-    caller.has_role(Role::Admin)
+    caller.is_root_admin()
 }
 
 fn manages_someone(caller: &Caller) -> bool {
@@ -129,7 +130,7 @@ pub async fn update_template(
     AppJson(update): AppJson<TemplateUpdate>,
 ) -> ApiResult<Json<TemplateBody>> {
     if !is_admin(&caller) {
-        return Err(ApiError::forbidden());
+        return Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, ErrorCode::RootAdminRequired));
     }
     let event = Event::parse(&event).ok_or_else(|| ApiError::bad_request(ErrorCode::UnknownEvent))?.code();
     let channel = known_channel(&channel)?;
@@ -276,7 +277,7 @@ async fn set_preference(
 
 /// Whether the caller manages a region one of the user's grants lies in.
 async fn manages_user(conn: &impl ConnectionTrait, caller: &Caller, user_id: &str) -> Result<bool, ApiError> {
-    if is_admin(caller) && caller.grants.iter().any(|grant| grant.role == Role::Admin && grant.prefix.is_empty()) {
+    if is_admin(caller) {
         return Ok(true);
     }
     let rows = conn
@@ -293,6 +294,20 @@ async fn manages_user(conn: &impl ConnectionTrait, caller: &Caller, user_id: &st
         }
     }
     Ok(false)
+}
+
+/// Whether the caller manages a message: one filed under a region by that region, one
+/// filed under none by its recipient's (the delivery log's rule).
+async fn manages_message(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    user_id: &str,
+    region: Option<String>,
+) -> Result<bool, ApiError> {
+    match region {
+        Some(region) => Ok(caller.manages_region(&region)),
+        None => manages_user(conn, caller, user_id).await,
+    }
 }
 
 /// The caller's own channel preferences.
@@ -415,9 +430,13 @@ pub async fn delivery_log(
     } else {
         let mut scopes = vec!["n.user_id = ?".to_string()];
         values.push(caller.user_id.as_str().into());
+        // A message filed under a region is the region's; only one filed under none is
+        // seen through its recipient's grants (a user with roles in several regions must
+        // not open the other regions' messages to this one's managers).
         for prefix in &managed {
             scopes.push(
-                "n.region_code LIKE ? OR EXISTS (SELECT 1 FROM role_grant g WHERE g.user_id = n.user_id AND g.region_code LIKE ?)"
+                "n.region_code LIKE ? OR (n.region_code IS NULL AND EXISTS \
+                 (SELECT 1 FROM role_grant g WHERE g.user_id = n.user_id AND g.region_code LIKE ?))"
                     .into(),
             );
             values.push(format!("{prefix}%").into());
@@ -455,7 +474,7 @@ pub async fn delivery_log(
             provider: row.try_get_by_index(11)?,
             provider_code: row.try_get_by_index(12)?,
             provider_message_id: row.try_get_by_index(13)?,
-            last_error: row.try_get_by_index(14)?,
+            last_error: row.try_get_by_index::<Option<String>>(14)?.as_deref().map(provider_text),
             urgent: row.try_get_by_index(15)?,
             created_at: row.try_get_by_index(16)?,
             sent_at: row.try_get_by_index(17)?,
@@ -497,9 +516,7 @@ pub async fn attempts(
         .ok_or_else(ApiError::not_found)?;
     let user_id: String = row.try_get_by_index(0)?;
     let region: Option<String> = row.try_get_by_index(1)?;
-    let visible = user_id == caller.user_id
-        || region.as_deref().is_some_and(|region| caller.manages_region(region))
-        || manages_user(&state.db.conn, &caller, &user_id).await?;
+    let visible = user_id == caller.user_id || manages_message(&state.db.conn, &caller, &user_id, region).await?;
     if !visible {
         return Err(ApiError::forbidden());
     }
@@ -522,7 +539,7 @@ pub async fn attempts(
             outcome: row.try_get_by_index(3)?,
             code: row.try_get_by_index(4)?,
             provider_message_id: row.try_get_by_index(5)?,
-            detail: row.try_get_by_index(6)?,
+            detail: row.try_get_by_index::<Option<String>>(6)?.as_deref().map(provider_text),
         });
     }
     Ok(Json(attempts))
@@ -550,11 +567,88 @@ pub struct TestSendResult {
     pub detail: Option<String>,
 }
 
-/// Sends one sample message through a configured channel now, bypassing the outbox and
-/// its quiet hours (administrators and county staff), and answers with the provider's
-/// reply. Audited with the address masked.
+/// Test sends a caller may make in an hour, counted in the audit log so every process agrees.
+const TEST_SENDS_PER_HOUR: i64 = 5;
+
+/// Who a test send may go to: the caller's own phone or email, a user the caller manages,
+/// or a group robot of a region the caller manages; never any other address (no relay).
+/// Returns the recipient as the outbox files it (a user id or `robot:{id}`).
+async fn test_recipient(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    channel: &str,
+    address: &str,
+) -> Result<Option<String>, ApiError> {
+    let backend = conn.get_database_backend();
+    let users: Vec<String> = match channel {
+        "sms" => {
+            // Phones may be stored as typed ("+86 138-0013-8000"): narrow by the last
+            // digits, then compare normalised.
+            let tail = &address[address.len().saturating_sub(4)..];
+            let rows = conn
+                .query_all_raw(sql(
+                    backend,
+                    "SELECT id, phone FROM app_user WHERE active = ? AND phone LIKE ?",
+                    vec![true.into(), format!("%{tail}").into()],
+                ))
+                .await?;
+            let mut ids = Vec::new();
+            for row in rows {
+                let phone: Option<String> = row.try_get_by_index(1)?;
+                if phone.as_deref().and_then(jingzhun_notifier::normalize_mobile).as_deref() == Some(address) {
+                    ids.push(row.try_get_by_index(0)?);
+                }
+            }
+            ids
+        }
+        "email" => {
+            let rows = conn
+                .query_all_raw(sql(
+                    backend,
+                    "SELECT id FROM app_user WHERE active = ? AND LOWER(TRIM(email)) = ?",
+                    vec![true.into(), address.to_lowercase().into()],
+                ))
+                .await?;
+            rows.iter().map(|row| row.try_get_by_index(0)).collect::<Result<_, _>>()?
+        }
+        _ => {
+            let rows = conn
+                .query_all_raw(sql(
+                    backend,
+                    "SELECT id, region_code FROM notification_robot WHERE robot_key = ? AND active = ?",
+                    vec![address.into(), true.into()],
+                ))
+                .await?;
+            for row in rows {
+                let (id, region): (String, String) = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+                if caller.manages_region(&region) {
+                    return Ok(Some(format!("robot:{id}")));
+                }
+            }
+            return Ok(None);
+        }
+    };
+    if users.contains(&caller.user_id) {
+        return Ok(Some(caller.user_id.clone()));
+    }
+    for user in users {
+        if manages_user(conn, caller, &user).await? {
+            return Ok(Some(user));
+        }
+    }
+    Ok(None)
+}
+
+/// Sends one sample message through a configured channel now (administrators and county
+/// staff), to the caller's own address or one of a user or group robot they manage
+/// (`recipient_not_allowed` otherwise), at most a few an hour. It goes through the outbox
+/// like any message: quiet hours and the per-number limits apply (a held test is
+/// cancelled and answered `rate_limited`), and it shows in the delivery log. Answers with
+/// the provider's reply. Audited with the address masked.
 #[utoipa::path(post, path = "/api/v1/notifications/test-send", tag = "notifications", request_body = TestSendBody,
-    responses((status = 200, body = TestSendResult), (status = 400), (status = 403), (status = 409)), security(("bearer" = [])))]
+    responses((status = 200, body = TestSendResult), (status = 400), (status = 403, description = "recipient_not_allowed"),
+        (status = 409), (status = 429, description = "rate_limited: too many test sends, or the recipient's limit or quiet hours hold it")),
+    security(("bearer" = [])))]
 pub async fn test_send(
     State(state): State<AppState>,
     caller: Caller,
@@ -569,12 +663,14 @@ pub async fn test_send(
         None => Event::DailyDigest,
     };
     let channels = state.config.notify.channels().map_err(|error| ApiError::internal(format!("{error:#}")))?;
-    let channel: std::sync::Arc<dyn Channel> = match channel_name {
-        "sms" => channels.sms,
-        "email" => channels.email,
-        _ => channels.wecom,
+    let configured = match channel_name {
+        "sms" => channels.sms.is_some(),
+        "email" => channels.email.is_some(),
+        _ => channels.wecom.is_some(),
+    };
+    if !configured {
+        return Err(ApiError::conflict(ErrorCode::ChannelNotConfigured));
     }
-    .ok_or_else(|| ApiError::conflict(ErrorCode::ChannelNotConfigured))?;
     let recipient = if channel_name == "sms" {
         jingzhun_notifier::normalize_mobile(&body.address)
             .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidAddress))?
@@ -584,43 +680,57 @@ pub async fn test_send(
     if recipient.is_empty() {
         return Err(ApiError::bad_request(ErrorCode::InvalidAddress));
     }
-    let template = load_templates(&state.db.conn, Some((event.code(), channel_name)))
-        .await?
-        .pop()
-        .ok_or_else(ApiError::not_found)?;
-    let sample = sample_params();
-    let params = template
-        .sms_params
-        .split(',')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .enumerate()
-        .map(|(i, name)| {
-            let value = sample.get(name).and_then(|value| value.as_str()).unwrap_or("测试").to_string();
-            let key = if channel.name() == "tencent_sms" { (i + 1).to_string() } else { name.to_string() };
-            (key, value)
-        })
-        .collect();
-    let message = Message {
-        recipient: recipient.clone(),
-        template: template.sms_template_code.clone().unwrap_or_else(|| event.code().into()),
-        params,
-        subject: template.subject.as_deref().map(|subject| format!("[测试] {}", render(subject, &sample))),
-        body: Some(format!("[测试] {}", render(&template.body, &sample))),
+    let Some(owner) = test_recipient(&state.db.conn, &caller, channel_name, &recipient).await? else {
+        return Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, ErrorCode::RecipientNotAllowed));
     };
-    let result = channel.send(&message).await;
-    let answer = match &result {
-        Ok(delivery) => TestSendResult {
+    let recent = crate::db::count(
+        &state.db.conn,
+        "SELECT COUNT(*) FROM audit_log WHERE entity = ? AND action = ? AND user_id = ? AND at > ?",
+        vec![
+            "notification_channel".into(),
+            "test_send".into(),
+            caller.user_id.as_str().into(),
+            (chrono::Utc::now() - chrono::Duration::hours(1)).into(),
+        ],
+    )
+    .await?;
+    if recent >= TEST_SENDS_PER_HOUR {
+        return Err(ApiError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited));
+    }
+    let now = state.clock.now();
+    let txn = state.db.begin_write().await?;
+    let id = crate::notify::enqueue_test(&*txn, now, &owner, channel_name, &recipient, event, &sample_params())
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    audit::record(
+        &*txn,
+        &[AuditEntry {
+            user_id: Some(caller.user_id.clone()),
+            device_id: Some(caller.device_id.clone()),
+            action: "test_send".into(),
+            entity: "notification_channel".into(),
+            entity_id: channel_name.into(),
+            new_value: mask_address(channel_name, Some(recipient)),
+            note: Some(format!("notification {id}")),
+            ..AuditEntry::default()
+        }],
+    )
+    .await?;
+    txn.commit().await?;
+    let dispatcher =
+        crate::notify::dispatch::dispatcher(&state).map_err(|error| ApiError::internal(format!("{error:#}")))?;
+    let answer = match dispatcher.send_now(&id, now).await? {
+        SendNow::Sent { provider, delivery } => TestSendResult {
             sent: true,
-            provider: channel.name().into(),
-            provider_code: delivery.provider_code.clone(),
-            provider_message_id: delivery.provider_message_id.clone(),
+            provider: provider.into(),
+            provider_code: delivery.provider_code,
+            provider_message_id: delivery.provider_message_id,
             failure: None,
             detail: None,
         },
-        Err(error) => TestSendResult {
+        SendNow::NotSent { provider, error } => TestSendResult {
             sent: false,
-            provider: channel.name().into(),
+            provider: provider.unwrap_or_default().into(),
             provider_code: error.code().into(),
             provider_message_id: None,
             failure: Some(
@@ -633,23 +743,11 @@ pub async fn test_send(
             ),
             detail: Some(error.to_string()),
         },
+        SendNow::Held { .. } => {
+            return Err(ApiError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited));
+        }
+        SendNow::NotQueued => return Err(ApiError::conflict(ErrorCode::NotificationState)),
     };
-    let txn = state.db.begin_write().await?;
-    audit::record(
-        &*txn,
-        &[AuditEntry {
-            user_id: Some(caller.user_id.clone()),
-            device_id: Some(caller.device_id.clone()),
-            action: "test_send".into(),
-            entity: "notification_channel".into(),
-            entity_id: channel_name.into(),
-            new_value: mask_address(channel_name, Some(recipient)),
-            note: Some(format!("{} {}", answer.provider, answer.provider_code)),
-            ..AuditEntry::default()
-        }],
-    )
-    .await?;
-    txn.commit().await?;
     Ok(Json(answer))
 }
 
@@ -743,6 +841,10 @@ pub async fn add_robot(
     if key.is_empty() || body.region_code.len() != 12 || !body.region_code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::bad_request(ErrorCode::InvalidAddress));
     }
+    // A robot hears about its region and everything below: the region must be a real one.
+    if crate::db::entities::region::Entity::find_by_id(body.region_code.clone()).one(&state.db.conn).await?.is_none() {
+        return Err(ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::RegionCodeLevel));
+    }
     let id = uuid::Uuid::new_v4().to_string();
     let txn = state.db.begin_write().await?;
     txn.execute_raw(sql(
@@ -830,9 +932,7 @@ async fn managed_row(conn: &impl ConnectionTrait, caller: &Caller, id: &str) -> 
         .ok_or_else(ApiError::not_found)?;
     let user_id: String = row.try_get_by_index(0)?;
     let region: Option<String> = row.try_get_by_index(1)?;
-    let managed = region.as_deref().is_some_and(|region| caller.manages_region(region))
-        || manages_user(conn, caller, &user_id).await?;
-    if !managed {
+    if !manages_message(conn, caller, &user_id, region).await? {
         return Err(ApiError::forbidden());
     }
     Ok(row.try_get_by_index(2)?)

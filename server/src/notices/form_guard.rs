@@ -79,9 +79,16 @@ impl FormGuard {
         self.mac(&["source", address])
     }
 
-    /// Counts one attempt for `key`; false once `limit` were made in the current `window`.
+    /// Counts one attempt of a sender (`key` names the sender); false once `limit` were
+    /// made in the current `window`.
     pub fn allow(&self, key: &str, limit: u32, window: Duration) -> bool {
-        self.limiter.allow(key, limit, window)
+        self.limiter.allow(key, limit, window, false)
+    }
+
+    /// Counts one use of a shared budget (a notice's): like [`FormGuard::allow`], but the
+    /// counter is never dropped to make room for senders, so address churn cannot reset it.
+    pub fn allow_shared(&self, key: &str, limit: u32, window: Duration) -> bool {
+        self.limiter.allow(key, limit, window, true)
     }
 }
 
@@ -89,22 +96,33 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Fixed-window counters per key, kept in memory and pruned when they grow.
+/// Senders' counters kept at most; past it the oldest are dropped.
+const MAX_SENDER_KEYS: usize = 100_000;
+
+/// Fixed-window counters per key, kept in memory. Senders' counters are bounded: when
+/// full of live windows (someone churning through addresses), the oldest tenth is
+/// dropped, never all of them, and never a shared budget's, so churning cannot reset
+/// the limits of anyone else, nor a notice's budget. A dropped sender starts a fresh
+/// window, which is no more than a churner gets from a new address anyway.
 #[derive(Default)]
 struct Limiter {
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
+    senders: Mutex<HashMap<String, (Instant, u32)>>,
+    shared: Mutex<HashMap<String, (Instant, u32)>>,
 }
 
 impl Limiter {
-    fn allow(&self, key: &str, limit: u32, window: Duration) -> bool {
+    fn allow(&self, key: &str, limit: u32, window: Duration, shared: bool) -> bool {
         let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if windows.len() > 100_000 {
+        let map = if shared { &self.shared } else { &self.senders };
+        let mut windows = map.lock().unwrap_or_else(|e| e.into_inner());
+        if windows.len() >= MAX_SENDER_KEYS && !windows.contains_key(key) {
             windows.retain(|_, (start, _)| now.duration_since(*start) < window);
-            // Still full of fresh keys (a spread-out flood): start over rather than
-            // rescan on every call; at worst some senders get a fresh window.
-            if windows.len() > 100_000 {
-                windows.clear();
+            if windows.len() >= MAX_SENDER_KEYS && !shared {
+                let mut starts: Vec<Instant> = windows.values().map(|(start, _)| *start).collect();
+                let tenth = starts.len() / 10;
+                starts.select_nth_unstable(tenth);
+                let cutoff = starts[tenth];
+                windows.retain(|_, (start, _)| *start > cutoff);
             }
         }
         let entry = windows.entry(key.to_owned()).or_insert((now, 0));
@@ -122,6 +140,25 @@ impl Limiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn churning_senders_never_reset_a_budget_nor_everyone() {
+        let g = guard();
+        let window = Duration::from_secs(3600);
+        assert!((0..3).all(|_| g.allow_shared("notice:a", 3, window)));
+        assert!((0..2).all(|_| g.allow("ip:early", 2, window)));
+        // A sender with more addresses than the limiter keeps.
+        for i in 0..(MAX_SENDER_KEYS + 10) {
+            g.allow(&format!("ip:churn-{i}"), 2, window);
+        }
+        assert!(!g.allow_shared("notice:a", 3, window), "the notice's budget is still used up");
+        let kept = g.limiter.senders.lock().expect("lock").len();
+        assert!(kept > MAX_SENDER_KEYS / 2, "only the oldest were dropped, not all: {kept}");
+        // The newest churned senders are still counted.
+        let last = format!("ip:churn-{}", MAX_SENDER_KEYS + 9);
+        assert!(g.allow(&last, 2, window));
+        assert!(!g.allow(&last, 2, window));
+    }
 
     fn guard() -> FormGuard {
         FormGuard { key: b"test key".to_vec(), limiter: Limiter::default() }

@@ -28,6 +28,14 @@ use uuid::Uuid;
 pub const MAX_BODY_CHARS: usize = 1000;
 const MAX_NAME_CHARS: usize = 50;
 
+/// Open objections one sender (one keyed address hash) may have on one notice. A
+/// villager with a real complaint files one or two; a script filing hundreds would
+/// block the close and bury the real ones (review M5).
+pub const OPEN_PER_SOURCE: i64 = 3;
+
+/// Most objections one bulk dismissal answers.
+pub const MAX_BULK: usize = 5000;
+
 /// What the public form sends, already decoded.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ObjectionForm {
@@ -66,6 +74,9 @@ pub struct ObjectionView {
     pub body: String,
     /// open, upheld or dismissed.
     pub status: String,
+    /// Who sent it, as a short opaque label (a keyed hash of the sender's network): the
+    /// same label on many objections is one sender. Dismiss a flood by it.
+    pub source: String,
     pub assigned_level: String,
     pub assigned_region: String,
     pub due_at: DateTime<Utc>,
@@ -91,7 +102,7 @@ pub struct ReceiptView {
 
 const COLUMNS: &str = "o.id, o.notice_id, o.case_id, o.household_id, o.receipt, o.objector_name, o.objector_phone, \
      o.body, o.status, o.assigned_level, o.assigned_region, o.due_at, o.findings, o.answered_at, o.created_at, \
-     o.version, o.region_code, nc.position, n.title, n.step, n.token";
+     o.version, o.region_code, nc.position, n.title, n.step, n.token, o.source_hash";
 const FROM: &str = "objection o JOIN notice n ON n.id = o.notice_id \
      LEFT JOIN notice_case nc ON nc.notice_id = o.notice_id AND nc.case_id = o.case_id";
 
@@ -118,6 +129,7 @@ fn from_row(r: &QueryResult) -> Result<Row, DbErr> {
             objector_phone: phone.as_deref().map(mask_phone),
             body: r.try_get_by_index(7)?,
             status: r.try_get_by_index(8)?,
+            source: source_label(&r.try_get_by_index::<String>(21)?),
             assigned_level: r.try_get_by_index(9)?,
             assigned_region: r.try_get_by_index(10)?,
             due_at: r.try_get_by_index(11)?,
@@ -147,6 +159,11 @@ async fn load_where(
         ))
         .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// The label a sender's keyed hash is shown by: enough to group, nothing to reverse.
+fn source_label(source_hash: &str) -> String {
+    source_hash.chars().take(8).collect()
 }
 
 /// A receipt code villagers can copy from a phone screen: 12 characters of Crockford's
@@ -205,6 +222,17 @@ pub async fn file(
     // same moment either sees this objection or has already closed the notice.
     if notice.ends_at.is_none_or(|end| now >= end) || !service::lock_published(&txn, &notice.id, now).await? {
         return Err(ApiError::conflict(ErrorCode::NoticeNotPublished));
+    }
+    // One sender cannot keep more than a few objections open on a notice: each one
+    // blocks the close and must be answered.
+    let open_from_source = crate::db::count(
+        &*txn,
+        "SELECT COUNT(*) FROM objection WHERE notice_id = ? AND source_hash = ? AND status = 'open'",
+        vec![notice.id.as_str().into(), source_hash.into()],
+    )
+    .await?;
+    if open_from_source >= OPEN_PER_SOURCE {
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited));
     }
     let (case_id, household_id, village) = match entry_no {
         None => (None, None, notice.region_code.clone()),
@@ -282,7 +310,9 @@ pub async fn file(
         now,
         Notification {
             event: Event::ObjectionReceived,
-            dedup_key: format!("objection:{id}:received"),
+            // One message per notice and hour, however many objections come in it: a
+            // flood must not flood the village team's phones (and their SMS limits).
+            dedup_key: received_dedup_key(&notice.id, now),
             recipients: Recipients::Role {
                 role: *notice.step.roles().first().unwrap_or(&crate::auth::Role::Village),
                 region_code: notice.region_code.clone(),
@@ -294,6 +324,11 @@ pub async fn file(
     .await?;
     txn.commit().await?;
     Ok(receipt)
+}
+
+/// The dedup key of `objection_received`: the notice and the hour (UTC).
+fn received_dedup_key(notice_id: &str, now: DateTime<Utc>) -> String {
+    format!("notice:{notice_id}:objections:{}", now.format("%Y%m%d%H"))
 }
 
 /// A change-log row so the village team's phones pull the objection.
@@ -450,6 +485,126 @@ pub async fn answer(
     rows.into_iter().next().map(|r| r.view).ok_or_else(ApiError::not_found)
 }
 
+/// Which open objections of a notice a bulk dismissal answers: the listed ones, or all
+/// of one sender's (by [`ObjectionView::source`]), or both.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct BulkDismissal {
+    #[serde(default)]
+    pub objection_ids: Vec<String>,
+    /// A sender's label, as the objection list shows it.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// `duplicate` (the same complaint again) or `spam` (no complaint at all).
+    pub reason: String,
+    /// What the investigation found, shown to each objector at the receipt page.
+    pub findings: String,
+}
+
+/// What a bulk dismissal did.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BulkDismissed {
+    pub dismissed: usize,
+    pub objection_ids: Vec<String>,
+    /// Open objections left on the notice.
+    pub objections_open: i64,
+}
+
+/// Dismisses many open objections of one notice at once, as duplicates or spam, with
+/// one finding; by the level that answers the notice's objections. Each is audited and
+/// pulled by the village team as if answered one by one; the notice may then close.
+pub async fn dismiss_many(
+    db: &Db,
+    caller: &Caller,
+    notice_id: &str,
+    bulk: BulkDismissal,
+    now: DateTime<Utc>,
+) -> Result<BulkDismissed, ApiError> {
+    if !matches!(bulk.reason.as_str(), "duplicate" | "spam") {
+        return Err(ApiError::bad_request(ErrorCode::InvalidRequest));
+    }
+    let findings = bulk.findings.trim().to_owned();
+    if findings.is_empty() {
+        return Err(ApiError::bad_request(ErrorCode::NoteRequired));
+    }
+    let source = bulk.source.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if bulk.objection_ids.is_empty() && source.is_none() {
+        return Err(ApiError::bad_request(ErrorCode::InvalidRequest));
+    }
+    if bulk.objection_ids.len() > MAX_BULK {
+        return Err(ApiError::bad_request(ErrorCode::InvalidRequest));
+    }
+    let txn = db.begin_write().await?;
+    let notice = service::load_by(&*txn, "id", notice_id).await?.ok_or_else(ApiError::not_found)?;
+    grant_for(caller, notice.step, &notice.region_code).ok_or_else(ApiError::out_of_scope)?;
+    let open = load_where(&*txn, "o.notice_id = ? AND o.status = 'open'", vec![notice_id.into()]).await?;
+    let chosen: Vec<&Row> = open
+        .iter()
+        .filter(|r| bulk.objection_ids.contains(&r.view.id) || source.is_some_and(|label| r.view.source == label))
+        .take(MAX_BULK)
+        .collect();
+    let mut dismissed = Vec::with_capacity(chosen.len());
+    let mut log_entries = Vec::with_capacity(chosen.len());
+    let mut audit_entries = Vec::with_capacity(chosen.len());
+    for row in chosen {
+        let claimed = txn
+            .execute_raw(sql(
+                txn.get_database_backend(),
+                "UPDATE objection SET status = 'dismissed', findings = ?, answered_by = ?, answered_at = ?, \
+                 version = version + 1, updated_at = ? WHERE id = ? AND status = 'open'",
+                vec![
+                    findings.as_str().into(),
+                    caller.user_id.as_str().into(),
+                    now.into(),
+                    now.into(),
+                    row.view.id.as_str().into(),
+                ],
+            ))
+            .await?;
+        if claimed.rows_affected() != 1 {
+            continue;
+        }
+        log_entries.push(LogEntry {
+            entity: side::OBJECTION,
+            entity_id: row.view.id.clone(),
+            household_id: None,
+            region_code: Some(row.region_code.clone()),
+            target_user: None,
+            op: LogOp::Upsert,
+            version: row.version + 1,
+        });
+        audit_entries.push(AuditEntry {
+            user_id: Some(caller.user_id.clone()),
+            device_id: Some(caller.device_id.clone()),
+            action: "objection_dismiss_bulk".into(),
+            entity: "objection".into(),
+            entity_id: row.view.id.clone(),
+            new_value: Some("dismissed".into()),
+            note: Some(format!("{}: {findings}", bulk.reason)),
+            ..AuditEntry::default()
+        });
+        dismissed.push(row.view.id.clone());
+    }
+    if !dismissed.is_empty() {
+        let tx = changelog::current_tx(&*txn).await?;
+        changelog::append(&*txn, tx, &log_entries).await?;
+        crate::audit::record(&*txn, &audit_entries).await?;
+    }
+    txn.commit().await?;
+    // The flood answered after the period: the notice may close now.
+    if let Err(err) = service::close(db, notice_id, now).await
+        && err.status == StatusCode::INTERNAL_SERVER_ERROR
+    {
+        tracing::error!(notice = %notice_id, "closing the notice after a bulk dismissal failed");
+    }
+    let objections_open = crate::db::count(
+        &db.conn,
+        "SELECT COUNT(*) FROM objection WHERE notice_id = ? AND status = 'open'",
+        vec![notice_id.into()],
+    )
+    .await?;
+    Ok(BulkDismissed { dismissed: dismissed.len(), objection_ids: dismissed, objections_open })
+}
+
 /// Takes one listed case off the notice and back to verification.
 async fn return_case(
     txn: &WriteTxn,
@@ -518,6 +673,15 @@ pub async fn pull_snapshot(conn: &impl ConnectionTrait, caller: &Caller) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn objection_messages_are_one_per_notice_and_hour() {
+        let at =
+            |h: u32, m: u32| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 23, h, m, 0).single().expect("valid");
+        assert_eq!(received_dedup_key("n1", at(10, 0)), received_dedup_key("n1", at(10, 59)));
+        assert_ne!(received_dedup_key("n1", at(10, 59)), received_dedup_key("n1", at(11, 0)));
+        assert_ne!(received_dedup_key("n1", at(10, 0)), received_dedup_key("n2", at(10, 0)));
+    }
 
     #[test]
     fn receipts_are_grouped_and_survive_sloppy_typing() {

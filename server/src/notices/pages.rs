@@ -213,13 +213,72 @@ pub fn receipt_page(r: &ReceiptView, just_filed: bool) -> String {
         escape(&r.body).replace('\n', "<br>")
     );
     if let (Some(findings), Some(at)) = (&r.findings, r.answered_at) {
-        let _ =
-            write!(out, "<h2>调查核实情况（{}）</h2><p>{}</p>", beijing(at), escape(findings).replace('\n', "<br>"));
+        let findings = escape(&hide_numbers(findings)).replace('\n', "<br>");
+        let _ = write!(out, "<h2>调查核实情况（{}）</h2><p>{}</p>", beijing(at), findings);
     }
     if let Some(token) = &r.notice_token {
         let _ = write!(out, "<p><a href=\"/n/{}\">返回公示</a></p>", escape(token));
     }
     out.push_str("</body></html>");
+    out
+}
+
+/// Findings are typed by officials for the objector, and anyone holding the receipt
+/// reads them: a number long enough to be an ID, phone or bank account number (7 or
+/// more digits, spaces and hyphens between them allowed; an ID's final X included) is
+/// shown as `***`. Years, dates, counts and amounts stay.
+pub fn hide_numbers(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !digit(chars[i]) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // Groups of digits joined by single separators: `138 0013 8000`, `2026-12-01`.
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        let mut j = i;
+        loop {
+            let group = j;
+            while j < chars.len() && digit(chars[j]) {
+                j += 1;
+            }
+            groups.push((group, j));
+            if j + 1 < chars.len() && matches!(chars[j], ' ' | '-') && digit(chars[j + 1]) {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        // One number spans groups of 3 or more digits (a phone or card written in
+        // blocks); a short group (a date's month) ends it.
+        let mut k = 0;
+        while k < groups.len() {
+            let first = k;
+            while k + 1 < groups.len() && groups[k].1 - groups[k].0 >= 3 && groups[k + 1].1 - groups[k + 1].0 >= 3 {
+                k += 1;
+            }
+            let (from, mut to) = (groups[first].0, groups[k].1);
+            let mut digits: usize = groups[first..=k].iter().map(|(a, b)| b - a).sum();
+            if digits == 17 && chars.get(to).is_some_and(|c| matches!(c, 'X' | 'x' | 'Ｘ')) {
+                to += 1;
+                digits += 1;
+            }
+            if first > 0 {
+                out.push(chars[groups[first].0 - 1]);
+            }
+            if digits >= 7 {
+                out.push_str("***");
+            } else {
+                out.extend(&chars[from..to]);
+            }
+            i = to;
+            k += 1;
+        }
+    }
     out
 }
 
@@ -234,6 +293,15 @@ pub fn message_page(title: &str, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn findings_shown_publicly_hide_id_and_phone_numbers() {
+        assert_eq!(hide_numbers("户主身份证32070319600101123X，电话138 0013 8000。"), "户主身份证***，电话***。");
+        assert_eq!(hide_numbers("银行卡6222-0212-3456-7890"), "银行卡***");
+        assert_eq!(hide_numbers("２０２６年购车1辆，年收入12000元"), "２０２６年购车1辆，年收入12000元");
+        assert_eq!(hide_numbers("2026-12-01 入户"), "2026-12-01 入户");
+        assert_eq!(hide_numbers("座机 0518-85201234"), "座机 ***");
+    }
 
     #[test]
     fn escape_neutralises_markup_and_attribute_breaks() {

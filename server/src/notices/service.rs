@@ -664,8 +664,9 @@ pub async fn list(db: &Db, caller: &Caller, status: Option<&str>) -> Result<Vec<
     let mut values: Vec<sea_orm::Value> = Vec::new();
     let mut scope = Vec::new();
     for prefix in prefixes {
-        // A notice's region may be above the caller's (a township notice seen from a village).
-        scope.push("(region_prefix LIKE ? OR ? LIKE region_prefix || '%')".to_owned());
+        // A notice's region may be above the caller's (a township notice seen from a
+        // village), but only once published: drafts stay with their level and above.
+        scope.push("(region_prefix LIKE ? OR (status <> 'draft' AND ? LIKE region_prefix || '%'))".to_owned());
         values.push(format!("{prefix}%").into());
         values.push(prefix.to_owned().into());
     }
