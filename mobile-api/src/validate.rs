@@ -67,7 +67,12 @@ const MONEY_MAX_FEN: i64 = 1_000_000_000_000;
 /// what this returns, so a phone that stores it too sees the same value come back.
 pub fn field(spec: &FieldSpec, value: &Value) -> Result<FieldValue, ErrorCode> {
     if value.is_null() {
-        return if spec.required { Err(ErrorCode::Required) } else { Ok(FieldValue::Null) };
+        return match spec.kind {
+            _ if spec.required => Err(ErrorCode::Required),
+            // A list is never absent, only empty: its column holds `[]` and is not nullable.
+            FieldKind::UuidList { .. } | FieldKind::Codes { .. } => Ok(FieldValue::List(Vec::new())),
+            _ => Ok(FieldValue::Null),
+        };
     }
     match spec.kind {
         FieldKind::Text { max_chars } => {
@@ -535,6 +540,8 @@ mod tests {
         }
         let causes = HOUSEHOLD.field("poverty_causes").expect("field");
         assert_eq!(field(causes, &json!(["illness\u{0}"])), Err(ErrorCode::ControlCharacter));
+        // A list cleared is empty, never null: its column is not nullable.
+        assert_eq!(field(causes, &Value::Null), Ok(FieldValue::List(Vec::new())));
     }
 
     #[test]

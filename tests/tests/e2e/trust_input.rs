@@ -10,7 +10,8 @@
 
 use crate::harness::*;
 use crate::on_both_backends;
-use jingzhun_mobile_api::fields::{self, FieldKind};
+use jingzhun_mobile_api::fields::{self, FieldKind, Policy};
+use jingzhun_mobile_api::validate::{self, FieldValue};
 use jingzhun_mobile_api::wire::{ChangeSetStatus, ChangeStatus, Op};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -335,16 +336,18 @@ async fn every_catalogue_field_fits_its_column(backend: Backend) {
     let conn = Database::connect(&app.database_url).await.expect("connect");
     let db = conn.get_database_backend();
     for entity in fields::ENTITIES {
-        // (column, declared type, length limit in characters if any)
-        let mut columns: Vec<(String, String, Option<usize>)> = Vec::new();
+        // (column, declared type, length limit in characters if any, nullable)
+        let mut columns: Vec<(String, String, Option<usize>, bool)> = Vec::new();
         let rows = match backend {
             Backend::Postgres => {
-                let sql = "SELECT column_name::text, data_type::text, character_maximum_length::int4 \
-                           FROM information_schema.columns WHERE table_name = $1 AND table_schema = current_schema()";
+                let sql = "SELECT column_name::text, data_type::text, character_maximum_length::int4, \
+                           is_nullable::text = 'YES' FROM information_schema.columns \
+                           WHERE table_name = $1 AND table_schema = current_schema()";
                 conn.query_all_raw(Statement::from_sql_and_values(db, sql, [entity.table.into()])).await
             }
             Backend::Sqlite => {
-                let sql = format!("SELECT name, type, NULL FROM pragma_table_info('{}')", entity.table);
+                let sql =
+                    format!("SELECT name, type, NULL, \"notnull\" = 0 FROM pragma_table_info('{}')", entity.table);
                 conn.query_all_raw(Statement::from_string(db, sql)).await
             }
         }
@@ -353,18 +356,28 @@ async fn every_catalogue_field_fits_its_column(backend: Backend) {
             let name: String = row.try_get_by_index(0).expect("name");
             let declared: String = row.try_get_by_index(1).expect("type");
             let limit: Option<i32> = row.try_get_by_index(2).ok().flatten();
+            let nullable: bool = row.try_get_by_index(3).expect("nullable");
             // SQLite keeps the declared `varchar(n)`, and does not enforce it; check it anyway.
             let limit = limit.map(|n| n as usize).or_else(|| {
                 let open = declared.find('(')?;
                 declared[open + 1..declared.find(')')?].trim().parse().ok()
             });
-            columns.push((name, declared.to_ascii_lowercase(), limit));
+            columns.push((name, declared.to_ascii_lowercase(), limit, nullable));
         }
         for field in entity.fields {
-            let (_, declared, limit) = columns
+            let (_, declared, limit, nullable) = columns
                 .iter()
                 .find(|(name, ..)| name == field.name)
                 .unwrap_or_else(|| panic!("{}.{} has no column", entity.table, field.name));
+            // What the validator stores for a cleared field must fit the column too (the
+            // server sets read-only ones; a phone's value for them is refused).
+            let cleared = validate::field(field, &Value::Null);
+            assert!(
+                *nullable || field.policy == Policy::ReadOnly || cleared != Ok(FieldValue::Null),
+                "{}.{} may be cleared to NULL, the column is NOT NULL",
+                entity.table,
+                field.name
+            );
             match longest(field.kind) {
                 Some(needed) => {
                     assert!(
