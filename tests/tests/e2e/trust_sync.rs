@@ -35,6 +35,13 @@ fn recorded(changes: Vec<jingzhun_mobile_api::wire::Change>, at: chrono::DateTim
     ChangeSet { recorded_at: Some(at), ..changeset(changes) }
 }
 
+/// A member of the household as the server holds it now.
+async fn member_of(app: &TestApp, household: Uuid, member: Uuid) -> Value {
+    let state = app.admin.household(household).await;
+    let members = state["member"].as_array().expect("members");
+    members.iter().find(|m| m["id"] == member.to_string()).expect("member").clone()
+}
+
 async fn user_id(app: &TestApp, username: &str) -> String {
     let users = app.admin.ok_get("/api/v1/users").await;
     let user = users.as_array().expect("users").iter().find(|u| u["username"] == username).expect("user");
@@ -153,7 +160,7 @@ async fn a_former_officers_offline_edit_is_judged_by_when_it_was_recorded(backen
     let res = push(&a, vec![after.clone()]).await;
     assert_eq!(res.results[0].status, ChangeSetStatus::Rejected);
     assert_eq!(error_codes(&res), ["assignment_ended"]);
-    assert_eq!(app.admin.household(household).await["member"][1]["health"], "disabled");
+    assert_eq!(member_of(&app, household, members[1]).await["health"], "disabled");
 
     // Past the grace window (14 days after the end) even an early edit is kept aside.
     app.clock.advance(Duration::days(15));
@@ -163,7 +170,7 @@ async fn a_former_officers_offline_edit_is_judged_by_when_it_was_recorded(backen
     );
     let res = push(&a, vec![late.clone()]).await;
     assert_eq!(error_codes(&res), ["assignment_ended"]);
-    assert_eq!(app.admin.household(household).await["member"][1]["health"], "disabled");
+    assert_eq!(member_of(&app, household, members[1]).await["health"], "disabled");
     let rejected = app.admin.ok_get("/api/v1/changesets/rejected").await;
     for kept in [after.id, late.id] {
         assert!(rejected.as_array().expect("list").iter().any(|r| r["changeset_id"] == kept.to_string()), "{kept}");
@@ -247,7 +254,7 @@ async fn resolving_with_the_phones_value_respects_the_freeze_and_one_head(backen
     let (status, body) =
         village.post(&format!("/api/v1/conflicts/{heads}/resolve"), json!({"resolution": "client"})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("multiple_heads")), "{body}");
-    assert_eq!(app.admin.household(household).await["member"][1]["relation"], "daughter");
+    assert_eq!(member_of(&app, household, members[1]).await["relation"], "daughter");
 
     // The freeze: once the village has signed, the officer may not write the phone's value.
     let conflict = open_kind_conflict(&a, &b, household).await;
