@@ -231,6 +231,9 @@ pub async fn list_templates(
 ) -> ApiResult<Json<Vec<TemplateView>>> {
     use chrono::Datelike;
     let year = params.year.unwrap_or_else(|| crate::plans::china_date(state.clock.now()).year());
+    if !(2000..=2100).contains(&year) {
+        return Err(field_error("year", ErrorCode::OutOfRange));
+    }
     let milestones = template::dynamic_adjustment(year)
         .into_iter()
         .map(|m| MilestoneBody {
