@@ -205,7 +205,7 @@ async fn main() -> anyhow::Result<()> {
             print!("{summary}");
             println!("Sign in with password {password:?} as:");
             println!(
-                "  admin                  administrator of the county{}",
+                "  admin                  administrator of the deployment (root region){}",
                 if summary.admin_created { "" } else { " (existing account, password unchanged)" }
             );
             println!("  county                 county office (县扶贫办)");
