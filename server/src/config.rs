@@ -269,5 +269,7 @@ mod tests {
         assert_eq!(example.notify.sms_per_hour, defaults.notify.sms_per_hour);
         assert_eq!(example.notify.quiet_hours_start, defaults.notify.quiet_hours_start);
         assert!(example.notify.sms_provider.is_empty(), "no provider configured by the example");
+        assert_eq!(format!("{:?}", example.uploads), format!("{:?}", defaults.uploads));
+        assert_eq!(format!("{:?}", example.reports), format!("{:?}", defaults.reports));
     }
 }

@@ -182,18 +182,20 @@ fn read_csv(bytes: &[u8], caps: &Caps, mut each: impl FnMut(Row) -> ControlFlow<
             Err(_) => return Err(TableError::Unreadable),
         }
         rows += 1;
-        if rows > caps.max_rows {
-            return Err(TableError::TooManyRows { limit: caps.max_rows });
-        }
-        if record.len() > caps.max_columns {
-            return Err(TableError::TooManyColumns { limit: caps.max_columns });
-        }
         // The csv crate's position counts from before the blank lines it skipped.
         let line = record.position().map_or(rows, |p| {
             let rest = text.as_bytes().get(p.byte() as usize..).unwrap_or_default();
             let blank_lines = rest.iter().take_while(|b| matches!(b, b'\n' | b'\r')).filter(|b| **b == b'\n').count();
             p.line() as usize + blank_lines
         });
+        // Rows count by their line, as in a sheet (blank lines and line breaks in
+        // quoted cells included), so no row past the cap comes out either way.
+        if rows.max(line) > caps.max_rows {
+            return Err(TableError::TooManyRows { limit: caps.max_rows });
+        }
+        if record.len() > caps.max_columns {
+            return Err(TableError::TooManyColumns { limit: caps.max_columns });
+        }
         if record.iter().any(|cell| cell.len() > caps.max_cell_bytes) {
             return Err(TableError::CellTooLarge { line, limit: caps.max_cell_bytes });
         }
@@ -513,7 +515,10 @@ pub(crate) mod tests {
     fn csv_caps_on_rows_and_columns() {
         let many = "a\n".repeat(101);
         assert_eq!(read(Format::Csv, many.as_bytes()), Err(TableError::TooManyRows { limit: 100 }));
-        let wide = format!("{}\n", vec!["a"; 11].join(","));
+        // Found by scripts/fuzz-imports: 100 records, the last on line 101.
+        let after_a_blank_line = format!("\n{}", "a\n".repeat(100));
+        assert_eq!(read(Format::Csv, after_a_blank_line.as_bytes()), Err(TableError::TooManyRows { limit: 100 }));
+        let wide = format!("{}\n", ["a"; 11].join(","));
         assert_eq!(read(Format::Csv, wide.as_bytes()), Err(TableError::TooManyColumns { limit: 10 }));
         let huge = "a,b\n".repeat(20_000);
         assert_eq!(read(Format::Csv, huge.as_bytes()), Err(TableError::TooLargeUnpacked { limit: 64 * 1024 }));

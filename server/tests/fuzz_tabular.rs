@@ -4,7 +4,7 @@
 //! peak memory must stay bounded.
 //!
 //! Not part of CI: `scripts/fuzz-imports [seconds]` runs it for a bounded time
-//! (`cargo test -p jingzhun --features fuzz --release --test fuzz_tabular`).
+//! (`cargo test -p jingzhun --features fuzz --test fuzz_tabular`).
 
 use jingzhun::tabular::{Caps, Format, TableError, read_rows};
 use proptest::prelude::*;

@@ -393,3 +393,19 @@ pub async fn leads(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lead_keeps_phone_and_id_numbers_masked() {
+        assert_eq!(masked("身份证号码", "11010519491231002X", true), "110105********002X");
+        assert_eq!(masked("车主证件", "11010519491231002X", false), "110105********002X", "an ID in any column");
+        assert_eq!(masked("联系电话", "0518-85551234", false), "051******1234");
+        assert_eq!(masked("备注", "13812345678", false), "138****5678", "a mobile number in any column");
+        assert_eq!(masked("Mobile", "138 1234 5678", false), "138******5678");
+        assert_eq!(masked("姓名", "张三", false), "张三");
+        assert_eq!(masked("价格", "85000", false), "85000");
+    }
+}
