@@ -27,6 +27,7 @@ on_both_backends!(
     compaction_with_an_absurd_age_answers,
     a_request_that_takes_too_long_gets_408_with_our_body,
     every_catalogue_field_fits_its_column,
+    the_objection_form_refuses_controls_and_keeps_phones_as_digits,
 );
 
 /// The `(field, code)` pairs of a rejected change.
@@ -407,4 +408,58 @@ async fn every_catalogue_field_fits_its_column(backend: Backend) {
         }
     }
     let _ = conn.close().await;
+}
+
+/// The public objection form: a NUL in the text was a 503 with nothing logged (the
+/// database refused it); a phone padded with spaces overflowed its column.
+async fn the_objection_form_refuses_controls_and_keeps_phones_as_digits(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let phone = app.phone("officer-a", "phone-a").await;
+    let (household, _) = create_household(&phone, VILLAGE_1, 0).await;
+    let officer = Admin::login(&app.base, "officer-a", PASSWORD).await;
+    let village = Admin::login(&app.base, "village-1", PASSWORD).await;
+    let township = Admin::login(&app.base, "township-1", PASSWORD).await;
+    let case = village.ok_post("/api/v1/cases", json!({"household_id": household, "kind": "identify"})).await;
+    let case = case["id"].as_str().expect("case id").to_owned();
+    for (step, who) in [
+        ("application", &officer),
+        ("home_verification", &village),
+        ("comparison", &township),
+        ("village_assessment", &village),
+    ] {
+        let (status, body) = pass_step(&app, who, &case, step).await;
+        assert_eq!(status, 200, "{step}: {body}");
+    }
+    let draft = village.ok_post("/api/v1/notices", json!({"step": "village_notice", "region_code": VILLAGE_1})).await;
+    let id = draft["id"].as_str().expect("id").to_owned();
+    let notice = village.ok_post(&format!("/api/v1/notices/{id}/publish"), json!({})).await;
+    let token = notice["url"].as_str().and_then(|u| u.rsplit('/').next()).expect("token").to_owned();
+
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let post = |fields: Vec<(&'static str, String)>| {
+        let (browser, base, token) = (browser.clone(), app.base.clone(), token.clone());
+        async move {
+            let page = browser.get(format!("{base}/n/{token}")).send().await.expect("page").text().await.expect("html");
+            let csrf = page.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf");
+            let mut form = vec![("csrf", csrf.to_owned())];
+            form.extend(fields);
+            let res = browser.post(format!("{base}/n/{token}/objections")).form(&form).send().await.expect("post");
+            (res.status().as_u16(), res.text().await.unwrap_or_default())
+        }
+    };
+    let (status, page) = post(vec![("body", "名单有误\u{0}".to_owned())]).await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("控制字符"), "{page}");
+    let padded = format!("138{}1234 5678", " ".repeat(200));
+    let (status, page) = post(vec![("body", "第一行\r\n第二行".to_owned()), ("phone", padded)]).await;
+    assert_eq!(status, 303, "{page}");
+    let listed = village.ok_get(&format!("/api/v1/objections?notice_id={id}")).await;
+    let text = listed.to_string();
+    assert!(text.contains("138****5678"), "stored as digits, shown masked: {listed}");
+    assert!(text.contains("第一行\\n第二行"), "one line end: {listed}");
 }
