@@ -433,6 +433,12 @@ async fn campaign_progress_is_scoped_audited_and_pulled_by_supervisors(backend: 
     .await;
     assert_eq!(res.results[0].status, ChangeSetStatus::Applied, "{:?}", res.results[0]);
     county.ok_post("/api/v1/cases", json!({"household_id": household, "kind": "identify"})).await;
+    // Records are stamped with the wall clock, not the test's: date the case's last move
+    // before the runs below, whatever day the suite runs on.
+    app.execute_sql(&format!(
+        "UPDATE procedure_case SET updated_at = '2026-11-20 01:00:00+00:00' WHERE household_id = '{household}'"
+    ))
+    .await;
     // The case measure: this year's one case in 东村 has not passed the village notice.
     let added_id = added["id"].as_str().expect("milestone id");
     let cases =
