@@ -246,13 +246,7 @@ pub async fn reset_password(db: &Db, actor: &Actor, user_id: &str, password: &st
     let hash = hash(password).await?;
     let txn = db.begin_write().await?;
     let user = managed_user(&*txn, actor, user_id).await?;
-    let mut model: app_user::ActiveModel = user.into();
-    model.password_hash = Set(hash);
-    model.update(&*txn).await?;
-    let revoked = revoke_tokens(&*txn, user_id, None).await?;
-    let mut entry = actor.audit("reset_password", "user", user_id);
-    entry.note = Some(format!("{revoked} tokens revoked"));
-    audit::record(&*txn, &[entry]).await?;
+    set_password(&txn, actor, user, hash, None).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -276,13 +270,28 @@ pub async fn change_password(
     }
     let hash = hash(new).await?;
     let txn = db.begin_write().await?;
+    set_password(&txn, actor, user, hash, Some(keep)).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Stores a new password hash, ends the user's tokens (all, or all but `keep`) and
+/// audits it as a reset by someone else or the user's own change.
+async fn set_password(
+    txn: &crate::db::WriteTxn,
+    actor: &Actor,
+    user: app_user::Model,
+    hash: String,
+    keep: Option<&str>,
+) -> Result<(), RegistryError> {
+    let user_id = user.id.clone();
     let mut model: app_user::ActiveModel = user.into();
     model.password_hash = Set(hash);
-    model.update(&*txn).await?;
-    let revoked = revoke_tokens(&*txn, user_id, Some(keep)).await?;
-    let mut entry = actor.audit("change_password", "user", user_id);
-    entry.note = Some(format!("{revoked} other tokens revoked"));
-    audit::record(&*txn, &[entry]).await?;
-    txn.commit().await?;
+    model.update(&**txn).await?;
+    let revoked = revoke_tokens(&**txn, &user_id, keep).await?;
+    let own = actor.user_id.as_deref() == Some(user_id.as_str());
+    let mut entry = actor.audit(if own { "change_password" } else { "reset_password" }, "user", &user_id);
+    entry.note = Some(format!("{revoked} tokens revoked"));
+    audit::record(&**txn, &[entry]).await?;
     Ok(())
 }
