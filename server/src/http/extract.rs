@@ -1,36 +1,123 @@
 //! Extractors that answer bad input with our error body instead of axum's plain text.
 
 use super::error::ApiError;
-use axum::extract::{FromRequest, Request, rejection::JsonRejection};
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, StatusCode, header};
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
+use serde::de::DeserializeOwned;
+use std::borrow::Cow;
 
 /// JSON body; a malformed or mistyped body answers 400 `invalid_json` with the reason, a
 /// body that is not declared JSON 415 `unsupported_media_type`.
+///
+/// A half of a UTF-16 surrogate pair escaped on its own (`"\ud83d"`: an emoji cut in two
+/// by a text field's length limit in a browser) is read as U+FFFD, as a browser's own
+/// encoder would, instead of failing the whole body: one broken character must not wedge
+/// a phone's outbox behind it.
 pub struct AppJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for AppJson<T>
 where
-    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
+        if !declares_json(req.headers()) {
+            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
+            } else {
+                ApiError::bad_request(ErrorCode::InvalidRequest)
+            }
+        })?;
+        match axum::Json::<T>::from_bytes(&without_lone_surrogates(&bytes)) {
             Ok(axum::Json(value)) => Ok(AppJson(value)),
             Err(rejection) => {
-                let status = rejection.status();
-                if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    return Err(ApiError::new(status, ErrorCode::PayloadTooLarge));
-                }
-                if matches!(rejection, JsonRejection::MissingJsonContentType(_)) {
-                    return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType));
-                }
                 let mut detail = FieldError::new("", ErrorCode::InvalidJson);
                 detail.message_en = format!("{}: {}", detail.message_en, rejection.body_text());
                 Err(ApiError::bad_request(ErrorCode::InvalidJson).with_fields(vec![detail]))
             }
         }
+    }
+}
+
+/// `application/json` or `application/…+json`, as axum's own `Json` requires.
+fn declares_json(headers: &HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| {
+        let essence = t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        essence == "application/json" || essence.starts_with("application/") && essence.ends_with("+json")
+    })
+}
+
+/// The JSON text with every escaped surrogate that is not half of a pair replaced by
+/// `\ufffd`; borrowed when there is none (nearly always).
+fn without_lone_surrogates(json: &[u8]) -> Cow<'_, [u8]> {
+    let escape_at = |i: usize| -> Option<u32> {
+        let hex = json.get(i..i + 6)?;
+        if hex[0] != b'\\' || !matches!(hex[1], b'u' | b'U') {
+            return None;
+        }
+        u32::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()
+    };
+    let mut out: Option<Vec<u8>> = None;
+    let mut i = 0;
+    let mut copied = 0;
+    while i < json.len() {
+        if json[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let Some(code) = escape_at(i) else {
+            // Any other escape, `\\` included: skip it whole.
+            i += 2;
+            continue;
+        };
+        let high = (0xd800..0xdc00).contains(&code);
+        let low = (0xdc00..0xe000).contains(&code);
+        if high && escape_at(i + 6).is_some_and(|next| (0xdc00..0xe000).contains(&next)) {
+            i += 12;
+            continue;
+        }
+        if high || low {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(json.len()));
+            out.extend_from_slice(&json[copied..i]);
+            out.extend_from_slice(b"\\ufffd");
+            copied = i + 6;
+        }
+        i += 6;
+    }
+    match out {
+        Some(mut out) => {
+            out.extend_from_slice(&json[copied..]);
+            Cow::Owned(out)
+        }
+        None => Cow::Borrowed(json),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixed(json: &str) -> String {
+        String::from_utf8(without_lone_surrogates(json.as_bytes()).into_owned()).expect("utf-8")
+    }
+
+    #[test]
+    fn lone_surrogates_become_replacement_characters() {
+        assert_eq!(fixed(r#"{"note": "走访\ud83d"}"#), r#"{"note": "走访\ufffd"}"#, "a high half alone");
+        assert_eq!(fixed(r#"{"note": "\ude00x"}"#), r#"{"note": "\ufffdx"}"#, "a low half alone");
+        assert_eq!(fixed(r#"["\ud83d\ud83d\ude00"]"#), r#"["\ufffd\ud83d\ude00"]"#, "then a whole pair");
+        assert_eq!(fixed(r#"["\ud83d\ude00", "\u4e2d"]"#), r#"["\ud83d\ude00", "\u4e2d"]"#, "pairs stay");
+        assert_eq!(fixed(r#"["\\ud83d"]"#), r#"["\\ud83d"]"#, "an escaped backslash, then text");
+        assert_eq!(fixed(r#"["\ud83"]"#), r#"["\ud83"]"#, "cut short: the parser's to refuse");
+        let parsed: serde_json::Value = serde_json::from_str(&fixed(r#"{"note": "走访\ud83d"}"#)).expect("json");
+        assert_eq!(parsed["note"], "走访\u{fffd}");
+        assert!(matches!(without_lone_surrogates(br#"{"a": "b"}"#), Cow::Borrowed(_)));
     }
 }

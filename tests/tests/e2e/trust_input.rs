@@ -28,6 +28,7 @@ on_both_backends!(
     a_request_that_takes_too_long_gets_408_with_our_body,
     every_catalogue_field_fits_its_column,
     the_objection_form_refuses_controls_and_keeps_phones_as_digits,
+    half_an_emoji_does_not_wedge_the_outbox,
 );
 
 /// The `(field, code)` pairs of a rejected change.
@@ -462,4 +463,31 @@ async fn the_objection_form_refuses_controls_and_keeps_phones_as_digits(backend:
     let text = listed.to_string();
     assert!(text.contains("138****5678"), "stored as digits, shown masked: {listed}");
     assert!(text.contains("第一行\\n第二行"), "one line end: {listed}");
+}
+
+/// A browser's text field cut at its length limit can leave half an emoji, which
+/// `JSON.stringify` writes as a lone `\ud83d`: the whole push was refused as invalid
+/// JSON on every retry. It is read as U+FFFD, as a browser's own encoder would.
+async fn half_an_emoji_does_not_wedge_the_outbox(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let phone = app.phone("officer-a", "phone-a").await;
+    let (household, _) = create_household(&phone, VILLAGE_1, 0).await;
+    let body = format!(
+        r#"{{"changesets": [{{"id": "{}", "changes": [{{"entity": "household", "id": "{household}", "op": "update",
+            "base_version": 1, "fields": {{"address": "东村一组\ud83d"}}}}]}}]}}"#,
+        Uuid::new_v4()
+    );
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/mobile/v1/sync/push", app.base))
+        .bearer_auth(phone.token().expect("token"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("push");
+    assert_eq!(res.status(), 200);
+    let answer: Value = res.json().await.expect("json");
+    assert_eq!(answer["results"][0]["status"], "applied", "{answer}");
+    assert_eq!(app.admin.household(household).await["household"]["address"], "东村一组\u{fffd}");
 }
