@@ -326,7 +326,7 @@ async fn run(backend: Backend) {
         validator_round(&mut rng, &records, &mut tally);
         push_round(&mut rng, &app, &phone, &mut records, &mut tally).await;
         if rng.chance(10) {
-            raw_round(&mut rng, &app, &phone, &mut tally).await;
+            raw_round(&mut rng, &app, &phone, &records, &mut tally).await;
         }
         if tally.findings.len() > 20 {
             break;
@@ -453,18 +453,31 @@ async fn push_round(rng: &mut Rng, app: &TestApp, phone: &Client, records: &mut 
     }
 }
 
-/// A body that is not a push, or a push of the wrong shape: 4xx with our error body.
-async fn raw_round(rng: &mut Rng, app: &TestApp, phone: &Client, tally: &mut Tally) {
+/// A body that is not a push, a push of the wrong shape, or escapes serde never writes
+/// (half a surrogate pair): 200 with results, or 4xx with our error body; never 5xx.
+async fn raw_round(rng: &mut Rng, app: &TestApp, phone: &Client, records: &Records, tally: &mut Tally) {
     tally.raw_bodies += 1;
-    let body = match rng.below(3) {
-        0 => any_json(rng, 0),
-        1 => json!({"changesets": [{"id": Uuid::new_v4(), "changes": [any_json(rng, 0)]}]}),
-        _ => json!({"changesets": any_json(rng, 0)}),
+    let body = match rng.below(4) {
+        0 => any_json(rng, 0).to_string(),
+        1 => json!({"changesets": [{"id": Uuid::new_v4(), "changes": [any_json(rng, 0)]}]}).to_string(),
+        2 => json!({"changesets": any_json(rng, 0)}).to_string(),
+        // Escapes serde never writes: half a surrogate pair, a short or odd escape.
+        _ => {
+            let escape = *rng.pick(&[r"\ud83d", r"\ude00", r"\ud83d\ud83d", r"\u00", r"\x41", r"\\ud83d", r"\uDFFF"]);
+            format!(
+                r#"{{"changesets": [{{"id": "{}", "changes": [{{"entity": "visit_log", "id": "{}", "op": "create",
+                    "base_version": 0, "fields": {{"household_id": "{}", "visited_on": "2026-01-05", "note": "a{escape}b"}}}}]}}]}}"#,
+                Uuid::new_v4(),
+                Uuid::new_v4(),
+                records.household
+            )
+        }
     };
     let res = reqwest::Client::new()
         .post(format!("{}/api/mobile/v1/sync/push", app.base))
         .bearer_auth(phone.token().unwrap_or_default())
-        .json(&body)
+        .header("content-type", "application/json")
+        .body(body.clone())
         .send()
         .await;
     let res = match res {
