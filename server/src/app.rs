@@ -34,12 +34,14 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     // So does an unusable notification provider (unknown SMS provider, bad sender address).
     config.notify.channels().context("checking the [notify] providers")?;
     config.notify.policy().context("checking the [notify] policy")?;
+    // Processes started together take turns to connect, migrate and seed (each step is
+    // also safe to run twice on its own). Connecting is inside the turn: the first
+    // connection to a new SQLite file switches it to WAL, which fails while another
+    // process is creating the file.
+    let startup = crate::db::startup::StartupLock::acquire(&config.database_url).await.context("waiting to start")?;
     let db = Db::connect_with(&config.database_url, config.max_connections, config.sqlite_synchronous)
         .await
         .context("connecting to the database")?;
-    // Processes started together take turns to migrate and seed (each step is also safe
-    // to run twice on its own).
-    let startup = crate::db::startup::StartupLock::acquire(&config.database_url).await.context("waiting to start")?;
     db.migrate().await.context("applying migrations")?;
     bootstrap_admin(&db, &config).await.context("creating the first administrator")?;
     crate::rules::policy::seed_if_empty(&db).await.context("storing the seeded rule variants")?;

@@ -46,7 +46,9 @@ pub fn routes() -> Router<AppState> {
 /// What the public pages allow a browser: their own inline style, their own images and
 /// form, nothing else; never inside another site's frame (a framed objection form could
 /// be clicked through), never sniffed into another type, and no address (the receipt
-/// code is in it) passed on to another site.
+/// code is in it) passed on to another site. `same-origin`, not `no-referrer`: under
+/// `no-referrer` browsers send `Origin: null` with the form's own POST, which the
+/// objection form's Origin check (rightly) refuses.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -55,7 +57,7 @@ async fn security_headers(mut response: Response) -> Response {
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
 }
 

@@ -7,6 +7,7 @@ use crate::db::Db;
 use crate::auth::roles::level_of_code;
 use crate::db::entities::{access_token, app_user, region, role_grant};
 use jingzhun_mobile_api::errors::ErrorCode;
+use jingzhun_mobile_api::validate;
 use sea_orm::sea_query::Expr;
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -32,6 +33,8 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<app_user::Mo
         return Err(RegistryError::Invalid("name must be at most 100 characters"));
     }
     check_password(&new.password)?;
+    let phone = contact(new.phone.as_deref(), |p| validate::canonical_phone(p), ErrorCode::InvalidPhone)?;
+    let email = contact(new.email.as_deref(), |e| plausible_email(e).then(|| e.to_owned()), ErrorCode::InvalidAddress)?;
     if actor.caller().is_some() && new.roles.is_empty() {
         return Err(RegistryError::Forbidden(ErrorCode::GrantNotAllowed));
     }
@@ -44,7 +47,7 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<app_user::Mo
         return Err(RegistryError::AlreadyExists);
     }
     let user =
-        insert(&*txn, NewUserRow { username, name: new.name, password_hash: hash, phone: new.phone, email: new.email })
+        insert(&*txn, NewUserRow { username, name: new.name, password_hash: hash, phone, email })
             .await?;
     let mut entry = actor.audit("create", "user", &user.id);
     entry.new_value = Some(user.username.clone());
@@ -115,6 +118,27 @@ fn check_grant(actor: &Actor, role: Role, region_code: &str) -> Result<(), Regis
         return Err(RegistryError::Forbidden(ErrorCode::GrantNotAllowed));
     }
     Ok(())
+}
+
+/// A phone or email as stored (phones as digits), None when blank; the notifier sends
+/// to what is stored, so a form it cannot send to is refused here.
+fn contact(
+    value: Option<&str>,
+    canonical: impl Fn(&str) -> Option<String>,
+    code: ErrorCode,
+) -> Result<Option<String>, RegistryError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => canonical(v).map(Some).ok_or(RegistryError::Rejected(code)),
+    }
+}
+
+fn plausible_email(email: &str) -> bool {
+    let parts = email.split_once('@');
+    email.len() <= 254
+        && !validate::has_control_characters(email, false)
+        && !email.contains(char::is_whitespace)
+        && parts.is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'))
 }
 
 /// At least 8 characters with a letter and a digit; 200 at most (argon2 hashes it whole).

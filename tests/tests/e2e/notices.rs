@@ -500,8 +500,8 @@ async fn a_phone_sized_browser_files_an_objection_through_the_form(backend: Back
         .expect("type");
     client.find(fantoccini::Locator::Css("button[type=submit]")).await.expect("button").click().await.expect("submit");
     let url = browser.wait_for_path("/o/").await;
-    assert!(url.starts_with("/o/"), "reached the receipt page: {url}");
     let text = client.find(fantoccini::Locator::Css("body")).await.expect("body").text().await.expect("text");
+    assert!(url.starts_with("/o/"), "reached the receipt page: {url}\n{text}");
     assert!(text.contains("异议已提交") && text.contains("办理中"), "{text}");
     browser.screenshot(&format!("notice-objection-receipt-{backend:?}")).await;
 

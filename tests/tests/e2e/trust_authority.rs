@@ -171,9 +171,20 @@ async fn managers_grant_only_lower_roles_inside_their_region(backend: Backend) {
         .post("/api/v1/users", json!({"username": "x5", "name": "x", "password": PASSWORD, "roles": [{"role": "village", "region_code": TOWNSHIP}]}))
         .await;
     assert_eq!((status, code_of(&body)), (422, "region_code_level"), "a village team works a village: {body}");
+    for (phone, email, expected) in [
+        ("1380013800x", "", (422, "invalid_phone")),
+        ("", "not an address", (422, "invalid_address")),
+        ("", "a@b\u{0}.cn", (400, "control_character")),
+    ] {
+        let (status, body) = county
+            .post("/api/v1/users", json!({"username": "x6", "name": "x", "password": PASSWORD, "phone": phone, "email": email, "roles": [{"role": "officer", "region_code": TOWNSHIP}]}))
+            .await;
+        assert_eq!((status, code_of(&body)), expected, "{body}");
+    }
     county
-        .ok_post("/api/v1/users", json!({"username": "clerk", "name": "新干部", "password": PASSWORD, "roles": [{"role": "officer", "region_code": TOWNSHIP}]}))
+        .ok_post("/api/v1/users", json!({"username": "clerk", "name": "新干部", "password": PASSWORD, "phone": "+86 138-0013-8000", "roles": [{"role": "officer", "region_code": TOWNSHIP}]}))
         .await;
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM app_user WHERE username = 'clerk' AND phone = '13800138000'").await, 1);
     // L2: a user of the sibling county is not this county's to grant anything to.
     let stranger = user_id(&app.admin, "officer-sibling").await;
     let (status, body) = county
@@ -182,7 +193,7 @@ async fn managers_grant_only_lower_roles_inside_their_region(backend: Backend) {
     assert_eq!((status, code_of(&body)), (403, "grant_not_allowed"), "{body}");
     // The grants that were refused left nothing behind.
     assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM role_grant WHERE user_id = '{me}'")).await, 1);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM app_user WHERE username IN ('x1', 'x2', 'x3', 'x4', 'x5')").await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM app_user WHERE username IN ('x1', 'x2', 'x3', 'x4', 'x5', 'x6')").await, 0);
 }
 
 /// H3: templates and compaction are deployment-wide: an `admin` grant on a county (given
