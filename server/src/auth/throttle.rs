@@ -49,7 +49,11 @@ pub fn address_key(address: &str) -> String {
 }
 
 /// Seconds until the latest lock among `keys` ends, if any is locked now.
-pub async fn locked_for(conn: &impl ConnectionTrait, keys: &[String], now: DateTime<Utc>) -> Result<Option<i64>, DbErr> {
+pub async fn locked_for(
+    conn: &impl ConnectionTrait,
+    keys: &[String],
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, DbErr> {
     let mut longest: Option<i64> = None;
     for key in keys {
         let row = conn

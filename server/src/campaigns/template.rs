@@ -35,7 +35,13 @@ pub fn dynamic_adjustment(year: i32) -> Vec<NewMilestone> {
         // （六）12月21日至31日 完善系统数据.
         milestone("完善系统数据", day(year, 12, 21), day(year, 12, 31), "quality_problems_left", 100),
         // （七）次年1月1日至5日 工作总结: every case through its announcement.
-        milestone("工作总结", day(year.saturating_add(1), 1, 1), day(year.saturating_add(1), 1, 5), "cases_past_step:announcement", 100),
+        milestone(
+            "工作总结",
+            day(year.saturating_add(1), 1, 1),
+            day(year.saturating_add(1), 1, 5),
+            "cases_past_step:announcement",
+            100,
+        ),
     ]
     .into_iter()
     .flatten()

@@ -649,8 +649,7 @@ pub async fn household_audit(
     if !scope::household_access(&state.db.conn, &caller, &id, &region).await?.may_read() {
         return Err(ApiError::out_of_scope());
     }
-    const COLUMNS: &str =
-        "id, at, user_id, device_id, changeset_id, action, entity, entity_id, field, old_value, new_value, version, note";
+    const COLUMNS: &str = "id, at, user_id, device_id, changeset_id, action, entity, entity_id, field, old_value, new_value, version, note";
     let conn = &state.db.conn;
     let mut statements = vec![(
         format!("SELECT {COLUMNS} FROM audit_log WHERE household_id = ? ORDER BY id"),
@@ -660,7 +659,9 @@ pub async fn household_audit(
     // by the household's current records and linked attachments.
     let mut ids = Vec::new();
     for entity in fields::ENTITIES {
-        ids.extend(records::load_by_households(conn, entity, std::slice::from_ref(&id)).await?.into_iter().map(|r| r.id));
+        ids.extend(
+            records::load_by_households(conn, entity, std::slice::from_ref(&id)).await?.into_iter().map(|r| r.id),
+        );
     }
     for row in conn
         .query_all_raw(crate::db::sql(

@@ -114,9 +114,14 @@ pub async fn login_user(state: &AppState, address: &str, req: &LoginRequest) -> 
         Some(user) if ok && user.active => user,
         _ => {
             for (key, threshold) in [(&user_key, limits.user_failures), (&address_key, limits.address_failures)] {
-                let locked = throttle::record_failure(&state.db, key, threshold, &limits, now).await.map_err(internal)?;
+                let locked =
+                    throttle::record_failure(&state.db, key, threshold, &limits, now).await.map_err(internal)?;
                 if let Some(lock) = locked {
-                    tracing::warn!(key = key.as_str(), secs = lock.num_seconds(), "sign-ins locked after repeated failures");
+                    tracing::warn!(
+                        key = key.as_str(),
+                        secs = lock.num_seconds(),
+                        "sign-ins locked after repeated failures"
+                    );
                 }
             }
             return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials).into_response());
@@ -124,9 +129,8 @@ pub async fn login_user(state: &AppState, address: &str, req: &LoginRequest) -> 
     };
     throttle::clear(&state.db.conn, &user_key).await.map_err(internal)?;
     bind_device(state, &user.id, device_id, &req.device_name).await.map_err(IntoResponse::into_response)?;
-    let (token, expires_at) = auth::tokens::issue(&state.db, &user.id, device_id, config.token_ttl_hours)
-        .await
-        .map_err(internal)?;
+    let (token, expires_at) =
+        auth::tokens::issue(&state.db, &user.id, device_id, config.token_ttl_hours).await.map_err(internal)?;
     let grants = auth::tokens::grants_of(&state.db.conn, &user.id).await.map_err(internal)?;
     let mut roles: Vec<String> = grants.iter().map(|g| g.role.as_str().to_owned()).collect();
     roles.dedup();

@@ -2,14 +2,14 @@
 
 use super::{Actor, RegistryError};
 use crate::audit;
+use crate::auth::roles::level_of_code;
 use crate::auth::{self, Role};
 use crate::db::Db;
-use crate::auth::roles::level_of_code;
 use crate::db::entities::{access_token, app_user, region, role_grant};
+use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::validate;
 use sea_orm::sea_query::Expr;
-use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -46,9 +46,7 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<app_user::Mo
     if app_user::Entity::find().filter(app_user::Column::Username.eq(&username)).one(&*txn).await?.is_some() {
         return Err(RegistryError::AlreadyExists);
     }
-    let user =
-        insert(&*txn, NewUserRow { username, name: new.name, password_hash: hash, phone, email })
-            .await?;
+    let user = insert(&*txn, NewUserRow { username, name: new.name, password_hash: hash, phone, email }).await?;
     let mut entry = actor.audit("create", "user", &user.id);
     entry.new_value = Some(user.username.clone());
     let mut entries = vec![entry];

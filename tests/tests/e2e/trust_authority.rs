@@ -88,7 +88,10 @@ async fn a_county_cannot_make_a_region_that_covers_more_than_its_code(backend: B
         county.post("/api/v1/regions", json!({"code": "320703999999", "name": "x", "level": "province"})).await;
     assert_eq!((status, code_of(&body)), (422, "region_code_level"), "{body}");
     let (status, body) = county
-        .post("/api/v1/regions", json!({"code": "320703999999", "name": "x", "level": "village", "parent_code": COUNTY}))
+        .post(
+            "/api/v1/regions",
+            json!({"code": "320703999999", "name": "x", "level": "village", "parent_code": COUNTY}),
+        )
         .await;
     assert_eq!((status, code_of(&body)), (422, "region_code_level"), "a village's parent is its township: {body}");
     let (status, body) =
@@ -96,9 +99,8 @@ async fn a_county_cannot_make_a_region_that_covers_more_than_its_code(backend: B
     assert_eq!((status, code_of(&body)), (422, "region_code_level"), "its township 320703999 does not exist: {body}");
     // A new township in the county, and a village in it, are the county's to make.
     county.ok_post("/api/v1/regions", json!({"code": "320703002000", "name": "二号镇", "level": "township"})).await;
-    let village = county
-        .ok_post("/api/v1/regions", json!({"code": "320703002001", "name": "南村", "level": "village"}))
-        .await;
+    let village =
+        county.ok_post("/api/v1/regions", json!({"code": "320703002001", "name": "南村", "level": "village"})).await;
     assert_eq!(village["parent_code"], "320703002000", "the parent follows from the code");
     // Another county's region is not.
     let (status, _) =
@@ -108,8 +110,9 @@ async fn a_county_cannot_make_a_region_that_covers_more_than_its_code(backend: B
         county.post("/api/v1/regions", json!({"code": SIBLING_COUNTY, "name": "邻县", "level": "county"})).await;
     assert!(status == 403 || status == 409, "{status} {body}");
     let me = user_id(&app.admin, "county").await;
-    let (status, body) =
-        county.post(&format!("/api/v1/users/{me}/roles"), json!({"role": "county", "region_code": "320703002001"})).await;
+    let (status, body) = county
+        .post(&format!("/api/v1/users/{me}/roles"), json!({"role": "county", "region_code": "320703002001"}))
+        .await;
     assert_eq!(status, 422, "a county grant sits on a county: {body}");
     let (status, _) = county.get(&format!("/api/v1/villages/{SIBLING_VILLAGE}/natural-villages")).await;
     assert_eq!(status, 403, "still out of scope");
@@ -184,7 +187,10 @@ async fn managers_grant_only_lower_roles_inside_their_region(backend: Backend) {
     county
         .ok_post("/api/v1/users", json!({"username": "clerk", "name": "新干部", "password": PASSWORD, "phone": "+86 138-0013-8000", "roles": [{"role": "officer", "region_code": TOWNSHIP}]}))
         .await;
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM app_user WHERE username = 'clerk' AND phone = '13800138000'").await, 1);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM app_user WHERE username = 'clerk' AND phone = '13800138000'").await,
+        1
+    );
     // L2: a user of the sibling county is not this county's to grant anything to.
     let stranger = user_id(&app.admin, "officer-sibling").await;
     let (status, body) = county
@@ -193,7 +199,10 @@ async fn managers_grant_only_lower_roles_inside_their_region(backend: Backend) {
     assert_eq!((status, code_of(&body)), (403, "grant_not_allowed"), "{body}");
     // The grants that were refused left nothing behind.
     assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM role_grant WHERE user_id = '{me}'")).await, 1);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM app_user WHERE username IN ('x1', 'x2', 'x3', 'x4', 'x5', 'x6')").await, 0);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM app_user WHERE username IN ('x1', 'x2', 'x3', 'x4', 'x5', 'x6')").await,
+        0
+    );
 }
 
 /// H3: templates and compaction are deployment-wide: an `admin` grant on a county (given
@@ -206,7 +215,8 @@ async fn deployment_wide_actions_need_the_root_administrator(backend: Backend) {
         .ok_post(&format!("/api/v1/users/{county_admin_id}/roles"), json!({"role": "admin", "region_code": COUNTY}))
         .await;
     let county = Admin::login(&app.base, "county", PASSWORD).await;
-    let phishing = json!({"subject": "【重要】账号需重新验证", "body": "请于今日内登录 http://evil.example/login 完成验证"});
+    let phishing =
+        json!({"subject": "【重要】账号需重新验证", "body": "请于今日内登录 http://evil.example/login 完成验证"});
     let (status, body) = county.put("/api/v1/notification-templates/daily_digest/email", phishing.clone()).await;
     assert_eq!((status, code_of(&body)), (403, "root_admin_required"), "{body}");
     let (status, body) = county.post("/api/v1/sync/compact", json!({"older_than_seconds": 0})).await;
@@ -242,7 +252,10 @@ async fn assignments_go_only_to_officers_of_the_region(backend: Backend) {
         assert_eq!((status, code_of(&body)), (422, "not_an_officer"), "{username}: {body}");
     }
     let (status, body) = county
-        .post("/api/v1/assignments", json!({"officer_id": "00000000-0000-4000-8000-00000000dead", "household_id": household}))
+        .post(
+            "/api/v1/assignments",
+            json!({"officer_id": "00000000-0000-4000-8000-00000000dead", "household_id": household}),
+        )
         .await;
     assert_eq!((status, code_of(&body)), (422, "not_an_officer"), "{body}");
     county.ok_post("/api/v1/assignments", json!({"officer_id": world.officer_b, "household_id": household})).await;
@@ -346,7 +359,8 @@ async fn a_device_id_is_not_taken_over(backend: Backend) {
     let mut thief = Client::new(&app.base);
     let err = thief.login("officer-b", PASSWORD, "phone-a", "p").await.expect_err("bound to officer-a");
     assert_eq!((err.status(), err.code()), (Some(409), Some("device_in_use")));
-    let devices = app.admin.ok_get(&format!("/api/v1/devices?user_id={}", user_id(&app.admin, "officer-a").await)).await;
+    let devices =
+        app.admin.ok_get(&format!("/api/v1/devices?user_id={}", user_id(&app.admin, "officer-a").await)).await;
     assert!(devices.as_array().expect("devices").iter().any(|d| d["id"] == "phone-a"), "still officer-a's: {devices}");
     // officer-a signs in again on it as usual.
     let mut again = Client::new(&app.base);
@@ -450,7 +464,13 @@ async fn a_draining_device_stops_after_its_deadline(backend: Backend) {
     app.execute_sql("UPDATE device SET revoked_at = '2020-01-01 00:00:00+00:00' WHERE id = 'phone-retired'").await;
     let err = retired
         .push(&jingzhun_mobile_api::wire::PushRequest {
-            changesets: vec![changeset(vec![change("household", household, Op::Update, 1, json!({"address": "迟到"}))])],
+            changesets: vec![changeset(vec![change(
+                "household",
+                household,
+                Op::Update,
+                1,
+                json!({"address": "迟到"}),
+            )])],
         })
         .await
         .expect_err("past the drain deadline");
