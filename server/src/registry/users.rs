@@ -33,7 +33,7 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<app_user::Mo
         return Err(RegistryError::Invalid("name must be at most 100 characters"));
     }
     check_password(&new.password)?;
-    let phone = contact(new.phone.as_deref(), |p| validate::canonical_phone(p), ErrorCode::InvalidPhone)?;
+    let phone = contact(new.phone.as_deref(), validate::canonical_phone, ErrorCode::InvalidPhone)?;
     let email = contact(new.email.as_deref(), |e| plausible_email(e).then(|| e.to_owned()), ErrorCode::InvalidAddress)?;
     if actor.caller().is_some() && new.roles.is_empty() {
         return Err(RegistryError::Forbidden(ErrorCode::GrantNotAllowed));
