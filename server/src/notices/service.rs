@@ -496,9 +496,18 @@ pub async fn add_posting(db: &Db, caller: &Caller, id: &str, attachment_id: Uuid
     if !matches!(row.status.as_str(), "published" | "closed") {
         return Err(ApiError::conflict(ErrorCode::NoticeNotPublished));
     }
+    // Evidence of this notice's posting: a photo uploaded for a household of the notice's
+    // region, not any attachment in the database.
     let attachment = attachment_id.to_string();
-    let exists =
-        count(&*txn, "SELECT COUNT(*) FROM attachment WHERE id = ?", vec![attachment.as_str().into()]).await? > 0;
+    let prefix = format!("{}%", crate::auth::roles::region_prefix(&row.region_code));
+    let exists = count(
+        &*txn,
+        "SELECT COUNT(*) FROM attachment_link l JOIN household h ON h.id = l.household_id \
+         WHERE l.attachment_id = ? AND h.region_code LIKE ?",
+        vec![attachment.as_str().into(), prefix.into()],
+    )
+    .await?
+        > 0;
     if !exists {
         return Err(ApiError::not_found());
     }

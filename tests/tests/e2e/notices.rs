@@ -238,6 +238,16 @@ async fn a_notice_runs_from_publishing_through_an_upheld_objection_to_closing(ba
     let posted = p.village.ok_post(&format!("/api/v1/notices/{id}/postings"), json!({"attachment_id": photo.id})).await;
     assert_eq!(posted["posting_attachment_ids"], json!([photo.id.to_string()]));
     assert_eq!(posted["content_sha256"], hash.as_str());
+    // A photo of another village's household is no evidence of this posting (L7).
+    let west_phone = app.phone("officer-a", "phone-west").await;
+    let (west, _) = create_household(&west_phone, VILLAGE_2, 0).await;
+    let stranger = west_phone
+        .upload_attachment(west, "别处.jpg", "image/jpeg", b"\xff\xd8\xff\xe0 another village".to_vec())
+        .await
+        .expect("upload");
+    let (status, _) =
+        p.village.post(&format!("/api/v1/notices/{id}/postings"), json!({"attachment_id": stranger.id})).await;
+    assert_eq!(status, 404);
     // While the notice is up its cases stay put.
     let (status, body) =
         p.township.post(&format!("/api/v1/cases/{first_case}/reopen"), json!({"step": "home_verification"})).await;
