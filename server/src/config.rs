@@ -174,6 +174,9 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// A request running longer than this is answered 408, so a stuck client cannot hold a worker.
     pub request_timeout_secs: u64,
+    /// `/metrics` answers a scraper sending this bearer token; empty: only clients on
+    /// this machine (behind a reverse proxy on the same host, set a token).
+    pub metrics_token: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -236,6 +239,7 @@ impl Config {
             .set_default("sync.former_officer_grace_days", 14)?
             .set_default("http.max_body_bytes", 4 * 1024 * 1024)?
             .set_default("http.request_timeout_secs", 30)?
+            .set_default("http.metrics_token", "")?
             .set_default("bootstrap.admin_username", "admin")?
             .set_default("bootstrap.admin_password", "")?
             .set_default("bootstrap.admin_region", "")?

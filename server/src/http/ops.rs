@@ -22,10 +22,28 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+/// Prometheus text exposition: traffic by route says what the county is doing, so it is
+/// for the scraper (`Authorization: Bearer <http.metrics_token>`), or with no token
+/// configured for clients on this machine only.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain"), (status = 403)))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    super::auth::ClientAddr(address): super::auth::ClientAddr,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let token = &state.config.http.metrics_token;
+    let allowed = if token.is_empty() {
+        address.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    } else {
+        let sent =
+            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        // Compared by hash, so the comparison's time does not tell how much matched.
+        sent.is_some_and(|sent| crate::auth::tokens::hash_token(sent.trim()) == crate::auth::tokens::hash_token(token))
+    };
+    if !allowed {
+        return super::error::ApiError::forbidden().into_response();
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 
 /// This document.

@@ -21,6 +21,7 @@ on_both_backends!(
     a_county_runs_its_accounts,
     a_draining_device_stops_after_its_deadline,
     an_acknowledged_commit_is_on_disk,
+    metrics_are_for_the_scraper,
 );
 
 const SIBLING_COUNTY: &str = "320704000000";
@@ -499,4 +500,36 @@ async fn an_acknowledged_commit_is_on_disk(backend: Backend) {
             Backend::Postgres => assert_eq!(row.try_get_by_index::<String>(0).expect("settings"), "on,on"),
         }
     }
+}
+
+/// L6: `/metrics` tells who is busy with what; it answers the scraper's token, or with
+/// no token configured only this machine.
+async fn metrics_are_for_the_scraper(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.notices.client_ip_header = "X-Real-IP".into()).await;
+    let get = |address: &'static str, token: Option<&'static str>| {
+        let mut request = reqwest::Client::new().get(format!("{}/metrics", app.base)).header("X-Real-IP", address);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.expect("metrics").status().as_u16() }
+    };
+    assert_eq!(get("127.0.0.1", None).await, 200, "this machine");
+    assert_eq!(get("203.0.113.9", None).await, 403, "anyone else");
+    drop(app);
+    let app = TestApp::spawn_with(backend, |config| {
+        config.notices.client_ip_header = "X-Real-IP".into();
+        config.http.metrics_token = "scrape-secret-1".into();
+    })
+    .await;
+    let status = |token: Option<&'static str>| {
+        let mut request =
+            reqwest::Client::new().get(format!("{}/metrics", app.base)).header("X-Real-IP", "203.0.113.9");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.expect("metrics").status().as_u16() }
+    };
+    assert_eq!(status(None).await, 403);
+    assert_eq!(status(Some("scrape-secret-2")).await, 403);
+    assert_eq!(status(Some("scrape-secret-1")).await, 200);
 }
