@@ -25,6 +25,7 @@ on_both_backends!(
     a_change_set_at_the_maximum_with_every_field_changed_applies,
     rejected_change_sets_are_paged_and_shown_by_household,
     the_household_trail_keeps_deleted_records_and_conflicts,
+    a_county_announcement_of_5000_cases_closes,
 );
 
 fn error_codes(res: &PushResponse) -> Vec<String> {
@@ -548,4 +549,77 @@ async fn the_household_trail_keeps_deleted_records_and_conflicts(backend: Backen
     assert!(has("resolve_conflict", &conflict.to_string()), "{audit}");
     let ids: Vec<i64> = entries.iter().map(|e| e["id"].as_i64().unwrap_or(0)).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first, once each");
+}
+
+/// M7: closing a county announcement writes each case's move, sign-off, change-log and
+/// audit rows in one transaction. With 5,000 cases that is far past a backend's bound
+/// parameters for one statement; the writers chunk, so the close completes.
+async fn a_county_announcement_of_5000_cases_closes(backend: Backend) {
+    use sea_orm::{ConnectionTrait, Statement};
+    const CASES: usize = 5_000;
+    let app = TestApp::spawn(backend).await;
+    jingzhun::demo::load(&app.state.db, "demo1234").await.expect("demo county");
+    let conn = &app.state.db.conn;
+    let db = conn.get_database_backend();
+    let households: Vec<String> = conn
+        .query_all_raw(Statement::from_string(
+            db,
+            "SELECT id FROM household WHERE region_code LIKE '320703%' ORDER BY id",
+        ))
+        .await
+        .expect("households")
+        .iter()
+        .map(|row| row.try_get_by_index(0).expect("id"))
+        .collect();
+    // Exit applications waiting at the county's announcement, as many as a big county's
+    // year-end brings, spread over the demo county's households (marked by their note).
+    let now = Utc::now().to_rfc3339();
+    for chunk in (0..CASES).collect::<Vec<_>>().chunks(250) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|i| {
+                format!(
+                    "('{}', '{}', 'exit', 'M7', 'open', 'announcement', 1, '{{}}', '{now}', '{now}')",
+                    Uuid::new_v4(),
+                    households[i % households.len()]
+                )
+            })
+            .collect();
+        conn.execute_unprepared(&format!(
+            "INSERT INTO procedure_case (id, household_id, kind, note, status, step, version, field_versions, created_at, updated_at) VALUES {}",
+            rows.join(", ")
+        ))
+        .await
+        .expect("cases");
+    }
+    let county = Admin::login(&app.base, "county", "demo1234").await;
+    let notice =
+        county.ok_post("/api/v1/notices", json!({"step": "announcement", "region_code": "320703000000"})).await;
+    let id = notice["id"].as_str().expect("notice id").to_owned();
+    let published = county.ok_post(&format!("/api/v1/notices/{id}/publish"), json!({})).await;
+    let listed = published["content"]["entries"].as_array().expect("entries").len();
+    assert!(listed >= CASES, "every waiting case is listed: {listed}");
+    app.clock.advance(Duration::days(8));
+    // The close the server runs every minute (no request timeout around it).
+    jingzhun::notices::service::close(&app.state.db, &id, app.clock.now()).await.expect("the notice closes");
+    let completed =
+        jingzhun_count(&app, "SELECT COUNT(*) FROM procedure_case WHERE note = 'M7' AND status = 'completed'").await;
+    assert_eq!(completed, CASES as i64);
+    let signoffs = jingzhun_count(
+        &app,
+        "SELECT COUNT(*) FROM case_signoff WHERE step = 'announcement' AND case_id IN (SELECT id FROM procedure_case WHERE note = 'M7')",
+    )
+    .await;
+    assert_eq!(signoffs, CASES as i64);
+}
+
+async fn jingzhun_count(app: &TestApp, query: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let conn = &app.state.db.conn;
+    let row = conn
+        .query_one_raw(Statement::from_string(conn.get_database_backend(), query.to_owned()))
+        .await
+        .expect("query")
+        .expect("row");
+    row.try_get_by_index(0).expect("count")
 }
