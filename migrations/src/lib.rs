@@ -22,6 +22,7 @@ mod m20261122_000014_campaigns;
 mod m20261206_000015_authority;
 mod m20261206_000016_sync_trust;
 mod m20261206_000018_uploads;
+mod m20261206_000019_deployment_root;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_authority::Migration),
             Box::new(m20261206_000016_sync_trust::Migration),
             Box::new(m20261206_000018_uploads::Migration),
+            Box::new(m20261206_000019_deployment_root::Migration),
         ]
     }
 }

@@ -105,6 +105,9 @@ async fn maintenance_loop(state: AppState) {
 /// when none is configured), printing a generated password once.
 async fn bootstrap_admin(db: &Db, config: &Config) -> anyhow::Result<()> {
     if app_user::Entity::find().count(&db.conn).await? > 0 {
+        // Accounts made by `jingzhun demo` or an older version: the root is the first
+        // administrator's region.
+        registry::regions::settle_root(db, None).await?;
         return Ok(());
     }
     let bootstrap = &config.bootstrap;
@@ -138,6 +141,7 @@ async fn bootstrap_admin(db: &Db, config: &Config) -> anyhow::Result<()> {
             }
         }
     }
+    registry::regions::settle_root(db, Some(&region_code)).await?;
     let generated = bootstrap.admin_password.is_empty();
     let password = if generated { auth::random_password() } else { bootstrap.admin_password.clone() };
     let created = registry::users::create(

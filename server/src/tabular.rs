@@ -111,16 +111,31 @@ impl Format {
 /// Reads the rows in file order and hands each to `each`, which may stop the read by
 /// returning `ControlFlow::Break`. Blocking and CPU-bound: call it through
 /// [`read_off_runtime`] from async code.
+///
+/// What the rows hold in memory also counts against `max_unpacked_bytes`: a shared
+/// string is stored once in the file but copied into every cell that names it, so a
+/// few megabytes of XLSX could otherwise hand out gigabytes of text.
 pub fn read_rows(
     format: Format,
     bytes: &[u8],
     caps: &Caps,
-    each: impl FnMut(Row) -> ControlFlow<()>,
+    mut each: impl FnMut(Row) -> ControlFlow<()>,
 ) -> Result<(), TableError> {
+    let mut held: u64 = 0;
+    let mut over = false;
+    let mut counted = |row: Row| {
+        held += row.cells.iter().map(|c| (c.len() + std::mem::size_of::<String>()) as u64).sum::<u64>();
+        if held > caps.max_unpacked_bytes {
+            over = true;
+            return ControlFlow::Break(());
+        }
+        each(row)
+    };
     match format {
-        Format::Csv => read_csv(bytes, caps, each),
-        Format::Xlsx => read_xlsx(bytes, caps, each),
-    }
+        Format::Csv => read_csv(bytes, caps, &mut counted),
+        Format::Xlsx => read_xlsx(bytes, caps, &mut counted),
+    }?;
+    if over { Err(TableError::TooLargeUnpacked { limit: caps.max_unpacked_bytes }) } else { Ok(()) }
 }
 
 /// Every row of the file, collected.
@@ -404,6 +419,21 @@ pub(crate) mod tests {
 
     fn caps() -> Caps {
         Caps { max_rows: 100, max_columns: 10, max_cell_bytes: 64, max_unpacked_bytes: 64 * 1024 }
+    }
+
+    #[test]
+    fn text_handed_out_counts_against_the_unpacked_cap() {
+        // 100 rows of 10 one-byte cells: 2 KB on disk, but each cell is its own allocation
+        // in memory (as a shared string copied into many cells would be): 25 KB held.
+        let line = vec!["x"; 10].join(",");
+        let csv = (0..100).map(|_| line.clone()).collect::<Vec<_>>().join("\n");
+        let tight = Caps { max_unpacked_bytes: 16 * 1024, ..caps() };
+        assert!((csv.len() as u64) < tight.max_unpacked_bytes);
+        assert_eq!(read_all(Format::Csv, csv.as_bytes(), &caps()).map(|rows| rows.len()), Ok(100));
+        assert_eq!(
+            read_all(Format::Csv, csv.as_bytes(), &tight),
+            Err(TableError::TooLargeUnpacked { limit: 16 * 1024 })
+        );
     }
 
     fn read(format: Format, bytes: &[u8]) -> Result<Vec<Row>, TableError> {

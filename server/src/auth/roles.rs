@@ -78,8 +78,8 @@ pub struct Grant {
     pub role: Role,
     pub region_code: String,
     pub prefix: String,
-    /// The grant's region is the top of the deployment's region tree (it has no parent):
-    /// an `admin` here may act deployment-wide (templates, compaction).
+    /// The grant's region is the deployment's root (`deployment_root`, written at
+    /// bootstrap): an `admin` here may act deployment-wide (templates, compaction).
     pub at_root: bool,
 }
 

@@ -127,7 +127,9 @@ pub async fn grants_of(conn: &impl ConnectionTrait, user_id: &str) -> Result<Vec
     let rows = conn
         .query_all_raw(sql(
             backend,
-            "SELECT g.role, g.region_code, r.code, r.parent_code FROM role_grant g LEFT JOIN region r ON r.code = g.region_code WHERE g.user_id = ? ORDER BY g.role, g.region_code",
+            "SELECT g.role, g.region_code, d.region_code FROM role_grant g \
+             LEFT JOIN deployment_root d ON d.region_code = g.region_code \
+             WHERE g.user_id = ? ORDER BY g.role, g.region_code",
             vec![user_id.into()],
         ))
         .await?;
@@ -135,12 +137,11 @@ pub async fn grants_of(conn: &impl ConnectionTrait, user_id: &str) -> Result<Vec
     for row in rows {
         let role: String = row.try_get_by_index(0)?;
         let region_code: String = row.try_get_by_index(1)?;
-        let region_exists = row.try_get_by_index::<Option<String>>(2)?.is_some();
-        let parent: Option<String> = row.try_get_by_index(3)?;
+        let at_root = row.try_get_by_index::<Option<String>>(2)?.is_some();
         let Some(role) = Role::parse(&role) else {
             continue;
         };
-        grants.push(Grant::new(role, region_code, region_exists && parent.is_none()));
+        grants.push(Grant::new(role, region_code, at_root));
     }
     Ok(grants)
 }

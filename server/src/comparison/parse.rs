@@ -45,6 +45,7 @@ pub struct Sheet {
     pub value_column: Option<String>,
 }
 
+const MAX_HEADER_CHARS: usize = 40;
 const ID_HEADERS: &[&str] = &["身份证号码", "身份证号", "公民身份号码", "证件号码", "id_number"];
 const NAME_HEADERS: &[&str] = &["姓名", "name"];
 const DATE_HEADERS: &[&str] =
@@ -70,8 +71,15 @@ pub fn parse_with(file_name: &str, bytes: &[u8], caps: &Caps) -> Result<Sheet, F
         row.cells.drain(..first_used);
     }
     let mut lines = table.into_iter();
-    let headers: Vec<String> =
-        lines.next().ok_or(FileError::Empty)?.cells.into_iter().map(|h| h.trim().to_owned()).collect();
+    // Every row keeps its cells by header, so a header is copied into every row: long
+    // ones would multiply a small file into gigabytes. A real header is a few words.
+    let headers: Vec<String> = lines
+        .next()
+        .ok_or(FileError::Empty)?
+        .cells
+        .into_iter()
+        .map(|h| h.trim().chars().take(MAX_HEADER_CHARS).collect())
+        .collect();
     let find = |names: &[&str]| headers.iter().find(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n))).cloned();
     let id_column = find(ID_HEADERS).ok_or(FileError::NoIdColumn)?;
     let rows: Vec<Row> = lines

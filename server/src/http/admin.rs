@@ -366,9 +366,10 @@ pub async fn list_devices(
     Ok(Json(devices.into_iter().map(Into::into).collect()))
 }
 
+/// The registry's rule: a user wholly inside the caller's region, below the caller's rank.
 async fn require_user_managed(state: &AppState, caller: &Caller, user_id: &str) -> ApiResult<()> {
-    let grants = role_grant::Entity::find().filter(role_grant::Column::UserId.eq(user_id)).all(&state.db.conn).await?;
-    if grants.iter().any(|g| caller.manages_region(&g.region_code)) { Ok(()) } else { Err(ApiError::forbidden()) }
+    let grants = registry::users::grants(&state.db.conn, user_id).await?;
+    if caller.manages_user(&grants) { Ok(()) } else { Err(ApiError::forbidden()) }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -511,19 +512,63 @@ pub async fn rejected_changesets(
     let rows = state.db.conn.query_all_raw(crate::db::sql(state.db.backend(), &text, values)).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
+        let device_id: String = row.try_get_by_index(0)?;
+        let changeset_id: String = row.try_get_by_index(1)?;
         let received_at: chrono::DateTime<chrono::Utc> = row.try_get_by_index(3)?;
         let request: String = row.try_get_by_index(4)?;
         let response: String = row.try_get_by_index(5)?;
+        let mut request = serde_json::from_str::<Value>(&request).unwrap_or(Value::Null);
+        // A change set touching households in two villages is listed for readers of
+        // either; its values are shown only to who reads every one of them.
+        let withheld = !reads_every_household(&state, &caller, &device_id, &changeset_id).await?;
+        if withheld {
+            withhold_values(&mut request);
+        }
         out.push(json!({
-            "device_id": row.try_get_by_index::<String>(0)?,
-            "changeset_id": row.try_get_by_index::<String>(1)?,
+            "device_id": device_id,
+            "changeset_id": changeset_id,
             "user_id": row.try_get_by_index::<String>(2)?,
             "received_at": received_at.to_rfc3339(),
-            "request": serde_json::from_str::<Value>(&request).unwrap_or(Value::Null),
+            "request": request,
+            "values_withheld": withheld,
             "response": serde_json::from_str::<Value>(&response).unwrap_or(Value::Null),
         }));
     }
     Ok(Json(out))
+}
+
+async fn reads_every_household(
+    state: &AppState,
+    caller: &Caller,
+    device_id: &str,
+    changeset_id: &str,
+) -> ApiResult<bool> {
+    let rows = state
+        .db
+        .conn
+        .query_all_raw(crate::db::sql(
+            state.db.backend(),
+            "SELECT household_id, region_code FROM changeset_household WHERE device_id = ? AND changeset_id = ?",
+            vec![device_id.into(), changeset_id.into()],
+        ))
+        .await?;
+    let pairs: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+        .collect::<Result<_, sea_orm::DbErr>>()?;
+    let access = scope::households_access(&state.db.conn, caller, &pairs).await?;
+    Ok(pairs.iter().all(|(id, _)| access.get(id).is_some_and(|a| a.may_read())))
+}
+
+/// Which records and fields a change set touched, without the values.
+fn withhold_values(request: &mut Value) {
+    if let Some(changes) = request.get_mut("changes").and_then(Value::as_array_mut) {
+        for change in changes {
+            if let Some(fields) = change.get_mut("fields").and_then(Value::as_object_mut) {
+                fields.values_mut().for_each(|v| *v = Value::Null);
+            }
+        }
+    }
 }
 
 // ---- households ----------------------------------------------------------------

@@ -88,10 +88,16 @@ pub async fn login_user(state: &AppState, address: &str, req: &LoginRequest) -> 
     let now = state.clock.now();
     let (user_key, address_key) = (throttle::user_key(&req.username), throttle::address_key(address));
     let keys = [user_key.clone(), address_key.clone()];
-    if let Some(after_secs) = throttle::locked_for(&state.db.conn, &keys, now).await.map_err(internal)? {
-        let error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyAttempts);
-        return Err(RetryLater { error, after_secs }.into_response());
-    }
+    let locked = || async {
+        match throttle::locked_for(&state.db.conn, &keys, now).await.map_err(internal)? {
+            Some(after_secs) => {
+                let error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyAttempts);
+                Err(RetryLater { error, after_secs }.into_response())
+            }
+            None => Ok(()),
+        }
+    };
+    locked().await?;
     let user = app_user::Entity::find()
         .filter(app_user::Column::Username.eq(req.username.trim()))
         .one(&state.db.conn)
@@ -108,6 +114,9 @@ pub async fn login_user(state: &AppState, address: &str, req: &LoginRequest) -> 
         let error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy);
         return Err(RetryLater { error, after_secs: 2 }.into_response());
     };
+    // Again once a check is free: guesses sent in parallel waited here while the first
+    // of them locked the name, and must not be checked after all.
+    locked().await?;
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
     drop(permit);
     let user = match user {

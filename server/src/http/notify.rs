@@ -275,25 +275,10 @@ async fn set_preference(
     Ok(new)
 }
 
-/// Whether the caller manages a region one of the user's grants lies in.
+/// Whether the caller manages the user (their preferences, a test message to them).
 async fn manages_user(conn: &impl ConnectionTrait, caller: &Caller, user_id: &str) -> Result<bool, ApiError> {
-    if is_admin(caller) {
-        return Ok(true);
-    }
-    let rows = conn
-        .query_all_raw(sql(
-            conn.get_database_backend(),
-            "SELECT region_code FROM role_grant WHERE user_id = ?",
-            vec![user_id.into()],
-        ))
-        .await?;
-    for row in rows {
-        let region: String = row.try_get_by_index(0)?;
-        if caller.manages_region(&region) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    // The registry's rule: wholly inside the caller's region, below the caller's rank.
+    Ok(caller.manages_user(&crate::registry::users::grants(conn, user_id).await?))
 }
 
 /// Whether the caller manages a message: one filed under a region by that region, one

@@ -63,3 +63,25 @@ pub async fn insert(conn: &impl ConnectionTrait, new: NewRegion) -> Result<regio
     .insert(conn)
     .await
 }
+
+/// Records the deployment's root region once (the one whose administrator acts
+/// deployment-wide): `code`, or with none the region of the first administrator ever
+/// granted. Later calls change nothing, so processes may race.
+pub async fn settle_root(db: &Db, code: Option<&str>) -> Result<(), sea_orm::DbErr> {
+    let txn = db.begin_write().await?;
+    let (text, values) = match code {
+        Some(code) => (
+            "INSERT INTO deployment_root (region_code) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM deployment_root) \
+             ON CONFLICT (region_code) DO NOTHING",
+            vec![code.into()],
+        ),
+        None => (
+            "INSERT INTO deployment_root (region_code) SELECT region_code FROM \
+             (SELECT region_code FROM role_grant WHERE role = 'admin' ORDER BY created_at, id LIMIT 1) first_admin \
+             WHERE NOT EXISTS (SELECT 1 FROM deployment_root) ON CONFLICT (region_code) DO NOTHING",
+            vec![],
+        ),
+    };
+    txn.execute_raw(crate::db::sql(txn.get_database_backend(), text, values)).await?;
+    txn.commit().await
+}

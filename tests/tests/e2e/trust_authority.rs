@@ -141,6 +141,15 @@ async fn a_stored_level_no_longer_widens_a_grant(backend: Backend) {
     let (status, _) =
         county.post("/api/v1/regions", json!({"code": "320704002000", "name": "邻镇", "level": "township"})).await;
     assert_eq!(status, 403);
+    // Nor does an `admin` grant on such a parentless region (H3 left over from before the
+    // fix) make its holder the deployment's administrator.
+    app.execute_sql(&format!(
+        "INSERT INTO role_grant (id, user_id, role, region_code, created_at) VALUES ('00000000-0000-4000-8000-000000000002', '{me}', 'admin', '320703999999', '2026-12-01 00:00:00+00:00')"
+    ))
+    .await;
+    let (status, body) =
+        county.put("/api/v1/notification-templates/daily_digest/email", json!({"subject": "x", "body": "x"})).await;
+    assert_eq!((status, code_of(&body)), (403, "root_admin_required"), "{body}");
 }
 
 /// H3 and L2: a county grants officer, village, township and supervisor roles inside the

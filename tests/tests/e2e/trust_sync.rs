@@ -469,7 +469,6 @@ async fn rejected_change_sets_are_paged_and_shown_by_household(backend: Backend)
     let county_b = Admin::login(&app.base, "county-b", PASSWORD).await;
     assert!(!listed(&county_a.ok_get("/api/v1/changesets/rejected").await), "county A sees county B's household");
     assert!(listed(&county_b.ok_get("/api/v1/changesets/rejected").await));
-
     // Paged, newest first.
     let a = app.phone("officer-a", "phone-a").await;
     let (mine, _) = create_household(&a, VILLAGE_1, 0).await;
@@ -493,6 +492,21 @@ async fn rejected_change_sets_are_paged_and_shown_by_household(backend: Backend)
     assert_eq!(ids.len(), 3, "{ids:?}");
     sent.reverse();
     assert_eq!(ids, sent);
+
+    // One change set across both counties: listed for each, its values for neither.
+    let (in_a, _) = create_household(&worker, VILLAGE_1, 0).await;
+    let across = changeset(vec![
+        change("household", in_a, Op::Update, 1, json!({"address": "甲县的地址"})),
+        change("household", in_b, Op::Update, 1, json!({"address": "乙县的地址二", "nope": 1})),
+    ]);
+    assert_eq!(push(&worker, vec![across.clone()]).await.results[0].status, ChangeSetStatus::Rejected);
+    for county in [&county_a, &county_b] {
+        let list = county.ok_get("/api/v1/changesets/rejected").await;
+        let row = list.as_array().expect("list").iter().find(|r| r["changeset_id"] == across.id.to_string()).cloned();
+        let row = row.expect("listed for a reader of either household");
+        assert_eq!(row["values_withheld"], true, "{row}");
+        assert!(!row.to_string().contains("地址"), "no values: {row}");
+    }
 
     // An applied change set's stored copy keeps no ID number.
     let number = fresh_id_number();
