@@ -85,7 +85,9 @@ async fn an_objection_reaches_the_village_team_by_sms_and_email(backend: Backend
     let app = &stage.app;
     let team =
         user(app, "team-east", "village", VILLAGE_1, Some("+86 138-0013-8001"), Some("team@east.example.org")).await;
-    let typo = user(app, "team-typo", "village", VILLAGE_1, Some("1380013800"), None).await;
+    // A number one digit short: accounts refuse it now, but rows from before may hold one.
+    let typo = user(app, "team-typo", "village", VILLAGE_1, None, None).await;
+    app.execute_sql("UPDATE app_user SET phone = '1380013800' WHERE username = 'team-typo'").await;
     let west = user(app, "team-west", "village", VILLAGE_2, Some("13800138002"), Some("team@west.example.org")).await;
 
     let inserted =
