@@ -162,8 +162,10 @@ async fn load_where(
 }
 
 /// The label a sender's keyed hash is shown by: enough to group, nothing to reverse.
+/// 16 hex characters (64 bits): a bulk dismissal by label must not catch another
+/// sender's objections by a collision.
 fn source_label(source_hash: &str) -> String {
-    source_hash.chars().take(8).collect()
+    source_hash.chars().take(16).collect()
 }
 
 /// A receipt code villagers can copy from a phone screen: 12 characters of Crockford's

@@ -115,6 +115,19 @@ impl TestApp {
         let _ = conn.close().await;
     }
 
+    /// The first column of a `SELECT COUNT(*) …` on the server's database, for the few
+    /// checks no API shows (nothing left behind, a row written).
+    pub async fn count(&self, query: &str) -> i64 {
+        use sea_orm::{ConnectionTrait, Statement};
+        let conn = &self.state.db.conn;
+        let row = conn
+            .query_one_raw(Statement::from_string(conn.get_database_backend(), query.to_owned()))
+            .await
+            .expect("query")
+            .expect("a row");
+        row.try_get_by_index(0).expect("count")
+    }
+
     /// A phone client logged in as `username` on `device_id`.
     pub async fn phone(&self, username: &str, device_id: &str) -> Client {
         let mut client = Client::new(&self.base);

@@ -63,19 +63,6 @@ fn code_of(value: &Value) -> &str {
     value["error"]["code"].as_str().unwrap_or("")
 }
 
-async fn count(app: &TestApp, query: &str) -> i64 {
-    use sea_orm::{ConnectionTrait, Database, Statement};
-    let conn = Database::connect(&app.database_url).await.expect("connect");
-    let row = conn
-        .query_one_raw(Statement::from_string(conn.get_database_backend(), query.to_owned()))
-        .await
-        .expect("query")
-        .expect("a row");
-    let n: i64 = row.try_get_by_index(0).expect("count");
-    let _ = conn.close().await;
-    n
-}
-
 /// C1: the review's recipe. The fake `province` region under the county is refused, and
 /// so is any code whose level or parent disagrees with what is stated.
 async fn a_county_cannot_make_a_region_that_covers_more_than_its_code(backend: Backend) {
@@ -197,10 +184,7 @@ async fn managers_grant_only_lower_roles_inside_their_region(backend: Backend) {
     county
         .ok_post("/api/v1/users", json!({"username": "clerk", "name": "新干部", "password": PASSWORD, "phone": "+86 138-0013-8000", "roles": [{"role": "officer", "region_code": TOWNSHIP}]}))
         .await;
-    assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM app_user WHERE username = 'clerk' AND phone = '13800138000'").await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM app_user WHERE username = 'clerk' AND phone = '13800138000'").await, 1);
     // L2: a user of the sibling county is not this county's to grant anything to.
     let stranger = user_id(&app.admin, "officer-sibling").await;
     let (status, body) = county
@@ -208,9 +192,9 @@ async fn managers_grant_only_lower_roles_inside_their_region(backend: Backend) {
         .await;
     assert_eq!((status, code_of(&body)), (403, "grant_not_allowed"), "{body}");
     // The grants that were refused left nothing behind.
-    assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM role_grant WHERE user_id = '{me}'")).await, 1);
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM role_grant WHERE user_id = '{me}'")).await, 1);
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM app_user WHERE username IN ('x1', 'x2', 'x3', 'x4', 'x5', 'x6')").await,
+        app.count("SELECT COUNT(*) FROM app_user WHERE username IN ('x1', 'x2', 'x3', 'x4', 'x5', 'x6')").await,
         0
     );
 }
@@ -357,7 +341,7 @@ async fn a_flood_from_one_address_does_not_lock_out_others(backend: Backend) {
     assert_eq!(res.status(), 429, "the whole /64 is one sender");
     let res = raw_login(&app, "officer-a", PASSWORD, "203.0.113.50").await;
     assert_eq!(res.status(), 200, "another address signs in");
-    assert!(count(&app, "SELECT COUNT(*) FROM login_throttle").await >= 2, "counted in the database");
+    assert!(app.count("SELECT COUNT(*) FROM login_throttle").await >= 2, "counted in the database");
 }
 
 /// M3: a device id belongs to the user who first signed in on it.
@@ -457,7 +441,7 @@ async fn a_county_runs_its_accounts(backend: Backend) {
 
     for action in ["logout", "deactivate_user", "activate_user", "reset_password", "change_password", "remove_role"] {
         assert!(
-            count(&app, &format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}'")).await >= 1,
+            app.count(&format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}'")).await >= 1,
             "{action} is audited"
         );
     }

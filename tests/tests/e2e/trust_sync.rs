@@ -616,24 +616,11 @@ async fn a_county_announcement_of_5000_cases_closes(backend: Backend) {
     app.clock.advance(Duration::days(8));
     // The close the server runs every minute (no request timeout around it).
     jingzhun::notices::service::close(&app.state.db, &id, app.clock.now()).await.expect("the notice closes");
-    let completed =
-        jingzhun_count(&app, "SELECT COUNT(*) FROM procedure_case WHERE note = 'M7' AND status = 'completed'").await;
+    let completed = app.count("SELECT COUNT(*) FROM procedure_case WHERE note = 'M7' AND status = 'completed'").await;
     assert_eq!(completed, CASES as i64);
-    let signoffs = jingzhun_count(
-        &app,
+    let signoffs = app.count(
         "SELECT COUNT(*) FROM case_signoff WHERE step = 'announcement' AND case_id IN (SELECT id FROM procedure_case WHERE note = 'M7')",
     )
     .await;
     assert_eq!(signoffs, CASES as i64);
-}
-
-async fn jingzhun_count(app: &TestApp, query: &str) -> i64 {
-    use sea_orm::{ConnectionTrait, Statement};
-    let conn = &app.state.db.conn;
-    let row = conn
-        .query_one_raw(Statement::from_string(conn.get_database_backend(), query.to_owned()))
-        .await
-        .expect("query")
-        .expect("row");
-    row.try_get_by_index(0).expect("count")
 }
