@@ -55,13 +55,13 @@ async fn household(app: &TestApp, village: &str, head: &str, health: &str) -> (U
     (household, id_number)
 }
 
-struct People {
-    officer: Admin,
-    village: Admin,
-    township: Admin,
+pub(crate) struct People {
+    pub(crate) officer: Admin,
+    pub(crate) village: Admin,
+    pub(crate) township: Admin,
 }
 
-async fn people(app: &TestApp) -> People {
+pub(crate) async fn people(app: &TestApp) -> People {
     People {
         officer: Admin::login(&app.base, "officer-a", PASSWORD).await,
         village: Admin::login(&app.base, "village-1", PASSWORD).await,

@@ -34,14 +34,14 @@ on_both_backends!(
     the_server_dispatches_by_itself,
 );
 
-async fn notify(app: &TestApp, notification: Notification) -> usize {
+pub(crate) async fn notify(app: &TestApp, notification: Notification) -> usize {
     let txn = app.state.db.begin_write().await.expect("begin");
     let inserted = jingzhun::notify::notify(&*txn, app.clock.now(), notification).await.expect("notify");
     txn.commit().await.expect("commit");
     inserted
 }
 
-fn objection(dedup_key: &str, recipients: Recipients) -> Notification {
+pub(crate) fn objection(dedup_key: &str, recipients: Recipients) -> Notification {
     let params =
         json!({"notice_title": "东村第3批村级公示", "region": "东村", "due": "11月30日", "region_code": VILLAGE_1});
     Notification {

@@ -6,13 +6,15 @@
 
 use jingzhun::Config;
 use jingzhun::auth::Role;
-use jingzhun::notify::{Event, Notification, Recipients};
+use jingzhun::notify::Recipients;
 use jingzhun_notifier::Secret;
 use jingzhun_notifier::outbox::Dispatcher;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::harness::{Admin, Backend, PASSWORD, TOWNSHIP, TestApp, VILLAGE_1, create_household, pass_step, seed};
+use crate::notices::{People, people};
+use crate::notifications::{notify, objection};
 use crate::on_both_backends;
 use crate::standins::{stage, user};
 
@@ -100,25 +102,6 @@ async fn two_servers_starting_together_on_a_fresh_database_both_start(backend: B
         let _ = first.db.conn.close().await;
         let _ = second.db.conn.close().await;
         cleanup();
-    }
-}
-
-async fn notify(app: &TestApp, notification: Notification) -> usize {
-    let txn = app.state.db.begin_write().await.expect("begin");
-    let inserted = jingzhun::notify::notify(&*txn, app.clock.now(), notification).await.expect("notify");
-    txn.commit().await.expect("commit");
-    inserted
-}
-
-fn objection(dedup_key: &str, recipients: Recipients) -> Notification {
-    let params =
-        json!({"notice_title": "东村第3批村级公示", "region": "东村", "due": "11月30日", "region_code": VILLAGE_1});
-    Notification {
-        event: Event::ObjectionReceived,
-        dedup_key: dedup_key.into(),
-        recipients,
-        params: params.as_object().cloned().expect("object"),
-        urgent: false,
     }
 }
 
@@ -330,21 +313,6 @@ async fn a_test_send_goes_only_to_people_the_caller_manages(backend: Backend) {
 
 // ---- public notices -------------------------------------------------------------
 
-struct People {
-    officer: Admin,
-    village: Admin,
-    township: Admin,
-}
-
-async fn people(app: &TestApp) -> People {
-    People {
-        officer: Admin::login(&app.base, "officer-a", PASSWORD).await,
-        village: Admin::login(&app.base, "village-1", PASSWORD).await,
-        township: Admin::login(&app.base, "township-1", PASSWORD).await,
-    }
-}
-
-/// A household in the first village with an identification case at `until` (exclusive).
 async fn case_before(app: &TestApp, p: &People, until: &str) -> String {
     let phone = app.phone("officer-a", &format!("phone-{}", Uuid::new_v4())).await;
     let (household, _) = create_household(&phone, VILLAGE_1, 1).await;
