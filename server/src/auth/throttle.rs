@@ -31,10 +31,11 @@ pub fn user_key(username: &str) -> String {
     format!("user:{name}")
 }
 
-/// The key a client address is counted under: IPv4 as is, IPv6 by its /64 (one
-/// subscriber's network; single IPv6 addresses would give each sender millions of tries).
-pub fn address_key(address: &str) -> String {
-    let key = match address.parse::<std::net::IpAddr>() {
+/// What a sender is counted by (sign-ins here, objections on the public pages): an
+/// IPv4 address, or an IPv6 /64 (one subscriber's network: counting single IPv6
+/// addresses would give each sender millions of tries).
+pub fn sender_key(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
             None => {
@@ -44,8 +45,12 @@ pub fn address_key(address: &str) -> String {
         },
         Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
         Err(_) => address.chars().take(64).collect(),
-    };
-    format!("addr:{key}")
+    }
+}
+
+/// The key a client address is counted under.
+pub fn address_key(address: &str) -> String {
+    format!("addr:{}", sender_key(address))
 }
 
 /// Seconds until the latest lock among `keys` ends, if any is locked now.

@@ -28,16 +28,21 @@ impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<ClientAddr, Self::Rejection> {
-        let header_name = &state.config.notices.client_ip_header;
-        if !header_name.is_empty()
-            && let Some(value) = parts.headers.get(header_name.as_str()).and_then(|v| v.to_str().ok())
-            && let Some(first) = value.split(',').next()
-        {
-            return Ok(ClientAddr(first.trim().to_owned()));
-        }
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        Ok(ClientAddr(peer.unwrap_or_else(|| "unknown".to_owned())))
+        Ok(ClientAddr(client_address(state, parts)))
     }
+}
+
+/// The client's address: the header a trusted reverse proxy sets, else the peer.
+pub fn client_address(state: &AppState, parts: &Parts) -> String {
+    let header_name = &state.config.notices.client_ip_header;
+    if !header_name.is_empty()
+        && let Some(value) = parts.headers.get(header_name.as_str()).and_then(|v| v.to_str().ok())
+        && let Some(first) = value.split(',').next()
+    {
+        return first.trim().to_owned();
+    }
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    peer.unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// A refusal that tells the client when to come back (`Retry-After`).

@@ -7,12 +7,13 @@
 //! stays fast for everyone else.
 
 use crate::app::AppState;
+use crate::auth::throttle::sender_key;
 use crate::notices::form_guard::FormGuard;
 use crate::notices::objections::{self, ObjectionForm};
 use crate::notices::{pages, period, qr, service};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,7 +21,6 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -245,31 +245,6 @@ fn is_token(token: &str) -> bool {
     token.len() == 24 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// What a sender is counted by: an IPv4 address, or an IPv6 /64 (one subscriber's
-/// network: counting single IPv6 addresses would give each sender millions of tries).
-fn sender_key(address: &str) -> String {
-    match address.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        Ok(std::net::IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or_else(|| address.to_owned(), |v4| v4.to_string()),
-        _ => address.to_owned(),
-    }
-}
-
-/// The sender's address: the peer, or the header a trusted reverse proxy sets.
-fn client_address(state: &AppState, parts: &Parts) -> String {
-    let header_name = &state.config.notices.client_ip_header;
-    if !header_name.is_empty()
-        && let Some(value) = parts.headers.get(header_name.as_str()).and_then(|v| v.to_str().ok())
-        && let Some(first) = value.split(',').next()
-    {
-        return first.trim().to_owned();
-    }
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
-}
-
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -307,7 +282,7 @@ pub async fn post_objection(
         return not_found();
     }
     let limits = &state.config.notices;
-    let source = state.notice_pages.guard.source_hash(&sender_key(&client_address(&state, &parts)));
+    let source = state.notice_pages.guard.source_hash(&sender_key(&super::auth::client_address(&state, &parts)));
     let hour = Duration::from_secs(3600);
     let too_many = || {
         html(
@@ -414,7 +389,7 @@ pub async fn receipt(
 ) -> Response {
     // A receipt is a bearer secret of ~60 bits; lookups are limited per sender (an IPv4
     // address or an IPv6 /64, as for objections) so it cannot be guessed.
-    let source = state.notice_pages.guard.source_hash(&sender_key(&client_address(&state, &parts)));
+    let source = state.notice_pages.guard.source_hash(&sender_key(&super::auth::client_address(&state, &parts)));
     let limit = state.config.notices.receipt_lookups_per_ip_per_hour;
     if !state.notice_pages.guard.allow(&format!("receipt:{source}"), limit, Duration::from_secs(3600)) {
         return html(StatusCode::TOO_MANY_REQUESTS, pages::message_page("查询过于频繁", "请稍后再试。"));
@@ -435,14 +410,6 @@ pub async fn receipt(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn senders_are_counted_by_ipv4_address_or_ipv6_network() {
-        assert_eq!(sender_key("203.0.113.9"), "203.0.113.9");
-        assert_eq!(sender_key("2001:db8:1:2:aaaa::1"), sender_key("2001:db8:1:2:bbbb::2"), "one /64");
-        assert_ne!(sender_key("2001:db8:1:2::1"), sender_key("2001:db8:1:3::1"));
-        assert_eq!(sender_key("::ffff:203.0.113.9"), "203.0.113.9");
-    }
 
     #[test]
     fn only_well_formed_tokens_are_looked_up() {
