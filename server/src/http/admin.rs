@@ -517,13 +517,16 @@ pub async fn rejected_changesets(
         let received_at: chrono::DateTime<chrono::Utc> = row.try_get_by_index(3)?;
         let request: String = row.try_get_by_index(4)?;
         let response: String = row.try_get_by_index(5)?;
-        let mut request = serde_json::from_str::<Value>(&request).unwrap_or(Value::Null);
         // A change set touching households in two villages is listed for readers of
         // either; its values are shown only to who reads every one of them.
         let withheld = !reads_every_household(&state, &caller, &device_id, &changeset_id).await?;
-        if withheld {
-            withhold_values(&mut request);
-        }
+        let request = match serde_json::from_str::<jingzhun_mobile_api::wire::ChangeSet>(&request) {
+            Ok(stored) if withheld => {
+                serde_json::to_value(crate::sync::push::shape_only(&stored)).unwrap_or(Value::Null)
+            }
+            _ if withheld => Value::Null,
+            _ => serde_json::from_str::<Value>(&request).unwrap_or(Value::Null),
+        };
         out.push(json!({
             "device_id": device_id,
             "changeset_id": changeset_id,
@@ -558,17 +561,6 @@ async fn reads_every_household(
         .collect::<Result<_, sea_orm::DbErr>>()?;
     let access = scope::households_access(&state.db.conn, caller, &pairs).await?;
     Ok(pairs.iter().all(|(id, _)| access.get(id).is_some_and(|a| a.may_read())))
-}
-
-/// Which records and fields a change set touched, without the values.
-fn withhold_values(request: &mut Value) {
-    if let Some(changes) = request.get_mut("changes").and_then(Value::as_array_mut) {
-        for change in changes {
-            if let Some(fields) = change.get_mut("fields").and_then(Value::as_object_mut) {
-                fields.values_mut().for_each(|v| *v = Value::Null);
-            }
-        }
-    }
 }
 
 // ---- households ----------------------------------------------------------------

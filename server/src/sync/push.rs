@@ -244,7 +244,7 @@ async fn insert_receipt(
 }
 
 /// An applied change set as its receipt keeps it: which records, which fields, no values.
-fn shape_only(changeset: &ChangeSet) -> ChangeSet {
+pub fn shape_only(changeset: &ChangeSet) -> ChangeSet {
     let mut kept = changeset.clone();
     for change in &mut kept.changes {
         for value in change.fields.values_mut() {
