@@ -53,7 +53,13 @@ pub async fn open_case(
         changes: vec![Change { entity: CASE.name.into(), id, op: Op::Create, base_version: 0, fields: fields_map }],
         recorded_at: None,
     };
-    let result = push::apply_changeset(&state.db, &caller, &changeset).await?;
+    let result = push::apply_changeset(
+        &state.db,
+        &caller,
+        &changeset,
+        &push::Rules::from_config(&state.config.sync, state.clock.now()),
+    )
+    .await?;
     if result.status != ChangeSetStatus::Applied {
         let errors = result.changes.into_iter().flat_map(|c| c.errors).collect();
         return Err(ApiError::bad_request(ErrorCode::InvalidRequest).with_fields(errors));

@@ -40,7 +40,7 @@ pub async fn push_changes(
     let mut results = Vec::with_capacity(req.changesets.len());
     for changeset in &req.changesets {
         let rules = push::Rules::from_config(&state.config.sync, state.clock.now());
-        let result = push::apply_changeset_with(&state.db, &caller, changeset, &rules).await?;
+        let result = push::apply_changeset(&state.db, &caller, changeset, &rules).await?;
         let status = match result.status {
             ChangeSetStatus::Applied => "applied",
             ChangeSetStatus::Duplicate => "duplicate",

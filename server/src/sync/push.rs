@@ -55,25 +55,15 @@ pub struct Rules {
     pub former_officer_grace_days: i64,
 }
 
-impl Default for Rules {
-    fn default() -> Rules {
-        Rules { now: Utc::now(), former_officer_grace_days: 14 }
-    }
-}
-
 impl Rules {
     pub fn from_config(sync: &crate::config::SyncConfig, now: DateTime<Utc>) -> Rules {
         Rules { now, former_officer_grace_days: sync.former_officer_grace_days }
     }
 }
 
-/// Applies one change set, or returns the stored answer of an earlier attempt.
-pub async fn apply_changeset(db: &Db, caller: &Caller, changeset: &ChangeSet) -> Result<ChangeSetResult, ApiError> {
-    apply_changeset_with(db, caller, changeset, &Rules::default()).await
-}
-
-/// [`apply_changeset`] with the deployment's rules (the push route).
-pub async fn apply_changeset_with(
+/// Applies one change set under the deployment's rules, or returns the stored answer
+/// of an earlier attempt.
+pub async fn apply_changeset(
     db: &Db,
     caller: &Caller,
     changeset: &ChangeSet,
