@@ -93,7 +93,7 @@ async fn maintenance_loop(state: AppState) {
     loop {
         tick.tick().await;
         let cutoff = chrono::Utc::now() - chrono::Duration::days(state.config.sync.tombstone_days);
-        match crate::sync::changelog::compact(&state.db, cutoff).await {
+        match crate::records::changelog::compact(&state.db, cutoff).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(rows = n, "compacted the change log"),
             Err(err) => tracing::error!(%err, "change log compaction failed"),

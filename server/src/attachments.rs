@@ -10,8 +10,8 @@
 use crate::auth::Caller;
 use crate::config::UploadsConfig;
 use crate::db::{Db, is_unique_violation, sql};
-use crate::sync::records;
-use crate::sync::scope;
+use crate::records;
+use crate::records::scope;
 use axum::extract::Multipart;
 use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;

@@ -84,7 +84,7 @@ pub async fn record(conn: &impl ConnectionTrait, entries: &[AuditEntry]) -> Resu
 mod tests {
     use super::*;
     use crate::db::{Db, sql};
-    use crate::sync::changelog::{self, LogEntry, LogOp};
+    use crate::records::changelog::{self, LogEntry, LogOp};
 
     /// A county announcement of 5,000 cases writes a few audit and log rows per case in
     /// one transaction; far more than one statement's parameters on either backend.

@@ -1108,7 +1108,7 @@ mod tests {
 /// bare `SELECT 1`, and one `IN`-list load of the same rows), on a temporary database
 /// holding the demo county. Push cost is about these figures times its statements.
 pub async fn statement_cost() -> anyhow::Result<String> {
-    use crate::sync::records;
+    use crate::records;
     let path = std::env::temp_dir().join(format!("jingzhun-stmt-{}.db", Uuid::new_v4()));
     let url = format!("sqlite://{}?mode=rwc", path.display());
     let db = Db::connect(&url, 4).await?;

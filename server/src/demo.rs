@@ -15,7 +15,7 @@ use crate::db::entities::{app_user, region};
 use crate::db::sql;
 use crate::procedures::{CaseKind, Step};
 use crate::registry::{self, Actor};
-use crate::sync::records::{self, Record};
+use crate::records::{self, Record};
 use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use jingzhun_mobile_api::fields::{self, EntitySpec};

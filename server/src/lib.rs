@@ -21,6 +21,7 @@ pub mod notify;
 pub mod plans;
 pub mod procedures;
 pub mod registry;
+pub mod records;
 pub mod reports;
 pub mod rules;
 pub mod scheduler;

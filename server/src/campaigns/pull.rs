@@ -1,10 +1,10 @@
-//! Campaign progress as a pulled side entity (`crate::sync::side::CAMPAIGN_PROGRESS`):
+//! Campaign progress as a pulled side entity (`crate::records::side::CAMPAIGN_PROGRESS`):
 //! the last stored progress of one milestone over one region, read-only on the phone.
 //! Supervisors (and township and county teams) get the rows of the regions they read.
 
 use crate::auth::Caller;
 use crate::db::sql;
-use crate::sync::side::SideRecord;
+use crate::records::side::SideRecord;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde_json::json;
 

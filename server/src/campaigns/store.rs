@@ -4,8 +4,8 @@
 use super::{Measure, format_date, parse_date};
 use crate::db::{Db, sql};
 use crate::registry::Actor;
-use crate::sync::changelog::{self, LogEntry, LogOp};
-use crate::sync::side;
+use crate::records::changelog::{self, LogEntry, LogOp};
+use crate::records::side;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::Serialize;

@@ -1,6 +1,6 @@
 //! sea-orm entities of the tables the server reads and writes as whole rows (accounts,
 //! regions, assignments, conflicts, receipts). Synced records are read and written
-//! through the field catalogue instead (`crate::sync::records`).
+//! through the field catalogue instead (`crate::records`).
 
 pub mod region {
     use sea_orm::entity::prelude::*;

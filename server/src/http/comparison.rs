@@ -7,7 +7,7 @@ use crate::auth::{Caller, Role};
 use crate::comparison::Source;
 use crate::comparison::import::{self, DecideError, ImportError, ImportReport, ImportRequest};
 use crate::comparison::parse::FileError;
-use crate::sync::{records, scope};
+use crate::records::{self, scope};
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;

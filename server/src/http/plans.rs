@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::auth::roles::prefix_len;
 use crate::db::entities::region;
 use crate::plans::{self, OverdueTask, PlanOutcome, TimelineEntry};
-use crate::sync::{records, scope};
+use crate::records::{self, scope};
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};

@@ -6,7 +6,7 @@ use super::error::{ApiError, ApiResult};
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::reports::{self, Period, ReportName, sheet, write};
-use crate::sync::scope;
+use crate::records::scope;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};

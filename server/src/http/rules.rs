@@ -7,7 +7,7 @@ use crate::auth::Caller;
 use crate::domain::facts::Standard;
 use crate::domain::thresholds::Threshold;
 use crate::rules;
-use crate::sync::{records, scope};
+use crate::records::{self, scope};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;

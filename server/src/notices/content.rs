@@ -7,7 +7,7 @@
 //! (边缘户 / 脱贫监测户). Only the fields below exist, so nothing else can leak.
 
 use crate::procedures::steps::{CaseKind, Step};
-use crate::sync::records;
+use crate::records;
 use chrono::NaiveDate;
 use jingzhun_mobile_api::codes::{CASE_KIND, POVERTY_CAUSE, RELAPSE_CAUSE, REMOVAL_REASON};
 use jingzhun_mobile_api::fields::{CASE, HOUSEHOLD, MEMBER};

@@ -19,7 +19,7 @@ pub use tasks::{OverdueTask, overdue_tasks};
 pub use timeline::{DatePrecision, TimelineEntry, TimelineKind, timeline};
 
 use crate::db::{placeholders, sql};
-use crate::sync::records::Record;
+use crate::records::Record;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use jingzhun_mobile_api::validate::fen_to_yuan;
 use sea_orm::{ConnectionTrait, DbErr, Value};

@@ -34,7 +34,7 @@ pub struct OverdueTask {
 /// done, due before `today`; most overdue first.
 ///
 /// `condition` is SQL over the household aliased `h` (`h.id`, `h.region_code`) with its
-/// values, as `crate::sync::scope::households_condition(caller, "h.id", "h.region_code")`
+/// values, as `crate::records::scope::households_condition(caller, "h.id", "h.region_code")`
 /// makes it, possibly narrowed further by the caller.
 pub async fn overdue_tasks(
     conn: &impl ConnectionTrait,

@@ -11,7 +11,7 @@ use super::{china_date, note_of, task_done, user_names, yuan_text};
 use crate::db::sql;
 use crate::domain::income::income_period;
 use crate::domain::policy::RulePolicy;
-use crate::sync::records::{self, Record};
+use crate::records::{self, Record};
 use chrono::{DateTime, NaiveDate, Utc};
 use jingzhun_mobile_api::codes;
 use jingzhun_mobile_api::fields::{HELP_MEASURE, HELP_PLAN, INCOME, PLAN_TASK, VISIT_LOG};

@@ -8,7 +8,7 @@ use super::register::{Officer, RegisterInput};
 use super::statistics::RowGroup;
 use crate::db::{placeholders, sql};
 use crate::procedures::CaseKind;
-use crate::sync::records::{self, Record};
+use crate::records::{self, Record};
 use chrono::{DateTime, NaiveDate, Utc};
 use jingzhun_mobile_api::fields::{HELP_MEASURE, HOUSEHOLD, INCOME, MEMBER};
 use jingzhun_mobile_api::validate::FieldValue;

@@ -9,7 +9,7 @@ use super::Period;
 use crate::domain::facts::IncomeFacts;
 use crate::domain::income::net_income_per_capita;
 use crate::domain::policy::RulePolicy;
-use crate::sync::records::Record;
+use crate::records::Record;
 use chrono::{Datelike, NaiveDate};
 use jingzhun_mobile_api::codes::{
     CodeTable, EDUCATION, ETHNICITY, HEALTH, HOUSEHOLD_STATUS, KIND, LABOUR_SKILL, MAIN_MEASURE, POVERTY_CAUSE,

@@ -12,7 +12,7 @@ use crate::domain::facts::{
     Relation, Risk, SchoolStage, Sex, Standard,
 };
 use crate::domain::main_measure::MainMeasure;
-use crate::sync::records::{self, Record};
+use crate::records::{self, Record};
 use chrono::{Datelike, NaiveDate, Utc};
 use jingzhun_mobile_api::fields::{HELP_MEASURE, HOUSEHOLD, INCOME, MEMBER};
 use jingzhun_mobile_api::validate::id_birth_date;

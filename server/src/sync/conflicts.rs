@@ -12,10 +12,10 @@
 //! notice (`case_on_notice`), one head per household (R8) and one household per
 //! person. Keeping the server's value is always open to whoever may resolve.
 
-use super::changelog::{self, LogEntry, LogOp};
-use super::records;
-use super::scope;
-use super::server_edit::{Editor, update_fields};
+use crate::records::changelog::{self, LogEntry, LogOp};
+use crate::records;
+use crate::records::scope;
+use crate::records::server_edit::{Editor, update_fields};
 use crate::audit::{self, AuditEntry};
 use crate::auth::Caller;
 use crate::db::entities::sync_conflict;

@@ -4,11 +4,7 @@
 //! Sync never changes a household's status and never applies a change outside the
 //! caller's scope.
 
-pub mod changelog;
 pub mod conflicts;
 pub mod pull;
 pub mod push;
-pub mod records;
-pub mod scope;
-pub mod server_edit;
 pub mod side;

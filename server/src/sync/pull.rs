@@ -14,10 +14,10 @@
 //! Even a genuine cursor rewound to an old `enter` event sends the household only if it
 //! is in the caller's scope now (H1 of the 2026-12 review).
 
-use super::changelog::{self, LogOp, Position};
+use crate::records::changelog::{self, LogOp, Position};
 use super::conflicts;
-use super::records;
-use super::scope;
+use crate::records;
+use crate::records::scope;
 use super::side;
 use crate::auth::Caller;
 use crate::db::entities::sync_conflict;

@@ -21,10 +21,10 @@
 //! [`ID_LOOKUPS_PER_DAY`] a day every ID number from that user is refused with
 //! `too_many_attempts` without a look-up.
 
-use super::changelog::{self, LogEntry, LogOp};
+use crate::records::changelog::{self, LogEntry, LogOp};
 use super::conflicts;
-use super::records::{self, Record};
-use super::scope::{self, Access};
+use crate::records::{self, Record};
+use crate::records::scope::{self, Access};
 use crate::audit::{self, AuditEntry};
 use crate::auth::{Caller, Role};
 use crate::db::{Db, WriteTxn, count, is_unique_violation, query_scalar_i64, sql};

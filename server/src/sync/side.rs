@@ -1,23 +1,11 @@
-//! Entities phones pull that are not household records from the field catalogue:
-//! objections to notices (for the village team that investigates them) and campaign
-//! progress (for supervisors). They are read-only on the phone. Each kind has a name,
-//! a loader for the log's upserts and the rows a first pull starts with.
+//! Pulling side records (`crate::records::side`): objections to notices (for the village
+//! team that investigates them) and campaign progress (for supervisors). Each kind has a
+//! loader for the log's upserts and the rows a first pull starts with, both kept by the
+//! feature that owns the kind.
 
 use crate::auth::Caller;
+use crate::records::side::{CAMPAIGN_PROGRESS, OBJECTION, SideRecord};
 use sea_orm::{ConnectionTrait, DbErr};
-use serde_json::Value as Json;
-
-/// An objection to a notice, with its answer deadline (written by `crate::notices`).
-pub const OBJECTION: &str = "objection";
-/// A campaign's progress over a region (written by `crate::campaigns`).
-pub const CAMPAIGN_PROGRESS: &str = "campaign_progress";
-
-/// One pulled side record: id, version, data.
-pub struct SideRecord {
-    pub id: String,
-    pub version: i64,
-    pub data: Json,
-}
 
 pub fn is_side(entity: &str) -> bool {
     matches!(entity, OBJECTION | CAMPAIGN_PROGRESS)

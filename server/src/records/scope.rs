@@ -186,7 +186,7 @@ pub async fn household_regions(
     let mut ids = household_ids.to_vec();
     ids.sort();
     ids.dedup();
-    Ok(super::records::load_many(conn, &jingzhun_mobile_api::fields::HOUSEHOLD, &ids)
+    Ok(super::load_many(conn, &jingzhun_mobile_api::fields::HOUSEHOLD, &ids)
         .await?
         .into_iter()
         .map(|h| {

@@ -1,6 +1,17 @@
 //! Synced records read and written through the field catalogue
 //! (`jingzhun_mobile_api::fields`), so one description drives SQL, validation and the
 //! wire form of every entity.
+//!
+//! This is the record store: the floor below the features. Sync, notices, campaigns,
+//! procedures, plans, rules and reports read and write households through it; it uses
+//! none of them. Besides the records themselves it holds the change log phones pull
+//! from (`changelog`), who may see which household (`scope`), writes made on the server
+//! rather than by a phone (`server_edit`) and the names of pulled side records (`side`).
+
+pub mod changelog;
+pub mod scope;
+pub mod server_edit;
+pub mod side;
 
 use crate::db::{placeholders, sql};
 use chrono::Utc;
