@@ -1,0 +1,203 @@
+//! The database layer of Jingzhun, shared by the server and the notifier: connection,
+//! migrations, write transactions and small SQL helpers. Both go through one [`Db`], so
+//! the notifier's dispatcher queues for the same SQLite writer slot as the server's
+//! handlers when they run in one process.
+//!
+//! SQLite has one writer: write transactions take a process-wide lock first, so they
+//! queue here instead of failing with `SQLITE_BUSY`. PostgreSQL writers run side by side
+//! and rely on row locks.
+//!
+//! Acknowledged means on disk on both backends: SQLite runs WAL with `synchronous=FULL`,
+//! so a commit is fsynced before a phone is told `applied` (with `NORMAL` a power loss
+//! may take back the last commits). BENCHMARKS.md gives what it costs.
+
+use jingzhun_migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// How SQLite commits: `Full` fsyncs every commit (the default: acknowledged means on
+/// disk); `Normal` only at checkpoints, for a machine with battery-backed storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SqliteSync {
+    Full,
+    Normal,
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub conn: DatabaseConnection,
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+}
+
+impl Db {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
+        Db::connect_with(url, max_connections, SqliteSync::Full).await
+    }
+
+    /// Connects with SQLite's fsync level chosen (`sqlite_synchronous` in the config;
+    /// PostgreSQL ignores it).
+    pub async fn connect_with(url: &str, max_connections: u32, sync: SqliteSync) -> Result<Db, DbErr> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(max_connections)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(move |opts| {
+                opts.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(match sync {
+                        SqliteSync::Full => SqliteSynchronous::Full,
+                        SqliteSync::Normal => SqliteSynchronous::Normal,
+                    })
+                    .busy_timeout(Duration::from_secs(30))
+                    .create_if_missing(true)
+            });
+        let conn = Database::connect(options).await?;
+        let sqlite_writer = (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Db { conn, sqlite_writer })
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.conn, None).await
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend() == DbBackend::Postgres
+    }
+
+    /// Begins a write transaction; on SQLite waits for the single writer slot first.
+    pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        let guard = match &self.sqlite_writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        // IMMEDIATE takes SQLite's write lock now, so a writer outside this process (or
+        // an autocommit write) makes it wait, not fail later with a stale snapshot.
+        let options = TransactionOptions {
+            sqlite_transaction_mode: guard.is_some().then_some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        let txn = self.conn.begin_with_options(options).await?;
+        Ok(WriteTxn { txn, _guard: guard })
+    }
+}
+
+/// A transaction that holds the SQLite writer slot, if any, until it ends.
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.txn.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+/// A statement from SQL written with `?` placeholders, numbered for PostgreSQL.
+/// The SQL must hold no `?` inside string literals.
+pub fn sql(backend: DbBackend, text: &str, values: Vec<Value>) -> Statement {
+    let text = if backend == DbBackend::Postgres {
+        let mut out = String::with_capacity(text.len() + 8);
+        let mut n = 0;
+        for c in text.chars() {
+            if c == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    } else {
+        text.to_owned()
+    };
+    Statement::from_sql_and_values(backend, text, values)
+}
+
+/// `?, ?, ?` for an `IN (…)` list of `n` values.
+pub fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// Whether an error is a unique-constraint violation (same meaning on both backends).
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
+pub async fn query_scalar_i64(conn: &impl ConnectionTrait, stmt: Statement) -> Result<Option<i64>, DbErr> {
+    match conn.query_one_raw(stmt).await? {
+        Some(row) => row.try_get_by_index::<Option<i64>>(0),
+        None => Ok(None),
+    }
+}
+
+/// `SELECT COUNT(*) …` written with `?` placeholders; 0 when nothing matches.
+pub async fn count(conn: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Result<i64, DbErr> {
+    Ok(query_scalar_i64(conn, sql(conn.get_database_backend(), text, values)).await?.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres_only() {
+        let text = "SELECT id FROM t WHERE a = ? AND b IN (?, ?)";
+        assert_eq!(sql(DbBackend::Sqlite, text, vec![]).sql, text);
+        assert_eq!(sql(DbBackend::Postgres, text, vec![]).sql, "SELECT id FROM t WHERE a = $1 AND b IN ($2, $3)");
+        assert_eq!(placeholders(3), "?, ?, ?");
+        assert_eq!(placeholders(0), "");
+    }
+
+    #[tokio::test]
+    async fn writes_queue_for_the_sqlite_writer_slot() {
+        let db = Db::connect("sqlite::memory:", 1).await.expect("connect");
+        assert!(!db.is_postgres());
+        let txn = db.begin_write().await.expect("begin");
+        txn.execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY)").await.expect("create");
+        txn.execute_raw(sql(db.backend(), "INSERT INTO t (id) VALUES (?), (?)", vec![1.into(), 2.into()]))
+            .await
+            .expect("insert");
+        // The slot is held: a second writer waits until the first ends.
+        let waiting = tokio::spawn({
+            let db = db.clone();
+            async move { db.begin_write().await.map(|txn| drop(txn)) }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        txn.commit().await.expect("commit");
+        waiting.await.expect("join").expect("second writer");
+        assert_eq!(count(&db.conn, "SELECT COUNT(*) FROM t WHERE id > ?", vec![0.into()]).await.expect("count"), 2);
+        assert_eq!(count(&db.conn, "SELECT COUNT(*) FROM t WHERE id > ?", vec![5.into()]).await.expect("count"), 0);
+        let duplicate = db
+            .conn
+            .execute_raw(sql(db.backend(), "INSERT INTO t (id) VALUES (?)", vec![1.into()]))
+            .await
+            .expect_err("duplicate");
+        assert!(is_unique_violation(&duplicate));
+    }
+}
