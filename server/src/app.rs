@@ -1,11 +1,12 @@
-//! Wiring: state shared by handlers, start-up (migrations, first administrator), the
-//! background maintenance loop, and `serve`, the seam tests start the server through.
+//! Wiring, the top floor: start-up (migrations, first administrator), the background
+//! workers, and `serve`, the seam tests start the server through.
 
 use crate::auth::{self, Role};
 use crate::config::Config;
 use crate::db::Db;
 use crate::db::entities::{app_user, region};
 use crate::metrics::Metrics;
+use crate::state::AppState;
 use crate::registry::{self, Actor};
 use anyhow::Context;
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -13,19 +14,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub config: Arc<Config>,
-    pub metrics: Arc<Metrics>,
-    /// "Now" for deadlines and schedules; tests advance it.
-    pub clock: crate::Clock,
-    /// The public notice pages' form guard and page cache.
-    pub notice_pages: Arc<crate::http::notice_pages::Public>,
-    /// Few uploads parsed and reports built at once; the rest wait, then get 503 `busy`.
-    pub gates: crate::gate::Gates,
-}
 
 /// Connects, migrates and makes sure an administrator exists.
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
@@ -53,7 +41,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         metrics: Arc::new(Metrics::new()?),
         clock: crate::Clock::default(),
-        notice_pages: Arc::new(crate::http::notice_pages::Public::new(guard)),
+        notice_pages: Arc::new(crate::notices::public::Public::new(guard)),
     })
 }
 
@@ -72,28 +60,72 @@ pub async fn serve_state(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let maintenance = tokio::spawn(maintenance_loop(state.clone()));
-    let scheduler = tokio::spawn(crate::scheduler::run_until_stopped(state.clone()));
-    let notices = tokio::spawn(crate::notices::run_until_stopped(state.clone()));
-    let dispatcher = tokio::spawn(crate::notify::dispatch::run_until_stopped(state.clone()));
+    // Each worker takes the parts it uses and a signal to stop; work under way when the
+    // server stops (a notice closing, a scheduled job, a batch of messages) is finished,
+    // not cut off half-way.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = || {
+        let mut stopped = stopped.clone();
+        async move {
+            // An error means the sender is gone, which also means stop.
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    let (db, clock, config) = (&state.db, &state.clock, &state.config);
+    let workers = [
+        ("change log compaction", tokio::spawn(compact_until_stopped(db.clone(), config.sync.tombstone_days, until_stopped()))),
+        (
+            "scheduler",
+            tokio::spawn(crate::scheduler::run_until_stopped(
+                db.clone(),
+                clock.clone(),
+                config.schedule.clone(),
+                until_stopped(),
+            )),
+        ),
+        ("notices", tokio::spawn(crate::notices::run_until_stopped(db.clone(), clock.clone(), until_stopped()))),
+        (
+            "notification dispatcher",
+            tokio::spawn(crate::notify::dispatch::run_until_stopped(
+                db.clone(),
+                clock.clone(),
+                config.notify.clone(),
+                until_stopped(),
+            )),
+        ),
+    ];
     tracing::info!(addr = %listener.local_addr()?, "serving");
     // The peer address feeds the public objection form's per-sender limits.
     let app = crate::http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
-    maintenance.abort();
-    scheduler.abort();
-    notices.abort();
-    dispatcher.abort();
+    let _ = stop.send(true);
+    for (name, mut worker) in workers {
+        match tokio::time::timeout(WORKER_GRACE, &mut worker).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::error!(worker = name, %err, "worker ended abnormally"),
+            Err(_) => {
+                tracing::warn!(worker = name, "worker did not stop in time; stopping it");
+                worker.abort();
+            }
+        }
+    }
     result.context("serving HTTP")
 }
 
-/// Hourly: compact the change log past the tombstone horizon.
-async fn maintenance_loop(state: AppState) {
+/// How long a worker may take to finish what it is doing once the server stops.
+const WORKER_GRACE: Duration = Duration::from_secs(30);
+
+/// Hourly until `shutdown`: compact the change log past the tombstone horizon.
+async fn compact_until_stopped(db: Db, tombstone_days: i64, shutdown: impl Future<Output = ()>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    tokio::pin!(shutdown);
     loop {
-        tick.tick().await;
-        let cutoff = chrono::Utc::now() - chrono::Duration::days(state.config.sync.tombstone_days);
-        match crate::records::changelog::compact(&state.db, cutoff).await {
+        tokio::select! {
+            () = &mut shutdown => return,
+            _ = tick.tick() => {}
+        }
+        let cutoff = chrono::Utc::now() - chrono::Duration::days(tombstone_days);
+        match crate::records::changelog::compact(&db, cutoff).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(rows = n, "compacted the change log"),
             Err(err) => tracing::error!(%err, "change log compaction failed"),

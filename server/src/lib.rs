@@ -25,9 +25,11 @@ pub mod records;
 pub mod reports;
 pub mod rules;
 pub mod scheduler;
+pub mod state;
 pub mod sync;
 pub mod tabular;
 
-pub use app::{AppState, prepare, serve, serve_state};
+pub use app::{prepare, serve, serve_state};
+pub use state::AppState;
 pub use clock::Clock;
 pub use config::Config;

@@ -4,20 +4,21 @@
 //! Several server processes may share one database, so a firing runs once: whoever
 //! inserts the `(job, slot)` row into `schedule_run` runs it, in the same transaction,
 //! and everyone else gets a unique violation and moves on. If the work fails the claim
-//! rolls back with it and the next tick tries again. Time comes from `state.clock`, so
+//! rolls back with it and the next tick tries again. Time comes from the server's `Clock`, so
 //! tests move the clock and call [`run_due`] instead of waiting.
 //!
 //! What the scheduler must never do: keep "already ran" in process memory (a restart or
 //! a second process would run it again), or run every missed firing after downtime
 //! (only the latest one within a day is caught up).
 
-use crate::app::AppState;
+use crate::clock::Clock;
 use crate::config::ScheduleConfig;
-use crate::db::sql;
+use crate::db::{Db, sql};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use jingzhun_notifier::schedule::CronSchedule;
 use sea_orm::{ConnectionTrait, Value};
+use std::future::Future;
 use std::time::Duration;
 
 /// A firing older than this is not caught up (a daily job missed for longer simply
@@ -94,12 +95,12 @@ pub fn latest_firing(schedule: &CronSchedule, now: DateTime<Utc>) -> Option<Date
 
 /// Runs every job whose latest firing nobody has run yet; returns `job@slot` of the
 /// ones this call ran. Safe to call from several processes at once.
-pub async fn run_due(state: &AppState) -> anyhow::Result<Vec<String>> {
-    let schedules = Schedules::from_config(&state.config.schedule)?;
-    let now = state.clock.now();
+pub async fn run_due(db: &Db, clock: &Clock, config: &ScheduleConfig) -> anyhow::Result<Vec<String>> {
+    let schedules = Schedules::from_config(config)?;
+    let now = clock.now();
     let mut ran = Vec::new();
     for (job, slot) in schedules.due(now) {
-        if run_slot(state, job, slot, now).await.with_context(|| format!("running {}", job.name()))? {
+        if run_slot(db, config, job, slot, now).await.with_context(|| format!("running {}", job.name()))? {
             ran.push(format!("{}@{}", job.name(), slot.to_rfc3339()));
         }
     }
@@ -112,17 +113,23 @@ pub async fn run_due(state: &AppState) -> anyhow::Result<Vec<String>> {
 /// result written in one short one with the claim's outcome. Work that fails releases
 /// the claim so the next tick tries again (the outbox's dedup keys make the retry
 /// harmless); a claim left by a process that died mid-way goes stale and is taken over.
-pub async fn run_slot(state: &AppState, job: Job, slot: DateTime<Utc>, now: DateTime<Utc>) -> anyhow::Result<bool> {
-    if !claim(state, job, slot, now).await? {
+pub async fn run_slot(
+    db: &Db,
+    config: &ScheduleConfig,
+    job: Job,
+    slot: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    if !claim(db, job, slot, now).await? {
         return Ok(false);
     }
-    match work(state, job, slot, now).await {
+    match work(db, config, job, slot, now).await {
         Ok(written) => {
             tracing::info!(job = job.name(), slot = %slot, written, "scheduled job ran");
             Ok(true)
         }
         Err(err) => {
-            if let Err(release) = release(state, job, slot).await {
+            if let Err(release) = release(db, job, slot).await {
                 tracing::error!(%release, job = job.name(), "releasing a failed claim failed; it goes stale");
             }
             Err(err)
@@ -133,9 +140,9 @@ pub async fn run_slot(state: &AppState, job: Job, slot: DateTime<Utc>, now: Date
 /// A claim without an outcome older than this belongs to a process that died.
 const CLAIM_STALE: chrono::Duration = chrono::Duration::minutes(15);
 
-async fn claim(state: &AppState, job: Job, slot: DateTime<Utc>, now: DateTime<Utc>) -> anyhow::Result<bool> {
+async fn claim(db: &Db, job: Job, slot: DateTime<Utc>, now: DateTime<Utc>) -> anyhow::Result<bool> {
     let key: [Value; 2] = [job.name().into(), slot.to_rfc3339().into()];
-    let txn = state.db.begin_write().await?;
+    let txn = db.begin_write().await?;
     let inserted = txn
         .execute_raw(sql(
             txn.get_database_backend(),
@@ -152,7 +159,7 @@ async fn claim(state: &AppState, job: Job, slot: DateTime<Utc>, now: DateTime<Ut
         Err(err) if crate::db::is_unique_violation(&err) => txn.rollback().await?,
         Err(err) => return Err(err.into()),
     }
-    let txn = state.db.begin_write().await?;
+    let txn = db.begin_write().await?;
     let taken = txn
         .execute_raw(sql(
             txn.get_database_backend(),
@@ -165,8 +172,8 @@ async fn claim(state: &AppState, job: Job, slot: DateTime<Utc>, now: DateTime<Ut
     Ok(taken == 1)
 }
 
-async fn release(state: &AppState, job: Job, slot: DateTime<Utc>) -> anyhow::Result<()> {
-    let txn = state.db.begin_write().await?;
+async fn release(db: &Db, job: Job, slot: DateTime<Utc>) -> anyhow::Result<()> {
+    let txn = db.begin_write().await?;
     txn.execute_raw(sql(
         txn.get_database_backend(),
         "DELETE FROM schedule_run WHERE job = ? AND slot = ? AND outcome IS NULL",
@@ -177,15 +184,21 @@ async fn release(state: &AppState, job: Job, slot: DateTime<Utc>) -> anyhow::Res
     Ok(())
 }
 
-async fn work(state: &AppState, job: Job, slot: DateTime<Utc>, now: DateTime<Utc>) -> anyhow::Result<usize> {
+async fn work(
+    db: &Db,
+    config: &ScheduleConfig,
+    job: Job,
+    slot: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
     use crate::campaigns::jobs;
-    let conn = &state.db.conn;
+    let conn = &db.conn;
     let (progress, notifications) = match job {
         Job::CampaignProgress => (jobs::plan_progress(conn, now).await?, Vec::new()),
         Job::MilestoneReminders => (Vec::new(), jobs::plan_reminders(conn, now).await?),
-        Job::DailyDigest => (Vec::new(), jobs::plan_digest(conn, now, state.config.schedule.step_waiting_days).await?),
+        Job::DailyDigest => (Vec::new(), jobs::plan_digest(conn, now, config.step_waiting_days).await?),
     };
-    let txn = state.db.begin_write().await?;
+    let txn = db.begin_write().await?;
     let written = jobs::store_progress(&*txn, now, &progress).await? + jobs::enqueue(&*txn, now, notifications).await?;
     txn.execute_raw(sql(
         txn.get_database_backend(),
@@ -197,9 +210,10 @@ async fn work(state: &AppState, job: Job, slot: DateTime<Utc>, now: DateTime<Utc
     Ok(written)
 }
 
-/// Every minute: run what is due. Errors are logged and retried on the next tick.
-pub async fn run_until_stopped(state: AppState) {
-    if !state.config.schedule.enabled {
+/// Every minute until `shutdown`: run what is due. Errors are logged and retried on the
+/// next tick; a run under way is finished before it stops.
+pub async fn run_until_stopped(db: Db, clock: Clock, config: ScheduleConfig, shutdown: impl Future<Output = ()>) {
+    if !config.enabled {
         return;
     }
     // The first look a minute after start: a process that restarts in a loop does not
@@ -207,9 +221,13 @@ pub async fn run_until_stopped(state: AppState) {
     let mut tick =
         tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(60), Duration::from_secs(60));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
     loop {
-        tick.tick().await;
-        if let Err(err) = run_due(&state).await {
+        tokio::select! {
+            () = &mut shutdown => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(err) = run_due(&db, &clock, &config).await {
             tracing::error!(err = format!("{err:#}"), "scheduled work failed");
         }
     }

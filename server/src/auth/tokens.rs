@@ -1,12 +1,9 @@
 //! Device-bound bearer tokens and the `Caller` extractor.
 
 use super::roles::{Grant, Role};
-use crate::app::AppState;
 use crate::db::entities::{access_token, app_user, device};
 use crate::db::{Db, sql};
 use crate::http::error::ApiError;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use base64::Engine;
 use chrono::{Duration, Utc};
 use jingzhun_mobile_api::errors::ErrorCode;
@@ -186,17 +183,3 @@ pub async fn authenticate(db: &Db, token: &str, drain_days: Option<i64>) -> Resu
     Ok(Caller { user_id: user.id, username: user.username, name: user.name, device_id: device.id, grants, draining })
 }
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::unauthorized(ErrorCode::Unauthenticated))?;
-        let drain_days = parts.uri.path().ends_with("/sync/push").then_some(state.config.auth.drain_days);
-        authenticate(&state.db, token.trim(), drain_days).await
-    }
-}

@@ -4,7 +4,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::extract::AppJson;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::{Caller, Role};
 use crate::db::entities::{app_user, assignment, changeset_receipt, device, region, role_grant, sync_conflict};
 use crate::registry::{self, Actor, devices::RevokeMode};

@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::extract::AppJson;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::{self, Caller, throttle};
 use crate::db::entities::{access_token, app_user, device};
 use crate::registry::{self, Actor};

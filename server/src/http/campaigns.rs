@@ -4,7 +4,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::extract::AppJson;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::{Caller, Role};
 use crate::campaigns::progress::{self, RegionProgress};
 use crate::campaigns::store::{self, Campaign, CampaignError, Milestone, NewCampaign, NewMilestone};

@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::extract::AppJson;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::Caller;
 use crate::procedures::{Decision, Step, engine};
 use crate::records::{self, scope};

@@ -2,7 +2,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::extract::AppJson;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::{Caller, Role};
 use crate::comparison::Source;
 use crate::comparison::import::{self, DecideError, ImportError, ImportReport, ImportRequest};

@@ -12,7 +12,7 @@
 //! phone's outbox goes through (DESIGN §5).
 
 use super::error::ApiError;
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};

@@ -1,12 +1,34 @@
-//! Extractors that answer bad input with our error body instead of axum's plain text.
+//! Extractors: the signed-in caller from the bearer token, and bodies that answer bad
+//! input with our error body instead of axum's plain text.
 
 use super::error::ApiError;
+use crate::auth::Caller;
+use crate::auth::tokens::authenticate;
+use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
+
+/// The caller of an authenticated route. A device revoked in `drain` mode may still push
+/// for `auth.drain_days` after its revocation, and do nothing else.
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::unauthorized(ErrorCode::Unauthenticated))?;
+        let drain_days = parts.uri.path().ends_with("/sync/push").then_some(state.config.auth.drain_days);
+        authenticate(&state.db, token.trim(), drain_days).await
+    }
+}
 
 /// JSON body; a malformed or mistyped body answers 400 `invalid_json` with the reason, a
 /// body that is not declared JSON 415 `unsupported_media_type`.

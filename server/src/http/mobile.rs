@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::extract::AppJson;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::attachments;
 use crate::auth::Caller;
 use crate::records::scope;

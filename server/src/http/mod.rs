@@ -19,7 +19,7 @@ pub mod plans;
 pub mod reports;
 pub mod rules;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;

@@ -4,7 +4,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::extract::AppJson;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::Caller;
 use crate::db::sql;
 use axum::Json;

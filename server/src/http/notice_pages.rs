@@ -1,14 +1,13 @@
 //! The public notice pages (DESIGN §6): no login, reached by scanning a QR code.
 //!
 //! `GET /n/{token}` is what a whole village opens in the same few days, so it is served
-//! from a short in-memory cache (the content is frozen; only the days left and the
-//! status change). Objection posts are limited per sender and per notice in memory
+//! from a short in-memory cache (`notices::public`). Objection posts are limited per sender and per notice in memory
 //! before they touch the database, so a flood is turned away cheaply and the page
 //! stays fast for everyone else.
 
-use crate::app::AppState;
+use crate::notices::public::CachedPage;
+use crate::state::AppState;
 use crate::auth::throttle::sender_key;
-use crate::notices::form_guard::FormGuard;
 use crate::notices::objections::{self, ObjectionForm};
 use crate::notices::{pages, period, qr, service};
 use axum::Router;
@@ -18,10 +17,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The form is a few fields; anything bigger is not a villager typing.
@@ -59,39 +56,6 @@ async fn security_headers(mut response: Response) -> Response {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
-}
-
-/// Shared by the handlers: the form guard and the page cache.
-pub struct Public {
-    pub guard: FormGuard,
-    cache: RwLock<HashMap<String, Arc<CachedPage>>>,
-}
-
-struct CachedPage {
-    html: Bytes,
-    csrf: String,
-    /// Server-clock time the page stops being current: the cache lifetime, or the end
-    /// of the period if sooner (the form must vanish when the period ends).
-    fresh_until: DateTime<Utc>,
-}
-
-impl Public {
-    pub fn new(guard: FormGuard) -> Public {
-        Public { guard, cache: RwLock::new(HashMap::new()) }
-    }
-
-    fn cached(&self, token: &str, now: DateTime<Utc>) -> Option<Arc<CachedPage>> {
-        let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
-        cache.get(token).filter(|page| now < page.fresh_until).cloned()
-    }
-
-    fn store(&self, token: &str, page: Arc<CachedPage>) {
-        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        cache.insert(token.to_owned(), page);
-    }
 }
 
 fn html(status: StatusCode, body: impl Into<Bytes>) -> Response {

@@ -4,7 +4,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::extract::AppJson;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::Caller;
 use crate::notices::objections::{self, Answer, BulkDismissal, BulkDismissed, ObjectionView};
 use crate::notices::service::{self, NewNotice, NoticeView};

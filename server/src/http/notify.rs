@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::AppJson;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::audit::{self, AuditEntry};
 use crate::auth::Caller;
 use crate::db::sql;
@@ -703,7 +703,7 @@ pub async fn test_send(
     .await?;
     txn.commit().await?;
     let dispatcher =
-        crate::notify::dispatch::dispatcher(&state).map_err(|error| ApiError::internal(format!("{error:#}")))?;
+        crate::notify::dispatch::dispatcher(&state.db, &state.config.notify).map_err(|error| ApiError::internal(format!("{error:#}")))?;
     let answer = match dispatcher.send_now(&id, now).await? {
         SendNow::Sent { provider, delivery } => TestSendResult {
             sent: true,

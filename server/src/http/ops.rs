@@ -1,7 +1,7 @@
 //! Operations endpoints: health, metrics, the OpenAPI document.
 
 use super::{admin, cases, comparison, mobile, rules};
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};

@@ -4,7 +4,7 @@
 //! region; officers their assigned households).
 
 use super::error::{ApiError, ApiResult};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::Caller;
 use crate::auth::roles::prefix_len;
 use crate::db::entities::region;

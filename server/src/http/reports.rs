@@ -3,7 +3,7 @@
 //! reports, and only for a region they read; officers never do.
 
 use super::error::{ApiError, ApiResult};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::{Caller, Role};
 use crate::reports::{self, Period, ReportName, sheet, write};
 use crate::records::scope;

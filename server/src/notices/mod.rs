@@ -7,26 +7,34 @@ pub mod demo;
 pub mod form_guard;
 pub mod objections;
 pub mod pages;
+pub mod public;
 pub mod period;
 pub mod qr;
 pub mod service;
 
-use crate::app::AppState;
+use crate::clock::Clock;
+use crate::db::Db;
+use std::future::Future;
 use std::time::Duration;
 
-/// Every minute: close the notices whose period has ended with no open objection, and
-/// remind the publishing level of notices ending tomorrow and objections due.
-pub async fn run_until_stopped(state: AppState) {
+/// Every minute until `shutdown`: close the notices whose period has ended with no open
+/// objection, and remind the publishing level of notices ending tomorrow and objections
+/// due. A round under way is finished before it stops.
+pub async fn run_until_stopped(db: Db, clock: Clock, shutdown: impl Future<Output = ()>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tokio::pin!(shutdown);
     loop {
-        tick.tick().await;
-        let now = state.clock.now();
-        match service::close_due(&state.db, now).await {
+        tokio::select! {
+            () = &mut shutdown => return,
+            _ = tick.tick() => {}
+        }
+        let now = clock.now();
+        match service::close_due(&db, now).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(notices = n, "closed notices at the end of their period"),
             Err(err) => tracing::error!(%err, "closing notices failed"),
         }
-        if let Err(err) = service::remind(&state.db, now).await {
+        if let Err(err) = service::remind(&db, now).await {
             tracing::error!(%err, "notice reminders failed");
         }
     }

@@ -167,7 +167,7 @@ async fn measure(options: &DispatchOptions, url: &str, backend: &'static str) ->
     config.endpoint = endpoint;
     let channels = Channels { sms: Some(std::sync::Arc::new(AliyunSms::new(config)?)), ..Channels::default() };
     let policy = Policy { batch: options.batch, concurrency: options.concurrency, ..Policy::default() };
-    let dispatcher = Dispatcher::new(db.conn.clone(), channels, policy);
+    let dispatcher = Dispatcher::new(db.clone(), channels, policy);
 
     let started = Instant::now();
     let mut cycles = 0;

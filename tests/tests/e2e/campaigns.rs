@@ -84,7 +84,7 @@ async fn send_as(app: &TestApp, username: &str, method: reqwest::Method, path: &
 
 async fn run_at(app: &TestApp, at: DateTime<Utc>) -> Vec<String> {
     app.clock.set(at);
-    jingzhun::scheduler::run_due(&app.state).await.expect("scheduled work runs")
+    jingzhun::scheduler::run_due(&app.state.db, &app.state.clock, &app.state.config.schedule).await.expect("scheduled work runs")
 }
 
 /// The test county with e-mail addresses, a second supervisor (over the county), and
@@ -190,7 +190,7 @@ async fn a_campaign_from_the_004_template_reminds_escalates_and_digests(backend:
     config.schedule.enabled = false;
     let other = jingzhun::prepare(config).await.expect("a second process starts");
     other.clock.set(at);
-    let (first, second) = tokio::join!(jingzhun::scheduler::run_due(&app.state), jingzhun::scheduler::run_due(&other));
+    let (first, second) = tokio::join!(jingzhun::scheduler::run_due(&app.state.db, &app.state.clock, &app.state.config.schedule), jingzhun::scheduler::run_due(&other.db, &other.clock, &other.config.schedule));
     let mut ran = first.expect("first run");
     ran.extend(second.expect("second run"));
     let distinct: BTreeSet<&String> = ran.iter().collect();

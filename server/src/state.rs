@@ -1,0 +1,23 @@
+//! What every request handler shares. A leaf: it names the parts, and nothing below
+//! `http` and `app` takes it. Workers and services take the parts they use.
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::gate::Gates;
+use crate::metrics::Metrics;
+use crate::notices::public::Public;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    /// "Now" for deadlines and schedules; tests advance it.
+    pub clock: Clock,
+    /// The public notice pages' form guard and page cache.
+    pub notice_pages: Arc<Public>,
+    /// Few uploads parsed and reports built at once; the rest wait, then get 503 `busy`.
+    pub gates: Gates,
+}
