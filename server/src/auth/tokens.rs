@@ -3,7 +3,7 @@
 use super::roles::{Grant, Role};
 use crate::db::entities::{access_token, app_user, device};
 use crate::db::{Db, sql};
-use crate::http::error::ApiError;
+use crate::error::Refusal;
 use base64::Engine;
 use chrono::{Duration, Utc};
 use jingzhun_mobile_api::errors::ErrorCode;
@@ -143,8 +143,8 @@ pub async fn grants_of(conn: &impl ConnectionTrait, user_id: &str) -> Result<Vec
     Ok(grants)
 }
 
-pub fn revoked_error(mode: &str) -> ApiError {
-    let mut err = ApiError::unauthorized(ErrorCode::DeviceRevoked);
+pub fn revoked_error(mode: &str) -> Refusal {
+    let mut err = Refusal::unauthenticated(ErrorCode::DeviceRevoked);
     err.mode = Some(mode.to_owned());
     err
 }
@@ -152,12 +152,12 @@ pub fn revoked_error(mode: &str) -> ApiError {
 /// Resolves a bearer token to its caller. `drain_until`: the request is a push, which a
 /// device revoked in `drain` mode may still make until the given number of days after
 /// its revocation (then it counts as wiped).
-pub async fn authenticate(db: &Db, token: &str, drain_days: Option<i64>) -> Result<Caller, ApiError> {
+pub async fn authenticate(db: &Db, token: &str, drain_days: Option<i64>) -> Result<Caller, Refusal> {
     let Some(row) = access_token::Entity::find_by_id(hash_token(token)).one(&db.conn).await? else {
-        return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
+        return Err(Refusal::unauthenticated(ErrorCode::Unauthenticated));
     };
     let Some(device) = device::Entity::find_by_id(row.device_id.clone()).one(&db.conn).await? else {
-        return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
+        return Err(Refusal::unauthenticated(ErrorCode::Unauthenticated));
     };
     let mut draining = false;
     let drain_open = |days: i64| device.revoked_at.is_none_or(|at| Utc::now() < at + Duration::days(days));
@@ -168,16 +168,16 @@ pub async fn authenticate(db: &Db, token: &str, drain_days: Option<i64>) -> Resu
         None => {}
     }
     if row.revoked_at.is_some() {
-        return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
+        return Err(Refusal::unauthenticated(ErrorCode::Unauthenticated));
     }
     if row.expires_at < Utc::now() {
-        return Err(ApiError::unauthorized(ErrorCode::TokenExpired));
+        return Err(Refusal::unauthenticated(ErrorCode::TokenExpired));
     }
     let Some(user) = app_user::Entity::find_by_id(row.user_id.clone()).one(&db.conn).await? else {
-        return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
+        return Err(Refusal::unauthenticated(ErrorCode::Unauthenticated));
     };
     if !user.active {
-        return Err(ApiError::unauthorized(ErrorCode::Unauthenticated));
+        return Err(Refusal::unauthenticated(ErrorCode::Unauthenticated));
     }
     let grants = grants_of(&db.conn, &user.id).await?;
     Ok(Caller { user_id: user.id, username: user.username, name: user.name, device_id: device.id, grants, draining })

@@ -2,7 +2,8 @@
 //! Every route checks the caller's role and region; every change is audited by the
 //! registry service it calls.
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
+use crate::error::{Kind, Refusal};
 use super::extract::AppJson;
 use crate::state::AppState;
 use crate::auth::{Caller, Role};
@@ -21,13 +22,13 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 fn require_any_manager(caller: &Caller) -> ApiResult<()> {
-    if caller.grants.iter().any(|g| g.role.manages()) { Ok(()) } else { Err(ApiError::forbidden()) }
+    if caller.grants.iter().any(|g| g.role.manages()) { Ok(()) } else { Err(Refusal::forbidden()) }
 }
 
 async fn household_region(state: &AppState, household_id: &str) -> ApiResult<String> {
     let household = records::load(&state.db.conn, &fields::HOUSEHOLD, household_id, false)
         .await?
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(Refusal::not_found)?;
     Ok(household.text("region_code").unwrap_or_default().to_owned())
 }
 
@@ -312,7 +313,7 @@ pub async fn list_assignments(
     match (&params.household_id, &params.officer_id) {
         (Some(h), _) => query = query.filter(assignment::Column::HouseholdId.eq(h.clone())),
         (None, Some(o)) => query = query.filter(assignment::Column::OfficerId.eq(o.clone())),
-        (None, None) => return Err(ApiError::bad_request(ErrorCode::InvalidRequest)),
+        (None, None) => return Err(Refusal::invalid(ErrorCode::InvalidRequest)),
     }
     let rows = query.limit(5000).all(&state.db.conn).await?;
     let household_ids: Vec<String> = rows.iter().map(|a| a.household_id.clone()).collect();
@@ -370,7 +371,7 @@ pub async fn list_devices(
 /// The registry's rule: a user wholly inside the caller's region, below the caller's rank.
 async fn require_user_managed(state: &AppState, caller: &Caller, user_id: &str) -> ApiResult<()> {
     let grants = registry::users::grants(&state.db.conn, user_id).await?;
-    if caller.manages_user(&grants) { Ok(()) } else { Err(ApiError::forbidden()) }
+    if caller.manages_user(&grants) { Ok(()) } else { Err(Refusal::forbidden()) }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -386,7 +387,7 @@ pub async fn revoke_device(
     Path(id): Path<String>,
     AppJson(body): AppJson<RevokeBody>,
 ) -> ApiResult<Json<DeviceBody>> {
-    let existing = device::Entity::find_by_id(id.clone()).one(&state.db.conn).await?.ok_or_else(ApiError::not_found)?;
+    let existing = device::Entity::find_by_id(id.clone()).one(&state.db.conn).await?.ok_or_else(Refusal::not_found)?;
     require_user_managed(&state, &caller, &existing.user_id).await?;
     Ok(Json(registry::devices::revoke(&state.db, &Actor::of(&caller), &id, body.mode).await?.into()))
 }
@@ -452,11 +453,11 @@ pub async fn resolve_in_scope(
 ) -> ApiResult<Json<Value>> {
     match conflicts::resolve(&state.db, caller, id, resolution).await {
         Ok(model) => Ok(Json(conflicts::to_json(&model))),
-        Err(conflicts::ResolveError::NotFound) => Err(ApiError::not_found()),
-        Err(conflicts::ResolveError::AlreadyResolved) => Err(ApiError::conflict(ErrorCode::Conflict)),
-        Err(conflicts::ResolveError::Invalid(code)) => Err(ApiError::bad_request(code)),
-        Err(conflicts::ResolveError::Refused(code)) => Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, code)),
-        Err(conflicts::ResolveError::Blocked(code)) => Err(ApiError::conflict(code)),
+        Err(conflicts::ResolveError::NotFound) => Err(Refusal::not_found()),
+        Err(conflicts::ResolveError::AlreadyResolved) => Err(Refusal::conflict(ErrorCode::Conflict)),
+        Err(conflicts::ResolveError::Invalid(code)) => Err(Refusal::invalid(code)),
+        Err(conflicts::ResolveError::Refused(code)) => Err(Refusal::new(Kind::Forbidden, code)),
+        Err(conflicts::ResolveError::Blocked(code)) => Err(Refusal::conflict(code)),
         Err(conflicts::ResolveError::Db(err)) => Err(err.into()),
     }
 }
@@ -480,7 +481,7 @@ pub async fn rejected_changesets(
     Query(params): Query<RejectedParams>,
 ) -> ApiResult<Json<Vec<Value>>> {
     if !caller.grants.iter().any(|g| g.role.manages() || g.role == Role::Supervisor) {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     let limit = params.limit.unwrap_or(20).clamp(1, 100);
     let (households, mut values) = scope::households_condition(&caller, "ch.household_id", "ch.region_code");
@@ -504,7 +505,7 @@ pub async fn rejected_changesets(
             .filter(changeset_receipt::Column::Status.eq("rejected"))
             .one(&state.db.conn)
             .await?
-            .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidRequest))?;
+            .ok_or_else(|| Refusal::invalid(ErrorCode::InvalidRequest))?;
         text.push_str(" AND (r.received_at < ? OR (r.received_at = ? AND r.changeset_id < ?))");
         values.extend([last.received_at.into(), last.received_at.into(), after.into()]);
     }
@@ -576,7 +577,7 @@ pub async fn get_household(
     let id = id.to_string();
     let region = household_region(&state, &id).await?;
     if !scope::household_access(&state.db.conn, &caller, &id, &region).await?.may_read() {
-        return Err(ApiError::out_of_scope());
+        return Err(Refusal::out_of_scope());
     }
     let mut out = serde_json::Map::new();
     for entity in fields::ENTITIES {
@@ -645,7 +646,7 @@ pub async fn compact(
     AppJson(body): AppJson<CompactBody>,
 ) -> ApiResult<Json<Value>> {
     if !caller.is_root_admin() {
-        return Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, ErrorCode::RootAdminRequired));
+        return Err(Refusal::new(Kind::Forbidden, ErrorCode::RootAdminRequired));
     }
     // Rows older than a century are rows older than anything kept: a larger age asks for
     // nothing more, and left unclamped it overflows the date arithmetic.
@@ -685,7 +686,7 @@ pub async fn household_audit(
     let id = id.to_string();
     let region = household_region(&state, &id).await?;
     if !scope::household_access(&state.db.conn, &caller, &id, &region).await?.may_read() {
-        return Err(ApiError::out_of_scope());
+        return Err(Refusal::out_of_scope());
     }
     const COLUMNS: &str = "id, at, user_id, device_id, changeset_id, action, entity, entity_id, field, old_value, new_value, version, note";
     let conn = &state.db.conn;

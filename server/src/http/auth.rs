@@ -1,7 +1,8 @@
 //! Signing in and out, on `/api/mobile/v1/auth` and `/api/v1/auth`: login with failure
 //! counters checked before the password hash, device binding, logout, password change.
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
+use crate::error::{Kind, Refusal};
 use super::extract::AppJson;
 use crate::state::AppState;
 use crate::auth::{self, Caller, throttle};
@@ -47,7 +48,7 @@ pub fn client_address(state: &AppState, parts: &Parts) -> String {
 
 /// A refusal that tells the client when to come back (`Retry-After`).
 struct RetryLater {
-    error: ApiError,
+    error: Refusal,
     after_secs: i64,
 }
 
@@ -80,7 +81,7 @@ pub async fn login(
 pub async fn login_user(state: &AppState, address: &str, req: &LoginRequest) -> Result<LoginResponse, Response> {
     let device_id = req.device_id.trim();
     if device_id.is_empty() || device_id.len() > 100 || device_id.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(ErrorCode::InvalidRequest).into_response());
+        return Err(Refusal::invalid(ErrorCode::InvalidRequest).into_response());
     }
     let config = &state.config.auth;
     let limits = throttle::Limits {
@@ -96,7 +97,7 @@ pub async fn login_user(state: &AppState, address: &str, req: &LoginRequest) -> 
     let locked = || async {
         match throttle::locked_for(&state.db.conn, &keys, now).await.map_err(internal)? {
             Some(after_secs) => {
-                let error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyAttempts);
+                let error = Refusal::new(Kind::TooMany, ErrorCode::TooManyAttempts);
                 Err(RetryLater { error, after_secs }.into_response())
             }
             None => Ok(()),
@@ -116,7 +117,7 @@ pub async fn login_user(state: &AppState, address: &str, req: &LoginRequest) -> 
     // the request timeout behind a flood.
     let wait = std::time::Duration::from_secs(config.login_wait_secs);
     let Ok(Ok(permit)) = tokio::time::timeout(wait, PASSWORD_CHECKS.acquire()).await else {
-        let error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy);
+        let error = Refusal::new(Kind::Busy, ErrorCode::Busy);
         return Err(RetryLater { error, after_secs: 2 }.into_response());
     };
     // Again once a check is free: guesses sent in parallel waited here while the first
@@ -138,7 +139,7 @@ pub async fn login_user(state: &AppState, address: &str, req: &LoginRequest) -> 
                     );
                 }
             }
-            return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials).into_response());
+            return Err(Refusal::unauthenticated(ErrorCode::InvalidCredentials).into_response());
         }
     };
     throttle::clear(&state.db.conn, &user_key).await.map_err(internal)?;
@@ -162,7 +163,7 @@ pub async fn login_user(state: &AppState, address: &str, req: &LoginRequest) -> 
 }
 
 fn internal(err: sea_orm::DbErr) -> Response {
-    ApiError::internal(err).into_response()
+    Refusal::internal(err).into_response()
 }
 
 /// A device id belongs to the user who first signed in on it. Another user signing in
@@ -174,7 +175,7 @@ async fn bind_device(state: &AppState, user_id: &str, device_id: &str, device_na
         Some(existing) if existing.revoked_mode.is_some() => {
             Err(auth::tokens::revoked_error(existing.revoked_mode.as_deref().unwrap_or("wipe")))
         }
-        Some(existing) if existing.user_id != user_id => Err(ApiError::conflict(ErrorCode::DeviceInUse)),
+        Some(existing) if existing.user_id != user_id => Err(Refusal::conflict(ErrorCode::DeviceInUse)),
         Some(existing) => {
             let mut model: device::ActiveModel = existing.into();
             model.last_seen_at = Set(Some(now));
@@ -200,7 +201,7 @@ async fn bind_device(state: &AppState, user_id: &str, device_id: &str, device_na
             match inserted {
                 Ok(_) => Ok(()),
                 // Two first sign-ins on one new id at once: the other one bound it.
-                Err(err) if crate::db::is_unique_violation(&err) => Err(ApiError::conflict(ErrorCode::DeviceInUse)),
+                Err(err) if crate::db::is_unique_violation(&err) => Err(Refusal::conflict(ErrorCode::DeviceInUse)),
                 Err(err) => Err(err.into()),
             }
         }
@@ -225,7 +226,7 @@ fn token_hash(headers: &HeaderMap) -> Option<String> {
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "admin",
     responses((status = 204), (status = 401)), security(("bearer" = [])))]
 pub async fn logout(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> ApiResult<StatusCode> {
-    let hash = token_hash(&headers).ok_or_else(|| ApiError::unauthorized(ErrorCode::Unauthenticated))?;
+    let hash = token_hash(&headers).ok_or_else(|| Refusal::unauthenticated(ErrorCode::Unauthenticated))?;
     let txn = state.db.begin_write().await?;
     access_token::Entity::update_many()
         .col_expr(access_token::Column::RevokedAt, Expr::value(Utc::now()))
@@ -254,7 +255,7 @@ pub async fn change_password(
     headers: HeaderMap,
     AppJson(body): AppJson<PasswordChange>,
 ) -> ApiResult<StatusCode> {
-    let hash = token_hash(&headers).ok_or_else(|| ApiError::unauthorized(ErrorCode::Unauthenticated))?;
+    let hash = token_hash(&headers).ok_or_else(|| Refusal::unauthenticated(ErrorCode::Unauthenticated))?;
     registry::users::change_password(
         &state.db,
         &Actor::of(&caller),

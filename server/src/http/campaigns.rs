@@ -2,7 +2,8 @@
 //! their region (in one call from the 004 template); supervisors, township and county
 //! teams read them and their progress per township and village (JSON, CSV, XLSX).
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
+use crate::error::Refusal;
 use super::extract::AppJson;
 use crate::state::AppState;
 use crate::auth::{Caller, Role};
@@ -36,20 +37,20 @@ pub fn routes() -> Router<AppState> {
 /// Roles that read campaigns in their region.
 const READ_ROLES: [Role; 4] = [Role::Supervisor, Role::Township, Role::County, Role::Admin];
 
-impl From<CampaignError> for ApiError {
-    fn from(err: CampaignError) -> ApiError {
+impl From<CampaignError> for Refusal {
+    fn from(err: CampaignError) -> Refusal {
         match err {
             CampaignError::UnknownMeasure => field_error("measure", ErrorCode::UnknownMeasure),
-            CampaignError::InvalidMilestone => ApiError::bad_request(ErrorCode::InvalidMilestone),
+            CampaignError::InvalidMilestone => Refusal::invalid(ErrorCode::InvalidMilestone),
             CampaignError::UnknownRegion => field_error("region_code", ErrorCode::InvalidRegion),
-            CampaignError::NotFound => ApiError::not_found(),
-            CampaignError::Db(err) => ApiError::internal(err),
+            CampaignError::NotFound => Refusal::not_found(),
+            CampaignError::Db(err) => Refusal::internal(err),
         }
     }
 }
 
-fn field_error(field: &str, code: ErrorCode) -> ApiError {
-    ApiError::bad_request(code).with_fields(vec![FieldError::new(field, code)])
+fn field_error(field: &str, code: ErrorCode) -> Refusal {
+    Refusal::invalid(code).with_fields(vec![FieldError::new(field, code)])
 }
 
 /// The caller's grants among the reading roles, as (region code, prefix).
@@ -78,18 +79,18 @@ async fn campaign_prefix(state: &AppState, region_code: &str) -> ApiResult<Strin
 }
 
 async fn readable(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Campaign> {
-    let campaign = store::get(&state.db.conn, &id.to_string()).await?.ok_or_else(ApiError::not_found)?;
+    let campaign = store::get(&state.db.conn, &id.to_string()).await?.ok_or_else(Refusal::not_found)?;
     if !may_read(state, caller, &campaign).await? {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     Ok(campaign)
 }
 
 /// County staff (and administrators) run the campaigns of their region.
 async fn managed(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Campaign> {
-    let campaign = store::get(&state.db.conn, id).await?.ok_or_else(ApiError::not_found)?;
+    let campaign = store::get(&state.db.conn, id).await?.ok_or_else(Refusal::not_found)?;
     if !caller.manages_region(&campaign.region_code) {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     Ok(campaign)
 }
@@ -156,7 +157,7 @@ pub async fn create_campaign(
     AppJson(body): AppJson<CampaignBody>,
 ) -> ApiResult<(StatusCode, Json<Campaign>)> {
     if !caller.manages_region(&body.region_code) {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     let new = NewCampaign {
         name: body.name,
@@ -197,7 +198,7 @@ pub async fn create_from_template(
         return Err(field_error("year", ErrorCode::OutOfRange));
     }
     if !caller.manages_region(&body.region_code) {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     let new = NewCampaign {
         name: body.name.unwrap_or_else(|| format!("{}年度扶贫对象动态管理", body.year)),
@@ -297,7 +298,7 @@ pub async fn add_milestone(
 }
 
 async fn managed_milestone(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Milestone> {
-    let m = store::milestone(&state.db.conn, id).await?.ok_or_else(ApiError::not_found)?;
+    let m = store::milestone(&state.db.conn, id).await?.ok_or_else(Refusal::not_found)?;
     managed(state, caller, &m.campaign_id).await?;
     Ok(m)
 }
@@ -389,7 +390,7 @@ pub async fn campaign_progress(
         milestones.push(MilestoneProgress { milestone: m.clone(), regions });
     }
     if params.milestone_id.is_some() && milestones.is_empty() {
-        return Err(ApiError::not_found());
+        return Err(Refusal::not_found());
     }
     let view = ProgressView { campaign_id: campaign.id.clone(), campaign: campaign.name.clone(), on, milestones };
     if format == "json" {
@@ -399,9 +400,9 @@ pub async fn campaign_progress(
     let file = format!("{}进度{}.{format}", view.campaign, format_date(on));
     let ascii = format!("campaign-progress-{}.{format}", format_date(on));
     let (content_type, bytes) = if format == "csv" {
-        (write::CSV_CONTENT_TYPE, write::csv(&sheet).map_err(ApiError::internal)?)
+        (write::CSV_CONTENT_TYPE, write::csv(&sheet).map_err(Refusal::internal)?)
     } else {
-        (write::XLSX_CONTENT_TYPE, write::xlsx(&sheet).map_err(ApiError::internal)?)
+        (write::XLSX_CONTENT_TYPE, write::xlsx(&sheet).map_err(Refusal::internal)?)
     };
     Ok((
         StatusCode::OK,

@@ -1,7 +1,8 @@
 //! `/api/v1/cases`: procedures (C4) for village teams, townships and the county.
 //! Opening a case goes through the same checks as a phone filing one.
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
+use crate::error::Refusal;
 use super::extract::AppJson;
 use crate::state::AppState;
 use crate::auth::Caller;
@@ -63,20 +64,20 @@ pub async fn open_case(
     .await?;
     if result.status != ChangeSetStatus::Applied {
         let errors = result.changes.into_iter().flat_map(|c| c.errors).collect();
-        return Err(ApiError::bad_request(ErrorCode::InvalidRequest).with_fields(errors));
+        return Err(Refusal::invalid(ErrorCode::InvalidRequest).with_fields(errors));
     }
     case_view(&state, &caller, &id.to_string()).await.map(Json)
 }
 
 async fn case_view(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Value> {
-    let case = records::load(&state.db.conn, &CASE, id, false).await?.ok_or_else(ApiError::not_found)?;
+    let case = records::load(&state.db.conn, &CASE, id, false).await?.ok_or_else(Refusal::not_found)?;
     let household_id = case.text("household_id").unwrap_or_default().to_owned();
     let household = records::load(&state.db.conn, &fields::HOUSEHOLD, &household_id, false)
         .await?
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(Refusal::not_found)?;
     let region = household.text("region_code").unwrap_or_default();
     if !scope::household_access(&state.db.conn, caller, &household_id, region).await?.may_read() {
-        return Err(ApiError::out_of_scope());
+        return Err(Refusal::out_of_scope());
     }
     let mut view = case.to_json(&CASE);
     view["region_code"] = json!(region);
@@ -155,7 +156,7 @@ pub async fn sign(
     Path(id): Path<Uuid>,
     AppJson(body): AppJson<SignBody>,
 ) -> ApiResult<Json<Value>> {
-    let step = Step::parse(&body.step).ok_or_else(|| ApiError::bad_request(ErrorCode::UnknownCode))?;
+    let step = Step::parse(&body.step).ok_or_else(|| Refusal::invalid(ErrorCode::UnknownCode))?;
     let id = id.to_string();
     case_view(&state, &caller, &id).await?;
     engine::sign(&state.db, &caller, &id, step, body.decision, body.comment, body.attachment_ids).await?;
@@ -198,7 +199,7 @@ pub async fn reopen(
     Path(id): Path<Uuid>,
     AppJson(body): AppJson<ReopenBody>,
 ) -> ApiResult<Json<Value>> {
-    let step = Step::parse(&body.step).ok_or_else(|| ApiError::bad_request(ErrorCode::UnknownCode))?;
+    let step = Step::parse(&body.step).ok_or_else(|| Refusal::invalid(ErrorCode::UnknownCode))?;
     let id = id.to_string();
     case_view(&state, &caller, &id).await?;
     engine::reopen(&state.db, &caller, &id, step, body.comment).await?;

@@ -1,6 +1,7 @@
 //! `/api/v1/comparisons`: department lists imported by the county and the leads they raise.
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
+use crate::error::{Kind, Refusal};
 use super::extract::AppJson;
 use crate::state::AppState;
 use crate::auth::{Caller, Role};
@@ -10,7 +11,6 @@ use crate::comparison::parse::FileError;
 use crate::records::{self, scope};
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::StatusCode;
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use jingzhun_mobile_api::fields;
 use serde::Deserialize;
@@ -32,7 +32,7 @@ pub async fn import_list(
     let mut source = None;
     let mut region_code = None;
     let mut file = None;
-    let bad = || ApiError::bad_request(ErrorCode::InvalidRequest);
+    let bad = || Refusal::invalid(ErrorCode::InvalidRequest);
     while let Some(field) = multipart.next_field().await.map_err(|_| bad())? {
         match field.name() {
             Some("source") => source = Source::parse(field.text().await.map_err(|_| bad())?.trim()),
@@ -44,7 +44,7 @@ pub async fn import_list(
             _ => {}
         }
     }
-    let source = source.ok_or_else(|| ApiError::bad_request(ErrorCode::UnknownCode))?;
+    let source = source.ok_or_else(|| Refusal::invalid(ErrorCode::UnknownCode))?;
     let (file_name, bytes) = file.ok_or_else(bad)?;
     // The county (or above) compares its own region's households.
     let grant = caller
@@ -52,7 +52,7 @@ pub async fn import_list(
         .iter()
         .filter(|g| matches!(g.role, Role::County | Role::Admin))
         .find(|g| region_code.as_deref().is_none_or(|code| code.starts_with(&g.prefix)))
-        .ok_or_else(ApiError::forbidden)?;
+        .ok_or_else(Refusal::forbidden)?;
     let region_code = region_code.unwrap_or_else(|| grant.region_code.clone());
     let region_prefix = region_code.trim_end_matches('0').to_owned();
     let region_prefix = if region_prefix.len() < grant.prefix.len() { grant.prefix.clone() } else { region_prefix };
@@ -64,15 +64,15 @@ pub async fn import_list(
         Err(ImportError::File(FileError::Cap(cap))) => {
             let mut detail = FieldError::new("file", cap.code());
             detail.message_en = cap.to_string();
-            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, cap.code()).with_fields(vec![detail]))
+            Err(Refusal::new(Kind::Rejected, cap.code()).with_fields(vec![detail]))
         }
         Err(ImportError::File(err)) => {
             let mut detail = FieldError::new("file", ErrorCode::InvalidFile);
             detail.message_en = err.to_string();
-            Err(ApiError::bad_request(ErrorCode::InvalidFile).with_fields(vec![detail]))
+            Err(Refusal::invalid(ErrorCode::InvalidFile).with_fields(vec![detail]))
         }
-        Err(ImportError::Busy) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy)),
-        Err(ImportError::Parse(why)) => Err(ApiError::internal(why)),
+        Err(ImportError::Busy) => Err(Refusal::new(Kind::Busy, ErrorCode::Busy)),
+        Err(ImportError::Parse(why)) => Err(Refusal::internal(why)),
         Err(ImportError::Db(err)) => Err(err.into()),
     }
 }
@@ -120,25 +120,25 @@ pub async fn decide(
     let confirm = match body.decision.as_str() {
         "confirm" => true,
         "dismiss" => false,
-        _ => return Err(ApiError::bad_request(ErrorCode::UnknownCode)),
+        _ => return Err(Refusal::invalid(ErrorCode::UnknownCode)),
     };
     if body.note.trim().is_empty() {
-        return Err(ApiError::bad_request(ErrorCode::NoteRequired));
+        return Err(Refusal::invalid(ErrorCode::NoteRequired));
     }
     let id = id.to_string();
     let leads = import::leads(&state.db.conn, ("l.id = ?".to_owned(), vec![id.as_str().into()]), None).await?;
     let household_id =
-        leads.first().and_then(|l| l["household_id"].as_str()).ok_or_else(ApiError::not_found)?.to_owned();
+        leads.first().and_then(|l| l["household_id"].as_str()).ok_or_else(Refusal::not_found)?.to_owned();
     let household = records::load(&state.db.conn, &fields::HOUSEHOLD, &household_id, false)
         .await?
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(Refusal::not_found)?;
     let region = household.text("region_code").unwrap_or_default();
     // A former officer gets `assignment_ended`: a lead decision is an online action (H2).
     scope::may_edit_online(&state.db.conn, &caller, &household_id, region).await?;
     match import::decide(&state.db, &caller, &id, confirm, body.note.trim()).await {
         Ok(()) => Ok(axum::http::StatusCode::NO_CONTENT),
-        Err(DecideError::NotFound) => Err(ApiError::not_found()),
-        Err(DecideError::AlreadyDecided) => Err(ApiError::conflict(ErrorCode::Conflict)),
+        Err(DecideError::NotFound) => Err(Refusal::not_found()),
+        Err(DecideError::AlreadyDecided) => Err(Refusal::conflict(ErrorCode::Conflict)),
         Err(DecideError::Db(err)) => Err(err.into()),
     }
 }

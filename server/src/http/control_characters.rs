@@ -11,11 +11,11 @@
 //! field inside its own change set, so one bad record is set aside and the rest of the
 //! phone's outbox goes through (DESIGN §5).
 
-use super::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jingzhun_mobile_api::errors::ErrorCode;
@@ -23,7 +23,7 @@ use jingzhun_mobile_api::errors::ErrorCode;
 /// The middleware: see the module documentation.
 pub async fn refuse_control_characters(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if uri_has_control_characters(req.uri()) {
-        return ApiError::bad_request(ErrorCode::ControlCharacter).into_response();
+        return Refusal::invalid(ErrorCode::ControlCharacter).into_response();
     }
     if !is_json(req.headers()) || req.uri().path().ends_with("/sync/push") {
         return next.run(req).await;
@@ -38,14 +38,14 @@ pub async fn refuse_control_characters(State(state): State<AppState>, req: Reque
             // `http_body_util::LengthLimitError`, known here by its text only.
             let too_large = err.to_string().contains("length limit exceeded");
             return if too_large {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge).into_response()
+                Refusal::new(Kind::TooLarge, ErrorCode::PayloadTooLarge).into_response()
             } else {
-                ApiError::bad_request(ErrorCode::InvalidRequest).into_response()
+                Refusal::invalid(ErrorCode::InvalidRequest).into_response()
             };
         }
     };
     if json_has_control_escape(&bytes) {
-        return ApiError::bad_request(ErrorCode::ControlCharacter).into_response();
+        return Refusal::invalid(ErrorCode::ControlCharacter).into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }

@@ -1,62 +1,35 @@
-//! The error every handler returns: a stable code with Chinese and English messages.
-//! A 5xx body says nothing about the cause; the cause is logged once, here.
+//! Refusals as HTTP answers: the one table from a refusal's kind to a status, and the
+//! body every error answer has (a stable code with Chinese and English messages). A 5xx
+//! body says nothing about the cause; the cause is logged once, here.
 
+use crate::error::{Kind, Refusal};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use jingzhun_mobile_api::errors::{ErrorBody, ErrorCode, ErrorDetail, FieldError};
+use jingzhun_mobile_api::errors::{ErrorBody, ErrorCode, ErrorDetail};
 
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: ErrorCode,
-    pub mode: Option<String>,
-    pub fields: Vec<FieldError>,
-    /// Logged, never sent.
-    pub cause: Option<String>,
-}
+pub type ApiResult<T> = Result<T, Refusal>;
 
-impl ApiError {
-    pub fn new(status: StatusCode, code: ErrorCode) -> ApiError {
-        ApiError { status, code, mode: None, fields: Vec::new(), cause: None }
-    }
-    pub fn bad_request(code: ErrorCode) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, code)
-    }
-    pub fn unauthorized(code: ErrorCode) -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, code)
-    }
-    pub fn forbidden() -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden)
-    }
-    pub fn out_of_scope() -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, ErrorCode::OutOfScope)
-    }
-    pub fn not_found() -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound)
-    }
-    pub fn conflict(code: ErrorCode) -> ApiError {
-        ApiError::new(StatusCode::CONFLICT, code)
-    }
-    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
-        ApiError {
-            cause: Some(cause.to_string()),
-            ..ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal)
-        }
-    }
-    pub fn with_fields(mut self, fields: Vec<FieldError>) -> ApiError {
-        self.fields = fields;
-        self
+/// The status of each kind of refusal. The only place a service's answer gets one.
+pub fn status_of(kind: Kind) -> StatusCode {
+    match kind {
+        Kind::Invalid => StatusCode::BAD_REQUEST,
+        Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::Rejected => StatusCode::UNPROCESSABLE_ENTITY,
+        Kind::Gone => StatusCode::GONE,
+        Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Kind::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Kind::OutdatedClient => StatusCode::UPGRADE_REQUIRED,
+        Kind::TooMany => StatusCode::TOO_MANY_REQUESTS,
+        Kind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
-impl From<sea_orm::DbErr> for ApiError {
-    fn from(err: sea_orm::DbErr) -> ApiError {
-        ApiError::internal(err)
-    }
-}
-
-/// Put on every answer built from an [`ApiError`], so the layer that guarantees error
+/// Put on every answer built from a [`Refusal`], so the layer that guarantees error
 /// bodies (`error_bodies`) knows the answer is already ours and whether its cause was
 /// logged.
 #[derive(Debug, Clone, Copy)]
@@ -65,19 +38,24 @@ pub struct Answered {
     pub cause_logged: bool,
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        if let Some(cause) = &self.cause {
-            tracing::error!(code = self.code.code(), %cause, "request failed");
-        }
-        let answered = Answered { code: self.code, cause_logged: self.cause.is_some() };
-        let mut detail = ErrorDetail::new(self.code);
-        detail.mode = self.mode;
-        detail.fields = self.fields;
-        let mut response = (self.status, Json(ErrorBody { error: detail })).into_response();
-        response.extensions_mut().insert(answered);
-        response
+        let status = status_of(self.kind);
+        answer(status, self)
     }
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+/// The answer to a refusal under a given status: also what `error_bodies` gives the
+/// statuses axum and tower answer by themselves (405, 408, 413…).
+pub fn answer(status: StatusCode, refusal: Refusal) -> Response {
+    if let Some(cause) = &refusal.cause {
+        tracing::error!(code = refusal.code.code(), %cause, "request failed");
+    }
+    let answered = Answered { code: refusal.code, cause_logged: refusal.cause.is_some() };
+    let mut detail = ErrorDetail::new(refusal.code);
+    detail.mode = refusal.mode;
+    detail.fields = refusal.fields;
+    let mut response = (status, Json(ErrorBody { error: detail })).into_response();
+    response.extensions_mut().insert(answered);
+    response
+}

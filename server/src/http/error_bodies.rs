@@ -1,6 +1,6 @@
 //! Every error a client can get has our body, `{"error": {code, message_zh, message_en}}`.
 //!
-//! Handlers answer with [`ApiError`]; what does not pass through one is rewritten here,
+//! Handlers answer with [`Refusal`]; what does not pass through one is rewritten here,
 //! once, for every route: axum's plain-text rejections (a path or query that does not
 //! parse, a broken multipart body, a wrong content type), the empty answers of the
 //! timeout (408) and request-decompression (415) layers, and a handler that panicked
@@ -11,7 +11,8 @@
 //!
 //! What this layer must never do: change a success, or tell a client a 5xx's cause.
 
-use super::error::{Answered, ApiError};
+use super::error::Answered;
+use crate::error::{Kind, Refusal};
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
@@ -35,7 +36,7 @@ pub async fn error_bodies(req: Request, next: Next) -> Response {
         Ok(response) => response,
         Err(panic) => {
             tracing::error!(%method, route, cause = panic_message(panic.as_ref()), "request handler panicked");
-            return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal).into_response();
+            return Refusal::new(Kind::Internal, ErrorCode::Internal).into_response();
         }
     };
     let status = response.status();
@@ -43,7 +44,7 @@ pub async fn error_bodies(req: Request, next: Next) -> Response {
         return response;
     }
     if let Some(answered) = response.extensions().get::<Answered>() {
-        // An `ApiError` with a cause logged it; one without is a deliberate answer (busy).
+        // An `Refusal` with a cause logged it; one without is a deliberate answer (busy).
         if status.is_server_error() && !answered.cause_logged {
             tracing::warn!(%method, route, status = status.as_u16(), code = answered.code.code(), "request answered 5xx");
         }
@@ -66,7 +67,8 @@ pub async fn error_bodies(req: Request, next: Next) -> Response {
         let cause = if text.is_empty() { "(no body)" } else { text.as_str() };
         tracing::error!(%method, route, status = status.as_u16(), cause, "request failed");
     }
-    let mut error = ApiError::new(status, code);
+    // The status stays axum's; the kind is not used.
+    let mut error = Refusal::invalid(code);
     if status.is_client_error() && !text.is_empty() {
         // What axum found wrong helps whoever writes the client; it never holds data.
         let mut detail = FieldError::new("", code);
@@ -74,7 +76,7 @@ pub async fn error_bodies(req: Request, next: Next) -> Response {
             format!("{}: {}", detail.message_en, text.chars().take(DETAIL_MAX_CHARS).collect::<String>());
         error = error.with_fields(vec![detail]);
     }
-    let mut rewritten = error.into_response();
+    let mut rewritten = super::error::answer(status, error);
     // Headers that explain the answer stay: Allow, Accept-Encoding, Retry-After,
     // WWW-Authenticate. Those that described the old body go.
     for (name, value) in &parts.headers {
@@ -164,7 +166,7 @@ mod tests {
                 "/page",
                 get(|| async { (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/html")], "<p>none</p>") }),
             )
-            .route("/ours", get(|| async { ApiError::conflict(ErrorCode::CaseOpen) }))
+            .route("/ours", get(|| async { Refusal::conflict(ErrorCode::CaseOpen) }))
             .route("/panics", get(panics))
             .route(
                 "/slow",

@@ -1,7 +1,7 @@
 //! Extractors: the signed-in caller from the bearer token, and bodies that answer bad
 //! input with our error body instead of axum's plain text.
 
-use super::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::auth::Caller;
 use crate::auth::tokens::authenticate;
 use crate::state::AppState;
@@ -16,15 +16,15 @@ use std::borrow::Cow;
 /// The caller of an authenticated route. A device revoked in `drain` mode may still push
 /// for `auth.drain_days` after its revocation, and do nothing else.
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, Refusal> {
         let token = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::unauthorized(ErrorCode::Unauthenticated))?;
+            .ok_or_else(|| Refusal::unauthenticated(ErrorCode::Unauthenticated))?;
         let drain_days = parts.uri.path().ends_with("/sync/push").then_some(state.config.auth.drain_days);
         authenticate(&state.db, token.trim(), drain_days).await
     }
@@ -44,17 +44,17 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, Refusal> {
         if !declares_json(req.headers()) {
-            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType));
+            return Err(Refusal::new(Kind::Unsupported, ErrorCode::UnsupportedMediaType));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
+                Refusal::new(Kind::TooLarge, ErrorCode::PayloadTooLarge)
             } else {
-                ApiError::bad_request(ErrorCode::InvalidRequest)
+                Refusal::invalid(ErrorCode::InvalidRequest)
             }
         })?;
         match axum::Json::<T>::from_bytes(&without_lone_surrogates(&bytes)) {
@@ -62,7 +62,7 @@ where
             Err(rejection) => {
                 let mut detail = FieldError::new("", ErrorCode::InvalidJson);
                 detail.message_en = format!("{}: {}", detail.message_en, rejection.body_text());
-                Err(ApiError::bad_request(ErrorCode::InvalidJson).with_fields(vec![detail]))
+                Err(Refusal::invalid(ErrorCode::InvalidJson).with_fields(vec![detail]))
             }
         }
     }

@@ -1,7 +1,8 @@
 //! `/api/mobile/v1`: the phone contract (DESIGN §5). Handlers parse, call the sync
 //! engine, and map the result.
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
+use crate::error::{Kind, Refusal};
 use super::extract::AppJson;
 use crate::state::AppState;
 use crate::attachments;
@@ -10,7 +11,7 @@ use crate::records::scope;
 use crate::sync::{conflicts, pull, push};
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
@@ -36,7 +37,7 @@ pub async fn push_changes(
     if req.changesets.len() > limits.max_changesets_per_push
         || req.changesets.iter().any(|cs| cs.changes.len() > limits.max_changes_per_changeset)
     {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge));
+        return Err(Refusal::new(Kind::TooLarge, ErrorCode::PayloadTooLarge));
     }
     let mut results = Vec::with_capacity(req.changesets.len());
     for changeset in &req.changesets {
@@ -202,15 +203,15 @@ pub async fn download_attachment(
     Ok((headers, download.bytes).into_response())
 }
 
-fn attachment_error(err: attachments::AttachmentError) -> ApiError {
+fn attachment_error(err: attachments::AttachmentError) -> Refusal {
     use attachments::AttachmentError as E;
     match err {
-        E::InvalidRequest => ApiError::bad_request(ErrorCode::InvalidRequest),
-        E::TooLarge => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::AttachmentTooLarge),
-        E::QuotaExceeded(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::QuotaExceeded),
-        E::ContentTypeNotAllowed => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::ContentTypeNotAllowed),
-        E::NotFound => ApiError::not_found(),
-        E::Refused(code) => ApiError::new(StatusCode::FORBIDDEN, code),
+        E::InvalidRequest => Refusal::invalid(ErrorCode::InvalidRequest),
+        E::TooLarge => Refusal::new(Kind::TooLarge, ErrorCode::AttachmentTooLarge),
+        E::QuotaExceeded(_) => Refusal::new(Kind::TooLarge, ErrorCode::QuotaExceeded),
+        E::ContentTypeNotAllowed => Refusal::new(Kind::Unsupported, ErrorCode::ContentTypeNotAllowed),
+        E::NotFound => Refusal::not_found(),
+        E::Refused(code) => Refusal::new(Kind::Forbidden, code),
         E::Db(err) => err.into(),
     }
 }

@@ -26,7 +26,7 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use error::ApiError;
+use crate::error::{Kind, Refusal};
 use jingzhun_mobile_api::CLIENT_VERSION_HEADER;
 use jingzhun_mobile_api::errors::ErrorCode;
 use std::time::{Duration, Instant};
@@ -101,9 +101,9 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/mobile/v1", mobile)
         .nest("/api/v1", admin)
         .merge(notice_pages::routes())
-        .fallback(|| async { ApiError::not_found() })
+        .fallback(|| async { Refusal::not_found() })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
+            error::answer(StatusCode::METHOD_NOT_ALLOWED, Refusal::invalid(ErrorCode::MethodNotAllowed))
         })
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
         // Inside decompression: it reads the body the handler will read.
@@ -149,7 +149,7 @@ async fn client_version(State(state): State<AppState>, req: Request, next: Next)
         && version < state.config.sync.min_client_version
         && !always_allowed
     {
-        return ApiError::new(StatusCode::UPGRADE_REQUIRED, ErrorCode::UpgradeRequired).into_response();
+        return Refusal::new(Kind::OutdatedClient, ErrorCode::UpgradeRequired).into_response();
     }
     next.run(req).await
 }

@@ -2,7 +2,8 @@
 //! village (003 附件3), kept by the village team (or above). Poor households and people
 //! are counted from the household records, as the form says (由户表生成).
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
+use crate::error::Refusal;
 use super::extract::AppJson;
 use crate::state::AppState;
 use crate::auth::Caller;
@@ -68,20 +69,20 @@ pub async fn save(
     AppJson(body): AppJson<NaturalVillage>,
 ) -> ApiResult<axum::http::StatusCode> {
     if !caller.edits_region(&code) || code.len() != 12 {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 50 {
-        return Err(ApiError::bad_request(ErrorCode::Required));
+        return Err(Refusal::invalid(ErrorCode::Required));
     }
     if body.counts.keys().any(|k| !COUNTS.contains(&k.as_str()))
         || body.conditions.keys().any(|k| !FLAGS.contains(&k.as_str()))
     {
-        return Err(ApiError::bad_request(ErrorCode::UnknownField));
+        return Err(Refusal::invalid(ErrorCode::UnknownField));
     }
     if body.counts.values().any(|n| *n < 0) || body.distance_to_village_km.is_some_and(|d| !(0.0..=1000.0).contains(&d))
     {
-        return Err(ApiError::bad_request(ErrorCode::OutOfRange));
+        return Err(Refusal::invalid(ErrorCode::OutOfRange));
     }
     // Stored as digits: as typed, separators could overflow the column.
     let phone = body
@@ -89,7 +90,7 @@ pub async fn save(
         .as_deref()
         .map(|p| {
             jingzhun_mobile_api::validate::canonical_phone(p)
-                .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidPhone))
+                .ok_or_else(|| Refusal::invalid(ErrorCode::InvalidPhone))
         })
         .transpose()?;
     let mut columns = vec![
@@ -137,7 +138,7 @@ pub async fn save(
     );
     if let Err(err) = txn.execute_raw(sql(backend, &text, values)).await {
         return Err(if crate::db::is_unique_violation(&err) {
-            ApiError::conflict(ErrorCode::AlreadyExists)
+            Refusal::conflict(ErrorCode::AlreadyExists)
         } else {
             err.into()
         });
@@ -160,7 +161,7 @@ pub async fn list(
     Path(code): Path<String>,
 ) -> ApiResult<Json<Vec<serde_json::Value>>> {
     if !caller.reads_region(&code) {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     let conn = &state.db.conn;
     let backend = state.db.backend();

@@ -5,6 +5,7 @@
 //! before they touch the database, so a flood is turned away cheaply and the page
 //! stays fast for everyone else.
 
+use crate::error::Kind;
 use crate::notices::public::CachedPage;
 use crate::state::AppState;
 use crate::auth::throttle::sender_key;
@@ -313,9 +314,9 @@ pub async fn post_objection(
     .await;
     match filed {
         Ok(receipt) => Redirect::to(&format!("/o/{receipt}?new=1")).into_response(),
-        Err(err) if err.status == StatusCode::NOT_FOUND => not_found(),
-        Err(err) if err.status == StatusCode::INTERNAL_SERVER_ERROR => {
-            // The error becomes a page here, not an `ApiError` answer: its cause is logged here.
+        Err(err) if err.kind == Kind::NotFound => not_found(),
+        Err(err) if err.kind == Kind::Internal => {
+            // The error becomes a page here, not an `Refusal` answer: its cause is logged here.
             tracing::error!(
                 code = err.code.code(),
                 cause = err.cause.as_deref().unwrap_or("(none)"),
@@ -323,7 +324,7 @@ pub async fn post_objection(
             );
             html(StatusCode::SERVICE_UNAVAILABLE, pages::message_page("暂时无法提交", "请稍后再试。"))
         }
-        Err(err) => refused(&state, &token, err.status, err.code.message_zh()).await,
+        Err(err) => refused(&state, &token, super::error::status_of(err.kind), err.code.message_zh()).await,
     }
 }
 

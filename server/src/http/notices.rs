@@ -2,7 +2,8 @@
 //! notices (C5, R10) — draft, publish, posting photos, close — and the investigation
 //! of objections. The villagers' side is `notice_pages`.
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
+use crate::error::Refusal;
 use super::extract::AppJson;
 use crate::state::AppState;
 use crate::auth::Caller;
@@ -43,7 +44,7 @@ async fn readable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Noti
     let draft = view.status == "draft";
     let reads = caller.read_prefixes().iter().any(|p| prefix.starts_with(p) || (!draft && p.starts_with(&prefix)));
     if !reads {
-        return Err(ApiError::out_of_scope());
+        return Err(Refusal::out_of_scope());
     }
     Ok(with_url(state, view))
 }

@@ -16,7 +16,8 @@ use jingzhun_notifier::provider_text;
 use sea_orm::{ConnectionTrait, EntityTrait, Value};
 use serde::{Deserialize, Serialize};
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
+use crate::error::{Kind, Refusal};
 use super::extract::AppJson;
 use crate::state::AppState;
 use crate::audit::{self, AuditEntry};
@@ -39,8 +40,8 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/notification-robots/{id}", put(set_robot))
 }
 
-fn known_channel(channel: &str) -> Result<&'static str, ApiError> {
-    CHANNELS.into_iter().find(|known| *known == channel).ok_or_else(|| ApiError::bad_request(ErrorCode::UnknownChannel))
+fn known_channel(channel: &str) -> Result<&'static str, Refusal> {
+    CHANNELS.into_iter().find(|known| *known == channel).ok_or_else(|| Refusal::invalid(ErrorCode::UnknownChannel))
 }
 
 /// Templates are deployment-wide: only an administrator at the root may change them.
@@ -81,7 +82,7 @@ pub struct TemplateUpdate {
 async fn load_templates(
     conn: &impl ConnectionTrait,
     filter: Option<(&str, &str)>,
-) -> Result<Vec<TemplateBody>, ApiError> {
+) -> Result<Vec<TemplateBody>, Refusal> {
     let (text, values): (&str, Vec<Value>) = match filter {
         Some((event, channel)) => (
             "SELECT event, channel, subject, body, sms_template_code, sms_params FROM notification_template \
@@ -114,7 +115,7 @@ async fn load_templates(
     responses((status = 200, body = [TemplateBody]), (status = 403)), security(("bearer" = [])))]
 pub async fn list_templates(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TemplateBody>>> {
     if !manages_someone(&caller) {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     Ok(Json(load_templates(&state.db.conn, None).await?))
 }
@@ -130,15 +131,15 @@ pub async fn update_template(
     AppJson(update): AppJson<TemplateUpdate>,
 ) -> ApiResult<Json<TemplateBody>> {
     if !is_admin(&caller) {
-        return Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, ErrorCode::RootAdminRequired));
+        return Err(Refusal::new(Kind::Forbidden, ErrorCode::RootAdminRequired));
     }
-    let event = Event::parse(&event).ok_or_else(|| ApiError::bad_request(ErrorCode::UnknownEvent))?.code();
+    let event = Event::parse(&event).ok_or_else(|| Refusal::invalid(ErrorCode::UnknownEvent))?.code();
     let channel = known_channel(&channel)?;
     if update.body.trim().is_empty() {
-        return Err(ApiError::bad_request(ErrorCode::TemplateEmpty));
+        return Err(Refusal::invalid(ErrorCode::TemplateEmpty));
     }
     let txn = state.db.begin_write().await?;
-    let old = load_templates(&*txn, Some((event, channel))).await?.pop().ok_or_else(ApiError::not_found)?;
+    let old = load_templates(&*txn, Some((event, channel))).await?.pop().ok_or_else(Refusal::not_found)?;
     let sms_params = update.sms_params.clone().unwrap_or_else(|| old.sms_params.clone());
     txn.execute_raw(sql(
         txn.get_database_backend(),
@@ -204,12 +205,12 @@ pub struct ChannelPreference {
     pub has_address: bool,
 }
 
-async fn preferences(conn: &impl ConnectionTrait, user_id: &str) -> Result<PreferencesBody, ApiError> {
+async fn preferences(conn: &impl ConnectionTrait, user_id: &str) -> Result<PreferencesBody, Refusal> {
     let backend = conn.get_database_backend();
     let user = conn
         .query_one_raw(sql(backend, "SELECT phone, email FROM app_user WHERE id = ?", vec![user_id.into()]))
         .await?
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(Refusal::not_found)?;
     let phone: Option<String> = user.try_get_by_index(0)?;
     let email: Option<String> = user.try_get_by_index(1)?;
     let rows = conn
@@ -243,7 +244,7 @@ async fn set_preference(
     caller: &Caller,
     user_id: &str,
     body: PreferenceBody,
-) -> Result<PreferencesBody, ApiError> {
+) -> Result<PreferencesBody, Refusal> {
     let channel = known_channel(&body.channel)?;
     let txn = state.db.begin_write().await?;
     let old = preferences(&*txn, user_id).await?;
@@ -276,7 +277,7 @@ async fn set_preference(
 }
 
 /// Whether the caller manages the user (their preferences, a test message to them).
-async fn manages_user(conn: &impl ConnectionTrait, caller: &Caller, user_id: &str) -> Result<bool, ApiError> {
+async fn manages_user(conn: &impl ConnectionTrait, caller: &Caller, user_id: &str) -> Result<bool, Refusal> {
     // The registry's rule: wholly inside the caller's region, below the caller's rank.
     Ok(caller.manages_user(&crate::registry::users::grants(conn, user_id).await?))
 }
@@ -288,7 +289,7 @@ async fn manages_message(
     caller: &Caller,
     user_id: &str,
     region: Option<String>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Refusal> {
     match region {
         Some(region) => Ok(caller.manages_region(&region)),
         None => manages_user(conn, caller, user_id).await,
@@ -324,7 +325,7 @@ pub async fn user_preferences(
     Path(id): Path<String>,
 ) -> ApiResult<Json<PreferencesBody>> {
     if id != caller.user_id && !manages_user(&state.db.conn, &caller, &id).await? {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     Ok(Json(preferences(&state.db.conn, &id).await?))
 }
@@ -340,7 +341,7 @@ pub async fn set_user_preference(
     AppJson(body): AppJson<PreferenceBody>,
 ) -> ApiResult<Json<PreferencesBody>> {
     if id != caller.user_id && !manages_user(&state.db.conn, &caller, &id).await? {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     Ok(Json(set_preference(&state, &caller, &id, body).await?))
 }
@@ -498,12 +499,12 @@ pub async fn attempts(
             vec![id.as_str().into()],
         ))
         .await?
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(Refusal::not_found)?;
     let user_id: String = row.try_get_by_index(0)?;
     let region: Option<String> = row.try_get_by_index(1)?;
     let visible = user_id == caller.user_id || manages_message(&state.db.conn, &caller, &user_id, region).await?;
     if !visible {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     let rows = state
         .db
@@ -563,7 +564,7 @@ async fn test_recipient(
     caller: &Caller,
     channel: &str,
     address: &str,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, Refusal> {
     let backend = conn.get_database_backend();
     let users: Vec<String> = match channel {
         "sms" => {
@@ -640,33 +641,33 @@ pub async fn test_send(
     AppJson(body): AppJson<TestSendBody>,
 ) -> ApiResult<Json<TestSendResult>> {
     if !manages_someone(&caller) {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     let channel_name = known_channel(&body.channel)?;
     let event = match &body.event {
-        Some(code) => Event::parse(code).ok_or_else(|| ApiError::bad_request(ErrorCode::UnknownEvent))?,
+        Some(code) => Event::parse(code).ok_or_else(|| Refusal::invalid(ErrorCode::UnknownEvent))?,
         None => Event::DailyDigest,
     };
-    let channels = state.config.notify.channels().map_err(|error| ApiError::internal(format!("{error:#}")))?;
+    let channels = state.config.notify.channels().map_err(|error| Refusal::internal(format!("{error:#}")))?;
     let configured = match channel_name {
         "sms" => channels.sms.is_some(),
         "email" => channels.email.is_some(),
         _ => channels.wecom.is_some(),
     };
     if !configured {
-        return Err(ApiError::conflict(ErrorCode::ChannelNotConfigured));
+        return Err(Refusal::conflict(ErrorCode::ChannelNotConfigured));
     }
     let recipient = if channel_name == "sms" {
         jingzhun_notifier::normalize_mobile(&body.address)
-            .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidAddress))?
+            .ok_or_else(|| Refusal::invalid(ErrorCode::InvalidAddress))?
     } else {
         body.address.trim().to_string()
     };
     if recipient.is_empty() {
-        return Err(ApiError::bad_request(ErrorCode::InvalidAddress));
+        return Err(Refusal::invalid(ErrorCode::InvalidAddress));
     }
     let Some(owner) = test_recipient(&state.db.conn, &caller, channel_name, &recipient).await? else {
-        return Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, ErrorCode::RecipientNotAllowed));
+        return Err(Refusal::new(Kind::Forbidden, ErrorCode::RecipientNotAllowed));
     };
     let recent = crate::db::count(
         &state.db.conn,
@@ -680,13 +681,13 @@ pub async fn test_send(
     )
     .await?;
     if recent >= TEST_SENDS_PER_HOUR {
-        return Err(ApiError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited));
+        return Err(Refusal::new(Kind::TooMany, ErrorCode::RateLimited));
     }
     let now = state.clock.now();
     let txn = state.db.begin_write().await?;
     let id = crate::notify::enqueue_test(&*txn, now, &owner, channel_name, &recipient, event, &sample_params())
         .await?
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(Refusal::not_found)?;
     audit::record(
         &*txn,
         &[AuditEntry {
@@ -703,7 +704,7 @@ pub async fn test_send(
     .await?;
     txn.commit().await?;
     let dispatcher =
-        crate::notify::dispatch::dispatcher(&state.db, &state.config.notify).map_err(|error| ApiError::internal(format!("{error:#}")))?;
+        crate::notify::dispatch::dispatcher(&state.db, &state.config.notify).map_err(|error| Refusal::internal(format!("{error:#}")))?;
     let answer = match dispatcher.send_now(&id, now).await? {
         SendNow::Sent { provider, delivery } => TestSendResult {
             sent: true,
@@ -729,9 +730,9 @@ pub async fn test_send(
             detail: Some(error.to_string()),
         },
         SendNow::Held { .. } => {
-            return Err(ApiError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited));
+            return Err(Refusal::new(Kind::TooMany, ErrorCode::RateLimited));
         }
-        SendNow::NotQueued => return Err(ApiError::conflict(ErrorCode::NotificationState)),
+        SendNow::NotQueued => return Err(Refusal::conflict(ErrorCode::NotificationState)),
     };
     Ok(Json(answer))
 }
@@ -775,7 +776,7 @@ fn key_hint(key: &str) -> String {
     format!("***{tail}")
 }
 
-async fn load_robots(conn: &impl ConnectionTrait, id: Option<&str>) -> Result<Vec<RobotBody>, ApiError> {
+async fn load_robots(conn: &impl ConnectionTrait, id: Option<&str>) -> Result<Vec<RobotBody>, Refusal> {
     let (text, values): (&str, Vec<Value>) = match id {
         Some(id) => {
             ("SELECT id, region_code, name, robot_key, active FROM notification_robot WHERE id = ?", vec![id.into()])
@@ -804,7 +805,7 @@ async fn load_robots(conn: &impl ConnectionTrait, id: Option<&str>) -> Result<Ve
     responses((status = 200, body = [RobotBody]), (status = 403)), security(("bearer" = [])))]
 pub async fn list_robots(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<RobotBody>>> {
     if !manages_someone(&caller) {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     let robots = load_robots(&state.db.conn, None).await?;
     Ok(Json(robots.into_iter().filter(|robot| caller.manages_region(&robot.region_code)).collect()))
@@ -820,15 +821,15 @@ pub async fn add_robot(
     AppJson(body): AppJson<NewRobot>,
 ) -> ApiResult<Json<RobotBody>> {
     if !caller.manages_region(&body.region_code) {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     let key = body.robot_key.trim();
     if key.is_empty() || body.region_code.len() != 12 || !body.region_code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::bad_request(ErrorCode::InvalidAddress));
+        return Err(Refusal::invalid(ErrorCode::InvalidAddress));
     }
     // A robot hears about its region and everything below: the region must be a real one.
     if crate::db::entities::region::Entity::find_by_id(body.region_code.clone()).one(&state.db.conn).await?.is_none() {
-        return Err(ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::RegionCodeLevel));
+        return Err(Refusal::new(Kind::Rejected, ErrorCode::RegionCodeLevel));
     }
     let id = uuid::Uuid::new_v4().to_string();
     let txn = state.db.begin_write().await?;
@@ -859,7 +860,7 @@ pub async fn add_robot(
         }],
     )
     .await?;
-    let robot = load_robots(&*txn, Some(&id)).await?.pop().ok_or_else(ApiError::not_found)?;
+    let robot = load_robots(&*txn, Some(&id)).await?.pop().ok_or_else(Refusal::not_found)?;
     txn.commit().await?;
     Ok(Json(robot))
 }
@@ -875,9 +876,9 @@ pub async fn set_robot(
     AppJson(body): AppJson<RobotUpdate>,
 ) -> ApiResult<Json<RobotBody>> {
     let txn = state.db.begin_write().await?;
-    let old = load_robots(&*txn, Some(&id)).await?.pop().ok_or_else(ApiError::not_found)?;
+    let old = load_robots(&*txn, Some(&id)).await?.pop().ok_or_else(Refusal::not_found)?;
     if !caller.manages_region(&old.region_code) {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     txn.execute_raw(sql(
         txn.get_database_backend(),
@@ -900,13 +901,13 @@ pub async fn set_robot(
         }],
     )
     .await?;
-    let robot = load_robots(&*txn, Some(&id)).await?.pop().ok_or_else(ApiError::not_found)?;
+    let robot = load_robots(&*txn, Some(&id)).await?.pop().ok_or_else(Refusal::not_found)?;
     txn.commit().await?;
     Ok(Json(robot))
 }
 
 /// Loads one row's status and region and checks the caller manages it.
-async fn managed_row(conn: &impl ConnectionTrait, caller: &Caller, id: &str) -> Result<String, ApiError> {
+async fn managed_row(conn: &impl ConnectionTrait, caller: &Caller, id: &str) -> Result<String, Refusal> {
     let row = conn
         .query_one_raw(sql(
             conn.get_database_backend(),
@@ -914,21 +915,21 @@ async fn managed_row(conn: &impl ConnectionTrait, caller: &Caller, id: &str) -> 
             vec![id.into()],
         ))
         .await?
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(Refusal::not_found)?;
     let user_id: String = row.try_get_by_index(0)?;
     let region: Option<String> = row.try_get_by_index(1)?;
     if !manages_message(conn, caller, &user_id, region).await? {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     Ok(row.try_get_by_index(2)?)
 }
 
 /// Moves a row from `from` to `to` (county staff of its region), audited.
-async fn decide(state: &AppState, caller: &Caller, id: &str, from: &[&str], to: &str) -> Result<(), ApiError> {
+async fn decide(state: &AppState, caller: &Caller, id: &str, from: &[&str], to: &str) -> Result<(), Refusal> {
     let txn = state.db.begin_write().await?;
     let status = managed_row(&*txn, caller, id).await?;
     if !from.contains(&status.as_str()) {
-        return Err(ApiError::conflict(ErrorCode::NotificationState));
+        return Err(Refusal::conflict(ErrorCode::NotificationState));
     }
     let now = state.clock.now();
     txn.execute_raw(sql(

@@ -41,7 +41,7 @@ pub async fn metrics(
         sent.is_some_and(|sent| crate::auth::tokens::hash_token(sent.trim()) == crate::auth::tokens::hash_token(token))
     };
     if !allowed {
-        return super::error::ApiError::forbidden().into_response();
+        return crate::error::Refusal::forbidden().into_response();
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }

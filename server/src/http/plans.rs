@@ -3,7 +3,8 @@
 //! for the caller's scope (supervisors, county, township and village teams their
 //! region; officers their assigned households).
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
+use crate::error::Refusal;
 use crate::state::AppState;
 use crate::auth::Caller;
 use crate::auth::roles::prefix_len;
@@ -31,10 +32,10 @@ pub fn routes() -> Router<AppState> {
 async fn readable_household(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<String> {
     let id = id.to_string();
     let household =
-        records::load(&state.db.conn, &fields::HOUSEHOLD, &id, false).await?.ok_or_else(ApiError::not_found)?;
+        records::load(&state.db.conn, &fields::HOUSEHOLD, &id, false).await?.ok_or_else(Refusal::not_found)?;
     let region = household.text("region_code").unwrap_or_default();
     if !scope::household_access(&state.db.conn, caller, &id, region).await?.may_read() {
-        return Err(ApiError::out_of_scope());
+        return Err(Refusal::out_of_scope());
     }
     Ok(id)
 }
@@ -64,7 +65,7 @@ pub async fn plan_outcome(
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<PlanOutcome>> {
     let id = readable_household(&state, &caller, id).await?;
-    plans::outcome(&state.db.conn, &id).await?.map(Json).ok_or_else(ApiError::not_found)
+    plans::outcome(&state.db.conn, &id).await?.map(Json).ok_or_else(Refusal::not_found)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -97,7 +98,7 @@ pub async fn overdue_tasks(
         let region = region::Entity::find_by_id(code.clone())
             .one(&state.db.conn)
             .await?
-            .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidRegion))?;
+            .ok_or_else(|| Refusal::invalid(ErrorCode::InvalidRegion))?;
         let prefix = region.code.get(..prefix_len(&region.level)).unwrap_or(&region.code);
         condition = format!("{condition} AND h.region_code LIKE ?");
         values.push(format!("{prefix}%").into());

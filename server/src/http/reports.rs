@@ -2,7 +2,8 @@
 //! JSON. Only the village, township, county, supervisor and administrator roles get
 //! reports, and only for a region they read; officers never do.
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
+use crate::error::{Kind, Refusal};
 use crate::state::AppState;
 use crate::auth::{Caller, Role};
 use crate::reports::{self, Period, ReportName, sheet, write};
@@ -35,20 +36,20 @@ pub struct ReportParams {
     pub format: Option<String>,
 }
 
-fn field_error(field: &str, code: ErrorCode) -> ApiError {
-    ApiError::bad_request(code).with_fields(vec![FieldError::new(field, code)])
+fn field_error(field: &str, code: ErrorCode) -> Refusal {
+    Refusal::invalid(code).with_fields(vec![FieldError::new(field, code)])
 }
 
 /// Every report slot stayed taken: 503 `busy`.
-pub(crate) fn busy() -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy)
+pub(crate) fn busy() -> Refusal {
+    Refusal::new(Kind::Busy, ErrorCode::Busy)
 }
 
 /// More households than `[reports] max_households`: 422 `report_too_large`.
-pub(crate) fn too_large(households: u64, limit: u64) -> ApiError {
+pub(crate) fn too_large(households: u64, limit: u64) -> Refusal {
     let mut detail = FieldError::new("region_code", ErrorCode::ReportTooLarge);
     detail.message_en = format!("{households} households; at most {limit} in one report");
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ReportTooLarge).with_fields(vec![detail])
+    Refusal::new(Kind::Rejected, ErrorCode::ReportTooLarge).with_fields(vec![detail])
 }
 
 fn parse_date(field: &str, value: Option<&str>) -> ApiResult<Option<NaiveDate>> {
@@ -96,22 +97,22 @@ pub async fn report(
     Path(name): Path<String>,
     Query(params): Query<ReportParams>,
 ) -> ApiResult<Response> {
-    let name = ReportName::parse(&name).ok_or_else(ApiError::not_found)?;
+    let name = ReportName::parse(&name).ok_or_else(Refusal::not_found)?;
     let grants: Vec<_> = caller.grants.iter().filter(|g| REPORT_ROLES.contains(&g.role)).collect();
-    let Some(first) = grants.first() else { return Err(ApiError::forbidden()) };
+    let Some(first) = grants.first() else { return Err(Refusal::forbidden()) };
     let region_code = params.region_code.as_deref().map(str::trim).unwrap_or(&first.region_code).to_owned();
     if region_code.len() != 12 || !region_code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(field_error("region_code", ErrorCode::InvalidRegion));
     }
     if !caller.reads_region(&region_code) || !grants.iter().any(|g| region_code.starts_with(&g.prefix)) {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     let format = params.format.as_deref().unwrap_or("xlsx");
     if !matches!(format, "xlsx" | "csv" | "json") {
         return Err(field_error("format", ErrorCode::UnknownCode));
     }
     let period = period(&params)?;
-    let unit = reports::queries::region(&state.db.conn, &region_code).await?.ok_or_else(ApiError::not_found)?;
+    let unit = reports::queries::region(&state.db.conn, &region_code).await?.ok_or_else(Refusal::not_found)?;
     let scope = scope::households_condition(&caller, "h.id", "h.region_code");
     // Whole-region reports hold a connection and their rows in memory: few at once, and
     // none over more households than configured (M9).
@@ -134,11 +135,11 @@ pub async fn report(
     Ok(match format {
         "json" => axum::Json(report.to_json()).into_response(),
         "csv" => {
-            let bytes = write::csv(&sheet::layout(&report)).map_err(ApiError::internal)?;
+            let bytes = write::csv(&sheet::layout(&report)).map_err(Refusal::internal)?;
             attachment("csv", write::CSV_CONTENT_TYPE, bytes)
         }
         _ => {
-            let bytes = write::xlsx(&sheet::layout(&report)).map_err(ApiError::internal)?;
+            let bytes = write::xlsx(&sheet::layout(&report)).map_err(Refusal::internal)?;
             attachment("xlsx", write::XLSX_CONTENT_TYPE, bytes)
         }
     })

@@ -1,6 +1,7 @@
 //! `/api/v1`: poverty lines, rule assessments of a household, data-quality checks.
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
+use crate::error::Refusal;
 use super::extract::AppJson;
 use crate::state::AppState;
 use crate::auth::Caller;
@@ -75,16 +76,16 @@ pub async fn set_threshold(
     caller: Caller,
     AppJson(body): AppJson<ThresholdBody>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let standard = Standard::from_code(&body.standard).ok_or_else(|| ApiError::bad_request(ErrorCode::UnknownCode))?;
+    let standard = Standard::from_code(&body.standard).ok_or_else(|| Refusal::invalid(ErrorCode::UnknownCode))?;
     if !(2000..=2100).contains(&body.year)
         || !body.region_prefix.bytes().all(|b| b.is_ascii_digit())
         || body.region_prefix.len() > 12
     {
-        return Err(ApiError::bad_request(ErrorCode::OutOfRange));
+        return Err(Refusal::invalid(ErrorCode::OutOfRange));
     }
-    let fen = jingzhun_mobile_api::validate::money_fen(&serde_json::json!(body.yuan)).map_err(ApiError::bad_request)?;
+    let fen = jingzhun_mobile_api::validate::money_fen(&serde_json::json!(body.yuan)).map_err(Refusal::invalid)?;
     if !may_set_for(&caller, &body.region_prefix) {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     let line = Threshold {
         year: body.year,
@@ -115,14 +116,14 @@ pub async fn assessment(
 ) -> ApiResult<Json<Value>> {
     let id = id.to_string();
     let household =
-        records::load(&state.db.conn, &fields::HOUSEHOLD, &id, false).await?.ok_or_else(ApiError::not_found)?;
+        records::load(&state.db.conn, &fields::HOUSEHOLD, &id, false).await?.ok_or_else(Refusal::not_found)?;
     if !scope::household_access(&state.db.conn, &caller, &id, household.text("region_code").unwrap_or_default())
         .await?
         .may_read()
     {
-        return Err(ApiError::out_of_scope());
+        return Err(Refusal::out_of_scope());
     }
-    rules::assess(&state.db.conn, &id, params.year).await?.map(Json).ok_or_else(ApiError::not_found)
+    rules::assess(&state.db.conn, &id, params.year).await?.map(Json).ok_or_else(Refusal::not_found)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -193,12 +194,12 @@ pub async fn set_policy(
     AppJson(body): AppJson<PolicyBody>,
 ) -> ApiResult<axum::http::StatusCode> {
     let policy: crate::domain::policy::RulePolicy =
-        serde_json::from_value(body.policy).map_err(|_| ApiError::bad_request(ErrorCode::InvalidRequest))?;
+        serde_json::from_value(body.policy).map_err(|_| Refusal::invalid(ErrorCode::InvalidRequest))?;
     if body.region_prefix.len() > 12 || !body.region_prefix.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::bad_request(ErrorCode::InvalidRegion));
+        return Err(Refusal::invalid(ErrorCode::InvalidRegion));
     }
     if !may_set_for(&caller, &body.region_prefix) {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     rules::policy::set(&state.db, &caller, &body.region_prefix, &policy, &body.source).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
@@ -215,7 +216,7 @@ pub async fn village_exit(
     Path(code): Path<String>,
 ) -> ApiResult<Json<Value>> {
     if !caller.reads_region(&code) {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     let backend = state.db.backend();
     let row = state
@@ -227,9 +228,9 @@ pub async fn village_exit(
             vec![code.as_str().into()],
         ))
         .await?
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(Refusal::not_found)?;
     let population: Option<i64> = row.try_get_by_index(0)?;
-    let population = population.ok_or_else(|| ApiError::conflict(ErrorCode::Required))?;
+    let population = population.ok_or_else(|| Refusal::conflict(ErrorCode::Required))?;
     let remaining = crate::db::query_scalar_i64(
         &state.db.conn,
         crate::db::sql(
@@ -247,7 +248,7 @@ pub async fn village_exit(
     };
     let policy = rules::policy::for_region(&state.db.conn, &code).await?;
     let verdict = crate::domain::village::assess_village_exit(&facts, &policy)
-        .map_err(|_| ApiError::conflict(ErrorCode::OutOfRange))?;
+        .map_err(|_| Refusal::conflict(ErrorCode::OutOfRange))?;
     Ok(Json(serde_json::json!({ "village": code, "facts": facts, "exit": verdict })))
 }
 
@@ -266,10 +267,10 @@ pub async fn set_population(
     AppJson(body): AppJson<PopulationBody>,
 ) -> ApiResult<axum::http::StatusCode> {
     if !caller.manages_region(&code) {
-        return Err(ApiError::forbidden());
+        return Err(Refusal::forbidden());
     }
     if body.rural_population <= 0 {
-        return Err(ApiError::bad_request(ErrorCode::OutOfRange));
+        return Err(Refusal::invalid(ErrorCode::OutOfRange));
     }
     let txn = state.db.begin_write().await?;
     let updated = txn
@@ -281,7 +282,7 @@ pub async fn set_population(
         .await?
         .rows_affected();
     if updated == 0 {
-        return Err(ApiError::not_found());
+        return Err(Refusal::not_found());
     }
     let mut entry = crate::registry::Actor::of(&caller).audit("set_population", "region", &code);
     entry.new_value = Some(body.rural_population.to_string());

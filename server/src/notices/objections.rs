@@ -8,13 +8,12 @@ use super::service::{self, NoticeRow, grant_for};
 use crate::audit::AuditEntry;
 use crate::auth::Caller;
 use crate::db::{Db, WriteTxn, sql};
-use crate::http::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::notify::{self, Event, Notification, Recipients};
 use crate::procedures::engine;
 use crate::records::changelog::{self, LogEntry, LogOp};
 use crate::records::server_edit::Written;
 use crate::records::side::{self, SideRecord};
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::validate::mask_phone;
@@ -199,31 +198,31 @@ pub async fn file(
     token: &str,
     form: ObjectionForm,
     source_hash: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, Refusal> {
     let body = form.body.trim().to_owned();
     if body.is_empty() {
-        return Err(ApiError::bad_request(ErrorCode::ObjectionEmpty));
+        return Err(Refusal::invalid(ErrorCode::ObjectionEmpty));
     }
     if body.chars().count() > MAX_BODY_CHARS {
-        return Err(ApiError::bad_request(ErrorCode::ObjectionTooLong));
+        return Err(Refusal::invalid(ErrorCode::ObjectionTooLong));
     }
     let name = form.name.map(|n| n.trim().chars().take(MAX_NAME_CHARS).collect::<String>()).filter(|n| !n.is_empty());
     let phone = match form.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         None => None,
         Some(p) if jingzhun_mobile_api::validate::phone_is_valid(p) => Some(p.to_owned()),
-        Some(_) => return Err(ApiError::bad_request(ErrorCode::InvalidPhone)),
+        Some(_) => return Err(Refusal::invalid(ErrorCode::InvalidPhone)),
     };
     let entry_no = match form.entry.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
         None => None,
-        Some(e) => Some(e.parse::<i32>().map_err(|_| ApiError::bad_request(ErrorCode::InvalidRequest))?),
+        Some(e) => Some(e.parse::<i32>().map_err(|_| Refusal::invalid(ErrorCode::InvalidRequest))?),
     };
 
     let txn = db.begin_write().await?;
-    let notice = service::load_by(&*txn, "token", token).await?.ok_or_else(ApiError::not_found)?;
+    let notice = service::load_by(&*txn, "token", token).await?.ok_or_else(Refusal::not_found)?;
     // The notice's row lock, taken before anything is written: a close running at the
     // same moment either sees this objection or has already closed the notice.
     if notice.ends_at.is_none_or(|end| now >= end) || !service::lock_published(&txn, &notice.id, now).await? {
-        return Err(ApiError::conflict(ErrorCode::NoticeNotPublished));
+        return Err(Refusal::conflict(ErrorCode::NoticeNotPublished));
     }
     // One sender cannot keep more than a few objections open on a notice: each one
     // blocks the close and must be answered.
@@ -234,7 +233,7 @@ pub async fn file(
     )
     .await?;
     if open_from_source >= OPEN_PER_SOURCE {
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited));
+        return Err(Refusal::new(Kind::TooMany, ErrorCode::RateLimited));
     }
     let (case_id, household_id, village) = match entry_no {
         None => (None, None, notice.region_code.clone()),
@@ -248,7 +247,7 @@ pub async fn file(
                     vec![notice.id.as_str().into(), no.into()],
                 ))
                 .await?
-                .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidRequest))?;
+                .ok_or_else(|| Refusal::invalid(ErrorCode::InvalidRequest))?;
             let (c, h, village): (String, String, String) =
                 (row.try_get_by_index(0)?, row.try_get_by_index(1)?, row.try_get_by_index(2)?);
             // Filed where the investigating level reads it: a township or county notice's
@@ -387,7 +386,7 @@ pub async fn list(
     caller: &Caller,
     notice_id: Option<&str>,
     status: Option<&str>,
-) -> Result<Vec<ObjectionView>, ApiError> {
+) -> Result<Vec<ObjectionView>, Refusal> {
     let Some((mut condition, mut values)) = region_scope(caller) else { return Ok(Vec::new()) };
     if let Some(notice_id) = notice_id {
         condition.push_str(" AND o.notice_id = ?");
@@ -409,23 +408,23 @@ pub async fn answer(
     id: &str,
     answer: Answer,
     now: DateTime<Utc>,
-) -> Result<ObjectionView, ApiError> {
+) -> Result<ObjectionView, Refusal> {
     let upheld = match answer.outcome.as_str() {
         "upheld" => true,
         "dismissed" => false,
-        _ => return Err(ApiError::bad_request(ErrorCode::InvalidRequest)),
+        _ => return Err(Refusal::invalid(ErrorCode::InvalidRequest)),
     };
     let findings = answer.findings.trim().to_owned();
     if findings.is_empty() {
-        return Err(ApiError::bad_request(ErrorCode::NoteRequired));
+        return Err(Refusal::invalid(ErrorCode::NoteRequired));
     }
     let txn = db.begin_write().await?;
     let row =
-        load_where(&*txn, "o.id = ?", vec![id.into()]).await?.into_iter().next().ok_or_else(ApiError::not_found)?;
-    let notice = service::load_by(&*txn, "id", &row.view.notice_id).await?.ok_or_else(ApiError::not_found)?;
-    let grant = grant_for(caller, notice.step, &notice.region_code).ok_or_else(ApiError::out_of_scope)?;
+        load_where(&*txn, "o.id = ?", vec![id.into()]).await?.into_iter().next().ok_or_else(Refusal::not_found)?;
+    let notice = service::load_by(&*txn, "id", &row.view.notice_id).await?.ok_or_else(Refusal::not_found)?;
+    let grant = grant_for(caller, notice.step, &notice.region_code).ok_or_else(Refusal::out_of_scope)?;
     if row.view.status != "open" {
-        return Err(ApiError::conflict(ErrorCode::ObjectionAnswered));
+        return Err(Refusal::conflict(ErrorCode::ObjectionAnswered));
     }
     // Claim the objection first: of two people answering at once, one gets `objection_answered`.
     let status = if upheld { "upheld" } else { "dismissed" };
@@ -445,14 +444,14 @@ pub async fn answer(
         ))
         .await?;
     if claimed.rows_affected() != 1 {
-        return Err(ApiError::conflict(ErrorCode::ObjectionAnswered));
+        return Err(Refusal::conflict(ErrorCode::ObjectionAnswered));
     }
     let mut written = Written::default();
     if upheld {
         let cases = match &row.view.case_id {
             Some(case_id) => vec![case_id.clone()],
             None if answer.case_ids.is_empty() => {
-                return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::CasesRequired));
+                return Err(Refusal::new(Kind::Rejected, ErrorCode::CasesRequired));
             }
             None => answer.case_ids.clone(),
         };
@@ -479,12 +478,12 @@ pub async fn answer(
     txn.commit().await?;
     // The last open objection answered after the period: the notice may close now.
     if let Err(err) = service::close(db, &notice.id, now).await
-        && err.status == StatusCode::INTERNAL_SERVER_ERROR
+        && err.kind == Kind::Internal
     {
         tracing::error!(notice = %notice.id, "closing the notice after an answer failed");
     }
     let rows = load_where(&db.conn, "o.id = ?", vec![id.into()]).await?;
-    rows.into_iter().next().map(|r| r.view).ok_or_else(ApiError::not_found)
+    rows.into_iter().next().map(|r| r.view).ok_or_else(Refusal::not_found)
 }
 
 /// Which open objections of a notice a bulk dismissal answers: the listed ones, or all
@@ -520,24 +519,24 @@ pub async fn dismiss_many(
     notice_id: &str,
     bulk: BulkDismissal,
     now: DateTime<Utc>,
-) -> Result<BulkDismissed, ApiError> {
+) -> Result<BulkDismissed, Refusal> {
     if !matches!(bulk.reason.as_str(), "duplicate" | "spam") {
-        return Err(ApiError::bad_request(ErrorCode::InvalidRequest));
+        return Err(Refusal::invalid(ErrorCode::InvalidRequest));
     }
     let findings = bulk.findings.trim().to_owned();
     if findings.is_empty() {
-        return Err(ApiError::bad_request(ErrorCode::NoteRequired));
+        return Err(Refusal::invalid(ErrorCode::NoteRequired));
     }
     let source = bulk.source.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if bulk.objection_ids.is_empty() && source.is_none() {
-        return Err(ApiError::bad_request(ErrorCode::InvalidRequest));
+        return Err(Refusal::invalid(ErrorCode::InvalidRequest));
     }
     if bulk.objection_ids.len() > MAX_BULK {
-        return Err(ApiError::bad_request(ErrorCode::InvalidRequest));
+        return Err(Refusal::invalid(ErrorCode::InvalidRequest));
     }
     let txn = db.begin_write().await?;
-    let notice = service::load_by(&*txn, "id", notice_id).await?.ok_or_else(ApiError::not_found)?;
-    grant_for(caller, notice.step, &notice.region_code).ok_or_else(ApiError::out_of_scope)?;
+    let notice = service::load_by(&*txn, "id", notice_id).await?.ok_or_else(Refusal::not_found)?;
+    grant_for(caller, notice.step, &notice.region_code).ok_or_else(Refusal::out_of_scope)?;
     let open = load_where(&*txn, "o.notice_id = ? AND o.status = 'open'", vec![notice_id.into()]).await?;
     let chosen: Vec<&Row> = open
         .iter()
@@ -594,7 +593,7 @@ pub async fn dismiss_many(
     txn.commit().await?;
     // The flood answered after the period: the notice may close now.
     if let Err(err) = service::close(db, notice_id, now).await
-        && err.status == StatusCode::INTERNAL_SERVER_ERROR
+        && err.kind == Kind::Internal
     {
         tracing::error!(notice = %notice_id, "closing the notice after a bulk dismissal failed");
     }
@@ -615,7 +614,7 @@ async fn return_case(
     notice: &NoticeRow,
     case_id: &str,
     findings: &str,
-) -> Result<Written, ApiError> {
+) -> Result<Written, Refusal> {
     let taken = txn
         .execute_raw(sql(
             txn.get_database_backend(),
@@ -624,7 +623,7 @@ async fn return_case(
         ))
         .await?;
     if taken.rows_affected() != 1 {
-        return Err(ApiError::bad_request(ErrorCode::CasesRequired));
+        return Err(Refusal::invalid(ErrorCode::CasesRequired));
     }
     let comment = format!("异议成立，退回入户核实：{findings}");
     Ok(engine::return_for_verification(txn, caller, grant, case_id, comment).await?)

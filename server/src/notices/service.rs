@@ -9,12 +9,11 @@ use crate::audit::AuditEntry;
 use crate::auth::roles::prefix_len;
 use crate::auth::{Caller, Grant, Role};
 use crate::db::{Db, WriteTxn, count, sql};
-use crate::http::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::procedures::engine;
 use crate::procedures::steps::Step;
 use crate::records;
 use crate::records::server_edit::Written;
-use axum::http::StatusCode;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use jingzhun_mobile_api::errors::ErrorCode;
@@ -201,15 +200,15 @@ async fn public_cases(
     Ok(out)
 }
 
-pub async fn create_draft(db: &Db, caller: &Caller, new: NewNotice) -> Result<NoticeView, ApiError> {
+pub async fn create_draft(db: &Db, caller: &Caller, new: NewNotice) -> Result<NoticeView, Refusal> {
     let step = Step::parse(&new.step)
         .filter(|s| s.is_notice())
-        .ok_or_else(|| ApiError::bad_request(ErrorCode::RegionLevel))?;
+        .ok_or_else(|| Refusal::invalid(ErrorCode::RegionLevel))?;
     let period_days = new.period_days.unwrap_or(DEFAULT_DAYS);
     if !(1..=MAX_DAYS).contains(&period_days) {
-        return Err(ApiError::bad_request(ErrorCode::InvalidPeriod));
+        return Err(Refusal::invalid(ErrorCode::InvalidPeriod));
     }
-    let grant = grant_for(caller, step, &new.region_code).ok_or_else(ApiError::out_of_scope)?;
+    let grant = grant_for(caller, step, &new.region_code).ok_or_else(Refusal::out_of_scope)?;
     let txn = db.begin_write().await?;
     let region = txn
         .query_one_raw(sql(
@@ -218,15 +217,15 @@ pub async fn create_draft(db: &Db, caller: &Caller, new: NewNotice) -> Result<No
             vec![new.region_code.as_str().into()],
         ))
         .await?
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(Refusal::not_found)?;
     let (region_name, level): (String, String) = (region.try_get_by_index(0)?, region.try_get_by_index(1)?);
     if level != region_level(step) {
-        return Err(ApiError::bad_request(ErrorCode::RegionLevel));
+        return Err(Refusal::invalid(ErrorCode::RegionLevel));
     }
     let prefix = &new.region_code[..prefix_len(&level).min(new.region_code.len())];
     let cases = public_cases(&*txn, waiting_cases(&*txn, step, prefix).await?).await?;
     if cases.is_empty() {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::NoticeEmpty));
+        return Err(Refusal::new(Kind::Rejected, ErrorCode::NoticeEmpty));
     }
     let id = Uuid::new_v4().to_string();
     let now = Utc::now();
@@ -302,8 +301,8 @@ async fn listed(conn: &impl ConnectionTrait, notice_id: &str) -> Result<Vec<List
 }
 
 /// The notice as the admin API shows it; a draft's content is a preview built now.
-pub async fn view(db: &Db, id: &str, public_url: Option<&str>) -> Result<NoticeView, ApiError> {
-    let row = load_by(&db.conn, "id", id).await?.ok_or_else(ApiError::not_found)?;
+pub async fn view(db: &Db, id: &str, public_url: Option<&str>) -> Result<NoticeView, Refusal> {
+    let row = load_by(&db.conn, "id", id).await?.ok_or_else(Refusal::not_found)?;
     let cases = listed(&db.conn, id).await?;
     let content = match row.content() {
         Some(content) => Some(content),
@@ -366,12 +365,12 @@ fn new_token() -> String {
 
 /// Freezes the content, hashes it and opens the period. Cases that left the step since
 /// the draft was made are dropped from it first.
-pub async fn publish(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> Result<NoticeView, ApiError> {
+pub async fn publish(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> Result<NoticeView, Refusal> {
     let txn = db.begin_write().await?;
-    let row = load_by(&*txn, "id", id).await?.ok_or_else(ApiError::not_found)?;
-    grant_for(caller, row.step, &row.region_code).ok_or_else(ApiError::out_of_scope)?;
+    let row = load_by(&*txn, "id", id).await?.ok_or_else(Refusal::not_found)?;
+    grant_for(caller, row.step, &row.region_code).ok_or_else(Refusal::out_of_scope)?;
     if row.status != "draft" {
-        return Err(ApiError::conflict(ErrorCode::NoticeNotDraft));
+        return Err(Refusal::conflict(ErrorCode::NoticeNotDraft));
     }
     txn.execute_raw(sql(
         txn.get_database_backend(),
@@ -383,7 +382,7 @@ pub async fn publish(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> 
     // Renumber so the published list has no gaps.
     let cases = listed(&*txn, id).await?;
     if cases.is_empty() {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::NoticeEmpty));
+        return Err(Refusal::new(Kind::Rejected, ErrorCode::NoticeEmpty));
     }
     txn.execute_raw(sql(txn.get_database_backend(), "DELETE FROM notice_case WHERE notice_id = ?", vec![id.into()]))
         .await?;
@@ -401,7 +400,7 @@ pub async fn publish(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> 
         .collect();
     let pairs = public_cases(&*txn, candidates).await?;
     if pairs.is_empty() {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::NoticeEmpty));
+        return Err(Refusal::new(Kind::Rejected, ErrorCode::NoticeEmpty));
     }
     insert_cases(&txn, id, &pairs).await?;
     let cases = listed(&*txn, id).await?;
@@ -430,7 +429,7 @@ pub async fn publish(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> 
         ))
         .await?;
     if updated.rows_affected() != 1 {
-        return Err(ApiError::conflict(ErrorCode::NoticeNotDraft));
+        return Err(Refusal::conflict(ErrorCode::NoticeNotDraft));
     }
     crate::audit::record(
         &*txn,
@@ -467,10 +466,10 @@ pub async fn publish(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> 
 }
 
 /// Drops a draft.
-pub async fn withdraw(db: &Db, caller: &Caller, id: &str) -> Result<NoticeView, ApiError> {
+pub async fn withdraw(db: &Db, caller: &Caller, id: &str) -> Result<NoticeView, Refusal> {
     let txn = db.begin_write().await?;
-    let row = load_by(&*txn, "id", id).await?.ok_or_else(ApiError::not_found)?;
-    grant_for(caller, row.step, &row.region_code).ok_or_else(ApiError::out_of_scope)?;
+    let row = load_by(&*txn, "id", id).await?.ok_or_else(Refusal::not_found)?;
+    grant_for(caller, row.step, &row.region_code).ok_or_else(Refusal::out_of_scope)?;
     let updated = txn
         .execute_raw(sql(
             txn.get_database_backend(),
@@ -479,7 +478,7 @@ pub async fn withdraw(db: &Db, caller: &Caller, id: &str) -> Result<NoticeView, 
         ))
         .await?;
     if updated.rows_affected() != 1 {
-        return Err(ApiError::conflict(ErrorCode::NoticeNotDraft));
+        return Err(Refusal::conflict(ErrorCode::NoticeNotDraft));
     }
     crate::audit::record(&*txn, &[audit(Some(&caller.user_id), "notice_withdraw", id, "draft withdrawn".into())])
         .await?;
@@ -489,12 +488,12 @@ pub async fn withdraw(db: &Db, caller: &Caller, id: &str) -> Result<NoticeView, 
 
 /// Adds a photo of the posted notice (an uploaded attachment) as evidence. Evidence is
 /// not content: the hash does not change.
-pub async fn add_posting(db: &Db, caller: &Caller, id: &str, attachment_id: Uuid) -> Result<NoticeView, ApiError> {
+pub async fn add_posting(db: &Db, caller: &Caller, id: &str, attachment_id: Uuid) -> Result<NoticeView, Refusal> {
     let txn = db.begin_write().await?;
-    let row = load_by(&*txn, "id", id).await?.ok_or_else(ApiError::not_found)?;
-    grant_for(caller, row.step, &row.region_code).ok_or_else(ApiError::out_of_scope)?;
+    let row = load_by(&*txn, "id", id).await?.ok_or_else(Refusal::not_found)?;
+    grant_for(caller, row.step, &row.region_code).ok_or_else(Refusal::out_of_scope)?;
     if !matches!(row.status.as_str(), "published" | "closed") {
-        return Err(ApiError::conflict(ErrorCode::NoticeNotPublished));
+        return Err(Refusal::conflict(ErrorCode::NoticeNotPublished));
     }
     // Evidence of this notice's posting: a photo uploaded for a household of the notice's
     // region, not any attachment in the database.
@@ -509,7 +508,7 @@ pub async fn add_posting(db: &Db, caller: &Caller, id: &str, attachment_id: Uuid
     .await?
         > 0;
     if !exists {
-        return Err(ApiError::not_found());
+        return Err(Refusal::not_found());
     }
     let mut postings = row.posting_attachment_ids.clone();
     if !postings.contains(&attachment) {
@@ -554,14 +553,14 @@ pub(crate) async fn close_blocker(
 /// Closes the notice if its period has ended with no open objection: its listed cases
 /// pass the notice step, signed as the level that published it. Safe to run from
 /// several processes at once: only the one that flips the status does the work.
-pub async fn close(db: &Db, id: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+pub async fn close(db: &Db, id: &str, now: DateTime<Utc>) -> Result<(), Refusal> {
     let txn = db.begin_write().await?;
     // Lock the notice first: an objection being filed holds the same lock, so either it
     // commits before we count open objections, or it finds the notice closed.
     lock_published(&txn, id, now).await?;
-    let row = load_by(&*txn, "id", id).await?.ok_or_else(ApiError::not_found)?;
+    let row = load_by(&*txn, "id", id).await?.ok_or_else(Refusal::not_found)?;
     if let Some(code) = close_blocker(&*txn, &row, now).await? {
-        return Err(ApiError::conflict(code));
+        return Err(Refusal::conflict(code));
     }
     let flipped = txn
         .execute_raw(sql(
@@ -571,7 +570,7 @@ pub async fn close(db: &Db, id: &str, now: DateTime<Utc>) -> Result<(), ApiError
         ))
         .await?;
     if flipped.rows_affected() != 1 {
-        return Err(ApiError::conflict(ErrorCode::NoticeNotPublished));
+        return Err(Refusal::conflict(ErrorCode::NoticeNotPublished));
     }
     let publisher = publisher_caller(&*txn, &row).await?;
     let grant = Grant {
@@ -657,7 +656,7 @@ pub async fn close_due(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
         match close(db, &id, now).await {
             Ok(()) => closed += 1,
             // Another process got there first, or an objection arrived meanwhile.
-            Err(err) if err.status == StatusCode::CONFLICT => {}
+            Err(err) if err.kind == Kind::Conflict => {}
             Err(err) => tracing::error!(notice = %id, code = err.code.code(), "closing a notice failed"),
         }
     }
@@ -665,7 +664,7 @@ pub async fn close_due(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
 }
 
 /// Notices visible to the caller: those in regions they read, newest first.
-pub async fn list(db: &Db, caller: &Caller, status: Option<&str>) -> Result<Vec<NoticeView>, ApiError> {
+pub async fn list(db: &Db, caller: &Caller, status: Option<&str>) -> Result<Vec<NoticeView>, Refusal> {
     let prefixes = caller.read_prefixes();
     if prefixes.is_empty() {
         return Ok(Vec::new());

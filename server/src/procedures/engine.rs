@@ -5,11 +5,10 @@
 use super::steps::{CaseKind, Level, Step};
 use crate::auth::{Caller, Grant, Role};
 use crate::db::{Db, WriteTxn, query_scalar_i64, sql};
-use crate::http::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::records::changelog;
 use crate::records::{self, Record};
 use crate::records::server_edit::{Editor, Written, update_fields};
-use axum::http::StatusCode;
 use chrono::Utc;
 use jingzhun_mobile_api::codes::MEMBER_DECREASE_REASON;
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
@@ -50,21 +49,21 @@ pub enum CaseError {
     Db(#[from] DbErr),
 }
 
-impl From<CaseError> for ApiError {
-    fn from(err: CaseError) -> ApiError {
+impl From<CaseError> for Refusal {
+    fn from(err: CaseError) -> Refusal {
         match err {
-            CaseError::NotFound => ApiError::not_found(),
-            CaseError::Closed => ApiError::conflict(ErrorCode::CaseClosed),
-            CaseError::StepMismatch => ApiError::conflict(ErrorCode::StepMismatch),
-            CaseError::WrongRole => ApiError::new(StatusCode::FORBIDDEN, ErrorCode::WrongRole),
-            CaseError::RemovalsFirst => ApiError::conflict(ErrorCode::RemovalsFirst),
-            CaseError::NotRejected => ApiError::conflict(ErrorCode::CaseClosed),
+            CaseError::NotFound => Refusal::not_found(),
+            CaseError::Closed => Refusal::conflict(ErrorCode::CaseClosed),
+            CaseError::StepMismatch => Refusal::conflict(ErrorCode::StepMismatch),
+            CaseError::WrongRole => Refusal::new(Kind::Forbidden, ErrorCode::WrongRole),
+            CaseError::RemovalsFirst => Refusal::conflict(ErrorCode::RemovalsFirst),
+            CaseError::NotRejected => Refusal::conflict(ErrorCode::CaseClosed),
             CaseError::ExitRefused(reasons) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ExitRefused).with_fields(reasons)
+                Refusal::new(Kind::Rejected, ErrorCode::ExitRefused).with_fields(reasons)
             }
-            CaseError::NoticeStep => ApiError::conflict(ErrorCode::NoticeStep),
-            CaseError::OnNotice => ApiError::conflict(ErrorCode::CaseOnNotice),
-            CaseError::Db(err) => ApiError::internal(err),
+            CaseError::NoticeStep => Refusal::conflict(ErrorCode::NoticeStep),
+            CaseError::OnNotice => Refusal::conflict(ErrorCode::CaseOnNotice),
+            CaseError::Db(err) => Refusal::internal(err),
         }
     }
 }

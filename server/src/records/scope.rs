@@ -9,7 +9,7 @@
 
 use crate::auth::{Caller, Role};
 use crate::db::sql;
-use crate::http::error::ApiError;
+use crate::error::Refusal;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use jingzhun_mobile_api::errors::ErrorCode;
 use sea_orm::{ConnectionTrait, DbErr, Value};
@@ -60,10 +60,10 @@ pub async fn may_edit_online(
     caller: &Caller,
     household_id: &str,
     region_code: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Refusal> {
     match household_access(conn, caller, household_id, region_code).await?.online_refusal() {
         None => Ok(()),
-        Some(code) => Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, code)),
+        Some(code) => Err(Refusal::new(crate::error::Kind::Forbidden, code)),
     }
 }
 

@@ -87,16 +87,16 @@ pub enum RegistryError {
     Db(#[from] sea_orm::DbErr),
 }
 
-impl From<RegistryError> for crate::http::error::ApiError {
+impl From<RegistryError> for crate::error::Refusal {
     fn from(err: RegistryError) -> Self {
-        use crate::http::error::ApiError;
+        use crate::error::Refusal;
         match err {
-            RegistryError::Invalid(_) => ApiError::bad_request(ErrorCode::InvalidRequest),
-            RegistryError::NotFound => ApiError::not_found(),
-            RegistryError::AlreadyExists => ApiError::conflict(ErrorCode::Conflict),
-            RegistryError::Forbidden(code) => ApiError::new(axum::http::StatusCode::FORBIDDEN, code),
-            RegistryError::Rejected(code) => ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, code),
-            RegistryError::Db(err) => ApiError::internal(err),
+            RegistryError::Invalid(_) => Refusal::invalid(ErrorCode::InvalidRequest),
+            RegistryError::NotFound => Refusal::not_found(),
+            RegistryError::AlreadyExists => Refusal::conflict(ErrorCode::Conflict),
+            RegistryError::Forbidden(code) => Refusal::new(crate::error::Kind::Forbidden, code),
+            RegistryError::Rejected(code) => Refusal::new(crate::error::Kind::Rejected, code),
+            RegistryError::Db(err) => Refusal::internal(err),
         }
     }
 }

@@ -22,8 +22,7 @@ use super::side;
 use crate::auth::Caller;
 use crate::db::entities::sync_conflict;
 use crate::db::{Db, sql};
-use crate::http::error::ApiError;
-use axum::http::StatusCode;
+use crate::error::{Kind, Refusal};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use jingzhun_mobile_api::errors::ErrorCode;
@@ -163,19 +162,19 @@ impl Cursor {
 /// Records a whole household counts for when sizing a snapshot page.
 const RECORDS_PER_HOUSEHOLD: u64 = 10;
 
-pub async fn pull(db: &Db, caller: &Caller, cursor: Option<&str>, limit: u64) -> Result<PullResponse, ApiError> {
+pub async fn pull(db: &Db, caller: &Caller, cursor: Option<&str>, limit: u64) -> Result<PullResponse, Refusal> {
     let signer = CursorSigner::load(&db.conn, caller).await?;
     let cursor = match cursor.filter(|c| !c.is_empty()) {
         Some(text) => match signer.decode(text) {
             Ok(cursor) => cursor,
-            Err(CursorError::Invalid) => return Err(ApiError::bad_request(ErrorCode::InvalidCursor)),
-            Err(CursorError::Unsigned) => return Err(ApiError::new(StatusCode::GONE, ErrorCode::CursorExpired)),
+            Err(CursorError::Invalid) => return Err(Refusal::invalid(ErrorCode::InvalidCursor)),
+            Err(CursorError::Unsigned) => return Err(Refusal::new(Kind::Gone, ErrorCode::CursorExpired)),
         },
         None => Cursor::Snapshot { from: changelog::stable_position(&db.conn).await?, after: String::new() },
     };
     let horizon = changelog::horizon(&db.conn).await?;
     if cursor.position() < horizon {
-        return Err(ApiError::new(StatusCode::GONE, ErrorCode::CursorExpired));
+        return Err(Refusal::new(Kind::Gone, ErrorCode::CursorExpired));
     }
     let page = match cursor {
         Cursor::Snapshot { from, after } => snapshot_page(db, caller, from, &after, limit).await?,
@@ -191,7 +190,7 @@ struct Page {
     has_more: bool,
 }
 
-async fn snapshot_page(db: &Db, caller: &Caller, from: Position, after: &str, limit: u64) -> Result<Page, ApiError> {
+async fn snapshot_page(db: &Db, caller: &Caller, from: Position, after: &str, limit: u64) -> Result<Page, Refusal> {
     let per_page = (limit / RECORDS_PER_HOUSEHOLD).max(1);
     let (cond, mut values) = scope::households_condition(caller, "id", "region_code");
     values.push(after.into());
@@ -303,7 +302,7 @@ async fn read_log(
         .collect()
 }
 
-async fn log_page(db: &Db, caller: &Caller, from: Position, limit: u64) -> Result<Page, ApiError> {
+async fn log_page(db: &Db, caller: &Caller, from: Position, limit: u64) -> Result<Page, Refusal> {
     let conn = &db.conn;
     let stable = changelog::stable_position(conn).await?;
     let mut rows = read_log(conn, caller, from, stable, limit + 1).await?;

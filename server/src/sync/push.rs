@@ -28,7 +28,7 @@ use crate::records::scope::{self, Access};
 use crate::audit::{self, AuditEntry};
 use crate::auth::{Caller, Role};
 use crate::db::{Db, WriteTxn, count, is_unique_violation, query_scalar_i64, sql};
-use crate::http::error::ApiError;
+use crate::error::Refusal;
 use crate::procedures;
 use chrono::{DateTime, NaiveDate, Utc};
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
@@ -68,7 +68,7 @@ pub async fn apply_changeset(
     caller: &Caller,
     changeset: &ChangeSet,
     rules: &Rules,
-) -> Result<ChangeSetResult, ApiError> {
+) -> Result<ChangeSetResult, Refusal> {
     let mut attempt = 0;
     loop {
         match try_apply(db, caller, changeset, rules).await {
@@ -98,7 +98,7 @@ async fn try_apply(
     caller: &Caller,
     changeset: &ChangeSet,
     rules: &Rules,
-) -> Result<Result<ChangeSetResult, ApiError>, DbErr> {
+) -> Result<Result<ChangeSetResult, Refusal>, DbErr> {
     if let Some(stored) = stored_answer(db, caller, changeset).await.transpose() {
         return Ok(stored);
     }
@@ -121,7 +121,7 @@ async fn try_apply(
                 // The same change set arrived twice at once: the other copy won.
                 Err(err) if is_unique_violation(&err) => {
                     txn.rollback().await?;
-                    stored_answer(db, caller, changeset).await.and_then(|s| s.ok_or_else(|| ApiError::internal(err)))
+                    stored_answer(db, caller, changeset).await.and_then(|s| s.ok_or_else(|| Refusal::internal(err)))
                 }
                 Err(err) => return Err(err),
             }
@@ -136,7 +136,7 @@ async fn try_apply(
 }
 
 /// The first answer to this change set from this device, if it came before.
-async fn stored_answer(db: &Db, caller: &Caller, changeset: &ChangeSet) -> Result<Option<ChangeSetResult>, ApiError> {
+async fn stored_answer(db: &Db, caller: &Caller, changeset: &ChangeSet) -> Result<Option<ChangeSetResult>, Refusal> {
     let backend = db.backend();
     let row = db
         .conn
@@ -148,7 +148,7 @@ async fn stored_answer(db: &Db, caller: &Caller, changeset: &ChangeSet) -> Resul
         .await?;
     let Some(row) = row else { return Ok(None) };
     let text: String = row.try_get_by_index(0)?;
-    let mut result: ChangeSetResult = serde_json::from_str(&text).map_err(ApiError::internal)?;
+    let mut result: ChangeSetResult = serde_json::from_str(&text).map_err(Refusal::internal)?;
     // An applied change set seen again is a duplicate; a rejected one stays rejected, so
     // the phone keeps it aside rather than dropping it.
     if result.status == ChangeSetStatus::Applied {
@@ -159,7 +159,7 @@ async fn stored_answer(db: &Db, caller: &Caller, changeset: &ChangeSet) -> Resul
 
 /// Keeps a rejected change set for review, with the households it touches (who may
 /// see it) and the ID number look-ups it made (which must outlive the rollback).
-async fn store_rejected(db: &Db, work: &Work<'_>, result: &ChangeSetResult) -> Result<ChangeSetResult, ApiError> {
+async fn store_rejected(db: &Db, work: &Work<'_>, result: &ChangeSetResult) -> Result<ChangeSetResult, Refusal> {
     let (caller, changeset) = (work.caller, work.changeset);
     let txn = db.begin_write().await?;
     let stored = async {
@@ -175,7 +175,7 @@ async fn store_rejected(db: &Db, work: &Work<'_>, result: &ChangeSetResult) -> R
         }
         Err(err) if is_unique_violation(&err) => {
             txn.rollback().await?;
-            stored_answer(db, caller, changeset).await?.ok_or_else(|| ApiError::internal(err))
+            stored_answer(db, caller, changeset).await?.ok_or_else(|| Refusal::internal(err))
         }
         Err(err) => Err(err.into()),
     }
