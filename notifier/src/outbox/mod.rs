@@ -28,11 +28,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use jingzhun_db::{Db, sql};
 use rand::Rng;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait, Value,
-};
+use sea_orm::{ConnectionTrait, DbErr, Value};
 
 use crate::policy::{AfterAttempt, Backoff, QuietHours, RateLimit, after_attempt};
 use crate::{Channel, Delivery, Message, SendError};
@@ -143,9 +141,10 @@ pub struct Outcome {
 }
 
 /// One dispatcher: a database, the channels and the policy. Several may run against one
-/// PostgreSQL database (each with its own id).
+/// PostgreSQL database (each with its own id). Its writes take the [`Db`]'s SQLite writer
+/// slot, so inside the server they queue with the server's own writers.
 pub struct Dispatcher {
-    db: DatabaseConnection,
+    db: Db,
     channels: Channels,
     policy: Policy,
     worker: String,
@@ -253,7 +252,7 @@ enum Reserved {
 }
 
 impl Dispatcher {
-    pub fn new(db: DatabaseConnection, channels: Channels, policy: Policy) -> Self {
+    pub fn new(db: Db, channels: Channels, policy: Policy) -> Self {
         let worker = format!("dispatcher-{}", uuid::Uuid::new_v4());
         Self { db, channels, policy, worker }
     }
@@ -401,19 +400,19 @@ impl Dispatcher {
     async fn reserve(&self, row: &Claimed, now: DateTime<Utc>, started: Instant) -> Result<Reserved, DbErr> {
         let address = row.address.clone().unwrap_or_default();
         let limit = self.limit_of(&row.channel).filter(|limit| limit.per_minute + limit.per_hour + limit.per_day > 0);
-        let txn = self.begin().await?;
+        let txn = self.db.begin_write().await?;
         if let Some(limit) = limit {
-            if self.backend() == DbBackend::Postgres {
-                txn.execute_raw(
-                    self.sql(
-                        "SELECT pg_advisory_xact_lock(?)",
-                        vec![recipient_lock_key(&row.channel, &address).into()],
-                    ),
-                )
+            if self.db.is_postgres() {
+                txn.execute_raw(sql(
+                    self.db.backend(),
+                    "SELECT pg_advisory_xact_lock(?)",
+                    vec![recipient_lock_key(&row.channel, &address).into()],
+                ))
                 .await?;
             }
             let rows = txn
-                .query_all_raw(self.sql(
+                .query_all_raw(sql(
+                    self.db.backend(),
                     "SELECT sent_at FROM notification WHERE channel = ? AND address = ? AND sent_at > ? \
                      AND status IN ('sent', 'sending', 'unknown') AND id <> ?",
                     vec![
@@ -436,7 +435,8 @@ impl Dispatcher {
         // A row whose lease ran out meanwhile was marked `unknown` by another dispatcher;
         // this one knows it never started it (`sent_at` is empty), so it may still go.
         let marked = txn
-            .execute_raw(self.sql(
+            .execute_raw(sql(
+                self.db.backend(),
                 "UPDATE notification SET status = 'sending', sent_at = ?, claimed_until = ?, updated_at = ? \
                  WHERE id = ? AND claimed_by = ? AND (status = 'sending' OR (status = 'unknown' AND sent_at IS NULL))",
                 vec![
@@ -479,7 +479,9 @@ impl Dispatcher {
     async fn expire_leases(&self, now: DateTime<Utc>) -> Result<usize, DbErr> {
         let result = self
             .db
-            .execute_raw(self.sql(
+            .conn
+            .execute_raw(sql(
+                self.db.backend(),
                 "UPDATE notification SET status = 'unknown', \
                  last_error = 'the dispatcher stopped while sending: not resent, check the provider', updated_at = ? \
                  WHERE status = 'sending' AND claimed_until < ?",
@@ -496,7 +498,7 @@ impl Dispatcher {
             return Ok(Vec::new());
         }
         let lease = chrono::Duration::from_std(self.policy.lease).unwrap_or(chrono::Duration::minutes(5));
-        let locking = if self.backend() == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let locking = if self.db.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
         let due = if only.is_some() {
             "id = ? AND status = 'queued'"
         } else {
@@ -517,8 +519,8 @@ impl Dispatcher {
         });
         values.extend(channels.iter().map(|channel| Value::from(*channel)));
         values.push((self.policy.batch.max(1) as i64).into());
-        let txn = self.begin().await?;
-        let rows = txn.query_all_raw(self.sql(&text, values)).await?;
+        let txn = self.db.begin_write().await?;
+        let rows = txn.query_all_raw(sql(self.db.backend(), &text, values)).await?;
         txn.commit().await?;
         rows.into_iter()
             .map(|row| {
@@ -545,8 +547,9 @@ impl Dispatcher {
         let Written { status, next, provider, code, message_id, error, sent_at, outcome } = step.written(now);
         // A one-off send is never sent later: what the policy holds is cancelled.
         let status = if once && status == "held" { "cancelled" } else { status };
-        let txn = self.begin().await?;
-        txn.execute_raw(self.sql(
+        let txn = self.db.begin_write().await?;
+        txn.execute_raw(sql(
+            self.db.backend(),
             "UPDATE notification SET status = ?, attempts = ?, next_attempt_at = ?, \
              provider = COALESCE(?, provider), provider_code = COALESCE(?, provider_code), \
              provider_message_id = COALESCE(?, provider_message_id), last_error = ?, sent_at = ?, \
@@ -571,7 +574,8 @@ impl Dispatcher {
             Step::Held { until, .. } => Some(format!("held until {}", until.to_rfc3339())),
             _ => error.clone(),
         };
-        txn.execute_raw(self.sql(
+        txn.execute_raw(sql(
+            self.db.backend(),
             "INSERT INTO notification_attempt (id, notification_id, attempt, at, provider, outcome, code, \
              provider_message_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
@@ -595,42 +599,6 @@ impl Dispatcher {
             }
         }
         Ok(())
-    }
-
-    /// A write transaction; on SQLite it takes the write lock at once (IMMEDIATE), so it
-    /// waits for the server's writers instead of failing on a stale snapshot.
-    async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, DbErr> {
-        let options = TransactionOptions {
-            sqlite_transaction_mode: (self.backend() == DbBackend::Sqlite).then_some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        };
-        self.db.begin_with_options(options).await
-    }
-
-    fn backend(&self) -> DbBackend {
-        self.db.get_database_backend()
-    }
-
-    /// `?` placeholders numbered for PostgreSQL (no `?` inside literals here).
-    fn sql(&self, text: &str, values: Vec<Value>) -> Statement {
-        let backend = self.backend();
-        let text = if backend == DbBackend::Postgres {
-            let mut out = String::with_capacity(text.len() + 16);
-            let mut n = 0;
-            for c in text.chars() {
-                if c == '?' {
-                    n += 1;
-                    out.push('$');
-                    out.push_str(&n.to_string());
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        } else {
-            text.to_owned()
-        };
-        Statement::from_sql_and_values(backend, text, values)
     }
 }
 

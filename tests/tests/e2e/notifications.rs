@@ -243,9 +243,9 @@ async fn two_dispatchers_send_each_message_once(backend: Backend) {
     // Two dispatchers, each with its own connection pool, as two server processes would.
     let mut tasks = Vec::new();
     for _ in 0..2 {
-        let conn = sea_orm::Database::connect(&app.database_url).await.expect("second pool");
+        let db = jingzhun::db::Db::connect(&app.database_url, 10).await.expect("second pool");
         let config = &app.state.config.notify;
-        let dispatcher = Dispatcher::new(conn, config.channels().expect("channels"), config.policy().expect("policy"));
+        let dispatcher = Dispatcher::new(db, config.channels().expect("channels"), config.policy().expect("policy"));
         let now = app.clock.now();
         tasks.push(tokio::spawn(async move {
             let mut sent = 0;

@@ -107,9 +107,9 @@ async fn two_servers_starting_together_on_a_fresh_database_both_start(backend: B
 
 /// A dispatcher with a pool of its own, as another server process would have.
 async fn other_dispatcher(app: &TestApp) -> Dispatcher {
-    let conn = sea_orm::Database::connect(&app.database_url).await.expect("second pool");
+    let db = jingzhun::db::Db::connect(&app.database_url, 10).await.expect("second pool");
     let config = &app.state.config.notify;
-    Dispatcher::new(conn, config.channels().expect("channels"), config.policy().expect("policy"))
+    Dispatcher::new(db, config.channels().expect("channels"), config.policy().expect("policy"))
 }
 
 async fn scalar_text(app: &TestApp, text: &str, values: Vec<sea_orm::Value>) -> Vec<String> {
