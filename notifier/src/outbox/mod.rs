@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use jingzhun_db::{Db, sql};
 use rand::Rng;
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 
 use crate::policy::{AfterAttempt, Backoff, QuietHours, RateLimit, after_attempt};
 use crate::{Channel, Delivery, Message, SendError};
@@ -150,6 +150,8 @@ pub struct Dispatcher {
     worker: String,
 }
 
+/// A claimed row, read by column name from the claim's `RETURNING`.
+#[derive(FromQueryResult)]
 struct Claimed {
     id: String,
     channel: String,
@@ -161,6 +163,12 @@ struct Claimed {
     attempts: i32,
     urgent: bool,
     event: String,
+}
+
+/// A send any dispatcher started for a recipient (the rate limits count these).
+#[derive(FromQueryResult)]
+struct SentAt {
+    sent_at: DateTime<Utc>,
 }
 
 /// What happened to one claimed row.
@@ -410,21 +418,20 @@ impl Dispatcher {
                 ))
                 .await?;
             }
-            let rows = txn
-                .query_all_raw(sql(
-                    self.db.backend(),
-                    "SELECT sent_at FROM notification WHERE channel = ? AND address = ? AND sent_at > ? \
+            let rows = SentAt::find_by_statement(sql(
+                self.db.backend(),
+                "SELECT sent_at FROM notification WHERE channel = ? AND address = ? AND sent_at > ? \
                      AND status IN ('sent', 'sending', 'unknown') AND id <> ?",
-                    vec![
-                        row.channel.as_str().into(),
-                        address.as_str().into(),
-                        (now - chrono::Duration::days(1)).into(),
-                        row.id.as_str().into(),
-                    ],
-                ))
-                .await?;
-            let sent: Vec<DateTime<Utc>> =
-                rows.iter().map(|r| r.try_get_by_index::<DateTime<Utc>>(0)).collect::<Result<_, _>>()?;
+                vec![
+                    row.channel.as_str().into(),
+                    address.as_str().into(),
+                    (now - chrono::Duration::days(1)).into(),
+                    row.id.as_str().into(),
+                ],
+            ))
+            .all(&*txn)
+            .await?;
+            let sent: Vec<DateTime<Utc>> = rows.into_iter().map(|row| row.sent_at).collect();
             if let Some(until) = limit.next_allowed(&sent, now) {
                 txn.commit().await?;
                 return Ok(Reserved::Held(until));
@@ -520,24 +527,9 @@ impl Dispatcher {
         values.extend(channels.iter().map(|channel| Value::from(*channel)));
         values.push((self.policy.batch.max(1) as i64).into());
         let txn = self.db.begin_write().await?;
-        let rows = txn.query_all_raw(sql(self.db.backend(), &text, values)).await?;
+        let rows = Claimed::find_by_statement(sql(self.db.backend(), &text, values)).all(&*txn).await?;
         txn.commit().await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(Claimed {
-                    id: row.try_get_by_index(0)?,
-                    channel: row.try_get_by_index(1)?,
-                    address: row.try_get_by_index(2)?,
-                    template: row.try_get_by_index(3)?,
-                    sms_params: row.try_get_by_index(4)?,
-                    subject: row.try_get_by_index(5)?,
-                    body: row.try_get_by_index(6)?,
-                    attempts: row.try_get_by_index(7)?,
-                    urgent: row.try_get_by_index(8)?,
-                    event: row.try_get_by_index(9)?,
-                })
-            })
-            .collect()
+        Ok(rows)
     }
 
     /// Writes one row's result and its attempt, in one transaction. A row a lease
