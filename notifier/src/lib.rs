@@ -16,6 +16,8 @@
 //! - put an internal-only list (edge or monitored households) in a message that
 //!   leaves the county office's own people.
 //!
+//! [`config`] is the `[notify]` section of the server's configuration: which providers,
+//! with which credentials, and the policy; it builds the channels and the dispatcher's rules.
 //! [`policy`] holds the timing rules the dispatcher applies (quiet hours, per-recipient
 //! rate limits, backoff, the step after each attempt), [`schedule`] the cron schedules in
 //! Beijing time, [`template`] the `{variable}` rendering, and [`outbox`] the dispatcher
@@ -25,6 +27,7 @@
 //! them. [`standins`] are local providers for tests and the benchmark.
 
 pub mod channel;
+pub mod config;
 pub mod email;
 pub mod outbox;
 pub mod policy;
@@ -36,6 +39,7 @@ pub mod template;
 pub mod wechat;
 
 pub use channel::{Channel, Delivery, Message, Secret, SendError};
+pub use config::NotifyConfig;
 pub use email::{SmtpChannel, SmtpSecurity, SmtpSetupError};
 /// The server's masking rule, reused so logs and pages agree.
 pub use jingzhun_mobile_api::validate::mask_phone;

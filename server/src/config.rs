@@ -26,7 +26,7 @@ pub struct Config {
     pub notices: NoticesConfig,
     /// Notifications: SMS, email and WeCom providers, quiet hours, limits, the dispatcher.
     #[serde(default)]
-    pub notify: crate::notify::config::NotifyConfig,
+    pub notify: jingzhun_notifier::config::NotifyConfig,
     /// Caps on uploaded files: department lists and imports (XLSX, CSV), attachments.
     #[serde(default)]
     pub uploads: UploadsConfig,

@@ -21,7 +21,6 @@
 //! under that region for the administrators' view of the delivery log.
 
 pub mod bench;
-pub mod config;
 pub mod dispatch;
 
 use std::collections::{BTreeMap, BTreeSet};

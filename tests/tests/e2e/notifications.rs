@@ -6,9 +6,9 @@
 
 use chrono::{DateTime, Utc};
 use jingzhun::auth::Role;
-use jingzhun::notify::config::TencentSection;
 use jingzhun::notify::{Event, Notification, Recipients};
 use jingzhun_notifier::Secret;
+use jingzhun_notifier::config::TencentSection;
 use jingzhun_notifier::outbox::Dispatcher;
 use jingzhun_notifier::standins::{TENCENT_SECRET_ID, TENCENT_SECRET_KEY, TencentGateway};
 use sea_orm::{ConnectionTrait, Statement};

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
-use jingzhun::notify::config::{AliyunSection, SmtpSection};
 use jingzhun_notifier::Secret;
+use jingzhun_notifier::config::{AliyunSection, SmtpSection};
 use jingzhun_notifier::standins::{ALIYUN_KEY_ID, ALIYUN_SECRET, AliyunGateway, WeComStandIn};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -138,7 +138,7 @@ pub async fn stage(backend: Backend, email: bool, tweak: impl FnOnce(&mut jingzh
             password: None,
             from: "精准扶贫 <noreply@jingzhun.test>".into(),
         });
-        config.notify.wecom = Some(jingzhun::notify::config::WeComSection { base_url: wecom_url });
+        config.notify.wecom = Some(jingzhun_notifier::config::WeComSection { base_url: wecom_url });
         tweak(config);
     })
     .await;

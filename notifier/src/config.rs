@@ -1,4 +1,6 @@
 //! The `[notify]` configuration section: providers, policy and the dispatcher's pace.
+//! The server embeds it as its `notify` section; it lives here, beside the channels, so a
+//! new provider touches this crate (and `jingzhun.example.toml`) only.
 //!
 //! Every part is optional so a server starts with none configured. A channel without a
 //! provider is not dispatched: its rows stay `queued` (visible in the delivery log) and
@@ -51,13 +53,13 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
-use chrono::NaiveTime;
-use jingzhun_notifier::outbox::{Channels, Policy};
-use jingzhun_notifier::{
+use crate::outbox::{Channels, Policy};
+use crate::{
     AliyunConfig, AliyunSms, Backoff, QuietHours, RateLimit, Secret, SmtpChannel, SmtpSecurity, TencentConfig,
     TencentSms, WeComRobot,
 };
+use anyhow::Context;
+use chrono::NaiveTime;
 use serde::Deserialize;
 use std::sync::Arc;
 
