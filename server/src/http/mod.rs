@@ -20,87 +20,53 @@ pub mod reports;
 pub mod rules;
 
 use crate::state::AppState;
-use axum::Router;
+use axum::{Extension, Router};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use crate::error::{Kind, Refusal};
 use jingzhun_mobile_api::CLIENT_VERSION_HEADER;
 use jingzhun_mobile_api::errors::ErrorCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-pub fn router(state: AppState) -> Router {
-    let config = state.config.clone();
-    let mobile = Router::new()
-        .route("/auth/login", post(auth::login))
-        .route("/auth/logout", post(auth::logout))
-        .route("/sync/push", post(mobile::push_changes))
-        .route("/sync/pull", get(mobile::pull_changes))
-        .route("/sync/status", get(mobile::status))
-        .route("/schema", get(mobile::schema))
-        .route(
-            "/attachments",
-            // Photos are larger than JSON bodies; the handler enforces the exact limit.
-            post(mobile::upload_attachment).layer(DefaultBodyLimit::max(config.sync.attachment_max_bytes + 64 * 1024)),
-        )
-        .route("/attachments/{id}", get(mobile::download_attachment))
-        .route("/conflicts/{id}/resolve", post(mobile::resolve_conflict))
+/// Every route with its documentation: each feature file lists its routes with
+/// `routes!`, which takes a handler's method and path from its `#[utoipa::path]`, so a
+/// route cannot be served without being documented, nor documented without being served.
+pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let phone = auth::phone_routes()
+        .merge(mobile::routes(&state.config))
         .layer(middleware::from_fn_with_state(state.clone(), client_version));
-
-    let admin = Router::new()
-        .route("/auth/login", post(auth::login))
-        .route("/auth/logout", post(auth::logout))
-        .route("/auth/password", post(auth::change_password))
-        .route("/regions", get(admin::list_regions).post(admin::create_region))
-        .route("/users", get(admin::list_users).post(admin::create_user))
-        .route("/users/{id}/roles", post(admin::add_role))
-        .route("/users/{id}/roles/remove", post(admin::remove_role))
-        .route("/users/{id}/active", post(admin::set_user_active))
-        .route("/users/{id}/password", post(admin::reset_password))
-        .route("/assignments", get(admin::list_assignments).post(admin::create_assignment))
-        .route("/assignments/{id}/end", post(admin::end_assignment))
-        .route("/devices", get(admin::list_devices))
-        .route("/devices/{id}/revoke", post(admin::revoke_device))
-        .route("/conflicts", get(admin::list_conflicts))
-        .route("/conflicts/{id}/resolve", post(admin::resolve_conflict))
-        .route("/changesets/rejected", get(admin::rejected_changesets))
-        .route("/households", get(admin::list_households))
-        .route("/households/{id}", get(admin::get_household))
-        .route("/households/{id}/audit", get(admin::household_audit))
-        .route("/sync/compact", post(admin::compact))
-        .route("/cases", get(cases::list_cases).post(cases::open_case))
-        .route("/cases/{id}", get(cases::get_case))
-        .route("/cases/{id}/signoffs", post(cases::sign))
-        .route("/cases/{id}/resubmit", post(cases::resubmit))
-        .route("/cases/{id}/reopen", post(cases::reopen))
-        .route(
-            "/comparisons",
-            // Department lists can be large; the JSON body limit does not apply.
-            post(comparison::import_list).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
-        )
-        .route("/comparisons/leads", get(comparison::list_leads))
-        .route("/comparisons/leads/{id}/decide", post(comparison::decide))
+    OpenApiRouter::with_openapi(ops::ApiDoc::openapi())
+        .merge(ops::routes())
+        .merge(phone)
+        .merge(auth::office_routes())
+        .merge(admin::routes())
+        .merge(cases::routes())
+        .merge(comparison::routes())
         .merge(rules::routes())
         .merge(natural_villages::routes())
         .merge(plans::routes())
         .merge(reports::routes())
         .merge(notices::routes())
         .merge(notify::routes())
-        .merge(campaigns::routes());
-
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
-        .route("/api/openapi.json", get(ops::openapi))
-        .nest("/api/mobile/v1", mobile)
-        .nest("/api/v1", admin)
+        .merge(campaigns::routes())
         .merge(notice_pages::routes())
+        .split_for_parts()
+}
+
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let (routes, doc) = api(&state);
+    routes
+        .layer(Extension(Arc::new(doc)))
         .fallback(|| async { Refusal::not_found() })
         .method_not_allowed_fallback(|| async {
             error::answer(StatusCode::METHOD_NOT_ALLOWED, Refusal::invalid(ErrorCode::MethodNotAllowed))
