@@ -1,5 +1,11 @@
 //! The server's idea of "now". Deadlines, notice periods, quiet hours and schedules all
 //! read it, so tests move time forward instead of sleeping.
+//!
+//! Which times follow it: anything a rule or a reminder is decided by (a notice's end,
+//! an objection's answer deadline, a case's grace for a former officer, a milestone, a
+//! scheduled job's slot, the outbox's next attempt). Which do not: when something was
+//! written (audit entries, receipts, record and change-log timestamps) and token expiry
+//! use the wall clock, because they record or protect the real world, not the rules.
 
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
