@@ -185,7 +185,7 @@ mod tests {
         // The slot is held: a second writer waits until the first ends.
         let waiting = tokio::spawn({
             let db = db.clone();
-            async move { db.begin_write().await.map(|txn| drop(txn)) }
+            async move { db.begin_write().await.map(drop) }
         });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());
