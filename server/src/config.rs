@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use std::path::Path;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct Config {
     /// Address the HTTP server listens on.
     pub bind: String,
@@ -168,7 +168,7 @@ pub struct SyncConfig {
     pub former_officer_grace_days: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct HttpConfig {
     /// Largest request body (JSON) in bytes; attachments have their own limit.
     pub max_body_bytes: usize,
@@ -179,13 +179,70 @@ pub struct HttpConfig {
     pub metrics_token: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct BootstrapConfig {
     pub admin_username: String,
     /// Empty: a random password is generated and printed once.
     pub admin_password: String,
     /// The region the first administrator governs (12-digit code); empty: the whole country.
     pub admin_region: String,
+}
+
+// The configuration is logged and printed in panics; the database password, the first
+// administrator's password and the metrics token must not be.
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database_url", &without_password(&self.database_url))
+            .field("max_connections", &self.max_connections)
+            .field("sqlite_synchronous", &self.sqlite_synchronous)
+            .field("auth", &self.auth)
+            .field("sync", &self.sync)
+            .field("http", &self.http)
+            .field("bootstrap", &self.bootstrap)
+            .field("schedule", &self.schedule)
+            .field("notices", &self.notices)
+            .field("notify", &self.notify)
+            .field("uploads", &self.uploads)
+            .field("reports", &self.reports)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("metrics_token", &redacted(&self.metrics_token))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for BootstrapConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BootstrapConfig")
+            .field("admin_username", &self.admin_username)
+            .field("admin_password", &redacted(&self.admin_password))
+            .field("admin_region", &self.admin_region)
+            .finish()
+    }
+}
+
+fn redacted(secret: &str) -> &'static str {
+    if secret.is_empty() { "" } else { "***" }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((credentials, host)) = rest.split_once('@') else { return url.to_owned() };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
 }
 
 impl Config {
@@ -275,5 +332,18 @@ mod tests {
         assert!(example.notify.sms_provider.is_empty(), "no provider configured by the example");
         assert_eq!(format!("{:?}", example.uploads), format!("{:?}", defaults.uploads));
         assert_eq!(format!("{:?}", example.reports), format!("{:?}", defaults.reports));
+    }
+
+    #[test]
+    fn debug_output_hides_passwords_and_tokens() {
+        let mut config = Config::defaults().expect("defaults");
+        config.database_url = "postgres://jingzhun:s3cret-db@db.example/jz".into();
+        config.bootstrap.admin_password = "s3cret-admin".into();
+        config.http.metrics_token = "s3cret-token".into();
+        let printed = format!("{config:?}");
+        for secret in ["s3cret-db", "s3cret-admin", "s3cret-token"] {
+            assert!(!printed.contains(secret), "{secret} printed: {printed}");
+        }
+        assert!(printed.contains("postgres://jingzhun:***@db.example/jz"), "{printed}");
     }
 }
