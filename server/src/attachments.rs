@@ -17,7 +17,7 @@ use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::fields;
 use jingzhun_mobile_api::wire::AttachmentResponse;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -105,20 +105,22 @@ pub async fn read_upload(mut multipart: Multipart, max_bytes: usize) -> Result<U
     }
 }
 
+/// Bytes summed over some links; absent when there are none.
+#[derive(FromQueryResult)]
+struct Total {
+    total: Option<i64>,
+}
+
 async fn sum(conn: &impl ConnectionTrait, text: &str, key: &str) -> Result<u64, DbErr> {
-    let row = conn.query_one_raw(sql(conn.get_database_backend(), text, vec![key.into()])).await?;
-    let total: Option<i64> = match row {
-        Some(row) => row.try_get_by_index(0)?,
-        None => None,
-    };
-    Ok(total.unwrap_or(0).max(0) as u64)
+    let row = Total::find_by_statement(sql(conn.get_database_backend(), text, vec![key.into()])).one(conn).await?;
+    Ok(row.and_then(|r| r.total).unwrap_or(0).max(0) as u64)
 }
 
 /// Bytes of the attachments `user_id` linked to households (each link counts).
 pub async fn used_by_user(conn: &impl ConnectionTrait, user_id: &str) -> Result<u64, DbErr> {
     sum(
         conn,
-        "SELECT CAST(SUM(a.size) AS BIGINT) FROM attachment_link l JOIN attachment a ON a.id = l.attachment_id WHERE l.linked_by = ?",
+        "SELECT CAST(SUM(a.size) AS BIGINT) AS total FROM attachment_link l JOIN attachment a ON a.id = l.attachment_id WHERE l.linked_by = ?",
         user_id,
     )
     .await
@@ -128,7 +130,7 @@ pub async fn used_by_user(conn: &impl ConnectionTrait, user_id: &str) -> Result<
 pub async fn used_by_household(conn: &impl ConnectionTrait, household_id: &str) -> Result<u64, DbErr> {
     sum(
         conn,
-        "SELECT CAST(SUM(a.size) AS BIGINT) FROM attachment_link l JOIN attachment a ON a.id = l.attachment_id WHERE l.household_id = ?",
+        "SELECT CAST(SUM(a.size) AS BIGINT) AS total FROM attachment_link l JOIN attachment a ON a.id = l.attachment_id WHERE l.household_id = ?",
         household_id,
     )
     .await
@@ -155,7 +157,7 @@ pub async fn store(
     let existing = txn
         .query_one_raw(sql(backend, "SELECT id FROM attachment WHERE sha256 = ?", vec![sha256.as_str().into()]))
         .await?
-        .map(|row| row.try_get_by_index::<String>(0))
+        .map(|row| row.try_get::<String>("", "id"))
         .transpose()?;
     let response =
         |id: &str| AttachmentResponse { id: Uuid::parse_str(id).unwrap_or_default(), sha256: sha256.clone(), size };
@@ -247,23 +249,33 @@ pub struct Download {
     pub bytes: Vec<u8>,
 }
 
+/// A household an attachment is linked to.
+#[derive(FromQueryResult)]
+struct Link {
+    household_id: String,
+    region_code: String,
+}
+
+#[derive(FromQueryResult)]
+struct Stored {
+    file_name: String,
+    data: Vec<u8>,
+}
+
 /// The attachment, if the caller can read one of its households. An unknown id and one
 /// the caller may not read are the same `NotFound`.
 pub async fn load(db: &Db, caller: &Caller, id: &str) -> Result<Download, AttachmentError> {
     let backend = db.backend();
-    let links = db
-        .conn
-        .query_all_raw(sql(
-            backend,
-            "SELECT h.id, h.region_code FROM attachment_link l JOIN household h ON h.id = l.household_id WHERE l.attachment_id = ?",
-            vec![id.into()],
-        ))
-        .await?;
+    let links = Link::find_by_statement(sql(
+        backend,
+        "SELECT h.id AS household_id, h.region_code FROM attachment_link l JOIN household h ON h.id = l.household_id WHERE l.attachment_id = ?",
+        vec![id.into()],
+    ))
+    .all(&db.conn)
+    .await?;
     let mut allowed = false;
     for link in &links {
-        let household_id: String = link.try_get_by_index(0)?;
-        let region: String = link.try_get_by_index(1)?;
-        if scope::household_access(&db.conn, caller, &household_id, &region).await?.may_read() {
+        if scope::household_access(&db.conn, caller, &link.household_id, &link.region_code).await?.may_read() {
             allowed = true;
             break;
         }
@@ -271,16 +283,15 @@ pub async fn load(db: &Db, caller: &Caller, id: &str) -> Result<Download, Attach
     if !allowed {
         return Err(AttachmentError::NotFound);
     }
-    let row = db
-        .conn
-        .query_one_raw(sql(backend, "SELECT file_name, data FROM attachment WHERE id = ?", vec![id.into()]))
-        .await?
-        .ok_or(AttachmentError::NotFound)?;
-    let bytes: Vec<u8> = row.try_get_by_index(1)?;
+    let stored =
+        Stored::find_by_statement(sql(backend, "SELECT file_name, data FROM attachment WHERE id = ?", vec![id.into()]))
+            .one(&db.conn)
+            .await?
+            .ok_or(AttachmentError::NotFound)?;
     Ok(Download {
-        content_type: sniff(&bytes).unwrap_or("application/octet-stream"),
-        file_name: row.try_get_by_index(0)?,
-        bytes,
+        content_type: sniff(&stored.data).unwrap_or("application/octet-stream"),
+        file_name: stored.file_name,
+        bytes: stored.data,
     })
 }
 

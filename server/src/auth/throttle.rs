@@ -9,7 +9,7 @@
 
 use crate::db::{Db, sql};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 
 /// When keys lock, and for how long.
 #[derive(Debug, Clone, Copy)]
@@ -69,7 +69,7 @@ pub async fn locked_for(
             ))
             .await?;
         let until: Option<DateTime<Utc>> = match row {
-            Some(row) => row.try_get_by_index(0)?,
+            Some(row) => row.try_get("", "locked_until")?,
             None => None,
         };
         if let Some(until) = until.filter(|u| *u > now) {
@@ -78,6 +78,13 @@ pub async fn locked_for(
         }
     }
     Ok(longest)
+}
+
+/// A key's count so far.
+#[derive(FromQueryResult)]
+struct Failures {
+    failures: i32,
+    last_failure_at: DateTime<Utc>,
 }
 
 /// Counts one failure against `key`; returns the lock it starts, if it starts one.
@@ -98,17 +105,15 @@ pub async fn record_failure(
     ))
     .await?;
     let lock_clause = if db.is_postgres() { " FOR UPDATE" } else { "" };
-    let row = txn
-        .query_one_raw(sql(
-            backend,
-            &format!("SELECT failures, last_failure_at FROM login_throttle WHERE key = ?{lock_clause}"),
-            vec![key.into()],
-        ))
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(key.to_owned()))?;
-    let failures: i32 = row.try_get_by_index(0)?;
-    let last: DateTime<Utc> = row.try_get_by_index(1)?;
-    let failures = if now - last > limits.window { 1 } else { failures.saturating_add(1) };
+    let row = Failures::find_by_statement(sql(
+        backend,
+        &format!("SELECT failures, last_failure_at FROM login_throttle WHERE key = ?{lock_clause}"),
+        vec![key.into()],
+    ))
+    .one(&*txn)
+    .await?
+    .ok_or_else(|| DbErr::RecordNotFound(key.to_owned()))?;
+    let failures = if now - row.last_failure_at > limits.window { 1 } else { row.failures.saturating_add(1) };
     let lock = lock_after(failures, threshold, limits);
     txn.execute_raw(sql(
         backend,

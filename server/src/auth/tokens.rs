@@ -1,4 +1,6 @@
-//! Device-bound bearer tokens and the `Caller` extractor.
+//! Device-bound bearer tokens, and `Caller`: who is calling, with their grants. The
+//! extractor that makes a `Caller` from a request lives in `http/extract.rs`; nothing
+//! here speaks HTTP.
 
 use super::roles::{Grant, Role};
 use crate::db::entities::{access_token, app_user, device};
@@ -8,7 +10,7 @@ use base64::Engine;
 use chrono::{Duration, Utc};
 use jingzhun_mobile_api::errors::ErrorCode;
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, FromQueryResult};
 use sha2::{Digest, Sha256};
 
 /// Who is calling: the user, their grants and the device the token is bound to.
@@ -118,27 +120,32 @@ pub async fn issue(
     Ok((token, expires_at))
 }
 
+#[derive(FromQueryResult)]
+struct GrantRow {
+    role: String,
+    region_code: String,
+    /// The grant's region when it is the deployment's root.
+    root_code: Option<String>,
+}
+
 /// Loads a user's grants with the prefix each covers.
 pub async fn grants_of(conn: &impl ConnectionTrait, user_id: &str) -> Result<Vec<Grant>, DbErr> {
     let backend = conn.get_database_backend();
-    let rows = conn
-        .query_all_raw(sql(
-            backend,
-            "SELECT g.role, g.region_code, d.region_code FROM role_grant g \
-             LEFT JOIN deployment_root d ON d.region_code = g.region_code \
-             WHERE g.user_id = ? ORDER BY g.role, g.region_code",
-            vec![user_id.into()],
-        ))
-        .await?;
+    let rows = GrantRow::find_by_statement(sql(
+        backend,
+        "SELECT g.role, g.region_code, d.region_code AS root_code FROM role_grant g \
+         LEFT JOIN deployment_root d ON d.region_code = g.region_code \
+         WHERE g.user_id = ? ORDER BY g.role, g.region_code",
+        vec![user_id.into()],
+    ))
+    .all(conn)
+    .await?;
     let mut grants = Vec::with_capacity(rows.len());
     for row in rows {
-        let role: String = row.try_get_by_index(0)?;
-        let region_code: String = row.try_get_by_index(1)?;
-        let at_root = row.try_get_by_index::<Option<String>>(2)?.is_some();
-        let Some(role) = Role::parse(&role) else {
+        let Some(role) = Role::parse(&row.role) else {
             continue;
         };
-        grants.push(Grant::new(role, region_code, at_root));
+        grants.push(Grant::new(role, row.region_code, row.root_code.is_some()));
     }
     Ok(grants)
 }
@@ -182,4 +189,3 @@ pub async fn authenticate(db: &Db, token: &str, drain_days: Option<i64>) -> Resu
     let grants = grants_of(&db.conn, &user.id).await?;
     Ok(Caller { user_id: user.id, username: user.username, name: user.name, device_id: device.id, grants, draining })
 }
-

@@ -11,7 +11,7 @@
 use crate::db::sql;
 use chrono::Utc;
 use sea_orm::sea_query::{Alias, Query};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Value};
 
 /// A point in the change log: everything at or before it has been delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -107,6 +107,13 @@ pub async fn append(conn: &impl ConnectionTrait, tx: i64, entries: &[LogEntry]) 
     Ok(())
 }
 
+/// The newest row of the log (0, 0 when it is empty).
+#[derive(FromQueryResult)]
+struct Last {
+    tx: i64,
+    seq: i64,
+}
+
 /// The position up to which every row is final: rows at or below it will never change
 /// and no new row will appear below it.
 pub async fn stable_position(conn: &impl ConnectionTrait) -> Result<Position, DbErr> {
@@ -121,15 +128,15 @@ pub async fn stable_position(conn: &impl ConnectionTrait) -> Result<Position, Db
             Ok(Position { tx: xmin.unwrap_or(1) - 1, seq: i64::MAX })
         }
         _ => {
-            let row = conn
-                .query_one_raw(sql(
-                    backend,
-                    "SELECT COALESCE(MAX(tx), 0), COALESCE(MAX(seq), 0) FROM change_log",
-                    vec![],
-                ))
-                .await?;
+            let row = Last::find_by_statement(sql(
+                backend,
+                "SELECT COALESCE(MAX(tx), 0) AS tx, COALESCE(MAX(seq), 0) AS seq FROM change_log",
+                vec![],
+            ))
+            .one(conn)
+            .await?;
             let last = match row {
-                Some(row) => Position { tx: row.try_get_by_index(0)?, seq: row.try_get_by_index(1)? },
+                Some(row) => Position { tx: row.tx, seq: row.seq },
                 None => Position::START,
             };
             Ok(last.max(horizon(conn).await?))
@@ -147,9 +154,16 @@ pub async fn horizon(conn: &impl ConnectionTrait) -> Result<Position, DbErr> {
     let Some(row) = row else {
         return Ok(Position::START);
     };
-    let value: String = row.try_get_by_index(0)?;
+    let value: String = row.try_get("", "value")?;
     let mut parts = value.split(':').map(|p| p.parse::<i64>().unwrap_or(0));
     Ok(Position { tx: parts.next().unwrap_or(0), seq: parts.next().unwrap_or(0) })
+}
+
+/// The newest final row older than a cutoff; both absent when there is none.
+#[derive(FromQueryResult)]
+struct Newest {
+    tx: Option<i64>,
+    seq: Option<i64>,
 }
 
 /// Drops log rows older than `cutoff` and moves the horizon past them. A phone whose
@@ -159,17 +173,14 @@ pub async fn compact(db: &crate::db::Db, cutoff: chrono::DateTime<Utc>) -> Resul
     let backend = txn.get_database_backend();
     let stable = stable_position(&*txn).await?;
     // Only rows that are final may go, or the horizon could pass a row not yet delivered.
-    let row = txn
-        .query_one_raw(sql(
-            backend,
-            "SELECT MAX(tx), MAX(seq) FROM change_log WHERE at < ? AND (tx < ? OR (tx = ? AND seq <= ?))",
-            vec![cutoff.into(), stable.tx.into(), stable.tx.into(), stable.seq.into()],
-        ))
-        .await?;
-    let (Some(max_tx), Some(_)) = (
-        row.as_ref().map(|r| r.try_get_by_index::<Option<i64>>(0)).transpose()?.flatten(),
-        row.as_ref().map(|r| r.try_get_by_index::<Option<i64>>(1)).transpose()?.flatten(),
-    ) else {
+    let row = Newest::find_by_statement(sql(
+        backend,
+        "SELECT MAX(tx) AS tx, MAX(seq) AS seq FROM change_log WHERE at < ? AND (tx < ? OR (tx = ? AND seq <= ?))",
+        vec![cutoff.into(), stable.tx.into(), stable.tx.into(), stable.seq.into()],
+    ))
+    .one(&*txn)
+    .await?;
+    let Some(Newest { tx: Some(max_tx), seq: Some(_) }) = row else {
         txn.commit().await?;
         return Ok(0);
     };

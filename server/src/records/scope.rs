@@ -12,7 +12,7 @@ use crate::db::sql;
 use crate::error::Refusal;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use jingzhun_mobile_api::errors::ErrorCode;
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +93,12 @@ pub fn offline_edit_window(
     Ok(())
 }
 
+#[derive(FromQueryResult)]
+struct AssignmentEnd {
+    household_id: String,
+    end_date: Option<NaiveDate>,
+}
+
 /// The day the caller's latest assignment to each of these households ended (for
 /// households the caller is no longer assigned to).
 pub async fn assignment_end_dates(
@@ -103,16 +109,15 @@ pub async fn assignment_end_dates(
     let mut out = HashMap::new();
     for chunk in household_ids.chunks(500) {
         let text = format!(
-            "SELECT household_id, MAX(end_date) FROM assignment WHERE officer_id = ? AND end_date IS NOT NULL \
+            "SELECT household_id, MAX(end_date) AS end_date FROM assignment WHERE officer_id = ? AND end_date IS NOT NULL \
              AND household_id IN ({}) GROUP BY household_id",
             crate::db::placeholders(chunk.len())
         );
         let mut values: Vec<Value> = vec![officer_id.into()];
         values.extend(chunk.iter().map(|id| Value::from(id.as_str())));
-        for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
-            let id: String = row.try_get_by_index(0)?;
-            if let Some(end) = row.try_get_by_index::<Option<NaiveDate>>(1)? {
-                out.insert(id, end);
+        for row in AssignmentEnd::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await? {
+            if let Some(end) = row.end_date {
+                out.insert(row.household_id, end);
             }
         }
     }
@@ -128,6 +133,14 @@ pub async fn household_access(
 ) -> Result<Access, DbErr> {
     let households = [(household_id.to_owned(), region_code.to_owned())];
     Ok(households_access(conn, caller, &households).await?.remove(household_id).unwrap_or(Access::None))
+}
+
+/// Whether the officer's assignments to a household have all ended: `Some(0)` while one
+/// is open.
+#[derive(FromQueryResult)]
+struct AssignmentState {
+    household_id: String,
+    ended: Option<i32>,
 }
 
 /// How the caller may touch each of these (household id, village code) pairs, with one
@@ -157,17 +170,16 @@ pub async fn households_access(
     }
     for chunk in officer_asks.chunks(500) {
         let text = format!(
-            "SELECT household_id, MIN(CASE WHEN end_date IS NULL THEN 0 ELSE 1 END) FROM assignment \
+            "SELECT household_id, MIN(CASE WHEN end_date IS NULL THEN 0 ELSE 1 END) AS ended FROM assignment \
              WHERE officer_id = ? AND household_id IN ({}) GROUP BY household_id",
             crate::db::placeholders(chunk.len())
         );
         let mut values: Vec<Value> = vec![caller.user_id.as_str().into()];
         values.extend(chunk.iter().map(|id| Value::from(id.as_str())));
-        for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
-            let id: String = row.try_get_by_index(0)?;
-            let ended: Option<i32> = row.try_get_by_index(1)?;
-            let entry = access.entry(id).or_insert(Access::None);
-            match ended {
+        for row in AssignmentState::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?
+        {
+            let entry = access.entry(row.household_id).or_insert(Access::None);
+            match row.ended {
                 Some(0) => *entry = Access::Edit,
                 Some(_) if *entry == Access::None => *entry = Access::FormerOfficer,
                 _ => {}
@@ -194,6 +206,11 @@ pub async fn household_regions(
             (h.id, region)
         })
         .collect())
+}
+
+/// The village of one household (None: no such household).
+pub async fn household_region(conn: &impl ConnectionTrait, household_id: &str) -> Result<Option<String>, DbErr> {
+    Ok(household_regions(conn, &[household_id.to_owned()]).await?.remove(household_id))
 }
 
 /// The caller's access to each of these households, by id (unknown ones absent).
