@@ -3,41 +3,22 @@
 //! for the caller's scope (supervisors, county, township and village teams their
 //! region; officers their assigned households).
 
+use utoipa_axum::{router::OpenApiRouter, routes};
 use super::error::ApiResult;
-use crate::error::Refusal;
 use crate::state::AppState;
 use crate::auth::Caller;
-use crate::auth::roles::prefix_len;
-use crate::db::entities::region;
 use crate::plans::{self, OverdueTask, PlanOutcome, TimelineEntry};
-use crate::records::{self, scope};
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::NaiveDate;
-use jingzhun_mobile_api::errors::ErrorCode;
-use jingzhun_mobile_api::fields;
-use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/households/{id}/timeline", get(household_timeline))
-        .route("/households/{id}/plan-outcome", get(plan_outcome))
-        .route("/tasks/overdue", get(overdue_tasks))
-}
-
-/// The household's id, once the caller is known to read it.
-async fn readable_household(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<String> {
-    let id = id.to_string();
-    let household =
-        records::load(&state.db.conn, &fields::HOUSEHOLD, &id, false).await?.ok_or_else(Refusal::not_found)?;
-    let region = household.text("region_code").unwrap_or_default();
-    if !scope::household_access(&state.db.conn, caller, &id, region).await?.may_read() {
-        return Err(Refusal::out_of_scope());
-    }
-    Ok(id)
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(household_timeline))
+        .routes(routes!(plan_outcome))
+        .routes(routes!(overdue_tasks))
 }
 
 /// What happened to a household, oldest first: visits, plans and tasks, measures,
@@ -50,8 +31,7 @@ pub async fn household_timeline(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Vec<TimelineEntry>>> {
-    let id = readable_household(&state, &caller, id).await?;
-    Ok(Json(plans::timeline(&state.db.conn, &id).await?))
+    Ok(Json(plans::timeline_for(&state.db.conn, &caller, &id.to_string()).await?))
 }
 
 /// 帮扶成效: each year's plan, planned against actual per-capita income, tasks done,
@@ -64,8 +44,7 @@ pub async fn plan_outcome(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<PlanOutcome>> {
-    let id = readable_household(&state, &caller, id).await?;
-    plans::outcome(&state.db.conn, &id).await?.map(Json).ok_or_else(Refusal::not_found)
+    Ok(Json(plans::outcome_for(&state.db.conn, &caller, &id.to_string()).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -93,17 +72,7 @@ pub async fn overdue_tasks(
     caller: Caller,
     Query(params): Query<OverdueParams>,
 ) -> ApiResult<Json<OverdueReport>> {
-    let (mut condition, mut values) = scope::households_condition(&caller, "h.id", "h.region_code");
-    if let Some(code) = &params.region_code {
-        let region = region::Entity::find_by_id(code.clone())
-            .one(&state.db.conn)
-            .await?
-            .ok_or_else(|| Refusal::invalid(ErrorCode::InvalidRegion))?;
-        let prefix = region.code.get(..prefix_len(&region.level)).unwrap_or(&region.code);
-        condition = format!("{condition} AND h.region_code LIKE ?");
-        values.push(format!("{prefix}%").into());
-    }
     let today = plans::today_in_china();
-    let tasks = plans::overdue_tasks(&state.db.conn, (condition, values), today).await?;
+    let tasks = plans::overdue_tasks_for(&state.db.conn, &caller, params.region_code.as_deref(), today).await?;
     Ok(Json(OverdueReport { today, region_code: params.region_code, tasks }))
 }

@@ -5,9 +5,12 @@
 //! Everything here reads; nothing writes. Phones record plans, tasks, progress and
 //! evidence through sync like any other record (`jingzhun_mobile_api::fields`).
 //!
-//! What this module must never do: speak HTTP or decide who may ask. The HTTP layer
-//! checks access to a household before asking for its timeline or outcome, and passes
-//! the caller's scope as a SQL condition to [`overdue_tasks`].
+//! Who may ask is decided here, in the `*_for` functions: a household's timeline and
+//! outcome for whoever may read the household, overdue tasks within the caller's scope.
+//! [`timeline`], [`outcome`] and [`overdue_tasks`] themselves check nothing, for the
+//! workers that call them on the system's behalf.
+//!
+//! What this module must never do: speak HTTP, or write.
 
 pub mod outcome;
 pub mod tasks;
@@ -18,13 +21,71 @@ pub use outcome::{MainMeasureSuggestion, PlanMeasure, PlanOutcome, PlanResult, R
 pub use tasks::{OverdueTask, overdue_tasks};
 pub use timeline::{DatePrecision, TimelineEntry, TimelineKind, timeline};
 
+use crate::auth::Caller;
+use crate::auth::roles::prefix_len;
+use crate::db::entities::region;
 use crate::db::{placeholders, sql};
-use crate::records::Record;
+use crate::error::Refusal;
+use crate::records::{self, Record, scope};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use jingzhun_mobile_api::errors::ErrorCode;
+use jingzhun_mobile_api::fields::HOUSEHOLD;
 use jingzhun_mobile_api::validate::fen_to_yuan;
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Value};
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
+
+/// Checks that the caller reads the household: `not_found` when there is none,
+/// `out_of_scope` when it is not theirs to read.
+async fn check_readable(conn: &impl ConnectionTrait, caller: &Caller, household_id: &str) -> Result<(), Refusal> {
+    let household = records::load(conn, &HOUSEHOLD, household_id, false).await?.ok_or_else(Refusal::not_found)?;
+    let region = household.text("region_code").unwrap_or_default();
+    if !scope::household_access(conn, caller, household_id, region).await?.may_read() {
+        return Err(Refusal::out_of_scope());
+    }
+    Ok(())
+}
+
+/// The household's [`timeline`], if the caller reads the household.
+pub async fn timeline_for(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    household_id: &str,
+) -> Result<Vec<TimelineEntry>, Refusal> {
+    check_readable(conn, caller, household_id).await?;
+    Ok(timeline(conn, household_id).await?)
+}
+
+/// The household's [`outcome`], if the caller reads the household.
+pub async fn outcome_for(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    household_id: &str,
+) -> Result<PlanOutcome, Refusal> {
+    check_readable(conn, caller, household_id).await?;
+    outcome(conn, household_id).await?.ok_or_else(Refusal::not_found)
+}
+
+/// The [`overdue_tasks`] of the households the caller reads, narrowed to `region_code`
+/// (any level) when given; `invalid_region` when no such region exists.
+pub async fn overdue_tasks_for(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    region_code: Option<&str>,
+    today: NaiveDate,
+) -> Result<Vec<OverdueTask>, Refusal> {
+    let (mut condition, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
+    if let Some(code) = region_code {
+        let region = region::Entity::find_by_id(code.to_owned())
+            .one(conn)
+            .await?
+            .ok_or_else(|| Refusal::invalid(ErrorCode::InvalidRegion))?;
+        let prefix = region.code.get(..prefix_len(&region.level)).unwrap_or(&region.code);
+        condition = format!("{condition} AND h.region_code LIKE ?");
+        values.push(format!("{prefix}%").into());
+    }
+    Ok(overdue_tasks(conn, (condition, values), today).await?)
+}
 
 /// China keeps one time zone, UTC+8, without daylight saving: due dates, visit dates
 /// and sign-off days are all Beijing dates.
@@ -71,6 +132,12 @@ fn yuan<S: Serializer>(fen: &Option<i64>, serializer: S) -> Result<S::Ok, S::Err
     }
 }
 
+#[derive(FromQueryResult)]
+struct UserName {
+    id: String,
+    name: String,
+}
+
 /// The names of these users, by id (unknown ids are left out).
 async fn user_names(conn: &impl ConnectionTrait, ids: &[String]) -> Result<BTreeMap<String, String>, DbErr> {
     let mut ids: Vec<&String> = ids.iter().collect();
@@ -80,8 +147,8 @@ async fn user_names(conn: &impl ConnectionTrait, ids: &[String]) -> Result<BTree
     for chunk in ids.chunks(500) {
         let text = format!("SELECT id, name FROM app_user WHERE id IN ({})", placeholders(chunk.len()));
         let values = chunk.iter().map(|id| Value::from(id.as_str())).collect();
-        for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
-            names.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+        for user in UserName::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await? {
+            names.insert(user.id, user.name);
         }
     }
     Ok(names)

@@ -4,7 +4,7 @@
 
 use crate::db::sql;
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use serde::Serialize;
 
 /// The most tasks one answer lists. Most overdue first, so what a cap leaves out is the
@@ -30,6 +30,21 @@ pub struct OverdueTask {
     pub progress_note: Option<String>,
 }
 
+/// A task as [`overdue_tasks`] reads it; the due date is the stored `YYYY-MM-DD` text.
+#[derive(FromQueryResult)]
+struct OverdueRow {
+    id: String,
+    plan_id: String,
+    household_id: String,
+    title: String,
+    due_date: String,
+    region_code: String,
+    village_name: Option<String>,
+    officer_id: Option<String>,
+    officer_name: Option<String>,
+    progress_note: Option<String>,
+}
+
 /// Tasks of the households `condition` selects that are neither ticked done nor dated
 /// done, due before `today`; most overdue first.
 ///
@@ -43,7 +58,7 @@ pub async fn overdue_tasks(
 ) -> Result<Vec<OverdueTask>, DbErr> {
     let (condition, mut values) = condition;
     let text = format!(
-        "SELECT t.id, t.plan_id, t.household_id, t.title, t.due_date, h.region_code, r.name, t.officer_id, u.name, t.progress_note \
+        "SELECT t.id, t.plan_id, t.household_id, t.title, t.due_date, h.region_code, r.name AS village_name, t.officer_id, u.name AS officer_name, t.progress_note \
          FROM plan_task t JOIN household h ON h.id = t.household_id \
          LEFT JOIN region r ON r.code = h.region_code LEFT JOIN app_user u ON u.id = t.officer_id \
          WHERE {condition} AND (t.done IS NULL OR t.done = ?) AND t.done_on IS NULL AND t.due_date < ? \
@@ -53,24 +68,23 @@ pub async fn overdue_tasks(
     // Dates are stored `YYYY-MM-DD`, so text order is date order.
     values.push(today.format("%Y-%m-%d").to_string().into());
     values.push((MAX_OVERDUE_TASKS as i64).into());
-    let rows = conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await?;
+    let rows = OverdueRow::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?;
     let mut tasks = Vec::with_capacity(rows.len());
     for row in rows {
-        let due: String = row.try_get_by_index(4)?;
         // A stored date is validated on the way in; a malformed one cannot be measured.
-        let Ok(due_date) = NaiveDate::parse_from_str(&due, "%Y-%m-%d") else { continue };
+        let Ok(due_date) = NaiveDate::parse_from_str(&row.due_date, "%Y-%m-%d") else { continue };
         tasks.push(OverdueTask {
-            task_id: row.try_get_by_index(0)?,
-            plan_id: row.try_get_by_index(1)?,
-            household_id: row.try_get_by_index(2)?,
-            title: row.try_get_by_index(3)?,
+            task_id: row.id,
+            plan_id: row.plan_id,
+            household_id: row.household_id,
+            title: row.title,
             due_date,
             days_overdue: (today - due_date).num_days(),
-            region_code: row.try_get_by_index(5)?,
-            village_name: row.try_get_by_index(6)?,
-            officer_id: row.try_get_by_index(7)?,
-            officer_name: row.try_get_by_index(8)?,
-            progress_note: row.try_get_by_index(9)?,
+            region_code: row.region_code,
+            village_name: row.village_name,
+            officer_id: row.officer_id,
+            officer_name: row.officer_name,
+            progress_note: row.progress_note,
         });
     }
     Ok(tasks)

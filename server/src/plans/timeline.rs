@@ -15,7 +15,7 @@ use crate::records::{self, Record};
 use chrono::{DateTime, NaiveDate, Utc};
 use jingzhun_mobile_api::codes;
 use jingzhun_mobile_api::fields::{HELP_MEASURE, HELP_PLAN, INCOME, PLAN_TASK, VISIT_LOG};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use serde::Serialize;
 
 /// What an entry records. Entries of one day without a time sort in this order.
@@ -242,75 +242,94 @@ pub async fn timeline(conn: &impl ConnectionTrait, household_id: &str) -> Result
     Ok(entries)
 }
 
+#[derive(FromQueryResult)]
+struct CaseRow {
+    id: String,
+    kind: String,
+    note: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(FromQueryResult)]
+struct SignoffRow {
+    id: String,
+    kind: String,
+    step: String,
+    decision: String,
+    role: String,
+    /// The signer's name; absent if the account is gone.
+    signer: Option<String>,
+    comment: Option<String>,
+    /// A JSON array of attachment ids.
+    attachment_ids: String,
+    at: DateTime<Utc>,
+}
+
 /// Cases filed and every sign-off on them.
 async fn case_entries(conn: &impl ConnectionTrait, household_id: &str) -> Result<Vec<TimelineEntry>, DbErr> {
     let backend = conn.get_database_backend();
     let mut entries = Vec::new();
-    let cases = conn
-        .query_all_raw(sql(
-            backend,
-            "SELECT id, kind, note, created_at FROM procedure_case WHERE household_id = ?",
-            vec![household_id.into()],
-        ))
-        .await?;
-    for row in cases {
-        let id: String = row.try_get_by_index(0)?;
-        let kind: String = row.try_get_by_index(1)?;
-        let note: Option<String> = row.try_get_by_index(2)?;
-        let at: DateTime<Utc> = row.try_get_by_index(3)?;
-        let title = format!("{}：提出申请", label(&codes::CASE_KIND, &kind));
+    let cases = CaseRow::find_by_statement(sql(
+        backend,
+        "SELECT id, kind, note, created_at FROM procedure_case WHERE household_id = ?",
+        vec![household_id.into()],
+    ))
+    .all(conn)
+    .await?;
+    for case in cases {
+        let title = format!("{}：提出申请", label(&codes::CASE_KIND, &case.kind));
         entries.push(
-            TimelineEntry::stamped(at, TimelineKind::CaseOpened, title, &id)
-                .with_detail(vec![note.unwrap_or_default()]),
+            TimelineEntry::stamped(case.created_at, TimelineKind::CaseOpened, title, &case.id)
+                .with_detail(vec![case.note.unwrap_or_default()]),
         );
     }
-    let signoffs = conn
-        .query_all_raw(sql(
-            backend,
-            "SELECT s.id, c.kind, s.step, s.decision, s.role, u.name, s.comment, s.attachment_ids, s.at \
-             FROM case_signoff s JOIN procedure_case c ON c.id = s.case_id LEFT JOIN app_user u ON u.id = s.user_id \
-             WHERE c.household_id = ?",
-            vec![household_id.into()],
-        ))
-        .await?;
-    for row in signoffs {
-        let id: String = row.try_get_by_index(0)?;
-        let kind: String = row.try_get_by_index(1)?;
-        let step: String = row.try_get_by_index(2)?;
-        let decision: String = row.try_get_by_index(3)?;
-        let role: String = row.try_get_by_index(4)?;
-        let signer: Option<String> = row.try_get_by_index(5)?;
-        let comment: Option<String> = row.try_get_by_index(6)?;
-        let attachments: String = row.try_get_by_index(7)?;
-        let at: DateTime<Utc> = row.try_get_by_index(8)?;
+    let signoffs = SignoffRow::find_by_statement(sql(
+        backend,
+        "SELECT s.id, c.kind, s.step, s.decision, s.role, u.name AS signer, s.comment, s.attachment_ids, s.at \
+         FROM case_signoff s JOIN procedure_case c ON c.id = s.case_id LEFT JOIN app_user u ON u.id = s.user_id \
+         WHERE c.household_id = ?",
+        vec![household_id.into()],
+    ))
+    .all(conn)
+    .await?;
+    for signoff in signoffs {
         let title = format!(
             "{}：{}{}",
-            label(&codes::CASE_KIND, &kind),
-            label(&codes::CASE_STEP, &step),
-            decision_label(&decision)
+            label(&codes::CASE_KIND, &signoff.kind),
+            label(&codes::CASE_STEP, &signoff.step),
+            decision_label(&signoff.decision)
         );
-        let who = match signer {
-            Some(name) => format!("{}{name}签字", role_label(&role)),
-            None => format!("{}签字", role_label(&role)),
+        let who = match signoff.signer {
+            Some(name) => format!("{}{name}签字", role_label(&signoff.role)),
+            None => format!("{}签字", role_label(&signoff.role)),
         };
-        let mut entry = TimelineEntry::stamped(at, TimelineKind::CaseSignoff, title, &id)
-            .with_detail(vec![who, comment.unwrap_or_default().trim().to_owned()]);
-        entry.attachment_ids = serde_json::from_str(&attachments).unwrap_or_default();
+        let mut entry = TimelineEntry::stamped(signoff.at, TimelineKind::CaseSignoff, title, &signoff.id)
+            .with_detail(vec![who, signoff.comment.unwrap_or_default().trim().to_owned()]);
+        entry.attachment_ids = serde_json::from_str(&signoff.attachment_ids).unwrap_or_default();
         entries.push(entry);
     }
     Ok(entries)
 }
 
+#[derive(FromQueryResult)]
+struct StatusRow {
+    id: i64,
+    at: DateTime<Utc>,
+    old_value: Option<String>,
+    new_value: Option<String>,
+    note: Option<String>,
+}
+
 /// The household's status as the audit log recorded each move.
 async fn status_changes(conn: &impl ConnectionTrait, household_id: &str) -> Result<Vec<TimelineEntry>, DbErr> {
-    let rows = conn
-        .query_all_raw(sql(
-            conn.get_database_backend(),
-            "SELECT id, at, old_value, new_value, note FROM audit_log \
-             WHERE entity = 'household' AND entity_id = ? AND field = 'status' ORDER BY id",
-            vec![household_id.into()],
-        ))
-        .await?;
+    let rows = StatusRow::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT id, at, old_value, new_value, note FROM audit_log \
+         WHERE entity = 'household' AND entity_id = ? AND field = 'status' ORDER BY id",
+        vec![household_id.into()],
+    ))
+    .all(conn)
+    .await?;
     // Audit values are the wire form: a JSON string, or null.
     let status = |value: Option<String>| {
         let code = value.and_then(|v| serde_json::from_str::<Option<String>>(&v).ok().flatten());
@@ -318,13 +337,10 @@ async fn status_changes(conn: &impl ConnectionTrait, household_id: &str) -> Resu
     };
     let mut entries = Vec::with_capacity(rows.len());
     for row in rows {
-        let id: i64 = row.try_get_by_index(0)?;
-        let at: DateTime<Utc> = row.try_get_by_index(1)?;
-        let title = format!("户状态：{} → {}", status(row.try_get_by_index(2)?), status(row.try_get_by_index(3)?));
-        let note: Option<String> = row.try_get_by_index(4)?;
+        let title = format!("户状态：{} → {}", status(row.old_value), status(row.new_value));
         entries.push(
-            TimelineEntry::stamped(at, TimelineKind::StatusChange, title, &id.to_string())
-                .with_detail(vec![note.unwrap_or_default()]),
+            TimelineEntry::stamped(row.at, TimelineKind::StatusChange, title, &row.id.to_string())
+                .with_detail(vec![row.note.unwrap_or_default()]),
         );
     }
     Ok(entries)

@@ -2,9 +2,10 @@
 //! 001 附件1 and the 系统外人员 list of 001 §一, for any region and period, as XLSX,
 //! CSV or JSON.
 //!
-//! `queries` reads the facts, `history` reads a household's past back from its
-//! completed cases, `statistics` and `register` build the tables as pure functions,
-//! `sheet` lays a report out in rows and `write` turns the rows into a file.
+//! `request` decides who may have which report and bounds the work, `queries` reads
+//! the facts, `history` reads a household's past back from its completed cases,
+//! `statistics` and `register` build the tables as pure functions, `sheet` lays a report
+//! out in rows and `write` turns the rows into a file.
 //!
 //! What reports must never do: change anything, show an ID number or a phone number in
 //! full, or give a region a row that differs from the sum of the rows one level down
@@ -13,9 +14,12 @@
 pub mod history;
 pub mod queries;
 pub mod register;
+pub mod request;
 pub mod sheet;
 pub mod statistics;
 pub mod write;
+
+pub use request::{Format, Limits, ReportFile, ReportUnit, busy, report_file_for, too_large, unit_for};
 
 use crate::auth::roles::prefix_len;
 use chrono::{DateTime, Days, FixedOffset, NaiveDate, TimeZone, Utc};
@@ -130,7 +134,7 @@ impl Period {
 }
 
 /// A region of the division tree.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sea_orm::FromQueryResult)]
 pub struct Region {
     pub code: String,
     pub name: String,
@@ -233,7 +237,7 @@ impl Report {
 }
 
 /// Builds a report for `unit` over `period`. `scope` is the caller's household condition
-/// over `h.id` and `h.region_code` (`sync::scope::households_condition`): the caller
+/// over `h.id` and `h.region_code` (`records::scope::households_condition`): the caller
 /// reads the whole unit, and the condition keeps it that way.
 pub async fn build(
     conn: &impl ConnectionTrait,
@@ -280,30 +284,12 @@ async fn quality_rows(
     cond.push_str(" AND h.region_code LIKE ?");
     values.push(format!("{}%", unit.prefix()).into());
     let households = crate::rules::quality_problems(conn, (cond, values)).await?;
-    let names = conn
-        .query_all_raw(crate::db::sql(
-            conn.get_database_backend(),
-            "SELECT code, name FROM region WHERE code LIKE ?",
-            vec![format!("{}%", unit.prefix()).into()],
-        ))
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get_by_index::<String>(0)?, r.try_get_by_index::<String>(1)?)))
-        .collect::<Result<std::collections::HashMap<_, _>, DbErr>>()?;
+    let names = queries::region_names(conn, unit).await?;
     let mut rows = Vec::new();
     for h in households {
         let id = h["household_id"].as_str().unwrap_or_default().to_owned();
         let region = h["region_code"].as_str().unwrap_or_default();
-        let head = conn
-            .query_one_raw(crate::db::sql(
-                conn.get_database_backend(),
-                "SELECT name FROM member WHERE household_id = ? AND relation = 'head' AND active",
-                vec![id.as_str().into()],
-            ))
-            .await?
-            .map(|r| r.try_get_by_index::<String>(0))
-            .transpose()?
-            .unwrap_or_default();
+        let head = queries::head_name(conn, &id).await?.unwrap_or_default();
         for p in h["problems"].as_array().into_iter().flatten() {
             rows.push(QualityRow {
                 household_id: id.clone(),

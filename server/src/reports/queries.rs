@@ -12,19 +12,10 @@ use crate::records::{self, Record};
 use chrono::{DateTime, NaiveDate, Utc};
 use jingzhun_mobile_api::fields::{HELP_MEASURE, HOUSEHOLD, INCOME, MEMBER};
 use jingzhun_mobile_api::validate::FieldValue;
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use std::collections::HashMap;
 
 type Scope = (String, Vec<Value>);
-
-fn region_of(row: &sea_orm::QueryResult) -> Result<Region, DbErr> {
-    Ok(Region {
-        code: row.try_get_by_index(0)?,
-        name: row.try_get_by_index(1)?,
-        level: row.try_get_by_index(2)?,
-        parent_code: row.try_get_by_index(3)?,
-    })
-}
 
 pub async fn region(conn: &impl ConnectionTrait, code: &str) -> Result<Option<Region>, DbErr> {
     let stmt = sql(
@@ -32,7 +23,7 @@ pub async fn region(conn: &impl ConnectionTrait, code: &str) -> Result<Option<Re
         "SELECT code, name, level, parent_code FROM region WHERE code = ?",
         vec![code.into()],
     );
-    conn.query_one_raw(stmt).await?.map(|row| region_of(&row)).transpose()
+    Region::find_by_statement(stmt).one(conn).await
 }
 
 /// The rows of a statistics table: the unit's child regions, or the unit itself when
@@ -51,8 +42,7 @@ pub async fn row_groups(conn: &impl ConnectionTrait, unit: &Region) -> Result<Ve
         vec![unit.code.as_str().into()],
     );
     let mut groups = Vec::new();
-    for row in conn.query_all_raw(stmt).await? {
-        let child = region_of(&row)?;
+    for child in Region::find_by_statement(stmt).all(conn).await? {
         groups.push(RowGroup { prefix: child.prefix().to_owned(), code: Some(child.code), name: child.name });
     }
     Ok(groups)
@@ -65,23 +55,29 @@ fn in_unit(unit: &Region, scope: &Scope) -> (String, Vec<Value>) {
     (format!("h.region_code LIKE ? AND {}", scope.0), values)
 }
 
+#[derive(FromQueryResult)]
+struct Count {
+    n: i64,
+}
+
 /// How many households a report of `unit` for this scope covers.
 pub async fn count_households(conn: &impl ConnectionTrait, unit: &Region, scope: &Scope) -> Result<u64, DbErr> {
     let (cond, values) = in_unit(unit, scope);
-    let text = format!("SELECT COUNT(*) FROM household h WHERE {cond}");
-    let row = conn.query_one_raw(sql(conn.get_database_backend(), &text, values)).await?;
-    let count: i64 = match row {
-        Some(row) => row.try_get_by_index(0)?,
-        None => 0,
-    };
-    Ok(count.max(0) as u64)
+    let text = format!("SELECT COUNT(*) AS n FROM household h WHERE {cond}");
+    let count = Count::find_by_statement(sql(conn.get_database_backend(), &text, values)).one(conn).await?;
+    Ok(count.map_or(0, |c| c.n).max(0) as u64)
+}
+
+#[derive(FromQueryResult)]
+struct Id {
+    id: String,
 }
 
 async fn household_ids(conn: &impl ConnectionTrait, unit: &Region, scope: &Scope) -> Result<Vec<String>, DbErr> {
     let (cond, values) = in_unit(unit, scope);
     let text = format!("SELECT h.id FROM household h WHERE {cond} ORDER BY h.region_code, h.id");
-    let rows = conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await?;
-    rows.iter().map(|r| r.try_get_by_index(0)).collect()
+    let rows = Id::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
 fn by_household(records: Vec<Record>) -> HashMap<String, Vec<Record>> {
@@ -92,6 +88,14 @@ fn by_household(records: Vec<Record>) -> HashMap<String, Vec<Record>> {
         }
     }
     out
+}
+
+#[derive(FromQueryResult)]
+struct CompletedCase {
+    household_id: String,
+    kind: String,
+    reason: Option<String>,
+    closed_at: DateTime<Utc>,
 }
 
 /// Completed cases of the unit's households, oldest first, by household.
@@ -106,12 +110,13 @@ async fn completed_cases(
          WHERE {cond} AND c.status = 'completed' AND c.closed_at IS NOT NULL ORDER BY c.household_id, c.closed_at, c.id"
     );
     let mut out: HashMap<String, Vec<CaseEvent>> = HashMap::new();
-    for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
-        let household: String = row.try_get_by_index(0)?;
-        let kind: String = row.try_get_by_index(1)?;
-        let Some(kind) = CaseKind::parse(&kind) else { continue };
-        let closed_at: DateTime<Utc> = row.try_get_by_index(3)?;
-        out.entry(household).or_default().push(CaseEvent { kind, reason: row.try_get_by_index(2)?, closed_at });
+    for case in CompletedCase::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await? {
+        let Some(kind) = CaseKind::parse(&case.kind) else { continue };
+        out.entry(case.household_id).or_default().push(CaseEvent {
+            kind,
+            reason: case.reason,
+            closed_at: case.closed_at,
+        });
     }
     Ok(out)
 }
@@ -173,6 +178,15 @@ pub async fn household_facts(
         .collect())
 }
 
+#[derive(FromQueryResult)]
+struct AssignedOfficer {
+    household_id: String,
+    name: String,
+    phone: Option<String>,
+    start_date: NaiveDate,
+    end_date: Option<NaiveDate>,
+}
+
 /// Officers assigned to the unit's households at some time during `[from, to]`.
 async fn officers(
     conn: &impl ConnectionTrait,
@@ -191,16 +205,22 @@ async fn officers(
     values.push(to.into());
     values.push(from.into());
     let mut out: HashMap<String, Vec<Officer>> = HashMap::new();
-    for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
-        let household: String = row.try_get_by_index(0)?;
-        out.entry(household).or_default().push(Officer {
-            name: row.try_get_by_index(1)?,
-            phone: row.try_get_by_index(2)?,
-            start_date: row.try_get_by_index(3)?,
-            end_date: row.try_get_by_index(4)?,
+    for row in AssignedOfficer::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await? {
+        out.entry(row.household_id).or_default().push(Officer {
+            name: row.name,
+            phone: row.phone,
+            start_date: row.start_date,
+            end_date: row.end_date,
         });
     }
     Ok(out)
+}
+
+/// A region's code and name.
+#[derive(FromQueryResult)]
+struct RegionName {
+    code: String,
+    name: String,
 }
 
 /// 所在地 of each village: the names of its county, township and village.
@@ -216,8 +236,8 @@ async fn locations(conn: &impl ConnectionTrait, villages: &[String]) -> Result<H
     for chunk in codes.chunks(500) {
         let text = format!("SELECT code, name FROM region WHERE code IN ({})", placeholders(chunk.len()));
         let values = chunk.iter().map(|c| Value::from(c.as_str())).collect();
-        for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
-            names.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+        for region in RegionName::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await? {
+            names.insert(region.code, region.name);
         }
     }
     Ok(villages
@@ -264,4 +284,33 @@ pub async fn register_input(
         locations: locations(conn, &villages).await?,
         households,
     })
+}
+
+/// The names of the unit's regions, by code, for the data-quality list.
+pub async fn region_names(conn: &impl ConnectionTrait, unit: &Region) -> Result<HashMap<String, String>, DbErr> {
+    let rows = RegionName::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT code, name FROM region WHERE code LIKE ?",
+        vec![format!("{}%", unit.prefix()).into()],
+    ))
+    .all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.code, r.name)).collect())
+}
+
+#[derive(FromQueryResult)]
+struct Name {
+    name: String,
+}
+
+/// The name of the household's active head, if it has one.
+pub async fn head_name(conn: &impl ConnectionTrait, household_id: &str) -> Result<Option<String>, DbErr> {
+    let head = Name::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT name FROM member WHERE household_id = ? AND relation = 'head' AND active",
+        vec![household_id.into()],
+    ))
+    .one(conn)
+    .await?;
+    Ok(head.map(|h| h.name))
 }

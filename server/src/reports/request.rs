@@ -1,0 +1,136 @@
+//! A caller asking for a report: which roles get reports and for which region, and the
+//! limits one report is made within (a slot of the reports gate, a cap on households;
+//! M9), from the region's lookup to the finished file.
+//!
+//! What this must never do: make a report of a region the caller does not read, make
+//! one for an officer, or start one past the cap. The slot is held until the file is
+//! written, because laying out and writing a large XLSX is the heaviest part.
+
+use super::{Period, Region, ReportName, build, queries, sheet, write};
+use crate::auth::{Caller, Role};
+use crate::error::{Kind, Refusal};
+use crate::gate::Gate;
+use crate::records::scope;
+use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
+use sea_orm::ConnectionTrait;
+
+/// The roles reports are for (DESIGN §1: county office, township, village team, supervisor).
+const REPORT_ROLES: [Role; 5] = [Role::Village, Role::Township, Role::County, Role::Supervisor, Role::Admin];
+
+/// The region a caller may report on. Only [`unit_for`] makes one, so a report is never
+/// made for a region nobody checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportUnit(String);
+
+impl ReportUnit {
+    pub fn code(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The region the caller asks for (12 digits), or by default the region of their first
+/// reporting role; refused unless they hold a reporting role over it and read it.
+pub fn unit_for(caller: &Caller, requested: Option<&str>) -> Result<ReportUnit, Refusal> {
+    let grants: Vec<_> = caller.grants.iter().filter(|g| REPORT_ROLES.contains(&g.role)).collect();
+    let Some(first) = grants.first() else { return Err(Refusal::forbidden()) };
+    let region_code = requested.map(str::trim).unwrap_or(&first.region_code).to_owned();
+    if region_code.len() != 12 || !region_code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Refusal::invalid(ErrorCode::InvalidRegion).on_field("region_code"));
+    }
+    if !caller.reads_region(&region_code) || !grants.iter().any(|g| region_code.starts_with(&g.prefix)) {
+        return Err(Refusal::forbidden());
+    }
+    Ok(ReportUnit(region_code))
+}
+
+/// The file a report goes out as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Xlsx,
+    /// UTF-8 with a BOM, so Excel opens the Chinese.
+    Csv,
+    Json,
+}
+
+impl Format {
+    pub fn parse(code: &str) -> Option<Format> {
+        match code {
+            "xlsx" => Some(Format::Xlsx),
+            "csv" => Some(Format::Csv),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+/// What bounds one report.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits<'a> {
+    /// Few whole-region reports at once: each holds a connection and its rows in memory.
+    pub gate: &'a Gate,
+    /// `[reports] max_households`.
+    pub max_households: u64,
+}
+
+/// A finished report.
+#[derive(Debug, Clone)]
+pub struct ReportFile {
+    pub content_type: &'static str,
+    /// The `Content-Disposition` of a download (title, unit and period, in Chinese with
+    /// an ASCII fallback); none for JSON, which is read, not saved.
+    pub disposition: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// Every report slot stayed taken.
+pub fn busy() -> Refusal {
+    Refusal::new(Kind::Busy, ErrorCode::Busy)
+}
+
+/// More households than one report may cover: `report_too_large`, saying how many.
+pub fn too_large(households: u64, limit: u64) -> Refusal {
+    let mut detail = FieldError::new("region_code", ErrorCode::ReportTooLarge);
+    detail.message_en = format!("{households} households; at most {limit} in one report");
+    Refusal::new(Kind::Rejected, ErrorCode::ReportTooLarge).with_fields(vec![detail])
+}
+
+/// Makes the report `name` of `unit` over `period` for the caller, within `limits`:
+/// the caller's scope condition keeps it to households they read.
+pub async fn report_file_for(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    name: ReportName,
+    unit: ReportUnit,
+    period: Period,
+    format: Format,
+    limits: Limits<'_>,
+) -> Result<ReportFile, Refusal> {
+    let unit: Region = queries::region(conn, unit.code()).await?.ok_or_else(Refusal::not_found)?;
+    let scope = scope::households_condition(caller, "h.id", "h.region_code");
+    let _slot = limits.gate.enter().await.map_err(|_| busy())?;
+    let households = queries::count_households(conn, &unit, &scope).await?;
+    if households > limits.max_households {
+        return Err(too_large(households, limits.max_households));
+    }
+    let report = build(conn, name, unit, period, scope).await?;
+    let download = |extension: &str, content_type: &'static str, bytes: Vec<u8>| ReportFile {
+        content_type,
+        disposition: Some(write::content_disposition(&report.file_name(extension), &report.ascii_file_name(extension))),
+        bytes,
+    };
+    Ok(match format {
+        Format::Json => ReportFile {
+            content_type: "application/json",
+            disposition: None,
+            bytes: serde_json::to_vec(&report.to_json()).map_err(Refusal::internal)?,
+        },
+        Format::Csv => {
+            let bytes = write::csv(&sheet::layout(&report)).map_err(Refusal::internal)?;
+            download("csv", write::CSV_CONTENT_TYPE, bytes)
+        }
+        Format::Xlsx => {
+            let bytes = write::xlsx(&sheet::layout(&report)).map_err(Refusal::internal)?;
+            download("xlsx", write::XLSX_CONTENT_TYPE, bytes)
+        }
+    })
+}
