@@ -1,16 +1,26 @@
-//! Importing a department list and deciding the leads it raises.
+//! Importing a department list and deciding the leads it raises, each for the callers
+//! it is theirs to do: the county (or an administrator) imports for its own region,
+//! whoever edits a household decides its leads, and each caller lists the leads of the
+//! households they read.
+//!
+//! What this must never do: change a household or member (a lead is only a question for
+//! a person on the spot), or keep a whole ID or phone number of a department's row.
 
 use super::parse::{self, FileError, Sheet};
 use super::{Source, VEHICLE_MIN_YUAN};
 use crate::audit::{self, AuditEntry};
-use crate::auth::Caller;
+use crate::auth::{Caller, Role};
 use crate::db::{Db, placeholders, sql};
+use crate::error::{Kind, Refusal};
 use crate::gate::Gate;
+use crate::records::{self, scope};
+use crate::registry::Actor;
 use crate::tabular::{self, Caps, OffRuntimeError};
 use chrono::{DateTime, NaiveDate, Utc};
-use jingzhun_mobile_api::errors::ErrorCode;
+use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
+use jingzhun_mobile_api::fields::HOUSEHOLD;
 use jingzhun_mobile_api::validate::{id_number_is_valid, mask_id_number, mask_phone};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
@@ -21,9 +31,9 @@ pub struct ImportRequest {
     pub source: Source,
     pub file_name: String,
     pub bytes: Vec<u8>,
-    /// The county (or lower region) whose households the list is compared with.
-    pub region_prefix: String,
-    pub region_code: String,
+    /// The county (or lower region) whose households the list is compared with; by
+    /// default the region of the caller's county or administrator role.
+    pub region_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -47,18 +57,32 @@ pub struct ImportReport {
     pub leads: Vec<Json>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error(transparent)]
-    File(#[from] FileError),
-    /// Every parsing slot stayed taken (503 `busy`).
-    #[error("the server is busy parsing other files")]
-    Busy,
-    /// The parse panicked: a bug; the process carries on.
-    #[error("parsing failed: {0}")]
-    Parse(String),
-    #[error(transparent)]
-    Db(#[from] DbErr),
+/// A file that cannot be read: past an upload cap (with the cap's own code), or not a
+/// list we read (`invalid_file`), said on the `file` field.
+fn file_refusal(err: FileError) -> Refusal {
+    let (kind, code, why) = match err {
+        FileError::Cap(cap) => (Kind::Rejected, cap.code(), cap.to_string()),
+        err => (Kind::Invalid, ErrorCode::InvalidFile, err.to_string()),
+    };
+    let mut detail = FieldError::new("file", code);
+    detail.message_en = why;
+    Refusal::new(kind, code).with_fields(vec![detail])
+}
+
+/// The region the caller compares: the one asked for, within one of their county or
+/// administrator roles, as (code, prefix). Without one the role's own region.
+fn compared_region(caller: &Caller, region_code: Option<String>) -> Result<(String, String), Refusal> {
+    let grant = caller
+        .grants
+        .iter()
+        .filter(|g| matches!(g.role, Role::County | Role::Admin))
+        .find(|g| region_code.as_deref().is_none_or(|code| code.starts_with(&g.prefix)))
+        .ok_or_else(Refusal::forbidden)?;
+    let region_code = region_code.unwrap_or_else(|| grant.region_code.clone());
+    let region_prefix = region_code.trim_end_matches('0').to_owned();
+    // Never wider than the grant: trimming zeros can cut into its prefix (`320710` → `32071`).
+    let region_prefix = if region_prefix.len() < grant.prefix.len() { grant.prefix.clone() } else { region_prefix };
+    Ok((region_code, region_prefix))
 }
 
 fn rejected(line: usize, code: ErrorCode) -> RejectedRow {
@@ -145,6 +169,15 @@ struct Match {
     registered_at: DateTime<Utc>,
 }
 
+#[derive(FromQueryResult)]
+struct MatchRow {
+    id_number: String,
+    member_id: String,
+    household_id: String,
+    created_at: DateTime<Utc>,
+    identified_at: Option<DateTime<Utc>>,
+}
+
 /// Active members of households in the region with these ID numbers.
 async fn members_by_id_number(
     conn: &impl ConnectionTrait,
@@ -156,36 +189,36 @@ async fn members_by_id_number(
         // Registered when the identification completed; households recorded before the
         // system (or loaded in bulk) count from their creation.
         let text = format!(
-            "SELECT m.id_number, m.id, h.id, h.created_at, \
-             (SELECT MAX(c.closed_at) FROM procedure_case c WHERE c.household_id = h.id AND c.kind = 'identify' AND c.status = 'completed') \
+            "SELECT m.id_number, m.id AS member_id, h.id AS household_id, h.created_at, \
+             (SELECT MAX(c.closed_at) FROM procedure_case c WHERE c.household_id = h.id AND c.kind = 'identify' AND c.status = 'completed') AS identified_at \
              FROM member m JOIN household h ON h.id = m.household_id \
              WHERE m.active AND h.region_code LIKE ? AND m.id_number IN ({})",
             placeholders(chunk.len())
         );
         let mut values: Vec<Value> = vec![format!("{prefix}%").into()];
         values.extend(chunk.iter().map(|i| Value::from(i.as_str())));
-        for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
-            let created: DateTime<Utc> = row.try_get_by_index(3)?;
-            let identified: Option<DateTime<Utc>> = row.try_get_by_index(4)?;
-            out.entry(row.try_get_by_index(0)?).or_default().push(Match {
-                member_id: row.try_get_by_index(1)?,
-                household_id: row.try_get_by_index(2)?,
-                registered_at: identified.unwrap_or(created),
+        for row in MatchRow::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await? {
+            out.entry(row.id_number).or_default().push(Match {
+                member_id: row.member_id,
+                household_id: row.household_id,
+                registered_at: row.identified_at.unwrap_or(row.created_at),
             });
         }
     }
     Ok(out)
 }
 
-/// Imports a list: the file is parsed and screened on a blocking thread inside a slot of
-/// `parsing`, within `caps`; then the matches are written in one transaction.
+/// Imports a list for a county or administrator caller: the file is parsed and screened
+/// on a blocking thread inside a slot of `parsing`, within `caps`; then the matches are
+/// written in one transaction.
 pub async fn run(
     db: &Db,
     caller: &Caller,
     request: ImportRequest,
     parsing: &Gate,
     caps: Caps,
-) -> Result<ImportReport, ImportError> {
+) -> Result<ImportReport, Refusal> {
+    let (region_code, region_prefix) = compared_region(caller, request.region_code)?;
     let sha256 = hex::encode(Sha256::digest(&request.bytes));
     let (source, file_name, bytes) = (request.source, request.file_name.clone(), request.bytes);
     let parsed = tabular::read_off_runtime(parsing, move || {
@@ -196,16 +229,18 @@ pub async fn run(
     .await;
     let (rows_total, (candidates, rejects, below_threshold)) = match parsed {
         Ok(parsed) => parsed,
-        Err(OffRuntimeError::Read(err)) => return Err(err.into()),
-        Err(OffRuntimeError::Busy) => return Err(ImportError::Busy),
-        Err(OffRuntimeError::Failed(why)) => return Err(ImportError::Parse(why)),
+        Err(OffRuntimeError::Read(err)) => return Err(file_refusal(err)),
+        Err(OffRuntimeError::Busy) => return Err(Refusal::new(Kind::Busy, ErrorCode::Busy)),
+        // The parse panicked: a bug; the process carries on.
+        Err(OffRuntimeError::Failed(why)) => return Err(Refusal::internal(why)),
     };
     let mut ids: Vec<String> = candidates.iter().map(|c| c.id_number.clone()).collect();
     ids.sort();
     ids.dedup();
 
     let txn = db.begin_write().await?;
-    let matches = members_by_id_number(&*txn, &request.region_prefix, &ids).await?;
+    let matches = members_by_id_number(&*txn, &region_prefix, &ids).await?;
+    let actor = Actor::of(caller);
     let import_id = Uuid::new_v4().to_string();
     let now = Utc::now();
     let mut leads = Vec::new();
@@ -236,13 +271,8 @@ pub async fn run(
             ))
             .await?;
             audit_entries.push(AuditEntry {
-                user_id: Some(caller.user_id.clone()),
-                device_id: Some(caller.device_id.clone()),
-                action: "comparison_lead".into(),
-                entity: "household".into(),
-                entity_id: m.household_id.clone(),
                 new_value: Some(format!("{} lead {lead_id} from import {import_id}", request.source.reason())),
-                ..AuditEntry::default()
+                ..actor.audit("comparison_lead", "household", &m.household_id)
             });
             leads.push(json!({
                 "id": lead_id,
@@ -267,7 +297,7 @@ pub async fn run(
             request.source.code().into(),
             request.file_name.chars().take(200).collect::<String>().into(),
             sha256.as_str().into(),
-            request.region_code.as_str().into(),
+            region_code.as_str().into(),
             (rows_total as i64).into(),
             ((rows_total - rows_rejected) as i64).into(),
             (rows_rejected as i64).into(),
@@ -279,16 +309,11 @@ pub async fn run(
     ))
     .await?;
     audit_entries.push(AuditEntry {
-        user_id: Some(caller.user_id.clone()),
-        device_id: Some(caller.device_id.clone()),
-        action: "comparison_import".into(),
-        entity: "comparison_import".into(),
-        entity_id: import_id.clone(),
         new_value: Some(format!(
             "{}: {rows_total} rows, {rows_rejected} rejected, {matched_rows} matched, {below_threshold} below the vehicle threshold",
             request.source.code()
         )),
-        ..AuditEntry::default()
+        ..actor.audit("comparison_import", "comparison_import", &import_id)
     });
     audit::record(&*txn, &audit_entries).await?;
     txn.commit().await?;
@@ -304,32 +329,51 @@ pub async fn run(
     })
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DecideError {
-    #[error("no such lead")]
-    NotFound,
-    #[error("already decided")]
-    AlreadyDecided,
-    #[error(transparent)]
-    Db(#[from] DbErr),
+#[derive(FromQueryResult)]
+struct LeadHousehold {
+    household_id: String,
 }
 
-/// Confirms or dismisses an open lead with the field note that justifies it.
-pub async fn decide(db: &Db, caller: &Caller, lead_id: &str, confirm: bool, note: &str) -> Result<(), DecideError> {
+#[derive(FromQueryResult)]
+struct LeadStatus {
+    household_id: String,
+    status: String,
+}
+
+/// Confirms or dismisses an open lead with the field note that justifies it, for a
+/// caller who may edit its household online (a former officer is told
+/// `assignment_ended`: a lead decision is an online action, H2). A lead already decided
+/// is a conflict.
+pub async fn decide(db: &Db, caller: &Caller, lead_id: &str, confirm: bool, note: &str) -> Result<(), Refusal> {
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(Refusal::invalid(ErrorCode::NoteRequired));
+    }
+    let lead = LeadHousehold::find_by_statement(sql(
+        db.backend(),
+        "SELECT l.household_id FROM comparison_lead l JOIN household h ON h.id = l.household_id WHERE l.id = ?",
+        vec![lead_id.into()],
+    ))
+    .one(&db.conn)
+    .await?
+    .ok_or_else(Refusal::not_found)?;
+    let household =
+        records::load(&db.conn, &HOUSEHOLD, &lead.household_id, false).await?.ok_or_else(Refusal::not_found)?;
+    let region = household.text("region_code").unwrap_or_default();
+    scope::may_edit_online(&db.conn, caller, &lead.household_id, region).await?;
+
     let txn = db.begin_write().await?;
     let backend = txn.get_database_backend();
-    let row = txn
-        .query_one_raw(sql(
-            backend,
-            "SELECT household_id, status FROM comparison_lead WHERE id = ?",
-            vec![lead_id.into()],
-        ))
-        .await?
-        .ok_or(DecideError::NotFound)?;
-    let household_id: String = row.try_get_by_index(0)?;
-    let status: String = row.try_get_by_index(1)?;
-    if status != "open" {
-        return Err(DecideError::AlreadyDecided);
+    let lead = LeadStatus::find_by_statement(sql(
+        backend,
+        "SELECT household_id, status FROM comparison_lead WHERE id = ?",
+        vec![lead_id.into()],
+    ))
+    .one(&*txn)
+    .await?
+    .ok_or_else(Refusal::not_found)?;
+    if lead.status != "open" {
+        return Err(Refusal::conflict(ErrorCode::Conflict));
     }
     let decision = if confirm { "confirmed" } else { "dismissed" };
     txn.execute_raw(sql(
@@ -341,14 +385,9 @@ pub async fn decide(db: &Db, caller: &Caller, lead_id: &str, confirm: bool, note
     audit::record(
         &*txn,
         &[AuditEntry {
-            user_id: Some(caller.user_id.clone()),
-            device_id: Some(caller.device_id.clone()),
-            action: "comparison_decision".into(),
-            entity: "household".into(),
-            entity_id: household_id,
             new_value: Some(format!("lead {lead_id} {decision}")),
             note: Some(note.to_owned()),
-            ..AuditEntry::default()
+            ..Actor::of(caller).audit("comparison_decision", "household", &lead.household_id)
         }],
     )
     .await?;
@@ -356,8 +395,40 @@ pub async fn decide(db: &Db, caller: &Caller, lead_id: &str, confirm: bool, note
     Ok(())
 }
 
-/// Leads of one household, or of every household in the caller's scope, newest first.
-pub async fn leads(
+#[derive(FromQueryResult)]
+struct LeadRow {
+    id: String,
+    household_id: String,
+    member_id: String,
+    source: String,
+    reason: String,
+    /// The department's row as JSON text.
+    details: String,
+    after_registration: bool,
+    status: String,
+    note: Option<String>,
+    decided_by: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+/// The leads of the households the caller reads, or of one of them, newest first.
+pub async fn leads_for(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    household_id: Option<&str>,
+    status: Option<&str>,
+) -> Result<Vec<Json>, DbErr> {
+    let (mut cond, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
+    if let Some(household_id) = household_id {
+        cond.push_str(" AND l.household_id = ?");
+        values.push(household_id.into());
+    }
+    leads(conn, (cond, values), status).await
+}
+
+/// Leads of the households `condition` selects (over the household aliased `h` and the
+/// lead `l`), newest first.
+async fn leads(
     conn: &impl ConnectionTrait,
     condition: (String, Vec<Value>),
     status: Option<&str>,
@@ -372,26 +443,25 @@ pub async fn leads(
         values.push(status.into());
     }
     text.push_str(" ORDER BY l.created_at DESC, l.id LIMIT 5000");
-    let rows = conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await?;
-    rows.iter()
+    let rows = LeadRow::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?;
+    Ok(rows
+        .into_iter()
         .map(|r| {
-            let details: String = r.try_get_by_index(5)?;
-            let created: DateTime<Utc> = r.try_get_by_index(10)?;
-            Ok(json!({
-                "id": r.try_get_by_index::<String>(0)?,
-                "household_id": r.try_get_by_index::<String>(1)?,
-                "member_id": r.try_get_by_index::<String>(2)?,
-                "source": r.try_get_by_index::<String>(3)?,
-                "reason": r.try_get_by_index::<String>(4)?,
-                "details": serde_json::from_str::<Json>(&details).unwrap_or(Json::Null),
-                "after_registration": r.try_get_by_index::<bool>(6)?,
-                "status": r.try_get_by_index::<String>(7)?,
-                "note": r.try_get_by_index::<Option<String>>(8)?,
-                "decided_by": r.try_get_by_index::<Option<String>>(9)?,
-                "created_at": created.to_rfc3339(),
-            }))
+            json!({
+                "id": r.id,
+                "household_id": r.household_id,
+                "member_id": r.member_id,
+                "source": r.source,
+                "reason": r.reason,
+                "details": serde_json::from_str::<Json>(&r.details).unwrap_or(Json::Null),
+                "after_registration": r.after_registration,
+                "status": r.status,
+                "note": r.note,
+                "decided_by": r.decided_by,
+                "created_at": r.created_at.to_rfc3339(),
+            })
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]

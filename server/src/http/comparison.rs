@@ -1,18 +1,18 @@
 //! `/api/v1/comparisons`: department lists imported by the county and the leads they raise.
 
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
+use axum::extract::DefaultBodyLimit;
 use super::error::ApiResult;
-use crate::error::{Kind, Refusal};
+use crate::error::Refusal;
 use super::extract::AppJson;
 use crate::state::AppState;
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::comparison::Source;
-use crate::comparison::import::{self, DecideError, ImportError, ImportReport, ImportRequest};
-use crate::comparison::parse::FileError;
-use crate::records::{self, scope};
+use crate::comparison::import::{self, ImportReport, ImportRequest};
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
-use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
-use jingzhun_mobile_api::fields;
+use jingzhun_mobile_api::errors::ErrorCode;
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -46,35 +46,9 @@ pub async fn import_list(
     }
     let source = source.ok_or_else(|| Refusal::invalid(ErrorCode::UnknownCode))?;
     let (file_name, bytes) = file.ok_or_else(bad)?;
-    // The county (or above) compares its own region's households.
-    let grant = caller
-        .grants
-        .iter()
-        .filter(|g| matches!(g.role, Role::County | Role::Admin))
-        .find(|g| region_code.as_deref().is_none_or(|code| code.starts_with(&g.prefix)))
-        .ok_or_else(Refusal::forbidden)?;
-    let region_code = region_code.unwrap_or_else(|| grant.region_code.clone());
-    let region_prefix = region_code.trim_end_matches('0').to_owned();
-    let region_prefix = if region_prefix.len() < grant.prefix.len() { grant.prefix.clone() } else { region_prefix };
-    let request = ImportRequest { source, file_name, bytes, region_prefix, region_code };
+    let request = ImportRequest { source, file_name, bytes, region_code };
     let caps = crate::tabular::Caps::from_config(&state.config.uploads);
-    match import::run(&state.db, &caller, request, &state.gates.parsing, caps).await {
-        Ok(report) => Ok(Json(report)),
-        // A file past an upload cap: 422 with the cap's own code.
-        Err(ImportError::File(FileError::Cap(cap))) => {
-            let mut detail = FieldError::new("file", cap.code());
-            detail.message_en = cap.to_string();
-            Err(Refusal::new(Kind::Rejected, cap.code()).with_fields(vec![detail]))
-        }
-        Err(ImportError::File(err)) => {
-            let mut detail = FieldError::new("file", ErrorCode::InvalidFile);
-            detail.message_en = err.to_string();
-            Err(Refusal::invalid(ErrorCode::InvalidFile).with_fields(vec![detail]))
-        }
-        Err(ImportError::Busy) => Err(Refusal::new(Kind::Busy, ErrorCode::Busy)),
-        Err(ImportError::Parse(why)) => Err(Refusal::internal(why)),
-        Err(ImportError::Db(err)) => Err(err.into()),
-    }
+    Ok(Json(import::run(&state.db, &caller, request, &state.gates.parsing, caps).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -92,12 +66,9 @@ pub async fn list_leads(
     caller: Caller,
     Query(params): Query<LeadParams>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    let (mut cond, mut values) = scope::households_condition(&caller, "h.id", "h.region_code");
-    if let Some(h) = params.household_id {
-        cond.push_str(" AND l.household_id = ?");
-        values.push(h.to_string().into());
-    }
-    Ok(Json(import::leads(&state.db.conn, (cond, values), params.status.as_deref()).await?))
+    let household_id = params.household_id.map(|h| h.to_string());
+    let leads = import::leads_for(&state.db.conn, &caller, household_id.as_deref(), params.status.as_deref()).await?;
+    Ok(Json(leads))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -122,23 +93,14 @@ pub async fn decide(
         "dismiss" => false,
         _ => return Err(Refusal::invalid(ErrorCode::UnknownCode)),
     };
-    if body.note.trim().is_empty() {
-        return Err(Refusal::invalid(ErrorCode::NoteRequired));
-    }
-    let id = id.to_string();
-    let leads = import::leads(&state.db.conn, ("l.id = ?".to_owned(), vec![id.as_str().into()]), None).await?;
-    let household_id =
-        leads.first().and_then(|l| l["household_id"].as_str()).ok_or_else(Refusal::not_found)?.to_owned();
-    let household = records::load(&state.db.conn, &fields::HOUSEHOLD, &household_id, false)
-        .await?
-        .ok_or_else(Refusal::not_found)?;
-    let region = household.text("region_code").unwrap_or_default();
-    // A former officer gets `assignment_ended`: a lead decision is an online action (H2).
-    scope::may_edit_online(&state.db.conn, &caller, &household_id, region).await?;
-    match import::decide(&state.db, &caller, &id, confirm, body.note.trim()).await {
-        Ok(()) => Ok(axum::http::StatusCode::NO_CONTENT),
-        Err(DecideError::NotFound) => Err(Refusal::not_found()),
-        Err(DecideError::AlreadyDecided) => Err(Refusal::conflict(ErrorCode::Conflict)),
-        Err(DecideError::Db(err)) => Err(err.into()),
-    }
+    import::decide(&state.db, &caller, &id.to_string(), confirm, &body.note).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        // Department lists can be large; the JSON body limit does not apply.
+        .routes(routes!(import_list).layer(DefaultBodyLimit::max(32 * 1024 * 1024)))
+        .routes(routes!(list_leads))
+        .routes(routes!(decide))
 }
