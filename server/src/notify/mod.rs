@@ -19,73 +19,35 @@
 //!
 //! `region_code` in the params (or the region of a [`Recipients::Role`]) files the rows
 //! under that region for the administrators' view of the delivery log.
+//!
+//! The administrators' side lives beside it, one module per table, each the table's only
+//! reader and writer, deciding who may do what and auditing each change:
+//! [`templates`], [`preferences`], [`robots`], and [`deliveries`] (the log, resend,
+//! cancel, test send). The enqueue side reads the first three through them. [`codes`]
+//! (events, channels) and [`access`] (who manages whom) are the leaves they share;
+//! [`dispatch`] runs the notifier's dispatcher in this process.
 
-pub mod bench;
+pub mod access;
+pub mod codes;
+pub mod deliveries;
 pub mod dispatch;
+pub mod preferences;
+pub mod robots;
+pub mod templates;
 
-use std::collections::{BTreeMap, BTreeSet};
+pub use codes::{CHANNELS, Event};
+
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use jingzhun_notifier::template::{render, shorten};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use serde_json::{Map, Value as Json};
 
 use crate::auth::Role;
 use crate::auth::roles::prefix_len;
 use crate::db::{placeholders, sql};
-
-/// What happened, as the templates and the delivery log name it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Event {
-    ObjectionReceived,
-    ObjectionDue,
-    NoticePublished,
-    NoticeEnding,
-    StepWaiting,
-    MilestoneApproaching,
-    MilestoneDue,
-    MilestoneOverdue,
-    DailyDigest,
-    TaskDue,
-    TaskOverdue,
-}
-
-impl Event {
-    pub const ALL: [Event; 11] = [
-        Event::ObjectionReceived,
-        Event::ObjectionDue,
-        Event::NoticePublished,
-        Event::NoticeEnding,
-        Event::StepWaiting,
-        Event::MilestoneApproaching,
-        Event::MilestoneDue,
-        Event::MilestoneOverdue,
-        Event::DailyDigest,
-        Event::TaskDue,
-        Event::TaskOverdue,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Event::ObjectionReceived => "objection_received",
-            Event::ObjectionDue => "objection_due",
-            Event::NoticePublished => "notice_published",
-            Event::NoticeEnding => "notice_ending",
-            Event::StepWaiting => "step_waiting",
-            Event::MilestoneApproaching => "milestone_approaching",
-            Event::MilestoneDue => "milestone_due",
-            Event::MilestoneOverdue => "milestone_overdue",
-            Event::DailyDigest => "daily_digest",
-            Event::TaskDue => "task_due",
-            Event::TaskOverdue => "task_overdue",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Event> {
-        Event::ALL.into_iter().find(|event| event.code() == code)
-    }
-}
+use templates::TemplateBody;
 
 /// Who is told.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,23 +73,21 @@ pub struct Notification {
     pub urgent: bool,
 }
 
-/// The outbox's channels, as stored in `notification.channel`.
-pub const CHANNELS: [&str; 3] = ["sms", "email", "wecom"];
-
 /// SMS providers refuse longer template variables (Aliyun allows 35 characters).
 const SMS_PARAM_MAX_CHARS: usize = 35;
 
+#[derive(FromQueryResult)]
 struct Recipient {
     user_id: String,
     phone: Option<String>,
     email: Option<String>,
 }
 
-struct Template {
-    subject: Option<String>,
-    body: String,
-    sms_template_code: Option<String>,
-    sms_params: String,
+#[derive(FromQueryResult)]
+struct GrantRow {
+    user_id: String,
+    region_code: String,
+    level: Option<String>,
 }
 
 struct Row {
@@ -165,8 +125,9 @@ pub async fn notify(
         .map(str::to_owned)
         .or_else(|| role_region.clone());
     let recipients = active_users(conn, &user_ids).await?;
-    let preferences = preferences_of(conn, &recipients).await?;
-    let templates = templates_of(conn, event).await?;
+    let recipient_ids: Vec<&str> = recipients.iter().map(|recipient| recipient.user_id.as_str()).collect();
+    let preferences = preferences::of_users(conn, &recipient_ids).await?;
+    let templates = templates::of_event(conn, event).await?;
 
     let mut rows = Vec::new();
     for recipient in &recipients {
@@ -185,7 +146,7 @@ pub async fn notify(
     }
     // A region's WeCom group hears about what concerns the region, once per robot.
     if let (Some(region), Some(template)) = (role_region.as_deref(), templates.get("wecom")) {
-        for (robot_id, key) in robots_over(conn, region).await? {
+        for (robot_id, key) in robots::over(conn, region).await? {
             rows.push(row_for(format!("robot:{robot_id}"), "wecom", key, template, &notification.params));
         }
     }
@@ -250,7 +211,7 @@ pub async fn enqueue_test(
     event: Event,
     params: &Map<String, Json>,
 ) -> Result<Option<String>, DbErr> {
-    let mut templates = templates_of(conn, event.code()).await?;
+    let mut templates = templates::of_event(conn, event.code()).await?;
     let Some(template) = templates.remove(channel) else { return Ok(None) };
     let mut row = row_for(user_id.to_owned(), channel, address.to_owned(), &template, params);
     row.body = format!("[测试] {}", row.body);
@@ -292,7 +253,7 @@ fn row_for(
     user_id: String,
     channel: &'static str,
     address: String,
-    template: &Template,
+    template: &TemplateBody,
     params: &Map<String, Json>,
 ) -> Row {
     let body = render(&template.body, params);
@@ -351,22 +312,19 @@ async fn users_with_role(
     role: Role,
     region_code: &str,
 ) -> Result<BTreeSet<String>, DbErr> {
-    let rows = conn
-        .query_all_raw(sql(
-            conn.get_database_backend(),
-            "SELECT g.user_id, g.region_code, r.level FROM role_grant g LEFT JOIN region r ON r.code = g.region_code \
-             WHERE g.role = ?",
-            vec![role.as_str().into()],
-        ))
-        .await?;
+    let rows = GrantRow::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT g.user_id, g.region_code, r.level FROM role_grant g LEFT JOIN region r ON r.code = g.region_code \
+         WHERE g.role = ?",
+        vec![role.as_str().into()],
+    ))
+    .all(conn)
+    .await?;
     let mut users = BTreeSet::new();
     for row in rows {
-        let user_id: String = row.try_get_by_index(0)?;
-        let grant_region: String = row.try_get_by_index(1)?;
-        let level: Option<String> = row.try_get_by_index(2)?;
-        let len = level.as_deref().map_or(grant_region.len(), prefix_len).min(grant_region.len());
-        if region_code.starts_with(&grant_region[..len]) {
-            users.insert(user_id);
+        let len = row.level.as_deref().map_or(row.region_code.len(), prefix_len).min(row.region_code.len());
+        if region_code.starts_with(&row.region_code[..len]) {
+            users.insert(row.user_id);
         }
     }
     Ok(users)
@@ -377,101 +335,12 @@ async fn active_users(conn: &impl ConnectionTrait, ids: &BTreeSet<String>) -> Re
     let ids: Vec<&String> = ids.iter().collect();
     for chunk in ids.chunks(500) {
         let text = format!(
-            "SELECT id, phone, email FROM app_user WHERE active = ? AND id IN ({}) ORDER BY id",
+            "SELECT id AS user_id, phone, email FROM app_user WHERE active = ? AND id IN ({}) ORDER BY id",
             placeholders(chunk.len())
         );
         let mut values: Vec<Value> = vec![true.into()];
         values.extend(chunk.iter().map(|id| Value::from(id.as_str())));
-        for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
-            users.push(Recipient {
-                user_id: row.try_get_by_index(0)?,
-                phone: row.try_get_by_index(1)?,
-                email: row.try_get_by_index(2)?,
-            });
-        }
+        users.extend(Recipient::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?);
     }
     Ok(users)
-}
-
-async fn preferences_of(
-    conn: &impl ConnectionTrait,
-    users: &[Recipient],
-) -> Result<BTreeMap<(String, &'static str), bool>, DbErr> {
-    let mut preferences = BTreeMap::new();
-    for chunk in users.chunks(500) {
-        let text = format!(
-            "SELECT user_id, channel, enabled FROM notification_preference WHERE user_id IN ({})",
-            placeholders(chunk.len())
-        );
-        let values = chunk.iter().map(|user| Value::from(user.user_id.as_str())).collect();
-        for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
-            let user_id: String = row.try_get_by_index(0)?;
-            let channel: String = row.try_get_by_index(1)?;
-            let enabled: bool = row.try_get_by_index(2)?;
-            if let Some(channel) = CHANNELS.into_iter().find(|known| *known == channel) {
-                preferences.insert((user_id, channel), enabled);
-            }
-        }
-    }
-    Ok(preferences)
-}
-
-async fn templates_of(conn: &impl ConnectionTrait, event: &str) -> Result<BTreeMap<String, Template>, DbErr> {
-    let rows = conn
-        .query_all_raw(sql(
-            conn.get_database_backend(),
-            "SELECT channel, subject, body, sms_template_code, sms_params FROM notification_template WHERE event = ?",
-            vec![event.into()],
-        ))
-        .await?;
-    let mut templates = BTreeMap::new();
-    for row in rows {
-        templates.insert(
-            row.try_get_by_index::<String>(0)?,
-            Template {
-                subject: row.try_get_by_index(1)?,
-                body: row.try_get_by_index(2)?,
-                sms_template_code: row.try_get_by_index(3)?,
-                sms_params: row.try_get_by_index(4)?,
-            },
-        );
-    }
-    Ok(templates)
-}
-
-/// Active robots whose region contains `region_code`: (id, key).
-async fn robots_over(conn: &impl ConnectionTrait, region_code: &str) -> Result<Vec<(String, String)>, DbErr> {
-    let rows = conn
-        .query_all_raw(sql(
-            conn.get_database_backend(),
-            "SELECT b.id, b.robot_key, b.region_code, r.level FROM notification_robot b \
-             LEFT JOIN region r ON r.code = b.region_code WHERE b.active = ? ORDER BY b.id",
-            vec![true.into()],
-        ))
-        .await?;
-    let mut robots = Vec::new();
-    for row in rows {
-        let id: String = row.try_get_by_index(0)?;
-        let key: String = row.try_get_by_index(1)?;
-        let robot_region: String = row.try_get_by_index(2)?;
-        let level: Option<String> = row.try_get_by_index(3)?;
-        let len = level.as_deref().map_or(robot_region.len(), prefix_len).min(robot_region.len());
-        if region_code.starts_with(&robot_region[..len]) {
-            robots.push((id, key));
-        }
-    }
-    Ok(robots)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn event_codes_round_trip() {
-        for event in Event::ALL {
-            assert_eq!(Event::parse(event.code()), Some(event));
-        }
-        assert_eq!(Event::MilestoneOverdue.code(), "milestone_overdue");
-    }
 }
