@@ -4,6 +4,7 @@
 
 pub mod assignments;
 pub mod devices;
+pub mod natural_villages;
 pub mod regions;
 pub mod users;
 
