@@ -1,71 +1,36 @@
-//! `/api/v1`: poverty lines, rule assessments of a household, data-quality checks.
+//! `/api/v1`: poverty lines, rule variants, rule assessments of a household,
+//! data-quality checks, and a village's exit assessment. The services in `crate::rules`
+//! decide who may read and set what; this file only parses, calls them and maps the
+//! answer, and must never touch SQL or a transaction.
 
-use super::error::ApiResult;
-use crate::error::Refusal;
-use super::extract::AppJson;
-use crate::state::AppState;
-use crate::auth::Caller;
-use crate::domain::facts::Standard;
-use crate::domain::thresholds::Threshold;
-use crate::rules;
-use crate::records::{self, scope};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use jingzhun_mobile_api::errors::ErrorCode;
-use jingzhun_mobile_api::fields;
-use sea_orm::ConnectionTrait;
-use serde::{Deserialize, Serialize};
+use axum::http::StatusCode;
+use serde::Deserialize;
 use serde_json::Value;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/thresholds", get(list_thresholds).put(set_threshold))
-        .route("/households/{id}/assessment", get(assessment))
-        .route("/quality", get(quality))
-        .route("/rule-policies", get(list_policies).put(set_policy))
-        .route("/villages/{code}/exit-assessment", get(village_exit))
-        .route("/villages/{code}/population", axum::routing::put(set_population))
-}
+use super::error::ApiResult;
+use super::extract::AppJson;
+use crate::auth::Caller;
+use crate::rules::{self, policy::PolicyBody, thresholds::ThresholdBody, village::PopulationBody};
+use crate::state::AppState;
 
-/// County staff set lines and variants for their own region or a part of it, never above it.
-fn may_set_for(caller: &Caller, region_prefix: &str) -> bool {
-    let padded = format!("{region_prefix:0<12}");
-    caller.manages_region(&padded)
-        && caller.grants.iter().filter(|g| g.role.manages()).any(|g| region_prefix.len() >= g.prefix.len())
-}
-
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ThresholdBody {
-    /// Income year.
-    pub year: i32,
-    /// Leading digits of the division codes covered ("" for the whole country).
-    pub region_prefix: String,
-    /// national, provincial, municipal
-    pub standard: String,
-    /// Yuan per person and year.
-    pub yuan: f64,
-    /// The document that sets it.
-    pub source: String,
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_thresholds, set_threshold))
+        .routes(routes!(assessment))
+        .routes(routes!(quality))
+        .routes(routes!(list_policies, set_policy))
+        .routes(routes!(village_exit))
+        .routes(routes!(set_population))
 }
 
 /// Every poverty line stored.
 #[utoipa::path(get, path = "/api/v1/thresholds", tag = "rules", responses((status = 200, body = [ThresholdBody])), security(("bearer" = [])))]
 pub async fn list_thresholds(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Vec<ThresholdBody>>> {
-    let lines = rules::thresholds::all(&state.db.conn).await?;
-    Ok(Json(
-        lines
-            .into_iter()
-            .map(|t| ThresholdBody {
-                year: t.year,
-                region_prefix: t.region_prefix,
-                standard: t.standard.code().into(),
-                yuan: t.amount_fen as f64 / 100.0,
-                source: t.source,
-            })
-            .collect(),
-    ))
+    Ok(Json(rules::thresholds::list(&state.db.conn).await?))
 }
 
 /// Sets a poverty line for a year, region and standard (county staff of that region).
@@ -75,27 +40,9 @@ pub async fn set_threshold(
     State(state): State<AppState>,
     caller: Caller,
     AppJson(body): AppJson<ThresholdBody>,
-) -> ApiResult<axum::http::StatusCode> {
-    let standard = Standard::from_code(&body.standard).ok_or_else(|| Refusal::invalid(ErrorCode::UnknownCode))?;
-    if !(2000..=2100).contains(&body.year)
-        || !body.region_prefix.bytes().all(|b| b.is_ascii_digit())
-        || body.region_prefix.len() > 12
-    {
-        return Err(Refusal::invalid(ErrorCode::OutOfRange));
-    }
-    let fen = jingzhun_mobile_api::validate::money_fen(&serde_json::json!(body.yuan)).map_err(Refusal::invalid)?;
-    if !may_set_for(&caller, &body.region_prefix) {
-        return Err(Refusal::forbidden());
-    }
-    let line = Threshold {
-        year: body.year,
-        region_prefix: body.region_prefix,
-        standard,
-        amount_fen: fen,
-        source: body.source,
-    };
-    rules::thresholds::set(&state.db, &caller, &line).await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
+) -> ApiResult<StatusCode> {
+    rules::thresholds::set(&state.db, &caller, body).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -114,16 +61,7 @@ pub async fn assessment(
     Path(id): Path<Uuid>,
     Query(params): Query<AssessmentParams>,
 ) -> ApiResult<Json<Value>> {
-    let id = id.to_string();
-    let household =
-        records::load(&state.db.conn, &fields::HOUSEHOLD, &id, false).await?.ok_or_else(Refusal::not_found)?;
-    if !scope::household_access(&state.db.conn, &caller, &id, household.text("region_code").unwrap_or_default())
-        .await?
-        .may_read()
-    {
-        return Err(Refusal::out_of_scope());
-    }
-    rules::assess(&state.db.conn, &id, params.year).await?.map(Json).ok_or_else(Refusal::not_found)
+    Ok(Json(rules::assessment(&state.db.conn, &caller, &id.to_string(), params.year).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -142,14 +80,9 @@ pub async fn quality(
     caller: Caller,
     Query(params): Query<QualityParams>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    let (mut cond, mut values) = scope::households_condition(&caller, "h.id", "h.region_code");
-    if let Some(region) = params.region_code {
-        cond.push_str(" AND h.region_code LIKE ?");
-        values.push(format!("{}%", region.trim_end_matches('0')).into());
-    }
+    let condition = rules::quality_scope(&caller, params.region_code.as_deref());
     // Several queries per household: bounded like a whole-region report (M9).
     let _slot = state.gates.reports.enter().await.map_err(|_| super::reports::busy())?;
-    let condition = (cond, values);
     let households = rules::count_households(&state.db.conn, &condition).await?;
     if households > state.config.reports.max_households {
         return Err(super::reports::too_large(households, state.config.reports.max_households));
@@ -157,32 +90,10 @@ pub async fn quality(
     Ok(Json(rules::quality_problems(&state.db.conn, condition).await?))
 }
 
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PolicyBody {
-    /// Leading digits of the division codes covered.
-    pub region_prefix: String,
-    /// The rule choices (identification variant, pension counted, income period start,
-    /// edge ceiling, vehicle limit, …) as `crate::domain::policy::RulePolicy` names them.
-    #[schema(value_type = Object)]
-    pub policy: Value,
-    /// The document that sets them.
-    pub source: String,
-}
-
 /// The stored regional rule variants.
 #[utoipa::path(get, path = "/api/v1/rule-policies", tag = "rules", responses((status = 200, body = [PolicyBody])), security(("bearer" = [])))]
 pub async fn list_policies(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Vec<PolicyBody>>> {
-    let stored = rules::policy::all(&state.db.conn).await?;
-    Ok(Json(
-        stored
-            .into_iter()
-            .map(|p| PolicyBody {
-                region_prefix: p.region_prefix,
-                policy: serde_json::to_value(p.policy).unwrap_or_default(),
-                source: p.source,
-            })
-            .collect(),
-    ))
+    Ok(Json(rules::policy::list(&state.db.conn).await?))
 }
 
 /// Sets a region's rule variants (county staff of that region).
@@ -192,17 +103,9 @@ pub async fn set_policy(
     State(state): State<AppState>,
     caller: Caller,
     AppJson(body): AppJson<PolicyBody>,
-) -> ApiResult<axum::http::StatusCode> {
-    let policy: crate::domain::policy::RulePolicy =
-        serde_json::from_value(body.policy).map_err(|_| Refusal::invalid(ErrorCode::InvalidRequest))?;
-    if body.region_prefix.len() > 12 || !body.region_prefix.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Refusal::invalid(ErrorCode::InvalidRegion));
-    }
-    if !may_set_for(&caller, &body.region_prefix) {
-        return Err(Refusal::forbidden());
-    }
-    rules::policy::set(&state.db, &caller, &body.region_prefix, &policy, &body.source).await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
+) -> ApiResult<StatusCode> {
+    rules::policy::set(&state.db, &caller, body).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// R9 for a village: poverty incidence = people of households still in the register ÷
@@ -215,46 +118,7 @@ pub async fn village_exit(
     caller: Caller,
     Path(code): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    if !caller.reads_region(&code) {
-        return Err(Refusal::forbidden());
-    }
-    let backend = state.db.backend();
-    let row = state
-        .db
-        .conn
-        .query_one_raw(crate::db::sql(
-            backend,
-            "SELECT rural_population FROM region WHERE code = ? AND level = 'village'",
-            vec![code.as_str().into()],
-        ))
-        .await?
-        .ok_or_else(Refusal::not_found)?;
-    let population: Option<i64> = row.try_get_by_index(0)?;
-    let population = population.ok_or_else(|| Refusal::conflict(ErrorCode::Required))?;
-    let remaining = crate::db::query_scalar_i64(
-        &state.db.conn,
-        crate::db::sql(
-            backend,
-            "SELECT COUNT(*) FROM member m JOIN household h ON h.id = m.household_id WHERE m.active AND h.region_code = ? AND h.status IN ('registered', 'pre_exit')",
-            vec![code.as_str().into()],
-        ),
-    )
-    .await?
-    .unwrap_or(0);
-    let facts = crate::domain::village::VillageFacts {
-        remaining_poor: u32::try_from(remaining).unwrap_or(u32::MAX),
-        rural_population: u32::try_from(population).unwrap_or(u32::MAX),
-        ..Default::default()
-    };
-    let policy = rules::policy::for_region(&state.db.conn, &code).await?;
-    let verdict = crate::domain::village::assess_village_exit(&facts, &policy)
-        .map_err(|_| Refusal::conflict(ErrorCode::OutOfRange))?;
-    Ok(Json(serde_json::json!({ "village": code, "facts": facts, "exit": verdict })))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct PopulationBody {
-    pub rural_population: i64,
+    Ok(Json(rules::village::exit_assessment(&state.db.conn, &caller, &code).await?))
 }
 
 /// Records a village's rural population (county staff).
@@ -265,28 +129,7 @@ pub async fn set_population(
     caller: Caller,
     Path(code): Path<String>,
     AppJson(body): AppJson<PopulationBody>,
-) -> ApiResult<axum::http::StatusCode> {
-    if !caller.manages_region(&code) {
-        return Err(Refusal::forbidden());
-    }
-    if body.rural_population <= 0 {
-        return Err(Refusal::invalid(ErrorCode::OutOfRange));
-    }
-    let txn = state.db.begin_write().await?;
-    let updated = txn
-        .execute_raw(crate::db::sql(
-            txn.get_database_backend(),
-            "UPDATE region SET rural_population = ? WHERE code = ? AND level = 'village'",
-            vec![body.rural_population.into(), code.as_str().into()],
-        ))
-        .await?
-        .rows_affected();
-    if updated == 0 {
-        return Err(Refusal::not_found());
-    }
-    let mut entry = crate::registry::Actor::of(&caller).audit("set_population", "region", &code);
-    entry.new_value = Some(body.rural_population.to_string());
-    crate::audit::record(&*txn, &[entry]).await?;
-    txn.commit().await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
+) -> ApiResult<StatusCode> {
+    rules::village::set_population(&state.db, &caller, &code, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

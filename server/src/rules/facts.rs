@@ -148,11 +148,12 @@ async fn identified_on(conn: &impl ConnectionTrait, household_id: &str) -> Resul
     let row = conn
         .query_one_raw(sql(
             conn.get_database_backend(),
-            "SELECT MAX(closed_at) FROM procedure_case WHERE household_id = ? AND kind = 'identify' AND status = 'completed'",
+            "SELECT MAX(closed_at) AS closed_at FROM procedure_case \
+             WHERE household_id = ? AND kind = 'identify' AND status = 'completed'",
             vec![household_id.into()],
         ))
         .await?;
-    let at: Option<chrono::DateTime<Utc>> = row.map(|r| r.try_get_by_index(0)).transpose()?.flatten();
+    let at: Option<chrono::DateTime<Utc>> = row.map(|r| r.try_get("", "closed_at")).transpose()?.flatten();
     Ok(at.map(|t| t.date_naive()))
 }
 
@@ -172,7 +173,7 @@ async fn ids_in_other_households(
     let mut values: Vec<Value> = vec![household_id.into()];
     values.extend(ids.iter().map(|i| Value::from(i.as_str())));
     let rows = conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await?;
-    rows.iter().map(|r| r.try_get_by_index::<String>(0)).collect()
+    rows.iter().map(|r| r.try_get::<String>("", "id_number")).collect()
 }
 
 #[cfg(test)]

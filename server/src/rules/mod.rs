@@ -2,17 +2,36 @@
 //! the records, thresholds stored as data per year, region and standard, and the
 //! assessments county staff and the procedures use.
 //!
-//! The domain functions stay pure; this is where they meet the database.
+//! The domain functions stay pure; this is where they meet the database. Who may read
+//! an assessment or set the rules' data is decided here too (`&Caller` in, `Refusal`
+//! out); what this module must never do is judge a household the caller may not read,
+//! or change a record (it reads them, and stores only lines, variants and populations).
 
 pub mod facts;
 pub mod policy;
+pub mod setting;
 pub mod thresholds;
+pub mod village;
 
+use crate::auth::Caller;
 use crate::domain::{
     edge, eligibility, exit, main_measure, policy::RulePolicy, quality, removal, thresholds::find_threshold,
 };
-use sea_orm::{ConnectionTrait, DbErr};
+use crate::error::Refusal;
+use crate::records::{self, scope};
+use jingzhun_mobile_api::fields;
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use serde_json::{Value, json};
+
+#[derive(FromQueryResult)]
+struct IdRow {
+    id: String,
+}
+
+#[derive(FromQueryResult)]
+struct CountRow {
+    n: i64,
+}
 
 /// R5 for one household on its latest income year: the internal watch list it belongs
 /// on, if any (None too when no poverty line is set). Public notices use it to keep
@@ -26,6 +45,23 @@ pub async fn watch_list(conn: &impl ConnectionTrait, household_id: &str) -> Resu
         return Ok(None);
     };
     Ok(edge::assess_edge(&read.facts, threshold, &policy).ok().and_then(|a| a.list))
+}
+
+/// Every rule's verdict on a household the caller reads, for an income year (default:
+/// the household's latest).
+pub async fn assessment(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    household_id: &str,
+    year: Option<i64>,
+) -> Result<Value, Refusal> {
+    let household =
+        records::load(conn, &fields::HOUSEHOLD, household_id, false).await?.ok_or_else(Refusal::not_found)?;
+    let region = household.text("region_code").unwrap_or_default();
+    if !scope::household_access(conn, caller, household_id, region).await?.may_read() {
+        return Err(Refusal::out_of_scope());
+    }
+    assess(conn, household_id, year).await?.ok_or_else(Refusal::not_found)
 }
 
 /// Every rule's verdict on one household for one income year, as JSON for the API.
@@ -101,15 +137,15 @@ pub async fn quality_problems(
     loop {
         let mut page_values = values.clone();
         page_values.push(after.as_str().into());
-        let rows = conn
-            .query_all_raw(crate::db::sql(
-                conn.get_database_backend(),
-                &format!("SELECT h.id FROM household h WHERE ({cond}) AND h.id > ? ORDER BY h.id LIMIT {QUALITY_PAGE}"),
-                page_values,
-            ))
-            .await?;
+        let rows = IdRow::find_by_statement(crate::db::sql(
+            conn.get_database_backend(),
+            &format!("SELECT h.id FROM household h WHERE ({cond}) AND h.id > ? ORDER BY h.id LIMIT {QUALITY_PAGE}"),
+            page_values,
+        ))
+        .all(conn)
+        .await?;
         for row in &rows {
-            let id: String = row.try_get_by_index(0)?;
+            let id = row.id.clone();
             after.clone_from(&id);
             let Some(read) = facts::household_facts(conn, &id, None).await? else { continue };
             let policy = policies
@@ -128,21 +164,28 @@ pub async fn quality_problems(
     }
 }
 
+/// The households a quality check covers for the caller: those in their scope, and in
+/// `region_code` (any level) when given. A SQL condition on `household h`.
+pub fn quality_scope(caller: &Caller, region_code: Option<&str>) -> (String, Vec<sea_orm::Value>) {
+    let (mut cond, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
+    if let Some(region) = region_code {
+        cond.push_str(" AND h.region_code LIKE ?");
+        values.push(format!("{}%", region.trim_end_matches('0')).into());
+    }
+    (cond, values)
+}
+
 /// How many households match `condition` (a SQL condition on `household h`).
 pub async fn count_households(
     conn: &impl ConnectionTrait,
     condition: &(String, Vec<sea_orm::Value>),
 ) -> Result<u64, DbErr> {
-    let row = conn
-        .query_one_raw(crate::db::sql(
-            conn.get_database_backend(),
-            &format!("SELECT COUNT(*) FROM household h WHERE {}", condition.0),
-            condition.1.clone(),
-        ))
-        .await?;
-    let count: i64 = match row {
-        Some(row) => row.try_get_by_index(0)?,
-        None => 0,
-    };
-    Ok(count.max(0) as u64)
+    let row = CountRow::find_by_statement(crate::db::sql(
+        conn.get_database_backend(),
+        &format!("SELECT COUNT(*) AS n FROM household h WHERE {}", condition.0),
+        condition.1.clone(),
+    ))
+    .one(conn)
+    .await?;
+    Ok(row.map_or(0, |row| row.n).max(0) as u64)
 }

@@ -1,13 +1,24 @@
-//! Stored regional rule variants (`crate::domain::policy::RulePolicy`): the most
-//! specific region prefix wins; a region with none uses the baseline. Seeded on an
-//! empty table with the variants the seed documents state.
+//! Stored regional rule variants (`rule_policy`, `crate::domain::policy::RulePolicy`):
+//! the most specific region prefix wins; a region with none uses the baseline. Seeded on
+//! an empty table with the variants the seed documents state; set by county staff of the
+//! region (audited). The only module that reads or writes the table.
+//!
+//! What this module must never do: store variants that do not parse as a `RulePolicy`
+//! (every reader would skip them), or overwrite a variant when seeding.
 
-use crate::audit::{self, AuditEntry};
+use chrono::Utc;
+use jingzhun_mobile_api::errors::ErrorCode;
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::setting::may_set_for;
+use crate::audit;
 use crate::auth::Caller;
 use crate::db::{Db, sql};
 use crate::domain::policy::RulePolicy;
-use chrono::Utc;
-use sea_orm::{ConnectionTrait, DbErr};
+use crate::error::Refusal;
+use crate::registry::Actor;
 
 pub struct StoredPolicy {
     pub region_prefix: String,
@@ -15,22 +26,40 @@ pub struct StoredPolicy {
     pub source: String,
 }
 
+/// A region's variants as the API shows and takes them.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PolicyBody {
+    /// Leading digits of the division codes covered.
+    pub region_prefix: String,
+    /// The rule choices (identification variant, pension counted, income period start,
+    /// edge ceiling, vehicle limit, …) as `crate::domain::policy::RulePolicy` names them.
+    #[schema(value_type = Object)]
+    pub policy: Value,
+    /// The document that sets them.
+    pub source: String,
+}
+
+#[derive(FromQueryResult)]
+struct PolicyRow {
+    region_prefix: String,
+    policy: String,
+    source: String,
+}
+
 pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<StoredPolicy>, DbErr> {
-    let rows = conn
-        .query_all_raw(sql(
-            conn.get_database_backend(),
-            "SELECT region_prefix, policy, source FROM rule_policy ORDER BY region_prefix",
-            vec![],
-        ))
-        .await?;
+    let rows = PolicyRow::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT region_prefix, policy, source FROM rule_policy ORDER BY region_prefix",
+        vec![],
+    ))
+    .all(conn)
+    .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let region_prefix: String = row.try_get_by_index(0)?;
-        let text: String = row.try_get_by_index(1)?;
-        match serde_json::from_str(&text) {
-            Ok(policy) => out.push(StoredPolicy { region_prefix, policy, source: row.try_get_by_index(2)? }),
+        match serde_json::from_str(&row.policy) {
+            Ok(policy) => out.push(StoredPolicy { region_prefix: row.region_prefix, policy, source: row.source }),
             // Written through `set`, so this means a hand edit: say so, and skip it.
-            Err(err) => tracing::error!(%region_prefix, %err, "unreadable rule policy ignored"),
+            Err(err) => tracing::error!(region_prefix = %row.region_prefix, %err, "unreadable rule policy ignored"),
         }
     }
     Ok(out)
@@ -46,14 +75,32 @@ pub async fn for_region(conn: &impl ConnectionTrait, region_code: &str) -> Resul
         .map_or_else(RulePolicy::baseline, |p| p.policy))
 }
 
-pub async fn set(
-    db: &Db,
-    caller: &Caller,
-    region_prefix: &str,
-    policy: &RulePolicy,
-    source: &str,
-) -> Result<(), DbErr> {
-    let text = serde_json::to_string(policy).map_err(|e| DbErr::Custom(e.to_string()))?;
+/// The stored variants, for anyone signed in.
+pub async fn list(conn: &impl ConnectionTrait) -> Result<Vec<PolicyBody>, Refusal> {
+    Ok(all(conn)
+        .await?
+        .into_iter()
+        .map(|p| PolicyBody {
+            region_prefix: p.region_prefix,
+            policy: serde_json::to_value(p.policy).unwrap_or_default(),
+            source: p.source,
+        })
+        .collect())
+}
+
+/// Sets a region's variants (county staff of that region), replacing what it had;
+/// audited with the variants as stored.
+pub async fn set(db: &Db, caller: &Caller, body: PolicyBody) -> Result<(), Refusal> {
+    let policy: RulePolicy =
+        serde_json::from_value(body.policy).map_err(|_| Refusal::invalid(ErrorCode::InvalidRequest))?;
+    let region_prefix = body.region_prefix.as_str();
+    if region_prefix.len() > 12 || !region_prefix.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Refusal::invalid(ErrorCode::InvalidRegion));
+    }
+    if !may_set_for(caller, region_prefix) {
+        return Err(Refusal::forbidden());
+    }
+    let text = serde_json::to_string(&policy).map_err(Refusal::internal)?;
     let txn = db.begin_write().await?;
     let backend = txn.get_database_backend();
     txn.execute_raw(sql(backend, "DELETE FROM rule_policy WHERE region_prefix = ?", vec![region_prefix.into()]))
@@ -64,35 +111,24 @@ pub async fn set(
         vec![
             region_prefix.into(),
             text.clone().into(),
-            source.into(),
+            body.source.as_str().into(),
             caller.user_id.as_str().into(),
             Utc::now().into(),
         ],
     ))
     .await?;
-    audit::record(
-        &*txn,
-        &[AuditEntry {
-            user_id: Some(caller.user_id.clone()),
-            device_id: Some(caller.device_id.clone()),
-            action: "set_rule_policy".into(),
-            entity: "rule_policy".into(),
-            entity_id: region_prefix.to_owned(),
-            new_value: Some(text),
-            note: Some(source.to_owned()),
-            ..AuditEntry::default()
-        }],
-    )
-    .await?;
-    txn.commit().await
+    let mut entry = Actor::of(caller).audit("set_rule_policy", "rule_policy", region_prefix);
+    entry.new_value = Some(text);
+    entry.note = Some(body.source.clone());
+    audit::record(&*txn, &[entry]).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// On an empty table, stores the variants of the seed documents' regions. Safe to race
 /// (two processes starting at once): a variant already there is left as it is.
 pub async fn seed_if_empty(db: &Db) -> Result<(), DbErr> {
-    let count =
-        crate::db::query_scalar_i64(&db.conn, sql(db.backend(), "SELECT COUNT(*) FROM rule_policy", vec![])).await?;
-    if count.unwrap_or(0) > 0 {
+    if crate::db::count(&db.conn, "SELECT COUNT(*) FROM rule_policy", vec![]).await? > 0 {
         return Ok(());
     }
     let txn = db.begin_write().await?;
