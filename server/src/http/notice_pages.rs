@@ -4,41 +4,41 @@
 //! from a short in-memory cache (`notices::public`). Objection posts are limited per sender and per notice in memory
 //! before they touch the database, so a flood is turned away cheaply and the page
 //! stays fast for everyone else.
+//!
+//! Which notices are public and what an objection must hold are `crate::notices`'s to
+//! decide; these handlers only guard the form (CSRF, limits), call, and render.
 
-use crate::error::Kind;
-use crate::notices::public::CachedPage;
-use crate::state::AppState;
 use crate::auth::throttle::sender_key;
+use crate::error::Kind;
 use crate::notices::objections::{self, ObjectionForm};
+use crate::notices::public::CachedPage;
 use crate::notices::{pages, period, qr, service};
-use axum::Router;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 /// The form is a few fields; anything bigger is not a villager typing.
 const FORM_MAX_BYTES: usize = 16 * 1024;
 const CSRF_COOKIE: &str = "jz_csrf";
 
-pub fn routes() -> Router<AppState> {
-    let public = Router::new()
-        .route("/n/{token}", get(notice_page))
-        .route("/n/{token}/qr.svg", get(qr_svg))
-        .route("/n/{token}/qr.png", get(qr_png))
-        .route("/n/{token}/print", get(print))
-        .route(
-            "/n/{token}/objections",
-            axum::routing::post(post_objection).layer(DefaultBodyLimit::max(FORM_MAX_BYTES)),
-        )
-        .route("/o", get(find_receipt))
-        .route("/o/{receipt}", get(receipt));
-    public.layer(axum::middleware::map_response(security_headers))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(notice_page))
+        .routes(routes!(qr_svg))
+        .routes(routes!(qr_png))
+        .routes(routes!(print))
+        .routes(routes!(post_objection).layer(DefaultBodyLimit::max(FORM_MAX_BYTES)))
+        .routes(routes!(find_receipt))
+        .routes(routes!(receipt))
+        .layer(axum::middleware::map_response(security_headers))
 }
 
 /// What the public pages allow a browser: their own inline style, their own images and
@@ -76,11 +76,10 @@ async fn published(
     state: &AppState,
     token: &str,
 ) -> Result<Option<(service::NoticeRow, crate::notices::content::NoticeContent)>, Response> {
-    let row = service::load_by(&state.db.conn, "token", token).await.map_err(|err| {
+    service::public(&state.db.conn, token).await.map_err(|err| {
         tracing::error!(%err, "loading a notice page");
         html(StatusCode::SERVICE_UNAVAILABLE, pages::message_page("暂时无法访问", "请稍后再试。"))
-    })?;
-    Ok(row.filter(|r| matches!(r.status.as_str(), "published" | "closed")).and_then(|r| r.content().map(|c| (r, c))))
+    })
 }
 
 async fn render_page(state: &AppState, token: &str, error: Option<&str>) -> Result<Arc<CachedPage>, Response> {

@@ -1,31 +1,33 @@
 //! `/api/v1/notices` and `/api/v1/objections`: the publishing levels' side of public
 //! notices (C5, R10) — draft, publish, posting photos, close — and the investigation
 //! of objections. The villagers' side is `notice_pages`.
+//!
+//! Handlers parse, call `crate::notices` with the caller, and map the answer; who may
+//! see or act on a notice is decided there, never here.
 
 use super::error::ApiResult;
-use crate::error::Refusal;
 use super::extract::AppJson;
-use crate::state::AppState;
 use crate::auth::Caller;
 use crate::notices::objections::{self, Answer, BulkDismissal, BulkDismissed, ObjectionView};
 use crate::notices::service::{self, NewNotice, NoticeView};
+use crate::state::AppState;
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/notices", get(list_notices).post(create_notice))
-        .route("/notices/{id}", get(get_notice))
-        .route("/notices/{id}/publish", post(publish_notice))
-        .route("/notices/{id}/withdraw", post(withdraw_notice))
-        .route("/notices/{id}/postings", post(add_posting))
-        .route("/notices/{id}/close", post(close_notice))
-        .route("/notices/{id}/objections/dismiss", post(dismiss_objections))
-        .route("/objections", get(list_objections))
-        .route("/objections/{id}/answer", post(answer_objection))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_notices, create_notice))
+        .routes(routes!(get_notice))
+        .routes(routes!(publish_notice))
+        .routes(routes!(withdraw_notice))
+        .routes(routes!(add_posting))
+        .routes(routes!(close_notice))
+        .routes(routes!(dismiss_objections))
+        .routes(routes!(list_objections))
+        .routes(routes!(answer_objection))
 }
 
 fn with_url(state: &AppState, mut view: NoticeView) -> NoticeView {
@@ -33,20 +35,6 @@ fn with_url(state: &AppState, mut view: NoticeView) -> NoticeView {
         view.url = Some(format!("{}{url}", state.config.public_url()));
     }
     view
-}
-
-/// The notice, if the caller reads its region. A published notice above them too (a
-/// village team reads the township's notice); a draft only at its level or above: a
-/// draft is not public, and its preview names the households before anyone decided.
-async fn readable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<NoticeView> {
-    let view = service::view(&state.db, id, None).await?;
-    let prefix = crate::notices::service::notice_prefix(&view.step, &view.region_code);
-    let draft = view.status == "draft";
-    let reads = caller.read_prefixes().iter().any(|p| prefix.starts_with(p) || (!draft && p.starts_with(&prefix)));
-    if !reads {
-        return Err(Refusal::out_of_scope());
-    }
-    Ok(with_url(state, view))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -87,7 +75,7 @@ pub async fn get_notice(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<NoticeView>> {
-    readable(&state, &caller, &id.to_string()).await.map(Json)
+    Ok(Json(with_url(&state, service::readable(&state.db, &caller, &id.to_string()).await?)))
 }
 
 /// Publishes a draft: freezes and hashes its content, opens the period, gives it its public URL.
@@ -142,10 +130,7 @@ pub async fn close_notice(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<NoticeView>> {
-    let id = id.to_string();
-    readable(&state, &caller, &id).await?;
-    service::close(&state.db, &id, state.clock.now()).await?;
-    readable(&state, &caller, &id).await.map(Json)
+    Ok(Json(with_url(&state, service::close_now(&state.db, &caller, &id.to_string(), state.clock.now()).await?)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

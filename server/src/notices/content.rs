@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use jingzhun_mobile_api::codes::{CASE_KIND, POVERTY_CAUSE, RELAPSE_CAUSE, REMOVAL_REASON};
 use jingzhun_mobile_api::fields::{CASE, HOUSEHOLD, MEMBER};
 use jingzhun_mobile_api::validate::mask_id_number;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -149,17 +149,20 @@ pub async fn region_names(conn: &impl ConnectionTrait, codes: &[String]) -> Resu
     codes.sort();
     codes.dedup();
     let mut out = HashMap::new();
+    #[derive(FromQueryResult)]
+    struct Named {
+        code: String,
+        name: String,
+    }
     for chunk in codes.chunks(500) {
-        let rows = conn
-            .query_all_raw(crate::db::sql(
-                conn.get_database_backend(),
-                &format!("SELECT code, name FROM region WHERE code IN ({})", crate::db::placeholders(chunk.len())),
-                chunk.iter().map(|c| c.as_str().into()).collect(),
-            ))
-            .await?;
-        for row in rows {
-            out.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
-        }
+        let rows = Named::find_by_statement(crate::db::sql(
+            conn.get_database_backend(),
+            &format!("SELECT code, name FROM region WHERE code IN ({})", crate::db::placeholders(chunk.len())),
+            chunk.iter().map(|c| c.as_str().into()).collect(),
+        ))
+        .all(conn)
+        .await?;
+        out.extend(rows.into_iter().map(|r| (r.code, r.name)));
     }
     Ok(out)
 }

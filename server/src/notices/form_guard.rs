@@ -5,12 +5,15 @@
 //!
 //! The key is one row of `server_secret`, made on first start, so every server process
 //! behind a load balancer accepts the forms the others served.
+//!
+//! What this module must never do: store a sender's address. Only its keyed hash leaves
+//! memory, on the objection the sender files.
 
 use crate::db::{Db, sql};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -38,12 +41,18 @@ impl FormGuard {
                 vec![KEY_NAME.into(), hex::encode(fresh).into(), Utc::now().into()],
             ))
             .await?;
-        let row = db
-            .conn
-            .query_one_raw(sql(db.backend(), "SELECT value FROM server_secret WHERE name = ?", vec![KEY_NAME.into()]))
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound(KEY_NAME.into()))?;
-        let value: String = row.try_get_by_index(0)?;
+        #[derive(FromQueryResult)]
+        struct Secret {
+            value: String,
+        }
+        let Secret { value } = Secret::find_by_statement(sql(
+            db.backend(),
+            "SELECT value FROM server_secret WHERE name = ?",
+            vec![KEY_NAME.into()],
+        ))
+        .one(&db.conn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(KEY_NAME.into()))?;
         Ok(FormGuard { key: hex::decode(value).unwrap_or_else(|_| fresh.to_vec()), limiter: Limiter::default() })
     }
 

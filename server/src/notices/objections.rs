@@ -3,9 +3,14 @@
 //! answered by the level that published the notice (002 §三(七): 对群众有异议的，要进行
 //! 调查核实); followed by the objector with a receipt code. The village team sees them
 //! on their phones through pull (side entity `objection`).
+//!
+//! Who may answer is decided here (the grant for the notice's step and region, as in
+//! `super::service`). What this module must never do: show an objector's whole phone
+//! number or sender address to anyone, or put the objection on a household's own
+//! change log (its officers must not see who objected).
 
 use super::service::{self, NoticeRow, grant_for};
-use crate::audit::AuditEntry;
+use crate::audit::{Actor, AuditEntry};
 use crate::auth::Caller;
 use crate::db::{Db, WriteTxn, sql};
 use crate::error::{Kind, Refusal};
@@ -18,7 +23,7 @@ use chrono::{DateTime, Utc};
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::validate::mask_phone;
 use rand::Rng;
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -99,9 +104,11 @@ pub struct ReceiptView {
     pub answered_at: Option<DateTime<Utc>>,
 }
 
+/// The notice's columns are named for the notice: both tables have a `status`.
 const COLUMNS: &str = "o.id, o.notice_id, o.case_id, o.household_id, o.receipt, o.objector_name, o.objector_phone, \
      o.body, o.status, o.assigned_level, o.assigned_region, o.due_at, o.findings, o.answered_at, o.created_at, \
-     o.version, o.region_code, nc.position, n.title, n.step, n.token, o.source_hash";
+     o.version, o.region_code, nc.position AS entry_no, n.title AS notice_title, n.step AS notice_step, \
+     n.token AS notice_token, o.source_hash";
 const FROM: &str = "objection o JOIN notice n ON n.id = o.notice_id \
      LEFT JOIN notice_case nc ON nc.notice_id = o.notice_id AND nc.case_id = o.case_id";
 
@@ -114,35 +121,63 @@ struct Row {
     notice_token: Option<String>,
 }
 
-fn from_row(r: &QueryResult) -> Result<Row, DbErr> {
-    let phone: Option<String> = r.try_get_by_index(6)?;
-    let position: Option<i32> = r.try_get_by_index(17)?;
-    Ok(Row {
-        view: ObjectionView {
-            id: r.try_get_by_index(0)?,
-            notice_id: r.try_get_by_index(1)?,
-            case_id: r.try_get_by_index(2)?,
-            household_id: r.try_get_by_index(3)?,
-            receipt: r.try_get_by_index(4)?,
-            objector_name: r.try_get_by_index(5)?,
-            objector_phone: phone.as_deref().map(mask_phone),
-            body: r.try_get_by_index(7)?,
-            status: r.try_get_by_index(8)?,
-            source: source_label(&r.try_get_by_index::<String>(21)?),
-            assigned_level: r.try_get_by_index(9)?,
-            assigned_region: r.try_get_by_index(10)?,
-            due_at: r.try_get_by_index(11)?,
-            findings: r.try_get_by_index(12)?,
-            answered_at: r.try_get_by_index(13)?,
-            created_at: r.try_get_by_index(14)?,
-            entry_no: position.map(|p| p.max(0) as u32),
-        },
-        version: r.try_get_by_index(15)?,
-        region_code: r.try_get_by_index(16)?,
-        notice_title: r.try_get_by_index(18)?,
-        notice_step: r.try_get_by_index(19)?,
-        notice_token: r.try_get_by_index(20)?,
-    })
+/// [`COLUMNS`] as read: the phone unmasked, the sender as its whole hash.
+#[derive(FromQueryResult)]
+struct Stored {
+    id: String,
+    notice_id: String,
+    case_id: Option<String>,
+    household_id: Option<String>,
+    receipt: String,
+    objector_name: Option<String>,
+    objector_phone: Option<String>,
+    body: String,
+    status: String,
+    assigned_level: String,
+    assigned_region: String,
+    due_at: DateTime<Utc>,
+    findings: Option<String>,
+    answered_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    version: i64,
+    region_code: String,
+    /// The household's position on the notice; None for the whole notice.
+    entry_no: Option<i32>,
+    notice_title: String,
+    notice_step: String,
+    notice_token: Option<String>,
+    source_hash: String,
+}
+
+impl From<Stored> for Row {
+    fn from(r: Stored) -> Row {
+        Row {
+            view: ObjectionView {
+                id: r.id,
+                notice_id: r.notice_id,
+                case_id: r.case_id,
+                household_id: r.household_id,
+                receipt: r.receipt,
+                objector_name: r.objector_name,
+                objector_phone: r.objector_phone.as_deref().map(mask_phone),
+                body: r.body,
+                status: r.status,
+                source: source_label(&r.source_hash),
+                assigned_level: r.assigned_level,
+                assigned_region: r.assigned_region,
+                due_at: r.due_at,
+                findings: r.findings,
+                answered_at: r.answered_at,
+                created_at: r.created_at,
+                entry_no: r.entry_no.map(|p| p.max(0) as u32),
+            },
+            version: r.version,
+            region_code: r.region_code,
+            notice_title: r.notice_title,
+            notice_step: r.notice_step,
+            notice_token: r.notice_token,
+        }
+    }
 }
 
 async fn load_where(
@@ -150,14 +185,14 @@ async fn load_where(
     condition: &str,
     values: Vec<sea_orm::Value>,
 ) -> Result<Vec<Row>, DbErr> {
-    let rows = conn
-        .query_all_raw(sql(
-            conn.get_database_backend(),
-            &format!("SELECT {COLUMNS} FROM {FROM} WHERE {condition} ORDER BY o.created_at, o.id"),
-            values,
-        ))
-        .await?;
-    rows.iter().map(from_row).collect()
+    let rows = Stored::find_by_statement(sql(
+        conn.get_database_backend(),
+        &format!("SELECT {COLUMNS} FROM {FROM} WHERE {condition} ORDER BY o.created_at, o.id"),
+        values,
+    ))
+    .all(conn)
+    .await?;
+    Ok(rows.into_iter().map(Row::from).collect())
 }
 
 /// The label a sender's keyed hash is shown by: enough to group, nothing to reverse.
@@ -238,18 +273,22 @@ pub async fn file(
     let (case_id, household_id, village) = match entry_no {
         None => (None, None, notice.region_code.clone()),
         Some(no) => {
-            let row = txn
-                .query_one_raw(sql(
-                    txn.get_database_backend(),
-                    "SELECT nc.case_id, nc.household_id, h.region_code FROM notice_case nc \
-                     JOIN household h ON h.id = nc.household_id \
-                     WHERE nc.notice_id = ? AND nc.position = ? AND nc.status = 'listed'",
-                    vec![notice.id.as_str().into(), no.into()],
-                ))
-                .await?
-                .ok_or_else(|| Refusal::invalid(ErrorCode::InvalidRequest))?;
-            let (c, h, village): (String, String, String) =
-                (row.try_get_by_index(0)?, row.try_get_by_index(1)?, row.try_get_by_index(2)?);
+            #[derive(FromQueryResult)]
+            struct Entry {
+                case_id: String,
+                household_id: String,
+                region_code: String,
+            }
+            let Entry { case_id: c, household_id: h, region_code: village } = Entry::find_by_statement(sql(
+                txn.get_database_backend(),
+                "SELECT nc.case_id, nc.household_id, h.region_code FROM notice_case nc \
+                 JOIN household h ON h.id = nc.household_id \
+                 WHERE nc.notice_id = ? AND nc.position = ? AND nc.status = 'listed'",
+                vec![notice.id.as_str().into(), no.into()],
+            ))
+            .one(&*txn)
+            .await?
+            .ok_or_else(|| Refusal::invalid(ErrorCode::InvalidRequest))?;
             // Filed where the investigating level reads it: a township or county notice's
             // objection stays off the household's village team, who may be objected to.
             let region = if notice.step == crate::procedures::steps::Step::VillageNotice {
@@ -461,20 +500,12 @@ pub async fn answer(
     }
     log(&txn, id, &row.region_code, row.version + 1).await?;
     engine::record_written(&txn, written).await?;
-    crate::audit::record(
-        &*txn,
-        &[AuditEntry {
-            user_id: Some(caller.user_id.clone()),
-            device_id: Some(caller.device_id.clone()),
-            action: "objection_answer".into(),
-            entity: "objection".into(),
-            entity_id: id.into(),
-            new_value: Some(status.into()),
-            note: Some(findings),
-            ..AuditEntry::default()
-        }],
-    )
-    .await?;
+    let entry = AuditEntry {
+        new_value: Some(status.into()),
+        note: Some(findings),
+        ..Actor::of(caller).audit("objection_answer", "objection", id)
+    };
+    crate::audit::record(&*txn, &[entry]).await?;
     txn.commit().await?;
     // The last open objection answered after the period: the notice may close now.
     if let Err(err) = service::close(db, &notice.id, now).await
@@ -546,6 +577,7 @@ pub async fn dismiss_many(
     let mut dismissed = Vec::with_capacity(chosen.len());
     let mut log_entries = Vec::with_capacity(chosen.len());
     let mut audit_entries = Vec::with_capacity(chosen.len());
+    let actor = Actor::of(caller);
     for row in chosen {
         let claimed = txn
             .execute_raw(sql(
@@ -574,14 +606,9 @@ pub async fn dismiss_many(
             version: row.version + 1,
         });
         audit_entries.push(AuditEntry {
-            user_id: Some(caller.user_id.clone()),
-            device_id: Some(caller.device_id.clone()),
-            action: "objection_dismiss_bulk".into(),
-            entity: "objection".into(),
-            entity_id: row.view.id.clone(),
             new_value: Some("dismissed".into()),
             note: Some(format!("{}: {findings}", bulk.reason)),
-            ..AuditEntry::default()
+            ..actor.audit("objection_dismiss_bulk", "objection", &row.view.id)
         });
         dismissed.push(row.view.id.clone());
     }

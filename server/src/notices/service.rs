@@ -1,7 +1,11 @@
 //! A notice's life: a draft gathers the cases waiting at a notice step in a region;
 //! publishing freezes and hashes its content and gives it a token; it closes when its
 //! period has ended and no objection is open, moving its cases on. Each action is one
-//! transaction with its audit entries.
+//! transaction with its audit entries, and decides here who may take it (the caller's
+//! grant for the step and region) or read it.
+//!
+//! What this module must never do: answer in HTTP terms (it refuses with a
+//! [`Refusal`]), or publish a household the internal edge list holds.
 
 use super::content::{self, NoticeContent};
 use super::period::{self, DEFAULT_DAYS, MAX_DAYS};
@@ -18,7 +22,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use jingzhun_mobile_api::errors::ErrorCode;
 use rand::RngCore;
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -89,30 +93,55 @@ pub(crate) struct NoticeRow {
 const NOTICE_COLUMNS: &str = "id, step, region_code, title, status, period_days, content, content_sha256, token, \
      published_at, published_by, starts_at, ends_at, closed_at, posting_attachment_ids";
 
-impl NoticeRow {
-    fn from_row(r: &QueryResult) -> Result<NoticeRow, DbErr> {
-        let step: String = r.try_get_by_index(1)?;
-        let period: i32 = r.try_get_by_index(5)?;
-        let postings: String = r.try_get_by_index(14)?;
-        Ok(NoticeRow {
-            id: r.try_get_by_index(0)?,
-            step: Step::parse(&step).unwrap_or(Step::VillageNotice),
-            region_code: r.try_get_by_index(2)?,
-            title: r.try_get_by_index(3)?,
-            status: r.try_get_by_index(4)?,
-            period_days: period.max(1) as u32,
-            content: r.try_get_by_index(6)?,
-            content_sha256: r.try_get_by_index(7)?,
-            token: r.try_get_by_index(8)?,
-            published_at: r.try_get_by_index(9)?,
-            published_by: r.try_get_by_index(10)?,
-            starts_at: r.try_get_by_index(11)?,
-            ends_at: r.try_get_by_index(12)?,
-            closed_at: r.try_get_by_index(13)?,
-            posting_attachment_ids: serde_json::from_str(&postings).unwrap_or_default(),
-        })
-    }
+/// [`NOTICE_COLUMNS`] as stored: the step as its code, the posting photos as a JSON list.
+#[derive(FromQueryResult)]
+struct StoredNotice {
+    id: String,
+    step: String,
+    region_code: String,
+    title: String,
+    status: String,
+    period_days: i32,
+    content: Option<String>,
+    content_sha256: Option<String>,
+    token: Option<String>,
+    published_at: Option<DateTime<Utc>>,
+    published_by: Option<String>,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    posting_attachment_ids: String,
+}
 
+impl From<StoredNotice> for NoticeRow {
+    fn from(r: StoredNotice) -> NoticeRow {
+        NoticeRow {
+            id: r.id,
+            step: Step::parse(&r.step).unwrap_or(Step::VillageNotice),
+            region_code: r.region_code,
+            title: r.title,
+            status: r.status,
+            period_days: r.period_days.max(1) as u32,
+            content: r.content,
+            content_sha256: r.content_sha256,
+            token: r.token,
+            published_at: r.published_at,
+            published_by: r.published_by,
+            starts_at: r.starts_at,
+            ends_at: r.ends_at,
+            closed_at: r.closed_at,
+            posting_attachment_ids: serde_json::from_str(&r.posting_attachment_ids).unwrap_or_default(),
+        }
+    }
+}
+
+/// A row that is only an id.
+#[derive(FromQueryResult)]
+struct IdRow {
+    id: String,
+}
+
+impl NoticeRow {
     pub fn content(&self) -> Option<NoticeContent> {
         self.content.as_deref().and_then(|c| serde_json::from_str(c).ok())
     }
@@ -123,14 +152,14 @@ pub(crate) async fn load_by(
     column: &str,
     value: &str,
 ) -> Result<Option<NoticeRow>, DbErr> {
-    let row = conn
-        .query_one_raw(sql(
-            conn.get_database_backend(),
-            &format!("SELECT {NOTICE_COLUMNS} FROM notice WHERE {column} = ?"),
-            vec![value.into()],
-        ))
-        .await?;
-    row.as_ref().map(NoticeRow::from_row).transpose()
+    let row = StoredNotice::find_by_statement(sql(
+        conn.get_database_backend(),
+        &format!("SELECT {NOTICE_COLUMNS} FROM notice WHERE {column} = ?"),
+        vec![value.into()],
+    ))
+    .one(conn)
+    .await?;
+    Ok(row.map(NoticeRow::from))
 }
 
 /// The level's region kind a notice step is posted in.
@@ -147,6 +176,8 @@ pub(crate) fn grant_for(caller: &Caller, step: Step, region_code: &str) -> Optio
     caller.grants.iter().find(|g| step.roles().contains(&g.role) && region_code.starts_with(&g.prefix)).cloned()
 }
 
+/// A notice's entry names the user and never the device, and the clock's close names no
+/// one (not "command line"): unlike `audit::Actor`'s entries, as the trail always had them.
 fn audit(caller_user: Option<&str>, action: &str, notice_id: &str, note: String) -> AuditEntry {
     AuditEntry {
         user_id: caller_user.map(str::to_owned),
@@ -165,18 +196,24 @@ async fn waiting_cases(
     step: Step,
     prefix: &str,
 ) -> Result<Vec<(String, String, String)>, DbErr> {
-    let rows = conn
-        .query_all_raw(sql(
-            conn.get_database_backend(),
-            "SELECT c.id, c.household_id, c.kind FROM procedure_case c JOIN household h ON h.id = c.household_id \
-             WHERE c.status = 'open' AND c.step = ? AND h.region_code LIKE ? \
-             AND NOT EXISTS (SELECT 1 FROM notice_case nc JOIN notice n ON n.id = nc.notice_id \
-                 WHERE nc.case_id = c.id AND nc.status = 'listed' AND n.status IN ('draft', 'published')) \
-             ORDER BY h.region_code, c.created_at, c.id",
-            vec![step.code().into(), format!("{prefix}%").into()],
-        ))
-        .await?;
-    rows.iter().map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?, r.try_get_by_index(2)?))).collect()
+    #[derive(FromQueryResult)]
+    struct Waiting {
+        id: String,
+        household_id: String,
+        kind: String,
+    }
+    let rows = Waiting::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT c.id, c.household_id, c.kind FROM procedure_case c JOIN household h ON h.id = c.household_id \
+         WHERE c.status = 'open' AND c.step = ? AND h.region_code LIKE ? \
+         AND NOT EXISTS (SELECT 1 FROM notice_case nc JOIN notice n ON n.id = nc.notice_id \
+             WHERE nc.case_id = c.id AND nc.status = 'listed' AND n.status IN ('draft', 'published')) \
+         ORDER BY h.region_code, c.created_at, c.id",
+        vec![step.code().into(), format!("{prefix}%").into()],
+    ))
+    .all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.household_id, r.kind)).collect())
 }
 
 /// The cases that may be published. An application from a household R5 puts on the
@@ -201,24 +238,27 @@ async fn public_cases(
 }
 
 pub async fn create_draft(db: &Db, caller: &Caller, new: NewNotice) -> Result<NoticeView, Refusal> {
-    let step = Step::parse(&new.step)
-        .filter(|s| s.is_notice())
-        .ok_or_else(|| Refusal::invalid(ErrorCode::RegionLevel))?;
+    let step =
+        Step::parse(&new.step).filter(|s| s.is_notice()).ok_or_else(|| Refusal::invalid(ErrorCode::RegionLevel))?;
     let period_days = new.period_days.unwrap_or(DEFAULT_DAYS);
     if !(1..=MAX_DAYS).contains(&period_days) {
         return Err(Refusal::invalid(ErrorCode::InvalidPeriod));
     }
     let grant = grant_for(caller, step, &new.region_code).ok_or_else(Refusal::out_of_scope)?;
     let txn = db.begin_write().await?;
-    let region = txn
-        .query_one_raw(sql(
-            txn.get_database_backend(),
-            "SELECT name, level FROM region WHERE code = ?",
-            vec![new.region_code.as_str().into()],
-        ))
-        .await?
-        .ok_or_else(Refusal::not_found)?;
-    let (region_name, level): (String, String) = (region.try_get_by_index(0)?, region.try_get_by_index(1)?);
+    #[derive(FromQueryResult)]
+    struct Region {
+        name: String,
+        level: String,
+    }
+    let Region { name: region_name, level } = Region::find_by_statement(sql(
+        txn.get_database_backend(),
+        "SELECT name, level FROM region WHERE code = ?",
+        vec![new.region_code.as_str().into()],
+    ))
+    .one(&*txn)
+    .await?
+    .ok_or_else(Refusal::not_found)?;
     if level != region_level(step) {
         return Err(Refusal::invalid(ErrorCode::RegionLevel));
     }
@@ -280,24 +320,29 @@ async fn insert_cases(txn: &WriteTxn, notice_id: &str, cases: &[(String, String)
 
 /// Listed cases in order: (case id, household id, position, status).
 async fn listed(conn: &impl ConnectionTrait, notice_id: &str) -> Result<Vec<ListedCase>, DbErr> {
-    let rows = conn
-        .query_all_raw(sql(
-            conn.get_database_backend(),
-            "SELECT case_id, household_id, position, status FROM notice_case WHERE notice_id = ? ORDER BY position",
-            vec![notice_id.into()],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| {
-            let position: i32 = r.try_get_by_index(2)?;
-            Ok(ListedCase {
-                case_id: r.try_get_by_index(0)?,
-                household_id: r.try_get_by_index(1)?,
-                no: position.max(0) as u32,
-                status: r.try_get_by_index(3)?,
-            })
+    #[derive(FromQueryResult)]
+    struct Listed {
+        case_id: String,
+        household_id: String,
+        position: i32,
+        status: String,
+    }
+    let rows = Listed::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT case_id, household_id, position, status FROM notice_case WHERE notice_id = ? ORDER BY position",
+        vec![notice_id.into()],
+    ))
+    .all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ListedCase {
+            case_id: r.case_id,
+            household_id: r.household_id,
+            no: r.position.max(0) as u32,
+            status: r.status,
         })
-        .collect()
+        .collect())
 }
 
 /// The notice as the admin API shows it; a draft's content is a preview built now.
@@ -624,35 +669,35 @@ pub(crate) async fn lock_published(txn: &WriteTxn, id: &str, now: DateTime<Utc>)
 /// The publisher, as whom the closing sign-offs are recorded.
 async fn publisher_caller(conn: &impl ConnectionTrait, row: &NoticeRow) -> Result<Caller, DbErr> {
     let user_id = row.published_by.clone().unwrap_or_default();
-    let name = conn
-        .query_one_raw(sql(
-            conn.get_database_backend(),
-            "SELECT username, name FROM app_user WHERE id = ?",
-            vec![user_id.as_str().into()],
-        ))
-        .await?;
-    let (username, name) = match name {
-        Some(r) => (r.try_get_by_index(0)?, r.try_get_by_index(1)?),
-        None => (String::new(), String::new()),
-    };
+    #[derive(FromQueryResult)]
+    struct Names {
+        username: String,
+        name: String,
+    }
+    let names = Names::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT username, name FROM app_user WHERE id = ?",
+        vec![user_id.as_str().into()],
+    ))
+    .one(conn)
+    .await?;
+    let Names { username, name } = names.unwrap_or(Names { username: String::new(), name: String::new() });
     Ok(Caller { user_id, username, name, device_id: "notice".into(), grants: Vec::new(), draining: false })
 }
 
 /// Closes every notice whose period has ended with no open objection. Returns how many closed.
 pub async fn close_due(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
-    let rows = db
-        .conn
-        .query_all_raw(sql(
-            db.backend(),
-            "SELECT n.id FROM notice n WHERE n.status = 'published' AND n.ends_at <= ? \
-             AND NOT EXISTS (SELECT 1 FROM objection o WHERE o.notice_id = n.id AND o.status = 'open') \
-             ORDER BY n.ends_at LIMIT 100",
-            vec![now.into()],
-        ))
-        .await?;
+    let rows = IdRow::find_by_statement(sql(
+        db.backend(),
+        "SELECT n.id FROM notice n WHERE n.status = 'published' AND n.ends_at <= ? \
+         AND NOT EXISTS (SELECT 1 FROM objection o WHERE o.notice_id = n.id AND o.status = 'open') \
+         ORDER BY n.ends_at LIMIT 100",
+        vec![now.into()],
+    ))
+    .all(&db.conn)
+    .await?;
     let mut closed = 0;
-    for row in rows {
-        let id: String = row.try_get_by_index(0)?;
+    for IdRow { id } in rows {
         match close(db, &id, now).await {
             Ok(()) => closed += 1,
             // Another process got there first, or an objection arrived meanwhile.
@@ -661,6 +706,38 @@ pub async fn close_due(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
         }
     }
     Ok(closed)
+}
+
+/// The notice, if the caller reads its region. A published notice above them too (a
+/// village team reads the township's notice); a draft only at its level or above: a
+/// draft is not public, and its preview names the households before anyone decided.
+pub async fn readable(db: &Db, caller: &Caller, id: &str) -> Result<NoticeView, Refusal> {
+    let view = view(db, id, None).await?;
+    let prefix = notice_prefix(&view.step, &view.region_code);
+    let draft = view.status == "draft";
+    let reads = caller.read_prefixes().iter().any(|p| prefix.starts_with(p) || (!draft && p.starts_with(&prefix)));
+    if !reads {
+        return Err(Refusal::out_of_scope());
+    }
+    Ok(view)
+}
+
+/// Closes a notice the caller reads, now, if nothing blocks it (see [`close`]); the
+/// notice as it then stands.
+pub async fn close_now(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> Result<NoticeView, Refusal> {
+    readable(db, caller, id).await?;
+    close(db, id, now).await?;
+    readable(db, caller, id).await
+}
+
+/// A notice the public may open by its token (published or closed), with its frozen
+/// content; None for any other token.
+pub(crate) async fn public(
+    conn: &impl ConnectionTrait,
+    token: &str,
+) -> Result<Option<(NoticeRow, NoticeContent)>, DbErr> {
+    let row = load_by(conn, "token", token).await?;
+    Ok(row.filter(|r| matches!(r.status.as_str(), "published" | "closed")).and_then(|r| r.content().map(|c| (r, c))))
 }
 
 /// Notices visible to the caller: those in regions they read, newest first.
@@ -684,10 +761,9 @@ pub async fn list(db: &Db, caller: &Caller, status: Option<&str>) -> Result<Vec<
         values.push(status.to_owned().into());
     }
     text.push_str(" ORDER BY created_at DESC LIMIT 200");
-    let rows = db.conn.query_all_raw(sql(db.backend(), &text, values)).await?;
+    let rows = IdRow::find_by_statement(sql(db.backend(), &text, values)).all(&db.conn).await?;
     let mut out = Vec::new();
-    for row in rows {
-        let id: String = row.try_get_by_index(0)?;
+    for IdRow { id } in rows {
         out.push(view(db, &id, None).await?);
     }
     Ok(out)
@@ -708,21 +784,35 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
         at: DateTime<Utc>,
         extra: (&'static str, String),
     }
+    #[derive(FromQueryResult)]
+    struct Ending {
+        id: String,
+        step: String,
+        region_code: String,
+        title: String,
+        ends_at: DateTime<Utc>,
+        open_objections: i64,
+    }
+    #[derive(FromQueryResult)]
+    struct AnswerDue {
+        id: String,
+        step: String,
+        assigned_region: String,
+        title: String,
+        due_at: DateTime<Utc>,
+        receipt: String,
+    }
     let mut due = Vec::new();
-    let ending = db
-        .conn
-        .query_all_raw(sql(
-            db.backend(),
-            "SELECT n.id, n.step, n.region_code, n.title, n.ends_at, \
-             (SELECT COUNT(*) FROM objection o WHERE o.notice_id = n.id AND o.status = 'open') \
-             FROM notice n WHERE n.status = 'published' AND n.ends_at > ? AND n.ends_at <= ?",
-            vec![now.into(), soon.into()],
-        ))
-        .await?;
-    for row in ending {
-        let (id, open): (String, i64) = (row.try_get_by_index(0)?, row.try_get_by_index(5)?);
-        let (step, region, title, ends_at) =
-            (row.try_get_by_index(1)?, row.try_get_by_index(2)?, row.try_get_by_index(3)?, row.try_get_by_index(4)?);
+    let ending = Ending::find_by_statement(sql(
+        db.backend(),
+        "SELECT n.id, n.step, n.region_code, n.title, n.ends_at, \
+         (SELECT COUNT(*) FROM objection o WHERE o.notice_id = n.id AND o.status = 'open') AS open_objections \
+         FROM notice n WHERE n.status = 'published' AND n.ends_at > ? AND n.ends_at <= ?",
+        vec![now.into(), soon.into()],
+    ))
+    .all(&db.conn)
+    .await?;
+    for Ending { id, step, region_code: region, title, ends_at, open_objections: open } in ending {
         due.push(Reminder {
             event: Event::NoticeEnding,
             dedup_key: format!("notice:{id}:ending"),
@@ -733,19 +823,15 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
             extra: ("open_objections", open.to_string()),
         });
     }
-    let answers = db
-        .conn
-        .query_all_raw(sql(
-            db.backend(),
-            "SELECT o.id, n.step, o.assigned_region, n.title, o.due_at, o.receipt FROM objection o \
-             JOIN notice n ON n.id = o.notice_id WHERE o.status = 'open' AND o.due_at <= ?",
-            vec![soon.into()],
-        ))
-        .await?;
-    for row in answers {
-        let (id, due_at, receipt): (String, DateTime<Utc>, String) =
-            (row.try_get_by_index(0)?, row.try_get_by_index(4)?, row.try_get_by_index(5)?);
-        let (step, region, title) = (row.try_get_by_index(1)?, row.try_get_by_index(2)?, row.try_get_by_index(3)?);
+    let answers = AnswerDue::find_by_statement(sql(
+        db.backend(),
+        "SELECT o.id, n.step, o.assigned_region, n.title, o.due_at, o.receipt FROM objection o \
+         JOIN notice n ON n.id = o.notice_id WHERE o.status = 'open' AND o.due_at <= ?",
+        vec![soon.into()],
+    ))
+    .all(&db.conn)
+    .await?;
+    for AnswerDue { id, step, assigned_region: region, title, due_at, receipt } in answers {
         let key = format!("objection:{id}:{}", if due_at <= now { "late" } else { "due" });
         due.push(Reminder {
             event: Event::ObjectionDue,
