@@ -7,6 +7,9 @@
 //! held meanwhile) and then applied in one short write transaction ([`store_progress`],
 //! [`enqueue`]). `crate::notify` writes outbox rows whose dedup keys make a second run of
 //! the same day a no-op.
+//!
+//! What this module must never do: send anything itself (it only writes the outbox), or
+//! hold a write transaction while it computes.
 
 use super::progress::{self, CountsCache, RegionProgress};
 use super::reminders::{self, OVERDUE_FOR_DAYS, ReminderKind};
@@ -19,7 +22,7 @@ use crate::procedures::Step;
 use crate::records::changelog::{self, LogEntry, LogOp};
 use crate::records::side;
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use serde_json::{Map, Value as Json, json};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -170,22 +173,26 @@ struct Supervisor {
 }
 
 async fn supervisors(conn: &impl ConnectionTrait) -> Result<Vec<Supervisor>, DbErr> {
-    let rows = conn
-        .query_all_raw(sql(
-            conn.get_database_backend(),
-            "SELECT g.user_id, g.region_code, r.level FROM role_grant g JOIN app_user u ON u.id = g.user_id \
-             LEFT JOIN region r ON r.code = g.region_code WHERE g.role = ? AND u.active = ? ORDER BY g.user_id, g.region_code",
-            vec![Role::Supervisor.as_str().into(), true.into()],
-        ))
-        .await?;
+    #[derive(FromQueryResult)]
+    struct SupervisorGrant {
+        user_id: String,
+        region_code: String,
+        /// None when the region is not in the table.
+        level: Option<String>,
+    }
+    let rows = SupervisorGrant::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT g.user_id, g.region_code, r.level FROM role_grant g JOIN app_user u ON u.id = g.user_id \
+         LEFT JOIN region r ON r.code = g.region_code WHERE g.role = ? AND u.active = ? ORDER BY g.user_id, g.region_code",
+        vec![Role::Supervisor.as_str().into(), true.into()],
+    ))
+    .all(conn)
+    .await?;
     let mut by_user: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for row in rows {
-        let user: String = row.try_get_by_index(0)?;
-        let code: String = row.try_get_by_index(1)?;
-        let level: Option<String> = row.try_get_by_index(2)?;
+    for SupervisorGrant { user_id, region_code: code, level } in rows {
         let len = level.as_deref().map_or(code.len(), crate::auth::roles::prefix_len).min(code.len());
         let prefix = code[..len].to_owned();
-        by_user.entry(user).or_default().push((code, prefix));
+        by_user.entry(user_id).or_default().push((code, prefix));
     }
     Ok(by_user.into_iter().map(|(user_id, regions)| Supervisor { user_id, regions }).collect())
 }
@@ -282,30 +289,38 @@ async fn digest_for(
     let backend = conn.get_database_backend();
     let mut obj_values = values.clone();
     obj_values.push((DIGEST_LIST as i64).into());
-    let rows = conn
-        .query_all_raw(sql(
-            backend,
-            &format!(
-                "SELECT id, region_code, created_at, due_at, notice_id FROM objection WHERE status = 'open' AND {cond} \
-                 ORDER BY created_at, id LIMIT ?"
-            ),
-            obj_values,
-        ))
-        .await?;
-    let mut objections = Vec::new();
-    for row in rows {
-        let created: DateTime<Utc> = row.try_get_by_index(2)?;
-        let due_at: DateTime<Utc> = row.try_get_by_index(3)?;
-        objections.push(json!({
-            // Ids, not receipts: a receipt opens the objector's status page to whoever
-            // holds it, and a digest travels by e-mail.
-            "id": row.try_get_by_index::<String>(0)?,
-            "notice_id": row.try_get_by_index::<String>(4)?,
-            "region_code": row.try_get_by_index::<String>(1)?,
-            "age_days": (now - created).num_days(),
-            "overdue": due_at < now,
-        }));
+    #[derive(FromQueryResult)]
+    struct OpenObjection {
+        id: String,
+        region_code: String,
+        created_at: DateTime<Utc>,
+        due_at: DateTime<Utc>,
+        notice_id: String,
     }
+    let rows = OpenObjection::find_by_statement(sql(
+        backend,
+        &format!(
+            "SELECT id, region_code, created_at, due_at, notice_id FROM objection WHERE status = 'open' AND {cond} \
+             ORDER BY created_at, id LIMIT ?"
+        ),
+        obj_values,
+    ))
+    .all(conn)
+    .await?;
+    let objections: Vec<Json> = rows
+        .into_iter()
+        .map(|o| {
+            json!({
+                // Ids, not receipts: a receipt opens the objector's status page to whoever
+                // holds it, and a digest travels by e-mail.
+                "id": o.id,
+                "notice_id": o.notice_id,
+                "region_code": o.region_code,
+                "age_days": (now - o.created_at).num_days(),
+                "overdue": o.due_at < now,
+            })
+        })
+        .collect();
     let open_objections = crate::db::count(
         conn,
         &format!("SELECT COUNT(*) FROM objection WHERE status = 'open' AND {cond}"),
@@ -390,26 +405,31 @@ fn prefix_condition(regions: &[(String, String)], column: &str) -> (String, Vec<
 /// Cases open at one step for longer than `days`: to the team that signs that step,
 /// once per case, step and version.
 async fn step_waiting(conn: &impl ConnectionTrait, now: DateTime<Utc>, days: i64) -> Result<Vec<Notification>, DbErr> {
-    let rows = conn
-        .query_all_raw(sql(
-            conn.get_database_backend(),
-            "SELECT c.id, c.kind, c.step, c.version, h.region_code, c.household_id, \
-             (SELECT MIN(m.name) FROM member m WHERE m.household_id = h.id AND m.relation = 'head') \
-             FROM procedure_case c JOIN household h ON h.id = c.household_id WHERE c.status = 'open' AND c.updated_at < ? \
-             ORDER BY c.updated_at, c.id LIMIT ?",
-            vec![(now - chrono::Duration::days(days)).into(), BATCH.into()],
-        ))
-        .await?;
+    #[derive(FromQueryResult)]
+    struct WaitingCase {
+        id: String,
+        kind: String,
+        step: String,
+        version: i64,
+        region_code: String,
+        household_id: String,
+        /// The head's name; None when the household has no head member.
+        head_name: Option<String>,
+    }
+    let rows = WaitingCase::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT c.id, c.kind, c.step, c.version, h.region_code, c.household_id, \
+         (SELECT MIN(m.name) FROM member m WHERE m.household_id = h.id AND m.relation = 'head') AS head_name \
+         FROM procedure_case c JOIN household h ON h.id = c.household_id WHERE c.status = 'open' AND c.updated_at < ? \
+         ORDER BY c.updated_at, c.id LIMIT ?",
+        vec![(now - chrono::Duration::days(days)).into(), BATCH.into()],
+    ))
+    .all(conn)
+    .await?;
     let mut out = Vec::new();
     for row in rows {
-        let id: String = row.try_get_by_index(0)?;
-        let kind: String = row.try_get_by_index(1)?;
-        let step: String = row.try_get_by_index(2)?;
-        let version: i64 = row.try_get_by_index(3)?;
-        let region: String = row.try_get_by_index(4)?;
-        let household: String = row.try_get_by_index(5)?;
-        let household_name: Option<String> = row.try_get_by_index(6)?;
-        let household_name = household_name.unwrap_or_else(|| household.clone());
+        let WaitingCase { id, kind, step, version, region_code: region, household_id: household, head_name } = row;
+        let household_name = head_name.unwrap_or_else(|| household.clone());
         let Some(role) = Step::parse(&step).and_then(|s| s.roles().iter().copied().find(|r| *r != Role::Officer))
         else {
             continue;
@@ -436,27 +456,34 @@ async fn step_waiting(conn: &impl ConnectionTrait, now: DateTime<Utc>, days: i64
 /// Help-plan tasks due within three days (`TaskDue`) or past their day by at most
 /// [`TASK_OVERDUE_FOR_DAYS`] (`TaskOverdue`), to the officer the task names; each once.
 async fn tasks_due(conn: &impl ConnectionTrait, today: NaiveDate) -> Result<Vec<Notification>, DbErr> {
-    let rows = conn
-        .query_all_raw(sql(
-            conn.get_database_backend(),
-            "SELECT t.id, t.title, t.due_date, t.officer_id, t.household_id, h.region_code, \
-             (SELECT MIN(m.name) FROM member m WHERE m.household_id = h.id AND m.relation = 'head') FROM plan_task t \
-             JOIN household h ON h.id = t.household_id \
-             WHERE t.officer_id IS NOT NULL AND (t.done IS NULL OR t.done = ?) AND t.done_on IS NULL AND t.due_date >= ? \
-             AND t.due_date <= ? ORDER BY t.due_date, t.id LIMIT ?",
-            vec![
-                false.into(),
-                format_date(today - chrono::Duration::days(TASK_OVERDUE_FOR_DAYS)).into(),
-                format_date(today + chrono::Duration::days(3)).into(),
-                BATCH.into(),
-            ],
-        ))
-        .await?;
+    #[derive(FromQueryResult)]
+    struct TaskDue {
+        id: String,
+        title: String,
+        due_date: String,
+        officer_id: String,
+        household_id: String,
+        region_code: String,
+        head_name: Option<String>,
+    }
+    let rows = TaskDue::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT t.id, t.title, t.due_date, t.officer_id, t.household_id, h.region_code, \
+         (SELECT MIN(m.name) FROM member m WHERE m.household_id = h.id AND m.relation = 'head') AS head_name \
+         FROM plan_task t JOIN household h ON h.id = t.household_id \
+         WHERE t.officer_id IS NOT NULL AND (t.done IS NULL OR t.done = ?) AND t.done_on IS NULL AND t.due_date >= ? \
+         AND t.due_date <= ? ORDER BY t.due_date, t.id LIMIT ?",
+        vec![
+            false.into(),
+            format_date(today - chrono::Duration::days(TASK_OVERDUE_FOR_DAYS)).into(),
+            format_date(today + chrono::Duration::days(3)).into(),
+            BATCH.into(),
+        ],
+    ))
+    .all(conn)
+    .await?;
     let mut out = Vec::new();
-    for row in rows {
-        let id: String = row.try_get_by_index(0)?;
-        let due: String = row.try_get_by_index(2)?;
-        let officer: String = row.try_get_by_index(3)?;
+    for TaskDue { id, title, due_date: due, officer_id: officer, household_id, region_code, head_name } in rows {
         let Some(due_date) = parse_date(&due) else { continue };
         let days_left = (due_date - today).num_days();
         let (event, word) = if days_left < 0 { (Event::TaskOverdue, "overdue") } else { (Event::TaskDue, "due") };
@@ -466,15 +493,15 @@ async fn tasks_due(conn: &impl ConnectionTrait, today: NaiveDate) -> Result<Vec<
             recipients: Recipients::Users(vec![officer]),
             params: params(vec![
                 ("task_id", json!(id)),
-                ("title", json!(row.try_get_by_index::<String>(1)?)),
+                ("title", json!(title)),
                 ("due_date", json!(due)),
                 ("days_left", json!(days_left.max(0))),
                 ("days_late", json!((-days_left).max(0))),
-                ("household_id", json!(row.try_get_by_index::<String>(4)?)),
-                ("region_code", json!(row.try_get_by_index::<String>(5)?)),
-                ("task", json!(row.try_get_by_index::<String>(1)?)),
+                ("household_id", json!(household_id)),
+                ("region_code", json!(region_code)),
+                ("task", json!(title)),
                 ("due", json!(due)),
-                ("household", json!(row.try_get_by_index::<Option<String>>(6)?.unwrap_or_default())),
+                ("household", json!(head_name.unwrap_or_default())),
             ]),
             urgent: false,
         });
@@ -504,6 +531,19 @@ pub async fn plan_progress(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> R
     Ok(out)
 }
 
+/// A milestone's stored progress over one region.
+#[derive(FromQueryResult)]
+struct StoredProgress {
+    region_code: String,
+    id: String,
+    done: i64,
+    total: i64,
+    share_permille: i32,
+    expected_permille: i32,
+    lagging: bool,
+    version: i64,
+}
+
 /// Stores what changed in the caller's transaction, with change-log rows so
 /// supervisors' phones pull it. Returns the rows written.
 pub async fn store_progress(
@@ -515,26 +555,18 @@ pub async fn store_progress(
     let mut log = Vec::new();
     for MilestoneLines { campaign_id, milestone_id, lines } in computed {
         {
-            let rows = conn
-                .query_all_raw(sql(
-                    backend,
-                    "SELECT region_code, id, done, total, share_permille, expected_permille, lagging, version \
-                     FROM campaign_progress WHERE milestone_id = ?",
-                    vec![milestone_id.as_str().into()],
-                ))
-                .await?;
+            let rows = StoredProgress::find_by_statement(sql(
+                backend,
+                "SELECT region_code, id, done, total, share_permille, expected_permille, lagging, version \
+                 FROM campaign_progress WHERE milestone_id = ?",
+                vec![milestone_id.as_str().into()],
+            ))
+            .all(conn)
+            .await?;
             let mut stored: HashMap<String, (String, [i64; 4], bool, i64)> = HashMap::new();
             for row in rows {
-                let numbers = [
-                    row.try_get_by_index::<i64>(2)?,
-                    row.try_get_by_index::<i64>(3)?,
-                    i64::from(row.try_get_by_index::<i32>(4)?),
-                    i64::from(row.try_get_by_index::<i32>(5)?),
-                ];
-                stored.insert(
-                    row.try_get_by_index(0)?,
-                    (row.try_get_by_index(1)?, numbers, row.try_get_by_index(6)?, row.try_get_by_index(7)?),
-                );
+                let numbers = [row.done, row.total, i64::from(row.share_permille), i64::from(row.expected_permille)];
+                stored.insert(row.region_code, (row.id, numbers, row.lagging, row.version));
             }
             for l in lines {
                 let numbers = [l.done, l.total, i64::from(l.share_permille), i64::from(l.expected_permille)];

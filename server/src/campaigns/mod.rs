@@ -4,10 +4,13 @@
 //! and where. Reminders go out N days before a milestone, on its day and once it is
 //! overdue; overdue lags escalate to the supervisor one level up.
 //!
-//! What this module must never do: speak HTTP or decide who may ask (the HTTP layer
-//! checks roles), or change household data. It reads the registry and writes only
-//! campaigns, milestones, progress snapshots and notifications.
+//! Who may read a campaign is decided in `access`, who may change it in `store`: the
+//! HTTP layer only passes the caller on and maps the refusal.
+//!
+//! What this module must never do: speak HTTP, or change household data. It reads the
+//! registry and writes only campaigns, milestones, progress snapshots and notifications.
 
+pub mod access;
 pub mod jobs;
 pub mod measure;
 pub mod progress;

@@ -1,13 +1,16 @@
 //! A milestone's progress computed from the data, per village, summed per township and
 //! over the campaign's region; and the share expected by a given day, below which a
 //! region is lagging.
+//!
+//! What this module must never do: write, or decide who reads a line (the caller's
+//! regions come from `super::access`).
 
 use super::format_date;
 use super::measure::{Measure, step_rank};
 use super::store::{Campaign, Milestone};
 use crate::db::sql;
 use chrono::{NaiveDate, TimeZone, Utc};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -31,6 +34,54 @@ pub struct RegionProgress {
     pub lagging: bool,
     /// At or above the milestone's target.
     pub reached: bool,
+}
+
+// One milestone's progress over the regions a reader reads. (No doc comments on these
+// two: the API document would show them as descriptions the schemas never had.)
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MilestoneProgress {
+    pub milestone: Milestone,
+    /// The campaign's region first, then each township followed by its villages (those
+    /// the caller reads).
+    pub regions: Vec<RegionProgress>,
+}
+
+// A campaign's progress on one day, as a reader sees it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProgressView {
+    pub campaign_id: String,
+    pub campaign: String,
+    #[schema(value_type = String, format = Date)]
+    pub on: NaiveDate,
+    pub milestones: Vec<MilestoneProgress>,
+}
+
+/// The progress of the campaign's milestones (or of one, by id) held against `on`,
+/// keeping the lines of regions under `prefixes`. None: no such milestone.
+pub async fn view(
+    conn: &impl ConnectionTrait,
+    campaign: &Campaign,
+    milestone_id: Option<&str>,
+    on: NaiveDate,
+    prefixes: &[&str],
+) -> Result<Option<ProgressView>, DbErr> {
+    let mut milestones = Vec::new();
+    let mut cache = CountsCache::default();
+    for m in &campaign.milestones {
+        if milestone_id.is_some_and(|wanted| wanted != m.id) {
+            continue;
+        }
+        let regions = compute(conn, campaign, m, on, &mut cache)
+            .await?
+            .into_iter()
+            .filter(|l| prefixes.iter().any(|p| l.region_code.starts_with(p)))
+            .collect();
+        milestones.push(MilestoneProgress { milestone: m.clone(), regions });
+    }
+    if milestone_id.is_some() && milestones.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(ProgressView { campaign_id: campaign.id.clone(), campaign: campaign.name.clone(), on, milestones }))
 }
 
 /// The share the schedule expects on `today`: nothing before the window opens, then a
@@ -77,7 +128,7 @@ pub fn line(
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct RegionInfo {
     pub code: String,
     pub name: String,
@@ -90,41 +141,27 @@ pub async fn regions_of(conn: &impl ConnectionTrait, region_code: &str) -> Resul
     let backend = conn.get_database_backend();
     let Some(top) = region(conn, region_code).await? else { return Ok(Vec::new()) };
     let prefix = &top.code[..crate::auth::roles::prefix_len(&top.level).min(top.code.len())];
-    let rows = conn
-        .query_all_raw(sql(
-            backend,
-            "SELECT code, name, level, parent_code FROM region WHERE code LIKE ? AND code <> ? \
-             AND level IN ('township', 'village') ORDER BY code",
-            vec![format!("{prefix}%").into(), top.code.as_str().into()],
-        ))
-        .await?;
+    let below = RegionInfo::find_by_statement(sql(
+        backend,
+        "SELECT code, name, level, parent_code FROM region WHERE code LIKE ? AND code <> ? \
+         AND level IN ('township', 'village') ORDER BY code",
+        vec![format!("{prefix}%").into(), top.code.as_str().into()],
+    ))
+    .all(conn)
+    .await?;
     let mut out = vec![top];
-    for row in rows {
-        out.push(RegionInfo {
-            code: row.try_get_by_index(0)?,
-            name: row.try_get_by_index(1)?,
-            level: row.try_get_by_index(2)?,
-            parent_code: row.try_get_by_index(3)?,
-        });
-    }
+    out.extend(below);
     Ok(out)
 }
 
 pub async fn region(conn: &impl ConnectionTrait, code: &str) -> Result<Option<RegionInfo>, DbErr> {
-    let row = conn
-        .query_one_raw(sql(
-            conn.get_database_backend(),
-            "SELECT code, name, level, parent_code FROM region WHERE code = ?",
-            vec![code.into()],
-        ))
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some(RegionInfo {
-        code: row.try_get_by_index(0)?,
-        name: row.try_get_by_index(1)?,
-        level: row.try_get_by_index(2)?,
-        parent_code: row.try_get_by_index(3)?,
-    }))
+    RegionInfo::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT code, name, level, parent_code FROM region WHERE code = ?",
+        vec![code.into()],
+    ))
+    .one(conn)
+    .await
 }
 
 /// (done, total) per household region code under `prefix`.
@@ -138,25 +175,25 @@ async fn counts(
     let backend = conn.get_database_backend();
     let like: Value = format!("{prefix}%").into();
     let mut out: HashMap<String, (i64, i64)> = HashMap::new();
+    /// One household region's counts: `total` households, `done` of them (NULL: none).
+    #[derive(FromQueryResult)]
+    struct Grouped {
+        region_code: String,
+        total: i64,
+        done: Option<i64>,
+    }
     let grouped = |text: String, values: Vec<Value>| async move {
-        let rows = conn.query_all_raw(sql(backend, &text, values)).await?;
-        let mut map = HashMap::new();
-        for row in rows {
-            let code: String = row.try_get_by_index(0)?;
-            let total: i64 = row.try_get_by_index(1)?;
-            let done: Option<i64> = row.try_get_by_index(2)?;
-            map.insert(code, (done.unwrap_or(0), total));
-        }
-        Ok::<_, DbErr>(map)
+        let rows = Grouped::find_by_statement(sql(backend, &text, values)).all(conn).await?;
+        Ok::<_, DbErr>(rows.into_iter().map(|r| (r.region_code, (r.done.unwrap_or(0), r.total))).collect())
     };
     match measure {
         Measure::HouseholdsVisited => {
             let from = m.starts_on.unwrap_or_else(|| year_start(campaign.year));
             out = grouped(
                 format!(
-                    "SELECT h.region_code, COUNT(*), SUM(CASE WHEN EXISTS (SELECT 1 FROM visit_log v \
+                    "SELECT h.region_code, COUNT(*) AS total, SUM(CASE WHEN EXISTS (SELECT 1 FROM visit_log v \
                      WHERE v.household_id = h.id AND v.visited_on >= ? AND v.visited_on <= ?) THEN 1 ELSE 0 END) \
-                     FROM household h WHERE h.region_code LIKE ? AND {LIVE_HOUSEHOLD} GROUP BY h.region_code"
+                     AS done FROM household h WHERE h.region_code LIKE ? AND {LIVE_HOUSEHOLD} GROUP BY h.region_code"
                 ),
                 vec![format_date(from).into(), format_date(m.due_on).into(), like],
             )
@@ -164,8 +201,8 @@ async fn counts(
         }
         Measure::HelpPlansEntered => {
             out = grouped(
-                "SELECT h.region_code, COUNT(*), SUM(CASE WHEN EXISTS (SELECT 1 FROM help_plan p \
-                 WHERE p.household_id = h.id AND p.year = ?) THEN 1 ELSE 0 END) \
+                "SELECT h.region_code, COUNT(*) AS total, SUM(CASE WHEN EXISTS (SELECT 1 FROM help_plan p \
+                 WHERE p.household_id = h.id AND p.year = ?) THEN 1 ELSE 0 END) AS done \
                  FROM household h WHERE h.region_code LIKE ? AND h.status IN ('registered', 'pre_exit') \
                  GROUP BY h.region_code"
                     .to_owned(),
@@ -179,21 +216,24 @@ async fn counts(
                 .and_then(|tz| tz.with_ymd_and_hms(campaign.year, 1, 1, 0, 0, 0).single())
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or_default();
-            let rows = conn
-                .query_all_raw(sql(
-                    backend,
-                    "SELECT h.region_code, c.status, c.step FROM procedure_case c JOIN household h ON h.id = c.household_id \
-                     WHERE h.region_code LIKE ? AND c.status <> 'rejected' AND c.created_at >= ?",
-                    vec![like, since.into()],
-                ))
-                .await?;
+            #[derive(FromQueryResult)]
+            struct CaseAt {
+                region_code: String,
+                status: String,
+                step: String,
+            }
+            let rows = CaseAt::find_by_statement(sql(
+                backend,
+                "SELECT h.region_code, c.status, c.step FROM procedure_case c JOIN household h ON h.id = c.household_id \
+                 WHERE h.region_code LIKE ? AND c.status <> 'rejected' AND c.created_at >= ?",
+                vec![like, since.into()],
+            ))
+            .all(conn)
+            .await?;
             let target = step_rank(step.code()).unwrap_or(0);
             for row in rows {
-                let code: String = row.try_get_by_index(0)?;
-                let status: String = row.try_get_by_index(1)?;
-                let at: String = row.try_get_by_index(2)?;
-                let past = status == "completed" || step_rank(&at).is_some_and(|r| r > target);
-                let entry = out.entry(code).or_default();
+                let past = row.status == "completed" || step_rank(&row.step).is_some_and(|r| r > target);
+                let entry = out.entry(row.region_code).or_default();
                 entry.1 += 1;
                 if past {
                     entry.0 += 1;
@@ -203,7 +243,7 @@ async fn counts(
         Measure::QualityProblemsLeft => {
             let totals = grouped(
                 format!(
-                    "SELECT h.region_code, COUNT(*), CAST(0 AS BIGINT) FROM household h WHERE h.region_code LIKE ? AND {LIVE_HOUSEHOLD} \
+                    "SELECT h.region_code, COUNT(*) AS total, CAST(0 AS BIGINT) AS done FROM household h WHERE h.region_code LIKE ? AND {LIVE_HOUSEHOLD} \
                      GROUP BY h.region_code"
                 ),
                 vec![like.clone()],

@@ -1,17 +1,24 @@
 //! Campaigns and their milestones in the database. Every write is one transaction with
-//! its audit entries.
+//! its audit entries, and checks first that the actor runs the campaign's region
+//! (county staff and administrators); who may read them is `super::access`.
+//!
+//! What this module must never do: answer in HTTP terms. It refuses with a
+//! [`CampaignError`], whose kind of refusal is decided here, next to it.
 
 use super::{Measure, format_date, parse_date};
+use crate::audit::Actor;
 use crate::db::{Db, sql};
-use crate::registry::Actor;
+use crate::error::Refusal;
 use crate::records::changelog::{self, LogEntry, LogOp};
 use crate::records::side;
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
-use serde::Serialize;
+use jingzhun_mobile_api::errors::ErrorCode;
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
+use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// Read by name from [`CAMPAIGN_COLUMNS`]; the milestones are loaded after.
+#[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
 pub struct Campaign {
     pub id: String,
     pub name: String,
@@ -21,6 +28,7 @@ pub struct Campaign {
     /// `active` or `closed`.
     pub status: String,
     pub created_by: Option<String>,
+    #[sea_orm(skip)]
     pub milestones: Vec<Milestone>,
 }
 
@@ -42,22 +50,58 @@ pub struct Milestone {
     pub remind_days_before: Vec<i64>,
 }
 
-#[derive(Debug, Clone)]
+// A campaign to create, as `POST /api/v1/campaigns` takes it. Under its old name in the
+// API document, and without a doc comment, which the document would show as a
+// description the schema never had.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = CampaignBody)]
 pub struct NewCampaign {
     pub name: String,
+    /// The region covered (12 digits), usually the county.
     pub region_code: String,
     pub year: i32,
+    #[serde(default)]
     pub milestones: Vec<NewMilestone>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+// A milestone to add or to put in place of one, as the API takes it and the template
+// list shows it; `MilestoneBody` in the API document, as for `NewCampaign`. A target or
+// reminder days left out, or sent as `null`, are the usual ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = MilestoneBody)]
 pub struct NewMilestone {
     pub name: String,
+    /// First day of the work (`YYYY-MM-DD`, Beijing); empty: no expectation before the due day.
+    #[schema(value_type = Option<String>, format = Date)]
     pub starts_on: Option<NaiveDate>,
+    #[schema(value_type = String, format = Date)]
     pub due_on: NaiveDate,
+    /// `households_visited`, `cases_past_step:<step>`, `quality_problems_left`, `help_plans_entered`.
     pub measure: String,
+    /// Percent that counts as done (default 100).
+    #[serde(default = "full_target", deserialize_with = "target_or_full")]
+    #[schema(value_type = Option<i32>)]
     pub target_percent: i32,
+    /// Days before the due day a reminder goes out (default [3, 1]).
+    #[serde(default = "usual_reminders", deserialize_with = "reminders_or_usual")]
+    #[schema(value_type = Option<Vec<i64>>)]
     pub remind_days_before: Vec<i64>,
+}
+
+fn full_target() -> i32 {
+    100
+}
+
+fn usual_reminders() -> Vec<i64> {
+    vec![3, 1]
+}
+
+fn target_or_full<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    Ok(Option::<i32>::deserialize(d)?.unwrap_or_else(full_target))
+}
+
+fn reminders_or_usual<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+    Ok(Option::<Vec<i64>>::deserialize(d)?.unwrap_or_else(usual_reminders))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,10 +113,34 @@ pub enum CampaignError {
     InvalidMilestone,
     #[error("unknown region")]
     UnknownRegion,
+    /// Not a template we have.
+    #[error("unknown template")]
+    UnknownTemplate,
+    /// A campaign year outside 2000–2100.
+    #[error("year out of range")]
+    YearOutOfRange,
     #[error("not found")]
     NotFound,
+    /// The actor does not run (or, for reads, does not read) the campaign's region.
+    #[error("forbidden")]
+    Forbidden,
     #[error(transparent)]
     Db(#[from] DbErr),
+}
+
+impl From<CampaignError> for Refusal {
+    fn from(err: CampaignError) -> Refusal {
+        match err {
+            CampaignError::UnknownMeasure => Refusal::invalid(ErrorCode::UnknownMeasure).on_field("measure"),
+            CampaignError::InvalidMilestone => Refusal::invalid(ErrorCode::InvalidMilestone),
+            CampaignError::UnknownRegion => Refusal::invalid(ErrorCode::InvalidRegion).on_field("region_code"),
+            CampaignError::UnknownTemplate => Refusal::invalid(ErrorCode::UnknownTemplate).on_field("template"),
+            CampaignError::YearOutOfRange => Refusal::invalid(ErrorCode::OutOfRange).on_field("year"),
+            CampaignError::NotFound => Refusal::not_found(),
+            CampaignError::Forbidden => Refusal::forbidden(),
+            CampaignError::Db(err) => Refusal::internal(err),
+        }
+    }
 }
 
 impl NewMilestone {
@@ -96,35 +164,36 @@ const CAMPAIGN_COLUMNS: &str = "id, name, region_code, year, status, created_by"
 const MILESTONE_COLUMNS: &str =
     "id, campaign_id, position, name, starts_on, due_on, measure, target_percent, remind_days_before";
 
-fn campaign_of(row: &QueryResult) -> Result<Campaign, DbErr> {
-    Ok(Campaign {
-        id: row.try_get_by_index(0)?,
-        name: row.try_get_by_index(1)?,
-        region_code: row.try_get_by_index(2)?,
-        year: row.try_get_by_index(3)?,
-        status: row.try_get_by_index(4)?,
-        created_by: row.try_get_by_index(5)?,
-        milestones: Vec::new(),
-    })
+/// A milestone as stored: dates as `YYYY-MM-DD` text, reminder days as a JSON list.
+#[derive(FromQueryResult)]
+struct MilestoneRow {
+    id: String,
+    campaign_id: String,
+    position: i32,
+    name: String,
+    starts_on: Option<String>,
+    due_on: String,
+    measure: String,
+    target_percent: i32,
+    remind_days_before: String,
 }
 
-fn milestone_of(row: &QueryResult) -> Result<Option<Milestone>, DbErr> {
-    let starts: Option<String> = row.try_get_by_index(4)?;
-    let due: String = row.try_get_by_index(5)?;
-    let days: String = row.try_get_by_index(8)?;
-    // Dates are validated on the way in; a malformed one cannot be scheduled.
-    let Some(due_on) = parse_date(&due) else { return Ok(None) };
-    Ok(Some(Milestone {
-        id: row.try_get_by_index(0)?,
-        campaign_id: row.try_get_by_index(1)?,
-        position: row.try_get_by_index(2)?,
-        name: row.try_get_by_index(3)?,
-        starts_on: starts.as_deref().and_then(parse_date),
-        due_on,
-        measure: row.try_get_by_index(6)?,
-        target_percent: row.try_get_by_index(7)?,
-        remind_days_before: serde_json::from_str(&days).unwrap_or_else(|_| vec![3, 1]),
-    }))
+impl MilestoneRow {
+    fn milestone(self) -> Option<Milestone> {
+        // Dates are validated on the way in; a malformed one cannot be scheduled.
+        let due_on = parse_date(&self.due_on)?;
+        Some(Milestone {
+            id: self.id,
+            campaign_id: self.campaign_id,
+            position: self.position,
+            name: self.name,
+            starts_on: self.starts_on.as_deref().and_then(parse_date),
+            due_on,
+            measure: self.measure,
+            target_percent: self.target_percent,
+            remind_days_before: serde_json::from_str(&self.remind_days_before).unwrap_or_else(|_| vec![3, 1]),
+        })
+    }
 }
 
 async fn milestones_of(conn: &impl ConnectionTrait, campaign_ids: &[String]) -> Result<Vec<Milestone>, DbErr> {
@@ -136,19 +205,14 @@ async fn milestones_of(conn: &impl ConnectionTrait, campaign_ids: &[String]) -> 
         crate::db::placeholders(campaign_ids.len())
     );
     let values = campaign_ids.iter().map(|id| Value::from(id.as_str())).collect();
-    let rows = conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        out.extend(milestone_of(row)?);
-    }
-    Ok(out)
+    let rows = MilestoneRow::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?;
+    Ok(rows.into_iter().filter_map(MilestoneRow::milestone).collect())
 }
 
 /// Campaigns matching `condition` (SQL over `campaign`, with its values), each with its milestones.
 async fn load_where(conn: &impl ConnectionTrait, condition: &str, values: Vec<Value>) -> Result<Vec<Campaign>, DbErr> {
     let text = format!("SELECT {CAMPAIGN_COLUMNS} FROM campaign WHERE {condition} ORDER BY year DESC, id");
-    let rows = conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await?;
-    let mut campaigns: Vec<Campaign> = rows.iter().map(campaign_of).collect::<Result<_, _>>()?;
+    let mut campaigns = Campaign::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?;
     let ids: Vec<String> = campaigns.iter().map(|c| c.id.clone()).collect();
     let milestones = milestones_of(conn, &ids).await?;
     for c in &mut campaigns {
@@ -172,11 +236,25 @@ pub async fn active(conn: &impl ConnectionTrait) -> Result<Vec<Campaign>, DbErr>
 
 pub async fn milestone(conn: &impl ConnectionTrait, id: &str) -> Result<Option<Milestone>, DbErr> {
     let text = format!("SELECT {MILESTONE_COLUMNS} FROM milestone WHERE id = ?");
-    let row = conn.query_one_raw(sql(conn.get_database_backend(), &text, vec![id.into()])).await?;
-    Ok(match row {
-        Some(row) => milestone_of(&row)?,
-        None => None,
-    })
+    let row =
+        MilestoneRow::find_by_statement(sql(conn.get_database_backend(), &text, vec![id.into()])).one(conn).await?;
+    Ok(row.and_then(MilestoneRow::milestone))
+}
+
+/// The campaign, if the actor runs its region.
+async fn managed(conn: &impl ConnectionTrait, actor: &Actor, id: &str) -> Result<Campaign, CampaignError> {
+    let campaign = get(conn, id).await?.ok_or(CampaignError::NotFound)?;
+    if !actor.manages_region(&campaign.region_code) {
+        return Err(CampaignError::Forbidden);
+    }
+    Ok(campaign)
+}
+
+/// The milestone, if the actor runs its campaign's region.
+async fn managed_milestone(conn: &impl ConnectionTrait, actor: &Actor, id: &str) -> Result<Milestone, CampaignError> {
+    let m = milestone(conn, id).await?.ok_or(CampaignError::NotFound)?;
+    managed(conn, actor, &m.campaign_id).await?;
+    Ok(m)
 }
 
 async fn insert_milestone(
@@ -221,6 +299,9 @@ fn milestone_note(m: &NewMilestone) -> String {
 
 /// Creates a campaign with its milestones.
 pub async fn create(db: &Db, actor: &Actor, new: NewCampaign) -> Result<Campaign, CampaignError> {
+    if !actor.manages_region(&new.region_code) {
+        return Err(CampaignError::Forbidden);
+    }
     for m in &new.milestones {
         m.validate()?;
     }
@@ -277,14 +358,14 @@ pub async fn update(
     name: Option<String>,
     status: Option<String>,
 ) -> Result<Campaign, CampaignError> {
+    let txn = db.begin_write().await?;
+    let backend = txn.get_database_backend();
+    let before = managed(&*txn, actor, id).await?;
     if status.as_deref().is_some_and(|s| s != "active" && s != "closed")
         || name.as_deref().is_some_and(|n| n.trim().is_empty())
     {
         return Err(CampaignError::InvalidMilestone);
     }
-    let txn = db.begin_write().await?;
-    let backend = txn.get_database_backend();
-    let before = get(&*txn, id).await?.ok_or(CampaignError::NotFound)?;
     let name = name.map(|n| n.trim().to_owned()).unwrap_or(before.name.clone());
     let status = status.unwrap_or(before.status.clone());
     txn.execute_raw(sql(
@@ -313,9 +394,9 @@ pub async fn add_milestone(
     campaign_id: &str,
     m: &NewMilestone,
 ) -> Result<Milestone, CampaignError> {
-    m.validate()?;
     let txn = db.begin_write().await?;
-    let campaign = get(&*txn, campaign_id).await?.ok_or(CampaignError::NotFound)?;
+    let campaign = managed(&*txn, actor, campaign_id).await?;
+    m.validate()?;
     let position = campaign.milestones.iter().map(|m| m.position).max().unwrap_or(0) + 1;
     let id = insert_milestone(&*txn, campaign_id, position, m, Utc::now()).await?;
     let mut e = actor.audit("create", "milestone", &id);
@@ -328,9 +409,9 @@ pub async fn add_milestone(
 
 /// Replaces a milestone's dates, measure, target and reminders.
 pub async fn update_milestone(db: &Db, actor: &Actor, id: &str, m: &NewMilestone) -> Result<Milestone, CampaignError> {
-    m.validate()?;
     let txn = db.begin_write().await?;
-    let before = milestone(&*txn, id).await?.ok_or(CampaignError::NotFound)?;
+    let before = managed_milestone(&*txn, actor, id).await?;
+    m.validate()?;
     txn.execute_raw(sql(
         txn.get_database_backend(),
         "UPDATE milestone SET name = ?, starts_on = ?, due_on = ?, measure = ?, target_percent = ?, \
@@ -367,26 +448,32 @@ pub async fn update_milestone(db: &Db, actor: &Actor, id: &str, m: &NewMilestone
 /// `milestone_id` or `campaign_id`), with change-log rows so phones that pulled them
 /// drop them too.
 async fn drop_progress(conn: &impl ConnectionTrait, column: &str, id: &str) -> Result<(), DbErr> {
+    #[derive(FromQueryResult)]
+    struct Stored {
+        id: String,
+        region_code: String,
+        version: i64,
+    }
     let backend = conn.get_database_backend();
-    let rows = conn
-        .query_all_raw(sql(
-            backend,
-            &format!("SELECT id, region_code, version FROM campaign_progress WHERE {column} = ?"),
-            vec![id.into()],
-        ))
-        .await?;
-    let mut log = Vec::with_capacity(rows.len());
-    for row in rows {
-        log.push(LogEntry {
+    let rows = Stored::find_by_statement(sql(
+        backend,
+        &format!("SELECT id, region_code, version FROM campaign_progress WHERE {column} = ?"),
+        vec![id.into()],
+    ))
+    .all(conn)
+    .await?;
+    let log: Vec<LogEntry> = rows
+        .into_iter()
+        .map(|row| LogEntry {
             entity: side::CAMPAIGN_PROGRESS,
-            entity_id: row.try_get_by_index(0)?,
+            entity_id: row.id,
             household_id: None,
-            region_code: Some(row.try_get_by_index(1)?),
+            region_code: Some(row.region_code),
             target_user: None,
             op: LogOp::Delete,
-            version: row.try_get_by_index::<i64>(2)? + 1,
-        });
-    }
+            version: row.version + 1,
+        })
+        .collect();
     if !log.is_empty() {
         let tx = changelog::current_tx(conn).await?;
         changelog::append(conn, tx, &log).await?;
@@ -400,7 +487,7 @@ async fn drop_progress(conn: &impl ConnectionTrait, column: &str, id: &str) -> R
 pub async fn delete_milestone(db: &Db, actor: &Actor, id: &str) -> Result<(), CampaignError> {
     let txn = db.begin_write().await?;
     let backend = txn.get_database_backend();
-    let before = milestone(&*txn, id).await?.ok_or(CampaignError::NotFound)?;
+    let before = managed_milestone(&*txn, actor, id).await?;
     drop_progress(&*txn, "milestone_id", id).await?;
     txn.execute_raw(sql(backend, "DELETE FROM milestone WHERE id = ?", vec![id.into()])).await?;
     let mut e = actor.audit("delete", "milestone", id);

@@ -1,11 +1,56 @@
 //! The yearly dynamic adjustment of 004 §二 (进度安排) as a campaign template: the
 //! dates of the seed moved to the campaign's year, each with the measure that says how
 //! far the work has got.
+//!
+//! What this module must never do: touch the database. It only says what a template
+//! holds; `super::store` creates the campaign.
 
-use super::store::NewMilestone;
+use super::store::{CampaignError, NewCampaign, NewMilestone};
 use chrono::NaiveDate;
+use serde::Serialize;
 
 pub const DYNAMIC_ADJUSTMENT: &str = "dynamic_adjustment_004";
+
+/// Campaign years a template is laid out for.
+const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+// A template with its milestones for one year. (No doc comment: the API document would
+// show it as a description this schema never had.)
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TemplateView {
+    pub template: String,
+    pub milestones: Vec<NewMilestone>,
+}
+
+/// The templates, laid out for `year`.
+pub fn list(year: i32) -> Result<Vec<TemplateView>, CampaignError> {
+    if !YEARS.contains(&year) {
+        return Err(CampaignError::YearOutOfRange);
+    }
+    Ok(vec![TemplateView { template: DYNAMIC_ADJUSTMENT.into(), milestones: dynamic_adjustment(year) }])
+}
+
+/// The campaign `template` (the 004 timeline when None) makes over a region for `year`,
+/// named “{year}年度扶贫对象动态管理” unless named.
+pub fn campaign(
+    template: Option<&str>,
+    region_code: String,
+    year: i32,
+    name: Option<String>,
+) -> Result<NewCampaign, CampaignError> {
+    if template.unwrap_or(DYNAMIC_ADJUSTMENT) != DYNAMIC_ADJUSTMENT {
+        return Err(CampaignError::UnknownTemplate);
+    }
+    if !YEARS.contains(&year) {
+        return Err(CampaignError::YearOutOfRange);
+    }
+    Ok(NewCampaign {
+        name: name.unwrap_or_else(|| format!("{year}年度扶贫对象动态管理")),
+        region_code,
+        year,
+        milestones: dynamic_adjustment(year),
+    })
+}
 
 fn day(year: i32, month: u32, day: u32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year, month, day)

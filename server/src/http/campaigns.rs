@@ -1,171 +1,60 @@
 //! `/api/v1`: campaigns and milestones (C7) — county staff create and edit them for
 //! their region (in one call from the 004 template); supervisors, township and county
 //! teams read them and their progress per township and village (JSON, CSV, XLSX).
+//!
+//! Handlers parse, call `crate::campaigns` with the caller, and map the answer: who may
+//! read or change a campaign is decided there, never here.
 
 use super::error::ApiResult;
-use crate::error::Refusal;
 use super::extract::AppJson;
-use crate::state::AppState;
-use crate::auth::{Caller, Role};
-use crate::campaigns::progress::{self, RegionProgress};
-use crate::campaigns::store::{self, Campaign, CampaignError, Milestone, NewCampaign, NewMilestone};
-use crate::campaigns::{format_date, template};
-use crate::registry::Actor;
+use crate::audit::Actor;
+use crate::auth::Caller;
+use crate::campaigns::progress::ProgressView;
+use crate::campaigns::store::{self, Campaign, Milestone, NewCampaign, NewMilestone};
+use crate::campaigns::template::{self, TemplateView};
+use crate::campaigns::{access, format_date};
+use crate::error::Refusal;
 use crate::reports::sheet::{Cell, Sheet, Style};
 use crate::reports::write;
+use crate::state::AppState;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use chrono::NaiveDate;
-use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
-use serde::{Deserialize, Serialize};
+use jingzhun_mobile_api::errors::ErrorCode;
+use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/campaigns", get(list_campaigns).post(create_campaign))
-        .route("/campaigns/from-template", post(create_from_template))
-        .route("/campaign-templates", get(list_templates))
-        .route("/campaigns/{id}", get(get_campaign).patch(update_campaign))
-        .route("/campaigns/{id}/milestones", post(add_milestone))
-        .route("/campaigns/{id}/progress", get(campaign_progress))
-        .route("/milestones/{id}", put(update_milestone).delete(delete_milestone))
-}
-
-/// Roles that read campaigns in their region.
-const READ_ROLES: [Role; 4] = [Role::Supervisor, Role::Township, Role::County, Role::Admin];
-
-impl From<CampaignError> for Refusal {
-    fn from(err: CampaignError) -> Refusal {
-        match err {
-            CampaignError::UnknownMeasure => field_error("measure", ErrorCode::UnknownMeasure),
-            CampaignError::InvalidMilestone => Refusal::invalid(ErrorCode::InvalidMilestone),
-            CampaignError::UnknownRegion => field_error("region_code", ErrorCode::InvalidRegion),
-            CampaignError::NotFound => Refusal::not_found(),
-            CampaignError::Db(err) => Refusal::internal(err),
-        }
-    }
-}
-
-fn field_error(field: &str, code: ErrorCode) -> Refusal {
-    Refusal::invalid(code).with_fields(vec![FieldError::new(field, code)])
-}
-
-/// The caller's grants among the reading roles, as (region code, prefix).
-fn read_grants(caller: &Caller) -> Vec<(&str, &str)> {
-    caller
-        .grants
-        .iter()
-        .filter(|g| READ_ROLES.contains(&g.role))
-        .map(|g| (g.region_code.as_str(), g.prefix.as_str()))
-        .collect()
-}
-
-/// A campaign is visible to a reading role over its region, above it, or inside it.
-async fn may_read(state: &AppState, caller: &Caller, campaign: &Campaign) -> ApiResult<bool> {
-    let grants = read_grants(caller);
-    if grants.iter().any(|(_, prefix)| campaign.region_code.starts_with(prefix)) {
-        return Ok(true);
-    }
-    let prefix = campaign_prefix(state, &campaign.region_code).await?;
-    Ok(grants.iter().any(|(code, _)| code.starts_with(&prefix)))
-}
-
-async fn campaign_prefix(state: &AppState, region_code: &str) -> ApiResult<String> {
-    let level = progress::region(&state.db.conn, region_code).await?.map(|r| r.level).unwrap_or_default();
-    Ok(region_code[..crate::auth::roles::prefix_len(&level).min(region_code.len())].to_owned())
-}
-
-async fn readable(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Campaign> {
-    let campaign = store::get(&state.db.conn, &id.to_string()).await?.ok_or_else(Refusal::not_found)?;
-    if !may_read(state, caller, &campaign).await? {
-        return Err(Refusal::forbidden());
-    }
-    Ok(campaign)
-}
-
-/// County staff (and administrators) run the campaigns of their region.
-async fn managed(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Campaign> {
-    let campaign = store::get(&state.db.conn, id).await?.ok_or_else(Refusal::not_found)?;
-    if !caller.manages_region(&campaign.region_code) {
-        return Err(Refusal::forbidden());
-    }
-    Ok(campaign)
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-pub struct MilestoneBody {
-    pub name: String,
-    /// First day of the work (`YYYY-MM-DD`, Beijing); empty: no expectation before the due day.
-    #[schema(value_type = Option<String>, format = Date)]
-    pub starts_on: Option<NaiveDate>,
-    #[schema(value_type = String, format = Date)]
-    pub due_on: NaiveDate,
-    /// `households_visited`, `cases_past_step:<step>`, `quality_problems_left`, `help_plans_entered`.
-    pub measure: String,
-    /// Percent that counts as done (default 100).
-    pub target_percent: Option<i32>,
-    /// Days before the due day a reminder goes out (default [3, 1]).
-    pub remind_days_before: Option<Vec<i64>>,
-}
-
-impl From<MilestoneBody> for NewMilestone {
-    fn from(b: MilestoneBody) -> NewMilestone {
-        NewMilestone {
-            name: b.name,
-            starts_on: b.starts_on,
-            due_on: b.due_on,
-            measure: b.measure,
-            target_percent: b.target_percent.unwrap_or(100),
-            remind_days_before: b.remind_days_before.unwrap_or_else(|| vec![3, 1]),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct CampaignBody {
-    pub name: String,
-    /// The region covered (12 digits), usually the county.
-    pub region_code: String,
-    pub year: i32,
-    #[serde(default)]
-    pub milestones: Vec<MilestoneBody>,
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_campaigns, create_campaign))
+        .routes(routes!(create_from_template))
+        .routes(routes!(list_templates))
+        .routes(routes!(get_campaign, update_campaign))
+        .routes(routes!(add_milestone))
+        .routes(routes!(campaign_progress))
+        .routes(routes!(update_milestone, delete_milestone))
 }
 
 /// The campaigns the caller reads.
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns",
     responses((status = 200, body = [Campaign])), security(("bearer" = [])))]
 pub async fn list_campaigns(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Campaign>>> {
-    let mut out = Vec::new();
-    for c in store::all(&state.db.conn).await? {
-        if may_read(&state, &caller, &c).await? {
-            out.push(c);
-        }
-    }
-    Ok(Json(out))
+    Ok(Json(access::visible(&state.db.conn, &caller).await?))
 }
 
 /// Creates a campaign with its milestones (county staff of the region).
-#[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", request_body = CampaignBody,
+#[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", request_body = NewCampaign,
     responses((status = 201, body = Campaign), (status = 400, description = "unknown_measure, invalid_milestone, invalid_region"), (status = 403)),
     security(("bearer" = [])))]
 pub async fn create_campaign(
     State(state): State<AppState>,
     caller: Caller,
-    AppJson(body): AppJson<CampaignBody>,
+    AppJson(body): AppJson<NewCampaign>,
 ) -> ApiResult<(StatusCode, Json<Campaign>)> {
-    if !caller.manages_region(&body.region_code) {
-        return Err(Refusal::forbidden());
-    }
-    let new = NewCampaign {
-        name: body.name,
-        region_code: body.region_code,
-        year: body.year,
-        milestones: body.milestones.into_iter().map(Into::into).collect(),
-    };
-    let campaign = store::create(&state.db, &Actor::of(&caller), new).await?;
+    let campaign = store::create(&state.db, &Actor::of(&caller), body).await?;
     Ok((StatusCode::CREATED, Json(campaign)))
 }
 
@@ -190,30 +79,9 @@ pub async fn create_from_template(
     caller: Caller,
     AppJson(body): AppJson<TemplateBody>,
 ) -> ApiResult<(StatusCode, Json<Campaign>)> {
-    let name = body.template.as_deref().unwrap_or(template::DYNAMIC_ADJUSTMENT);
-    if name != template::DYNAMIC_ADJUSTMENT {
-        return Err(field_error("template", ErrorCode::UnknownTemplate));
-    }
-    if !(2000..=2100).contains(&body.year) {
-        return Err(field_error("year", ErrorCode::OutOfRange));
-    }
-    if !caller.manages_region(&body.region_code) {
-        return Err(Refusal::forbidden());
-    }
-    let new = NewCampaign {
-        name: body.name.unwrap_or_else(|| format!("{}年度扶贫对象动态管理", body.year)),
-        region_code: body.region_code,
-        year: body.year,
-        milestones: template::dynamic_adjustment(body.year),
-    };
+    let new = template::campaign(body.template.as_deref(), body.region_code, body.year, body.name)?;
     let campaign = store::create(&state.db, &Actor::of(&caller), new).await?;
     Ok((StatusCode::CREATED, Json(campaign)))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TemplateView {
-    pub template: String,
-    pub milestones: Vec<MilestoneBody>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -232,21 +100,7 @@ pub async fn list_templates(
 ) -> ApiResult<Json<Vec<TemplateView>>> {
     use chrono::Datelike;
     let year = params.year.unwrap_or_else(|| crate::plans::china_date(state.clock.now()).year());
-    if !(2000..=2100).contains(&year) {
-        return Err(field_error("year", ErrorCode::OutOfRange));
-    }
-    let milestones = template::dynamic_adjustment(year)
-        .into_iter()
-        .map(|m| MilestoneBody {
-            name: m.name,
-            starts_on: m.starts_on,
-            due_on: m.due_on,
-            measure: m.measure,
-            target_percent: Some(m.target_percent),
-            remind_days_before: Some(m.remind_days_before),
-        })
-        .collect();
-    Ok(Json(vec![TemplateView { template: template::DYNAMIC_ADJUSTMENT.into(), milestones }]))
+    Ok(Json(template::list(year)?))
 }
 
 /// One campaign with its milestones.
@@ -257,7 +111,7 @@ pub async fn get_campaign(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Campaign>> {
-    Ok(Json(readable(&state, &caller, id).await?))
+    Ok(Json(access::readable(&state.db.conn, &caller, &id.to_string()).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -276,45 +130,33 @@ pub async fn update_campaign(
     Path(id): Path<Uuid>,
     AppJson(body): AppJson<CampaignPatch>,
 ) -> ApiResult<Json<Campaign>> {
-    let id = id.to_string();
-    managed(&state, &caller, &id).await?;
-    Ok(Json(store::update(&state.db, &Actor::of(&caller), &id, body.name, body.status).await?))
+    Ok(Json(store::update(&state.db, &Actor::of(&caller), &id.to_string(), body.name, body.status).await?))
 }
 
 /// Adds a milestone to a campaign (county staff of its region).
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/milestones", tag = "campaigns", params(("id" = Uuid, Path)), request_body = MilestoneBody,
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/milestones", tag = "campaigns", params(("id" = Uuid, Path)), request_body = NewMilestone,
     responses((status = 201, body = Milestone), (status = 400, description = "unknown_measure, invalid_milestone"), (status = 403), (status = 404)),
     security(("bearer" = [])))]
 pub async fn add_milestone(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Uuid>,
-    AppJson(body): AppJson<MilestoneBody>,
+    AppJson(body): AppJson<NewMilestone>,
 ) -> ApiResult<(StatusCode, Json<Milestone>)> {
-    let id = id.to_string();
-    managed(&state, &caller, &id).await?;
-    let stored = store::add_milestone(&state.db, &Actor::of(&caller), &id, &body.into()).await?;
+    let stored = store::add_milestone(&state.db, &Actor::of(&caller), &id.to_string(), &body).await?;
     Ok((StatusCode::CREATED, Json(stored)))
 }
 
-async fn managed_milestone(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Milestone> {
-    let m = store::milestone(&state.db.conn, id).await?.ok_or_else(Refusal::not_found)?;
-    managed(state, caller, &m.campaign_id).await?;
-    Ok(m)
-}
-
 /// Changes a milestone's dates, measure, target or reminders (county staff).
-#[utoipa::path(put, path = "/api/v1/milestones/{id}", tag = "campaigns", params(("id" = Uuid, Path)), request_body = MilestoneBody,
+#[utoipa::path(put, path = "/api/v1/milestones/{id}", tag = "campaigns", params(("id" = Uuid, Path)), request_body = NewMilestone,
     responses((status = 200, body = Milestone), (status = 400), (status = 403), (status = 404)), security(("bearer" = [])))]
 pub async fn update_milestone(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Uuid>,
-    AppJson(body): AppJson<MilestoneBody>,
+    AppJson(body): AppJson<NewMilestone>,
 ) -> ApiResult<Json<Milestone>> {
-    let id = id.to_string();
-    managed_milestone(&state, &caller, &id).await?;
-    Ok(Json(store::update_milestone(&state.db, &Actor::of(&caller), &id, &body.into()).await?))
+    Ok(Json(store::update_milestone(&state.db, &Actor::of(&caller), &id.to_string(), &body).await?))
 }
 
 /// Removes a milestone (county staff).
@@ -325,9 +167,7 @@ pub async fn delete_milestone(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let id = id.to_string();
-    managed_milestone(&state, &caller, &id).await?;
-    store::delete_milestone(&state.db, &Actor::of(&caller), &id).await?;
+    store::delete_milestone(&state.db, &Actor::of(&caller), &id.to_string()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -342,23 +182,6 @@ pub struct ProgressParams {
     pub format: Option<String>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct MilestoneProgress {
-    pub milestone: Milestone,
-    /// The campaign's region first, then each township followed by its villages (those
-    /// the caller reads).
-    pub regions: Vec<RegionProgress>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ProgressView {
-    pub campaign_id: String,
-    pub campaign: String,
-    #[schema(value_type = String, format = Date)]
-    pub on: NaiveDate,
-    pub milestones: Vec<MilestoneProgress>,
-}
-
 /// Progress of each milestone per township and village, computed from the data now.
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/progress", tag = "campaigns", params(("id" = Uuid, Path), ProgressParams),
     responses((status = 200, body = ProgressView, description = "JSON, or a CSV or XLSX file with `format`"), (status = 403), (status = 404)),
@@ -371,28 +194,11 @@ pub async fn campaign_progress(
 ) -> ApiResult<Response> {
     let format = params.format.as_deref().unwrap_or("json");
     if !matches!(format, "json" | "csv" | "xlsx") {
-        return Err(field_error("format", ErrorCode::UnknownCode));
+        return Err(Refusal::invalid(ErrorCode::UnknownCode).on_field("format"));
     }
-    let campaign = readable(&state, &caller, id).await?;
     let on = params.on.unwrap_or_else(|| crate::plans::china_date(state.clock.now()));
-    let prefixes: Vec<&str> = read_grants(&caller).into_iter().map(|(_, p)| p).collect();
-    let mut milestones = Vec::new();
-    let mut cache = progress::CountsCache::default();
-    for m in &campaign.milestones {
-        if params.milestone_id.is_some_and(|wanted| wanted.to_string() != m.id) {
-            continue;
-        }
-        let regions = progress::compute(&state.db.conn, &campaign, m, on, &mut cache)
-            .await?
-            .into_iter()
-            .filter(|l| prefixes.iter().any(|p| l.region_code.starts_with(p)))
-            .collect();
-        milestones.push(MilestoneProgress { milestone: m.clone(), regions });
-    }
-    if params.milestone_id.is_some() && milestones.is_empty() {
-        return Err(Refusal::not_found());
-    }
-    let view = ProgressView { campaign_id: campaign.id.clone(), campaign: campaign.name.clone(), on, milestones };
+    let milestone_id = params.milestone_id.map(|m| m.to_string());
+    let view = access::progress(&state.db.conn, &caller, &id.to_string(), milestone_id.as_deref(), on).await?;
     if format == "json" {
         return Ok(Json(view).into_response());
     }
