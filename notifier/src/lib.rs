@@ -24,7 +24,8 @@
 //! of the durable outbox (`Dispatcher::try_dispatch_once` for tests and benchmarks,
 //! `outbox::run_until_stopped` for the server). The outbox rows themselves are written
 //! by the server (`jingzhun::notify::notify`) in the transaction of the event that causes
-//! them. [`standins`] are local providers for tests and the benchmark.
+//! them. Local stand-ins for the providers live in `jingzhun_tools::standins`, so the
+//! notifier itself serves no HTTP.
 
 pub mod channel;
 pub mod config;
@@ -34,7 +35,6 @@ pub mod policy;
 pub mod redact;
 pub mod schedule;
 pub mod sms;
-pub mod standins;
 pub mod template;
 pub mod wechat;
 

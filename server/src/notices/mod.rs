@@ -3,7 +3,6 @@
 //! closing a notice when its period ends, and the public pages and QR codes.
 
 pub mod content;
-pub mod demo;
 pub mod form_guard;
 pub mod objections;
 pub mod pages;

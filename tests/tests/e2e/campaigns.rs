@@ -492,7 +492,7 @@ async fn a_bad_schedule_stops_the_server_with_a_clear_message() {
 /// campaign_work_over_the_demo_county -- --ignored --nocapture`. Figures go to BENCHMARKS.md.
 async fn campaign_work_over_the_demo_county(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.schedule.enabled = false).await;
-    let demo = jingzhun::demo::load(&app.state.db, "demo1234").await.expect("demo county");
+    let demo = jingzhun_tools::demo::load(&app.state.db, "demo1234").await.expect("demo county");
     let county = demo.county_code.clone();
     let campaign = jingzhun::campaigns::store::create(
         &app.state.db,

@@ -10,7 +10,7 @@ use jingzhun::notify::{Event, Notification, Recipients};
 use jingzhun_notifier::Secret;
 use jingzhun_notifier::config::TencentSection;
 use jingzhun_notifier::outbox::Dispatcher;
-use jingzhun_notifier::standins::{TENCENT_SECRET_ID, TENCENT_SECRET_KEY, TencentGateway};
+use jingzhun_tools::standins::{TENCENT_SECRET_ID, TENCENT_SECRET_KEY, TencentGateway};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
@@ -54,7 +54,7 @@ pub(crate) fn objection(dedup_key: &str, recipients: Recipients) -> Notification
 }
 
 fn dispatcher(app: &TestApp) -> Dispatcher {
-    jingzhun::notify::dispatch::dispatcher(&app.state).expect("dispatcher")
+    jingzhun::notify::dispatch::dispatcher(&app.state.db, &app.state.config.notify).expect("dispatcher")
 }
 
 /// The outbox rows of a user: (channel, status, attempts, provider_code, provider_message_id, last_error).

@@ -1,5 +1,5 @@
 //! Stand-ins the end-to-end tests share. The SMS gateway and the WeCom webhook live in
-//! `jingzhun_notifier::standins` (the benchmark uses them too); this holds a real SMTP
+//! `jingzhun_tools::standins` (the benchmark uses them too); this holds a real SMTP
 //! server on loopback: Python's aiosmtpd (installed by `.ci/run` and `scripts/test`),
 //! which writes each message it accepts, decoded, as one JSON file; and [`stage`], a
 //! server wired to all of them.
@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
 use jingzhun_notifier::Secret;
 use jingzhun_notifier::config::{AliyunSection, SmtpSection};
-use jingzhun_notifier::standins::{ALIYUN_KEY_ID, ALIYUN_SECRET, AliyunGateway, WeComStandIn};
+use jingzhun_tools::standins::{ALIYUN_KEY_ID, ALIYUN_SECRET, AliyunGateway, WeComStandIn};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 

@@ -572,7 +572,7 @@ async fn a_county_announcement_of_5000_cases_closes(backend: Backend) {
     use sea_orm::{ConnectionTrait, Statement};
     const CASES: usize = 5_000;
     let app = TestApp::spawn(backend).await;
-    jingzhun::demo::load(&app.state.db, "demo1234").await.expect("demo county");
+    jingzhun_tools::demo::load(&app.state.db, "demo1234").await.expect("demo county");
     let conn = &app.state.db.conn;
     let db = conn.get_database_backend();
     let households: Vec<String> = conn

@@ -8,11 +8,9 @@
 //! The bench only measures. It must never run on a database that already holds
 //! households, and it removes the database it created unless asked to keep it.
 
-use crate::db::{Db, query_scalar_i64, sql};
 use crate::demo;
-/// `jingzhun bench dispatch` lives beside the outbox it measures.
-pub use crate::notify::bench::{DispatchOptions, DispatchReport, run_dispatch};
 use anyhow::{Context, bail};
+use jingzhun::db::{Db, query_scalar_i64, sql};
 use jingzhun_mobile_api::client::Client;
 use jingzhun_mobile_api::codes;
 use jingzhun_mobile_api::fields;
@@ -20,7 +18,7 @@ use jingzhun_mobile_api::wire::{Change, ChangeSet, ChangeSetStatus, ChangeStatus
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 use std::collections::{HashMap, HashSet};
@@ -229,19 +227,21 @@ async fn run_on(database: &FreshDatabase, options: &SyncOptions) -> anyhow::Resu
 
 /// Households followed by two officers at once.
 async fn shared_households(db: &Db) -> anyhow::Result<HashSet<Uuid>> {
-    let rows = db
-        .conn
-        .query_all_raw(sql(
-            db.backend(),
-            "SELECT household_id FROM assignment WHERE end_date IS NULL \
-             GROUP BY household_id HAVING COUNT(*) > 1",
-            vec![],
-        ))
-        .await?;
+    #[derive(FromQueryResult)]
+    struct SharedRow {
+        household_id: String,
+    }
+    let rows = SharedRow::find_by_statement(sql(
+        db.backend(),
+        "SELECT household_id FROM assignment WHERE end_date IS NULL \
+         GROUP BY household_id HAVING COUNT(*) > 1",
+        vec![],
+    ))
+    .all(&db.conn)
+    .await?;
     let mut out = HashSet::new();
     for row in rows {
-        let id: String = row.try_get_by_index(0)?;
-        out.insert(Uuid::parse_str(&id)?);
+        out.insert(Uuid::parse_str(&row.household_id)?);
     }
     Ok(out)
 }
@@ -1108,14 +1108,20 @@ mod tests {
 /// bare `SELECT 1`, and one `IN`-list load of the same rows), on a temporary database
 /// holding the demo county. Push cost is about these figures times its statements.
 pub async fn statement_cost() -> anyhow::Result<String> {
-    use crate::records;
+    use jingzhun::records;
     let path = std::env::temp_dir().join(format!("jingzhun-stmt-{}.db", Uuid::new_v4()));
     let url = format!("sqlite://{}?mode=rwc", path.display());
     let db = Db::connect(&url, 4).await?;
     db.migrate().await?;
     demo::load(&db, PASSWORD).await?;
-    let rows = db.conn.query_all_raw(sql(db.backend(), "SELECT id FROM member LIMIT 2000", vec![])).await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.try_get_by_index(0)).collect::<Result<_, _>>()?;
+    #[derive(FromQueryResult)]
+    struct MemberRow {
+        id: String,
+    }
+    let rows = MemberRow::find_by_statement(sql(db.backend(), "SELECT id FROM member LIMIT 2000", vec![]))
+        .all(&db.conn)
+        .await?;
+    let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
     let txn = db.begin_write().await?;
     let t0 = Instant::now();
     let mut loaded = Vec::new();

@@ -3,13 +3,17 @@
 //! gets one, published as their own teams a day or two ago; one carries an objection
 //! already answered and another an objection still open. `jingzhun demo` prints their
 //! pages so a new user can scan a real code at once.
+//!
+//! Everything goes through the notice and objection services as the teams themselves
+//! would (drafted, published, objected to, answered): never a hand-written notice row,
+//! so a demo notice obeys every rule a real one does.
 
-use super::objections::{self, Answer, ObjectionForm};
-use super::service::{self, NewNotice};
-use crate::auth::{Caller, tokens::grants_of};
-use crate::db::{Db, sql};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::ConnectionTrait;
+use jingzhun::auth::{Caller, tokens::grants_of};
+use jingzhun::db::{Db, sql};
+use jingzhun::notices::objections::{self, Answer, ObjectionForm};
+use jingzhun::notices::service::{self, NewNotice};
+use sea_orm::FromQueryResult;
 
 /// A published demo notice: its title and public token.
 #[derive(Debug, Clone)]
@@ -22,21 +26,26 @@ pub struct DemoNotice {
 
 /// The first user holding `role` exactly over `region_code`, as a caller.
 async fn team(db: &Db, role: &str, region_code: &str) -> anyhow::Result<Option<Caller>> {
-    let row = db
-        .conn
-        .query_one_raw(sql(
-            db.backend(),
-            "SELECT u.id, u.username, u.name FROM role_grant g JOIN app_user u ON u.id = g.user_id \
-             WHERE g.role = ? AND g.region_code = ? ORDER BY u.username LIMIT 1",
-            vec![role.into(), region_code.into()],
-        ))
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let user_id: String = row.try_get_by_index(0)?;
+    #[derive(FromQueryResult)]
+    struct TeamRow {
+        user_id: String,
+        username: String,
+        name: String,
+    }
+    let row = TeamRow::find_by_statement(sql(
+        db.backend(),
+        "SELECT u.id AS user_id, u.username AS username, u.name AS name \
+         FROM role_grant g JOIN app_user u ON u.id = g.user_id \
+         WHERE g.role = ? AND g.region_code = ? ORDER BY u.username LIMIT 1",
+        vec![role.into(), region_code.into()],
+    ))
+    .one(&db.conn)
+    .await?;
+    let Some(TeamRow { user_id, username, name }) = row else { return Ok(None) };
     Ok(Some(Caller {
         grants: grants_of(&db.conn, &user_id).await?,
-        username: row.try_get_by_index(1)?,
-        name: row.try_get_by_index(2)?,
+        username,
+        name,
         user_id,
         device_id: "demo".into(),
         draining: false,
@@ -45,18 +54,21 @@ async fn team(db: &Db, role: &str, region_code: &str) -> anyhow::Result<Option<C
 
 /// Regions (village or township codes) holding open cases at `step` under the county.
 async fn regions_waiting(db: &Db, step: &str, county_prefix: &str, township: bool) -> anyhow::Result<Vec<String>> {
-    let rows = db
-        .conn
-        .query_all_raw(sql(
-            db.backend(),
-            "SELECT DISTINCT h.region_code FROM procedure_case c JOIN household h ON h.id = c.household_id \
-             WHERE c.status = 'open' AND c.step = ? AND h.region_code LIKE ? ORDER BY h.region_code",
-            vec![step.into(), format!("{county_prefix}%").into()],
-        ))
-        .await?;
+    #[derive(FromQueryResult)]
+    struct VillageRow {
+        region_code: String,
+    }
+    let rows = VillageRow::find_by_statement(sql(
+        db.backend(),
+        "SELECT DISTINCT h.region_code AS region_code FROM procedure_case c \
+         JOIN household h ON h.id = c.household_id \
+         WHERE c.status = 'open' AND c.step = ? AND h.region_code LIKE ? ORDER BY h.region_code",
+        vec![step.into(), format!("{county_prefix}%").into()],
+    ))
+    .all(&db.conn)
+    .await?;
     let mut out: Vec<String> = Vec::new();
-    for row in rows {
-        let village: String = row.try_get_by_index(0)?;
+    for VillageRow { region_code: village } in rows {
         let region = if township { format!("{}000", &village[..9]) } else { village };
         if !out.contains(&region) {
             out.push(region);

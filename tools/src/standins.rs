@@ -22,7 +22,7 @@ use axum::routing::{any, post};
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
-use crate::sms::{aliyun, tencent};
+use jingzhun_notifier::sms::{aliyun, tencent};
 
 /// The stand-in's AccessKeyId and secret.
 pub const ALIYUN_KEY_ID: &str = "LTAI-standin";

@@ -11,17 +11,17 @@
 
 use std::time::Instant;
 
+use crate::standins::{ALIYUN_KEY_ID, ALIYUN_SECRET, AliyunGateway};
 use anyhow::{Context, bail};
 use chrono::TimeZone;
 use chrono_tz::Asia::Shanghai;
 use jingzhun_notifier::outbox::{Channels, Dispatcher, Policy};
-use jingzhun_notifier::standins::{ALIYUN_KEY_ID, ALIYUN_SECRET, AliyunGateway};
 use jingzhun_notifier::{AliyunConfig, AliyunSms, Secret};
 use sea_orm::{ConnectionTrait, Value};
 use serde::Serialize;
 
-use super::{Event, Notification, Recipients, notify};
-use crate::db::{Db, sql};
+use jingzhun::db::{Db, sql};
+use jingzhun::notify::{Event, Notification, Recipients, notify};
 
 #[derive(Debug, Clone)]
 pub struct DispatchOptions {
@@ -194,8 +194,8 @@ async fn measure(options: &DispatchOptions, url: &str, backend: &'static str) ->
             options.messages
         );
     }
-    let sent =
-        crate::db::count(&db.conn, "SELECT COUNT(*) FROM notification WHERE status = ?", vec!["sent".into()]).await?;
+    let sent = jingzhun::db::count(&db.conn, "SELECT COUNT(*) FROM notification WHERE status = ?", vec!["sent".into()])
+        .await?;
     if sent as usize != options.messages {
         bail!("{sent} rows marked sent, not {}", options.messages);
     }

@@ -1,10 +1,17 @@
 //! The `jingzhun` command: parse, load config, start tracing, then run the subcommand.
+//! The server and its administration come from the `jingzhun` library; `demo` and
+//! `bench …` from `jingzhun_tools`, which the server library never links. This file only
+//! parses and dispatches: what a subcommand does, and what it prints, lives in the library
+//! it calls (`jingzhun_tools::commands` for the tools).
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use jingzhun::auth::Role;
 use jingzhun::registry::{self, Actor, devices::RevokeMode};
 use jingzhun::{Config, db::Db};
+use jingzhun_tools::bench_dispatch::DispatchOptions;
+use jingzhun_tools::bench_sync::{SyncOptions, Target};
+use jingzhun_tools::commands;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -201,44 +208,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo { password } => {
             let db = Db::connect(&config.database_url, 2).await?;
             db.migrate().await?;
-            let summary = jingzhun::demo::load(&db, &password).await?;
-            print!("{summary}");
-            println!("Sign in with password {password:?} as:");
-            println!(
-                "  admin                  administrator of the deployment (root region){}",
-                if summary.admin_created { "" } else { " (existing account, password unchanged)" }
-            );
-            println!("  county                 county office (县扶贫办)");
-            println!("  township-1, township-2 township reviewers");
-            println!("  village-01…village-08  village teams");
-            println!("  officer-001…officer-060 assistance officers (about 33 households each)");
-            println!("  supervisor             city supervisor (read only)");
-            let notices = jingzhun::notices::demo::publish_all(&db, &summary.county_code, chrono::Utc::now()).await?;
-            let base = config.public_url();
-            println!("Public notices (公示) in their period — open on a phone, or scan the QR on the poster:");
-            for notice in &notices {
-                let objections =
-                    if notice.objections > 0 { format!(", {} objection(s)", notice.objections) } else { String::new() };
-                println!("  {} ({} households{objections})", notice.title, notice.households);
-                println!("    page   {base}/n/{}", notice.token);
-                println!("    poster {base}/n/{}/print   QR {base}/n/{}/qr.png", notice.token, notice.token);
-            }
-            Ok(())
+            commands::demo(&db, &password, &config.public_url()).await
         }
         Command::Bench { command: BenchCommand::Dispatch { messages, postgres, batch, concurrency } } => {
-            use jingzhun::bench::{DispatchOptions, DispatchReport, run_dispatch};
-            println!("{}", DispatchReport::HEADER);
-            let sqlite = DispatchOptions { messages, postgres: None, batch, concurrency };
-            println!("{}", run_dispatch(&sqlite).await?.line());
-            if postgres.is_some() {
-                println!("{}", run_dispatch(&DispatchOptions { postgres, ..sqlite }).await?.line());
-            }
-            Ok(())
+            commands::bench_dispatch(DispatchOptions { messages, postgres, batch, concurrency }).await
         }
-        Command::Bench { command: BenchCommand::Statements } => {
-            println!("{}", jingzhun::bench::statement_cost().await?);
-            Ok(())
-        }
+        Command::Bench { command: BenchCommand::Statements } => commands::bench_statements().await,
         Command::Bench {
             command:
                 BenchCommand::Sync {
@@ -253,35 +228,19 @@ async fn main() -> anyhow::Result<()> {
                     json,
                 },
         } => {
-            use jingzhun::bench::{self, SyncOptions, Target};
             // Only a database named on this command line: never the configured one,
             // which may hold real households.
             let explicit = <Cli as clap::CommandFactory>::command().get_matches().value_source("database")
                 == Some(clap::parser::ValueSource::CommandLine);
-            let mut targets = Vec::new();
-            if explicit {
-                targets.push(Target::Url(config.database_url.clone()));
-            } else if !no_sqlite || postgres.is_none() {
-                targets.push(Target::TempSqlite);
-            }
-            targets.extend(postgres.map(Target::PostgresServer));
-            let mut reports = Vec::new();
-            for target in targets {
-                let mut options = SyncOptions::new(target)?;
-                options.phones = phones;
-                options.changesets_per_phone = changesets_per_phone;
-                options.changes_per_changeset = changes;
-                options.login_concurrency = login_concurrency;
-                options.pause = std::time::Duration::from_millis(pause_ms);
-                options.keep = keep;
-                reports.push(bench::run_sync(&options).await?);
-            }
-            if json {
-                println!("{}", serde_json::to_string_pretty(&reports)?);
-            } else {
-                print!("{}", bench::table(&reports));
-            }
-            Ok(())
+            let targets = commands::sync_targets(explicit.then_some(config.database_url), postgres, no_sqlite);
+            let mut options = SyncOptions::new(Target::TempSqlite)?;
+            options.phones = phones;
+            options.changesets_per_phone = changesets_per_phone;
+            options.changes_per_changeset = changes;
+            options.login_concurrency = login_concurrency;
+            options.pause = std::time::Duration::from_millis(pause_ms);
+            options.keep = keep;
+            commands::bench_sync(&options, targets, json).await
         }
     }
 }
