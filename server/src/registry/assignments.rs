@@ -4,16 +4,18 @@
 
 use super::{Actor, RegistryError};
 use crate::audit;
-use crate::auth::Role;
 use crate::auth::roles::region_prefix;
+use crate::auth::{Caller, Role};
 use crate::db::Db;
 use crate::db::entities::{app_user, assignment};
 use crate::records::changelog::{self, LogEntry, LogOp};
-use crate::records;
+use crate::records::{self, scope};
 use chrono::{NaiveDate, Utc};
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::fields;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 pub async fn assign(
@@ -63,6 +65,32 @@ pub async fn assign(
     audit::record(&*txn, &[entry]).await?;
     txn.commit().await?;
     Ok(model)
+}
+
+/// The assignments of a household, or else of an officer, history included, oldest
+/// first: those the caller reads the household of, and the caller's own (at most 5,000
+/// looked at). One of the two must be named.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    household_id: Option<String>,
+    officer_id: Option<String>,
+) -> Result<Vec<assignment::Model>, RegistryError> {
+    let mut query = assignment::Entity::find().order_by_asc(assignment::Column::CreatedAt);
+    match (household_id, officer_id) {
+        (Some(h), _) => query = query.filter(assignment::Column::HouseholdId.eq(h)),
+        (None, Some(o)) => query = query.filter(assignment::Column::OfficerId.eq(o)),
+        (None, None) => return Err(RegistryError::Invalid("a household or an officer is required")),
+    }
+    let rows = query.limit(5000).all(conn).await?;
+    let household_ids: Vec<String> = rows.iter().map(|a| a.household_id.clone()).collect();
+    let regions = scope::household_regions(conn, &household_ids).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|a| {
+            a.officer_id == caller.user_id || regions.get(&a.household_id).is_some_and(|r| caller.reads_region(r))
+        })
+        .collect())
 }
 
 /// Inserts an assignment row without events, for bulk loading.

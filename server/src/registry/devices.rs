@@ -1,12 +1,16 @@
-//! Device revocation: `drain` lets a retired phone push what it still holds and then
-//! tells it to wipe; `wipe` (a lost or stolen phone) accepts nothing more.
+//! A user's devices and their revocation: `drain` lets a retired phone push what it
+//! still holds and then tells it to wipe; `wipe` (a lost or stolen phone) accepts
+//! nothing more. Only who manages the device's user sees or revokes it.
 
 use super::{Actor, RegistryError};
 use crate::audit;
 use crate::db::Db;
 use crate::db::entities::{access_token, device};
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use jingzhun_mobile_api::errors::ErrorCode;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -31,9 +35,27 @@ impl RevokeMode {
     }
 }
 
+/// The registry's rule for a user's devices: the user wholly inside the actor's region,
+/// below the actor's rank.
+async fn require_user_managed(conn: &impl ConnectionTrait, actor: &Actor, user_id: &str) -> Result<(), RegistryError> {
+    let grants = super::users::grants(conn, user_id).await?;
+    if actor.manages_user(&grants) { Ok(()) } else { Err(RegistryError::Forbidden(ErrorCode::Forbidden)) }
+}
+
+/// A user's devices.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    user_id: &str,
+) -> Result<Vec<device::Model>, RegistryError> {
+    require_user_managed(conn, actor, user_id).await?;
+    Ok(device::Entity::find().filter(device::Column::UserId.eq(user_id)).all(conn).await?)
+}
+
 pub async fn revoke(db: &Db, actor: &Actor, device_id: &str, mode: RevokeMode) -> Result<device::Model, RegistryError> {
     let txn = db.begin_write().await?;
     let existing = device::Entity::find_by_id(device_id.to_owned()).one(&*txn).await?.ok_or(RegistryError::NotFound)?;
+    require_user_managed(&*txn, actor, &existing.user_id).await?;
     let now = Utc::now();
     let mut model: device::ActiveModel = existing.into();
     model.revoked_mode = Set(Some(mode.as_str().to_owned()));

@@ -1,74 +1,19 @@
 //! Registry services shared by the admin API and the command line: regions, users,
-//! devices, assignments. Each write is one transaction with its audit entries, and each
-//! checks here, not in the handler, that the actor may make it.
+//! devices, assignments, and the household register as the office reads it. Each write
+//! is one transaction with its audit entries, and each checks here, not in the handler,
+//! that the actor may make it.
 
 pub mod assignments;
 pub mod devices;
+pub mod households;
 pub mod natural_villages;
 pub mod regions;
 pub mod users;
 
-use crate::audit::AuditEntry;
-use crate::auth::{Caller, Role};
 use jingzhun_mobile_api::errors::ErrorCode;
 
-/// Who is acting: a user from the API (whose grants the services check), or the
-/// command line (the operator of the machine, trusted).
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub user_id: Option<String>,
-    pub device_id: Option<String>,
-    caller: Option<Box<Caller>>,
-}
-
-impl Actor {
-    pub const CLI: Actor = Actor { user_id: None, device_id: None, caller: None };
-
-    pub fn of(caller: &Caller) -> Actor {
-        Actor {
-            user_id: Some(caller.user_id.clone()),
-            device_id: Some(caller.device_id.clone()),
-            caller: Some(Box::new(caller.clone())),
-        }
-    }
-
-    /// The signed-in caller, if the actor is not the command line.
-    pub fn caller(&self) -> Option<&Caller> {
-        self.caller.as_deref()
-    }
-
-    /// Whether the actor runs accounts in this region (the command line runs all).
-    pub fn manages_region(&self, region_code: &str) -> bool {
-        self.caller().is_none_or(|c| c.manages_region(region_code))
-    }
-
-    /// Whether the actor edits households in this region (and so assigns officers there).
-    pub fn edits_region(&self, region_code: &str) -> bool {
-        self.caller().is_none_or(|c| c.edits_region(region_code))
-    }
-
-    /// Whether the actor may give `role` over `region_code`.
-    pub fn may_grant(&self, role: Role, region_code: &str) -> bool {
-        self.caller().is_none_or(|c| c.may_grant(role, region_code))
-    }
-
-    /// Whether the actor may change the account of a user holding these grants.
-    pub fn manages_user(&self, their_grants: &[(Role, String)]) -> bool {
-        self.caller().is_none_or(|c| c.manages_user(their_grants))
-    }
-
-    pub fn audit(&self, action: &str, entity: &str, entity_id: &str) -> AuditEntry {
-        AuditEntry {
-            user_id: self.user_id.clone(),
-            device_id: self.device_id.clone(),
-            action: action.to_owned(),
-            entity: entity.to_owned(),
-            entity_id: entity_id.to_owned(),
-            note: self.user_id.is_none().then(|| "command line".to_owned()),
-            ..AuditEntry::default()
-        }
-    }
-}
+/// The registry's services are signed by an actor: a caller from the API, or the command line.
+pub use crate::audit::Actor;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {

@@ -6,13 +6,28 @@ use crate::auth::roles::{level_of_code, parent_code_of};
 use crate::db::Db;
 use crate::db::entities::region;
 use jingzhun_mobile_api::errors::ErrorCode;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 pub struct NewRegion {
     pub code: String,
     pub name: String,
     pub level: String,
     pub parent_code: Option<String>,
+}
+
+/// Regions by code, or the children of one (at most 10,000): any signed-in user may read
+/// the tree.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    parent_code: Option<String>,
+) -> Result<Vec<region::Model>, sea_orm::DbErr> {
+    let mut query = region::Entity::find().order_by_asc(region::Column::Code);
+    if let Some(parent) = parent_code {
+        query = query.filter(region::Column::ParentCode.eq(parent));
+    }
+    query.limit(10_000).all(conn).await
 }
 
 /// Adds a region under an existing parent the actor manages. The level and the parent

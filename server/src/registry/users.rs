@@ -3,14 +3,14 @@
 use super::{Actor, RegistryError};
 use crate::audit;
 use crate::auth::roles::level_of_code;
-use crate::auth::{self, Role};
+use crate::auth::{self, Caller, Role};
 use crate::db::Db;
 use crate::db::entities::{access_token, app_user, region, role_grant};
 use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::validate;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 pub struct NewUser {
@@ -25,6 +25,9 @@ pub struct NewUser {
 /// Creates a user with roles. A user made through the API needs at least one role the
 /// actor may grant, so every account has a region that someone manages.
 pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<app_user::Model, RegistryError> {
+    if !actor.manages_any_region() {
+        return Err(RegistryError::Forbidden(ErrorCode::Forbidden));
+    }
     let username = new.username.trim().to_owned();
     if username.is_empty() || username.len() > 64 || username.chars().any(char::is_control) {
         return Err(RegistryError::Invalid("username must be 1–64 characters"));
@@ -154,6 +157,40 @@ async fn hash(password: &str) -> Result<String, RegistryError> {
         .map_err(|_| RegistryError::Invalid("could not hash the password"))
 }
 
+/// A user with their roles, as listed.
+pub struct Listed {
+    pub user: app_user::Model,
+    pub roles: Vec<(Role, String)>,
+}
+
+/// Users with a role in a region the actor manages, by username, each with all their
+/// roles. Managers only.
+pub async fn list(conn: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<Listed>, RegistryError> {
+    if !actor.manages_any_region() {
+        return Err(RegistryError::Forbidden(ErrorCode::Forbidden));
+    }
+    let grants = role_grant::Entity::find().order_by_asc(role_grant::Column::UserId).all(conn).await?;
+    let mut ids: Vec<String> =
+        grants.iter().filter(|g| actor.manages_region(&g.region_code)).map(|g| g.user_id.clone()).collect();
+    ids.dedup();
+    let users = app_user::Entity::find()
+        .filter(app_user::Column::Id.is_in(ids))
+        .order_by_asc(app_user::Column::Username)
+        .all(conn)
+        .await?;
+    Ok(users
+        .into_iter()
+        .map(|user| {
+            let roles = grants
+                .iter()
+                .filter(|g| g.user_id == user.id)
+                .filter_map(|g| Role::parse(&g.role).map(|role| (role, g.region_code.clone())))
+                .collect();
+            Listed { user, roles }
+        })
+        .collect())
+}
+
 /// A user's grants as (role, region), for the actor's `manages_user` check.
 pub async fn grants(conn: &impl ConnectionTrait, user_id: &str) -> Result<Vec<(Role, String)>, sea_orm::DbErr> {
     Ok(role_grant::Entity::find()
@@ -269,6 +306,20 @@ pub async fn reset_password(db: &Db, actor: &Actor, user_id: &str, password: &st
     let txn = db.begin_write().await?;
     let user = managed_user(&*txn, actor, user_id).await?;
     set_password(&txn, actor, user, hash, None).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Ends the token of the caller's request (`token_hash`); the device stays bound to them.
+pub async fn sign_out(db: &Db, caller: &Caller, token_hash: &str) -> Result<(), RegistryError> {
+    let txn = db.begin_write().await?;
+    access_token::Entity::update_many()
+        .col_expr(access_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(access_token::Column::TokenHash.eq(token_hash))
+        .exec(&*txn)
+        .await?;
+    let entry = Actor::of(caller).audit("logout", "user", &caller.user_id);
+    audit::record(&*txn, &[entry]).await?;
     txn.commit().await?;
     Ok(())
 }
