@@ -7,14 +7,15 @@ use crate::auth::{Caller, Grant, Role};
 use crate::db::{Db, WriteTxn, query_scalar_i64, sql};
 use crate::error::{Kind, Refusal};
 use crate::records::changelog;
-use crate::records::{self, Record};
+use crate::records::scope;
 use crate::records::server_edit::{Editor, Written, update_fields};
+use crate::records::{self, Record};
 use chrono::Utc;
 use jingzhun_mobile_api::codes::MEMBER_DECREASE_REASON;
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
-use jingzhun_mobile_api::fields::{self, CASE, HOUSEHOLD, MEMBER};
+use jingzhun_mobile_api::fields::{CASE, HOUSEHOLD, MEMBER};
 use jingzhun_mobile_api::validate::FieldValue;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -45,6 +46,8 @@ pub enum CaseError {
     NoticeStep,
     #[error("the case is listed on a published notice")]
     OnNotice,
+    #[error("the household is outside the caller's scope")]
+    OutOfScope,
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -63,6 +66,7 @@ impl From<CaseError> for Refusal {
             }
             CaseError::NoticeStep => Refusal::conflict(ErrorCode::NoticeStep),
             CaseError::OnNotice => Refusal::conflict(ErrorCode::CaseOnNotice),
+            CaseError::OutOfScope => Refusal::out_of_scope(),
             CaseError::Db(err) => Refusal::internal(err),
         }
     }
@@ -116,6 +120,16 @@ async fn load(txn: &WriteTxn, case_id: &str) -> Result<Loaded, CaseError> {
     let household = records::load(&**txn, &HOUSEHOLD, &household_id, true).await?.ok_or(CaseError::NotFound)?;
     let region_code = household.text("region_code").unwrap_or_default().to_owned();
     Ok(Loaded { case, kind, step, household, region_code })
+}
+
+/// A case loaded for an action of the caller's: they must read its household before
+/// anything about the case is told (403 `out_of_scope`).
+async fn load_for(txn: &WriteTxn, caller: &Caller, case_id: &str) -> Result<Loaded, CaseError> {
+    let loaded = load(txn, case_id).await?;
+    if !scope::household_access(&**txn, caller, &loaded.household.id, &loaded.region_code).await?.may_read() {
+        return Err(CaseError::OutOfScope);
+    }
+    Ok(loaded)
 }
 
 /// The caller's grant that lets them act at `step` on this household, if any.
@@ -180,7 +194,7 @@ pub async fn sign(
     attachment_ids: Vec<Uuid>,
 ) -> Result<Record, CaseError> {
     let txn = db.begin_write().await?;
-    let mut loaded = load(&txn, case_id).await?;
+    let mut loaded = load_for(&txn, caller, case_id).await?;
     if loaded.status() != "open" {
         return Err(CaseError::Closed);
     }
@@ -416,6 +430,12 @@ async fn set_frozen_level(txn: &WriteTxn, case_id: &str, level: Option<&str>) ->
     .map(|_| ())
 }
 
+#[derive(FromQueryResult)]
+struct FrozenRow {
+    household_id: String,
+    frozen_level: Option<String>,
+}
+
 pub async fn frozen_level(conn: &impl ConnectionTrait, case_id: &str) -> Result<Option<Level>, DbErr> {
     let row = conn
         .query_one_raw(sql(
@@ -424,7 +444,12 @@ pub async fn frozen_level(conn: &impl ConnectionTrait, case_id: &str) -> Result<
             vec![case_id.into()],
         ))
         .await?;
-    Ok(row.map(|r| r.try_get_by_index::<Option<String>>(0)).transpose()?.flatten().as_deref().and_then(Level::parse))
+    Ok(row
+        .map(|r| r.try_get::<Option<String>>("", "frozen_level"))
+        .transpose()?
+        .flatten()
+        .as_deref()
+        .and_then(Level::parse))
 }
 
 /// The highest level frozen by an open case of each of these households (absent: none).
@@ -439,11 +464,9 @@ pub async fn households_frozen_levels(
             crate::db::placeholders(chunk.len())
         );
         let values = chunk.iter().map(|id| sea_orm::Value::from(id.as_str())).collect();
-        for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
-            let id: String = row.try_get_by_index(0)?;
-            let level: Option<String> = row.try_get_by_index(1)?;
-            if let Some(level) = level.as_deref().and_then(Level::parse) {
-                let entry = highest.entry(id).or_insert(level);
+        for row in FrozenRow::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await? {
+            if let Some(level) = row.frozen_level.as_deref().and_then(Level::parse) {
+                let entry = highest.entry(row.household_id).or_insert(level);
                 *entry = (*entry).max(level);
             }
         }
@@ -493,7 +516,7 @@ async fn finish(txn: WriteTxn, written: Written) -> Result<(), DbErr> {
 /// Starts a rejected case again from the application, keeping its history.
 pub async fn resubmit(db: &Db, caller: &Caller, case_id: &str, comment: Option<String>) -> Result<Record, CaseError> {
     let txn = db.begin_write().await?;
-    let mut loaded = load(&txn, case_id).await?;
+    let mut loaded = load_for(&txn, caller, case_id).await?;
     if loaded.status() != "rejected" {
         return Err(CaseError::NotRejected);
     }
@@ -527,7 +550,7 @@ pub async fn reopen(
     comment: Option<String>,
 ) -> Result<Record, CaseError> {
     let txn = db.begin_write().await?;
-    let mut loaded = load(&txn, case_id).await?;
+    let mut loaded = load_for(&txn, caller, case_id).await?;
     if loaded.status() != "open" {
         return Err(CaseError::Closed);
     }
@@ -562,6 +585,13 @@ pub async fn reopen(
     Ok(loaded.case)
 }
 
+#[derive(FromQueryResult)]
+struct SignoffRow {
+    step: String,
+    decision: String,
+    role: String,
+}
+
 /// The highest level that approved a step before `target` since the case was last
 /// (re)submitted.
 async fn signed_level_before(
@@ -570,17 +600,15 @@ async fn signed_level_before(
     case_id: &str,
     target: usize,
 ) -> Result<Option<Level>, DbErr> {
-    let rows = conn
-        .query_all_raw(sql(
-            conn.get_database_backend(),
-            "SELECT step, decision, role FROM case_signoff WHERE case_id = ? ORDER BY at, id",
-            vec![case_id.into()],
-        ))
-        .await?;
+    let rows = SignoffRow::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT step, decision, role FROM case_signoff WHERE case_id = ? ORDER BY at, id",
+        vec![case_id.into()],
+    ))
+    .all(conn)
+    .await?;
     let mut highest = None;
-    for row in rows {
-        let (step, decision, role): (String, String, String) =
-            (row.try_get_by_index(0)?, row.try_get_by_index(1)?, row.try_get_by_index(2)?);
+    for SignoffRow { step, decision, role } in rows {
         match decision.as_str() {
             "resubmit" => highest = None,
             "approve" => {
@@ -599,88 +627,38 @@ async fn signed_level_before(
 
 /// The sign-offs of a case, oldest first.
 pub async fn signoffs(conn: &impl ConnectionTrait, case_id: &str) -> Result<Vec<serde_json::Value>, DbErr> {
-    let rows = conn
-        .query_all_raw(sql(
-            conn.get_database_backend(),
-            "SELECT step, decision, user_id, role, region_code, comment, attachment_ids, at FROM case_signoff WHERE case_id = ? ORDER BY at, id",
-            vec![case_id.into()],
-        ))
-        .await?;
-    rows.iter()
+    let rows = SignedRow::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT step, decision, user_id, role, region_code, comment, attachment_ids, at FROM case_signoff WHERE case_id = ? ORDER BY at, id",
+        vec![case_id.into()],
+    ))
+    .all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
         .map(|r| {
-            let attachments: String = r.try_get_by_index(6)?;
-            let at: chrono::DateTime<Utc> = r.try_get_by_index(7)?;
-            Ok(serde_json::json!({
-                "step": r.try_get_by_index::<String>(0)?,
-                "decision": r.try_get_by_index::<String>(1)?,
-                "user_id": r.try_get_by_index::<String>(2)?,
-                "role": r.try_get_by_index::<String>(3)?,
-                "region_code": r.try_get_by_index::<String>(4)?,
-                "comment": r.try_get_by_index::<Option<String>>(5)?,
-                "attachment_ids": serde_json::from_str::<serde_json::Value>(&attachments).unwrap_or_default(),
-                "at": at.to_rfc3339(),
-            }))
+            serde_json::json!({
+                "step": r.step,
+                "decision": r.decision,
+                "user_id": r.user_id,
+                "role": r.role,
+                "region_code": r.region_code,
+                "comment": r.comment,
+                "attachment_ids": serde_json::from_str::<serde_json::Value>(&r.attachment_ids).unwrap_or_default(),
+                "at": r.at.to_rfc3339(),
+            })
         })
-        .collect()
+        .collect())
 }
 
-/// Checks a case a phone files, before it is stored: one open case per kind, a kind
-/// that applies to the household's status, a member of the same household.
-pub async fn check_new_case(
-    conn: &impl ConnectionTrait,
-    household_id: &str,
-    values: &std::collections::BTreeMap<&'static str, FieldValue>,
-) -> Result<Vec<FieldError>, DbErr> {
-    let mut errors = Vec::new();
-    let Some(FieldValue::Text(kind_code)) = values.get("kind") else { return Ok(errors) };
-    let Some(kind) = CaseKind::parse(kind_code) else { return Ok(errors) };
-    let backend = conn.get_database_backend();
-    let open = query_scalar_i64(
-        conn,
-        sql(
-            backend,
-            "SELECT COUNT(*) FROM procedure_case WHERE household_id = ? AND kind = ? AND status = 'open'",
-            vec![household_id.into(), kind_code.as_str().into()],
-        ),
-    )
-    .await?;
-    if open.unwrap_or(0) > 0 {
-        errors.push(FieldError::new("kind", ErrorCode::CaseOpen));
-    }
-    if let Some(household) = records::load(conn, &fields::HOUSEHOLD, household_id, false).await?
-        && !kind.applies_to(household.text("status").unwrap_or_default())
-    {
-        errors.push(FieldError::new("kind", ErrorCode::CaseNotAllowed));
-    }
-    let reason = match values.get("reason") {
-        Some(FieldValue::Text(reason)) => Some(reason.as_str()),
-        _ => None,
-    };
-    let tables = kind.reason_tables();
-    match reason {
-        None if !tables.is_empty() => errors.push(FieldError::new("reason", ErrorCode::Required)),
-        Some(reason) if !tables.iter().any(|t| t.contains(reason)) => {
-            errors.push(FieldError::new("reason", ErrorCode::UnknownReason));
-        }
-        _ => {}
-    }
-    // A member leaving names the member.
-    if reason.is_some_and(|r| MEMBER_DECREASE_REASON.contains(r)) && !values.contains_key("member_id") {
-        errors.push(FieldError::new("member_id", ErrorCode::Required));
-    }
-    if let Some(FieldValue::Uuid(member_id)) = values.get("member_id") {
-        let same = query_scalar_i64(
-            conn,
-            sql(
-                backend,
-                "SELECT COUNT(*) FROM member WHERE id = ? AND household_id = ?",
-                vec![member_id.as_str().into(), household_id.into()],
-            ),
-        )
-        .await?;
-        if same.unwrap_or(0) == 0 {
-            errors.push(FieldError::new("member_id", ErrorCode::RecordNotFound));
-        }
-    }
-    Ok(errors)
+#[derive(FromQueryResult)]
+struct SignedRow {
+    step: String,
+    decision: String,
+    user_id: String,
+    role: String,
+    region_code: String,
+    comment: Option<String>,
+    attachment_ids: String,
+    at: chrono::DateTime<Utc>,
 }

@@ -9,8 +9,8 @@
 use crate::db::WriteTxn;
 use crate::domain::facts::{Guarantee, Standard};
 use crate::domain::{income::net_income_per_capita, thresholds::find_threshold};
-use crate::rules;
 use crate::records::Record;
+use crate::rules;
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use sea_orm::DbErr;
 

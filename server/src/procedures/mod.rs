@@ -4,7 +4,12 @@
 //! A household's status changes here and only here, when a case completes. A step is
 //! never skipped; a rejected case stops until it is resubmitted from the start; once a
 //! level has signed, lower levels may no longer change the case or its household.
+//!
+//! `case` opens and reads cases (for phones through sync, for the office directly);
+//! `engine` moves them through their steps. Procedures never read the phone protocol:
+//! sync calls them, not the other way round.
 
+pub mod case;
 pub mod engine;
 pub mod exit_check;
 pub mod steps;

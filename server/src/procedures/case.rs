@@ -1,0 +1,277 @@
+//! Cases as they are filed and read: opening one (its application step) from a phone's
+//! push or from the office, one case with its sign-offs, the cases in a caller's scope.
+//! Moving a case through its steps is `engine`'s.
+//!
+//! A case is opened in one place, [`open_case`], whoever files it: the same access rule
+//! (a current editor of the household; a former officer never, not even offline) and
+//! the same rules (one open case per kind, a kind that applies to the household's
+//! status, a reason from the kind's tables, a member of the same household). Opening
+//! never changes the household: its status moves only when a case completes.
+
+use super::steps::CaseKind;
+use crate::audit::{self, Actor};
+use crate::auth::Caller;
+use crate::db::{Db, count};
+use crate::error::Refusal;
+use crate::records::changelog::{self, LogEntry, LogOp};
+use crate::records::scope::{self, Access};
+use crate::records::{self, Record};
+use jingzhun_mobile_api::codes::MEMBER_DECREASE_REASON;
+use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
+use jingzhun_mobile_api::fields::{self, CASE};
+use jingzhun_mobile_api::validate::{self, FieldValue};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// A case about to be opened, in the filer's transaction.
+pub struct NewCase<'a> {
+    pub id: &'a str,
+    pub household_id: &'a str,
+    /// The filer's access to the household (a filer answers a household that does not
+    /// exist, `household_not_found`, before it comes here).
+    pub access: Access,
+    /// Its fields as filed, each valid by the field catalogue.
+    pub values: BTreeMap<&'static str, FieldValue>,
+}
+
+/// Opens a case inside the filer's transaction: who may, what the rules allow, then the
+/// record (with `opened_by`). Answers the stored record, or the field errors that refuse
+/// it. The change log and audit entries are the filer's to write with the rest of its
+/// transaction (a push writes them with its change set).
+pub async fn open_case(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    new: NewCase<'_>,
+) -> Result<Result<Record, Vec<FieldError>>, DbErr> {
+    match new.access {
+        Access::Edit => {}
+        // Filing a case is an online act: never an offline edit that a former officer
+        // may still deliver.
+        Access::FormerOfficer => return Ok(Err(vec![FieldError::new("", ErrorCode::AssignmentEnded)])),
+        // A household one may not edit is not there to file for.
+        Access::Read | Access::None => {
+            return Ok(Err(vec![FieldError::new("household_id", ErrorCode::HouseholdNotFound)]));
+        }
+    }
+    let errors = check_new_case(conn, new.household_id, &new.values).await?;
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let mut values = new.values;
+    values.insert("opened_by", FieldValue::Uuid(caller.user_id.clone()));
+    let record = Record {
+        id: new.id.to_owned(),
+        version: 1,
+        field_versions: values.keys().map(|k| ((*k).to_owned(), 1)).collect(),
+        values,
+    };
+    records::insert(conn, &CASE, &record).await?;
+    Ok(Ok(record))
+}
+
+/// One open case per kind, a kind that applies to the household's status, a reason
+/// from the kind's tables (required where it has some), a member of the same household
+/// (required when a member leaves).
+async fn check_new_case(
+    conn: &impl ConnectionTrait,
+    household_id: &str,
+    values: &BTreeMap<&'static str, FieldValue>,
+) -> Result<Vec<FieldError>, DbErr> {
+    let mut errors = Vec::new();
+    let Some(FieldValue::Text(kind_code)) = values.get("kind") else { return Ok(errors) };
+    let Some(kind) = CaseKind::parse(kind_code) else { return Ok(errors) };
+    let open = count(
+        conn,
+        "SELECT COUNT(*) FROM procedure_case WHERE household_id = ? AND kind = ? AND status = 'open'",
+        vec![household_id.into(), kind_code.as_str().into()],
+    )
+    .await?;
+    if open > 0 {
+        errors.push(FieldError::new("kind", ErrorCode::CaseOpen));
+    }
+    if let Some(household) = records::load(conn, &fields::HOUSEHOLD, household_id, false).await?
+        && !kind.applies_to(household.text("status").unwrap_or_default())
+    {
+        errors.push(FieldError::new("kind", ErrorCode::CaseNotAllowed));
+    }
+    let reason = match values.get("reason") {
+        Some(FieldValue::Text(reason)) => Some(reason.as_str()),
+        _ => None,
+    };
+    let tables = kind.reason_tables();
+    match reason {
+        None if !tables.is_empty() => errors.push(FieldError::new("reason", ErrorCode::Required)),
+        Some(reason) if !tables.iter().any(|t| t.contains(reason)) => {
+            errors.push(FieldError::new("reason", ErrorCode::UnknownReason));
+        }
+        _ => {}
+    }
+    // A member leaving names the member.
+    if reason.is_some_and(|r| MEMBER_DECREASE_REASON.contains(r)) && !values.contains_key("member_id") {
+        errors.push(FieldError::new("member_id", ErrorCode::Required));
+    }
+    if let Some(FieldValue::Uuid(member_id)) = values.get("member_id") {
+        let same = count(
+            conn,
+            "SELECT COUNT(*) FROM member WHERE id = ? AND household_id = ?",
+            vec![member_id.as_str().into(), household_id.into()],
+        )
+        .await?;
+        if same == 0 {
+            errors.push(FieldError::new("member_id", ErrorCode::RecordNotFound));
+        }
+    }
+    Ok(errors)
+}
+
+/// A case filed from the office (the application step) for a household in the filer's
+/// scope.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct OpenCase {
+    pub household_id: Uuid,
+    /// identify, relapse, exit, remove, exit_reversal, member_change
+    pub kind: String,
+    pub reason: Option<String>,
+    pub member_id: Option<Uuid>,
+    pub note: Option<String>,
+}
+
+impl OpenCase {
+    /// Its fields checked by the catalogue, as a phone's would be.
+    fn values(&self) -> (BTreeMap<&'static str, FieldValue>, Vec<FieldError>) {
+        let mut filed = serde_json::Map::new();
+        filed.insert("household_id".into(), json!(self.household_id));
+        filed.insert("kind".into(), json!(self.kind));
+        if let Some(reason) = &self.reason {
+            filed.insert("reason".into(), json!(reason));
+        }
+        if let Some(member_id) = self.member_id {
+            filed.insert("member_id".into(), json!(member_id));
+        }
+        if let Some(note) = &self.note {
+            filed.insert("note".into(), json!(note));
+        }
+        let mut values = BTreeMap::new();
+        let mut errors = Vec::new();
+        for (name, value) in &filed {
+            let Some(field) = CASE.field(name) else { continue };
+            match validate::field(field, value) {
+                Ok(v) => {
+                    values.insert(field.name, v);
+                }
+                Err(code) => errors.push(FieldError::new(field.name, code)),
+            }
+        }
+        (values, errors)
+    }
+}
+
+/// Opens a case filed from the office, in its own transaction with its change-log row
+/// and audit entry; answers its id. Refused as a push would refuse it: 400
+/// `invalid_request` with the field errors (`forbidden` for a caller who edits no
+/// household, `household_not_found` outside the caller's edit scope, `assignment_ended`
+/// for a former officer, then the rules of [`open_case`]).
+pub async fn open(db: &Db, caller: &Caller, filed: &OpenCase) -> Result<String, Refusal> {
+    let refused = |errors| Refusal::invalid(ErrorCode::InvalidRequest).with_fields(errors);
+    if caller.grants.iter().all(|g| !g.role.edits_households()) {
+        return Err(refused(vec![FieldError::new("", ErrorCode::Forbidden)]));
+    }
+    let (values, errors) = filed.values();
+    if !errors.is_empty() {
+        return Err(refused(errors));
+    }
+    let id = Uuid::new_v4().to_string();
+    let household_id = filed.household_id.to_string();
+    let txn = db.begin_write().await?;
+    let Some(region) = scope::household_region(&*txn, &household_id).await? else {
+        return Err(refused(vec![FieldError::new("household_id", ErrorCode::HouseholdNotFound)]));
+    };
+    let access = scope::household_access(&*txn, caller, &household_id, &region).await?;
+    let new = NewCase { id: &id, household_id: &household_id, access, values };
+    let record = match open_case(&*txn, caller, new).await? {
+        Ok(record) => record,
+        Err(errors) => return Err(refused(errors)),
+    };
+    let tx = changelog::current_tx(&*txn).await?;
+    let log = LogEntry {
+        entity: CASE.name,
+        entity_id: id.clone(),
+        household_id: Some(household_id.clone()),
+        region_code: Some(region),
+        target_user: None,
+        op: LogOp::Upsert,
+        version: 1,
+    };
+    changelog::append(&*txn, tx, &[log]).await?;
+    let mut entry = Actor::of(caller).audit_household("create", CASE.name, &id, &household_id);
+    entry.new_value = Some(record.to_json(&CASE).to_string());
+    entry.version = Some(1);
+    audit::record(&*txn, &[entry]).await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// A case with its village, freeze and sign-offs, for a caller who reads its household
+/// (404 for an unknown case, 403 `out_of_scope` for one they do not read).
+pub async fn view(conn: &impl ConnectionTrait, caller: &Caller, id: &str) -> Result<Value, Refusal> {
+    let case = records::load(conn, &CASE, id, false).await?.ok_or_else(Refusal::not_found)?;
+    let household_id = case.text("household_id").unwrap_or_default().to_owned();
+    let region = scope::household_region(conn, &household_id).await?.ok_or_else(Refusal::not_found)?;
+    if !scope::household_access(conn, caller, &household_id, &region).await?.may_read() {
+        return Err(Refusal::out_of_scope());
+    }
+    let mut view = case.to_json(&CASE);
+    view["region_code"] = json!(region);
+    view["frozen_level"] = json!(super::engine::frozen_level(conn, id).await?.map(|l| l.code()));
+    view["signoffs"] = Value::Array(super::engine::signoffs(conn, id).await?);
+    Ok(view)
+}
+
+/// Which cases to list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CaseFilter {
+    pub household_id: Option<Uuid>,
+    /// open (default), rejected, completed
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    /// Cases waiting at this step.
+    pub step: Option<String>,
+}
+
+#[derive(FromQueryResult)]
+struct IdRow {
+    id: String,
+}
+
+/// Cases of households in the caller's read scope, oldest first (at most 5,000).
+pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: CaseFilter) -> Result<Vec<Value>, DbErr> {
+    let (cond, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
+    let mut text = format!(
+        "SELECT c.id FROM procedure_case c JOIN household h ON h.id = c.household_id WHERE {cond} AND c.status = ?"
+    );
+    values.push(filter.status.unwrap_or_else(|| "open".into()).into());
+    if let Some(h) = filter.household_id {
+        text.push_str(" AND c.household_id = ?");
+        values.push(h.to_string().into());
+    }
+    if let Some(kind) = filter.kind {
+        text.push_str(" AND c.kind = ?");
+        values.push(kind.into());
+    }
+    if let Some(step) = filter.step {
+        text.push_str(" AND c.step = ?");
+        values.push(step.into());
+    }
+    text.push_str(" ORDER BY c.created_at LIMIT 5000");
+    let ids: Vec<String> = IdRow::find_by_statement(crate::db::sql(conn.get_database_backend(), &text, values))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let cases = records::load_many(conn, &CASE, &ids).await?;
+    Ok(cases.iter().map(|c| c.to_json(&CASE)).collect())
+}
