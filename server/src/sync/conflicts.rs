@@ -12,20 +12,25 @@
 //! notice (`case_on_notice`), one head per household (R8) and one household per
 //! person. Keeping the server's value is always open to whoever may resolve.
 
-use crate::records::changelog::{self, LogEntry, LogOp};
-use crate::records;
-use crate::records::scope;
-use crate::records::server_edit::{Editor, update_fields};
-use crate::audit::{self, AuditEntry};
+use super::entity_rules::{self, Check};
+use crate::audit::{self, Actor};
 use crate::auth::Caller;
 use crate::db::entities::sync_conflict;
 use crate::db::{Db, WriteTxn, count, sql};
+use crate::error::{Kind, Refusal};
 use crate::procedures::engine;
+use crate::records;
+use crate::records::changelog::{self, LogEntry, LogOp};
+use crate::records::scope;
+use crate::records::server_edit::{Editor, update_fields};
 use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::fields;
 use jingzhun_mobile_api::validate::{self, FieldValue};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
+};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
@@ -91,21 +96,22 @@ pub async fn value_at_version(
     version: i64,
     current: &FieldValue,
 ) -> Result<Json, DbErr> {
-    let backend = conn.get_database_backend();
-    let row = conn
-        .query_one_raw(sql(
-            backend,
-            "SELECT old_value FROM audit_log WHERE entity = ? AND entity_id = ? AND field = ? AND action = 'update' AND version > ? ORDER BY id LIMIT 1",
-            vec![entity.into(), id.into(), field.into(), version.into()],
-        ))
-        .await?;
+    let row = OldValueRow::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT old_value FROM audit_log WHERE entity = ? AND entity_id = ? AND field = ? AND action = 'update' AND version > ? ORDER BY id LIMIT 1",
+        vec![entity.into(), id.into(), field.into(), version.into()],
+    ))
+    .one(conn)
+    .await?;
     match row {
-        Some(row) => {
-            let text: Option<String> = row.try_get_by_index(0)?;
-            Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Json::Null))
-        }
+        Some(row) => Ok(row.old_value.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Json::Null)),
         None => Ok(current.to_json()),
     }
+}
+
+#[derive(FromQueryResult)]
+struct OldValueRow {
+    old_value: Option<String>,
 }
 
 /// Which of these records have an open conflict.
@@ -121,7 +127,7 @@ pub async fn records_with_open_conflicts(
         );
         let values = chunk.iter().map(|id| sea_orm::Value::from(id.as_str())).collect();
         for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
-            out.insert(row.try_get_by_index(0)?);
+            out.insert(row.try_get::<String>("", "entity_id")?);
         }
     }
     Ok(out)
@@ -137,17 +143,15 @@ pub async fn close_superseded(
 ) -> Result<Vec<String>, DbErr> {
     let backend = conn.get_database_backend();
     // One look per record: conflicts are rare, so this usually finds nothing.
-    let rows = conn
-        .query_all_raw(sql(
-            backend,
-            "SELECT id, field FROM sync_conflict WHERE entity_id = ? AND status = 'open' AND entity = ?",
-            vec![id.into(), entity.into()],
-        ))
-        .await?;
+    let rows = OpenFieldRow::find_by_statement(sql(
+        backend,
+        "SELECT id, field FROM sync_conflict WHERE entity_id = ? AND status = 'open' AND entity = ?",
+        vec![id.into(), entity.into()],
+    ))
+    .all(conn)
+    .await?;
     let mut closed = Vec::new();
-    for row in rows {
-        let conflict_id: String = row.try_get_by_index(0)?;
-        let field: String = row.try_get_by_index(1)?;
+    for OpenFieldRow { id: conflict_id, field } in rows {
         if !fields.contains(&field.as_str()) {
             continue;
         }
@@ -160,6 +164,32 @@ pub async fn close_superseded(
         closed.push(conflict_id);
     }
     Ok(closed)
+}
+
+#[derive(FromQueryResult)]
+struct OpenFieldRow {
+    id: String,
+    field: String,
+}
+
+/// Conflicts of households the caller reads, oldest first: `open` unless another status
+/// is asked for, of one household if one is named (at most 5,000 looked at).
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    status: Option<String>,
+    household_id: Option<String>,
+) -> Result<Vec<sync_conflict::Model>, DbErr> {
+    let mut query = sync_conflict::Entity::find()
+        .filter(sync_conflict::Column::Status.eq(status.unwrap_or_else(|| "open".into())))
+        .order_by_asc(sync_conflict::Column::CreatedAt);
+    if let Some(h) = household_id {
+        query = query.filter(sync_conflict::Column::HouseholdId.eq(h));
+    }
+    let rows = query.limit(5000).all(conn).await?;
+    let household_ids: Vec<String> = rows.iter().map(|c| c.household_id.clone()).collect();
+    let access = scope::access_by_id(conn, caller, &household_ids).await?;
+    Ok(rows.into_iter().filter(|c| access.get(&c.household_id).is_some_and(|a| a.may_read())).collect())
 }
 
 /// The wire form sent to phones and listed for supervisors.
@@ -214,7 +244,24 @@ pub enum ResolveError {
     Db(#[from] DbErr),
 }
 
-/// Resolves an open conflict; `Client` writes the phone's value as a new version.
+impl From<ResolveError> for Refusal {
+    fn from(err: ResolveError) -> Refusal {
+        match err {
+            ResolveError::NotFound => Refusal::not_found(),
+            ResolveError::AlreadyResolved => Refusal::conflict(ErrorCode::Conflict),
+            ResolveError::Invalid(code) => Refusal::invalid(code),
+            ResolveError::Refused(code) => Refusal::new(Kind::Forbidden, code),
+            ResolveError::Blocked(code) => Refusal::conflict(code),
+            ResolveError::Db(err) => err.into(),
+        }
+    }
+}
+
+/// Resolves an open conflict, from the phone or the office alike; `Client` writes the
+/// phone's value as a new version. The caller must edit the household now: 403
+/// `assignment_ended` for a former officer, `forbidden` for read-only supervisors,
+/// `out_of_scope` otherwise; applying the phone's value passes a push's checks (409
+/// `case_frozen`, `case_on_notice`, `multiple_heads`, …).
 pub async fn resolve(
     db: &Db,
     caller: &Caller,
@@ -240,20 +287,14 @@ pub async fn resolve(
     }
     let tx = changelog::current_tx(&*txn).await?;
     let mut log = Vec::new();
-    let mut audit_entries = vec![AuditEntry {
-        user_id: Some(caller.user_id.clone()),
-        device_id: Some(caller.device_id.clone()),
-        action: "resolve_conflict".into(),
-        entity: "conflict".into(),
-        entity_id: conflict.id.clone(),
-        household_id: Some(conflict.household_id.clone()),
-        field: Some(conflict.field.clone()),
-        new_value: Some(match resolution {
-            Resolution::Server => "server".into(),
-            Resolution::Client => "client".into(),
-        }),
-        ..AuditEntry::default()
-    }];
+    let mut entry =
+        Actor::of(caller).audit_household("resolve_conflict", "conflict", &conflict.id, &conflict.household_id);
+    entry.field = Some(conflict.field.clone());
+    entry.new_value = Some(match resolution {
+        Resolution::Server => "server".into(),
+        Resolution::Client => "client".into(),
+    });
+    let mut audit_entries = vec![entry];
 
     if resolution == Resolution::Client {
         let entity = fields::entity(&conflict.entity).ok_or(ResolveError::NotFound)?;
@@ -264,9 +305,11 @@ pub async fn resolve(
             let value = validate::field(field, &client).map_err(ResolveError::Invalid)?;
             check_household_open(&txn, caller, &conflict.household_id, region_code.as_deref().unwrap_or_default())
                 .await?;
-            if entity.name == fields::MEMBER.name
-                && let FieldValue::Text(id_number) = &value
+            // The entity's own rules, as a push applies them (`entity_rules`).
+            let rules = entity_rules::of(entity);
+            if rules.checks.contains(&Check::IdNumberFree)
                 && field.name == "id_number"
+                && let FieldValue::Text(id_number) = &value
             {
                 check_person_free(&txn, caller, &record.id, id_number).await?;
             }
@@ -281,7 +324,7 @@ pub async fn resolve(
                     .await?;
             log.extend(written.log);
             audit_entries.extend(written.audit);
-            if entity.name == fields::MEMBER.name && field.name == "relation" {
+            if rules.head_field == Some(field.name) {
                 check_one_head(&txn, &conflict.household_id).await?;
             }
         }
@@ -344,35 +387,41 @@ async fn check_person_free(
     member_id: &str,
     id_number: &str,
 ) -> Result<(), ResolveError> {
-    let row = txn
-        .query_one_raw(sql(
-            txn.get_database_backend(),
-            "SELECT m.household_id, h.region_code FROM member m JOIN household h ON h.id = m.household_id \
-             WHERE m.id_number = ? AND m.active AND m.id <> ? LIMIT 1",
-            vec![id_number.into(), member_id.into()],
-        ))
-        .await?;
-    let Some(row) = row else { return Ok(()) };
-    let (other, region): (String, String) = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
-    let readable = scope::household_access(&**txn, caller, &other, &region).await?.may_read();
+    let row = RegisteredRow::find_by_statement(sql(
+        txn.get_database_backend(),
+        "SELECT m.household_id, h.region_code FROM member m JOIN household h ON h.id = m.household_id \
+         WHERE m.id_number = ? AND m.active AND m.id <> ? LIMIT 1",
+        vec![id_number.into(), member_id.into()],
+    ))
+    .one(&**txn)
+    .await?;
+    let Some(other) = row else { return Ok(()) };
+    let readable = scope::household_access(&**txn, caller, &other.household_id, &other.region_code).await?.may_read();
     Err(ResolveError::Blocked(if readable { ErrorCode::DuplicatePerson } else { ErrorCode::NeedsReview }))
+}
+
+#[derive(FromQueryResult)]
+struct RegisteredRow {
+    household_id: String,
+    region_code: String,
+}
+
+#[derive(FromQueryResult)]
+struct HeadsRow {
+    members: Option<i64>,
+    heads: Option<i64>,
 }
 
 /// R8 after the phone's `relation` is applied: exactly one head.
 async fn check_one_head(txn: &WriteTxn, household_id: &str) -> Result<(), ResolveError> {
-    let row = txn
-        .query_one_raw(sql(
-            txn.get_database_backend(),
-            "SELECT COUNT(*), SUM(CASE WHEN relation = 'head' THEN 1 ELSE 0 END) FROM member WHERE household_id = ? AND active",
-            vec![household_id.into()],
-        ))
-        .await?;
-    let (members, heads) = match row {
-        Some(row) => {
-            (row.try_get_by_index::<Option<i64>>(0)?.unwrap_or(0), row.try_get_by_index::<Option<i64>>(1)?.unwrap_or(0))
-        }
-        None => (0, 0),
-    };
+    let row = HeadsRow::find_by_statement(sql(
+        txn.get_database_backend(),
+        "SELECT COUNT(*) AS members, SUM(CASE WHEN relation = 'head' THEN 1 ELSE 0 END) AS heads FROM member WHERE household_id = ? AND active",
+        vec![household_id.into()],
+    ))
+    .one(&**txn)
+    .await?;
+    let (members, heads) = row.map_or((0, 0), |r| (r.members.unwrap_or(0), r.heads.unwrap_or(0)));
     if heads > 1 {
         return Err(ResolveError::Blocked(ErrorCode::MultipleHeads));
     }

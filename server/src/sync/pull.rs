@@ -14,22 +14,22 @@
 //! Even a genuine cursor rewound to an old `enter` event sends the household only if it
 //! is in the caller's scope now (H1 of the 2026-12 review).
 
-use crate::records::changelog::{self, LogOp, Position};
 use super::conflicts;
-use crate::records;
-use crate::records::scope;
 use super::side;
 use crate::auth::Caller;
 use crate::db::entities::sync_conflict;
 use crate::db::{Db, sql};
 use crate::error::{Kind, Refusal};
+use crate::records;
+use crate::records::changelog::{self, LogOp, Position};
+use crate::records::scope;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::fields::{self, CONFLICT_ENTITY};
 use jingzhun_mobile_api::wire::{PullOp, PullResponse, PulledChange};
 use rand::RngCore;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Value};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Value};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -87,7 +87,7 @@ impl CursorSigner {
                 conn.query_one_raw(select()).await?.ok_or_else(|| DbErr::RecordNotFound(CURSOR_KEY.into()))?
             }
         };
-        let value: String = row.try_get_by_index(0)?;
+        let value: String = row.try_get("", "value")?;
         let key = hex::decode(value).map_err(|e| DbErr::Custom(format!("{CURSOR_KEY}: {e}")))?;
         Ok(CursorSigner::new(key, &caller.user_id, &caller.device_id))
     }
@@ -195,15 +195,16 @@ async fn snapshot_page(db: &Db, caller: &Caller, from: Position, after: &str, li
     let (cond, mut values) = scope::households_condition(caller, "id", "region_code");
     values.push(after.into());
     values.push((per_page as i64).into());
-    let rows = db
-        .conn
-        .query_all_raw(sql(
-            db.backend(),
-            &format!("SELECT id FROM household WHERE {cond} AND id > ? ORDER BY id LIMIT ?"),
-            values,
-        ))
-        .await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.try_get_by_index(0)).collect::<Result<_, _>>()?;
+    let ids: Vec<String> = IdRow::find_by_statement(sql(
+        db.backend(),
+        &format!("SELECT id FROM household WHERE {cond} AND id > ? ORDER BY id LIMIT ?"),
+        values,
+    ))
+    .all(&db.conn)
+    .await?
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
     let mut changes = whole_households(&db.conn, &ids).await?;
     if after.is_empty() {
         for (entity, record) in side::snapshot(&db.conn, caller).await? {
@@ -215,6 +216,11 @@ async fn snapshot_page(db: &Db, caller: &Caller, from: Position, after: &str, li
         _ => Cursor::Log(from),
     };
     Ok(Page { changes, next: cursor, has_more: true })
+}
+
+#[derive(FromQueryResult)]
+struct IdRow {
+    id: String,
 }
 
 /// Every record of these households, parents first, with their open conflicts.
@@ -260,6 +266,18 @@ struct LogRow {
     version: i64,
 }
 
+/// A change-log row as stored (its op as text).
+#[derive(FromQueryResult)]
+struct StoredLogRow {
+    tx: i64,
+    seq: i64,
+    entity: String,
+    entity_id: String,
+    household_id: Option<String>,
+    op: String,
+    version: i64,
+}
+
 /// The rows of the change log the caller may see: their households' changes and their
 /// own scope events.
 fn log_scope(caller: &Caller) -> (String, Vec<Value>) {
@@ -285,21 +303,19 @@ async fn read_log(
         vec![after.tx.into(), after.tx.into(), after.seq.into(), upto.tx.into(), upto.tx.into(), upto.seq.into()];
     values.extend(scope_values);
     values.push((limit as i64).into());
-    let rows = conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await?;
-    rows.iter()
-        .map(|r| {
-            let op: String = r.try_get_by_index(5)?;
-            Ok(LogRow {
-                tx: r.try_get_by_index(0)?,
-                seq: r.try_get_by_index(1)?,
-                entity: r.try_get_by_index(2)?,
-                entity_id: r.try_get_by_index(3)?,
-                household_id: r.try_get_by_index(4)?,
-                op: LogOp::parse(&op).unwrap_or(LogOp::Upsert),
-                version: r.try_get_by_index(6)?,
-            })
+    let rows = StoredLogRow::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| LogRow {
+            tx: r.tx,
+            seq: r.seq,
+            entity: r.entity,
+            entity_id: r.entity_id,
+            household_id: r.household_id,
+            op: LogOp::parse(&r.op).unwrap_or(LogOp::Upsert),
+            version: r.version,
         })
-        .collect()
+        .collect())
 }
 
 async fn log_page(db: &Db, caller: &Caller, from: Position, limit: u64) -> Result<Page, Refusal> {

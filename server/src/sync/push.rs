@@ -15,21 +15,22 @@
 //! the end or arriving after the window) rejects the change set with
 //! `assignment_ended`; it is kept for a supervisor like every rejected change set.
 //!
-//! An ID number already registered in a household the caller cannot read is answered
-//! `needs_review`, never `duplicate_person`, so a push cannot tell whether a person is
-//! registered elsewhere; such hits are audited and counted, and after
-//! [`ID_LOOKUPS_PER_DAY`] a day every ID number from that user is refused with
-//! `too_many_attempts` without a look-up.
+//! The walk of one change set: its stored answer if it came before (`receipts`), each
+//! change validated by the field catalogue and judged by its entity's rules
+//! (`entity_rules`; new cases by their procedure), applied, then the change log, the
+//! audit entries and the receipt in the same transaction (a rejected change set's
+//! receipt after the rollback).
 
-use crate::records::changelog::{self, LogEntry, LogOp};
-use super::conflicts;
-use crate::records::{self, Record};
-use crate::records::scope::{self, Access};
-use crate::audit::{self, AuditEntry};
+use super::entity_rules::{self, Checker, EntityRules, Proposed};
+use super::{conflicts, receipts};
+use crate::audit::{self, Actor, AuditEntry};
 use crate::auth::{Caller, Role};
-use crate::db::{Db, WriteTxn, count, is_unique_violation, query_scalar_i64, sql};
+use crate::db::{Db, WriteTxn, count, is_unique_violation, sql};
 use crate::error::Refusal;
 use crate::procedures;
+use crate::records::changelog::{self, LogEntry, LogOp};
+use crate::records::scope::{self, Access};
+use crate::records::{self, Record};
 use chrono::{DateTime, NaiveDate, Utc};
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use jingzhun_mobile_api::fields::{self, EntitySpec, FieldSpec, Policy};
@@ -37,15 +38,11 @@ use jingzhun_mobile_api::validate::{self, FieldValue};
 use jingzhun_mobile_api::wire::{
     Change, ChangeResult, ChangeSet, ChangeSetResult, ChangeSetStatus, ChangeStatus, FieldConflict, Op,
 };
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use std::collections::{BTreeMap, HashMap};
 
 /// How often a change set is tried again after PostgreSQL broke a deadlock with it.
 const DEADLOCK_RETRIES: usize = 3;
-
-/// Out-of-scope ID number hits one user may make in a day before every ID number they
-/// push is refused unseen.
-pub const ID_LOOKUPS_PER_DAY: i64 = 5;
 
 /// What a push is judged against besides the data: the time it arrived and the
 /// deployment's grace window for former officers.
@@ -99,7 +96,7 @@ async fn try_apply(
     changeset: &ChangeSet,
     rules: &Rules,
 ) -> Result<Result<ChangeSetResult, Refusal>, DbErr> {
-    if let Some(stored) = stored_answer(db, caller, changeset).await.transpose() {
+    if let Some(stored) = receipts::stored_answer(db, caller, changeset).await.transpose() {
         return Ok(stored);
     }
     let txn = db.begin_write().await?;
@@ -108,8 +105,7 @@ async fn try_apply(
     Ok(match outcome {
         Ok(()) if work.errors_found() => {
             txn.rollback().await?;
-            let result = work.rejected_result();
-            store_rejected(db, &work, &result).await
+            work.store_rejected(db).await
         }
         Ok(()) => {
             let result = work.applied_result();
@@ -121,190 +117,26 @@ async fn try_apply(
                 // The same change set arrived twice at once: the other copy won.
                 Err(err) if is_unique_violation(&err) => {
                     txn.rollback().await?;
-                    stored_answer(db, caller, changeset).await.and_then(|s| s.ok_or_else(|| Refusal::internal(err)))
+                    receipts::stored_answer(db, caller, changeset)
+                        .await
+                        .and_then(|s| s.ok_or_else(|| Refusal::internal(err)))
                 }
                 Err(err) => return Err(err),
             }
         }
         Err(Failure::Rejected) => {
             txn.rollback().await?;
-            let result = work.rejected_result();
-            store_rejected(db, &work, &result).await
+            work.store_rejected(db).await
         }
         Err(Failure::Db(err)) => return Err(err),
     })
-}
-
-/// The first answer to this change set from this device, if it came before.
-async fn stored_answer(db: &Db, caller: &Caller, changeset: &ChangeSet) -> Result<Option<ChangeSetResult>, Refusal> {
-    let backend = db.backend();
-    let row = db
-        .conn
-        .query_one_raw(sql(
-            backend,
-            "SELECT response FROM changeset_receipt WHERE device_id = ? AND changeset_id = ?",
-            vec![caller.device_id.as_str().into(), changeset.id.to_string().into()],
-        ))
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let text: String = row.try_get_by_index(0)?;
-    let mut result: ChangeSetResult = serde_json::from_str(&text).map_err(Refusal::internal)?;
-    // An applied change set seen again is a duplicate; a rejected one stays rejected, so
-    // the phone keeps it aside rather than dropping it.
-    if result.status == ChangeSetStatus::Applied {
-        result.status = ChangeSetStatus::Duplicate;
-    }
-    Ok(Some(result))
-}
-
-/// Keeps a rejected change set for review, with the households it touches (who may
-/// see it) and the ID number look-ups it made (which must outlive the rollback).
-async fn store_rejected(db: &Db, work: &Work<'_>, result: &ChangeSetResult) -> Result<ChangeSetResult, Refusal> {
-    let (caller, changeset) = (work.caller, work.changeset);
-    let txn = db.begin_write().await?;
-    let stored = async {
-        insert_receipt(&*txn, caller, changeset, result).await?;
-        insert_receipt_households(&*txn, caller, changeset, &work.touched_households()).await?;
-        record_id_lookups(&*txn, work).await
-    }
-    .await;
-    match stored {
-        Ok(()) => {
-            txn.commit().await?;
-            Ok(result.clone())
-        }
-        Err(err) if is_unique_violation(&err) => {
-            txn.rollback().await?;
-            stored_answer(db, caller, changeset).await?.ok_or_else(|| Refusal::internal(err))
-        }
-        Err(err) => Err(err.into()),
-    }
-}
-
-/// The change set as kept for review: secret fields (bank accounts) masked, as every
-/// other output shows them.
-fn without_secrets(changeset: &ChangeSet) -> ChangeSet {
-    let mut kept = changeset.clone();
-    for change in &mut kept.changes {
-        let Some(entity) = fields::entity(&change.entity) else { continue };
-        for (name, value) in change.fields.iter_mut() {
-            let secret = entity.field(name).is_some_and(|f| f.kind.is_masked());
-            if let (true, Some(text)) = (secret, value.as_str()) {
-                *value = serde_json::Value::String(validate::mask_bank_account(text));
-            }
-        }
-    }
-    kept
-}
-
-async fn insert_receipt(
-    conn: &impl ConnectionTrait,
-    caller: &Caller,
-    changeset: &ChangeSet,
-    result: &ChangeSetResult,
-) -> Result<(), DbErr> {
-    let status = match result.status {
-        ChangeSetStatus::Rejected => "rejected",
-        _ => "applied",
-    };
-    // A rejected change set is kept whole for the supervisor who sorts it out. An
-    // applied one is in the audit log already: its copy keeps only the shape, so the
-    // receipts do not hold every ID number, phone and health value ever pushed (L1).
-    let kept = match result.status {
-        ChangeSetStatus::Rejected => without_secrets(changeset),
-        _ => shape_only(changeset),
-    };
-    let request = serde_json::to_string(&kept).map_err(|e| DbErr::Custom(e.to_string()))?;
-    let response = serde_json::to_string(result).map_err(|e| DbErr::Custom(e.to_string()))?;
-    conn.execute_raw(sql(
-        conn.get_database_backend(),
-        "INSERT INTO changeset_receipt (device_id, changeset_id, user_id, status, request, response, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        vec![
-            caller.device_id.as_str().into(),
-            changeset.id.to_string().into(),
-            caller.user_id.as_str().into(),
-            status.into(),
-            request.into(),
-            response.into(),
-            Utc::now().into(),
-        ],
-    ))
-    .await
-    .map(|_| ())
-}
-
-/// An applied change set as its receipt keeps it: which records, which fields, no values.
-pub fn shape_only(changeset: &ChangeSet) -> ChangeSet {
-    let mut kept = changeset.clone();
-    for change in &mut kept.changes {
-        for value in change.fields.values_mut() {
-            *value = serde_json::Value::Null;
-        }
-    }
-    kept
-}
-
-/// The households a stored change set touches, with their villages: who may read one
-/// of them may see the change set (L1).
-async fn insert_receipt_households(
-    conn: &impl ConnectionTrait,
-    caller: &Caller,
-    changeset: &ChangeSet,
-    households: &[(String, String)],
-) -> Result<(), DbErr> {
-    for chunk in households.chunks(500) {
-        let text = format!(
-            "INSERT INTO changeset_household (device_id, changeset_id, household_id, region_code) VALUES {}",
-            vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
-        );
-        let mut values = Vec::with_capacity(chunk.len() * 4);
-        for (household_id, region_code) in chunk {
-            values.push(caller.device_id.as_str().into());
-            values.push(changeset.id.to_string().into());
-            values.push(household_id.as_str().into());
-            values.push(region_code.as_str().into());
-        }
-        conn.execute_raw(sql(conn.get_database_backend(), &text, values)).await?;
-    }
-    Ok(())
-}
-
-/// Out-of-scope ID number hits: counted for the rate limit and audited.
-async fn record_id_lookups(conn: &impl ConnectionTrait, work: &Work<'_>) -> Result<(), DbErr> {
-    if work.id_lookups.is_empty() {
-        return Ok(());
-    }
-    let mut entries = Vec::new();
-    for lookup in &work.id_lookups {
-        conn.execute_raw(sql(
-            conn.get_database_backend(),
-            "INSERT INTO id_number_lookup (user_id, at, household_id, other_household_id) VALUES (?, ?, ?, ?)",
-            vec![
-                work.caller.user_id.as_str().into(),
-                Utc::now().into(),
-                lookup.household_id.as_str().into(),
-                lookup.other_household_id.as_str().into(),
-            ],
-        ))
-        .await?;
-        let mut entry = work.audit_entry("id_number_lookup", "member", &lookup.member_id, &lookup.household_id);
-        entry.field = Some("id_number".into());
-        entry.new_value = Some(validate::mask_id_number(&lookup.id_number));
-        entry.note = Some(format!(
-            "ID number already registered in household {} outside the pusher's scope; answered needs_review",
-            lookup.other_household_id
-        ));
-        entries.push(entry);
-    }
-    tracing::warn!(user = %work.caller.user_id, hits = work.id_lookups.len(), "ID numbers registered outside the pusher's scope");
-    audit::record(conn, &entries).await
 }
 
 async fn finish(txn: &WriteTxn, work: &Work<'_>, result: &ChangeSetResult) -> Result<(), DbErr> {
     let tx = changelog::current_tx(&**txn).await?;
     changelog::append(&**txn, tx, &work.log).await?;
     audit::record(&**txn, &work.audit).await?;
-    insert_receipt(&**txn, work.caller, work.changeset, result).await
+    receipts::insert(&**txn, work.caller, work.changeset, result).await
 }
 
 enum Failure {
@@ -328,25 +160,17 @@ struct HouseholdRef {
     frozen: bool,
 }
 
-/// An ID number pushed that is registered in a household the caller cannot read.
-struct IdLookup {
-    member_id: String,
-    household_id: String,
-    other_household_id: String,
-    id_number: String,
-}
-
 /// One change set being applied.
 struct Work<'a> {
     caller: &'a Caller,
+    /// Who signs the change set's audit entries.
+    actor: Actor,
     changeset: &'a ChangeSet,
     rules: &'a Rules,
     /// When the caller's assignment to each former household ended.
     ended: HashMap<String, NaiveDate>,
-    /// Out-of-scope ID number hits, written with the rejected receipt.
-    id_lookups: Vec<IdLookup>,
-    /// The caller's out-of-scope hits of the last day, counted once per change set.
-    id_lookups_today: Option<i64>,
+    /// The entity rules' checks, with the out-of-scope ID number hits they made.
+    checker: Checker<'a>,
     results: Vec<ChangeResult>,
     log: Vec<LogEntry>,
     audit: Vec<AuditEntry>,
@@ -365,11 +189,11 @@ impl<'a> Work<'a> {
     fn new(caller: &'a Caller, changeset: &'a ChangeSet, rules: &'a Rules) -> Work<'a> {
         Work {
             caller,
+            actor: Actor::of(caller),
             changeset,
             rules,
             ended: HashMap::new(),
-            id_lookups: Vec::new(),
-            id_lookups_today: None,
+            checker: Checker::new(caller, rules.now),
             results: Vec::with_capacity(changeset.changes.len()),
             log: Vec::new(),
             audit: Vec::new(),
@@ -407,16 +231,18 @@ impl<'a> Work<'a> {
         ChangeSetResult { id: self.changeset.id, status: ChangeSetStatus::Rejected, changes }
     }
 
+    /// Keeps the change set, rejected, for a supervisor (the transaction that tried it
+    /// is rolled back); answers what the phone is told.
+    async fn store_rejected(&self, db: &Db) -> Result<ChangeSetResult, Refusal> {
+        let result = self.rejected_result();
+        let households = self.touched_households();
+        receipts::store_rejected(db, self.caller, self.changeset, &result, &households, &self.checker.lookups).await
+    }
+
     fn audit_entry(&self, action: &str, entity: &str, id: &str, household_id: &str) -> AuditEntry {
         AuditEntry {
-            user_id: Some(self.caller.user_id.clone()),
-            device_id: Some(self.caller.device_id.clone()),
             changeset_id: Some(self.changeset.id.to_string()),
-            action: action.to_owned(),
-            entity: entity.to_owned(),
-            entity_id: id.to_owned(),
-            household_id: Some(household_id.to_owned()),
-            ..AuditEntry::default()
+            ..self.actor.audit_household(action, entity, id, household_id)
         }
     }
 
@@ -436,13 +262,10 @@ impl<'a> Work<'a> {
         out.into_iter().collect()
     }
 
-    /// Why a former officer's change may not go on, if it may not: only updates and
-    /// creates of ordinary records recorded before the end and arriving within the
-    /// grace window are theirs to make.
-    fn former_officer_refusal(&self, household_id: &str, entity: &EntitySpec, op: Op) -> Option<ErrorCode> {
-        if op == Op::Delete || (op == Op::Create && entity.name == fields::CASE.name) {
-            return Some(ErrorCode::AssignmentEnded);
-        }
+    /// Why a former officer's update or create may not go on, if it may not: only those
+    /// recorded before the end and arriving within the grace window are theirs to make
+    /// (deletes and new cases never are: they refuse them themselves).
+    fn former_officer_refusal(&self, household_id: &str) -> Option<ErrorCode> {
         let Some(end) = self.ended.get(household_id) else {
             return Some(ErrorCode::AssignmentEnded);
         };
@@ -575,6 +398,7 @@ impl<'a> Work<'a> {
         change: &Change,
     ) -> Result<ChangeResult, Failure> {
         let id = change.id.to_string();
+        let rules = entity_rules::of(entity);
         let (mut values, mut errors) = validate_fields(entity, change);
         for (name, _) in values.iter() {
             if entity.field(name).is_some_and(|f| f.policy == Policy::ReadOnly) {
@@ -601,7 +425,6 @@ impl<'a> Work<'a> {
             if !self.caller.may_create_in(&region_code) {
                 return Ok(error_result(change, vec![FieldError::new("region_code", ErrorCode::OutOfScope)]));
             }
-            values.insert("status", FieldValue::Text("applicant".into()));
             let h = HouseholdRef { id: id.clone(), region_code, frozen: false };
             // The creator may go on editing it in this change set (officers are assigned below).
             self.households.insert(id.clone(), (h.clone(), Access::Edit));
@@ -609,9 +432,12 @@ impl<'a> Work<'a> {
         } else {
             let household_id = text_of(&values, "household_id");
             match self.household(txn, &household_id).await? {
+                Some((h, access)) if rules.opened_by_procedure => {
+                    return self.open_by_procedure(txn, entity, &rules, change, h, access, values).await;
+                }
                 Some((h, access)) if access.may_edit_offline() => {
                     if access == Access::FormerOfficer
-                        && let Some(code) = self.former_officer_refusal(&h.id, entity, Op::Create)
+                        && let Some(code) = self.former_officer_refusal(&h.id)
                     {
                         return Ok(error_result(change, vec![FieldError::new("", code)]));
                     }
@@ -627,18 +453,16 @@ impl<'a> Work<'a> {
         };
         let former = self.households.get(&household.id).is_some_and(|(_, a)| *a == Access::FormerOfficer);
 
-        let errors = self.check_record_rules(txn, entity, &id, &household, &values, None).await?;
+        let proposed =
+            Proposed { id: &id, household_id: &household.id, frozen: household.frozen, values: &values, current: None };
+        let errors = self.checker.check(&**txn, &rules, proposed).await?;
         if !errors.is_empty() {
             return Ok(error_result(change, errors));
         }
-        if entity.name == fields::VISIT_LOG.name {
-            values.insert("officer_id", FieldValue::Uuid(self.caller.user_id.clone()));
+        for (name, filled) in rules.filled_on_create {
+            values.insert(name, filled.value(self.caller));
         }
-        if entity.name == fields::CASE.name {
-            values.insert("opened_by", FieldValue::Uuid(self.caller.user_id.clone()));
-        }
-        if entity.name == fields::MEMBER.name {
-            values.insert("active", FieldValue::Bool(true));
+        if rules.head_field.is_some() {
             self.member_households.insert(household.id.clone(), self.results.len());
         }
 
@@ -649,28 +473,63 @@ impl<'a> Work<'a> {
             values,
         };
         if let Err(err) = records::insert(&**txn, entity, &record).await {
-            return self.unique_or_fail(change, err);
+            return self.unique_or_fail(change, &rules, err);
         }
         if entity.is_household() && !self.caller.edits_region(&household.region_code) {
             // An officer's new household (an application) is theirs to follow.
             assign_creator(txn, self.caller, &id).await?;
         }
-        self.log.push(log_entry(entity, &id, &household, LogOp::Upsert, 1));
-        let mut entry = self.audit_entry("create", entity.name, &id, &household.id);
+        Ok(self.created(entity, change, &household, &record, former))
+    }
+
+    /// A new record its procedure opens (a case): the procedure decides who may open it
+    /// and what it needs; the push logs and audits it with the rest of the change set.
+    #[allow(clippy::too_many_arguments)]
+    async fn open_by_procedure(
+        &mut self,
+        txn: &WriteTxn,
+        entity: &'static EntitySpec,
+        rules: &EntityRules,
+        change: &Change,
+        household: HouseholdRef,
+        access: Access,
+        values: BTreeMap<&'static str, FieldValue>,
+    ) -> Result<ChangeResult, Failure> {
+        let id = change.id.to_string();
+        let new = procedures::case::NewCase { id: &id, household_id: &household.id, access, values };
+        match procedures::case::open_case(&**txn, self.caller, new).await {
+            Ok(Ok(record)) => Ok(self.created(entity, change, &household, &record, false)),
+            Ok(Err(errors)) => Ok(error_result(change, errors)),
+            Err(err) => self.unique_or_fail(change, rules, err),
+        }
+    }
+
+    /// The change-log row and audit entry of a record the change set created, and the
+    /// phone's answer.
+    fn created(
+        &mut self,
+        entity: &'static EntitySpec,
+        change: &Change,
+        household: &HouseholdRef,
+        record: &Record,
+        former: bool,
+    ) -> ChangeResult {
+        self.log.push(log_entry(entity, &record.id, household, LogOp::Upsert, 1));
+        let mut entry = self.audit_entry("create", entity.name, &record.id, &household.id);
         entry.new_value = Some(record.to_json(entity).to_string());
         entry.version = Some(1);
         if former {
             entry.note = Some(self.former_officer_note(&household.id));
         }
         self.audit.push(entry);
-        Ok(ChangeResult {
+        ChangeResult {
             entity: change.entity.clone(),
             id: change.id,
             status: ChangeStatus::Applied,
             version: 1,
             conflicts: vec![],
             errors: vec![],
-        })
+        }
     }
 
     async fn update(
@@ -680,6 +539,7 @@ impl<'a> Work<'a> {
         change: &Change,
     ) -> Result<ChangeResult, Failure> {
         let id = change.id.to_string();
+        let rules = entity_rules::of(entity);
         let (values, mut errors) = validate_fields(entity, change);
         for name in values.keys() {
             if entity.field(name).is_some_and(|f| matches!(f.policy, Policy::ReadOnly | Policy::CreateOnly)) {
@@ -703,14 +563,21 @@ impl<'a> Work<'a> {
             }
         };
         if access == Access::FormerOfficer
-            && let Some(code) = self.former_officer_refusal(&household.id, entity, Op::Update)
+            && let Some(code) = self.former_officer_refusal(&household.id)
         {
             return Ok(error_result(change, vec![FieldError::new("", code)]));
         }
         if change.base_version > record.version {
             return Ok(error_result(change, vec![FieldError::new("", ErrorCode::VersionAhead)]));
         }
-        let errors = self.check_record_rules(txn, entity, &id, &household, &values, Some(&record)).await?;
+        let proposed = Proposed {
+            id: &id,
+            household_id: &household.id,
+            frozen: household.frozen,
+            values: &values,
+            current: Some(&record),
+        };
+        let errors = self.checker.check(&**txn, &rules, proposed).await?;
         if !errors.is_empty() {
             return Ok(error_result(change, errors));
         }
@@ -803,7 +670,9 @@ impl<'a> Work<'a> {
                     version: 2,
                 });
             }
-            if entity.name == fields::MEMBER.name && applied.iter().any(|f| f.name == "relation") {
+            if let Some(head) = rules.head_field
+                && applied.iter().any(|f| f.name == head)
+            {
                 self.member_households.insert(household.id.clone(), self.results.len());
             }
         }
@@ -877,151 +746,18 @@ impl<'a> Work<'a> {
         })
     }
 
-    /// Rules across records: one active household per person, one income record per
-    /// household and year, a task's plan in the same household and its officer one who
-    /// follows the household. `current` is the record an update changes.
-    async fn check_record_rules(
-        &mut self,
-        txn: &WriteTxn,
-        entity: &EntitySpec,
-        id: &str,
-        household: &HouseholdRef,
-        values: &BTreeMap<&'static str, FieldValue>,
-        current: Option<&Record>,
-    ) -> Result<Vec<FieldError>, DbErr> {
-        let household_id = household.id.as_str();
-        let mut errors = Vec::new();
-        if entity.name == fields::CASE.name {
-            // Only a new case names its kind (the field is create-only).
-            if values.contains_key("kind") {
-                errors.extend(procedures::engine::check_new_case(&**txn, household_id, values).await?);
-            }
-        } else if household.frozen {
-            errors.push(FieldError::new("", ErrorCode::CaseFrozen));
-            return Ok(errors);
-        }
-        if entity.name == fields::MEMBER.name
-            && let Some(FieldValue::Text(id_number)) = values.get("id_number")
-            && current.is_none_or(|r| r.value("id_number") != &FieldValue::Text(id_number.clone()))
-        {
-            errors.extend(self.check_id_number(txn, id, household, id_number).await?);
-        }
-        if entity.name == fields::PLAN_TASK.name
-            && let Some(FieldValue::Uuid(officer_id)) = values.get("officer_id")
-            && current.is_none_or(|r| r.text("officer_id") != Some(officer_id.as_str()))
-            && *officer_id != self.caller.user_id
-        {
-            // M12: task reminders go to this user, with the household's name in them.
-            let assigned = count(
-                &**txn,
-                "SELECT COUNT(*) FROM assignment WHERE officer_id = ? AND household_id = ? AND end_date IS NULL",
-                vec![officer_id.as_str().into(), household_id.into()],
-            )
-            .await?;
-            if assigned == 0 {
-                errors.push(FieldError::new("officer_id", ErrorCode::InvalidOfficer));
-            }
-        }
-        if entity.name == fields::INCOME.name
-            && let Some(FieldValue::Int(year)) = values.get("year")
-        {
-            let other = count(
-                &**txn,
-                "SELECT COUNT(*) FROM income_record WHERE household_id = ? AND year = ? AND id <> ?",
-                vec![household_id.into(), (*year).into(), id.into()],
-            )
-            .await?;
-            if other > 0 {
-                errors.push(FieldError::new("year", ErrorCode::DuplicateYear));
-            }
-        }
-        if entity.name == fields::PLAN_TASK.name
-            && let Some(FieldValue::Uuid(plan_id)) = values.get("plan_id")
-        {
-            let same = count(
-                &**txn,
-                "SELECT COUNT(*) FROM help_plan WHERE id = ? AND household_id = ?",
-                vec![plan_id.as_str().into(), household_id.into()],
-            )
-            .await?;
-            if same == 0 {
-                errors.push(FieldError::new("plan_id", ErrorCode::RecordNotFound));
-            }
-        }
-        Ok(errors)
-    }
-
-    /// One active household per person (R8), told without making the push an oracle:
-    /// `duplicate_person` only when the other household is one the caller reads;
-    /// otherwise `needs_review`, the hit audited and counted for the caller.
-    async fn check_id_number(
-        &mut self,
-        txn: &WriteTxn,
-        member_id: &str,
-        household: &HouseholdRef,
-        id_number: &str,
-    ) -> Result<Option<FieldError>, DbErr> {
-        let today = match self.id_lookups_today {
-            Some(n) => n,
-            None => {
-                let since = self.rules.now - chrono::Duration::days(1);
-                let n = count(
-                    &**txn,
-                    "SELECT COUNT(*) FROM id_number_lookup WHERE user_id = ? AND at > ?",
-                    vec![self.caller.user_id.as_str().into(), since.into()],
-                )
-                .await?;
-                self.id_lookups_today = Some(n);
-                n
-            }
-        };
-        if today + self.id_lookups.len() as i64 >= ID_LOOKUPS_PER_DAY {
-            // Refused unseen, whether the number is registered or not.
-            return Ok(Some(FieldError::new("id_number", ErrorCode::TooManyAttempts)));
-        }
-        let row = txn
-            .query_one_raw(sql(
-                txn.get_database_backend(),
-                "SELECT m.household_id, h.region_code FROM member m JOIN household h ON h.id = m.household_id \
-                 WHERE m.id_number = ? AND m.active AND m.id <> ? ORDER BY m.household_id LIMIT 1",
-                vec![id_number.into(), member_id.into()],
-            ))
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let other_id: String = row.try_get_by_index(0)?;
-        let other_region: String = row.try_get_by_index(1)?;
-        let readable = other_id == household.id
-            || scope::household_access(&**txn, self.caller, &other_id, &other_region).await?.may_read();
-        if readable {
-            return Ok(Some(FieldError::new("id_number", ErrorCode::DuplicatePerson)));
-        }
-        self.id_lookups.push(IdLookup {
-            member_id: member_id.to_owned(),
-            household_id: household.id.clone(),
-            other_household_id: other_id,
-            id_number: id_number.to_owned(),
-        });
-        Ok(Some(FieldError::new("id_number", ErrorCode::NeedsReview)))
-    }
-
     /// R8: exactly one head in a household that has members.
     async fn check_heads(&mut self, txn: &WriteTxn) -> Result<(), DbErr> {
         let backend = txn.get_database_backend();
         for (household_id, change_index) in self.member_households.clone() {
-            let row = txn
-                .query_one_raw(sql(
-                    backend,
-                    "SELECT COUNT(*), SUM(CASE WHEN relation = 'head' THEN 1 ELSE 0 END) FROM member WHERE household_id = ? AND active",
-                    vec![household_id.as_str().into()],
-                ))
-                .await?;
-            let (members, heads) = match row {
-                Some(row) => (
-                    row.try_get_by_index::<Option<i64>>(0)?.unwrap_or(0),
-                    row.try_get_by_index::<Option<i64>>(1)?.unwrap_or(0),
-                ),
-                None => (0, 0),
-            };
+            let row = HeadsRow::find_by_statement(sql(
+                backend,
+                "SELECT COUNT(*) AS members, SUM(CASE WHEN relation = 'head' THEN 1 ELSE 0 END) AS heads FROM member WHERE household_id = ? AND active",
+                vec![household_id.as_str().into()],
+            ))
+            .one(&**txn)
+            .await?;
+            let (members, heads) = row.map_or((0, 0), |r| (r.members.unwrap_or(0), r.heads.unwrap_or(0)));
             let code = if heads > 1 {
                 ErrorCode::MultipleHeads
             } else if members > 0 && heads == 0 {
@@ -1039,20 +775,22 @@ impl<'a> Work<'a> {
 
     /// A unique index caught what the checks did not see (a concurrent writer): the
     /// change set is rejected with the matching field error.
-    fn unique_or_fail(&mut self, change: &Change, err: DbErr) -> Result<ChangeResult, Failure> {
+    fn unique_or_fail(&mut self, change: &Change, rules: &EntityRules, err: DbErr) -> Result<ChangeResult, Failure> {
         if !is_unique_violation(&err) {
             return Err(Failure::Db(err));
         }
-        let (field, code) = match change.entity.as_str() {
-            // A concurrent writer got there first; whose household it is stays unsaid (M2).
-            "member" => ("id_number", ErrorCode::NeedsReview),
-            "income" => ("year", ErrorCode::DuplicateYear),
-            _ => ("", ErrorCode::AlreadyExists),
-        };
+        let (field, code) = rules.on_unique;
         self.results.push(error_result(change, vec![FieldError::new(field, code)]));
         // On PostgreSQL the transaction is now unusable; nothing after this can apply.
         Err(Failure::Rejected)
     }
+}
+
+/// Active members of a household, and how many of them are its head.
+#[derive(FromQueryResult)]
+struct HeadsRow {
+    members: Option<i64>,
+    heads: Option<i64>,
 }
 
 fn error_result(change: &Change, errors: Vec<FieldError>) -> ChangeResult {
@@ -1109,16 +847,7 @@ fn text_of(values: &BTreeMap<&'static str, FieldValue>, name: &str) -> String {
 }
 
 async fn is_village(txn: &WriteTxn, code: &str) -> Result<bool, DbErr> {
-    let n = query_scalar_i64(
-        &**txn,
-        sql(
-            txn.get_database_backend(),
-            "SELECT COUNT(*) FROM region WHERE code = ? AND level = 'village'",
-            vec![code.into()],
-        ),
-    )
-    .await?;
-    Ok(n.unwrap_or(0) > 0)
+    Ok(count(&**txn, "SELECT COUNT(*) FROM region WHERE code = ? AND level = 'village'", vec![code.into()]).await? > 0)
 }
 
 async fn assign_creator(txn: &WriteTxn, caller: &Caller, household_id: &str) -> Result<(), DbErr> {

@@ -1,0 +1,265 @@
+//! Change-set receipts: the first answer to each change set a device pushed, kept so a
+//! retry of the same id gets that answer back without anything applied twice, and
+//! rejected change sets kept for a supervisor to sort out.
+//!
+//! An applied change set is in the audit log already, so its receipt keeps only its
+//! shape; a rejected one is kept whole but for secrets (bank accounts masked), with the
+//! households it touches, which decide who may see it (L1 of the 2026-12 review).
+//! Receipts are written by a push only: nothing here applies a change.
+
+use super::entity_rules::{self, IdLookup};
+use crate::auth::{Caller, Role};
+use crate::db::entities::changeset_receipt;
+use crate::db::{Db, is_unique_violation, sql};
+use crate::error::Refusal;
+use crate::records::scope;
+use chrono::{DateTime, Utc};
+use jingzhun_mobile_api::errors::ErrorCode;
+use jingzhun_mobile_api::fields;
+use jingzhun_mobile_api::validate;
+use jingzhun_mobile_api::wire::{ChangeSet, ChangeSetResult, ChangeSetStatus};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter};
+use serde_json::{Value, json};
+
+#[derive(FromQueryResult)]
+struct ResponseRow {
+    response: String,
+}
+
+/// The first answer to this change set from this device, if it came before.
+pub async fn stored_answer(
+    db: &Db,
+    caller: &Caller,
+    changeset: &ChangeSet,
+) -> Result<Option<ChangeSetResult>, Refusal> {
+    let row = ResponseRow::find_by_statement(sql(
+        db.backend(),
+        "SELECT response FROM changeset_receipt WHERE device_id = ? AND changeset_id = ?",
+        vec![caller.device_id.as_str().into(), changeset.id.to_string().into()],
+    ))
+    .one(&db.conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut result: ChangeSetResult = serde_json::from_str(&row.response).map_err(Refusal::internal)?;
+    // An applied change set seen again is a duplicate; a rejected one stays rejected, so
+    // the phone keeps it aside rather than dropping it.
+    if result.status == ChangeSetStatus::Applied {
+        result.status = ChangeSetStatus::Duplicate;
+    }
+    Ok(Some(result))
+}
+
+/// Keeps a rejected change set for review, with the households it touches (who may
+/// see it) and the ID number look-ups it made (which must outlive the rollback of the
+/// change set itself). Two copies at once: the first kept answers both.
+pub async fn store_rejected(
+    db: &Db,
+    caller: &Caller,
+    changeset: &ChangeSet,
+    result: &ChangeSetResult,
+    households: &[(String, String)],
+    lookups: &[IdLookup],
+) -> Result<ChangeSetResult, Refusal> {
+    let txn = db.begin_write().await?;
+    let stored = async {
+        insert(&*txn, caller, changeset, result).await?;
+        insert_households(&*txn, caller, changeset, households).await?;
+        entity_rules::record_id_lookups(&*txn, caller, changeset, lookups).await
+    }
+    .await;
+    match stored {
+        Ok(()) => {
+            txn.commit().await?;
+            Ok(result.clone())
+        }
+        Err(err) if is_unique_violation(&err) => {
+            txn.rollback().await?;
+            stored_answer(db, caller, changeset).await?.ok_or_else(|| Refusal::internal(err))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Writes the receipt of an answered change set, inside the caller's transaction (an
+/// applied change set's, so the receipt commits with the change set or not at all).
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    changeset: &ChangeSet,
+    result: &ChangeSetResult,
+) -> Result<(), DbErr> {
+    let status = match result.status {
+        ChangeSetStatus::Rejected => "rejected",
+        _ => "applied",
+    };
+    // A rejected change set is kept whole for the supervisor who sorts it out. An
+    // applied one is in the audit log already: its copy keeps only the shape, so the
+    // receipts do not hold every ID number, phone and health value ever pushed (L1).
+    let kept = match result.status {
+        ChangeSetStatus::Rejected => without_secrets(changeset),
+        _ => shape_only(changeset),
+    };
+    let request = serde_json::to_string(&kept).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let response = serde_json::to_string(result).map_err(|e| DbErr::Custom(e.to_string()))?;
+    conn.execute_raw(sql(
+        conn.get_database_backend(),
+        "INSERT INTO changeset_receipt (device_id, changeset_id, user_id, status, request, response, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            caller.device_id.as_str().into(),
+            changeset.id.to_string().into(),
+            caller.user_id.as_str().into(),
+            status.into(),
+            request.into(),
+            response.into(),
+            Utc::now().into(),
+        ],
+    ))
+    .await
+    .map(|_| ())
+}
+
+/// The change set as kept for review: secret fields (bank accounts) masked, as every
+/// other output shows them.
+fn without_secrets(changeset: &ChangeSet) -> ChangeSet {
+    let mut kept = changeset.clone();
+    for change in &mut kept.changes {
+        let Some(entity) = fields::entity(&change.entity) else { continue };
+        for (name, value) in change.fields.iter_mut() {
+            let secret = entity.field(name).is_some_and(|f| f.kind.is_masked());
+            if let (true, Some(text)) = (secret, value.as_str()) {
+                *value = Value::String(validate::mask_bank_account(text));
+            }
+        }
+    }
+    kept
+}
+
+/// A change set with its values left out: which records, which fields. An applied
+/// change set's receipt keeps this much, and so is a rejected one shown to whoever may
+/// not read every household it touches.
+pub fn shape_only(changeset: &ChangeSet) -> ChangeSet {
+    let mut kept = changeset.clone();
+    for change in &mut kept.changes {
+        for value in change.fields.values_mut() {
+            *value = Value::Null;
+        }
+    }
+    kept
+}
+
+/// The households a stored change set touches, with their villages: who may read one
+/// of them may see the change set (L1).
+async fn insert_households(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    changeset: &ChangeSet,
+    households: &[(String, String)],
+) -> Result<(), DbErr> {
+    for chunk in households.chunks(500) {
+        let text = format!(
+            "INSERT INTO changeset_household (device_id, changeset_id, household_id, region_code) VALUES {}",
+            vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut values = Vec::with_capacity(chunk.len() * 4);
+        for (household_id, region_code) in chunk {
+            values.push(caller.device_id.as_str().into());
+            values.push(changeset.id.to_string().into());
+            values.push(household_id.as_str().into());
+            values.push(region_code.as_str().into());
+        }
+        conn.execute_raw(sql(conn.get_database_backend(), &text, values)).await?;
+    }
+    Ok(())
+}
+
+#[derive(FromQueryResult)]
+struct RejectedRow {
+    device_id: String,
+    changeset_id: String,
+    user_id: String,
+    received_at: DateTime<Utc>,
+    request: String,
+    response: String,
+}
+
+#[derive(FromQueryResult)]
+struct TouchedRow {
+    household_id: String,
+    region_code: String,
+}
+
+/// Rejected change sets kept for review, newest first, a page of at most `limit` after
+/// the change set `after`. Managers and supervisors only. A change set is listed for
+/// whoever reads one of the households it touches (the submitter's other roles do not
+/// widen it); one that names no existing household, for those who read one of the
+/// submitter's regions. Its values are shown only to who reads every household it
+/// touches.
+pub async fn rejected(db: &Db, caller: &Caller, after: Option<&str>, limit: u64) -> Result<Vec<Value>, Refusal> {
+    if !caller.grants.iter().any(|g| g.role.manages() || g.role == Role::Supervisor) {
+        return Err(Refusal::forbidden());
+    }
+    let (households, mut values) = scope::households_condition(caller, "ch.household_id", "ch.region_code");
+    let prefixes = caller.read_prefixes();
+    let submitter = if prefixes.is_empty() {
+        "1 = 0".to_owned()
+    } else {
+        format!("({})", vec!["g.region_code LIKE ?"; prefixes.len()].join(" OR "))
+    };
+    values.extend(prefixes.iter().map(|p| sea_orm::Value::from(format!("{p}%"))));
+    let mut text = format!(
+        "SELECT r.device_id, r.changeset_id, r.user_id, r.received_at, r.request, r.response FROM changeset_receipt r \
+         WHERE r.status = 'rejected' AND (\
+           EXISTS (SELECT 1 FROM changeset_household ch WHERE ch.device_id = r.device_id AND ch.changeset_id = r.changeset_id AND {households}) \
+           OR (NOT EXISTS (SELECT 1 FROM changeset_household ch WHERE ch.device_id = r.device_id AND ch.changeset_id = r.changeset_id) \
+               AND EXISTS (SELECT 1 FROM role_grant g WHERE g.user_id = r.user_id AND {submitter})))"
+    );
+    if let Some(after) = after.filter(|a| !a.is_empty()) {
+        let last = changeset_receipt::Entity::find()
+            .filter(changeset_receipt::Column::ChangesetId.eq(after))
+            .filter(changeset_receipt::Column::Status.eq("rejected"))
+            .one(&db.conn)
+            .await?
+            .ok_or_else(|| Refusal::invalid(ErrorCode::InvalidRequest))?;
+        text.push_str(" AND (r.received_at < ? OR (r.received_at = ? AND r.changeset_id < ?))");
+        values.extend([last.received_at.into(), last.received_at.into(), after.into()]);
+    }
+    text.push_str(" ORDER BY r.received_at DESC, r.changeset_id DESC LIMIT ?");
+    values.push((limit as i64).into());
+    let rows = RejectedRow::find_by_statement(sql(db.backend(), &text, values)).all(&db.conn).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        // A change set touching households in two villages is listed for readers of
+        // either; its values are shown only to who reads every one of them.
+        let withheld = !reads_every_household(db, caller, &row.device_id, &row.changeset_id).await?;
+        let request = match serde_json::from_str::<ChangeSet>(&row.request) {
+            Ok(stored) if withheld => serde_json::to_value(shape_only(&stored)).unwrap_or(Value::Null),
+            _ if withheld => Value::Null,
+            _ => serde_json::from_str::<Value>(&row.request).unwrap_or(Value::Null),
+        };
+        out.push(json!({
+            "device_id": row.device_id,
+            "changeset_id": row.changeset_id,
+            "user_id": row.user_id,
+            "received_at": row.received_at.to_rfc3339(),
+            "request": request,
+            "values_withheld": withheld,
+            "response": serde_json::from_str::<Value>(&row.response).unwrap_or(Value::Null),
+        }));
+    }
+    Ok(out)
+}
+
+async fn reads_every_household(db: &Db, caller: &Caller, device_id: &str, changeset_id: &str) -> Result<bool, DbErr> {
+    let pairs: Vec<(String, String)> = TouchedRow::find_by_statement(sql(
+        db.backend(),
+        "SELECT household_id, region_code FROM changeset_household WHERE device_id = ? AND changeset_id = ?",
+        vec![device_id.into(), changeset_id.into()],
+    ))
+    .all(&db.conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.household_id, r.region_code))
+    .collect();
+    let access = scope::households_access(&db.conn, caller, &pairs).await?;
+    Ok(pairs.iter().all(|(id, _)| access.get(id).is_some_and(|a| a.may_read())))
+}
