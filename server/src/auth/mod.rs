@@ -3,6 +3,7 @@
 //! Tokens are random and only their SHA-256 is stored. A token is bound to one device;
 //! revoking the device ends every token on it.
 
+pub mod login;
 pub mod roles;
 pub mod throttle;
 pub mod tokens;
