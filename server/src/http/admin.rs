@@ -1,36 +1,25 @@
-//! `/api/v1`: the administration API used by county staff, supervisors and tests.
-//! Every route checks the caller's role and region; every change is audited by the
-//! registry service it calls.
+//! `/api/v1`: the administration API used by county staff, supervisors and tests:
+//! regions, users, assignments, devices (`registry`), conflicts, rejected change sets
+//! and compaction (`sync`), households and their audit trail (`registry::households`).
+//! Handlers parse, call the service and map; who may do what, and every query, is the
+//! service's.
 
 use super::error::ApiResult;
-use crate::error::{Kind, Refusal};
 use super::extract::AppJson;
-use crate::state::AppState;
+use crate::audit::KeptEntry;
 use crate::auth::{Caller, Role};
-use crate::db::entities::{app_user, assignment, changeset_receipt, device, region, role_grant, sync_conflict};
+use crate::db::entities::{assignment, device};
+use crate::registry::households::HouseholdFilter;
 use crate::registry::{self, Actor, devices::RevokeMode};
-use crate::records::{self, changelog, scope};
-use crate::sync::conflicts;
+use crate::state::AppState;
+use crate::sync::{self, conflicts, receipts};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::NaiveDate;
-use jingzhun_mobile_api::errors::ErrorCode;
-use jingzhun_mobile_api::fields;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
-
-fn require_any_manager(caller: &Caller) -> ApiResult<()> {
-    if caller.grants.iter().any(|g| g.role.manages()) { Ok(()) } else { Err(Refusal::forbidden()) }
-}
-
-async fn household_region(state: &AppState, household_id: &str) -> ApiResult<String> {
-    let household = records::load(&state.db.conn, &fields::HOUSEHOLD, household_id, false)
-        .await?
-        .ok_or_else(Refusal::not_found)?;
-    Ok(household.text("region_code").unwrap_or_default().to_owned())
-}
 
 // ---- regions -------------------------------------------------------------------
 
@@ -55,11 +44,7 @@ pub async fn list_regions(
     _caller: Caller,
     Query(params): Query<RegionParams>,
 ) -> ApiResult<Json<Vec<RegionBody>>> {
-    let mut query = region::Entity::find().order_by_asc(region::Column::Code);
-    if let Some(parent) = params.parent_code {
-        query = query.filter(region::Column::ParentCode.eq(parent));
-    }
-    let regions = query.limit(10_000).all(&state.db.conn).await?;
+    let regions = registry::regions::list(&state.db.conn, params.parent_code).await?;
     Ok(Json(
         regions
             .into_iter()
@@ -125,7 +110,6 @@ pub async fn create_user(
     caller: Caller,
     AppJson(body): AppJson<NewUserBody>,
 ) -> ApiResult<Json<UserBody>> {
-    require_any_manager(&caller)?;
     let user = registry::users::create(
         &state.db,
         &Actor::of(&caller),
@@ -145,31 +129,16 @@ pub async fn create_user(
 /// Users with a role in a region the caller manages.
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin", responses((status = 200, body = [UserBody])), security(("bearer" = [])))]
 pub async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<UserBody>>> {
-    require_any_manager(&caller)?;
-    let grants = role_grant::Entity::find().order_by_asc(role_grant::Column::UserId).all(&state.db.conn).await?;
-    let visible: Vec<&role_grant::Model> = grants.iter().filter(|g| caller.manages_region(&g.region_code)).collect();
-    let mut ids: Vec<String> = visible.iter().map(|g| g.user_id.clone()).collect();
-    ids.dedup();
-    let users = app_user::Entity::find()
-        .filter(app_user::Column::Id.is_in(ids))
-        .order_by_asc(app_user::Column::Username)
-        .all(&state.db.conn)
-        .await?;
+    let listed = registry::users::list(&state.db.conn, &Actor::of(&caller)).await?;
     Ok(Json(
-        users
+        listed
             .into_iter()
-            .map(|u| UserBody {
-                roles: grants
-                    .iter()
-                    .filter(|g| g.user_id == u.id)
-                    .filter_map(|g| {
-                        Role::parse(&g.role).map(|role| GrantBody { role, region_code: g.region_code.clone() })
-                    })
-                    .collect(),
-                id: u.id,
-                username: u.username,
-                name: u.name,
-                active: u.active,
+            .map(|registry::users::Listed { user, roles }| UserBody {
+                id: user.id,
+                username: user.username,
+                name: user.name,
+                active: user.active,
+                roles: roles.into_iter().map(|(role, region_code)| GrantBody { role, region_code }).collect(),
             })
             .collect(),
     ))
@@ -309,23 +278,8 @@ pub async fn list_assignments(
     caller: Caller,
     Query(params): Query<AssignmentParams>,
 ) -> ApiResult<Json<Vec<AssignmentBody>>> {
-    let mut query = assignment::Entity::find().order_by_asc(assignment::Column::CreatedAt);
-    match (&params.household_id, &params.officer_id) {
-        (Some(h), _) => query = query.filter(assignment::Column::HouseholdId.eq(h.clone())),
-        (None, Some(o)) => query = query.filter(assignment::Column::OfficerId.eq(o.clone())),
-        (None, None) => return Err(Refusal::invalid(ErrorCode::InvalidRequest)),
-    }
-    let rows = query.limit(5000).all(&state.db.conn).await?;
-    let household_ids: Vec<String> = rows.iter().map(|a| a.household_id.clone()).collect();
-    let regions = scope::household_regions(&state.db.conn, &household_ids).await?;
-    Ok(Json(
-        rows.into_iter()
-            .filter(|a| {
-                a.officer_id == caller.user_id || regions.get(&a.household_id).is_some_and(|r| caller.reads_region(r))
-            })
-            .map(Into::into)
-            .collect(),
-    ))
+    let rows = registry::assignments::list(&state.db.conn, &caller, params.household_id, params.officer_id).await?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
 // ---- devices -------------------------------------------------------------------
@@ -363,15 +317,8 @@ pub async fn list_devices(
     caller: Caller,
     Query(params): Query<DeviceParams>,
 ) -> ApiResult<Json<Vec<DeviceBody>>> {
-    require_user_managed(&state, &caller, &params.user_id).await?;
-    let devices = device::Entity::find().filter(device::Column::UserId.eq(params.user_id)).all(&state.db.conn).await?;
+    let devices = registry::devices::list(&state.db.conn, &Actor::of(&caller), &params.user_id).await?;
     Ok(Json(devices.into_iter().map(Into::into).collect()))
-}
-
-/// The registry's rule: a user wholly inside the caller's region, below the caller's rank.
-async fn require_user_managed(state: &AppState, caller: &Caller, user_id: &str) -> ApiResult<()> {
-    let grants = registry::users::grants(&state.db.conn, user_id).await?;
-    if caller.manages_user(&grants) { Ok(()) } else { Err(Refusal::forbidden()) }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -387,8 +334,6 @@ pub async fn revoke_device(
     Path(id): Path<String>,
     AppJson(body): AppJson<RevokeBody>,
 ) -> ApiResult<Json<DeviceBody>> {
-    let existing = device::Entity::find_by_id(id.clone()).one(&state.db.conn).await?.ok_or_else(Refusal::not_found)?;
-    require_user_managed(&state, &caller, &existing.user_id).await?;
     Ok(Json(registry::devices::revoke(&state.db, &Actor::of(&caller), &id, body.mode).await?.into()))
 }
 
@@ -408,21 +353,8 @@ pub async fn list_conflicts(
     caller: Caller,
     Query(params): Query<ConflictParams>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    let mut query = sync_conflict::Entity::find()
-        .filter(sync_conflict::Column::Status.eq(params.status.unwrap_or_else(|| "open".into())))
-        .order_by_asc(sync_conflict::Column::CreatedAt);
-    if let Some(h) = params.household_id {
-        query = query.filter(sync_conflict::Column::HouseholdId.eq(h));
-    }
-    let rows = query.limit(5000).all(&state.db.conn).await?;
-    let household_ids: Vec<String> = rows.iter().map(|c| c.household_id.clone()).collect();
-    let access = scope::access_by_id(&state.db.conn, &caller, &household_ids).await?;
-    Ok(Json(
-        rows.iter()
-            .filter(|c| access.get(&c.household_id).is_some_and(|a| a.may_read()))
-            .map(conflicts::to_json)
-            .collect(),
-    ))
+    let rows = conflicts::list(&state.db.conn, &caller, params.status, params.household_id).await?;
+    Ok(Json(rows.iter().map(conflicts::to_json).collect()))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -438,28 +370,8 @@ pub async fn resolve_conflict(
     Path(id): Path<String>,
     AppJson(body): AppJson<ResolveBody>,
 ) -> ApiResult<Json<Value>> {
-    resolve_in_scope(&state, &caller, &id, body.resolution).await
-}
-
-/// Shared by the phone and admin routes. The caller must edit the household now (403
-/// `assignment_ended` for a former officer, `forbidden` for read-only supervisors,
-/// `out_of_scope` otherwise); applying the phone's value passes a push's checks (409
-/// `case_frozen`, `case_on_notice`, `multiple_heads`, …).
-pub async fn resolve_in_scope(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    resolution: conflicts::Resolution,
-) -> ApiResult<Json<Value>> {
-    match conflicts::resolve(&state.db, caller, id, resolution).await {
-        Ok(model) => Ok(Json(conflicts::to_json(&model))),
-        Err(conflicts::ResolveError::NotFound) => Err(Refusal::not_found()),
-        Err(conflicts::ResolveError::AlreadyResolved) => Err(Refusal::conflict(ErrorCode::Conflict)),
-        Err(conflicts::ResolveError::Invalid(code)) => Err(Refusal::invalid(code)),
-        Err(conflicts::ResolveError::Refused(code)) => Err(Refusal::new(Kind::Forbidden, code)),
-        Err(conflicts::ResolveError::Blocked(code)) => Err(Refusal::conflict(code)),
-        Err(conflicts::ResolveError::Db(err)) => Err(err.into()),
-    }
+    let resolved = conflicts::resolve(&state.db, &caller, &id, body.resolution).await?;
+    Ok(Json(conflicts::to_json(&resolved)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -480,89 +392,8 @@ pub async fn rejected_changesets(
     caller: Caller,
     Query(params): Query<RejectedParams>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    if !caller.grants.iter().any(|g| g.role.manages() || g.role == Role::Supervisor) {
-        return Err(Refusal::forbidden());
-    }
     let limit = params.limit.unwrap_or(20).clamp(1, 100);
-    let (households, mut values) = scope::households_condition(&caller, "ch.household_id", "ch.region_code");
-    let prefixes = caller.read_prefixes();
-    let submitter = if prefixes.is_empty() {
-        "1 = 0".to_owned()
-    } else {
-        format!("({})", vec!["g.region_code LIKE ?"; prefixes.len()].join(" OR "))
-    };
-    values.extend(prefixes.iter().map(|p| sea_orm::Value::from(format!("{p}%"))));
-    let mut text = format!(
-        "SELECT r.device_id, r.changeset_id, r.user_id, r.received_at, r.request, r.response FROM changeset_receipt r \
-         WHERE r.status = 'rejected' AND (\
-           EXISTS (SELECT 1 FROM changeset_household ch WHERE ch.device_id = r.device_id AND ch.changeset_id = r.changeset_id AND {households}) \
-           OR (NOT EXISTS (SELECT 1 FROM changeset_household ch WHERE ch.device_id = r.device_id AND ch.changeset_id = r.changeset_id) \
-               AND EXISTS (SELECT 1 FROM role_grant g WHERE g.user_id = r.user_id AND {submitter})))"
-    );
-    if let Some(after) = params.after.filter(|a| !a.is_empty()) {
-        let last = changeset_receipt::Entity::find()
-            .filter(changeset_receipt::Column::ChangesetId.eq(after.clone()))
-            .filter(changeset_receipt::Column::Status.eq("rejected"))
-            .one(&state.db.conn)
-            .await?
-            .ok_or_else(|| Refusal::invalid(ErrorCode::InvalidRequest))?;
-        text.push_str(" AND (r.received_at < ? OR (r.received_at = ? AND r.changeset_id < ?))");
-        values.extend([last.received_at.into(), last.received_at.into(), after.into()]);
-    }
-    text.push_str(" ORDER BY r.received_at DESC, r.changeset_id DESC LIMIT ?");
-    values.push((limit as i64).into());
-    let rows = state.db.conn.query_all_raw(crate::db::sql(state.db.backend(), &text, values)).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let device_id: String = row.try_get_by_index(0)?;
-        let changeset_id: String = row.try_get_by_index(1)?;
-        let received_at: chrono::DateTime<chrono::Utc> = row.try_get_by_index(3)?;
-        let request: String = row.try_get_by_index(4)?;
-        let response: String = row.try_get_by_index(5)?;
-        // A change set touching households in two villages is listed for readers of
-        // either; its values are shown only to who reads every one of them.
-        let withheld = !reads_every_household(&state, &caller, &device_id, &changeset_id).await?;
-        let request = match serde_json::from_str::<jingzhun_mobile_api::wire::ChangeSet>(&request) {
-            Ok(stored) if withheld => {
-                serde_json::to_value(crate::sync::push::shape_only(&stored)).unwrap_or(Value::Null)
-            }
-            _ if withheld => Value::Null,
-            _ => serde_json::from_str::<Value>(&request).unwrap_or(Value::Null),
-        };
-        out.push(json!({
-            "device_id": device_id,
-            "changeset_id": changeset_id,
-            "user_id": row.try_get_by_index::<String>(2)?,
-            "received_at": received_at.to_rfc3339(),
-            "request": request,
-            "values_withheld": withheld,
-            "response": serde_json::from_str::<Value>(&response).unwrap_or(Value::Null),
-        }));
-    }
-    Ok(Json(out))
-}
-
-async fn reads_every_household(
-    state: &AppState,
-    caller: &Caller,
-    device_id: &str,
-    changeset_id: &str,
-) -> ApiResult<bool> {
-    let rows = state
-        .db
-        .conn
-        .query_all_raw(crate::db::sql(
-            state.db.backend(),
-            "SELECT household_id, region_code FROM changeset_household WHERE device_id = ? AND changeset_id = ?",
-            vec![device_id.into(), changeset_id.into()],
-        ))
-        .await?;
-    let pairs: Vec<(String, String)> = rows
-        .iter()
-        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
-        .collect::<Result<_, sea_orm::DbErr>>()?;
-    let access = scope::households_access(&state.db.conn, caller, &pairs).await?;
-    Ok(pairs.iter().all(|(id, _)| access.get(id).is_some_and(|a| a.may_read())))
+    Ok(Json(receipts::rejected(&state.db, &caller, params.after.as_deref(), limit).await?))
 }
 
 // ---- households ----------------------------------------------------------------
@@ -574,60 +405,17 @@ pub async fn get_household(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Value>> {
-    let id = id.to_string();
-    let region = household_region(&state, &id).await?;
-    if !scope::household_access(&state.db.conn, &caller, &id, &region).await?.may_read() {
-        return Err(Refusal::out_of_scope());
-    }
-    let mut out = serde_json::Map::new();
-    for entity in fields::ENTITIES {
-        let records = records::load_by_households(&state.db.conn, entity, std::slice::from_ref(&id)).await?;
-        let list: Vec<Value> = records.iter().map(|r| r.to_json(entity)).collect();
-        if entity.is_household() {
-            out.insert("household".into(), list.into_iter().next().unwrap_or(Value::Null));
-        } else {
-            out.insert(entity.name.into(), Value::Array(list));
-        }
-    }
-    // 预退出: while an exit case is open the household shows as pre-exit; its stored
-    // status changes only when the case completes.
-    let exiting = out
-        .get(fields::CASE.name)
-        .and_then(Value::as_array)
-        .is_some_and(|cases| cases.iter().any(|c| c["kind"] == "exit" && c["status"] == "open"));
-    let display = if exiting { Value::from("pre_exit") } else { out["household"]["status"].clone() };
-    out.insert("display_status".into(), display);
-    Ok(Json(Value::Object(out)))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct HouseholdParams {
-    /// Households in this region (any level).
-    pub region_code: Option<String>,
-    pub after: Option<String>,
-    pub limit: Option<u64>,
+    Ok(Json(registry::households::whole(&state.db.conn, &caller, &id.to_string()).await?))
 }
 
 /// Households in the caller's scope, in id order, paged by `after`.
-#[utoipa::path(get, path = "/api/v1/households", tag = "admin", params(HouseholdParams), responses((status = 200, description = "households")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/households", tag = "admin", params(HouseholdFilter), responses((status = 200, description = "households")), security(("bearer" = [])))]
 pub async fn list_households(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Query<HouseholdParams>,
+    Query(filter): Query<HouseholdFilter>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    let (cond, mut values) = scope::households_condition(&caller, "id", "region_code");
-    let mut text = format!("SELECT id FROM household WHERE {cond} AND id > ?");
-    values.push(params.after.unwrap_or_default().into());
-    if let Some(region) = params.region_code {
-        text.push_str(" AND region_code LIKE ?");
-        values.push(format!("{}%", region.trim_end_matches("000")).into());
-    }
-    text.push_str(" ORDER BY id LIMIT ?");
-    values.push((params.limit.unwrap_or(100).min(1000) as i64).into());
-    let rows = state.db.conn.query_all_raw(crate::db::sql(state.db.backend(), &text, values)).await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.try_get_by_index(0)).collect::<Result<_, _>>()?;
-    let households = records::load_many(&state.db.conn, &fields::HOUSEHOLD, &ids).await?;
-    Ok(Json(households.iter().map(|h| h.to_json(&fields::HOUSEHOLD)).collect()))
+    Ok(Json(registry::households::list(&state.db.conn, &caller, filter).await?))
 }
 
 // ---- maintenance ---------------------------------------------------------------
@@ -645,101 +433,41 @@ pub async fn compact(
     caller: Caller,
     AppJson(body): AppJson<CompactBody>,
 ) -> ApiResult<Json<Value>> {
-    if !caller.is_root_admin() {
-        return Err(Refusal::new(Kind::Forbidden, ErrorCode::RootAdminRequired));
-    }
-    // Rows older than a century are rows older than anything kept: a larger age asks for
-    // nothing more, and left unclamped it overflows the date arithmetic.
-    const CENTURY_SECONDS: i64 = 100 * 366 * 24 * 3600;
-    let cutoff = chrono::Utc::now() - chrono::Duration::seconds(body.older_than_seconds.clamp(0, CENTURY_SECONDS));
-    let removed = changelog::compact(&state.db, cutoff).await?;
+    let removed = sync::compact(&state.db, &caller, body.older_than_seconds).await?;
     Ok(Json(json!({ "removed": removed })))
 }
 
 // ---- audit ---------------------------------------------------------------------
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AuditBody {
-    pub id: i64,
-    pub at: String,
-    pub user_id: Option<String>,
-    pub device_id: Option<String>,
-    pub changeset_id: Option<String>,
-    pub action: String,
-    pub entity: String,
-    pub entity_id: String,
-    pub field: Option<String>,
-    pub old_value: Option<String>,
-    pub new_value: Option<String>,
-    pub version: Option<i64>,
-    pub note: Option<String>,
-}
-
 /// The audit trail of a household and every record under it, oldest first: deleted
 /// records, conflicts and attachment uploads included (entries carry their household).
-#[utoipa::path(get, path = "/api/v1/households/{id}/audit", tag = "admin", params(("id" = Uuid, Path)), responses((status = 200, body = [AuditBody]), (status = 403), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/households/{id}/audit", tag = "admin", params(("id" = Uuid, Path)), responses((status = 200, body = [KeptEntry]), (status = 403), (status = 404)), security(("bearer" = [])))]
 pub async fn household_audit(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Uuid>,
-) -> ApiResult<Json<Vec<AuditBody>>> {
-    let id = id.to_string();
-    let region = household_region(&state, &id).await?;
-    if !scope::household_access(&state.db.conn, &caller, &id, &region).await?.may_read() {
-        return Err(Refusal::out_of_scope());
-    }
-    const COLUMNS: &str = "id, at, user_id, device_id, changeset_id, action, entity, entity_id, field, old_value, new_value, version, note";
-    let conn = &state.db.conn;
-    let mut statements = vec![(
-        format!("SELECT {COLUMNS} FROM audit_log WHERE household_id = ? ORDER BY id"),
-        vec![sea_orm::Value::from(id.as_str())],
-    )];
-    // Entries written without their household (by code that does not say it): found
-    // by the household's current records and linked attachments.
-    let mut ids = Vec::new();
-    for entity in fields::ENTITIES {
-        ids.extend(
-            records::load_by_households(conn, entity, std::slice::from_ref(&id)).await?.into_iter().map(|r| r.id),
-        );
-    }
-    for row in conn
-        .query_all_raw(crate::db::sql(
-            state.db.backend(),
-            "SELECT attachment_id FROM attachment_link WHERE household_id = ?",
-            vec![id.as_str().into()],
-        ))
-        .await?
-    {
-        ids.push(row.try_get_by_index(0)?);
-    }
-    for chunk in ids.chunks(500) {
-        let text = format!(
-            "SELECT {COLUMNS} FROM audit_log WHERE household_id IS NULL AND entity_id IN ({}) ORDER BY id",
-            crate::db::placeholders(chunk.len())
-        );
-        statements.push((text, chunk.iter().map(|i| sea_orm::Value::from(i.as_str())).collect()));
-    }
-    let mut out = std::collections::BTreeMap::new();
-    for (text, values) in statements {
-        for row in conn.query_all_raw(crate::db::sql(state.db.backend(), &text, values)).await? {
-            let at: chrono::DateTime<chrono::Utc> = row.try_get_by_index(1)?;
-            let entry = AuditBody {
-                id: row.try_get_by_index(0)?,
-                at: at.to_rfc3339(),
-                user_id: row.try_get_by_index(2)?,
-                device_id: row.try_get_by_index(3)?,
-                changeset_id: row.try_get_by_index(4)?,
-                action: row.try_get_by_index(5)?,
-                entity: row.try_get_by_index(6)?,
-                entity_id: row.try_get_by_index(7)?,
-                field: row.try_get_by_index(8)?,
-                old_value: row.try_get_by_index(9)?,
-                new_value: row.try_get_by_index(10)?,
-                version: row.try_get_by_index(11)?,
-                note: row.try_get_by_index(12)?,
-            };
-            out.insert(entry.id, entry);
-        }
-    }
-    Ok(Json(out.into_values().collect()))
+) -> ApiResult<Json<Vec<KeptEntry>>> {
+    Ok(Json(registry::households::audit_trail(&state.db.conn, &caller, &id.to_string()).await?))
+}
+
+/// The administration routes of registry, devices, conflicts and households.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_regions, create_region))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(add_role))
+        .routes(routes!(remove_role))
+        .routes(routes!(set_user_active))
+        .routes(routes!(reset_password))
+        .routes(routes!(list_assignments, create_assignment))
+        .routes(routes!(end_assignment))
+        .routes(routes!(list_devices))
+        .routes(routes!(revoke_device))
+        .routes(routes!(list_conflicts))
+        .routes(routes!(resolve_conflict))
+        .routes(routes!(rejected_changesets))
+        .routes(routes!(list_households))
+        .routes(routes!(get_household))
+        .routes(routes!(household_audit))
+        .routes(routes!(compact))
 }

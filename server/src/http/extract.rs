@@ -13,21 +13,36 @@ use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
 
-/// The caller of an authenticated route. A device revoked in `drain` mode may still push
-/// for `auth.drain_days` after its revocation, and do nothing else.
+/// The caller of an authenticated route. A device revoked in `drain` mode is refused
+/// here: it may only push ([`Pusher`]).
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, Refusal> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| Refusal::unauthenticated(ErrorCode::Unauthenticated))?;
-        let drain_days = parts.uri.path().ends_with("/sync/push").then_some(state.config.auth.drain_days);
-        authenticate(&state.db, token.trim(), drain_days).await
+        authenticate(&state.db, bearer(parts)?, None).await
     }
+}
+
+/// The caller of a push: a device revoked in `drain` mode may still push what it holds
+/// for `auth.drain_days` after its revocation (then it counts as wiped).
+pub struct Pusher(pub Caller);
+
+impl FromRequestParts<AppState> for Pusher {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Pusher, Refusal> {
+        authenticate(&state.db, bearer(parts)?, Some(state.config.auth.drain_days)).await.map(Pusher)
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<&str, Refusal> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| Refusal::unauthenticated(ErrorCode::Unauthenticated))
 }
 
 /// JSON body; a malformed or mistyped body answers 400 `invalid_json` with the reason, a

@@ -2,25 +2,25 @@
 //! engine, and map the result.
 
 use super::error::ApiResult;
-use crate::error::{Kind, Refusal};
-use super::extract::AppJson;
-use crate::state::AppState;
+use super::extract::{AppJson, Pusher};
 use crate::attachments;
 use crate::auth::Caller;
-use crate::records::scope;
-use crate::sync::{conflicts, pull, push};
+use crate::error::{Kind, Refusal};
+use crate::state::AppState;
+use crate::sync::{self, conflicts, pull, push};
 use axum::Json;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::wire::{
     AttachmentResponse, ChangeSetStatus, PullResponse, PushRequest, PushResponse, SchemaResponse, SyncStatus,
 };
 use jingzhun_mobile_api::{codes, fields};
-use sea_orm::ConnectionTrait;
 use serde::Deserialize;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 /// Applies change sets in the order sent, each all-or-nothing.
@@ -30,7 +30,7 @@ use uuid::Uuid;
     security(("bearer" = [])))]
 pub async fn push_changes(
     State(state): State<AppState>,
-    caller: Caller,
+    Pusher(caller): Pusher,
     AppJson(req): AppJson<PushRequest>,
 ) -> ApiResult<Json<PushResponse>> {
     let limits = &state.config.sync;
@@ -91,57 +91,7 @@ pub async fn pull_changes(
 #[utoipa::path(get, path = "/api/mobile/v1/sync/status", tag = "mobile",
     responses((status = 200, body = SyncStatus)), security(("bearer" = [])))]
 pub async fn status(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<SyncStatus>> {
-    let db = &state.db;
-    let backend = db.backend();
-    let last = db
-        .conn
-        .query_one_raw(crate::db::sql(
-            backend,
-            "SELECT changeset_id, received_at FROM changeset_receipt WHERE device_id = ? AND status = 'applied' ORDER BY received_at DESC LIMIT 1",
-            vec![caller.device_id.as_str().into()],
-        ))
-        .await?;
-    let (last_id, last_at) = match last {
-        Some(row) => {
-            let id: String = row.try_get_by_index(0)?;
-            let at: chrono::DateTime<Utc> = row.try_get_by_index(1)?;
-            (Uuid::parse_str(&id).ok(), Some(at.to_rfc3339()))
-        }
-        None => (None, None),
-    };
-    let (cond, values) = scope::households_condition(
-        &caller,
-        "household_id",
-        "(SELECT region_code FROM household h WHERE h.id = household_id)",
-    );
-    let open_conflicts = crate::db::query_scalar_i64(
-        &db.conn,
-        crate::db::sql(
-            backend,
-            &format!("SELECT COUNT(*) FROM sync_conflict WHERE status = 'open' AND {cond}"),
-            values,
-        ),
-    )
-    .await?
-    .unwrap_or(0);
-    let rejected = crate::db::query_scalar_i64(
-        &db.conn,
-        crate::db::sql(
-            backend,
-            "SELECT COUNT(*) FROM changeset_receipt WHERE device_id = ? AND status = 'rejected'",
-            vec![caller.device_id.as_str().into()],
-        ),
-    )
-    .await?
-    .unwrap_or(0);
-    Ok(Json(SyncStatus {
-        last_applied_changeset: last_id,
-        last_applied_at: last_at,
-        open_conflicts,
-        rejected_changesets: rejected,
-        scope_households: scope::scope_size(&db.conn, &caller).await?,
-        server_time: Utc::now().to_rfc3339(),
-    }))
+    Ok(Json(sync::status::of(&state.db, &caller).await?))
 }
 
 /// Code tables, the field catalogue and the protocol version.
@@ -232,5 +182,20 @@ pub async fn resolve_conflict(
     Path(id): Path<Uuid>,
     AppJson(req): AppJson<ResolveRequest>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    super::admin::resolve_in_scope(&state, &caller, &id.to_string(), req.resolution).await
+    let resolved = conflicts::resolve(&state.db, &caller, &id.to_string(), req.resolution).await?;
+    Ok(Json(conflicts::to_json(&resolved)))
+}
+
+/// The phone's routes, except signing in (`auth`). A phone older than the minimum
+/// protocol version is told to upgrade on all of them but push (`client_version`).
+pub fn routes(config: &crate::config::Config) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(push_changes))
+        .routes(routes!(pull_changes))
+        .routes(routes!(status))
+        .routes(routes!(schema))
+        // Photos are larger than JSON bodies; the handler enforces the exact limit.
+        .routes(routes!(upload_attachment).layer(DefaultBodyLimit::max(config.sync.attachment_max_bytes + 64 * 1024)))
+        .routes(routes!(download_attachment))
+        .routes(routes!(resolve_conflict))
 }
