@@ -7,11 +7,13 @@
 //! a file they cannot read: an unknown id and an unreadable one are both "not found", and
 //! an upload of bytes someone else stored answers, and costs, exactly like a new file.
 
+use crate::audit::{self, AuditEntry};
 use crate::auth::Caller;
 use crate::config::UploadsConfig;
 use crate::db::{Db, is_unique_violation, sql};
 use crate::records;
 use crate::records::scope;
+use crate::registry::Actor;
 use axum::extract::Multipart;
 use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
@@ -220,19 +222,14 @@ pub async fn store(
         }
         Err(err) => return Err(err.into()),
     }
-    crate::audit::record(
+    audit::record(
         &*txn,
-        &[crate::audit::AuditEntry {
-            user_id: Some(caller.user_id.clone()),
-            device_id: Some(caller.device_id.clone()),
-            action: "upload".into(),
-            entity: "attachment".into(),
-            entity_id: id.clone(),
+        &[AuditEntry {
             new_value: Some(format!(
                 "{{\"household_id\":\"{}\",\"sha256\":\"{sha256}\",\"size\":{size}}}",
                 household.id
             )),
-            ..Default::default()
+            ..Actor::of(caller).audit("upload", "attachment", &id)
         }],
     )
     .await?;
