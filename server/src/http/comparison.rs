@@ -1,20 +1,20 @@
 //! `/api/v1/comparisons`: department lists imported by the county and the leads they raise.
 
-use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
-use utoipa_axum::routes;
-use axum::extract::DefaultBodyLimit;
 use super::error::ApiResult;
-use crate::error::Refusal;
 use super::extract::AppJson;
-use crate::state::AppState;
 use crate::auth::Caller;
 use crate::comparison::Source;
 use crate::comparison::import::{self, ImportReport, ImportRequest};
+use crate::error::Refusal;
+use crate::state::AppState;
 use axum::Json;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Multipart, Path, Query, State};
 use jingzhun_mobile_api::errors::ErrorCode;
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 /// Imports a department list (multipart: `source`, `file`, optional `region_code`) and

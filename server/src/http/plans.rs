@@ -3,15 +3,15 @@
 //! for the caller's scope (supervisors, county, township and village teams their
 //! region; officers their assigned households).
 
-use utoipa_axum::{router::OpenApiRouter, routes};
 use super::error::ApiResult;
-use crate::state::AppState;
 use crate::auth::Caller;
 use crate::plans::{self, OverdueTask, PlanOutcome, TimelineEntry};
-use axum::extract::{Path, Query, State};
+use crate::state::AppState;
 use axum::Json;
+use axum::extract::{Path, Query, State};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 pub fn routes() -> OpenApiRouter<AppState> {

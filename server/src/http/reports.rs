@@ -3,18 +3,18 @@
 //! reports, and only for a region they read; officers never do. `reports::request`
 //! decides that and bounds the work; this file parses the query and sends the file.
 
-use utoipa_axum::{router::OpenApiRouter, routes};
 use super::error::ApiResult;
-use crate::error::Refusal;
-use crate::state::AppState;
 use crate::auth::Caller;
+use crate::error::Refusal;
 use crate::reports::{self, Format, Limits, Period, ReportName};
+use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, NaiveDate};
 use jingzhun_mobile_api::errors::ErrorCode;
 use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(report))
