@@ -23,7 +23,7 @@
 //! Beijing time, [`template`] the `{variable}` rendering, and [`outbox`] the dispatcher
 //! of the durable outbox (`Dispatcher::try_dispatch_once` for tests and benchmarks,
 //! `outbox::run_until_stopped` for the server). The outbox rows themselves are written
-//! by the server (`jingzhun::notify::notify`) in the transaction of the event that causes
+//! by the server (`jingzhun::notifications::notify`) in the transaction of the event that causes
 //! them. Local stand-ins for the providers live in `jingzhun_tools::standins`, so the
 //! notifier itself serves no HTTP.
 

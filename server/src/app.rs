@@ -32,7 +32,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         .context("connecting to the database")?;
     db.migrate().await.context("applying migrations")?;
     bootstrap_admin(&db, &config).await.context("creating the first administrator")?;
-    crate::rules::policy::seed_if_empty(&db).await.context("storing the seeded rule variants")?;
+    crate::assess::policy::seed_if_empty(&db).await.context("storing the seeded rule variants")?;
     let guard = crate::notices::form_guard::FormGuard::load(&db).await.context("loading the notice form key")?;
     startup.release().await.context("letting the next process start")?;
     Ok(AppState {
@@ -86,7 +86,7 @@ pub async fn serve_state(
         ("notices", tokio::spawn(crate::notices::run_until_stopped(db.clone(), clock.clone(), until_stopped()))),
         (
             "notification dispatcher",
-            tokio::spawn(crate::notify::dispatch::run_until_stopped(
+            tokio::spawn(crate::notifications::dispatch::run_until_stopped(
                 db.clone(),
                 clock.clone(),
                 config.notify.clone(),

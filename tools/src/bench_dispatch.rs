@@ -21,7 +21,7 @@ use sea_orm::{ConnectionTrait, Value};
 use serde::Serialize;
 
 use jingzhun::db::{Db, sql};
-use jingzhun::notify::{Event, Notification, Recipients, notify};
+use jingzhun::notifications::{Event, Notification, Recipients, notify};
 
 #[derive(Debug, Clone)]
 pub struct DispatchOptions {

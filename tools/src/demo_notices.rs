@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use jingzhun::auth::{Caller, tokens::grants_of};
 use jingzhun::db::{Db, sql};
 use jingzhun::notices::objections::{self, Answer, ObjectionForm};
-use jingzhun::notices::service::{self, NewNotice};
+use jingzhun::notices::notice::{self, NewNotice};
 use sea_orm::FromQueryResult;
 
 /// A published demo notice: its title and public token.
@@ -83,20 +83,20 @@ async fn publish(
     step: &str,
     region_code: &str,
     at: DateTime<Utc>,
-) -> anyhow::Result<service::NoticeView> {
-    let draft = service::create_draft(
+) -> anyhow::Result<notice::NoticeView> {
+    let draft = notice::create_draft(
         db,
         caller,
         NewNotice { step: step.into(), region_code: region_code.into(), title: None, period_days: None },
     )
     .await
     .map_err(|e| anyhow::anyhow!("drafting the demo notice for {region_code}: {}", e.code.code()))?;
-    service::publish(db, caller, &draft.id, at)
+    notice::publish(db, caller, &draft.id, at)
         .await
         .map_err(|e| anyhow::anyhow!("publishing the demo notice for {region_code}: {}", e.code.code()))
 }
 
-fn token_of(view: &service::NoticeView) -> String {
+fn token_of(view: &notice::NoticeView) -> String {
     view.url.as_deref().and_then(|u| u.rsplit('/').next()).unwrap_or_default().to_owned()
 }
 

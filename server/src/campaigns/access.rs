@@ -1,13 +1,13 @@
 //! Who reads a campaign: supervisors, township and county teams and administrators,
 //! over the campaign's region, above it, or inside it (a township team reads its
 //! county's campaign, and its own townships' lines of the progress). Who runs one is
-//! checked by each write in `super::store`.
+//! checked by each write in `super::campaign`.
 //!
 //! What this module must never do: write, or answer in HTTP terms; it refuses with a
 //! [`CampaignError`].
 
 use super::progress::{self, ProgressView};
-use super::store::{self, Campaign, CampaignError};
+use super::campaign::{self, Campaign, CampaignError};
 use crate::auth::{Caller, Role};
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DbErr};
@@ -49,7 +49,7 @@ async fn campaign_prefix(conn: &impl ConnectionTrait, region_code: &str) -> Resu
 /// The campaigns the caller reads.
 pub async fn visible(conn: &impl ConnectionTrait, caller: &Caller) -> Result<Vec<Campaign>, DbErr> {
     let mut out = Vec::new();
-    for c in store::all(conn).await? {
+    for c in campaign::all(conn).await? {
         if may_read(conn, caller, &c).await? {
             out.push(c);
         }
@@ -59,7 +59,7 @@ pub async fn visible(conn: &impl ConnectionTrait, caller: &Caller) -> Result<Vec
 
 /// The campaign, if the caller reads it.
 pub async fn readable(conn: &impl ConnectionTrait, caller: &Caller, id: &str) -> Result<Campaign, CampaignError> {
-    let campaign = store::get(conn, id).await?.ok_or(CampaignError::NotFound)?;
+    let campaign = campaign::get(conn, id).await?.ok_or(CampaignError::NotFound)?;
     if !may_read(conn, caller, &campaign).await? {
         return Err(CampaignError::Forbidden);
     }

@@ -5,7 +5,7 @@
 //! Each job is planned by reading (`plan_*`: the heavy part, computing progress over a
 //! whole county, runs outside any write transaction so SQLite's single writer is not
 //! held meanwhile) and then applied in one short write transaction ([`store_progress`],
-//! [`enqueue`]). `crate::notify` writes outbox rows whose dedup keys make a second run of
+//! [`enqueue`]). `crate::notifications` writes outbox rows whose dedup keys make a second run of
 //! the same day a no-op.
 //!
 //! What this module must never do: send anything itself (it only writes the outbox), or
@@ -13,11 +13,11 @@
 
 use super::progress::{self, CountsCache, RegionProgress};
 use super::reminders::{self, OVERDUE_FOR_DAYS, ReminderKind};
-use super::store::{self, Campaign, Milestone};
+use super::campaign::{self, Campaign, Milestone};
 use super::{format_date, parse_date};
 use crate::auth::Role;
 use crate::db::sql;
-use crate::notify::{self, Event, Notification, Recipients};
+use crate::notifications::{self, Event, Notification, Recipients};
 use crate::procedures::Step;
 use crate::records::changelog::{self, LogEntry, LogOp};
 use crate::records::side;
@@ -56,7 +56,7 @@ pub async fn plan_reminders(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> 
     let today = crate::plans::china_date(now);
     let mut out = Vec::new();
     let mut cache = CountsCache::default();
-    for campaign in store::active(conn).await? {
+    for campaign in campaign::active(conn).await? {
         for m in &campaign.milestones {
             let Some(kind) = reminders::plan_reminders(m, today) else { continue };
             let lines = progress::compute(conn, &campaign, m, today, &mut cache).await?;
@@ -74,7 +74,7 @@ pub async fn enqueue(
 ) -> Result<usize, DbErr> {
     let mut written = 0;
     for n in notifications {
-        written += notify::notify(conn, now, n).await?;
+        written += notifications::notify(conn, now, n).await?;
     }
     Ok(written)
 }
@@ -121,7 +121,7 @@ pub fn milestone_notifications(
             ("lagging_count", json!(lagging.len())),
             ("lagging_regions", json!(names(lagging))),
             ("lagging_codes", json!(lagging.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>())),
-            // The templates' variables (`crate::notify`).
+            // The templates' variables (`crate::notifications`).
             ("due", json!(format_date(m.due_on))),
             ("region", json!(region_name)),
             ("progress", json!(format!("{}%", f64::from(share) / 10.0))),
@@ -205,7 +205,7 @@ pub async fn plan_digest(
     step_waiting_days: i64,
 ) -> Result<Vec<Notification>, DbErr> {
     let today = crate::plans::china_date(now);
-    let campaigns = store::active(conn).await?;
+    let campaigns = campaign::active(conn).await?;
     // Progress of each milestone that is due soon or late, computed once for everyone.
     let mut lines: HashMap<String, Vec<RegionProgress>> = HashMap::new();
     let mut cache = CountsCache::default();
@@ -522,7 +522,7 @@ pub async fn plan_progress(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> R
     let today = crate::plans::china_date(now);
     let mut out = Vec::new();
     let mut cache = CountsCache::default();
-    for campaign in store::active(conn).await? {
+    for campaign in campaign::active(conn).await? {
         for m in campaign.milestones.iter().filter(|m| reminders::in_window(m, today)) {
             let lines = progress::compute(conn, &campaign, m, today, &mut cache).await?;
             out.push(MilestoneLines { campaign_id: campaign.id.clone(), milestone_id: m.id.clone(), lines });

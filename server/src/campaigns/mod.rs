@@ -16,13 +16,13 @@ pub mod measure;
 pub mod progress;
 pub mod pull;
 pub mod reminders;
-pub mod store;
+pub mod campaign;
 pub mod template;
 
 pub use measure::Measure;
 pub use progress::{RegionProgress, expected_permille};
 pub use reminders::{Reminder, ReminderKind, plan_reminders};
-pub use store::{Campaign, Milestone, NewCampaign, NewMilestone};
+pub use campaign::{Campaign, Milestone, NewCampaign, NewMilestone};
 
 use chrono::NaiveDate;
 

@@ -7,7 +7,7 @@
 
 use super::format_date;
 use super::measure::{Measure, step_rank};
-use super::store::{Campaign, Milestone};
+use super::campaign::{Campaign, Milestone};
 use crate::db::sql;
 use chrono::{NaiveDate, TimeZone, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
@@ -249,7 +249,7 @@ async fn counts(
                 vec![like.clone()],
             )
             .await?;
-            let problems = crate::rules::quality_problems(
+            let problems = crate::assess::quality_problems(
                 conn,
                 (format!("h.region_code LIKE ? AND {LIVE_HOUSEHOLD}"), vec![like]),
             )

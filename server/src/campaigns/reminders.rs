@@ -9,7 +9,7 @@
 //!   township team, naming the lagging villages.
 
 use super::progress::RegionProgress;
-use super::store::Milestone;
+use super::campaign::Milestone;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 

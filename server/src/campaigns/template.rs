@@ -3,9 +3,9 @@
 //! far the work has got.
 //!
 //! What this module must never do: touch the database. It only says what a template
-//! holds; `super::store` creates the campaign.
+//! holds; `super::campaign` creates the campaign.
 
-use super::store::{CampaignError, NewCampaign, NewMilestone};
+use super::campaign::{CampaignError, NewCampaign, NewMilestone};
 use chrono::NaiveDate;
 use serde::Serialize;
 

@@ -10,7 +10,7 @@ use super::extract::AppJson;
 use crate::audit::Actor;
 use crate::auth::Caller;
 use crate::campaigns::progress::ProgressView;
-use crate::campaigns::store::{self, Campaign, Milestone, NewCampaign, NewMilestone};
+use crate::campaigns::campaign::{self, Campaign, Milestone, NewCampaign, NewMilestone};
 use crate::campaigns::template::{self, TemplateView};
 use crate::campaigns::{access, format_date};
 use crate::error::Refusal;
@@ -54,7 +54,7 @@ pub async fn create_campaign(
     caller: Caller,
     AppJson(body): AppJson<NewCampaign>,
 ) -> ApiResult<(StatusCode, Json<Campaign>)> {
-    let campaign = store::create(&state.db, &Actor::of(&caller), body).await?;
+    let campaign = campaign::create(&state.db, &Actor::of(&caller), body).await?;
     Ok((StatusCode::CREATED, Json(campaign)))
 }
 
@@ -80,7 +80,7 @@ pub async fn create_from_template(
     AppJson(body): AppJson<TemplateBody>,
 ) -> ApiResult<(StatusCode, Json<Campaign>)> {
     let new = template::campaign(body.template.as_deref(), body.region_code, body.year, body.name)?;
-    let campaign = store::create(&state.db, &Actor::of(&caller), new).await?;
+    let campaign = campaign::create(&state.db, &Actor::of(&caller), new).await?;
     Ok((StatusCode::CREATED, Json(campaign)))
 }
 
@@ -130,7 +130,7 @@ pub async fn update_campaign(
     Path(id): Path<Uuid>,
     AppJson(body): AppJson<CampaignPatch>,
 ) -> ApiResult<Json<Campaign>> {
-    Ok(Json(store::update(&state.db, &Actor::of(&caller), &id.to_string(), body.name, body.status).await?))
+    Ok(Json(campaign::update(&state.db, &Actor::of(&caller), &id.to_string(), body.name, body.status).await?))
 }
 
 /// Adds a milestone to a campaign (county staff of its region).
@@ -143,7 +143,7 @@ pub async fn add_milestone(
     Path(id): Path<Uuid>,
     AppJson(body): AppJson<NewMilestone>,
 ) -> ApiResult<(StatusCode, Json<Milestone>)> {
-    let stored = store::add_milestone(&state.db, &Actor::of(&caller), &id.to_string(), &body).await?;
+    let stored = campaign::add_milestone(&state.db, &Actor::of(&caller), &id.to_string(), &body).await?;
     Ok((StatusCode::CREATED, Json(stored)))
 }
 
@@ -156,7 +156,7 @@ pub async fn update_milestone(
     Path(id): Path<Uuid>,
     AppJson(body): AppJson<NewMilestone>,
 ) -> ApiResult<Json<Milestone>> {
-    Ok(Json(store::update_milestone(&state.db, &Actor::of(&caller), &id.to_string(), &body).await?))
+    Ok(Json(campaign::update_milestone(&state.db, &Actor::of(&caller), &id.to_string(), &body).await?))
 }
 
 /// Removes a milestone (county staff).
@@ -167,7 +167,7 @@ pub async fn delete_milestone(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    store::delete_milestone(&state.db, &Actor::of(&caller), &id.to_string()).await?;
+    campaign::delete_milestone(&state.db, &Actor::of(&caller), &id.to_string()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -8,7 +8,7 @@ use super::extract::AppJson;
 use crate::auth::Caller;
 use crate::error::Refusal;
 use crate::procedures::case::{self, CaseFilter, OpenCase};
-use crate::procedures::{Decision, Step, engine};
+use crate::procedures::{Decision, Step, signing};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -71,7 +71,7 @@ pub async fn sign(
 ) -> ApiResult<Json<Value>> {
     let step = Step::parse(&body.step).ok_or_else(|| Refusal::invalid(ErrorCode::UnknownCode))?;
     let id = id.to_string();
-    engine::sign(&state.db, &caller, &id, step, body.decision, body.comment, body.attachment_ids).await?;
+    signing::sign(&state.db, &caller, &id, step, body.decision, body.comment, body.attachment_ids).await?;
     case::view(&state.db.conn, &caller, &id).await.map(Json)
 }
 
@@ -90,7 +90,7 @@ pub async fn resubmit(
     AppJson(body): AppJson<ResubmitBody>,
 ) -> ApiResult<Json<Value>> {
     let id = id.to_string();
-    engine::resubmit(&state.db, &caller, &id, body.comment).await?;
+    signing::resubmit(&state.db, &caller, &id, body.comment).await?;
     case::view(&state.db.conn, &caller, &id).await.map(Json)
 }
 
@@ -112,7 +112,7 @@ pub async fn reopen(
 ) -> ApiResult<Json<Value>> {
     let step = Step::parse(&body.step).ok_or_else(|| Refusal::invalid(ErrorCode::UnknownCode))?;
     let id = id.to_string();
-    engine::reopen(&state.db, &caller, &id, step, body.comment).await?;
+    signing::reopen(&state.db, &caller, &id, step, body.comment).await?;
     case::view(&state.db.conn, &caller, &id).await.map(Json)
 }
 

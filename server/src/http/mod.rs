@@ -13,11 +13,11 @@ pub mod mobile;
 pub mod natural_villages;
 pub mod notice_pages;
 pub mod notices;
-pub mod notify;
+pub mod notifications;
 pub mod ops;
 pub mod plans;
 pub mod reports;
-pub mod rules;
+pub mod assess;
 
 use crate::state::AppState;
 use axum::{Extension, Router};
@@ -51,12 +51,12 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(admin::routes())
         .merge(cases::routes())
         .merge(comparison::routes())
-        .merge(rules::routes())
+        .merge(assess::routes())
         .merge(natural_villages::routes())
         .merge(plans::routes())
         .merge(reports::routes())
         .merge(notices::routes())
-        .merge(notify::routes())
+        .merge(notifications::routes())
         .merge(campaigns::routes())
         .merge(notice_pages::routes())
         .split_for_parts()

@@ -12,7 +12,7 @@ use crate::auth::throttle::sender_key;
 use crate::error::Kind;
 use crate::notices::objections::{self, ObjectionForm};
 use crate::notices::public::CachedPage;
-use crate::notices::{pages, period, qr, service};
+use crate::notices::{pages, period, qr, notice};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
@@ -75,8 +75,8 @@ fn page_url(state: &AppState, token: &str) -> String {
 async fn published(
     state: &AppState,
     token: &str,
-) -> Result<Option<(service::NoticeRow, crate::notices::content::NoticeContent)>, Response> {
-    service::public(&state.db.conn, token).await.map_err(|err| {
+) -> Result<Option<(notice::NoticeRow, crate::notices::content::NoticeContent)>, Response> {
+    notice::public(&state.db.conn, token).await.map_err(|err| {
         tracing::error!(%err, "loading a notice page");
         html(StatusCode::SERVICE_UNAVAILABLE, pages::message_page("暂时无法访问", "请稍后再试。"))
     })

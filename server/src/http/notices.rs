@@ -9,7 +9,7 @@ use super::error::ApiResult;
 use super::extract::AppJson;
 use crate::auth::Caller;
 use crate::notices::objections::{self, Answer, BulkDismissal, BulkDismissed, ObjectionView};
-use crate::notices::service::{self, NewNotice, NoticeView};
+use crate::notices::notice::{self, NewNotice, NoticeView};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -51,7 +51,7 @@ pub async fn list_notices(
     caller: Caller,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Vec<NoticeView>>> {
-    let views = service::list(&state.db, &caller, query.status.as_deref()).await?;
+    let views = notice::list(&state.db, &caller, query.status.as_deref()).await?;
     Ok(Json(views.into_iter().map(|v| with_url(&state, v)).collect()))
 }
 
@@ -64,7 +64,7 @@ pub async fn create_notice(
     caller: Caller,
     AppJson(body): AppJson<NewNotice>,
 ) -> ApiResult<Json<NoticeView>> {
-    Ok(Json(with_url(&state, service::create_draft(&state.db, &caller, body).await?)))
+    Ok(Json(with_url(&state, notice::create_draft(&state.db, &caller, body).await?)))
 }
 
 /// A notice with its cases, content and hash.
@@ -75,7 +75,7 @@ pub async fn get_notice(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<NoticeView>> {
-    Ok(Json(with_url(&state, service::readable(&state.db, &caller, &id.to_string()).await?)))
+    Ok(Json(with_url(&state, notice::readable(&state.db, &caller, &id.to_string()).await?)))
 }
 
 /// Publishes a draft: freezes and hashes its content, opens the period, gives it its public URL.
@@ -86,7 +86,7 @@ pub async fn publish_notice(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<NoticeView>> {
-    let view = service::publish(&state.db, &caller, &id.to_string(), state.clock.now()).await?;
+    let view = notice::publish(&state.db, &caller, &id.to_string(), state.clock.now()).await?;
     Ok(Json(with_url(&state, view)))
 }
 
@@ -98,7 +98,7 @@ pub async fn withdraw_notice(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<NoticeView>> {
-    Ok(Json(with_url(&state, service::withdraw(&state.db, &caller, &id.to_string()).await?)))
+    Ok(Json(with_url(&state, notice::withdraw(&state.db, &caller, &id.to_string()).await?)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -116,7 +116,7 @@ pub async fn add_posting(
     Path(id): Path<Uuid>,
     AppJson(body): AppJson<Posting>,
 ) -> ApiResult<Json<NoticeView>> {
-    Ok(Json(with_url(&state, service::add_posting(&state.db, &caller, &id.to_string(), body.attachment_id).await?)))
+    Ok(Json(with_url(&state, notice::add_posting(&state.db, &caller, &id.to_string(), body.attachment_id).await?)))
 }
 
 /// Closes a notice now if its period has ended with no open objection (the server also
@@ -130,7 +130,7 @@ pub async fn close_notice(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<NoticeView>> {
-    Ok(Json(with_url(&state, service::close_now(&state.db, &caller, &id.to_string(), state.clock.now()).await?)))
+    Ok(Json(with_url(&state, notice::close_now(&state.db, &caller, &id.to_string(), state.clock.now()).await?)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -32,7 +32,7 @@ pub struct ReportParams {
     pub format: Option<String>,
 }
 
-// `http/rules.rs` bounds its quality check like a report.
+// `http/assess.rs` bounds its quality check like a report.
 pub(crate) use crate::reports::{busy, too_large};
 
 fn parse_date(field: &str, value: Option<&str>) -> ApiResult<Option<NaiveDate>> {

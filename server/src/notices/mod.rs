@@ -9,7 +9,7 @@ pub mod pages;
 pub mod public;
 pub mod period;
 pub mod qr;
-pub mod service;
+pub mod notice;
 
 use crate::clock::Clock;
 use crate::db::Db;
@@ -28,12 +28,12 @@ pub async fn run_until_stopped(db: Db, clock: Clock, shutdown: impl Future<Outpu
             _ = tick.tick() => {}
         }
         let now = clock.now();
-        match service::close_due(&db, now).await {
+        match notice::close_due(&db, now).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(notices = n, "closed notices at the end of their period"),
             Err(err) => tracing::error!(%err, "closing notices failed"),
         }
-        if let Err(err) = service::remind(&db, now).await {
+        if let Err(err) = notice::remind(&db, now).await {
             tracing::error!(%err, "notice reminders failed");
         }
     }

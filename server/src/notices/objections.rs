@@ -5,17 +5,17 @@
 //! on their phones through pull (side entity `objection`).
 //!
 //! Who may answer is decided here (the grant for the notice's step and region, as in
-//! `super::service`). What this module must never do: show an objector's whole phone
+//! `super::notice`). What this module must never do: show an objector's whole phone
 //! number or sender address to anyone, or put the objection on a household's own
 //! change log (its officers must not see who objected).
 
-use super::service::{self, NoticeRow, grant_for};
+use super::notice::{self, NoticeRow, grant_for};
 use crate::audit::{Actor, AuditEntry};
 use crate::auth::Caller;
 use crate::db::{Db, WriteTxn, sql};
 use crate::error::{Kind, Refusal};
-use crate::notify::{self, Event, Notification, Recipients};
-use crate::procedures::engine;
+use crate::notifications::{self, Event, Notification, Recipients};
+use crate::procedures::signing;
 use crate::records::changelog::{self, LogEntry, LogOp};
 use crate::records::server_edit::Written;
 use crate::records::side::{self, SideRecord};
@@ -253,10 +253,10 @@ pub async fn file(
     };
 
     let txn = db.begin_write().await?;
-    let notice = service::load_by(&*txn, "token", token).await?.ok_or_else(Refusal::not_found)?;
+    let notice = notice::load_by(&*txn, "token", token).await?.ok_or_else(Refusal::not_found)?;
     // The notice's row lock, taken before anything is written: a close running at the
     // same moment either sees this objection or has already closed the notice.
-    if notice.ends_at.is_none_or(|end| now >= end) || !service::lock_published(&txn, &notice.id, now).await? {
+    if notice.ends_at.is_none_or(|end| now >= end) || !notice::lock_published(&txn, &notice.id, now).await? {
         return Err(Refusal::conflict(ErrorCode::NoticeNotPublished));
     }
     // One sender cannot keep more than a few objections open on a notice: each one
@@ -342,10 +342,10 @@ pub async fn file(
     )
     .await?;
     let region_name = notice.content().map(|c| c.region_name).unwrap_or_default();
-    let mut params = service::notice_params(&region_name, &notice.region_code, &notice.title, due_at);
+    let mut params = notice::notice_params(&region_name, &notice.region_code, &notice.title, due_at);
     params.insert("entry".into(), json!(entry_no.map_or_else(|| "全部".to_owned(), |n| format!("第{n}户"))));
     params.insert("receipt".into(), json!(receipt));
-    notify::notify(
+    notifications::notify(
         &*txn,
         now,
         Notification {
@@ -460,7 +460,7 @@ pub async fn answer(
     let txn = db.begin_write().await?;
     let row =
         load_where(&*txn, "o.id = ?", vec![id.into()]).await?.into_iter().next().ok_or_else(Refusal::not_found)?;
-    let notice = service::load_by(&*txn, "id", &row.view.notice_id).await?.ok_or_else(Refusal::not_found)?;
+    let notice = notice::load_by(&*txn, "id", &row.view.notice_id).await?.ok_or_else(Refusal::not_found)?;
     let grant = grant_for(caller, notice.step, &notice.region_code).ok_or_else(Refusal::out_of_scope)?;
     if row.view.status != "open" {
         return Err(Refusal::conflict(ErrorCode::ObjectionAnswered));
@@ -499,7 +499,7 @@ pub async fn answer(
         }
     }
     log(&txn, id, &row.region_code, row.version + 1).await?;
-    engine::record_written(&txn, written).await?;
+    signing::record_written(&txn, written).await?;
     let entry = AuditEntry {
         new_value: Some(status.into()),
         note: Some(findings),
@@ -508,7 +508,7 @@ pub async fn answer(
     crate::audit::record(&*txn, &[entry]).await?;
     txn.commit().await?;
     // The last open objection answered after the period: the notice may close now.
-    if let Err(err) = service::close(db, &notice.id, now).await
+    if let Err(err) = notice::close(db, &notice.id, now).await
         && err.kind == Kind::Internal
     {
         tracing::error!(notice = %notice.id, "closing the notice after an answer failed");
@@ -566,7 +566,7 @@ pub async fn dismiss_many(
         return Err(Refusal::invalid(ErrorCode::InvalidRequest));
     }
     let txn = db.begin_write().await?;
-    let notice = service::load_by(&*txn, "id", notice_id).await?.ok_or_else(Refusal::not_found)?;
+    let notice = notice::load_by(&*txn, "id", notice_id).await?.ok_or_else(Refusal::not_found)?;
     grant_for(caller, notice.step, &notice.region_code).ok_or_else(Refusal::out_of_scope)?;
     let open = load_where(&*txn, "o.notice_id = ? AND o.status = 'open'", vec![notice_id.into()]).await?;
     let chosen: Vec<&Row> = open
@@ -619,7 +619,7 @@ pub async fn dismiss_many(
     }
     txn.commit().await?;
     // The flood answered after the period: the notice may close now.
-    if let Err(err) = service::close(db, notice_id, now).await
+    if let Err(err) = notice::close(db, notice_id, now).await
         && err.kind == Kind::Internal
     {
         tracing::error!(notice = %notice_id, "closing the notice after a bulk dismissal failed");
@@ -653,7 +653,7 @@ async fn return_case(
         return Err(Refusal::invalid(ErrorCode::CasesRequired));
     }
     let comment = format!("异议成立，退回入户核实：{findings}");
-    Ok(engine::return_for_verification(txn, caller, grant, case_id, comment).await?)
+    Ok(signing::return_for_verification(txn, caller, grant, case_id, comment).await?)
 }
 
 fn pull_json(r: &Row) -> serde_json::Value {

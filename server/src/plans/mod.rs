@@ -16,7 +16,7 @@ pub mod outcome;
 pub mod tasks;
 pub mod timeline;
 
-pub use crate::rules::facts::{facts_from_records, income_facts};
+pub use crate::assess::facts::{facts_from_records, income_facts};
 pub use outcome::{MainMeasureSuggestion, PlanMeasure, PlanOutcome, PlanResult, RuleProblem, outcome};
 pub use tasks::{OverdueTask, overdue_tasks};
 pub use timeline::{DatePrecision, TimelineEntry, TimelineKind, timeline};

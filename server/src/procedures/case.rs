@@ -225,8 +225,8 @@ pub async fn view(conn: &impl ConnectionTrait, caller: &Caller, id: &str) -> Res
     }
     let mut view = case.to_json(&CASE);
     view["region_code"] = json!(region);
-    view["frozen_level"] = json!(super::engine::frozen_level(conn, id).await?.map(|l| l.code()));
-    view["signoffs"] = Value::Array(super::engine::signoffs(conn, id).await?);
+    view["frozen_level"] = json!(super::signing::frozen_level(conn, id).await?.map(|l| l.code()));
+    view["signoffs"] = Value::Array(super::signing::signoffs(conn, id).await?);
     Ok(view)
 }
 

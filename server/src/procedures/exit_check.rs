@@ -10,13 +10,13 @@ use crate::db::WriteTxn;
 use crate::domain::facts::{Guarantee, Standard};
 use crate::domain::{income::net_income_per_capita, thresholds::find_threshold};
 use crate::records::Record;
-use crate::rules;
+use crate::assess;
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use sea_orm::DbErr;
 
 /// Each unmet condition, as a field error naming it. Unknown counts as unmet.
 pub async fn unmet(txn: &WriteTxn, household: &Record) -> Result<Vec<FieldError>, DbErr> {
-    let Some(read) = rules::facts::household_facts(&**txn, &household.id, None).await? else { return Ok(Vec::new()) };
+    let Some(read) = assess::facts::household_facts(&**txn, &household.id, None).await? else { return Ok(Vec::new()) };
     let mut errors = Vec::new();
     for guarantee in Guarantee::ALL {
         if read.facts.guarantees.get(*guarantee) != Some(true) {
@@ -29,7 +29,7 @@ pub async fn unmet(txn: &WriteTxn, household: &Record) -> Result<Vec<FieldError>
             ));
         }
     }
-    let thresholds = rules::thresholds::all(&**txn).await?;
+    let thresholds = assess::thresholds::all(&**txn).await?;
     let standard = read.facts.standard.unwrap_or(Standard::National);
     match find_threshold(&thresholds, read.year as i32, &read.facts.region_code, standard) {
         Err(_) => errors.push(refusal(
@@ -38,7 +38,7 @@ pub async fn unmet(txn: &WriteTxn, household: &Record) -> Result<Vec<FieldError>
             format!("no poverty line is set for {} in this region: income cannot be checked", read.year),
         )),
         Ok(line) => {
-            let policy = rules::policy::for_region(&**txn, &read.facts.region_code).await?;
+            let policy = assess::policy::for_region(&**txn, &read.facts.region_code).await?;
             let above = net_income_per_capita(&read.facts.income, read.facts.resident_members, &policy)
                 .is_ok_and(|income| income.above(line.amount_fen));
             if !above {

@@ -10,9 +10,9 @@
 //! sync calls them, not the other way round.
 
 pub mod case;
-pub mod engine;
+pub mod signing;
 pub mod exit_check;
 pub mod steps;
 
-pub use engine::{CaseError, Decision};
+pub use signing::{CaseError, Decision};
 pub use steps::{CaseKind, Level, Step};

@@ -283,7 +283,7 @@ async fn quality_rows(
     let (mut cond, mut values) = scope;
     cond.push_str(" AND h.region_code LIKE ?");
     values.push(format!("{}%", unit.prefix()).into());
-    let households = crate::rules::quality_problems(conn, (cond, values)).await?;
+    let households = crate::assess::quality_problems(conn, (cond, values)).await?;
     let names = queries::region_names(conn, unit).await?;
     let mut rows = Vec::new();
     for h in households {

@@ -18,7 +18,7 @@ use crate::auth::Caller;
 use crate::db::entities::sync_conflict;
 use crate::db::{Db, WriteTxn, count, sql};
 use crate::error::{Kind, Refusal};
-use crate::procedures::engine;
+use crate::procedures::signing;
 use crate::records;
 use crate::records::changelog::{self, LogEntry, LogOp};
 use crate::records::scope;
@@ -361,8 +361,8 @@ async fn check_household_open(
     household_id: &str,
     region_code: &str,
 ) -> Result<(), ResolveError> {
-    let frozen = engine::households_frozen_levels(&**txn, &[household_id.to_owned()]).await?;
-    if frozen.get(household_id).is_some_and(|level| engine::caller_level(caller, region_code) < Some(*level)) {
+    let frozen = signing::households_frozen_levels(&**txn, &[household_id.to_owned()]).await?;
+    if frozen.get(household_id).is_some_and(|level| signing::caller_level(caller, region_code) < Some(*level)) {
         return Err(ResolveError::Blocked(ErrorCode::CaseFrozen));
     }
     let listed = count(

@@ -359,9 +359,9 @@ impl<'a> Work<'a> {
         if !former.is_empty() {
             self.ended.extend(scope::assignment_end_dates(&**txn, &self.caller.user_id, &former).await?);
         }
-        let frozen = procedures::engine::households_frozen_levels(&**txn, &ids).await?;
+        let frozen = procedures::signing::households_frozen_levels(&**txn, &ids).await?;
         for (id, region_code) in pairs {
-            let caller_level = procedures::engine::caller_level(self.caller, &region_code);
+            let caller_level = procedures::signing::caller_level(self.caller, &region_code);
             let frozen = frozen.get(&id).is_some_and(|level| caller_level < Some(*level));
             let household_access = access.get(&id).copied().unwrap_or(Access::None);
             self.households.insert(id.clone(), (HouseholdRef { id, region_code, frozen }, household_access));

@@ -494,7 +494,7 @@ async fn campaign_work_over_the_demo_county(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.schedule.enabled = false).await;
     let demo = jingzhun_tools::demo::load(&app.state.db, "demo1234").await.expect("demo county");
     let county = demo.county_code.clone();
-    let campaign = jingzhun::campaigns::store::create(
+    let campaign = jingzhun::campaigns::campaign::create(
         &app.state.db,
         &jingzhun::registry::Actor::CLI,
         jingzhun::campaigns::NewCampaign {

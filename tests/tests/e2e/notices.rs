@@ -282,7 +282,7 @@ async fn a_notice_runs_from_publishing_through_an_upheld_objection_to_closing(ba
     assert_eq!(outbox(&app, "objection_received").await, 1);
     let ends_at: chrono::DateTime<chrono::Utc> = notice["ends_at"].as_str().expect("ends_at").parse().expect("time");
     for _ in 0..2 {
-        jingzhun::notices::service::remind(&app.state.db, ends_at - chrono::Duration::hours(12)).await.expect("remind");
+        jingzhun::notices::notice::remind(&app.state.db, ends_at - chrono::Duration::hours(12)).await.expect("remind");
     }
     assert_eq!((outbox(&app, "notice_ending").await, outbox(&app, "objection_due").await), (1, 1));
 
@@ -536,7 +536,7 @@ async fn an_objection_on_the_page_reaches_the_village_team_by_sms_and_email(back
     let (status, _, _) =
         object(&browser(), &app.base, &token, &[("entry", "1"), ("body", "该户有人在城里买了房。")]).await;
     assert_eq!(status, 303);
-    let dispatcher = jingzhun::notify::dispatch::dispatcher(&app.state.db, &app.state.config.notify).expect("dispatcher");
+    let dispatcher = jingzhun::notifications::dispatch::dispatcher(&app.state.db, &app.state.config.notify).expect("dispatcher");
     let outcome = dispatcher.try_dispatch_once(app.clock.now()).await.expect("one cycle");
     assert_eq!(outcome.sent, 2, "{outcome:?}");
 

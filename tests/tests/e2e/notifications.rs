@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use jingzhun::auth::Role;
-use jingzhun::notify::{Event, Notification, Recipients};
+use jingzhun::notifications::{Event, Notification, Recipients};
 use jingzhun_notifier::Secret;
 use jingzhun_notifier::config::TencentSection;
 use jingzhun_notifier::outbox::Dispatcher;
@@ -36,7 +36,7 @@ on_both_backends!(
 
 pub(crate) async fn notify(app: &TestApp, notification: Notification) -> usize {
     let txn = app.state.db.begin_write().await.expect("begin");
-    let inserted = jingzhun::notify::notify(&*txn, app.clock.now(), notification).await.expect("notify");
+    let inserted = jingzhun::notifications::notify(&*txn, app.clock.now(), notification).await.expect("notify");
     txn.commit().await.expect("commit");
     inserted
 }
@@ -54,7 +54,7 @@ pub(crate) fn objection(dedup_key: &str, recipients: Recipients) -> Notification
 }
 
 fn dispatcher(app: &TestApp) -> Dispatcher {
-    jingzhun::notify::dispatch::dispatcher(&app.state.db, &app.state.config.notify).expect("dispatcher")
+    jingzhun::notifications::dispatch::dispatcher(&app.state.db, &app.state.config.notify).expect("dispatcher")
 }
 
 /// The outbox rows of a user: (channel, status, attempts, provider_code, provider_message_id, last_error).

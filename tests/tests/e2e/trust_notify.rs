@@ -6,7 +6,7 @@
 
 use jingzhun::Config;
 use jingzhun::auth::Role;
-use jingzhun::notify::Recipients;
+use jingzhun::notifications::Recipients;
 use jingzhun_notifier::Secret;
 use jingzhun_notifier::outbox::Dispatcher;
 use serde_json::{Value, json};
@@ -136,7 +136,7 @@ async fn an_aliyun_refusal_is_kept_without_the_phone_number(backend: Backend) {
     let app = &stage.app;
     let officer = user(app, "officer-m", "officer", VILLAGE_1, Some("13800138021"), None).await;
     notify(app, objection("objection:m1", Recipients::Users(vec![officer.clone()]))).await;
-    let outcome = jingzhun::notify::dispatch::dispatcher(&app.state.db, &app.state.config.notify)
+    let outcome = jingzhun::notifications::dispatch::dispatcher(&app.state.db, &app.state.config.notify)
         .expect("dispatcher")
         .try_dispatch_once(app.clock.now())
         .await
@@ -179,7 +179,7 @@ async fn a_busy_wecom_robot_is_retried_then_delivered(backend: Backend) {
     stage.wecom.busy(1);
     let recipients = Recipients::Role { role: Role::Village, region_code: VILLAGE_1.into() };
     assert_eq!(notify(app, objection("objection:b1", recipients)).await, 1);
-    let dispatcher = jingzhun::notify::dispatch::dispatcher(&app.state.db, &app.state.config.notify).expect("dispatcher");
+    let dispatcher = jingzhun::notifications::dispatch::dispatcher(&app.state.db, &app.state.config.notify).expect("dispatcher");
     let first = dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle");
     assert_eq!((first.retried, first.failed), (1, 0), "errcode -1 is WeCom being busy: {first:?}");
     assert!(stage.wecom.received().is_empty());

@@ -615,7 +615,7 @@ async fn a_county_announcement_of_5000_cases_closes(backend: Backend) {
     assert!(listed >= CASES, "every waiting case is listed: {listed}");
     app.clock.advance(Duration::days(8));
     // The close the server runs every minute (no request timeout around it).
-    jingzhun::notices::service::close(&app.state.db, &id, app.clock.now()).await.expect("the notice closes");
+    jingzhun::notices::notice::close(&app.state.db, &id, app.clock.now()).await.expect("the notice closes");
     let completed = app.count("SELECT COUNT(*) FROM procedure_case WHERE note = 'M7' AND status = 'completed'").await;
     assert_eq!(completed, CASES as i64);
     let signoffs = app.count(

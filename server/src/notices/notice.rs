@@ -14,7 +14,7 @@ use crate::auth::roles::prefix_len;
 use crate::auth::{Caller, Grant, Role};
 use crate::db::{Db, WriteTxn, count, sql};
 use crate::error::{Kind, Refusal};
-use crate::procedures::engine;
+use crate::procedures::signing;
 use crate::procedures::steps::Step;
 use crate::records;
 use crate::records::server_edit::Written;
@@ -227,7 +227,7 @@ async fn public_cases(
     let mut out = Vec::with_capacity(cases.len());
     for (case_id, household_id, kind) in cases {
         if kind == "identify"
-            && crate::rules::watch_list(conn, &household_id).await? == Some(crate::domain::edge::WatchList::Edge)
+            && crate::assess::watch_list(conn, &household_id).await? == Some(crate::domain::edge::WatchList::Edge)
         {
             tracing::info!(case = %case_id, "held back from a notice: the household is on the internal edge list");
             continue;
@@ -493,13 +493,13 @@ pub async fn publish(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> 
         _ => None,
     };
     if let Some(role) = above {
-        crate::notify::notify(
+        crate::notifications::notify(
             &*txn,
             now,
-            crate::notify::Notification {
-                event: crate::notify::Event::NoticePublished,
+            crate::notifications::Notification {
+                event: crate::notifications::Event::NoticePublished,
                 dedup_key: format!("notice:{id}:published"),
-                recipients: crate::notify::Recipients::Role { role, region_code: row.region_code.clone() },
+                recipients: crate::notifications::Recipients::Role { role, region_code: row.region_code.clone() },
                 params: notice_params(&content.region_name, &row.region_code, &row.title, period.ends_at),
                 urgent: false,
             },
@@ -628,7 +628,7 @@ pub async fn close(db: &Db, id: &str, now: DateTime<Utc>) -> Result<(), Refusal>
     let comment = format!("{}期满无异议 ({} {})", content::kind_label(row.step), row.title, row.id);
     let mut advanced = 0;
     for case in listed(&*txn, id).await?.into_iter().filter(|c| c.status == "listed") {
-        let status = match engine::pass_notice(&txn, &publisher, &grant, &case.case_id, row.step, comment.clone()).await
+        let status = match signing::pass_notice(&txn, &publisher, &grant, &case.case_id, row.step, comment.clone()).await
         {
             Ok(w) => {
                 written.extend(w);
@@ -636,7 +636,7 @@ pub async fn close(db: &Db, id: &str, now: DateTime<Utc>) -> Result<(), Refusal>
                 "advanced"
             }
             // Closed, moved some other way, or gone: nothing to pass, and the others still go on.
-            Err(engine::CaseError::Closed | engine::CaseError::StepMismatch | engine::CaseError::NotFound) => "left",
+            Err(signing::CaseError::Closed | signing::CaseError::StepMismatch | signing::CaseError::NotFound) => "left",
             Err(err) => return Err(err.into()),
         };
         txn.execute_raw(sql(
@@ -647,7 +647,7 @@ pub async fn close(db: &Db, id: &str, now: DateTime<Utc>) -> Result<(), Refusal>
         .await?;
     }
     let note = format!("{} cases passed the step; {comment}", advanced);
-    engine::record_written(&txn, written).await?;
+    signing::record_written(&txn, written).await?;
     crate::audit::record(&*txn, &[audit(None, "notice_close", id, note)]).await?;
     txn.commit().await?;
     Ok(())
@@ -773,7 +773,7 @@ pub async fn list(db: &Db, caller: &Caller, status: Option<&str>) -> Result<Vec<
 /// within a day (its publishing level checks that every objection is answered), and an
 /// objection's answer is due within a day or late.
 pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
-    use crate::notify::{Event, Notification, Recipients};
+    use crate::notifications::{Event, Notification, Recipients};
     let soon = now + chrono::Duration::days(1);
     struct Reminder {
         event: Event,
@@ -855,7 +855,7 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
         let mut params = notice_params(names.get(&region).map_or("", String::as_str), &region, &title, at);
         params.insert(name.into(), value.into());
         let recipients = Recipients::Role { role, region_code: region };
-        sent += crate::notify::notify(&*txn, now, Notification { event, dedup_key, recipients, params, urgent: false })
+        sent += crate::notifications::notify(&*txn, now, Notification { event, dedup_key, recipients, params, urgent: false })
             .await?;
     }
     txn.commit().await?;

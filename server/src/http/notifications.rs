@@ -1,6 +1,6 @@
 //! `/api/v1` notifications: message templates, each user's channel preferences, a test
 //! send through a configured channel, the delivery log, and the regions' WeCom group
-//! robots. Handlers only parse, call the services of `crate::notify` and map the answer.
+//! robots. Handlers only parse, call the services of `crate::notifications` and map the answer.
 //!
 //! Who may do what is decided by those services, which also open the transactions and
 //! write the audit entries; this file must never touch SQL, a transaction or a
@@ -14,10 +14,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::error::ApiResult;
 use super::extract::AppJson;
 use crate::auth::Caller;
-use crate::notify::deliveries::{self, AttemptBody, DeliveryBody, LogParams, TestSendBody, TestSendResult};
-use crate::notify::preferences::{self, PreferenceBody, PreferencesBody};
-use crate::notify::robots::{self, NewRobot, RobotBody, RobotUpdate};
-use crate::notify::templates::{self, TemplateBody, TemplateUpdate};
+use crate::notifications::deliveries::{self, AttemptBody, DeliveryBody, LogParams, TestSendBody, TestSendResult};
+use crate::notifications::preferences::{self, PreferenceBody, PreferencesBody};
+use crate::notifications::robots::{self, NewRobot, RobotBody, RobotUpdate};
+use crate::notifications::templates::{self, TemplateBody, TemplateUpdate};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -1,5 +1,5 @@
 //! `/api/v1`: poverty lines, rule variants, rule assessments of a household,
-//! data-quality checks, and a village's exit assessment. The services in `crate::rules`
+//! data-quality checks, and a village's exit assessment. The services in `crate::assess`
 //! decide who may read and set what; this file only parses, calls them and maps the
 //! answer, and must never touch SQL or a transaction.
 
@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::error::ApiResult;
 use super::extract::AppJson;
 use crate::auth::Caller;
-use crate::rules::{self, policy::PolicyBody, thresholds::ThresholdBody, village::PopulationBody};
+use crate::assess::{self, policy::PolicyBody, thresholds::ThresholdBody, village::PopulationBody};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -30,7 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Every poverty line stored.
 #[utoipa::path(get, path = "/api/v1/thresholds", tag = "rules", responses((status = 200, body = [ThresholdBody])), security(("bearer" = [])))]
 pub async fn list_thresholds(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Vec<ThresholdBody>>> {
-    Ok(Json(rules::thresholds::list(&state.db.conn).await?))
+    Ok(Json(assess::thresholds::list(&state.db.conn).await?))
 }
 
 /// Sets a poverty line for a year, region and standard (county staff of that region).
@@ -41,7 +41,7 @@ pub async fn set_threshold(
     caller: Caller,
     AppJson(body): AppJson<ThresholdBody>,
 ) -> ApiResult<StatusCode> {
-    rules::thresholds::set(&state.db, &caller, body).await?;
+    assess::thresholds::set(&state.db, &caller, body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -61,7 +61,7 @@ pub async fn assessment(
     Path(id): Path<Uuid>,
     Query(params): Query<AssessmentParams>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(rules::assessment(&state.db.conn, &caller, &id.to_string(), params.year).await?))
+    Ok(Json(assess::assessment(&state.db.conn, &caller, &id.to_string(), params.year).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -80,20 +80,20 @@ pub async fn quality(
     caller: Caller,
     Query(params): Query<QualityParams>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    let condition = rules::quality_scope(&caller, params.region_code.as_deref());
+    let condition = assess::quality_scope(&caller, params.region_code.as_deref());
     // Several queries per household: bounded like a whole-region report (M9).
     let _slot = state.gates.reports.enter().await.map_err(|_| super::reports::busy())?;
-    let households = rules::count_households(&state.db.conn, &condition).await?;
+    let households = assess::count_households(&state.db.conn, &condition).await?;
     if households > state.config.reports.max_households {
         return Err(super::reports::too_large(households, state.config.reports.max_households));
     }
-    Ok(Json(rules::quality_problems(&state.db.conn, condition).await?))
+    Ok(Json(assess::quality_problems(&state.db.conn, condition).await?))
 }
 
 /// The stored regional rule variants.
 #[utoipa::path(get, path = "/api/v1/rule-policies", tag = "rules", responses((status = 200, body = [PolicyBody])), security(("bearer" = [])))]
 pub async fn list_policies(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Vec<PolicyBody>>> {
-    Ok(Json(rules::policy::list(&state.db.conn).await?))
+    Ok(Json(assess::policy::list(&state.db.conn).await?))
 }
 
 /// Sets a region's rule variants (county staff of that region).
@@ -104,7 +104,7 @@ pub async fn set_policy(
     caller: Caller,
     AppJson(body): AppJson<PolicyBody>,
 ) -> ApiResult<StatusCode> {
-    rules::policy::set(&state.db, &caller, body).await?;
+    assess::policy::set(&state.db, &caller, body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -118,7 +118,7 @@ pub async fn village_exit(
     caller: Caller,
     Path(code): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(rules::village::exit_assessment(&state.db.conn, &caller, &code).await?))
+    Ok(Json(assess::village::exit_assessment(&state.db.conn, &caller, &code).await?))
 }
 
 /// Records a village's rural population (county staff).
@@ -130,6 +130,6 @@ pub async fn set_population(
     Path(code): Path<String>,
     AppJson(body): AppJson<PopulationBody>,
 ) -> ApiResult<StatusCode> {
-    rules::village::set_population(&state.db, &caller, &code, &body).await?;
+    assess::village::set_population(&state.db, &caller, &code, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
