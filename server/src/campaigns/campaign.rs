@@ -42,7 +42,8 @@ pub struct Milestone {
     pub starts_on: Option<NaiveDate>,
     #[schema(value_type = String, format = Date)]
     pub due_on: NaiveDate,
-    /// `households_visited`, `cases_past_step:<step>`, `quality_problems_left`, `help_plans_entered`.
+    /// `households_visited`, `cases_past_step:<step>`, `cases_completed`, `households_collected`,
+    /// `quality_problems_left`, `households_complete`, `help_plans_entered` (see `campaigns::Measure`).
     pub measure: String,
     /// Percent of the measure that counts as done.
     pub target_percent: i32,
@@ -76,7 +77,8 @@ pub struct NewMilestone {
     pub starts_on: Option<NaiveDate>,
     #[schema(value_type = String, format = Date)]
     pub due_on: NaiveDate,
-    /// `households_visited`, `cases_past_step:<step>`, `quality_problems_left`, `help_plans_entered`.
+    /// `households_visited`, `cases_past_step:<step>`, `cases_completed`, `households_collected`,
+    /// `quality_problems_left`, `households_complete`, `help_plans_entered` (see `campaigns::Measure`).
     pub measure: String,
     /// Percent that counts as done (default 100).
     #[serde(default = "full_target", deserialize_with = "target_or_full")]

@@ -4,7 +4,7 @@
 //! and where. Reminders go out N days before a milestone, on its day and once it is
 //! overdue; overdue lags escalate to the supervisor one level up.
 //!
-//! Who may read a campaign is decided in `access`, who may change it in `store`: the
+//! Who may read a campaign is decided in `access`, who may change it in `campaign`: the
 //! HTTP layer only passes the caller on and maps the refusal.
 //!
 //! What this module must never do: speak HTTP, or change household data. It reads the

@@ -5,9 +5,9 @@
 //! What this module must never do: write, or decide who reads a line (the caller's
 //! regions come from `super::access`).
 
-use super::format_date;
-use super::measure::{Measure, step_rank};
 use super::campaign::{Campaign, Milestone};
+use super::format_date;
+use super::measure::{MISSING_ITEMS, Measure, step_rank};
 use crate::db::sql;
 use chrono::{NaiveDate, TimeZone, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
@@ -211,11 +211,6 @@ async fn counts(
             .await?;
         }
         Measure::CasesPastStep(step) => {
-            // This campaign year's cases: opened since 1 January, Beijing time.
-            let since = chrono::FixedOffset::east_opt(8 * 3600)
-                .and_then(|tz| tz.with_ymd_and_hms(campaign.year, 1, 1, 0, 0, 0).single())
-                .map(|t| t.with_timezone(&Utc))
-                .unwrap_or_default();
             #[derive(FromQueryResult)]
             struct CaseAt {
                 region_code: String,
@@ -226,7 +221,7 @@ async fn counts(
                 backend,
                 "SELECT h.region_code, c.status, c.step FROM procedure_case c JOIN household h ON h.id = c.household_id \
                  WHERE h.region_code LIKE ? AND c.status <> 'rejected' AND c.created_at >= ?",
-                vec![like, since.into()],
+                vec![like, cases_since(campaign.year).into()],
             ))
             .all(conn)
             .await?;
@@ -240,33 +235,90 @@ async fn counts(
                 }
             }
         }
-        Measure::QualityProblemsLeft => {
-            let totals = grouped(
+        Measure::CasesCompleted => {
+            out = grouped(
+                "SELECT h.region_code, COUNT(*) AS total, SUM(CASE WHEN c.status <> 'open' THEN 1 ELSE 0 END) AS done \
+                 FROM procedure_case c JOIN household h ON h.id = c.household_id \
+                 WHERE h.region_code LIKE ? AND c.created_at >= ? GROUP BY h.region_code"
+                    .to_owned(),
+                vec![like, cases_since(campaign.year).into()],
+            )
+            .await?;
+        }
+        Measure::HouseholdsCollected => {
+            // Visited at any time this campaign year, not only inside this milestone's
+            // window: the summary and the entry come after the collection window closed.
+            out = grouped(
                 format!(
-                    "SELECT h.region_code, COUNT(*) AS total, CAST(0 AS BIGINT) AS done FROM household h WHERE h.region_code LIKE ? AND {LIVE_HOUSEHOLD} \
+                    "SELECT h.region_code, COUNT(*) AS total, SUM(CASE WHEN EXISTS (SELECT 1 FROM visit_log v \
+                     WHERE v.household_id = h.id AND v.visited_on >= ? AND v.visited_on <= ?) \
+                     AND NOT EXISTS (SELECT 1 FROM procedure_case c WHERE c.household_id = h.id AND c.status = 'open') \
+                     THEN 1 ELSE 0 END) AS done FROM household h WHERE h.region_code LIKE ? AND {LIVE_HOUSEHOLD} \
                      GROUP BY h.region_code"
                 ),
-                vec![like.clone()],
+                vec![format_date(year_start(campaign.year)).into(), format_date(m.due_on).into(), like],
             )
             .await?;
-            let problems = crate::assess::quality_problems(
-                conn,
-                (format!("h.region_code LIKE ? AND {LIVE_HOUSEHOLD}"), vec![like]),
-            )
-            .await?;
-            let mut with_problems: HashMap<String, i64> = HashMap::new();
-            for p in problems {
-                if let Some(code) = p["region_code"].as_str() {
-                    *with_problems.entry(code.to_owned()).or_default() += 1;
-                }
-            }
-            for (code, (_, total)) in totals {
-                let bad = with_problems.get(&code).copied().unwrap_or(0);
-                out.insert(code, (total - bad, total));
-            }
+        }
+        Measure::QualityProblemsLeft => {
+            out = households_without(conn, like, |_| true).await?;
+        }
+        Measure::HouseholdsComplete => {
+            out = households_without(conn, like, |code| MISSING_ITEMS.contains(&code)).await?;
         }
     }
     Ok(out)
+}
+
+/// (done, total) per household region code under `like`: live households, done when
+/// none of their R8 problems is one `counts` (every problem, or only the omissions).
+async fn households_without(
+    conn: &impl ConnectionTrait,
+    like: Value,
+    counts: impl Fn(&str) -> bool,
+) -> Result<HashMap<String, (i64, i64)>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Live {
+        region_code: String,
+        total: i64,
+    }
+    let totals = Live::find_by_statement(sql(
+        conn.get_database_backend(),
+        &format!(
+            "SELECT h.region_code, COUNT(*) AS total FROM household h WHERE h.region_code LIKE ? AND {LIVE_HOUSEHOLD} \
+             GROUP BY h.region_code"
+        ),
+        vec![like.clone()],
+    ))
+    .all(conn)
+    .await?;
+    let problems =
+        crate::assess::quality_problems(conn, (format!("h.region_code LIKE ? AND {LIVE_HOUSEHOLD}"), vec![like]))
+            .await?;
+    let mut with_problems: HashMap<String, i64> = HashMap::new();
+    for p in problems {
+        let counted = p["problems"]
+            .as_array()
+            .is_some_and(|list| list.iter().any(|problem| problem["code"].as_str().is_some_and(&counts)));
+        if let (true, Some(code)) = (counted, p["region_code"].as_str()) {
+            *with_problems.entry(code.to_owned()).or_default() += 1;
+        }
+    }
+    Ok(totals
+        .into_iter()
+        .map(|Live { region_code, total }| {
+            let bad = with_problems.get(&region_code).copied().unwrap_or(0);
+            (region_code, (total - bad, total))
+        })
+        .collect())
+}
+
+/// This campaign year's cases are those opened since 1 January, Beijing time.
+fn cases_since(year: i32) -> chrono::DateTime<Utc> {
+    chrono::FixedOffset::east_opt(8 * 3600)
+        .and_then(|tz| tz.with_ymd_and_hms(year, 1, 1, 0, 0, 0).single())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
 }
 
 fn year_start(year: i32) -> NaiveDate {
@@ -274,16 +326,19 @@ fn year_start(year: i32) -> NaiveDate {
 }
 
 /// Counts already read in one job run, by what they depend on: two milestones with
-/// the same measure (the 004 timeline checks data quality twice) read the data once.
+/// the same measure (the 004 timeline looks at data quality three times) read the data once.
 #[derive(Default)]
 pub struct CountsCache(HashMap<String, HashMap<String, (i64, i64)>>);
 
 fn cache_key(campaign: &Campaign, m: &Milestone, measure: &Measure, prefix: &str) -> String {
     match measure {
         // Neither window nor year matters to these.
-        Measure::QualityProblemsLeft => format!("{}|{prefix}", measure.code()),
-        Measure::HelpPlansEntered | Measure::CasesPastStep(_) => {
+        Measure::QualityProblemsLeft | Measure::HouseholdsComplete => format!("{}|{prefix}", measure.code()),
+        Measure::HelpPlansEntered | Measure::CasesPastStep(_) | Measure::CasesCompleted => {
             format!("{}|{prefix}|{}", measure.code(), campaign.year)
+        }
+        Measure::HouseholdsCollected => {
+            format!("{}|{prefix}|{}|{}", measure.code(), campaign.year, format_date(m.due_on))
         }
         Measure::HouseholdsVisited => format!(
             "{}|{prefix}|{}|{}|{}",

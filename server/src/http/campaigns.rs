@@ -68,9 +68,10 @@ pub struct TemplateBody {
     pub name: Option<String>,
 }
 
-/// Creates a campaign from a template in one call: the 004 timeline (collection 10/10–11/10,
-/// entry by 11/28, analysis 12/1–12/10, checking 12/11–12/20, correction 12/21–12/31,
-/// summary 1/1–1/5 of the next year).
+/// Creates a campaign from a template in one call: the 004 §二 timeline (procedures and
+/// collection 10/10–11/10, summary report 11/11, entry by 11/28, 查漏补缺 by 11/30, problem
+/// list 12/1–12/10, checking 12/11–12/20, correction 12/21–12/31, summary 1/1–1/5 of the
+/// next year), each milestone measured by what 004 asks for that day.
 #[utoipa::path(post, path = "/api/v1/campaigns/from-template", tag = "campaigns", request_body = TemplateBody,
     responses((status = 201, body = Campaign), (status = 400, description = "unknown_template, invalid_region"), (status = 403)),
     security(("bearer" = [])))]

@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 on_both_backends!(
     a_campaign_from_the_004_template_reminds_escalates_and_digests,
-    campaign_progress_is_scoped_audited_and_pulled_by_supervisors
+    campaign_progress_is_scoped_audited_and_pulled_by_supervisors,
+    the_004_template_measures_what_004_asks_on_004s_dates
 );
 
 /// A Beijing time in 2026, as the server's clock takes it.
@@ -84,7 +85,9 @@ async fn send_as(app: &TestApp, username: &str, method: reqwest::Method, path: &
 
 async fn run_at(app: &TestApp, at: DateTime<Utc>) -> Vec<String> {
     app.clock.set(at);
-    jingzhun::scheduler::run_due(&app.state.db, &app.state.clock, &app.state.config.schedule).await.expect("scheduled work runs")
+    jingzhun::scheduler::run_due(&app.state.db, &app.state.clock, &app.state.config.schedule)
+        .await
+        .expect("scheduled work runs")
 }
 
 /// The test county with e-mail addresses, a second supervisor (over the county), and
@@ -116,17 +119,36 @@ async fn county_with_visits(app: &TestApp) {
     }
 }
 
+/// The id of the (first) milestone of `campaign` with this measure.
+fn milestone_measuring(campaign: &Value, measure: &str) -> String {
+    campaign["milestones"]
+        .as_array()
+        .expect("milestones")
+        .iter()
+        .find(|m| m["measure"] == measure)
+        .and_then(|m| m["id"].as_str())
+        .unwrap_or_else(|| panic!("a milestone measuring {measure}"))
+        .to_owned()
+}
+
+/// A region's line in one milestone's progress.
+fn line_of(progress: &Value, region: &str) -> Value {
+    progress["milestones"][0]["regions"]
+        .as_array()
+        .expect("regions")
+        .iter()
+        .find(|l| l["region_code"] == region)
+        .cloned()
+        .unwrap_or_else(|| panic!("{region} in {progress}"))
+}
+
 async fn a_campaign_from_the_004_template_reminds_escalates_and_digests(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.schedule.enabled = false).await;
     county_with_visits(&app).await;
     let county = Admin::login(&app.base, "county", PASSWORD).await;
     let campaign =
         county.ok_post("/api/v1/campaigns/from-template", json!({"region_code": COUNTY, "year": 2026})).await;
-    let milestones = campaign["milestones"].as_array().expect("milestones");
-    let due: Vec<&str> = milestones.iter().map(|m| m["due_on"].as_str().expect("due")).collect();
-    assert_eq!(due, ["2026-11-10", "2026-11-28", "2026-12-10", "2026-12-20", "2026-12-31", "2027-01-05"]);
-    let collection = milestones[0]["id"].as_str().expect("id").to_owned();
-    assert_eq!(milestones[0]["measure"], "households_visited");
+    let collection = milestone_measuring(&campaign, "households_visited");
 
     // An objection to a notice in 西村, open since 5 November.
     let objection = Uuid::new_v4().to_string();
@@ -160,7 +182,8 @@ async fn a_campaign_from_the_004_template_reminds_escalates_and_digests(backend:
         assert_eq!(d.params["objections"][0]["id"], objection.as_str());
         assert_eq!(d.params["objections"][0]["age_days"], 2);
         assert_eq!(d.params["due"][0]["days_left"], 3);
-        assert_eq!(d.params["due_count"], 1);
+        // 11/10's procedures and collection, and 11/11's summary report.
+        assert_eq!(d.params["due_count"], 3);
     }
 
     // Two days before: nothing about this milestone; one day before: the second reminder.
@@ -190,7 +213,10 @@ async fn a_campaign_from_the_004_template_reminds_escalates_and_digests(backend:
     config.schedule.enabled = false;
     let other = jingzhun::prepare(config).await.expect("a second process starts");
     other.clock.set(at);
-    let (first, second) = tokio::join!(jingzhun::scheduler::run_due(&app.state.db, &app.state.clock, &app.state.config.schedule), jingzhun::scheduler::run_due(&other.db, &other.clock, &other.config.schedule));
+    let (first, second) = tokio::join!(
+        jingzhun::scheduler::run_due(&app.state.db, &app.state.clock, &app.state.config.schedule),
+        jingzhun::scheduler::run_due(&other.db, &other.clock, &other.config.schedule)
+    );
     let mut ran = first.expect("first run");
     ran.extend(second.expect("second run"));
     let distinct: BTreeSet<&String> = ran.iter().collect();
@@ -266,7 +292,7 @@ async fn campaign_progress_is_scoped_audited_and_pulled_by_supervisors(backend: 
     let campaign =
         county.ok_post("/api/v1/campaigns/from-template", json!({"region_code": COUNTY, "year": 2026})).await;
     let id = campaign["id"].as_str().expect("id").to_owned();
-    let collection = campaign["milestones"][0]["id"].as_str().expect("milestone").to_owned();
+    let collection = milestone_measuring(&campaign, "households_visited");
     let added = county
         .ok_post(
             &format!("/api/v1/campaigns/{id}/milestones"),
@@ -274,7 +300,7 @@ async fn campaign_progress_is_scoped_audited_and_pulled_by_supervisors(backend: 
                    "measure": "cases_past_step:village_notice", "remind_days_before": [5]}),
         )
         .await;
-    assert_eq!(added["position"], 7);
+    assert_eq!(added["position"], 10);
     assert_eq!(added["remind_days_before"], json!([5]));
 
     // Progress from the data: 东村 2 of 2 visited, 西村 1 of 2, lagging once due.
@@ -342,7 +368,7 @@ async fn campaign_progress_is_scoped_audited_and_pulled_by_supervisors(backend: 
         .await
         .expect("audit")
         .expect("a row");
-    assert_eq!(audited.try_get_by_index::<i64>(0).expect("count"), 1 + 6 + 1);
+    assert_eq!(audited.try_get_by_index::<i64>(0).expect("count"), 1 + 9 + 1);
 
     // A supervisor's phone: what the scheduler computes arrives by pull.
     let phone = app.phone("supervisor", "phone-s").await;
@@ -475,6 +501,154 @@ async fn campaign_progress_is_scoped_audited_and_pulled_by_supervisors(backend: 
     );
 }
 
+/// 004 §二's days, each with what 004 asks for that day. A county whose procedures are
+/// not all run to their end by 11/10 lags on 11/10 (even though every village was
+/// visited in time), and the reminders go out on 004's days: before 11/10, overdue the
+/// day after, before the 11/11 report, the 11/28 entry and the 11/30 查漏补缺.
+async fn the_004_template_measures_what_004_asks_on_004s_dates(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.schedule.enabled = false).await;
+    county_with_visits(&app).await;
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let supervisor = Admin::login(&app.base, "supervisor", PASSWORD).await;
+    let campaign =
+        county.ok_post("/api/v1/campaigns/from-template", json!({"region_code": COUNTY, "year": 2026})).await;
+    let laid_out: Vec<(String, String, String, i64)> = campaign["milestones"]
+        .as_array()
+        .expect("milestones")
+        .iter()
+        .map(|m| {
+            (
+                m["starts_on"].as_str().unwrap_or_default().to_owned(),
+                m["due_on"].as_str().expect("due").to_owned(),
+                m["measure"].as_str().expect("measure").to_owned(),
+                m["target_percent"].as_i64().expect("target"),
+            )
+        })
+        .collect();
+    let expected = [
+        ("2026-10-10", "2026-11-10", "cases_completed", 100),
+        ("2026-10-10", "2026-11-10", "households_visited", 100),
+        ("", "2026-11-11", "households_collected", 100),
+        ("2026-11-11", "2026-11-28", "households_collected", 100),
+        ("2026-11-29", "2026-11-30", "households_complete", 100),
+        ("2026-12-01", "2026-12-10", "quality_problems_left", 60),
+        ("2026-12-11", "2026-12-20", "quality_problems_left", 80),
+        ("2026-12-21", "2026-12-31", "quality_problems_left", 100),
+        ("2027-01-01", "2027-01-05", "cases_completed", 100),
+    ]
+    .map(|(s, d, m, t)| (s.to_owned(), d.to_owned(), m.to_owned(), t));
+    assert_eq!(laid_out, expected);
+    let milestones = campaign["milestones"].as_array().expect("milestones");
+    // What happens outside this system is named as such, not passed off as measured.
+    for i in [2, 3, 8] {
+        assert!(milestones[i]["name"].as_str().expect("name").contains("系统外"), "{}", milestones[i]);
+    }
+    let id = campaign["id"].as_str().expect("id").to_owned();
+    let mid = |i: usize| milestones[i]["id"].as_str().expect("milestone id").to_owned();
+    let (procedures, report, entry, complete) = (mid(0), mid(2), mid(3), mid(4));
+
+    // Two identifications in 东村 this year: one refused at the home visit (its procedure
+    // has run to its end), one still open. 西村 has none. A household in 西村 with no
+    // head is an omission for 查漏补缺.
+    let phone = app.phone("officer-a", "phone-a3").await;
+    let (refused, _) = create_household(&phone, VILLAGE_1, 0).await;
+    let (open, _) = create_household(&phone, VILLAGE_1, 0).await;
+    let headless = Uuid::new_v4();
+    let res = push(
+        &phone,
+        vec![changeset(vec![change(
+            "household",
+            headless,
+            Op::Create,
+            0,
+            json!({"region_code": VILLAGE_2, "address": "西村二组2号", "standard": "national", "kind": "general",
+                   "poverty_causes": ["illness"]}),
+        )])],
+    )
+    .await;
+    assert_eq!(res.results[0].status, ChangeSetStatus::Applied, "{:?}", res.results[0]);
+    let officer = Admin::login(&app.base, "officer-a", PASSWORD).await;
+    let village = Admin::login(&app.base, "village-1", PASSWORD).await;
+    let mut cases = Vec::new();
+    for household in [refused, open] {
+        let case = county.ok_post("/api/v1/cases", json!({"household_id": household, "kind": "identify"})).await;
+        cases.push(case["id"].as_str().expect("case id").to_owned());
+    }
+    let signoff = |step: &str, decision: &str| json!({"step": step, "decision": decision, "comment": decision});
+    officer.ok_post(&format!("/api/v1/cases/{}/signoffs", cases[0]), signoff("application", "approve")).await;
+    village.ok_post(&format!("/api/v1/cases/{}/signoffs", cases[0]), signoff("home_verification", "reject")).await;
+
+    // On 11/10 by the server's clock: 东村 has one of its two procedures done and lags,
+    // and so do its township and the county; 西村, with none, does not.
+    app.clock.set(beijing(11, 10, 9));
+    let on_the_day = supervisor.ok_get(&format!("/api/v1/campaigns/{id}/progress?milestone_id={procedures}")).await;
+    assert_eq!(on_the_day["on"], "2026-11-10");
+    let east = line_of(&on_the_day, VILLAGE_1);
+    assert_eq!((east["done"].clone(), east["total"].clone()), (json!(1), json!(2)), "{east}");
+    assert_eq!((east["expected_permille"].clone(), east["lagging"].clone()), (json!(1000), json!(true)));
+    assert_eq!(line_of(&on_the_day, TOWNSHIP)["lagging"], true);
+    assert_eq!(line_of(&on_the_day, COUNTY)["lagging"], true);
+    let west = line_of(&on_the_day, VILLAGE_2);
+    assert_eq!((west["total"].clone(), west["lagging"].clone()), (json!(0), json!(false)));
+    // Halfway through the window, half done is on track.
+    let early =
+        supervisor.ok_get(&format!("/api/v1/campaigns/{id}/progress?milestone_id={procedures}&on=2026-10-25")).await;
+    assert_eq!(line_of(&early, VILLAGE_1)["lagging"], false);
+    // 查漏补缺 sees the headless household in 西村.
+    let omissions =
+        supervisor.ok_get(&format!("/api/v1/campaigns/{id}/progress?milestone_id={complete}&on=2026-11-30")).await;
+    let west = line_of(&omissions, VILLAGE_2);
+    assert!(west["done"].as_i64() < west["total"].as_i64() && west["lagging"] == true, "{west}");
+
+    // The reminders, run by the scheduler on the days 004 sets.
+    let heard = |sent: &[Sent], event: &str, milestone: &str, user: &str| -> Vec<Value> {
+        sent.iter()
+            .filter(|s| s.event == event && s.key.contains(milestone) && s.user == user)
+            .map(|s| s.params.clone())
+            .collect()
+    };
+    run_at(&app, beijing(11, 7, 9)).await;
+    let sent = outbox(&app).await;
+    let before = heard(&sent, "milestone_approaching", &procedures, "township-1");
+    assert_eq!(before.len(), 1, "three days before 11/10");
+    assert_eq!((before[0]["lagging"].clone(), before[0]["days_left"].clone()), (json!("东村"), json!(3)));
+    run_at(&app, beijing(11, 8, 9)).await;
+    assert_eq!(heard(&outbox(&app).await, "milestone_approaching", &procedures, "township-1").len(), 1);
+    run_at(&app, beijing(11, 10, 9)).await;
+    assert_eq!(heard(&outbox(&app).await, "milestone_due", &procedures, "township-1").len(), 1, "on 11/10");
+    run_at(&app, beijing(11, 11, 9)).await;
+    let sent = outbox(&app).await;
+    let escalated: BTreeSet<&str> = sent
+        .iter()
+        .filter(|s| s.event == "milestone_overdue" && s.key.contains(&procedures) && s.key.ends_with(":supervisor"))
+        .map(|s| s.user.as_str())
+        .collect();
+    assert_eq!(escalated, BTreeSet::from(["supervisor", "supervisor-county"]), "overdue the day after 11/10");
+    let overdue = heard(&sent, "milestone_overdue", &procedures, "supervisor");
+    assert_eq!((overdue[0]["lagging"].clone(), overdue[0]["days_late"].clone()), (json!("东村"), json!(1)));
+    // 11/11's summary: 东村's open case and the unvisited households keep both villages short.
+    let summary = heard(&sent, "milestone_due", &report, "township-1");
+    assert_eq!(summary.len(), 1, "on 11/11");
+    assert_eq!(summary[0]["lagging"], "东村、西村");
+    // The entry by 11/28: three days and one day before, and on the day.
+    run_at(&app, beijing(11, 24, 9)).await;
+    assert!(heard(&outbox(&app).await, "milestone_approaching", &entry, "township-1").is_empty());
+    run_at(&app, beijing(11, 25, 9)).await;
+    let sent = outbox(&app).await;
+    let entry_heard = heard(&sent, "milestone_approaching", &entry, "township-1");
+    assert_eq!(entry_heard.len(), 1, "three days before 11/28");
+    assert_eq!(entry_heard[0]["due"], "2026-11-28");
+    // 查漏补缺 by 11/30, three days before: 西村's headless household is named.
+    run_at(&app, beijing(11, 27, 9)).await;
+    let sent = outbox(&app).await;
+    let omission = heard(&sent, "milestone_approaching", &complete, "township-1");
+    assert_eq!(omission.len(), 1, "three days before 11/30");
+    assert!(omission[0]["lagging"].as_str().expect("lagging").contains("西村"), "{}", omission[0]);
+    assert_eq!(heard(&sent, "milestone_approaching", &entry, "township-1").len(), 2, "and one day before 11/28");
+    run_at(&app, beijing(11, 28, 9)).await;
+    assert_eq!(heard(&outbox(&app).await, "milestone_due", &entry, "township-1").len(), 1, "on 11/28");
+}
+
 #[tokio::test]
 async fn a_bad_schedule_stops_the_server_with_a_clear_message() {
     let mut config = jingzhun::Config::defaults().expect("defaults");
@@ -524,7 +698,7 @@ async fn campaign_work_over_the_demo_county(backend: Backend) {
     let started = std::time::Instant::now();
     let ran = run_at(&app, beijing(12, 15, 9)).await;
     time("run_due on 12-15 (three jobs, written)", started, ran.len());
-    assert_eq!(campaign.milestones.len(), 6);
+    assert_eq!(campaign.milestones.len(), 9);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
