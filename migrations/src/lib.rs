@@ -23,6 +23,7 @@ mod m20261206_000015_authority;
 mod m20261206_000016_sync_trust;
 mod m20261206_000018_uploads;
 mod m20261206_000019_deployment_root;
+mod m20261206_000020_register_import;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_sync_trust::Migration),
             Box::new(m20261206_000018_uploads::Migration),
             Box::new(m20261206_000019_deployment_root::Migration),
+            Box::new(m20261206_000020_register_import::Migration),
         ]
     }
 }

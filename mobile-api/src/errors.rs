@@ -139,6 +139,10 @@ error_codes! {
     RecipientNotAllowed = "recipient_not_allowed", "只能发送到本人或所管理用户的地址", "You may send only to your own address or to users you manage";
     InvalidOfficer = "invalid_officer", "责任人须为该户当前的帮扶责任人", "The officer must be currently assigned to this household";
     NeedsReview = "needs_review", "该身份证号码须经县级核实后才能登记，已转交审核", "This ID number needs a check by the county before it can be recorded; the change set is kept for review";
+    // Register import (issue 11): a file that cannot be a county's register.
+    ImportColumnMissing = "import_column_missing", "缺少必需的列", "A required column is missing";
+    ImportHouseholdInconsistent = "import_household_inconsistent", "同一户的户信息前后不一致，或与已有户的户编号、户主不符", "The rows of one household disagree, or do not fit the stored household's number or head";
+    ImportStatusNotAllowed = "import_status_not_allowed", "导入只能设为在档贫困户、已脱贫或已清除", "An import sets a household registered, exited or removed only";
 }
 
 /// One field's error inside a rejected change.

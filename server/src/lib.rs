@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod gate;
 pub mod http;
+pub mod imports;
 pub mod metrics;
 pub mod notices;
 pub mod notifications;

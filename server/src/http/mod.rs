@@ -9,6 +9,7 @@ pub mod control_characters;
 pub mod error;
 pub mod error_bodies;
 pub mod extract;
+pub mod imports;
 pub mod mobile;
 pub mod natural_villages;
 pub mod notice_pages;
@@ -51,6 +52,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(admin::routes())
         .merge(cases::routes())
         .merge(comparison::routes())
+        .merge(imports::routes())
         .merge(assess::routes())
         .merge(natural_villages::routes())
         .merge(plans::routes())

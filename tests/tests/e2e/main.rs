@@ -12,6 +12,7 @@ mod campaigns;
 mod comparison;
 mod concurrency;
 mod household_record;
+mod imports;
 mod natural_villages;
 mod notices;
 mod notifications;

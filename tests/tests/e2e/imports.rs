@@ -1,0 +1,136 @@
+//! Register import (issue 11 item 1): a county loads its existing register from the
+//! sample file; households, members, statuses and officers arrive over the admin API
+//! and on the officers' phones; a second import changes nothing; a broken file names
+//! its bad cells and writes nothing; only a county (or administrator) imports.
+
+use crate::harness::*;
+use crate::on_both_backends;
+use serde_json::Value;
+
+on_both_backends!(a_county_imports_its_register_once_and_a_broken_file_writes_nothing);
+
+const SAMPLE: &str = include_str!("../../../docs/samples/register-sample.csv");
+
+async fn upload(who: &Admin, dry_run: bool, file_name: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()));
+    who.post_multipart(&format!("/api/v1/imports?dry_run={dry_run}"), form).await
+}
+
+fn counts(report: &Value, what: &str) -> (i64, i64, i64) {
+    let c = &report[what];
+    (c["created"].as_i64().unwrap_or(-1), c["updated"].as_i64().unwrap_or(-1), c["unchanged"].as_i64().unwrap_or(-1))
+}
+
+async fn a_county_imports_its_register_once_and_a_broken_file_writes_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let officer_a = app.phone("officer-a", "phone-a").await;
+
+    // A dry run reports what would happen and writes nothing.
+    let (status, report) = upload(&county, true, "register.csv", SAMPLE.as_bytes().to_vec()).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!((report["written"].as_bool(), report["errors_total"].as_i64()), (Some(false), Some(0)), "{report}");
+    assert_eq!((counts(&report, "households"), counts(&report, "members")), ((4, 0, 0), (8, 0, 0)));
+    assert_eq!(app.count("SELECT COUNT(*) FROM household").await, 0);
+
+    let (status, report) = upload(&county, false, "register.csv", SAMPLE.as_bytes().to_vec()).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["written"], true, "{report}");
+    assert_eq!(report["assignments_created"], 4);
+
+    // Statuses, members and the register columns as the county reads them.
+    let list = county.ok_get("/api/v1/households?limit=100").await;
+    let households = list.as_array().or_else(|| list["items"].as_array()).expect("households").clone();
+    assert_eq!(households.len(), 4, "{list}");
+    let mut statuses: Vec<String> =
+        households.iter().map(|h| h["status"].as_str().unwrap_or_default().to_owned()).collect();
+    statuses.sort();
+    assert_eq!(statuses, ["exited", "registered", "registered", "removed"]);
+    assert_eq!(app.count("SELECT COUNT(*) FROM member WHERE active").await, 8);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM household WHERE household_number = '320703001001000002' AND exit_year = 2019 AND registered_on = '2015-03-01'").await,
+        1
+    );
+    let dibao = households.iter().find(|h| h["kind"] == "dibao").expect("the 低保 household");
+    assert_eq!((dibao["standard"].as_str(), dibao["region_code"].as_str()), (Some("provincial"), Some(VILLAGE_2)));
+    let id: uuid::Uuid = dibao["id"].as_str().expect("id").parse().expect("uuid");
+    let whole = county.household(id).await;
+    assert_eq!(whole["member"].as_array().map(Vec::len), Some(2), "{whole}");
+    assert_eq!(whole["household"]["poverty_causes"], serde_json::json!(["disability"]), "{whole}");
+    let assigned = county.ok_get(&format!("/api/v1/assignments?household_id={id}")).await;
+    assert_eq!(assigned.as_array().map(Vec::len), Some(2), "officer-a and officer-b: {assigned}");
+    let trail = county.ok_get(&format!("/api/v1/households/{id}/audit")).await;
+    assert!(trail.as_array().expect("trail").iter().any(|e| e["action"] == "import"), "{trail}");
+
+    // Officer A's phone pulls its two households whole, with their status.
+    let (pulled, _) = pull_until(&officer_a, None, |c| c.iter().filter(|c| c.entity == "household").count() >= 2).await;
+    let mut mine: Vec<String> = pulled
+        .iter()
+        .filter(|c| c.entity == "household")
+        .map(|c| c.data["status"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    mine.sort();
+    mine.dedup();
+    assert_eq!(mine, ["registered"], "officer-a follows the two registered households");
+    assert!(pulled.iter().filter(|c| c.entity == "member").count() >= 5, "members come with them");
+
+    // The same file again changes nothing, and says so.
+    let changes_before = app.count("SELECT COUNT(*) FROM change_log").await;
+    let audit_before = app.count("SELECT COUNT(*) FROM audit_log").await;
+    let (status, report) = upload(&county, false, "register.csv", SAMPLE.as_bytes().to_vec()).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["written"], false, "{report}");
+    assert_eq!((counts(&report, "households"), counts(&report, "members")), ((0, 0, 4), (0, 0, 8)));
+    assert_eq!(report["assignments_created"], 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM change_log").await, changes_before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, audit_before);
+
+    // A corrected cell updates that household only.
+    let edited = SAMPLE.replace("西村二组5号", "西村二组6号");
+    let (_, report) = upload(&county, false, "register.csv", edited.into_bytes()).await;
+    assert_eq!((report["written"].as_bool(), counts(&report, "households")), (Some(true), (0, 1, 3)), "{report}");
+
+    // A broken file: every bad cell named in Chinese, nothing written, even without dry_run.
+    let households_before = app.count("SELECT COUNT(*) FROM household").await;
+    let broken = "户编号,行政区划代码,户状态,建档立卡日期,脱贫年度,A23 识别标准,A24 贫困户属性,A1 姓名,A2 性别,A4 证件号码,A5 与户主关系\n\
+                  320703001001000009,320703001001,已脱贫,2016-01-01,,国家,一般贫困户,钱一,男,320703197001010000,户主\n\
+                  320703001001000010,320704001001,申请中,2016/1/1,,国定,一般贫困户,钱二,男,"
+        .to_owned()
+        + &fresh_id_number()
+        + ",户主\n";
+    let (status, report) = upload(&county, false, "broken.csv", broken.into_bytes()).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["written"], false);
+    let errors: Vec<(String, String)> = report["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| (e["cell"].as_str().unwrap_or_default().to_owned(), e["code"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    for expected in [
+        ("E2", "required"),          // exited without its year
+        ("J2", "invalid_id_number"), // check digit
+        ("C3", "import_status_not_allowed"),
+        ("F3", "unknown_code"), // 国定 is no standard
+        ("B3", "out_of_scope"), // another county
+    ] {
+        assert!(errors.iter().any(|(c, k)| (c.as_str(), k.as_str()) == expected), "{expected:?} in {errors:?}");
+    }
+    let first = report["errors"][0]["message_zh"].as_str().unwrap_or_default();
+    assert!(first.starts_with("第2行「"), "{first}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM household").await, households_before);
+
+    // A file without the ID column is refused with the column named.
+    let (_, report) = upload(&county, true, "x.csv", "户编号,A1 姓名\n1,张三\n".as_bytes().to_vec()).await;
+    assert!(
+        report["errors"].as_array().expect("errors").iter().any(|e| e["code"] == "import_column_missing" && e["column"] == "A4 证件号码"),
+        "{report}"
+    );
+
+    // Only a county or an administrator imports.
+    let township = Admin::login(&app.base, "township-1", PASSWORD).await;
+    let (status, _) = upload(&township, true, "register.csv", SAMPLE.as_bytes().to_vec()).await;
+    assert_eq!(status, 403);
+}
