@@ -24,6 +24,7 @@ mod m20261206_000016_sync_trust;
 mod m20261206_000018_uploads;
 mod m20261206_000019_deployment_root;
 mod m20261206_000020_register_import;
+mod m20261206_000021_exit_facts;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000018_uploads::Migration),
             Box::new(m20261206_000019_deployment_root::Migration),
             Box::new(m20261206_000020_register_import::Migration),
+            Box::new(m20261206_000021_exit_facts::Migration),
         ]
     }
 }

@@ -130,6 +130,13 @@ pub static HOUSEHOLD: EntitySpec = EntitySpec {
         f("housing_secure", "住房安全有保障", K::Bool, P::Manual, false),
         f("water_secure", "饮水安全有保障", K::Bool, P::Manual, false),
         f("planned_exit_year", "计划脱贫年度", K::Int { min: 2014, max: 2100 }, P::Lww, false),
+        // 003 §五(二) 两不退: facts an exit is refused on, found at the home visit. Manual
+        // like the guarantees: two officers disagreeing on one must not be settled by
+        // whichever phone synced last. `relocation_moved_in` is read only for a household
+        // with an 易地扶贫搬迁 measure; for any other it is kept but decides nothing.
+        f("long_term_stable_income", "有长期稳定收入来源", K::Bool, P::Manual, false),
+        f("help_effective", "帮扶成效显著", K::Bool, P::Manual, false),
+        f("relocation_moved_in", "易地搬迁已入住", K::Bool, P::Manual, false),
         // 004 附件2 一、基础信息.
         f("natural_village", "自然村（村民小组）", K::Text { max_chars: 50 }, P::Lww, false),
         f("bank_name", "开户银行", K::Text { max_chars: 100 }, P::Lww, false),

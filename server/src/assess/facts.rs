@@ -105,6 +105,11 @@ pub fn facts_from_records(
         has_relocation_project: measures
             .iter()
             .any(|m| m.text("category").and_then(MainMeasure::from_code) == Some(MainMeasure::Relocation)),
+        // 两不退 (003 §五(二)); `domain::exit` reads `relocation_moved_in` only for a
+        // household with a relocation measure.
+        long_term_stable_income: household.flag("long_term_stable_income"),
+        help_effective: household.flag("help_effective"),
+        relocation_moved_in: household.flag("relocation_moved_in"),
         ..HouseholdFacts::default()
     }
 }
@@ -202,6 +207,8 @@ mod tests {
                 ("poverty_causes", FieldValue::List(vec!["schooling".into(), "illness".into(), "bogus".into()])),
                 ("housing_secure", FieldValue::Bool(false)),
                 ("housing_grade", text("c")),
+                ("long_term_stable_income", FieldValue::Bool(true)),
+                ("help_effective", FieldValue::Bool(false)),
             ],
         );
         let members = [
@@ -238,6 +245,9 @@ mod tests {
         assert_eq!(facts.income.dibao, 150_000);
         assert_eq!(facts.income.business, 0);
         assert!(facts.has_relocation_project);
+        assert_eq!(facts.long_term_stable_income, Some(true));
+        assert_eq!(facts.help_effective, Some(false));
+        assert_eq!(facts.relocation_moved_in, None, "unrecorded is unknown, not moved in");
 
         let bare = facts_from_records(&household, &members, None, &[]);
         assert_eq!(bare.income, IncomeFacts::default());

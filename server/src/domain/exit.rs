@@ -148,12 +148,14 @@ pub fn check_exit(facts: &HouseholdFacts, threshold: &Threshold, policy: &RulePo
             None => obstacles.push(ExitObstacle::GuaranteeUnrecorded(*g)),
         }
     }
-    obstacles.extend(two_no_exit(facts, threshold, policy));
+    obstacles.extend(two_no_exit(facts, Some(threshold), policy));
     Ok(ExitCheck { threshold_fen: threshold.amount_fen, net_income, obstacles })
 }
 
-/// 两不退 (003 §五(二)), with the facts it needs that are unrecorded.
-pub fn two_no_exit(facts: &HouseholdFacts, threshold: &Threshold, policy: &RulePolicy) -> Vec<ExitObstacle> {
+/// 两不退 (003 §五(二)), with the facts it needs that are unrecorded. Without a
+/// `threshold` the 低保兜底 comparison is left out (the caller names the missing line);
+/// the household's own facts are still judged, so they can be recorded meanwhile.
+pub fn two_no_exit(facts: &HouseholdFacts, threshold: Option<&Threshold>, policy: &RulePolicy) -> Vec<ExitObstacle> {
     let mut found = Vec::new();
     let mut check = |value: Option<bool>, when_false: TwoNoExit, fact: ExitFact| match value {
         Some(true) => {}
@@ -172,6 +174,7 @@ pub fn two_no_exit(facts: &HouseholdFacts, threshold: &Threshold, policy: &RuleP
     if facts.guarantees.housing == Some(false) {
         found.push(ExitObstacle::TwoNoExit(TwoNoExit::HousingNotSecure));
     }
+    let Some(threshold) = threshold else { return found };
     match facts.kind {
         Some(Kind::Dibao | Kind::Wubao) => match policy.dibao_standard_fen {
             Some(standard) if standard <= threshold.amount_fen => {

@@ -176,8 +176,8 @@ async fn exit_with_an_unmet_guarantee_is_refused_with_the_reason(backend: Backen
         body["error"]["fields"].as_array().expect("reasons").iter().filter_map(|r| r["field"].as_str()).collect();
     assert_eq!(
         fields,
-        ["housing_secure", "threshold"],
-        "an unmet guarantee, and no poverty line to check income against"
+        ["housing_secure", "threshold", "long_term_stable_income", "help_effective"],
+        "an unmet guarantee, no poverty line to check income against, and 两不退's facts unrecorded"
     );
 
     // The county sets its line; the officer records the year's income above it.
@@ -189,7 +189,7 @@ async fn exit_with_an_unmet_guarantee_is_refused_with_the_reason(backend: Backen
     let (status, body) = sign(&officer, &case, "application", "approve").await;
     assert_eq!(status, 422);
     let reasons = body["error"]["fields"].as_array().expect("reasons");
-    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert_eq!(reasons.len(), 4, "{reasons:?}");
     assert_eq!(reasons[0]["field"], "housing_secure");
     assert!(reasons[0]["message_zh"].as_str().is_some_and(|m| m.contains("住房安全")));
     assert_eq!(reasons[1]["field"], "net_income_per_capita", "3900 yuan for one person is below 4000");
@@ -208,13 +208,10 @@ async fn exit_with_an_unmet_guarantee_is_refused_with_the_reason(backend: Backen
     .await;
     assert_eq!(res.results[0].status, ChangeSetStatus::Applied);
 
-    // Once the house is made safe the exit moves on.
+    // Once the house is made safe and 两不退's facts are recorded (003 §五(二)) the exit moves on.
     let version = app.admin.household(household).await["household"]["version"].as_i64().expect("version");
-    push(
-        &phone,
-        vec![changeset(vec![change("household", household, Op::Update, version, json!({"housing_secure": true}))])],
-    )
-    .await;
+    let settled = json!({"housing_secure": true, "long_term_stable_income": true, "help_effective": true});
+    push(&phone, vec![changeset(vec![change("household", household, Op::Update, version, settled)])]).await;
     let (status, _) = sign(&officer, &case, "application", "approve").await;
     assert_eq!(status, 200);
 }

@@ -288,11 +288,23 @@ fn set(record: &mut Record, name: &'static str, value: FieldValue) {
     }
 }
 
-/// Marks the household as meeting the exit standard: every guarantee met and the 2025
-/// income comfortably above every line.
+/// Marks the household as meeting the exit standard: every guarantee met, the 两不退
+/// facts recorded as met (003 §五(二): stable income, help effective, moved in where it
+/// was relocated) and the 2025 income comfortably above every line.
 fn meet_exit_standard(household: &mut DemoHousehold) {
-    for field in ["food_clothing_secure", "education_secure", "medical_secure", "housing_secure", "water_secure"] {
+    for field in [
+        "food_clothing_secure",
+        "education_secure",
+        "medical_secure",
+        "housing_secure",
+        "water_secure",
+        "long_term_stable_income",
+        "help_effective",
+    ] {
         set(&mut household.record, field, FieldValue::Bool(true));
+    }
+    if household.measures.iter().any(|m| m.text("category") == Some("relocation")) {
+        set(&mut household.record, "relocation_moved_in", FieldValue::Bool(true));
     }
     let people = household.members.iter().filter(|m| m.value("active") != &FieldValue::Bool(false)).count() as i64;
     let money = |r: &Record, f: &str| match r.value(f) {

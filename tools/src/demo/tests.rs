@@ -200,6 +200,16 @@ async fn check_history(db: &Db, summary: &DemoSummary) {
     )
     .await;
     assert_eq!(unmet, 0);
+    // And the 两不退 facts the exit check refuses without (003 §五(二)).
+    let two_no_exit = count(
+        db,
+        "SELECT COUNT(*) FROM procedure_case c JOIN household h ON h.id = c.household_id \
+         WHERE c.status = 'completed' AND c.kind = 'exit' AND (h.long_term_stable_income IS NOT TRUE \
+         OR h.help_effective IS NOT TRUE OR (h.relocation_moved_in IS NOT TRUE AND EXISTS (SELECT 1 \
+         FROM help_measure m WHERE m.household_id = h.id AND m.category = 'relocation')))",
+    )
+    .await;
+    assert_eq!(two_no_exit, 0);
     // Members: departures inactive, arrivals active.
     let wrong = count(
         db,
