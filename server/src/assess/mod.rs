@@ -115,6 +115,40 @@ pub async fn assess(
     Ok(Some(out))
 }
 
+/// R2 on a household's latest income year, as kept with the village assessment's
+/// sign-off of an identification (000 §四(一), 002 §二(一)): eligible yes, no or
+/// unknown, and each criterion with its answer so the sign-off says why. No poverty
+/// line set is an answer too (`unknown`, with the reason), never an error.
+pub async fn identification(conn: &impl ConnectionTrait, household_id: &str) -> Result<Option<Value>, DbErr> {
+    let Some(read) = facts::household_facts(conn, household_id, None).await? else { return Ok(None) };
+    let policy = policy::for_region(conn, &read.facts.region_code).await?;
+    let thresholds = thresholds::all(conn).await?;
+    let standard = read.facts.standard.unwrap_or(crate::domain::facts::Standard::National);
+    let unknown = |code: &str, zh: String| json!({ "rule": "R2", "year": read.year, "eligible": "unknown", "error": code, "reasons_zh": [zh] });
+    let Ok(line) = find_threshold(&thresholds, read.year as i32, &read.facts.region_code, standard) else {
+        return Ok(Some(unknown(
+            "no_threshold",
+            format!("未设定{}年度该地区的扶贫标准，无法判断是否符合识别条件", read.year),
+        )));
+    };
+    let r = match eligibility::assess_identification(&read.facts, line, &policy) {
+        Ok(r) => r,
+        Err(e) => return Ok(Some(unknown("not_assessable", format!("无法判断是否符合识别条件：{e}")))),
+    };
+    let answer = |t: crate::domain::Tri| match t {
+        crate::domain::Tri::Yes => "是",
+        crate::domain::Tri::No => "否",
+        crate::domain::Tri::Unknown => "未登记",
+    };
+    let reasons: Vec<String> =
+        r.criteria.iter().map(|c| format!("{}：{}", c.criterion.label(), answer(c.answer))).collect();
+    let mut out = serde_json::to_value(&r).unwrap_or_default();
+    out["rule"] = json!("R2");
+    out["year"] = json!(read.year);
+    out["reasons_zh"] = json!(reasons);
+    Ok(Some(out))
+}
+
 /// Households read per query by [`quality_problems`].
 const QUALITY_PAGE: usize = 1000;
 

@@ -261,6 +261,13 @@ mod tests {
                 None,
             ),
             ("house not graded", HouseholdFacts { housing_grade: None, ..household(2_000) }, Tri::Unknown, None),
+            // 无 (A40 code `none`): the officer found no dangerous house, a firm no.
+            (
+                "no dangerous house (无)",
+                HouseholdFacts { housing_grade: Some(HousingGrade::NoDangerousHouse), ..household(2_000) },
+                Tri::No,
+                None,
+            ),
             ("serious illness", with(ill, Some(false)), Tri::Yes, Some(Criterion::SeriousIllness)),
             ("chronic illness is not 重病", with(chronic, Some(false)), Tri::No, None),
             (

@@ -176,8 +176,11 @@ impl SchoolStage {
 }
 
 coded! {
-    /// A40 危房等级 (the four housing safety grades; C and D are dangerous houses).
+    /// A40 危房等级 (the four housing safety grades; C and D are dangerous houses), and
+    /// 无: the officer found no dangerous house. That is an answer, not a gap: 002 §二(一)
+    /// "居住C级、D级危房" is then *not* met, where an unrecorded grade leaves it unknown.
     HousingGrade {
+        NoDangerousHouse => "none", "无";
         A => "a", "A级";
         B => "b", "B级";
         C => "c", "C级";

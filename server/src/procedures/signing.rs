@@ -208,6 +208,16 @@ pub async fn sign(
     let mut written = Written::default();
     let note = format!("{} {} at {}", loaded.kind.code(), decision_code(decision), loaded.step.code());
 
+    // 000 §四(一) and 002 §二(一) say who is to be identified; the village assessment
+    // (民主评议, 002 §三(六)) is where the team weighs the household against them, so R2's
+    // answer is kept with its sign-off, whichever way the team decides. It does not
+    // refuse: the seeds leave the decision to the 评议 and the notices after it, and a
+    // "no" shown on the case is what the township's review then questions.
+    let assessment = if loaded.kind == CaseKind::Identify && loaded.step == Step::VillageAssessment {
+        crate::assess::identification(&*txn, &loaded.household.id).await?.map(|v| v.to_string())
+    } else {
+        None
+    };
     match decision {
         Decision::Approve => {
             check_before_approving(&txn, &loaded).await?;
@@ -249,6 +259,7 @@ pub async fn sign(
         &grant,
         comment,
         &attachment_ids,
+        assessment,
     )
     .await?;
     finish(txn, written).await?;
@@ -287,7 +298,7 @@ pub async fn pass_notice(
         }
     }
     raise_frozen_level(txn, case_id, Level::of(grant.role).map(Level::code)).await?;
-    insert_signoff(txn, case_id, step, "notice", publisher, grant, Some(comment), &[]).await?;
+    insert_signoff(txn, case_id, step, "notice", publisher, grant, Some(comment), &[], None).await?;
     Ok(written)
 }
 
@@ -311,7 +322,8 @@ pub async fn return_for_verification(
         .set_case(txn, &editor(investigator, "objection", note), vec![("step", Step::HomeVerification.code())])
         .await?;
     set_frozen_level(txn, case_id, None).await?;
-    insert_signoff(txn, case_id, loaded.step, "objection_upheld", investigator, grant, Some(comment), &[]).await?;
+    insert_signoff(txn, case_id, loaded.step, "objection_upheld", investigator, grant, Some(comment), &[], None)
+        .await?;
     Ok(written)
 }
 
@@ -484,13 +496,14 @@ async fn insert_signoff(
     grant: &Grant,
     comment: Option<String>,
     attachment_ids: &[Uuid],
+    assessment: Option<String>,
 ) -> Result<(), DbErr> {
     let attachments = serde_json::to_string(&attachment_ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
         .unwrap_or_else(|_| "[]".into());
     txn.execute_raw(sql(
         txn.get_database_backend(),
-        "INSERT INTO case_signoff (id, case_id, step, decision, user_id, role, region_code, comment, attachment_ids, at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO case_signoff (id, case_id, step, decision, user_id, role, region_code, comment, attachment_ids, assessment, at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         vec![
             Uuid::new_v4().to_string().into(),
             case_id.into(),
@@ -501,6 +514,7 @@ async fn insert_signoff(
             grant.region_code.as_str().into(),
             comment.into(),
             attachments.into(),
+            assessment.into(),
             Utc::now().into(),
         ],
     ))
@@ -535,7 +549,7 @@ pub async fn resubmit(db: &Db, caller: &Caller, case_id: &str, comment: Option<S
         vec![case_id.into()],
     ))
     .await?;
-    insert_signoff(&txn, case_id, Step::Application, "resubmit", caller, &grant, comment, &[]).await?;
+    insert_signoff(&txn, case_id, Step::Application, "resubmit", caller, &grant, comment, &[], None).await?;
     finish(txn, written).await?;
     Ok(loaded.case)
 }
@@ -580,7 +594,7 @@ pub async fn reopen(
     // The steps from `to` on are to be done again: their levels may edit once more.
     let still_signed = signed_level_before(&*txn, loaded.kind, case_id, target).await?;
     set_frozen_level(&txn, case_id, still_signed.map(Level::code)).await?;
-    insert_signoff(&txn, case_id, to, "reopen", caller, &grant, comment, &[]).await?;
+    insert_signoff(&txn, case_id, to, "reopen", caller, &grant, comment, &[], None).await?;
     finish(txn, written).await?;
     Ok(loaded.case)
 }
@@ -629,7 +643,7 @@ async fn signed_level_before(
 pub async fn signoffs(conn: &impl ConnectionTrait, case_id: &str) -> Result<Vec<serde_json::Value>, DbErr> {
     let rows = SignedRow::find_by_statement(sql(
         conn.get_database_backend(),
-        "SELECT step, decision, user_id, role, region_code, comment, attachment_ids, at FROM case_signoff WHERE case_id = ? ORDER BY at, id",
+        "SELECT step, decision, user_id, role, region_code, comment, attachment_ids, assessment, at FROM case_signoff WHERE case_id = ? ORDER BY at, id",
         vec![case_id.into()],
     ))
     .all(conn)
@@ -645,6 +659,7 @@ pub async fn signoffs(conn: &impl ConnectionTrait, case_id: &str) -> Result<Vec<
                 "region_code": r.region_code,
                 "comment": r.comment,
                 "attachment_ids": serde_json::from_str::<serde_json::Value>(&r.attachment_ids).unwrap_or_default(),
+                "assessment": r.assessment.as_deref().and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok()),
                 "at": r.at.to_rfc3339(),
             })
         })
@@ -660,5 +675,7 @@ struct SignedRow {
     region_code: String,
     comment: Option<String>,
     attachment_ids: String,
+    /// The rules' answer kept with the sign-off (R2 at an identification's village assessment).
+    assessment: Option<String>,
     at: chrono::DateTime<Utc>,
 }
