@@ -125,7 +125,11 @@ async fn a_county_imports_its_register_once_and_a_broken_file_writes_nothing(bac
     // A file without the ID column is refused with the column named.
     let (_, report) = upload(&county, true, "x.csv", "户编号,A1 姓名\n1,张三\n".as_bytes().to_vec()).await;
     assert!(
-        report["errors"].as_array().expect("errors").iter().any(|e| e["code"] == "import_column_missing" && e["column"] == "A4 证件号码"),
+        report["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .any(|e| e["code"] == "import_column_missing" && e["column"] == "A4 证件号码"),
         "{report}"
     );
 
@@ -133,4 +137,43 @@ async fn a_county_imports_its_register_once_and_a_broken_file_writes_nothing(bac
     let township = Admin::login(&app.base, "township-1", PASSWORD).await;
     let (status, _) = upload(&township, true, "register.csv", SAMPLE.as_bytes().to_vec()).await;
     assert_eq!(status, 403);
+}
+
+/// The yardstick: 20,000 households (60,000 member rows) on SQLite, printed,
+/// never asserted. `cargo test -p jingzhun-tests --test e2e twenty_thousand -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn twenty_thousand_households_import_timed() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    seed(&app).await;
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let mut csv =
+        String::from("户编号,行政区划代码,户状态,建档立卡日期,脱贫年度,帮扶责任人账号,A23,A24,A1,A2,A4,A5,A10\n");
+    let statuses = ["在档贫困户", "已脱贫", "已清除"];
+    for h in 0..20_000u32 {
+        let village = if h % 2 == 0 { VILLAGE_1 } else { VILLAGE_2 };
+        let status = statuses[(h % 3) as usize];
+        let year = if status == "已脱贫" { "2019" } else { "" };
+        for (m, relation) in ["户主", "配偶", "之子"].iter().enumerate() {
+            // Distinct valid ID numbers: birth day by household, sequence by member.
+            let day =
+                chrono::NaiveDate::from_ymd_opt(1940, 1, 1).expect("date") + chrono::Days::new(u64::from(h / 300));
+            let id = id_number(&day.format("%Y%m%d").to_string(), (h % 300) * 3 + m as u32);
+            csv.push_str(&format!(
+                "{village}{h:06},{village},{status},2016-05-01,{year},officer-a,国家,一般贫困户,成员{m},男,{id},{relation},健康\n"
+            ));
+        }
+    }
+    let started = std::time::Instant::now();
+    let (status, report) = upload(&county, false, "big.csv", csv.clone().into_bytes()).await;
+    let first = started.elapsed();
+    assert_eq!((status, report["written"].as_bool()), (200, Some(true)), "{}", report["errors"][0]);
+    let started = std::time::Instant::now();
+    let (_, again) = upload(&county, false, "big.csv", csv.into_bytes()).await;
+    println!(
+        "register import, 20,000 households / 60,000 members on SQLite: {:.1} s; re-import (no change): {:.1} s ({})",
+        first.as_secs_f64(),
+        started.elapsed().as_secs_f64(),
+        again["households"]
+    );
 }
