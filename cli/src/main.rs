@@ -74,6 +74,10 @@ enum ImportCommand {
         /// Check and report only.
         #[arg(long)]
         dry_run: bool,
+        /// Also write the report as a workbook (行, 列, 字段, 问题), for the office to fix
+        /// its file cell by cell.
+        #[arg(long, value_name = "REPORT.xlsx")]
+        report: Option<PathBuf>,
     },
 }
 
@@ -222,7 +226,7 @@ async fn main() -> anyhow::Result<()> {
             println!("device {device_id} revoked ({})", mode.as_str());
             Ok(())
         }
-        Command::Import { command: ImportCommand::Register { file, dry_run } } => {
+        Command::Import { command: ImportCommand::Register { file, dry_run, report: report_path } } => {
             let db = Db::connect(&config.database_url, 2).await?;
             db.migrate().await?;
             let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
@@ -232,13 +236,18 @@ async fn main() -> anyhow::Result<()> {
                 dry_run,
             };
             let gate = jingzhun::gate::Gate::new(1, std::time::Duration::from_secs(1));
-            let caps = jingzhun::tabular::Caps::from_config(&config.uploads);
+            let caps = jingzhun::imports::register::caps(&config.uploads);
             let report =
                 jingzhun::imports::register::run(&db, &Actor::CLI, request, &gate, caps, &|line: &str| println!("{line}"))
                     .await
                     .map_err(|r| anyhow::anyhow!("{}: {}", r.code.code(), r.code.message_zh()))?;
             for line in report.summary_lines() {
                 println!("{line}");
+            }
+            if let Some(path) = report_path {
+                let bytes = jingzhun::imports::report::xlsx(&report).context("writing the report")?;
+                std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+                println!("报告已写入 {}", path.display());
             }
             if report.errors_total > 0 { anyhow::bail!("{} cells failed; nothing written", report.errors_total) } else { Ok(()) }
         }

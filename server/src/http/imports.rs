@@ -1,14 +1,19 @@
 //! `/api/v1/imports`: a county loads its existing register (对照表 layout, CSV or XLSX).
-//! Parses the upload, calls `imports::register` and answers its report; nothing else.
+//! Parses the upload, calls `imports::register` and answers its report (JSON, or the
+//! workbook of `imports::report`); nothing else.
 
 use super::error::ApiResult;
 use crate::audit::Actor;
 use crate::auth::Caller;
 use crate::error::Refusal;
 use crate::imports::register::{self, ImportReport, ImportRequest};
+use crate::imports::report;
+use crate::reports::write;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use jingzhun_mobile_api::errors::ErrorCode;
 use serde::Deserialize;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
@@ -19,6 +24,9 @@ pub struct ImportParams {
     /// Check every row and report, writing nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// `json` (the default) or `xlsx`: the report as a workbook of the failing cells
+    /// (行, 列, 字段, 问题) and a summary sheet.
+    pub format: Option<String>,
 }
 
 /// Imports the register (multipart part `file`). Every row is checked first; the answer
@@ -27,7 +35,8 @@ pub struct ImportParams {
 /// writes nothing. Re-importing the same file changes nothing.
 #[utoipa::path(post, path = "/api/v1/imports", tag = "imports", params(ImportParams),
     request_body(content_type = "multipart/form-data", description = "part `file`: the register, CSV (UTF-8) or XLSX, columns as docs/register-import.md"),
-    responses((status = 200, body = ImportReport), (status = 400, description = "invalid_file"),
+    responses((status = 200, body = ImportReport,
+            description = "the report; with `format=xlsx` the workbook (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet) instead"), (status = 400, description = "invalid_file"),
         (status = 403, description = "forbidden: only a county or an administrator imports"),
         (status = 422, description = "file_too_many_rows, file_too_many_columns, file_cell_too_large, file_too_large_unpacked"),
         (status = 503, description = "busy")), security(("bearer" = [])))]
@@ -36,8 +45,13 @@ pub async fn import_register(
     caller: Caller,
     Query(params): Query<ImportParams>,
     mut multipart: Multipart,
-) -> ApiResult<Json<ImportReport>> {
+) -> ApiResult<Response> {
     let bad = || Refusal::invalid(ErrorCode::InvalidRequest);
+    let xlsx = match params.format.as_deref() {
+        None | Some("json") => false,
+        Some("xlsx") => true,
+        Some(_) => return Err(Refusal::invalid(ErrorCode::UnknownCode).on_field("format")),
+    };
     let mut file = None;
     while let Some(field) = multipart.next_field().await.map_err(|_| bad())? {
         if field.name() == Some("file") {
@@ -47,10 +61,19 @@ pub async fn import_register(
     }
     let (file_name, bytes) = file.ok_or_else(bad)?;
     let request = ImportRequest { file_name, bytes, dry_run: params.dry_run };
-    let caps = crate::tabular::Caps::from_config(&state.config.uploads);
+    let caps = register::caps(&state.config.uploads);
     let report =
         register::run(&state.db, &Actor::of(&caller), request, &state.gates.parsing, caps, &|_: &str| {}).await?;
-    Ok(Json(report))
+    if !xlsx {
+        return Ok(Json(report).into_response());
+    }
+    let bytes = report::xlsx(&report).map_err(Refusal::internal)?;
+    let disposition = write::content_disposition("导入校验报告.xlsx", "import-report.xlsx");
+    Ok((
+        [(header::CONTENT_TYPE, write::XLSX_CONTENT_TYPE.to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        bytes,
+    )
+        .into_response())
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -21,6 +21,7 @@ use super::layout::{self, COLUMNS, Column, Target};
 use crate::audit::{self, Actor, AuditEntry};
 use crate::auth::roles::region_prefix;
 use crate::auth::{Caller, Role};
+use crate::config::UploadsConfig;
 use crate::db::{Db, placeholders, sql};
 use crate::error::{Kind, Refusal};
 use crate::gate::Gate;
@@ -681,6 +682,16 @@ fn register_changes(row: &RegisterRow, file: &FileHousehold) -> Vec<(&'static st
         out.push(("exit_year", row.exit_year.map(|y| y.to_string()), Value::from(file.exit_year)));
     }
     out
+}
+
+/// The caps a register file is read under: the uploads' caps, but with room for every
+/// column of the layout and the ones the national system's export carries besides
+/// (income, A28–A32, which the import reports as ignored). Under the general
+/// `max_columns` (50, sized for department lists) a county's full file was refused whole.
+pub fn caps(uploads: &UploadsConfig) -> Caps {
+    let caps = Caps::from_config(uploads);
+    // Twice the layout's columns: the layout, and as many again that the import ignores.
+    Caps { max_columns: caps.max_columns.max(2 * COLUMNS.len()), ..caps }
 }
 
 /// Progress lines for the command line ("校验…", "写入 1000/20000 户").
