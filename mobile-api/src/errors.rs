@@ -80,6 +80,7 @@ error_codes! {
     RemovalsFirst = "removals_first", "本村清除程序未完成，须先退后进", "Removals in this village must go first (先退后进)";
     ExitRefused = "exit_refused", "未达到脱贫标准，不能退出", "The household does not meet the exit standard";
     UnknownReason = "unknown_reason", "原因代码无效", "Unknown reason code for this kind of case";
+    RemovalIsNormalExit = "removal_is_normal_exit", "建档立卡后取得（作为脱贫措施）的，不认定为错评，应按正常脱贫程序退出", "Acquired after registration (as an exit measure): not a mis-registration; the household leaves through the normal exit procedure";
     // Data comparison (C8).
     InvalidFile = "invalid_file", "文件无法读取：须为UTF-8编码的CSV或XLSX，且含身份证号码列", "The file cannot be read: it must be a UTF-8 CSV or an XLSX with an ID-number column";
     NoteRequired = "note_required", "须填写核实说明", "A field note is required";

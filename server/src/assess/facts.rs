@@ -134,7 +134,7 @@ pub async fn household_facts(
     for member in &mut facts.members {
         member.age = member.id_number.as_deref().and_then(id_birth_date).map(|birth| age_on(birth, today));
     }
-    facts.registered_on = identified_on(conn, household_id).await?;
+    facts.registered_on = registered_on(conn, household_id).await?;
     let active: Vec<Record> = members.into_iter().filter(|m| m.flag("active") != Some(false)).collect();
     let ids_elsewhere = ids_in_other_households(conn, household_id, &active).await?;
     Ok(Some(Read { facts, last_year: income_of(year - 1).map(income_facts), year, ids_elsewhere }))
@@ -146,6 +146,24 @@ fn age_on(birth: NaiveDate, day: NaiveDate) -> u32 {
         age -= 1;
     }
     u32::try_from(age).unwrap_or(0)
+}
+
+/// The household's 建档立卡 date: the one stored (the register import sets it for
+/// households registered before the system), else the day its identification completed
+/// here. 002's exceptions turn on this date, so a stored one always wins.
+pub async fn registered_on(conn: &impl ConnectionTrait, household_id: &str) -> Result<Option<NaiveDate>, DbErr> {
+    let row = conn
+        .query_one_raw(sql(
+            conn.get_database_backend(),
+            "SELECT registered_on FROM household WHERE id = ?",
+            vec![household_id.into()],
+        ))
+        .await?;
+    let stored: Option<String> = row.map(|r| r.try_get("", "registered_on")).transpose()?.flatten();
+    match stored.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) {
+        Some(date) => Ok(Some(date)),
+        None => identified_on(conn, household_id).await,
+    }
 }
 
 /// When the household's identification completed, if it went through the system.

@@ -25,7 +25,8 @@ pub enum Source {
     PublicServants,
     /// 组织部: serving village cadres (reason 2).
     VillageCadres,
-    /// 公安 / 民政: deaths (reason 9).
+    /// 公安 / 民政: deaths (reason 9, about the person: the lead names the member, and a
+    /// removal opened on it names and removes that member, never the household).
     Deaths,
 }
 

@@ -65,6 +65,19 @@ impl RemovalReason {
     }
 }
 
+impl RemovalReason {
+    /// 1, 2, 3, 4, 6: the reasons with 002's "建档立卡后…不认定为错评，按正常脱贫程序退出"
+    /// exception; `Some(true)` where it also asks "作为脱贫措施" (a car, town property or
+    /// business), `Some(false)` where "after registration" alone decides (a post).
+    pub fn exception_needs_exit_measure(self) -> Option<bool> {
+        match self {
+            RemovalReason::PublicServant | RemovalReason::VillageCadre => Some(false),
+            RemovalReason::Vehicle | RemovalReason::UrbanProperty | RemovalReason::RegisteredBusiness => Some(true),
+            _ => None,
+        }
+    }
+}
+
 /// What a found reason means for the household.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
@@ -166,10 +179,20 @@ fn exception(
     date_field: &'static str,
     as_exit_measure: Option<bool>,
 ) -> Verdict {
+    exception_on(facts.registered_on, date, date_field, as_exit_measure)
+}
+
+/// The same exception for one thing, as a removal case states it when it is opened.
+pub fn exception_on(
+    registered_on: Option<NaiveDate>,
+    date: Option<NaiveDate>,
+    date_field: &'static str,
+    as_exit_measure: Option<bool>,
+) -> Verdict {
     if as_exit_measure == Some(false) {
         return Verdict::MisRegistration;
     }
-    match (date, facts.registered_on) {
+    match (date, registered_on) {
         (Some(date), Some(registered_on)) if date > registered_on => Verdict::NormalExit,
         (Some(_), Some(_)) => Verdict::MisRegistration,
         (None, _) => Verdict::Undetermined { missing: date_field },

@@ -9,14 +9,16 @@
 //! never changes the household: its status moves only when a case completes.
 
 use super::steps::CaseKind;
+use crate::assess;
 use crate::audit::{self, Actor};
 use crate::auth::Caller;
 use crate::db::{Db, count};
+use crate::domain::removal::{self, RemovalReason, Verdict};
 use crate::error::Refusal;
 use crate::records::changelog::{self, LogEntry, LogOp};
 use crate::records::scope::{self, Access};
 use crate::records::{self, Record};
-use jingzhun_mobile_api::codes::MEMBER_DECREASE_REASON;
+use chrono::NaiveDate;
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use jingzhun_mobile_api::fields::{self, CASE};
 use jingzhun_mobile_api::validate::{self, FieldValue};
@@ -109,8 +111,8 @@ async fn check_new_case(
         }
         _ => {}
     }
-    // A member leaving names the member.
-    if reason.is_some_and(|r| MEMBER_DECREASE_REASON.contains(r)) && !values.contains_key("member_id") {
+    // A member leaving names the member, and so does a removal of persons (002 §二(二)9).
+    if kind.removes_member(reason) && !values.contains_key("member_id") {
         errors.push(FieldError::new("member_id", ErrorCode::Required));
     }
     if let Some(FieldValue::Uuid(member_id)) = values.get("member_id") {
@@ -137,6 +139,11 @@ pub struct OpenCase {
     pub reason: Option<String>,
     pub member_id: Option<Uuid>,
     pub note: Option<String>,
+    /// A removal on 002 §二(二) 1–4 or 6: the day the post began, or the car, town
+    /// property or business was acquired or registered.
+    pub acquired_on: Option<NaiveDate>,
+    /// …and whether it was the household's exit measure (作为脱贫措施).
+    pub as_exit_measure: Option<bool>,
 }
 
 impl OpenCase {
@@ -190,6 +197,9 @@ pub async fn open(db: &Db, caller: &Caller, filed: &OpenCase) -> Result<String, 
         return Err(refused(vec![FieldError::new("household_id", ErrorCode::HouseholdNotFound)]));
     };
     let access = scope::household_access(&*txn, caller, &household_id, &region).await?;
+    if matches!(access, Access::Edit) && is_normal_exit(&*txn, &household_id, filed).await? {
+        return Err(refused(vec![FieldError::new("reason", ErrorCode::RemovalIsNormalExit)]));
+    }
     let new = NewCase { id: &id, household_id: &household_id, access, values };
     let record = match open_case(&*txn, caller, new).await? {
         Ok(record) => record,
@@ -212,6 +222,27 @@ pub async fn open(db: &Db, caller: &Caller, filed: &OpenCase) -> Result<String, 
     audit::record(&*txn, &[entry]).await?;
     txn.commit().await?;
     Ok(id)
+}
+
+/// 002 §二(二) 1–4, 6: "建档立卡后…（作为脱贫措施）的，不认定为错评，按正常脱贫程序退出".
+/// Such a removal is refused, not turned into an exit case: the seed sends the household
+/// through the *normal* exit procedure, whose own steps (no comparison) and checks (R3,
+/// 两不退, the exit order) the village must start and answer for; an exited household has
+/// nothing left to remove. Only a stated date decides it: without one, or before the
+/// 建档立卡 date (stored, else the identification's completion), the removal is 错评 and
+/// proceeds, and a filer who does not say it was an exit measure has not claimed the
+/// exception for a car, town property or business.
+async fn is_normal_exit(conn: &impl ConnectionTrait, household_id: &str, filed: &OpenCase) -> Result<bool, DbErr> {
+    if CaseKind::parse(&filed.kind) != Some(CaseKind::Remove) {
+        return Ok(false);
+    }
+    let Some(reason) = filed.reason.as_deref().and_then(RemovalReason::from_code) else { return Ok(false) };
+    let Some(needs_exit_measure) = reason.exception_needs_exit_measure() else { return Ok(false) };
+    let Some(acquired_on) = filed.acquired_on else { return Ok(false) };
+    let as_exit_measure = needs_exit_measure.then_some(filed.as_exit_measure.unwrap_or(false));
+    let registered_on = assess::facts::registered_on(conn, household_id).await?;
+    let verdict = removal::exception_on(registered_on, Some(acquired_on), "acquired_on", as_exit_measure);
+    Ok(verdict == Verdict::NormalExit)
 }
 
 /// A case with its village, freeze and sign-offs, for a caller who reads its household

@@ -11,7 +11,6 @@ use crate::records::scope;
 use crate::records::server_edit::{Editor, Written, update_fields};
 use crate::records::{self, Record};
 use chrono::Utc;
-use jingzhun_mobile_api::codes::MEMBER_DECREASE_REASON;
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use jingzhun_mobile_api::fields::{CASE, HOUSEHOLD, MEMBER};
 use jingzhun_mobile_api::validate::FieldValue;
@@ -389,11 +388,11 @@ async fn check_before_approving(txn: &WriteTxn, loaded: &Loaded) -> Result<(), C
 /// What a completed case does: the household's status, or a member leaving.
 async fn complete(txn: &WriteTxn, caller: &Caller, loaded: &mut Loaded, note: String) -> Result<Written, CaseError> {
     let mut written = Written::default();
-    if let Some(status) = loaded.kind.completed_status() {
+    let reason = loaded.case.text("reason").map(str::to_owned);
+    if let Some(status) = loaded.kind.completed_status_for(reason.as_deref()) {
         written.extend(loaded.set_household_status(txn, &editor(caller, "procedure", note.clone()), status).await?);
     }
-    if loaded.kind == CaseKind::MemberChange
-        && loaded.case.text("reason").is_some_and(|r| MEMBER_DECREASE_REASON.contains(r))
+    if loaded.kind.removes_member(reason.as_deref())
         && let Some(member_id) = loaded.case.text("member_id").map(str::to_owned)
         && let Some(mut member) = records::load(&**txn, &MEMBER, &member_id, true).await?
     {

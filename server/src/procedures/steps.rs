@@ -4,6 +4,10 @@
 
 use crate::auth::Role;
 
+/// 002 §二(二)9 "死亡人员、失踪人员、与户主不共享开支或收入的人员": the removal reason
+/// that names persons, so its case names the member (`member_id`) and removes only them.
+pub const MEMBER_REMOVAL_REASON: &str = "dead_missing_or_separate";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CaseKind {
     Identify,
@@ -102,6 +106,24 @@ impl CaseKind {
             CaseKind::Exit => Some("exited"),
             CaseKind::Remove => Some("removed"),
             CaseKind::MemberChange => None,
+        }
+    }
+
+    /// The household status once a case of this kind, filed with this reason, completes:
+    /// a removal on 002 §二(二)9 takes a person off the register, never the household.
+    pub fn completed_status_for(self, reason: Option<&str>) -> Option<&'static str> {
+        if self == CaseKind::Remove && reason == Some(MEMBER_REMOVAL_REASON) { None } else { self.completed_status() }
+    }
+
+    /// Whether completing this case takes its named member off the household: a member
+    /// change on a decrease reason (004 附件4), or a removal on 002 §二(二)9.
+    pub fn removes_member(self, reason: Option<&str>) -> bool {
+        match self {
+            CaseKind::MemberChange => {
+                reason.is_some_and(|r| jingzhun_mobile_api::codes::MEMBER_DECREASE_REASON.contains(r))
+            }
+            CaseKind::Remove => reason == Some(MEMBER_REMOVAL_REASON),
+            _ => false,
         }
     }
 
@@ -235,6 +257,18 @@ mod tests {
         assert!(at(Step::TownshipReview) < at(Step::TownshipNotice));
         assert!(at(Step::TownshipNotice) < at(Step::CountyReview));
         assert!(at(Step::Comparison) < at(Step::VillageAssessment), "比对 before 评议 (000 §四(三))");
+    }
+
+    #[test]
+    fn reason_nine_removes_a_person_and_other_removals_the_household() {
+        let nine = Some(MEMBER_REMOVAL_REASON);
+        assert_eq!(CaseKind::Remove.completed_status_for(nine), None);
+        assert!(CaseKind::Remove.removes_member(nine));
+        assert_eq!(CaseKind::Remove.completed_status_for(Some("vehicle")), Some("removed"));
+        assert!(!CaseKind::Remove.removes_member(Some("vehicle")));
+        assert!(CaseKind::MemberChange.removes_member(Some("death")));
+        assert!(!CaseKind::MemberChange.removes_member(Some("newborn")));
+        assert!(jingzhun_mobile_api::codes::REMOVAL_REASON.contains(MEMBER_REMOVAL_REASON));
     }
 
     #[test]

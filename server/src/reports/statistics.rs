@@ -307,7 +307,7 @@ fn count_dynamic_adjustment(household: &HouseholdFacts, period: &Period, counts:
     for i in in_period(household, period) {
         let case = &household.cases[i];
         let poor_before = is_poor(household.status_after(i));
-        match case.kind.completed_status() {
+        match case.kind.completed_status_for(case.reason.as_deref()) {
             Some(after) => {
                 let people = household.members_after(i);
                 match (poor_before, is_poor(after)) {

@@ -21,6 +21,7 @@ mod ops;
 mod outbox;
 mod plans;
 mod procedures;
+mod removals;
 mod reports;
 mod rules;
 mod sync_pull;
