@@ -33,7 +33,8 @@ impl CaseEvent {
     /// +1 for a member who joined, −1 for one who left, 0 for anything else.
     pub fn member_delta(&self) -> i64 {
         if self.kind != CaseKind::MemberChange {
-            return 0;
+            // A removal on 002 §二(二)9 takes one person off, as a decrease does.
+            return if self.kind.removes_member(self.reason.as_deref()) { -1 } else { 0 };
         }
         match self.reason.as_deref() {
             Some(r) if MEMBER_INCREASE_REASON.contains(r) => 1,
@@ -207,6 +208,22 @@ pub(crate) mod tests {
         let odd =
             HouseholdFacts { active_members: 0, cases: vec![event(CaseKind::MemberChange, Some("newborn"), 4)], ..h };
         assert_eq!(odd.members_at(at(1)), 0);
+    }
+
+    #[test]
+    fn a_reason_nine_removal_takes_a_person_not_the_household() {
+        let h = HouseholdFacts {
+            status: "registered".into(),
+            active_members: 2,
+            cases: vec![
+                event(CaseKind::Identify, None, 2),
+                event(CaseKind::Remove, Some("dead_missing_or_separate"), 6),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(h.status_at(at(10)), "registered");
+        assert_eq!(h.members_at(at(4)), 3);
+        assert_eq!(h.members_at(at(10)), 2);
     }
 
     #[test]
