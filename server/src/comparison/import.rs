@@ -166,7 +166,7 @@ fn masked(header: &str, cell: &str, is_id_column: bool) -> String {
 struct Match {
     member_id: String,
     household_id: String,
-    registered_at: DateTime<Utc>,
+    registered_on: NaiveDate,
 }
 
 #[derive(FromQueryResult)]
@@ -176,6 +176,7 @@ struct MatchRow {
     household_id: String,
     created_at: DateTime<Utc>,
     identified_at: Option<DateTime<Utc>>,
+    registered_on: Option<String>,
 }
 
 /// Active members of households in the region with these ID numbers.
@@ -186,10 +187,11 @@ async fn members_by_id_number(
 ) -> Result<HashMap<String, Vec<Match>>, DbErr> {
     let mut out: HashMap<String, Vec<Match>> = HashMap::new();
     for chunk in ids.chunks(500) {
-        // Registered when the identification completed; households recorded before the
-        // system (or loaded in bulk) count from their creation.
+        // Registered on the stored 建档立卡 date (the register import sets it), else when
+        // the identification completed; households recorded before the system without a
+        // date count from their creation.
         let text = format!(
-            "SELECT m.id_number, m.id AS member_id, h.id AS household_id, h.created_at, \
+            "SELECT m.id_number, m.id AS member_id, h.id AS household_id, h.created_at, h.registered_on, \
              (SELECT MAX(c.closed_at) FROM procedure_case c WHERE c.household_id = h.id AND c.kind = 'identify' AND c.status = 'completed') AS identified_at \
              FROM member m JOIN household h ON h.id = m.household_id \
              WHERE m.active AND h.region_code LIKE ? AND m.id_number IN ({})",
@@ -201,7 +203,11 @@ async fn members_by_id_number(
             out.entry(row.id_number).or_default().push(Match {
                 member_id: row.member_id,
                 household_id: row.household_id,
-                registered_at: row.identified_at.unwrap_or(row.created_at),
+                registered_on: row
+                    .registered_on
+                    .as_deref()
+                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                    .unwrap_or_else(|| row.identified_at.unwrap_or(row.created_at).date_naive()),
             });
         }
     }
@@ -250,8 +256,8 @@ pub async fn run(
         let Some(found) = matches.get(&candidate.id_number) else { continue };
         matched_rows += 1;
         for m in found {
-            let after_registration = request.source.has_exit_measure_exception()
-                && candidate.date.is_some_and(|d| d > m.registered_at.date_naive());
+            let after_registration =
+                request.source.has_exit_measure_exception() && candidate.date.is_some_and(|d| d > m.registered_on);
             let lead_id = Uuid::new_v4().to_string();
             txn.execute_raw(sql(
                 txn.get_database_backend(),

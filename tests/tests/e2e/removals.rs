@@ -12,6 +12,7 @@ use uuid::Uuid;
 on_both_backends!(
     reason_nine_removes_the_member_and_leaves_the_household_registered,
     a_car_bought_after_registration_as_exit_measure_is_no_removal,
+    a_vehicle_lead_counts_from_the_stored_registration_date,
 );
 
 async fn users(app: &TestApp) -> [Admin; 4] {
@@ -118,4 +119,28 @@ async fn a_car_bought_after_registration_as_exit_measure_is_no_removal(backend: 
     run_full_case(&app, case["id"].as_str().expect("id")).await;
     let removed = format!("SELECT COUNT(*) FROM household WHERE id = '{household}' AND status = 'removed'");
     assert_eq!(app.count(&removed).await, 1);
+}
+
+async fn a_vehicle_lead_counts_from_the_stored_registration_date(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let phone = app.phone("officer-a", "phone-a").await;
+    let (household, _) = create_household(&phone, VILLAGE_1, 0).await;
+    let view = app.admin.household(household).await;
+    let head_id = view["member"][0]["id_number"].as_str().expect("id").to_owned();
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let csv = format!("姓名,身份证号码,登记日期,价格\n户主,{head_id},2020-01-01,85000\n");
+    let upload = || async {
+        let form = reqwest::multipart::Form::new()
+            .text("source", "vehicles")
+            .part("file", reqwest::multipart::Part::bytes(csv.clone().into_bytes()).file_name("车辆.csv"));
+        let (status, report) = county.post_multipart("/api/v1/comparisons", form).await;
+        assert_eq!(status, 200, "{report}");
+        report["leads"][0]["after_registration"].clone()
+    };
+    // Recorded today and never identified here: a 2020 car came before it.
+    assert_eq!(upload().await, json!(false));
+    // Loaded from the register with its 建档立卡 date: the same car came after it.
+    app.execute_sql(&format!("UPDATE household SET registered_on = '2015-06-01' WHERE id = '{household}'")).await;
+    assert_eq!(upload().await, json!(true));
 }
