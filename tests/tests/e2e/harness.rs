@@ -416,6 +416,35 @@ pub fn notice_region(step: &str, village: &str) -> String {
 /// Moves a case past its current step as a user would: a sign-off, or for a notice
 /// step (公示 / 公告) a notice published by `who`, its period run out on the server's
 /// clock, and closed. Returns the sign-off's or the close's answer.
+/// The test county's officer, village team, township and county users, signed in.
+pub async fn users(app: &TestApp) -> [Admin; 4] {
+    [
+        Admin::login(&app.base, "officer-a", PASSWORD).await,
+        Admin::login(&app.base, "village-1", PASSWORD).await,
+        Admin::login(&app.base, "township-1", PASSWORD).await,
+        Admin::login(&app.base, "county", PASSWORD).await,
+    ]
+}
+
+/// Passes a case through all nine steps of an identification, each signed at its level.
+pub async fn pass_every_step(app: &TestApp, case: &str) {
+    let [officer, village, township, county] = users(app).await;
+    for (step, signer) in [
+        ("application", &officer),
+        ("home_verification", &village),
+        ("comparison", &township),
+        ("village_assessment", &village),
+        ("village_notice", &village),
+        ("township_review", &township),
+        ("township_notice", &township),
+        ("county_review", &county),
+        ("announcement", &county),
+    ] {
+        let (status, body) = pass_step(app, signer, case, step).await;
+        assert_eq!(status, 200, "{step}: {body}");
+    }
+}
+
 pub async fn pass_step(app: &TestApp, who: &Admin, case: &str, step: &str) -> (u16, Value) {
     if !matches!(step, "village_notice" | "township_notice" | "announcement") {
         return who.post(&format!("/api/v1/cases/{case}/signoffs"), json!({"step": step, "decision": "approve"})).await;

@@ -225,14 +225,14 @@ async fn a_full_register_file_is_read_and_its_report_comes_as_a_workbook(backend
 /// The yardstick: 20,000 households (60,000 member rows), printed, never
 /// asserted (BENCHMARKS.md). `cargo test -p jingzhun-tests --test e2e twenty_thousand -- --ignored --nocapture`
 #[tokio::test(flavor = "multi_thread")]
-#[ignore]
+#[ignore = "a measurement, not a check (BENCHMARKS.md): run it by name with --ignored"]
 async fn twenty_thousand_households_import_timed() {
     twenty_thousand_households(Backend::Sqlite).await;
 }
 
 /// The same on PostgreSQL (needs JINGZHUN_TEST_POSTGRES_URL).
 #[tokio::test(flavor = "multi_thread")]
-#[ignore]
+#[ignore = "a measurement, not a check (BENCHMARKS.md): run it by name with --ignored"]
 async fn twenty_thousand_households_import_timed_postgres() {
     twenty_thousand_households(Backend::Postgres).await;
 }

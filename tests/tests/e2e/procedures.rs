@@ -23,15 +23,6 @@ async fn sign(who: &Admin, case: &str, step: &str, decision: &str) -> (u16, Valu
     .await
 }
 
-async fn users(app: &TestApp) -> [Admin; 4] {
-    [
-        Admin::login(&app.base, "officer-a", PASSWORD).await,
-        Admin::login(&app.base, "village-1", PASSWORD).await,
-        Admin::login(&app.base, "township-1", PASSWORD).await,
-        Admin::login(&app.base, "county", PASSWORD).await,
-    ]
-}
-
 async fn identification_from_a_phone_runs_every_step_to_registration(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed(&app).await;
@@ -131,23 +122,10 @@ async fn identification_from_a_phone_runs_every_step_to_registration(backend: Ba
 async fn registered_household(app: &TestApp) -> Uuid {
     let phone = app.phone("officer-a", &format!("phone-{}", Uuid::new_v4())).await;
     let (household, _) = create_household(&phone, VILLAGE_1, 0).await;
-    let [officer, village, township, county] = users(app).await;
+    let [_, _, _, county] = users(app).await;
     let case = county.ok_post("/api/v1/cases", json!({"household_id": household, "kind": "identify"})).await;
     let case = case["id"].as_str().expect("id").to_owned();
-    for (step, signer) in [
-        ("application", &officer),
-        ("home_verification", &village),
-        ("comparison", &township),
-        ("village_assessment", &village),
-        ("village_notice", &village),
-        ("township_review", &township),
-        ("township_notice", &township),
-        ("county_review", &county),
-        ("announcement", &county),
-    ] {
-        let (status, body) = pass_step(app, signer, &case, step).await;
-        assert_eq!(status, 200, "{step}: {body}");
-    }
+    pass_every_step(app, &case).await;
     household
 }
 
