@@ -230,17 +230,15 @@ async fn main() -> anyhow::Result<()> {
             let db = Db::connect(&config.database_url, 2).await?;
             db.migrate().await?;
             let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let request = jingzhun::imports::register::ImportRequest {
-                file_name: file.display().to_string(),
-                bytes,
-                dry_run,
-            };
+            let request =
+                jingzhun::imports::register::ImportRequest { file_name: file.display().to_string(), bytes, dry_run };
             let gate = jingzhun::gate::Gate::new(1, std::time::Duration::from_secs(1));
             let caps = jingzhun::imports::register::caps(&config.uploads);
-            let report =
-                jingzhun::imports::register::run(&db, &Actor::CLI, request, &gate, caps, &|line: &str| println!("{line}"))
-                    .await
-                    .map_err(|r| anyhow::anyhow!("{}: {}", r.code.code(), r.code.message_zh()))?;
+            let report = jingzhun::imports::register::run(&db, &Actor::CLI, request, &gate, caps, &|line: &str| {
+                println!("{line}")
+            })
+            .await
+            .map_err(|r| anyhow::anyhow!("{}: {}", r.code.code(), r.code.message_zh()))?;
             for line in report.summary_lines() {
                 println!("{line}");
             }
@@ -249,7 +247,11 @@ async fn main() -> anyhow::Result<()> {
                 std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
                 println!("报告已写入 {}", path.display());
             }
-            if report.errors_total > 0 { anyhow::bail!("{} cells failed; nothing written", report.errors_total) } else { Ok(()) }
+            if report.errors_total > 0 {
+                anyhow::bail!("{} cells failed; nothing written", report.errors_total)
+            } else {
+                Ok(())
+            }
         }
         Command::Demo { password } => {
             let db = Db::connect(&config.database_url, 2).await?;

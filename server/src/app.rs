@@ -6,8 +6,8 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::db::entities::{app_user, region};
 use crate::metrics::Metrics;
-use crate::state::AppState;
 use crate::registry::{self, Actor};
+use crate::state::AppState;
 use anyhow::Context;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use std::future::Future;
@@ -73,7 +73,10 @@ pub async fn serve_state(
     };
     let (db, clock, config) = (&state.db, &state.clock, &state.config);
     let workers = [
-        ("change log compaction", tokio::spawn(compact_until_stopped(db.clone(), config.sync.tombstone_days, until_stopped()))),
+        (
+            "change log compaction",
+            tokio::spawn(compact_until_stopped(db.clone(), config.sync.tombstone_days, until_stopped())),
+        ),
         (
             "scheduler",
             tokio::spawn(crate::scheduler::run_until_stopped(

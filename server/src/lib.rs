@@ -2,6 +2,7 @@
 //! households. See `../shared/DESIGN.md` for the product and `README.md` to run it.
 
 pub mod app;
+pub mod assess;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
@@ -20,16 +21,15 @@ pub mod notices;
 pub mod notifications;
 pub mod plans;
 pub mod procedures;
-pub mod registry;
 pub mod records;
+pub mod registry;
 pub mod reports;
-pub mod assess;
 pub mod scheduler;
 pub mod state;
 pub mod sync;
 pub mod tabular;
 
 pub use app::{prepare, serve, serve_state};
-pub use state::AppState;
 pub use clock::Clock;
 pub use config::Config;
+pub use state::AppState;

@@ -11,8 +11,8 @@
 use chrono::{DateTime, Duration, Utc};
 use jingzhun::auth::{Caller, tokens::grants_of};
 use jingzhun::db::{Db, sql};
-use jingzhun::notices::objections::{self, Answer, ObjectionForm};
 use jingzhun::notices::notice::{self, NewNotice};
+use jingzhun::notices::objections::{self, Answer, ObjectionForm};
 use sea_orm::FromQueryResult;
 
 /// A published demo notice: its title and public token.

@@ -6,8 +6,8 @@
 //! What this module must never do: write, or answer in HTTP terms; it refuses with a
 //! [`CampaignError`].
 
-use super::progress::{self, ProgressView};
 use super::campaign::{self, Campaign, CampaignError};
+use super::progress::{self, ProgressView};
 use crate::auth::{Caller, Role};
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DbErr};

@@ -11,9 +11,9 @@
 //! What this module must never do: send anything itself (it only writes the outbox), or
 //! hold a write transaction while it computes.
 
+use super::campaign::{self, Campaign, Milestone};
 use super::progress::{self, CountsCache, RegionProgress};
 use super::reminders::{self, OVERDUE_FOR_DAYS, ReminderKind};
-use super::campaign::{self, Campaign, Milestone};
 use super::{format_date, parse_date};
 use crate::auth::Role;
 use crate::db::sql;

@@ -11,18 +11,18 @@
 //! registry and writes only campaigns, milestones, progress snapshots and notifications.
 
 pub mod access;
+pub mod campaign;
 pub mod jobs;
 pub mod measure;
 pub mod progress;
 pub mod pull;
 pub mod reminders;
-pub mod campaign;
 pub mod template;
 
+pub use campaign::{Campaign, Milestone, NewCampaign, NewMilestone};
 pub use measure::Measure;
 pub use progress::{RegionProgress, expected_permille};
 pub use reminders::{Reminder, ReminderKind, plan_reminders};
-pub use campaign::{Campaign, Milestone, NewCampaign, NewMilestone};
 
 use chrono::NaiveDate;
 

@@ -8,8 +8,8 @@
 //!   from each lagging township (the county's, or the city's above it) and to the
 //!   township team, naming the lagging villages.
 
-use super::progress::RegionProgress;
 use super::campaign::Milestone;
+use super::progress::RegionProgress;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 

@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use super::error::ApiResult;
 use super::extract::AppJson;
-use crate::auth::Caller;
 use crate::assess::{self, policy::PolicyBody, thresholds::ThresholdBody, village::PopulationBody};
+use crate::auth::Caller;
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -1,9 +1,9 @@
 //! Extractors: the signed-in caller from the bearer token, and bodies that answer bad
 //! input with our error body instead of axum's plain text.
 
-use crate::error::{Kind, Refusal};
 use crate::auth::Caller;
 use crate::auth::tokens::authenticate;
+use crate::error::{Kind, Refusal};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};

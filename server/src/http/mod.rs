@@ -1,6 +1,7 @@
 //! HTTP: the routers, their layers, and the OpenAPI document.
 
 pub mod admin;
+pub mod assess;
 pub mod auth;
 pub mod campaigns;
 pub mod cases;
@@ -18,25 +19,24 @@ pub mod notifications;
 pub mod ops;
 pub mod plans;
 pub mod reports;
-pub mod assess;
 
+use crate::error::{Kind, Refusal};
 use crate::state::AppState;
-use axum::{Extension, Router};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use crate::error::{Kind, Refusal};
+use axum::{Extension, Router};
 use jingzhun_mobile_api::CLIENT_VERSION_HEADER;
 use jingzhun_mobile_api::errors::ErrorCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 /// Every route with its documentation: each feature file lists its routes with
 /// `routes!`, which takes a handler's method and path from its `#[utoipa::path]`, so a

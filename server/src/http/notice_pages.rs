@@ -12,7 +12,7 @@ use crate::auth::throttle::sender_key;
 use crate::error::Kind;
 use crate::notices::objections::{self, ObjectionForm};
 use crate::notices::public::CachedPage;
-use crate::notices::{pages, period, qr, notice};
+use crate::notices::{notice, pages, period, qr};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};

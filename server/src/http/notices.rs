@@ -8,8 +8,8 @@
 use super::error::ApiResult;
 use super::extract::AppJson;
 use crate::auth::Caller;
-use crate::notices::objections::{self, Answer, BulkDismissal, BulkDismissed, ObjectionView};
 use crate::notices::notice::{self, NewNotice, NoticeView};
+use crate::notices::objections::{self, Answer, BulkDismissal, BulkDismissed, ObjectionView};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};

@@ -1,16 +1,16 @@
 //! Operations endpoints: health, metrics, the OpenAPI document.
 
 use crate::state::AppState;
-use axum::{Extension, Json};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use sea_orm::ConnectionTrait;
 use std::sync::Arc;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Document;
-use utoipa_axum::{router::OpenApiRouter, routes};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Ready when the database answers.
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "ok"), (status = 503, description = "database unavailable")))]

@@ -4,12 +4,12 @@
 
 pub mod content;
 pub mod form_guard;
+pub mod notice;
 pub mod objections;
 pub mod pages;
-pub mod public;
 pub mod period;
+pub mod public;
 pub mod qr;
-pub mod notice;
 
 use crate::clock::Clock;
 use crate::db::Db;

@@ -628,7 +628,8 @@ pub async fn close(db: &Db, id: &str, now: DateTime<Utc>) -> Result<(), Refusal>
     let comment = format!("{}期满无异议 ({} {})", content::kind_label(row.step), row.title, row.id);
     let mut advanced = 0;
     for case in listed(&*txn, id).await?.into_iter().filter(|c| c.status == "listed") {
-        let status = match signing::pass_notice(&txn, &publisher, &grant, &case.case_id, row.step, comment.clone()).await
+        let status = match signing::pass_notice(&txn, &publisher, &grant, &case.case_id, row.step, comment.clone())
+            .await
         {
             Ok(w) => {
                 written.extend(w);
@@ -855,8 +856,12 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
         let mut params = notice_params(names.get(&region).map_or("", String::as_str), &region, &title, at);
         params.insert(name.into(), value.into());
         let recipients = Recipients::Role { role, region_code: region };
-        sent += crate::notifications::notify(&*txn, now, Notification { event, dedup_key, recipients, params, urgent: false })
-            .await?;
+        sent += crate::notifications::notify(
+            &*txn,
+            now,
+            Notification { event, dedup_key, recipients, params, urgent: false },
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(sent)

@@ -6,12 +6,12 @@
 //! measures the officer recorded; the officer ticks the category (001 §三).
 
 use super::{note_of, task_done, yuan};
+use crate::assess::facts::{facts_from_records, income_facts};
 use crate::domain::error::RuleError;
 use crate::domain::income::net_income_per_capita;
 use crate::domain::main_measure::{MainMeasure, MeasureClassification, classify_main_measure};
 use crate::domain::policy::RulePolicy;
 use crate::records::{self, Record};
-use crate::assess::facts::{facts_from_records, income_facts};
 use chrono::Datelike;
 use jingzhun_mobile_api::codes;
 use jingzhun_mobile_api::fields::{HELP_MEASURE, HELP_PLAN, HOUSEHOLD, INCOME, MEMBER, PLAN_TASK};

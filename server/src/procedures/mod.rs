@@ -10,8 +10,8 @@
 //! sync calls them, not the other way round.
 
 pub mod case;
-pub mod signing;
 pub mod exit_check;
+pub mod signing;
 pub mod steps;
 
 pub use signing::{CaseError, Decision};

@@ -1,9 +1,9 @@
 //! Changes the server itself makes to synced records (a procedure completing, a
 //! conflict resolved): the same versioning, change log and audit as a pushed change.
 
+use crate::audit::AuditEntry;
 use crate::records::changelog::{LogEntry, LogOp};
 use crate::records::{self, Record};
-use crate::audit::AuditEntry;
 use jingzhun_mobile_api::fields::{EntitySpec, FieldSpec};
 use jingzhun_mobile_api::validate::FieldValue;
 use sea_orm::{ConnectionTrait, DbErr};

@@ -113,7 +113,9 @@ impl HouseholdFacts {
     /// The status once the first `n` cases had completed.
     pub fn status_after(&self, n: usize) -> &str {
         let n = n.min(self.cases.len());
-        if let Some(status) = self.cases[..n].iter().rev().find_map(|c| c.kind.completed_status_for(c.reason.as_deref())) {
+        if let Some(status) =
+            self.cases[..n].iter().rev().find_map(|c| c.kind.completed_status_for(c.reason.as_deref()))
+        {
             return status;
         }
         match self.cases[n..].iter().find(|c| c.kind.completed_status_for(c.reason.as_deref()).is_some()) {

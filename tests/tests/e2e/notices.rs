@@ -536,7 +536,8 @@ async fn an_objection_on_the_page_reaches_the_village_team_by_sms_and_email(back
     let (status, _, _) =
         object(&browser(), &app.base, &token, &[("entry", "1"), ("body", "该户有人在城里买了房。")]).await;
     assert_eq!(status, 303);
-    let dispatcher = jingzhun::notifications::dispatch::dispatcher(&app.state.db, &app.state.config.notify).expect("dispatcher");
+    let dispatcher =
+        jingzhun::notifications::dispatch::dispatcher(&app.state.db, &app.state.config.notify).expect("dispatcher");
     let outcome = dispatcher.try_dispatch_once(app.clock.now()).await.expect("one cycle");
     assert_eq!(outcome.sent, 2, "{outcome:?}");
 

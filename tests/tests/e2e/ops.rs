@@ -103,7 +103,8 @@ async fn every_documented_operation_is_served(backend: Backend) {
             let Ok(method) = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()) else { continue };
             let response = http.request(method.clone(), format!("{}{concrete}", app.base)).send().await.expect("send");
             let status = response.status().as_u16();
-            let json = response.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+            let json =
+                response.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
             let body: Value = if json { response.json().await.unwrap_or(Value::Null) } else { Value::Null };
             let fallback = status == 405 || (status == 404 && json && body["error"]["code"] == "not_found");
             assert!(!fallback, "{method} {path} is documented but not served ({status} {body})");

@@ -179,7 +179,8 @@ async fn a_busy_wecom_robot_is_retried_then_delivered(backend: Backend) {
     stage.wecom.busy(1);
     let recipients = Recipients::Role { role: Role::Village, region_code: VILLAGE_1.into() };
     assert_eq!(notify(app, objection("objection:b1", recipients)).await, 1);
-    let dispatcher = jingzhun::notifications::dispatch::dispatcher(&app.state.db, &app.state.config.notify).expect("dispatcher");
+    let dispatcher =
+        jingzhun::notifications::dispatch::dispatcher(&app.state.db, &app.state.config.notify).expect("dispatcher");
     let first = dispatcher.try_dispatch_once(app.clock.now()).await.expect("cycle");
     assert_eq!((first.retried, first.failed), (1, 0), "errcode -1 is WeCom being busy: {first:?}");
     assert!(stage.wecom.received().is_empty());
