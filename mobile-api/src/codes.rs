@@ -249,6 +249,23 @@ table!(FUEL, "fuel", "主要燃料类型", [
 
 /// Every table, in the order `GET /schema` lists them.
 pub static ALL: &[&CodeTable] = &[
+// 004 §一(四), §三(四): risks of falling (back) into poverty the officer records beside
+// the poverty causes (server `domain::facts::Risk`); 突发事件 is no poverty cause.
+table!(RISK, "risk", "致贫返贫风险", [
+    "illness" => "因病", "disaster" => "因灾", "schooling" => "因学", "emergency" => "突发事件",
+]);
+
+// 000 §四(一) 三: 机动车辆、船舶、工程机械及大型农机具 (server `domain::facts::VehicleKind`).
+table!(VEHICLE_KIND, "vehicle_kind", "车辆机械类型", [
+    "motor_vehicle" => "机动车", "boat" => "船舶", "construction_machinery" => "工程机械",
+    "large_farm_machinery" => "大型农机具",
+]);
+
+// 002 §二(二)4: 在城镇拥有自建房或购买商品房、门面房 (server `domain::facts::UrbanPropertyKind`).
+table!(URBAN_PROPERTY_KIND, "urban_property_kind", "城镇房产类型", [
+    "self_built" => "自建房", "commodity_housing" => "商品房", "shopfront" => "门面房",
+]);
+
     &STANDARD,
     &KIND,
     &HOUSEHOLD_STATUS,
@@ -280,6 +297,9 @@ pub static ALL: &[&CodeTable] = &[
     &FUEL,
 ];
 
+    &RISK,
+    &VEHICLE_KIND,
+    &URBAN_PROPERTY_KIND,
 #[cfg(test)]
 mod tests {
     use super::*;

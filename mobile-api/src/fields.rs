@@ -169,6 +169,26 @@ pub static HOUSEHOLD: EntitySpec = EntitySpec {
         f("outside_national_system", "系统外人员", K::Bool, P::Lww, false),
         f("outside_reason", "系统外管理原因", K::Text { max_chars: 200 }, P::Lww, false),
     ],
+        // 002 §二(一): 有义务教育阶段外就读学生且经济负担较重 — the burden is the officer's
+        // judgment; the student outside compulsory education is the member's school status.
+        f("schooling_burden_heavy", "义务教育阶段外就读学生经济负担较重", K::Bool, P::Manual, false),
+        // 004 §一(四): risks beside the poverty causes; 突发事件 has no cause of its own.
+        f("risks", "致贫返贫风险", K::Codes { table: "risk", max: 4 }, P::Lww, false),
+        // 001 §三: the officer's tick of the 脱贫主导帮扶措施类别 (R6 only suggests one).
+        f("main_measure", "脱贫主导帮扶措施类别", K::Code { table: "main_measure" }, P::Lww, false),
+        // 002 §二(二) 5, 7, 8, 10 (no exception) and 000 §四(一)'s review cases: found at the
+        // home visit or by the village assessment. Manual like the guarantees: a removal or
+        // a review flag must not turn on whichever phone synced last.
+        f("hires_workers_long_term", "长期雇佣他人从事生产经营活动", K::Bool, P::Manual, false),
+        f("split_or_merged_for_benefits", "为享受扶贫支持故意分户、并户", K::Bool, P::Manual, false),
+        f("nominal_hukou", "空挂户", K::Bool, P::Manual, false),
+        f("favouritism_or_falsification", "优亲厚友、弄虚作假、徇私舞弊、信息失真", K::Bool, P::Manual, false),
+        f("high_standard_renovation", "高标准装修现有住房", K::Bool, P::Manual, false),
+        f("living_costs_clearly_high", "月水电燃料费、通讯费明显高于当地非贫困户", K::Bool, P::Manual, false),
+        f("absent_unreachable", "户在人不在、常年联系不上", K::Bool, P::Manual, false),
+        f("split_household", "拆户、分户", K::Bool, P::Manual, false),
+        f("able_but_idle", "有劳动能力、好吃懒做", K::Bool, P::Manual, false),
+        f("wedding_debt", "举债为儿女操办婚礼致贫", K::Bool, P::Manual, false),
 };
 
 /// Largest land or water area of one household, in mu: far above any family holding
@@ -214,6 +234,15 @@ pub static MEMBER: EntitySpec = EntitySpec {
 };
 
 pub static INCOME: EntitySpec = EntitySpec {
+        // 002 §二(二) 1, 2 and 9, about a person. The dates decide 002's exception
+        // "建档立卡后有家庭成员考入财政供养系列的，不认定为错评" (and the same for a cadre).
+        f("public_servant", "在岗在编财政供养人员", K::Bool, P::Manual, false),
+        f("public_servant_since", "考入财政供养系列日期", K::Date, P::Manual, false),
+        f("village_cadre", "现任村三委干部", K::Bool, P::Manual, false),
+        f("village_cadre_since", "任村三委干部日期", K::Date, P::Manual, false),
+        f("deceased", "死亡", K::Bool, P::Manual, false),
+        f("missing", "失踪", K::Bool, P::Manual, false),
+        f("shares_budget_with_head", "与户主共享开支或收入", K::Bool, P::Manual, false),
     name: "income",
     table: "income_record",
     deletable: false,
@@ -239,6 +268,63 @@ pub static INCOME: EntitySpec = EntitySpec {
 };
 
 pub static HELP_MEASURE: EntitySpec = EntitySpec {
+        // 001 附件2: parts of `wage` and `business` the main-measure categories 2, 4 and 5 read.
+        f("ecological_post_wage", "其中：生态公益性岗位工资", K::Money, P::Manual, false),
+        f("educated_member_wage", "其中：受教育帮扶成员工资性收入", K::Money, P::Manual, false),
+        f("educated_member_business", "其中：受教育帮扶成员生产经营性收入", K::Money, P::Manual, false),
+        // 000 §四(一) 刚性支出, recorded "作为贫困状况综合评定的重要依据", never subtracted.
+        f("education_expense", "教育支出（扣除教育补助）", K::Money, P::Manual, false),
+        f("medical_expense", "医疗支出（扣除新农合报销）", K::Money, P::Manual, false),
+        // 000 五步识别法 三算: 债务. Recorded for the assessment; no rule subtracts it.
+        f("debt", "债务", K::Money, P::Manual, false),
+    ],
+};
+
+// Things a household owns that 002 §二(二) 3, 4 and 6 and 000 §四(一) 一, 三, 四 ask
+// about, one record each: a household may have several, each with the date that decides
+// 002's exception "建档立卡后…作为脱贫措施的，不认定为错评". Whether it served as the exit
+// measure is required: left blank, the removal rule would have to guess.
+
+pub static VEHICLE: EntitySpec = EntitySpec {
+    name: "vehicle",
+    table: "household_vehicle",
+    deletable: true,
+    fields: &[
+        f("household_id", "所属户", K::Uuid, P::CreateOnly, true),
+        f("kind", "车辆机械类型", K::Code { table: "vehicle_kind" }, P::Lww, true),
+        f("price", "价格（元）", K::Money, P::Manual, true),
+        // 000 counts 使用 as well; 002 removes only for 拥有.
+        f("owned", "归本户所有（否：仅使用）", K::Bool, P::Manual, true),
+        f("acquired_on", "购买日期", K::Date, P::Manual, false),
+        f("as_exit_measure", "作为脱贫措施", K::Bool, P::Manual, true),
+        f("note", "说明", K::Text { max_chars: 200 }, P::Lww, false),
+    ],
+};
+
+pub static URBAN_PROPERTY: EntitySpec = EntitySpec {
+    name: "urban_property",
+    table: "household_urban_property",
+    deletable: true,
+    fields: &[
+        f("household_id", "所属户", K::Uuid, P::CreateOnly, true),
+        f("kind", "城镇房产类型", K::Code { table: "urban_property_kind" }, P::Lww, true),
+        f("acquired_on", "购买或建成日期", K::Date, P::Manual, false),
+        f("as_exit_measure", "作为脱贫措施", K::Bool, P::Manual, true),
+        f("relocation_resettlement", "易地搬迁进城安置", K::Bool, P::Manual, true),
+        f("note", "说明", K::Text { max_chars: 200 }, P::Lww, false),
+    ],
+};
+
+pub static BUSINESS: EntitySpec = EntitySpec {
+    name: "business",
+    table: "household_business",
+    deletable: true,
+    fields: &[
+        f("household_id", "所属户", K::Uuid, P::CreateOnly, true),
+        f("name", "经营实体名称", K::Text { max_chars: 100 }, P::Lww, false),
+        f("registered_on", "工商注册登记或入股日期", K::Date, P::Manual, false),
+        f("operating", "实际开展经营活动", K::Bool, P::Manual, true),
+        f("as_exit_measure", "作为脱贫措施", K::Bool, P::Manual, true),
     name: "help_measure",
     table: "help_measure",
     deletable: true,
@@ -322,7 +408,7 @@ pub static CASE: EntitySpec = EntitySpec {
 /// Every synced entity, parents before children: the order a phone's outbox and the
 /// server's whole-household delivery both follow.
 pub static ENTITIES: &[&EntitySpec] =
-    &[&HOUSEHOLD, &MEMBER, &INCOME, &HELP_MEASURE, &HELP_PLAN, &PLAN_TASK, &VISIT_LOG, &CASE];
+    &[&HOUSEHOLD, &MEMBER, &INCOME, &HELP_MEASURE, &HELP_PLAN, &PLAN_TASK, &VISIT_LOG, &CASE, &VEHICLE, &URBAN_PROPERTY, &BUSINESS];
 
 pub fn entity(name: &str) -> Option<&'static EntitySpec> {
     ENTITIES.iter().copied().find(|e| e.name == name)

@@ -8,13 +8,13 @@
 
 use crate::db::{placeholders, sql};
 use crate::domain::facts::{
-    Guarantees, Health, HouseholdFacts, HouseholdStatus, HousingGrade, IncomeFacts, Kind, MemberFacts, PovertyCause,
-    Relation, Risk, SchoolStage, Sex, Standard,
+    Business, Guarantees, Health, HouseholdFacts, HouseholdStatus, HousingGrade, IncomeFacts, Kind, MemberFacts, Post,
+    PovertyCause, Relation, Risk, SchoolStage, Sex, Standard, UrbanProperty, UrbanPropertyKind, Vehicle, VehicleKind,
 };
 use crate::domain::main_measure::MainMeasure;
 use crate::records::{self, Record};
 use chrono::{Datelike, NaiveDate, Utc};
-use jingzhun_mobile_api::fields::{HELP_MEASURE, HOUSEHOLD, INCOME, MEMBER};
+use jingzhun_mobile_api::fields::{BUSINESS, HELP_MEASURE, HOUSEHOLD, INCOME, MEMBER, URBAN_PROPERTY, VEHICLE};
 use jingzhun_mobile_api::validate::id_birth_date;
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::collections::HashSet;
@@ -30,11 +30,9 @@ pub struct Read {
     pub ids_elsewhere: HashSet<String>,
 }
 
-/// One `income` record (A28–A32 and their parts) as the rules count it.
-///
-/// Not on the phone form, so left at 0: the ecological-post part of the wage, rigid
-/// expenses and the educated member's earnings (001 附件2 categories 4 and 5 then
-/// judge by what is recorded).
+/// One `income` record (A28–A32 and their parts, the ecological-post wage and the
+/// educated member's earnings of 001 附件2, the rigid expenses of 000 §四(一)) as the
+/// rules count it. An empty box is 0, as on the form.
 pub fn income_facts(income: &Record) -> IncomeFacts {
     IncomeFacts {
         wage: income.money("wage").unwrap_or(0),
@@ -46,7 +44,11 @@ pub fn income_facts(income: &Record) -> IncomeFacts {
         pension: income.money("pension").unwrap_or(0),
         ecological_compensation: income.money("ecological_compensation").unwrap_or(0),
         business_expense: income.money("business_expense").unwrap_or(0),
-        ..IncomeFacts::default()
+        ecological_post_wage: income.money("ecological_post_wage").unwrap_or(0),
+        educated_member_wage: income.money("educated_member_wage").unwrap_or(0),
+        educated_member_business: income.money("educated_member_business").unwrap_or(0),
+        education_expense: income.money("education_expense").unwrap_or(0),
+        medical_expense: income.money("medical_expense").unwrap_or(0),
     }
 }
 
@@ -64,7 +66,14 @@ fn member_facts(member: &Record) -> MemberFacts {
         school_stage,
         // An age needs a reference date; the rules that read it take facts built with one.
         age: None,
-        ..MemberFacts::default()
+        // 002 §二(二)1–2: a post held, with the date that decides "建档立卡后…考入".
+        public_servant: (member.flag("public_servant") == Some(true))
+            .then(|| Post { since: member.date("public_servant_since") }),
+        village_cadre: (member.flag("village_cadre") == Some(true))
+            .then(|| Post { since: member.date("village_cadre_since") }),
+        deceased: member.flag("deceased") == Some(true),
+        missing: member.flag("missing") == Some(true),
+        shares_budget_with_head: member.flag("shares_budget_with_head"),
     }
 }
 
@@ -89,8 +98,10 @@ pub fn facts_from_records(
         // Main cause first (A27a), as the phone sends them.
         poverty_causes: household.list("poverty_causes").iter().filter_map(|c| PovertyCause::from_code(c)).collect(),
         // 004 §一(四): 重点关注因病、因灾、因学等支出较大的农户家庭 — the causes recorded
-        // for the household are its risks of (re)falling into poverty (R5).
-        risks: household.list("poverty_causes").iter().filter_map(|c| Risk::from_code(c)).collect(),
+        // for the household are its risks of (re)falling into poverty (R5), with those the
+        // officer records beside them (突发事件 is no cause).
+        risks: risks(household),
+        schooling_burden_heavy: household.flag("schooling_burden_heavy"),
         guarantees: Guarantees {
             food_clothing: household.flag("food_clothing_secure"),
             education: household.flag("education_secure"),
@@ -112,10 +123,73 @@ pub fn facts_from_records(
         relocation_moved_in: household.flag("relocation_moved_in"),
         ..HouseholdFacts::default()
     }
+        // 002 §二(二) 5, 7, 8, 10 and 000 §四(一)'s cases: recorded as found, unrecorded
+        // is not found (these only ever raise a finding or a flag, never clear one).
+        hires_workers_long_term: household.flag("hires_workers_long_term") == Some(true),
+        split_or_merged_for_benefits: household.flag("split_or_merged_for_benefits") == Some(true),
+        nominal_hukou: household.flag("nominal_hukou") == Some(true),
+        favouritism_or_falsification: household.flag("favouritism_or_falsification") == Some(true),
+        high_standard_renovation: household.flag("high_standard_renovation") == Some(true),
+        living_costs_clearly_high: household.flag("living_costs_clearly_high") == Some(true),
+        absent_unreachable: household.flag("absent_unreachable") == Some(true),
+        split_household: household.flag("split_household") == Some(true),
+        able_but_idle: household.flag("able_but_idle") == Some(true),
+        wedding_debt: household.flag("wedding_debt") == Some(true),
 }
 
 /// The household's facts for `year` (default: its latest income year, else this year),
 /// with members' ages as of today and the date it entered the register.
+fn risks(household: &Record) -> Vec<Risk> {
+    let mut risks: Vec<Risk> = household
+        .list("poverty_causes")
+        .iter()
+        .chain(household.list("risks").iter())
+        .filter_map(|c| Risk::from_code(c))
+        .collect();
+    risks.sort();
+    risks.dedup();
+    risks
+}
+
+/// What the household owns (002 §二(二) 3, 4, 6; 000 §四(一) 一, 三, 四), one fact per
+/// record. A record whose required kind is missing or unknown is left out rather than
+/// guessed; the catalogue requires it, so only a code table shrinking could do that.
+pub fn add_possessions(facts: &mut HouseholdFacts, vehicles: &[Record], properties: &[Record], businesses: &[Record]) {
+    facts.vehicles = vehicles
+        .iter()
+        .filter_map(|v| {
+            Some(Vehicle {
+                kind: v.text("kind").and_then(VehicleKind::from_code)?,
+                value_fen: v.money("price")?,
+                acquired: v.date("acquired_on"),
+                as_exit_measure: v.flag("as_exit_measure")?,
+                borrowed: !v.flag("owned")?,
+            })
+        })
+        .collect();
+    facts.urban_properties = properties
+        .iter()
+        .filter_map(|p| {
+            Some(UrbanProperty {
+                kind: p.text("kind").and_then(UrbanPropertyKind::from_code)?,
+                acquired: p.date("acquired_on"),
+                as_exit_measure: p.flag("as_exit_measure")?,
+                relocation_resettlement: p.flag("relocation_resettlement")?,
+            })
+        })
+        .collect();
+    facts.businesses = businesses
+        .iter()
+        .filter_map(|b| {
+            Some(Business {
+                registered: b.date("registered_on"),
+                operating: b.flag("operating")?,
+                as_exit_measure: b.flag("as_exit_measure")?,
+            })
+        })
+        .collect();
+}
+
 pub async fn household_facts(
     conn: &impl ConnectionTrait,
     household_id: &str,
@@ -133,6 +207,12 @@ pub async fn household_facts(
     let mut facts = facts_from_records(&household, &members, income_of(year), &measures);
     for member in &mut facts.members {
         member.age = member.id_number.as_deref().and_then(id_birth_date).map(|birth| age_on(birth, today));
+    add_possessions(
+        &mut facts,
+        &records::load_by_households(conn, &VEHICLE, &ids).await?,
+        &records::load_by_households(conn, &URBAN_PROPERTY, &ids).await?,
+        &records::load_by_households(conn, &BUSINESS, &ids).await?,
+    );
     }
     facts.registered_on = registered_on(conn, household_id).await?;
     let active: Vec<Record> = members.into_iter().filter(|m| m.flag("active") != Some(false)).collect();
@@ -272,3 +352,87 @@ mod tests {
         assert!(!bare.has_relocation_project);
     }
 }
+
+    #[test]
+    fn removal_and_review_facts_come_from_their_fields() {
+        let date = |d: &str| FieldValue::Date(d.into());
+        let household = record(
+            "h",
+            vec![
+                ("poverty_causes", FieldValue::List(vec!["illness".into()])),
+                ("risks", FieldValue::List(vec!["emergency".into(), "illness".into()])),
+                ("schooling_burden_heavy", FieldValue::Bool(true)),
+                ("nominal_hukou", FieldValue::Bool(true)),
+                ("wedding_debt", FieldValue::Bool(false)),
+            ],
+        );
+        let members = [record(
+            "m1",
+            vec![
+                ("name", text("张三")),
+                ("public_servant", FieldValue::Bool(true)),
+                ("public_servant_since", date("2018-09-01")),
+                ("village_cadre", FieldValue::Bool(false)),
+                ("village_cadre_since", date("2015-01-01")),
+                ("deceased", FieldValue::Bool(true)),
+            ],
+        )];
+        let income = record(
+            "i",
+            vec![
+                ("wage", FieldValue::Money(900_000)),
+                ("ecological_post_wage", FieldValue::Money(600_000)),
+                ("education_expense", FieldValue::Money(300_000)),
+                ("medical_expense", FieldValue::Money(500_000)),
+            ],
+        );
+        let mut facts = facts_from_records(&household, &members, Some(&income), &[]);
+        assert_eq!(facts.risks, vec![Risk::Illness, Risk::Emergency], "causes and recorded risks, once each");
+        assert_eq!(facts.schooling_burden_heavy, Some(true));
+        assert!(facts.nominal_hukou && !facts.wedding_debt && !facts.able_but_idle);
+        let member = &facts.members[0];
+        assert_eq!(member.public_servant, Some(Post { since: NaiveDate::from_ymd_opt(2018, 9, 1) }));
+        assert_eq!(member.village_cadre, None, "a date without the post is no post");
+        assert!(member.deceased && !member.missing);
+        assert_eq!(member.shares_budget_with_head, None);
+        assert_eq!(
+            (facts.income.ecological_post_wage, facts.income.education_expense, facts.income.medical_expense),
+            (600_000, 300_000, 500_000)
+        );
+
+        let vehicle = record(
+            "v",
+            vec![
+                ("kind", text("motor_vehicle")),
+                ("price", FieldValue::Money(4_000_000)),
+                ("owned", FieldValue::Bool(true)),
+                ("acquired_on", date("2019-03-01")),
+                ("as_exit_measure", FieldValue::Bool(true)),
+            ],
+        );
+        let property = record(
+            "p",
+            vec![
+                ("kind", text("shopfront")),
+                ("as_exit_measure", FieldValue::Bool(false)),
+                ("relocation_resettlement", FieldValue::Bool(false)),
+            ],
+        );
+        let business =
+            record("b", vec![("operating", FieldValue::Bool(true)), ("as_exit_measure", FieldValue::Bool(true))]);
+        let unknown_kind = record("x", vec![("kind", text("tractor")), ("price", FieldValue::Money(1))]);
+        add_possessions(&mut facts, &[vehicle, unknown_kind], &[property], &[business]);
+        assert_eq!(
+            facts.vehicles,
+            vec![Vehicle {
+                kind: VehicleKind::MotorVehicle,
+                value_fen: 4_000_000,
+                acquired: NaiveDate::from_ymd_opt(2019, 3, 1),
+                as_exit_measure: true,
+                borrowed: false,
+            }]
+        );
+        assert_eq!(facts.urban_properties[0].kind, UrbanPropertyKind::Shopfront);
+        assert_eq!(facts.urban_properties[0].acquired, None);
+        assert_eq!(facts.businesses, vec![Business { registered: None, operating: true, as_exit_measure: true }]);
+    }

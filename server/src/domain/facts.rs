@@ -486,6 +486,10 @@ mod tests {
 
     #[test]
     fn codes_round_trip_through_serde() {
+        mirrors(&codes::HOUSING_GRADE, HousingGrade::ALL, HousingGrade::code, HousingGrade::label);
+        mirrors(&codes::RISK, Risk::ALL, Risk::code, Risk::label);
+        mirrors(&codes::VEHICLE_KIND, VehicleKind::ALL, VehicleKind::code, VehicleKind::label);
+        mirrors(&codes::URBAN_PROPERTY_KIND, UrbanPropertyKind::ALL, UrbanPropertyKind::code, UrbanPropertyKind::label);
         for cause in PovertyCause::ALL {
             assert_eq!(PovertyCause::from_code(cause.code()), Some(*cause));
             let json = serde_json::to_string(cause).expect("serialize");

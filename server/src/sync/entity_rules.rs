@@ -101,7 +101,7 @@ pub fn of(entity: &EntitySpec) -> EntityRules {
         "plan_task" => EntityRules { checks: &[Check::TaskOfficerFollows, Check::TaskPlanInHousehold], ..PLAIN },
         "visit_log" => EntityRules { filled_on_create: &[("officer_id", Filled::Caller)], ..PLAIN },
         "case" => EntityRules { frozen_by_signoff: false, opened_by_procedure: true, ..PLAIN },
-        "help_measure" | "help_plan" => PLAIN,
+        "help_measure" | "help_plan" | "vehicle" | "urban_property" | "business" => PLAIN,
         _ => PLAIN,
     }
 }
@@ -327,7 +327,10 @@ mod tests {
 
     #[test]
     fn every_catalogued_entity_has_its_own_arm() {
-        let known = ["household", "member", "income", "help_measure", "help_plan", "plan_task", "visit_log", "case"];
+        let known = [
+            "household", "member", "income", "help_measure", "help_plan", "plan_task", "visit_log", "case", "vehicle",
+            "urban_property", "business",
+        ];
         for entity in ENTITIES {
             assert!(known.contains(&entity.name), "{}: add its rules to entity_rules::of", entity.name);
         }
