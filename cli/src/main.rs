@@ -234,9 +234,12 @@ async fn main() -> anyhow::Result<()> {
                 jingzhun::imports::register::ImportRequest { file_name: file.display().to_string(), bytes, dry_run };
             let gate = jingzhun::gate::Gate::new(1, std::time::Duration::from_secs(1));
             let caps = jingzhun::imports::register::caps(&config.uploads);
-            let report = jingzhun::imports::register::run(&db, &Actor::CLI, request, &gate, caps, &|line: &str| {
-                println!("{line}")
-            })
+            // Every step, but the write only each thousand households.
+            let progress = |step: jingzhun::imports::register::Step| match step {
+                jingzhun::imports::register::Step::Writing { done, total } if done % 1000 != 0 && done != total => {}
+                step => println!("{}", step.zh()),
+            };
+            let report = jingzhun::imports::register::run(&db, &Actor::CLI, request, &gate, caps, &progress)
             .await
             .map_err(|r| anyhow::anyhow!("{}: {}", r.code.code(), r.code.message_zh()))?;
             for line in report.summary_lines() {

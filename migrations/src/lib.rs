@@ -25,6 +25,7 @@ mod m20261206_000018_uploads;
 mod m20261206_000019_deployment_root;
 mod m20261206_000020_register_import;
 mod m20261206_000021_exit_facts;
+mod m20261206_000022_import_jobs;
 mod m20261206_000023_household_facts;
 
 pub struct Migrator;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000019_deployment_root::Migration),
             Box::new(m20261206_000020_register_import::Migration),
             Box::new(m20261206_000021_exit_facts::Migration),
+            Box::new(m20261206_000022_import_jobs::Migration),
             Box::new(m20261206_000023_household_facts::Migration),
         ]
     }

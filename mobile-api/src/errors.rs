@@ -144,6 +144,7 @@ error_codes! {
     ImportColumnMissing = "import_column_missing", "缺少必需的列", "A required column is missing";
     ImportHouseholdInconsistent = "import_household_inconsistent", "同一户的户信息前后不一致，或与已有户的户编号、户主不符", "The rows of one household disagree, or do not fit the stored household's number or head";
     ImportStatusNotAllowed = "import_status_not_allowed", "导入只能设为在档贫困户、已脱贫或已清除", "An import sets a household registered, exited or removed only";
+    ImportNotFinished = "import_not_finished", "导入尚未完成，完成后才有校验报告", "The import has not finished; its report comes when it does";
 }
 
 /// One field's error inside a rejected change.

@@ -35,7 +35,7 @@ use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use jingzhun_mobile_api::fields::{FieldSpec, HOUSEHOLD, MEMBER};
 use jingzhun_mobile_api::validate::{self, FieldValue};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::ControlFlow;
 use uuid::Uuid;
@@ -47,7 +47,7 @@ const MAX_LISTED_ERRORS: usize = 1000;
 const IMPORTED_STATUSES: [&str; 3] = ["registered", "exited", "removed"];
 
 /// One failing cell, named as the spreadsheet names it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CellError {
     /// The 1-based line of the file (the header is line 1).
     pub line: usize,
@@ -61,7 +61,7 @@ pub struct CellError {
     pub message_en: String,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Counts {
     pub created: usize,
     pub updated: usize,
@@ -69,7 +69,7 @@ pub struct Counts {
 }
 
 /// What an import found and did (or, in a dry run, would do).
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub dry_run: bool,
     /// Whether anything was written: never in a dry run, never when a cell fails.
@@ -381,7 +381,7 @@ fn is_head(member: &FileMember) -> bool {
 
 /// Who may import, and where: a county or administrator grant, whose region prefix
 /// every household must fall in.
-fn import_prefixes(caller: Option<&Caller>) -> Result<Option<Vec<String>>, Refusal> {
+pub(super) fn import_prefixes(caller: Option<&Caller>) -> Result<Option<Vec<String>>, Refusal> {
     let Some(caller) = caller else {
         return Ok(None);
     };
@@ -694,8 +694,41 @@ pub fn caps(uploads: &UploadsConfig) -> Caps {
     Caps { max_columns: caps.max_columns.max(2 * COLUMNS.len()), ..caps }
 }
 
-/// Progress lines for the command line ("校验…", "写入 1000/20000 户").
-pub type Progress<'a> = &'a (dyn Fn(&str) + Send + Sync);
+/// How far an import has got: the command line prints it, a job keeps it for its page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The file is read: this many data rows.
+    Read { rows: usize },
+    /// Every row's cells are checked; they make this many households.
+    Checked { households: usize },
+    /// The households are checked against the store (inside the write transaction
+    /// unless a dry run).
+    Planned { households: usize },
+    /// Households written so far, inside the one transaction: none is visible to
+    /// anyone else until all are.
+    Writing { done: usize, total: usize },
+    /// The transaction committed.
+    Committed,
+}
+
+impl Step {
+    /// The step as the command line prints it.
+    pub fn zh(&self) -> String {
+        match self {
+            Step::Read { rows } => format!("读取 {rows} 行"),
+            Step::Checked { households } => format!("校验 {households} 户"),
+            Step::Planned { households } => format!("核对已有数据 {households} 户"),
+            Step::Writing { done, total } => format!("写入 {done}/{total} 户（提交前不生效）"),
+            Step::Committed => "已提交".to_owned(),
+        }
+    }
+}
+
+/// Told each step as the import takes it (the command line prints, a job records).
+pub type Progress<'a> = &'a (dyn Fn(Step) + Send + Sync);
+
+/// How often (in households) the write reports its progress.
+pub const WRITE_PROGRESS_EVERY: usize = 100;
 
 /// Reads, checks and (unless a dry run, or a cell fails) writes a register file.
 pub async fn run(
@@ -715,9 +748,51 @@ pub async fn run(
             OffRuntimeError::Busy => Refusal::new(Kind::Busy, ErrorCode::Busy),
             OffRuntimeError::Failed(why) => Refusal::internal(why),
         })?;
-    progress(&format!("读取 {} 行", table.rows.len()));
-    let mut report = ImportReport {
-        dry_run: request.dry_run,
+    let checked = check(table, request.dry_run, progress);
+    let prefixes = prefixes.as_deref();
+    if request.dry_run {
+        return apply(&db.conn, actor, prefixes, checked, progress).await;
+    }
+    // The store is checked again inside the write transaction, so what is written is
+    // what was checked against.
+    let txn = db.begin_write().await.map_err(Refusal::internal)?;
+    let report = apply(&*txn, actor, prefixes, checked, progress).await?;
+    if report.written {
+        txn.commit().await.map_err(Refusal::internal)?;
+        progress(Step::Committed);
+    }
+    Ok(report)
+}
+
+/// The same import inside a transaction the caller holds and commits (the demo county
+/// loads its register this way, in the one transaction of its load). `written` says
+/// what was written in that transaction. The file is read on the calling thread.
+pub async fn run_in(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    request: ImportRequest,
+    caps: Caps,
+    progress: Progress<'_>,
+) -> Result<ImportReport, Refusal> {
+    let prefixes = import_prefixes(actor.caller())?;
+    let format = Format::detect(&request.file_name, &request.bytes);
+    let table = read_table(format, &request.bytes, &caps).map_err(file_refusal)?;
+    let checked = check(table, request.dry_run, progress);
+    apply(conn, actor, prefixes.as_deref(), checked, progress).await
+}
+
+/// A file's rows checked cell by cell, before the store is looked at.
+struct Checked {
+    report: ImportReport,
+    errors: Errors,
+    /// None when a required column is missing: nothing more is checked.
+    households: Option<Vec<FileHousehold>>,
+}
+
+fn check(table: Table, dry_run: bool, progress: Progress<'_>) -> Checked {
+    progress(Step::Read { rows: table.rows.len() });
+    let report = ImportReport {
+        dry_run,
         rows: table.rows.len(),
         ignored_columns: table.ignored.clone(),
         ..ImportReport::default()
@@ -731,36 +806,33 @@ pub async fn run(
         errors.cell(1, at, ErrorCode::ImportColumnMissing);
     }
     if !errors.list.is_empty() {
-        return Ok(finish(report, errors));
+        return Checked { report, errors, households: None };
     }
     let households = check_rows(&table.rows, &mut errors);
-    drop(table);
-    progress(&format!("校验 {} 户", households.len()));
-    let prefixes = prefixes.as_deref();
-    if request.dry_run {
-        let plans = plan(&db.conn, prefixes, households, &mut errors).await.map_err(Refusal::internal)?;
-        count(&plans, &mut report);
+    progress(Step::Checked { households: households.len() });
+    Checked { report, errors, households: Some(households) }
+}
+
+/// Checks against the store and, unless a dry run or a cell fails, writes on `conn`.
+async fn apply(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    prefixes: Option<&[String]>,
+    checked: Checked,
+    progress: Progress<'_>,
+) -> Result<ImportReport, Refusal> {
+    let Checked { mut report, mut errors, households } = checked;
+    let Some(households) = households else {
         return Ok(finish(report, errors));
-    }
-    // The checks are repeated inside the write transaction, so what is written is what
-    // was checked against.
-    let txn = db.begin_write().await.map_err(Refusal::internal)?;
-    let plans = plan(&*txn, prefixes, households, &mut errors).await.map_err(Refusal::internal)?;
+    };
+    let plans = plan(conn, prefixes, households, &mut errors).await.map_err(Refusal::internal)?;
+    progress(Step::Planned { households: plans.len() });
     count(&plans, &mut report);
-    if !errors.list.is_empty() || report.changes_nothing() {
+    if report.dry_run || !errors.list.is_empty() || report.changes_nothing() {
         return Ok(finish(report, errors));
     }
-    write(&*txn, actor, &plans, progress).await.map_err(Refusal::internal)?;
-    txn.commit().await.map_err(Refusal::internal)?;
+    write(conn, actor, &plans, progress).await.map_err(Refusal::internal)?;
     report.written = true;
-    progress(&format!(
-        "完成：新增 {} 户、更新 {} 户，新增成员 {} 人、更新 {} 人，新增帮扶关系 {} 条",
-        report.households.created,
-        report.households.updated,
-        report.members.created,
-        report.members.updated,
-        report.assignments_created
-    ));
     Ok(finish(report, errors))
 }
 
@@ -811,8 +883,8 @@ async fn write(
         version,
     };
     for (done, plan) in plans.iter().enumerate() {
-        if done > 0 && done % 1000 == 0 {
-            progress(&format!("写入 {done}/{} 户", plans.len()));
+        if done > 0 && done % WRITE_PROGRESS_EVERY == 0 {
+            progress(Step::Writing { done, total: plans.len() });
         }
         let file = &plan.file;
         let values = household_values(file);
@@ -881,6 +953,7 @@ async fn write(
             audit_entries.push(entry);
         }
     }
+    progress(Step::Writing { done: plans.len(), total: plans.len() });
     let tx = changelog::current_tx(conn).await?;
     changelog::append(conn, tx, &log).await?;
     audit::record(conn, &audit_entries).await

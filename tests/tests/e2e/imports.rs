@@ -11,6 +11,7 @@ use serde_json::Value;
 on_both_backends!(
     a_county_imports_its_register_once_and_a_broken_file_writes_nothing,
     a_full_register_file_is_read_and_its_report_comes_as_a_workbook,
+    a_large_register_runs_as_a_job_past_the_request_timeout,
 );
 
 const SAMPLE: &str = include_str!("../../../docs/samples/register-sample.csv");
@@ -82,14 +83,23 @@ async fn a_county_imports_its_register_once_and_a_broken_file_writes_nothing(bac
 
     // The same file again changes nothing, and says so.
     let changes_before = app.count("SELECT COUNT(*) FROM change_log").await;
-    let audit_before = app.count("SELECT COUNT(*) FROM audit_log").await;
+    // The job itself is audited (who started which import, how it ended); the records are not touched.
+    let audit_before = app.count("SELECT COUNT(*) FROM audit_log WHERE entity <> 'import_job'").await;
     let (status, report) = upload(&county, false, "register.csv", SAMPLE.as_bytes().to_vec()).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["written"], false, "{report}");
     assert_eq!((counts(&report, "households"), counts(&report, "members")), ((0, 0, 4), (0, 0, 8)));
     assert_eq!(report["assignments_created"], 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM change_log").await, changes_before);
-    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, audit_before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE entity <> 'import_job'").await, audit_before);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_log WHERE entity = 'import_job' AND action IN ('import_start', 'import_finish')"
+        )
+        .await,
+        2 * 3,
+        "each of the three imports so far: its start and its end"
+    );
 
     // A corrected cell updates that household only.
     let edited = SAMPLE.replace("西村二组5号", "西村二组6号");
@@ -240,30 +250,14 @@ async fn twenty_thousand_households_import_timed_postgres() {
 async fn twenty_thousand_households(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed(&app).await;
-    let mut csv =
-        String::from("户编号,行政区划代码,户状态,建档立卡日期,脱贫年度,帮扶责任人账号,A23,A24,A1,A2,A4,A5,A10\n");
-    let statuses = ["在档贫困户", "已脱贫", "已清除"];
-    for h in 0..20_000u32 {
-        let village = if h % 2 == 0 { VILLAGE_1 } else { VILLAGE_2 };
-        let status = statuses[(h % 3) as usize];
-        let year = if status == "已脱贫" { "2019" } else { "" };
-        for (m, relation) in ["户主", "配偶", "之子"].iter().enumerate() {
-            // Distinct valid ID numbers: birth day by household, sequence by member.
-            let day =
-                chrono::NaiveDate::from_ymd_opt(1940, 1, 1).expect("date") + chrono::Days::new(u64::from(h / 300));
-            let id = id_number(&day.format("%Y%m%d").to_string(), (h % 300) * 3 + m as u32);
-            csv.push_str(&format!(
-                "{village}{h:06},{village},{status},2016-05-01,{year},officer-a,国家,一般贫困户,成员{m},男,{id},{relation},健康\n"
-            ));
-        }
-    }
+    let csv = register_csv(20_000);
     // Through the service, as `jingzhun import register` runs it: over HTTP the
     // server's 30 s request timeout answers 408 before PostgreSQL finishes (debug build).
     let state = &app.state;
     let import = |bytes: Vec<u8>| async move {
         let request = jingzhun::imports::register::ImportRequest { file_name: "big.csv".into(), bytes, dry_run: false };
         let caps = jingzhun::imports::register::caps(&state.config.uploads);
-        jingzhun::imports::register::run(&state.db, &Actor::CLI, request, &state.gates.parsing, caps, &|_: &str| {})
+        jingzhun::imports::register::run(&state.db, &Actor::CLI, request, &state.gates.parsing, caps, &|_| {})
             .await
             .expect("imported")
     };
@@ -279,4 +273,165 @@ async fn twenty_thousand_households(backend: Backend) {
         started.elapsed().as_secs_f64(),
         again.households
     );
+}
+
+/// A register of `households` households of three members each, alternating between
+/// the two villages and the three statuses, every one followed by officer-a.
+fn register_csv(households: u32) -> String {
+    let mut csv =
+        String::from("户编号,行政区划代码,户状态,建档立卡日期,脱贫年度,帮扶责任人账号,A23,A24,A1,A2,A4,A5,A10\n");
+    let statuses = ["在档贫困户", "已脱贫", "已清除"];
+    for h in 0..households {
+        let village = if h % 2 == 0 { VILLAGE_1 } else { VILLAGE_2 };
+        let status = statuses[(h % 3) as usize];
+        let year = if status == "已脱贫" { "2019" } else { "" };
+        for (m, relation) in ["户主", "配偶", "之子"].iter().enumerate() {
+            // Distinct valid ID numbers: birth day by household, sequence by member.
+            let day =
+                chrono::NaiveDate::from_ymd_opt(1940, 1, 1).expect("date") + chrono::Days::new(u64::from(h / 300));
+            let id = id_number(&day.format("%Y%m%d").to_string(), (h % 300) * 3 + m as u32);
+            csv.push_str(&format!(
+                "{village}{h:06},{village},{status},2016-05-01,{year},officer-a,国家,一般贫困户,成员{m},男,{id},{relation},健康\n"
+            ));
+        }
+    }
+    csv
+}
+
+/// Uploads with `Prefer: respond-async` when asked; the answer's status, `Location` and body.
+async fn upload_job(base: &str, token: &str, query: &str, bytes: Vec<u8>, respond_async: bool) -> (u16, String, Value) {
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(bytes).file_name("register.csv".to_owned()));
+    let mut request =
+        reqwest::Client::new().post(format!("{base}/api/v1/imports?{query}")).bearer_auth(token).multipart(form);
+    if respond_async {
+        request = request.header("Prefer", "respond-async");
+    }
+    let res = request.send().await.expect("upload");
+    let status = res.status().as_u16();
+    let location = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    (status, location, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn token_of(base: &str, username: &str) -> String {
+    let login =
+        serde_json::json!({"username": username, "password": PASSWORD, "device_id": format!("web-{username}-jobs")});
+    let session: Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&login)
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("token");
+    session["token"].as_str().expect("token").to_owned()
+}
+
+/// Polls a job until it has ended; every view seen, the last one finished.
+async fn follow(who: &Admin, location: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    for _ in 0..1200 {
+        let view = who.ok_get(location).await;
+        let stage = view["stage"].as_str().unwrap_or_default().to_owned();
+        seen.push(view);
+        if !["queued", "checking", "writing"].contains(&stage.as_str()) {
+            return seen;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the job did not end in two minutes: {:?}", seen.last());
+}
+
+/// A register too large for one request (the server's timeout cut to 1 s here; 30 s in
+/// production, which 20,000 households overrun on PostgreSQL) is answered 202 with a job
+/// instead of 408; the job shows its progress and then its report; a dry run of it
+/// writes nothing; importing it again changes nothing; another county's clerk cannot
+/// see the job, and a job cut off by a restart reads as interrupted.
+async fn a_large_register_runs_as_a_job_past_the_request_timeout(backend: Backend) {
+    const HOUSEHOLDS: u32 = 1500;
+    let app = TestApp::spawn_with(backend, |config| config.http.request_timeout_secs = 1).await;
+    seed(&app).await;
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let token = token_of(&app.base, "county").await;
+    let csv = register_csv(HOUSEHOLDS);
+
+    // A dry run, followed: checked and counted, nothing written.
+    let (status, location, job) = upload_job(&app.base, &token, "dry_run=true", csv.clone().into_bytes(), true).await;
+    assert_eq!(status, 202, "{job}");
+    assert_eq!(location, format!("/api/v1/imports/{}", job["id"].as_str().unwrap_or_default()));
+    let done = follow(&county, &location).await.pop().expect("a view");
+    assert_eq!(done["stage"], "done", "{done}");
+    assert_eq!((done["report"]["dry_run"].as_bool(), done["report"]["written"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(counts(&done["report"], "households"), (i64::from(HOUSEHOLDS), 0, 0), "{done}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM household").await, 0, "a dry run writes nothing");
+
+    // The real import, asked as a browser would: it outlasts the request timeout, so the
+    // answer is the job (never 408), and its page shows how far it has got.
+    let (status, location, job) = upload_job(&app.base, &token, "", csv.clone().into_bytes(), false).await;
+    assert_eq!(status, 202, "a large import answers with its job, not 408: {job}");
+    assert_ne!(job["stage"], "done", "{job}");
+    assert!(job["stage_zh"].as_str().is_some_and(|s| s.contains("未写入") || s.contains("写入中")), "{job}");
+    let seen = follow(&county, &location).await;
+    let done = seen.last().expect("a view");
+    assert_eq!(done["stage"], "done", "{done}");
+    assert_eq!(done["report"]["written"], true, "{done}");
+    assert_eq!(done["stage_zh"], "已完成，已写入");
+    assert_eq!(done["rows_total"].as_u64(), Some(u64::from(HOUSEHOLDS) * 3), "{done}");
+    assert_eq!(done["rows_checked"], done["rows_total"]);
+    assert_eq!(done["households_total"].as_u64(), Some(u64::from(HOUSEHOLDS)));
+    assert_eq!(done["households_written"], done["households_total"], "{done}");
+    // Progress was visible on the way: every view counts up, never past the total.
+    for view in &seen {
+        let written = view["households_written"].as_u64().unwrap_or(u64::MAX);
+        assert!(written <= u64::from(HOUSEHOLDS), "{view}");
+    }
+    let written: Vec<u64> = seen.iter().filter_map(|v| v["households_written"].as_u64()).collect();
+    assert!(written.windows(2).all(|w| w[0] <= w[1]), "{written:?}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM household").await, i64::from(HOUSEHOLDS));
+    assert_eq!(app.count("SELECT COUNT(*) FROM member WHERE active").await, i64::from(HOUSEHOLDS) * 3);
+    // The report of the finished job, as a workbook.
+    let (status, _) = county.get_text(&format!("{location}?format=xlsx")).await;
+    assert_eq!(status, 200);
+
+    // Again: the same file changes nothing, and the job says so.
+    let (status, location2, _) = upload_job(&app.base, &token, "", csv.into_bytes(), true).await;
+    assert_eq!(status, 202);
+    let again = follow(&county, &location2).await.pop().expect("a view");
+    assert_eq!((again["stage"].as_str(), again["report"]["written"].as_bool()), (Some("done"), Some(false)), "{again}");
+    assert_eq!(counts(&again["report"], "households"), (0, 0, i64::from(HOUSEHOLDS)), "{again}");
+    assert_eq!(again["stage_zh"], "已完成，与已有数据一致，无需写入");
+    assert_eq!(app.count("SELECT COUNT(*) FROM household").await, i64::from(HOUSEHOLDS));
+
+    // Who sees the job: its county and the administrator; not another county's clerk,
+    // nor a township (which does not import).
+    app.admin
+        .ok_post("/api/v1/regions", serde_json::json!({"code": "320704000000", "name": "邻县", "level": "county", "parent_code": "320700000000"}))
+        .await;
+    app.admin
+        .ok_post(
+            "/api/v1/users",
+            serde_json::json!({"username": "county-b", "name": "county-b", "password": PASSWORD, "roles": [{"role": "county", "region_code": "320704000000"}]}),
+        )
+        .await;
+    let neighbour = Admin::login(&app.base, "county-b", PASSWORD).await;
+    assert_eq!(neighbour.get(&location).await.0, 404);
+    assert_eq!(neighbour.get(&format!("{location}?format=xlsx")).await.0, 404);
+    let township = Admin::login(&app.base, "township-1", PASSWORD).await;
+    assert_eq!(township.get(&location).await.0, 403);
+    assert_eq!(app.admin.get(&location).await.0, 200);
+
+    // A job another server process was running when it stopped: interrupted, and says
+    // nothing was written.
+    app.execute_sql(
+        "INSERT INTO import_job (id, user_id, scope, file_name, dry_run, state, instance, created_at) \
+         VALUES ('00000000-0000-0000-0000-000000000022', NULL, '320703', 'old.csv', false, 'running', 'a-process-gone', '2026-12-06 10:00:00+00:00')",
+    )
+    .await;
+    let cut = county.ok_get("/api/v1/imports/00000000-0000-0000-0000-000000000022").await;
+    assert_eq!(cut["stage"], "interrupted", "{cut}");
+    assert!(cut["stage_zh"].as_str().is_some_and(|s| s.contains("未写入任何数据")), "{cut}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM import_job WHERE state = 'interrupted'").await, 1);
+    let (status, _) = county.get("/api/v1/imports/00000000-0000-0000-0000-000000000022?format=xlsx").await;
+    assert_eq!(status, 409, "no report for a job that did not finish");
 }
