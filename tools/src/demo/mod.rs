@@ -4,20 +4,25 @@
 //! server out, for training, and for the sync benchmark (`crate::bench_sync`).
 //!
 //! The load is reproducible (a seeded generator gives the same households, people and
-//! ID numbers every time) and atomic (one write transaction). It must never touch a
-//! county that is already there: it refuses when the demo county's code exists. It
-//! writes no change-log rows, because a phone's first pull reads the tables directly.
+//! ID numbers every time; the import gives the households and members their ids) and
+//! atomic (one write transaction). It must never touch a county that is already there:
+//! it refuses when the demo county's code exists. The register goes in as a county's
+//! would, through the register import (`register`), which writes its change-log rows
+//! and audit entries; the rest writes none, because a phone's first pull reads the
+//! tables directly.
 //!
 //! Here: the county's shape, its accounts and [`load`]. The generators are pure and
 //! draw from one seeded generator in a fixed order (reordering calls changes the
 //! county): `people` draws names, families and ID numbers, `households` a household
 //! with everything that hangs off it, `history` the demo's 2026 (cases, sign-offs,
-//! leads) written back into the households; `insert` writes what they drew.
+//! leads) written back into the households; `register` loads the register they make
+//! through the import, and `insert` writes the rest of what they drew.
 
 mod history;
 mod households;
 mod insert;
 mod people;
+mod register;
 #[cfg(test)]
 mod tests;
 
@@ -28,7 +33,7 @@ use jingzhun::auth::{self, Role};
 use jingzhun::db::Db;
 use jingzhun::db::entities::{app_user, region};
 use jingzhun::procedures::CaseKind;
-use jingzhun::records;
+use jingzhun::records::{self, Record};
 use jingzhun::registry::{self, Actor};
 use jingzhun_mobile_api::fields;
 use rand::rngs::StdRng;
@@ -269,11 +274,25 @@ pub async fn load(db: &Db, password: &str) -> anyhow::Result<DemoSummary> {
         outside_system: history.outside,
         elapsed: Duration::ZERO,
     };
+    // The register through the import, as a county loads its own; then the rest.
+    let mut history = history;
+    register::load_register(&*txn, &mut households, &mut history).await?;
     let start_date = NaiveDate::from_ymd_opt(DEMO_YEAR - 1, 3, 1).unwrap_or_default();
     for household in &households {
-        records::insert(&*txn, &fields::HOUSEHOLD, &household.record).await?;
+        // The register brought the household, its present members and its officers.
+        let imported = register::in_register(household);
+        if !imported {
+            records::insert(&*txn, &fields::HOUSEHOLD, &household.record).await?;
+            for officer in &household.officers {
+                registry::assignments::insert(&*txn, &officer_ids[*officer], &household.record.id, start_date, None)
+                    .await?;
+            }
+        }
+        let members: Vec<Record> =
+            household.members.iter().filter(|m| !imported || !register::present(m)).cloned().collect();
+        insert_all(&*txn, &fields::MEMBER, &members).await?;
+        summary.members += household.members.len();
         for (entity, rows, count) in [
-            (&fields::MEMBER, &household.members, &mut summary.members),
             (&fields::INCOME, &household.incomes, &mut summary.income_records),
             (&fields::HELP_MEASURE, &household.measures, &mut summary.help_measures),
             (&fields::HELP_PLAN, &household.plans, &mut summary.help_plans),
@@ -282,10 +301,6 @@ pub async fn load(db: &Db, password: &str) -> anyhow::Result<DemoSummary> {
         ] {
             insert_all(&*txn, entity, rows).await?;
             *count += rows.len();
-        }
-        for officer in &household.officers {
-            registry::assignments::insert(&*txn, &officer_ids[*officer], &household.record.id, start_date, None)
-                .await?;
         }
         summary.assignments += household.officers.len();
         summary.shared_households += usize::from(household.officers.len() > 1);
