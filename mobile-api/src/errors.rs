@@ -78,6 +78,8 @@ error_codes! {
     StepMismatch = "step_mismatch", "程序不在该环节", "The case is not at this step";
     WrongRole = "wrong_role", "您的角色或辖区不能在此环节签字", "Your role or region may not sign at this step";
     RemovalsFirst = "removals_first", "本村清除程序未完成，须先退后进", "Removals in this village must go first (先退后进)";
+    ExitOrder = "exit_order", "本村一般贫困户的退出尚未评议，低保、特困供养兜底户须在其后退出（先一般贫困户，后低保政策兜底户）", "General households of this village exit first: a 低保/五保 household's exit waits until theirs have passed the village assessment";
+    EdgeListParticipants = "edge_list_participants", "名单须由村两委、驻村干部、驻村第一书记、帮扶队员共同研究提出：请填写参加研究的人员", "The list is decided by the village committees, resident cadres, first secretary and help team together: name who took part";
     ExitRefused = "exit_refused", "未达到脱贫标准，不能退出", "The household does not meet the exit standard";
     UnknownReason = "unknown_reason", "原因代码无效", "Unknown reason code for this kind of case";
     RemovalIsNormalExit = "removal_is_normal_exit", "建档立卡后取得（作为脱贫措施）的，不认定为错评，应按正常脱贫程序退出", "Acquired after registration (as an exit measure): not a mis-registration; the household leaves through the normal exit procedure";

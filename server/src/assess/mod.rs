@@ -7,6 +7,7 @@
 //! out); what this module must never do is judge a household the caller may not read,
 //! or change a record (it reads them, and stores only lines, variants and populations).
 
+pub mod edge;
 pub mod facts;
 pub mod policy;
 pub mod setting;
@@ -15,7 +16,7 @@ pub mod village;
 
 use crate::auth::Caller;
 use crate::domain::{
-    edge, eligibility, exit, main_measure, policy::RulePolicy, quality, removal, thresholds::find_threshold,
+    eligibility, exit, main_measure, policy::RulePolicy, quality, removal, thresholds::find_threshold,
 };
 use crate::error::Refusal;
 use crate::records::{self, scope};
@@ -31,20 +32,6 @@ struct IdRow {
 #[derive(FromQueryResult)]
 struct CountRow {
     n: i64,
-}
-
-/// R5 for one household on its latest income year: the internal watch list it belongs
-/// on, if any (None too when no poverty line is set). Public notices use it to keep
-/// those households off every public page (004 §三(一): 内部掌握 … 结果暂不公示).
-pub async fn watch_list(conn: &impl ConnectionTrait, household_id: &str) -> Result<Option<edge::WatchList>, DbErr> {
-    let Some(read) = facts::household_facts(conn, household_id, None).await? else { return Ok(None) };
-    let policy = policy::for_region(conn, &read.facts.region_code).await?;
-    let thresholds = thresholds::all(conn).await?;
-    let standard = read.facts.standard.unwrap_or(crate::domain::facts::Standard::National);
-    let Ok(threshold) = find_threshold(&thresholds, read.year as i32, &read.facts.region_code, standard) else {
-        return Ok(None);
-    };
-    Ok(edge::assess_edge(&read.facts, threshold, &policy).ok().and_then(|a| a.list))
 }
 
 /// Every rule's verdict on a household the caller reads, for an income year (default:
@@ -99,19 +86,26 @@ pub async fn assess(
                     .map(|r| serde_json::to_value(r).unwrap_or_default())
                     .map_err(|e| e.to_string()),
             );
-            out["edge"] = outcome(
-                edge::assess_edge(&read.facts, t, &policy)
-                    .map(|r| serde_json::to_value(r).unwrap_or_default())
-                    .map_err(|e| e.to_string()),
-            );
         }
         None => {
             let missing = json!({ "error": "no_threshold: no poverty line is set for this year, region and standard" });
             out["identification"] = missing.clone();
-            out["exit"] = missing.clone();
-            out["edge"] = missing;
+            out["exit"] = missing;
         }
     }
+    // R5 measures against the 省定 line, not the household's own standard (004 §三(一)).
+    out["edge"] = match edge::edge_line(&thresholds, read.year as i32, &read.facts.region_code) {
+        Some(line) => outcome(
+            crate::domain::edge::assess_edge(&read.facts, line, &policy)
+                .map(|r| {
+                    let mut v = serde_json::to_value(r).unwrap_or_default();
+                    v["line_standard"] = json!(line.standard.code());
+                    v
+                })
+                .map_err(|e| e.to_string()),
+        ),
+        None => json!({ "error": "no_threshold: no provincial or national line is set for this year and region" }),
+    };
     Ok(Some(out))
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod cases;
 pub mod comparison;
+pub mod edge;
 pub mod control_characters;
 pub mod error;
 pub mod error_bodies;
@@ -54,6 +55,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(comparison::routes())
         .merge(imports::routes())
         .merge(assess::routes())
+        .merge(edge::routes())
         .merge(natural_villages::routes())
         .merge(plans::routes())
         .merge(reports::routes())

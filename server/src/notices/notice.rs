@@ -48,6 +48,19 @@ pub struct NoticeView {
     pub posting_attachment_ids: Vec<String>,
     pub cases: Vec<ListedCase>,
     pub objections_open: i64,
+    /// Identifications waiting at this step in the region that are kept off the notice,
+    /// each with why (a draft only): the village team sees them instead of a silent gap.
+    #[serde(default)]
+    pub held_back: Vec<HeldBackCase>,
+}
+
+/// An identification kept off a notice because R5 puts its household on the internal
+/// edge list (004 §三(一): 内部掌握 … 结果暂不公示).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HeldBackCase {
+    pub case_id: String,
+    pub household_id: String,
+    pub reason_zh: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -190,7 +203,8 @@ fn audit(caller_user: Option<&str>, action: &str, notice_id: &str, note: String)
 }
 
 /// Gathers the open cases waiting at `step` in the region, not yet on another live
-/// notice: (case id, household id, kind).
+/// notice: (case id, household id, kind). Exits are listed general households first,
+/// then the 低保/特困供养 兜底 ones (003 §一(一)2 "先一般贫困户，后低保政策兜底户").
 async fn waiting_cases(
     conn: &impl ConnectionTrait,
     step: Step,
@@ -201,10 +215,11 @@ async fn waiting_cases(
         id: String,
         household_id: String,
         kind: String,
+        household_kind: Option<String>,
     }
-    let rows = Waiting::find_by_statement(sql(
+    let mut rows = Waiting::find_by_statement(sql(
         conn.get_database_backend(),
-        "SELECT c.id, c.household_id, c.kind FROM procedure_case c JOIN household h ON h.id = c.household_id \
+        "SELECT c.id, c.household_id, c.kind, h.kind AS household_kind FROM procedure_case c JOIN household h ON h.id = c.household_id \
          WHERE c.status = 'open' AND c.step = ? AND h.region_code LIKE ? \
          AND NOT EXISTS (SELECT 1 FROM notice_case nc JOIN notice n ON n.id = nc.notice_id \
              WHERE nc.case_id = c.id AND nc.status = 'listed' AND n.status IN ('draft', 'published')) \
@@ -213,28 +228,44 @@ async fn waiting_cases(
     ))
     .all(conn)
     .await?;
+    // Other kinds keep their place (rank 0); an exit of unrecorded kind goes last.
+    crate::domain::exit::sort_for_exit(&mut rows, |r| {
+        if r.kind == "exit" {
+            r.household_kind.as_deref().and_then(crate::domain::facts::Kind::from_code)
+        } else {
+            Some(crate::domain::facts::Kind::General)
+        }
+    });
     Ok(rows.into_iter().map(|r| (r.id, r.household_id, r.kind)).collect())
 }
 
-/// The cases that may be published. An application from a household R5 puts on the
-/// internal edge list (边缘户) is held back: that list is never public (004 §三(一)),
-/// and listing the household as an applicant would publish it. It waits at the step
-/// until its data says otherwise or it is rejected; the draft only shows what is listed.
+/// The cases that may be published, and the identifications held back with why. An
+/// application from a household R5 puts on the internal edge list (边缘户) is held back:
+/// that list is never public (004 §三(一)), and listing the household as an applicant
+/// would publish it. It waits at the step until its data says otherwise, the team sends
+/// it back or rejects it; the draft shows the team each one with its reason.
 async fn public_cases(
     conn: &impl ConnectionTrait,
     cases: Vec<(String, String, String)>,
-) -> Result<Vec<(String, String)>, DbErr> {
+) -> Result<(Vec<(String, String)>, Vec<HeldBackCase>), DbErr> {
     let mut out = Vec::with_capacity(cases.len());
+    let mut held = Vec::new();
     for (case_id, household_id, kind) in cases {
         if kind == "identify"
-            && crate::assess::watch_list(conn, &household_id).await? == Some(crate::domain::edge::WatchList::Edge)
+            && let Some(why) = crate::assess::edge::held_back(conn, &household_id).await?
         {
-            tracing::info!(case = %case_id, "held back from a notice: the household is on the internal edge list");
+            held.push(HeldBackCase { case_id, household_id, reason_zh: why.reason_zh });
             continue;
         }
         out.push((case_id, household_id));
     }
-    Ok(out)
+    Ok((out, held))
+}
+
+/// The identifications a draft of `step` in `region_code` leaves out, with why.
+async fn held_back_at(conn: &impl ConnectionTrait, step: Step, region_code: &str) -> Result<Vec<HeldBackCase>, DbErr> {
+    let prefix = &region_code[..prefix_len(region_level(step)).min(region_code.len())];
+    Ok(public_cases(conn, waiting_cases(conn, step, prefix).await?).await?.1)
 }
 
 pub async fn create_draft(db: &Db, caller: &Caller, new: NewNotice) -> Result<NoticeView, Refusal> {
@@ -263,7 +294,7 @@ pub async fn create_draft(db: &Db, caller: &Caller, new: NewNotice) -> Result<No
         return Err(Refusal::invalid(ErrorCode::RegionLevel));
     }
     let prefix = &new.region_code[..prefix_len(&level).min(new.region_code.len())];
-    let cases = public_cases(&*txn, waiting_cases(&*txn, step, prefix).await?).await?;
+    let (cases, _held) = public_cases(&*txn, waiting_cases(&*txn, step, prefix).await?).await?;
     if cases.is_empty() {
         return Err(Refusal::new(Kind::Rejected, ErrorCode::NoticeEmpty));
     }
@@ -357,7 +388,10 @@ pub async fn view(db: &Db, id: &str, public_url: Option<&str>) -> Result<NoticeV
     let objections_open =
         count(&db.conn, "SELECT COUNT(*) FROM objection WHERE notice_id = ? AND status = 'open'", vec![id.into()])
             .await?;
+    let held_back =
+        if row.status == "draft" { held_back_at(&db.conn, row.step, &row.region_code).await? } else { Vec::new() };
     Ok(NoticeView {
+        held_back,
         url: row.token.as_ref().map(|t| format!("{}/n/{t}", public_url.unwrap_or("").trim_end_matches('/'))),
         id: row.id,
         step: row.step.code().into(),
@@ -443,7 +477,7 @@ pub async fn publish(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> 
         .iter()
         .map(|c| (c.case_id.clone(), c.household_id.clone(), kinds.get(&c.case_id).cloned().unwrap_or_default()))
         .collect();
-    let pairs = public_cases(&*txn, candidates).await?;
+    let (pairs, _held) = public_cases(&*txn, candidates).await?;
     if pairs.is_empty() {
         return Err(Refusal::new(Kind::Rejected, ErrorCode::NoticeEmpty));
     }

@@ -258,6 +258,10 @@ pub async fn view(conn: &impl ConnectionTrait, caller: &Caller, id: &str) -> Res
     view["region_code"] = json!(region);
     view["frozen_level"] = json!(super::signing::frozen_level(conn, id).await?.map(|l| l.code()));
     view["signoffs"] = Value::Array(super::signing::signoffs(conn, id).await?);
+    // An identification R5 keeps off the public notices says so, with why (004 §三(一)).
+    let open_identify = case.text("kind") == Some("identify") && case.text("status") == Some("open");
+    view["held_back"] =
+        json!(if open_identify { assess::edge::held_back(conn, &household_id).await? } else { None });
     Ok(view)
 }
 

@@ -37,6 +37,8 @@ pub enum CaseError {
     WrongRole,
     #[error("removals in this village go first")]
     RemovalsFirst,
+    #[error("general households of this village exit first")]
+    ExitOrder,
     #[error("the case is not rejected")]
     NotRejected,
     #[error("the household does not meet the exit standard")]
@@ -59,6 +61,7 @@ impl From<CaseError> for Refusal {
             CaseError::StepMismatch => Refusal::conflict(ErrorCode::StepMismatch),
             CaseError::WrongRole => Refusal::new(Kind::Forbidden, ErrorCode::WrongRole),
             CaseError::RemovalsFirst => Refusal::conflict(ErrorCode::RemovalsFirst),
+            CaseError::ExitOrder => Refusal::conflict(ErrorCode::ExitOrder),
             CaseError::NotRejected => Refusal::conflict(ErrorCode::CaseClosed),
             CaseError::ExitRefused(reasons) => {
                 Refusal::new(Kind::Rejected, ErrorCode::ExitRefused).with_fields(reasons)
@@ -357,7 +360,8 @@ fn decision_code(decision: Decision) -> &'static str {
 }
 
 /// Rules that hold a case at a step: 先退后进 (002 §三(五)) before village assessment of
-/// additions, and the exit standard before an exit moves on.
+/// additions, 先一般后兜底 (003 §一(一)2) before village assessment of a 兜底 exit, and
+/// the exit standard before an exit moves on.
 async fn check_before_approving(txn: &WriteTxn, loaded: &Loaded) -> Result<(), CaseError> {
     if matches!(loaded.kind, CaseKind::Identify | CaseKind::Relapse) && loaded.step == Step::VillageAssessment {
         // A removal still at or before its own village assessment in this village goes first.
@@ -374,6 +378,29 @@ async fn check_before_approving(txn: &WriteTxn, loaded: &Loaded) -> Result<(), C
         .await?;
         if pending.unwrap_or(0) > 0 {
             return Err(CaseError::RemovalsFirst);
+        }
+    }
+    if loaded.kind == CaseKind::Exit
+        && loaded.step == Step::VillageAssessment
+        && matches!(loaded.household.text("kind"), Some("dibao" | "wubao"))
+    {
+        // 003 §一(一)2 先一般贫困户，后低保政策兜底户: the village's 评议 decides the order,
+        // so a 兜底 household's exit passes it only once no general household's exit in
+        // the same village (the same round: open at the same time) is still before it.
+        // Its exit then never reaches a notice ahead of theirs.
+        let general_before = query_scalar_i64(
+            &**txn,
+            sql(
+                txn.get_database_backend(),
+                "SELECT COUNT(*) FROM procedure_case c JOIN household h ON h.id = c.household_id \
+                 WHERE c.kind = 'exit' AND c.status = 'open' AND h.region_code = ? AND h.kind = 'general' \
+                 AND c.step IN ('application', 'home_verification', 'village_assessment')",
+                vec![loaded.region_code.as_str().into()],
+            ),
+        )
+        .await?;
+        if general_before.unwrap_or(0) > 0 {
+            return Err(CaseError::ExitOrder);
         }
     }
     if loaded.kind == CaseKind::Exit {
@@ -445,6 +472,7 @@ async fn set_frozen_level(txn: &WriteTxn, case_id: &str, level: Option<&str>) ->
 struct FrozenRow {
     household_id: String,
     frozen_level: Option<String>,
+    step: Option<String>,
 }
 
 pub async fn frozen_level(conn: &impl ConnectionTrait, case_id: &str) -> Result<Option<Level>, DbErr> {
@@ -464,6 +492,11 @@ pub async fn frozen_level(conn: &impl ConnectionTrait, case_id: &str) -> Result<
 }
 
 /// The highest level frozen by an open case of each of these households (absent: none).
+///
+/// A case sitting at its village assessment (民主评议) holds the household at most at the
+/// village level, whatever signed before it: the comparison is the township's, but the
+/// assessment is the village team's own step, where it must be able to correct what the
+/// 入户核实 and the 比对 found (issue 11 item 2). Officers stay frozen out.
 pub async fn households_frozen_levels(
     conn: &impl ConnectionTrait,
     household_ids: &[String],
@@ -471,12 +504,15 @@ pub async fn households_frozen_levels(
     let mut highest = std::collections::HashMap::new();
     for chunk in household_ids.chunks(500) {
         let text = format!(
-            "SELECT household_id, frozen_level FROM procedure_case WHERE status = 'open' AND frozen_level IS NOT NULL AND household_id IN ({})",
+            "SELECT household_id, frozen_level, step FROM procedure_case WHERE status = 'open' AND frozen_level IS NOT NULL AND household_id IN ({})",
             crate::db::placeholders(chunk.len())
         );
         let values = chunk.iter().map(|id| sea_orm::Value::from(id.as_str())).collect();
         for row in FrozenRow::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await? {
-            if let Some(level) = row.frozen_level.as_deref().and_then(Level::parse) {
+            if let Some(mut level) = row.frozen_level.as_deref().and_then(Level::parse) {
+                if row.step.as_deref() == Some(Step::VillageAssessment.code()) {
+                    level = level.min(Level::Village);
+                }
                 let entry = highest.entry(row.household_id).or_insert(level);
                 *entry = (*entry).max(level);
             }

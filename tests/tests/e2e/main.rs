@@ -11,6 +11,7 @@ mod attachments;
 mod campaigns;
 mod comparison;
 mod concurrency;
+mod edge_households;
 mod exit_facts;
 mod household_record;
 mod imports;
