@@ -96,7 +96,8 @@ table!(CASE_KIND, "case_kind", "程序类型", [
 // C4: the seeded steps, in order (000 §六, 002 §三(七), 003 §一).
 table!(CASE_STEP, "case_step", "程序环节", [
     "application" => "农户申请", "home_verification" => "入户核实", "comparison" => "数据比对",
-    "village_assessment" => "民主评议", "village_notice" => "村级公示", "township_review" => "乡镇审核",
+    "village_assessment" => "民主评议", "village_notice" => "村级公示",
+    "village_resolution" => "村民代表会决议", "township_review" => "乡镇审核",
     "township_notice" => "乡镇公示", "county_review" => "县级复审", "announcement" => "公告",
 ]);
 

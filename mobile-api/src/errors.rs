@@ -105,6 +105,9 @@ error_codes! {
     ObjectionEmpty = "objection_empty", "请填写异议内容", "Write what the objection is about";
     ObjectionAnswered = "objection_answered", "该异议已答复", "The objection has already been answered";
     CasesRequired = "cases_required", "异议成立时须指明退回核实的案件", "An upheld objection to the whole notice must name the cases to return to verification";
+    ResolutionRequired = "resolution_required", "村级公示无举报后，须提交村民代表会作出决议：请登记决议（会议日期、代表人数、到会人数、同意人数）", "After a village notice with no objection the villagers' representatives' meeting resolves on the list: record its resolution (day, members, present, agreeing)";
+    ResolutionNotCarried = "resolution_not_carried", "村民代表会议须有三分之二以上组成人员到会，决定须经到会人员过半数同意", "A representatives' meeting needs two thirds of its members present, and a resolution a majority of those present";
+    ResolutionNotDue = "resolution_not_due", "该公示不是已结束的村级公示，或其案件已不在村民代表会决议环节", "The notice is not a closed village notice, or none of its cases waits for the representatives' resolution";
     // Campaigns and deadlines (C7).
     UnknownMeasure = "unknown_measure", "进度指标无效", "Unknown progress measure for a milestone";
     InvalidMilestone = "invalid_milestone", "工作节点无效：开始日期不能晚于截止日期，目标为1至100，提前提醒天数为1至60", "Invalid milestone: it cannot start after it is due, the target is 1 to 100 and reminders 1 to 60 days before";

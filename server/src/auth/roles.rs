@@ -10,6 +10,12 @@ pub enum Role {
     /// 村两委 / 驻村第一书记: the village's households.
     Village,
     Township,
+    /// 动态管理工作核查组 (002 §三(一)): drawn from the county's departments, granted
+    /// township by township ("阿子营（含松华）工作核查组负责阿子营、松华街道"); investigates
+    /// and answers the objections to a village notice (002 §三(七): 若有举报，由动态管理
+    /// 工作核查组组织调查核实), so the village team never judges objections to its own
+    /// list. Reads its townships' households, never edits them.
+    Verifier,
     /// 县扶贫办: runs users, devices, assignments, comparison, reports.
     County,
     /// 督查: reads progress in their region, never edits.
@@ -18,14 +24,15 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] =
-        [Role::Officer, Role::Village, Role::Township, Role::County, Role::Supervisor, Role::Admin];
+    pub const ALL: [Role; 7] =
+        [Role::Officer, Role::Village, Role::Township, Role::Verifier, Role::County, Role::Supervisor, Role::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Officer => "officer",
             Role::Village => "village",
             Role::Township => "township",
+            Role::Verifier => "verifier",
             Role::County => "county",
             Role::Supervisor => "supervisor",
             Role::Admin => "admin",
@@ -36,9 +43,10 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
-    /// Whether the role edits household data (supervisors only read).
+    /// Whether the role edits household data (supervisors only read; the 核查组 judges
+    /// what others recorded, and an upheld objection sends the case back to them).
     pub fn edits_households(self) -> bool {
-        !matches!(self, Role::Supervisor)
+        !matches!(self, Role::Supervisor | Role::Verifier)
     }
 
     /// Whether the role runs accounts, devices and assignments in its region.
@@ -47,12 +55,13 @@ impl Role {
     }
 
     /// Rank for granting: a manager grants only roles of a lower rank. A supervisor
-    /// reads a region as a township does and never edits, so it ranks with township.
+    /// reads a region as a township does and never edits, so it ranks with township; so
+    /// does the 核查组, which the county office sets up (002 §三(一): 由区农林局具体负责).
     pub fn rank(self) -> u8 {
         match self {
             Role::Officer => 1,
             Role::Village => 2,
-            Role::Township | Role::Supervisor => 3,
+            Role::Township | Role::Supervisor | Role::Verifier => 3,
             Role::County => 4,
             Role::Admin => 5,
         }
@@ -63,7 +72,7 @@ impl Role {
     pub fn required_level(self) -> Option<&'static str> {
         match self {
             Role::Village => Some("village"),
-            Role::Township => Some("township"),
+            Role::Township | Role::Verifier => Some("township"),
             Role::County => Some("county"),
             Role::Officer | Role::Supervisor | Role::Admin => None,
         }
@@ -194,5 +203,10 @@ mod tests {
         assert!(root.may_grant(Role::Admin, "320000000000"));
         let township = Grant::new(Role::Township, "320703001000".into(), false);
         assert!(!township.may_grant(Role::Officer, "320703001000"), "only managers grant");
+        assert!(county.may_grant(Role::Verifier, "320703001000"), "the county sets up the 核查组");
+        let verifier = Grant::new(Role::Verifier, "320703001000".into(), false);
+        assert!(!verifier.may_grant(Role::Village, "320703001001"), "the 核查组 grants nothing");
+        assert!(!Role::Verifier.edits_households());
+        assert_eq!(Role::parse("verifier"), Some(Role::Verifier));
     }
 }

@@ -79,12 +79,13 @@ pub const MISSING_ITEMS: [&str; 3] = ["field_empty", "id_number_missing", "head_
 
 /// Step codes in the order cases move through them (every kind follows this order,
 /// skipping the steps it has not).
-pub const STEP_ORDER: [&str; 9] = [
+pub const STEP_ORDER: [&str; 10] = [
     "application",
     "home_verification",
     "comparison",
     "village_assessment",
     "village_notice",
+    "village_resolution",
     "township_review",
     "township_notice",
     "county_review",

@@ -20,6 +20,7 @@ pub mod notifications;
 pub mod ops;
 pub mod plans;
 pub mod reports;
+pub mod resolutions;
 
 use crate::error::{Kind, Refusal};
 use crate::state::AppState;
@@ -60,6 +61,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(plans::routes())
         .merge(reports::routes())
         .merge(notices::routes())
+        .merge(resolutions::routes())
         .merge(notifications::routes())
         .merge(campaigns::routes())
         .merge(notice_pages::routes())

@@ -1,6 +1,7 @@
 //! Public notices (公示 / 公告, C5, R10): gathering cases waiting at a notice step,
 //! publishing them frozen and hashed, villagers' objections and their investigation,
-//! closing a notice when its period ends, and the public pages and QR codes.
+//! closing a notice when its period ends, the 村民代表会决议 on a closed village
+//! notice's list, and the public pages and QR codes.
 
 pub mod content;
 pub mod form_guard;
@@ -10,6 +11,7 @@ pub mod pages;
 pub mod period;
 pub mod public;
 pub mod qr;
+pub mod resolution;
 
 use crate::clock::Clock;
 use crate::db::Db;

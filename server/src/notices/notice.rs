@@ -886,7 +886,11 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
     let names = content::region_names(&*txn, &regions).await?;
     let mut sent = 0;
     for Reminder { event, dedup_key, step, region, title, at, extra: (name, value) } in due {
-        let role = *Step::parse(&step).and_then(|s| s.roles().first()).unwrap_or(&Role::Village);
+        // An answer falls due with those who investigate (002 §三(七)), the end with the publisher.
+        let role = match (event, Step::parse(&step)) {
+            (Event::ObjectionDue, Some(s)) => s.objections_answered_by(),
+            (_, s) => *s.and_then(|s| s.roles().first()).unwrap_or(&Role::Village),
+        };
         let mut params = notice_params(names.get(&region).map_or("", String::as_str), &region, &title, at);
         params.insert(name.into(), value.into());
         let recipients = Recipients::Role { role, region_code: region };

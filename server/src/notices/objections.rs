@@ -1,21 +1,25 @@
 //! Objections (异议 / 举报) to a published notice: filed by villagers from the public
 //! page, named or anonymous, about the whole notice or one household; investigated and
-//! answered by the level that published the notice (002 §三(七): 对群众有异议的，要进行
-//! 调查核实); followed by the objector with a receipt code. The village team sees them
-//! on their phones through pull (side entity `objection`).
+//! answered as 002 §三(七) says: "若有举报，由动态管理工作核查组组织调查核实" for a village
+//! notice (the `verifier` role over the village's township, never the village team whose
+//! list it is), "若有举报，由街道组织核实" for a township notice, and the county for its
+//! announcement ([`Step::objections_answered_by`]); the findings reach the objector by
+//! the receipt code. The village team sees them on their phones through pull (side
+//! entity `objection`): an open one holds their notice.
 //!
-//! Who may answer is decided here (the grant for the notice's step and region, as in
-//! `super::notice`). What this module must never do: show an objector's whole phone
-//! number or sender address to anyone, or put the objection on a household's own
-//! change log (its officers must not see who objected).
+//! Who may answer is decided here. What this module must never do: let the level whose
+//! list is objected to answer for the investigators, show an objector's whole phone
+//! number or sender address to anyone, or put the objection on a household's own change
+//! log (its officers must not see who objected).
 
-use super::notice::{self, NoticeRow, grant_for};
+use super::notice::{self, NoticeRow};
 use crate::audit::{Actor, AuditEntry};
-use crate::auth::Caller;
+use crate::auth::{Caller, Grant};
 use crate::db::{Db, WriteTxn, sql};
 use crate::error::{Kind, Refusal};
 use crate::notifications::{self, Event, Notification, Recipients};
 use crate::procedures::signing;
+use crate::procedures::steps::Step;
 use crate::records::changelog::{self, LogEntry, LogOp};
 use crate::records::server_edit::Written;
 use crate::records::side::{self, SideRecord};
@@ -291,20 +295,15 @@ pub async fn file(
             .ok_or_else(|| Refusal::invalid(ErrorCode::InvalidRequest))?;
             // Filed where the investigating level reads it: a township or county notice's
             // objection stays off the household's village team, who may be objected to.
-            let region = if notice.step == crate::procedures::steps::Step::VillageNotice {
-                village
-            } else {
-                notice.region_code.clone()
-            };
+            let region = if notice.step == Step::VillageNotice { village } else { notice.region_code.clone() };
             (Some(c), Some(h), region)
         }
     };
     let id = Uuid::new_v4().to_string();
     let receipt = new_receipt();
     let due_at = now + chrono::Duration::days(answer_days);
-    let level =
-        crate::procedures::steps::Level::of(*notice.step.roles().first().unwrap_or(&crate::auth::Role::Village))
-            .map_or("village", |l| l.code());
+    let investigators = notice.step.objections_answered_by();
+    let level = investigators.as_str();
     txn.execute_raw(sql(
         txn.get_database_backend(),
         "INSERT INTO objection (id, notice_id, case_id, household_id, receipt, objector_name, objector_phone, body, \
@@ -353,10 +352,8 @@ pub async fn file(
             // One message per notice and hour, however many objections come in it: a
             // flood must not flood the village team's phones (and their SMS limits).
             dedup_key: received_dedup_key(&notice.id, now),
-            recipients: Recipients::Role {
-                role: *notice.step.roles().first().unwrap_or(&crate::auth::Role::Village),
-                region_code: notice.region_code.clone(),
-            },
+            // The investigators are told, not the team whose list is objected to.
+            recipients: Recipients::Role { role: investigators, region_code: notice.region_code.clone() },
             params,
             urgent: false,
         },
@@ -438,6 +435,20 @@ pub async fn list(
     Ok(load_where(&db.conn, &condition, values).await?.into_iter().map(|r| r.view).collect())
 }
 
+/// The caller's grant to investigate the objections to this notice (002 §三(七)). A
+/// caller who reads the notice's region but may not answer (the village team whose list
+/// it is, a township for a village notice) is told `forbidden`; anyone else
+/// `out_of_scope`.
+fn investigator_grant(caller: &Caller, notice: &NoticeRow) -> Result<Grant, Refusal> {
+    let role = notice.step.objections_answered_by();
+    let grant = caller.grants.iter().find(|g| g.role == role && notice.region_code.starts_with(&g.prefix)).cloned();
+    match grant {
+        Some(grant) => Ok(grant),
+        None if caller.reads_region(&notice.region_code) => Err(Refusal::forbidden()),
+        None => Err(Refusal::out_of_scope()),
+    }
+}
+
 /// Answers an objection. Upheld: its case (or the named cases, for an objection to the
 /// whole notice) goes back to home verification and off this notice; dismissed: the
 /// notice goes on. Either way the objector reads the findings at the receipt page.
@@ -461,7 +472,7 @@ pub async fn answer(
     let row =
         load_where(&*txn, "o.id = ?", vec![id.into()]).await?.into_iter().next().ok_or_else(Refusal::not_found)?;
     let notice = notice::load_by(&*txn, "id", &row.view.notice_id).await?.ok_or_else(Refusal::not_found)?;
-    let grant = grant_for(caller, notice.step, &notice.region_code).ok_or_else(Refusal::out_of_scope)?;
+    let grant = investigator_grant(caller, &notice)?;
     if row.view.status != "open" {
         return Err(Refusal::conflict(ErrorCode::ObjectionAnswered));
     }
@@ -542,7 +553,7 @@ pub struct BulkDismissed {
 }
 
 /// Dismisses many open objections of one notice at once, as duplicates or spam, with
-/// one finding; by the level that answers the notice's objections. Each is audited and
+/// one finding; by those who answer the notice's objections ([`investigator_grant`]). Each is audited and
 /// pulled by the village team as if answered one by one; the notice may then close.
 pub async fn dismiss_many(
     db: &Db,
@@ -567,7 +578,7 @@ pub async fn dismiss_many(
     }
     let txn = db.begin_write().await?;
     let notice = notice::load_by(&*txn, "id", notice_id).await?.ok_or_else(Refusal::not_found)?;
-    grant_for(caller, notice.step, &notice.region_code).ok_or_else(Refusal::out_of_scope)?;
+    investigator_grant(caller, &notice)?;
     let open = load_where(&*txn, "o.notice_id = ? AND o.status = 'open'", vec![notice_id.into()]).await?;
     let chosen: Vec<&Row> = open
         .iter()

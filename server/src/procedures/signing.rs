@@ -45,6 +45,8 @@ pub enum CaseError {
     ExitRefused(Vec<FieldError>),
     #[error("a notice step passes through a published notice, not a sign-off")]
     NoticeStep,
+    #[error("the representatives' resolution step passes through a recorded resolution")]
+    ResolutionStep,
     #[error("the case is listed on a published notice")]
     OnNotice,
     #[error("the household is outside the caller's scope")]
@@ -67,6 +69,7 @@ impl From<CaseError> for Refusal {
                 Refusal::new(Kind::Rejected, ErrorCode::ExitRefused).with_fields(reasons)
             }
             CaseError::NoticeStep => Refusal::conflict(ErrorCode::NoticeStep),
+            CaseError::ResolutionStep => Refusal::conflict(ErrorCode::ResolutionRequired),
             CaseError::OnNotice => Refusal::conflict(ErrorCode::CaseOnNotice),
             CaseError::OutOfScope => Refusal::out_of_scope(),
             CaseError::Db(err) => Refusal::internal(err),
@@ -206,6 +209,11 @@ pub async fn sign(
     if loaded.step.is_notice() {
         return Err(CaseError::NoticeStep);
     }
+    // The 村民代表会 approves a list by a resolution on record (`pass_resolution`); a
+    // sign-off may only turn one case down, as the representatives may.
+    if loaded.step == Step::VillageResolution && decision == Decision::Approve {
+        return Err(CaseError::ResolutionStep);
+    }
     let grant = signing_grant(&txn, caller, &loaded, loaded.step).await?.ok_or(CaseError::WrongRole)?;
     let mut written = Written::default();
     let note = format!("{} {} at {}", loaded.kind.code(), decision_code(decision), loaded.step.code());
@@ -301,6 +309,32 @@ pub async fn pass_notice(
     }
     raise_frozen_level(txn, case_id, Level::of(grant.role).map(Level::code)).await?;
     insert_signoff(txn, case_id, step, "notice", publisher, grant, Some(comment), &[], None).await?;
+    Ok(written)
+}
+
+/// Moves a case past its 村民代表会决议 step on the resolution the village team recorded
+/// (002 §三(七)), signed by them with the resolution in the comment. Part of the caller's
+/// transaction: the resolution and all its cases, or nothing.
+pub async fn pass_resolution(
+    txn: &WriteTxn,
+    recorder: &Caller,
+    grant: &Grant,
+    case_id: &str,
+    comment: String,
+) -> Result<Written, CaseError> {
+    let mut loaded = load(txn, case_id).await?;
+    if loaded.status() != "open" {
+        return Err(CaseError::Closed);
+    }
+    if loaded.step != Step::VillageResolution {
+        return Err(CaseError::StepMismatch);
+    }
+    let next = loaded.kind.steps().get(loaded.step_index(Step::VillageResolution) + 1).copied();
+    let Some(next) = next else { return Err(CaseError::StepMismatch) };
+    let note = format!("{} passed {}", loaded.kind.code(), Step::VillageResolution.code());
+    let written = loaded.set_case(txn, &editor(recorder, "resolution", note), vec![("step", next.code())]).await?;
+    raise_frozen_level(txn, case_id, Level::of(grant.role).map(Level::code)).await?;
+    insert_signoff(txn, case_id, Step::VillageResolution, "approve", recorder, grant, Some(comment), &[], None).await?;
     Ok(written)
 }
 

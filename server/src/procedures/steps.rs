@@ -1,6 +1,7 @@
 //! The steps of each kind of case and who signs them (000 §六, 002 §三(五)–(七),
 //! 003 §一(一), 004 §二): 农户申请 → 入户核实 → 比对 → 民主评议 → 村级公示 →
-//! 乡镇审核 → 乡镇公示 → 县级复审 → 公告.
+//! 村民代表会决议 → 乡镇审核 → 乡镇公示 → 县级复审 → 公告, and who answers the
+//! objections to each notice. What this module must never do: touch the database.
 
 use crate::auth::Role;
 
@@ -47,19 +48,24 @@ impl CaseKind {
     pub fn steps(self) -> &'static [Step] {
         use Step::*;
         match self {
-            // Identification, relapse, removal and reversal run the full "两公示一比对一公告".
+            // Identification, relapse, removal and reversal run the full "两公示一比对一公告";
+            // they are 002's 纳入, 剔除 and 重新纳入, whose village notice is followed by
+            // "没有举报，提交村民代表会作出决议，上报街道审定" (002 §三(七)). A relapse is a
+            // household taken back into the register like a 重新纳入, by the same 逐级审定.
             CaseKind::Identify | CaseKind::Relapse | CaseKind::Remove | CaseKind::ExitReversal => &[
                 Application,
                 HomeVerification,
                 Comparison,
                 VillageAssessment,
                 VillageNotice,
+                VillageResolution,
                 TownshipReview,
                 TownshipNotice,
                 CountyReview,
                 Announcement,
             ],
-            // 003 §一(一): 民主评议、核实认可、乡镇审核、公示公告; no department comparison.
+            // 003 §一(一): 民主评议、核实认可、乡镇审核、公示公告; no department comparison,
+            // and no 村民代表会决议: 003 does not ask for one.
             CaseKind::Exit => &[
                 Application,
                 HomeVerification,
@@ -143,6 +149,10 @@ pub enum Step {
     Comparison,
     VillageAssessment,
     VillageNotice,
+    /// 村民代表会决议 (002 §三(七)): after the village notice, the village team records
+    /// the representatives' meeting (day, members, present, agreeing) for the notice's
+    /// list; approving passes only through that record (`notices::resolution`).
+    VillageResolution,
     TownshipReview,
     TownshipNotice,
     CountyReview,
@@ -150,12 +160,13 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 9] = [
+    const ALL: [Step; 10] = [
         Step::Application,
         Step::HomeVerification,
         Step::Comparison,
         Step::VillageAssessment,
         Step::VillageNotice,
+        Step::VillageResolution,
         Step::TownshipReview,
         Step::TownshipNotice,
         Step::CountyReview,
@@ -169,6 +180,7 @@ impl Step {
             Step::Comparison => "comparison",
             Step::VillageAssessment => "village_assessment",
             Step::VillageNotice => "village_notice",
+            Step::VillageResolution => "village_resolution",
             Step::TownshipReview => "township_review",
             Step::TownshipNotice => "township_notice",
             Step::CountyReview => "county_review",
@@ -191,9 +203,21 @@ impl Step {
         match self {
             Step::Application | Step::HomeVerification => &[Role::Officer, Role::Village],
             Step::Comparison => &[Role::Township, Role::County],
-            Step::VillageAssessment | Step::VillageNotice => &[Role::Village],
+            Step::VillageAssessment | Step::VillageNotice | Step::VillageResolution => &[Role::Village],
             Step::TownshipReview | Step::TownshipNotice => &[Role::Township],
             Step::CountyReview | Step::Announcement => &[Role::County],
+        }
+    }
+
+    /// Who investigates and answers the objections to a notice of this step (002 §三(七)):
+    /// a village notice's by the 动态管理工作核查组 ("若有举报，由动态管理工作核查组组织调查
+    /// 核实"), never by the village team whose list it is; a township notice's by the
+    /// township ("若有举报，由街道组织核实"); the announcement's by the county.
+    pub fn objections_answered_by(self) -> Role {
+        match self {
+            Step::VillageNotice => Role::Verifier,
+            Step::TownshipNotice => Role::Township,
+            _ => Role::County,
         }
     }
 }
@@ -214,7 +238,7 @@ impl Level {
             Role::Village => Some(Level::Village),
             Role::Township => Some(Level::Township),
             Role::County | Role::Admin => Some(Level::County),
-            Role::Supervisor => None,
+            Role::Supervisor | Role::Verifier => None,
         }
     }
 
@@ -253,7 +277,11 @@ mod tests {
         let steps = CaseKind::Identify.steps();
         let at = |s| steps.iter().position(|x| *x == s).expect("present");
         assert!(at(Step::VillageAssessment) < at(Step::VillageNotice));
-        assert!(at(Step::VillageNotice) < at(Step::TownshipReview));
+        assert!(at(Step::VillageNotice) < at(Step::VillageResolution), "公示 then 村民代表会决议 (002 §三(七))");
+        assert!(at(Step::VillageResolution) < at(Step::TownshipReview), "决议 then 上报街道审定");
+        assert!(!CaseKind::Exit.steps().contains(&Step::VillageResolution), "003 asks for no 决议");
+        assert_eq!(Step::VillageNotice.objections_answered_by(), Role::Verifier);
+        assert_eq!(Step::TownshipNotice.objections_answered_by(), Role::Township);
         assert!(at(Step::TownshipReview) < at(Step::TownshipNotice));
         assert!(at(Step::TownshipNotice) < at(Step::CountyReview));
         assert!(at(Step::Comparison) < at(Step::VillageAssessment), "比对 before 评议 (000 §四(三))");

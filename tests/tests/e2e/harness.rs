@@ -300,6 +300,8 @@ pub async fn seed(app: &TestApp) -> World {
         ("supervisor", "supervisor", "320700000000"),
         ("county", "county", COUNTY),
         ("township-1", "township", TOWNSHIP),
+        // 002 §三(一)'s 动态管理工作核查组 over the township: answers village notices' objections.
+        ("verifier-1", "verifier", TOWNSHIP),
     ] {
         let user = admin
             .ok_post(
@@ -426,7 +428,8 @@ pub async fn users(app: &TestApp) -> [Admin; 4] {
     ]
 }
 
-/// Passes a case through all nine steps of an identification, each signed at its level.
+/// Passes a case through every step of an identification, each signed at its level (the
+/// village notice with the 村民代表会决议 after it, see [`pass_step`]).
 pub async fn pass_every_step(app: &TestApp, case: &str) {
     let [officer, village, township, county] = users(app).await;
     for (step, signer) in [
@@ -445,7 +448,15 @@ pub async fn pass_every_step(app: &TestApp, case: &str) {
     }
 }
 
+///
+/// A village notice is passed as 002 §三(七) passes it: once closed with no objection,
+/// `who` (the village team) records the 村民代表会决议 on it, and the case of a kind
+/// with that step goes on to the township's review. `village_resolution` alone records
+/// the resolution on the case's closed village notice.
 pub async fn pass_step(app: &TestApp, who: &Admin, case: &str, step: &str) -> (u16, Value) {
+    if step == "village_resolution" {
+        return record_resolution(app, who, case).await;
+    }
     if !matches!(step, "village_notice" | "township_notice" | "announcement") {
         return who.post(&format!("/api/v1/cases/{case}/signoffs"), json!({"step": step, "decision": "approve"})).await;
     }
@@ -462,5 +473,31 @@ pub async fn pass_step(app: &TestApp, who: &Admin, case: &str, step: &str) -> (u
         return (status, published);
     }
     app.clock.advance(chrono::Duration::days(i64::from(published["period_days"].as_i64().unwrap_or(5) as i32) + 2));
-    who.post(&format!("/api/v1/notices/{id}/close"), json!({})).await
+    let (status, closed) = who.post(&format!("/api/v1/notices/{id}/close"), json!({})).await;
+    let waits = who.ok_get(&format!("/api/v1/cases/{case}")).await["step"] == "village_resolution";
+    if status != 200 || step != "village_notice" || !waits {
+        return (status, closed);
+    }
+    record_resolution(app, who, case).await
+}
+
+/// The 村民代表会决议 on the closed village notice that listed `case`, recorded by `who`
+/// on the server's today: 30 members, 25 present, 24 agreeing.
+pub async fn record_resolution(app: &TestApp, who: &Admin, case: &str) -> (u16, Value) {
+    let notices = who.ok_get("/api/v1/notices?status=closed").await;
+    let notice = notices.as_array().expect("notices").iter().find(|n| {
+        n["step"] == "village_notice"
+            && n["cases"]
+                .as_array()
+                .is_some_and(|cs| cs.iter().any(|c| c["case_id"] == case && c["status"] == "advanced"))
+    });
+    let Some(id) = notice.and_then(|n| n["id"].as_str()) else {
+        return (404, json!({"error": "no closed village notice lists the case"}));
+    };
+    let today = app.clock.now().with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d").to_string();
+    who.post(
+        &format!("/api/v1/notices/{id}/resolution"),
+        json!({"held_on": today, "members": 30, "present": 25, "agreeing": 24}),
+    )
+    .await
 }

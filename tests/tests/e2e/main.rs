@@ -18,6 +18,7 @@ mod imports;
 mod natural_villages;
 mod notices;
 mod notifications;
+mod objections_investigated;
 mod ops;
 mod outbox;
 mod plans;

@@ -1,7 +1,8 @@
 //! Public notices (C5, R10) end to end: cases gathered and published, the page and its
 //! QR code read by a real decoder, an objection filed through the form, investigated
-//! and upheld, the notice closing only when no objection is open; what a public page
-//! must never show; a real browser filing an objection.
+//! and upheld by the 核查组 (002 §三(七)), the notice closing only when no objection is
+//! open, then the 村民代表会决议; what a public page must never show; a real browser
+//! filing an objection. More on the 核查组 and the resolution: `objections_investigated.rs`.
 
 use crate::harness::*;
 use crate::on_both_backends;
@@ -16,7 +17,7 @@ on_both_backends!(
     public_pages_hide_ids_phones_health_and_watch_lists_and_escape_input,
     the_objection_form_refuses_forged_floods_and_oversized_posts,
     a_phone_sized_browser_files_an_objection_through_the_form,
-    an_objection_on_the_page_reaches_the_village_team_by_sms_and_email,
+    an_objection_on_the_page_reaches_the_verification_group_by_sms_and_email,
 );
 
 /// A household in `village` whose head is `head` with a known ID number and phone.
@@ -137,8 +138,8 @@ fn decode_qr(png: &[u8]) -> String {
     String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
 }
 
-/// Outbox rows of an event addressed to the village team's user.
-async fn outbox(app: &TestApp, event: &str) -> i64 {
+/// Outbox rows of an event addressed to `username`.
+async fn outbox(app: &TestApp, event: &str, username: &str) -> i64 {
     let row = app
         .state
         .db
@@ -147,7 +148,7 @@ async fn outbox(app: &TestApp, event: &str) -> i64 {
             app.state.db.backend(),
             format!(
                 "SELECT COUNT(*) FROM notification n JOIN app_user u ON u.id = n.user_id \
-                 WHERE n.event = '{event}' AND u.username = 'village-1'"
+                 WHERE n.event = '{event}' AND u.username = '{username}'"
             ),
         ))
         .await
@@ -166,8 +167,9 @@ async fn a_notice_runs_from_publishing_through_an_upheld_objection_to_closing(ba
     let second_case = to_village_notice(&app, &p, second).await;
     let village_phone = app.phone("village-1", "phone-village").await;
     let (_, cursor) = village_phone.pull_all(None, None).await.expect("first pull");
-    // The village team can be reached by SMS (notifications are queued for it).
+    // The village team and the 核查组 can be reached by SMS (notifications are queued for them).
     app.execute_sql("UPDATE app_user SET phone = '13800138001' WHERE username = 'village-1'").await;
+    app.execute_sql("UPDATE app_user SET phone = '13800138002' WHERE username = 'verifier-1'").await;
 
     // A notice step is passed by a notice, not a signature.
     let (status, body) = p
@@ -277,14 +279,19 @@ async fn a_notice_runs_from_publishing_through_an_upheld_objection_to_closing(ba
     assert_eq!(objection.data["objector_phone"], "136****2222");
     assert!(objection.data["due_at"].is_string());
 
-    // The village team is told of the objection, and the day before the end, of the
-    // notice ending and the answer due; reminders run every minute, each is sent once.
-    assert_eq!(outbox(&app, "objection_received").await, 1);
+    // The 核查组 is told of the objection and, the day before the end, of the answer due;
+    // the village team of its notice ending. Reminders run every minute, each sent once.
+    assert_eq!(outbox(&app, "objection_received", "verifier-1").await, 1);
+    assert_eq!(outbox(&app, "objection_received", "village-1").await, 0, "not the team whose list it is");
     let ends_at: chrono::DateTime<chrono::Utc> = notice["ends_at"].as_str().expect("ends_at").parse().expect("time");
     for _ in 0..2 {
         jingzhun::notices::notice::remind(&app.state.db, ends_at - chrono::Duration::hours(12)).await.expect("remind");
     }
-    assert_eq!((outbox(&app, "notice_ending").await, outbox(&app, "objection_due").await), (1, 1));
+    assert_eq!(
+        (outbox(&app, "notice_ending", "village-1").await, outbox(&app, "objection_due", "verifier-1").await),
+        (1, 1)
+    );
+    assert_eq!(outbox(&app, "objection_due", "village-1").await, 0);
 
     // The period runs; the notice cannot close while the objection is open.
     let (status, body) = p.village.post(&format!("/api/v1/notices/{id}/close"), json!({})).await;
@@ -297,22 +304,29 @@ async fn a_notice_runs_from_publishing_through_an_upheld_objection_to_closing(ba
         client.get(format!("{}/n/{token}", app.base)).send().await.expect("page").text().await.expect("html");
     assert!(!closed_form.contains("<form method=\"post\""), "no objections after the period");
 
-    // Investigated by the village team that published it; the township may not answer it.
-    let listed = p.village.ok_get(&format!("/api/v1/objections?notice_id={id}")).await;
+    // Investigated by the 核查组 (002 §三(七)), not by the village team whose list it is,
+    // nor by the township.
+    let verifier = Admin::login(&app.base, "verifier-1", PASSWORD).await;
+    let listed = verifier.ok_get(&format!("/api/v1/objections?notice_id={id}")).await;
     let objection_id = listed[0]["id"].as_str().expect("objection id").to_owned();
-    assert_eq!(listed[0]["objector_name"], "张三");
+    assert_eq!(
+        (listed[0]["objector_name"].as_str(), listed[0]["assigned_level"].as_str()),
+        (Some("张三"), Some("verifier"))
+    );
     let answer = json!({"outcome": "upheld", "findings": "经入户核实，该户2026年购买小轿车一辆，退回重新核实。"});
-    let (status, _) = p.township.post(&format!("/api/v1/objections/{objection_id}/answer"), answer.clone()).await;
-    assert_eq!(status, 403);
-    let answered = p.village.ok_post(&format!("/api/v1/objections/{objection_id}/answer"), answer.clone()).await;
+    for who in [&p.township, &p.village] {
+        let (status, body) = who.post(&format!("/api/v1/objections/{objection_id}/answer"), answer.clone()).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "{body}");
+    }
+    let answered = verifier.ok_post(&format!("/api/v1/objections/{objection_id}/answer"), answer.clone()).await;
     assert_eq!(answered["status"], "upheld");
-    let (status, body) = p.village.post(&format!("/api/v1/objections/{objection_id}/answer"), answer).await;
+    let (status, body) = verifier.post(&format!("/api/v1/objections/{objection_id}/answer"), answer).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("objection_answered")));
 
     // Upheld: the first case is back at verification; the notice closed with its last
-    // objection answered, and the second case went on.
+    // objection answered, and the second case went on to the 村民代表会决议.
     assert_eq!(case_step(&app, &first_case).await, "home_verification");
-    assert_eq!(case_step(&app, &second_case).await, "township_review");
+    assert_eq!(case_step(&app, &second_case).await, "village_resolution");
     let closed = p.village.ok_get(&format!("/api/v1/notices/{id}")).await;
     assert_eq!(closed["status"], "closed");
     let statuses: Vec<&str> =
@@ -324,6 +338,16 @@ async fn a_notice_runs_from_publishing_through_an_upheld_objection_to_closing(ba
         (last["step"].as_str(), last["decision"].as_str(), last["role"].as_str()),
         (Some("village_notice"), Some("notice"), Some("village"))
     );
+    let upheld = app.admin.ok_get(&format!("/api/v1/cases/{first_case}")).await["signoffs"].clone();
+    let upheld = upheld.as_array().expect("signoffs").last().expect("a sign-off").clone();
+    assert_eq!(
+        (upheld["step"].as_str(), upheld["decision"].as_str(), upheld["role"].as_str()),
+        (Some("village_notice"), Some("objection_upheld"), Some("verifier"))
+    );
+    let (status, body) = record_resolution(&app, &p.village, &second_case).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["case_ids"], json!([second_case]));
+    assert_eq!(case_step(&app, &second_case).await, "township_review");
 
     // The objector reads the answer by receipt, typed sloppily.
     let sloppy = receipt.to_lowercase().replace('-', " ");
@@ -344,7 +368,9 @@ async fn a_notice_runs_from_publishing_through_an_upheld_objection_to_closing(ba
     assert_eq!(case_step(&app, &first_case).await, "township_review");
 
     // Every action is in the audit log.
-    for action in ["notice_draft", "notice_publish", "objection_file", "objection_answer", "notice_close"] {
+    for action in
+        ["notice_draft", "notice_publish", "objection_file", "objection_answer", "notice_close", "village_resolution"]
+    {
         let count = app
             .state
             .db
@@ -525,12 +551,22 @@ async fn a_phone_sized_browser_files_an_objection_through_the_form(backend: Back
     browser.close().await;
 }
 
-async fn an_objection_on_the_page_reaches_the_village_team_by_sms_and_email(backend: Backend) {
+async fn an_objection_on_the_page_reaches_the_verification_group_by_sms_and_email(backend: Backend) {
     // SMS to a stand-in that checks Aliyun's signature, email to aiosmtpd; 10:00 Beijing.
     let stage = crate::standins::stage(backend, true, |_| {}).await;
     let app = &stage.app;
-    let team = "team@dongcun.example.org";
-    crate::standins::user(app, "east-team", "village", VILLAGE_1, Some("13800138001"), Some(team)).await;
+    // The 核查组 over the township is told; the village team whose list it is is not.
+    let team = "hechazu@xian.example.org";
+    crate::standins::user(app, "check-group", "verifier", TOWNSHIP, Some("13800138001"), Some(team)).await;
+    crate::standins::user(
+        app,
+        "east-team",
+        "village",
+        VILLAGE_1,
+        Some("13800138003"),
+        Some("team@dongcun.example.org"),
+    )
+    .await;
     let p = people(app).await;
     let (h, _) = household(app, VILLAGE_1, "吴春花", "healthy").await;
     to_village_notice(app, &p, h).await;
@@ -544,7 +580,7 @@ async fn an_objection_on_the_page_reaches_the_village_team_by_sms_and_email(back
     let outcome = dispatcher.try_dispatch_once(app.clock.now()).await.expect("one cycle");
     assert_eq!(outcome.sent, 2, "{outcome:?}");
 
-    assert_eq!(stage.sms.received_by("13800138001"), 1);
+    assert_eq!((stage.sms.received_by("13800138001"), stage.sms.received_by("13800138003")), (1, 0));
     let sms = stage.sms.accepted().pop().expect("accepted");
     assert_eq!(sms["TemplateCode"], "SMS_JZ_OBJECTION_RECEIVED");
     let params: Value = serde_json::from_str(&sms["TemplateParam"]).expect("json");

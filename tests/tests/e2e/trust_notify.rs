@@ -404,19 +404,21 @@ async fn an_objection_flood_is_capped_per_sender_and_dismissed_in_bulk(backend: 
     let second: Vec<&str> =
         listed.iter().filter(|o| o["source"] != flood_source.as_str()).map(|o| o["id"].as_str().expect("id")).collect();
 
-    // Only the level that answers may dismiss; a finding is required.
+    // Only those who answer may dismiss (a village notice's: the 核查组, 002 §三(七), not
+    // the village team whose list it is); a finding is required.
     let path = format!("/api/v1/notices/{notice}/objections/dismiss");
     let spam = json!({"source": flood_source, "reason": "spam", "findings": "经核实为同一来源的重复无效提交。"});
-    let (status, _) = p.officer.post(&path, spam.clone()).await;
-    assert_eq!(status, 403);
-    let (status, body) =
-        p.village.post(&path, json!({"source": flood_source, "reason": "spam", "findings": " "})).await;
+    for who in [&p.officer, &p.village] {
+        let (status, _) = who.post(&path, spam.clone()).await;
+        assert_eq!(status, 403);
+    }
+    let verifier = Admin::login(&app.base, "verifier-1", PASSWORD).await;
+    let (status, body) = verifier.post(&path, json!({"source": flood_source, "reason": "spam", "findings": " "})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("note_required")));
-    let done = p.village.ok_post(&path, spam).await;
+    let done = verifier.ok_post(&path, spam).await;
     assert_eq!((done["dismissed"].as_u64(), done["objections_open"].as_i64()), (Some(3), Some(2)), "{done}");
     // Findings typed with a phone number: the public receipt page hides it (L8).
-    let done = p
-        .village
+    let done = verifier
         .ok_post(
             &path,
             json!({"objection_ids": second, "reason": "duplicate", "findings": "已电话13812345678联系反映人，经核实该户2026年无购房记录。"}),
@@ -442,7 +444,8 @@ async fn an_objection_flood_is_capped_per_sender_and_dismissed_in_bulk(backend: 
 
 async fn objection_messages_are_one_per_notice_and_hour(backend: Backend) {
     let app = spawn_notices(backend, |_| {}).await;
-    app.execute_sql("UPDATE app_user SET phone = '13800138061' WHERE username = 'village-1'").await;
+    // The 核查组 is told of objections to a village notice (002 §三(七)).
+    app.execute_sql("UPDATE app_user SET phone = '13800138061' WHERE username = 'verifier-1'").await;
     let p = people(&app).await;
     let (_, token) = published_village_notice(&app, &p).await;
     let messages = || async {

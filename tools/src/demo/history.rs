@@ -156,7 +156,7 @@ fn signer_for(step: Step, household: &DemoHousehold) -> Signer {
     match step {
         Step::Application | Step::HomeVerification => Signer::Officer(household.officers[0]),
         Step::Comparison | Step::TownshipReview | Step::TownshipNotice => Signer::Township(village / 4),
-        Step::VillageAssessment | Step::VillageNotice => Signer::Village(village),
+        Step::VillageAssessment | Step::VillageNotice | Step::VillageResolution => Signer::Village(village),
         Step::CountyReview | Step::Announcement => Signer::County,
     }
 }
@@ -168,6 +168,7 @@ fn step_comment(step: Step) -> &'static str {
         Step::Comparison => "部门信息比对无异常",
         Step::VillageAssessment => "村民代表大会民主评议通过",
         Step::VillageNotice => "村级公示7天无异议",
+        Step::VillageResolution => "村民代表会决议同意上报",
         Step::TownshipReview => "乡镇审核通过",
         Step::TownshipNotice => "乡镇公示7天无异议",
         Step::CountyReview => "县级复审同意",
