@@ -29,6 +29,7 @@ mod m20261206_000022_import_jobs;
 mod m20261206_000023_household_facts;
 mod m20261206_000026_verification_group;
 mod m20261206_000024_edge_list;
+mod m20261206_000025_member_identity;
 
 pub struct Migrator;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000023_household_facts::Migration),
             Box::new(m20261206_000026_verification_group::Migration),
             Box::new(m20261206_000024_edge_list::Migration),
+            Box::new(m20261206_000025_member_identity::Migration),
         ]
     }
 }

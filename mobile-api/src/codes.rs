@@ -152,9 +152,10 @@ table!(REVIEW_FLAG, "review_flag", "审慎识别情形", [
     "wedding_debt" => "举债为儿女操办婚礼致贫",
 ]);
 
-// 004 附件2 A3 证件类型: the two documents the A4 column names, 居民身份证(残疾人证).
+// 004 附件2 A3 证件类型: the two documents the A4 column names, 居民身份证(残疾人证), and
+// none for a person without either (001 附件1 note 3: 尚未报户口, kept 系统外).
 table!(ID_TYPE, "id_type", "证件类型", [
-    "resident_id_card" => "居民身份证", "disability_card" => "残疾人证",
+    "resident_id_card" => "居民身份证", "disability_card" => "残疾人证", "none" => "无证件",
 ]);
 
 // 004 A6 民族: the 56 ethnic groups in the order and with the names of GB/T 3304.

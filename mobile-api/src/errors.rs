@@ -54,6 +54,8 @@ error_codes! {
     UnknownCode = "unknown_code", "代码值不在代码表中", "The value is not in the code table";
     TooManyValues = "too_many_values", "选项过多", "Too many values";
     InvalidIdNumber = "invalid_id_number", "身份证号码无效（校验位、出生日期或格式错误）", "Invalid ID number (check digit, birth date or format)";
+    InvalidDisabilityCard = "invalid_disability_card", "残疾人证号码无效（应为20位：18位身份证号码加残疾类别1–7和残疾等级1–4）", "Invalid disability card number (20 characters: the 18-character ID number, category 1–7, grade 1–4)";
+    IdTypeMismatch = "id_type_mismatch", "证件号码与证件类型不符（无证件不填号码；20位号码为残疾人证）", "The number does not match the document type (none has no number; 20 characters is a disability card)";
     InvalidPhone = "invalid_phone", "电话号码格式错误", "Invalid phone number";
     InvalidDate = "invalid_date", "日期格式错误（应为YYYY-MM-DD）", "Invalid date (expected YYYY-MM-DD)";
     InvalidRegion = "invalid_region", "区划代码不存在或不是村级", "Unknown region code, or not a village";

@@ -39,7 +39,8 @@ pub enum FieldKind {
         table: &'static str,
         max: usize,
     },
-    /// 18-character resident ID number (GB 11643).
+    /// 18-character resident ID number (GB 11643), or a 20-character 残疾人证 number
+    /// (the ID number, category, grade); empty is no number.
     IdNumber,
     Phone,
     /// 12-digit division code of a village.
@@ -203,13 +204,16 @@ pub static MEMBER: EntitySpec = EntitySpec {
         f("household_id", "所属户", K::Uuid, P::CreateOnly, true),
         f("name", "姓名", K::Text { max_chars: 50 }, P::Lww, true),
         f("sex", "性别", K::Code { table: "sex" }, P::Lww, true),
-        f("id_number", "身份证号码", K::IdNumber, P::Manual, true),
+        // Not required: a person without a document (001 附件1 note 3) is recorded with
+        // id_type 无证件 and a reason instead; `validate::member_identity` decides.
+        f("id_number", "身份证号码", K::IdNumber, P::Manual, false),
         f("relation", "与户主关系", K::Code { table: "relation" }, P::Manual, true),
         f("health", "健康状况", K::Code { table: "health" }, P::Lww, false),
         f("phone", "联系电话", K::Phone, P::Lww, false),
         f("active", "在户", K::Bool, P::ReadOnly, false),
         // The rest of 004 附件2 二、家庭成员信息 (A3, A6–A9, A11–A21, A51) and 附件3.
         f("id_type", "证件类型", K::Code { table: "id_type" }, P::Lww, false),
+        f("no_id_reason", "无证件原因", K::Text { max_chars: 100 }, P::Lww, false),
         f("ethnicity", "民族", K::Code { table: "ethnicity" }, P::Lww, false),
         f("political_status", "政治面貌", K::Code { table: "political_status" }, P::Lww, false),
         f("education", "文化程度", K::Code { table: "education" }, P::Lww, false),

@@ -129,7 +129,18 @@ pub fn field(spec: &FieldSpec, value: &Value) -> Result<FieldValue, ErrorCode> {
         }
         FieldKind::IdNumber => {
             let s = as_str(value)?.trim().to_ascii_uppercase();
-            if id_number_is_valid(&s) { Ok(FieldValue::Text(s)) } else { Err(ErrorCode::InvalidIdNumber) }
+            if s.is_empty() {
+                // A person without a document has no number at all (NULL), never "": two
+                // such people must not look like one shared number (R8).
+                return if spec.required { Err(ErrorCode::Required) } else { Ok(FieldValue::Null) };
+            }
+            if id_number_is_valid(&s) || disability_card_is_valid(&s) {
+                Ok(FieldValue::Text(s))
+            } else if s.len() == DISABILITY_CARD_LEN {
+                Err(ErrorCode::InvalidDisabilityCard)
+            } else {
+                Err(ErrorCode::InvalidIdNumber)
+            }
         }
         FieldKind::Phone => canonical_phone(as_str(value)?).map(FieldValue::Text).ok_or(ErrorCode::InvalidPhone),
         FieldKind::RegionCode => {
@@ -307,6 +318,72 @@ pub fn id_number_is_valid(id: &str) -> bool {
     CHECK[(sum % 11) as usize] == bytes[17]
 }
 
+/// Length of a 残疾人证 number: the holder's 18-character ID number, then one digit of
+/// category and one of grade.
+pub const DISABILITY_CARD_LEN: usize = 20;
+
+/// A 残疾人证 number of the national second-generation format (004 A4
+/// "居民身份证(残疾人证)号码"): a valid 18-character ID number, then the category (1 视力,
+/// 2 听力, 3 言语, 4 肢体, 5 智力, 6 精神, 7 多重) and the grade (1–4).
+pub fn disability_card_is_valid(number: &str) -> bool {
+    let bytes = number.as_bytes();
+    bytes.len() == DISABILITY_CARD_LEN
+        && id_number_is_valid(&number[..18])
+        && (b'1'..=b'7').contains(&bytes[18])
+        && (b'1'..=b'4').contains(&bytes[19])
+}
+
+/// The person a stored number names: its first 18 characters, so a 残疾人证 number and
+/// its holder's ID card count as one person in every duplicate check (R8).
+pub fn person_id(number: &str) -> &str {
+    number.get(..18).unwrap_or(number)
+}
+
+/// Every number that names the person with this ID number: the ID number itself and the
+/// 28 possible 残疾人证 numbers built on it, for duplicate look-ups that use the column's
+/// index (`id_number IN (…)`) on both databases.
+pub fn numbers_of_person(number: &str) -> Vec<String> {
+    let person = person_id(number);
+    let mut numbers = Vec::with_capacity(29);
+    numbers.push(person.to_owned());
+    for category in '1'..='7' {
+        for grade in '1'..='4' {
+            numbers.push(format!("{person}{category}{grade}"));
+        }
+    }
+    numbers
+}
+
+/// `id_type` of a person recorded without any document (001 附件1 note 3: an unregistered
+/// newborn, "尚未报户口，无身份证号码").
+pub const NO_DOCUMENT: &str = "none";
+
+/// Whether a member's identity fields agree, on the record as it will be stored
+/// (`id_type`, `id_number`, `no_id_reason`): a number unless the type is 无证件; a
+/// reason when there is none; a 20-character number not as a 居民身份证. The field named
+/// is the one to correct. Old phones never send `id_type`: a member with a valid number
+/// and no type is fine, as it always was, and so is a 残疾人证 number without its type
+/// (the number says what it is). A reason left behind once a number is recorded (the
+/// newborn registered) is harmless: nothing reads it while there is a number.
+pub fn member_identity(
+    id_type: Option<&str>,
+    id_number: Option<&str>,
+    no_id_reason: Option<&str>,
+) -> Result<(), (&'static str, ErrorCode)> {
+    match (id_type, id_number) {
+        (Some(NO_DOCUMENT), Some(_)) => Err(("id_number", ErrorCode::IdTypeMismatch)),
+        (Some(NO_DOCUMENT), None) if no_id_reason.is_none_or(|r| r.trim().is_empty()) => {
+            Err(("no_id_reason", ErrorCode::Required))
+        }
+        (Some(NO_DOCUMENT), None) => Ok(()),
+        (_, None) => Err(("id_number", ErrorCode::Required)),
+        (Some("resident_id_card"), Some(n)) if n.len() == DISABILITY_CARD_LEN => {
+            Err(("id_type", ErrorCode::IdTypeMismatch))
+        }
+        (_, Some(_)) => Ok(()),
+    }
+}
+
 /// The birth date encoded in digits 7–14, if it is a real date not in the future.
 pub fn id_birth_date(id: &str) -> Option<NaiveDate> {
     let date = NaiveDate::parse_from_str(id.get(6..14)?, "%Y%m%d").ok()?;
@@ -363,9 +440,14 @@ pub fn canonical_phone(phone: &str) -> Option<String> {
     (landline.starts_with('0') && (10..=12).contains(&landline.len())).then_some(landline)
 }
 
-/// Masks an ID number for anything public: first 6 and last 4 kept.
+/// Masks an ID number for anything public: first 6 and last 4 kept. A 残疾人证 number
+/// shows as its holder's ID number does, its last two digits (category and grade, health
+/// data) hidden too.
 pub fn mask_id_number(id: &str) -> String {
     let chars: Vec<char> = id.chars().collect();
+    if chars.len() == DISABILITY_CARD_LEN {
+        return format!("{}**", mask_id_number(person_id(id)));
+    }
     if chars.len() < 10 {
         return "*".repeat(chars.len());
     }
@@ -417,11 +499,55 @@ mod tests {
     }
 
     #[test]
+    fn disability_cards_are_the_id_number_with_category_and_grade() {
+        assert!(disability_card_is_valid("11010519491231002X42"), "肢体残疾二级");
+        assert!(!disability_card_is_valid("11010519491231002X82"), "category 8");
+        assert!(!disability_card_is_valid("11010519491231002X45"), "grade 5");
+        assert!(!disability_card_is_valid("11010519491231002142"), "the ID's check digit is wrong");
+        assert_eq!(person_id("11010519491231002X42"), "11010519491231002X");
+        let numbers = numbers_of_person("11010519491231002X42");
+        assert_eq!(numbers.len(), 29);
+        assert!(numbers.iter().all(|n| id_number_is_valid(n) || disability_card_is_valid(n)));
+        assert!(numbers.contains(&"11010519491231002X".to_owned()) && numbers.contains(&"11010519491231002X74".to_owned()));
+        assert_eq!(mask_id_number("11010519491231002X42"), "110105********002X**", "the disability stays unsaid");
+        let id = MEMBER.field("id_number").expect("field");
+        assert_eq!(field(id, &json!("11010519491231002x42")), Ok(FieldValue::Text("11010519491231002X42".into())));
+        assert_eq!(field(id, &json!("11010519491231002X82")), Err(ErrorCode::InvalidDisabilityCard));
+        assert_eq!(field(id, &json!("  ")), Ok(FieldValue::Null), "no number is NULL, never a shared empty one");
+    }
+
+    #[test]
+    fn a_member_has_a_number_or_says_why_not() {
+        let id = Some("11010519491231002X");
+        let card = Some("11010519491231002X42");
+        assert_eq!(member_identity(None, id, None), Ok(()), "an old phone's member");
+        assert_eq!(member_identity(None, None, None), Err(("id_number", ErrorCode::Required)));
+        assert_eq!(
+            member_identity(Some("resident_id_card"), None, Some("未报户口")),
+            Err(("id_number", ErrorCode::Required))
+        );
+        assert_eq!(member_identity(Some("none"), None, Some("未报户口")), Ok(()));
+        assert_eq!(member_identity(Some("none"), None, Some(" ")), Err(("no_id_reason", ErrorCode::Required)));
+        assert_eq!(member_identity(Some("none"), id, Some("未报户口")), Err(("id_number", ErrorCode::IdTypeMismatch)));
+        assert_eq!(member_identity(Some("disability_card"), card, None), Ok(()));
+        assert_eq!(member_identity(None, card, None), Ok(()));
+        assert_eq!(member_identity(Some("resident_id_card"), card, None), Err(("id_type", ErrorCode::IdTypeMismatch)));
+        assert_eq!(
+            member_identity(Some("disability_card"), id, None),
+            Ok(()),
+            "stored before 残疾人证 numbers were taken"
+        );
+    }
+
+    #[test]
     fn fields_validate_to_their_stored_form() {
         let id = MEMBER.field("id_number").expect("field");
         assert_eq!(field(id, &json!("11010519491231002x")), Ok(FieldValue::Text("11010519491231002X".into())));
         assert_eq!(field(id, &json!("110105194912310021")), Err(ErrorCode::InvalidIdNumber));
-        assert_eq!(field(id, &Value::Null), Err(ErrorCode::Required));
+        // Whether a member may lack one is `member_identity`'s answer, not the field's.
+        assert_eq!(field(id, &Value::Null), Ok(FieldValue::Null));
+        let name = MEMBER.field("name").expect("field");
+        assert_eq!(field(name, &Value::Null), Err(ErrorCode::Required));
         let kind = HOUSEHOLD.field("kind").expect("field");
         assert_eq!(field(kind, &json!("dibao")), Ok(FieldValue::Text("dibao".into())));
         assert_eq!(field(kind, &json!("低保")), Err(ErrorCode::UnknownCode));
@@ -676,6 +802,7 @@ mod tests {
             "0518-85821234",
             "11010519491231002X",
             "11010519491231002x",
+            "11010519491231002x42",
             "320703001001",
             "6228 4800 1234 5678",
             "************5678",
@@ -742,7 +869,10 @@ mod tests {
                 assert!(items.len() <= max, "{name}");
                 assert!(items.iter().all(|s| code_table(table).is_some_and(|t| t.contains(s))), "{name}: {items:?}");
             }
-            (FieldKind::IdNumber, FieldValue::Text(s)) => assert!(id_number_is_valid(s), "{name}: {s:?}"),
+            (FieldKind::IdNumber, FieldValue::Text(s)) => {
+                assert!(id_number_is_valid(s) || disability_card_is_valid(s), "{name}: {s:?}");
+                assert!(s.len() <= DISABILITY_CARD_LEN, "{name}: {s:?} fits member.id_number");
+            }
             (FieldKind::Phone, FieldValue::Text(s)) => {
                 assert!(s.bytes().all(|b| b.is_ascii_digit()) && (10..=12).contains(&s.len()), "{name}: {s:?}")
             }

@@ -59,6 +59,7 @@ fn member_facts(member: &Record) -> MemberFacts {
         name: text("name").unwrap_or_default().to_owned(),
         sex: text("sex").and_then(Sex::from_code),
         id_number: text("id_number").map(str::to_owned),
+        no_id_reason: text("no_id_reason").map(str::to_owned),
         relation: text("relation").and_then(Relation::from_code),
         health: text("health").and_then(Health::from_code),
         // `not_in_school` is the one school status that is no stage.
@@ -92,6 +93,7 @@ pub fn facts_from_records(
         members.iter().filter(|m| m.flag("active") != Some(false)).map(member_facts).collect();
     HouseholdFacts {
         region_code: text("region_code").unwrap_or_default().to_owned(),
+        outside_national_system: household.flag("outside_national_system") == Some(true),
         standard: text("standard").and_then(Standard::from_code),
         kind: text("kind").and_then(Kind::from_code),
         status: text("status").and_then(HouseholdStatus::from_code),
@@ -265,7 +267,13 @@ async fn ids_in_other_households(
     household_id: &str,
     members: &[Record],
 ) -> Result<HashSet<String>, DbErr> {
-    let ids: Vec<String> = members.iter().filter_map(|m| m.text("id_number")).map(str::to_owned).collect();
+    // Persons, not numbers: a 残疾人证 number elsewhere names the same person as the ID
+    // card here. Members without a number share nothing.
+    let ids: Vec<String> = members
+        .iter()
+        .filter_map(|m| m.text("id_number"))
+        .flat_map(jingzhun_mobile_api::validate::numbers_of_person)
+        .collect();
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
@@ -276,7 +284,9 @@ async fn ids_in_other_households(
     let mut values: Vec<Value> = vec![household_id.into()];
     values.extend(ids.iter().map(|i| Value::from(i.as_str())));
     let rows = conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await?;
-    rows.iter().map(|r| r.try_get::<String>("", "id_number")).collect()
+    rows.iter()
+        .map(|r| r.try_get::<String>("", "id_number").map(|n| jingzhun_mobile_api::validate::person_id(&n).to_owned()))
+        .collect()
 }
 
 #[cfg(test)]

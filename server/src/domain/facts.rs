@@ -332,8 +332,10 @@ pub struct MemberFacts {
     pub name: String,
     /// A2 性别.
     pub sex: Option<Sex>,
-    /// A4 居民身份证号码; `None` for a person without one (001 附件1 note 3).
+    /// A4 居民身份证(残疾人证)号码; `None` for a person without one (001 附件1 note 3).
     pub id_number: Option<String>,
+    /// Why a person without a number has none (未报户口), when recorded.
+    pub no_id_reason: Option<String>,
     /// A5 与户主关系.
     pub relation: Option<Relation>,
     /// A10 健康状况.
@@ -396,6 +398,8 @@ pub struct Business {
 pub struct HouseholdFacts {
     /// 12-digit division code of the village.
     pub region_code: String,
+    /// Kept 系统外 (001 §一): identified but not (yet) in the national system.
+    pub outside_national_system: bool,
     pub standard: Option<Standard>,
     pub kind: Option<Kind>,
     pub status: Option<HouseholdStatus>,

@@ -3,7 +3,9 @@
 //! contradiction); 003 §五(四) and 004 §四(二) make data quality part of the yearly review.
 //!
 //! Checks: ID numbers (GB 11643-1999: 17 digits and a check character, a real birth
-//! date not after the check date, the sex digit agreeing with the recorded sex), exactly
+//! date not after the check date, the sex digit agreeing with the recorded sex; a
+//! 残疾人证 number is its holder's ID number with a category 1–7 and a grade 1–4), a
+//! person without any number kept 系统外 as 001 附件1 note 3 says, exactly
 //! one head (户主), no person in two active households (given the ID numbers active
 //! elsewhere), ages consistent with the ID number and with compulsory-school status,
 //! no empty mandatory field, poverty causes at most three without repeats (004
@@ -16,7 +18,7 @@
 use super::facts::{HouseholdFacts, MemberFacts, Relation, Sex, coded};
 use super::policy::RulePolicy;
 use chrono::{Datelike, NaiveDate};
-use jingzhun_mobile_api::validate::id_check_char;
+use jingzhun_mobile_api::validate::{DISABILITY_CARD_LEN, id_check_char, person_id};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -59,8 +61,8 @@ pub struct Problem {
 /// filled in over weeks and some officers write the nominal age (虚岁).
 const AGE_TOLERANCE_YEARS: u32 = 1;
 
-/// R8 over one household, as of `as_of`. `ids_elsewhere`: the ID numbers (upper case)
-/// of members of other active households.
+/// R8 over one household, as of `as_of`. `ids_elsewhere`: the ID numbers (upper case,
+/// the 18-character person part of a 残疾人证 number) of members of other active households.
 pub fn check_quality(
     facts: &HouseholdFacts,
     as_of: NaiveDate,
@@ -74,22 +76,31 @@ pub fn check_quality(
     for (i, member) in facts.members.iter().enumerate() {
         member_fields(i, member, &mut problems);
         let birth = match member.id_number.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            // 001 附件1 note 3: "尚未报户口，无身份证号码，因国扶系统无法录入，暂时系统外管理".
+            // A household already kept 系统外 with the reason recorded is managed as 001
+            // says; otherwise the officer is told to do so.
+            None if facts.outside_national_system
+                && member.no_id_reason.as_deref().is_some_and(|r| !r.trim().is_empty()) =>
+            {
+                None
+            }
             None => {
                 problems.push(Problem {
                     code: ProblemCode::IdNumberMissing,
                     member: Some(i),
                     field: Some("id_number"),
-                    zh: format!("{}没有身份证号码；尚未落户的按“系统外人员”管理（001 附件1）", member.name),
-                    en: format!("{} has no ID number; a person not yet registered is kept outside the national system (001 annex 1)", member.name),
+                    zh: format!("{}没有身份证号码；尚未落户的按“系统外人员”管理（001 附件1），请登记无证件原因并将该户标为系统外", member.name),
+                    en: format!("{} has no ID number; a person not yet registered is kept outside the national system (001 annex 1): record why and flag the household 系统外", member.name),
                 });
                 None
             }
             Some(id) => {
                 let id = id.to_ascii_uppercase();
-                if !seen.insert(id.clone()) {
+                // A person, not a number: an ID card and a 残疾人证 on it are one person.
+                if !seen.insert(person_id(&id).to_owned()) {
                     problems.push(member_problem(ProblemCode::IdNumberRepeated, i, member, "id_number"));
                 }
-                if ids_elsewhere.contains(&id) {
+                if ids_elsewhere.contains(person_id(&id)) {
                     problems.push(member_problem(ProblemCode::IdNumberInOtherHousehold, i, member, "id_number"));
                 }
                 id_number(i, member, &id, as_of, &mut problems)
@@ -226,6 +237,13 @@ fn id_number(
     as_of: NaiveDate,
     problems: &mut Vec<Problem>,
 ) -> Option<NaiveDate> {
+    // A 残疾人证 number: its holder's ID number, then category 1–7 and grade 1–4.
+    let card_suffix_ok = |b: &[u8]| (b'1'..=b'7').contains(&b[0]) && (b'1'..=b'4').contains(&b[1]);
+    if id.len() == DISABILITY_CARD_LEN && !card_suffix_ok(&id.as_bytes()[18..]) {
+        problems.push(member_problem(ProblemCode::IdNumberFormat, i, member, "id_number"));
+        return None;
+    }
+    let id = if id.len() == DISABILITY_CARD_LEN { person_id(id) } else { id };
     let bytes = id.as_bytes();
     let well_formed = bytes.len() == 18
         && bytes[..17].iter().all(u8::is_ascii_digit)
@@ -359,18 +377,54 @@ mod tests {
         let table = [
             ("the standard's own example", "11010519491231002X".to_owned(), Sex::Female, vec![]),
             ("lower-case x is the same", "11010519491231002x".to_owned(), Sex::Female, vec![]),
-            ("wrong check character", wrong_check, Sex::Female, vec!["id_number_check_digit"]),
+            ("wrong check character", wrong_check.clone(), Sex::Female, vec!["id_number_check_digit"]),
             ("17 characters", "11010519491231002".to_owned(), Sex::Female, vec!["id_number_format"]),
             // 001 附件1's 出生时间 19730342: the 42nd of March.
             ("no such birth date", id("350481", "19730342", "002"), Sex::Female, vec!["id_number_birth_date"]),
             ("born after the check date", id("350481", "20190101", "002"), Sex::Female, vec!["id_number_birth_date"]),
             ("sex digit says male", id("350481", "19720202", "003"), Sex::Female, vec!["id_number_sex"]),
+            ("a 残疾人证 number", "11010519491231002X42".to_owned(), Sex::Female, vec![]),
+            ("a 残疾人证 of grade 5", "11010519491231002X45".to_owned(), Sex::Female, vec!["id_number_format"]),
+            ("a 残疾人证 on a wrong ID", format!("{wrong_check}42"), Sex::Female, vec!["id_number_check_digit"]),
         ];
         for (case, id_number, sex, expected) in table {
             let mut found = codes(&with_id(&id_number, sex));
             found.retain(|c| *c != "age_mismatch");
             assert_eq!(found, expected, "{case}");
         }
+    }
+
+    #[test]
+    fn a_person_without_a_number_is_kept_outside_the_national_system() {
+        let mut newborn = clean();
+        newborn.members.push(MemberFacts {
+            name: "张小小".into(),
+            sex: Some(Sex::Female),
+            relation: Some(Relation::Daughter),
+            health: Some(Health::Healthy),
+            ..Default::default()
+        });
+        newborn.resident_members = 3;
+        assert_eq!(codes(&newborn), ["id_number_missing"], "told to record why and flag the household");
+        newborn.members[2].no_id_reason = Some("未报户口".into());
+        assert_eq!(codes(&newborn), ["id_number_missing"], "a reason alone does not keep the household 系统外");
+        newborn.outside_national_system = true;
+        assert_eq!(codes(&newborn), Vec::<&str>::new(), "managed as 001 附件1 note 3 says");
+        newborn.members[2].no_id_reason = None;
+        assert_eq!(codes(&newborn), ["id_number_missing"]);
+    }
+
+    #[test]
+    fn an_id_card_and_a_disability_card_on_it_are_one_person() {
+        let mut twice = clean();
+        twice.members[1].id_number = twice.members[0].id_number.clone().map(|id| format!("{id}41"));
+        twice.members[1].sex = Some(Sex::Male);
+        assert!(codes(&twice).contains(&"id_number_repeated"));
+        let mut card = clean();
+        card.members[1].id_number = card.members[1].id_number.clone().map(|id| format!("{id}23"));
+        let elsewhere: HashSet<String> = [id("350481", "19720202", "002")].into_iter().collect();
+        let found = check_quality(&card, date(2018, 4, 1), &elsewhere, &RulePolicy::baseline());
+        assert_eq!(found.iter().map(|p| p.code).collect::<Vec<_>>(), [ProblemCode::IdNumberInOtherHousehold]);
     }
 
     #[test]

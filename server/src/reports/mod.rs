@@ -258,7 +258,7 @@ pub async fn build(
             Body::Register(register::register(&input, &period))
         }
         ReportName::OutsideSystem => {
-            let input = queries::register_input(conn, &unit, &scope, &period, register::outside_system).await?;
+            let input = queries::register_input(conn, &unit, &scope, &period, register::outside_candidate).await?;
             Body::OutsideSystem(register::outside_list(&input))
         }
         ReportName::DataQuality => Body::DataQuality(quality_rows(conn, &unit, scope).await?),

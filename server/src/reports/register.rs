@@ -64,6 +64,19 @@ pub fn outside_system(household: &Record) -> bool {
     household.value("outside_national_system") == &FieldValue::Bool(true)
 }
 
+/// Households the 系统外 list reads: the flagged ones, and any not removed, since a
+/// member without an ID number is 系统外 whatever the flag says (001 附件1 note 3,
+/// "尚未报户口，无身份证号码，因国扶系统无法录入，暂时系统外管理"); `outside_list`
+/// looks at their members.
+pub fn outside_candidate(household: &Record) -> bool {
+    outside_system(household) || household.text("status") != Some("removed")
+}
+
+/// Active members the national system cannot take: no ID number recorded.
+fn without_number<'a>(members: &[&'a Record]) -> Vec<&'a Record> {
+    members.iter().copied().filter(|m| m.text("id_number").is_none_or(|n| n.trim().is_empty())).collect()
+}
+
 fn label(table: &CodeTable, code: Option<&str>) -> String {
     code.map(|c| table.label_of(c).unwrap_or(c).to_owned()).unwrap_or_default()
 }
@@ -385,10 +398,24 @@ pub fn outside_list(input: &RegisterInput) -> Vec<OutsideEntry> {
     input
         .households
         .iter()
-        .filter(|h| outside_system(h))
-        .map(|h| {
+        .filter_map(|h| {
             let members = active(input.members.get(&h.id).unwrap_or(&none));
+            let unnumbered = without_number(&members);
+            (outside_system(h) || !unnumbered.is_empty()).then_some((h, members, unnumbered))
+        })
+        .map(|(h, members, unnumbered)| {
             let head = head(&members);
+            // The household's own reason, then each person the system cannot take and why.
+            let reason = h
+                .text("outside_reason")
+                .map(str::to_owned)
+                .into_iter()
+                .chain(unnumbered.iter().map(|m| {
+                    let why = m.text("no_id_reason").unwrap_or("原因未登记");
+                    format!("{}无身份证号码（{why}）", m.text("name").unwrap_or_default())
+                }))
+                .collect::<Vec<_>>()
+                .join("；");
             let region_code = h.text("region_code").unwrap_or_default().to_owned();
             OutsideEntry {
                 id: h.id.clone(),
@@ -400,7 +427,7 @@ pub fn outside_list(input: &RegisterInput) -> Vec<OutsideEntry> {
                 standard: label(&STANDARD, h.text("standard")),
                 kind: label(&KIND, h.text("kind")),
                 status: label(&HOUSEHOLD_STATUS, h.text("status")),
-                reason: h.text("outside_reason").unwrap_or_default().to_owned(),
+                reason,
             }
         })
         .collect()
@@ -534,6 +561,31 @@ mod tests {
         assert_eq!(list[0].head_id_number, "350403********1234");
         assert_eq!(list[0].status, "在档贫困户");
         assert_eq!(list[0].reason, "因灾新识别，国扶系统未开放");
+    }
+
+    #[test]
+    fn a_member_without_a_number_puts_the_household_on_the_outside_list() {
+        let mut input = sample();
+        let other = "h2".to_owned();
+        input.households.push(record(&other, &[("region_code", text("320703001001")), ("status", text("registered"))]));
+        assert_eq!(outside_list(&input).len(), 1, "an unflagged household with numbers is not 系统外");
+        let flagged: Vec<String> =
+            input.households.iter().filter(|h| outside_system(h)).map(|h| h.id.clone()).collect();
+        let newborn = record(
+            "m-newborn",
+            &[
+                ("name", text("张小小")),
+                ("relation", text("daughter")),
+                ("id_type", text("none")),
+                ("no_id_reason", text("未报户口")),
+            ],
+        );
+        input.members.entry(other.clone()).or_default().push(newborn);
+        let list = outside_list(&input);
+        let ids: Vec<&str> = list.iter().map(|e| e.id.as_str()).collect();
+        assert!(ids.contains(&other.as_str()) && flagged.iter().all(|f| ids.contains(&f.as_str())), "{ids:?}");
+        let entry = list.iter().find(|e| e.id == other).expect("listed");
+        assert!(entry.reason.contains("张小小无身份证号码（未报户口）"), "{}", entry.reason);
     }
 
     #[test]

@@ -307,6 +307,14 @@ pub async fn resolve(
                 .await?;
             // The entity's own rules, as a push applies them (`entity_rules`).
             let rules = entity_rules::of(entity);
+            if rules.checks.contains(&Check::MemberIdentity) && field.name == "id_number" {
+                let id_number = match &value {
+                    FieldValue::Text(s) => Some(s.as_str()),
+                    _ => None,
+                };
+                validate::member_identity(record.text("id_type"), id_number, record.text("no_id_reason"))
+                    .map_err(|(_, code)| ResolveError::Blocked(code))?;
+            }
             if rules.checks.contains(&Check::IdNumberFree)
                 && field.name == "id_number"
                 && let FieldValue::Text(id_number) = &value
@@ -387,11 +395,18 @@ async fn check_person_free(
     member_id: &str,
     id_number: &str,
 ) -> Result<(), ResolveError> {
+    // An ID card and a 残疾人证 number on it are one person.
+    let numbers = validate::numbers_of_person(id_number);
+    let mut values: Vec<sea_orm::Value> = numbers.iter().map(|n| n.as_str().into()).collect();
+    values.push(member_id.into());
     let row = RegisteredRow::find_by_statement(sql(
         txn.get_database_backend(),
-        "SELECT m.household_id, h.region_code FROM member m JOIN household h ON h.id = m.household_id \
-         WHERE m.id_number = ? AND m.active AND m.id <> ? LIMIT 1",
-        vec![id_number.into(), member_id.into()],
+        &format!(
+            "SELECT m.household_id, h.region_code FROM member m JOIN household h ON h.id = m.household_id \
+             WHERE m.id_number IN ({}) AND m.active AND m.id <> ? LIMIT 1",
+            crate::db::placeholders(numbers.len())
+        ),
+        values,
     ))
     .one(&**txn)
     .await?;

@@ -15,7 +15,7 @@
 
 use crate::audit::{self, Actor};
 use crate::auth::Caller;
-use crate::db::{count, sql};
+use crate::db::{count, placeholders, sql};
 use crate::records::{Record, scope};
 use chrono::{DateTime, Utc};
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
@@ -62,6 +62,9 @@ pub enum Filled {
 /// A check across records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check {
+    /// A member has an ID or 残疾人证 number, or 无证件 with a reason (001 附件1 note 3),
+    /// judged on the record as it will be stored (`validate::member_identity`).
+    MemberIdentity,
     /// One active household per person (R8), without telling whose household it is
     /// outside the caller's scope (M2).
     IdNumberFree,
@@ -89,7 +92,7 @@ pub fn of(entity: &EntitySpec) -> EntityRules {
         "household" => EntityRules { filled_on_create: &[("status", Filled::Text("applicant"))], ..PLAIN },
         "member" => EntityRules {
             filled_on_create: &[("active", Filled::Bool(true))],
-            checks: &[Check::IdNumberFree],
+            checks: &[Check::MemberIdentity, Check::IdNumberFree],
             head_field: Some("relation"),
             // Whose household it is stays unsaid (M2).
             on_unique: ("id_number", ErrorCode::NeedsReview),
@@ -163,6 +166,7 @@ impl<'a> Checker<'a> {
         let mut errors = Vec::new();
         for check in rules.checks {
             match check {
+                Check::MemberIdentity => errors.extend(member_identity(&proposed)),
                 Check::IdNumberFree => errors.extend(self.id_number_free(conn, &proposed).await?),
                 Check::OneIncomePerYear => errors.extend(one_income_per_year(conn, &proposed).await?),
                 Check::TaskOfficerFollows => errors.extend(self.task_officer_follows(conn, &proposed).await?),
@@ -202,11 +206,18 @@ impl<'a> Checker<'a> {
             // Refused unseen, whether the number is registered or not.
             return Ok(Some(FieldError::new("id_number", ErrorCode::TooManyAttempts)));
         }
+        // The same person under an ID card or a 残疾人证 number is one person.
+        let numbers = validate::numbers_of_person(id_number);
+        let mut values: Vec<sea_orm::Value> = numbers.iter().map(|n| n.as_str().into()).collect();
+        values.push(proposed.id.into());
         let other = RegisteredRow::find_by_statement(sql(
             conn.get_database_backend(),
-            "SELECT m.household_id, h.region_code FROM member m JOIN household h ON h.id = m.household_id \
-             WHERE m.id_number = ? AND m.active AND m.id <> ? ORDER BY m.household_id LIMIT 1",
-            vec![id_number.as_str().into(), proposed.id.into()],
+            &format!(
+                "SELECT m.household_id, h.region_code FROM member m JOIN household h ON h.id = m.household_id \
+                 WHERE m.id_number IN ({}) AND m.active AND m.id <> ? ORDER BY m.household_id LIMIT 1",
+                placeholders(numbers.len())
+            ),
+            values,
         ))
         .one(conn)
         .await?;
@@ -251,6 +262,25 @@ impl<'a> Checker<'a> {
 struct RegisteredRow {
     household_id: String,
     region_code: String,
+}
+
+/// The identity fields as they will be stored: what the change sends, else what the
+/// record has. A phone that sends only `id_type = none` on a member with a number is told
+/// to clear the number, not left with a member the lists cannot place.
+fn member_identity(proposed: &Proposed<'_>) -> Option<FieldError> {
+    let stored = |name: &str| -> Option<&str> {
+        let value = match proposed.values.get(name) {
+            Some(value) => value,
+            None => proposed.current.map_or(&FieldValue::Null, |r| r.value(name)),
+        };
+        match value {
+            FieldValue::Text(s) => Some(s.as_str()),
+            _ => None,
+        }
+    };
+    validate::member_identity(stored("id_type"), stored("id_number"), stored("no_id_reason"))
+        .err()
+        .map(|(field, code)| FieldError::new(field, code))
 }
 
 async fn one_income_per_year(

@@ -23,6 +23,7 @@ mod ops;
 mod outbox;
 mod plans;
 mod procedures;
+mod recorded_facts;
 mod removals;
 mod reports;
 mod rules;
