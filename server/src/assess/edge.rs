@@ -482,3 +482,21 @@ pub async fn decide(db: &Db, caller: &Caller, new: NewDecision) -> Result<Decisi
         excluded: new.households.len() as u32 - included,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(prefix: &str, standard: Standard, yuan: i64) -> Threshold {
+        Threshold { year: 2026, region_prefix: prefix.into(), standard, amount_fen: yuan * 100, source: "test".into() }
+    }
+
+    #[test]
+    fn the_provincial_line_wins_and_the_national_one_stands_in() {
+        let both = [line("32", Standard::National, 3000), line("32", Standard::Provincial, 4000)];
+        assert_eq!(edge_line(&both, 2026, "320703001001").map(|t| t.standard), Some(Standard::Provincial));
+        let national = [line("", Standard::National, 3000), line("14", Standard::Municipal, 5000)];
+        assert_eq!(edge_line(&national, 2026, "140101001001").map(|t| t.amount_fen), Some(300_000));
+        assert!(edge_line(&national, 2025, "140101001001").is_none(), "no line that year");
+    }
+}
