@@ -27,9 +27,10 @@ mod m20261206_000020_register_import;
 mod m20261206_000021_exit_facts;
 mod m20261206_000022_import_jobs;
 mod m20261206_000023_household_facts;
-mod m20261206_000026_verification_group;
 mod m20261206_000024_edge_list;
 mod m20261206_000025_member_identity;
+mod m20261206_000026_verification_group;
+mod m20261206_000027_officer_profile;
 
 pub struct Migrator;
 
@@ -59,9 +60,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000021_exit_facts::Migration),
             Box::new(m20261206_000022_import_jobs::Migration),
             Box::new(m20261206_000023_household_facts::Migration),
-            Box::new(m20261206_000026_verification_group::Migration),
             Box::new(m20261206_000024_edge_list::Migration),
             Box::new(m20261206_000025_member_identity::Migration),
+            Box::new(m20261206_000026_verification_group::Migration),
+            Box::new(m20261206_000027_officer_profile::Migration),
         ]
     }
 }

@@ -255,5 +255,6 @@ fn progress_sheet(view: &ProgressView) -> Sheet {
         merges: Vec::new(),
         column_widths: vec![20.0, 12.0, 30.0, 16.0, 10.0, 10.0, 10.0, 10.0, 10.0, 8.0],
         freeze: Some((2, 0)),
+        ..Default::default()
     }
 }

@@ -17,6 +17,7 @@ pub mod natural_villages;
 pub mod notice_pages;
 pub mod notices;
 pub mod notifications;
+pub mod officer_profile;
 pub mod ops;
 pub mod plans;
 pub mod reports;
@@ -52,6 +53,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(phone)
         .merge(auth::office_routes())
         .merge(admin::routes())
+        .merge(officer_profile::routes())
         .merge(cases::routes())
         .merge(comparison::routes())
         .merge(imports::routes())

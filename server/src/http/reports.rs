@@ -6,7 +6,7 @@
 use super::error::ApiResult;
 use crate::auth::Caller;
 use crate::error::Refusal;
-use crate::reports::{self, Format, Limits, Period, ReportName};
+use crate::reports::{self, Format, Limits, Options, Period, ReportName};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -30,6 +30,12 @@ pub struct ReportParams {
     pub to: Option<String>,
     /// `xlsx` (default), `csv` or `json`.
     pub format: Option<String>,
+    /// `household_form` only: the households to print, ids separated by commas (at most
+    /// 1,000); by default every household of the region that is not removed or rejected.
+    pub households: Option<String>,
+    /// `spot_check` only: the seed of the draw, a whole number; by default the period's
+    /// last day as `YYYYMMDD`. The same seed over the same villages draws the same sample.
+    pub seed: Option<String>,
 }
 
 // `http/assess.rs` bounds its quality check like a report.
@@ -45,6 +51,21 @@ fn parse_date(field: &str, value: Option<&str>) -> ApiResult<Option<NaiveDate>> 
         .transpose()
 }
 
+fn options(params: &ReportParams) -> ApiResult<Options> {
+    let households = params
+        .households
+        .as_deref()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| v.split(',').map(|id| id.trim().to_owned()).filter(|id| !id.is_empty()).collect());
+    let seed = params
+        .seed
+        .as_deref()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| v.trim().parse::<u64>().map_err(|_| Refusal::invalid(ErrorCode::OutOfRange).on_field("seed")))
+        .transpose()?;
+    Ok(Options { households, seed })
+}
+
 fn period(params: &ReportParams) -> ApiResult<Period> {
     let to = parse_date("to", params.to.as_deref())?.unwrap_or_else(reports::today);
     let from = match parse_date("from", params.from.as_deref())? {
@@ -55,12 +76,19 @@ fn period(params: &ReportParams) -> ApiResult<Period> {
 }
 
 /// A report: `dynamic_adjustment` (000 附件1), `new_identification` (附件2), `removals`
-/// (附件3), `relapse` (附件4), `register` (001 附件1 贫困户名册) or `outside_system`
-/// (001 系统外人员). The statistics tables have one row per child region and a total
-/// row that is their sum. XLSX and CSV open with the title, 填报单位 and the period,
-/// then the form's header rows; ID and phone numbers are masked.
+/// (附件3), `relapse` (附件4), `register` (001 附件1 贫困户名册), `outside_system`
+/// (001 系统外人员), `data_quality`, `household_form` (贫困户信息对照表: 004 附件2's
+/// fields A1–A51, a printed page per household), `member_increase` (004 附件3, a block
+/// per household), `member_decrease` (004 附件4, a block per village) or `spot_check`
+/// (003 §一(二)3 抽检报告: at least 10% of the exiting villages, drawn by `seed`). The
+/// statistics tables have one row per child region and a total row that is their sum.
+/// XLSX and CSV open with the title, 填报单位 and the period, then the form's header
+/// rows; XLSX prints on A4 with the header rows on every page. ID and phone numbers are
+/// masked, except on `household_form`, `member_increase` and `member_decrease`, which
+/// are copied into the national system: those show them whole and write one `print`
+/// audit entry per household.
 #[utoipa::path(get, path = "/api/v1/reports/{name}", tag = "reports",
-    params(("name" = String, Path, description = "dynamic_adjustment, new_identification, removals, relapse, register, outside_system"), ReportParams),
+    params(("name" = String, Path, description = "dynamic_adjustment, new_identification, removals, relapse, register, outside_system, data_quality, household_form, member_increase, member_decrease, spot_check"), ReportParams),
     responses(
         (status = 200, description = "the report: XLSX, CSV (UTF-8 with BOM) or JSON",
             content(
@@ -69,7 +97,7 @@ fn period(params: &ReportParams) -> ApiResult<Period> {
                 (serde_json::Value = "application/json"),
             )),
         (status = 400, description = "invalid_date, out_of_range (from after to), invalid_region, unknown_code (format)"),
-        (status = 403, description = "forbidden: not a reporting role, or a region the caller does not read"),
+        (status = 403, description = "forbidden: not a reporting role, or a region the caller does not read; out_of_scope: a household asked for that the caller does not read or that is not of the region"),
         (status = 404, description = "not_found: no such report or region"),
         (status = 422, description = "report_too_large: the region holds more households than one report may cover ([reports] max_households)"),
         (status = 503, description = "busy: every report slot is taken; retry shortly"),
@@ -86,8 +114,9 @@ pub async fn report(
     let format = Format::parse(params.format.as_deref().unwrap_or("xlsx"))
         .ok_or_else(|| Refusal::invalid(ErrorCode::UnknownCode).on_field("format"))?;
     let period = period(&params)?;
+    let options = options(&params)?;
     let limits = Limits { gate: &state.gates.reports, max_households: state.config.reports.max_households };
-    let file = reports::report_file_for(&state.db.conn, &caller, name, unit, period, format, limits).await?;
+    let file = reports::report_file_for(&state.db, &caller, name, unit, period, format, &options, limits).await?;
     let content_type = (header::CONTENT_TYPE, file.content_type.to_owned());
     Ok(match file.disposition {
         Some(disposition) => {

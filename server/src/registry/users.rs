@@ -368,3 +368,68 @@ async fn set_password(
     audit::record(&**txn, &[entry]).await?;
     Ok(())
 }
+
+/// The 帮扶责任人's own particulars that 001 附件1 and 004 附件2 六 print beside the name:
+/// 性别 and 政治面貌 as codes of their tables, 帮扶（选派）单位 as text. `None` clears.
+#[derive(Debug, Clone, Default)]
+pub struct OfficerProfile {
+    pub sex: Option<String>,
+    pub political_status: Option<String>,
+    pub work_unit: Option<String>,
+}
+
+/// Longest 帮扶单位 name: the longest real unit names (a county bureau's full title
+/// with its 派驻 office) run to some 40 characters.
+const WORK_UNIT_MAX_CHARS: usize = 100;
+
+/// Sets a user's officer particulars (a manager of the user), audited with the old and
+/// new values. The columns are unbounded text, so whatever passes here is stored on
+/// both backends.
+pub async fn set_profile(db: &Db, actor: &Actor, user_id: &str, profile: OfficerProfile) -> Result<(), RegistryError> {
+    use jingzhun_mobile_api::codes::{POLITICAL_STATUS, SEX};
+    let blank = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let sex = blank(profile.sex);
+    let political_status = blank(profile.political_status);
+    let work_unit = blank(profile.work_unit);
+    if sex.as_deref().is_some_and(|c| !SEX.contains(c))
+        || political_status.as_deref().is_some_and(|c| !POLITICAL_STATUS.contains(c))
+    {
+        return Err(RegistryError::Rejected(ErrorCode::UnknownCode));
+    }
+    if work_unit.as_deref().is_some_and(|u| u.chars().count() > WORK_UNIT_MAX_CHARS || u.chars().any(char::is_control))
+    {
+        return Err(RegistryError::Invalid("work_unit must be at most 100 characters"));
+    }
+    let txn = db.begin_write().await?;
+    managed_user(&*txn, actor, user_id).await?;
+    #[derive(sea_orm::FromQueryResult)]
+    struct ProfileRow {
+        sex: Option<String>,
+        political_status: Option<String>,
+        work_unit: Option<String>,
+    }
+    let backend = txn.get_database_backend();
+    let old = <ProfileRow as sea_orm::FromQueryResult>::find_by_statement(crate::db::sql(
+        backend,
+        "SELECT sex, political_status, work_unit FROM app_user WHERE id = ?",
+        vec![user_id.into()],
+    ))
+    .one(&*txn)
+    .await?
+    .ok_or(RegistryError::NotFound)?;
+    txn.execute_raw(crate::db::sql(
+        backend,
+        "UPDATE app_user SET sex = ?, political_status = ?, work_unit = ? WHERE id = ?",
+        vec![sex.clone().into(), political_status.clone().into(), work_unit.clone().into(), user_id.into()],
+    ))
+    .await?;
+    let shown = |s: &Option<String>, p: &Option<String>, u: &Option<String>| {
+        serde_json::json!({"sex": s, "political_status": p, "work_unit": u}).to_string()
+    };
+    let mut entry = actor.audit("set_profile", "user", user_id);
+    entry.old_value = Some(shown(&old.sex, &old.political_status, &old.work_unit));
+    entry.new_value = Some(shown(&sex, &political_status, &work_unit));
+    audit::record(&*txn, &[entry]).await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,25 +1,30 @@
 //! Reports (C9): the four statistics tables of 000 附件1–4, the household register of
-//! 001 附件1 and the 系统外人员 list of 001 §一, for any region and period, as XLSX,
-//! CSV or JSON.
+//! 001 附件1 and the 系统外人员 list of 001 §一, the paper of 004 (the per-household
+//! 对照表 and the member-change tables 附件3–4) and the 10% spot check of 003, for any
+//! region and period, as XLSX, CSV or JSON.
 //!
-//! `request` decides who may have which report and bounds the work, `queries` reads
-//! the facts, `history` reads a household's past back from its completed cases,
-//! `statistics` and `register` build the tables as pure functions, `sheet` lays a report
-//! out in rows and `write` turns the rows into a file.
+//! `request` decides who may have which report, bounds the work and audits the paper
+//! forms, `queries` reads the facts, `history` reads a household's past back from its
+//! completed cases, `statistics`, `register`, `paper` and `spot_check` build the tables
+//! as pure functions, `sheet` lays a report out in rows and `write` turns the rows into
+//! a file (A4, header rows repeated on every page).
 //!
-//! What reports must never do: change anything, show an ID number or a phone number in
-//! full, or give a region a row that differs from the sum of the rows one level down
-//! (a row counts the households whose village code starts with its region's prefix).
+//! What reports must never do: change anything but the audit log, show an ID number or
+//! a phone number in full outside the paper forms of `paper` (audited per household),
+//! or give a region a row that differs from the sum of the rows one level down (a row
+//! counts the households whose village code starts with its region's prefix).
 
 pub mod history;
+pub mod paper;
 pub mod queries;
 pub mod register;
 pub mod request;
 pub mod sheet;
+pub mod spot_check;
 pub mod statistics;
 pub mod write;
 
-pub use request::{Format, Limits, ReportFile, ReportUnit, busy, report_file_for, too_large, unit_for};
+pub use request::{Format, Limits, Options, ReportFile, ReportUnit, busy, report_file_for, too_large, unit_for};
 
 use crate::auth::roles::prefix_len;
 use chrono::{DateTime, Days, FixedOffset, NaiveDate, TimeZone, Utc};
@@ -43,10 +48,18 @@ pub enum ReportName {
     OutsideSystem,
     /// 000 §四(四) 不漏项、不串项、无逻辑错误: the data-quality problems (R8).
     DataQuality,
+    /// 003 §四(二)1 / 004 附件1 二(二) 贫困户信息对照表: 004 附件2's fields A1–A51, a page a household.
+    HouseholdForm,
+    /// 004 附件3 家庭成员自然增加情况表 (以户为单位).
+    MemberIncrease,
+    /// 004 附件4 家庭成员自然减少情况表 (以村为单位).
+    MemberDecrease,
+    /// 003 §一(二)3 贫困村退出抽检报告: the 10% sample of exiting villages, drawn and reported.
+    SpotCheck,
 }
 
 impl ReportName {
-    pub const ALL: [ReportName; 7] = [
+    pub const ALL: [ReportName; 11] = [
         ReportName::DynamicAdjustment,
         ReportName::NewIdentification,
         ReportName::Removals,
@@ -54,6 +67,10 @@ impl ReportName {
         ReportName::Register,
         ReportName::OutsideSystem,
         ReportName::DataQuality,
+        ReportName::HouseholdForm,
+        ReportName::MemberIncrease,
+        ReportName::MemberDecrease,
+        ReportName::SpotCheck,
     ];
 
     pub fn code(self) -> &'static str {
@@ -65,6 +82,10 @@ impl ReportName {
             ReportName::Register => "register",
             ReportName::OutsideSystem => "outside_system",
             ReportName::DataQuality => "data_quality",
+            ReportName::HouseholdForm => "household_form",
+            ReportName::MemberIncrease => "member_increase",
+            ReportName::MemberDecrease => "member_decrease",
+            ReportName::SpotCheck => "spot_check",
         }
     }
 
@@ -82,7 +103,16 @@ impl ReportName {
             ReportName::Register => "贫困户名册",
             ReportName::OutsideSystem => "系统外人员名册",
             ReportName::DataQuality => "数据质量问题清单",
+            ReportName::HouseholdForm => "贫困户信息对照表",
+            ReportName::MemberIncrease => "低收入农户家庭成员自然增加情况表",
+            ReportName::MemberDecrease => "低收入农户家庭成员自然减少情况表",
+            ReportName::SpotCheck => "贫困村退出抽检报告",
         }
+    }
+
+    /// Whether the report shows ID and phone numbers whole, and so is audited per household.
+    pub fn shows_whole_numbers(self) -> bool {
+        matches!(self, ReportName::HouseholdForm | ReportName::MemberIncrease | ReportName::MemberDecrease)
     }
 }
 
@@ -174,6 +204,8 @@ pub enum Body {
     OutsideSystem(Vec<register::OutsideEntry>),
     /// One row per problem: household, where, what.
     DataQuality(Vec<QualityRow>),
+    /// A paper form laid out as the seed prints it (`paper`, `spot_check`).
+    Paper(Box<paper::Paper>),
 }
 
 /// One data-quality problem of one household.
@@ -224,6 +256,13 @@ impl Report {
                 out["layout"] = json!("list");
                 out["households"] = entries.iter().map(register::OutsideEntry::to_json).collect();
             }
+            Body::Paper(paper) => {
+                if let Value::Object(fields) = &paper.json {
+                    for (key, value) in fields {
+                        out[key] = value.clone();
+                    }
+                }
+            }
             Body::DataQuality(rows) => {
                 out["layout"] = json!("list");
                 out["problems"] = rows
@@ -246,22 +285,65 @@ pub async fn build(
     period: Period,
     scope: (String, Vec<sea_orm::Value>),
 ) -> Result<Report, DbErr> {
+    build_with(conn, name, unit, period, scope, &Options::default()).await
+}
+
+/// [`build`] with the options some reports take: the households of a 对照表, the seed
+/// of a spot check.
+pub async fn build_with(
+    conn: &impl ConnectionTrait,
+    name: ReportName,
+    unit: Region,
+    period: Period,
+    scope: (String, Vec<sea_orm::Value>),
+    options: &Options,
+) -> Result<Report, DbErr> {
+    let mut report =
+        Report { name, unit, period, generated_on: today(), body: Body::DataQuality(Vec::new()), notes: Vec::new() };
+    let unit = &report.unit;
     let body = match name {
+        ReportName::HouseholdForm => {
+            let mut input = queries::register_input(conn, unit, &scope, &period, paper::on_form).await?;
+            if let Some(wanted) = &options.households {
+                input.households.retain(|h| wanted.contains(&h.id));
+            }
+            Body::Paper(Box::new(paper::household_forms(&report, &input, &period)))
+        }
+        ReportName::MemberIncrease | ReportName::MemberDecrease => {
+            let input = queries::member_changes(conn, unit, &scope, &period).await?;
+            Body::Paper(Box::new(if name == ReportName::MemberIncrease {
+                paper::increase_table(&report, &input)
+            } else {
+                paper::decrease_table(&report, &input)
+            }))
+        }
+        ReportName::SpotCheck => {
+            let villages = queries::exiting_villages(conn, unit).await?;
+            Body::Paper(Box::new(spot_check::report(
+                &report,
+                &villages,
+                options.seed.unwrap_or_else(|| spot_check::default_seed(unit, &period)),
+            )))
+        }
         ReportName::DynamicAdjustment | ReportName::NewIdentification | ReportName::Removals | ReportName::Relapse => {
             let spec = statistics::spec(name).ok_or_else(|| DbErr::Custom("no statistics table".into()))?;
-            let groups = queries::row_groups(conn, &unit).await?;
-            let households = queries::household_facts(conn, &unit, &scope).await?;
+            let groups = queries::row_groups(conn, unit).await?;
+            let households = queries::household_facts(conn, unit, &scope).await?;
             Body::Statistics(statistics::tabulate(spec, &groups, &households, &period))
         }
         ReportName::Register => {
-            let input = queries::register_input(conn, &unit, &scope, &period, register::registered).await?;
+            let input = queries::register_input(conn, unit, &scope, &period, register::registered).await?;
             Body::Register(register::register(&input, &period))
         }
         ReportName::OutsideSystem => {
-            let input = queries::register_input(conn, &unit, &scope, &period, register::outside_candidate).await?;
+            let mut input = queries::register_input(conn, unit, &scope, &period, register::outside_candidate).await?;
+            // 001: the quarterly list is of "新识别和返贫的“系统外人员”": a flagged household
+            // is listed once its identification or relapse completed in the period.
+            let newly = queries::newly_registered(conn, unit, &scope, &period).await?;
+            input.households.retain(|h| !register::outside_system(h) || newly.contains(&h.id));
             Body::OutsideSystem(register::outside_list(&input))
         }
-        ReportName::DataQuality => Body::DataQuality(quality_rows(conn, &unit, scope).await?),
+        ReportName::DataQuality => Body::DataQuality(quality_rows(conn, unit, scope).await?),
     };
     let notes = match &body {
         Body::Statistics(table) => table.spec.notes.iter().map(|n| (*n).to_owned()).collect(),
@@ -270,8 +352,19 @@ pub async fn build(
         Body::DataQuality(_) => {
             vec!["按000 §四(四)“不漏项、不串项、无逻辑错误”逐户检查当前数据（R8），与统计期间无关。".to_owned()]
         }
+        Body::Paper(_) => match name {
+            ReportName::HouseholdForm => paper::FORM_NOTES,
+            ReportName::MemberIncrease => paper::INCREASE_NOTES,
+            ReportName::MemberDecrease => paper::DECREASE_NOTES,
+            _ => spot_check::NOTES,
+        }
+        .iter()
+        .map(|n| (*n).to_owned())
+        .collect(),
     };
-    Ok(Report { name, unit, period, generated_on: today(), body, notes })
+    report.body = body;
+    report.notes = notes;
+    Ok(report)
 }
 
 /// R8 over the unit's households in the caller's scope, a row per problem.

@@ -10,7 +10,8 @@ use crate::db::{placeholders, sql};
 use crate::procedures::CaseKind;
 use crate::records::{self, Record};
 use chrono::{DateTime, NaiveDate, Utc};
-use jingzhun_mobile_api::fields::{HELP_MEASURE, HOUSEHOLD, INCOME, MEMBER};
+use jingzhun_mobile_api::codes::{POLITICAL_STATUS, SEX};
+use jingzhun_mobile_api::fields::{HELP_MEASURE, HELP_PLAN, HOUSEHOLD, INCOME, MEMBER};
 use jingzhun_mobile_api::validate::FieldValue;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use std::collections::HashMap;
@@ -183,6 +184,9 @@ struct AssignedOfficer {
     household_id: String,
     name: String,
     phone: Option<String>,
+    sex: Option<String>,
+    political_status: Option<String>,
+    work_unit: Option<String>,
     start_date: NaiveDate,
     end_date: Option<NaiveDate>,
 }
@@ -197,7 +201,7 @@ async fn officers(
 ) -> Result<HashMap<String, Vec<Officer>>, DbErr> {
     let (cond, mut values) = in_unit(unit, scope);
     let text = format!(
-        "SELECT a.household_id, u.name, u.phone, a.start_date, a.end_date FROM assignment a \
+        "SELECT a.household_id, u.name, u.phone, u.sex, u.political_status, u.work_unit, a.start_date, a.end_date FROM assignment a \
          JOIN app_user u ON u.id = a.officer_id JOIN household h ON h.id = a.household_id \
          WHERE {cond} AND a.start_date <= ? AND (a.end_date IS NULL OR a.end_date >= ?) \
          ORDER BY a.household_id, a.start_date, u.name"
@@ -209,6 +213,11 @@ async fn officers(
         out.entry(row.household_id).or_default().push(Officer {
             name: row.name,
             phone: row.phone,
+            sex: row.sex.map(|c| SEX.label_of(&c).map_or(c.clone(), str::to_owned)),
+            political_status: row
+                .political_status
+                .map(|c| POLITICAL_STATUS.label_of(&c).map_or(c.clone(), str::to_owned)),
+            work_unit: row.work_unit,
             start_date: row.start_date,
             end_date: row.end_date,
         });
@@ -276,12 +285,18 @@ pub async fn register_input(
         households.iter().filter_map(|h| h.text("region_code").map(str::to_owned)).collect();
     villages.sort();
     villages.dedup();
+    let mut policies = HashMap::new();
+    for village in &villages {
+        policies.insert(village.clone(), crate::assess::policy::for_region(conn, village).await?);
+    }
     Ok(RegisterInput {
         members: by_household(records::load_by_households(conn, &MEMBER, &ids).await?),
         incomes: by_household(records::load_by_households(conn, &INCOME, &ids).await?),
         measures: by_household(records::load_by_households(conn, &HELP_MEASURE, &ids).await?),
+        plans: by_household(records::load_by_households(conn, &HELP_PLAN, &ids).await?),
         officers: officers(conn, unit, scope, period.from, period.to).await?,
         locations: locations(conn, &villages).await?,
+        policies,
         households,
     })
 }
@@ -313,4 +328,118 @@ pub async fn head_name(conn: &impl ConnectionTrait, household_id: &str) -> Resul
     .one(conn)
     .await?;
     Ok(head.map(|h| h.name))
+}
+
+#[derive(FromQueryResult)]
+struct MemberChangeRow {
+    household_id: String,
+    member_id: Option<String>,
+    reason: Option<String>,
+    region_code: String,
+}
+
+/// Member changes (004 附件3–4) completed in the period, of the unit's households in
+/// scope, with every member of the households concerned and their villages' names.
+pub async fn member_changes(
+    conn: &impl ConnectionTrait,
+    unit: &Region,
+    scope: &Scope,
+    period: &super::Period,
+) -> Result<super::paper::ChangeInput, DbErr> {
+    let (cond, mut values) = in_unit(unit, scope);
+    let text = format!(
+        "SELECT c.household_id, c.member_id, c.reason, h.region_code FROM procedure_case c \
+         JOIN household h ON h.id = c.household_id \
+         WHERE {cond} AND c.kind = 'member_change' AND c.status = 'completed' \
+         AND c.closed_at >= ? AND c.closed_at < ? ORDER BY h.region_code, c.household_id, c.closed_at, c.id"
+    );
+    values.push(period.start().into());
+    values.push(period.end().into());
+    let rows = MemberChangeRow::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?;
+    let mut input = super::paper::ChangeInput::default();
+    let mut ids: Vec<String> = Vec::new();
+    for row in rows {
+        let (Some(member_id), Some(reason)) = (row.member_id, row.reason) else { continue };
+        if !ids.contains(&row.household_id) {
+            ids.push(row.household_id.clone());
+        }
+        input.household_village.insert(row.household_id.clone(), row.region_code);
+        input.changes.push(super::paper::MemberChange { household_id: row.household_id, member_id, reason });
+    }
+    input.members = by_household(records::load_by_households(conn, &MEMBER, &ids).await?);
+    let names = region_names(conn, unit).await?;
+    input.villages =
+        input.household_village.values().filter_map(|v| names.get(v).map(|n| (v.clone(), n.clone()))).collect();
+    Ok(input)
+}
+
+#[derive(FromQueryResult)]
+struct VillageRow {
+    code: String,
+    name: String,
+    rural_population: Option<i64>,
+}
+
+/// Every village of the unit with its rural population and the people of its
+/// households still in the register (as `assess::village` counts them), for the
+/// spot check. Read whole, not by the caller's household scope: the spot check is of
+/// villages, and a supervisor or county reads every household of its region anyway.
+pub async fn exiting_villages(
+    conn: &impl ConnectionTrait,
+    unit: &Region,
+) -> Result<Vec<super::spot_check::Village>, DbErr> {
+    let backend = conn.get_database_backend();
+    let villages = VillageRow::find_by_statement(sql(
+        backend,
+        "SELECT code, name, rural_population FROM region WHERE level = 'village' AND code LIKE ? ORDER BY code",
+        vec![format!("{}%", unit.prefix()).into()],
+    ))
+    .all(conn)
+    .await?;
+    #[derive(FromQueryResult)]
+    struct Remaining {
+        region_code: String,
+        n: i64,
+    }
+    let remaining = Remaining::find_by_statement(sql(
+        backend,
+        "SELECT h.region_code, COUNT(*) AS n FROM member m JOIN household h ON h.id = m.household_id \
+         WHERE m.active AND h.region_code LIKE ? AND h.status IN ('registered', 'pre_exit') GROUP BY h.region_code",
+        vec![format!("{}%", unit.prefix()).into()],
+    ))
+    .all(conn)
+    .await?;
+    let remaining: HashMap<String, i64> = remaining.into_iter().map(|r| (r.region_code, r.n)).collect();
+    let mut out = Vec::new();
+    for v in villages {
+        let policy = crate::assess::policy::for_region(conn, &v.code).await?;
+        out.push(super::spot_check::Village {
+            remaining_poor: remaining.get(&v.code).copied().unwrap_or(0),
+            code: v.code,
+            name: v.name,
+            rural_population: v.rural_population,
+            policy,
+        });
+    }
+    Ok(out)
+}
+
+/// Households of the unit whose identification or relapse (新识别、返贫) completed in
+/// the period: 001's quarterly 系统外人员 list is of those only.
+pub async fn newly_registered(
+    conn: &impl ConnectionTrait,
+    unit: &Region,
+    scope: &Scope,
+    period: &super::Period,
+) -> Result<std::collections::HashSet<String>, DbErr> {
+    let (cond, mut values) = in_unit(unit, scope);
+    let text = format!(
+        "SELECT DISTINCT c.household_id AS id FROM procedure_case c JOIN household h ON h.id = c.household_id \
+         WHERE {cond} AND c.kind IN ('identify', 'relapse') AND c.status = 'completed' \
+         AND c.closed_at >= ? AND c.closed_at < ?"
+    );
+    values.push(period.start().into());
+    values.push(period.end().into());
+    let rows = Id::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }

@@ -20,14 +20,14 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 
 pub const REGISTER_NOTES: &[&str] = &[
-    "收录所选区划内现为在档贫困户、预退出或已脱贫的户；户主信息、家庭成员（在户成员）和帮扶措施按报表生成时的记录。",
+    "收录所选区划内还没有脱贫的贫困户（001 §二：在档未脱贫、预退出）；已脱贫户不在名册。户主信息、家庭成员（在户成员）和帮扶措施按报表生成时的记录。",
     "出生时间、年龄由身份证号码推算，年龄算至统计期末；证件号码、联系电话已隐去中间位。",
-    "人均收入取统计期末所在年度及以前最近一年的收入记录：（工资性收入 + 生产经营性收入 + 财产性收入 + 转移性收入 − 生产经营性支出）÷ 在户人口。",
-    "帮扶责任人为统计期间内有帮扶关系的责任人。",
+    "人均收入取统计期末所在年度及以前最近一年的收入记录，按该户所在区划的收入计算规则（如是否计入基本养老金）：（工资性收入 + 生产经营性收入 + 财产性收入 + 转移性收入 − 生产经营性支出）÷ 在户人口。",
+    "帮扶责任人为统计期间内有帮扶关系的责任人；性别、政治面貌、帮扶单位取自责任人的用户资料。帮扶成效取统计期末所在年度及以前最近一年帮扶计划的“帮扶成效”。",
 ];
 
 pub const OUTSIDE_NOTES: &[&str] = &[
-    "系统外人员：暂时无法录入全国扶贫开发信息系统、先在系统外实行纸质档案管理的贫困人口（001 §一），按报表生成时标记为系统外人员的户列出；每季度最后一个工作日前报送。",
+    "系统外人员：暂时无法录入全国扶贫开发信息系统、先在系统外实行纸质档案管理的贫困人口（001 §一）。按001“每季度…将新识别和返贫的“系统外人员”名册汇总报省扶贫办备案”，只列出标记为系统外人员、且在统计期间内办结新识别或返贫程序的户；每季度最后一个工作日前报送。",
     "证件号码已隐去中间位。",
 ];
 
@@ -36,6 +36,10 @@ pub const OUTSIDE_NOTES: &[&str] = &[
 pub struct Officer {
     pub name: String,
     pub phone: Option<String>,
+    /// 性别, 政治面貌 (labels) and 帮扶单位 from the user's profile, where recorded.
+    pub sex: Option<String>,
+    pub political_status: Option<String>,
+    pub work_unit: Option<String>,
     pub start_date: NaiveDate,
     pub end_date: Option<NaiveDate>,
 }
@@ -52,11 +56,16 @@ pub struct RegisterInput {
     pub officers: HashMap<String, Vec<Officer>>,
     /// 所在地 by village code: `县 镇 村`.
     pub locations: HashMap<String, String>,
+    /// Help plans by household (帮扶成效).
+    pub plans: HashMap<String, Vec<Record>>,
+    /// The income rules of each village (`assess::policy::for_region`); baseline where absent.
+    pub policies: HashMap<String, RulePolicy>,
 }
 
-/// Households the register lists: registered and not removed (未脱贫 or 已脱贫).
+/// Households the register lists: 001 §二 "还有少量贫困人口没有脱贫" — in the register
+/// and not yet out of poverty.
 pub fn registered(household: &Record) -> bool {
-    matches!(household.text("status"), Some("registered" | "pre_exit" | "exited"))
+    matches!(household.text("status"), Some("registered" | "pre_exit"))
 }
 
 /// Households flagged as 系统外人员.
@@ -128,6 +137,9 @@ pub struct RegisterMember {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisterOfficer {
     pub name: String,
+    pub work_unit: String,
+    pub political_status: String,
+    pub sex: String,
     pub start_date: String,
     pub end_date: String,
     /// Masked.
@@ -165,6 +177,8 @@ pub struct RegisterHousehold {
     pub housing_area: Option<i64>,
     pub income_year: Option<i64>,
     pub income_per_capita_fen: Option<i64>,
+    /// 帮扶成效: the latest plan's outcome note.
+    pub outcome: String,
     pub outside_reason: Option<String>,
     pub members: Vec<RegisterMember>,
     pub officers: Vec<RegisterOfficer>,
@@ -198,6 +212,7 @@ impl RegisterHousehold {
             "housing_area": self.housing_area.map(|a| a as f64 / 100.0),
             "income_year": self.income_year,
             "income_per_capita": self.income_per_capita_fen.map(|f| f as f64 / 100.0),
+            "outcome": self.outcome,
             "outside_national_system": self.outside_reason.is_some(),
             "outside_reason": self.outside_reason,
             "members": self.members.iter().map(|m| json!({
@@ -205,7 +220,8 @@ impl RegisterHousehold {
                 "education": m.education, "labour": m.labour, "health": m.health,
             })).collect::<Vec<_>>(),
             "officers": self.officers.iter().map(|o| json!({
-                "name": o.name, "start_date": o.start_date, "end_date": o.end_date, "phone": o.phone,
+                "name": o.name, "work_unit": o.work_unit, "political_status": o.political_status, "sex": o.sex,
+                "start_date": o.start_date, "end_date": o.end_date, "phone": o.phone,
             })).collect::<Vec<_>>(),
             "measures": self.measures.iter().map(|m| json!({
                 "date": m.date, "category": m.category, "name": m.name, "scale": m.scale,
@@ -217,7 +233,7 @@ impl RegisterHousehold {
 
 /// R1 for the latest year up to the period's end: `net_income_per_capita` over the
 /// active members, or the plain formula where a record's parts do not fit its totals.
-fn income(incomes: &[Record], residents: usize, period: &Period) -> (Option<i64>, Option<i64>) {
+fn income(incomes: &[Record], residents: usize, period: &Period, policy: &RulePolicy) -> (Option<i64>, Option<i64>) {
     let year_of = |r: &Record| match r.value("year") {
         FieldValue::Int(y) => Some(*y),
         _ => None,
@@ -244,7 +260,7 @@ fn income(incomes: &[Record], residents: usize, period: &Period) -> (Option<i64>
         ..IncomeFacts::default()
     };
     let residents_u32 = u32::try_from(residents).unwrap_or(u32::MAX);
-    let per_capita = match net_income_per_capita(&facts, residents_u32, &RulePolicy::baseline()) {
+    let per_capita = match net_income_per_capita(&facts, residents_u32, policy) {
         Ok(net) => net.per_capita_fen,
         Err(_) => {
             let net = facts.wage + facts.business + facts.property + facts.transfer - facts.business_expense;
@@ -274,9 +290,21 @@ pub fn register(input: &RegisterInput, period: &Period) -> Vec<RegisterHousehold
             };
             let phone =
                 h.text("phone").or_else(|| head.and_then(|m| m.text("phone"))).map(mask_phone).unwrap_or_default();
-            let (income_year, income_per_capita_fen) =
-                income(input.incomes.get(&h.id).unwrap_or(&none), members.len(), period);
             let region_code = h.text("region_code").unwrap_or_default().to_owned();
+            let baseline = RulePolicy::baseline();
+            let policy = input.policies.get(&region_code).unwrap_or(&baseline);
+            let (income_year, income_per_capita_fen) =
+                income(input.incomes.get(&h.id).unwrap_or(&none), members.len(), period, policy);
+            let outcome = input
+                .plans
+                .get(&h.id)
+                .unwrap_or(&none)
+                .iter()
+                .filter(|p| p.int("year").is_some_and(|y| y <= i64::from(period.to.year())))
+                .max_by_key(|p| p.int("year"))
+                .and_then(|p| p.text("outcome_note"))
+                .unwrap_or_default()
+                .to_owned();
             RegisterHousehold {
                 id: h.id.clone(),
                 location: input.locations.get(&region_code).cloned().unwrap_or_else(|| region_code.clone()),
@@ -296,6 +324,7 @@ pub fn register(input: &RegisterInput, period: &Period) -> Vec<RegisterHousehold
                 },
                 income_year,
                 income_per_capita_fen,
+                outcome,
                 outside_reason: outside_system(h).then(|| h.text("outside_reason").unwrap_or_default().to_owned()),
                 members: members
                     .iter()
@@ -324,6 +353,9 @@ pub fn register(input: &RegisterInput, period: &Period) -> Vec<RegisterHousehold
                             .iter()
                             .map(|o| RegisterOfficer {
                                 name: o.name.clone(),
+                                work_unit: o.work_unit.clone().unwrap_or_default(),
+                                political_status: o.political_status.clone().unwrap_or_default(),
+                                sex: o.sex.clone().unwrap_or_default(),
                                 start_date: o.start_date.format("%Y%m%d").to_string(),
                                 end_date: o.end_date.map(|d| d.format("%Y%m%d").to_string()).unwrap_or_default(),
                                 phone: o.phone.as_deref().map(mask_phone).unwrap_or_default(),
@@ -517,11 +549,28 @@ mod tests {
                 vec![Officer {
                     name: "王**".into(),
                     phone: Some("13700001111".into()),
+                    sex: Some("男".into()),
+                    political_status: Some("中共党员".into()),
+                    work_unit: Some("县农业农村局".into()),
                     start_date: NaiveDate::from_ymd_opt(2017, 1, 2).expect("d"),
                     end_date: None,
                 }],
             )]),
             locations: HashMap::from([("320703001001".to_owned(), "测试县 一号镇 东村".to_owned())]),
+            plans: HashMap::from([(
+                "h1".to_owned(),
+                vec![
+                    record(
+                        "p1",
+                        &[("year", FieldValue::Int(2017)), ("outcome_note", FieldValue::Text("养猪增收".into()))],
+                    ),
+                    record(
+                        "p2",
+                        &[("year", FieldValue::Int(2019)), ("outcome_note", FieldValue::Text("以后的计划".into()))],
+                    ),
+                ],
+            )]),
+            policies: HashMap::new(),
         }
     }
 
@@ -548,9 +597,36 @@ mod tests {
         assert_eq!(b.members[1].education, "在校生（初中）");
         assert_eq!(b.members[0].labour, "普通劳动力");
         assert_eq!(b.officers[0].phone, "137****1111");
+        let officer = &b.officers[0];
+        assert_eq!(
+            (officer.work_unit.as_str(), officer.political_status.as_str(), officer.sex.as_str()),
+            ("县农业农村局", "中共党员", "男")
+        );
+        assert_eq!(b.outcome, "养猪增收", "the latest plan up to the period's end");
         assert_eq!(b.outside_reason.as_deref(), Some("因灾新识别，国扶系统未开放"));
         let json = b.to_json().to_string();
         assert!(!json.contains("350403197303121234") && !json.contains("13912345678"));
+    }
+
+    #[test]
+    fn income_follows_the_regions_rules() {
+        let mut input = sample();
+        let incomes = input.incomes.get_mut("h1").expect("incomes");
+        incomes[1].values.insert("pension", FieldValue::Money(100_000));
+        let counted = register(&input, &period_2018())[0].income_per_capita_fen;
+        input.policies.insert("320703001001".into(), RulePolicy::jilin_000());
+        let jilin = register(&input, &period_2018())[0].income_per_capita_fen;
+        assert_eq!(counted, Some(301_000));
+        assert_eq!(jilin, Some(301_000 - 50_000), "000 leaves the basic pension out: 1000 ÷ 2 residents less");
+    }
+
+    #[test]
+    fn exited_households_are_not_on_the_register() {
+        let mut h = sample().households.remove(0);
+        for (status, listed) in [("registered", true), ("pre_exit", true), ("exited", false), ("removed", false)] {
+            h.values.insert("status", FieldValue::Text(status.into()));
+            assert_eq!(registered(&h), listed, "{status}");
+        }
     }
 
     #[test]

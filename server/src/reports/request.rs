@@ -3,16 +3,20 @@
 //! M9), from the region's lookup to the finished file.
 //!
 //! What this must never do: make a report of a region the caller does not read, make
-//! one for an officer, or start one past the cap. The slot is held until the file is
-//! written, because laying out and writing a large XLSX is the heaviest part.
+//! one for an officer, start one past the cap, or hand out a paper form with whole ID
+//! numbers (`ReportName::shows_whole_numbers`) before its audit entries are written.
+//! The slot is held until the file is written, because laying out and writing a large
+//! XLSX is the heaviest part.
 
-use super::{Period, Region, ReportName, build, queries, sheet, write};
+use super::{Body, Period, Region, Report, ReportName, build_with, paper, queries, sheet, write};
+use crate::audit;
 use crate::auth::{Caller, Role};
+use crate::db::Db;
 use crate::error::{Kind, Refusal};
 use crate::gate::Gate;
 use crate::records::scope;
+use crate::registry::Actor;
 use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
-use sea_orm::ConnectionTrait;
 
 /// The roles reports are for (DESIGN §1: county office, township, village team, supervisor).
 const REPORT_ROLES: [Role; 5] = [Role::Village, Role::Township, Role::County, Role::Supervisor, Role::Admin];
@@ -63,6 +67,15 @@ impl Format {
     }
 }
 
+/// What some reports take besides region and period.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// 对照表: only these households (ids), each of the unit and in the caller's scope.
+    pub households: Option<Vec<String>>,
+    /// Spot check: the seed of the draw.
+    pub seed: Option<u64>,
+}
+
 /// What bounds one report.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits<'a> {
@@ -82,6 +95,29 @@ pub struct ReportFile {
     pub bytes: Vec<u8>,
 }
 
+/// A paper form with whole ID numbers is a whole-record view of each household on it:
+/// one `print` entry per household, in the household's trail, before the file goes out.
+async fn audit_paper(db: &Db, caller: &Caller, report: &Report) -> Result<(), Refusal> {
+    let Body::Paper(paper) = &report.body else { return Ok(()) };
+    if !report.name.shows_whole_numbers() || paper.households.is_empty() {
+        return Ok(());
+    }
+    let actor = Actor::of(caller);
+    let entries: Vec<_> = paper
+        .households
+        .iter()
+        .map(|id| {
+            let mut entry = actor.audit("print", "household", id);
+            entry.note = Some(format!("{}（{}）", report.title(), report.period.label()));
+            entry
+        })
+        .collect();
+    let txn = db.begin_write().await?;
+    audit::record(&*txn, &entries).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Every report slot stayed taken.
 pub fn busy() -> Refusal {
     Refusal::new(Kind::Busy, ErrorCode::Busy)
@@ -96,23 +132,40 @@ pub fn too_large(households: u64, limit: u64) -> Refusal {
 
 /// Makes the report `name` of `unit` over `period` for the caller, within `limits`:
 /// the caller's scope condition keeps it to households they read.
+#[allow(clippy::too_many_arguments)]
 pub async fn report_file_for(
-    conn: &impl ConnectionTrait,
+    db: &Db,
     caller: &Caller,
     name: ReportName,
     unit: ReportUnit,
     period: Period,
     format: Format,
+    options: &Options,
     limits: Limits<'_>,
 ) -> Result<ReportFile, Refusal> {
+    let conn = &db.conn;
     let unit: Region = queries::region(conn, unit.code()).await?.ok_or_else(Refusal::not_found)?;
     let scope = scope::households_condition(caller, "h.id", "h.region_code");
     let _slot = limits.gate.enter().await.map_err(|_| busy())?;
-    let households = queries::count_households(conn, &unit, &scope).await?;
+    let households = match (&options.households, name) {
+        (Some(ids), ReportName::HouseholdForm) => ids.len() as u64,
+        _ => queries::count_households(conn, &unit, &scope).await?,
+    };
     if households > limits.max_households {
         return Err(too_large(households, limits.max_households));
     }
-    let report = build(conn, name, unit, period, scope).await?;
+    if name == ReportName::HouseholdForm && households > paper::FORM_MAX_HOUSEHOLDS {
+        return Err(too_large(households, paper::FORM_MAX_HOUSEHOLDS));
+    }
+    let report = build_with(conn, name, unit, period, scope, options).await?;
+    if let (Some(wanted), Body::Paper(paper)) = (&options.households, &report.body) {
+        // A household asked for by id that is not on the form is one the caller does not
+        // read, or not of this region: refused, never silently left out.
+        if name == ReportName::HouseholdForm && wanted.iter().any(|id| !paper.households.contains(id)) {
+            return Err(Refusal::out_of_scope());
+        }
+    }
+    audit_paper(db, caller, &report).await?;
     let download = |extension: &str, content_type: &'static str, bytes: Vec<u8>| ReportFile {
         content_type,
         disposition: Some(write::content_disposition(&report.file_name(extension), &report.ascii_file_name(extension))),

@@ -16,7 +16,7 @@ pub enum Cell {
 }
 
 impl Cell {
-    fn text(s: impl Into<String>) -> Cell {
+    pub(super) fn text(s: impl Into<String>) -> Cell {
         Cell::Text(s.into())
     }
 
@@ -57,7 +57,7 @@ pub struct Merge {
     pub last_col: usize,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sheet {
     /// The worksheet's name (at most 31 characters).
     pub name: String,
@@ -68,10 +68,16 @@ pub struct Sheet {
     pub column_widths: Vec<f64>,
     /// Rows and columns kept in view when scrolling.
     pub freeze: Option<(usize, usize)>,
+    /// Rows printed again at the top of every page (the header rows, first and last).
+    pub repeat_rows: Option<(usize, usize)>,
+    /// Rows that start a new printed page (the 对照表: one page per household).
+    pub page_breaks: Vec<usize>,
+    /// Printed across the long side of the A4 sheet: the wide member tables.
+    pub landscape: bool,
 }
 
 impl Sheet {
-    fn new(name: &str, width: usize, column_widths: Vec<f64>) -> Sheet {
+    pub(super) fn new(name: &str, width: usize, column_widths: Vec<f64>) -> Sheet {
         Sheet {
             name: name.chars().take(31).collect(),
             width,
@@ -79,30 +85,33 @@ impl Sheet {
             merges: Vec::new(),
             column_widths,
             freeze: None,
+            repeat_rows: None,
+            page_breaks: Vec::new(),
+            landscape: false,
         }
     }
 
     /// Adds a row, padded to the sheet's width; returns its index.
-    fn push(&mut self, mut cells: Vec<(Cell, Style)>, pad: Style) -> usize {
+    pub(super) fn push(&mut self, mut cells: Vec<(Cell, Style)>, pad: Style) -> usize {
         cells.resize(self.width.max(cells.len()), (Cell::Empty, pad));
         self.rows.push(cells);
         self.rows.len() - 1
     }
 
-    fn merge(&mut self, row: usize, col: usize, last_row: usize, last_col: usize) {
+    pub(super) fn merge(&mut self, row: usize, col: usize, last_row: usize, last_col: usize) {
         if (row, col) != (last_row, last_col) {
             self.merges.push(Merge { row, col, last_row, last_col });
         }
     }
 
     /// A row whose one text spans the whole width.
-    fn banner(&mut self, text: impl Into<String>, style: Style) {
+    pub(super) fn banner(&mut self, text: impl Into<String>, style: Style) {
         let row = self.push(vec![(Cell::text(text), style)], style);
         self.merge(row, 0, row, self.width - 1);
     }
 
     /// A row of cells, merged as `spans` says (columns per cell).
-    fn spanned(&mut self, cells: Vec<(Cell, Style, usize)>) {
+    pub(super) fn spanned(&mut self, cells: Vec<(Cell, Style, usize)>) {
         let mut row = Vec::new();
         let mut merges = Vec::new();
         for (cell, style, span) in cells {
@@ -119,7 +128,7 @@ impl Sheet {
         }
     }
 
-    fn blank(&mut self) {
+    pub(super) fn blank(&mut self) {
         self.push(Vec::new(), Style::Meta);
     }
 }
@@ -131,6 +140,7 @@ pub fn layout(report: &Report) -> Sheet {
         Body::Register(households) => register_sheet(report, households),
         Body::OutsideSystem(entries) => outside_sheet(report, entries),
         Body::DataQuality(rows) => quality_sheet(report, rows),
+        Body::Paper(paper) => paper.sheet.clone(),
     };
     if !report.notes.is_empty() {
         sheet.blank();
@@ -142,7 +152,7 @@ pub fn layout(report: &Report) -> Sheet {
     sheet
 }
 
-fn heading(sheet: &mut Sheet, report: &Report) {
+pub(super) fn heading(sheet: &mut Sheet, report: &Report) {
     sheet.banner(report.title(), Style::Title);
     sheet.banner(format!("填报单位（盖章）：{}（{}）", report.unit.name, report.unit.code), Style::Meta);
     sheet.banner(
@@ -181,6 +191,7 @@ fn statistics_sheet(report: &Report, table: &StatTable) -> Sheet {
     }
     place(&mut sheet, table.spec.header, top, 1, top + depth - 1);
     sheet.freeze = Some((top + depth, 1));
+    sheet.repeat_rows = Some((top, top + depth - 1));
 
     for (row, style) in table.rows.iter().map(|r| (r, Style::Data)).chain([(&table.total, Style::Total)]) {
         let name = if style == Style::Total { TOTAL_ROW.to_owned() } else { row.region_name.clone() };
@@ -255,9 +266,10 @@ fn register_sheet(report: &Report, households: &[RegisterHousehold]) -> Sheet {
             sheet.push(cells, Style::Data);
         }
         sheet.banner("帮扶责任人", Style::Section);
-        header(&mut sheet, &["姓名", "帮扶开始时间", "帮扶结束时间", "联系电话"]);
+        header(&mut sheet, &["姓名", "帮扶单位", "政治面貌", "性别", "帮扶开始时间", "帮扶结束时间", "联系电话"]);
         for o in &h.officers {
-            let cells = [&o.name, &o.start_date, &o.end_date, &o.phone].map(|s| (Cell::text(s.as_str()), Style::Data));
+            let cells = [&o.name, &o.work_unit, &o.political_status, &o.sex, &o.start_date, &o.end_date, &o.phone]
+                .map(|s| (Cell::text(s.as_str()), Style::Data));
             sheet.push(cells.to_vec(), Style::Data);
         }
         sheet.banner("帮扶措施", Style::Section);
@@ -272,6 +284,7 @@ fn register_sheet(report: &Report, households: &[RegisterHousehold]) -> Sheet {
             ];
             sheet.push(cells, Style::Data);
         }
+        sheet.spanned(vec![label("帮扶成效"), (Cell::text(&h.outcome), Style::Data, REGISTER_WIDTH - 1)]);
         if let Some(reason) = &h.outside_reason {
             sheet.spanned(vec![
                 label("备注"),
@@ -291,6 +304,7 @@ fn outside_sheet(report: &Report, entries: &[OutsideEntry]) -> Sheet {
         ["序号", "所在地", "户主姓名", "证件号码", "家庭人口", "识别标准", "贫困户属性", "户状态", "系统外管理原因"];
     let top = sheet.push(captions.iter().map(|c| (Cell::text(*c), Style::Header)).collect(), Style::Header);
     sheet.freeze = Some((top + 1, 0));
+    sheet.repeat_rows = Some((top, top));
     for (i, e) in entries.iter().enumerate() {
         let cells = vec![
             (Cell::Int(i as i64 + 1), Style::Data),
@@ -315,6 +329,7 @@ fn quality_sheet(report: &Report, rows: &[super::QualityRow]) -> Sheet {
     let captions = ["序号", "所在地", "户主姓名", "问题代码", "问题说明"];
     let top = sheet.push(captions.iter().map(|c| (Cell::text(*c), Style::Header)).collect(), Style::Header);
     sheet.freeze = Some((top + 1, 0));
+    sheet.repeat_rows = Some((top, top));
     for (i, r) in rows.iter().enumerate() {
         let cells = vec![
             (Cell::Int(i as i64 + 1), Style::Data),

@@ -205,7 +205,7 @@ pub fn spec(name: ReportName) -> Option<&'static TableSpec> {
         ReportName::NewIdentification => Some(&NEW_IDENTIFICATION),
         ReportName::Removals => Some(&REMOVALS),
         ReportName::Relapse => Some(&RELAPSE),
-        ReportName::Register | ReportName::OutsideSystem | ReportName::DataQuality => None,
+        _ => None,
     }
 }
 

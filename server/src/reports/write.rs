@@ -98,7 +98,42 @@ pub fn xlsx(sheet: &Sheet) -> Result<Vec<u8>, XlsxError> {
     if let Some((row, col)) = sheet.freeze {
         worksheet.set_freeze_panes(row as u32, col as u16)?;
     }
+    print_setup(worksheet, sheet)?;
     workbook.save_to_buffer()
+}
+
+/// A4 paper code of the XLSX page setup.
+const A4: u8 = 9;
+
+/// Printable width of A4 in pixels at 96 dpi, less the default margins (0.7 inch a
+/// side): 8.27 − 1.4 inches upright, 11.69 − 1.4 lying down.
+fn printable_pixels(landscape: bool) -> f64 {
+    (if landscape { 11.69 - 1.4 } else { 8.27 - 1.4 }) * 96.0
+}
+
+/// Paper the offices print on: A4, the header rows again on every page, as wide as the
+/// page. Excel and WPS ignore manual page breaks under "fit to page", so a sheet with
+/// page breaks (the 对照表, a household a page) is scaled to the page width instead.
+fn print_setup(worksheet: &mut rust_xlsxwriter::Worksheet, sheet: &Sheet) -> Result<(), XlsxError> {
+    worksheet.set_paper_size(A4);
+    if sheet.landscape {
+        worksheet.set_landscape();
+    }
+    worksheet.set_print_center_horizontally(true);
+    if let Some((first, last)) = sheet.repeat_rows {
+        worksheet.set_repeat_rows(first as u32, last as u32)?;
+    }
+    if sheet.page_breaks.is_empty() {
+        worksheet.set_print_fit_to_pages(1, 0);
+    } else {
+        // A column of width w characters is about 7w + 5 pixels wide.
+        let pixels: f64 = sheet.column_widths.iter().map(|w| w * 7.0 + 5.0).sum::<f64>().max(1.0);
+        let scale = (printable_pixels(sheet.landscape) / pixels * 100.0).floor().clamp(10.0, 100.0);
+        worksheet.set_print_scale(scale as u16);
+        let breaks: Vec<u32> = sheet.page_breaks.iter().map(|r| *r as u32).collect();
+        worksheet.set_page_breaks(&breaks)?;
+    }
+    Ok(())
 }
 
 /// A text cell as CSV carries it: one that a spreadsheet would take for a formula
@@ -179,6 +214,9 @@ mod tests {
             merges: Vec::new(),
             column_widths: Vec::new(),
             freeze: None,
+            repeat_rows: None,
+            page_breaks: Vec::new(),
+            landscape: false,
         };
         let bytes = csv(&sheet).expect("csv");
         let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(&bytes[3..]);
