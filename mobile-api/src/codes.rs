@@ -249,8 +249,6 @@ table!(FUEL, "fuel", "主要燃料类型", [
     "firewood" => "柴草", "dung" => "干畜粪", "coal" => "煤炭", "clean_energy" => "清洁能源", "other" => "其他",
 ]);
 
-/// Every table, in the order `GET /schema` lists them.
-pub static ALL: &[&CodeTable] = &[
 // 004 §一(四), §三(四): risks of falling (back) into poverty the officer records beside
 // the poverty causes (server `domain::facts::Risk`); 突发事件 is no poverty cause.
 table!(RISK, "risk", "致贫返贫风险", [
@@ -268,6 +266,8 @@ table!(URBAN_PROPERTY_KIND, "urban_property_kind", "城镇房产类型", [
     "self_built" => "自建房", "commodity_housing" => "商品房", "shopfront" => "门面房",
 ]);
 
+/// Every table, in the order `GET /schema` lists them.
+pub static ALL: &[&CodeTable] = &[
     &STANDARD,
     &KIND,
     &HOUSEHOLD_STATUS,
@@ -297,11 +297,11 @@ table!(URBAN_PROPERTY_KIND, "urban_property_kind", "城镇房产类型", [
     &ACCESS_ROAD,
     &HOUSING_GRADE,
     &FUEL,
-];
-
     &RISK,
     &VEHICLE_KIND,
     &URBAN_PROPERTY_KIND,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

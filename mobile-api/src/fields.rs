@@ -169,7 +169,6 @@ pub static HOUSEHOLD: EntitySpec = EntitySpec {
         // paper and listed quarterly with the reason.
         f("outside_national_system", "系统外人员", K::Bool, P::Lww, false),
         f("outside_reason", "系统外管理原因", K::Text { max_chars: 200 }, P::Lww, false),
-    ],
         // 002 §二(一): 有义务教育阶段外就读学生且经济负担较重 — the burden is the officer's
         // judgment; the student outside compulsory education is the member's school status.
         f("schooling_burden_heavy", "义务教育阶段外就读学生经济负担较重", K::Bool, P::Manual, false),
@@ -190,6 +189,7 @@ pub static HOUSEHOLD: EntitySpec = EntitySpec {
         f("split_household", "拆户、分户", K::Bool, P::Manual, false),
         f("able_but_idle", "有劳动能力、好吃懒做", K::Bool, P::Manual, false),
         f("wedding_debt", "举债为儿女操办婚礼致贫", K::Bool, P::Manual, false),
+    ],
 };
 
 /// Largest land or water area of one household, in mu: far above any family holding
@@ -234,10 +234,6 @@ pub static MEMBER: EntitySpec = EntitySpec {
         f("employer", "务工企业名称", K::Text { max_chars: 100 }, P::Lww, false),
         f("industry", "所属行业", K::Code { table: "industry" }, P::Lww, false),
         f("employment_channel", "就业渠道", K::Code { table: "employment_channel" }, P::Lww, false),
-    ],
-};
-
-pub static INCOME: EntitySpec = EntitySpec {
         // 002 §二(二) 1, 2 and 9, about a person. The dates decide 002's exception
         // "建档立卡后有家庭成员考入财政供养系列的，不认定为错评" (and the same for a cadre).
         f("public_servant", "在岗在编财政供养人员", K::Bool, P::Manual, false),
@@ -247,6 +243,10 @@ pub static INCOME: EntitySpec = EntitySpec {
         f("deceased", "死亡", K::Bool, P::Manual, false),
         f("missing", "失踪", K::Bool, P::Manual, false),
         f("shares_budget_with_head", "与户主共享开支或收入", K::Bool, P::Manual, false),
+    ],
+};
+
+pub static INCOME: EntitySpec = EntitySpec {
     name: "income",
     table: "income_record",
     deletable: false,
@@ -268,10 +268,6 @@ pub static INCOME: EntitySpec = EntitySpec {
         f("other_transfer", "其中：其他转移性收入", K::Money, P::Manual, false),
         f("asset_dividend", "其中：资产收益扶贫分红收入", K::Money, P::Manual, false),
         f("other_property", "其中：其他财产性收入", K::Money, P::Manual, false),
-    ],
-};
-
-pub static HELP_MEASURE: EntitySpec = EntitySpec {
         // 001 附件2: parts of `wage` and `business` the main-measure categories 2, 4 and 5 read.
         f("ecological_post_wage", "其中：生态公益性岗位工资", K::Money, P::Manual, false),
         f("educated_member_wage", "其中：受教育帮扶成员工资性收入", K::Money, P::Manual, false),
@@ -329,6 +325,10 @@ pub static BUSINESS: EntitySpec = EntitySpec {
         f("registered_on", "工商注册登记或入股日期", K::Date, P::Manual, false),
         f("operating", "实际开展经营活动", K::Bool, P::Manual, true),
         f("as_exit_measure", "作为脱贫措施", K::Bool, P::Manual, true),
+    ],
+};
+
+pub static HELP_MEASURE: EntitySpec = EntitySpec {
     name: "help_measure",
     table: "help_measure",
     deletable: true,

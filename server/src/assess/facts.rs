@@ -123,8 +123,6 @@ pub fn facts_from_records(
         long_term_stable_income: household.flag("long_term_stable_income"),
         help_effective: household.flag("help_effective"),
         relocation_moved_in: household.flag("relocation_moved_in"),
-        ..HouseholdFacts::default()
-    }
         // 002 §二(二) 5, 7, 8, 10 and 000 §四(一)'s cases: recorded as found, unrecorded
         // is not found (these only ever raise a finding or a flag, never clear one).
         hires_workers_long_term: household.flag("hires_workers_long_term") == Some(true),
@@ -137,10 +135,10 @@ pub fn facts_from_records(
         split_household: household.flag("split_household") == Some(true),
         able_but_idle: household.flag("able_but_idle") == Some(true),
         wedding_debt: household.flag("wedding_debt") == Some(true),
+        ..HouseholdFacts::default()
+    }
 }
 
-/// The household's facts for `year` (default: its latest income year, else this year),
-/// with members' ages as of today and the date it entered the register.
 fn risks(household: &Record) -> Vec<Risk> {
     let mut risks: Vec<Risk> = household
         .list("poverty_causes")
@@ -192,6 +190,8 @@ pub fn add_possessions(facts: &mut HouseholdFacts, vehicles: &[Record], properti
         .collect();
 }
 
+/// The household's facts for `year` (default: its latest income year, else this year),
+/// with members' ages as of today and the date it entered the register.
 pub async fn household_facts(
     conn: &impl ConnectionTrait,
     household_id: &str,
@@ -207,14 +207,14 @@ pub async fn household_facts(
     let income_of = |y: i64| incomes.iter().find(|r| r.int("year") == Some(y));
     let measures: Vec<Record> = measures.into_iter().filter(|m| m.int("year").is_none_or(|y| y <= year)).collect();
     let mut facts = facts_from_records(&household, &members, income_of(year), &measures);
-    for member in &mut facts.members {
-        member.age = member.id_number.as_deref().and_then(id_birth_date).map(|birth| age_on(birth, today));
     add_possessions(
         &mut facts,
         &records::load_by_households(conn, &VEHICLE, &ids).await?,
         &records::load_by_households(conn, &URBAN_PROPERTY, &ids).await?,
         &records::load_by_households(conn, &BUSINESS, &ids).await?,
     );
+    for member in &mut facts.members {
+        member.age = member.id_number.as_deref().and_then(id_birth_date).map(|birth| age_on(birth, today));
     }
     facts.registered_on = registered_on(conn, household_id).await?;
     let active: Vec<Record> = members.into_iter().filter(|m| m.flag("active") != Some(false)).collect();
@@ -361,7 +361,6 @@ mod tests {
         assert_eq!(bare.income, IncomeFacts::default());
         assert!(!bare.has_relocation_project);
     }
-}
 
     #[test]
     fn removal_and_review_facts_come_from_their_fields() {
@@ -446,3 +445,4 @@ mod tests {
         assert_eq!(facts.urban_properties[0].acquired, None);
         assert_eq!(facts.businesses, vec![Business { registered: None, operating: true, as_exit_measure: true }]);
     }
+}
