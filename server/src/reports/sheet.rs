@@ -156,7 +156,13 @@ pub(super) fn heading(sheet: &mut Sheet, report: &Report) {
     sheet.banner(report.title(), Style::Title);
     sheet.banner(format!("填报单位（盖章）：{}（{}）", report.unit.name, report.unit.code), Style::Meta);
     sheet.banner(
-        format!("统计期间：{}　　填报日期：{}", report.period.label(), report.generated_on.format("%Y年%-m月%-d日")),
+        // 000 附件1–4 head every table with 填报人 and 联系方式: left blank for the person
+        // who signs the paper, as the form leaves them.
+        format!(
+            "统计期间：{}　　填报人：　　　　　　联系方式：　　　　　　　填报日期：{}",
+            report.period.label(),
+            report.generated_on.format("%Y年%-m月%-d日")
+        ),
         Style::Meta,
     );
 }
@@ -378,6 +384,9 @@ pub(crate) mod tests {
         assert_eq!(sheet.rows[0][0].0, Cell::text("贫困人口动态调整情况统计表"));
         assert!(sheet.rows[1][0].0.display().contains("一号镇"));
         assert!(sheet.rows[2][0].0.display().contains("2026年1月1日至2026年6月30日"));
+        assert!(
+            sheet.rows[2][0].0.display().contains("填报人：") && sheet.rows[2][0].0.display().contains("联系方式：")
+        );
         // Four header rows under the heading; 地区 spans them all.
         assert_eq!(sheet.rows[3][0].0, Cell::text("地区"));
         assert!(sheet.merges.contains(&Merge { row: 3, col: 0, last_row: 6, last_col: 0 }));
