@@ -176,8 +176,11 @@ async fn a_plan_recorded_on_a_phone_shows_in_timeline_overdue_tasks_and_outcome(
     of("case_opened", &case);
     let steps: Vec<&str> =
         entries.iter().filter(|e| e["kind"] == "case_signoff").map(|e| e["title"].as_str().expect("title")).collect();
-    assert_eq!(steps.len(), 9, "{steps:?}");
-    assert_eq!((steps[0], steps[8]), ("新识别：农户申请通过", "新识别：公告期满无异议"));
+    assert_eq!(steps.len(), 10, "{steps:?}");
+    assert_eq!(
+        (steps[0], steps[5], steps[9]),
+        ("新识别：农户申请通过", "新识别：村民代表会决议通过", "新识别：公告期满无异议")
+    );
     let moved = entries.iter().find(|e| e["kind"] == "status_change").expect("status change");
     assert_eq!(moved["title"], "户状态：申请中 → 在档贫困户");
     let position = |e: &Value| entries.iter().position(|x| x == e).expect("listed");

@@ -94,8 +94,13 @@ async fn identification_from_a_phone_runs_every_step_to_registration(backend: Ba
     let view = app.admin.ok_get(&format!("/api/v1/cases/{case}")).await;
     assert_eq!(view["status"], "completed");
     let signoffs = view["signoffs"].as_array().expect("signoffs");
-    assert_eq!(signoffs.len(), 9);
-    assert_eq!(signoffs[5]["role"], "township");
+    // Nine steps and, after the village notice, the 村民代表会决议 (002 §三(七)).
+    assert_eq!(signoffs.len(), 10);
+    assert_eq!(
+        (signoffs[5]["step"].as_str(), signoffs[5]["role"].as_str()),
+        (Some("village_resolution"), Some("village"))
+    );
+    assert_eq!(signoffs[6]["role"], "township");
     assert_eq!(app.admin.household(household).await["household"]["status"], "registered");
     let (status, body) = sign(&county, &case, "announcement", "approve").await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("case_closed")));
