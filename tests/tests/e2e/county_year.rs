@@ -25,6 +25,8 @@ on_both_backends!(a_county_walks_its_year_on_the_004_timeline);
 const TOWNSHIP_2: &str = "320703002000";
 const VILLAGE_3: &str = "320703002001";
 const HOUSEHOLDS: u32 = 300;
+/// The register's one 低保贫困户 (in 东村, 在档, three people).
+const DIBAO: u32 = 21;
 
 /// A Beijing time, as the server's clock takes it.
 fn beijing(year: i32, month: u32, day: u32, hour: u32) -> DateTime<Utc> {
@@ -61,12 +63,14 @@ fn register() -> (String, Vec<Registered>) {
         let officer = if village == VILLAGE_3 { "" } else { "officer-a" };
         let members = 2 + h % 2;
         let number = format!("{village}{h:06}");
+        // One 低保兜底 household in 东村, for the exit order.
+        let kind = if h == DIBAO { "低保贫困户" } else { "一般贫困户" };
         for m in 0..members {
             let relation = ["户主", "配偶", "之子"][m as usize];
             // Born 1955: no other person of this test shares the birth day, so IDs are unique.
             let id = id_number("19550101", h * 3 + m);
             csv.push_str(&format!(
-                "{number},{village},{status},2016-05-01,{year},{officer},国家,一般贫困户,成员{m},男,{id},{relation},健康\n"
+                "{number},{village},{status},2016-05-01,{year},{officer},国家,{kind},成员{m},男,{id},{relation},健康\n"
             ));
         }
         households.push(Registered { number, village, status: code, members: i64::from(members) });
@@ -185,6 +189,9 @@ async fn run_together(app: &TestApp, cases: &[String]) -> Objection {
                     continue; // one resolution passed its whole list
                 }
                 let (status, body) = pass_step(app, team.signer(step, village), case, step).await;
+                if (status, body["error"]["code"].as_str()) == (409, Some("exit_order")) {
+                    continue; // a 兜底 exit waits at the 评议 for the general ones (003 §一(一)2)
+                }
                 assert_eq!(status, 200, "{step} of {case}: {body}");
             }
             continue;
@@ -368,6 +375,12 @@ async fn a_county_walks_its_year_on_the_004_timeline(backend: Backend) {
         county.ok_post("/api/v1/campaigns/from-template", json!({"region_code": COUNTY, "year": year})).await;
     let line = json!({"year": year, "region_prefix": "320703", "standard": "national", "yuan": 4000, "source": "县扶贫办通知"});
     assert_eq!(county.put("/api/v1/thresholds", line).await.0, 204);
+    // The county's 低保 standard above the line: 低保兜底 households may exit (003 §五(二)).
+    let policies = county.ok_get("/api/v1/rule-policies").await;
+    let mut policy = policies.as_array().expect("policies")[0]["policy"].clone();
+    policy["dibao_standard_fen"] = json!(4200 * 100);
+    let body = json!({"region_prefix": "320703", "policy": policy, "source": "县民政局低保标准"});
+    assert_eq!(county.put("/api/v1/rule-policies", body).await.0, 204);
 
     let (csv, households) = register();
     let report = import(&county, csv).await;
@@ -383,9 +396,9 @@ async fn a_county_walks_its_year_on_the_004_timeline(backend: Backend) {
     }
 
     // The households the year's procedures are about (东村 h % 3 == 0, 南村 h % 3 == 2).
-    let (exits, refused_exit, wrong_registration, car_as_exit_measure, birth, death) =
-        (id_of(0), id_of(3), id_of(6), id_of(12), id_of(15), id_of(2));
-    for h in [0, 3, 6, 12, 15, 2] {
+    let (exits, refused_exit, wrong_registration, car_as_exit_measure, birth, death, dibao) =
+        (id_of(0), id_of(3), id_of(6), id_of(12), id_of(15), id_of(2), id_of(DIBAO as usize));
+    for h in [0, 3, 6, 12, 15, 2, DIBAO as usize] {
         assert_eq!(households[h].status, "registered");
     }
 
@@ -408,6 +421,7 @@ async fn a_county_walks_its_year_on_the_004_timeline(backend: Backend) {
     collect_exit_facts(&app, &phone, car_as_exit_measure, year, true).await;
     // 003 §五(二) 两不退: "帮扶成效不显著的" may not exit.
     collect_exit_facts(&app, &phone, refused_exit, year, false).await;
+    collect_exit_facts(&app, &phone, dibao, year, true).await;
     // Two new applicants in 东村.
     let (applicant_1, _) = create_household(&phone, VILLAGE_1, 1).await;
     let (applicant_2, _) = create_household(&phone, VILLAGE_1, 2).await;
@@ -468,7 +482,27 @@ async fn a_county_walks_its_year_on_the_004_timeline(backend: Backend) {
         body["error"]["fields"].as_array().expect("fields").iter().filter_map(|f| f["field"].as_str()).collect();
     assert_eq!(fields, ["help_effective"], "{body}");
 
-    let objection = run_together(&app, &[removal, exit_1, exit_2, identify_1, identify_2, born, dead]).await;
+    // 003 §一(一)2 "先一般贫困户，后低保政策兜底户": the 低保 household's exit, ready as it
+    // is, may not pass the village's 评议 while general households' exits are before it.
+    let dibao_exit = file(&team.village_1, json!({"household_id": dibao, "kind": "exit"})).await;
+    for step in ["application", "home_verification"] {
+        assert_eq!(pass_step(&app, &team.village_1, &dibao_exit, step).await.0, 200, "{step}");
+    }
+    let (status, body) = pass_step(&app, &team.village_1, &dibao_exit, "village_assessment").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("exit_order")), "{body}");
+    // The exit 两不退 refused counts as "before it" until the village ends it: its 评议
+    // rejects it, and the household stays 在档.
+    let (status, body) = team
+        .village_1
+        .post(
+            &format!("/api/v1/cases/{refused}/signoffs"),
+            json!({"step": "application", "decision": "reject", "comment": "帮扶成效不显著，暂不退出"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let objection =
+        run_together(&app, &[removal, exit_1, exit_2, dibao_exit, identify_1, identify_2, born, dead]).await;
     let finished_on = app.clock.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
     assert!(
         finished_on < NaiveDate::from_ymd_opt(year, 11, 10).expect("date"),
@@ -482,6 +516,7 @@ async fn a_county_walks_its_year_on_the_004_timeline(backend: Backend) {
         async move { admin.household(household).await["household"]["status"].as_str().expect("status").to_owned() }
     };
     assert_eq!(status_of(exits).await, "exited");
+    assert_eq!(status_of(dibao).await, "exited", "after the general households");
     assert_eq!(status_of(car_as_exit_measure).await, "exited", "the car made it a normal exit");
     assert_eq!(status_of(wrong_registration).await, "removed");
     assert_eq!(status_of(refused_exit).await, "registered", "两不退 kept it in");
@@ -562,14 +597,15 @@ async fn a_county_walks_its_year_on_the_004_timeline(backend: Backend) {
         assert_eq!(*n, sum, "{key}: the county is the sum of its townships");
     }
     // The figures are the walk's: the register's 在档 people at the opening; in, the two
-    // identified households (2 + 3) and the baby; out, two exits (2 + 2 people), one
+    // identified households (2 + 3) and the baby; out, three exits (2 + 2 + 3 people), one
     // removal (2) and a death.
     let township_1 = numbers(&rows[0]);
     let township_2 = numbers(&rows[1]);
     assert_eq!((township_1["baseline"], township_2["baseline"]), (opening[TOWNSHIP], opening[TOWNSHIP_2]));
     assert_eq!(total["new_identified"], 5);
     assert_eq!(total["increase_newborn"], 1);
-    assert_eq!(total["exited"], households[0].members + households[12].members);
+    let exited = households[0].members + households[12].members + households[DIBAO as usize].members;
+    assert_eq!(total["exited"], exited);
     assert_eq!(total["removed"], households[6].members);
     assert_eq!((total["decrease_death"], township_2["decrease_death"]), (1, 1));
     // 附件1's closing figure: the opening plus additions minus exits and removals.
@@ -577,7 +613,7 @@ async fn a_county_walks_its_year_on_the_004_timeline(backend: Backend) {
     assert_eq!(total["remaining"], closing);
     assert_eq!(
         total["remaining"],
-        opening[TOWNSHIP] + opening[TOWNSHIP_2] + 5 + 1 - 4 - 2 - 1,
+        opening[TOWNSHIP] + opening[TOWNSHIP_2] + 5 + 1 - exited - households[6].members - 1,
         "the closing figure is the walk's"
     );
     // And the store agrees, counted without the report's code.
