@@ -260,8 +260,7 @@ pub async fn view(conn: &impl ConnectionTrait, caller: &Caller, id: &str) -> Res
     view["signoffs"] = Value::Array(super::signing::signoffs(conn, id).await?);
     // An identification R5 keeps off the public notices says so, with why (004 §三(一)).
     let open_identify = case.text("kind") == Some("identify") && case.text("status") == Some("open");
-    view["held_back"] =
-        json!(if open_identify { assess::edge::held_back(conn, &household_id).await? } else { None });
+    view["held_back"] = json!(if open_identify { assess::edge::held_back(conn, &household_id).await? } else { None });
     Ok(view)
 }
 
@@ -277,15 +276,19 @@ pub struct CaseFilter {
 }
 
 #[derive(FromQueryResult)]
-struct IdRow {
+struct ListedRow {
     id: String,
+    kind: String,
+    household_kind: Option<String>,
 }
 
-/// Cases of households in the caller's read scope, oldest first (at most 5,000).
+/// Cases of households in the caller's read scope, oldest first (at most 5,000), but
+/// exits general households first (003 §一(一)2 先一般贫困户，后低保政策兜底户).
 pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: CaseFilter) -> Result<Vec<Value>, DbErr> {
     let (cond, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
     let mut text = format!(
-        "SELECT c.id FROM procedure_case c JOIN household h ON h.id = c.household_id WHERE {cond} AND c.status = ?"
+        "SELECT c.id, c.kind, h.kind AS household_kind FROM procedure_case c JOIN household h ON h.id = c.household_id \
+         WHERE {cond} AND c.status = ?"
     );
     values.push(filter.status.unwrap_or_else(|| "open".into()).into());
     if let Some(h) = filter.household_id {
@@ -301,12 +304,18 @@ pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: CaseFilt
         values.push(step.into());
     }
     text.push_str(" ORDER BY c.created_at LIMIT 5000");
-    let ids: Vec<String> = IdRow::find_by_statement(crate::db::sql(conn.get_database_backend(), &text, values))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    let cases = records::load_many(conn, &CASE, &ids).await?;
-    Ok(cases.iter().map(|c| c.to_json(&CASE)).collect())
+    let mut rows =
+        ListedRow::find_by_statement(crate::db::sql(conn.get_database_backend(), &text, values)).all(conn).await?;
+    crate::domain::exit::sort_for_exit(&mut rows, |r| {
+        if r.kind == "exit" {
+            r.household_kind.as_deref().and_then(crate::domain::facts::Kind::from_code)
+        } else {
+            Some(crate::domain::facts::Kind::General)
+        }
+    });
+    let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+    // load_many answers in its own order; the list keeps the one decided above.
+    let mut by_id: std::collections::HashMap<String, Value> =
+        records::load_many(conn, &CASE, &ids).await?.iter().map(|c| (c.id.clone(), c.to_json(&CASE))).collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }

@@ -271,6 +271,10 @@ async fn general_households_exit_before_dibao_households(backend: Backend) {
     let order: Vec<&str> =
         draft["cases"].as_array().expect("cases").iter().filter_map(|c| c["case_id"].as_str()).collect();
     assert_eq!(order, [general_case.as_str(), dibao_case.as_str()], "{draft}");
+    // And so does the list of exits the offices work from.
+    let listed = village.ok_get("/api/v1/cases?kind=exit").await;
+    let order: Vec<&str> = listed.as_array().expect("cases").iter().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(order, [general_case.as_str(), dibao_case.as_str()], "{listed}");
 }
 
 async fn the_village_team_corrects_data_at_its_own_assessment(backend: Backend) {
