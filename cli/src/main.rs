@@ -240,8 +240,8 @@ async fn main() -> anyhow::Result<()> {
                 step => println!("{}", step.zh()),
             };
             let report = jingzhun::imports::register::run(&db, &Actor::CLI, request, &gate, caps, &progress)
-            .await
-            .map_err(|r| anyhow::anyhow!("{}: {}", r.code.code(), r.code.message_zh()))?;
+                .await
+                .map_err(|r| anyhow::anyhow!("{}: {}", r.code.code(), r.code.message_zh()))?;
             for line in report.summary_lines() {
                 println!("{line}");
             }

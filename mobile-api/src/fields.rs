@@ -411,8 +411,19 @@ pub static CASE: EntitySpec = EntitySpec {
 
 /// Every synced entity, parents before children: the order a phone's outbox and the
 /// server's whole-household delivery both follow.
-pub static ENTITIES: &[&EntitySpec] =
-    &[&HOUSEHOLD, &MEMBER, &INCOME, &HELP_MEASURE, &HELP_PLAN, &PLAN_TASK, &VISIT_LOG, &CASE, &VEHICLE, &URBAN_PROPERTY, &BUSINESS];
+pub static ENTITIES: &[&EntitySpec] = &[
+    &HOUSEHOLD,
+    &MEMBER,
+    &INCOME,
+    &HELP_MEASURE,
+    &HELP_PLAN,
+    &PLAN_TASK,
+    &VISIT_LOG,
+    &CASE,
+    &VEHICLE,
+    &URBAN_PROPERTY,
+    &BUSINESS,
+];
 
 pub fn entity(name: &str) -> Option<&'static EntitySpec> {
     ENTITIES.iter().copied().find(|e| e.name == name)

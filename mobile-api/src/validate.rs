@@ -508,7 +508,9 @@ mod tests {
         let numbers = numbers_of_person("11010519491231002X42");
         assert_eq!(numbers.len(), 29);
         assert!(numbers.iter().all(|n| id_number_is_valid(n) || disability_card_is_valid(n)));
-        assert!(numbers.contains(&"11010519491231002X".to_owned()) && numbers.contains(&"11010519491231002X74".to_owned()));
+        assert!(
+            numbers.contains(&"11010519491231002X".to_owned()) && numbers.contains(&"11010519491231002X74".to_owned())
+        );
         assert_eq!(mask_id_number("11010519491231002X42"), "110105********002X**", "the disability stays unsaid");
         let id = MEMBER.field("id_number").expect("field");
         assert_eq!(field(id, &json!("11010519491231002x42")), Ok(FieldValue::Text("11010519491231002X42".into())));

@@ -425,7 +425,7 @@ pub(crate) mod tests {
     fn text_handed_out_counts_against_the_unpacked_cap() {
         // 100 rows of 10 one-byte cells: 2 KB on disk, but each cell is its own allocation
         // in memory (as a shared string copied into many cells would be): 25 KB held.
-        let line = vec!["x"; 10].join(",");
+        let line = ["x"; 10].join(",");
         let csv = (0..100).map(|_| line.clone()).collect::<Vec<_>>().join("\n");
         let tight = Caps { max_unpacked_bytes: 16 * 1024, ..caps() };
         assert!((csv.len() as u64) < tight.max_unpacked_bytes);

@@ -1084,26 +1084,6 @@ pub fn table(reports: &[Report]) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles_use_the_nearest_rank() {
-        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile_ms(&samples, 0.5), 50.0);
-        assert_eq!(percentile_ms(&samples, 0.99), 99.0);
-        assert_eq!(percentile_ms(&samples, 1.0), 100.0);
-        assert_eq!(percentile_ms(&[], 0.5), 0.0);
-    }
-
-    #[test]
-    fn urls_lose_their_password() {
-        assert_eq!(redact("postgres://u:secret@127.0.0.1:5432/db"), "postgres://u:***@127.0.0.1:5432/db");
-        assert_eq!(redact("sqlite:///tmp/x.db?mode=rwc"), "sqlite:///tmp/x.db?mode=rwc");
-    }
-}
-
 /// What one statement costs inside a SQLite write transaction (load by key, update, a
 /// bare `SELECT 1`, and one `IN`-list load of the same rows), on a temporary database
 /// holding the demo county. Push cost is about these figures times its statements.
@@ -1156,4 +1136,24 @@ pub async fn statement_cost() -> anyhow::Result<String> {
         batched.len(),
         many.as_secs_f64() * 1e3
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile_ms(&samples, 0.5), 50.0);
+        assert_eq!(percentile_ms(&samples, 0.99), 99.0);
+        assert_eq!(percentile_ms(&samples, 1.0), 100.0);
+        assert_eq!(percentile_ms(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn urls_lose_their_password() {
+        assert_eq!(redact("postgres://u:secret@127.0.0.1:5432/db"), "postgres://u:***@127.0.0.1:5432/db");
+        assert_eq!(redact("sqlite:///tmp/x.db?mode=rwc"), "sqlite:///tmp/x.db?mode=rwc");
+    }
 }

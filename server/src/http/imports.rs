@@ -150,7 +150,7 @@ pub async fn import_job(
     if !xlsx {
         return Ok(Json(view).into_response());
     }
-    Ok(workbook(view.report.as_ref().ok_or_else(job::not_finished)?)?)
+    workbook(view.report.as_ref().ok_or_else(job::not_finished)?)
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -358,8 +358,17 @@ mod tests {
     #[test]
     fn every_catalogued_entity_has_its_own_arm() {
         let known = [
-            "household", "member", "income", "help_measure", "help_plan", "plan_task", "visit_log", "case", "vehicle",
-            "urban_property", "business",
+            "household",
+            "member",
+            "income",
+            "help_measure",
+            "help_plan",
+            "plan_task",
+            "visit_log",
+            "case",
+            "vehicle",
+            "urban_property",
+            "business",
         ];
         for entity in ENTITIES {
             assert!(known.contains(&entity.name), "{}: add its rules to entity_rules::of", entity.name);
