@@ -338,9 +338,16 @@ pub async fn build_with(
         ReportName::OutsideSystem => {
             let mut input = queries::register_input(conn, unit, &scope, &period, register::outside_candidate).await?;
             // 001: the quarterly list is of "新识别和返贫的“系统外人员”": a flagged household
-            // is listed once its identification or relapse completed in the period.
+            // is listed once its identification or relapse completed in the period. A person
+            // the national system cannot take at all (no ID number, 001 附件1 note 3) is
+            // listed whenever, flag or not: nowhere else would they be counted.
             let newly = queries::newly_registered(conn, unit, &scope, &period).await?;
-            input.households.retain(|h| !register::outside_system(h) || newly.contains(&h.id));
+            let members = &input.members;
+            input.households.retain(|h| {
+                !register::outside_system(h)
+                    || newly.contains(&h.id)
+                    || register::has_member_without_number(members.get(&h.id).map(Vec::as_slice).unwrap_or(&[]))
+            });
             Body::OutsideSystem(register::outside_list(&input))
         }
         ReportName::DataQuality => Body::DataQuality(quality_rows(conn, unit, scope).await?),

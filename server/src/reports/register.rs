@@ -27,7 +27,7 @@ pub const REGISTER_NOTES: &[&str] = &[
 ];
 
 pub const OUTSIDE_NOTES: &[&str] = &[
-    "系统外人员：暂时无法录入全国扶贫开发信息系统、先在系统外实行纸质档案管理的贫困人口（001 §一）。按001“每季度…将新识别和返贫的“系统外人员”名册汇总报省扶贫办备案”，只列出标记为系统外人员、且在统计期间内办结新识别或返贫程序的户；每季度最后一个工作日前报送。",
+    "系统外人员：暂时无法录入全国扶贫开发信息系统、先在系统外实行纸质档案管理的贫困人口（001 §一）。按001“每季度…将新识别和返贫的“系统外人员”名册汇总报省扶贫办备案”，只列出标记为系统外人员、且在统计期间内办结新识别或返贫程序的户，以及有成员无身份证号码（无法录入）的户；每季度最后一个工作日前报送。",
     "证件号码已隐去中间位。",
 ];
 
@@ -79,6 +79,11 @@ pub fn outside_system(household: &Record) -> bool {
 /// looks at their members.
 pub fn outside_candidate(household: &Record) -> bool {
     outside_system(household) || household.text("status") != Some("removed")
+}
+
+/// Whether any active member has no ID number (the national system cannot take them).
+pub fn has_member_without_number(members: &[Record]) -> bool {
+    !without_number(&active(members)).is_empty()
 }
 
 /// Active members the national system cannot take: no ID number recorded.

@@ -124,6 +124,14 @@ async fn a_newborn_without_an_id_number_counts_and_is_kept_outside_the_system(ba
     let flag = json!({"outside_national_system": true, "outside_reason": "成员未报户口，国扶系统无法录入"});
     applied(&push(&phone, vec![changeset(vec![change("household", household, Op::Update, version, flag)])]).await);
     assert_eq!(quality_codes(&assessment(&county, household).await), Vec::<String>::new());
+    // Flagged now, though not newly identified this period: she still has no number the
+    // national system could take, so the list must keep her household.
+    let outside = county.ok_get(&format!("/api/v1/reports/outside_system?region_code={TOWNSHIP}&format=json")).await;
+    let listed = outside["households"].as_array().expect("households");
+    assert!(
+        listed.iter().any(|h| h["id"] == household.to_string()),
+        "a flagged household with 张小小 stays listed: {outside}"
+    );
 
     // Registered at last: she gets her number; the reason left behind does no harm.
     let her_id = id_number("20260101", 2);
