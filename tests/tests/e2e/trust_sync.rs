@@ -374,6 +374,8 @@ fn other_value(field: &fields::FieldSpec, i: usize, head: bool) -> Option<Value>
                 ("relation", false) => "daughter",
                 ("sex", _) => "female",
                 ("health", _) => "disabled",
+                // The number given is an 18-digit ID; 无证件 (the table's last) takes none.
+                ("id_type", _) => "resident_id_card",
                 _ => codes::ALL.iter().find(|t| t.name == table)?.codes.last()?.code,
             };
             json!(wanted)
