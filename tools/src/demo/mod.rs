@@ -388,6 +388,14 @@ fn accounts() -> Vec<Account> {
             region_code: (*township).to_owned(),
             title: Some(format!("{township_name}审核")),
         });
+        // 002 §三(七): objections to a village notice are investigated by the 动态管理工作核查组,
+        // not by the village team whose list it is; without one they could not be answered.
+        out.push(Account {
+            username: format!("verifier-{}", t + 1),
+            role: Role::Verifier,
+            region_code: (*township).to_owned(),
+            title: Some(format!("{township_name}动态管理工作核查组")),
+        });
     }
     out.push(Account {
         username: "county".into(),
