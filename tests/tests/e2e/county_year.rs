@@ -240,21 +240,7 @@ async fn run_together(app: &TestApp, cases: &[String]) -> Objection {
 /// public page; the objection's id and receipt.
 async fn object(app: &TestApp, notice: &Value) -> (String, Objection) {
     let token = notice["url"].as_str().expect("url").rsplit('/').next().expect("token").to_owned();
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let page = client.get(format!("{}/n/{token}", app.base)).send().await.expect("page").text().await.expect("html");
-    let csrf = page.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf");
-    let res = client
-        .post(format!("{}/n/{token}/objections", app.base))
-        .form(&[("csrf", csrf), ("entry", "1"), ("body", "该户在县城有门面房出租。")])
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(res.status(), 303, "the objection is taken");
-    let receipt_path = res.headers()["location"].to_str().expect("location").to_owned();
+    let receipt_path = object_on_page(&app.base, &token, "1", "该户在县城有门面房出租。").await;
     let verifier = Admin::login(&app.base, "verifier-1", PASSWORD).await;
     let notice_id = notice["id"].as_str().expect("id");
     let listed = verifier.ok_get(&format!("/api/v1/objections?notice_id={notice_id}")).await;

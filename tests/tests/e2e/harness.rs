@@ -501,3 +501,24 @@ pub async fn record_resolution(app: &TestApp, who: &Admin, case: &str) -> (u16, 
     )
     .await
 }
+
+/// A villager objects through a notice's public page (`token` from its URL), as a phone
+/// that scanned the QR code would: reads the form for its CSRF token, posts, is sent to
+/// the receipt page. Returns the receipt page's path.
+pub async fn object_on_page(base: &str, token: &str, entry: &str, body: &str) -> String {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = client.get(format!("{base}/n/{token}")).send().await.expect("page").text().await.expect("html");
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf");
+    let res = client
+        .post(format!("{base}/n/{token}/objections"))
+        .form(&[("csrf", csrf), ("entry", entry), ("body", body)])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 303, "the objection is taken");
+    res.headers()["location"].to_str().expect("location").to_owned()
+}

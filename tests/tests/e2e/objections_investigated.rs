@@ -87,21 +87,7 @@ async fn an_objection_to_a_village_notice_is_investigated_by_the_verification_gr
     let (notice, token) = publish(&village).await;
 
     // A villager objects to the household through the public form.
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let page = client.get(format!("{}/n/{token}", app.base)).send().await.expect("page").text().await.expect("html");
-    let csrf = page.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf");
-    let res = client
-        .post(format!("{}/n/{token}/objections", app.base))
-        .form(&[("csrf", csrf), ("entry", "1"), ("body", "该户儿子在县城有商品房一套。")])
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(res.status(), 303);
-    let receipt_path = res.headers()["location"].to_str().expect("location").to_owned();
+    let receipt_path = object_on_page(&app.base, &token, "1", "该户儿子在县城有商品房一套。").await;
 
     // The group sees it, assigned to it; the group of another township does not.
     let listed = investigator.ok_get(&format!("/api/v1/objections?notice_id={notice}")).await;
@@ -133,7 +119,7 @@ async fn an_objection_to_a_village_notice_is_investigated_by_the_verification_gr
     // The 核查组 investigates and answers; the objector reads the findings by receipt.
     let answered = investigator.ok_post(&path, answer).await;
     assert_eq!((answered["status"].as_str(), answered["findings"].as_str()), (Some("dismissed"), Some(findings)));
-    let receipt = client.get(format!("{}{receipt_path}", app.base)).send().await.expect("receipt");
+    let receipt = reqwest::get(format!("{}{receipt_path}", app.base)).await.expect("receipt");
     let receipt = receipt.text().await.expect("html");
     assert!(receipt.contains("名下无商品房"), "{receipt}");
     let audited = app
