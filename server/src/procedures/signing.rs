@@ -38,7 +38,7 @@ pub enum CaseError {
     #[error("removals in this village go first")]
     RemovalsFirst,
     #[error("general households of this village exit first")]
-    ExitOrder,
+    ExitOrder(Vec<FieldError>),
     #[error("the case is not rejected")]
     NotRejected,
     #[error("the household does not meet the exit standard")]
@@ -63,7 +63,7 @@ impl From<CaseError> for Refusal {
             CaseError::StepMismatch => Refusal::conflict(ErrorCode::StepMismatch),
             CaseError::WrongRole => Refusal::new(Kind::Forbidden, ErrorCode::WrongRole),
             CaseError::RemovalsFirst => Refusal::conflict(ErrorCode::RemovalsFirst),
-            CaseError::ExitOrder => Refusal::conflict(ErrorCode::ExitOrder),
+            CaseError::ExitOrder(blocking) => Refusal::conflict(ErrorCode::ExitOrder).with_fields(blocking),
             CaseError::NotRejected => Refusal::conflict(ErrorCode::CaseClosed),
             CaseError::ExitRefused(reasons) => {
                 Refusal::new(Kind::Rejected, ErrorCode::ExitRefused).with_fields(reasons)
@@ -73,6 +73,28 @@ impl From<CaseError> for Refusal {
             CaseError::OnNotice => Refusal::conflict(ErrorCode::CaseOnNotice),
             CaseError::OutOfScope => Refusal::out_of_scope(),
             CaseError::Db(err) => Refusal::internal(err),
+        }
+    }
+}
+
+/// A general household's exit still before a 兜底 household's in the village's round.
+#[derive(FromQueryResult)]
+struct BlockingExit {
+    id: String,
+    step: String,
+}
+
+impl BlockingExit {
+    fn error(&self) -> FieldError {
+        let step = jingzhun_mobile_api::codes::CASE_STEP.label_of(&self.step).unwrap_or(&self.step);
+        FieldError {
+            field: format!("cases/{}", self.id),
+            code: ErrorCode::ExitOrder.code().to_owned(),
+            message_zh: format!("本村一般贫困户的退出（案件 {}）尚在“{step}”环节，须先评议", self.id),
+            message_en: format!(
+                "A general household's exit (case {}) is still at {}; it goes first",
+                self.id, self.step
+            ),
         }
     }
 }
@@ -422,19 +444,19 @@ async fn check_before_approving(txn: &WriteTxn, loaded: &Loaded) -> Result<(), C
         // so a 兜底 household's exit passes it only once no general household's exit in
         // the same village (the same round: open at the same time) is still before it.
         // Its exit then never reaches a notice ahead of theirs.
-        let general_before = query_scalar_i64(
-            &**txn,
-            sql(
-                txn.get_database_backend(),
-                "SELECT COUNT(*) FROM procedure_case c JOIN household h ON h.id = c.household_id \
-                 WHERE c.kind = 'exit' AND c.status = 'open' AND h.region_code = ? AND h.kind = 'general' \
-                 AND c.step IN ('application', 'home_verification', 'village_assessment')",
-                vec![loaded.region_code.as_str().into()],
-            ),
-        )
+        let general_before = BlockingExit::find_by_statement(sql(
+            txn.get_database_backend(),
+            "SELECT c.id, c.step FROM procedure_case c JOIN household h ON h.id = c.household_id \
+             WHERE c.kind = 'exit' AND c.status = 'open' AND h.region_code = ? AND h.kind = 'general' \
+             AND c.step IN ('application', 'home_verification', 'village_assessment') ORDER BY c.created_at, c.id",
+            vec![loaded.region_code.as_str().into()],
+        ))
+        .all(&**txn)
         .await?;
-        if general_before.unwrap_or(0) > 0 {
-            return Err(CaseError::ExitOrder);
+        if !general_before.is_empty() {
+            // Each exit ahead is named, so the team can see which one to decide (or reject)
+            // rather than wait on an anonymous refusal.
+            return Err(CaseError::ExitOrder(general_before.iter().map(BlockingExit::error).collect()));
         }
     }
     if loaded.kind == CaseKind::Exit {

@@ -261,6 +261,10 @@ async fn general_households_exit_before_dibao_households(backend: Backend) {
     // 003 §一(一)2 先一般贫困户，后低保政策兜底户: it waits at the 评议 for the general one.
     let (status, body) = sign(&village, &dibao_case, "village_assessment").await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("exit_order")), "{body}");
+    // The refusal names the exit it waits for, so the team knows which one to decide.
+    let blocking: Vec<&str> =
+        body["error"]["fields"].as_array().expect("fields").iter().filter_map(|f| f["field"].as_str()).collect();
+    assert_eq!(blocking, [format!("cases/{general_case}")], "{body}");
     for (step, who) in [("application", &officer), ("home_verification", &village), ("village_assessment", &village)] {
         assert_eq!(sign(who, &general_case, step).await.0, 200, "{step}");
     }
