@@ -8,6 +8,7 @@
 
 use super::{facts, policy, thresholds};
 use crate::audit::Actor;
+use crate::auth::roles::region_prefix;
 use crate::auth::{Caller, Role};
 use crate::db::{Db, sql};
 use crate::domain::Tri;
@@ -205,7 +206,8 @@ pub async fn ledger(conn: &impl ConnectionTrait, caller: &Caller, query: LedgerQ
     let (mut cond, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
     if let Some(region) = query.region_code.as_deref().filter(|r| !r.is_empty()) {
         cond.push_str(" AND h.region_code LIKE ?");
-        values.push(format!("{}%", region.trim_end_matches('0')).into());
+        // By level, not by trailing zeros: village 010 is not the prefix of 011.
+        values.push(format!("{}%", region_prefix(region)).into());
     }
     let backend = conn.get_database_backend();
     let rows = CandidateRow::find_by_statement(sql(

@@ -15,6 +15,7 @@ pub mod thresholds;
 pub mod village;
 
 use crate::auth::Caller;
+use crate::auth::roles::region_prefix;
 use crate::domain::{
     eligibility, exit, main_measure, policy::RulePolicy, quality, removal, thresholds::find_threshold,
 };
@@ -198,7 +199,8 @@ pub fn quality_scope(caller: &Caller, region_code: Option<&str>) -> (String, Vec
     let (mut cond, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
     if let Some(region) = region_code {
         cond.push_str(" AND h.region_code LIKE ?");
-        values.push(format!("{}%", region.trim_end_matches('0')).into());
+        // By level, not by trailing zeros: village 010 is not the prefix of 011.
+        values.push(format!("{}%", region_prefix(region)).into());
     }
     (cond, values)
 }

@@ -9,6 +9,7 @@
 use super::parse::{self, FileError, Sheet};
 use super::{Source, VEHICLE_MIN_YUAN};
 use crate::audit::{self, AuditEntry};
+use crate::auth::roles::region_prefix;
 use crate::auth::{Caller, Role};
 use crate::db::{Db, placeholders, sql};
 use crate::error::{Kind, Refusal};
@@ -79,8 +80,9 @@ fn compared_region(caller: &Caller, region_code: Option<String>) -> Result<(Stri
         .find(|g| region_code.as_deref().is_none_or(|code| code.starts_with(&g.prefix)))
         .ok_or_else(Refusal::forbidden)?;
     let region_code = region_code.unwrap_or_else(|| grant.region_code.clone());
-    let region_prefix = region_code.trim_end_matches('0').to_owned();
-    // Never wider than the grant: trimming zeros can cut into its prefix (`320710` → `32071`).
+    // By level, not by trailing zeros (village 010 is not the prefix of 011), and never
+    // wider than the grant.
+    let region_prefix = region_prefix(&region_code).to_owned();
     let region_prefix = if region_prefix.len() < grant.prefix.len() { grant.prefix.clone() } else { region_prefix };
     Ok((region_code, region_prefix))
 }

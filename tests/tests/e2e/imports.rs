@@ -6,12 +6,13 @@
 use crate::harness::*;
 use crate::on_both_backends;
 use jingzhun::registry::Actor;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 on_both_backends!(
     a_county_imports_its_register_once_and_a_broken_file_writes_nothing,
     a_full_register_file_is_read_and_its_report_comes_as_a_workbook,
     a_large_register_runs_as_a_job_past_the_request_timeout,
+    a_village_report_holds_that_village_only_though_its_code_prefixes_its_neighbours,
 );
 
 const SAMPLE: &str = include_str!("../../../docs/samples/register-sample.csv");
@@ -436,4 +437,30 @@ async fn a_large_register_runs_as_a_job_past_the_request_timeout(backend: Backen
     assert_eq!(app.count("SELECT COUNT(*) FROM import_job WHERE state = 'interrupted'").await, 1);
     let (status, _) = county.get("/api/v1/imports/00000000-0000-0000-0000-000000000022?format=xlsx").await;
     assert_eq!(status, 409, "no report for a job that did not finish");
+}
+
+/// Village 010's code with its zeros trimmed (`32070300101`) also starts village 011's:
+/// a region is matched by its level's prefix, never by trailing zeros.
+async fn a_village_report_holds_that_village_only_though_its_code_prefixes_its_neighbours(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let (ten, eleven) = ("320703001010", "320703001011");
+    for (code, name) in [(ten, "十村"), (eleven, "十一村")] {
+        let body = json!({"code": code, "name": name, "level": "village", "parent_code": TOWNSHIP});
+        county.ok_post("/api/v1/regions", body).await;
+    }
+    let mut csv = String::from("户编号,行政区划代码,户状态,建档立卡日期,A23,A24,A1,A2,A4,A5,A10\n");
+    for (n, village) in [ten, eleven].iter().enumerate() {
+        let id = id_number("19600101", n as u32);
+        csv.push_str(&format!(
+            "{village}000001,{village},在档贫困户,2016-05-01,国家,一般贫困户,户主{n},男,{id},户主,健康\n"
+        ));
+    }
+    let (status, report) = upload(&county, false, "register.csv", csv.into_bytes()).await;
+    assert_eq!(status, 200, "{report}");
+    let listed = county.ok_get(&format!("/api/v1/quality?region_code={ten}")).await;
+    let regions: Vec<&str> =
+        listed.as_array().expect("list").iter().filter_map(|h| h["region_code"].as_str()).collect();
+    assert_eq!(regions, [ten], "only village 010's household, with its missing data: {listed}");
 }
