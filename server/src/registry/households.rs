@@ -69,7 +69,8 @@ pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: Househol
     values.push(filter.after.unwrap_or_default().into());
     if let Some(region) = filter.region_code {
         text.push_str(" AND region_code LIKE ?");
-        values.push(format!("{}%", region.trim_end_matches("000")).into());
+        // By level: a city's code is `3207` followed by zeros, not `320700`.
+        values.push(format!("{}%", crate::auth::roles::region_prefix(&region)).into());
     }
     text.push_str(" ORDER BY id LIMIT ?");
     values.push((filter.limit.unwrap_or(100).min(1000) as i64).into());

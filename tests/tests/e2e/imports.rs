@@ -463,4 +463,19 @@ async fn a_village_report_holds_that_village_only_though_its_code_prefixes_its_n
     let regions: Vec<&str> =
         listed.as_array().expect("list").iter().filter_map(|h| h["region_code"].as_str()).collect();
     assert_eq!(regions, [ten], "only village 010's household, with its missing data: {listed}");
+    // The household list at every level: a city's or province's code names all below it.
+    for (region, expected) in
+        [(ten, vec![ten]), ("320700000000", vec![ten, eleven]), ("320000000000", vec![ten, eleven])]
+    {
+        let listed = county.ok_get(&format!("/api/v1/households?region_code={region}&limit=1000")).await;
+        let mut regions: Vec<&str> = listed
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|h| h["region_code"].as_str())
+            .filter(|r| [ten, eleven].contains(r))
+            .collect();
+        regions.sort();
+        assert_eq!(regions, expected, "households listed for {region}: {listed}");
+    }
 }
