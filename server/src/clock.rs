@@ -7,7 +7,7 @@
 //! written (audit entries, receipts, record and change-log timestamps) and token expiry
 //! use the wall clock, because they record or protect the real world, not the rules.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -34,9 +34,22 @@ impl Clock {
     }
 }
 
+/// The Beijing date of a moment: the day a village, a notice or a deadline counts in.
+pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&chrono_tz::Asia::Shanghai).date_naive()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn beijing_dates_turn_at_sixteen_utc() {
+        let before = DateTime::parse_from_rfc3339("2026-03-01T15:59:59Z").expect("time").with_timezone(&Utc);
+        let after = DateTime::parse_from_rfc3339("2026-03-01T16:00:00Z").expect("time").with_timezone(&Utc);
+        assert_eq!(china_date(before), NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"));
+        assert_eq!(china_date(after), NaiveDate::from_ymd_opt(2026, 3, 2).expect("date"));
+    }
 
     #[test]
     fn clones_share_the_offset() {

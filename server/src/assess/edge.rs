@@ -18,7 +18,7 @@ use crate::domain::facts::{HouseholdStatus, Standard};
 use crate::domain::thresholds::{Threshold, find_threshold};
 use crate::error::Refusal;
 use crate::records::scope;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::validate::mask_id_number;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
@@ -376,7 +376,7 @@ struct HouseholdRow {
 /// it (the group meets in the village; 004 names no higher level), each household must
 /// be one of the village's, and the whole meeting is one transaction with an audit entry
 /// per household, so the 台账 shows who decided what and when.
-pub async fn decide(db: &Db, caller: &Caller, new: NewDecision) -> Result<DecisionView, Refusal> {
+pub async fn decide(db: &Db, caller: &Caller, new: NewDecision, now: DateTime<Utc>) -> Result<DecisionView, Refusal> {
     if !caller.grants.iter().any(|g| g.role == Role::Village && new.region_code.starts_with(&g.prefix)) {
         return Err(Refusal::forbidden());
     }
@@ -396,7 +396,8 @@ pub async fn decide(db: &Db, caller: &Caller, new: NewDecision) -> Result<Decisi
         Some(day) => {
             NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| Refusal::invalid(ErrorCode::InvalidDate))?
         }
-        None => Utc::now().date_naive(),
+        // The village's day, on the server's clock.
+        None => crate::clock::china_date(now),
     };
     let txn = db.begin_write().await?;
     let backend = txn.get_database_backend();
@@ -438,7 +439,7 @@ pub async fn decide(db: &Db, caller: &Caller, new: NewDecision) -> Result<Decisi
             participants_json.into(),
             new.note.map(|n| n.chars().take(2000).collect::<String>()).into(),
             caller.user_id.as_str().into(),
-            Utc::now().into(),
+            now.into(),
         ],
     ))
     .await?;

@@ -40,5 +40,5 @@ pub async fn decide(
     caller: Caller,
     AppJson(body): AppJson<NewDecision>,
 ) -> ApiResult<Json<DecisionView>> {
-    Ok(Json(edge::decide(&state.db, &caller, body).await?))
+    Ok(Json(edge::decide(&state.db, &caller, body, state.clock.now()).await?))
 }

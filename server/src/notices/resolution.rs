@@ -13,6 +13,7 @@
 use super::notice;
 use crate::audit::Actor;
 use crate::auth::Caller;
+use crate::clock::china_date;
 use crate::db::{Db, sql};
 use crate::error::{Kind, Refusal};
 use crate::procedures::signing;
@@ -103,10 +104,6 @@ fn check(new: &NewResolution, published_on: Option<NaiveDate>, today: NaiveDate)
     Ok(held_on)
 }
 
-fn beijing_day(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&chrono_tz::Asia::Shanghai).date_naive()
-}
-
 /// Records the representatives' resolution on a closed village notice and passes its
 /// waiting cases on. Only the village team of the notice's village may record it.
 pub async fn record(
@@ -124,7 +121,7 @@ pub async fn record(
     if row.step != Step::VillageNotice || row.status != "closed" {
         return Err(Refusal::conflict(ErrorCode::ResolutionNotDue));
     }
-    let held_on = check(&new, row.published_at.map(beijing_day), beijing_day(now))?;
+    let held_on = check(&new, row.published_at.map(china_date), china_date(now))?;
     let cases = CaseRow::find_by_statement(sql(
         txn.get_database_backend(),
         "SELECT nc.case_id FROM notice_case nc JOIN procedure_case c ON c.id = nc.case_id \

@@ -27,7 +27,7 @@ use crate::db::entities::region;
 use crate::db::{placeholders, sql};
 use crate::error::Refusal;
 use crate::records::{self, Record, scope};
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::fields::HOUSEHOLD;
 use jingzhun_mobile_api::validate::fen_to_yuan;
@@ -87,16 +87,8 @@ pub async fn overdue_tasks_for(
     Ok(overdue_tasks(conn, (condition, values), today).await?)
 }
 
-/// China keeps one time zone, UTC+8, without daylight saving: due dates, visit dates
-/// and sign-off days are all Beijing dates.
-fn beijing() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
-}
-
-/// The Beijing date of a moment.
-pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&beijing()).date_naive()
-}
+// Due dates, visit dates and sign-off days are all Beijing dates.
+pub use crate::clock::china_date;
 
 /// Today in Beijing: what "overdue" is measured against.
 pub fn today_in_china() -> NaiveDate {
@@ -157,14 +149,6 @@ async fn user_names(conn: &impl ConnectionTrait, ids: &[String]) -> Result<BTree
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn beijing_dates_turn_at_sixteen_utc() {
-        let before = DateTime::parse_from_rfc3339("2026-03-01T15:59:59Z").expect("time").with_timezone(&Utc);
-        let after = DateTime::parse_from_rfc3339("2026-03-01T16:00:00Z").expect("time").with_timezone(&Utc);
-        assert_eq!(china_date(before), NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"));
-        assert_eq!(china_date(after), NaiveDate::from_ymd_opt(2026, 3, 2).expect("date"));
-    }
 
     #[test]
     fn yuan_text_keeps_fen_only_when_there_are_some() {
