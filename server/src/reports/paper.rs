@@ -14,7 +14,7 @@
 //! What this must never do: reorder, rename or add a column the seed does not have, or
 //! put two households on one printed page.
 
-use super::register::{Officer, RegisterInput, hundredths};
+use super::register::{Officer, RegisterInput, active, head, hundredths};
 use super::sheet::{Cell, Sheet, Style};
 use super::{Period, Report};
 use crate::records::Record;
@@ -203,10 +203,6 @@ fn form_number(table: &CodeTable, code: &str) -> Option<i64> {
     table.codes.iter().position(|c| c.code == code).map(|i| i as i64 + 1)
 }
 
-fn active(members: &[Record]) -> Vec<&Record> {
-    members.iter().filter(|m| m.value("active") != &FieldValue::Bool(false)).collect()
-}
-
 /// Head first, then the relation table's order, as the form numbers them.
 fn in_form_order(mut members: Vec<&Record>) -> Vec<&Record> {
     let rank = |m: &Record| {
@@ -215,10 +211,6 @@ fn in_form_order(mut members: Vec<&Record>) -> Vec<&Record> {
     };
     members.sort_by_key(|m| (rank(m), m.text("name").map(str::to_owned), m.id.clone()));
     members
-}
-
-fn head(members: &[Record]) -> Option<&Record> {
-    members.iter().find(|m| m.text("relation") == Some("head") && m.value("active") != &FieldValue::Bool(false))
 }
 
 fn text_cell(s: impl Into<String>) -> (Cell, Style) {
@@ -292,7 +284,7 @@ pub fn household_forms(report: &Report, input: &RegisterInput, period: &Period) 
         }
         let members = input.members.get(&h.id).unwrap_or(&none);
         let region = h.text("region_code").unwrap_or_default();
-        let head_name = head(members).and_then(|m| m.text("name")).unwrap_or_default();
+        let head_name = head(&active(members)).and_then(|m| m.text("name")).unwrap_or_default();
         sheet.banner(report.title(), Style::Title);
         sheet.banner(
             format!(
@@ -444,7 +436,7 @@ pub fn increase_table(report: &Report, input: &ChangeInput) -> Paper {
     let mut json_blocks = Vec::new();
     for household in &order {
         let members = input.members.get(*household).unwrap_or(&none);
-        let head = head(members);
+        let head = head(&active(members));
         let village = input.household_village.get(*household).cloned().unwrap_or_default();
         let village_name = input.villages.get(&village).cloned().unwrap_or_default();
         let head_name = head.and_then(|m| m.text("name")).unwrap_or_default().to_owned();
@@ -506,7 +498,7 @@ pub fn decrease_table(report: &Report, input: &ChangeInput) -> Paper {
         for change in &by_village[village] {
             let members = input.members.get(&change.household_id).unwrap_or(&none);
             let Some(member) = members.iter().find(|m| m.id == change.member_id) else { continue };
-            let head = head(members);
+            let head = head(&active(members));
             let text = |m: Option<&Record>, f: &str| m.and_then(|m| m.text(f)).unwrap_or_default().to_owned();
             let reason = form_number(&MEMBER_DECREASE_REASON, &change.reason).unwrap_or_default();
             let values = [

@@ -102,7 +102,7 @@ fn money(record: &Record, field: &str) -> i64 {
     }
 }
 
-fn active(members: &[Record]) -> Vec<&Record> {
+pub(super) fn active(members: &[Record]) -> Vec<&Record> {
     // A member is in the household unless a procedure took them out.
     members.iter().filter(|m| m.value("active") != &FieldValue::Bool(false)).collect()
 }
@@ -275,7 +275,7 @@ fn income(incomes: &[Record], residents: usize, period: &Period, policy: &RulePo
     (Some(year), Some(per_capita))
 }
 
-fn head<'a>(members: &[&'a Record]) -> Option<&'a Record> {
+pub(super) fn head<'a>(members: &[&'a Record]) -> Option<&'a Record> {
     members.iter().copied().find(|m| m.text("relation") == Some("head"))
 }
 
