@@ -35,6 +35,8 @@ error_codes! {
     DeviceRevoked = "device_revoked", "此设备已被停用", "This device has been revoked";
     Forbidden = "forbidden", "无权执行此操作", "Your role does not allow this";
     OutOfScope = "out_of_scope", "该户不在您的管辖或帮扶范围内", "This household is outside your region or assignment";
+    Csrf = "csrf", "页面已过期或请求来源不明，请刷新页面后重试", "The request lacks this session's CSRF token; reload the page and try again";
+    SessionExpired = "session_expired", "长时间未操作，请重新登录", "The session was idle too long; sign in again";
     // Request shape.
     InvalidJson = "invalid_json", "请求格式错误", "The request body is not valid JSON for this endpoint";
     InvalidRequest = "invalid_request", "请求参数错误", "The request is invalid";

@@ -145,6 +145,12 @@ pub struct AuthConfig {
     /// A device revoked in `drain` mode may push what it holds for this many days; after
     /// that it is treated as wiped.
     pub drain_days: i64,
+    /// A console session (cookie) unused this long by the server's clock is ended
+    /// (401 `session_expired`); each use extends it.
+    pub console_idle_minutes: i64,
+    /// Always mark the console's cookie `Secure`, whatever the request came over (it is
+    /// also marked when a proxy says `X-Forwarded-Proto: https`).
+    pub console_secure_cookie: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -287,6 +293,8 @@ impl Config {
             .set_default("auth.login_longest_lock_secs", 15 * 60)?
             .set_default("auth.login_wait_secs", 5)?
             .set_default("auth.drain_days", 14)?
+            .set_default("auth.console_idle_minutes", 30)?
+            .set_default("auth.console_secure_cookie", false)?
             .set_default("sync.tombstone_days", 180)?
             .set_default("sync.max_page", 2000)?
             .set_default("sync.max_changesets_per_push", 200)?

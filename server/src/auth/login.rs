@@ -51,6 +51,36 @@ pub async fn sign_in(
     if device_id.is_empty() || device_id.len() > 100 || device_id.chars().any(char::is_control) {
         return Err(Refusal::invalid(ErrorCode::InvalidRequest).into());
     }
+    let user = check_password(db, config, now, address, &req.username, &req.password).await?;
+    bind_device(db, &user.id, device_id, &req.device_name).await?;
+    let (token, expires_at) = tokens::issue(db, &user.id, device_id, config.token_ttl_hours).await?;
+    let grants = tokens::grants_of(&db.conn, &user.id).await?;
+    let mut roles: Vec<String> = grants.iter().map(|g| g.role.as_str().to_owned()).collect();
+    roles.dedup();
+    Ok(LoginResponse {
+        token,
+        expires_at: expires_at.to_rfc3339(),
+        user: UserInfo {
+            id: Uuid::parse_str(&user.id).unwrap_or_default(),
+            username: user.username,
+            name: user.name,
+            roles,
+            regions: grants.into_iter().map(|g| g.region_code).collect(),
+        },
+    })
+}
+
+/// The user whose password this is, if they may sign in: the failure counters of the
+/// name and the address are checked before the hash and kept after it, so the phones'
+/// sign-in and the console's session share one lockout.
+pub async fn check_password(
+    db: &Db,
+    config: &AuthConfig,
+    now: DateTime<Utc>,
+    address: &str,
+    username: &str,
+    password: &str,
+) -> Result<app_user::Model, Refused> {
     let limits = throttle::Limits {
         user_failures: config.login_user_failures,
         address_failures: config.login_address_failures,
@@ -58,7 +88,7 @@ pub async fn sign_in(
         longest_lock: chrono::Duration::seconds(config.login_longest_lock_secs),
         window: chrono::Duration::hours(24),
     };
-    let (user_key, address_key) = (throttle::user_key(&req.username), throttle::address_key(address));
+    let (user_key, address_key) = (throttle::user_key(username), throttle::address_key(address));
     let keys = [user_key.clone(), address_key.clone()];
     let locked = || async {
         match throttle::locked_for(&db.conn, &keys, now).await? {
@@ -70,11 +100,10 @@ pub async fn sign_in(
         }
     };
     locked().await?;
-    let user =
-        app_user::Entity::find().filter(app_user::Column::Username.eq(req.username.trim())).one(&db.conn).await?;
+    let user = app_user::Entity::find().filter(app_user::Column::Username.eq(username.trim())).one(&db.conn).await?;
     // Hash even for an unknown user, so timing does not tell which usernames exist.
     let hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
-    let password = req.password.clone();
+    let password = password.to_owned();
     // Each check takes ~19 MiB and a core for a moment: at most one per core at a time.
     // A sign-in that cannot get a slot soon is told to retry rather than queued past
     // the request timeout behind a flood.
@@ -104,22 +133,7 @@ pub async fn sign_in(
         }
     };
     throttle::clear(&db.conn, &user_key).await?;
-    bind_device(db, &user.id, device_id, &req.device_name).await?;
-    let (token, expires_at) = tokens::issue(db, &user.id, device_id, config.token_ttl_hours).await?;
-    let grants = tokens::grants_of(&db.conn, &user.id).await?;
-    let mut roles: Vec<String> = grants.iter().map(|g| g.role.as_str().to_owned()).collect();
-    roles.dedup();
-    Ok(LoginResponse {
-        token,
-        expires_at: expires_at.to_rfc3339(),
-        user: UserInfo {
-            id: Uuid::parse_str(&user.id).unwrap_or_default(),
-            username: user.username,
-            name: user.name,
-            roles,
-            regions: grants.into_iter().map(|g| g.region_code).collect(),
-        },
-    })
+    Ok(user)
 }
 
 /// A device id belongs to the user who first signed in on it. Another user signing in

@@ -5,6 +5,7 @@
 
 pub mod login;
 pub mod roles;
+pub mod session;
 pub mod throttle;
 pub mod tokens;
 

@@ -1,9 +1,11 @@
 //! Signing in and out, on `/api/mobile/v1/auth` and `/api/v1/auth`: login (the service
-//! is `auth::login`), logout, password change. Handlers parse, call and map; the client's
-//! address and `Retry-After` are the only things decided here.
+//! is `auth::login`), logout, password change, and the office console's cookie session
+//! (`registry::sessions`). Handlers parse, call and map; the client's address,
+//! `Retry-After` and the cookie's attributes are the only things decided here.
 
 use super::error::ApiResult;
-use super::extract::AppJson;
+use super::extract::{AppJson, ConsoleSession};
+use crate::auth::session::SessionView;
 use crate::auth::{self, Caller};
 use crate::error::Refusal;
 use crate::registry::{self, Actor};
@@ -13,6 +15,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use jingzhun_mobile_api::errors::ErrorBody;
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::wire::{LoginRequest, LoginResponse};
 use serde::Deserialize;
@@ -133,7 +136,103 @@ pub fn phone_routes() -> OpenApiRouter<AppState> {
 
 /// Signing in and out, and changing one's password, on the office's prefix.
 pub fn office_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(office_login)).routes(routes!(logout)).routes(routes!(change_password))
+    OpenApiRouter::new()
+        .routes(routes!(office_login))
+        .routes(routes!(logout))
+        .routes(routes!(change_password))
+        .routes(routes!(open_session, read_session, close_session))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SessionRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// `Secure` when the request came over HTTPS (as a proxy in front says) or the
+/// deployment asks for it always; plain-HTTP loopback (tests, `cargo run`) must work.
+fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.config.auth.console_secure_cookie
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")))
+}
+
+fn session_cookie(value: &str, max_age: Option<i64>, secure: bool) -> Option<HeaderValue> {
+    let mut cookie = format!("{}={value}; HttpOnly; SameSite=Strict; Path=/", auth::session::COOKIE);
+    if let Some(max_age) = max_age {
+        cookie.push_str(&format!("; Max-Age={max_age}"));
+    }
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    HeaderValue::from_str(&cookie).ok()
+}
+
+fn idle(state: &AppState) -> chrono::Duration {
+    chrono::Duration::minutes(state.config.auth.console_idle_minutes)
+}
+
+/// Signs in to the office console: the session is an HttpOnly cookie (`jz_session`);
+/// every write made with it repeats `csrf_token` in `X-CSRF-Token`. Same lockout as
+/// `/api/v1/auth/login`.
+#[utoipa::path(post, path = "/api/v1/auth/session", tag = "admin",
+    request_body = SessionRequest,
+    responses((status = 200, body = SessionView, headers(("set-cookie" = String, description = "jz_session, HttpOnly, SameSite=Strict"))),
+        (status = 401, body = ErrorBody, description = "invalid_credentials"),
+        (status = 429, body = ErrorBody, description = "too_many_attempts, with Retry-After"),
+        (status = 503, body = ErrorBody, description = "busy, with Retry-After")))]
+pub async fn open_session(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
+    AppJson(body): AppJson<SessionRequest>,
+) -> Result<Response, Response> {
+    let now = state.clock.now();
+    let started =
+        registry::sessions::start(&state.db, &state.config.auth, now, &address, &body.username, &body.password).await;
+    let (caller, opened) = match started {
+        Ok(started) => started,
+        Err(auth::login::Refused { refusal, retry_after: Some(after_secs) }) => {
+            return Err(RetryLater { error: refusal, after_secs }.into_response());
+        }
+        Err(auth::login::Refused { refusal, retry_after: None }) => return Err(refusal.into_response()),
+    };
+    let view = auth::session::view(&state.db.conn, &caller, &opened.csrf_token, idle(&state))
+        .await
+        .map_err(|err| Refusal::internal(err).into_response())?;
+    let mut response = Json(view).into_response();
+    if let Some(cookie) = session_cookie(&opened.token, None, secure(&state, &headers)) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// The console's session: who is signed in and the CSRF token (after a reload), or 401
+/// (`session_expired` once idle too long).
+#[utoipa::path(get, path = "/api/v1/auth/session", tag = "admin",
+    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody, description = "unauthenticated or session_expired")))]
+pub async fn read_session(State(state): State<AppState>, session: ConsoleSession) -> ApiResult<Json<SessionView>> {
+    let view = auth::session::view(&state.db.conn, &session.caller, &session.session.csrf_token, idle(&state)).await?;
+    Ok(Json(view))
+}
+
+/// Signs out of the console: the session ends and the cookie is cleared.
+#[utoipa::path(delete, path = "/api/v1/auth/session", tag = "admin",
+    responses((status = 204, headers(("set-cookie" = String, description = "jz_session cleared"))),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "csrf")))]
+pub async fn close_session(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    registry::sessions::end(&state.db, &session.caller, &session.session.token_hash, state.clock.now()).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Some(cookie) = session_cookie("", Some(0), secure(&state, &headers)) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 /// The same sign-in as the phone's, for the office console.

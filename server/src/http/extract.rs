@@ -1,7 +1,10 @@
-//! Extractors: the signed-in caller from the bearer token, and bodies that answer bad
-//! input with our error body instead of axum's plain text.
+//! Extractors: the signed-in caller from the bearer token or the console's session
+//! cookie, and bodies that answer bad input with our error body instead of axum's plain
+//! text. Whether a session is live and a write carries its CSRF token is
+//! `auth::session`'s to decide; here the header and the cookie are only read.
 
 use crate::auth::Caller;
+use crate::auth::session::{self, Csrf, SessionRow};
 use crate::auth::tokens::authenticate;
 use crate::error::{Kind, Refusal};
 use crate::state::AppState;
@@ -13,14 +16,59 @@ use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
 
-/// The caller of an authenticated route. A device revoked in `drain` mode is refused
-/// here: it may only push ([`Pusher`]).
+/// The caller of an authenticated route: by bearer token (phones, scripts) or, without
+/// one, by the console's cookie. A device revoked in `drain` mode is refused here: it
+/// may only push ([`Pusher`]).
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, Refusal> {
-        authenticate(&state.db, bearer(parts)?, None).await
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return authenticate(&state.db, bearer(parts)?, None).await;
+        }
+        ConsoleSession::from_request_parts(parts, state).await.map(|s| s.caller)
     }
+}
+
+/// The header a write made with the session cookie repeats the session's CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// A console session from its cookie (never a bearer token): the caller, the stored
+/// session and the hash of its cookie.
+pub struct ConsoleSession {
+    pub caller: Caller,
+    pub session: SessionRow,
+}
+
+impl FromRequestParts<AppState> for ConsoleSession {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<ConsoleSession, Refusal> {
+        let token = cookie(&parts.headers, session::COOKIE)
+            .ok_or_else(|| Refusal::unauthenticated(ErrorCode::Unauthenticated))?;
+        // A browser sends the cookie with another site's form too; only our page knows
+        // the token it must repeat.
+        let csrf = if parts.method.is_safe() {
+            Csrf::NotNeeded
+        } else {
+            Csrf::Sent(parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
+        };
+        let idle = chrono::Duration::minutes(state.config.auth.console_idle_minutes);
+        let (caller, session) = session::authenticate(&state.db, token, state.clock.now(), idle, csrf).await?;
+        Ok(ConsoleSession { caller, session })
+    }
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, value)| *key == name && !value.is_empty())
+        .map(|(_, value)| value.trim_matches('"'))
 }
 
 /// The caller of a push: a device revoked in `drain` mode may still push what it holds

@@ -6,11 +6,13 @@ pub mod auth;
 pub mod campaigns;
 pub mod cases;
 pub mod comparison;
+pub mod console;
 pub mod control_characters;
 pub mod edge;
 pub mod error;
 pub mod error_bodies;
 pub mod extract;
+pub mod household_summaries;
 pub mod imports;
 pub mod mobile;
 pub mod natural_villages;
@@ -54,6 +56,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(auth::office_routes())
         .merge(admin::routes())
         .merge(officer_profile::routes())
+        .merge(household_summaries::routes())
         .merge(cases::routes())
         .merge(comparison::routes())
         .merge(imports::routes())
@@ -75,7 +78,7 @@ pub fn router(state: AppState) -> Router {
     let (routes, doc) = api(&state);
     routes
         .layer(Extension(Arc::new(doc)))
-        .fallback(|| async { Refusal::not_found() })
+        .fallback(console::fallback)
         .method_not_allowed_fallback(|| async {
             error::answer(StatusCode::METHOD_NOT_ALLOWED, Refusal::invalid(ErrorCode::MethodNotAllowed))
         })

@@ -1,13 +1,15 @@
 //! The household register as the office reads it: one household whole, the households
-//! in a caller's scope, a household's audit trail. Read only, and only within the
-//! caller's read scope: households change through sync and procedures, never here.
+//! in a caller's scope (whole records for phones and scripts, masked summaries with
+//! filters, paging and a total for the console's table), a household's audit trail.
+//! Read only, and only within the caller's read scope: households change through sync
+//! and procedures, never here.
 
 use crate::audit::{self, KeptEntry};
 use crate::auth::Caller;
 use crate::db::sql;
 use crate::error::Refusal;
 use crate::records::{self, scope};
-use jingzhun_mobile_api::fields;
+use jingzhun_mobile_api::{fields, validate};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use serde::Deserialize;
 use serde_json::Value;
@@ -109,4 +111,164 @@ pub async fn audit_trail(conn: &impl ConnectionTrait, caller: &Caller, id: &str)
     .await?;
     record_ids.extend(links.into_iter().map(|l| l.attachment_id));
     Ok(audit::household_trail(conn, id, &record_ids).await?)
+}
+
+/// Which households the console's table lists, and which page. Every filter is optional.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct SummaryFilter {
+    /// Households in this region (any level).
+    pub region_code: Option<String>,
+    /// A `household_status` code.
+    pub status: Option<String>,
+    /// A `kind` code (贫困户属性).
+    pub kind: Option<String>,
+    /// A `standard` code (识别标准).
+    pub standard: Option<String>,
+    /// Part of a member's name or of the household number; an ID number only whole
+    /// (so a list cannot be searched digit by digit).
+    pub q: Option<String>,
+    /// From 1.
+    pub page: Option<u64>,
+    /// 20 unless asked, at most 200.
+    pub per_page: Option<u64>,
+}
+
+/// One household in a list: ID and phone numbers masked, whoever asks.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct HouseholdSummary {
+    pub id: String,
+    /// The national system's 户编号, when the household came from its register.
+    pub household_number: Option<String>,
+    pub head_name: Option<String>,
+    pub head_id_number_masked: Option<String>,
+    pub phone_masked: Option<String>,
+    pub region_code: String,
+    pub region_name: Option<String>,
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    pub standard: Option<String>,
+    /// Members still in the household.
+    pub residents: i64,
+    /// The officer assigned now (帮扶责任人), by name.
+    pub officer_name: Option<String>,
+}
+
+/// A page of summaries and how many households match in all.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SummaryPage {
+    pub total: i64,
+    pub page: u64,
+    pub per_page: u64,
+    pub items: Vec<HouseholdSummary>,
+}
+
+#[derive(FromQueryResult)]
+struct SummaryRow {
+    id: String,
+    household_number: Option<String>,
+    region_code: String,
+    region_name: Option<String>,
+    status: Option<String>,
+    kind: Option<String>,
+    standard: Option<String>,
+    phone: Option<String>,
+    head_name: Option<String>,
+    head_id_number: Option<String>,
+    head_phone: Option<String>,
+    residents: i64,
+    officer_name: Option<String>,
+}
+
+#[derive(FromQueryResult)]
+struct TotalRow {
+    n: i64,
+}
+
+/// `%` and `_` typed by the user are literal, not wildcards.
+fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Households in the caller's read scope for the console's table, by region then
+/// household number, a page at a time with the total. The head is the member whose
+/// relation is `head`.
+pub async fn summaries(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    filter: SummaryFilter,
+) -> Result<SummaryPage, DbErr> {
+    let (cond, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
+    let mut wheres = vec![cond];
+    if let Some(region) = filter.region_code.filter(|r| !r.is_empty()) {
+        wheres.push("h.region_code LIKE ?".into());
+        values.push(format!("{}%", crate::auth::roles::region_prefix(&region)).into());
+    }
+    for (column, wanted) in [("h.status", filter.status), ("h.kind", filter.kind), ("h.standard", filter.standard)] {
+        if let Some(wanted) = wanted.filter(|w| !w.is_empty()) {
+            wheres.push(format!("{column} = ?"));
+            values.push(wanted.into());
+        }
+    }
+    if let Some(q) = filter.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()) {
+        wheres.push(
+            "(h.household_number LIKE ? ESCAPE '\\' \
+              OR EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id AND (m.name LIKE ? ESCAPE '\\' OR m.id_number = ?)))"
+                .into(),
+        );
+        let pattern = like_pattern(&q);
+        values.extend([pattern.clone().into(), pattern.into(), q.to_uppercase().into()]);
+    }
+    let where_text = wheres.join(" AND ");
+    let backend = conn.get_database_backend();
+    let total = TotalRow::find_by_statement(sql(
+        backend,
+        &format!("SELECT COUNT(*) AS n FROM household h WHERE {where_text}"),
+        values.clone(),
+    ))
+    .one(conn)
+    .await?
+    .map_or(0, |r| r.n);
+    let per_page = filter.per_page.unwrap_or(20).clamp(1, 200);
+    let page = filter.page.unwrap_or(1).max(1);
+    let head = |column: &str| {
+        format!(
+            "(SELECT m.{column} FROM member m WHERE m.household_id = h.id AND m.relation = 'head' ORDER BY m.id LIMIT 1)"
+        )
+    };
+    let text = format!(
+        "SELECT h.id, h.household_number, h.region_code, r.name AS region_name, h.status, h.kind, h.standard, h.phone, \
+         {} AS head_name, {} AS head_id_number, {} AS head_phone, \
+         (SELECT COUNT(*) FROM member m WHERE m.household_id = h.id AND m.active = ?) AS residents, \
+         (SELECT u.name FROM assignment a JOIN app_user u ON u.id = a.officer_id \
+          WHERE a.household_id = h.id AND a.end_date IS NULL ORDER BY a.officer_id LIMIT 1) AS officer_name \
+         FROM household h LEFT JOIN region r ON r.code = h.region_code WHERE {where_text} \
+         ORDER BY h.region_code, h.household_number, h.id LIMIT ? OFFSET ?",
+        head("name"),
+        head("id_number"),
+        head("phone"),
+    );
+    let mut page_values = vec![sea_orm::Value::from(true)];
+    page_values.extend(values);
+    page_values.push((per_page as i64).into());
+    page_values.push(((page - 1).saturating_mul(per_page) as i64).into());
+    let rows = SummaryRow::find_by_statement(sql(backend, &text, page_values)).all(conn).await?;
+    let items = rows
+        .into_iter()
+        .map(|r| HouseholdSummary {
+            id: r.id,
+            household_number: r.household_number,
+            head_name: r.head_name,
+            head_id_number_masked: r.head_id_number.filter(|n| !n.is_empty()).map(|n| validate::mask_id_number(&n)),
+            phone_masked: r.phone.or(r.head_phone).filter(|p| !p.is_empty()).map(|p| validate::mask_phone(&p)),
+            region_code: r.region_code,
+            region_name: r.region_name,
+            status: r.status,
+            kind: r.kind,
+            standard: r.standard,
+            residents: r.residents,
+            officer_name: r.officer_name,
+        })
+        .collect();
+    Ok(SummaryPage { total, page, per_page, items })
 }

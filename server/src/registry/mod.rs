@@ -8,6 +8,7 @@ pub mod devices;
 pub mod households;
 pub mod natural_villages;
 pub mod regions;
+pub mod sessions;
 pub mod users;
 
 use jingzhun_mobile_api::errors::ErrorCode;
