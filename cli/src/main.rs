@@ -63,6 +63,8 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// Print the OpenAPI document to stdout (the console generates its API types from it).
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -171,15 +173,34 @@ enum DeviceCommand {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The document the server serves at `/api/openapi.json`, made from the same routes over
+/// a throwaway in-memory database, so no server or database is needed.
+async fn openapi_json() -> anyhow::Result<String> {
+    let mut config = Config::defaults().context("default configuration")?;
+    config.database_url = "sqlite::memory:".into();
+    // One connection: each connection to `:memory:` is a database of its own.
+    config.max_connections = 1;
+    // A password of our choosing is not printed, so stdout holds the document alone.
+    config.bootstrap.admin_password = jingzhun::auth::random_password();
+    let state = jingzhun::prepare(config).await?;
+    let (_, document) = jingzhun::http::api(&state);
+    Ok(document.to_pretty_json()?)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The document goes to stdout alone, so it can be piped into a file.
+    if matches!(cli.command, Some(Command::Openapi)) {
+        print!("{}", openapi_json().await?);
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
         )
         .init();
-    let cli = Cli::parse();
     let mut config = Config::load(cli.config.as_deref()).context("loading configuration")?;
     if let Some(url) = cli.database {
         config.database_url = url;
@@ -265,6 +286,8 @@ async fn main() -> anyhow::Result<()> {
             commands::bench_dispatch(DispatchOptions { messages, postgres, batch, concurrency }).await
         }
         Command::Bench { command: BenchCommand::Statements } => commands::bench_statements().await,
+        // Answered before tracing starts, above.
+        Command::Openapi => Ok(()),
         Command::Bench {
             command:
                 BenchCommand::Sync {
