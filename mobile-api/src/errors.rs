@@ -149,6 +149,8 @@ error_codes! {
     RecipientNotAllowed = "recipient_not_allowed", "只能发送到本人或所管理用户的地址", "You may send only to your own address or to users you manage";
     InvalidOfficer = "invalid_officer", "责任人须为该户当前的帮扶责任人", "The officer must be currently assigned to this household";
     NeedsReview = "needs_review", "该身份证号码须经县级核实后才能登记，已转交审核", "This ID number needs a check by the county before it can be recorded; the change set is kept for review";
+    // Household facts written through the admin API (issue 11 item 2).
+    NotEditableHere = "not_editable_here", "该字段不能在管理端直接修改：身份信息和家庭关系须经手机同步或成员变更程序", "This field is not changed through the admin API: identity and relation change through sync or a member-change procedure";
     // Register import (issue 11): a file that cannot be a county's register.
     ImportColumnMissing = "import_column_missing", "缺少必需的列", "A required column is missing";
     ImportHouseholdInconsistent = "import_household_inconsistent", "同一户的户信息前后不一致，或与已有户的户编号、户主不符", "The rows of one household disagree, or do not fit the stored household's number or head";

@@ -14,6 +14,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod gate;
+pub mod household_facts;
 pub mod http;
 pub mod imports;
 pub mod metrics;

@@ -11,7 +11,7 @@ use super::{Source, VEHICLE_MIN_YUAN};
 use crate::audit::{self, AuditEntry};
 use crate::auth::roles::region_prefix;
 use crate::auth::{Caller, Role};
-use crate::db::{Db, placeholders, sql};
+use crate::db::{Db, WriteTxn, placeholders, sql};
 use crate::error::{Kind, Refusal};
 use crate::gate::Gate;
 use crate::records::{self, scope};
@@ -338,48 +338,52 @@ pub async fn run(
 }
 
 #[derive(FromQueryResult)]
-struct LeadHousehold {
+struct LeadToDecide {
     household_id: String,
-}
-
-#[derive(FromQueryResult)]
-struct LeadStatus {
-    household_id: String,
+    member_id: String,
+    source: String,
+    details: String,
     status: String,
 }
 
-/// Confirms or dismisses an open lead with the field note that justifies it, for a
-/// caller who may edit its household online (a former officer is told
-/// `assignment_ended`: a lead decision is an online action, H2). A lead already decided
-/// is a conflict.
-pub async fn decide(db: &Db, caller: &Caller, lead_id: &str, confirm: bool, note: &str) -> Result<(), Refusal> {
+/// A lead as decided: what a confirmed one about a possession needs to record it.
+pub struct DecidedLead {
+    pub household_id: String,
+    pub member_id: String,
+    pub source: Source,
+    /// The department's row (ID numbers masked), keyed by its headers.
+    pub details: Json,
+}
+
+/// Confirms or dismisses an open lead with the field note that justifies it, in the
+/// caller's transaction, for a caller who may edit its household online (a former
+/// officer is told `assignment_ended`: a lead decision is an online action, H2). A lead
+/// already decided is a conflict. Recording what a confirmed lead found is the
+/// caller's (`household_facts::decide_lead`): this only decides.
+pub async fn decide_in(
+    txn: &WriteTxn,
+    caller: &Caller,
+    lead_id: &str,
+    confirm: bool,
+    note: &str,
+) -> Result<DecidedLead, Refusal> {
     let note = note.trim();
     if note.is_empty() {
         return Err(Refusal::invalid(ErrorCode::NoteRequired));
     }
-    let lead = LeadHousehold::find_by_statement(sql(
-        db.backend(),
-        "SELECT l.household_id FROM comparison_lead l JOIN household h ON h.id = l.household_id WHERE l.id = ?",
+    let backend = txn.get_database_backend();
+    let lead = LeadToDecide::find_by_statement(sql(
+        backend,
+        "SELECT l.household_id, l.member_id, l.source, l.details, l.status FROM comparison_lead l JOIN household h ON h.id = l.household_id WHERE l.id = ?",
         vec![lead_id.into()],
     ))
-    .one(&db.conn)
+    .one(&**txn)
     .await?
     .ok_or_else(Refusal::not_found)?;
     let household =
-        records::load(&db.conn, &HOUSEHOLD, &lead.household_id, false).await?.ok_or_else(Refusal::not_found)?;
+        records::load(&**txn, &HOUSEHOLD, &lead.household_id, false).await?.ok_or_else(Refusal::not_found)?;
     let region = household.text("region_code").unwrap_or_default();
-    scope::may_edit_online(&db.conn, caller, &lead.household_id, region).await?;
-
-    let txn = db.begin_write().await?;
-    let backend = txn.get_database_backend();
-    let lead = LeadStatus::find_by_statement(sql(
-        backend,
-        "SELECT household_id, status FROM comparison_lead WHERE id = ?",
-        vec![lead_id.into()],
-    ))
-    .one(&*txn)
-    .await?
-    .ok_or_else(Refusal::not_found)?;
+    scope::may_edit_online(&**txn, caller, &lead.household_id, region).await?;
     if lead.status != "open" {
         return Err(Refusal::conflict(ErrorCode::Conflict));
     }
@@ -391,7 +395,7 @@ pub async fn decide(db: &Db, caller: &Caller, lead_id: &str, confirm: bool, note
     ))
     .await?;
     audit::record(
-        &*txn,
+        &**txn,
         &[AuditEntry {
             new_value: Some(format!("lead {lead_id} {decision}")),
             note: Some(note.to_owned()),
@@ -399,8 +403,14 @@ pub async fn decide(db: &Db, caller: &Caller, lead_id: &str, confirm: bool, note
         }],
     )
     .await?;
-    txn.commit().await?;
-    Ok(())
+    let source = Source::parse(&lead.source)
+        .ok_or_else(|| Refusal::internal(format!("lead {lead_id} has an unknown source {}", lead.source)))?;
+    Ok(DecidedLead {
+        household_id: lead.household_id,
+        member_id: lead.member_id,
+        source,
+        details: serde_json::from_str(&lead.details).unwrap_or(Json::Null),
+    })
 }
 
 #[derive(FromQueryResult)]

@@ -2,8 +2,10 @@
 //! county staff import department lists, rows are matched by ID number to members, and
 //! each match becomes a lead (疑点) on the household with the removal reason it points to.
 //!
-//! A match is never applied to a household: a person confirms or dismisses each lead
-//! with a field note. A bad file changes nothing.
+//! A match is never applied to a household by itself: a person confirms or dismisses
+//! each lead with a field note, and only a confirmed lead about a possession (vehicle,
+//! urban property, business) records it, through `household_facts`. A bad file changes
+//! nothing.
 
 pub mod import;
 pub mod parse;

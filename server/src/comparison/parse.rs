@@ -110,6 +110,30 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
         .find_map(|f| NaiveDate::parse_from_str(t, f).ok())
 }
 
+/// The first cell under a header of `names` (in their order) of a row kept as a lead's
+/// details (cells by header).
+fn cell_in<'a>(details: &'a serde_json::Value, names: &[&str]) -> Option<&'a str> {
+    let row = details.as_object()?;
+    names.iter().find_map(|name| {
+        row.iter()
+            .find(|(header, _)| header.eq_ignore_ascii_case(name))
+            .and_then(|(_, cell)| cell.as_str())
+            .filter(|cell| !cell.trim().is_empty())
+    })
+}
+
+/// The date a department wrote on a lead's row (bought, registered, appointed…).
+pub fn date_in(details: &serde_json::Value) -> Option<NaiveDate> {
+    cell_in(details, DATE_HEADERS).and_then(parse_date)
+}
+
+/// The value in yuan a department wrote on a lead's row (a vehicle's price), as a JSON
+/// number the field catalogue's money validator reads.
+pub fn value_in(details: &serde_json::Value) -> Option<serde_json::Value> {
+    let text = cell_in(details, VALUE_HEADERS)?.replace([',', ' '], "");
+    serde_json::from_str::<serde_json::Number>(&text).ok().map(serde_json::Value::Number)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +203,14 @@ mod tests {
             assert_eq!(parse_date(text), d, "{text}");
         }
         assert_eq!(parse_date("去年"), None);
+    }
+
+    #[test]
+    fn a_leads_row_gives_its_date_and_value() {
+        let details = serde_json::json!({"line": 2, "姓名": "张三", "登记日期": "2019/5/1", "价格": "85,000"});
+        assert_eq!(date_in(&details), NaiveDate::from_ymd_opt(2019, 5, 1));
+        assert_eq!(value_in(&details), Some(serde_json::json!(85000)));
+        let blank = serde_json::json!({"日期": "", "价格": "不详"});
+        assert_eq!((date_in(&blank), value_in(&blank)), (None, None));
     }
 }

@@ -6,6 +6,7 @@ use crate::auth::Caller;
 use crate::comparison::Source;
 use crate::comparison::import::{self, ImportReport, ImportRequest};
 use crate::error::Refusal;
+use crate::household_facts::{self, LeadDecision};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::DefaultBodyLimit;
@@ -77,24 +78,40 @@ pub struct DecideBody {
     pub decision: String,
     /// What was found on the spot; required.
     pub note: String,
+    /// Confirming a vehicle, urban property or business lead records the possession:
+    /// its fields by catalogue name over what the department's row says (date, price).
+    /// What the row cannot say is required here: `as_exit_measure`, and for a property
+    /// its `kind` and `relocation_resettlement`, for a business `operating`.
+    #[schema(value_type = Object)]
+    #[serde(default)]
+    pub record: serde_json::Map<String, Value>,
 }
 
-/// Confirms or dismisses a lead with a field note. Nothing about the household changes.
+/// Confirms or dismisses a lead with a field note. A confirmed vehicle, urban property or
+/// business lead records the possession (answered, 200) so the removal findings and
+/// review flags read it; any other decision changes nothing about the household (204).
 #[utoipa::path(post, path = "/api/v1/comparisons/leads/{id}/decide", tag = "comparison", params(("id" = Uuid, Path)), request_body = DecideBody,
-    responses((status = 204), (status = 400, description = "note_required"), (status = 403), (status = 409)), security(("bearer" = [])))]
+    responses((status = 200, description = "the possession recorded: `entity` and `record`"), (status = 204), (status = 400, description = "note_required"), (status = 403), (status = 409),
+        (status = 422, description = "a field of the possession missing or refused, named")), security(("bearer" = [])))]
 pub async fn decide(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Uuid>,
     AppJson(body): AppJson<DecideBody>,
-) -> ApiResult<axum::http::StatusCode> {
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     let confirm = match body.decision.as_str() {
         "confirm" => true,
         "dismiss" => false,
         _ => return Err(Refusal::invalid(ErrorCode::UnknownCode)),
     };
-    import::decide(&state.db, &caller, &id.to_string(), confirm, &body.note).await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
+    let decision = LeadDecision { confirm, note: body.note, record: body.record };
+    Ok(match household_facts::decide_lead(&state.db, &caller, &id.to_string(), decision).await? {
+        Some((kind, record)) => {
+            Json(serde_json::json!({"entity": kind.entity().name, "record": record})).into_response()
+        }
+        None => axum::http::StatusCode::NO_CONTENT.into_response(),
+    })
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

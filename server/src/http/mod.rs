@@ -12,6 +12,7 @@ pub mod edge;
 pub mod error;
 pub mod error_bodies;
 pub mod extract;
+pub mod household_facts;
 pub mod household_summaries;
 pub mod imports;
 pub mod mobile;
@@ -59,6 +60,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(household_summaries::routes())
         .merge(cases::routes())
         .merge(comparison::routes())
+        .merge(household_facts::routes())
         .merge(imports::routes())
         .merge(assess::routes())
         .merge(edge::routes())

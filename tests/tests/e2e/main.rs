@@ -14,6 +14,7 @@ mod concurrency;
 mod county_year;
 mod edge_households;
 mod exit_facts;
+mod facts_admin;
 mod household_record;
 mod imports;
 mod members_without_id;
