@@ -31,6 +31,7 @@ mod m20261206_000024_edge_list;
 mod m20261206_000025_member_identity;
 mod m20261206_000026_verification_group;
 mod m20261206_000027_officer_profile;
+mod m20261206_000028_village_exit;
 mod m20261206_000029_console_session;
 
 pub struct Migrator;
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000025_member_identity::Migration),
             Box::new(m20261206_000026_verification_group::Migration),
             Box::new(m20261206_000027_officer_profile::Migration),
+            Box::new(m20261206_000028_village_exit::Migration),
             Box::new(m20261206_000029_console_session::Migration),
         ]
     }

@@ -156,6 +156,9 @@ error_codes! {
     ImportHouseholdInconsistent = "import_household_inconsistent", "同一户的户信息前后不一致，或与已有户的户编号、户主不符", "The rows of one household disagree, or do not fit the stored household's number or head";
     ImportStatusNotAllowed = "import_status_not_allowed", "导入只能设为在档贫困户、已脱贫或已清除", "An import sets a household registered, exited or removed only";
     ImportNotFinished = "import_not_finished", "导入尚未完成，完成后才有校验报告", "The import has not finished; its report comes when it does";
+    // Village exit (003 §一(二)).
+    VillageNotReady = "village_not_ready", "该村尚不符合退出条件（贫困发生率、不搬迁不退出或行业部门认定），不能出列", "The village does not meet the exit conditions yet (incidence, relocation first, or the departments' finding); it cannot exit";
+    VillageAlreadyExited = "village_already_exited", "该村已按另一年度或文号出列，须先撤销原出列决定", "The village already exited under another year or document; revoke that decision first";
 }
 
 /// One field's error inside a rejected change.

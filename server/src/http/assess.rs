@@ -1,5 +1,5 @@
 //! `/api/v1`: poverty lines, rule variants, rule assessments of a household,
-//! data-quality checks, and a village's exit assessment. The services in `crate::assess`
+//! and data-quality checks (a village's exit is `villages.rs`). The services in `crate::assess`
 //! decide who may read and set what; this file only parses, calls them and maps the
 //! answer, and must never touch SQL or a transaction.
 
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::error::ApiResult;
 use super::extract::AppJson;
-use crate::assess::{self, policy::PolicyBody, thresholds::ThresholdBody, village::PopulationBody};
+use crate::assess::{self, policy::PolicyBody, thresholds::ThresholdBody};
 use crate::auth::Caller;
 use crate::state::AppState;
 
@@ -23,8 +23,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(assessment))
         .routes(routes!(quality))
         .routes(routes!(list_policies, set_policy))
-        .routes(routes!(village_exit))
-        .routes(routes!(set_population))
 }
 
 /// Every poverty line stored.
@@ -105,31 +103,5 @@ pub async fn set_policy(
     AppJson(body): AppJson<PolicyBody>,
 ) -> ApiResult<StatusCode> {
     assess::policy::set(&state.db, &caller, body).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// R9 for a village: poverty incidence = people of households still in the register ÷
-/// the rural population the statistics office gave (set with `PUT …/population`).
-#[utoipa::path(get, path = "/api/v1/villages/{code}/exit-assessment", tag = "rules", params(("code" = String, Path)),
-    responses((status = 200, description = "incidence and whether the village may exit"), (status = 403), (status = 404), (status = 409, description = "no rural population recorded")),
-    security(("bearer" = [])))]
-pub async fn village_exit(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(code): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(assess::village::exit_assessment(&state.db.conn, &caller, &code).await?))
-}
-
-/// Records a village's rural population (county staff).
-#[utoipa::path(put, path = "/api/v1/villages/{code}/population", tag = "rules", params(("code" = String, Path)), request_body = PopulationBody,
-    responses((status = 204), (status = 403)), security(("bearer" = [])))]
-pub async fn set_population(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(code): Path<String>,
-    AppJson(body): AppJson<PopulationBody>,
-) -> ApiResult<StatusCode> {
-    assess::village::set_population(&state.db, &caller, &code, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -25,6 +25,7 @@ pub mod ops;
 pub mod plans;
 pub mod reports;
 pub mod resolutions;
+pub mod villages;
 
 use crate::error::{Kind, Refusal};
 use crate::state::AppState;
@@ -65,6 +66,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(assess::routes())
         .merge(edge::routes())
         .merge(natural_villages::routes())
+        .merge(villages::routes())
         .merge(plans::routes())
         .merge(reports::routes())
         .merge(notices::routes())

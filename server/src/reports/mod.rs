@@ -318,7 +318,8 @@ pub async fn build_with(
             }))
         }
         ReportName::SpotCheck => {
-            let villages = queries::exiting_villages(conn, unit).await?;
+            let villages =
+                crate::assess::village::exited_villages(conn, unit.prefix(), Some((period.from, period.to))).await?;
             Body::Paper(Box::new(spot_check::report(
                 &report,
                 &villages,

@@ -373,57 +373,6 @@ pub async fn member_changes(
     Ok(input)
 }
 
-#[derive(FromQueryResult)]
-struct VillageRow {
-    code: String,
-    name: String,
-    rural_population: Option<i64>,
-}
-
-/// Every village of the unit with its rural population and the people of its
-/// households still in the register (as `assess::village` counts them), for the
-/// spot check. Read whole, not by the caller's household scope: the spot check is of
-/// villages, and a supervisor or county reads every household of its region anyway.
-pub async fn exiting_villages(
-    conn: &impl ConnectionTrait,
-    unit: &Region,
-) -> Result<Vec<super::spot_check::Village>, DbErr> {
-    let backend = conn.get_database_backend();
-    let villages = VillageRow::find_by_statement(sql(
-        backend,
-        "SELECT code, name, rural_population FROM region WHERE level = 'village' AND code LIKE ? ORDER BY code",
-        vec![format!("{}%", unit.prefix()).into()],
-    ))
-    .all(conn)
-    .await?;
-    #[derive(FromQueryResult)]
-    struct Remaining {
-        region_code: String,
-        n: i64,
-    }
-    let remaining = Remaining::find_by_statement(sql(
-        backend,
-        "SELECT h.region_code, COUNT(*) AS n FROM member m JOIN household h ON h.id = m.household_id \
-         WHERE m.active AND h.region_code LIKE ? AND h.status IN ('registered', 'pre_exit') GROUP BY h.region_code",
-        vec![format!("{}%", unit.prefix()).into()],
-    ))
-    .all(conn)
-    .await?;
-    let remaining: HashMap<String, i64> = remaining.into_iter().map(|r| (r.region_code, r.n)).collect();
-    let mut out = Vec::new();
-    for v in villages {
-        let policy = crate::assess::policy::for_region(conn, &v.code).await?;
-        out.push(super::spot_check::Village {
-            remaining_poor: remaining.get(&v.code).copied().unwrap_or(0),
-            code: v.code,
-            name: v.name,
-            rural_population: v.rural_population,
-            policy,
-        });
-    }
-    Ok(out)
-}
-
 /// Households of the unit whose identification or relapse (新识别、返贫) completed in
 /// the period: 001's quarterly 系统外人员 list is of those only.
 pub async fn newly_registered(

@@ -1,42 +1,36 @@
 //! 003 §一(二)3 的抽检: "每市抽检率原则上不低于全市退出村总数的10%。于12月20日前上报全市
-//! 贫困村退出抽检报告（附抽检村名单和达标情况表）". The villages that exit are those R9
-//! lets exit today (incidence below the region's limit, `domain::village`); the least
-//! number to check is `spot_check_minimum`; the sample is drawn by a stated seed, so the
-//! same seed over the same villages draws the same sample, and anyone can redraw it.
+//! 贫困村退出抽检报告（附抽检村名单和达标情况表）". The villages are those the county
+//! decided to exit (出列, `village_exit`) within the report's period; the least number to
+//! check is `spot_check_minimum`; the sample is drawn by a stated seed, so the same seed
+//! over the same villages draws the same sample, and anyone can redraw it. The 达标情况
+//! is R9 on today's data with the recorded facts (incidence, 不搬迁不退出, the sector
+//! departments' finding), so a checked village that no longer meets them shows why.
 //!
-//! Pure: villages in, a laid-out report out. The draw orders the exiting villages by
+//! Pure: villages in, a laid-out report out. The draw orders the exited villages by
 //! SHA-256 of the seed and the village code and takes the first ones: no state, no
 //! clock, the same on every machine and backend.
 //!
-//! What this must never do: draw fewer than the minimum, draw a village that may not
-//! exit, or draw differently for the same seed and villages.
+//! What this must never do: draw fewer than the minimum, draw a village that did not
+//! exit in the period, or draw differently for the same seed and villages.
 
 use super::paper::Paper;
 use super::sheet::{Cell, Sheet, Style};
 use super::{Period, Region, Report};
+use crate::assess::village::percent;
 use crate::domain::policy::RulePolicy;
-use crate::domain::village::{VillageFacts, assess_village_exit, spot_check_minimum};
+use crate::domain::village::{Unmet, spot_check_minimum};
 use chrono::Datelike;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-pub const NOTES: &[&str] = &[
-    "退出村：已录入乡村人口、按本区划规则贫困发生率低于退出标准（R9，003 §一(一)2）的行政村；贫困发生率 = 在档未脱贫人口 ÷ 乡村人口。未录入乡村人口的村不能判定，单独列出，不计入退出村总数。",
-    "抽检数不低于退出村总数的10%（003 §一(二)3，向上取整）。抽取方法：按“随机种子 + 行政区划代码”的SHA-256值从小到大排序，取前若干个村；同一种子、同一批退出村，抽取结果相同，可复核。",
-    "“抽检核实情况”由抽检组入户核实后填写；“整村搬迁”条件（不搬迁不退出）系统中尚无记录，须抽检时核实。",
-];
+/// A village as the spot check reads it: an exited village with its figures today.
+pub use crate::assess::village::ExitedVillage as Village;
 
-/// A village as the spot check reads it.
-#[derive(Debug, Clone)]
-pub struct Village {
-    pub code: String,
-    pub name: String,
-    pub rural_population: Option<i64>,
-    /// People of its households still in the register.
-    pub remaining_poor: i64,
-    /// The rules of its region (the incidence limit).
-    pub policy: RulePolicy,
-}
+pub const NOTES: &[&str] = &[
+    "退出村：本期内经县级决定出列（录入出列年度和文号）的行政村。达标情况按今日数据判定（R9，003 §一(一)2、§一(二)）：贫困发生率 = 在档未脱贫人口 ÷ 乡村人口，须低于退出标准；列入全省整自然村搬迁范围的深度贫困村须已搬迁（不搬迁不退出）；县级行业部门须已认定退出指标达标。",
+    "抽检数不低于退出村总数的10%（003 §一(二)3，向上取整）。抽取方法：按“随机种子 + 行政区划代码”的SHA-256值从小到大排序，取前若干个村；同一种子、同一批退出村，抽取结果相同，可复核。",
+    "“抽检核实情况”由抽检组实地核实后填写；“整村搬迁”按县级录入的深度贫困村、整村搬迁范围和搬迁完成情况填列。",
+];
 
 /// The seed used when none is asked for: the period's last day as `YYYYMMDD`, so a
 /// report redrawn for the same period draws the same villages.
@@ -62,42 +56,71 @@ pub fn draw<'a>(exiting: &[&'a Village], seed: u64, percent_policy: &RulePolicy)
     ordered
 }
 
-/// Incidence in basis points and whether the village may exit, or `None` without a population.
-fn verdict(v: &Village) -> Option<(u32, bool)> {
-    let population = u32::try_from(v.rural_population?).ok()?;
-    let facts = VillageFacts {
-        remaining_poor: u32::try_from(v.remaining_poor).unwrap_or(u32::MAX),
-        rural_population: population,
-        ..Default::default()
+/// The 达标情况 of a village in words.
+fn standing(v: &Village) -> String {
+    let Some(verdict) = &v.verdict else {
+        return "未录入乡村人口，不能判定".to_owned();
     };
-    assess_village_exit(&facts, &v.policy).ok().map(|e| (e.incidence_basis_points, e.may_exit))
+    let limit = percent(v.policy.village_incidence_limit_basis_points);
+    if verdict.may_exit {
+        return format!("达标（低于{limit}%）");
+    }
+    let reasons: Vec<String> = verdict
+        .unmet
+        .iter()
+        .map(|u| match u {
+            Unmet::Incidence => format!("贫困发生率未降至{limit}%以下"),
+            Unmet::Relocation => "未搬迁（不搬迁不退出）".to_owned(),
+            Unmet::Indicators => "行业部门认定未达标".to_owned(),
+            Unmet::IndicatorsUnrecorded => "行业部门认定未录入".to_owned(),
+        })
+        .collect();
+    format!("未达标：{}", reasons.join("；"))
 }
 
-fn percent(basis_points: u32) -> String {
-    format!("{}.{:02}", basis_points / 100, basis_points % 100)
+/// The whole-village relocation column (不搬迁不退出).
+fn relocation(v: &Village) -> &'static str {
+    match (v.facts.deep_poverty_village, v.facts.whole_village_relocation, v.facts.relocation_done) {
+        (Some(true), Some(true), Some(true)) => "深度贫困村，已整村搬迁",
+        (Some(true), Some(true), _) => "深度贫困村，未整村搬迁",
+        (_, Some(true), Some(true)) => "列入整村搬迁范围，已搬迁",
+        (_, Some(true), _) => "列入整村搬迁范围，未搬迁",
+        (_, Some(false), _) => "不在整村搬迁范围",
+        _ => "未录入",
+    }
 }
 
-/// The 抽检报告 of the unit's villages with the sample drawn by `seed`.
+/// The 抽检报告 of the unit's villages that exited in the period, with the sample drawn by `seed`.
 pub fn report(report: &Report, villages: &[Village], seed: u64) -> Paper {
     let unit_policy = villages.first().map_or_else(RulePolicy::baseline, |v| v.policy.clone());
-    let exiting: Vec<&Village> = villages.iter().filter(|v| verdict(v).is_some_and(|(_, may)| may)).collect();
-    let unknown: Vec<&Village> = villages.iter().filter(|v| verdict(v).is_none()).collect();
-    let minimum = spot_check_minimum(u32::try_from(exiting.len()).unwrap_or(u32::MAX), &unit_policy);
-    let sample = draw(&exiting, seed, &unit_policy);
+    let exited: Vec<&Village> = villages.iter().collect();
+    let unknown: Vec<&Village> = villages.iter().filter(|v| v.verdict.is_none()).collect();
+    let minimum = spot_check_minimum(u32::try_from(exited.len()).unwrap_or(u32::MAX), &unit_policy);
+    let sample = draw(&exited, seed, &unit_policy);
 
-    let captions =
-        ["序号", "村名称", "行政区划代码", "乡村人口", "未脱贫人口", "贫困发生率（%）", "达标情况", "抽检核实情况"];
-    let widths = vec![6.0, 16.0, 16.0, 10.0, 10.0, 12.0, 16.0, 30.0];
+    let captions = [
+        "序号",
+        "村名称",
+        "行政区划代码",
+        "出列年度",
+        "出列文号",
+        "乡村人口",
+        "未脱贫人口",
+        "贫困发生率（%）",
+        "整村搬迁（不搬迁不退出）",
+        "达标情况",
+        "抽检核实情况",
+    ];
+    let widths = vec![6.0, 16.0, 16.0, 8.0, 18.0, 10.0, 10.0, 12.0, 20.0, 24.0, 30.0];
     let mut sheet = Sheet::new(report.title(), widths.len(), widths);
     super::sheet::heading(&mut sheet, report);
     sheet.banner(
         format!(
-            "退出村总数：{}个　应抽检不少于：{}个（{}%）　实际抽检：{}个　随机种子：{seed}　未录入乡村人口未判定：{}个",
-            exiting.len(),
+            "本期退出村总数：{}个　应抽检不少于：{}个（{}%）　实际抽检：{}个　随机种子：{seed}",
+            exited.len(),
             minimum,
             unit_policy.village_spot_check_percent,
             sample.len(),
-            unknown.len()
         ),
         Style::Meta,
     );
@@ -107,35 +130,40 @@ pub fn report(report: &Report, villages: &[Village], seed: u64) -> Paper {
     sheet.repeat_rows = Some((top, top));
     let mut rows = Vec::new();
     for (i, v) in sample.iter().enumerate() {
-        let (basis_points, _) = verdict(v).unwrap_or_default();
-        let limit = percent(v.policy.village_incidence_limit_basis_points);
-        let meets = format!("达标（低于{limit}%）");
+        let incidence = v.verdict.as_ref().map(|e| e.incidence_basis_points);
         sheet.push(
             vec![
                 (Cell::Int(i as i64 + 1), Style::Data),
                 (Cell::text(v.name.as_str()), Style::Data),
                 (Cell::text(v.code.as_str()), Style::Data),
+                (Cell::Int(i64::from(v.exit.year)), Style::Data),
+                (Cell::text(v.exit.document_no.as_str()), Style::Data),
                 (v.rural_population.map_or(Cell::Empty, Cell::Int), Style::Data),
                 (Cell::Int(v.remaining_poor), Style::Data),
-                (Cell::text(percent(basis_points)), Style::Data),
-                (Cell::text(meets.as_str()), Style::Data),
+                (incidence.map_or(Cell::Empty, |bp| Cell::text(percent(bp))), Style::Data),
+                (Cell::text(relocation(v)), Style::Data),
+                (Cell::text(standing(v)), Style::Data),
                 (Cell::Empty, Style::Data),
             ],
             Style::Data,
         );
         rows.push(json!({
-            "code": v.code, "name": v.name, "rural_population": v.rural_population,
-            "remaining_poor": v.remaining_poor, "incidence_basis_points": basis_points, "meets": true,
+            "code": v.code, "name": v.name, "year": v.exit.year, "document_no": v.exit.document_no,
+            "rural_population": v.rural_population, "remaining_poor": v.remaining_poor,
+            "incidence_basis_points": incidence,
+            "meets": v.verdict.as_ref().is_some_and(|e| e.may_exit),
+            "unmet": v.verdict.as_ref().map(|e| e.unmet.clone()).unwrap_or_default(),
+            "relocation": relocation(v),
         }));
     }
     if sample.is_empty() {
-        sheet.banner("（没有可退出的村，无需抽检）", Style::Data);
+        sheet.banner("（本期没有出列的村，无需抽检）", Style::Data);
     }
     let json = json!({
         "layout": "spot_check",
         "columns": captions,
         "seed": seed,
-        "exiting_villages": exiting.iter().map(|v| v.code.clone()).collect::<Vec<_>>(),
+        "exiting_villages": exited.iter().map(|v| v.code.clone()).collect::<Vec<_>>(),
         "minimum": minimum,
         "percent": unit_policy.village_spot_check_percent,
         "sample": rows,
@@ -155,6 +183,14 @@ mod tests {
                 name: format!("村{i}"),
                 rural_population: Some(1000),
                 remaining_poor: 0,
+                facts: Default::default(),
+                exit: crate::assess::village::ExitRecord {
+                    year: 2026,
+                    document_no: format!("县扶贫办〔2026〕{i}号"),
+                    decided_on: "2026-12-01".into(),
+                    decided_by: "county".into(),
+                },
+                verdict: None,
                 policy: RulePolicy::shanxi_003(),
             })
             .collect()

@@ -250,6 +250,13 @@ impl Admin {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        let res =
+            self.http.delete(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn ok_post(&self, path: &str, body: Value) -> Value {
         let (status, value) = self.post(path, body).await;
         assert!((200..300).contains(&status), "POST {path} answered {status}: {value}");

@@ -38,3 +38,4 @@ mod trust_input;
 mod trust_notify;
 mod trust_sync;
 mod trust_uploads;
+mod village_exit;

@@ -292,8 +292,8 @@ async fn paper_forms_have_the_seeds_columns_and_a_page_per_household(backend: Ba
 async fn spot_check_draws_at_least_ten_percent_the_same_way_twice(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed(&app).await;
-    // Fourteen villages with a population and none of their people in the register (all
-    // may exit), and one without a population (not judged).
+    // Fourteen villages the county decided to exit (出列), and one that may exit but was
+    // not decided, so it is not drawn from.
     let mut villages = vec![VILLAGE_1.to_owned(), VILLAGE_2.to_owned()];
     for n in 3..=15 {
         let code = format!("320703001{n:03}");
@@ -305,17 +305,26 @@ async fn spot_check_draws_at_least_ten_percent_the_same_way_twice(backend: Backe
             .await;
         villages.push(code);
     }
-    for code in &villages[..14] {
+    for (i, code) in villages.iter().enumerate() {
         let (status, body) =
             app.admin.put(&format!("/api/v1/villages/{code}/population"), json!({"rural_population": 800})).await;
         assert!(status < 300, "{body}");
+        let (status, body) =
+            app.admin.put(&format!("/api/v1/villages/{code}/facts"), json!({"exit_indicators_met": true})).await;
+        assert!(status < 300, "{body}");
+        if i < 14 {
+            app.admin
+                .ok_post(&format!("/api/v1/villages/{code}/exit"), json!({"year": 2026, "document_no": format!("{i}号")}))
+                .await;
+        }
     }
     let county = Admin::login(&app.base, "county", PASSWORD).await;
     let ask = |seed: u64| format!("/api/v1/reports/spot_check?region_code={TOWNSHIP}&seed={seed}&format=json");
     let first = county.ok_get(&ask(20261220)).await;
     assert_eq!(first["title"], "贫困村退出抽检报告");
     assert_eq!(first["exiting_villages"].as_array().map(Vec::len), Some(14));
-    assert_eq!(first["not_assessed"], json!([villages[14]]));
+    assert_eq!(first["not_assessed"], json!([]));
+    assert!(!first["exiting_villages"].as_array().expect("codes").contains(&json!(villages[14])));
     let sample: Vec<String> = first["sample"]
         .as_array()
         .expect("sample")

@@ -95,7 +95,7 @@ async fn thresholds_are_data_and_households_are_assessed(backend: Backend) {
     assert_eq!(status, 204);
     let village = county.ok_get(&format!("/api/v1/villages/{VILLAGE_1}/exit-assessment")).await;
     assert_eq!(
-        (village["facts"]["remaining_poor"].as_u64(), village["exit"]["may_exit"].as_bool()),
+        (village["facts"]["remaining_poor"].as_u64(), village["exit"]["below_limit"].as_bool()),
         (Some(0), Some(true)),
         "{village}"
     );
