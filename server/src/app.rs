@@ -42,6 +42,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         metrics: Arc::new(Metrics::new()?),
         clock: crate::Clock::default(),
         notice_pages: Arc::new(crate::notices::public::Public::new(guard)),
+        import_jobs: crate::imports::job::Jobs::new(),
     })
 }
 

@@ -5,6 +5,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::gate::Gates;
+use crate::imports::job::Jobs;
 use crate::metrics::Metrics;
 use crate::notices::public::Public;
 use std::sync::Arc;
@@ -20,4 +21,7 @@ pub struct AppState {
     pub notice_pages: Arc<Public>,
     /// Few uploads parsed and reports built at once; the rest wait, then get 503 `busy`.
     pub gates: Gates,
+    /// This server's register import jobs and their progress: its own, never another
+    /// server's in the same process.
+    pub import_jobs: Jobs,
 }

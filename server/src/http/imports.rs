@@ -104,7 +104,7 @@ pub async fn import_register(
     let (file_name, bytes) = file.ok_or_else(bad)?;
     let request = ImportRequest { file_name, bytes, dry_run: params.dry_run };
     let caps = register::caps(&state.config.uploads);
-    let started = job::start(&state.db, &caller, request, &state.gates.parsing, caps).await?;
+    let started = job::start(&state.import_jobs, &state.db, &caller, request, &state.gates.parsing, caps).await?;
     let location = format!("/api/v1/imports/{}", started.id);
     // Half the request timeout at most: the answer must leave before the timeout does.
     let wait = if respond_async {
@@ -123,7 +123,7 @@ pub async fn import_register(
         }
         Err(id) => id,
     };
-    let view = job::get(&state.db, &caller, &id).await?;
+    let view = job::get(&state.import_jobs, &state.db, &caller, &id).await?;
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(view)).into_response())
 }
 
@@ -146,7 +146,7 @@ pub async fn import_job(
     Query(params): Query<JobParams>,
 ) -> ApiResult<Response> {
     let xlsx = wants_xlsx(params.format.as_deref())?;
-    let view = job::get(&state.db, &caller, &id).await?;
+    let view = job::get(&state.import_jobs, &state.db, &caller, &id).await?;
     if !xlsx {
         return Ok(Json(view).into_response());
     }

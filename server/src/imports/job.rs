@@ -3,16 +3,20 @@
 //! request timeout, while the clerk follows its progress (rows read and checked,
 //! households written of the total) and then reads its outcome and report.
 //!
-//! Progress lives in this process's memory: during the write, SQLite's one writer is the
-//! import's transaction, so the row is written before and after it, never during. A
-//! job still `running` in the table but not in this process was cut off by a restart;
-//! it reads as `interrupted`, and since the write is one transaction nothing of it was
-//! kept (unless the cut came between the commit and the row's update, which re-importing
-//! the same file shows: it changes nothing).
+//! Progress lives in the memory of the server that runs the job ([`Jobs`], one per
+//! server in its `AppState`, so that two servers in one process — the e2e harness
+//! starts several — never see each other's jobs): during the write, SQLite's one writer
+//! is the import's transaction, so the row is written before and after it, never
+//! during. Each server is an instance with its own id, kept on the rows of the jobs it
+//! starts. A job still `running` in the table but not live in this server was cut off
+//! (a restart gives a new instance; a task that died leaves none); it reads as
+//! `interrupted`, and since the write is one transaction nothing of it was kept (unless
+//! the cut came between the commit and the row's update, which re-importing the same
+//! file shows: it changes nothing).
 //!
 //! What this must never do: start an import for anyone but a county or administrator
-//! (the register's own scope checks still apply to every household), or show a job to
-//! a user whose region does not cover the importer's.
+//! (the register's own scope checks still apply to every household), show a job to a
+//! user whose region does not cover the importer's, or keep job state in a static.
 
 use super::register::{self, ImportReport, ImportRequest, Step};
 use crate::audit::{self, Actor};
@@ -26,15 +30,64 @@ use jingzhun_mobile_api::errors::ErrorCode;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-/// This server process: a running job of another one was cut off by a restart.
-static INSTANCE: LazyLock<String> = LazyLock::new(|| Uuid::new_v4().to_string());
+/// The import jobs one server runs, with how far they have got: a handle cloned into
+/// its state and into each job's task.
+#[derive(Clone)]
+pub struct Jobs {
+    inner: Arc<JobsInner>,
+}
 
-/// Jobs running in this process, with how far they have got.
-static LIVE: LazyLock<Mutex<HashMap<String, Live>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+struct JobsInner {
+    /// This server: a running job of another instance was cut off by a restart.
+    instance: String,
+    live: Mutex<HashMap<String, Live>>,
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        Jobs::new()
+    }
+}
+
+impl Jobs {
+    /// A new instance, with no job live yet.
+    pub fn new() -> Jobs {
+        Jobs { inner: Arc::new(JobsInner { instance: Uuid::new_v4().to_string(), live: Mutex::new(HashMap::new()) }) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Live>> {
+        self.inner.live.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn live(&self, job: &str) -> Option<Live> {
+        self.lock().get(job).copied()
+    }
+
+    fn update(&self, job: &str, step: Step) {
+        let mut live = self.lock();
+        let Some(live) = live.get_mut(job) else { return };
+        match step {
+            Step::Read { rows } => {
+                live.stage = Stage::Checking;
+                live.rows_total = Some(rows);
+            }
+            Step::Checked { households } => {
+                live.rows_checked = live.rows_total.unwrap_or_default();
+                live.households_total = Some(households);
+            }
+            Step::Planned { households } => live.households_checked = households,
+            Step::Writing { done, .. } => {
+                live.stage = Stage::Writing;
+                live.households_written = done;
+            }
+            Step::Committed => {}
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Live {
@@ -154,6 +207,7 @@ fn prefixes(caller: &Caller) -> Result<Vec<String>, Refusal> {
 /// Takes the upload and starts importing it in its own task. Refuses anyone but a
 /// county or administrator before anything is kept.
 pub async fn start(
+    jobs: &Jobs,
     db: &Db,
     caller: &Caller,
     request: ImportRequest,
@@ -174,7 +228,7 @@ pub async fn start(
             scope.into(),
             request.file_name.as_str().into(),
             request.dry_run.into(),
-            INSTANCE.as_str().into(),
+            jobs.inner.instance.as_str().into(),
             Utc::now().into(),
         ],
     ))
@@ -184,60 +238,40 @@ pub async fn start(
     entry.new_value = Some(serde_json::json!({"file_name": request.file_name, "dry_run": request.dry_run}).to_string());
     audit::record(&*txn, &[entry]).await.map_err(Refusal::internal)?;
     txn.commit().await.map_err(Refusal::internal)?;
-    lock().insert(id.clone(), Live::default());
+    jobs.lock().insert(id.clone(), Live::default());
 
-    let (db, gate, job) = (db.clone(), gate.clone(), id.clone());
+    let (jobs, db, gate, job) = (jobs.clone(), db.clone(), gate.clone(), id.clone());
     let outcome = tokio::spawn(async move {
         // In a task of its own, so that a panic still ends the job as failed.
-        let (run_db, run_actor, run_job) = (db.clone(), actor.clone(), job.clone());
+        let (run_db, run_actor, run_job, run_jobs) = (db.clone(), actor.clone(), job.clone(), jobs.clone());
         let run = tokio::spawn(async move {
-            let progress = move |step: Step| update(&run_job, step);
+            let progress = move |step: Step| run_jobs.update(&run_job, step);
             register::run(&run_db, &run_actor, request, &gate, caps, &progress).await
         });
         let result = run.await.unwrap_or_else(|panicked| Err(Refusal::internal(panicked)));
-        if let Err(err) = finish(&db, &actor, &job, &result).await {
+        if let Err(err) = finish(&db, &actor, jobs.live(&job).unwrap_or_default(), &job, &result).await {
             // The row stays `running`; this process still answers from memory.
             tracing::error!(job = %job, error = %err, "import job: the outcome could not be kept");
             return result;
         }
-        lock().remove(&job);
+        jobs.lock().remove(&job);
         result
     });
     Ok(Started { id, outcome })
 }
 
-fn lock() -> std::sync::MutexGuard<'static, HashMap<String, Live>> {
-    LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn update(job: &str, step: Step) {
-    let mut live = lock();
-    let Some(live) = live.get_mut(job) else { return };
-    match step {
-        Step::Read { rows } => {
-            live.stage = Stage::Checking;
-            live.rows_total = Some(rows);
-        }
-        Step::Checked { households } => {
-            live.rows_checked = live.rows_total.unwrap_or_default();
-            live.households_total = Some(households);
-        }
-        Step::Planned { households } => live.households_checked = households,
-        Step::Writing { done, .. } => {
-            live.stage = Stage::Writing;
-            live.households_written = done;
-        }
-        Step::Committed => {}
-    }
-}
-
 /// Keeps the outcome in the job's row (and an audit entry of how it ended).
-async fn finish(db: &Db, actor: &Actor, job: &str, result: &Result<ImportReport, Refusal>) -> Result<(), DbErr> {
+async fn finish(
+    db: &Db,
+    actor: &Actor,
+    live: Live,
+    job: &str,
+    result: &Result<ImportReport, Refusal>,
+) -> Result<(), DbErr> {
     let (state, report, error_code) = match result {
         Ok(report) => (Stage::Done, serde_json::to_string(report).ok(), None),
         Err(refusal) => (Stage::Failed, None, Some(refusal.code.code().to_owned())),
     };
-    let live = lock().get(job).copied().unwrap_or_default();
     let txn = db.begin_write().await?;
     txn.execute_raw(sql(
         db.backend(),
@@ -265,7 +299,7 @@ async fn finish(db: &Db, actor: &Actor, job: &str, result: &Result<ImportReport,
 
 /// A job, if the caller may see it: its importer, or a county or administrator whose
 /// region covers the importer's. Anyone else is told there is no such job.
-pub async fn get(db: &Db, caller: &Caller, id: &str) -> Result<ImportJob, Refusal> {
+pub async fn get(jobs: &Jobs, db: &Db, caller: &Caller, id: &str) -> Result<ImportJob, Refusal> {
     let mine = prefixes(caller)?;
     let text = format!("SELECT {COLUMNS} FROM import_job WHERE id = ?");
     let row = JobRow::find_by_statement(sql(db.backend(), &text, vec![id.into()]))
@@ -277,11 +311,11 @@ pub async fn get(db: &Db, caller: &Caller, id: &str) -> Result<ImportJob, Refusa
     if row.user_id.as_deref() != Some(caller.user_id.as_str()) && !covered {
         return Err(Refusal::not_found());
     }
-    view(db, row).await
+    view(jobs, db, row).await
 }
 
-async fn view(db: &Db, row: JobRow) -> Result<ImportJob, Refusal> {
-    let live = lock().get(&row.id).copied();
+async fn view(jobs: &Jobs, db: &Db, row: JobRow) -> Result<ImportJob, Refusal> {
+    let live = jobs.live(&row.id);
     let mut stage = match row.state.as_str() {
         "done" => Stage::Done,
         "failed" => Stage::Failed,
@@ -289,7 +323,8 @@ async fn view(db: &Db, row: JobRow) -> Result<ImportJob, Refusal> {
         _ => live.map_or(Stage::Interrupted, |l| l.stage),
     };
     if row.state == "running" && live.is_none() {
-        // Not running here: this process restarted since (or the task died). Keep it so.
+        // Not live in this server: another instance ran it and is gone (a restart), or
+        // its task died here. Keep it so.
         stage = Stage::Interrupted;
         let txn = db.begin_write().await.map_err(Refusal::internal)?;
         txn.execute_raw(sql(
@@ -355,4 +390,23 @@ pub async fn wait(started: Started, wait: std::time::Duration) -> Result<Result<
 /// The refusal of a job's workbook asked before the job has a report.
 pub fn not_finished() -> Refusal {
     Refusal::new(Kind::Conflict, ErrorCode::ImportNotFinished)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_servers_in_one_process_never_share_their_jobs() {
+        let (a, b) = (Jobs::new(), Jobs::new());
+        assert_ne!(a.inner.instance, b.inner.instance, "each server is an instance of its own");
+        a.lock().insert("job".into(), Live::default());
+        a.update("job", Step::Read { rows: 3 });
+        assert_eq!(a.live("job").map(|l| (l.stage, l.rows_total)), Some((Stage::Checking, Some(3))));
+        assert!(b.live("job").is_none(), "the other server reads the job as not running here");
+        b.update("job", Step::Read { rows: 9 });
+        assert_eq!(a.live("job").and_then(|l| l.rows_total), Some(3));
+        let clone = a.clone();
+        assert!(clone.live("job").is_some(), "a clone of the handle is the same server");
+    }
 }
