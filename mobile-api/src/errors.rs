@@ -111,6 +111,7 @@ error_codes! {
     CasesRequired = "cases_required", "异议成立时须指明退回核实的案件", "An upheld objection to the whole notice must name the cases to return to verification";
     ResolutionRequired = "resolution_required", "村级公示无举报后，须提交村民代表会作出决议：请登记决议（会议日期、代表人数、到会人数、同意人数）", "After a village notice with no objection the villagers' representatives' meeting resolves on the list: record its resolution (day, members, present, agreeing)";
     ResolutionNotCarried = "resolution_not_carried", "村民代表会议须有三分之二以上组成人员到会，决定须经到会人员过半数同意", "A representatives' meeting needs two thirds of its members present, and a resolution a majority of those present";
+    NoVerifier = "no_verifier", "该乡镇尚无动态管理工作核查组，村级公示的举报无人核实：请县级先为该乡镇设立核查组（授予核查组角色）再发布", "No verification group (核查组) covers this township, so objections to the village notice could not be investigated: the county must grant the verifier role over the township before it is published";
     ResolutionNotDue = "resolution_not_due", "该公示不是已结束的村级公示，或其案件已不在村民代表会决议环节", "The notice is not a closed village notice, or none of its cases waits for the representatives' resolution";
     // Campaigns and deadlines (C7).
     UnknownMeasure = "unknown_measure", "进度指标无效", "Unknown progress measure for a milestone";

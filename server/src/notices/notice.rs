@@ -4,8 +4,18 @@
 //! transaction with its audit entries, and decides here who may take it (the caller's
 //! grant for the step and region) or read it.
 //!
+//! A village notice is published only where a 核查组 can answer its objections: 002
+//! §三(七) "在村（组）内公开场所公示5天，若有举报，由动态管理工作核查组组织调查核实", and
+//! the group (role `verifier`) is granted township by township by the county alone
+//! (review gap 9). Without an active one over the village's township an objection could
+//! never be answered, the notice would never close and the objection's message would
+//! reach no one; so `publish` refuses with `no_verifier`, telling the county to grant it,
+//! rather than post a list nobody may investigate. (A grant revoked after publishing is
+//! `objections`' concern: the county office answers in the group's stead.)
+//!
 //! What this module must never do: answer in HTTP terms (it refuses with a
-//! [`Refusal`]), or publish a household the internal edge list holds.
+//! [`Refusal`]), or publish a household the internal edge list holds, or publish a
+//! village notice no 核查组 covers.
 
 use super::content::{self, NoticeContent};
 use super::period::{self, DEFAULT_DAYS, MAX_DAYS};
@@ -182,6 +192,24 @@ fn region_level(step: Step) -> &'static str {
         Step::TownshipNotice => "township",
         _ => "county",
     }
+}
+
+/// Whether an active user holds the 核查组 role (`verifier`) over a region containing
+/// `region_code`: who answers objections to a village notice there (002 §三(七)).
+pub(crate) async fn verifier_covers(conn: &impl ConnectionTrait, region_code: &str) -> Result<bool, DbErr> {
+    #[derive(FromQueryResult)]
+    struct GrantRow {
+        region_code: String,
+    }
+    let grants = GrantRow::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT g.region_code FROM role_grant g JOIN app_user u ON u.id = g.user_id \
+         WHERE g.role = ? AND u.active = ?",
+        vec![Role::Verifier.as_str().into(), true.into()],
+    ))
+    .all(conn)
+    .await?;
+    Ok(grants.iter().any(|g| region_code.starts_with(crate::auth::roles::region_prefix(&g.region_code))))
 }
 
 /// The caller's grant to act for notices of `step` in `region_code`.
@@ -450,6 +478,9 @@ pub async fn publish(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> 
     grant_for(caller, row.step, &row.region_code).ok_or_else(Refusal::out_of_scope)?;
     if row.status != "draft" {
         return Err(Refusal::conflict(ErrorCode::NoticeNotDraft));
+    }
+    if row.step == Step::VillageNotice && !verifier_covers(&*txn, &row.region_code).await? {
+        return Err(Refusal::conflict(ErrorCode::NoVerifier));
     }
     txn.execute_raw(sql(
         txn.get_database_backend(),
@@ -888,6 +919,8 @@ pub async fn remind(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr> {
     for Reminder { event, dedup_key, step, region, title, at, extra: (name, value) } in due {
         // An answer falls due with those who investigate (002 §三(七)), the end with the publisher.
         let role = match (event, Step::parse(&step)) {
+            // No 核查组 over the village any more: the county office answers in its stead.
+            (Event::ObjectionDue, Some(Step::VillageNotice)) if !verifier_covers(&*txn, &region).await? => Role::County,
             (Event::ObjectionDue, Some(s)) => s.objections_answered_by(),
             (_, s) => *s.and_then(|s| s.roles().first()).unwrap_or(&Role::Village),
         };

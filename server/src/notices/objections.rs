@@ -7,6 +7,14 @@
 //! the receipt code. The village team sees them on their phones through pull (side
 //! entity `objection`): an open one holds their notice.
 //!
+//! A village notice is published only while a 核查组 covers its township
+//! (`notice::publish`), but the county may revoke the grant while the notice runs. An
+//! objection must then still reach someone who may investigate: it is filed with the
+//! county office (`assigned_level` county; the county is told), and the county may
+//! answer any objection of a village notice no active 核查组 covers any more, as the
+//! office that sets up and stands above the group (002 §三(一)). A group granted again
+//! answers them as well. Never the village team.
+//!
 //! Who may answer is decided here. What this module must never do: let the level whose
 //! list is objected to answer for the investigators, show an objector's whole phone
 //! number or sender address to anyone, or put the objection on a household's own change
@@ -14,7 +22,7 @@
 
 use super::notice::{self, NoticeRow};
 use crate::audit::{Actor, AuditEntry};
-use crate::auth::{Caller, Grant};
+use crate::auth::{Caller, Grant, Role};
 use crate::db::{Db, WriteTxn, sql};
 use crate::error::{Kind, Refusal};
 use crate::notifications::{self, Event, Notification, Recipients};
@@ -302,7 +310,7 @@ pub async fn file(
     let id = Uuid::new_v4().to_string();
     let receipt = new_receipt();
     let due_at = now + chrono::Duration::days(answer_days);
-    let investigators = notice.step.objections_answered_by();
+    let investigators = investigators(&*txn, &notice).await?;
     let level = investigators.as_str();
     txn.execute_raw(sql(
         txn.get_database_backend(),
@@ -435,13 +443,38 @@ pub async fn list(
     Ok(load_where(&db.conn, &condition, values).await?.into_iter().map(|r| r.view).collect())
 }
 
-/// The caller's grant to investigate the objections to this notice (002 §三(七)). A
+/// Who investigates objections to this notice now (002 §三(七)): the step's level, or
+/// the county office for a village notice no active 核查组 covers (its grant was revoked
+/// after publishing), so that an objection never waits for no one.
+async fn investigators(conn: &impl ConnectionTrait, notice: &NoticeRow) -> Result<Role, DbErr> {
+    let role = notice.step.objections_answered_by();
+    if role == Role::Verifier && !notice::verifier_covers(conn, &notice.region_code).await? {
+        return Ok(Role::County);
+    }
+    Ok(role)
+}
+
+/// The roles that may answer an objection assigned to `assigned_level` on this notice:
+/// whoever investigates now, and the level it was filed with.
+async fn answering_roles(
+    conn: &impl ConnectionTrait,
+    notice: &NoticeRow,
+    assigned_level: &str,
+) -> Result<Vec<Role>, DbErr> {
+    let mut roles = vec![investigators(conn, notice).await?];
+    if let Some(assigned) = Role::parse(assigned_level).filter(|r| !roles.contains(r)) {
+        roles.push(assigned);
+    }
+    Ok(roles)
+}
+
+/// The caller's grant to investigate objections to this notice as one of `roles`. A
 /// caller who reads the notice's region but may not answer (the village team whose list
 /// it is, a township for a village notice) is told `forbidden`; anyone else
 /// `out_of_scope`.
-fn investigator_grant(caller: &Caller, notice: &NoticeRow) -> Result<Grant, Refusal> {
-    let role = notice.step.objections_answered_by();
-    let grant = caller.grants.iter().find(|g| g.role == role && notice.region_code.starts_with(&g.prefix)).cloned();
+fn investigator_grant(caller: &Caller, notice: &NoticeRow, roles: &[Role]) -> Result<Grant, Refusal> {
+    let grant =
+        caller.grants.iter().find(|g| roles.contains(&g.role) && notice.region_code.starts_with(&g.prefix)).cloned();
     match grant {
         Some(grant) => Ok(grant),
         None if caller.reads_region(&notice.region_code) => Err(Refusal::forbidden()),
@@ -472,7 +505,8 @@ pub async fn answer(
     let row =
         load_where(&*txn, "o.id = ?", vec![id.into()]).await?.into_iter().next().ok_or_else(Refusal::not_found)?;
     let notice = notice::load_by(&*txn, "id", &row.view.notice_id).await?.ok_or_else(Refusal::not_found)?;
-    let grant = investigator_grant(caller, &notice)?;
+    let roles = answering_roles(&*txn, &notice, &row.view.assigned_level).await?;
+    let grant = investigator_grant(caller, &notice, &roles)?;
     if row.view.status != "open" {
         return Err(Refusal::conflict(ErrorCode::ObjectionAnswered));
     }
@@ -578,10 +612,16 @@ pub async fn dismiss_many(
     }
     let txn = db.begin_write().await?;
     let notice = notice::load_by(&*txn, "id", notice_id).await?.ok_or_else(Refusal::not_found)?;
-    investigator_grant(caller, &notice)?;
     let open = load_where(&*txn, "o.notice_id = ? AND o.status = 'open'", vec![notice_id.into()]).await?;
+    // Whoever investigates now may dismiss every open objection; the level one was
+    // filed with (the county, while no 核查组 covered the village) only its own.
+    let now_role = investigators(&*txn, &notice).await?;
+    let mut roles = vec![now_role];
+    roles.extend(open.iter().filter_map(|r| Role::parse(&r.view.assigned_level)).filter(|r| *r != now_role));
+    let grant = investigator_grant(caller, &notice, &roles)?;
     let chosen: Vec<&Row> = open
         .iter()
+        .filter(|r| grant.role == now_role || r.view.assigned_level == grant.role.as_str())
         .filter(|r| bulk.objection_ids.contains(&r.view.id) || source.is_some_and(|label| r.view.source == label))
         .take(MAX_BULK)
         .collect();

@@ -38,4 +38,5 @@ mod trust_input;
 mod trust_notify;
 mod trust_sync;
 mod trust_uploads;
+mod verifier_guard;
 mod village_exit;
