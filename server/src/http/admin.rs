@@ -101,6 +101,52 @@ pub struct UserBody {
     pub name: String,
     pub active: bool,
     pub roles: Vec<GrantBody>,
+    /// Masked in lists (`138****0001`); whole on the user's own record.
+    pub phone: Option<String>,
+    /// Masked in lists (`z***@example.com`); whole on the user's own record.
+    pub email: Option<String>,
+    /// 性别, a code of the `sex` table (`PUT /api/v1/users/{id}/profile`).
+    pub sex: Option<String>,
+    /// 政治面貌, a code of the `political_status` table.
+    pub political_status: Option<String>,
+    /// 帮扶（选派）单位.
+    pub work_unit: Option<String>,
+}
+
+impl UserBody {
+    fn of(
+        user: crate::db::entities::app_user::Model,
+        roles: Vec<GrantBody>,
+        profile: registry::users::Profile,
+    ) -> Self {
+        UserBody {
+            id: user.id,
+            username: user.username,
+            name: user.name,
+            active: user.active,
+            roles,
+            phone: profile.phone,
+            email: profile.email,
+            sex: profile.sex,
+            political_status: profile.political_status,
+            work_unit: profile.work_unit,
+        }
+    }
+}
+
+/// `GET /api/v1/users` filters and pages; without `page` and `per_page` it lists all.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct UserListParams {
+    /// Users holding this role (in `region_code`, if given).
+    pub role: Option<Role>,
+    /// Users with a grant in this region or below it.
+    pub region_code: Option<String>,
+    /// A part of the username or the name.
+    pub q: Option<String>,
+    /// From 1.
+    pub page: Option<u32>,
+    /// At most 200; 50 when only `page` is given.
+    pub per_page: Option<u32>,
 }
 
 /// Creates a user with at least one role, each below the caller's own and inside their region.
@@ -123,25 +169,40 @@ pub async fn create_user(
         },
     )
     .await?;
-    Ok(Json(UserBody { id: user.id, username: user.username, name: user.name, active: user.active, roles: body.roles }))
+    let profile =
+        registry::users::Profile { phone: user.phone.clone(), email: user.email.clone(), ..Default::default() };
+    Ok(Json(UserBody::of(user, body.roles, profile)))
 }
 
-/// Users with a role in a region the caller manages.
-#[utoipa::path(get, path = "/api/v1/users", tag = "admin", responses((status = 200, body = [UserBody])), security(("bearer" = [])))]
-pub async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<UserBody>>> {
-    let listed = registry::users::list(&state.db.conn, &Actor::of(&caller)).await?;
-    Ok(Json(
-        listed
-            .into_iter()
-            .map(|registry::users::Listed { user, roles }| UserBody {
-                id: user.id,
-                username: user.username,
-                name: user.name,
-                active: user.active,
-                roles: roles.into_iter().map(|(role, region_code)| GrantBody { role, region_code }).collect(),
-            })
-            .collect(),
-    ))
+/// Users with a role in a region the caller manages, by username, with their officer
+/// particulars (phone and e-mail masked); filtered by role, region and a part of the
+/// username or name, and paged when `page` or `per_page` is given. `X-Total-Count` says
+/// how many users the filter matches in all.
+#[utoipa::path(get, path = "/api/v1/users", tag = "admin", params(UserListParams),
+    responses((status = 200, body = [UserBody], headers(("x-total-count" = usize, description = "users matching the filter, on all pages")))),
+    security(("bearer" = [])))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<UserListParams>,
+) -> ApiResult<([(axum::http::HeaderName, String); 1], Json<Vec<UserBody>>)> {
+    let filter = registry::users::UserFilter {
+        role: params.role,
+        region_code: params.region_code,
+        q: params.q,
+        page: params.page,
+        per_page: params.per_page,
+    };
+    let page = registry::users::list(&state.db.conn, &Actor::of(&caller), &filter).await?;
+    let users = page
+        .users
+        .into_iter()
+        .map(|registry::users::Listed { user, roles, profile }| {
+            let roles = roles.into_iter().map(|(role, region_code)| GrantBody { role, region_code }).collect();
+            UserBody::of(user, roles, profile)
+        })
+        .collect();
+    Ok(([(axum::http::HeaderName::from_static("x-total-count"), page.total.to_string())], Json(users)))
 }
 
 /// Grants a user inside the caller's region a role below the caller's own.
@@ -187,7 +248,12 @@ pub async fn set_user_active(
         .into_iter()
         .map(|(role, region_code)| GrantBody { role, region_code })
         .collect();
-    Ok(Json(UserBody { id: user.id, username: user.username, name: user.name, active: user.active, roles }))
+    let profile = registry::users::profiles(&state.db.conn, std::slice::from_ref(&user.id))
+        .await
+        .map_err(crate::error::Refusal::internal)?
+        .remove(&user.id)
+        .unwrap_or_default();
+    Ok(Json(UserBody::of(user, roles, profile)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

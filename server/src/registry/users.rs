@@ -1,4 +1,8 @@
-//! Users and their region-scoped roles.
+//! Users and their region-scoped roles, with the officer particulars the register
+//! prints (性别, 政治面貌, 帮扶单位); the listing filters and pages them for a manager.
+//!
+//! What this must never do: list a user to someone who manages none of their regions, or
+//! show a phone number or e-mail address whole in a list.
 
 use super::{Actor, RegistryError};
 use crate::audit;
@@ -157,38 +161,147 @@ async fn hash(password: &str) -> Result<String, RegistryError> {
         .map_err(|_| RegistryError::Invalid("could not hash the password"))
 }
 
-/// A user with their roles, as listed.
+/// A user with their roles and particulars, as listed.
 pub struct Listed {
     pub user: app_user::Model,
     pub roles: Vec<(Role, String)>,
+    pub profile: Profile,
+}
+
+/// A user's contact and officer particulars (migration 000027).
+#[derive(Debug, Clone, Default, sea_orm::FromQueryResult)]
+pub struct Profile {
+    pub id: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// A code of the `sex` table.
+    pub sex: Option<String>,
+    /// A code of the `political_status` table.
+    pub political_status: Option<String>,
+    /// 帮扶（选派）单位.
+    pub work_unit: Option<String>,
+}
+
+impl Profile {
+    /// As a list shows it: the phone and the e-mail address masked (a list is copied and
+    /// passed around; the whole number is on the user's own record).
+    pub fn masked(self) -> Profile {
+        Profile {
+            phone: self.phone.as_deref().map(validate::mask_phone),
+            email: self.email.as_deref().map(|e| match e.split_once('@') {
+                Some((local, domain)) => format!("{}***@{domain}", local.chars().next().unwrap_or('*')),
+                None => "***".into(),
+            }),
+            ..self
+        }
+    }
+}
+
+/// Which users a listing shows, and which page of them.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Users holding this role (in a region the filter's region contains, if given).
+    pub role: Option<Role>,
+    /// Users with a grant in this region or below it.
+    pub region_code: Option<String>,
+    /// A part of the username or the name.
+    pub q: Option<String>,
+    /// From 1. Without `page` and `per_page` the whole list, as before paging existed.
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// Most users on one page.
+pub const MAX_PER_PAGE: u32 = 200;
+const DEFAULT_PER_PAGE: u32 = 50;
+
+/// One page of a listing and how many users the filter matches in all.
+pub struct Page {
+    pub users: Vec<Listed>,
+    pub total: usize,
 }
 
 /// Users with a role in a region the actor manages, by username, each with all their
-/// roles. Managers only.
-pub async fn list(conn: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<Listed>, RegistryError> {
+/// roles and particulars (phone and e-mail masked), filtered and paged. Managers only.
+pub async fn list(conn: &impl ConnectionTrait, actor: &Actor, filter: &UserFilter) -> Result<Page, RegistryError> {
     if !actor.manages_any_region() {
         return Err(RegistryError::Forbidden(ErrorCode::Forbidden));
     }
+    let region_prefix = filter.region_code.as_deref().map(crate::auth::roles::region_prefix);
+    // Role and region match one grant: an officer in one village who is the village team
+    // of another is not an officer of the second.
+    let matches = |g: &role_grant::Model| {
+        filter.role.is_none_or(|r| g.role == r.as_str())
+            && region_prefix.is_none_or(|prefix| g.region_code.starts_with(prefix))
+    };
     let grants = role_grant::Entity::find().order_by_asc(role_grant::Column::UserId).all(conn).await?;
-    let mut ids: Vec<String> =
-        grants.iter().filter(|g| actor.manages_region(&g.region_code)).map(|g| g.user_id.clone()).collect();
+    let managed: std::collections::HashSet<&str> =
+        grants.iter().filter(|g| actor.manages_region(&g.region_code)).map(|g| g.user_id.as_str()).collect();
+    let mut ids: Vec<String> = grants
+        .iter()
+        .filter(|g| managed.contains(g.user_id.as_str()) && matches(g))
+        .map(|g| g.user_id.clone())
+        .collect();
     ids.dedup();
-    let users = app_user::Entity::find()
-        .filter(app_user::Column::Id.is_in(ids))
-        .order_by_asc(app_user::Column::Username)
-        .all(conn)
-        .await?;
-    Ok(users
-        .into_iter()
-        .map(|user| {
-            let roles = grants
-                .iter()
-                .filter(|g| g.user_id == user.id)
-                .filter_map(|g| Role::parse(&g.role).map(|role| (role, g.region_code.clone())))
-                .collect();
-            Listed { user, roles }
-        })
-        .collect())
+    let mut users = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        users.extend(app_user::Entity::find().filter(app_user::Column::Id.is_in(chunk.to_vec())).all(conn).await?);
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let q = q.to_lowercase();
+        users.retain(|u| u.username.to_lowercase().contains(&q) || u.name.to_lowercase().contains(&q));
+    }
+    users.sort_by(|a, b| a.username.cmp(&b.username));
+    let total = users.len();
+    if filter.page.is_some() || filter.per_page.is_some() {
+        let per_page = filter.per_page.unwrap_or(DEFAULT_PER_PAGE).clamp(1, MAX_PER_PAGE) as usize;
+        let page = filter.page.unwrap_or(1).max(1) as usize;
+        users = users.into_iter().skip((page - 1).saturating_mul(per_page)).take(per_page).collect();
+    }
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let mut profiles = profiles(conn, &ids).await?;
+    Ok(Page {
+        users: users
+            .into_iter()
+            .map(|user| {
+                let roles = grants
+                    .iter()
+                    .filter(|g| g.user_id == user.id)
+                    .filter_map(|g| Role::parse(&g.role).map(|role| (role, g.region_code.clone())))
+                    .collect();
+                let profile = profiles.remove(&user.id).unwrap_or_default().masked();
+                Listed { user, roles, profile }
+            })
+            .collect(),
+        total,
+    })
+}
+
+/// The particulars of these users, by id, whole: for one user's own record, or to mask.
+pub async fn profiles(
+    conn: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, Profile>, sea_orm::DbErr> {
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let text = format!(
+            "SELECT id, phone, email, sex, political_status, work_unit FROM app_user WHERE id IN ({})",
+            crate::db::placeholders(chunk.len())
+        );
+        let values = chunk.iter().map(|id| id.as_str().into()).collect();
+        let rows = <Profile as sea_orm::FromQueryResult>::find_by_statement(crate::db::sql(
+            conn.get_database_backend(),
+            &text,
+            values,
+        ));
+        for row in rows.all(conn).await? {
+            found.insert(row.id.clone(), row);
+        }
+    }
+    Ok(found)
 }
 
 /// A user's grants as (role, region), for the actor's `manages_user` check.

@@ -38,5 +38,6 @@ mod trust_input;
 mod trust_notify;
 mod trust_sync;
 mod trust_uploads;
+mod users_listed;
 mod verifier_guard;
 mod village_exit;
