@@ -5,7 +5,9 @@
 //! household (or left blank after its first row). Headers follow the national system's
 //! 对照表 (004 附件2): a header is recognised by its field code (`A4`, `A27a`) or by its
 //! Chinese name, so `A4 居民身份证(残疾人证)号码`, `A4` and `证件号码` all name the ID
-//! number. `docs/register-import.md` lists every column.
+//! number. `docs/register-import.md` lists every column. A person without an ID card
+//! is written as sync takes them (`validate::member_identity`): `A3 证件类型` 无证件 and
+//! a `无证件原因` with A4 blank, or a 20-character 残疾人证 number in A4.
 //!
 //! What this must never do: touch the database, or decide what a value means beyond
 //! turning the text an office writes (a label like 国家 or 是) into the wire form; the
@@ -44,7 +46,9 @@ pub struct Column {
     /// Other names offices give the column.
     pub aliases: &'static [&'static str],
     pub target: Target,
-    /// A file without this column is refused whole.
+    /// A file without this column is refused whole, and so is a row with this cell
+    /// blank, except the ID number: `register` asks `validate::member_identity` whether
+    /// the row says why it has none.
     pub required: bool,
 }
 
@@ -100,11 +104,14 @@ pub static COLUMNS: &[Column] = &[
     col(Some("A48"), "A48 是否通广播电视", H("has_radio_tv"), false),
     col(Some("A1"), "A1 姓名", M("name"), true),
     col(Some("A2"), "A2 性别", M("sex"), true),
-    col(Some("A3"), "A3 证件类型", M("id_type"), false),
+    alias(col(Some("A3"), "A3 证件类型", M("id_type"), false), &["证件类型"]),
+    // Required as a column, not as a cell: a person without a document (an unregistered
+    // newborn) leaves it blank and says why in the two columns around it.
     alias(
         col(Some("A4"), "A4 证件号码", M("id_number"), true),
-        &["居民身份证(残疾人证)号码", "身份证号码", "公民身份号码"],
+        &["居民身份证(残疾人证)号码", "身份证号码", "公民身份号码", "证件号码"],
     ),
+    alias(col(None, "无证件原因", M("no_id_reason"), false), &["无证件说明", "无身份证原因"]),
     col(Some("A5"), "A5 与户主关系", M("relation"), true),
     col(Some("A6"), "A6 民族", M("ethnicity"), false),
     col(Some("A7"), "A7 政治面貌", M("political_status"), false),
@@ -270,6 +277,8 @@ mod tests {
         assert_eq!(column_of("A4 居民身份证(残疾人证) 号码").map(|c| c.target), Some(Target::Member("id_number")));
         assert_eq!(column_of("A4").map(|c| c.target), Some(Target::Member("id_number")));
         assert_eq!(column_of("身份证号码").map(|c| c.target), Some(Target::Member("id_number")));
+        assert_eq!(column_of("证件类型").map(|c| c.target), Some(Target::Member("id_type")));
+        assert_eq!(column_of("无证件原因").map(|c| c.target), Some(Target::Member("no_id_reason")));
         assert_eq!(column_of("A29d 养老保险金（元）").map(|c| c.header), None, "income is not imported");
         assert_eq!(
             column_of("A36a退耕还林面积(亩)").map(|c| c.target),
@@ -287,6 +296,9 @@ mod tests {
         let flag = fields::MEMBER.field("dibao_recipient").expect("flag");
         assert_eq!(wire_value(flag, "是"), Json::Bool(true));
         assert_eq!(wire_value(flag, "也许"), Json::from("也许"));
+        let id_type = fields::MEMBER.field("id_type").expect("id_type");
+        assert_eq!(wire_value(id_type, "无证件"), Json::from("none"));
+        assert_eq!(wire_value(id_type, "残疾人证"), Json::from("disability_card"));
         assert_eq!(cell_name(0, 2), "A2");
         assert_eq!(cell_name(27, 10), "AB10");
         assert_eq!(date("2016年5月1日"), chrono::NaiveDate::from_ymd_opt(2016, 5, 1));

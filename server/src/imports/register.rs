@@ -9,8 +9,18 @@
 //! records through `crate::records` (versions, change log so phones in scope pull the
 //! households, audit entries signed by the actor), officers through
 //! `crate::registry::assignments`. Re-importing the same file matches households by
-//! household number (else the head's ID number) and members by ID number, and changes
-//! nothing.
+//! household number (else the head's ID number) and changes nothing.
+//!
+//! Members are matched inside the matched household only, by person: the first 18
+//! characters of the number (`validate::person_id`: a 残疾人证 is its holder's ID card
+//! plus category and grade). A person without a number (证件类型 无证件, with the reason
+//! sync asks for, `validate::member_identity`) is matched by (name, relation to the
+//! head): the layout has no birth-date column, the 对照表 reads it off the number such a
+//! person lacks. That key is unique inside a household or the row is refused, and is
+//! never looked up across households, so two unregistered children of one name in two
+//! families stay two people. A file person with a number not yet stored is also looked
+//! for by that key among the household's members without one (a newborn registered
+//! since), so she gains her number rather than a twin.
 //!
 //! What this must never do: write outside the importer's county (or administrator)
 //! region, set a status other than registered / exited / removed (this and the
@@ -79,6 +89,13 @@ pub struct ImportReport {
     pub households: Counts,
     pub members: Counts,
     pub assignments_created: usize,
+    /// Of the file's members, those without any number (证件类型 无证件: an unregistered
+    /// newborn), kept 系统外 until they have one (001 附件1 note 3).
+    #[serde(default)]
+    pub members_without_number: usize,
+    /// Of the file's members, those with a 20-character 残疾人证 number.
+    #[serde(default)]
+    pub members_with_disability_card: usize,
     /// Headers the import does not read (income and the like are left to the phones).
     pub ignored_columns: Vec<String>,
     pub errors_total: usize,
@@ -113,6 +130,12 @@ impl ImportReport {
             self.assignments_created,
             self.errors_total
         ));
+        if self.members_without_number + self.members_with_disability_card > 0 {
+            lines.push(format!(
+                "其中无证件 {} 人（系统外管理）、残疾人证 {} 人",
+                self.members_without_number, self.members_with_disability_card
+            ));
+        }
         if self.errors_total == 0 && self.changes_nothing() {
             lines.push("与已有数据一致，无需更改".to_owned());
         }
@@ -244,16 +267,60 @@ struct FileHousehold {
 
 struct FileMember {
     line: usize,
-    id_number: String,
+    /// The person's number (ID card or 残疾人证); None for a person without a document.
+    id_number: Option<String>,
     values: BTreeMap<&'static str, FieldValue>,
+}
+
+impl FileMember {
+    /// Who the person is when the file gives no number: name and relation to the head,
+    /// inside one household (there is no birth date column to add: the 对照表 derives
+    /// it from the number this person lacks).
+    fn unnumbered_key(&self) -> Option<(String, String)> {
+        if self.id_number.is_some() {
+            return None;
+        }
+        name_relation(self.values.get("name"), self.values.get("relation"))
+    }
+}
+
+fn name_relation(name: Option<&FieldValue>, relation: Option<&FieldValue>) -> Option<(String, String)> {
+    match (name, relation) {
+        (Some(FieldValue::Text(name)), Some(FieldValue::Text(relation))) => {
+            Some((name.trim().to_owned(), relation.clone()))
+        }
+        _ => None,
+    }
+}
+
+fn text_of<'a>(values: &'a BTreeMap<&'static str, FieldValue>, name: &str) -> Option<&'a str> {
+    match values.get(name) {
+        Some(FieldValue::Text(t)) => Some(t.as_str()),
+        _ => None,
+    }
+}
+
+/// The 证件类型 a number implies when the file gives none: a 20-character number can only
+/// be a 残疾人证 (its holder's ID number, category and grade), so the record says so.
+fn implied_id_type(values: &mut BTreeMap<&'static str, FieldValue>) {
+    if !values.contains_key("id_type")
+        && text_of(values, "id_number").is_some_and(|n| n.len() == validate::DISABILITY_CARD_LEN)
+    {
+        values.insert("id_type", FieldValue::Text("disability_card".into()));
+    }
 }
 
 /// Checks each row's cells with the catalogue's validators and gathers households.
 fn check_rows(rows: &[Row], errors: &mut Errors) -> Vec<FileHousehold> {
     let mut households: Vec<FileHousehold> = Vec::new();
     let mut by_number: HashMap<String, usize> = HashMap::new();
+    // By person (`validate::person_id`): a 残疾人证 and the ID card under it are one person.
     let mut seen_ids: HashSet<String> = HashSet::new();
+    // (household, name, relation) of the people without a number: the key a re-import
+    // finds them by, so it must be unique inside a household, and only there.
+    let mut seen_unnumbered: HashSet<(usize, String, String)> = HashSet::new();
     let number_col = column_index(Target::HouseholdNumber);
+    let id_col = column_index(Target::Member("id_number"));
     for row in rows {
         let text = |at: usize| row.cells.get(&at).map(|(_, t)| t.as_str());
         let Some(number) = text(number_col) else {
@@ -278,6 +345,7 @@ fn check_rows(rows: &[Row], errors: &mut Errors) -> Vec<FileHousehold> {
         let first = household.first_line == row.line;
         let mut member = BTreeMap::new();
         let mut causes = Vec::new();
+        let mut id_failed = false;
         for (at, column) in COLUMNS.iter().enumerate() {
             let cell = text(at);
             match column.target {
@@ -295,7 +363,8 @@ fn check_rows(rows: &[Row], errors: &mut Errors) -> Vec<FileHousehold> {
                         continue;
                     }
                     let Some(cell) = cell else {
-                        if column.required {
+                        // A blank ID number is judged with the row's type and reason below.
+                        if column.required && at != id_col {
                             errors.cell(row.line, at, ErrorCode::Required);
                         }
                         continue;
@@ -308,7 +377,10 @@ fn check_rows(rows: &[Row], errors: &mut Errors) -> Vec<FileHousehold> {
                         Ok(value) => {
                             household.values.insert(field.name, value);
                         }
-                        Err(code) => errors.cell(row.line, at, code),
+                        Err(code) => {
+                            id_failed |= at == id_col;
+                            errors.cell(row.line, at, code);
+                        }
                     }
                 }
                 Target::PovertyCause if first => {
@@ -355,13 +427,35 @@ fn check_rows(rows: &[Row], errors: &mut Errors) -> Vec<FileHousehold> {
                 errors.cell(row.line, column_index(Target::ExitYear), ErrorCode::Required);
             }
         }
-        if let Some(FieldValue::Text(id)) = member.get("id_number").cloned() {
-            if !seen_ids.insert(id.clone()) {
-                errors.cell(row.line, column_index(Target::Member("id_number")), ErrorCode::DuplicatePerson);
+        if member.is_empty() || id_failed {
+            continue;
+        }
+        implied_id_type(&mut member);
+        let id_number = text_of(&member, "id_number").map(str::to_owned);
+        let identity = validate::member_identity(
+            text_of(&member, "id_type"),
+            id_number.as_deref(),
+            text_of(&member, "no_id_reason"),
+        );
+        if let Err((field, code)) = identity {
+            errors.cell(row.line, column_index(Target::Member(field)), code);
+            continue;
+        }
+        let member = FileMember { line: row.line, id_number, values: member };
+        if let Some(id) = &member.id_number {
+            if !seen_ids.insert(validate::person_id(id).to_owned()) {
+                errors.cell(row.line, id_col, ErrorCode::DuplicatePerson);
                 continue;
             }
-            household.members.push(FileMember { line: row.line, id_number: id, values: member });
+        } else if let Some((name, relation)) = member.unnumbered_key()
+            && !seen_unnumbered.insert((index, name, relation))
+        {
+            // Two people without a number, of one name and relation in one household,
+            // could never be told apart again on re-import.
+            errors.cell(row.line, column_index(Target::Member("name")), ErrorCode::DuplicatePerson);
+            continue;
         }
+        household.members.push(member);
     }
     for household in &households {
         let heads: Vec<_> = household.members.iter().filter(|m| is_head(m)).collect();
@@ -444,8 +538,8 @@ struct Plan {
     file: FileHousehold,
     /// The stored household it matches, with its register columns.
     existing: Option<(Record, RegisterRow)>,
-    /// Stored members of that household, by ID number.
-    members: HashMap<String, Record>,
+    /// The stored member each of the file's members is (in the file's order), if any.
+    matches: Vec<Option<Record>>,
     /// Officers (user id) to assign who are not assigned yet.
     new_officers: Vec<String>,
 }
@@ -482,17 +576,33 @@ async fn plan(
     .into_iter()
     .filter_map(|r| Some((r.household_number?, r.id)))
     .collect();
-    let ids: Vec<String> = households.iter().flat_map(|h| h.members.iter().map(|m| m.id_number.clone())).collect();
-    let people: HashMap<String, PersonRow> = rows_in::<PersonRow>(
+    // Stored people by person (`validate::person_id`): the index finds the numbers as the
+    // file writes them and the ID numbers under its 残疾人证; one scan finds the few stored
+    // 残疾人证 whose holder the file writes by ID card alone.
+    let numbers: HashSet<&str> =
+        households.iter().flat_map(|h| h.members.iter().filter_map(|m| m.id_number.as_deref())).collect();
+    let persons: HashSet<&str> = numbers.iter().map(|n| validate::person_id(n)).collect();
+    let keys: Vec<String> = numbers.union(&persons).map(|n| (*n).to_owned()).collect();
+    let mut found: Vec<PersonRow> = rows_in::<PersonRow>(
         conn,
         "SELECT household_id, id_number FROM member WHERE active AND id_number IN",
         "",
-        &ids,
+        &keys,
     )
-    .await?
-    .into_iter()
-    .map(|p| (p.id_number.clone(), p))
-    .collect();
+    .await?;
+    if !persons.is_empty() {
+        let cards = sql(
+            conn.get_database_backend(),
+            "SELECT household_id, id_number FROM member WHERE active AND LENGTH(id_number) = ?",
+            vec![Value::from(validate::DISABILITY_CARD_LEN as i64)],
+        );
+        found.extend(PersonRow::find_by_statement(cards).all(conn).await?);
+    }
+    let people: HashMap<String, PersonRow> = found
+        .into_iter()
+        .filter(|p| persons.contains(validate::person_id(&p.id_number)))
+        .map(|p| (validate::person_id(&p.id_number).to_owned(), p))
+        .collect();
     let usernames: Vec<String> = households
         .iter()
         .flat_map(|h| h.officers.iter().flat_map(|(_, names)| split_names(names)))
@@ -515,7 +625,11 @@ async fn plan(
     // Which stored household each file household is.
     let mut matched: Vec<Option<String>> = Vec::with_capacity(households.len());
     for household in &households {
-        let head = household.members.iter().find(|m| is_head(m)).and_then(|m| people.get(&m.id_number));
+        let head = household
+            .members
+            .iter()
+            .find(|m| is_head(m))
+            .and_then(|m| people.get(validate::person_id(m.id_number.as_deref()?)));
         let by_no = by_number.get(&household.number);
         match (by_no, head) {
             (Some(a), Some(b)) if *a != b.household_id => {
@@ -540,12 +654,12 @@ async fn plan(
     .into_iter()
     .map(|r| (r.id.clone(), r))
     .collect();
-    let mut stored_members: HashMap<String, HashMap<String, Record>> = HashMap::new();
+    let mut stored_members: HashMap<String, Vec<Record>> = HashMap::new();
     for member in records::load_by_households(conn, &MEMBER, &matched_ids).await? {
         if member.flag("active") != Some(false)
-            && let (Some(h), Some(id)) = (member.text("household_id"), member.text("id_number"))
+            && let Some(h) = member.text("household_id")
         {
-            stored_members.entry(h.to_owned()).or_default().insert(id.to_owned(), member.clone());
+            stored_members.entry(h.to_owned()).or_default().push(member.clone());
         }
     }
     let assigned: HashSet<(String, String)> = rows_in::<AssignedRow>(
@@ -560,7 +674,7 @@ async fn plan(
     .collect();
 
     let mut plans = Vec::with_capacity(households.len());
-    for (household, target) in households.into_iter().zip(matched) {
+    for (mut household, target) in households.into_iter().zip(matched) {
         let line = household.first_line;
         if !household.region.is_empty() {
             if !in_scope(&household.region) {
@@ -584,7 +698,7 @@ async fn plan(
         }
         let household_id = existing.as_ref().map(|(r, _)| r.id.clone());
         for member in &household.members {
-            if let Some(person) = people.get(&member.id_number)
+            if let Some(person) = member.id_number.as_deref().and_then(|n| people.get(validate::person_id(n)))
                 && Some(&person.household_id) != household_id.as_ref()
             {
                 // R8: a person is in one household at a time.
@@ -606,10 +720,77 @@ async fn plan(
                 }
             }
         }
-        let members = household_id.as_ref().and_then(|h| stored_members.remove(h)).unwrap_or_default();
-        plans.push(Plan { file: household, existing, members, new_officers });
+        let stored = household_id.as_ref().and_then(|h| stored_members.remove(h)).unwrap_or_default();
+        let matches = match_members(&mut household.members, &stored, errors);
+        plans.push(Plan { file: household, existing, matches, new_officers });
     }
     Ok(plans)
+}
+
+/// The stored member each of a household's file members is. A number finds its person
+/// (an ID card and the 残疾人证 on it are one); a person without one, or whose number
+/// is not stored yet, is found by name and relation to the head among the members
+/// stored without a number (a newborn registered since), and only inside this
+/// household: two children of one name in two households are never one person. A file
+/// person without a number whose namesake is stored with one matches them, and the
+/// identity check then names the stale row rather than adding the person twice.
+fn match_members(members: &mut [FileMember], stored: &[Record], errors: &mut Errors) -> Vec<Option<Record>> {
+    let id_col = column_index(Target::Member("id_number"));
+    let name_col = column_index(Target::Member("name"));
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut matches = Vec::with_capacity(members.len());
+    for member in members.iter_mut() {
+        let by_number = member.id_number.as_deref().map(validate::person_id).and_then(|person| {
+            stored.iter().find(|r| r.text("id_number").is_some_and(|n| validate::person_id(n) == person))
+        });
+        let found = match by_number {
+            Some(record) => Ok(Some(record)),
+            None => {
+                let key = name_relation(member.values.get("name"), member.values.get("relation"));
+                let same: Vec<&Record> = stored
+                    .iter()
+                    .filter(|r| member.id_number.is_none() || r.text("id_number").is_none())
+                    .filter(|r| key.is_some() && name_relation(Some(r.value("name")), Some(r.value("relation"))) == key)
+                    .collect();
+                match same.as_slice() {
+                    [] => Ok(None),
+                    [one] => Ok(Some(*one)),
+                    _ => Err(()),
+                }
+            }
+        };
+        let record = match found {
+            Ok(Some(record)) if !taken.insert(record.id.clone()) => Err(()),
+            other => other,
+        };
+        let Ok(record) = record else {
+            // Two stored people (or two of the file's) the row could be: never guess.
+            errors.cell(member.line, name_col, ErrorCode::DuplicatePerson);
+            matches.push(None);
+            continue;
+        };
+        if let Some(record) = record {
+            // A newborn registered since: the number the file brings makes her an ID holder.
+            if member.id_number.is_some()
+                && !member.values.contains_key("id_type")
+                && record.text("id_type") == Some(validate::NO_DOCUMENT)
+            {
+                let card = member.id_number.as_deref().is_some_and(|n| n.len() == validate::DISABILITY_CARD_LEN);
+                let id_type = if card { "disability_card" } else { "resident_id_card" };
+                member.values.insert("id_type", FieldValue::Text(id_type.into()));
+            }
+            // The record as it will be stored: the file's cells over what is kept.
+            let merged = |field: &str| text_of(&member.values, field).or_else(|| record.text(field));
+            if let Err((field, code)) =
+                validate::member_identity(merged("id_type"), merged("id_number"), merged("no_id_reason"))
+            {
+                let at = if field == "id_number" { id_col } else { column_index(Target::Member(field)) };
+                errors.cell(member.line, at, code);
+            }
+        }
+        matches.push(record.cloned());
+    }
+    matches
 }
 
 #[derive(FromQueryResult)]
@@ -650,8 +831,13 @@ fn count(plans: &[Plan], report: &mut ImportReport) {
                 }
             }
         }
-        for member in &plan.file.members {
-            match plan.members.get(&member.id_number) {
+        for (member, stored) in plan.file.members.iter().zip(&plan.matches) {
+            if member.id_number.is_none() {
+                report.members_without_number += 1;
+            } else if member.id_number.as_deref().is_some_and(|n| n.len() == validate::DISABILITY_CARD_LEN) {
+                report.members_with_disability_card += 1;
+            }
+            match stored {
                 None => report.members.created += 1,
                 Some(record) if changes(&MEMBER, record, &member.values).is_empty() => report.members.unchanged += 1,
                 Some(_) => report.members.updated += 1,
@@ -914,8 +1100,8 @@ async fn write(
                 (record.id, region)
             }
         };
-        for member in &file.members {
-            match plan.members.get(&member.id_number) {
+        for (member, stored) in file.members.iter().zip(&plan.matches) {
+            match stored {
                 None => {
                     let mut values = member.values.clone();
                     values.insert("household_id", FieldValue::Uuid(household_id.clone()));

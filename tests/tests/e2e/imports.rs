@@ -1,18 +1,26 @@
 //! Register import (issue 11 item 1): a county loads its existing register from the
 //! sample file; households, members, statuses and officers arrive over the admin API
 //! and on the officers' phones; a second import changes nothing; a broken file names
-//! its bad cells and writes nothing; only a county (or administrator) imports.
+//! its bad cells and writes nothing; only a county (or administrator) imports. People
+//! without an ID card (an unregistered newborn, a 20-character 残疾人证) come in as sync
+//! takes them, count as residents, are matched again on re-import inside their own
+//! household only, and a row that gives neither a number nor a reason is named.
 
 use crate::harness::*;
 use crate::on_both_backends;
 use jingzhun::registry::Actor;
+use jingzhun_mobile_api::wire::{ChangeSetStatus, Op};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 on_both_backends!(
     a_county_imports_its_register_once_and_a_broken_file_writes_nothing,
     a_full_register_file_is_read_and_its_report_comes_as_a_workbook,
     a_large_register_runs_as_a_job_past_the_request_timeout,
     a_village_report_holds_that_village_only_though_its_code_prefixes_its_neighbours,
+    a_newborn_without_an_id_and_a_disability_card_are_imported_counted_and_matched_again,
+    a_row_without_a_number_or_a_reason_is_named_and_nothing_is_written,
+    two_unregistered_children_of_one_name_in_two_households_are_two_people,
 );
 
 const SAMPLE: &str = include_str!("../../../docs/samples/register-sample.csv");
@@ -38,7 +46,12 @@ async fn a_county_imports_its_register_once_and_a_broken_file_writes_nothing(bac
     let (status, report) = upload(&county, true, "register.csv", SAMPLE.as_bytes().to_vec()).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!((report["written"].as_bool(), report["errors_total"].as_i64()), (Some(false), Some(0)), "{report}");
-    assert_eq!((counts(&report, "households"), counts(&report, "members")), ((4, 0, 0), (8, 0, 0)));
+    assert_eq!((counts(&report, "households"), counts(&report, "members")), ((4, 0, 0), (9, 0, 0)));
+    // 王小花 (无证件, 未报户口) and 周桂兰's 残疾人证 are counted apart.
+    assert_eq!(
+        (report["members_without_number"].as_i64(), report["members_with_disability_card"].as_i64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM household").await, 0);
 
     let (status, report) = upload(&county, false, "register.csv", SAMPLE.as_bytes().to_vec()).await;
@@ -54,7 +67,7 @@ async fn a_county_imports_its_register_once_and_a_broken_file_writes_nothing(bac
         households.iter().map(|h| h["status"].as_str().unwrap_or_default().to_owned()).collect();
     statuses.sort();
     assert_eq!(statuses, ["exited", "registered", "registered", "removed"]);
-    assert_eq!(app.count("SELECT COUNT(*) FROM member WHERE active").await, 8);
+    assert_eq!(app.count("SELECT COUNT(*) FROM member WHERE active").await, 9);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM household WHERE household_number = '320703001001000002' AND exit_year = 2019 AND registered_on = '2015-03-01'").await,
         1
@@ -89,7 +102,7 @@ async fn a_county_imports_its_register_once_and_a_broken_file_writes_nothing(bac
     let (status, report) = upload(&county, false, "register.csv", SAMPLE.as_bytes().to_vec()).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["written"], false, "{report}");
-    assert_eq!((counts(&report, "households"), counts(&report, "members")), ((0, 0, 4), (0, 0, 8)));
+    assert_eq!((counts(&report, "households"), counts(&report, "members")), ((0, 0, 4), (0, 0, 9)));
     assert_eq!(report["assignments_created"], 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM change_log").await, changes_before);
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE entity <> 'import_job'").await, audit_before);
@@ -478,4 +491,205 @@ async fn a_village_report_holds_that_village_only_though_its_code_prefixes_its_n
         regions.sort();
         assert_eq!(regions, expected, "households listed for {region}: {listed}");
     }
+}
+
+/// The header of the small registers below: the identity columns as 004 附件2 and the
+/// sync catalogue name them (A3 证件类型, A4, 无证件原因).
+const IDENTITY_HEADER: &str = "户编号,行政区划代码,户状态,建档立卡日期,帮扶责任人账号,A23,A24,A1 姓名,A2 性别,A3 证件类型,A4 证件号码,无证件原因,A5 与户主关系\n";
+
+/// One member row of a registered household in `village`, followed by officer-a.
+fn identity_row(
+    number: &str,
+    village: &str,
+    name: &str,
+    id_type: &str,
+    id: &str,
+    reason: &str,
+    relation: &str,
+) -> String {
+    format!(
+        "{number},{village},在档贫困户,2016-05-01,officer-a,国家,一般贫困户,{name},女,{id_type},{id},{reason},{relation}\n"
+    )
+}
+
+/// The household a file's household number became.
+async fn imported(app: &TestApp, number: &str) -> Uuid {
+    use sea_orm::{ConnectionTrait, Statement};
+    let conn = &app.state.db.conn;
+    let query = format!("SELECT id FROM household WHERE household_number = '{number}'");
+    let row = conn
+        .query_one_raw(Statement::from_string(conn.get_database_backend(), query))
+        .await
+        .expect("query")
+        .unwrap_or_else(|| panic!("household {number} imported"));
+    row.try_get::<String>("", "id").expect("id").parse().expect("uuid")
+}
+
+async fn a_newborn_without_an_id_and_a_disability_card_are_imported_counted_and_matched_again(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let (east, west) = (format!("{VILLAGE_1}900001"), format!("{VILLAGE_2}900002"));
+    let (mother, head) = (fresh_id_number(), fresh_id_number());
+    // The west head's 残疾人证 (肢体残疾二级): 20 characters, no 证件类型 written; the
+    // number says what it is.
+    let card = format!("{head}42");
+    let mut csv = IDENTITY_HEADER.to_owned();
+    csv += &identity_row(&east, VILLAGE_1, "陈红", "居民身份证", &mother, "", "户主");
+    csv += &identity_row(&east, VILLAGE_1, "陈小小", "无证件", "", "未报户口", "之女");
+    csv += &identity_row(&west, VILLAGE_2, "刘兰", "", &card, "", "户主");
+
+    let (status, report) = upload(&county, true, "register.csv", csv.clone().into_bytes()).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["errors_total"], 0, "a row without a number that says why is valid: {report}");
+    assert_eq!(counts(&report, "members"), (3, 0, 0), "{report}");
+    assert_eq!(
+        (report["members_without_number"].as_i64(), report["members_with_disability_card"].as_i64()),
+        (Some(1), Some(1))
+    );
+    let (status, report) = upload(&county, false, "register.csv", csv.clone().into_bytes()).await;
+    assert_eq!((status, report["written"].as_bool()), (200, Some(true)), "{report}");
+
+    // Stored as sync stores them: no number at all (never ""), the type and the reason;
+    // the 残疾人证 whole, with the type its length implies.
+    let east_id = imported(&app, &east).await;
+    let stored = county.household(east_id).await;
+    let members = stored["member"].as_array().expect("members");
+    let baby = members.iter().find(|m| m["name"] == "陈小小").unwrap_or_else(|| panic!("the newborn: {stored}"));
+    assert_eq!(
+        (&baby["id_number"], &baby["id_type"], &baby["no_id_reason"]),
+        (&Value::Null, &json!("none"), &json!("未报户口"))
+    );
+    let west_id = imported(&app, &west).await;
+    let west_head = county.household(west_id).await["member"][0].clone();
+    assert_eq!(
+        (west_head["id_number"].as_str(), west_head["id_type"].as_str()),
+        (Some(card.as_str()), Some("disability_card"))
+    );
+
+    // She is a resident: 8,000 yuan of wage recorded from the officer's phone is shared by two.
+    let phone = app.phone("officer-a", "phone-import-newborn").await;
+    let income = json!({"household_id": east_id, "year": 2026, "wage": 8000});
+    let res = push(&phone, vec![changeset(vec![change("income", Uuid::new_v4(), Op::Create, 0, income)])]).await;
+    assert_eq!(res.results[0].status, ChangeSetStatus::Applied, "{:?}", res.results[0]);
+    let assessment = county.ok_get(&format!("/api/v1/households/{east_id}/assessment?year=2026")).await;
+    assert_eq!(assessment["net_income"]["resident_members"], 2, "{assessment}");
+    assert_eq!(assessment["net_income"]["per_capita_fen"], 400_000, "{assessment}");
+
+    // Her household is on the 系统外 list, with why (001 附件1 note 3).
+    let outside = county.ok_get(&format!("/api/v1/reports/outside_system?region_code={TOWNSHIP}&format=json")).await;
+    let listed = outside["households"].as_array().expect("households");
+    let entry = listed.iter().find(|h| h["id"] == east_id.to_string()).unwrap_or_else(|| panic!("listed: {outside}"));
+    assert!(entry["reason"].as_str().is_some_and(|r| r.contains("陈小小") && r.contains("未报户口")), "{entry}");
+
+    // The same file again: nothing changes, she is not added a second time.
+    let members_before = app.count("SELECT COUNT(*) FROM member").await;
+    let changes_before = app.count("SELECT COUNT(*) FROM change_log").await;
+    let (_, again) = upload(&county, false, "register.csv", csv.clone().into_bytes()).await;
+    assert_eq!(again["written"], false, "{again}");
+    assert_eq!((counts(&again, "households"), counts(&again, "members")), ((0, 0, 2), (0, 0, 3)), "{again}");
+    assert!(again["members_without_number"] == 1, "the dry-run and real report count her: {again}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM member").await, members_before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM change_log").await, changes_before);
+
+    // Registered since: the county's next file brings her number. She is the same person
+    // (found by name and relation in her household), now an ID holder, not a second child.
+    let her_id = id_number("20260101", 2);
+    let registered = csv.replace("陈小小,女,无证件,,未报户口", &format!("陈小小,女,,{her_id},"));
+    let (_, report) = upload(&county, false, "register.csv", registered.into_bytes()).await;
+    assert_eq!((report["written"].as_bool(), counts(&report, "members")), (Some(true), (0, 1, 2)), "{report}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM member").await, members_before);
+    let baby = county.household(east_id).await["member"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|m| m["name"] == "陈小小")
+        .cloned()
+        .expect("her");
+    assert_eq!(
+        (baby["id_number"].as_str(), baby["id_type"].as_str()),
+        (Some(her_id.as_str()), Some("resident_id_card"))
+    );
+}
+
+async fn a_row_without_a_number_or_a_reason_is_named_and_nothing_is_written(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let number = format!("{VILLAGE_1}900003");
+    let mut csv = IDENTITY_HEADER.to_owned();
+    csv += &identity_row(&number, VILLAGE_1, "马芳", "居民身份证", &fresh_id_number(), "", "户主");
+    csv += &identity_row(&number, VILLAGE_1, "马小一", "", "", "", "之子"); // line 3: neither
+    csv += &identity_row(&number, VILLAGE_1, "马小二", "无证件", "", "", "之女"); // line 4: no reason
+    for dry_run in [true, false] {
+        let (status, report) = upload(&county, dry_run, "register.csv", csv.clone().into_bytes()).await;
+        assert_eq!((status, report["written"].as_bool()), (200, Some(false)), "{report}");
+        let errors: Vec<(String, String, String)> = report["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|e| {
+                let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+                (text("cell"), text("code"), text("message_zh"))
+            })
+            .collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        // Columns: K is A4, L is 无证件原因.
+        assert_eq!((errors[0].0.as_str(), errors[0].1.as_str()), ("K3", "required"), "{errors:?}");
+        assert!(errors[0].2.starts_with("第3行「A4 证件号码」（K3）"), "{errors:?}");
+        assert_eq!((errors[1].0.as_str(), errors[1].1.as_str()), ("L4", "required"), "{errors:?}");
+        assert!(errors[1].2.starts_with("第4行「无证件原因」（L4）"), "{errors:?}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM household").await, 0, "nothing written");
+        assert_eq!(app.count("SELECT COUNT(*) FROM member").await, 0);
+    }
+    // A 20-character number that is no 残疾人证 (category 8) is its own error, once.
+    let bad = csv.replace("马小一,女,,,", &format!("马小一,女,,{}81,", fresh_id_number()));
+    let (_, report) = upload(&county, true, "register.csv", bad.into_bytes()).await;
+    let codes: Vec<&str> =
+        report["errors"].as_array().expect("errors").iter().filter_map(|e| e["code"].as_str()).collect();
+    assert_eq!(codes, ["invalid_disability_card", "required"], "{report}");
+}
+
+async fn two_unregistered_children_of_one_name_in_two_households_are_two_people(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let (one, two) = (format!("{VILLAGE_1}900004"), format!("{VILLAGE_2}900005"));
+    let mut csv = IDENTITY_HEADER.to_owned();
+    csv += &identity_row(&one, VILLAGE_1, "张梅", "居民身份证", &fresh_id_number(), "", "户主");
+    csv += &identity_row(&one, VILLAGE_1, "张小宝", "无证件", "", "未报户口", "之女");
+    csv += &identity_row(&two, VILLAGE_2, "张兰", "居民身份证", &fresh_id_number(), "", "户主");
+    csv += &identity_row(&two, VILLAGE_2, "张小宝", "无证件", "", "未报户口", "之女");
+    let (_, report) = upload(&county, false, "register.csv", csv.clone().into_bytes()).await;
+    assert_eq!(
+        (report["written"].as_bool(), report["errors_total"].as_i64()),
+        (Some(true), Some(0)),
+        "no duplicate: {report}"
+    );
+    assert_eq!(counts(&report, "members"), (4, 0, 0), "{report}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM member WHERE id_number IS NULL AND name = '张小宝'").await, 2);
+    for number in [&one, &two] {
+        let id = imported(&app, number).await;
+        let members = county.household(id).await["member"].as_array().map(Vec::len);
+        assert_eq!(members, Some(2), "each child in her own household");
+    }
+    // Again: each is matched in her own household, never with the other.
+    let (_, again) = upload(&county, false, "register.csv", csv.clone().into_bytes()).await;
+    assert_eq!((again["written"].as_bool(), counts(&again, "members")), (Some(false), (0, 0, 4)), "{again}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM member").await, 4);
+
+    // Two of them in one household could never be told apart on the next import: named.
+    let three = format!("{VILLAGE_1}900006");
+    let mut twins = IDENTITY_HEADER.to_owned();
+    twins += &identity_row(&three, VILLAGE_1, "李梅", "居民身份证", &fresh_id_number(), "", "户主");
+    twins += &identity_row(&three, VILLAGE_1, "李小宝", "无证件", "", "未报户口", "之女");
+    twins += &identity_row(&three, VILLAGE_1, "李小宝", "无证件", "", "未报户口", "之女");
+    let (_, report) = upload(&county, true, "register.csv", twins.into_bytes()).await;
+    let errors: Vec<(&str, &str)> = report["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| (e["cell"].as_str().unwrap_or_default(), e["code"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(errors, [("H4", "duplicate_person")], "{report}");
 }
