@@ -1,0 +1,52 @@
+// The one way the console talks to the server: openapi-fetch typed by schema.d.ts
+// (generated from the server's OpenAPI document, never edited by hand). The session is
+// the server's HttpOnly cookie; the CSRF token lives only in memory (never in
+// localStorage) and goes on every request that is not a GET. A 401 anywhere means the
+// session is gone: the console forgets the user and goes back to the login page.
+import createClient, { type Middleware } from 'openapi-fetch'
+import type { paths } from './schema'
+
+let csrfToken: string | null = null
+let onExpired: ((body: ApiError | null) => void) | null = null
+
+export function setCsrfToken(token: string | null) {
+  csrfToken = token
+}
+
+/** Called once by the app: what to do when the server says the session has ended. */
+export function onSessionExpired(handler: (body: ApiError | null) => void) {
+  onExpired = handler
+}
+
+const csrf: Middleware = {
+  onRequest({ request }) {
+    if (request.method !== 'GET' && request.method !== 'HEAD' && csrfToken) {
+      request.headers.set('X-CSRF-Token', csrfToken)
+    }
+    return request
+  },
+  async onResponse({ request, response }) {
+    // A wrong password at sign-in is a 401 too; that one is the login form's to show.
+    const signingIn = new URL(request.url).pathname === '/api/v1/auth/session'
+    if (response.status === 401 && !signingIn && onExpired) {
+      // The refusal says why (idle too long, signed out elsewhere) in both languages.
+      const body = (await response.clone().json().catch(() => null)) as ApiError | null
+      onExpired(body)
+    }
+    return response
+  },
+}
+
+export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin' })
+api.use(csrf)
+
+/** The server's refusal body: a stable code and messages in Chinese and English. */
+export interface ApiError {
+  error?: { code?: string; message_zh?: string; message_en?: string }
+}
+
+export function errorMessage(err: unknown, locale: string): string {
+  const e = (err as ApiError | undefined)?.error
+  if (!e) return locale === 'en' ? 'The server could not be reached' : '无法连接服务器'
+  return (locale === 'en' ? e.message_en : e.message_zh) ?? e.code ?? ''
+}

@@ -1,0 +1,16 @@
+// Starts the console: Element Plus in Chinese (English on the header's toggle), the
+// router, and the one reaction to an ended session.
+import { createApp } from 'vue'
+import 'element-plus/theme-chalk/base.css'
+import App from './App.vue'
+import { router } from './router'
+import { i18n } from './i18n'
+import { onSessionExpired } from './api/client'
+import { forget } from './session'
+
+onSessionExpired((body) => {
+  forget(true, body)
+  if (router.currentRoute.value.name !== 'login') router.push({ name: 'login' })
+})
+
+createApp(App).use(i18n).use(router).mount('#app')
