@@ -321,20 +321,31 @@ pub async fn decide_exit(
         decided_on: crate::clock::china_date(now).format("%Y-%m-%d").to_string(),
         decided_by: caller.user_id.clone(),
     };
-    txn.execute_raw(sql(
-        txn.get_database_backend(),
-        "INSERT INTO village_exit (village_code, year, document_no, decided_on, decided_by, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?)",
-        vec![
-            village_code.into(),
-            record.year.into(),
-            record.document_no.as_str().into(),
-            record.decided_on.as_str().into(),
-            record.decided_by.as_str().into(),
-            Utc::now().into(),
-        ],
-    ))
-    .await?;
+    // Two county clerks posting at once on PostgreSQL both find no decision; the second
+    // insert then does nothing and is answered as a repeat (or a different decision).
+    let inserted = txn
+        .execute_raw(sql(
+            txn.get_database_backend(),
+            "INSERT INTO village_exit (village_code, year, document_no, decided_on, decided_by, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (village_code) DO NOTHING",
+            vec![
+                village_code.into(),
+                record.year.into(),
+                record.document_no.as_str().into(),
+                record.decided_on.as_str().into(),
+                record.decided_by.as_str().into(),
+                Utc::now().into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    if inserted == 0 {
+        let existing = exit_record(&*txn, village_code).await?.ok_or_else(|| Refusal::internal("exit vanished"))?;
+        if existing.year == body.year && existing.document_no == document_no {
+            return Ok(existing);
+        }
+        return Err(Refusal::conflict(ErrorCode::VillageAlreadyExited));
+    }
     let mut entry = Actor::of(caller).audit("village_exit", "region", village_code);
     entry.new_value = Some(format!("{} {}", record.year, record.document_no));
     entry.note = Some(format!("贫困发生率{}%", percent(verdict.incidence_basis_points)));

@@ -177,9 +177,13 @@ async fn only_the_county_decides_and_revokes_an_exit(backend: Backend) {
     let assessment = county.ok_get(&format!("/api/v1/villages/{VILLAGE_1}/exit-assessment")).await;
     assert_eq!(assessment["decision"], Value::Null, "{assessment}");
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'revoke_village_exit'").await, 1);
-    // Revoked, it exits again under a new decision.
-    let decided = county
-        .ok_post(&format!("/api/v1/villages/{VILLAGE_1}/exit"), json!({"year": 2027, "document_no": "新文号"}))
-        .await;
-    assert_eq!(decided["year"].as_i64(), Some(2027));
+    // Revoked, it exits again under a new decision; two clerks posting it at once both
+    // get the one decision, recorded once.
+    let path = format!("/api/v1/villages/{VILLAGE_1}/exit");
+    let again = json!({"year": 2027, "document_no": "新文号"});
+    let (first, second) = tokio::join!(county.post(&path, again.clone()), county.post(&path, again.clone()));
+    assert_eq!((first.0, second.0), (200, 200), "{first:?} {second:?}");
+    assert_eq!(first.1, second.1);
+    assert_eq!(first.1["year"].as_i64(), Some(2027));
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'village_exit'").await, 2);
 }
