@@ -88,6 +88,10 @@ pub struct HouseholdFacts {
     pub relocation_measure: bool,
     /// A help measure of the social-security category (社会保障兜底).
     pub social_security_measure: bool,
+    /// The 000 §四(一) review cases its facts show as recorded now (`REVIEW_FLAG` codes).
+    pub review_flags: Vec<&'static str>,
+    /// The year it left poverty before the system, as the register import stored it.
+    pub exit_year: Option<i64>,
     /// Completed cases, oldest first.
     pub cases: Vec<CaseEvent>,
 }

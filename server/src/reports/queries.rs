@@ -11,7 +11,9 @@ use crate::procedures::CaseKind;
 use crate::records::{self, Record};
 use chrono::{DateTime, NaiveDate, Utc};
 use jingzhun_mobile_api::codes::{POLITICAL_STATUS, SEX};
-use jingzhun_mobile_api::fields::{HELP_MEASURE, HELP_PLAN, HOUSEHOLD, INCOME, MEMBER};
+use jingzhun_mobile_api::fields::{
+    BUSINESS, HELP_MEASURE, HELP_PLAN, HOUSEHOLD, INCOME, MEMBER, URBAN_PROPERTY, VEHICLE,
+};
 use jingzhun_mobile_api::validate::FieldValue;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use std::collections::HashMap;
@@ -140,10 +142,28 @@ pub async fn household_facts(
     let members = by_household(records::load_by_households(conn, &MEMBER, &ids).await?);
     let measures = by_household(records::load_by_households(conn, &HELP_MEASURE, &ids).await?);
     let mut cases = completed_cases(conn, unit, scope).await?;
+    let vehicles = by_household(records::load_by_households(conn, &VEHICLE, &ids).await?);
+    let properties = by_household(records::load_by_households(conn, &URBAN_PROPERTY, &ids).await?);
+    let businesses = by_household(records::load_by_households(conn, &BUSINESS, &ids).await?);
+    let exit_years = exit_years(conn, unit, scope).await?;
     let none = Vec::new();
     Ok(households
         .into_iter()
         .map(|h| {
+            fn of<'a>(by: &'a HashMap<String, Vec<Record>>, id: &str) -> &'a [Record] {
+                by.get(id).map_or(&[], Vec::as_slice)
+            }
+            // 000 附件3 counts a removed household under every review case its facts show,
+            // read as the assessment reads them.
+            let mut facts =
+                crate::assess::facts::facts_from_records(&h, of(&members, &h.id), None, of(&measures, &h.id));
+            crate::assess::facts::add_possessions(
+                &mut facts,
+                of(&vehicles, &h.id),
+                of(&properties, &h.id),
+                of(&businesses, &h.id),
+            );
+            let review_flags = crate::domain::removal::review_flags(&facts).into_iter().map(|f| f.code()).collect();
             let active: Vec<&Record> = members
                 .get(&h.id)
                 .unwrap_or(&none)
@@ -172,11 +192,27 @@ pub async fn household_facts(
                     .any(|m| matches!(m.text("work_area"), Some("within_province" | "outside_province"))),
                 relocation_measure: category("relocation"),
                 social_security_measure: category("social_security"),
+                review_flags,
+                exit_year: exit_years.get(&h.id).copied(),
                 cases: cases.remove(&h.id).unwrap_or_default(),
                 id: h.id,
             }
         })
         .collect())
+}
+
+#[derive(FromQueryResult)]
+struct ExitYear {
+    id: String,
+    exit_year: i64,
+}
+
+/// The exit years the register import stored (not a catalogue field), by household.
+async fn exit_years(conn: &impl ConnectionTrait, unit: &Region, scope: &Scope) -> Result<HashMap<String, i64>, DbErr> {
+    let (cond, values) = in_unit(unit, scope);
+    let text = format!("SELECT h.id, h.exit_year FROM household h WHERE {cond} AND h.exit_year IS NOT NULL");
+    let rows = ExitYear::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.exit_year)).collect())
 }
 
 #[derive(FromQueryResult)]

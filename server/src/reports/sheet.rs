@@ -169,35 +169,52 @@ pub(super) fn heading(sheet: &mut Sheet, report: &Report) {
 
 fn statistics_sheet(report: &Report, table: &StatTable) -> Sheet {
     let columns = table.columns();
-    let width = 1 + columns.len();
+    let width = 1 + columns.len().max(table.appendix_columns().len());
     let mut widths = vec![18.0];
-    widths.extend(std::iter::repeat_n(9.0, columns.len()));
+    widths.extend(std::iter::repeat_n(9.0, width - 1));
     let mut sheet = Sheet::new(report.title(), width, widths);
     heading(&mut sheet, report);
+    let (top, depth) = statistics_block(&mut sheet, table, table.spec.header, &columns);
+    sheet.freeze = Some((top + depth, 1));
+    sheet.repeat_rows = Some((top, top + depth - 1));
+    // Below the form and apart from it: its own caption says it is not part of the 附件.
+    if let Some(appendix) = table.spec.appendix {
+        sheet.blank();
+        sheet.banner(table.caption(appendix.title), Style::Section);
+        statistics_block(&mut sheet, table, appendix.header, &table.appendix_columns());
+    }
+    sheet
+}
 
-    let depth = table.spec.header.iter().map(Header::depth).max().unwrap_or(1);
+/// Header rows (地区 down the first column) and a row per region and the total; returns
+/// the first header row and how many there are.
+fn statistics_block(
+    sheet: &mut Sheet,
+    table: &StatTable,
+    header: &'static [Header],
+    columns: &[(&'static str, String)],
+) -> (usize, usize) {
+    let depth = header.iter().map(Header::depth).max().unwrap_or(1);
     let top = sheet.rows.len();
     for _ in 0..depth {
         sheet.push(Vec::new(), Style::Header);
     }
     sheet.rows[top][0] = (Cell::text("地区"), Style::Header);
     sheet.merge(top, 0, top + depth - 1, 0);
-    fn place(sheet: &mut Sheet, nodes: &[Header], row: usize, mut col: usize, bottom: usize) {
+    fn place(sheet: &mut Sheet, table: &StatTable, nodes: &[Header], row: usize, mut col: usize, bottom: usize) {
         for node in nodes {
-            sheet.rows[row][col] = (Cell::text(node.label()), Style::Header);
+            sheet.rows[row][col] = (Cell::Text(table.caption(node.label())), Style::Header);
             match node {
                 Header::Leaf { .. } => sheet.merge(row, col, bottom, col),
                 Header::Group { children, .. } => {
                     sheet.merge(row, col, row, col + node.width() - 1);
-                    place(sheet, children, row + 1, col, bottom);
+                    place(sheet, table, children, row + 1, col, bottom);
                 }
             }
             col += node.width();
         }
     }
-    place(&mut sheet, table.spec.header, top, 1, top + depth - 1);
-    sheet.freeze = Some((top + depth, 1));
-    sheet.repeat_rows = Some((top, top + depth - 1));
+    place(sheet, table, header, top, 1, top + depth - 1);
 
     for (row, style) in table.rows.iter().map(|r| (r, Style::Data)).chain([(&table.total, Style::Total)]) {
         let name = if style == Style::Total { TOTAL_ROW.to_owned() } else { row.region_name.clone() };
@@ -205,7 +222,7 @@ fn statistics_sheet(report: &Report, table: &StatTable) -> Sheet {
         cells.extend(columns.iter().map(|(key, _)| (Cell::Int(row.counts.get(key)), style)));
         sheet.push(cells, style);
     }
-    sheet
+    (top, depth)
 }
 
 const REGISTER_WIDTH: usize = 8;
@@ -390,15 +407,20 @@ pub(crate) mod tests {
         // Four header rows under the heading; 地区 spans them all.
         assert_eq!(sheet.rows[3][0].0, Cell::text("地区"));
         assert!(sheet.merges.contains(&Merge { row: 3, col: 0, last_row: 6, last_col: 0 }));
-        assert_eq!(sheet.rows[3][1].0, Cell::text("期初贫困人口"));
+        // The form's "2016年底" is the opening of the period: the end of the year before.
+        assert_eq!(sheet.rows[3][1].0, Cell::text("2025年底贫困人口"));
+        assert_eq!(sheet.rows[3][14].0, Cell::text("比2025年底贫困人口净减少数"));
         assert_eq!(sheet.rows[3][2].0, Cell::text("动态调整情况"));
         assert_eq!(sheet.rows[4][2].0, Cell::text("动态进入"));
         assert_eq!(sheet.rows[6][3].0, Cell::text("新生儿"));
         // Every column has its caption on some header row.
         let columns = leaves(DYNAMIC_ADJUSTMENT.header).len();
         assert_eq!(sheet.width, columns + 1);
-        // The total row follows the header, then the notes.
+        // The total row follows the header, then the reconciliation apart from the form,
+        // then the notes.
         assert_eq!(sheet.rows[7][0].0, Cell::text("合计"));
+        assert!(sheet.rows[9][0].0.display().contains("不属于附件1"));
+        assert_eq!(sheet.rows[10][0].0, Cell::text("地区"));
         assert_eq!(sheet.rows.last().map(|r| r[0].0.display()), Some("1. 一条说明".to_owned()));
         // No two merges overlap.
         for (i, a) in sheet.merges.iter().enumerate() {

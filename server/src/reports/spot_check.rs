@@ -209,4 +209,31 @@ mod tests {
             (8..20).map(|s| draw(&exiting, s, &policy).iter().map(|v| v.code.clone()).collect()).collect();
         assert!(others.iter().any(|o| *o != a), "another seed draws another sample");
     }
+
+    #[test]
+    fn a_village_not_moved_says_so() {
+        use crate::assess::village::VillageFactsBody;
+        use crate::domain::village::{VillageFacts, assess_village_exit};
+        let policy = RulePolicy::shanxi_003();
+        let mut v = villages(1).remove(0);
+        v.facts = VillageFactsBody {
+            deep_poverty_village: Some(true),
+            whole_village_relocation: Some(true),
+            relocation_done: Some(false),
+            exit_indicators_met: Some(true),
+        };
+        let facts = VillageFacts {
+            remaining_poor: 30,
+            rural_population: 1000,
+            deep_poverty: true,
+            whole_village_relocation: true,
+            relocation_done: false,
+            indicators_met: Some(true),
+        };
+        v.verdict = assess_village_exit(&facts, &policy).ok();
+        assert_eq!(relocation(&v), "深度贫困村，未整村搬迁");
+        assert_eq!(standing(&v), "未达标：贫困发生率未降至2.00%以下；未搬迁（不搬迁不退出）");
+        v.verdict = None;
+        assert_eq!(standing(&v), "未录入乡村人口，不能判定");
+    }
 }

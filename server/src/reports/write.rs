@@ -192,7 +192,7 @@ mod tests {
         assert!(bytes.starts_with(BOM));
         let text = String::from_utf8(bytes[3..].to_vec()).expect("utf-8");
         assert!(text.starts_with("贫困人口动态调整情况统计表"));
-        assert!(text.contains("地区,期初贫困人口,动态调整情况"));
+        assert!(text.contains("地区,2025年底贫困人口,动态调整情况"));
     }
 
     #[test]
