@@ -610,6 +610,19 @@ async fn a_newborn_without_an_id_and_a_disability_card_are_imported_counted_and_
         (baby["id_number"].as_str(), baby["id_type"].as_str()),
         (Some(her_id.as_str()), Some("resident_id_card"))
     );
+
+    // The old file, which still says 无证件 for her, is named (her line, A4), never
+    // taken as a second child without a number, and writes nothing.
+    let (_, stale) = upload(&county, false, "register.csv", csv.into_bytes()).await;
+    assert_eq!(stale["written"], false, "{stale}");
+    let errors: Vec<(&str, &str)> = stale["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| (e["cell"].as_str().unwrap_or_default(), e["code"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(errors, [("K3", "id_type_mismatch")], "{stale}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM member").await, members_before);
 }
 
 async fn a_row_without_a_number_or_a_reason_is_named_and_nothing_is_written(backend: Backend) {
