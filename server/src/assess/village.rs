@@ -151,12 +151,15 @@ pub async fn exit_assessment(
     let row = village(conn, village_code).await?;
     let (facts, verdict) = judge(conn, &row).await?;
     let decision = exit_record(conn, village_code).await?;
+    // An exited village back at or above the limit is on the 回头看 list.
+    let review = decision.is_some() && !verdict.below_limit;
     Ok(json!({
         "village": village_code,
         "facts": facts,
         "recorded": row.facts_body(),
         "exit": verdict,
         "decision": decision,
+        "review": review,
     }))
 }
 

@@ -88,6 +88,7 @@ async fn a_village_exits_only_when_r9_allows_and_is_looked_at_again(backend: Bac
     let assessment = county.ok_get(&format!("/api/v1/villages/{VILLAGE_1}/exit-assessment")).await;
     assert_eq!(assessment["decision"]["document_no"].as_str(), Some(DOCUMENT), "{assessment}");
     assert_eq!(assessment["recorded"]["relocation_done"], json!(true));
+    assert_eq!(assessment["review"], json!(false));
 
     // 西村: 3 poor people of 100, 3%: refused for its incidence alone.
     registered_household(&app, &officer, VILLAGE_2, 3).await;
@@ -122,6 +123,8 @@ async fn a_village_exits_only_when_r9_allows_and_is_looked_at_again(backend: Bac
         (Some(VILLAGE_1), Some(6), Some(200), Some(300), Some(2026)),
         "{listed}"
     );
+    let assessment = county.ok_get(&format!("/api/v1/villages/{VILLAGE_1}/exit-assessment")).await;
+    assert_eq!(assessment["review"], json!(true), "{assessment}");
     // Scope: the village team of 东村 does not read the township's list.
     let village_team = Admin::login(&app.base, "village-1", PASSWORD).await;
     assert_eq!(village_team.get(&review).await.0, 403);
