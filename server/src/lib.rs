@@ -17,6 +17,7 @@ pub mod gate;
 pub mod household_facts;
 pub mod http;
 pub mod imports;
+pub mod inbox;
 pub mod metrics;
 pub mod notices;
 pub mod notifications;

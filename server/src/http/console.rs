@@ -18,8 +18,8 @@ use axum::response::{IntoResponse, Response};
 #[folder = "../console/dist/"]
 struct Dist;
 
-/// Prefixes that belong to something other than the console.
-const NOT_CONSOLE: &[&str] = &["/api/", "/api", "/n/", "/o/", "/o", "/app/", "/app", "/healthz", "/metrics"];
+/// Paths that belong to something other than the console, with everything under them.
+const NOT_CONSOLE: &[&str] = &["/api", "/n", "/o", "/app", "/healthz", "/metrics"];
 
 /// What the console's page may load: its own scripts and styles (Element Plus sets
 /// inline styles), images from itself or data/blob URLs (charts, previews); it calls only
@@ -32,7 +32,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 pub async fn fallback(req: Request) -> Response {
     let path = req.uri().path();
     let is_read = req.method() == Method::GET || req.method() == Method::HEAD;
-    let ours = NOT_CONSOLE.iter().any(|p| if p.ends_with('/') { path.starts_with(p) } else { path == *p });
+    let ours =
+        NOT_CONSOLE.iter().any(|p| path.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')));
     // The embedded map would answer nothing for these anyway; refusing early keeps the
     // debug build's reads from disk inside the folder.
     let odd = path.contains("..") || path.contains('\\') || path.contains("//");

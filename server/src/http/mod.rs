@@ -15,6 +15,7 @@ pub mod extract;
 pub mod household_facts;
 pub mod household_summaries;
 pub mod imports;
+pub mod inbox;
 pub mod mobile;
 pub mod natural_villages;
 pub mod notice_pages;
@@ -59,6 +60,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(admin::routes())
         .merge(officer_profile::routes())
         .merge(household_summaries::routes())
+        .merge(inbox::routes())
         .merge(cases::routes())
         .merge(comparison::routes())
         .merge(household_facts::routes())

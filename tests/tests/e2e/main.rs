@@ -11,6 +11,7 @@ mod attachments;
 mod campaigns;
 mod comparison;
 mod concurrency;
+mod console_api;
 mod county_year;
 mod edge_households;
 mod exit_facts;
