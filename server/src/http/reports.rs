@@ -81,7 +81,10 @@ fn period(params: &ReportParams) -> ApiResult<Period> {
 /// fields A1–A51, a printed page per household), `member_increase` (004 附件3, a block
 /// per household), `member_decrease` (004 附件4, a block per village) or `spot_check`
 /// (003 §一(二)3 抽检报告: at least 10% of the exiting villages, drawn by `seed`). The
-/// statistics tables have one row per child region and a total row that is their sum.
+/// statistics tables have one row per child region and a total row that is their sum,
+/// and exactly the 附件's columns; `dynamic_adjustment` adds, apart under the table and
+/// labelled as not part of 附件1, the reconciliation of 剩余贫困人口 with the exits and
+/// member changes the form has no column for (JSON `appendix`: title, columns, rows, total).
 /// XLSX and CSV open with the title, 填报单位 and the period, then the form's header
 /// rows; XLSX prints on A4 with the header rows on every page. ID and phone numbers are
 /// masked, except on `household_form`, `member_increase` and `member_decrease`, which
