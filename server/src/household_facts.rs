@@ -537,3 +537,75 @@ fn from_lead(kind: Possession, lead: &comparison::import::DecidedLead, lead_id: 
     }
     body
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(value: Json) -> Fields {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    fn refused(result: Result<BTreeMap<&'static str, FieldValue>, Refusal>) -> Vec<(String, String)> {
+        match result {
+            Ok(values) => panic!("accepted: {values:?}"),
+            Err(refusal) => refusal.fields.into_iter().map(|e| (e.field, e.code)).collect(),
+        }
+    }
+
+    #[test]
+    fn the_catalogue_decides_what_the_office_may_write() {
+        let none = BTreeMap::new();
+        let values = validated(&fields::HOUSEHOLD, &body(json!({"id": "x", "nominal_hukou": true})), false, &none);
+        assert_eq!(values.expect("valid").get("nominal_hukou"), Some(&FieldValue::Bool(true)));
+        let errors = refused(validated(
+            &fields::HOUSEHOLD,
+            &body(json!({"status": "exited", "region_code": "320703001002", "nominal_hukou": 1, "x": 1})),
+            false,
+            &none,
+        ));
+        assert_eq!(
+            errors,
+            [
+                ("nominal_hukou".into(), "invalid_type".into()),
+                ("region_code".into(), "read_only_field".into()),
+                ("status".into(), "read_only_field".into()),
+                ("x".into(), "unknown_field".into()),
+            ]
+        );
+        let errors = refused(validated(&fields::MEMBER, &body(json!({"relation": "head"})), false, &none));
+        assert_eq!(errors, [("relation".into(), "not_editable_here".into())]);
+    }
+
+    #[test]
+    fn the_path_decides_household_and_year() {
+        let household = "2f1d4a8e-8c1b-4b53-9a4e-2d5b8f0c1a11";
+        let given =
+            BTreeMap::from([("household_id", FieldValue::Uuid(household.into())), ("year", FieldValue::Int(2026))]);
+        let same = body(json!({"household_id": household, "year": 2026, "wage": 100}));
+        let values = validated(&fields::INCOME, &same, true, &given).expect("the path repeated");
+        assert_eq!(values.keys().copied().collect::<Vec<_>>(), ["wage"]);
+        let other = body(json!({"year": 2025}));
+        assert_eq!(
+            refused(validated(&fields::INCOME, &other, true, &given)),
+            [("year".into(), "read_only_field".into())]
+        );
+    }
+
+    #[test]
+    fn a_frozen_household_is_a_conflict_not_a_bad_value() {
+        let frozen = refusal(vec![FieldError::new("", ErrorCode::CaseFrozen)]);
+        assert_eq!((frozen.kind, frozen.code), (crate::error::Kind::Conflict, ErrorCode::CaseFrozen));
+        let bad = refusal(vec![FieldError::new("price", ErrorCode::InvalidMoney)]);
+        assert_eq!((bad.kind, bad.code, bad.fields.len()), (crate::error::Kind::Rejected, ErrorCode::InvalidMoney, 1));
+    }
+
+    #[test]
+    fn every_possession_is_a_deletable_entity_of_the_catalogue() {
+        for kind in [Possession::Vehicles, Possession::UrbanProperties, Possession::Businesses] {
+            let entity = kind.entity();
+            assert!(entity.deletable && fields::entity(entity.name).is_some(), "{}", entity.name);
+        }
+    }
+}

@@ -3,8 +3,8 @@
 //! 002's removal reasons and 000's review cases, records a vehicle, a member's post and
 //! a year's income; the assessment reads them, a phone's next pull carries them, the
 //! audit trail names each field. Scope, the catalogue's validators and the sign-off
-//! freeze hold as they do for a push; a confirmed vehicle lead records the vehicle with
-//! the department's date, and the removal findings read it.
+//! freeze hold as they do for a push; a confirmed vehicle, town house or business lead
+//! records it with the department's date, and the removal findings read it.
 
 use crate::harness::*;
 use crate::on_both_backends;
@@ -16,7 +16,7 @@ on_both_backends!(
     the_village_team_records_the_facts_the_rules_read,
     the_office_writes_within_its_grant_and_the_catalogue,
     the_freeze_holds_the_office_but_not_the_village_at_its_assessment,
-    a_confirmed_vehicle_lead_records_the_vehicle_the_rules_read,
+    a_confirmed_lead_records_the_possession_the_rules_read,
 );
 
 /// PATCH and DELETE, which the harness's `Admin` does not send.
@@ -324,7 +324,7 @@ async fn upload(who: &Admin, source: &str, csv: String) -> Value {
     report
 }
 
-async fn a_confirmed_vehicle_lead_records_the_vehicle_the_rules_read(backend: Backend) {
+async fn a_confirmed_lead_records_the_possession_the_rules_read(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed(&app).await;
     let county = Admin::login(&app.base, "county", PASSWORD).await;
@@ -395,4 +395,50 @@ async fn a_confirmed_vehicle_lead_records_the_vehicle_the_rules_read(backend: Ba
     let (status, _) = county.post(&decide(&lead), json!({"decision": "dismiss", "note": "已转卖"})).await;
     assert_eq!(status, 204);
     assert_eq!(app.admin.household(household).await["vehicle"].as_array().map(Vec::len), Some(2));
+
+    // 住建's list of town houses and 市场监管's of businesses: what the list cannot say
+    // (the kind of house, a resettlement, whether the business operates) is asked.
+    let report = upload(&county, "urban_property", format!("姓名,身份证号码,登记日期\n户主,{head},2012-08-08\n")).await;
+    let flat = report["leads"][0]["id"].as_str().expect("lead").to_owned();
+    let (status, body) = county
+        .post(
+            &decide(&flat),
+            json!({"decision": "confirm", "note": "县城有商品房", "record": {"as_exit_measure": false}}),
+        )
+        .await;
+    assert_eq!((status, error(&body)), (422, (Some("required"), Some("kind"))), "{body}");
+    let record = json!({"kind": "commodity_housing", "as_exit_measure": false, "relocation_resettlement": false});
+    let (status, body) =
+        county.post(&decide(&flat), json!({"decision": "confirm", "note": "县城有商品房", "record": record})).await;
+    assert_eq!(
+        (status, &body["entity"], &body["record"]["acquired_on"]),
+        (200, &json!("urban_property"), &json!("2012-08-08")),
+        "{body}"
+    );
+    let report = upload(&county, "business", format!("姓名,身份证号码,成立日期\n户主,{head},2010-03-01\n")).await;
+    let shop = report["leads"][0]["id"].as_str().expect("lead").to_owned();
+    let record = json!({"operating": true, "as_exit_measure": false});
+    let (status, body) =
+        county.post(&decide(&shop), json!({"decision": "confirm", "note": "个体工商户在营", "record": record})).await;
+    assert_eq!(
+        (status, &body["entity"], &body["record"]["registered_on"]),
+        (200, &json!("business"), &json!("2010-03-01")),
+        "{body}"
+    );
+    let found = assessment(&county, household).await;
+    assert_eq!(
+        findings(&found),
+        [
+            "registered_business mis_registration",
+            "urban_property mis_registration",
+            "vehicle mis_registration",
+            "vehicle normal_exit"
+        ],
+        "{found}"
+    );
+    assert_eq!(
+        flags(&found),
+        ["business_or_employer", "urban_housing_or_renovation", "vehicles_or_machinery"],
+        "{found}"
+    );
 }
