@@ -590,6 +590,39 @@ async fn the_000_tables_print_the_documents_columns(backend: Backend) {
     // 附件1 still counts every relapse as 返贫人口.
     let adjustment = county.ok_get(&json_of("dynamic_adjustment", TOWNSHIP)).await;
     assert_eq!(values(&adjustment["total"])["relapse"], 2 + 3 + 2);
+    // Its reconciliation is printed under the table, apart and labelled as not part of
+    // 附件1, with the JSON's numbers.
+    let (_, _, _, bytes) =
+        download(&app.base, &token, &format!("dynamic_adjustment?region_code={TOWNSHIP}&{period}&format=xlsx")).await;
+    use calamine::{Data, Reader, Xlsx};
+    let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("an XLSX calamine opens");
+    let range = workbook.worksheet_range_at(0).expect("a sheet").expect("readable");
+    let sheet: Vec<Vec<Data>> = range.rows().map(<[Data]>::to_vec).collect();
+    let totals: Vec<usize> = (0..sheet.len()).filter(|i| sheet[*i][0] == Data::String("合计".into())).collect();
+    assert_eq!(totals.len(), 2, "the table's total and the reconciliation's");
+    let caption = (totals[0] + 1..totals[1])
+        .find_map(|i| match &sheet[i][0] {
+            Data::String(s) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        })
+        .expect("a caption between the two");
+    assert!(caption.contains("不属于附件1") && caption.contains("脱贫"), "{caption}");
+    let appendix = &adjustment["appendix"];
+    let keys: Vec<&str> =
+        appendix["columns"].as_array().expect("columns").iter().map(|c| c["key"].as_str().expect("key")).collect();
+    let printed: Vec<i64> = sheet[totals[1]][1..=keys.len()]
+        .iter()
+        .map(|d| match d {
+            Data::Float(f) => *f as i64,
+            Data::Int(i) => *i,
+            other => panic!("{other:?} is not a number"),
+        })
+        .collect();
+    let expected: Vec<i64> = keys.iter().map(|k| values(&appendix["total"])[*k].as_i64().expect("n")).collect();
+    assert_eq!(printed, expected);
+    assert!(
+        keys.contains(&"exited") && !adjustment["columns"].as_array().expect("c").iter().any(|c| c["key"] == "exited")
+    );
 
     // Every table: the county's figures are the sum of its townships', each township's
     // row is that township's own total, which is the sum of its villages'.
