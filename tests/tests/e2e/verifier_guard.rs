@@ -151,6 +151,13 @@ async fn an_objection_filed_after_the_group_was_revoked_reaches_the_county_which
     assert_eq!(told(&app, "objection_received", "county").await, 1, "the county office is told");
     assert_eq!(told(&app, "objection_received", "verifier-1").await, 1, "not the revoked group");
 
+    // Both answers falling due are the county office's to be reminded of, the group's
+    // first one included: no group covers the village any more.
+    let due = app.clock.now() + chrono::Duration::days(5) - chrono::Duration::hours(12);
+    jingzhun::notices::notice::remind(&app.state.db, due).await.expect("remind");
+    assert_eq!(told(&app, "objection_due", "county").await, 2);
+    assert_eq!(told(&app, "objection_due", "verifier-1").await, 0);
+
     // Neither the village team whose list it is nor the township may answer either one.
     let answer = |findings: &str| json!({"outcome": "dismissed", "findings": findings});
     for objection in [&before, &after] {
