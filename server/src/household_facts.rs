@@ -1,8 +1,9 @@
 //! Household facts written from the office (issue 11 item 2: every fact a rule reads is
 //! recordable "through sync and the admin API"): fields of a household and of a member,
 //! a year's income, and the possessions 002 §二(二) 3, 4, 6 ask about (vehicle, urban
-//! property, business), created, changed and deleted; and a confirmed comparison lead
-//! that names a possession, recorded as one in the same transaction as the decision.
+//! property, business), created, changed and deleted; and what a confirmed comparison
+//! lead found (a possession, a member's post or death), recorded in the same
+//! transaction as the decision.
 //!
 //! Every write takes the road a pushed change takes: the field catalogue and its
 //! validators, the entity's cross-record rules and the sign-off freeze
@@ -469,40 +470,76 @@ pub async fn delete_possession(
 pub struct LeadDecision {
     pub confirm: bool,
     pub note: String,
-    /// Fields of the possession a confirmed vehicle, property or business lead records,
-    /// over what the department's row says (its date, its price); what the row cannot
-    /// say (`as_exit_measure`, a property's kind) must be given.
+    /// Fields of what a confirmed lead records, over what the department's row says (its
+    /// date, its price): of the possession for a vehicle, property or business lead, where
+    /// what the row cannot say (`as_exit_measure`, a property's kind) must be given; of
+    /// the member for a post or a death.
     pub record: Fields,
 }
 
-/// Decides a lead; a confirmed lead about a possession records it in the same
-/// transaction, with the department's date, so the removal findings and review flags
-/// read it. Answers the possession recorded, if one was.
+/// Decides a lead; a confirmed one records what it found in the same transaction, with
+/// the department's date, so the removal findings and review flags read it: a vehicle,
+/// town house or business as a new possession of the household; a public post, a
+/// village cadre's post or a death on the member the list named. Answers the entity
+/// and the record written, if one was.
 pub async fn decide_lead(
     db: &Db,
     caller: &Caller,
     lead_id: &str,
     decision: LeadDecision,
-) -> Result<Option<(Possession, Json)>, Refusal> {
+) -> Result<Option<(&'static str, Json)>, Refusal> {
     let txn = db.begin_write().await?;
     let lead = comparison::import::decide_in(&txn, caller, lead_id, decision.confirm, &decision.note).await?;
-    let possession = Possession::of_source(lead.source).filter(|_| decision.confirm);
-    let recorded = match possession {
+    if !decision.confirm {
+        txn.commit().await?;
+        return Ok(None);
+    }
+    let household = household(&txn, caller, &lead.household_id, Right::Online).await?;
+    let recorded = match Possession::of_source(lead.source) {
         Some(kind) => {
             let entity = kind.entity();
-            let household = household(&txn, caller, &lead.household_id, Right::Online).await?;
             let given = BTreeMap::from([("household_id", FieldValue::Uuid(household.id.clone()))]);
             let mut body = from_lead(kind, &lead, lead_id, &decision.note);
-            body.extend(decision.record.clone());
+            body.extend(decision.record);
             let values = validated(entity, &body, true, &given)?;
             let id = Uuid::new_v4().to_string();
             let record = create_in(&txn, caller, entity, &household, &id, values).await?;
-            Some((kind, record.to_json(entity)))
+            (entity.name, record.to_json(entity))
         }
-        None => None,
+        None => {
+            let member = records::load(&*txn, &fields::MEMBER, &lead.member_id, true)
+                .await?
+                .filter(|m| m.text("household_id") == Some(household.id.as_str()))
+                .ok_or_else(Refusal::not_found)?;
+            let mut body = member_facts(&lead);
+            body.extend(decision.record);
+            let values = validated(&fields::MEMBER, &body, false, &BTreeMap::new())?;
+            let record = update_in(&txn, caller, &fields::MEMBER, &household, member, values).await?;
+            (fields::MEMBER.name, record.to_json(&fields::MEMBER))
+        }
     };
     txn.commit().await?;
-    Ok(recorded)
+    Ok(Some(recorded))
+}
+
+/// What a confirmed list of persons says about the member it named (002 §二(二) 1, 2, 9):
+/// a post paid from public funds or a village cadre's post since the list's date (the
+/// date decides 002's exception for a post taken after registration), or a death.
+fn member_facts(lead: &comparison::import::DecidedLead) -> Fields {
+    let mut body = Fields::new();
+    let date = comparison::parse::date_in(&lead.details).map(|d| Json::from(d.format("%Y-%m-%d").to_string()));
+    let (flag, since) = match lead.source {
+        Source::PublicServants => ("public_servant", Some("public_servant_since")),
+        Source::VillageCadres => ("village_cadre", Some("village_cadre_since")),
+        Source::Deaths => ("deceased", None),
+        // Possessions are recorded as records of their own.
+        Source::Vehicles | Source::UrbanProperty | Source::Business => return body,
+    };
+    body.insert(flag.into(), Json::Bool(true));
+    if let (Some(since), Some(date)) = (since, date) {
+        body.insert(since.into(), date);
+    }
+    body
 }
 
 /// What a department's row says about the possession: when it was acquired (the date

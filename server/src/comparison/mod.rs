@@ -3,9 +3,9 @@
 //! each match becomes a lead (疑点) on the household with the removal reason it points to.
 //!
 //! A match is never applied to a household by itself: a person confirms or dismisses
-//! each lead with a field note, and only a confirmed lead about a possession (vehicle,
-//! urban property, business) records it, through `household_facts`. A bad file changes
-//! nothing.
+//! each lead with a field note, and only a confirmed lead records what it found (the
+//! possession, or the member's post or death), through `household_facts`. A bad file
+//! changes nothing.
 
 pub mod import;
 pub mod parse;

@@ -78,21 +78,23 @@ pub struct DecideBody {
     pub decision: String,
     /// What was found on the spot; required.
     pub note: String,
-    /// Confirming a vehicle, urban property or business lead records the possession:
-    /// its fields by catalogue name over what the department's row says (date, price).
-    /// What the row cannot say is required here: `as_exit_measure`, and for a property
-    /// its `kind` and `relocation_resettlement`, for a business `operating`.
+    /// A confirmed lead records what it found: fields by catalogue name over what the
+    /// department's row says (date, price). For a vehicle, urban property or business,
+    /// what the row cannot say is required here: `as_exit_measure`, for a property its
+    /// `kind` and `relocation_resettlement`, for a business `operating`. A public post, a
+    /// cadre's post or a death is set on the member with the row's date.
     #[schema(value_type = Object)]
     #[serde(default)]
     pub record: serde_json::Map<String, Value>,
 }
 
-/// Confirms or dismisses a lead with a field note. A confirmed vehicle, urban property or
-/// business lead records the possession (answered, 200) so the removal findings and
-/// review flags read it; any other decision changes nothing about the household (204).
+/// Confirms or dismisses a lead with a field note. A confirmed lead records what it found
+/// (answered, 200): a vehicle, urban property or business as a possession of the
+/// household, a post or a death on the member, so the removal findings and review flags
+/// read it. A dismissal changes nothing about the household (204).
 #[utoipa::path(post, path = "/api/v1/comparisons/leads/{id}/decide", tag = "comparison", params(("id" = Uuid, Path)), request_body = DecideBody,
-    responses((status = 200, description = "the possession recorded: `entity` and `record`"), (status = 204), (status = 400, description = "note_required"), (status = 403), (status = 409),
-        (status = 422, description = "a field of the possession missing or refused, named")), security(("bearer" = [])))]
+    responses((status = 200, description = "what was recorded: `entity` (vehicle, urban_property, business, member) and `record`"), (status = 204), (status = 400, description = "note_required"), (status = 403), (status = 409),
+        (status = 422, description = "a field of the record missing or refused, named")), security(("bearer" = [])))]
 pub async fn decide(
     State(state): State<AppState>,
     caller: Caller,
@@ -107,9 +109,7 @@ pub async fn decide(
     };
     let decision = LeadDecision { confirm, note: body.note, record: body.record };
     Ok(match household_facts::decide_lead(&state.db, &caller, &id.to_string(), decision).await? {
-        Some((kind, record)) => {
-            Json(serde_json::json!({"entity": kind.entity().name, "record": record})).into_response()
-        }
+        Some((entity, record)) => Json(serde_json::json!({"entity": entity, "record": record})).into_response(),
         None => axum::http::StatusCode::NO_CONTENT.into_response(),
     })
 }

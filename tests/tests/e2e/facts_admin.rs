@@ -17,6 +17,7 @@ on_both_backends!(
     the_office_writes_within_its_grant_and_the_catalogue,
     the_freeze_holds_the_office_but_not_the_village_at_its_assessment,
     a_confirmed_lead_records_the_possession_the_rules_read,
+    confirmed_post_and_death_leads_set_the_members_facts,
 );
 
 /// PATCH and DELETE, which the harness's `Admin` does not send.
@@ -441,4 +442,48 @@ async fn a_confirmed_lead_records_the_possession_the_rules_read(backend: Backend
         ["business_or_employer", "urban_housing_or_renovation", "vehicles_or_machinery"],
         "{found}"
     );
+}
+
+async fn confirmed_post_and_death_leads_set_the_members_facts(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let (household, members) = registered_household(&app).await;
+    let view = app.admin.household(household).await;
+    let id_number = |member: Uuid| {
+        let all = view["member"].as_array().expect("members");
+        all.iter().find(|m| m["id"] == json!(member)).expect("member")["id_number"].as_str().expect("id").to_owned()
+    };
+    let decide = |lead: &str| format!("/api/v1/comparisons/leads/{lead}/decide");
+    // 编办's list: the first son took a post paid from public funds after 建档立卡, which
+    // 002 §二(二)1 says is a normal exit, not a mis-registration.
+    let son = id_number(members[1]);
+    let report = upload(&county, "public_servants", format!("姓名,身份证号码,入职日期\n儿子,{son},2018-09-01\n")).await;
+    let lead = report["leads"][0]["id"].as_str().expect("lead").to_owned();
+    let (status, body) = county.post(&decide(&lead), json!({"decision": "confirm", "note": "县人社局在编"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((&body["entity"], &body["record"]["id"]), (&json!("member"), &json!(members[1])), "{body}");
+    assert_eq!(
+        (&body["record"]["public_servant"], &body["record"]["public_servant_since"]),
+        (&json!(true), &json!("2018-09-01"))
+    );
+    // 民政's death register names the second son: 002 §二(二)9 removes the person.
+    let other = id_number(members[2]);
+    let report = upload(&county, "deaths", format!("姓名,身份证号码,死亡日期\n儿子,{other},2026-10-01\n")).await;
+    let lead = report["leads"][0]["id"].as_str().expect("lead").to_owned();
+    let (status, body) = county.post(&decide(&lead), json!({"decision": "confirm", "note": "村委会证明已故"})).await;
+    assert_eq!((status, &body["record"]["deceased"]), (200, &json!(true)), "{body}");
+
+    let found = assessment(&county, household).await;
+    assert_eq!(findings(&found), ["dead_missing_or_separate remove_member", "public_servant normal_exit"], "{found}");
+    assert_eq!(flags(&found), ["public_employee"], "{found}");
+    let trail = county.ok_get(&format!("/api/v1/households/{household}/audit")).await;
+    let fields: Vec<&str> = trail
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] == "update" && e["entity"] == "member")
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["public_servant", "public_servant_since", "deceased"], "each field audited");
 }
