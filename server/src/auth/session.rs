@@ -171,6 +171,19 @@ pub async fn revoke(conn: &impl ConnectionTrait, token_hash: &str, now: DateTime
     Ok(())
 }
 
+/// Ends every live session of a user but `keep` (a cookie's hash): their password
+/// changed or was reset, or their account was switched off. Returns how many ended.
+pub async fn revoke_all_of(conn: &impl ConnectionTrait, user_id: &str, keep: Option<&str>) -> Result<u64, DbErr> {
+    let result = conn
+        .execute_raw(sql(
+            conn.get_database_backend(),
+            "UPDATE console_session SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND token_hash <> ?",
+            vec![Utc::now().into(), user_id.into(), keep.unwrap_or_default().into()],
+        ))
+        .await?;
+    Ok(result.rows_affected())
+}
+
 /// A grant as the console shows it, with its region's name.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GrantView {

@@ -106,7 +106,12 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
-/// Changes the caller's own password; every other token of theirs ends.
+/// The hash of what signed this request in: the bearer token, else the console's cookie.
+fn credential_hash(headers: &HeaderMap) -> Option<String> {
+    token_hash(headers).or_else(|| super::extract::cookie(headers, auth::session::COOKIE).map(auth::tokens::hash_token))
+}
+
+/// Changes the caller's own password; every other token and console session of theirs ends.
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "admin", request_body = PasswordChange,
     responses((status = 204), (status = 403, description = "wrong_password"), (status = 422, description = "weak_password")),
     security(("bearer" = [])))]
@@ -116,7 +121,7 @@ pub async fn change_password(
     headers: HeaderMap,
     AppJson(body): AppJson<PasswordChange>,
 ) -> ApiResult<StatusCode> {
-    let hash = token_hash(&headers).ok_or_else(|| Refusal::unauthenticated(ErrorCode::Unauthenticated))?;
+    let hash = credential_hash(&headers).ok_or_else(|| Refusal::unauthenticated(ErrorCode::Unauthenticated))?;
     registry::users::change_password(
         &state.db,
         &Actor::of(&caller),

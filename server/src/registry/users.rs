@@ -338,7 +338,8 @@ async fn revoke_tokens(conn: &impl ConnectionTrait, user_id: &str, keep: Option<
     if let Some(keep) = keep {
         update = update.filter(access_token::Column::TokenHash.ne(keep));
     }
-    Ok(update.exec(conn).await?.rows_affected)
+    let sessions = crate::auth::session::revoke_all_of(conn, user_id, keep).await?;
+    Ok(update.exec(conn).await?.rows_affected + sessions)
 }
 
 pub async fn add_role(

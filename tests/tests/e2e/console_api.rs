@@ -175,6 +175,28 @@ async fn an_idle_session_expires_and_use_keeps_it_alive(backend: Backend) {
     token_user.ok_get("/api/v1/households").await;
 }
 
+async fn a_new_password_ends_the_other_console_sessions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let (here, body, _) = Browser::sign_in(&app.base, "village-1", PASSWORD).await;
+    let (elsewhere, _, _) = Browser::sign_in(&app.base, "village-1", PASSWORD).await;
+    let change = json!({"current_password": PASSWORD, "new_password": "new-pass-5678"});
+    let post = reqwest::Method::POST;
+    let (status, refused) = here.send(post.clone(), "/api/v1/auth/password", Some(change.clone()), None).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("csrf")));
+    let (status, answer) = here.send(post, "/api/v1/auth/password", Some(change), Some(&here.csrf)).await;
+    assert_eq!(status, 204, "{answer}");
+    assert_eq!(here.get("/api/v1/auth/session").await.0, 200, "the session that changed it stays");
+    assert_eq!(elsewhere.get("/api/v1/auth/session").await.0, 401, "the other one ends");
+    // A manager's reset (a forgotten or leaked password) ends every session.
+    let user = body["user"]["id"].as_str().expect("id");
+    let (status, _) =
+        app.admin.post(&format!("/api/v1/users/{user}/password"), json!({"password": "reset-pass-9012"})).await;
+    assert_eq!(status, 204);
+    assert_eq!(here.get("/api/v1/households").await.0, 401);
+    Browser::sign_in(&app.base, "village-1", "reset-pass-9012").await;
+}
+
 async fn the_console_is_served_beside_the_api(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let http = reqwest::Client::new();
@@ -361,6 +383,7 @@ async fn the_household_table_pages_filters_and_masks(backend: Backend) {
 crate::on_both_backends!(
     a_cookie_session_reads_writes_with_its_csrf_token_and_ends,
     an_idle_session_expires_and_use_keeps_it_alive,
+    a_new_password_ends_the_other_console_sessions,
     the_console_is_served_beside_the_api,
     the_inbox_counts_cases_for_who_may_sign_them,
     the_household_table_pages_filters_and_masks,
