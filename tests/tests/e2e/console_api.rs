@@ -305,6 +305,26 @@ async fn the_inbox_counts_cases_for_who_may_sign_them(backend: Backend) {
     let (status, inbox) = browser.get("/api/v1/inbox").await;
     assert_eq!(status, 200);
     assert_eq!(cases_to_sign(&inbox)["count"], 1);
+    // A milestone due within the week is the campaign's readers' to see; one due later is not yet.
+    let today = app.clock.now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+    let due = |days: i64| (today + chrono::Duration::days(days)).format("%Y-%m-%d").to_string();
+    county
+        .ok_post(
+            "/api/v1/campaigns",
+            json!({"name": "走访", "region_code": COUNTY, "year": today.format("%Y").to_string().parse::<i32>().expect("year"),
+                   "milestones": [{"name": "走访过半", "due_on": due(3), "measure": "households_visited"},
+                                  {"name": "走访完成", "due_on": due(20), "measure": "households_visited"}]}),
+        )
+        .await;
+    let milestones = county.ok_get("/api/v1/inbox").await["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["kind"] == "milestones_due")
+        .cloned()
+        .expect("milestones_due");
+    assert_eq!(milestones["count"], 1, "{milestones}");
+    assert_eq!(milestones["by_region"], json!([{"region_code": COUNTY, "region_name": "测试县", "count": 1}]));
     // Every kind of waiting work is listed, counted or not.
     let kinds: Vec<&str> =
         inbox["items"].as_array().expect("items").iter().filter_map(|i| i["kind"].as_str()).collect();
