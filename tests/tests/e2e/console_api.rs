@@ -325,6 +325,27 @@ async fn the_inbox_counts_cases_for_who_may_sign_them(backend: Backend) {
         .expect("milestones_due");
     assert_eq!(milestones["count"], 1, "{milestones}");
     assert_eq!(milestones["by_region"], json!([{"region_code": COUNTY, "region_name": "测试县", "count": 1}]));
+    // An objection to the village notice waits for the 核查组 over the township, not for
+    // the village team whose list it is, nor for another township.
+    for (step, signer) in [("comparison", &township), ("village_assessment", &village)] {
+        let (status, body) = pass_step(&app, signer, &case, step).await;
+        assert_eq!(status, 200, "{step}: {body}");
+    }
+    let draft = village.ok_post("/api/v1/notices", json!({"step": "village_notice", "region_code": VILLAGE_1})).await;
+    let published =
+        village.ok_post(&format!("/api/v1/notices/{}/publish", draft["id"].as_str().expect("id")), json!({})).await;
+    let token = published["url"].as_str().expect("url").rsplit('/').next().expect("token").to_owned();
+    object_on_page(&app.base, &token, "1", "该户儿子在县城有商品房一套。").await;
+    let objections_of = |inbox: Value| -> i64 {
+        inbox["items"].as_array().expect("items").iter().find(|i| i["kind"] == "objections_to_answer").expect("item")
+            ["count"]
+            .as_i64()
+            .expect("count")
+    };
+    let verifier = Admin::login(&app.base, "verifier-1", PASSWORD).await;
+    assert_eq!(objections_of(verifier.ok_get("/api/v1/inbox").await), 1);
+    assert_eq!(objections_of(village.ok_get("/api/v1/inbox").await), 0);
+    assert_eq!(objections_of(other_township.ok_get("/api/v1/inbox").await), 0);
     // Every kind of waiting work is listed, counted or not.
     let kinds: Vec<&str> =
         inbox["items"].as_array().expect("items").iter().filter_map(|i| i["kind"].as_str()).collect();
