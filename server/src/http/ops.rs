@@ -75,6 +75,6 @@ impl utoipa::Modify for BearerAuth {
 #[openapi(
     info(title = "Jingzhun", description = "精准: dynamic management of registered poor households — phone sync and administration."),
     modifiers(&BearerAuth),
-    components(schemas(jingzhun_mobile_api::errors::ErrorBody))
+    components(schemas(jingzhun_mobile_api::errors::ErrorBody, crate::household_facts::Possession))
 )]
 pub struct ApiDoc;
