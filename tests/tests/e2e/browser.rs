@@ -1,6 +1,6 @@
 //! A real Chromium (Debian's `chromium` and `chromium-driver`), headless, at a phone's
-//! screen size, driven over WebDriver. Screenshots are kept under
-//! `target/test-artifacts/` for a person to look at.
+//! screen size (the villagers' notice pages) or an office PC's (the console), driven over
+//! WebDriver. Screenshots are kept under `target/test-artifacts/` for a person to look at.
 
 use fantoccini::{Client, ClientBuilder};
 // chromedriver listens on loopback: plain HTTP, no TLS stack needed.
@@ -18,8 +18,22 @@ pub struct Browser {
 const PHONE_WIDTH: u32 = 390;
 const PHONE_HEIGHT: u32 = 844;
 
+/// An office PC: 1366 × 768, the most common screen in county and township offices.
+const DESKTOP_WIDTH: u32 = 1366;
+const DESKTOP_HEIGHT: u32 = 768;
+
 impl Browser {
+    /// A phone (mobile emulation).
     pub async fn start() -> Browser {
+        Browser::launch(false).await
+    }
+
+    /// A desktop window of an office PC, no mobile emulation.
+    pub async fn start_desktop() -> Browser {
+        Browser::launch(true).await
+    }
+
+    async fn launch(desktop: bool) -> Browser {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
         let mut driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -29,21 +43,22 @@ impl Browser {
             .expect("chromedriver is installed (apt-get install chromium chromium-driver; .ci/run does it)");
         let profile = std::env::temp_dir().join(format!("jingzhun-chromium-{port}"));
         let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-extensions", "--no-first-run",
-                    format!("--user-data-dir={}", profile.display()),
-                    format!("--window-size={PHONE_WIDTH},{PHONE_HEIGHT}"),
-                ],
-                "mobileEmulation": {
-                    "deviceMetrics": {"width": PHONE_WIDTH, "height": PHONE_HEIGHT, "pixelRatio": 2.0, "touch": true},
-                    "userAgent": "Mozilla/5.0 (Linux; Android 12; Redmi 10) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Mobile Safari/537.36"
-                }
-            }),
-        );
+        let (width, height) = if desktop { (DESKTOP_WIDTH, DESKTOP_HEIGHT) } else { (PHONE_WIDTH, PHONE_HEIGHT) };
+        let mut options = json!({
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-extensions", "--no-first-run",
+                format!("--user-data-dir={}", profile.display()),
+                format!("--window-size={width},{height}"),
+            ],
+        });
+        if !desktop {
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": {"width": PHONE_WIDTH, "height": PHONE_HEIGHT, "pixelRatio": 2.0, "touch": true},
+                "userAgent": "Mozilla/5.0 (Linux; Android 12; Redmi 10) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Mobile Safari/537.36"
+            });
+        }
+        capabilities.insert("goog:chromeOptions".into(), options);
         let url = format!("http://127.0.0.1:{port}");
         let mut last_error = String::new();
         for _ in 0..100 {

@@ -12,6 +12,7 @@ mod campaigns;
 mod comparison;
 mod concurrency;
 mod console_api;
+mod console;
 mod county_year;
 mod edge_households;
 mod exit_facts;

@@ -1,0 +1,229 @@
+//! The office console (console/, embedded in the server) in a real Chromium at an office
+//! PC's 1366×768, on both backends: the login page at `/`, a wrong password refused in
+//! Chinese, the county's 工作台 with the 待办 the server counts, the menu a village team
+//! sees, the household table paged with masked ID numbers, a household's members, and
+//! signing out. Screenshots go to target/test-artifacts/console-*.png. And the API
+//! document the console's types are generated from holds every schema it references.
+
+use crate::browser::Browser;
+use crate::harness::*;
+use crate::on_both_backends;
+use fantoccini::{Client, Locator};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const COUNTY: &str = "320703000000";
+const VILLAGE_1: &str = "320703001001";
+
+/// Households the officer creates in 东村: more than one page of 20.
+const HOUSEHOLDS: usize = 23;
+
+/// The text of the first element matching `css` once `done` holds for it, or what it
+/// showed last after ten seconds (the console renders after its API calls answer).
+async fn text_when(client: &Client, css: &str, done: impl Fn(&str) -> bool) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(element) = client.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+        {
+            if done(&text) {
+                return text;
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
+/// How many elements match `css` once there are `want`, or the last count after ten seconds.
+async fn count_when(client: &Client, css: &str, want: usize) -> usize {
+    let mut last = 0;
+    for _ in 0..100 {
+        last = client.find_all(Locator::Css(css)).await.map(|all| all.len()).unwrap_or(0);
+        if last == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
+/// The first element matching `css`, waiting up to ten seconds for the page to render it.
+async fn element(client: &Client, css: &str) -> fantoccini::elements::Element {
+    for _ in 0..100 {
+        if let Ok(found) = client.find(Locator::Css(css)).await {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no {css} on the page");
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    element(client, css).await.send_keys(text).await.expect("type");
+}
+
+async fn click(client: &Client, css: &str) {
+    element(client, css).await.click().await.expect("click");
+}
+
+async fn sign_in(browser: &Browser, base: &str, username: &str, password: &str) {
+    browser.client.goto(&format!("{base}/login")).await.expect("open the login page");
+    type_into(&browser.client, "#username", username).await;
+    type_into(&browser.client, "#password", password).await;
+    click(&browser.client, "#login-submit").await;
+}
+
+async fn the_console_serves_the_office_jobs(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let officer = app.phone("officer-a", "console-phone").await;
+    let mut households = Vec::new();
+    for _ in 0..HOUSEHOLDS {
+        households.push(create_household(&officer, VILLAGE_1, 1).await.0);
+    }
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    // Something for the village team to sign, and a campaign for the 工作台's chart.
+    county.ok_post("/api/v1/cases", json!({"household_id": households[0], "kind": "identify"})).await;
+    county.ok_post("/api/v1/campaigns/from-template", json!({"region_code": COUNTY, "year": 2026})).await;
+    // The heads' ID numbers, whole: the list must show each only masked.
+    let mut heads = Vec::new();
+    for h in &households {
+        let record = county.household(*h).await;
+        let members = record["member"].as_array().expect("members");
+        let head = members.iter().find(|m| m["relation"] == "head").expect("a head");
+        heads.push(head["id_number"].as_str().expect("id number").to_owned());
+    }
+
+    let browser = Browser::start_desktop().await;
+    let client = &browser.client;
+
+    // The root of the server is the console, and without a session it is the login page.
+    client.goto(&format!("{}/", app.base)).await.expect("open /");
+    let path = browser.wait_for_path("/login").await;
+    assert_eq!(path, "/login", "/ leads to the login page");
+    let title = text_when(client, ".login-title", |t| !t.is_empty()).await;
+    assert_eq!(title, "用户登录");
+    browser.screenshot(&format!("console-login-{backend:?}")).await;
+
+    // A wrong password: the server's refusal, in Chinese, on the form.
+    sign_in(&browser, &app.base, "county", "not-the-password").await;
+    let error = text_when(client, "#login-error", |t| !t.is_empty()).await;
+    assert!(error.contains("用户名或密码错误"), "the refusal in Chinese: {error:?}");
+    assert_eq!(browser.wait_for_path("/login").await, "/login");
+    browser.screenshot(&format!("console-login-refused-{backend:?}")).await;
+
+    // The county lands on 工作台 with the 待办 the server counts for it.
+    sign_in(&browser, &app.base, "county", PASSWORD).await;
+    assert_eq!(browser.wait_for_path("/home").await, "/home");
+    let inbox = county.ok_get("/api/v1/inbox").await;
+    let items = inbox["items"].as_array().expect("inbox items");
+    assert!(items.iter().any(|i| i["count"].as_i64().unwrap_or(0) > 0), "the county has something to do: {inbox}");
+    let shown =
+        text_when(client, "#inbox", |t| items.iter().all(|i| t.contains(i["title_zh"].as_str().unwrap_or("?")))).await;
+    for item in items {
+        let kind = item["kind"].as_str().expect("kind");
+        let count = text_when(client, &format!(".inbox-count[data-kind='{kind}']"), |t| !t.is_empty()).await;
+        assert_eq!(count, item["count"].to_string(), "{kind} in the 待办: {shown}");
+    }
+    let menu = text_when(client, "#main-menu", |t| t.contains("系统管理")).await;
+    for area in ["工作台", "贫困户管理", "动态管理", "公示公告", "数据比对", "统计报表", "督查与提醒", "系统管理"]
+    {
+        assert!(menu.contains(area), "the county's menu has {area}: {menu}");
+    }
+    let header = text_when(client, "#user-scope", |t| t.contains("测试县")).await;
+    assert!(header.contains("县扶贫办") && header.contains("测试县"), "the header names the scope: {header}");
+    // The chart has drawn (a canvas inside the progress card).
+    assert_eq!(count_when(client, "#progress canvas", 1).await, 1, "the campaign progress chart");
+    browser.screenshot(&format!("console-home-county-{backend:?}")).await;
+
+    // 贫困户管理: 20 to a page, the total, ID numbers masked.
+    click(client, "#main-menu [data-area='households']").await;
+    assert_eq!(browser.wait_for_path("/households").await, "/households");
+    let total = text_when(client, "#household-total", |t| t.contains(&HOUSEHOLDS.to_string())).await;
+    assert_eq!(total, format!("共 {HOUSEHOLDS} 户"));
+    assert_eq!(count_when(client, "#household-table .el-table__body tr", 20).await, 20, "a page of 20");
+    let table = text_when(client, "#household-table", |t| !t.is_empty()).await;
+    for whole in &heads {
+        assert!(!table.contains(whole.as_str()), "no whole ID number in the list: {whole}");
+    }
+    let masked: Vec<String> = heads.iter().map(|id| jingzhun_mobile_api::validate::mask_id_number(id)).collect();
+    let shown = client.find_all(Locator::Css("#household-table .id-number")).await.expect("ID cells");
+    assert_eq!(shown.len(), 20);
+    for cell in shown {
+        let text = cell.text().await.expect("cell text");
+        assert!(text.contains("********") && masked.contains(&text), "a head's ID number, masked: {text:?}");
+    }
+    browser.screenshot(&format!("console-households-{backend:?}")).await;
+    click(client, ".el-pagination .btn-next").await;
+    assert_eq!(
+        count_when(client, "#household-table .el-table__body tr", HOUSEHOLDS - 20).await,
+        HOUSEHOLDS - 20,
+        "the second page"
+    );
+
+    // A household: its members, with their names.
+    click(client, "#household-table .household-link").await;
+    let path = browser.wait_for_path("/households/").await;
+    let id = path.trim_start_matches("/households/").to_owned();
+    let record = county.household(id.parse().expect("a household id in the path")).await;
+    click(client, "#tab-members").await;
+    let names: Vec<String> = record["member"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| m["name"].as_str().expect("name").to_owned())
+        .collect();
+    let members = text_when(client, "#member-table", |t| names.iter().all(|n| t.contains(n.as_str()))).await;
+    assert_eq!(count_when(client, "#member-table .el-table__body tr", names.len()).await, names.len());
+    for name in &names {
+        assert!(members.contains(name.as_str()), "member {name} shown: {members}");
+    }
+    browser.screenshot(&format!("console-household-{backend:?}")).await;
+
+    // 退出: back to the login page, and the session is gone.
+    click(client, "#logout").await;
+    assert_eq!(browser.wait_for_path("/login").await, "/login");
+    client.goto(&format!("{}/households", app.base)).await.expect("open a page after signing out");
+    assert_eq!(browser.wait_for_path("/login").await, "/login", "signed out: no page without signing in");
+
+    // A village team: no 系统管理 in its menu, and its own 待办.
+    sign_in(&browser, &app.base, "village-1", PASSWORD).await;
+    assert_eq!(browser.wait_for_path("/home").await, "/home");
+    let menu = text_when(client, "#main-menu", |t| t.contains("贫困户管理")).await;
+    assert!(menu.contains("公示公告"), "the village team publishes notices: {menu}");
+    assert!(!menu.contains("系统管理") && !menu.contains("数据比对"), "no 系统管理 for a village team: {menu}");
+    assert_eq!(count_when(client, "#main-menu [data-area='system']", 0).await, 0);
+    let village = Admin::login(&app.base, "village-1", PASSWORD).await;
+    let inbox: Value = village.ok_get("/api/v1/inbox").await;
+    let waiting: i64 = inbox["items"].as_array().expect("items").iter().filter_map(|i| i["count"].as_i64()).sum();
+    assert!(waiting >= 1, "the identification waits for the village team: {inbox}");
+    browser.screenshot(&format!("console-home-village-{backend:?}")).await;
+    browser.close().await;
+}
+
+/// The console's API types are generated from the OpenAPI document (openapi-typescript),
+/// which refuses a document with a `$ref` to a schema it does not hold: every reference
+/// must resolve.
+async fn every_schema_reference_in_the_api_document_resolves(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let document: Value =
+        reqwest::get(format!("{}/api/openapi.json", app.base)).await.expect("openapi").json().await.expect("json");
+    let schemas = document["components"]["schemas"].as_object().expect("components.schemas");
+    let text = document.to_string();
+    let prefix = "#/components/schemas/";
+    let mut dangling: Vec<&str> = text
+        .match_indices(prefix)
+        .map(|(at, _)| {
+            let name = &text[at + prefix.len()..];
+            &name[..name.find('"').expect("a quoted reference")]
+        })
+        .filter(|name| !schemas.contains_key(*name))
+        .collect();
+    dangling.sort_unstable();
+    dangling.dedup();
+    assert!(dangling.is_empty(), "schemas referenced but not in components: {dangling:?}");
+}
+
+on_both_backends!(the_console_serves_the_office_jobs, every_schema_reference_in_the_api_document_resolves);
