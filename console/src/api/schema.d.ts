@@ -13,12 +13,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Uploads a photo or document for a household; the same bytes give the same id. Only
-         *     JPEG, PNG, WebP and PDF are kept, as the bytes show them (not as the phone says).
-         *     Every upload counts against the uploader's and the household's quota at its full size,
-         *     bytes already stored or not.
-         */
         post: operations["upload_attachment"];
         delete?: never;
         options?: never;
@@ -33,10 +27,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Downloads an attachment of a household in scope, always as a download (`attachment`,
-         *     `nosniff`) with the type its bytes show. An unknown id and one out of scope are both 404.
-         */
         get: operations["download_attachment"];
         put?: never;
         post?: never;
@@ -55,7 +45,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Signs a user in on a device and returns a token bound to it. */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -72,7 +61,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The same sign-out as the office's, for the phone. */
         post: operations["phone_logout"];
         delete?: never;
         options?: never;
@@ -89,7 +77,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Resolves a conflict from the phone (or, on `/api/v1`, by a supervisor). */
         post: operations["resolve_conflict"];
         delete?: never;
         options?: never;
@@ -104,7 +91,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Code tables, the field catalogue and the protocol version. */
         get: operations["schema"];
         put?: never;
         post?: never;
@@ -121,7 +107,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What changed in the caller's scope since the cursor. */
         get: operations["pull_changes"];
         put?: never;
         post?: never;
@@ -140,7 +125,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Applies change sets in the order sent, each all-or-nothing. */
         post: operations["push_changes"];
         delete?: never;
         options?: never;
@@ -155,7 +139,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The device's sync state: last change set applied, open conflicts, rejected change sets, scope size. */
         get: operations["status"];
         put?: never;
         post?: never;
@@ -172,7 +155,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This document. */
         get: operations["openapi"];
         put?: never;
         post?: never;
@@ -189,10 +171,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Assignments of a household or an officer (history included). */
         get: operations["list_assignments"];
         put?: never;
-        /** Assigns an officer to a household; the officer's next pull brings it whole. */
         post: operations["create_assignment"];
         delete?: never;
         options?: never;
@@ -209,7 +189,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ends an assignment; the officer's next pull evicts the household. */
         post: operations["end_assignment"];
         delete?: never;
         options?: never;
@@ -226,7 +205,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The same sign-in as the phone's, for the office console. */
         post: operations["office_login"];
         delete?: never;
         options?: never;
@@ -243,7 +221,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ends the token of this request (the device stays bound to the user). */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -260,7 +237,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Changes the caller's own password; every other token of theirs ends. */
         post: operations["change_password"];
         delete?: never;
         options?: never;
@@ -275,19 +251,9 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * The console's session: who is signed in and the CSRF token (after a reload), or 401
-         *     (`session_expired` once idle too long).
-         */
         get: operations["read_session"];
         put?: never;
-        /**
-         * Signs in to the office console: the session is an HttpOnly cookie (`jz_session`);
-         *     every write made with it repeats `csrf_token` in `X-CSRF-Token`. Same lockout as
-         *     `/api/v1/auth/login`.
-         */
         post: operations["open_session"];
-        /** Signs out of the console: the session ends and the cookie is cleared. */
         delete: operations["close_session"];
         options?: never;
         head?: never;
@@ -301,7 +267,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The campaign templates, with their milestones for a year. */
         get: operations["list_templates"];
         put?: never;
         post?: never;
@@ -318,10 +283,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The campaigns the caller reads. */
         get: operations["list_campaigns"];
         put?: never;
-        /** Creates a campaign with its milestones (county staff of the region). */
         post: operations["create_campaign"];
         delete?: never;
         options?: never;
@@ -338,12 +301,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Creates a campaign from a template in one call: the 004 §二 timeline (procedures and
-         *     collection 10/10–11/10, summary report 11/11, entry by 11/28, 查漏补缺 by 11/30, problem
-         *     list 12/1–12/10, checking 12/11–12/20, correction 12/21–12/31, summary 1/1–1/5 of the
-         *     next year), each milestone measured by what 004 asks for that day.
-         */
         post: operations["create_from_template"];
         delete?: never;
         options?: never;
@@ -358,14 +315,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One campaign with its milestones. */
         get: operations["get_campaign"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Renames a campaign, or closes or reopens it (county staff of its region). */
         patch: operations["update_campaign"];
         trace?: never;
     };
@@ -378,7 +333,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Adds a milestone to a campaign (county staff of its region). */
         post: operations["add_milestone"];
         delete?: never;
         options?: never;
@@ -393,7 +347,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Progress of each milestone per township and village, computed from the data now. */
         get: operations["campaign_progress"];
         put?: never;
         post?: never;
@@ -410,10 +363,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Cases in the caller's scope. */
         get: operations["list_cases"];
         put?: never;
-        /** Opens a case (the application step) for a household in the caller's scope. */
         post: operations["open_case"];
         delete?: never;
         options?: never;
@@ -428,7 +379,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A case with its sign-offs. */
         get: operations["get_case"];
         put?: never;
         post?: never;
@@ -447,7 +397,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sends an open case back to an earlier step (the freezing level or above only). */
         post: operations["reopen"];
         delete?: never;
         options?: never;
@@ -464,7 +413,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Starts a rejected case again from the application. */
         post: operations["resubmit"];
         delete?: never;
         options?: never;
@@ -481,10 +429,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Signs the case's current step: approve moves it on (completing it after the last
-         *     step), reject stops it.
-         */
         post: operations["sign"];
         delete?: never;
         options?: never;
@@ -499,12 +443,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Rejected change sets kept for review, newest first (requests and answers), paged.
-         *     A change set is shown to whoever reads one of the households it touches (the
-         *     submitter's other roles do not widen it). One that names no existing household is
-         *     shown to those who read one of the submitter's regions.
-         */
         get: operations["rejected_changesets"];
         put?: never;
         post?: never;
@@ -523,10 +461,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Imports a department list (multipart: `source`, `file`, optional `region_code`) and
-         *     reports rows accepted, rejected with reasons, and matched. A bad file changes nothing.
-         */
         post: operations["import_list"];
         delete?: never;
         options?: never;
@@ -541,7 +475,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Leads (疑点) in the caller's scope, or of one household. */
         get: operations["list_leads"];
         put?: never;
         post?: never;
@@ -560,11 +493,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Confirms or dismisses a lead with a field note. A confirmed vehicle, urban property or
-         *     business lead records the possession (answered, 200) so the removal findings and
-         *     review flags read it; any other decision changes nothing about the household (204).
-         */
         post: operations["decide"];
         delete?: never;
         options?: never;
@@ -579,7 +507,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Conflicts in the caller's scope. */
         get: operations["list_conflicts"];
         put?: never;
         post?: never;
@@ -598,7 +525,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Resolves a conflict: keep the server value or apply the phone's. */
         post: operations["resolve_conflict"];
         delete?: never;
         options?: never;
@@ -613,7 +539,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A user's devices. */
         get: operations["list_devices"];
         put?: never;
         post?: never;
@@ -632,7 +557,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revokes a device: `drain` (retired phone) or `wipe` (lost or stolen). */
         post: operations["revoke_device"];
         delete?: never;
         options?: never;
@@ -647,11 +571,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * The 台账: households R5 names (candidates) or the village group decided on, in the
-         *     caller's scope, paged, ID numbers masked, each with why and any identification held
-         *     back from the notices. Internal: never on a public page.
-         */
         get: operations["ledger"];
         put?: never;
         post?: never;
@@ -670,10 +589,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Records the list the village group (村两委、驻村干部、驻村第一书记、帮扶队员) decided:
-         *     who took part, the day, each household put on or left off. The village team only.
-         */
         post: operations["decide"];
         delete?: never;
         options?: never;
@@ -688,10 +603,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Households in the caller's scope as table rows: ID and phone numbers masked; search
-         *     by a member's name or the household number, an ID number only whole.
-         */
         get: operations["list_summaries"];
         put?: never;
         post?: never;
@@ -708,7 +619,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Households in the caller's scope, in id order, paged by `after`. */
         get: operations["list_households"];
         put?: never;
         post?: never;
@@ -725,17 +635,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A household with everything that hangs off it, as the server holds it now. */
         get: operations["get_household"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /**
-         * Sets fields of a household (catalogue names; read-only and create-only fields are
-         *     refused). Answers the household as stored; the same body again changes nothing.
-         */
         patch: operations["patch_household"];
         trace?: never;
     };
@@ -746,7 +651,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What every rule (R1–R6, R8) says about a household for an income year. */
         get: operations["assessment"];
         put?: never;
         post?: never;
@@ -763,10 +667,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * The audit trail of a household and every record under it, oldest first: deleted
-         *     records, conflicts and attachment uploads included (entries carry their household).
-         */
         get: operations["household_audit"];
         put?: never;
         post?: never;
@@ -784,7 +684,6 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Sets the household's income of a year, creating the year's record if there is none. */
         put: operations["put_income"];
         post?: never;
         delete?: never;
@@ -800,10 +699,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * 帮扶成效: each year's plan, planned against actual per-capita income, tasks done,
-         *     measures, and the main help measure R6 suggests.
-         */
         get: operations["plan_outcome"];
         put?: never;
         post?: never;
@@ -820,10 +715,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * What happened to a household, oldest first: visits, plans and tasks, measures,
-         *     income years, procedure steps and sign-offs, status changes.
-         */
         get: operations["household_timeline"];
         put?: never;
         post?: never;
@@ -842,10 +733,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Records a vehicle, urban property or business of the household. The body may carry
-         *     the record's `id` (a UUID): sent again, it answers the record without a second one.
-         */
         post: operations["create_possession"];
         delete?: never;
         options?: never;
@@ -863,11 +750,9 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Deletes a possession (sold, or never there); one already gone answers 204 too. */
         delete: operations["delete_possession"];
         options?: never;
         head?: never;
-        /** Sets fields of a possession of the household. */
         patch: operations["patch_possession"];
         trace?: never;
     };
@@ -880,17 +765,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Imports the register (multipart part `file`) as a job. Every row is checked first;
-         *     the report names each failing cell (第5行「A4 证件号码」（D5）…). Unless `dry_run`, a
-         *     file whose cells all pass is written in one transaction (`written: true`); one
-         *     failing cell writes nothing. Re-importing the same file changes nothing.
-         * @description A file that is through within a few seconds is answered at once: 200 with the
-         *     report (or its workbook), the job named in `Location`. A larger one (or any, with
-         *     `Prefer: respond-async`) is answered 202 with the job, whose page
-         *     (`GET /api/v1/imports/{id}`) shows its progress and then its report; the import goes
-         *     on without the request timeout.
-         */
         post: operations["import_register"];
         delete?: never;
         options?: never;
@@ -905,13 +779,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * An import job: its stage (says whether anything has been written yet), rows read
-         *     and checked and households written of the total, and once done its report (with
-         *     `format=xlsx`, the report's workbook). Seen by its importer and by a county or
-         *     administrator over the importer's region; to anyone else there is no such job. A
-         *     job cut off by a server restart reads `interrupted`: nothing of it was written.
-         */
         get: operations["import_job"];
         put?: never;
         post?: never;
@@ -928,10 +795,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * What waits for the caller — cases to sign, objections to answer, open conflicts,
-         *     rejected change sets, milestones due within 7 days — with counts per region.
-         */
         get: operations["get_inbox"];
         put?: never;
         post?: never;
@@ -954,10 +817,6 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /**
-         * Sets fields of a member; who the person is (ID number, document, relation) changes
-         *     through sync or a member-change procedure (`not_editable_here`).
-         */
         patch: operations["patch_member"];
         trace?: never;
     };
@@ -969,10 +828,8 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Changes a milestone's dates, measure, target or reminders (county staff). */
         put: operations["update_milestone"];
         post?: never;
-        /** Removes a milestone (county staff). */
         delete: operations["delete_milestone"];
         options?: never;
         head?: never;
@@ -986,10 +843,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Notices in the caller's regions, newest first. */
         get: operations["list_notices"];
         put?: never;
-        /** Drafts a notice: gathers the cases waiting at the step in the region. */
         post: operations["create_notice"];
         delete?: never;
         options?: never;
@@ -1004,7 +859,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A notice with its cases, content and hash. */
         get: operations["get_notice"];
         put?: never;
         post?: never;
@@ -1023,10 +877,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Closes a notice now if its period has ended with no open objection (the server also
-         *     does this by itself every minute): its cases move on.
-         */
         post: operations["close_notice"];
         delete?: never;
         options?: never;
@@ -1043,12 +893,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Dismisses many open objections of a notice at once as duplicates or spam, with one
-         *     finding each objector reads at the receipt page (the level that answers the notice's
-         *     objections; each one audited). Choose them by id, or all of one sender by the
-         *     `source` label the objection list shows. The notice closes if nothing else blocks it.
-         */
         post: operations["dismiss_objections"];
         delete?: never;
         options?: never;
@@ -1065,7 +909,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Adds a photo of the posted notice as evidence. */
         post: operations["add_posting"];
         delete?: never;
         options?: never;
@@ -1082,7 +925,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Publishes a draft: freezes and hashes its content, opens the period, gives it its public URL. */
         post: operations["publish_notice"];
         delete?: never;
         options?: never;
@@ -1097,13 +939,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The resolutions recorded on a notice, oldest first, each with the cases it passed. */
         get: operations["list_resolutions"];
         put?: never;
-        /**
-         * Records the representatives' resolution on a closed village notice; its cases waiting
-         *     at `village_resolution` pass to the township's review.
-         */
         post: operations["record_resolution"];
         delete?: never;
         options?: never;
@@ -1120,7 +957,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Withdraws a draft (a published notice cannot be changed or withdrawn). */
         post: operations["withdraw_notice"];
         delete?: never;
         options?: never;
@@ -1135,9 +971,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's own channel preferences. */
         get: operations["my_preferences"];
-        /** Turns one of the caller's own channels on or off. */
         put: operations["set_my_preference"];
         post?: never;
         delete?: never;
@@ -1153,13 +987,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The WeCom group robots of the regions the caller manages. */
         get: operations["list_robots"];
         put?: never;
-        /**
-         * Adds a region's WeCom group robot (county staff of the region); events concerning the
-         *     region are then posted to the group too.
-         */
         post: operations["add_robot"];
         delete?: never;
         options?: never;
@@ -1175,7 +1004,6 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Turns a WeCom group robot on or off (county staff of its region). */
         put: operations["set_robot"];
         post?: never;
         delete?: never;
@@ -1191,7 +1019,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every message template (county staff and administrators). */
         get: operations["list_templates"];
         put?: never;
         post?: never;
@@ -1209,7 +1036,6 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Edits one template (administrators): subject, body, SMS template code and variables. */
         put: operations["update_template"];
         post?: never;
         delete?: never;
@@ -1225,11 +1051,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * The delivery log: a user's own messages; county staff and administrators see every
-         *     message of their region (filed under the event's region or sent to someone holding a
-         *     role there).
-         */
         get: operations["delivery_log"];
         put?: never;
         post?: never;
@@ -1248,14 +1069,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Sends one sample message through a configured channel now (administrators and county
-         *     staff), to the caller's own address or one of a user or group robot they manage
-         *     (`recipient_not_allowed` otherwise), at most a few an hour. It goes through the outbox
-         *     like any message: quiet hours and the per-number limits apply (a held test is
-         *     cancelled and answered `rate_limited`), and it shows in the delivery log. Answers with
-         *     the provider's reply. Audited with the address masked.
-         */
         post: operations["test_send"];
         delete?: never;
         options?: never;
@@ -1270,7 +1083,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every attempt at one message (whoever may see the message in the delivery log). */
         get: operations["attempts"];
         put?: never;
         post?: never;
@@ -1289,7 +1101,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancels a message not sent yet (`queued` or `held`); county staff of its region. */
         post: operations["cancel"];
         delete?: never;
         options?: never;
@@ -1306,11 +1117,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Queues a message again after a person checked it did not arrive: `unknown` rows
-         *     (the provider may have it) and `failed` ones (e.g. after fixing a template code).
-         *     County staff of its region; the dispatcher never does this by itself.
-         */
         post: operations["resend"];
         delete?: never;
         options?: never;
@@ -1325,7 +1131,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Objections to notices in the caller's regions. */
         get: operations["list_objections"];
         put?: never;
         post?: never;
@@ -1344,10 +1149,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Answers an objection with findings: `upheld` sends the case back to home
-         *     verification (and off the notice); `dismissed` lets the notice go on.
-         */
         post: operations["answer_objection"];
         delete?: never;
         options?: never;
@@ -1362,7 +1163,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** R8 data-quality problems of the households in the caller's scope. */
         get: operations["quality"];
         put?: never;
         post?: never;
@@ -1379,13 +1179,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Regions, optionally the children of one. */
         get: operations["list_regions"];
         put?: never;
-        /**
-         * Adds a region under one the caller manages. Its level and parent follow from its code
-         *     (`parent_code` may be left out); a level or parent that disagrees is refused.
-         */
         post: operations["create_region"];
         delete?: never;
         options?: never;
@@ -1400,20 +1195,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * A report: `dynamic_adjustment` (000 附件1), `new_identification` (附件2), `removals`
-         *     (附件3), `relapse` (附件4), `register` (001 附件1 贫困户名册), `outside_system`
-         *     (001 系统外人员), `data_quality`, `household_form` (贫困户信息对照表: 004 附件2's
-         *     fields A1–A51, a printed page per household), `member_increase` (004 附件3, a block
-         *     per household), `member_decrease` (004 附件4, a block per village) or `spot_check`
-         *     (003 §一(二)3 抽检报告: at least 10% of the exiting villages, drawn by `seed`). The
-         *     statistics tables have one row per child region and a total row that is their sum.
-         *     XLSX and CSV open with the title, 填报单位 and the period, then the form's header
-         *     rows; XLSX prints on A4 with the header rows on every page. ID and phone numbers are
-         *     masked, except on `household_form`, `member_increase` and `member_decrease`, which
-         *     are copied into the national system: those show them whole and write one `print`
-         *     audit entry per household.
-         */
         get: operations["report"];
         put?: never;
         post?: never;
@@ -1430,9 +1211,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The stored regional rule variants. */
         get: operations["list_policies"];
-        /** Sets a region's rule variants (county staff of that region). */
         put: operations["set_policy"];
         post?: never;
         delete?: never;
@@ -1450,7 +1229,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Compacts the change log now (normally done hourly by the server). */
         post: operations["compact"];
         delete?: never;
         options?: never;
@@ -1465,7 +1243,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Plan tasks not done and past their due date, in the caller's scope. */
         get: operations["overdue_tasks"];
         put?: never;
         post?: never;
@@ -1482,9 +1259,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every poverty line stored. */
         get: operations["list_thresholds"];
-        /** Sets a poverty line for a year, region and standard (county staff of that region). */
         put: operations["set_threshold"];
         post?: never;
         delete?: never;
@@ -1500,15 +1275,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Users with a role in a region the caller manages, by username, with their officer
-         *     particulars (phone and e-mail masked); filtered by role, region and a part of the
-         *     username or name, and paged when `page` or `per_page` is given. `X-Total-Count` says
-         *     how many users the filter matches in all.
-         */
         get: operations["list_users"];
         put?: never;
-        /** Creates a user with at least one role, each below the caller's own and inside their region. */
         post: operations["create_user"];
         delete?: never;
         options?: never;
@@ -1525,7 +1293,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Deactivates (every token ends, no sign-in) or reactivates a user the caller manages. */
         post: operations["set_user_active"];
         delete?: never;
         options?: never;
@@ -1540,9 +1307,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A user's channel preferences (county staff of the user's region, or the user). */
         get: operations["user_preferences"];
-        /** Sets a user's channel on or off (county staff of the user's region, or the user). */
         put: operations["set_user_preference"];
         post?: never;
         delete?: never;
@@ -1560,7 +1325,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sets a new password for a user the caller manages; every token of the user ends. */
         post: operations["reset_password"];
         delete?: never;
         options?: never;
@@ -1576,7 +1340,6 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Sets a user's officer particulars (a manager of the user); audited. */
         put: operations["set_profile"];
         post?: never;
         delete?: never;
@@ -1594,7 +1357,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Grants a user inside the caller's region a role below the caller's own. */
         post: operations["add_role"];
         delete?: never;
         options?: never;
@@ -1611,7 +1373,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Takes a role away from a user inside the caller's region (one the caller could grant). */
         post: operations["remove_role"];
         delete?: never;
         options?: never;
@@ -1626,7 +1387,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 回头看 (003 §一(一)2): exited villages whose incidence is now at or above the limit. */
         get: operations["review"];
         put?: never;
         post?: never;
@@ -1645,9 +1405,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The county office decides the village exits (出列) for a year under a document. */
         post: operations["decide_exit"];
-        /** The county office revokes the village's exit decision. */
         delete: operations["revoke_exit"];
         options?: never;
         head?: never;
@@ -1661,11 +1419,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * R9 for a village: poverty incidence = people of households still in the register ÷
-         *     the rural population the statistics office gave (set with `PUT …/population`), the
-         *     recorded facts (`PUT …/facts`), and the county's exit decision if there is one.
-         */
         get: operations["exit_assessment"];
         put?: never;
         post?: never;
@@ -1683,10 +1436,6 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /**
-         * Records a village's exit facts, the whole set (county staff): deep-poverty village,
-         *     whole-village relocation scope and whether it moved, the sector departments' finding.
-         */
         put: operations["set_facts"];
         post?: never;
         delete?: never;
@@ -1702,10 +1451,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * The natural villages of a village, with poor households and people counted from
-         *     the household records (status registered or pre-exit, by the household's 自然村).
-         */
         get: operations["list"];
         put?: never;
         post?: never;
@@ -1723,7 +1468,6 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Creates or replaces a natural village of the village. */
         put: operations["save"];
         post?: never;
         delete?: never;
@@ -1740,7 +1484,6 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Records a village's rural population (county staff). */
         put: operations["set_population"];
         post?: never;
         delete?: never;
@@ -1756,7 +1499,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Ready when the database answers. */
         get: operations["healthz"];
         put?: never;
         post?: never;
@@ -1773,11 +1515,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Prometheus text exposition: traffic by route says what the county is doing, so it is
-         *     for the scraper (`Authorization: Bearer <http.metrics_token>`), or with no token
-         *     configured for clients on this machine only.
-         */
         get: operations["metrics"];
         put?: never;
         post?: never;
@@ -1794,7 +1531,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The notice page villagers open by scanning the QR code (HTML, no script). */
         get: operations["notice_page"];
         put?: never;
         post?: never;
@@ -1813,10 +1549,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Files an objection from the page's form (csrf, entry, body, name, phone); answers
-         *     303 to the receipt page.
-         */
         post: operations["post_objection"];
         delete?: never;
         options?: never;
@@ -1831,7 +1563,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The A4 poster for the village board: the list, the QR code and the content hash. */
         get: operations["print"];
         put?: never;
         post?: never;
@@ -1848,7 +1579,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The QR code of the notice page, as PNG. */
         get: operations["qr_png"];
         put?: never;
         post?: never;
@@ -1865,7 +1595,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The QR code of the notice page, as SVG. */
         get: operations["qr_svg"];
         put?: never;
         post?: never;
@@ -1882,7 +1611,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Looks a receipt up from the page's form (`?receipt=`), forgiving case and spaces. */
         get: operations["find_receipt"];
         put?: never;
         post?: never;
@@ -1899,7 +1627,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The objection's status and answer, for whoever holds the receipt code. */
         get: operations["receipt"];
         put?: never;
         post?: never;
@@ -1916,13 +1643,9 @@ export interface components {
         ActiveBody: {
             active: boolean;
         };
-        /** @description The answer of an investigation. */
         Answer: {
-            /** @description For an upheld objection to the whole notice: the cases to send back to verification. */
             case_ids?: string[];
-            /** @description What the investigation found (调查核实情况), shown to the objector. */
             findings: string;
-            /** @description `upheld` or `dismissed`. */
             outcome: string;
         };
         AssignBody: {
@@ -1954,14 +1677,11 @@ export interface components {
             attempt: number;
             code?: string | null;
             detail?: string | null;
-            /** @description sent, transient, permanent, indeterminate, held. */
             outcome: string;
             provider?: string | null;
             provider_message_id?: string | null;
         };
-        /** @description One entry, as written and as read back (with its number and time, [`KeptEntry`]). */
         AuditEntry: {
-            /** @description `create`, `update`, `delete`, `conflict`, `assign`, `unassign`, `revoke_device`, … */
             action: string;
             changeset_id?: string | null;
             device_id?: string | null;
@@ -1975,38 +1695,24 @@ export interface components {
             /** Format: int64 */
             version?: number | null;
         };
-        /**
-         * @description Which open objections of a notice a bulk dismissal answers: the listed ones, or all
-         *     of one sender's (by [`ObjectionView::source`]), or both.
-         */
         BulkDismissal: {
-            /** @description What the investigation found, shown to each objector at the receipt page. */
             findings: string;
             objection_ids?: string[];
-            /** @description `duplicate` (the same complaint again) or `spam` (no complaint at all). */
             reason: string;
-            /** @description A sender's label, as the objection list shows it. */
             source?: string | null;
         };
-        /** @description What a bulk dismissal did. */
         BulkDismissed: {
             dismissed: number;
             objection_ids: string[];
-            /**
-             * Format: int64
-             * @description Open objections left on the notice.
-             */
+            /** Format: int64 */
             objections_open: number;
         };
-        /** @description Read by name from [`CAMPAIGN_COLUMNS`]; the milestones are loaded after. */
         Campaign: {
             created_by?: string | null;
             id: string;
             milestones: components["schemas"]["Milestone"][];
             name: string;
-            /** @description The region covered (usually a county). */
             region_code: string;
-            /** @description `active` or `closed`. */
             status: string;
             /** Format: int32 */
             year: number;
@@ -2014,37 +1720,26 @@ export interface components {
         CampaignBody: {
             milestones?: components["schemas"]["MilestoneBody"][];
             name: string;
-            /** @description The region covered (12 digits), usually the county. */
             region_code: string;
             /** Format: int32 */
             year: number;
         };
         CampaignPatch: {
             name?: string | null;
-            /** @description `active` or `closed` (closed campaigns send no reminders). */
             status?: string | null;
         };
-        /** @description One failing cell, named as the spreadsheet names it. */
         CellError: {
-            /** @description The cell, `D5`; empty for a missing column. */
             cell: string;
             code: string;
-            /** @description The column's header as the file writes it. */
             column: string;
-            /** @description The 1-based line of the file (the header is line 1). */
             line: number;
             message_en: string;
-            /** @description 第5行「A4 证件号码」（D5）：身份证号码无效… */
             message_zh: string;
         };
         Change: {
-            /**
-             * Format: int64
-             * @description The version the phone last saw; 0 for create.
-             */
+            /** Format: int64 */
             base_version?: number;
             entity: string;
-            /** @description Only the changed fields. */
             fields?: {
                 [key: string]: unknown;
             };
@@ -2059,22 +1754,14 @@ export interface components {
             /** Format: uuid */
             id: string;
             status: components["schemas"]["ChangeStatus"];
-            /**
-             * Format: int64
-             * @description The record's version after this change (0 when rejected).
-             */
+            /** Format: int64 */
             version: number;
         };
         ChangeSet: {
             changes: components["schemas"]["Change"][];
             /** Format: uuid */
             id: string;
-            /**
-             * Format: date-time
-             * @description When the phone recorded the change set (its own clock), so an edit made offline
-             *     before an assignment ended is told apart from one made after. Older apps send
-             *     nothing; the server then judges by arrival alone.
-             */
+            /** Format: date-time */
             recorded_at?: string | null;
         };
         ChangeSetResult: {
@@ -2090,17 +1777,10 @@ export interface components {
         ChannelPreference: {
             channel: string;
             enabled: boolean;
-            /**
-             * @description Whether the user has an address for it (phone for SMS, email); WeCom goes to the
-             *     region's group robot, not to a person.
-             */
             has_address: boolean;
         };
         CompactBody: {
-            /**
-             * Format: int64
-             * @description Drop change-log rows older than this many seconds.
-             */
+            /** Format: int64 */
             older_than_seconds: number;
         };
         Counts: {
@@ -2108,25 +1788,13 @@ export interface components {
             unchanged: number;
             updated: number;
         };
-        /**
-         * @description How exact an entry's date is.
-         * @enum {string}
-         */
+        /** @enum {string} */
         DatePrecision: "day" | "year";
         DecideBody: {
-            /** @description confirm or dismiss */
             decision: string;
-            /** @description What was found on the spot; required. */
             note: string;
-            /**
-             * @description Confirming a vehicle, urban property or business lead records the possession:
-             *     its fields by catalogue name over what the department's row says (date, price).
-             *     What the row cannot say is required here: `as_exit_measure`, and for a property
-             *     its `kind` and `relocation_resettlement`, for a business `operating`.
-             */
             record?: Record<string, never>;
         };
-        /** @description The village group's latest word on a household. */
         Decided: {
             decided_on: string;
             decision_id: string;
@@ -2135,12 +1803,9 @@ export interface components {
             participants: string[];
             reason?: string | null;
         };
-        /** @description One household the group decided on. */
         DecidedHousehold: {
             household_id: string;
-            /** @description true: on the list; false: off it (or left off although R5 names it). */
             included: boolean;
-            /** @description edge or monitored; by default the list R5 names, else by the household's status. */
             list?: string | null;
             reason?: string | null;
         };
@@ -2158,7 +1823,6 @@ export interface components {
             region_code: string;
         };
         DeliveryBody: {
-            /** @description Masked: `138****8000`, `t***@example.org`; robot keys are not shown. */
             address?: string | null;
             /** Format: int32 */
             attempts: number;
@@ -2189,45 +1853,32 @@ export interface components {
             revoked_mode?: string | null;
             user_id: string;
         };
-        /** @description One household on a notice. */
         Entry: {
-            /** @description 贫困户识别 / 退出 / 清除 … */
             case_kind: string;
-            /** @description Masked: first 6 and last 4 digits. */
             head_id_masked: string;
             head_name: string;
             /** Format: int32 */
             members: number;
-            /**
-             * Format: int32
-             * @description 序号, from 1: objections about one household name it.
-             */
+            /** Format: int32 */
             no: number;
-            /** @description Poverty cause for an identification, R4 reason for a removal, relapse cause … */
             reason: string;
             village: string;
         };
-        /** @description The body of every error answer: `{"error": {...}}`. */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
         };
         ErrorDetail: {
             code: string;
-            /** @description Field errors for a rejected request body. */
             fields?: components["schemas"]["FieldError"][];
             message_en: string;
             message_zh: string;
-            /** @description For `device_revoked`: `drain` or `wipe`. */
             mode?: string | null;
         };
-        /** @description The county's exit decision (出列) for a village. */
         ExitBody: {
-            /** @description The county's document (文号). */
             document_no: string;
             /** Format: int32 */
             year: number;
         };
-        /** @description A village's standing exit decision. */
         ExitRecord: {
             decided_by: string;
             decided_on: string;
@@ -2239,17 +1890,12 @@ export interface components {
             base_value: unknown;
             client_value: unknown;
             field: string;
-            /**
-             * Format: uuid
-             * @description The conflict's id, for resolving it.
-             */
+            /** Format: uuid */
             id: string;
             server_value: unknown;
         };
-        /** @description One field's error inside a rejected change. */
         FieldError: {
             code: string;
-            /** @description The field, or `""` when the error is about the whole record. */
             field: string;
             message_en: string;
             message_zh: string;
@@ -2258,50 +1904,36 @@ export interface components {
             region_code: string;
             role: components["schemas"]["Role"];
         };
-        /** @description A grant as the console shows it, with its region's name. */
         GrantView: {
             region_code: string;
-            /** @description Empty when the region is not (or no longer) in the tree. */
             region_name: string;
             role: string;
         };
-        /**
-         * @description An identification kept off a notice because R5 puts its household on the internal
-         *     edge list (004 §三(一): 内部掌握 … 结果暂不公示).
-         */
         HeldBackCase: {
             case_id: string;
             household_id: string;
             reason_zh: string;
         };
-        /** @description An identification of the household held back from the notices. */
         HeldCase: {
             case_id: string;
             reason_zh: string;
             step: string;
         };
-        /** @description One household in a list: ID and phone numbers masked, whoever asks. */
         HouseholdSummary: {
             head_id_number_masked?: string | null;
             head_name?: string | null;
-            /** @description The national system's 户编号, when the household came from its register. */
             household_number?: string | null;
             id: string;
             kind?: string | null;
-            /** @description The officer assigned now (帮扶责任人), by name. */
             officer_name?: string | null;
             phone_masked?: string | null;
             region_code: string;
             region_name?: string | null;
-            /**
-             * Format: int64
-             * @description Members still in the household.
-             */
+            /** Format: int64 */
             residents: number;
             standard?: string | null;
             status?: string | null;
         };
-        /** @description A job as the clerk sees it. */
         ImportJob: {
             /** Format: date-time */
             created_at: string;
@@ -2310,19 +1942,14 @@ export interface components {
             file_name: string;
             /** Format: date-time */
             finished_at?: string | null;
-            /** @description Households checked against the store. */
             households_checked: number;
-            /** @description Households in the file, once its rows are checked. */
             households_total?: number | null;
-            /** @description Households written inside the transaction; they take effect together at the end. */
             households_written: number;
             id: string;
             report?: null | components["schemas"]["ImportReport"];
             rows_checked: number;
-            /** @description Data rows in the file (one per member), once read. */
             rows_total?: number | null;
             stage: components["schemas"]["Stage"];
-            /** @description The stage in Chinese, saying whether anything has been written. */
             stage_zh: string;
         };
         ImportReport: {
@@ -2338,35 +1965,21 @@ export interface components {
         Inbox: {
             items: components["schemas"]["InboxItem"][];
         };
-        /** @description One kind of waiting work. */
         InboxItem: {
-            /**
-             * @description By the village of the household (cases, objections' assigned region, conflicts)
-             *     or the campaign's region (milestones); empty for rejected change sets, which may
-             *     touch several villages.
-             */
             by_region: components["schemas"]["RegionCount"][];
             /** Format: int64 */
             count: number;
-            /**
-             * @description `cases_to_sign`, `objections_to_answer`, `sync_conflicts`, `rejected_changesets`
-             *     or `milestones_due`.
-             */
             kind: string;
-            /** @description Where the console lists them. */
             link: string;
             title_en: string;
             title_zh: string;
         };
-        /** @description Why a job failed, as its refusal would have said. */
         JobError: {
             code: string;
             message_en: string;
             message_zh: string;
         };
-        /** @description An entry as the log keeps it: its number (the trail's order) and when it was written. */
         KeptEntry: components["schemas"]["AuditEntry"] & {
-            /** @description RFC 3339. */
             at: string;
             /** Format: int64 */
             id: number;
@@ -2384,30 +1997,19 @@ export interface components {
             /** Format: double */
             ceiling_yuan?: number | null;
             decided?: null | components["schemas"]["Decided"];
-            /** @description Masked, as every list shows it. */
             head_id_number?: string | null;
             head_name?: string | null;
             held_case?: null | components["schemas"]["HeldCase"];
             household_id: string;
             household_status?: string | null;
-            /**
-             * @description The 省定 line's standard the ceiling was taken from (provincial, or national
-             *     where the province set none).
-             */
             line_standard?: string | null;
             /** Format: double */
             line_yuan?: number | null;
             /** Format: double */
             per_capita_yuan?: number | null;
-            /** @description The list R5 names now (edge, monitored), if any. */
             r5_list?: string | null;
-            /** @description Why R5 names it, or says nothing (no line or income). */
             reason_zh?: string | null;
             region_code: string;
-            /**
-             * @description decided_in (the group put it on the list), decided_out (the group took it off or
-             *     left it off) or candidate (R5 names it, the group has not decided).
-             */
             standing: string;
         };
         ListedCase: {
@@ -2415,10 +2017,6 @@ export interface components {
             household_id: string;
             /** Format: int32 */
             no: number;
-            /**
-             * @description listed; advanced (passed the step at the close), returned (an upheld objection
-             *     sent it back to verification) or left (it moved some other way meanwhile).
-             */
             status: string;
         };
         LoginRequest: {
@@ -2432,14 +2030,10 @@ export interface components {
             token: string;
             user: components["schemas"]["UserInfo"];
         };
-        /** @description R6 over the plan year's income against the year before (001 附件2). */
         MainMeasureSuggestion: {
-            /** @description The first matching category by 序号, if any (a `main_measure` code). */
             category?: string | null;
             category_label?: string | null;
-            /** @description Every matching category: more than one and the officer chooses. */
             matched: string[];
-            /** @description Categories the records cannot decide (no income of the year before, say). */
             undetermined: string[];
         };
         Milestone: {
@@ -2447,132 +2041,72 @@ export interface components {
             /** Format: date */
             due_on: string;
             id: string;
-            /**
-             * @description `households_visited`, `cases_past_step:<step>`, `cases_completed`, `households_collected`,
-             *     `quality_problems_left`, `households_complete`, `help_plans_entered` (see `campaigns::Measure`).
-             */
             measure: string;
             name: string;
             /** Format: int32 */
             position: number;
-            /** @description Days before the due date a reminder goes out. */
             remind_days_before: number[];
             /** Format: date */
             starts_on?: string | null;
-            /**
-             * Format: int32
-             * @description Percent of the measure that counts as done.
-             */
+            /** Format: int32 */
             target_percent: number;
         };
         MilestoneBody: {
             /** Format: date */
             due_on: string;
-            /**
-             * @description `households_visited`, `cases_past_step:<step>`, `cases_completed`, `households_collected`,
-             *     `quality_problems_left`, `households_complete`, `help_plans_entered` (see `campaigns::Measure`).
-             */
             measure: string;
             name: string;
-            /** @description Days before the due day a reminder goes out (default [3, 1]). */
             remind_days_before?: number[] | null;
-            /**
-             * Format: date
-             * @description First day of the work (`YYYY-MM-DD`, Beijing); empty: no expectation before the due day.
-             */
+            /** Format: date */
             starts_on?: string | null;
-            /**
-             * Format: int32
-             * @description Percent that counts as done (default 100).
-             */
+            /** Format: int32 */
             target_percent?: number | null;
         };
         MilestoneProgress: {
             milestone: components["schemas"]["Milestone"];
-            /**
-             * @description The campaign's region first, then each township followed by its villages (those
-             *     the caller reads).
-             */
             regions: components["schemas"]["RegionProgress"][];
         };
-        /** @description A natural village as the village team fills the form in. */
         NaturalVillage: {
-            /** @description paved_road (通沥青/水泥路), household_power, production_power, broadband. */
             conditions?: {
                 [key: string]: boolean;
             };
-            /**
-             * @description The form's counts by name (total_households, dibao_households, wubao_households,
-             *     total_population, dibao_population, wubao_population, minority_population,
-             *     women_population, disabled_population, labour_force, migrant_workers).
-             */
             counts?: {
                 [key: string]: number;
             };
-            /**
-             * Format: double
-             * @description 到行政村距离 (km).
-             */
+            /** Format: double */
             distance_to_village_km?: number | null;
             group_no?: string | null;
-            /** @description 负责人. */
             leader?: string | null;
             name: string;
             phone?: string | null;
         };
-        /** @description The village group's meeting: its list. */
         NewDecision: {
-            /** @description YYYY-MM-DD; today by default. */
             decided_on?: string | null;
             households: components["schemas"]["DecidedHousehold"][];
             note?: string | null;
-            /** @description Who studied the list together (村两委、驻村干部、驻村第一书记、帮扶队员), by name or post. */
             participants: string[];
-            /** @description The village. */
             region_code: string;
         };
         NewNotice: {
-            /**
-             * Format: int32
-             * @description Whole days, 1–30; 5 by default (002 §三(七)).
-             */
+            /** Format: int32 */
             period_days?: number | null;
-            /** @description The village (village notice), township or county it is posted in. */
             region_code: string;
-            /** @description village_notice, township_notice or announcement. */
             step: string;
             title?: string | null;
         };
-        /** @description What the village team records of the meeting. */
         NewResolution: {
-            /**
-             * Format: int32
-             * @description How many agreed to the list going to the township.
-             */
+            /** Format: int32 */
             agreeing: number;
-            /**
-             * @description The meeting's day, YYYY-MM-DD (Beijing time): not before the notice was
-             *     published, not after today.
-             */
             held_on: string;
-            /**
-             * Format: int32
-             * @description 村民代表会议组成人员: the representatives (and village committee members) the
-             *     meeting has.
-             */
+            /** Format: int32 */
             members: number;
-            /** @description What else the minutes say. */
             note?: string | null;
-            /**
-             * Format: int32
-             * @description How many came.
-             */
+            /** Format: int32 */
             present: number;
         };
         NewRobot: {
             name: string;
             region_code: string;
-            /** @description The `key=` of the group robot's webhook URL. */
             robot_key: string;
         };
         NewUserBody: {
@@ -2587,21 +2121,17 @@ export interface components {
             entries: components["schemas"]["Entry"][];
             /** Format: date */
             first_day: string;
-            /** @description 村级公示 / 乡镇公示 / 县级公告. */
             kind_label: string;
             /** Format: date */
             last_day: string;
             /** Format: int32 */
             period_days: number;
-            /** @description Who posts it: 某某村村民委员会, 某某镇人民政府, 某某县扶贫开发领导小组. */
             publisher: string;
             region_code: string;
             region_name: string;
-            /** @description village_notice, township_notice or announcement. */
             step: string;
             title: string;
         };
-        /** @description A notice as the admin API shows it. */
         NoticeView: {
             cases: components["schemas"]["ListedCase"][];
             /** Format: date-time */
@@ -2610,10 +2140,6 @@ export interface components {
             content_sha256?: string | null;
             /** Format: date-time */
             ends_at?: string | null;
-            /**
-             * @description Identifications waiting at this step in the region that are kept off the notice,
-             *     each with why (a draft only): the village team sees them instead of a silent gap.
-             */
             held_back?: components["schemas"]["HeldBackCase"][];
             id: string;
             /** Format: int64 */
@@ -2626,14 +2152,11 @@ export interface components {
             region_code: string;
             /** Format: date-time */
             starts_at?: string | null;
-            /** @description draft, published, closed or withdrawn. */
             status: string;
             step: string;
             title: string;
-            /** @description The public page (published notices). */
             url?: string | null;
         };
-        /** @description An objection as the investigating level sees it (admin API). */
         ObjectionView: {
             /** Format: date-time */
             answered_at?: string | null;
@@ -2651,37 +2174,20 @@ export interface components {
             household_id?: string | null;
             id: string;
             notice_id: string;
-            /** @description Empty when anonymous. */
             objector_name?: string | null;
-            /** @description Masked: the investigators call through the village office, not from a list. */
             objector_phone?: string | null;
             receipt: string;
-            /**
-             * @description Who sent it, as a short opaque label (a keyed hash of the sender's network): the
-             *     same label on many objections is one sender. Dismiss a flood by it.
-             */
             source: string;
-            /** @description open, upheld or dismissed. */
             status: string;
         };
         /** @enum {string} */
         Op: "create" | "update" | "delete";
-        /**
-         * @description A case filed from the office (the application step) for a household in the filer's
-         *     scope.
-         */
         OpenCase: {
-            /**
-             * Format: date
-             * @description A removal on 002 §二(二) 1–4 or 6: the day the post began, or the car, town
-             *     property or business was acquired or registered.
-             */
+            /** Format: date */
             acquired_on?: string | null;
-            /** @description …and whether it was the household's exit measure (作为脱贫措施). */
             as_exit_measure?: boolean | null;
             /** Format: uuid */
             household_id: string;
-            /** @description identify, relapse, exit, remove, exit_reversal, member_change */
             kind: string;
             /** Format: uuid */
             member_id?: string | null;
@@ -2690,29 +2196,20 @@ export interface components {
         };
         OverdueReport: {
             region_code?: string | null;
-            /** @description Most overdue first. */
             tasks: components["schemas"]["OverdueTask"][];
-            /**
-             * Format: date
-             * @description The Beijing date the days overdue count to.
-             */
+            /** Format: date */
             today: string;
         };
         OverdueTask: {
-            /**
-             * Format: int64
-             * @description Whole days from the due date to today.
-             */
+            /** Format: int64 */
             days_overdue: number;
             /** Format: date */
             due_date: string;
             household_id: string;
-            /** @description The responsible officer (责任人), if the task names one. */
             officer_id?: string | null;
             officer_name?: string | null;
             plan_id: string;
             progress_note?: string | null;
-            /** @description The household's village. */
             region_code: string;
             task_id: string;
             title: string;
@@ -2722,15 +2219,10 @@ export interface components {
             current_password: string;
             new_password: string;
         };
-        /** @description A help measure or project (时间、项目名称、项目规模、扶持资金, 001 附件1). */
         PlanMeasure: {
-            /** @description A `main_measure` code (001 附件2). */
             category?: string | null;
             category_label?: string | null;
-            /**
-             * Format: double
-             * @description Yuan.
-             */
+            /** Format: double */
             funds?: number | null;
             id: string;
             name?: string | null;
@@ -2742,40 +2234,21 @@ export interface components {
         };
         PlanOutcome: {
             household_id: string;
-            /** @description Measures of a year without a plan, or with no year at all. */
             other_measures: components["schemas"]["PlanMeasure"][];
-            /** @description Plans by year, oldest first. */
             plans: components["schemas"]["PlanResult"][];
         };
-        /** @description One year's plan against what happened. */
         PlanResult: {
-            /**
-             * Format: double
-             * @description Per-capita net income of the plan year (R1 over that year's income record and
-             *     today's resident members), yuan; absent without an income record for the year.
-             */
+            /** Format: double */
             actual_per_capita?: number | null;
-            /**
-             * Format: double
-             * @description Actual less planned, yuan.
-             */
+            /** Format: double */
             difference?: number | null;
             goal?: string | null;
-            /** @description Measures and projects of the plan year. */
             measures: components["schemas"]["PlanMeasure"][];
-            /** @description 帮扶成效 in the officer's words. */
             outcome_note?: string | null;
             plan_id: string;
-            /**
-             * Format: double
-             * @description 计划人均纯收入, yuan.
-             */
+            /** Format: double */
             planned_per_capita?: number | null;
             problem?: null | components["schemas"]["RuleProblem"];
-            /**
-             * @description Whether the actual per-capita income reached the plan (compared exactly, before
-             *     rounding to the fen).
-             */
             reached?: boolean | null;
             /** Format: int32 */
             resident_members: number;
@@ -2787,27 +2260,19 @@ export interface components {
             /** Format: int64 */
             year: number;
         };
-        /** @description A region's variants as the API shows and takes them. */
         PolicyBody: {
-            /**
-             * @description The rule choices (identification variant, pension counted, income period start,
-             *     edge ceiling, vehicle limit, …) as `crate::domain::policy::RulePolicy` names them.
-             */
             policy: Record<string, never>;
-            /** @description Leading digits of the division codes covered. */
             region_prefix: string;
-            /** @description The document that sets them. */
             source: string;
         };
         PopulationBody: {
             /** Format: int64 */
             rural_population: number;
         };
+        /** @enum {string} */
+        Possession: "vehicles" | "urban_properties" | "businesses";
         Posting: {
-            /**
-             * Format: uuid
-             * @description An uploaded photo of the notice on the village board.
-             */
+            /** Format: uuid */
             attachment_id: string;
         };
         PreferenceBody: {
@@ -2815,16 +2280,12 @@ export interface components {
             enabled: boolean;
         };
         PreferencesBody: {
-            /** @description Every channel: whether it is on, and whether the user has an address for it. */
             channels: components["schemas"]["ChannelPreference"][];
             user_id: string;
         };
         ProfileBody: {
-            /** @description A code of the `political_status` table (`party_member`, `masses`, …). */
             political_status?: string | null;
-            /** @description A code of the `sex` table (`male`, `female`); empty or absent clears it. */
             sex?: string | null;
-            /** @description 帮扶（选派）单位名称, at most 100 characters. */
             work_unit?: string | null;
         };
         ProgressView: {
@@ -2842,7 +2303,6 @@ export interface components {
             has_more: boolean;
         };
         PulledChange: {
-            /** @description The record for `upsert`; `null` otherwise. */
             data?: unknown;
             entity: string;
             /** Format: uuid */
@@ -2856,45 +2316,32 @@ export interface components {
         };
         PushResponse: {
             results: components["schemas"]["ChangeSetResult"][];
-            /** @description `drain` devices are told to wipe once everything they hold is accepted. */
             wipe?: boolean;
         };
         RegionBody: {
             code: string;
-            /** @description province, city, county, township, village, natural_village */
             level: string;
             name: string;
             parent_code?: string | null;
         };
-        /** @description One region's share of an item. */
         RegionCount: {
             /** Format: int64 */
             count: number;
             region_code: string;
-            /** @description Empty when the region is not in the tree. */
             region_name: string;
         };
         RegionProgress: {
             /** Format: int64 */
             done: number;
-            /**
-             * Format: int32
-             * @description What the schedule expects by today, per mille.
-             */
+            /** Format: int32 */
             expected_permille: number;
-            /** @description Below what is expected by today. */
             lagging: boolean;
-            /** @description `village`, `township`, or the level of the campaign's own region. */
             level: string;
             name: string;
             parent_code?: string | null;
-            /** @description At or above the milestone's target. */
             reached: boolean;
             region_code: string;
-            /**
-             * Format: int32
-             * @description done ÷ total in per mille (1000 when there is nothing to do).
-             */
+            /** Format: int32 */
             share_permille: number;
             /** Format: int64 */
             total: number;
@@ -2907,7 +2354,6 @@ export interface components {
         };
         ReopenBody: {
             comment?: string | null;
-            /** @description The earlier step to go back to. */
             step: string;
         };
         ResetPasswordBody: {
@@ -2915,11 +2361,9 @@ export interface components {
         };
         /** @enum {string} */
         Resolution: "server" | "client";
-        /** @description A recorded resolution and the cases it passed. */
         ResolutionView: {
             /** Format: int32 */
             agreeing: number;
-            /** @description The cases this resolution sent on to the township's review. */
             case_ids: string[];
             /** Format: date-time */
             created_at: string;
@@ -2951,10 +2395,8 @@ export interface components {
         RobotBody: {
             active: boolean;
             id: string;
-            /** @description The webhook key, masked: only its last 4 characters. */
             key_hint: string;
             name: string;
-            /** @description The group hears about events in this region and the regions under it. */
             region_code: string;
         };
         RobotUpdate: {
@@ -2962,10 +2404,6 @@ export interface components {
         };
         /** @enum {string} */
         Role: "officer" | "village" | "township" | "verifier" | "county" | "supervisor" | "admin";
-        /**
-         * @description Why a figure could not be computed (no resident members, an income part larger than
-         *     its total…), as the rules word it.
-         */
         RuleProblem: {
             code: string;
             message_en: string;
@@ -2974,12 +2412,7 @@ export interface components {
         SchemaResponse: {
             code_tables: unknown;
             entities: unknown;
-            /**
-             * @description The most changes one change set may hold; a larger one is refused whole (413).
-             *     A change set this large, every field changed, is applied.
-             */
             max_changes_per_changeset?: number;
-            /** @description The most change sets one push may hold. */
             max_changesets_per_push?: number;
             /** Format: int32 */
             min_client_version: number;
@@ -2990,17 +2423,12 @@ export interface components {
             password: string;
             username: string;
         };
-        /** @description The signed-in user, as the console shows them. */
         SessionUser: {
             display_name: string;
             grants: components["schemas"]["GrantView"][];
             id: string;
             username: string;
         };
-        /**
-         * @description The answer to opening or reading a session: who, the CSRF token to send with every
-         *     write, and how long the session lasts unused.
-         */
         SessionView: {
             csrf_token: string;
             /** Format: int64 */
@@ -3011,21 +2439,12 @@ export interface components {
             attachment_ids?: string[];
             comment?: string | null;
             decision: components["schemas"]["Decision"];
-            /** @description The step being signed, as the signer saw it. */
             step: string;
         };
-        /**
-         * @description The department lists the county compares against, and which 002 §二(二) removal
-         *     reason a match points to.
-         * @enum {string}
-         */
+        /** @enum {string} */
         Source: "vehicles" | "urban_property" | "business" | "public_servants" | "village_cadres" | "deaths";
-        /**
-         * @description Where a job stands.
-         * @enum {string}
-         */
+        /** @enum {string} */
         Stage: "queued" | "checking" | "writing" | "done" | "failed" | "interrupted";
-        /** @description A page of summaries and how many households match in all. */
         SummaryPage: {
             items: components["schemas"]["HouseholdSummary"][];
             /** Format: int64 */
@@ -3037,43 +2456,26 @@ export interface components {
         };
         SyncStatus: {
             last_applied_at?: string | null;
-            /**
-             * Format: uuid
-             * @description The last change set from this device that was applied.
-             */
+            /** Format: uuid */
             last_applied_changeset?: string | null;
             /** Format: int64 */
             open_conflicts: number;
             /** Format: int64 */
             rejected_changesets: number;
-            /**
-             * Format: int64
-             * @description Households in the user's scope.
-             */
+            /** Format: int64 */
             scope_households: number;
             server_time: string;
         };
-        /** @description One stored template, as the table holds it and the API shows it. */
         TemplateBody: {
-            /**
-             * @description Text with `{variables}`; for SMS what the delivery log shows (the provider renders
-             *     its approved template).
-             */
             body: string;
-            /** @description sms, email or wecom. */
             channel: string;
-            /** @description Event code (`objection_received`, `milestone_overdue`, …). */
             event: string;
-            /** @description The variables the SMS template takes, in its order, comma-separated. */
             sms_params: string;
-            /** @description The provider's approved SMS template code. */
             sms_template_code?: string | null;
-            /** @description Email subject, with `{variables}`. */
             subject?: string | null;
         };
         TemplateUpdate: {
             body: string;
-            /** @description Left out: the variables stay as they are. */
             sms_params?: string | null;
             sms_template_code?: string | null;
             subject?: string | null;
@@ -3083,111 +2485,67 @@ export interface components {
             template: string;
         };
         TestSendBody: {
-            /** @description Phone number, e-mail address or WeCom robot key. */
             address: string;
-            /** @description sms, email or wecom. */
             channel: string;
-            /** @description The event whose template is used (default `daily_digest`), with sample variables. */
             event?: string | null;
         };
         TestSendResult: {
             detail?: string | null;
-            /** @description transient, permanent or indeterminate when not sent. */
             failure?: string | null;
             provider: string;
-            /** @description The provider's code: its success code, or its error code. */
             provider_code: string;
             provider_message_id?: string | null;
             sent: boolean;
         };
-        /** @description A poverty line as the API shows and takes it. */
         ThresholdBody: {
-            /** @description Leading digits of the division codes covered ("" for the whole country). */
             region_prefix: string;
-            /** @description The document that sets it. */
             source: string;
-            /** @description national, provincial, municipal */
             standard: string;
-            /**
-             * Format: int32
-             * @description Income year.
-             */
+            /** Format: int32 */
             year: number;
-            /**
-             * Format: double
-             * @description Yuan per person and year.
-             */
+            /** Format: double */
             yuan: number;
         };
         TimelineEntry: {
-            /**
-             * Format: date-time
-             * @description The moment, for what the server stamped (case steps, sign-offs, status changes).
-             */
+            /** Format: date-time */
             at?: string | null;
-            /** @description Visit photos or task evidence. */
             attachment_ids: string[];
-            /**
-             * Format: date
-             * @description The Beijing date.
-             */
+            /** Format: date */
             date: string;
             detail?: string | null;
             kind: components["schemas"]["TimelineKind"];
             precision: components["schemas"]["DatePrecision"];
-            /**
-             * @description The record the entry comes from: a visit, task, measure, plan, income record,
-             *     case, sign-off, or audit entry (status changes).
-             */
             record_id: string;
-            /** @description In Chinese, for the officer and the supervisor. */
             title: string;
         };
-        /**
-         * @description What an entry records. Entries of one day without a time sort in this order.
-         * @enum {string}
-         */
+        /** @enum {string} */
         TimelineKind: "help_plan" | "help_measure" | "visit" | "task_done" | "task_due" | "income" | "case_opened" | "case_signoff" | "status_change";
         UserBody: {
             active: boolean;
-            /** @description Masked in lists (`z***@example.com`); whole on the user's own record. */
             email?: string | null;
             id: string;
             name: string;
-            /** @description Masked in lists (`138****0001`); whole on the user's own record. */
             phone?: string | null;
-            /** @description 政治面貌, a code of the `political_status` table. */
             political_status?: string | null;
             roles: components["schemas"]["GrantBody"][];
-            /** @description 性别, a code of the `sex` table (`PUT /api/v1/users/{id}/profile`). */
             sex?: string | null;
             username: string;
-            /** @description 帮扶（选派）单位. */
             work_unit?: string | null;
         };
         UserInfo: {
             /** Format: uuid */
             id: string;
             name: string;
-            /** @description The region codes the roles are scoped to. */
             regions: string[];
-            /** @description Role names, e.g. `officer`, `village`. */
             roles: string[];
             username: string;
         };
-        /** @description The village's exit facts; the whole set is replaced, and `null` means not recorded. */
         VillageFactsBody: {
-            /** @description 深度贫困村. */
             deep_poverty_village?: boolean | null;
-            /** @description The county sector departments found every exit indicator met (县级行业部门认定达标). */
             exit_indicators_met?: boolean | null;
-            /** @description The whole-village relocation has been carried out. */
             relocation_done?: boolean | null;
-            /** @description 列入全省整自然村搬迁范围. */
             whole_village_relocation?: boolean | null;
         };
-        /** @enum {string} */
-        Possession: "vehicles" | "urban_properties" | "businesses";
     };
     responses: never;
     parameters: never;
@@ -3204,7 +2562,6 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description parts `household_id` and `file` */
         requestBody?: {
             content: {
                 "multipart/form-data": unknown;
@@ -3219,28 +2576,24 @@ export interface operations {
                     "application/json": components["schemas"]["AttachmentResponse"];
                 };
             };
-            /** @description invalid_request */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description out_of_scope, or assignment_ended for a former officer */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description attachment_too_large (sync.attachment_max_bytes), or quota_exceeded: the user's or the household's quota ([uploads]) is used up */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description content_type_not_allowed: the bytes are not a JPEG, PNG, WebP image or a PDF */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3260,7 +2613,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the bytes, as image/jpeg, image/png, image/webp or application/pdf */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3269,7 +2621,6 @@ export interface operations {
                     "application/octet-stream": unknown;
                 };
             };
-            /** @description not_found: unknown, or not in the caller's scope */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3299,28 +2650,24 @@ export interface operations {
                     "application/json": components["schemas"]["LoginResponse"];
                 };
             };
-            /** @description invalid_credentials or device_revoked */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description device_in_use: the device id is bound to another user */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description too_many_attempts, with Retry-After */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description busy, with Retry-After */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3367,7 +2714,6 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the resolved conflict */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3411,7 +2757,6 @@ export interface operations {
                     "application/json": components["schemas"]["SchemaResponse"];
                 };
             };
-            /** @description upgrade_required */
             426: {
                 headers: {
                     [name: string]: unknown;
@@ -3423,9 +2768,7 @@ export interface operations {
     pull_changes: {
         parameters: {
             query?: {
-                /** @description Opaque cursor from the previous page; absent for a first pull. */
                 cursor?: string | null;
-                /** @description Most records in the page. */
                 limit?: number | null;
             };
             header?: never;
@@ -3442,7 +2785,6 @@ export interface operations {
                     "application/json": components["schemas"]["PullResponse"];
                 };
             };
-            /** @description cursor_expired */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -3635,28 +2977,24 @@ export interface operations {
                     "application/json": components["schemas"]["LoginResponse"];
                 };
             };
-            /** @description invalid_credentials or device_revoked */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description device_in_use: the device id is bound to another user */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description too_many_attempts, with Retry-After */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description busy, with Retry-After */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3707,14 +3045,12 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description wrong_password */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description weak_password */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3740,7 +3076,6 @@ export interface operations {
                     "application/json": components["schemas"]["SessionView"];
                 };
             };
-            /** @description unauthenticated or session_expired */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3766,7 +3101,6 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description jz_session, HttpOnly, SameSite=Strict */
                     "set-cookie"?: string;
                     [name: string]: unknown;
                 };
@@ -3774,7 +3108,6 @@ export interface operations {
                     "application/json": components["schemas"]["SessionView"];
                 };
             };
-            /** @description invalid_credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3783,7 +3116,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description too_many_attempts, with Retry-After */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3792,7 +3124,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description busy, with Retry-After */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3814,7 +3145,6 @@ export interface operations {
         responses: {
             204: {
                 headers: {
-                    /** @description jz_session cleared */
                     "set-cookie"?: string;
                     [name: string]: unknown;
                 };
@@ -3828,7 +3158,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description csrf */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3842,7 +3171,6 @@ export interface operations {
     list_templates: {
         parameters: {
             query?: {
-                /** @description The campaign year the dates are shown for (default: this year, Beijing). */
                 year?: number | null;
             };
             header?: never;
@@ -3901,7 +3229,6 @@ export interface operations {
                     "application/json": components["schemas"]["Campaign"];
                 };
             };
-            /** @description unknown_measure, invalid_milestone, invalid_region */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3937,7 +3264,6 @@ export interface operations {
                     "application/json": components["schemas"]["Campaign"];
                 };
             };
-            /** @description unknown_template, invalid_region */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4051,7 +3377,6 @@ export interface operations {
                     "application/json": components["schemas"]["Milestone"];
                 };
             };
-            /** @description unknown_measure, invalid_milestone */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4075,14 +3400,8 @@ export interface operations {
     campaign_progress: {
         parameters: {
             query?: {
-                /** @description Only this milestone. */
                 milestone_id?: string | null;
-                /**
-                 * @description The day whose expected share the progress is held against (default: today,
-                 *     Beijing). The counts are always from the data as it stands now.
-                 */
                 on?: string | null;
-                /** @description `json` (default), `csv` or `xlsx`. */
                 format?: string | null;
             };
             header?: never;
@@ -4093,7 +3412,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description JSON, or a CSV or XLSX file with `format` */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4120,10 +3438,8 @@ export interface operations {
         parameters: {
             query?: {
                 household_id?: string | null;
-                /** @description open (default), rejected, completed */
                 status?: string | null;
                 kind?: string | null;
-                /** @description Cases waiting at this step. */
                 step?: string | null;
             };
             header?: never;
@@ -4132,7 +3448,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description cases */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4154,14 +3469,12 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the case */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description field errors */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4181,7 +3494,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the case with its sign-offs */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4217,7 +3529,6 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the case */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4253,7 +3564,6 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the case */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4289,28 +3599,24 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the case */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description wrong_role */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description step_mismatch, case_closed, removals_first */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description exit_refused with the unmet conditions */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4322,9 +3628,7 @@ export interface operations {
     rejected_changesets: {
         parameters: {
             query?: {
-                /** @description The `changeset_id` of the last change set of the previous page. */
                 after?: string | null;
-                /** @description Change sets per page: 20 unless asked, at most 100. */
                 limit?: number | null;
             };
             header?: never;
@@ -4333,7 +3637,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description rejected change sets */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4349,7 +3652,6 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description parts `source` (vehicles, urban_property, business, public_servants, village_cadres, deaths), `file` (CSV or XLSX), optional `region_code` */
         requestBody?: {
             content: {
                 "multipart/form-data": unknown;
@@ -4364,7 +3666,6 @@ export interface operations {
                     "application/json": components["schemas"]["ImportReport"];
                 };
             };
-            /** @description invalid_file */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4377,14 +3678,12 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description file_too_many_rows, file_too_many_columns, file_cell_too_large, file_too_large_unpacked: past an upload cap ([uploads]) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description busy: every parsing slot is taken; retry shortly */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4397,7 +3696,6 @@ export interface operations {
         parameters: {
             query?: {
                 household_id?: string | null;
-                /** @description open, confirmed, dismissed */
                 status?: string | null;
             };
             header?: never;
@@ -4406,7 +3704,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description leads */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4430,7 +3727,6 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the possession recorded: `entity` and `record` */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4443,7 +3739,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description note_required */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4462,7 +3757,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description a field of the possession missing or refused, named */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4474,7 +3768,6 @@ export interface operations {
     list_conflicts: {
         parameters: {
             query?: {
-                /** @description `open` (default) or `resolved`. */
                 status?: string | null;
                 household_id?: string | null;
             };
@@ -4484,7 +3777,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description conflicts */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4508,7 +3800,6 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the resolved conflict */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4590,11 +3881,8 @@ export interface operations {
     ledger: {
         parameters: {
             query?: {
-                /** @description Any region in the caller's scope (village, township, county); all of it when absent. */
                 region_code?: string | null;
-                /** @description From 1. */
                 page?: number | null;
-                /** @description 1–200, 50 by default. */
                 per_page?: number | null;
             };
             header?: never;
@@ -4634,7 +3922,6 @@ export interface operations {
                     "application/json": components["schemas"]["DecisionView"];
                 };
             };
-            /** @description edge_list_participants, invalid_date, household_not_found */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4652,22 +3939,12 @@ export interface operations {
     list_summaries: {
         parameters: {
             query?: {
-                /** @description Households in this region (any level). */
                 region_code?: string | null;
-                /** @description A `household_status` code. */
                 status?: string | null;
-                /** @description A `kind` code (贫困户属性). */
                 kind?: string | null;
-                /** @description A `standard` code (识别标准). */
                 standard?: string | null;
-                /**
-                 * @description Part of a member's name or of the household number; an ID number only whole
-                 *     (so a list cannot be searched digit by digit).
-                 */
                 q?: string | null;
-                /** @description From 1. */
                 page?: number | null;
-                /** @description 20 unless asked, at most 200. */
                 per_page?: number | null;
             };
             header?: never;
@@ -4697,7 +3974,6 @@ export interface operations {
     list_households: {
         parameters: {
             query?: {
-                /** @description Households in this region (any level). */
                 region_code?: string | null;
                 after?: string | null;
                 limit?: number | null;
@@ -4708,7 +3984,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description households */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4728,7 +4003,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description household with members, incomes, measures, plans, tasks, visits */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4758,21 +4032,18 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description fields of `household` by catalogue name (GET /api/v1/schema) */
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
             };
         };
         responses: {
-            /** @description the household as stored */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description out_of_scope: the household is outside the caller's region grant (officers write through sync) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4785,14 +4056,12 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description case_frozen: a level above the caller has signed an open case of the household */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description a value the catalogue refuses; `fields` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4804,7 +4073,6 @@ export interface operations {
     assessment: {
         parameters: {
             query?: {
-                /** @description Income year (default: the household's latest). */
                 year?: number | null;
             };
             header?: never;
@@ -4815,7 +4083,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description income, identification, exit, removal findings, review flags, edge, main measure, data quality */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4879,21 +4146,18 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description fields of `income` by catalogue name (yuan) */
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
             };
         };
         responses: {
-            /** @description the year's income as stored */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description the year's income, created */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4912,7 +4176,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description case_frozen */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4946,7 +4209,6 @@ export interface operations {
                     "application/json": components["schemas"]["PlanOutcome"];
                 };
             };
-            /** @description out_of_scope */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4980,7 +4242,6 @@ export interface operations {
                     "application/json": components["schemas"]["TimelineEntry"][];
                 };
             };
-            /** @description out_of_scope */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5005,21 +4266,18 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description fields of `vehicle`, `urban_property` or `business` by catalogue name, and optionally `id` */
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
             };
         };
         responses: {
-            /** @description the record with this id, already there */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description the record, created */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5038,14 +4296,12 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description case_frozen, or already_exists: the id is another household's */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description required or refused fields, each named */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5085,7 +4341,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description case_frozen */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5105,14 +4360,12 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description fields by catalogue name */
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
             };
         };
         responses: {
-            /** @description the record as stored */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5131,7 +4384,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description case_frozen */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5149,29 +4401,21 @@ export interface operations {
     import_register: {
         parameters: {
             query?: {
-                /** @description Check every row and report, writing nothing. */
                 dry_run?: boolean;
-                /**
-                 * @description `json` (the default) or `xlsx`: the report as a workbook of the failing cells
-                 *     (行, 列, 字段, 问题) and a summary sheet.
-                 */
                 format?: string | null;
             };
             header?: {
-                /** @description `respond-async`: answer 202 with the job at once */
                 Prefer?: string | null;
             };
             path?: never;
             cookie?: never;
         };
-        /** @description part `file`: the register, CSV (UTF-8) or XLSX, columns as docs/register-import.md */
         requestBody?: {
             content: {
                 "multipart/form-data": unknown;
             };
         };
         responses: {
-            /** @description the report; with `format=xlsx` the workbook (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet) instead; `Location` names the job */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5180,7 +4424,6 @@ export interface operations {
                     "application/json": components["schemas"]["ImportReport"];
                 };
             };
-            /** @description still running: the job, to follow at its `Location` */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -5189,28 +4432,24 @@ export interface operations {
                     "application/json": components["schemas"]["ImportJob"];
                 };
             };
-            /** @description invalid_file */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description forbidden: only a county or an administrator imports */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description file_too_many_rows, file_too_many_columns, file_cell_too_large, file_too_large_unpacked */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description busy */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5222,7 +4461,6 @@ export interface operations {
     import_job: {
         parameters: {
             query?: {
-                /** @description `json` (the default: the job) or `xlsx`: the finished job's report as a workbook. */
                 format?: string | null;
             };
             header?: never;
@@ -5233,7 +4471,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the job; with `format=xlsx` its report's workbook */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5242,21 +4479,18 @@ export interface operations {
                     "application/json": components["schemas"]["ImportJob"];
                 };
             };
-            /** @description forbidden: only a county or an administrator imports */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description no such job for this caller */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description import_not_finished: the workbook comes when the job is done */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5301,14 +4535,12 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description fields of `member` by catalogue name */
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
             };
         };
         responses: {
-            /** @description the member as stored */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5327,14 +4559,12 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description case_frozen */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description a refused value, or not_editable_here for id_number, id_type, no_id_reason, relation */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5420,7 +4650,6 @@ export interface operations {
     list_notices: {
         parameters: {
             query?: {
-                /** @description draft, published, closed or withdrawn. */
                 status?: string | null;
             };
             header?: never;
@@ -5460,14 +4689,12 @@ export interface operations {
                     "application/json": components["schemas"]["NoticeView"];
                 };
             };
-            /** @description out_of_scope */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description notice_empty: no case waits at this step */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5516,7 +4743,6 @@ export interface operations {
                     "application/json": components["schemas"]["NoticeView"];
                 };
             };
-            /** @description notice_period_running, objections_open or notice_not_published */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5548,14 +4774,12 @@ export interface operations {
                     "application/json": components["schemas"]["BulkDismissed"];
                 };
             };
-            /** @description invalid_request or note_required */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description out_of_scope */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5608,7 +4832,6 @@ export interface operations {
                     "application/json": components["schemas"]["NoticeView"];
                 };
             };
-            /** @description notice_not_draft */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5661,21 +4884,18 @@ export interface operations {
                     "application/json": components["schemas"]["ResolutionView"];
                 };
             };
-            /** @description forbidden or out_of_scope: only the village's own team records it */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description resolution_not_due: not a closed village notice, or no case waits */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description resolution_not_carried: under two thirds present, or no majority */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5703,7 +4923,6 @@ export interface operations {
                     "application/json": components["schemas"]["NoticeView"];
                 };
             };
-            /** @description notice_not_draft */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5929,14 +5148,8 @@ export interface operations {
     delivery_log: {
         parameters: {
             query?: {
-                /**
-                 * @description Only this user's messages (county staff); a user without a managing role always
-                 *     sees only their own.
-                 */
                 user_id?: string | null;
-                /** @description queued, sending, sent, held, failed, unknown, cancelled. */
                 status?: string | null;
-                /** @description Most rows returned, newest first (default 100, at most 1000). */
                 limit?: number | null;
             };
             header?: never;
@@ -5982,7 +5195,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description recipient_not_allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5995,7 +5207,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description rate_limited: too many test sends, or the recipient's limit or quiet hours hold it */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -6115,7 +5326,6 @@ export interface operations {
         parameters: {
             query?: {
                 notice_id?: string | null;
-                /** @description open, upheld or dismissed. */
                 status?: string | null;
             };
             header?: never;
@@ -6157,14 +5367,12 @@ export interface operations {
                     "application/json": components["schemas"]["ObjectionView"];
                 };
             };
-            /** @description objection_answered */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description cases_required */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6176,7 +5384,6 @@ export interface operations {
     quality: {
         parameters: {
             query?: {
-                /** @description Only households in this region (any level). */
                 region_code?: string | null;
             };
             header?: never;
@@ -6185,21 +5392,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description households with their problems */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description report_too_large: more households than [reports] max_households */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description busy: every report slot is taken */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6262,7 +5466,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description region_code_level */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6274,35 +5477,21 @@ export interface operations {
     report: {
         parameters: {
             query?: {
-                /** @description The region reported on (填报单位), 12 digits; defaults to the caller's own region. */
                 region_code?: string | null;
-                /** @description First day of the period, `YYYY-MM-DD` (China time); defaults to January 1st of `to`'s year. */
                 from?: string | null;
-                /** @description Last day of the period, included; defaults to today. */
                 to?: string | null;
-                /** @description `xlsx` (default), `csv` or `json`. */
                 format?: string | null;
-                /**
-                 * @description `household_form` only: the households to print, ids separated by commas (at most
-                 *     1,000); by default every household of the region that is not removed or rejected.
-                 */
                 households?: string | null;
-                /**
-                 * @description `spot_check` only: the seed of the draw, a whole number; by default the period's
-                 *     last day as `YYYYMMDD`. The same seed over the same villages draws the same sample.
-                 */
                 seed?: string | null;
             };
             header?: never;
             path: {
-                /** @description dynamic_adjustment, new_identification, removals, relapse, register, outside_system, data_quality, household_form, member_increase, member_decrease, spot_check */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description the report: XLSX, CSV (UTF-8 with BOM) or JSON */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6313,35 +5502,30 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description invalid_date, out_of_range (from after to), invalid_region, unknown_code (format) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description forbidden: not a reporting role, or a region the caller does not read; out_of_scope: a household asked for that the caller does not read or that is not of the region */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description not_found: no such report or region */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description report_too_large: the region holds more households than one report may cover ([reports] max_households) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description busy: every report slot is taken; retry shortly */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6388,7 +5572,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid_request: the policy does not parse */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6416,7 +5599,6 @@ export interface operations {
             };
         };
         responses: {
-            /** @description rows removed */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6428,7 +5610,6 @@ export interface operations {
     overdue_tasks: {
         parameters: {
             query?: {
-                /** @description Only households in this region (any level), within the caller's scope. */
                 region_code?: string | null;
             };
             header?: never;
@@ -6445,7 +5626,6 @@ export interface operations {
                     "application/json": components["schemas"]["OverdueReport"];
                 };
             };
-            /** @description invalid_region */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6509,15 +5689,10 @@ export interface operations {
     list_users: {
         parameters: {
             query?: {
-                /** @description Users holding this role (in `region_code`, if given). */
                 role?: null | components["schemas"]["Role"];
-                /** @description Users with a grant in this region or below it. */
                 region_code?: string | null;
-                /** @description A part of the username or the name. */
                 q?: string | null;
-                /** @description From 1. */
                 page?: number | null;
-                /** @description At most 200; 50 when only `page` is given. */
                 per_page?: number | null;
             };
             header?: never;
@@ -6528,7 +5703,6 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description users matching the filter, on all pages */
                     "x-total-count"?: number;
                     [name: string]: unknown;
                 };
@@ -6559,7 +5733,6 @@ export interface operations {
                     "application/json": components["schemas"]["UserBody"];
                 };
             };
-            /** @description grant_not_allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6572,7 +5745,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description weak_password or region_code_level */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6727,7 +5899,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description weak_password */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6757,14 +5928,12 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid_request: a unit name too long */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description grant_not_allowed: a user the caller does not manage */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6777,7 +5946,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description unknown_code: a sex or political status not in its table */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6807,7 +5975,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description grant_not_allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6826,7 +5993,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description region_code_level */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6856,7 +6022,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description grant_not_allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6874,7 +6039,6 @@ export interface operations {
     review: {
         parameters: {
             query: {
-                /** @description The region whose exited villages are listed (any level the caller reads). */
                 region_code: string;
             };
             header?: never;
@@ -6883,7 +6047,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the villages with their exit decision, population, remaining poor and incidence */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6913,7 +6076,6 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the decision (the same one again changes nothing) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6940,7 +6102,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description village_not_ready: the conditions not met are named in `fields`; village_already_exited; required: no rural population */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6972,7 +6133,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description no exit decision */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6992,7 +6152,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description incidence, facts, whether the village may exit and the exit decision */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7011,7 +6170,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description no rural population recorded */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7066,7 +6224,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description natural villages with their counts */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7149,14 +6306,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description ok */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description database unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7228,14 +6383,12 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description csrf, entry, body, name, phone */
         requestBody?: {
             content: {
                 "application/x-www-form-urlencoded": unknown;
             };
         };
         responses: {
-            /** @description to /o/{receipt} */
             303: {
                 headers: {
                     [name: string]: unknown;
@@ -7250,7 +6403,6 @@ export interface operations {
                     "text/html": unknown;
                 };
             };
-            /** @description expired form (CSRF) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7263,7 +6415,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description too many from this sender or for this notice */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -7344,7 +6495,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description to /o/{receipt} */
             303: {
                 headers: {
                     [name: string]: unknown;
