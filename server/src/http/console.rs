@@ -14,8 +14,11 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+// `allow_missing`: the front end's build empties the folder while it writes; the
+// server still compiles meanwhile (and a missing build fails the console's tests).
 #[derive(rust_embed::RustEmbed)]
 #[folder = "../console/dist/"]
+#[allow_missing = true]
 struct Dist;
 
 /// Paths that belong to something other than the console, with everything under them.

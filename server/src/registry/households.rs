@@ -211,9 +211,12 @@ pub async fn summaries(
         }
     }
     if let Some(q) = filter.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()) {
+        // Subqueries the backend runs once, not once per household (a name's LIKE
+        // reads every member whatever is done).
         wheres.push(
             "(h.household_number LIKE ? ESCAPE '\\' \
-              OR EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id AND (m.name LIKE ? ESCAPE '\\' OR m.id_number = ?)))"
+              OR h.id IN (SELECT m.household_id FROM member m WHERE m.name LIKE ? ESCAPE '\\') \
+              OR h.id IN (SELECT m.household_id FROM member m WHERE m.id_number = ?))"
                 .into(),
         );
         let pattern = like_pattern(&q);
