@@ -156,6 +156,17 @@ async fn the_console_serves_the_office_jobs(backend: Backend) {
         assert!(text.contains("********") && masked.contains(&text), "a head's ID number, masked: {text:?}");
     }
     browser.screenshot(&format!("console-households-{backend:?}")).await;
+
+    // A whole ID number finds its household (and only it); 重置 lists them all again.
+    type_into(client, "#household-q", &heads[5]).await;
+    click(client, "#household-search").await;
+    assert_eq!(text_when(client, "#household-total", |t| t == "共 1 户").await, "共 1 户", "search by ID number");
+    assert_eq!(count_when(client, "#household-table .el-table__body tr", 1).await, 1);
+    let found = text_when(client, "#household-table .id-number", |t| !t.is_empty()).await;
+    assert_eq!(found, jingzhun_mobile_api::validate::mask_id_number(&heads[5]));
+    click(client, "#household-reset").await;
+    let total = text_when(client, "#household-total", |t| t.contains(&HOUSEHOLDS.to_string())).await;
+    assert_eq!(total, format!("共 {HOUSEHOLDS} 户"));
     click(client, ".el-pagination .btn-next").await;
     assert_eq!(
         count_when(client, "#household-table .el-table__body tr", HOUSEHOLDS - 20).await,
