@@ -245,12 +245,16 @@ pub async fn summaries(
          (SELECT COUNT(*) FROM member m WHERE m.household_id = h.id AND m.active = ?) AS residents, \
          (SELECT u.name FROM assignment a JOIN app_user u ON u.id = a.officer_id \
           WHERE a.household_id = h.id AND a.end_date IS NULL ORDER BY a.officer_id LIMIT 1) AS officer_name \
-         FROM household h LEFT JOIN region r ON r.code = h.region_code WHERE {where_text} \
-         ORDER BY h.region_code, h.household_number, h.id LIMIT ? OFFSET ?",
+         FROM (SELECT h.id FROM household h WHERE {where_text} \
+               ORDER BY h.region_code, h.household_number, h.id LIMIT ? OFFSET ?) page \
+         JOIN household h ON h.id = page.id LEFT JOIN region r ON r.code = h.region_code \
+         ORDER BY h.region_code, h.household_number, h.id",
         head("name"),
         head("id_number"),
         head("phone"),
     );
+    // The page's ids first: a backend computes the selected columns of the rows an
+    // OFFSET skips too, and the head's and officer's lookups are per row.
     let mut page_values = vec![sea_orm::Value::from(true)];
     page_values.extend(values);
     page_values.push((per_page as i64).into());
