@@ -214,6 +214,26 @@ async fn the_console_serves_the_office_jobs(backend: Backend) {
     browser.close().await;
 }
 
+/// A session left idle past `auth.console_idle_minutes` (by the server's clock): the next
+/// page the user opens sends them to 登录 with the server's reason, in Chinese.
+async fn an_idle_session_returns_to_login_with_the_reason(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let browser = Browser::start_desktop().await;
+    let client = &browser.client;
+    sign_in(&browser, &app.base, "county", PASSWORD).await;
+    assert_eq!(browser.wait_for_path("/home").await, "/home");
+    element(client, "#main-menu [data-area='households']").await;
+    let idle = app.state.config.auth.console_idle_minutes;
+    app.clock.advance(chrono::Duration::minutes(idle + 1));
+    click(client, "#main-menu [data-area='households']").await;
+    assert_eq!(browser.wait_for_path("/login").await, "/login", "an idle session ends at the next request");
+    let reason = text_when(client, "#login-expired", |t| !t.is_empty()).await;
+    assert_eq!(reason, "长时间未操作，请重新登录");
+    browser.screenshot(&format!("console-session-expired-{backend:?}")).await;
+    browser.close().await;
+}
+
 /// The console's API types are generated from the OpenAPI document (openapi-typescript),
 /// which refuses a document with a `$ref` to a schema it does not hold: every reference
 /// must resolve.
@@ -237,4 +257,8 @@ async fn every_schema_reference_in_the_api_document_resolves(backend: Backend) {
     assert!(dangling.is_empty(), "schemas referenced but not in components: {dangling:?}");
 }
 
-on_both_backends!(the_console_serves_the_office_jobs, every_schema_reference_in_the_api_document_resolves);
+on_both_backends!(
+    the_console_serves_the_office_jobs,
+    an_idle_session_returns_to_login_with_the_reason,
+    every_schema_reference_in_the_api_document_resolves
+);
