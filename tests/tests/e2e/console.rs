@@ -211,6 +211,11 @@ async fn the_console_serves_the_office_jobs(backend: Backend) {
     let waiting: i64 = inbox["items"].as_array().expect("items").iter().filter_map(|i| i["count"].as_i64()).sum();
     assert!(waiting >= 1, "the identification waits for the village team: {inbox}");
     browser.screenshot(&format!("console-home-village-{backend:?}")).await;
+    // The 待办 leads into its area, which says plainly that it is not built yet.
+    click(client, "#inbox .el-link").await;
+    assert_eq!(browser.wait_for_path("/cases").await, "/cases");
+    let page = text_when(client, ".el-result", |t| t.contains("建设中")).await;
+    assert!(page.contains("动态管理 · 建设中"), "{page}");
     browser.close().await;
 }
 
