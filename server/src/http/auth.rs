@@ -91,12 +91,19 @@ fn token_hash(headers: &HeaderMap) -> Option<String> {
     Some(auth::tokens::hash_token(token.trim()))
 }
 
-/// Ends the token of this request (the device stays bound to the user).
+/// Ends the token of this request (the device stays bound to the user), or the
+/// console's session when it came with the cookie (`DELETE /api/v1/auth/session` also
+/// clears the cookie).
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "admin",
     responses((status = 204), (status = 401)), security(("bearer" = [])))]
 pub async fn logout(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> ApiResult<StatusCode> {
-    let hash = token_hash(&headers).ok_or_else(|| Refusal::unauthenticated(ErrorCode::Unauthenticated))?;
-    registry::users::sign_out(&state.db, &caller, &hash).await?;
+    match token_hash(&headers) {
+        Some(hash) => registry::users::sign_out(&state.db, &caller, &hash).await?,
+        None => {
+            let hash = credential_hash(&headers).ok_or_else(|| Refusal::unauthenticated(ErrorCode::Unauthenticated))?;
+            registry::sessions::end(&state.db, &caller, &hash, state.clock.now()).await?;
+        }
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -188,6 +188,11 @@ async fn a_new_password_ends_the_other_console_sessions(backend: Backend) {
     assert_eq!(status, 204, "{answer}");
     assert_eq!(here.get("/api/v1/auth/session").await.0, 200, "the session that changed it stays");
     assert_eq!(elsewhere.get("/api/v1/auth/session").await.0, 401, "the other one ends");
+    // The phones' sign-out route ends a console session too, not only a token.
+    let (third, _, _) = Browser::sign_in(&app.base, "village-1", "new-pass-5678").await;
+    let (status, _) = third.send(reqwest::Method::POST, "/api/v1/auth/logout", None, Some(&third.csrf)).await;
+    assert_eq!(status, 204);
+    assert_eq!(third.get("/api/v1/auth/session").await.0, 401);
     // A manager's reset (a forgotten or leaked password) ends every session.
     let user = body["user"]["id"].as_str().expect("id");
     let (status, _) =
