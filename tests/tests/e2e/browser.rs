@@ -12,6 +12,9 @@ use std::time::Duration;
 pub struct Browser {
     pub client: Client,
     driver: Child,
+    /// Chromium's profile folder, removed when the browser goes (each is several MB, and
+    /// the suite starts dozens).
+    profile: std::path::PathBuf,
 }
 
 /// A phone: 390 × 844 CSS pixels, as a common mid-range Android.
@@ -63,7 +66,7 @@ impl Browser {
         let mut last_error = String::new();
         for _ in 0..100 {
             match ClientBuilder::new(HttpConnector::new()).capabilities(capabilities.clone()).connect(&url).await {
-                Ok(client) => return Browser { client, driver },
+                Ok(client) => return Browser { client, driver, profile },
                 Err(err) => last_error = err.to_string(),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -108,5 +111,7 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
