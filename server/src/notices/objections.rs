@@ -468,14 +468,43 @@ async fn answering_roles(
     Ok(roles)
 }
 
+/// The caller's grant as one of `roles` over the notice's region, if any.
+fn answering_grant(caller: &Caller, notice_region: &str, roles: &[Role]) -> Option<Grant> {
+    caller.grants.iter().find(|g| roles.contains(&g.role) && notice_region.starts_with(&g.prefix)).cloned()
+}
+
+/// The open objections the caller may answer now, by the rule of [`answer`] (the 待办
+/// inbox counts these): an objection filed with the 核查组 is the county's too once no
+/// active group covers the village.
+pub async fn open_to_answer(db: &Db, caller: &Caller) -> Result<Vec<ObjectionView>, Refusal> {
+    let Some((mut condition, values)) = region_scope(caller) else { return Ok(Vec::new()) };
+    condition.push_str(" AND o.status = 'open'");
+    let rows = load_where(&db.conn, &condition, values).await?;
+    // One notice's roles serve all its objections filed with the same level.
+    let mut roles_of: std::collections::HashMap<(String, String), (String, Vec<Role>)> =
+        std::collections::HashMap::new();
+    let mut open = Vec::new();
+    for row in rows {
+        let key = (row.view.notice_id.clone(), row.view.assigned_level.clone());
+        if !roles_of.contains_key(&key) {
+            let Some(notice) = notice::load_by(&db.conn, "id", &row.view.notice_id).await? else { continue };
+            let roles = answering_roles(&db.conn, &notice, &row.view.assigned_level).await?;
+            roles_of.insert(key.clone(), (notice.region_code.clone(), roles));
+        }
+        let (region, roles) = &roles_of[&key];
+        if answering_grant(caller, region, roles).is_some() {
+            open.push(row.view);
+        }
+    }
+    Ok(open)
+}
+
 /// The caller's grant to investigate objections to this notice as one of `roles`. A
 /// caller who reads the notice's region but may not answer (the village team whose list
 /// it is, a township for a village notice) is told `forbidden`; anyone else
 /// `out_of_scope`.
 fn investigator_grant(caller: &Caller, notice: &NoticeRow, roles: &[Role]) -> Result<Grant, Refusal> {
-    let grant =
-        caller.grants.iter().find(|g| roles.contains(&g.role) && notice.region_code.starts_with(&g.prefix)).cloned();
-    match grant {
+    match answering_grant(caller, &notice.region_code, roles) {
         Some(grant) => Ok(grant),
         None if caller.reads_region(&notice.region_code) => Err(Refusal::forbidden()),
         None => Err(Refusal::out_of_scope()),

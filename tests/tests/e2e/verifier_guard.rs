@@ -15,6 +15,7 @@ on_both_backends!(
     a_village_notice_is_published_only_where_a_verification_group_covers_the_township,
     an_objection_filed_after_the_group_was_revoked_reaches_the_county_which_answers_it,
     an_objection_to_a_township_notice_is_answered_by_the_township,
+    the_county_inbox_counts_an_objection_its_revoked_group_left_open,
 );
 
 fn code(body: &Value) -> Option<&str> {
@@ -226,4 +227,40 @@ async fn an_objection_to_a_township_notice_is_answered_by_the_township(backend: 
         (Some("objection_upheld"), Some("township")),
         "{signed}"
     );
+}
+
+/// Open objections in the 待办 of `who`.
+async fn objections_waiting(who: &Admin) -> i64 {
+    let inbox = who.ok_get("/api/v1/inbox").await;
+    let items = inbox["items"].as_array().expect("items");
+    let item = items.iter().find(|i| i["kind"] == "objections_to_answer").expect("objections item");
+    item["count"].as_i64().expect("count")
+}
+
+async fn the_county_inbox_counts_an_objection_its_revoked_group_left_open(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let [_, village, _, county] = users(&app).await;
+    case_at_village_notice(&app).await;
+    let notice = draft(&village, "village_notice", VILLAGE_1).await;
+    let token = publish(&village, &notice).await;
+    object_on_page(&app.base, &token, "1", "该户有一辆小轿车。").await;
+    let group = Admin::login(&app.base, "verifier-1", PASSWORD).await;
+    assert_eq!(objections_waiting(&group).await, 1, "the group's while it covers the township");
+    assert_eq!(objections_waiting(&county).await, 0);
+
+    // The county revokes the group: the objection filed with it is the county's to
+    // answer now (objections::answer), and so in the county's 待办.
+    let verifier = user_id(&app, "verifier-1").await;
+    let (status, body) = county
+        .post(&format!("/api/v1/users/{verifier}/roles/remove"), json!({"role": "verifier", "region_code": TOWNSHIP}))
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(objections_waiting(&county).await, 1);
+    assert_eq!(objections_waiting(&village).await, 0, "never the team whose list it is");
+    let listed = county.ok_get(&format!("/api/v1/objections?notice_id={notice}")).await;
+    let objection = listed[0]["id"].as_str().expect("id").to_owned();
+    let answer = json!({"outcome": "dismissed", "findings": "县扶贫办入户核实，举报不属实。"});
+    county.ok_post(&format!("/api/v1/objections/{objection}/answer"), answer).await;
+    assert_eq!(objections_waiting(&county).await, 0, "answered, it waits no more");
 }
