@@ -23,7 +23,7 @@ use jingzhun_mobile_api::errors::{ErrorCode, FieldError};
 use jingzhun_mobile_api::fields::{self, CASE};
 use jingzhun_mobile_api::validate::{self, FieldValue};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -245,23 +245,156 @@ async fn is_normal_exit(conn: &impl ConnectionTrait, household_id: &str, filed: 
     Ok(verdict == Verdict::NormalExit)
 }
 
+/// One sign-off on a case: who (by name where the user is known) signed which step,
+/// how, when, with what comment and attachments, and the rules' answer kept with it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SignoffView {
+    pub step: String,
+    /// approve, reject, resubmit, reopen, notice, objection_upheld
+    pub decision: String,
+    pub user_id: String,
+    #[serde(default)]
+    pub user_name: Option<String>,
+    pub role: String,
+    pub region_code: String,
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub attachment_ids: Vec<String>,
+    /// R2's answer kept with an identification's village assessment.
+    #[schema(value_type = Option<Object>)]
+    pub assessment: Option<Value>,
+    pub at: String,
+}
+
+/// The case's household as a case page shows it: the head's ID number masked (whole
+/// only on the household page, whose views are audited).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, FromQueryResult)]
+pub struct CaseHousehold {
+    pub household_number: Option<String>,
+    pub head_name: Option<String>,
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub head_id_number: Option<String>,
+    pub head_id_number_masked: Option<String>,
+    pub region_name: Option<String>,
+    pub status: Option<String>,
+    pub kind: Option<String>,
+}
+
+/// A case as read: its record, village, freeze, steps, sign-offs, the actions the caller
+/// may take now (by the signing service's own checks) and its household.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CaseView {
+    pub id: String,
+    pub household_id: String,
+    /// identify, relapse, exit, remove, exit_reversal, member_change
+    pub kind: String,
+    /// The current step.
+    pub step: String,
+    /// open, rejected, completed
+    pub status: String,
+    pub reason: Option<String>,
+    pub note: Option<String>,
+    /// The case record's other fields as synced (version, member_id, opened_by …).
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub record: serde_json::Map<String, Value>,
+    pub region_code: String,
+    pub frozen_level: Option<String>,
+    /// Every step of the case's kind, in order.
+    pub steps: Vec<String>,
+    pub signoffs: Vec<SignoffView>,
+    /// Why an open identification is kept off the public notices (R5), if it is.
+    pub held_back: Option<assess::edge::HeldBack>,
+    /// approve, reject, reopen, resubmit: what the caller may press now; the server
+    /// still refuses by the household's rules (exit standard, order of a round).
+    pub actions: Vec<String>,
+    pub household: Option<CaseHousehold>,
+}
+
+#[derive(FromQueryResult)]
+struct UserNameRow {
+    id: String,
+    name: Option<String>,
+}
+
 /// A case with its village, freeze and sign-offs, for a caller who reads its household
 /// (404 for an unknown case, 403 `out_of_scope` for one they do not read).
-pub async fn view(conn: &impl ConnectionTrait, caller: &Caller, id: &str) -> Result<Value, Refusal> {
+pub async fn view(conn: &impl ConnectionTrait, caller: &Caller, id: &str) -> Result<CaseView, Refusal> {
     let case = records::load(conn, &CASE, id, false).await?.ok_or_else(Refusal::not_found)?;
     let household_id = case.text("household_id").unwrap_or_default().to_owned();
     let region = scope::household_region(conn, &household_id).await?.ok_or_else(Refusal::not_found)?;
     if !scope::household_access(conn, caller, &household_id, &region).await?.may_read() {
         return Err(Refusal::out_of_scope());
     }
-    let mut view = case.to_json(&CASE);
-    view["region_code"] = json!(region);
-    view["frozen_level"] = json!(super::signing::frozen_level(conn, id).await?.map(|l| l.code()));
-    view["signoffs"] = Value::Array(super::signing::signoffs(conn, id).await?);
+    let backend = conn.get_database_backend();
+    let household = CaseHousehold::find_by_statement(crate::db::sql(
+        backend,
+        "SELECT h.household_number, h.status, h.kind, r.name AS region_name, \
+         (SELECT m.name FROM member m WHERE m.household_id = h.id AND m.relation = 'head' ORDER BY m.id LIMIT 1) AS head_name, \
+         (SELECT m.id_number FROM member m WHERE m.household_id = h.id AND m.relation = 'head' ORDER BY m.id LIMIT 1) AS head_id_number, \
+         NULL AS head_id_number_masked \
+         FROM household h LEFT JOIN region r ON r.code = h.region_code WHERE h.id = ?",
+        vec![household_id.as_str().into()],
+    ))
+    .one(conn)
+    .await?
+    .map(|mut h| {
+        h.head_id_number_masked =
+            h.head_id_number.take().filter(|n| !n.is_empty()).map(|n| validate::mask_id_number(&n));
+        h
+    });
+    let mut signoffs: Vec<SignoffView> =
+        super::signing::signoffs(conn, id).await?.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect();
+    let mut user_ids: Vec<String> = signoffs.iter().map(|s| s.user_id.clone()).collect();
+    user_ids.sort();
+    user_ids.dedup();
+    if !user_ids.is_empty() {
+        let text = format!("SELECT id, name FROM app_user WHERE id IN ({})", crate::db::placeholders(user_ids.len()));
+        let values = user_ids.iter().map(|u| sea_orm::Value::from(u.as_str())).collect();
+        let names: std::collections::HashMap<String, Option<String>> =
+            UserNameRow::find_by_statement(crate::db::sql(backend, &text, values))
+                .all(conn)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r.name))
+                .collect();
+        for signoff in &mut signoffs {
+            signoff.user_name = names.get(&signoff.user_id).cloned().flatten();
+        }
+    }
+    let household_status = household.as_ref().and_then(|h| h.status.clone()).unwrap_or_default();
+    let actions = super::signing::actions(conn, caller, &case, &household_status, &region).await?;
     // An identification R5 keeps off the public notices says so, with why (004 §三(一)).
     let open_identify = case.text("kind") == Some("identify") && case.text("status") == Some("open");
-    view["held_back"] = json!(if open_identify { assess::edge::held_back(conn, &household_id).await? } else { None });
-    Ok(view)
+    let held_back = if open_identify { assess::edge::held_back(conn, &household_id).await? } else { None };
+    let steps = case
+        .text("kind")
+        .and_then(CaseKind::parse)
+        .map(|k| k.steps().iter().map(|s| s.code().to_owned()).collect())
+        .unwrap_or_default();
+    let Value::Object(mut record) = case.to_json(&CASE) else { return Err(Refusal::not_found()) };
+    let mut take = |name: &str| match record.remove(name) {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    Ok(CaseView {
+        id: take("id").unwrap_or_default(),
+        household_id: take("household_id").unwrap_or_default(),
+        kind: take("kind").unwrap_or_default(),
+        step: take("step").unwrap_or_else(|| "application".into()),
+        status: take("status").unwrap_or_else(|| "open".into()),
+        reason: take("reason"),
+        note: take("note"),
+        record,
+        region_code: region,
+        frozen_level: super::signing::frozen_level(conn, id).await?.map(|l| l.code().to_owned()),
+        steps,
+        signoffs,
+        held_back,
+        actions: actions.into_iter().map(str::to_owned).collect(),
+        household,
+    })
 }
 
 /// Which cases to list.
@@ -318,4 +451,155 @@ pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: CaseFilt
     let mut by_id: std::collections::HashMap<String, Value> =
         records::load_many(conn, &CASE, &ids).await?.iter().map(|c| (c.id.clone(), c.to_json(&CASE))).collect();
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// Which cases the console's 案件 table lists.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct CaseSummaryFilter {
+    /// A region (village, township …); its households' cases.
+    pub region_code: Option<String>,
+    /// open (default), rejected, completed
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    /// Cases at this step.
+    pub step: Option<String>,
+    /// `mine`: only open cases whose current step the caller may sign now (the 待办's
+    /// link).
+    pub waiting: Option<String>,
+    /// From 1.
+    pub page: Option<u64>,
+    /// 20 unless asked, at most 200.
+    pub per_page: Option<u64>,
+}
+
+/// One case in the console's table: its household's head by name, ID number masked.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, FromQueryResult)]
+pub struct CaseSummary {
+    pub id: String,
+    pub household_id: String,
+    pub kind: String,
+    pub step: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub region_code: String,
+    pub region_name: Option<String>,
+    pub household_number: Option<String>,
+    pub head_name: Option<String>,
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub head_id_number: Option<String>,
+    pub head_id_number_masked: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A page of cases and how many match in all.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CaseSummaryPage {
+    pub total: i64,
+    pub page: u64,
+    pub per_page: u64,
+    pub items: Vec<CaseSummary>,
+}
+
+#[derive(FromQueryResult)]
+struct CaseTotalRow {
+    n: i64,
+}
+
+/// Cases of households in the caller's read scope, newest first, a page at a time with
+/// the total. `waiting=mine` keeps the open cases whose step the caller may sign, by the
+/// steps' roles as `signing` grants them (a role of the step over the region; an officer
+/// only for households assigned to them now); notice steps pass by publishing.
+pub async fn summaries(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    filter: CaseSummaryFilter,
+) -> Result<CaseSummaryPage, DbErr> {
+    let (cond, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
+    let mut wheres = vec![cond];
+    let waiting_mine = filter.waiting.as_deref() == Some("mine");
+    let status = if waiting_mine { Some("open".to_owned()) } else { filter.status.filter(|s| !s.is_empty()) };
+    if let Some(status) = status {
+        wheres.push("c.status = ?".into());
+        values.push(status.into());
+    }
+    for (column, wanted) in [("c.kind", filter.kind), ("c.step", filter.step)] {
+        if let Some(wanted) = wanted.filter(|w| !w.is_empty()) {
+            wheres.push(format!("{column} = ?"));
+            values.push(wanted.into());
+        }
+    }
+    if let Some(region) = filter.region_code.filter(|r| !r.is_empty()) {
+        wheres.push("h.region_code LIKE ?".into());
+        values.push(format!("{}%", crate::auth::roles::region_prefix(&region)).into());
+    }
+    if waiting_mine {
+        let mut mine = Vec::new();
+        for grant in &caller.grants {
+            let mut steps: Vec<&str> = CaseKind::ALL
+                .iter()
+                .flat_map(|k| k.steps())
+                .filter(|s| !s.is_notice() && s.roles().contains(&grant.role))
+                .map(|s| s.code())
+                .collect();
+            steps.sort_unstable();
+            steps.dedup();
+            if steps.is_empty() {
+                continue;
+            }
+            let marks = vec!["?"; steps.len()].join(", ");
+            if grant.role == crate::auth::Role::Officer {
+                mine.push(format!(
+                    "(c.step IN ({marks}) AND EXISTS (SELECT 1 FROM assignment a WHERE a.officer_id = ? \
+                     AND a.household_id = h.id AND a.end_date IS NULL))"
+                ));
+                values.extend(steps.iter().map(|s| sea_orm::Value::from(*s)));
+                values.push(caller.user_id.as_str().into());
+            } else {
+                mine.push(format!("(c.step IN ({marks}) AND h.region_code LIKE ?)"));
+                values.extend(steps.iter().map(|s| sea_orm::Value::from(*s)));
+                values.push(format!("{}%", grant.prefix).into());
+            }
+        }
+        wheres.push(if mine.is_empty() { "1 = 0".into() } else { format!("({})", mine.join(" OR ")) });
+    }
+    let where_text = wheres.join(" AND ");
+    let backend = conn.get_database_backend();
+    let from = "procedure_case c JOIN household h ON h.id = c.household_id";
+    let total = CaseTotalRow::find_by_statement(crate::db::sql(
+        backend,
+        &format!("SELECT COUNT(*) AS n FROM {from} WHERE {where_text}"),
+        values.clone(),
+    ))
+    .one(conn)
+    .await?
+    .map_or(0, |r| r.n);
+    let per_page = filter.per_page.unwrap_or(20).clamp(1, 200);
+    let page = filter.page.unwrap_or(1).max(1);
+    let head = |column: &str| {
+        format!(
+            "(SELECT m.{column} FROM member m WHERE m.household_id = h.id AND m.relation = 'head' ORDER BY m.id LIMIT 1)"
+        )
+    };
+    let text = format!(
+        "SELECT c.id, c.household_id, c.kind, c.step, c.status, c.reason, h.region_code, r.name AS region_name, \
+         h.household_number, {} AS head_name, {} AS head_id_number, NULL AS head_id_number_masked, c.created_at \
+         FROM {from} LEFT JOIN region r ON r.code = h.region_code WHERE {where_text} \
+         ORDER BY c.created_at DESC, c.id LIMIT ? OFFSET ?",
+        head("name"),
+        head("id_number"),
+    );
+    values.push((per_page as i64).into());
+    values.push(((page - 1).saturating_mul(per_page) as i64).into());
+    let items = CaseSummary::find_by_statement(crate::db::sql(backend, &text, values))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|mut c| {
+            c.head_id_number_masked =
+                c.head_id_number.take().filter(|n| !n.is_empty()).map(|n| validate::mask_id_number(&n));
+            c
+        })
+        .collect();
+    Ok(CaseSummaryPage { total, page, per_page, items })
 }

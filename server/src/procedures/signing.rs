@@ -161,6 +161,19 @@ async fn load_for(txn: &WriteTxn, caller: &Caller, case_id: &str) -> Result<Load
 
 /// The caller's grant that lets them act at `step` on this household, if any.
 async fn signing_grant(txn: &WriteTxn, caller: &Caller, loaded: &Loaded, step: Step) -> Result<Option<Grant>, DbErr> {
+    grant_for(&**txn, caller, &loaded.household.id, &loaded.region_code, step).await
+}
+
+/// The caller's grant that lets them act at `step` on a household of `region_code`:
+/// a role of the step over the region, an officer only for a household assigned to
+/// them now. Also what the case read offers as actions, so the two never differ.
+pub(crate) async fn grant_for(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    household_id: &str,
+    region_code: &str,
+    step: Step,
+) -> Result<Option<Grant>, DbErr> {
     for grant in &caller.grants {
         if !step.roles().contains(&grant.role) {
             continue;
@@ -168,22 +181,72 @@ async fn signing_grant(txn: &WriteTxn, caller: &Caller, loaded: &Loaded, step: S
         if grant.role == Role::Officer {
             // An officer signs only for the households assigned to them now.
             let assigned = query_scalar_i64(
-                &**txn,
+                conn,
                 sql(
-                    txn.get_database_backend(),
+                    conn.get_database_backend(),
                     "SELECT COUNT(*) FROM assignment WHERE officer_id = ? AND household_id = ? AND end_date IS NULL",
-                    vec![caller.user_id.as_str().into(), loaded.household.id.as_str().into()],
+                    vec![caller.user_id.as_str().into(), household_id.into()],
                 ),
             )
             .await?;
             if assigned.unwrap_or(0) > 0 {
                 return Ok(Some(grant.clone()));
             }
-        } else if loaded.region_code.starts_with(&grant.prefix) {
+        } else if region_code.starts_with(&grant.prefix) {
             return Ok(Some(grant.clone()));
         }
     }
     Ok(None)
+}
+
+/// What the caller may press on this case now — `approve`, `reject`, `reopen`,
+/// `resubmit` — by the checks [`sign`], [`reopen`] and [`resubmit`] make before they
+/// look at the rules of the household (the exit standard, the orders of a round), which
+/// they still answer with their coded refusal.
+pub(crate) async fn actions(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    case: &Record,
+    household_status: &str,
+    region_code: &str,
+) -> Result<Vec<&'static str>, DbErr> {
+    let mut actions = Vec::new();
+    let Some(kind) = case.text("kind").and_then(CaseKind::parse) else { return Ok(actions) };
+    let step = case.text("step").and_then(Step::parse).unwrap_or(Step::Application);
+    let household_id = case.text("household_id").unwrap_or_default();
+    match case.text("status").unwrap_or("open") {
+        "open" => {
+            if !step.is_notice() && grant_for(conn, caller, household_id, region_code, step).await?.is_some() {
+                if step != Step::VillageResolution {
+                    actions.push("approve");
+                }
+                actions.push("reject");
+            }
+            let index = kind.steps().iter().position(|s| *s == step).unwrap_or(0);
+            if index > 0 && !on_published_notice(conn, &case.id).await? {
+                let frozen = frozen_level(conn, &case.id).await?;
+                let may = caller_level(caller, region_code).is_some_and(|level| {
+                    frozen.is_none_or(|f| level >= f)
+                        && caller
+                            .grants
+                            .iter()
+                            .any(|g| region_code.starts_with(&g.prefix) && Level::of(g.role) == Some(level))
+                });
+                if may {
+                    actions.push("reopen");
+                }
+            }
+        }
+        "rejected" => {
+            if kind.applies_to(household_status)
+                && grant_for(conn, caller, household_id, region_code, Step::Application).await?.is_some()
+            {
+                actions.push("resubmit");
+            }
+        }
+        _ => {}
+    }
+    Ok(actions)
 }
 
 /// The highest level the caller holds over this household's region.
@@ -387,11 +450,11 @@ pub async fn return_for_verification(
 
 /// While its notice is published a case stays where it is (R10): villagers are reading
 /// that list.
-async fn on_published_notice(txn: &WriteTxn, case_id: &str) -> Result<bool, DbErr> {
+async fn on_published_notice(conn: &impl ConnectionTrait, case_id: &str) -> Result<bool, DbErr> {
     let listed = query_scalar_i64(
-        &**txn,
+        conn,
         sql(
-            txn.get_database_backend(),
+            conn.get_database_backend(),
             "SELECT COUNT(*) FROM notice_case nc JOIN notice n ON n.id = nc.notice_id \
              WHERE nc.case_id = ? AND nc.status = 'listed' AND n.status = 'published'",
             vec![case_id.into()],
@@ -666,7 +729,7 @@ pub async fn reopen(
     if target >= current {
         return Err(CaseError::StepMismatch);
     }
-    if on_published_notice(&txn, case_id).await? {
+    if on_published_notice(&*txn, case_id).await? {
         return Err(CaseError::OnNotice);
     }
     let level = caller_level(caller, &loaded.region_code).ok_or(CaseError::WrongRole)?;
