@@ -132,6 +132,10 @@ pub(super) struct History {
     pub(super) leads: Vec<DemoLead>,
     pub(super) outside: usize,
     pub(super) added_members: usize,
+    /// The exit year before the system of a household that relapsed or was reversed this
+    /// year (by the generated household id): the register's 脱贫年度, which 000 附件4
+    /// counts when it is 2014–2016.
+    pub(super) earlier_exit: HashMap<String, i64>,
 }
 
 pub(super) fn china_time(day: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
@@ -426,8 +430,14 @@ pub(super) fn history(rng: &mut StdRng, households: &mut [DemoHousehold], office
     // 8 relapses and 3 exit reversals of households that exited before 2026.
     const RELAPSES: &[&str] =
         &["illness", "disaster", "disability", "market", "illness", "lack_of_labour", "schooling", "project_failure"];
+    // Most of them exited in the 2014–2016 drive (000 §三(四) reviews those).
+    let earlier = |household: &DemoHousehold, i: usize| match household.record.value("planned_exit_year") {
+        FieldValue::Int(year) if i >= 6 => *year,
+        _ => 2014 + (i % 3) as i64,
+    };
     for (i, h) in take(&mut exited, 8).into_iter().enumerate() {
         let cause = RELAPSES[i % RELAPSES.len()];
+        out.earlier_exit.insert(households[h].record.id.clone(), earlier(&households[h], i));
         let case = demo_case(
             rng,
             officer_ids,
@@ -446,7 +456,8 @@ pub(super) fn history(rng: &mut StdRng, households: &mut [DemoHousehold], office
         }
         out.cases.push(case);
     }
-    for h in take(&mut exited, 3) {
+    for (i, h) in take(&mut exited, 3).into_iter().enumerate() {
+        out.earlier_exit.insert(households[h].record.id.clone(), earlier(&households[h], i));
         let case = demo_case(
             rng,
             officer_ids,
@@ -739,4 +750,54 @@ fn take(v: &mut Vec<usize>, n: usize) -> Vec<usize> {
 
 fn date_text(y: i32, m: u32, d: u32) -> String {
     format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// People a register holds without an ID card (issue 11 item 3): in the first
+/// households no case, lead or 系统外 entry touches, three grandchildren under four are
+/// 未报户口 (无证件, kept 系统外 by 001 附件1 note 3) and one disabled head's number is the
+/// 20-digit 残疾人证 (category 4 肢体, grade 2). After [`history`], so that nothing it
+/// drew reads these numbers. Pure and drawn from no generator: the same county each time.
+/// Returns (without a number, with a 残疾人证).
+pub(super) fn without_id_card(households: &mut [DemoHousehold], history: &History) -> (usize, usize) {
+    let touched: std::collections::HashSet<&str> = history
+        .cases
+        .iter()
+        .filter_map(|c| c.record.text("household_id"))
+        .chain(history.leads.iter().filter_map(|l| households.get(l.household).map(|h| h.record.id.as_str())))
+        .collect();
+    let untouched: Vec<usize> = (0..households.len())
+        .filter(|&h| {
+            let household = &households[h];
+            household.record.text("status") == Some("registered")
+                && !touched.contains(household.record.id.as_str())
+                && household.record.value("outside_national_system") != &FieldValue::Bool(true)
+        })
+        .collect();
+    let (mut unregistered, mut cards) = (0, 0);
+    for h in untouched {
+        let household = &mut households[h];
+        if unregistered < 3
+            && let Some(m) =
+                find_member(household, |m| relation_is(m, &["grandson", "granddaughter"]) && member_age(m) < 4)
+        {
+            let member = &mut household.members[m];
+            set(member, "id_number", FieldValue::Null);
+            set(member, "id_type", text("none"));
+            set(member, "no_id_reason", text("未报户口"));
+            unregistered += 1;
+        } else if cards < 1
+            && let Some(m) =
+                find_member(household, |m| relation_is(m, &["head"]) && m.text("health") == Some("disabled"))
+        {
+            let member = &mut household.members[m];
+            let card = format!("{}42", member.text("id_number").unwrap_or_default());
+            set(member, "id_number", text(card));
+            set(member, "id_type", text("disability_card"));
+            cards += 1;
+        }
+        if unregistered == 3 && cards == 1 {
+            break;
+        }
+    }
+    (unregistered, cards)
 }

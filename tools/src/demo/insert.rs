@@ -16,7 +16,7 @@ use jingzhun_mobile_api::fields::EntitySpec;
 use jingzhun_mobile_api::validate::FieldValue;
 use rand::Rng;
 use rand::rngs::StdRng;
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult};
 use std::collections::HashMap;
 
 pub(super) async fn insert_all(
@@ -250,4 +250,72 @@ pub(super) async fn insert_leads(
         .await?;
     }
     Ok(())
+}
+
+#[derive(FromQueryResult)]
+struct PoorRow {
+    region_code: String,
+    n: i64,
+}
+
+/// Each village's rural population and exit facts (R9, 003 §一(二); what
+/// `PUT /api/v1/villages/{code}/facts` records), so that the exit assessment shows all
+/// three outcomes: 东岭村 may exit (incidence 1%, the departments found it met), 杨庄村
+/// is as low but held by 不搬迁不退出 (a deep-poverty village on the whole-village
+/// relocation list, not moved yet), and every other village is above 2%. The population
+/// is set from the poor people the register left, so the incidences hold whatever the
+/// generator drew. Audited as the command line's. Returns the villages written.
+pub(super) async fn insert_village_facts(conn: &impl ConnectionTrait) -> anyhow::Result<usize> {
+    let backend = conn.get_database_backend();
+    // The people R9 counts as poor: `assess::village`'s remaining poor.
+    let poor: HashMap<String, i64> = PoorRow::find_by_statement(sql(
+        backend,
+        "SELECT h.region_code AS region_code, COUNT(*) AS n FROM member m JOIN household h ON h.id = m.household_id \
+         WHERE m.active AND h.region_code LIKE ? AND h.status IN ('registered', 'pre_exit') GROUP BY h.region_code",
+        vec![format!("{ID_AREA}%").into()],
+    ))
+    .all(conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.region_code, r.n))
+    .collect();
+    let mut entries = Vec::new();
+    let mut written = 0;
+    for (t, (township, _, villages)) in TOWNSHIPS.iter().enumerate() {
+        for i in 0..villages.len() {
+            let code = village_code(township, i);
+            let poor = poor.get(&code).copied().unwrap_or(0).max(1);
+            // (people per poor person, deep poverty, relocation scope, moved, departments' finding)
+            let (per_poor, deep, relocation, moved, met) = match (t, i) {
+                (0, 0) => (100, false, false, None, Some(true)),
+                (0, 1) => (100, true, true, Some(false), Some(true)),
+                (0, 2) => (30, false, false, None, Some(true)),
+                _ => (40, false, false, None, None),
+            };
+            conn.execute_raw(sql(
+                backend,
+                "UPDATE region SET rural_population = ?, deep_poverty_village = ?, whole_village_relocation = ?, \
+                 relocation_done = ?, exit_indicators_met = ? WHERE code = ? AND level = 'village'",
+                vec![
+                    (poor * per_poor).into(),
+                    Some(deep).into(),
+                    Some(relocation).into(),
+                    moved.into(),
+                    met.into(),
+                    code.as_str().into(),
+                ],
+            ))
+            .await?;
+            let mut entry = registry::Actor::CLI.audit("set_village_facts", "region", &code);
+            entry.new_value = Some(format!(
+                "demo: rural_population {}, deep_poverty_village {deep}, whole_village_relocation {relocation}, \
+                 relocation_done {moved:?}, exit_indicators_met {met:?}",
+                poor * per_poor
+            ));
+            entries.push(entry);
+            written += 1;
+        }
+    }
+    jingzhun::audit::record(conn, &entries).await?;
+    Ok(written)
 }

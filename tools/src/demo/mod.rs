@@ -5,7 +5,8 @@
 //!
 //! The load is reproducible (a seeded generator gives the same households, people and
 //! ID numbers every time; the import gives the households and members their ids) and
-//! atomic (one write transaction). It must never touch a county that is already there:
+//! atomic (one write transaction; only the 2026 campaign of the 004 template is made
+//! after it, by the campaigns service, which opens its own). It must never touch a county that is already there:
 //! it refuses when the demo county's code exists. The register goes in as a county's
 //! would, through the register import (`register`), which writes its change-log rows
 //! and audit entries; the rest writes none, because a phone's first pull reads the
@@ -16,7 +17,8 @@
 //! county): `people` draws names, families and ID numbers, `households` a household
 //! with everything that hangs off it, `history` the demo's 2026 (cases, sign-offs,
 //! leads) written back into the households; `register` loads the register they make
-//! through the import, and `insert` writes the rest of what they drew.
+//! through the import, and `insert` writes the rest of what they drew, with each
+//! village's rural population and exit facts (R9).
 
 mod history;
 mod households;
@@ -30,6 +32,7 @@ use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use jingzhun::audit;
 use jingzhun::auth::{self, Role};
+use jingzhun::campaigns;
 use jingzhun::db::Db;
 use jingzhun::db::entities::{app_user, region};
 use jingzhun::procedures::CaseKind;
@@ -43,10 +46,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use history::history;
 pub use history::{HISTORY_YEAR, LEADS_FILE, REPORT_URL};
+use history::{history, without_id_card};
 use households::county;
-use insert::{insert_all, insert_cases, insert_leads, insert_regions, insert_thresholds};
+use insert::{insert_all, insert_cases, insert_leads, insert_regions, insert_thresholds, insert_village_facts};
 pub(crate) use people::corrected_name;
 use people::{SURNAMES, Sex, given_name, mobile_number, pick};
 
@@ -115,6 +118,13 @@ pub struct DemoSummary {
     pub comparison_leads: usize,
     /// Households kept outside the national system (系统外).
     pub outside_system: usize,
+    /// Members without an ID number (未报户口), and members whose number is a 残疾人证.
+    pub without_id_number: usize,
+    pub disability_cards: usize,
+    /// Villages with their rural population and exit facts (R9).
+    pub village_facts: usize,
+    /// The 004 campaign of the history's year over the county.
+    pub campaign: String,
     pub elapsed: Duration,
 }
 
@@ -145,6 +155,9 @@ impl fmt::Display for DemoSummary {
             ("case sign-offs", self.signoffs),
             ("comparison leads", self.comparison_leads),
             ("outside system", self.outside_system),
+            ("without ID number", self.without_id_number),
+            ("残疾人证 numbers", self.disability_cards),
+            ("village facts", self.village_facts),
         ];
         for (label, n) in rows {
             writeln!(f, "  {label:<18} {n:>6}")?;
@@ -152,6 +165,7 @@ impl fmt::Display for DemoSummary {
         let completed: Vec<String> = self.completed_cases.iter().map(|(k, n)| format!("{k} {n}")).collect();
         writeln!(f, "  completed cases in {HISTORY_YEAR}: {}", completed.join(", "))?;
         writeln!(f, "  comparison import: {LEADS_FILE} (vehicles)")?;
+        writeln!(f, "  campaign: {}", self.campaign)?;
         writeln!(
             f,
             "Reports for {HISTORY_YEAR} have figures: as `county`, try GET {REPORT_URL} \
@@ -236,6 +250,7 @@ pub async fn load(db: &Db, password: &str) -> anyhow::Result<DemoSummary> {
 
     let mut households = county(&mut rng, &officer_ids);
     let history = history(&mut rng, &mut households, &officer_ids);
+    let (without_id_number, disability_cards) = without_id_card(&mut households, &history);
     let mut summary = DemoSummary {
         county_code: COUNTY_CODE.to_owned(),
         regions_created,
@@ -272,6 +287,10 @@ pub async fn load(db: &Db, password: &str) -> anyhow::Result<DemoSummary> {
         signoffs: 0,
         comparison_leads: history.leads.len(),
         outside_system: history.outside,
+        without_id_number,
+        disability_cards,
+        village_facts: 0,
+        campaign: String::new(),
         elapsed: Duration::ZERO,
     };
     // The register through the import, as a county loads its own; then the rest.
@@ -310,6 +329,7 @@ pub async fn load(db: &Db, password: &str) -> anyhow::Result<DemoSummary> {
     summary.thresholds = insert_thresholds(&*txn, &county_user).await?;
     summary.signoffs = insert_cases(&*txn, &history.cases, &user_ids).await?;
     insert_leads(&*txn, &mut rng, &history.leads, &households, &county_user).await?;
+    summary.village_facts = insert_village_facts(&*txn).await?;
 
     let mut entry = Actor::CLI.audit("load_demo", "region", COUNTY_CODE);
     entry.new_value = Some(format!(
@@ -332,6 +352,14 @@ pub async fn load(db: &Db, password: &str) -> anyhow::Result<DemoSummary> {
     ));
     audit::record(&*txn, &[entry, history_entry]).await?;
     txn.commit().await?;
+    // The 工作台's progress chart reads a campaign: the 004 timeline over the county, made
+    // by the campaigns service as `POST /api/v1/campaigns/from-template` makes it.
+    let new = campaigns::template::campaign(None, COUNTY_CODE.to_owned(), HISTORY_YEAR, None)
+        .map_err(|e| anyhow::anyhow!("the demo campaign: {e}"))?;
+    let campaign = campaigns::campaign::create(db, &Actor::CLI, new)
+        .await
+        .map_err(|e| anyhow::anyhow!("the demo campaign: {e}"))?;
+    summary.campaign = format!("{} ({} milestones)", campaign.name, campaign.milestones.len());
     summary.elapsed = started.elapsed();
     Ok(summary)
 }

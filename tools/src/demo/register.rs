@@ -29,7 +29,7 @@ use std::collections::HashMap;
 const REGISTER_STATUSES: [&str; 3] = ["registered", "exited", "removed"];
 
 const HEADER: &str = "户编号,行政区划代码,家庭住址,联系电话,户状态,建档立卡日期,脱贫年度,帮扶责任人账号,\
-                      A23,A24,A26,A27a,A27b,A27c,A1,A2,A4,A5,A10";
+                      A23,A24,A26,A27a,A27b,A27c,A1,A2,A3,A4,无证件原因,A5,A10";
 
 /// Whether the register carries this household.
 pub(super) fn in_register(household: &DemoHousehold) -> bool {
@@ -80,7 +80,12 @@ pub(super) fn register_csv(households: &[DemoHousehold], history: &History) -> S
     for (n, household) in households.iter().enumerate().filter(|(_, h)| in_register(h)) {
         let h = &household.record;
         let status = h.text("status").unwrap_or_default();
-        let exit_year = if status == "exited" { cell(h.value("planned_exit_year")) } else { String::new() };
+        // A household that relapsed this year keeps the year it had exited in.
+        let exit_year = match history.earlier_exit.get(&h.id) {
+            _ if status == "exited" => cell(h.value("planned_exit_year")),
+            Some(year) => year.to_string(),
+            None => String::new(),
+        };
         let officers: Vec<String> = household.officers.iter().map(|o| officer_username(o + 1)).collect();
         let causes: Vec<String> = match h.value("poverty_causes") {
             FieldValue::List(list) => list.clone(),
@@ -106,7 +111,9 @@ pub(super) fn register_csv(households: &[DemoHousehold], history: &History) -> S
                 cause(2),
                 cell(member.value("name")),
                 cell(member.value("sex")),
+                cell(member.value("id_type")),
                 cell(member.value("id_number")),
+                cell(member.value("no_id_reason")),
                 cell(member.value("relation")),
                 cell(member.value("health")),
             ];
@@ -126,7 +133,29 @@ struct NumberRow {
 #[derive(FromQueryResult)]
 struct MemberRow {
     id: String,
-    id_number: String,
+    household_id: String,
+    name: String,
+    relation: Option<String>,
+    id_number: Option<String>,
+}
+
+/// How the import's member is found again: by ID number, or, for a person without one,
+/// by household, name and relation to the head, as the import itself matches them.
+#[derive(PartialEq, Eq, Hash, Debug)]
+enum MemberKey {
+    Number(String),
+    Person { household_id: String, name: String, relation: String },
+}
+
+fn member_key(household_id: &str, name: &str, relation: Option<&str>, id_number: Option<&str>) -> MemberKey {
+    match id_number.filter(|n| !n.is_empty()) {
+        Some(number) => MemberKey::Number(number.to_owned()),
+        None => MemberKey::Person {
+            household_id: household_id.to_owned(),
+            name: name.to_owned(),
+            relation: relation.unwrap_or_default().to_owned(),
+        },
+    }
 }
 
 /// Imports the register inside `conn`'s transaction, then gives every generated record
@@ -148,7 +177,7 @@ pub(super) async fn load_register(
         bail!("the demo register did not import ({} errors): {}", report.errors_total, first.join("; "));
     }
 
-    // The import's ids, by household number and by ID number.
+    // The import's ids, by household number and by member (ID number, or person).
     let backend = conn.get_database_backend();
     let by_number: HashMap<String, String> = NumberRow::find_by_statement(sql(
         backend,
@@ -161,12 +190,16 @@ pub(super) async fn load_register(
     .map(|r| (r.household_number, r.id))
     .collect();
     let new_ids: Vec<String> = by_number.values().cloned().collect();
-    let mut by_id_number: HashMap<String, String> = HashMap::new();
+    let mut by_member: HashMap<MemberKey, String> = HashMap::new();
     for chunk in new_ids.chunks(500) {
-        let text = format!("SELECT id, id_number FROM member WHERE household_id IN ({})", placeholders(chunk.len()));
+        let text = format!(
+            "SELECT id, household_id, name, relation, id_number FROM member WHERE household_id IN ({})",
+            placeholders(chunk.len())
+        );
         let values: Vec<Value> = chunk.iter().map(|id| id.as_str().into()).collect();
         for row in MemberRow::find_by_statement(sql(backend, &text, values)).all(conn).await? {
-            by_id_number.insert(row.id_number, row.id);
+            let key = member_key(&row.household_id, &row.name, row.relation.as_deref(), row.id_number.as_deref());
+            by_member.insert(key, row.id);
         }
     }
 
@@ -177,8 +210,13 @@ pub(super) async fn load_register(
         renamed.insert(household.record.id.clone(), new.clone());
         household.record.id = new.clone();
         for member in household.members.iter_mut().filter(|m| present(m)) {
-            let id_number = member.text("id_number").unwrap_or_default().to_owned();
-            let new = by_id_number.get(&id_number).with_context(|| format!("member {id_number} not imported"))?;
+            let key = member_key(
+                new,
+                member.text("name").unwrap_or_default(),
+                member.text("relation"),
+                member.text("id_number"),
+            );
+            let new = by_member.get(&key).with_context(|| format!("member {key:?} not imported"))?;
             renamed.insert(member.id.clone(), new.clone());
             member.id = new.clone();
         }

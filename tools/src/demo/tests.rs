@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 #[derive(FromQueryResult)]
 struct MemberRow {
-    id_number: String,
+    id_number: Option<String>,
+    id_type: Option<String>,
     sex: String,
 }
 
@@ -86,17 +87,33 @@ async fn loads_a_consistent_county_once() {
     .await;
     assert_eq!(without_one_head, 0);
 
-    let rows = MemberRow::find_by_statement(sql(db.backend(), "SELECT id_number, sex FROM member", vec![]))
+    let rows = MemberRow::find_by_statement(sql(db.backend(), "SELECT id_number, id_type, sex FROM member", vec![]))
         .all(&db.conn)
         .await
         .expect("members");
     let mut seen = HashSet::new();
-    for MemberRow { id_number, sex } in &rows {
-        assert!(id_number_is_valid(id_number), "{id_number}");
-        assert_eq!(id_sex(id_number), Some(sex.as_str()), "{id_number}");
-        assert!(seen.insert(id_number.clone()), "{id_number} twice");
+    let (mut unregistered, mut cards) = (0, 0);
+    for MemberRow { id_number, id_type, sex } in &rows {
+        // 未报户口: no number, 无证件 (the import matched them by household, name, relation).
+        let Some(id_number) = id_number else {
+            assert_eq!(id_type.as_deref(), Some("none"));
+            unregistered += 1;
+            continue;
+        };
+        let person = if validate::disability_card_is_valid(id_number) {
+            assert_eq!(id_type.as_deref(), Some("disability_card"), "{id_number}");
+            cards += 1;
+            &id_number[..18]
+        } else {
+            id_number.as_str()
+        };
+        assert!(id_number_is_valid(person), "{id_number}");
+        assert_eq!(id_sex(person), Some(sex.as_str()), "{id_number}");
+        assert!(seen.insert(person.to_owned()), "{id_number} twice");
     }
     assert_eq!(rows.len(), summary.members);
+    assert_eq!((unregistered, cards), (3, 1));
+    assert_eq!((summary.without_id_number, summary.disability_cards), (3, 1));
 
     let unassigned = count(
         &db,
@@ -285,6 +302,46 @@ async fn check_history(db: &Db, summary: &DemoSummary) {
     }
     assert!(count(db, "SELECT COUNT(*) FROM household WHERE outside_national_system").await >= 3);
 
+    // Village exit (R9): one may exit, one is held by 不搬迁不退出, the rest are above 2%.
+    assert_eq!(summary.village_facts, 8);
+    let county = jingzhun::auth::Caller {
+        user_id: "demo-test".into(),
+        username: "county".into(),
+        name: "县".into(),
+        device_id: "demo-test".into(),
+        grants: vec![jingzhun::auth::Grant::new(Role::County, COUNTY_CODE.into(), false)],
+        draining: false,
+    };
+    let mut verdicts = Vec::new();
+    for code in ["320703001001", "320703001002", "320703001003", "320703002004"] {
+        let row = jingzhun::assess::village::exit_assessment(&db.conn, &county, code).await.expect("assessment");
+        let exit = &row["exit"];
+        verdicts.push((
+            exit["may_exit"].as_bool(),
+            exit["below_limit"].as_bool(),
+            exit["awaiting_relocation"].as_bool(),
+        ));
+    }
+    assert_eq!(
+        verdicts,
+        [
+            (Some(true), Some(true), Some(false)),
+            (Some(false), Some(true), Some(true)),
+            (Some(false), Some(false), Some(false)),
+            (Some(false), Some(false), Some(false)),
+        ]
+    );
+    // The 004 campaign of 2026 over the county, for the 工作台's progress chart.
+    let campaigns = count(
+        db,
+        "SELECT COUNT(*) FROM campaign WHERE region_code = '320703000000' AND year = 2026 AND status = 'active'",
+    )
+    .await;
+    assert_eq!(campaigns, 1);
+    assert!(count(db, "SELECT COUNT(*) FROM milestone").await >= 6);
+    // Households that exited in 2014–2016 and relapsed (000 附件4 counts them).
+    assert!(count(db, "SELECT COUNT(*) FROM household WHERE exit_year BETWEEN 2014 AND 2016").await >= 6);
+
     // The county's 附件1 for 2026 has figures.
     let unit = jingzhun::reports::queries::region(&db.conn, COUNTY_CODE).await.expect("region").expect("county");
     let period = jingzhun::reports::Period::new(
@@ -307,6 +364,19 @@ async fn check_history(db: &Db, summary: &DemoSummary) {
     for key in ["new_identified", "removed", "relapse", "increase_newborn", "decrease_death", "remaining"] {
         assert!(total[key].as_i64().unwrap_or(0) > 0, "{key}: {total}");
     }
+    // 000 附件4 (only households that exited in 2014–2016) has relapsed people.
+    let unit = jingzhun::reports::queries::region(&db.conn, COUNTY_CODE).await.expect("region").expect("county");
+    let relapse = jingzhun::reports::build(
+        &db.conn,
+        jingzhun::reports::ReportName::Relapse,
+        unit,
+        period,
+        ("1 = 1".to_owned(), vec![]),
+    )
+    .await
+    .expect("附件4")
+    .to_json();
+    assert!(relapse["total"]["values"]["people"].as_i64().unwrap_or(0) > 0, "{relapse}");
     // 附件1 has no 脱贫 column: exits are in the reconciliation printed apart under it.
     let rows = json["appendix"]["rows"].as_array().expect("rows");
     assert!(rows.iter().filter(|r| r["values"]["exited"].as_i64().unwrap_or(0) > 0).count() >= 2, "{json}");
