@@ -23,6 +23,7 @@ pub async fn demo(db: &Db, password: &str, public_url: &str) -> anyhow::Result<(
     );
     println!("  county                 county office (县扶贫办)");
     println!("  township-1, township-2 township reviewers");
+    println!("  verifier-1, verifier-2 核查组 of each township (answer objections to village notices)");
     println!("  village-01…village-08  village teams");
     println!("  officer-001…officer-060 assistance officers (about 33 households each)");
     println!("  supervisor             city supervisor (read only)");
