@@ -6,7 +6,7 @@ import Login from './views/Login.vue'
 import Layout from './views/Layout.vue'
 
 // An area not built yet, under each path the server's links use (the 待办 links point at
-// /cases, /objections, /system/conflicts, /campaigns …): the page says so plainly.
+// /objections, /system/conflicts, /campaigns …): the page says so plainly.
 function building(path: string, area: string): RouteRecordRaw {
   return { path: `${path}/:rest(.*)*`, component: () => import('./views/Building.vue'), props: { area }, meta: { area } }
 }
@@ -29,7 +29,8 @@ export const router = createRouter({
           props: true,
           meta: { area: 'households' },
         },
-        building('cases', 'cases'),
+        { path: 'cases', name: 'cases', component: () => import('./views/Cases.vue'), meta: { area: 'cases' } },
+        { path: 'cases/:id', name: 'case', component: () => import('./views/Case.vue'), props: true, meta: { area: 'cases' } },
         building('notices', 'notices'),
         building('objections', 'notices'),
         building('comparison', 'comparison'),

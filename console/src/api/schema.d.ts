@@ -356,6 +356,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/case-summaries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["case_summaries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases": {
         parameters: {
             query?: never;
@@ -1728,6 +1744,54 @@ export interface components {
             name?: string | null;
             status?: string | null;
         };
+        CaseHousehold: {
+            head_id_number_masked?: string | null;
+            head_name?: string | null;
+            household_number?: string | null;
+            kind?: string | null;
+            region_name?: string | null;
+            status?: string | null;
+        };
+        CaseSummary: {
+            /** Format: date-time */
+            created_at: string;
+            head_id_number_masked?: string | null;
+            head_name?: string | null;
+            household_id: string;
+            household_number?: string | null;
+            id: string;
+            kind: string;
+            reason?: string | null;
+            region_code: string;
+            region_name?: string | null;
+            status: string;
+            step: string;
+        };
+        CaseSummaryPage: {
+            items: components["schemas"]["CaseSummary"][];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
+        };
+        CaseView: {
+            actions: string[];
+            frozen_level?: string | null;
+            held_back?: null | components["schemas"]["HeldBack"];
+            household?: null | components["schemas"]["CaseHousehold"];
+            household_id: string;
+            id: string;
+            kind: string;
+            note?: string | null;
+            reason?: string | null;
+            region_code: string;
+            signoffs: components["schemas"]["SignoffView"][];
+            status: string;
+            step: string;
+            steps: string[];
+        };
         CellError: {
             cell: string;
             code: string;
@@ -1908,6 +1972,10 @@ export interface components {
             region_code: string;
             region_name: string;
             role: string;
+        };
+        HeldBack: {
+            list: string;
+            reason_zh: string;
         };
         HeldBackCase: {
             case_id: string;
@@ -2440,6 +2508,18 @@ export interface components {
             comment?: string | null;
             decision: components["schemas"]["Decision"];
             step: string;
+        };
+        SignoffView: {
+            assessment?: Record<string, never> | null;
+            at: string;
+            attachment_ids?: string[];
+            comment?: string | null;
+            decision: string;
+            region_code: string;
+            role: string;
+            step: string;
+            user_id: string;
+            user_name?: string | null;
         };
         /** @enum {string} */
         Source: "vehicles" | "urban_property" | "business" | "public_servants" | "village_cadres" | "deaths";
@@ -3434,6 +3514,33 @@ export interface operations {
             };
         };
     };
+    case_summaries: {
+        parameters: {
+            query?: {
+                region_code?: string | null;
+                status?: string | null;
+                kind?: string | null;
+                step?: string | null;
+                waiting?: string | null;
+                page?: number | null;
+                per_page?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseSummaryPage"];
+                };
+            };
+        };
+    };
     list_cases: {
         parameters: {
             query?: {
@@ -3473,7 +3580,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
             };
             400: {
                 headers: {
@@ -3498,7 +3607,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
             };
             403: {
                 headers: {
@@ -3533,7 +3644,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
             };
             403: {
                 headers: {
@@ -3568,7 +3681,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
             };
             403: {
                 headers: {
@@ -3603,7 +3718,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
             };
             403: {
                 headers: {

@@ -10,7 +10,9 @@ use crate::harness::*;
 use crate::on_both_backends;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
+use jingzhun_mobile_api::wire::{ChangeSetStatus, Op};
 use std::time::Duration;
+use uuid::Uuid;
 
 const COUNTY: &str = "320703000000";
 const VILLAGE_1: &str = "320703001001";
@@ -211,12 +213,146 @@ async fn the_console_serves_the_office_jobs(backend: Backend) {
     let waiting: i64 = inbox["items"].as_array().expect("items").iter().filter_map(|i| i["count"].as_i64()).sum();
     assert!(waiting >= 1, "the identification waits for the village team: {inbox}");
     browser.screenshot(&format!("console-home-village-{backend:?}")).await;
-    // The 待办 leads into its area, which says plainly that it is not built yet.
+    // The 待办 leads into 动态管理's cases, those waiting for this team's sign-off.
     click(client, "#inbox .el-link").await;
     assert_eq!(browser.wait_for_path("/cases").await, "/cases");
-    let page = text_when(client, ".el-result", |t| t.contains("建设中")).await;
-    assert!(page.contains("动态管理 · 建设中"), "{page}");
+    let total = text_when(client, "#case-total", |t| t == "共 1 件").await;
+    assert_eq!(total, "共 1 件", "the identification waiting at the village team's step");
     browser.close().await;
+}
+
+/// An identification at the township's step (数据比对): signed by the officer and the
+/// village team through the API, so it waits for the township.
+async fn case_at_the_township(app: &TestApp) -> (Uuid, String) {
+    let officer = app.phone("officer-a", &format!("phone-{}", Uuid::new_v4())).await;
+    let (household, _) = create_household(&officer, VILLAGE_1, 1).await;
+    let [officer, village, ..] = users(app).await;
+    let case = village.ok_post("/api/v1/cases", json!({"household_id": household, "kind": "identify"})).await;
+    let case = case["id"].as_str().expect("case id").to_owned();
+    for (step, who) in [("application", &officer), ("home_verification", &village)] {
+        let (status, body) = pass_step(app, who, &case, step).await;
+        assert_eq!(status, 200, "{step}: {body}");
+    }
+    (household, case)
+}
+
+/// A township reviewer's day: 工作台 → the 待办 → the cases waiting for them (only
+/// theirs: a case at the village team's step is not listed) → the case page, signed with
+/// a comment, and the case is at the next step by the API. The village team opening the
+/// same case gets no 签字 button (the server gives it no action there).
+async fn a_township_user_signs_a_case_from_the_inbox(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let (household, case) = case_at_the_township(&app).await;
+    // Another case, still at the village team's step: not the township's to sign.
+    let phone = app.phone("officer-a", "phone-other").await;
+    let (other, _) = create_household(&phone, VILLAGE_1, 0).await;
+    let [_, village, township, _] = users(&app).await;
+    village.ok_post("/api/v1/cases", json!({"household_id": other, "kind": "identify"})).await;
+    let mine = township.ok_get("/api/v1/case-summaries?waiting=mine").await;
+    assert_eq!(mine["total"], 1, "one case waits for the township: {mine}");
+    assert_eq!(mine["items"][0]["id"], case.as_str());
+    let all = township.ok_get("/api/v1/case-summaries").await;
+    assert_eq!(all["total"], 2, "both open cases are in the township's scope: {all}");
+    let head = &township.household(household).await["member"];
+    let head = head.as_array().expect("members").iter().find(|m| m["relation"] == "head").expect("head").clone();
+    let head_id = head["id_number"].as_str().expect("id number");
+
+    let browser = Browser::start_desktop().await;
+    let client = &browser.client;
+    sign_in(&browser, &app.base, "township-1", PASSWORD).await;
+    assert_eq!(browser.wait_for_path("/home").await, "/home");
+    let count = text_when(client, ".inbox-count[data-kind='cases_to_sign']", |t| t == "1").await;
+    assert_eq!(count, "1");
+    click(client, "#inbox .el-link").await;
+    assert_eq!(browser.wait_for_path("/cases").await, "/cases");
+    let url = client.current_url().await.expect("url");
+    assert!(url.query().unwrap_or_default().contains("waiting=mine"), "the list is filtered to theirs: {url}");
+    assert_eq!(text_when(client, "#case-total", |t| t == "共 1 件").await, "共 1 件");
+    assert_eq!(count_when(client, "#case-table .el-table__body tr", 1).await, 1);
+    let step = text_when(client, "#case-table .case-step", |t| !t.is_empty()).await;
+    assert_eq!(step, "数据比对");
+    let masked = text_when(client, "#case-table .id-number", |t| !t.is_empty()).await;
+    assert_eq!(masked, jingzhun_mobile_api::validate::mask_id_number(head_id), "the head's ID number masked");
+    browser.screenshot(&format!("console-cases-waiting-{backend:?}")).await;
+
+    click(client, "#case-table .case-link").await;
+    assert_eq!(browser.wait_for_path(&format!("/cases/{case}")).await, format!("/cases/{case}"));
+    let steps = text_when(client, "#case-steps", |t| t.contains("village-1")).await;
+    assert!(steps.contains("农户申请") && steps.contains("入户核实") && steps.contains("数据比对"), "{steps}");
+    assert!(steps.contains("officer-a") && steps.contains("village-1"), "who signed each step: {steps}");
+    let household_text = text_when(client, "#case-household", |t| t.contains("********")).await;
+    assert!(!household_text.contains(head_id), "no whole ID number on the case page: {household_text}");
+    assert_eq!(count_when(client, "#action-approve", 1).await, 1, "the township may sign");
+    assert_eq!(count_when(client, "#action-resubmit", 0).await, 0);
+    browser.screenshot(&format!("console-case-{backend:?}")).await;
+    click(client, "#action-approve").await;
+    type_into(client, "#action-comment", "比对无异常，同意").await;
+    browser.screenshot(&format!("console-case-sign-dialog-{backend:?}")).await;
+    click(client, "#action-confirm").await;
+    let now = text_when(client, "#case-step", |t| t == "民主评议").await;
+    assert_eq!(now, "民主评议", "the page shows the next step");
+    let comments = text_when(client, "#signoff-table", |t| t.contains("比对无异常，同意")).await;
+    assert!(comments.contains("township-1"), "{comments}");
+    let view = township.ok_get(&format!("/api/v1/cases/{case}")).await;
+    assert_eq!(view["step"], "village_assessment", "moved on: {view}");
+    let signed = view["signoffs"].as_array().expect("signoffs").last().expect("a sign-off").clone();
+    assert_eq!((signed["step"].as_str(), signed["comment"].as_str()), (Some("comparison"), Some("比对无异常，同意")));
+    // The village's step is not the township's to sign; having signed (frozen at the
+    // township), it may still send the case back.
+    assert_eq!(view["actions"], json!(["reopen"]), "no sign-off for the township at the village's step: {view}");
+    browser.screenshot(&format!("console-case-signed-{backend:?}")).await;
+    browser.close().await;
+
+    // The village team on a case at the township's step: no button, and the API agrees.
+    let (_, at_township) = case_at_the_township(&app).await;
+    let view = village.ok_get(&format!("/api/v1/cases/{at_township}")).await;
+    assert!(!view["actions"].as_array().expect("actions").iter().any(|a| a == "approve"), "{view}");
+    let browser = Browser::start_desktop().await;
+    let client = &browser.client;
+    sign_in(&browser, &app.base, "village-1", PASSWORD).await;
+    assert_eq!(browser.wait_for_path("/home").await, "/home");
+    client.goto(&format!("{}/cases/{at_township}", app.base)).await.expect("open the case");
+    assert_eq!(text_when(client, "#case-step", |t| !t.is_empty()).await, "数据比对");
+    element(client, "#case-actions").await;
+    assert_eq!(count_when(client, "#action-approve", 0).await, 0, "no 签字 for the village team at the township's step");
+    assert_eq!(count_when(client, "#action-reject", 0).await, 0);
+    browser.screenshot(&format!("console-case-village-no-sign-{backend:?}")).await;
+    browser.close().await;
+}
+
+/// An exit the household does not qualify for (住房安全 unmet): the village team presses
+/// 签字通过 and reads the server's refusal, in Chinese, with the unmet condition.
+async fn a_refused_exit_is_shown_in_chinese(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let phone = app.phone("officer-a", "phone-exit").await;
+    let (household, _) = create_household(&phone, VILLAGE_1, 0).await;
+    let [_, village, _, county] = users(&app).await;
+    let identify = county.ok_post("/api/v1/cases", json!({"household_id": household, "kind": "identify"})).await;
+    pass_every_step(&app, identify["id"].as_str().expect("id")).await;
+    let version = app.admin.household(household).await["household"]["version"].as_i64().expect("version");
+    let secure = json!({"food_clothing_secure": true, "education_secure": true, "medical_secure": true, "housing_secure": false, "water_secure": true});
+    let res = push(&phone, vec![changeset(vec![change("household", household, Op::Update, version, secure)])]).await;
+    assert_eq!(res.results[0].status, ChangeSetStatus::Applied);
+    let case = village.ok_post("/api/v1/cases", json!({"household_id": household, "kind": "exit"})).await;
+    let case = case["id"].as_str().expect("id").to_owned();
+
+    let browser = Browser::start_desktop().await;
+    let client = &browser.client;
+    sign_in(&browser, &app.base, "village-1", PASSWORD).await;
+    assert_eq!(browser.wait_for_path("/home").await, "/home");
+    client.goto(&format!("{}/cases/{case}", app.base)).await.expect("open the case");
+    click(client, "#action-approve").await;
+    type_into(client, "#action-comment", "申请脱贫").await;
+    click(client, "#action-confirm").await;
+    let refusal = text_when(client, "#action-refusal", |t| !t.is_empty()).await;
+    assert!(refusal.contains("住房"), "the unmet condition, in Chinese: {refusal}");
+    assert!(refusal.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) && !refusal.contains("exit_refused"), "{refusal}");
+    browser.screenshot(&format!("console-case-exit-refused-{backend:?}")).await;
+    browser.close().await;
+    let view = village.ok_get(&format!("/api/v1/cases/{case}")).await;
+    assert_eq!((view["step"].as_str(), view["status"].as_str()), (Some("application"), Some("open")), "{view}");
 }
 
 /// A session left idle past `auth.console_idle_minutes` (by the server's clock): the next
@@ -265,5 +401,7 @@ async fn every_schema_reference_in_the_api_document_resolves(backend: Backend) {
 on_both_backends!(
     the_console_serves_the_office_jobs,
     an_idle_session_returns_to_login_with_the_reason,
-    every_schema_reference_in_the_api_document_resolves
+    every_schema_reference_in_the_api_document_resolves,
+    a_township_user_signs_a_case_from_the_inbox,
+    a_refused_exit_is_shown_in_chinese
 );
