@@ -344,8 +344,13 @@ pub async fn view(conn: &impl ConnectionTrait, caller: &Caller, id: &str) -> Res
             h.head_id_number.take().filter(|n| !n.is_empty()).map(|n| validate::mask_id_number(&n));
         h
     });
-    let mut signoffs: Vec<SignoffView> =
-        super::signing::signoffs(conn, id).await?.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect();
+    // A sign-off that does not read back is an error, never a step silently unsigned.
+    let mut signoffs = super::signing::signoffs(conn, id)
+        .await?
+        .into_iter()
+        .map(serde_json::from_value::<SignoffView>)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Refusal::internal)?;
     let mut user_ids: Vec<String> = signoffs.iter().map(|s| s.user_id.clone()).collect();
     user_ids.sort();
     user_ids.dedup();

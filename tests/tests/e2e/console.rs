@@ -9,8 +9,8 @@ use crate::browser::Browser;
 use crate::harness::*;
 use crate::on_both_backends;
 use fantoccini::{Client, Locator};
-use serde_json::{Value, json};
 use jingzhun_mobile_api::wire::{ChangeSetStatus, Op};
+use serde_json::{Value, json};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -254,6 +254,15 @@ async fn a_township_user_signs_a_case_from_the_inbox(backend: Backend) {
     assert_eq!(mine["items"][0]["id"], case.as_str());
     let all = township.ok_get("/api/v1/case-summaries").await;
     assert_eq!(all["total"], 2, "both open cases are in the township's scope: {all}");
+    let at_comparison = township.ok_get("/api/v1/case-summaries?kind=identify&step=comparison").await;
+    assert_eq!(at_comparison["total"], 1, "{at_comparison}");
+    assert_eq!(township.ok_get("/api/v1/case-summaries?kind=exit").await["total"], 0);
+    assert_eq!(township.ok_get("/api/v1/case-summaries?status=completed").await["total"], 0);
+    let other_village = township.ok_get(&format!("/api/v1/case-summaries?region_code={VILLAGE_2}")).await;
+    assert_eq!(other_village["total"], 0, "none in 西村: {other_village}");
+    let village_mine = village.ok_get("/api/v1/case-summaries?waiting=mine").await;
+    assert_eq!(village_mine["total"], 1, "the village team's own step only: {village_mine}");
+    assert_ne!(village_mine["items"][0]["id"], case.as_str());
     let head = &township.household(household).await["member"];
     let head = head.as_array().expect("members").iter().find(|m| m["relation"] == "head").expect("head").clone();
     let head_id = head["id_number"].as_str().expect("id number");
@@ -315,7 +324,11 @@ async fn a_township_user_signs_a_case_from_the_inbox(backend: Backend) {
     client.goto(&format!("{}/cases/{at_township}", app.base)).await.expect("open the case");
     assert_eq!(text_when(client, "#case-step", |t| !t.is_empty()).await, "数据比对");
     element(client, "#case-actions").await;
-    assert_eq!(count_when(client, "#action-approve", 0).await, 0, "no 签字 for the village team at the township's step");
+    assert_eq!(
+        count_when(client, "#action-approve", 0).await,
+        0,
+        "no 签字 for the village team at the township's step"
+    );
     assert_eq!(count_when(client, "#action-reject", 0).await, 0);
     browser.screenshot(&format!("console-case-village-no-sign-{backend:?}")).await;
     browser.close().await;
@@ -348,7 +361,10 @@ async fn a_refused_exit_is_shown_in_chinese(backend: Backend) {
     click(client, "#action-confirm").await;
     let refusal = text_when(client, "#action-refusal", |t| !t.is_empty()).await;
     assert!(refusal.contains("住房"), "the unmet condition, in Chinese: {refusal}");
-    assert!(refusal.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) && !refusal.contains("exit_refused"), "{refusal}");
+    assert!(
+        refusal.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) && !refusal.contains("exit_refused"),
+        "{refusal}"
+    );
     browser.screenshot(&format!("console-case-exit-refused-{backend:?}")).await;
     browser.close().await;
     let view = village.ok_get(&format!("/api/v1/cases/{case}")).await;
