@@ -9,7 +9,7 @@ use super::extract::AppJson;
 use crate::audit::KeptEntry;
 use crate::auth::{Caller, Role};
 use crate::db::entities::{assignment, device};
-use crate::registry::households::HouseholdFilter;
+use crate::registry::households::{HouseholdFields, HouseholdFilter, WholeHousehold};
 use crate::registry::{self, Actor, devices::RevokeMode};
 use crate::state::AppState;
 use crate::sync::{self, conflicts, receipts};
@@ -464,18 +464,23 @@ pub async fn rejected_changesets(
 
 // ---- households ----------------------------------------------------------------
 
-/// A household with everything that hangs off it, as the server holds it now.
-#[utoipa::path(get, path = "/api/v1/households/{id}", tag = "admin", params(("id" = Uuid, Path)), responses((status = 200, description = "household with members, incomes, measures, plans, tasks, visits"), (status = 403), (status = 404)), security(("bearer" = [])))]
+/// A household with everything that hangs off it, as the server holds it now, with
+/// whole ID and phone numbers: each answer is a `view` in the household's audit trail.
+#[utoipa::path(get, path = "/api/v1/households/{id}", tag = "admin", params(("id" = Uuid, Path)),
+    responses((status = 200, body = WholeHousehold, description = "household with members, incomes, measures, plans, tasks, visits; audited as a view"), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
 pub async fn get_household(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(registry::households::whole(&state.db.conn, &caller, &id.to_string()).await?))
+    Ok(Json(registry::households::whole(&state.db, &caller, &id.to_string()).await?))
 }
 
-/// Households in the caller's scope, in id order, paged by `after`.
-#[utoipa::path(get, path = "/api/v1/households", tag = "admin", params(HouseholdFilter), responses((status = 200, description = "households")), security(("bearer" = [])))]
+/// Households in the caller's scope, in id order, paged by `after`: their phone numbers
+/// masked (the whole record is `GET /api/v1/households/{id}`).
+#[utoipa::path(get, path = "/api/v1/households", tag = "admin", params(HouseholdFilter),
+    responses((status = 200, body = [HouseholdFields], description = "household records, phone numbers masked")), security(("bearer" = [])))]
 pub async fn list_households(
     State(state): State<AppState>,
     caller: Caller,

@@ -49,9 +49,49 @@ pub struct AssessmentParams {
     pub year: Option<i64>,
 }
 
+/// The poverty line an assessment measured against.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a description of `assess::assess`'s JSON, never built
+pub struct AssessmentThreshold {
+    pub year: i64,
+    pub region_prefix: String,
+    pub standard: String,
+    pub yuan: f64,
+    pub source: Option<String>,
+}
+
+/// What `assess::assess` answers, for the OpenAPI document (the e2e test `record_views`
+/// holds the served keys to these). A rule that could not be applied says so in its own
+/// place as `{"error": "…"}`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a description of `assess::assess`'s JSON, never built
+pub struct Assessment {
+    pub household_id: String,
+    /// The income year assessed.
+    pub year: i64,
+    /// None when no poverty line is set for the year, region and standard.
+    pub threshold: Option<AssessmentThreshold>,
+    /// R1: net income per resident member.
+    pub net_income: Value,
+    /// R2: whether the household meets the identification criteria, each with its answer.
+    pub identification: Value,
+    /// R3: whether it may exit (两不愁三保障 and the income line).
+    pub exit: Value,
+    /// R4: findings that call for removal (识别不准).
+    pub removal_findings: Value,
+    /// R4: facts a reviewer should look at.
+    pub review_flags: Value,
+    /// R5: edge or monitoring household, against the provincial line.
+    pub edge: Value,
+    /// R6: the main help measure.
+    pub main_measure: Value,
+    /// R8: data-quality problems.
+    pub quality: Value,
+}
+
 /// What every rule (R1–R6, R8) says about a household for an income year.
 #[utoipa::path(get, path = "/api/v1/households/{id}/assessment", tag = "rules", params(("id" = Uuid, Path), AssessmentParams),
-    responses((status = 200, description = "income, identification, exit, removal findings, review flags, edge, main measure, data quality"), (status = 403), (status = 404)),
+    responses((status = 200, body = Assessment, description = "income, identification, exit, removal findings, review flags, edge, main measure, data quality"), (status = 403), (status = 404)),
     security(("bearer" = [])))]
 pub async fn assessment(
     State(state): State<AppState>,

@@ -94,9 +94,92 @@ pub async fn status(State(state): State<AppState>, caller: Caller) -> ApiResult<
     Ok(Json(sync::status::of(&state.db, &caller).await?))
 }
 
+/// `SchemaResponse` as the phones receive it, typed for the OpenAPI document: the wire
+/// type carries the catalogue as JSON (`codes::ALL`, `fields::ENTITIES` serialized), which
+/// would be documented as "any". Never built; the e2e test `record_views` holds the served
+/// keys to these.
+#[derive(utoipa::ToSchema)]
+#[schema(as = SchemaResponse)]
+#[allow(dead_code)]
+pub struct SchemaDocument {
+    pub protocol_version: u32,
+    pub min_client_version: u32,
+    pub code_tables: Vec<CatalogueCodeTable>,
+    pub entities: Vec<CatalogueEntity>,
+    /// The most changes one change set may hold; a larger one is refused whole (413).
+    pub max_changes_per_changeset: usize,
+    /// The most change sets one push may hold.
+    pub max_changesets_per_push: usize,
+}
+
+/// A code table (`codes::CodeTable`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct CatalogueCodeTable {
+    pub name: String,
+    pub label: String,
+    pub codes: Vec<CatalogueCode>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct CatalogueCode {
+    pub code: String,
+    pub label: String,
+}
+
+/// A synced entity (`fields::EntitySpec`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct CatalogueEntity {
+    pub name: String,
+    pub table: String,
+    pub fields: Vec<CatalogueField>,
+    /// Phones may delete it (otherwise removal goes through a procedure).
+    pub deletable: bool,
+}
+
+/// A field (`fields::FieldSpec`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct CatalogueField {
+    pub name: String,
+    pub label: String,
+    pub kind: CatalogueFieldKind,
+    pub policy: CataloguePolicy,
+    /// Must be present on create.
+    pub required: bool,
+}
+
+/// What a field holds (`fields::FieldKind`, tagged by `type`); the bounds its kind has.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct CatalogueFieldKind {
+    /// `text`, `int`, `money`, `decimal`, `bool`, `date`, `uuid`, `uuid_list`, `code`,
+    /// `codes`, `id_number`, `phone`, `region_code`, `bank_account`.
+    #[schema(rename = "type")]
+    pub kind: String,
+    pub max_chars: Option<usize>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    /// The code table of a `code` or `codes` field.
+    pub table: Option<String>,
+}
+
+/// How concurrent edits of a field merge (`fields::Policy`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum CataloguePolicy {
+    Lww,
+    Manual,
+    CreateOnly,
+    ReadOnly,
+}
+
 /// Code tables, the field catalogue and the protocol version.
 #[utoipa::path(get, path = "/api/mobile/v1/schema", tag = "mobile",
-    responses((status = 200, body = SchemaResponse), (status = 426, description = "upgrade_required")))]
+    responses((status = 200, body = SchemaDocument), (status = 426, description = "upgrade_required")))]
 pub async fn schema(State(state): State<AppState>) -> Json<SchemaResponse> {
     Json(SchemaResponse {
         protocol_version: jingzhun_mobile_api::PROTOCOL_VERSION,

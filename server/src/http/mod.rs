@@ -53,7 +53,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let phone = auth::phone_routes()
         .merge(mobile::routes(&state.config))
         .layer(middleware::from_fn_with_state(state.clone(), client_version));
-    OpenApiRouter::with_openapi(ops::ApiDoc::openapi())
+    let (routes, mut doc) = OpenApiRouter::with_openapi(ops::ApiDoc::openapi())
         .merge(ops::routes())
         .merge(phone)
         .merge(auth::office_routes())
@@ -76,7 +76,9 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(notifications::routes())
         .merge(campaigns::routes())
         .merge(notice_pages::routes())
-        .split_for_parts()
+        .split_for_parts();
+    ops::document_cookie_callers(&mut doc);
+    (routes, doc)
 }
 
 pub fn router(state: AppState) -> Router {

@@ -1,4 +1,6 @@
-//! Operations endpoints: health, metrics, the OpenAPI document.
+//! Operations endpoints: health, metrics, the OpenAPI document, and what the document
+//! says besides its paths (security schemes: the bearer token and the console's cookie).
+//! Nothing here answers for a feature; a route is documented in its own file.
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -9,7 +11,9 @@ use sea_orm::ConnectionTrait;
 use std::sync::Arc;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Document;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Ready when the database answers.
@@ -60,6 +64,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 struct BearerAuth;
 
+/// What the `cookie` scheme tells a client: the CSRF header is not expressible as a
+/// scheme of its own (it is needed only on writes), so it is said here.
+const COOKIE_SCHEME: &str = "The office console's session (`POST /api/v1/auth/session`): an HttpOnly, \
+SameSite=Strict cookie. Every write made with it (any method but GET, HEAD, OPTIONS) must repeat the \
+session's `csrf_token` in the `X-CSRF-Token` header, or it is refused 403 `csrf`; reads need none. \
+A request with an `Authorization` header is judged by its bearer token alone.";
+
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -67,6 +78,33 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::session::COOKIE,
+                COOKIE_SCHEME,
+            ))),
+        );
+    }
+}
+
+/// Every office route (`/api/v1/…`) that takes the bearer token takes the console's
+/// cookie instead (the `Caller` extractor reads either): documented as a second way in,
+/// once here rather than on each route. Run on the whole document, after the routes
+/// are merged. Phone routes stay bearer only: a phone has no cookie.
+pub fn document_cookie_callers(doc: &mut Document) {
+    let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+    let cookie = SecurityRequirement::new("cookie", Vec::<String>::new());
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if !path.starts_with("/api/v1/") {
+            continue;
+        }
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for security in operations.into_iter().flatten().filter_map(|op| op.security.as_mut()) {
+            if security.contains(&bearer) && !security.contains(&cookie) {
+                security.push(cookie.clone());
+            }
+        }
     }
 }
 

@@ -1,12 +1,13 @@
-//! The household register as the office reads it: one household whole, the households
-//! in a caller's scope (whole records for phones and scripts, masked summaries with
+//! The household register as the office reads it: one household whole (audited as a
+//! `view`: the only read here that shows whole ID and phone numbers), the households in a
+//! caller's scope (household records with phone numbers masked, and masked summaries with
 //! filters, paging and a total for the console's table), a household's audit trail.
-//! Read only, and only within the caller's read scope: households change through sync
-//! and procedures, never here.
+//! Only within the caller's read scope; households change through sync and procedures,
+//! never here, and no whole number leaves this file unaudited.
 
 use crate::audit::{self, KeptEntry};
 use crate::auth::Caller;
-use crate::db::sql;
+use crate::db::{Db, sql};
 use crate::error::Refusal;
 use crate::records::{self, scope};
 use jingzhun_mobile_api::{fields, validate};
@@ -25,9 +26,22 @@ async fn readable(conn: &impl ConnectionTrait, caller: &Caller, id: &str) -> Res
 }
 
 /// A household with every record that hangs off it, as the server holds it now, and
-/// the status to show (`pre_exit` while an exit case is open).
-pub async fn whole(conn: &impl ConnectionTrait, caller: &Caller, id: &str) -> Result<Value, Refusal> {
-    readable(conn, caller, id).await?;
+/// the status to show (`pre_exit` while an exit case is open). It carries whole ID and
+/// phone numbers, so it is a whole-record view (DESIGN: every one audited): one `view`
+/// entry for the caller, committed before the record is handed out, so a view the log
+/// could not take is not served.
+pub async fn whole(db: &Db, caller: &Caller, id: &str) -> Result<Value, Refusal> {
+    // Scope first, outside the transaction: a refused caller saw nothing and leaves no entry.
+    readable(&db.conn, caller, id).await?;
+    let txn = db.begin_write().await?;
+    let record = read_whole(&*txn, id).await?;
+    audit::record(&*txn, &[audit::Actor::of(caller).audit("view", "household", id)]).await?;
+    txn.commit().await?;
+    Ok(record)
+}
+
+/// Read in the audit entry's transaction, so the entry and what was shown agree.
+async fn read_whole(conn: &impl ConnectionTrait, id: &str) -> Result<Value, DbErr> {
     let mut out = serde_json::Map::new();
     for entity in fields::ENTITIES {
         let records = records::load_by_households(conn, entity, &[id.to_owned()]).await?;
@@ -64,7 +78,9 @@ struct IdRow {
 }
 
 /// Households in the caller's read scope, in id order, a page of at most `limit` (100
-/// unless asked, 1,000 at most) after the id `after`.
+/// unless asked, 1,000 at most) after the id `after`: household records, their phone
+/// numbers masked like the summaries' (a list of up to 1,000 is no whole-record view;
+/// the whole number is on `whole`, audited).
 pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: HouseholdFilter) -> Result<Vec<Value>, DbErr> {
     let (cond, mut values) = scope::households_condition(caller, "id", "region_code");
     let mut text = format!("SELECT id FROM household WHERE {cond} AND id > ?");
@@ -83,7 +99,25 @@ pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: Househol
         .map(|r| r.id)
         .collect();
     let households = records::load_many(conn, &fields::HOUSEHOLD, &ids).await?;
-    Ok(households.iter().map(|h| h.to_json(&fields::HOUSEHOLD)).collect())
+    Ok(households.iter().map(|h| masked(h.to_json(&fields::HOUSEHOLD), &fields::HOUSEHOLD)).collect())
+}
+
+/// A record for a list: ID and phone numbers masked, by the field's kind, so a field
+/// added to the catalogue later is masked without anyone remembering to.
+fn masked(mut record: Value, entity: &fields::EntitySpec) -> Value {
+    for field in entity.fields {
+        let mask: fn(&str) -> String = match field.kind {
+            fields::FieldKind::IdNumber => validate::mask_id_number,
+            fields::FieldKind::Phone => validate::mask_phone,
+            _ => continue,
+        };
+        if let Some(Value::String(text)) =
+            record.get_mut(field.name).filter(|v| v.as_str().is_some_and(|t| !t.is_empty()))
+        {
+            *text = mask(text);
+        }
+    }
+    record
 }
 
 #[derive(FromQueryResult)]
@@ -279,3 +313,118 @@ pub async fn summaries(
         .collect();
     Ok(SummaryPage { total, page, per_page, items })
 }
+
+/// The OpenAPI schema of [`whole`]'s answer, built from the field catalogue so the
+/// console's generated types follow the catalogue: one `…Fields` schema per entity (the
+/// record as `Record::to_json` writes it) and the household around them. Only a
+/// description: the answer stays the JSON `whole` builds.
+pub struct WholeHousehold;
+
+/// `household` → `HouseholdFields`, `help_measure` → `HelpMeasureFields`.
+fn record_schema_name(entity: &fields::EntitySpec) -> String {
+    let pascal: String = entity
+        .name
+        .split('_')
+        .map(|word| {
+            word.chars().next().map_or_else(String::new, |c| c.to_uppercase().chain(word.chars().skip(1)).collect())
+        })
+        .collect();
+    format!("{pascal}Fields")
+}
+
+fn record_schema(entity: &fields::EntitySpec) -> utoipa::openapi::Schema {
+    use fields::FieldKind as K;
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    use utoipa::openapi::{KnownFormat, SchemaFormat};
+    // Any field may be unset (null) in a stored record, whatever create requires.
+    let nullable = |t: Type| SchemaType::from_iter([t, Type::Null]);
+    let mut object = ObjectBuilder::new()
+        .property(
+            "id",
+            ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+        )
+        .required("id")
+        .property("version", ObjectBuilder::new().schema_type(Type::Integer))
+        .required("version");
+    for field in entity.fields {
+        let note = match field.kind {
+            K::Money => Some("yuan".to_owned()),
+            K::Code { table } => Some(format!("a code of `{table}`")),
+            K::Codes { table, .. } => Some(format!("codes of `{table}`")),
+            K::Date => Some("YYYY-MM-DD".to_owned()),
+            K::BankAccount => Some("masked: the last four digits".to_owned()),
+            _ => None,
+        };
+        let description = Some(match note {
+            Some(note) => format!("{}（{note}）", field.label),
+            None => field.label.to_owned(),
+        });
+        let scalar = |t: Type| ObjectBuilder::new().schema_type(nullable(t)).description(description.clone()).into();
+        let schema: utoipa::openapi::Schema = match field.kind {
+            K::Int { .. } => scalar(Type::Integer),
+            K::Money | K::Decimal { .. } => scalar(Type::Number),
+            K::Bool => scalar(Type::Boolean),
+            K::UuidList { .. } | K::Codes { .. } => ArrayBuilder::new()
+                .schema_type(nullable(Type::Array))
+                .items(ObjectBuilder::new().schema_type(Type::String))
+                .description(description.clone())
+                .into(),
+            K::Code { .. }
+            | K::Date
+            | K::BankAccount
+            | K::Text { .. }
+            | K::Uuid
+            | K::IdNumber
+            | K::Phone
+            | K::RegionCode => scalar(Type::String),
+        };
+        object = object.property(field.name, schema).required(field.name);
+    }
+    object.into()
+}
+
+impl utoipa::PartialSchema for WholeHousehold {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Ref, Type};
+        let mut object = ObjectBuilder::new().description(Some(
+            "A household with every record that hangs off it: `household` and one list per entity of the field catalogue",
+        ));
+        for entity in fields::ENTITIES {
+            let reference = Ref::from_schema_name(record_schema_name(entity));
+            object = if entity.is_household() {
+                object.property("household", reference)
+            } else {
+                object.property(entity.name, ArrayBuilder::new().items(reference))
+            }
+            .required(entity.name);
+        }
+        object
+            .property(
+                "display_status",
+                ObjectBuilder::new().schema_type(Type::String).description(Some(
+                    "the status to show: `pre_exit` while an exit case is open, else the household's",
+                )),
+            )
+            .required("display_status")
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for WholeHousehold {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::Schema>)>) {
+        for entity in fields::ENTITIES {
+            schemas.push((record_schema_name(entity), record_schema(entity).into()));
+        }
+    }
+}
+
+/// The OpenAPI schema of one household record (as in [`list`], numbers masked there).
+pub struct HouseholdFields;
+
+impl utoipa::PartialSchema for HouseholdFields {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        record_schema(&fields::HOUSEHOLD).into()
+    }
+}
+
+impl utoipa::ToSchema for HouseholdFields {}

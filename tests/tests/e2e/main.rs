@@ -29,6 +29,7 @@ mod outbox;
 mod paper;
 mod plans;
 mod procedures;
+mod record_views;
 mod recorded_facts;
 mod removals;
 mod reports;
