@@ -1664,6 +1664,29 @@ export interface components {
             findings: string;
             outcome: string;
         };
+        Assessment: {
+            edge: unknown;
+            exit: unknown;
+            household_id: string;
+            identification: unknown;
+            main_measure: unknown;
+            net_income: unknown;
+            quality: unknown;
+            removal_findings: unknown;
+            review_flags: unknown;
+            threshold?: null | components["schemas"]["AssessmentThreshold"];
+            /** Format: int64 */
+            year: number;
+        };
+        AssessmentThreshold: {
+            region_prefix: string;
+            source?: string | null;
+            standard: string;
+            /** Format: int64 */
+            year: number;
+            /** Format: double */
+            yuan: number;
+        };
         AssignBody: {
             household_id: string;
             officer_id: string;
@@ -1723,6 +1746,16 @@ export interface components {
             /** Format: int64 */
             objections_open: number;
         };
+        BusinessFields: {
+            as_exit_measure: boolean | null;
+            household_id: string | null;
+            /** Format: uuid */
+            id: string;
+            name: string | null;
+            operating: boolean | null;
+            registered_on: string | null;
+            version: number;
+        };
         Campaign: {
             created_by?: string | null;
             id: string;
@@ -1743,6 +1776,19 @@ export interface components {
         CampaignPatch: {
             name?: string | null;
             status?: string | null;
+        };
+        CaseFields: {
+            household_id: string | null;
+            /** Format: uuid */
+            id: string;
+            kind: string | null;
+            member_id: string | null;
+            note: string | null;
+            opened_by: string | null;
+            reason: string | null;
+            status: string | null;
+            step: string | null;
+            version: number;
         };
         CaseHousehold: {
             head_id_number_masked?: string | null;
@@ -1792,6 +1838,39 @@ export interface components {
             step: string;
             steps: string[];
         };
+        CatalogueCode: {
+            code: string;
+            label: string;
+        };
+        CatalogueCodeTable: {
+            codes: components["schemas"]["CatalogueCode"][];
+            label: string;
+            name: string;
+        };
+        CatalogueEntity: {
+            deletable: boolean;
+            fields: components["schemas"]["CatalogueField"][];
+            name: string;
+            table: string;
+        };
+        CatalogueField: {
+            kind: components["schemas"]["CatalogueFieldKind"];
+            label: string;
+            name: string;
+            policy: components["schemas"]["CataloguePolicy"];
+            required: boolean;
+        };
+        CatalogueFieldKind: {
+            /** Format: int64 */
+            max?: number | null;
+            max_chars?: number | null;
+            /** Format: int64 */
+            min?: number | null;
+            table?: string | null;
+            type: string;
+        };
+        /** @enum {string} */
+        CataloguePolicy: "lww" | "manual" | "create_only" | "read_only";
         CellError: {
             cell: string;
             code: string;
@@ -1987,6 +2066,88 @@ export interface components {
             reason_zh: string;
             step: string;
         };
+        HelpMeasureFields: {
+            category: string | null;
+            funds: number | null;
+            household_id: string | null;
+            /** Format: uuid */
+            id: string;
+            name: string | null;
+            project_name: string | null;
+            scale: string | null;
+            start_date: string | null;
+            version: number;
+            year: number | null;
+        };
+        HelpPlanFields: {
+            goal: string | null;
+            household_id: string | null;
+            /** Format: uuid */
+            id: string;
+            outcome_note: string | null;
+            planned_income: number | null;
+            version: number;
+            year: number | null;
+        };
+        HouseholdFields: {
+            able_but_idle: boolean | null;
+            absent_unreachable: boolean | null;
+            access_road: string | null;
+            address: string | null;
+            bank_account: string | null;
+            bank_name: string | null;
+            consumption_assistance: boolean | null;
+            cooperative_member: boolean | null;
+            education_secure: boolean | null;
+            entrepreneur_led: boolean | null;
+            farmland_area: number | null;
+            favouritism_or_falsification: boolean | null;
+            food_clothing_secure: boolean | null;
+            forest_area: number | null;
+            grassland_area: number | null;
+            has_electricity: boolean | null;
+            has_radio_tv: boolean | null;
+            has_sanitary_toilet: boolean | null;
+            help_effective: boolean | null;
+            high_standard_renovation: boolean | null;
+            hires_workers_long_term: boolean | null;
+            housing_area: number | null;
+            housing_grade: string | null;
+            housing_secure: boolean | null;
+            /** Format: uuid */
+            id: string;
+            kind: string | null;
+            leading_enterprise: boolean | null;
+            living_costs_clearly_high: boolean | null;
+            long_term_stable_income: boolean | null;
+            main_fuel: string | null;
+            main_measure: string | null;
+            main_road_distance: number | null;
+            medical_secure: boolean | null;
+            military_family: boolean | null;
+            natural_village: string | null;
+            nominal_hukou: boolean | null;
+            orchard_area: number | null;
+            order_farming: boolean | null;
+            outside_national_system: boolean | null;
+            outside_reason: string | null;
+            phone: string | null;
+            planned_exit_year: number | null;
+            poverty_causes: string[] | null;
+            region_code: string | null;
+            relocation_moved_in: boolean | null;
+            returned_forest_area: number | null;
+            risks: string[] | null;
+            schooling_burden_heavy: boolean | null;
+            split_household: boolean | null;
+            split_or_merged_for_benefits: boolean | null;
+            standard: string | null;
+            status: string | null;
+            version: number;
+            water_secure: boolean | null;
+            water_surface_area: number | null;
+            wedding_debt: boolean | null;
+        };
         HouseholdSummary: {
             head_id_number_masked?: string | null;
             head_name?: string | null;
@@ -2041,6 +2202,32 @@ export interface components {
             link: string;
             title_en: string;
             title_zh: string;
+        };
+        IncomeFields: {
+            asset_dividend: number | null;
+            business: number | null;
+            business_expense: number | null;
+            debt: number | null;
+            dibao: number | null;
+            ecological_compensation: number | null;
+            ecological_post_wage: number | null;
+            educated_member_business: number | null;
+            educated_member_wage: number | null;
+            education_expense: number | null;
+            family_planning: number | null;
+            household_id: string | null;
+            /** Format: uuid */
+            id: string;
+            medical_expense: number | null;
+            other_property: number | null;
+            other_transfer: number | null;
+            pension: number | null;
+            property: number | null;
+            transfer: number | null;
+            version: number;
+            wage: number | null;
+            wubao: number | null;
+            year: number | null;
         };
         JobError: {
             code: string;
@@ -2103,6 +2290,48 @@ export interface components {
             category_label?: string | null;
             matched: string[];
             undetermined: string[];
+        };
+        MemberFields: {
+            accident_insurance_subsidy: boolean | null;
+            active: boolean | null;
+            commercial_medical_insured: boolean | null;
+            critical_illness_insured: boolean | null;
+            deceased: boolean | null;
+            dibao_recipient: boolean | null;
+            dropout_reason: string | null;
+            education: string | null;
+            employer: string | null;
+            employment_channel: string | null;
+            ethnicity: string | null;
+            health: string | null;
+            household_id: string | null;
+            /** Format: uuid */
+            id: string;
+            id_number: string | null;
+            id_type: string | null;
+            industry: string | null;
+            labour_skill: string | null;
+            medical_assistance: boolean | null;
+            medical_insured: boolean | null;
+            missing: boolean | null;
+            name: string | null;
+            no_id_reason: string | null;
+            pension_insured: boolean | null;
+            phone: string | null;
+            political_status: string | null;
+            public_servant: boolean | null;
+            public_servant_since: string | null;
+            relation: string | null;
+            school_status: string | null;
+            sex: string | null;
+            shares_budget_with_head: boolean | null;
+            speaks_mandarin: boolean | null;
+            version: number;
+            village_cadre: boolean | null;
+            village_cadre_since: string | null;
+            work_area: string | null;
+            work_months: number | null;
+            work_place: string | null;
         };
         Milestone: {
             campaign_id: string;
@@ -2328,6 +2557,20 @@ export interface components {
             /** Format: int64 */
             year: number;
         };
+        PlanTaskFields: {
+            done: boolean | null;
+            done_on: string | null;
+            due_date: string | null;
+            evidence_ids: string[] | null;
+            household_id: string | null;
+            /** Format: uuid */
+            id: string;
+            officer_id: string | null;
+            plan_id: string | null;
+            progress_note: string | null;
+            title: string | null;
+            version: number;
+        };
         PolicyBody: {
             policy: Record<string, never>;
             region_prefix: string;
@@ -2478,10 +2721,10 @@ export interface components {
             message_zh: string;
         };
         SchemaResponse: {
-            code_tables: unknown;
-            entities: unknown;
-            max_changes_per_changeset?: number;
-            max_changesets_per_push?: number;
+            code_tables: components["schemas"]["CatalogueCodeTable"][];
+            entities: components["schemas"]["CatalogueEntity"][];
+            max_changes_per_changeset: number;
+            max_changesets_per_push: number;
             /** Format: int32 */
             min_client_version: number;
             /** Format: int32 */
@@ -2600,6 +2843,17 @@ export interface components {
         };
         /** @enum {string} */
         TimelineKind: "help_plan" | "help_measure" | "visit" | "task_done" | "task_due" | "income" | "case_opened" | "case_signoff" | "status_change";
+        UrbanPropertyFields: {
+            acquired_on: string | null;
+            as_exit_measure: boolean | null;
+            household_id: string | null;
+            /** Format: uuid */
+            id: string;
+            kind: string | null;
+            note: string | null;
+            relocation_resettlement: boolean | null;
+            version: number;
+        };
         UserBody: {
             active: boolean;
             email?: string | null;
@@ -2620,11 +2874,47 @@ export interface components {
             roles: string[];
             username: string;
         };
+        VehicleFields: {
+            acquired_on: string | null;
+            as_exit_measure: boolean | null;
+            household_id: string | null;
+            /** Format: uuid */
+            id: string;
+            kind: string | null;
+            note: string | null;
+            owned: boolean | null;
+            price: number | null;
+            version: number;
+        };
         VillageFactsBody: {
             deep_poverty_village?: boolean | null;
             exit_indicators_met?: boolean | null;
             relocation_done?: boolean | null;
             whole_village_relocation?: boolean | null;
+        };
+        VisitLogFields: {
+            attachment_ids: string[] | null;
+            household_id: string | null;
+            /** Format: uuid */
+            id: string;
+            note: string | null;
+            officer_id: string | null;
+            version: number;
+            visited_on: string | null;
+        };
+        WholeHousehold: {
+            business: components["schemas"]["BusinessFields"][];
+            case: components["schemas"]["CaseFields"][];
+            display_status: string;
+            help_measure: components["schemas"]["HelpMeasureFields"][];
+            help_plan: components["schemas"]["HelpPlanFields"][];
+            household: components["schemas"]["HouseholdFields"];
+            income: components["schemas"]["IncomeFields"][];
+            member: components["schemas"]["MemberFields"][];
+            plan_task: components["schemas"]["PlanTaskFields"][];
+            urban_property: components["schemas"]["UrbanPropertyFields"][];
+            vehicle: components["schemas"]["VehicleFields"][];
+            visit_log: components["schemas"]["VisitLogFields"][];
         };
     };
     responses: never;
@@ -4105,7 +4395,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["HouseholdFields"][];
+                };
             };
         };
     };
@@ -4124,7 +4416,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WholeHousehold"];
+                };
             };
             403: {
                 headers: {
@@ -4204,7 +4498,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Assessment"];
+                };
             };
             403: {
                 headers: {

@@ -314,7 +314,10 @@ async fn spot_check_draws_at_least_ten_percent_the_same_way_twice(backend: Backe
         assert!(status < 300, "{body}");
         if i < 14 {
             app.admin
-                .ok_post(&format!("/api/v1/villages/{code}/exit"), json!({"year": 2026, "document_no": format!("{i}号")}))
+                .ok_post(
+                    &format!("/api/v1/villages/{code}/exit"),
+                    json!({"year": 2026, "document_no": format!("{i}号")}),
+                )
                 .await;
         }
     }
