@@ -237,12 +237,11 @@ pub(crate) async fn actions(
                 }
             }
         }
-        "rejected" => {
+        "rejected"
             if kind.applies_to(household_status)
-                && grant_for(conn, caller, household_id, region_code, Step::Application).await?.is_some()
-            {
-                actions.push("resubmit");
-            }
+                && grant_for(conn, caller, household_id, region_code, Step::Application).await?.is_some() =>
+        {
+            actions.push("resubmit");
         }
         _ => {}
     }

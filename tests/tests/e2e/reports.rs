@@ -400,9 +400,12 @@ fn owned(row: &[(usize, &str)]) -> Vec<(usize, String)> {
     row.iter().map(|(c, s)| (*c, (*s).to_owned())).collect()
 }
 
+/// A table's header rows: (column, caption) cells, row by row.
+type HeaderRows = Vec<Vec<(usize, String)>>;
+
 /// 000 附件1–4 as Jilin printed them, for a period from 1 January 2017 (the form's
 /// "2016年底"): header rows, cell by cell.
-fn documents_headers() -> Vec<(&'static str, Vec<Vec<(usize, String)>>)> {
+fn documents_headers() -> Vec<(&'static str, HeaderRows)> {
     let cases = [
         "在城镇购买商品房或高标准装修现有住房的农户",
         "申请对象月水电燃料费、通讯费明显高于当地非贫困户的农户",

@@ -341,16 +341,16 @@ async fn check_history(db: &Db, summary: &DemoSummary) {
     assert!(count(db, "SELECT COUNT(*) FROM milestone").await >= 6);
     // `jingzhun demo` then publishes the notices; the village notice's objection is
     // answered by the 核查组 (the village team is refused), one stays open.
-    let notices = crate::demo_notices::publish_all(&db, COUNTY_CODE, Utc::now()).await.expect("demo notices");
+    let notices = crate::demo_notices::publish_all(db, COUNTY_CODE, Utc::now()).await.expect("demo notices");
     assert!(notices.len() >= 2, "{notices:?}");
     let answered = count(
-        &db,
+        db,
         "SELECT COUNT(*) FROM objection o JOIN app_user u ON u.id = o.answered_by \
          WHERE o.status = 'dismissed' AND u.username LIKE 'verifier-%'",
     )
     .await;
     assert_eq!(answered, 1);
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM objection WHERE status = 'open'").await, 1);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM objection WHERE status = 'open'").await, 1);
     // Households that exited in 2014–2016 and relapsed (000 附件4 counts them).
     assert!(count(db, "SELECT COUNT(*) FROM household WHERE exit_year BETWEEN 2014 AND 2016").await >= 6);
 
