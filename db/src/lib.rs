@@ -160,9 +160,42 @@ pub async fn count(conn: &impl ConnectionTrait, text: &str, values: Vec<Value>) 
     Ok(query_scalar_i64(conn, sql(conn.get_database_backend(), text, values)).await?.unwrap_or(0))
 }
 
+/// A page of a table the console lists: 1-based `page`, `per_page` rows (the table's
+/// default unless asked, never more than [`Paging::MAX_PER_PAGE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl Paging {
+    pub const MAX_PER_PAGE: u64 = 200;
+
+    pub fn new(page: Option<u64>, per_page: Option<u64>, default_per_page: u64) -> Paging {
+        Paging {
+            page: page.unwrap_or(1).max(1),
+            per_page: per_page.unwrap_or(default_per_page).clamp(1, Self::MAX_PER_PAGE),
+        }
+    }
+
+    /// The values of `LIMIT ? OFFSET ?`, in that order.
+    pub fn limit_offset(self) -> [Value; 2] {
+        let offset = (self.page - 1).saturating_mul(self.per_page);
+        [i64::try_from(self.per_page).unwrap_or(i64::MAX).into(), i64::try_from(offset).unwrap_or(i64::MAX).into()]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_is_never_empty_nor_unbounded() {
+        assert_eq!(Paging::new(None, None, 20), Paging { page: 1, per_page: 20 });
+        assert_eq!(Paging::new(Some(0), Some(0), 20), Paging { page: 1, per_page: 1 });
+        assert_eq!(Paging::new(Some(3), Some(10_000), 20).per_page, Paging::MAX_PER_PAGE);
+        assert_eq!(Paging::new(Some(3), Some(50), 20).limit_offset(), [Value::from(50i64), Value::from(100i64)]);
+    }
 
     #[test]
     fn placeholders_are_numbered_for_postgres_only() {

@@ -506,11 +506,6 @@ pub struct CaseSummaryPage {
     pub items: Vec<CaseSummary>,
 }
 
-#[derive(FromQueryResult)]
-struct CaseTotalRow {
-    n: i64,
-}
-
 /// Cases of households in the caller's read scope, newest first, a page at a time with
 /// the total. `waiting=mine` keeps the open cases whose step the caller may sign, by the
 /// steps' roles as `signing` grants them (a role of the step over the region; an officer
@@ -571,21 +566,10 @@ pub async fn summaries(
     let where_text = wheres.join(" AND ");
     let backend = conn.get_database_backend();
     let from = "procedure_case c JOIN household h ON h.id = c.household_id";
-    let total = CaseTotalRow::find_by_statement(crate::db::sql(
-        backend,
-        &format!("SELECT COUNT(*) AS n FROM {from} WHERE {where_text}"),
-        values.clone(),
-    ))
-    .one(conn)
-    .await?
-    .map_or(0, |r| r.n);
-    let per_page = filter.per_page.unwrap_or(20).clamp(1, 200);
-    let page = filter.page.unwrap_or(1).max(1);
-    let head = |column: &str| {
-        format!(
-            "(SELECT m.{column} FROM member m WHERE m.household_id = h.id AND m.relation = 'head' ORDER BY m.id LIMIT 1)"
-        )
-    };
+    let total =
+        crate::db::count(conn, &format!("SELECT COUNT(*) FROM {from} WHERE {where_text}"), values.clone()).await?;
+    let paging = crate::db::Paging::new(filter.page, filter.per_page, 20);
+    let head = crate::registry::households::head_column;
     let text = format!(
         "SELECT c.id, c.household_id, c.kind, c.step, c.status, c.reason, h.region_code, r.name AS region_name, \
          h.household_number, {} AS head_name, {} AS head_id_number, NULL AS head_id_number_masked, c.created_at \
@@ -594,8 +578,7 @@ pub async fn summaries(
         head("name"),
         head("id_number"),
     );
-    values.push((per_page as i64).into());
-    values.push(((page - 1).saturating_mul(per_page) as i64).into());
+    values.extend(paging.limit_offset());
     let items = CaseSummary::find_by_statement(crate::db::sql(backend, &text, values))
         .all(conn)
         .await?
@@ -606,5 +589,5 @@ pub async fn summaries(
             c
         })
         .collect();
-    Ok(CaseSummaryPage { total, page, per_page, items })
+    Ok(CaseSummaryPage { total, page: paging.page, per_page: paging.per_page, items })
 }

@@ -7,7 +7,7 @@
 
 use crate::audit::{self, KeptEntry};
 use crate::auth::Caller;
-use crate::db::{Db, sql};
+use crate::db::{Db, Paging, count, sql};
 use crate::error::Refusal;
 use crate::records::{self, scope};
 use jingzhun_mobile_api::{fields, validate};
@@ -213,9 +213,12 @@ struct SummaryRow {
     officer_name: Option<String>,
 }
 
-#[derive(FromQueryResult)]
-struct TotalRow {
-    n: i64,
+/// The household head's `column` as a subquery over `household h`: the member whose
+/// relation is `head` (the lowest id, should the data ever hold two).
+pub(crate) fn head_column(column: &str) -> String {
+    format!(
+        "(SELECT m.{column} FROM member m WHERE m.household_id = h.id AND m.relation = 'head' ORDER BY m.id LIMIT 1)"
+    )
 }
 
 /// `%` and `_` typed by the user are literal, not wildcards.
@@ -258,21 +261,8 @@ pub async fn summaries(
     }
     let where_text = wheres.join(" AND ");
     let backend = conn.get_database_backend();
-    let total = TotalRow::find_by_statement(sql(
-        backend,
-        &format!("SELECT COUNT(*) AS n FROM household h WHERE {where_text}"),
-        values.clone(),
-    ))
-    .one(conn)
-    .await?
-    .map_or(0, |r| r.n);
-    let per_page = filter.per_page.unwrap_or(20).clamp(1, 200);
-    let page = filter.page.unwrap_or(1).max(1);
-    let head = |column: &str| {
-        format!(
-            "(SELECT m.{column} FROM member m WHERE m.household_id = h.id AND m.relation = 'head' ORDER BY m.id LIMIT 1)"
-        )
-    };
+    let total = count(conn, &format!("SELECT COUNT(*) FROM household h WHERE {where_text}"), values.clone()).await?;
+    let paging = Paging::new(filter.page, filter.per_page, 20);
     let text = format!(
         "SELECT h.id, h.household_number, h.region_code, r.name AS region_name, h.status, h.kind, h.standard, h.phone, \
          {} AS head_name, {} AS head_id_number, {} AS head_phone, \
@@ -283,16 +273,15 @@ pub async fn summaries(
                ORDER BY h.region_code, h.household_number, h.id LIMIT ? OFFSET ?) page \
          JOIN household h ON h.id = page.id LEFT JOIN region r ON r.code = h.region_code \
          ORDER BY h.region_code, h.household_number, h.id",
-        head("name"),
-        head("id_number"),
-        head("phone"),
+        head_column("name"),
+        head_column("id_number"),
+        head_column("phone"),
     );
     // The page's ids first: a backend computes the selected columns of the rows an
     // OFFSET skips too, and the head's and officer's lookups are per row.
     let mut page_values = vec![sea_orm::Value::from(true)];
     page_values.extend(values);
-    page_values.push((per_page as i64).into());
-    page_values.push(((page - 1).saturating_mul(per_page) as i64).into());
+    page_values.extend(paging.limit_offset());
     let rows = SummaryRow::find_by_statement(sql(backend, &text, page_values)).all(conn).await?;
     let items = rows
         .into_iter()
@@ -311,7 +300,7 @@ pub async fn summaries(
             officer_name: r.officer_name,
         })
         .collect();
-    Ok(SummaryPage { total, page, per_page, items })
+    Ok(SummaryPage { total, page: paging.page, per_page: paging.per_page, items })
 }
 
 /// The OpenAPI schema of [`whole`]'s answer, built from the field catalogue so the
