@@ -33,5 +33,6 @@ export function instant(rfc3339: string | null | undefined, locale: string): str
   const part = (type: string) => parts.find((p) => p.type === type)?.value ?? ''
   const time = `${part('hour')}:${part('minute')}`
   if (locale === 'en') return `${part('year')}-${part('month').padStart(2, '0')}-${part('day').padStart(2, '0')} ${time}`
-  return `${part('year')}年${part('month')}月${part('day')}日 ${time}`
+  // en-CA pads month and day to two digits; the Chinese form has none (12月7日).
+  return `${part('year')}年${Number(part('month'))}月${Number(part('day'))}日 ${time}`
 }
