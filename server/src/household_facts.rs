@@ -209,15 +209,7 @@ async fn update_in(
         for conflict_id in
             conflicts::close_superseded(&**txn, entity.name, &record.id, &changed, &caller.user_id).await?
         {
-            written.log.push(LogEntry {
-                entity: fields::CONFLICT_ENTITY,
-                entity_id: conflict_id,
-                household_id: Some(household.id.clone()),
-                region_code: Some(household.region_code.clone()),
-                target_user: None,
-                op: LogOp::Upsert,
-                version: 2,
-            });
+            written.log.push(conflicts::log_entry(conflict_id, &household.id, Some(household.region_code.clone()), 2));
         }
     }
     signing::record_written(txn, written).await?;

@@ -133,6 +133,20 @@ pub async fn records_with_open_conflicts(
     Ok(out)
 }
 
+/// The change-log row that carries a conflict's new version to the phones of its
+/// household's scope.
+pub fn log_entry(conflict_id: String, household_id: &str, region_code: Option<String>, version: i64) -> LogEntry {
+    LogEntry {
+        entity: fields::CONFLICT_ENTITY,
+        entity_id: conflict_id,
+        household_id: Some(household_id.to_owned()),
+        region_code,
+        target_user: None,
+        op: LogOp::Upsert,
+        version,
+    }
+}
+
 /// A field written again by a later change supersedes its open conflicts.
 pub async fn close_superseded(
     conn: &impl ConnectionTrait,
@@ -347,15 +361,7 @@ pub async fn resolve(
     model.resolved_at = Set(Some(Utc::now()));
     model.version = Set(conflict.version + 1);
     let updated = model.update(&*txn).await?;
-    log.push(LogEntry {
-        entity: fields::CONFLICT_ENTITY,
-        entity_id: updated.id.clone(),
-        household_id: Some(updated.household_id.clone()),
-        region_code,
-        target_user: None,
-        op: LogOp::Upsert,
-        version: updated.version,
-    });
+    log.push(log_entry(updated.id.clone(), &updated.household_id, region_code, updated.version));
     changelog::append(&*txn, tx, &log).await?;
     audit::record(&*txn, &audit_entries).await?;
     txn.commit().await?;

@@ -612,15 +612,12 @@ impl<'a> Work<'a> {
                     },
                 )
                 .await?;
-                self.log.push(LogEntry {
-                    entity: fields::CONFLICT_ENTITY,
-                    entity_id: conflict.id.to_string(),
-                    household_id: Some(household.id.clone()),
-                    region_code: Some(household.region_code.clone()),
-                    target_user: None,
-                    op: LogOp::Upsert,
-                    version: 1,
-                });
+                self.log.push(conflicts::log_entry(
+                    conflict.id.to_string(),
+                    &household.id,
+                    Some(household.region_code.clone()),
+                    1,
+                ));
                 let mut entry = self.audit_entry("conflict", entity.name, &id, &household.id);
                 entry.field = Some(name.to_owned());
                 entry.old_value = Some(conflict.server_value.to_string());
@@ -660,15 +657,7 @@ impl<'a> Work<'a> {
                 Vec::new()
             };
             for conflict_id in resolved {
-                self.log.push(LogEntry {
-                    entity: fields::CONFLICT_ENTITY,
-                    entity_id: conflict_id,
-                    household_id: Some(household.id.clone()),
-                    region_code: Some(household.region_code.clone()),
-                    target_user: None,
-                    op: LogOp::Upsert,
-                    version: 2,
-                });
+                self.log.push(conflicts::log_entry(conflict_id, &household.id, Some(household.region_code.clone()), 2));
             }
             if let Some(head) = rules.head_field
                 && applied.iter().any(|f| f.name == head)
