@@ -1,8 +1,15 @@
 // The console's words in Chinese (the default, as the offices use it) and English.
 // Refusals from the server carry their own zh/en messages and are not repeated here.
 import { createI18n } from 'vue-i18n'
+import comparison from './views/comparison/messages'
+import household from './views/household/messages'
+import notices from './views/notices/messages'
+import reports from './views/reports/messages'
+import supervision from './views/supervision/messages'
+import people from './views/system/people/messages'
+import sync from './views/system/sync/messages'
 
-const zh = {
+const core = {
   app: { name: '精准', short: '动态管理', title: '扶贫对象动态管理系统' },
   login: {
     title: '用户登录',
@@ -64,52 +71,6 @@ const zh = {
     total: '共 {n} 户',
     view: '查看',
   },
-  household: {
-    back: '返回列表',
-    record: '基本信息',
-    members: '家庭成员',
-    income: '收入情况',
-    assessment: '规则评估',
-    audit: '变更记录',
-    name: '姓名',
-    relation: '与户主关系',
-    year: '年度',
-    gross: '家庭总收入',
-    net: '家庭纯收入',
-    perCapita: '人均纯收入',
-    residents: '在家人口',
-    threshold: '标准',
-    r1: 'R1 人均纯收入 =（家庭总收入 − 生产经营性支出 − 不计入的养老金）÷ 在家人口',
-    businessExpense: '生产经营支出',
-    medicalExpense: '医疗支出',
-    educationExpense: '教育支出',
-    excludedPension: '不计入的养老金',
-    rule: '规则',
-    verdict: '结论',
-    reasons: '依据',
-    at: '时间',
-    who: '操作人',
-    action: '操作',
-    field: '字段',
-    old: '原值',
-    new: '新值',
-    yes: '是',
-    no: '否',
-    unknown: '未填报',
-    reviewFlags: 'R4 核查疑点',
-    identification: 'R2 识别',
-    exit: 'R3 退出',
-    edge: 'R5 边缘户',
-    mainMeasure: 'R6 主导帮扶措施',
-    codes: {
-      income_below_threshold: '人均纯收入低于标准',
-      guarantees_not_all_met: '“两不愁三保障”未全部实现',
-      not_in_register: '不在档',
-      income_not_above: '人均纯收入未稳定超过标准',
-      unrecorded: '未填报',
-      guarantee_unmet: '未实现',
-    },
-  },
   cases: {
     waitingMine: '只看待我签字',
     region: '地区',
@@ -154,7 +115,7 @@ const zh = {
   common: { loading: '加载中…', failed: '加载失败' },
 }
 
-const en: typeof zh = {
+const coreEn: typeof core = {
   app: { name: 'Jingzhun', short: 'Register', title: 'Poverty register dynamic management' },
   login: {
     title: 'Sign in',
@@ -216,52 +177,6 @@ const en: typeof zh = {
     total: '{n} households',
     view: 'Open',
   },
-  household: {
-    back: 'Back to the list',
-    record: 'Record',
-    members: 'Members',
-    income: 'Income',
-    assessment: 'Rule assessment',
-    audit: 'Audit trail',
-    name: 'Name',
-    relation: 'Relation to head',
-    year: 'Year',
-    gross: 'Gross income',
-    net: 'Net income',
-    perCapita: 'Net income per person',
-    residents: 'Resident members',
-    threshold: 'Line',
-    r1: 'R1 net income per person = (gross − business expense − pension not counted) ÷ resident members',
-    businessExpense: 'Business expense',
-    medicalExpense: 'Medical expense',
-    educationExpense: 'Education expense',
-    excludedPension: 'Pension not counted',
-    rule: 'Rule',
-    verdict: 'Verdict',
-    reasons: 'Why',
-    at: 'When',
-    who: 'Who',
-    action: 'Action',
-    field: 'Field',
-    old: 'Old value',
-    new: 'New value',
-    yes: 'yes',
-    no: 'no',
-    unknown: 'not recorded',
-    reviewFlags: 'R4 review flags',
-    identification: 'R2 identification',
-    exit: 'R3 exit',
-    edge: 'R5 edge household',
-    mainMeasure: 'R6 main help measure',
-    codes: {
-      income_below_threshold: 'income below the line',
-      guarantees_not_all_met: 'guarantees not all met',
-      not_in_register: 'not in the register',
-      income_not_above: 'income not stably above the line',
-      unrecorded: 'not recorded',
-      guarantee_unmet: 'not met',
-    },
-  },
   cases: {
     waitingMine: 'Waiting for my sign-off',
     region: 'Region',
@@ -305,6 +220,13 @@ const en: typeof zh = {
   building: { title: 'Under construction', text: 'This area is being built; use the API or the phone app for now.' },
   common: { loading: 'Loading…', failed: 'Could not load' },
 }
+
+// Each area's words live beside its screens (views/<area>/messages.ts).
+const areas = [household, notices, comparison, reports, supervision, people, sync]
+const zh = Object.assign({}, core, ...areas.map((a) => a.zh)) as typeof core &
+  typeof household.zh & typeof notices.zh & typeof comparison.zh & typeof reports.zh &
+  typeof supervision.zh & typeof people.zh & typeof sync.zh
+const en = Object.assign({}, coreEn, ...areas.map((a) => a.en)) as typeof zh
 
 export const i18n = createI18n({
   legacy: false,

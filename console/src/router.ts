@@ -1,15 +1,15 @@
 // The console's pages. Every page but the login needs a session; which menu areas a
-// user sees is Layout's business, and what they may read is the server's.
-import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+// user sees is Layout's business, and what they may read is the server's. Each area's
+// pages are listed beside them (views/<area>/routes.ts).
+import { createRouter, createWebHistory } from 'vue-router'
+import { routes as comparison } from './views/comparison/routes'
+import { routes as notices } from './views/notices/routes'
+import { routes as reports } from './views/reports/routes'
+import { routes as supervision } from './views/supervision/routes'
+import { routes as system } from './views/system/routes'
 import { restore, session } from './session'
 import Login from './views/Login.vue'
 import Layout from './views/Layout.vue'
-
-// An area not built yet, under each path the server's links use (the 待办 links point at
-// /objections, /system/conflicts, /campaigns …): the page says so plainly.
-function building(path: string, area: string): RouteRecordRaw {
-  return { path: `${path}/:rest(.*)*`, component: () => import('./views/Building.vue'), props: { area }, meta: { area } }
-}
 
 export const router = createRouter({
   history: createWebHistory(),
@@ -31,13 +31,11 @@ export const router = createRouter({
         },
         { path: 'cases', name: 'cases', component: () => import('./views/Cases.vue'), meta: { area: 'cases' } },
         { path: 'cases/:id', name: 'case', component: () => import('./views/Case.vue'), props: true, meta: { area: 'cases' } },
-        building('notices', 'notices'),
-        building('objections', 'notices'),
-        building('comparison', 'comparison'),
-        building('reports', 'reports'),
-        building('supervision', 'supervision'),
-        building('campaigns', 'supervision'),
-        building('system', 'system'),
+        ...notices,
+        ...comparison,
+        ...reports,
+        ...supervision,
+        ...system,
       ],
     },
     { path: '/:rest(.*)*', redirect: '/home' },

@@ -2,7 +2,7 @@
 //! screen size (the villagers' notice pages) or an office PC's (the console), driven over
 //! WebDriver. Screenshots are kept under `target/test-artifacts/` for a person to look at.
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 // chromedriver listens on loopback: plain HTTP, no TLS stack needed.
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
@@ -114,4 +114,64 @@ impl Drop for Browser {
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
+}
+
+// What a person does on a page, for the console's tests: each waits up to ten seconds
+// for the console to render after its API calls answer.
+
+/// The text of the first element matching `css` once `done` holds for it, or what it
+/// showed last after ten seconds (the console renders after its API calls answer).
+pub async fn text_when(client: &Client, css: &str, done: impl Fn(&str) -> bool) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(element) = client.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+        {
+            if done(&text) {
+                return text;
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
+/// How many elements match `css` once there are `want`, or the last count after ten seconds.
+pub async fn count_when(client: &Client, css: &str, want: usize) -> usize {
+    let mut last = 0;
+    for _ in 0..100 {
+        last = client.find_all(Locator::Css(css)).await.map(|all| all.len()).unwrap_or(0);
+        if last == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
+/// The first element matching `css`, waiting up to ten seconds for the page to render it.
+pub async fn element(client: &Client, css: &str) -> fantoccini::elements::Element {
+    for _ in 0..100 {
+        if let Ok(found) = client.find(Locator::Css(css)).await {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no {css} on the page");
+}
+
+pub async fn type_into(client: &Client, css: &str, text: &str) {
+    element(client, css).await.send_keys(text).await.expect("type");
+}
+
+pub async fn click(client: &Client, css: &str) {
+    element(client, css).await.click().await.expect("click");
+}
+
+pub async fn sign_in(browser: &Browser, base: &str, username: &str, password: &str) {
+    browser.client.goto(&format!("{base}/login")).await.expect("open the login page");
+    type_into(&browser.client, "#username", username).await;
+    type_into(&browser.client, "#password", password).await;
+    click(&browser.client, "#login-submit").await;
 }

@@ -5,13 +5,12 @@
 //! signing out. Screenshots go to target/test-artifacts/console-*.png. And the API
 //! document the console's types are generated from holds every schema it references.
 
-use crate::browser::Browser;
+use crate::browser::{Browser, click, count_when, element, sign_in, text_when, type_into};
 use crate::harness::*;
 use crate::on_both_backends;
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use jingzhun_mobile_api::wire::{ChangeSetStatus, Op};
 use serde_json::{Value, json};
-use std::time::Duration;
 use uuid::Uuid;
 
 const COUNTY: &str = "320703000000";
@@ -19,63 +18,6 @@ const VILLAGE_1: &str = "320703001001";
 
 /// Households the officer creates in 东村: more than one page of 20.
 const HOUSEHOLDS: usize = 23;
-
-/// The text of the first element matching `css` once `done` holds for it, or what it
-/// showed last after ten seconds (the console renders after its API calls answer).
-async fn text_when(client: &Client, css: &str, done: impl Fn(&str) -> bool) -> String {
-    let mut last = String::new();
-    for _ in 0..100 {
-        if let Ok(element) = client.find(Locator::Css(css)).await
-            && let Ok(text) = element.text().await
-        {
-            if done(&text) {
-                return text;
-            }
-            last = text;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    last
-}
-
-/// How many elements match `css` once there are `want`, or the last count after ten seconds.
-async fn count_when(client: &Client, css: &str, want: usize) -> usize {
-    let mut last = 0;
-    for _ in 0..100 {
-        last = client.find_all(Locator::Css(css)).await.map(|all| all.len()).unwrap_or(0);
-        if last == want {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    last
-}
-
-/// The first element matching `css`, waiting up to ten seconds for the page to render it.
-async fn element(client: &Client, css: &str) -> fantoccini::elements::Element {
-    for _ in 0..100 {
-        if let Ok(found) = client.find(Locator::Css(css)).await {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no {css} on the page");
-}
-
-async fn type_into(client: &Client, css: &str, text: &str) {
-    element(client, css).await.send_keys(text).await.expect("type");
-}
-
-async fn click(client: &Client, css: &str) {
-    element(client, css).await.click().await.expect("click");
-}
-
-async fn sign_in(browser: &Browser, base: &str, username: &str, password: &str) {
-    browser.client.goto(&format!("{base}/login")).await.expect("open the login page");
-    type_into(&browser.client, "#username", username).await;
-    type_into(&browser.client, "#password", password).await;
-    click(&browser.client, "#login-submit").await;
-}
 
 async fn the_console_serves_the_office_jobs(backend: Backend) {
     let app = TestApp::spawn(backend).await;
