@@ -279,6 +279,44 @@ async fn create_in(
     Ok(record)
 }
 
+/// What the caller may do to a household from the office, as the writes below will judge
+/// it: the console shows its edit and 增人/减人 buttons by this answer, never by grants
+/// of its own.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct HouseholdRights {
+    /// The caller's region grant covers the household (the office writes here accept them).
+    pub edit: bool,
+    /// A sign-off above the caller's level holds the household: writes answer `case_frozen`.
+    pub frozen: bool,
+    /// The caller may file a case for it (增人/减人 as member-change cases).
+    pub open_case: bool,
+    /// Fields (`entity.field`) that never change here: who a person is or their place in
+    /// the household goes through sync or a member-change case.
+    pub not_editable_here: Vec<String>,
+}
+
+/// The caller's rights over a household they may read; 404 for an unknown one,
+/// `out_of_scope` for one outside every grant. Reads only.
+pub async fn rights(db: &Db, caller: &Caller, id: &str) -> Result<HouseholdRights, Refusal> {
+    let conn = &db.conn;
+    let region_code = scope::household_region(conn, id).await?.ok_or_else(Refusal::not_found)?;
+    let access = scope::household_access(conn, caller, id, &region_code).await?;
+    if matches!(access, scope::Access::None) {
+        return Err(Refusal::out_of_scope());
+    }
+    let edit = caller.edits_region(&region_code);
+    let levels = signing::households_frozen_levels(conn, &[id.to_owned()]).await?;
+    let mine = signing::caller_level(caller, &region_code);
+    let frozen = levels.get(id).is_some_and(|level| mine < Some(*level));
+    let files_cases = caller.grants.iter().any(|g| g.role.edits_households());
+    Ok(HouseholdRights {
+        edit,
+        frozen: edit && frozen,
+        open_case: files_cases && access.may_edit_online(),
+        not_editable_here: NOT_EDITABLE_HERE.iter().map(|(entity, field)| format!("{entity}.{field}")).collect(),
+    })
+}
+
 /// Sets fields of a household. Answers the household as stored after the write.
 pub async fn update_household(db: &Db, caller: &Caller, id: &str, body: &Fields) -> Result<Json, Refusal> {
     let txn = db.begin_write().await?;

@@ -1,13 +1,14 @@
 //! The office's writes of household facts: `PATCH /api/v1/households/{id}`,
 //! `PATCH /api/v1/members/{id}`, `PUT /api/v1/households/{id}/incomes/{year}` and the
 //! possessions under `/api/v1/households/{id}/{kind}` (vehicles, urban_properties,
-//! businesses). Parses and maps only: `household_facts` decides who may write what, and
+//! businesses), and `GET /api/v1/households/{id}/rights`, what the caller may do there.
+//! Parses and maps only: `household_facts` decides who may write what, and
 //! validates, freezes, versions, logs and audits.
 
 use super::error::ApiResult;
 use super::extract::AppJson;
 use crate::auth::Caller;
-use crate::household_facts::{self, Fields, Possession};
+use crate::household_facts::{self, Fields, HouseholdRights, Possession};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -20,6 +21,7 @@ use uuid::Uuid;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(patch_household))
+        .routes(routes!(household_rights))
         .routes(routes!(patch_member))
         .routes(routes!(put_income))
         .routes(routes!(create_possession))
@@ -48,6 +50,19 @@ pub async fn patch_household(
     AppJson(body): AppJson<Fields>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(household_facts::update_household(&state.db, &caller, &id.to_string(), &body).await?))
+}
+
+/// What the caller may do to the household here (edit, file a case) and whether a
+/// sign-off above them holds it: the console's buttons follow this answer.
+#[utoipa::path(get, path = "/api/v1/households/{id}/rights", tag = "facts", params(("id" = Uuid, Path)),
+    responses((status = 200, body = HouseholdRights), (status = 403, description = "out_of_scope"), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn household_rights(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<HouseholdRights>> {
+    Ok(Json(household_facts::rights(&state.db, &caller, &id.to_string()).await?))
 }
 
 /// Sets fields of a member; who the person is (ID number, document, relation) changes
