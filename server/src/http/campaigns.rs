@@ -58,7 +58,10 @@ pub async fn create_campaign(
     Ok((StatusCode::CREATED, Json(campaign)))
 }
 
+// Named apart from the notification templates' `TemplateBody`: utoipa keys schemas by
+// name, so with one name the OpenAPI document typed this request as a message template.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = CampaignTemplateBody)]
 pub struct TemplateBody {
     /// `dynamic_adjustment_004` (the default): 004 §二's yearly timeline.
     pub template: Option<String>,
@@ -92,7 +95,9 @@ pub struct TemplateParams {
 }
 
 /// The campaign templates, with their milestones for a year.
-#[utoipa::path(get, path = "/api/v1/campaign-templates", tag = "campaigns", params(TemplateParams),
+// The operation is named apart from the notification templates' `list_templates`: the
+// console's generated types key operations by id, and one name gave both the same answer.
+#[utoipa::path(get, path = "/api/v1/campaign-templates", tag = "campaigns", operation_id = "list_campaign_templates", params(TemplateParams),
     responses((status = 200, body = [TemplateView])), security(("bearer" = [])))]
 pub async fn list_templates(
     State(state): State<AppState>,
