@@ -420,7 +420,7 @@ pub async fn list_conflicts(
     Query(params): Query<ConflictParams>,
 ) -> ApiResult<Json<Vec<Value>>> {
     let rows = conflicts::list(&state.db.conn, &caller, params.status, params.household_id).await?;
-    Ok(Json(rows.iter().map(conflicts::to_json).collect()))
+    Ok(Json(rows.iter().map(conflicts::listed).collect()))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -437,7 +437,7 @@ pub async fn resolve_conflict(
     AppJson(body): AppJson<ResolveBody>,
 ) -> ApiResult<Json<Value>> {
     let resolved = conflicts::resolve(&state.db, &caller, &id, body.resolution).await?;
-    Ok(Json(conflicts::to_json(&resolved)))
+    Ok(Json(conflicts::listed(&resolved)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -26,6 +26,7 @@ pub mod ops;
 pub mod plans;
 pub mod reports;
 pub mod resolutions;
+pub mod sync_office;
 pub mod villages;
 
 use crate::error::{Kind, Refusal};
@@ -60,6 +61,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(admin::routes())
         .merge(officer_profile::routes())
         .merge(household_summaries::routes())
+        .merge(sync_office::routes())
         .merge(inbox::routes())
         .merge(cases::routes())
         .merge(comparison::routes())

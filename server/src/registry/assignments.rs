@@ -1,20 +1,26 @@
 //! Officer assignments. Assigning writes an `enter` scope event so the officer's next
 //! pull brings the household whole; ending writes an `evict`. Both go in the change
 //! log in the same transaction as the assignment.
+//!
+//! Also the console's table of who is assigned where ([`summaries`]) and the bulk move
+//! of an officer's households to another officer ([`reassign`]), each household checked
+//! as a single assignment would be, in one transaction. Nothing here reads a record's
+//! personal fields beyond the head's name.
 
 use super::{Actor, RegistryError};
 use crate::audit;
 use crate::auth::roles::region_prefix;
 use crate::auth::{Caller, Role};
-use crate::db::Db;
 use crate::db::entities::{app_user, assignment};
+use crate::db::{Db, Paging, count, sql};
 use crate::records::changelog::{self, LogEntry, LogOp};
 use crate::records::{self, scope};
 use chrono::{NaiveDate, Utc};
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::fields;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -159,4 +165,185 @@ async fn scope_event(
         }],
     )
     .await
+}
+
+/// Which assignments the console's table shows.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct AssignmentFilter {
+    pub officer_id: Option<String>,
+    /// Households in this region (a village, or any level above).
+    pub region_code: Option<String>,
+    /// `active` (the default), `ended` or `all`.
+    pub status: Option<String>,
+    /// From 1.
+    pub page: Option<u64>,
+    /// 20 unless asked, at most 200.
+    pub per_page: Option<u64>,
+}
+
+/// One assignment in the table: the officer and the household by name.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema, FromQueryResult)]
+pub struct AssignmentSummary {
+    pub id: String,
+    pub officer_id: String,
+    pub officer_name: Option<String>,
+    pub household_id: String,
+    pub household_number: Option<String>,
+    pub head_name: Option<String>,
+    pub region_code: String,
+    pub region_name: Option<String>,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+}
+
+/// A page of assignments and how many match in all.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AssignmentPage {
+    pub total: i64,
+    pub page: u64,
+    pub per_page: u64,
+    pub items: Vec<AssignmentSummary>,
+}
+
+/// Assignments of households the caller reads, by village and household, a page at a
+/// time with the total.
+pub async fn summaries(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    filter: AssignmentFilter,
+) -> Result<AssignmentPage, RegistryError> {
+    let (cond, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
+    let mut wheres = vec![cond];
+    if let Some(officer) = filter.officer_id.filter(|o| !o.is_empty()) {
+        wheres.push("a.officer_id = ?".into());
+        values.push(officer.into());
+    }
+    if let Some(region) = filter.region_code.filter(|r| !r.is_empty()) {
+        wheres.push("h.region_code LIKE ?".into());
+        values.push(format!("{}%", region_prefix(&region)).into());
+    }
+    match filter.status.as_deref().unwrap_or("active") {
+        "active" | "" => wheres.push("a.end_date IS NULL".into()),
+        "ended" => wheres.push("a.end_date IS NOT NULL".into()),
+        "all" => {}
+        _ => return Err(RegistryError::Invalid("status is active, ended or all")),
+    }
+    let where_text = wheres.join(" AND ");
+    let from = "FROM assignment a JOIN household h ON h.id = a.household_id";
+    let total = count(conn, &format!("SELECT COUNT(*) {from} WHERE {where_text}"), values.clone()).await?;
+    let paging = Paging::new(filter.page, filter.per_page, 20);
+    let text = format!(
+        "SELECT a.id, a.officer_id, u.name AS officer_name, a.household_id, h.household_number, \
+         {} AS head_name, h.region_code, r.name AS region_name, a.start_date, a.end_date \
+         {from} LEFT JOIN app_user u ON u.id = a.officer_id LEFT JOIN region r ON r.code = h.region_code \
+         WHERE {where_text} ORDER BY h.region_code, h.household_number, h.id, a.created_at, a.id LIMIT ? OFFSET ?",
+        crate::registry::households::head_column("name"),
+    );
+    values.extend(paging.limit_offset());
+    let items = AssignmentSummary::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?;
+    Ok(AssignmentPage { total, page: paging.page, per_page: paging.per_page, items })
+}
+
+/// What a bulk reassignment did: the households moved now, and those already with the
+/// new officer (a retry of a move that went through finds them there).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Reassigned {
+    pub moved: Vec<String>,
+    pub already: Vec<String>,
+}
+
+/// Moves `from`'s households (all of them, or the named ones) to `to` in one transaction:
+/// `from`'s assignment ends and `to`'s begins, with the scope events and the audit
+/// entries a single end and assign write. Every household must be in the actor's edit
+/// scope and `to` an active officer over it (`not_an_officer`), or nothing moves. A
+/// named household that is with `to` and no longer with `from` counts as already moved.
+pub async fn reassign(
+    db: &Db,
+    actor: &Actor,
+    from: &str,
+    to: &str,
+    household_ids: Option<Vec<String>>,
+) -> Result<Reassigned, RegistryError> {
+    if from == to {
+        return Err(RegistryError::Invalid("the officers must differ"));
+    }
+    let txn = db.begin_write().await?;
+    // The leaving officer may be deactivated already, but an officer they must have
+    // been; what the actor may touch is decided by the households below.
+    if app_user::Entity::find_by_id(from.to_owned()).one(&*txn).await?.is_none() {
+        return Err(RegistryError::NotFound);
+    }
+    if !super::users::grants(&*txn, from).await?.iter().any(|(role, _)| *role == Role::Officer) {
+        return Err(RegistryError::Rejected(ErrorCode::NotAnOfficer));
+    }
+    let to_active = app_user::Entity::find_by_id(to.to_owned()).one(&*txn).await?.is_some_and(|u| u.active);
+    let to_grants = super::users::grants(&*txn, to).await?;
+    let active_of = |officer: &str| {
+        assignment::Entity::find()
+            .filter(assignment::Column::OfficerId.eq(officer.to_owned()))
+            .filter(assignment::Column::EndDate.is_null())
+            .all(&*txn)
+    };
+    let from_active = active_of(from).await?;
+    let to_households: std::collections::BTreeSet<String> =
+        active_of(to).await?.into_iter().map(|a| a.household_id).collect();
+    let mut moving = Vec::new();
+    let mut already = Vec::new();
+    match household_ids {
+        None => moving = from_active,
+        Some(ids) => {
+            let mut ids = ids;
+            ids.sort();
+            ids.dedup();
+            for id in ids {
+                match from_active.iter().find(|a| a.household_id == id) {
+                    Some(a) => moving.push(a.clone()),
+                    None if to_households.contains(&id) => already.push(id),
+                    None => return Err(RegistryError::Invalid("a household is not assigned to the officer")),
+                }
+            }
+        }
+    }
+    let ids: Vec<String> = moving.iter().map(|a| a.household_id.clone()).collect();
+    let touched: Vec<String> = ids.iter().chain(&already).cloned().collect();
+    let regions = scope::household_regions(&*txn, &touched).await?;
+    for id in &touched {
+        let region = regions.get(id).map(String::as_str).unwrap_or_default();
+        if !actor.edits_region(region) {
+            return Err(RegistryError::Forbidden(ErrorCode::OutOfScope));
+        }
+    }
+    for id in &ids {
+        let region = regions.get(id).map(String::as_str).unwrap_or_default();
+        if !to_active
+            || !to_grants.iter().any(|(role, code)| *role == Role::Officer && region.starts_with(region_prefix(code)))
+        {
+            return Err(RegistryError::Rejected(ErrorCode::NotAnOfficer));
+        }
+    }
+    let today = Utc::now().date_naive();
+    let mut entries = Vec::new();
+    for old in &moving {
+        let region = regions.get(&old.household_id).cloned();
+        let mut ended: assignment::ActiveModel = old.clone().into();
+        ended.end_date = Set(Some(today));
+        ended.update(&*txn).await?;
+        scope_event(&*txn, LogOp::Evict, from, &old.household_id, region.clone()).await?;
+        let mut entry = actor.audit("unassign", "household", &old.household_id);
+        entry.old_value = Some(from.to_owned());
+        entry.note = Some(format!("reassigned to {to}"));
+        entries.push(entry);
+        // Someone sharing the household with the leaving officer keeps their assignment.
+        if !to_households.contains(&old.household_id) {
+            insert(&*txn, to, &old.household_id, today, actor.user_id.clone()).await?;
+            scope_event(&*txn, LogOp::Enter, to, &old.household_id, region).await?;
+            let mut entry = actor.audit("assign", "household", &old.household_id);
+            entry.new_value = Some(to.to_owned());
+            entry.note = Some(format!("reassigned from {from}"));
+            entries.push(entry);
+        }
+    }
+    audit::record(&*txn, &entries).await?;
+    txn.commit().await?;
+    Ok(Reassigned { moved: ids, already })
 }

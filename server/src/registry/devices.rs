@@ -1,15 +1,17 @@
 //! A user's devices and their revocation: `drain` lets a retired phone push what it
 //! still holds and then tells it to wipe; `wipe` (a lost or stolen phone) accepts
-//! nothing more. Only who manages the device's user sees or revokes it.
+//! nothing more. Only who manages the device's user sees or revokes it, in the console's
+//! table ([`summaries`]) as one user at a time.
 
 use super::{Actor, RegistryError};
 use crate::audit;
-use crate::db::Db;
 use crate::db::entities::{access_token, device};
+use crate::db::{Db, Paging, sql};
 use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    sea_query::Expr,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
@@ -75,4 +77,110 @@ pub async fn revoke(db: &Db, actor: &Actor, device_id: &str, mode: RevokeMode) -
     audit::record(&*txn, &[entry]).await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// Which devices the console's table shows.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct DeviceFilter {
+    /// `active` (not revoked), `revoked`, or all when absent.
+    pub status: Option<String>,
+    /// Part of the user's name or username.
+    pub q: Option<String>,
+    /// From 1.
+    pub page: Option<u64>,
+    /// 20 unless asked, at most 200.
+    pub per_page: Option<u64>,
+}
+
+/// One device in the table, with its user and when it last signed in and pushed.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema, FromQueryResult)]
+pub struct DeviceSummary {
+    pub id: String,
+    pub name: String,
+    pub user_id: String,
+    pub username: String,
+    pub user_name: String,
+    /// `drain` or `wipe` once revoked.
+    pub revoked_mode: Option<String>,
+    pub revoked_at: Option<chrono::DateTime<Utc>>,
+    /// The last sign-in from the device.
+    pub last_seen_at: Option<chrono::DateTime<Utc>>,
+    /// The last change set the device pushed (its last upload).
+    pub last_push_at: Option<chrono::DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct DevicePage {
+    pub total: i64,
+    pub page: u64,
+    pub per_page: u64,
+    pub items: Vec<DeviceSummary>,
+}
+
+#[derive(FromQueryResult)]
+struct GrantRow {
+    user_id: String,
+    role: String,
+    region_code: String,
+}
+
+/// Devices of the users the actor manages (the rule of [`list`] and [`revoke`]), the
+/// most recently seen first, a page at a time. Whom one manages is decided on each
+/// user's grants, so the devices are read whole (at most 20,000) and paged here.
+pub async fn summaries(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: DeviceFilter,
+) -> Result<DevicePage, RegistryError> {
+    if !actor.manages_any_region() {
+        return Err(RegistryError::Forbidden(ErrorCode::Forbidden));
+    }
+    let backend = conn.get_database_backend();
+    let mut wheres = vec!["1 = 1".to_owned()];
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    match filter.status.as_deref().unwrap_or("") {
+        "" => {}
+        "active" => wheres.push("d.revoked_at IS NULL".into()),
+        "revoked" => wheres.push("d.revoked_at IS NOT NULL".into()),
+        _ => return Err(RegistryError::Invalid("status is active or revoked")),
+    }
+    if let Some(q) = filter.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()) {
+        wheres.push("(u.name LIKE ? OR u.username LIKE ?)".into());
+        let pattern = format!("%{q}%");
+        values.extend([pattern.clone().into(), pattern.into()]);
+    }
+    let rows = DeviceSummary::find_by_statement(sql(
+        backend,
+        &format!(
+            "SELECT d.id, d.name, d.user_id, u.username, u.name AS user_name, d.revoked_mode, d.revoked_at, d.last_seen_at, \
+             (SELECT MAX(r.received_at) FROM changeset_receipt r WHERE r.device_id = d.id) AS last_push_at \
+             FROM device d JOIN app_user u ON u.id = d.user_id WHERE {} \
+             ORDER BY CASE WHEN d.last_seen_at IS NULL THEN 1 ELSE 0 END, d.last_seen_at DESC, d.id LIMIT 20000",
+            wheres.join(" AND ")
+        ),
+        values,
+    ))
+    .all(conn)
+    .await?;
+    let mut grants: std::collections::HashMap<String, Vec<(crate::auth::Role, String)>> = Default::default();
+    for g in GrantRow::find_by_statement(sql(backend, "SELECT user_id, role, region_code FROM role_grant", vec![]))
+        .all(conn)
+        .await?
+    {
+        if let Some(role) = crate::auth::Role::parse(&g.role) {
+            grants.entry(g.user_id).or_default().push((role, g.region_code));
+        }
+    }
+    let managed: Vec<DeviceSummary> = rows
+        .into_iter()
+        .filter(|d| actor.manages_user(grants.get(&d.user_id).map(Vec::as_slice).unwrap_or_default()))
+        .collect();
+    let paging = Paging::new(filter.page, filter.per_page, 20);
+    let items = managed
+        .iter()
+        .skip(((paging.page - 1) * paging.per_page) as usize)
+        .take(paging.per_page as usize)
+        .cloned()
+        .collect();
+    Ok(DevicePage { total: managed.len() as i64, page: paging.page, per_page: paging.per_page, items })
 }

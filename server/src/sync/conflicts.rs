@@ -11,6 +11,10 @@
 //! household for the caller (`case_frozen`) or one of its cases is on a published
 //! notice (`case_on_notice`), one head per household (R8) and one household per
 //! person. Keeping the server's value is always open to whoever may resolve.
+//!
+//! The office's list carries ID and phone values masked ([`listed`]); one conflict with
+//! its whole values ([`whole`]) is a view of personal data and audited as one. Phones
+//! pull their households' conflicts whole, as they hold the records themselves.
 
 use super::entity_rules::{self, Check};
 use crate::audit::{self, Actor};
@@ -228,6 +232,43 @@ pub fn to_json(c: &sync_conflict::Model) -> Json {
         "resolved_at": c.resolved_at.map(|t| t.to_rfc3339()),
         "created_at": c.created_at.to_rfc3339(),
     })
+}
+
+/// A conflict as the office's lists show it: the values of an ID number or phone field
+/// masked, by the field's kind in the catalogue (a field made `manual` later is masked
+/// without anyone remembering to). The whole values are on [`whole`], audited.
+pub fn listed(c: &sync_conflict::Model) -> Json {
+    let mut out = to_json(c);
+    let kind = fields::entity(&c.entity).and_then(|e| e.field(&c.field)).map(|f| f.kind);
+    let mask: fn(&str) -> String = match kind {
+        Some(fields::FieldKind::IdNumber) => validate::mask_id_number,
+        Some(fields::FieldKind::Phone) => validate::mask_phone,
+        _ => return out,
+    };
+    for key in ["base_value", "server_value", "client_value"] {
+        if let Some(Json::String(text)) = out.get_mut(key) {
+            *text = mask(text);
+        }
+    }
+    out
+}
+
+/// One conflict with its whole values, for a caller who reads its household: a view of
+/// personal data like the household page, so one `view` entry (with the household) is
+/// committed before the values are handed out; a refused caller leaves none.
+pub async fn whole(db: &Db, caller: &Caller, id: &str) -> Result<Json, Refusal> {
+    let conflict =
+        sync_conflict::Entity::find_by_id(id.to_owned()).one(&db.conn).await?.ok_or_else(Refusal::not_found)?;
+    let region = scope::household_region(&db.conn, &conflict.household_id).await?.unwrap_or_default();
+    if !scope::household_access(&db.conn, caller, &conflict.household_id, &region).await?.may_read() {
+        return Err(Refusal::out_of_scope());
+    }
+    let txn = db.begin_write().await?;
+    let mut entry = Actor::of(caller).audit_household("view", "conflict", &conflict.id, &conflict.household_id);
+    entry.field = Some(conflict.field.clone());
+    audit::record(&*txn, &[entry]).await?;
+    txn.commit().await?;
+    Ok(to_json(&conflict))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]

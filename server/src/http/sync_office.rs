@@ -1,0 +1,97 @@
+//! The office's side of the phones' work, for the console's 系统管理: the assignment
+//! table and the bulk move of an officer's households (`registry::assignments`), the
+//! device table (`registry::devices`) and one sync conflict with its whole values,
+//! audited (`sync::conflicts`). Parse, call, map: who may do what is the services'.
+//! The older per-user and per-household routes stay in `admin.rs`.
+
+use super::error::ApiResult;
+use super::extract::AppJson;
+use crate::auth::Caller;
+use crate::registry::Actor;
+use crate::registry::assignments::{self, AssignmentFilter, AssignmentPage, Reassigned};
+use crate::registry::devices::{self, DeviceFilter, DevicePage};
+use crate::state::AppState;
+use crate::sync::conflicts;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use jingzhun_mobile_api::errors::ErrorBody;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// Assignments of households in the caller's scope as table rows, by officer, region
+/// and status (active unless asked), paged with a total.
+#[utoipa::path(get, path = "/api/v1/assignment-summaries", tag = "admin", params(AssignmentFilter),
+    responses((status = 200, body = AssignmentPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn assignment_summaries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<AssignmentFilter>,
+) -> ApiResult<Json<AssignmentPage>> {
+    Ok(Json(assignments::summaries(&state.db.conn, &caller, filter).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ReassignBody {
+    /// The officer whose households move (one who leaves may be deactivated already).
+    pub from_officer_id: String,
+    pub to_officer_id: String,
+    /// Only these households; every active one of `from_officer_id` when absent.
+    pub household_ids: Option<Vec<String>>,
+}
+
+/// Moves an officer's households to another officer in one transaction (both officers,
+/// every household in the caller's edit scope), audited as an end and an assignment
+/// each; a retry moves nothing twice.
+#[utoipa::path(post, path = "/api/v1/assignments/reassign", tag = "admin", request_body = ReassignBody,
+    responses((status = 200, body = Reassigned), (status = 403, body = ErrorBody, description = "out_of_scope"),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "not_an_officer or invalid_request")),
+    security(("bearer" = [])))]
+pub async fn reassign(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<ReassignBody>,
+) -> ApiResult<Json<Reassigned>> {
+    Ok(Json(
+        assignments::reassign(
+            &state.db,
+            &Actor::of(&caller),
+            &body.from_officer_id,
+            &body.to_officer_id,
+            body.household_ids,
+        )
+        .await?,
+    ))
+}
+
+/// Devices of the users the caller manages, with their user, last sign-in and last
+/// upload, paged with a total.
+#[utoipa::path(get, path = "/api/v1/device-summaries", tag = "admin", params(DeviceFilter),
+    responses((status = 200, body = DevicePage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn device_summaries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<DeviceFilter>,
+) -> ApiResult<Json<DevicePage>> {
+    Ok(Json(devices::summaries(&state.db.conn, &Actor::of(&caller), filter).await?))
+}
+
+/// One conflict with its whole values (the list masks ID and phone values): a view of
+/// personal data, audited as one in the household's trail.
+#[utoipa::path(get, path = "/api/v1/conflicts/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, description = "the conflict, whole; audited as a view"), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn conflict(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(conflicts::whole(&state.db, &caller, &id).await?))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(assignment_summaries))
+        .routes(routes!(reassign))
+        .routes(routes!(device_summaries))
+        .routes(routes!(conflict))
+}
