@@ -229,6 +229,28 @@ pub async fn remove_role(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
+/// A role the caller may grant and the region it may be granted in or below.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GrantableBody {
+    pub role: Role,
+    /// The region of the caller's own grant: the role may go to it or to a region below it.
+    pub within: String,
+    /// The level the role's region must have (`village` for 村两委), if the role is tied to one.
+    pub level: Option<String>,
+}
+
+/// The roles the caller may grant and where, by the rule `POST /users/{id}/roles` applies:
+/// empty for a caller who manages no region.
+#[utoipa::path(get, path = "/api/v1/grantable-roles", tag = "admin", responses((status = 200, body = [GrantableBody])), security(("bearer" = [])))]
+pub async fn grantable_roles(caller: Caller) -> Json<Vec<GrantableBody>> {
+    Json(
+        registry::users::grantable(&Actor::of(&caller))
+            .into_iter()
+            .map(|g| GrantableBody { role: g.role, within: g.within, level: g.level.map(str::to_owned) })
+            .collect(),
+    )
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ActiveBody {
     pub active: bool,
@@ -528,6 +550,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users, create_user))
         .routes(routes!(add_role))
         .routes(routes!(remove_role))
+        .routes(routes!(grantable_roles))
         .routes(routes!(set_user_active))
         .routes(routes!(reset_password))
         .routes(routes!(list_assignments, create_assignment))

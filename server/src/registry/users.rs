@@ -113,6 +113,32 @@ pub async fn grant(
     .map(|_| ())
 }
 
+/// A role the actor may give, and the region under which they may give it (the region of
+/// one of their own managing grants) at the level the role is tied to, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grantable {
+    pub role: Role,
+    pub within: String,
+    pub level: Option<&'static str>,
+}
+
+/// What the actor may grant, from the same rule `check_grant` applies, so the console
+/// offers no role or region the server would refuse. Someone who manages nothing gets
+/// nothing; the command line is not a caller and gets nothing either.
+pub fn grantable(actor: &Actor) -> Vec<Grantable> {
+    let Some(caller) = actor.caller() else { return Vec::new() };
+    let mut found = Vec::new();
+    for own in caller.grants.iter().filter(|g| g.role.manages()) {
+        for role in Role::ALL {
+            let offer = Grantable { role, within: own.region_code.clone(), level: role.required_level() };
+            if own.may_grant(role, &own.region_code) && !found.contains(&offer) {
+                found.push(offer);
+            }
+        }
+    }
+    found
+}
+
 /// Whether the actor may give this role over this region: a lower role than their own,
 /// inside their region, at the level the role works at.
 fn check_grant(actor: &Actor, role: Role, region_code: &str) -> Result<(), RegistryError> {
@@ -234,7 +260,13 @@ pub async fn list(conn: &impl ConnectionTrait, actor: &Actor, filter: &UserFilte
         filter.role.is_none_or(|r| g.role == r.as_str())
             && region_prefix.is_none_or(|prefix| g.region_code.starts_with(prefix))
     };
-    let grants = role_grant::Entity::find().order_by_asc(role_grant::Column::UserId).all(conn).await?;
+    // Each user's grants in the order they were given, on both backends alike.
+    let grants = role_grant::Entity::find()
+        .order_by_asc(role_grant::Column::UserId)
+        .order_by_asc(role_grant::Column::CreatedAt)
+        .order_by_asc(role_grant::Column::Id)
+        .all(conn)
+        .await?;
     let managed: std::collections::HashSet<&str> =
         grants.iter().filter(|g| actor.manages_region(&g.region_code)).map(|g| g.user_id.as_str()).collect();
     let mut ids: Vec<String> = grants

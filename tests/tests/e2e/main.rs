@@ -13,6 +13,7 @@ mod comparison;
 mod concurrency;
 mod console;
 mod console_api;
+mod console_people;
 mod console_sync;
 mod console_supervision;
 mod county_year;
