@@ -9,6 +9,9 @@ import type { paths } from './schema'
 let csrfToken: string | null = null
 let onExpired: ((body: ApiError | null) => void) | null = null
 
+/** For a write openapi-fetch cannot make (an upload that reports its progress). */
+export const currentCsrfToken = () => csrfToken
+
 export function setCsrfToken(token: string | null) {
   csrfToken = token
 }

@@ -482,6 +482,109 @@ async fn leads(
         .collect())
 }
 
+/// What the console's 疑点 table asks for: status, department, region, a page.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct LeadFilter {
+    /// open, confirmed, dismissed
+    pub status: Option<String>,
+    /// The department list: vehicles, urban_property, business, public_servants, village_cadres, deaths.
+    pub source: Option<String>,
+    /// Households of this region and below.
+    pub region_code: Option<String>,
+    /// From 1.
+    pub page: Option<u64>,
+    /// 20 unless asked, at most 200.
+    pub per_page: Option<u64>,
+}
+
+/// One lead in the console's table: whom the list named (by name, ID number masked),
+/// the household's head and place, and the department's row as kept (already masked).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, FromQueryResult)]
+pub struct LeadSummary {
+    pub id: String,
+    pub household_id: String,
+    pub member_id: String,
+    pub source: String,
+    pub reason: String,
+    pub after_registration: bool,
+    pub status: String,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub region_code: String,
+    pub region_name: Option<String>,
+    pub household_number: Option<String>,
+    pub head_name: Option<String>,
+    pub member_name: Option<String>,
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub member_id_number: Option<String>,
+    pub member_id_number_masked: Option<String>,
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub details: String,
+    /// The department's row by its headers, ID and phone numbers masked.
+    #[sea_orm(skip)]
+    #[schema(value_type = Object)]
+    pub row: Json,
+}
+
+/// A page of leads and how many match in all.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LeadSummaryPage {
+    pub total: i64,
+    pub page: u64,
+    pub per_page: u64,
+    pub items: Vec<LeadSummary>,
+}
+
+/// Leads of the households the caller reads, newest first, filtered and a page at a
+/// time with the total; nobody sees a whole ID number here (L9).
+pub async fn lead_summaries(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    filter: LeadFilter,
+) -> Result<LeadSummaryPage, DbErr> {
+    let (cond, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
+    let mut wheres = vec![cond];
+    for (column, wanted) in [("l.status", filter.status), ("l.source", filter.source)] {
+        if let Some(wanted) = wanted.filter(|w| !w.is_empty()) {
+            wheres.push(format!("{column} = ?"));
+            values.push(wanted.into());
+        }
+    }
+    if let Some(region) = filter.region_code.filter(|r| !r.is_empty()) {
+        wheres.push("h.region_code LIKE ?".into());
+        values.push(format!("{}%", region_prefix(&region)).into());
+    }
+    let where_text = wheres.join(" AND ");
+    let from = "comparison_lead l JOIN household h ON h.id = l.household_id";
+    let total =
+        crate::db::count(conn, &format!("SELECT COUNT(*) FROM {from} WHERE {where_text}"), values.clone()).await?;
+    let paging = crate::db::Paging::new(filter.page, filter.per_page, 20);
+    let text = format!(
+        "SELECT l.id, l.household_id, l.member_id, l.source, l.reason, l.after_registration, l.status, l.note, \
+         l.created_at, l.decided_at, h.region_code, r.name AS region_name, h.household_number, {} AS head_name, \
+         m.name AS member_name, m.id_number AS member_id_number, NULL AS member_id_number_masked, l.details \
+         FROM {from} LEFT JOIN member m ON m.id = l.member_id LEFT JOIN region r ON r.code = h.region_code \
+         WHERE {where_text} ORDER BY l.created_at DESC, l.id LIMIT ? OFFSET ?",
+        crate::registry::households::head_column("name"),
+    );
+    values.extend(paging.limit_offset());
+    let items = LeadSummary::find_by_statement(sql(conn.get_database_backend(), &text, values))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|mut lead| {
+            lead.member_id_number_masked =
+                lead.member_id_number.take().filter(|n| !n.is_empty()).map(|n| mask_id_number(&n));
+            lead.row = serde_json::from_str(&std::mem::take(&mut lead.details)).unwrap_or(Json::Null);
+            lead
+        })
+        .collect();
+    Ok(LeadSummaryPage { total, page: paging.page, per_page: paging.per_page, items })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

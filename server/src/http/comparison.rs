@@ -4,7 +4,7 @@ use super::error::ApiResult;
 use super::extract::AppJson;
 use crate::auth::Caller;
 use crate::comparison::Source;
-use crate::comparison::import::{self, ImportReport, ImportRequest};
+use crate::comparison::import::{self, ImportReport, ImportRequest, LeadFilter, LeadSummaryPage};
 use crate::error::Refusal;
 use crate::household_facts::{self, LeadDecision};
 use crate::state::AppState;
@@ -72,6 +72,18 @@ pub async fn list_leads(
     Ok(Json(leads))
 }
 
+/// The console's 疑点 table: leads in the caller's scope by status, department and
+/// region, a page at a time with the total; the named member's ID number masked.
+#[utoipa::path(get, path = "/api/v1/comparisons/lead-summaries", tag = "comparison", params(LeadFilter),
+    responses((status = 200, description = "a page of leads", body = LeadSummaryPage)), security(("bearer" = [])))]
+pub async fn lead_summaries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<LeadFilter>,
+) -> ApiResult<Json<LeadSummaryPage>> {
+    Ok(Json(import::lead_summaries(&state.db.conn, &caller, filter).await?))
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DecideBody {
     /// confirm or dismiss
@@ -119,5 +131,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         // Department lists can be large; the JSON body limit does not apply.
         .routes(routes!(import_list).layer(DefaultBodyLimit::max(32 * 1024 * 1024)))
         .routes(routes!(list_leads))
+        .routes(routes!(lead_summaries))
         .routes(routes!(decide))
 }

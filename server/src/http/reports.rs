@@ -8,6 +8,7 @@ use crate::auth::Caller;
 use crate::error::Refusal;
 use crate::reports::{self, Format, Limits, Options, Period, ReportName};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +18,7 @@ use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(report))
+    OpenApiRouter::new().routes(routes!(report)).routes(routes!(preview))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -127,4 +128,27 @@ pub async fn report(
         }
         None => (StatusCode::OK, [content_type], file.bytes).into_response(),
     })
+}
+
+/// A report laid out as its XLSX would be (the same cells and merges, the same checks
+/// and audit), for the console's preview: at most the first 500 rows, `rows_total`
+/// says how many the file has.
+#[utoipa::path(get, path = "/api/v1/reports/{name}/preview", tag = "reports",
+    params(("name" = String, Path, description = "as for /api/v1/reports/{name}"), ReportParams),
+    responses((status = 200, body = crate::reports::sheet::SheetView),
+        (status = 400, description = "invalid_date, out_of_range, invalid_region"), (status = 403), (status = 404),
+        (status = 422, description = "report_too_large"), (status = 503, description = "busy")),
+    security(("bearer" = [])))]
+pub async fn preview(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(params): Query<ReportParams>,
+) -> ApiResult<Json<crate::reports::sheet::SheetView>> {
+    let name = ReportName::parse(&name).ok_or_else(Refusal::not_found)?;
+    let unit = reports::unit_for(&caller, params.region_code.as_deref())?;
+    let period = period(&params)?;
+    let options = options(&params)?;
+    let limits = Limits { gate: &state.gates.reports, max_households: state.config.reports.max_households };
+    Ok(Json(reports::report_sheet_for(&state.db, &caller, name, unit, period, &options, limits).await?))
 }

@@ -24,7 +24,9 @@ pub mod spot_check;
 pub mod statistics;
 pub mod write;
 
-pub use request::{Format, Limits, Options, ReportFile, ReportUnit, busy, report_file_for, too_large, unit_for};
+pub use request::{
+    Format, Limits, Options, ReportFile, ReportUnit, busy, report_file_for, report_sheet_for, too_large, unit_for,
+};
 
 use crate::auth::roles::prefix_len;
 use chrono::{DateTime, Days, FixedOffset, NaiveDate, TimeZone, Utc};

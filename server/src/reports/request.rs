@@ -130,23 +130,23 @@ pub fn too_large(households: u64, limit: u64) -> Refusal {
     Refusal::new(Kind::Rejected, ErrorCode::ReportTooLarge).with_fields(vec![detail])
 }
 
-/// Makes the report `name` of `unit` over `period` for the caller, within `limits`:
-/// the caller's scope condition keeps it to households they read.
-#[allow(clippy::too_many_arguments)]
-pub async fn report_file_for(
+/// Builds the report `name` of `unit` over `period` for the caller, within `limits`,
+/// and writes the audit entries of a paper form with whole numbers: the caller's scope
+/// condition keeps it to households they read. The slot is held while the caller lays
+/// the report out, so it is handed back with the report.
+async fn report_for(
     db: &Db,
     caller: &Caller,
     name: ReportName,
     unit: ReportUnit,
     period: Period,
-    format: Format,
     options: &Options,
     limits: Limits<'_>,
-) -> Result<ReportFile, Refusal> {
+) -> Result<(Report, tokio::sync::OwnedSemaphorePermit), Refusal> {
     let conn = &db.conn;
     let unit: Region = queries::region(conn, unit.code()).await?.ok_or_else(Refusal::not_found)?;
     let scope = scope::households_condition(caller, "h.id", "h.region_code");
-    let _slot = limits.gate.enter().await.map_err(|_| busy())?;
+    let slot = limits.gate.enter().await.map_err(|_| busy())?;
     let households = match (&options.households, name) {
         (Some(ids), ReportName::HouseholdForm) => ids.len() as u64,
         _ => queries::count_households(conn, &unit, &scope).await?,
@@ -166,6 +166,41 @@ pub async fn report_file_for(
         }
     }
     audit_paper(db, caller, &report).await?;
+    Ok((report, slot))
+}
+
+/// How many rows of a laid-out report the console's preview shows; the file has them all.
+pub const PREVIEW_MAX_ROWS: usize = 500;
+
+/// The report laid out as its file would be (the same cells and merges), for the
+/// console to preview, cut after [`PREVIEW_MAX_ROWS`] rows.
+pub async fn report_sheet_for(
+    db: &Db,
+    caller: &Caller,
+    name: ReportName,
+    unit: ReportUnit,
+    period: Period,
+    options: &Options,
+    limits: Limits<'_>,
+) -> Result<sheet::SheetView, Refusal> {
+    let (report, _slot) = report_for(db, caller, name, unit, period, options, limits).await?;
+    Ok(sheet::SheetView::of(&report, &sheet::layout(&report), PREVIEW_MAX_ROWS))
+}
+
+/// Makes the report `name` of `unit` over `period` for the caller, within `limits`, as
+/// a file in `format`.
+#[allow(clippy::too_many_arguments)]
+pub async fn report_file_for(
+    db: &Db,
+    caller: &Caller,
+    name: ReportName,
+    unit: ReportUnit,
+    period: Period,
+    format: Format,
+    options: &Options,
+    limits: Limits<'_>,
+) -> Result<ReportFile, Refusal> {
+    let (report, _slot) = report_for(db, caller, name, unit, period, options, limits).await?;
     let download = |extension: &str, content_type: &'static str, bytes: Vec<u8>| ReportFile {
         content_type,
         disposition: Some(write::content_disposition(&report.file_name(extension), &report.ascii_file_name(extension))),

@@ -133,6 +133,79 @@ impl Sheet {
     }
 }
 
+/// A laid-out report as the console previews it: the file's cells as text with their
+/// style, and the merges, so the preview has the form's header as the file has it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SheetView {
+    pub title: String,
+    /// What the downloaded file is called.
+    pub file_name: String,
+    pub width: usize,
+    /// Each cell as `text` and `style`: title, meta, header, label, data, total, section, note.
+    pub rows: Vec<Vec<SheetCell>>,
+    pub merges: Vec<SheetMerge>,
+    /// How many rows the file has; `rows` stops at the preview's cap.
+    pub rows_total: usize,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SheetCell {
+    pub text: String,
+    pub style: String,
+}
+
+/// Rows and columns from 0, last ones included.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SheetMerge {
+    pub row: usize,
+    pub col: usize,
+    pub last_row: usize,
+    pub last_col: usize,
+}
+
+impl SheetView {
+    pub fn of(report: &Report, sheet: &Sheet, max_rows: usize) -> SheetView {
+        let style = |s: Style| {
+            match s {
+                Style::Title => "title",
+                Style::Meta => "meta",
+                Style::Header => "header",
+                Style::Label => "label",
+                Style::Data => "data",
+                Style::Total => "total",
+                Style::Section => "section",
+                Style::Note => "note",
+            }
+            .to_owned()
+        };
+        let rows: Vec<Vec<SheetCell>> = sheet
+            .rows
+            .iter()
+            .take(max_rows)
+            .map(|row| row.iter().map(|(cell, s)| SheetCell { text: cell.display(), style: style(*s) }).collect())
+            .collect();
+        let shown = rows.len();
+        SheetView {
+            title: report.title().to_owned(),
+            file_name: report.file_name("xlsx"),
+            width: sheet.width,
+            merges: sheet
+                .merges
+                .iter()
+                .filter(|m| m.row < shown)
+                .map(|m| SheetMerge {
+                    row: m.row,
+                    col: m.col,
+                    last_row: m.last_row.min(shown - 1),
+                    last_col: m.last_col,
+                })
+                .collect(),
+            rows,
+            rows_total: sheet.rows.len(),
+        }
+    }
+}
+
 /// Lays a report out.
 pub fn layout(report: &Report) -> Sheet {
     let mut sheet = match &report.body {

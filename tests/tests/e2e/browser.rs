@@ -28,15 +28,20 @@ const DESKTOP_HEIGHT: u32 = 768;
 impl Browser {
     /// A phone (mobile emulation).
     pub async fn start() -> Browser {
-        Browser::launch(false).await
+        Browser::launch(false, None).await
     }
 
     /// A desktop window of an office PC, no mobile emulation.
     pub async fn start_desktop() -> Browser {
-        Browser::launch(true).await
+        Browser::launch(true, None).await
     }
 
-    async fn launch(desktop: bool) -> Browser {
+    /// A desktop window that saves what it downloads into `dir`, without asking.
+    pub async fn start_desktop_downloading_to(dir: &std::path::Path) -> Browser {
+        Browser::launch(true, Some(dir)).await
+    }
+
+    async fn launch(desktop: bool, downloads: Option<&std::path::Path>) -> Browser {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
         let mut driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -60,6 +65,9 @@ impl Browser {
                 "deviceMetrics": {"width": PHONE_WIDTH, "height": PHONE_HEIGHT, "pixelRatio": 2.0, "touch": true},
                 "userAgent": "Mozilla/5.0 (Linux; Android 12; Redmi 10) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Mobile Safari/537.36"
             });
+        }
+        if let Some(dir) = downloads {
+            options["prefs"] = json!({"download.default_directory": dir, "download.prompt_for_download": false});
         }
         capabilities.insert("goog:chromeOptions".into(), options);
         let url = format!("http://127.0.0.1:{port}");

@@ -14,6 +14,7 @@ mod concurrency;
 mod console;
 mod console_api;
 mod console_people;
+mod console_reports;
 mod console_sync;
 mod console_supervision;
 mod county_year;
