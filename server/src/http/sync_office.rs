@@ -8,7 +8,7 @@ use super::error::ApiResult;
 use super::extract::AppJson;
 use crate::auth::Caller;
 use crate::registry::Actor;
-use crate::registry::assignments::{self, AssignmentFilter, AssignmentPage, Reassigned};
+use crate::registry::assignments::{self, AssignmentFilter, AssignmentPage, OfficerChoice, Reassigned};
 use crate::registry::devices::{self, DeviceFilter, DevicePage};
 use crate::state::AppState;
 use crate::sync::conflicts;
@@ -30,6 +30,14 @@ pub async fn assignment_summaries(
     Query(filter): Query<AssignmentFilter>,
 ) -> ApiResult<Json<AssignmentPage>> {
     Ok(Json(assignments::summaries(&state.db.conn, &caller, filter).await?))
+}
+
+/// Officers serving the regions the caller reads, with how many households each holds:
+/// the choices of the assignment table's officer filter and of a move.
+#[utoipa::path(get, path = "/api/v1/officers", tag = "admin",
+    responses((status = 200, body = [OfficerChoice]), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn officers(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<OfficerChoice>>> {
+    Ok(Json(assignments::officers(&state.db.conn, &caller).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -92,6 +100,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(assignment_summaries))
         .routes(routes!(reassign))
+        .routes(routes!(officers))
         .routes(routes!(device_summaries))
         .routes(routes!(conflict))
 }

@@ -347,3 +347,42 @@ pub async fn reassign(
     txn.commit().await?;
     Ok(Reassigned { moved: ids, already })
 }
+
+/// An officer the caller may choose in the assignment table: by name, with how many
+/// households they hold now.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema, FromQueryResult)]
+pub struct OfficerChoice {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub active: bool,
+    /// The region of their officer grant.
+    pub region_code: String,
+    /// Households assigned to them now.
+    pub households: i64,
+}
+
+/// Officers whose grant region overlaps a region the caller reads (an officer of the
+/// township serves its villages too), by name: whom a township or village team may move
+/// households between, though not manage as accounts.
+pub async fn officers(conn: &impl ConnectionTrait, caller: &Caller) -> Result<Vec<OfficerChoice>, RegistryError> {
+    let rows = OfficerChoice::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT u.id, u.username, u.name, u.active, g.region_code, \
+         (SELECT COUNT(*) FROM assignment a WHERE a.officer_id = u.id AND a.end_date IS NULL) AS households \
+         FROM role_grant g JOIN app_user u ON u.id = g.user_id WHERE g.role = ? ORDER BY u.name, u.id, g.region_code",
+        vec![Role::Officer.as_str().into()],
+    ))
+    .all(conn)
+    .await?;
+    let prefixes = caller.read_prefixes();
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter(|o| {
+            let theirs = region_prefix(&o.region_code);
+            prefixes.iter().any(|p| o.region_code.starts_with(p) || p.starts_with(theirs))
+        })
+        .filter(|o| seen.insert(o.id.clone()))
+        .collect())
+}

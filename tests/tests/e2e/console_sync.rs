@@ -75,6 +75,15 @@ async fn the_township_moves_a_leaving_officers_households_in_one_action(backend:
     assert_eq!(of_b["items"][0]["officer_name"], "officer-b");
     let of_a = township.ok_get(&format!("/api/v1/assignment-summaries?officer_id={officer_a}")).await;
     assert_eq!(of_a["total"], 0);
+    // The township chooses among its officers (it manages no accounts), with their loads.
+    let officers = township.ok_get("/api/v1/officers").await;
+    let load =
+        |name: &str| officers.as_array().unwrap().iter().find(|o| o["name"] == name).map(|o| o["households"].clone());
+    assert_eq!(
+        (load("officer-a"), load("officer-b"), load("village-1")),
+        (Some(json!(0)), Some(json!(3)), None),
+        "{officers}"
+    );
     let ended = township.ok_get(&format!("/api/v1/assignment-summaries?officer_id={officer_a}&status=ended")).await;
     assert_eq!(ended["total"], 3, "the history stays");
     // A retry (the answer was lost) moves nothing twice; named households report as moved.
