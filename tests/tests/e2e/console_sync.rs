@@ -1,10 +1,13 @@
 //! 系统管理's phones and what they sent (issue 12 item 8): the township moves a leaving
 //! officer's households to another officer in one action (scope, officers, retry), the
 //! county's device table and a drain, and sync conflicts whose list masks ID numbers
-//! while one conflict opened whole is an audited view.
+//! while one conflict opened whole is an audited view; and in the browser, the same jobs
+//! as the township and the county do them in 系统管理.
 
+use crate::browser::{Browser, click, count_when, sign_in, text_when};
 use crate::harness::*;
 use crate::on_both_backends;
+use fantoccini::Locator;
 use jingzhun_mobile_api::wire::{ChangeStatus, Op};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -13,6 +16,7 @@ on_both_backends!(
     the_township_moves_a_leaving_officers_households_in_one_action,
     the_county_sees_its_officers_devices_and_drains_one,
     conflict_lists_mask_id_numbers_and_one_conflict_opened_whole_is_a_view,
+    in_the_console_the_township_moves_households_and_the_county_drains_a_phone,
 );
 
 async fn user_id(app: &TestApp, username: &str) -> String {
@@ -203,4 +207,103 @@ async fn conflict_lists_mask_id_numbers_and_one_conflict_opened_whole_is_a_view(
         village.ok_post(&format!("/api/v1/conflicts/{conflict}/resolve"), json!({"resolution": "server"})).await;
     assert!(!resolved.to_string().contains(server_id.as_str()), "{resolved}");
     assert_eq!(app.count(&views).await, 1);
+}
+
+/// Picks the option labelled `label` in the Element Plus select whose input is `css`
+/// (its wrapper takes the click, not the input).
+async fn choose(client: &fantoccini::Client, css: &str, label: &str) {
+    click(client, &format!(".el-select:has({css}) .el-select__wrapper")).await;
+    let xpath = format!(
+        "//li[contains(@class,'el-select-dropdown__item')][not(ancestor::*[contains(@style,'display: none')])][contains(., '{label}')]"
+    );
+    for _ in 0..100 {
+        if let Ok(option) = client.find(Locator::XPath(&xpath)).await
+            && option.click().await.is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no option {label} for {css}");
+}
+
+/// An officer leaves: the township opens 帮扶分配 on their households, moves them all to
+/// another officer in one action and sees the new officer in the list; the conflict list
+/// shows an ID number masked, opened whole in its dialog. The county then drains the
+/// leaving officer's phone in 设备, the confirmation saying what becomes of unsent edits.
+async fn in_the_console_the_township_moves_households_and_the_county_drains_a_phone(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let world = seed(&app).await;
+    let officer_a = user_id(&app, "officer-a").await;
+    let a = app.phone("officer-a", "phone-a").await;
+    let b = app.phone("officer-b", "phone-b").await;
+    create_household(&a, VILLAGE_1, 0).await;
+    create_household(&a, VILLAGE_2, 0).await;
+    // A third household the two share, with a conflict on its head's ID number.
+    let (shared, members) = create_household(&a, VILLAGE_1, 0).await;
+    app.admin.ok_post("/api/v1/assignments", json!({"officer_id": world.officer_b, "household_id": shared})).await;
+    let (server_id, client_id) = (fresh_id_number(), fresh_id_number());
+    let edit = |id: &str| vec![changeset(vec![change("member", members[0], Op::Update, 1, json!({"id_number": id}))])];
+    push(&a, edit(&server_id)).await;
+    assert_eq!(push(&b, edit(&client_id)).await.results[0].changes[0].status, ChangeStatus::Conflict);
+
+    let browser = Browser::start_desktop().await;
+    let client = &browser.client;
+    sign_in(&browser, &app.base, "township-1", PASSWORD).await;
+    assert_eq!(browser.wait_for_path("/home").await, "/home");
+    client.goto(&format!("{}/system/assignments?officer_id={officer_a}", app.base)).await.expect("open 帮扶分配");
+    assert_eq!(count_when(client, "#assignment-table .el-table__body tr", 3).await, 3, "officer-a's three households");
+    text_when(client, "#assignment-total", |t| t == "共 3 条").await;
+    browser.screenshot(&format!("console-sync-assignments-{backend:?}")).await;
+
+    click(client, "#assignment-reassign").await;
+    choose(client, "#reassign-to", "officer-b").await;
+    browser.screenshot(&format!("console-sync-reassign-{backend:?}")).await;
+    click(client, "#reassign-confirm").await;
+    // The list turns to the new officer's households: all three, officer-b on each.
+    let officers = text_when(client, "#assignment-table .el-table__body", |t| {
+        t.matches("officer-b").count() == 3 && !t.contains("officer-a")
+    })
+    .await;
+    assert_eq!(officers.matches("officer-b").count(), 3, "{officers}");
+    let of_b = app.admin.ok_get(&format!("/api/v1/assignment-summaries?officer_id={}", world.officer_b)).await;
+    assert_eq!(of_b["total"], 3, "{of_b}");
+    let of_a = app.admin.ok_get(&format!("/api/v1/assignment-summaries?officer_id={officer_a}")).await;
+    assert_eq!(of_a["total"], 0, "{of_a}");
+    browser.screenshot(&format!("console-sync-reassigned-{backend:?}")).await;
+
+    // 同步冲突: the ID numbers masked in the list, whole in the opened conflict (a view).
+    client.goto(&format!("{}/system/conflicts", app.base)).await.expect("open 同步冲突");
+    let masked = jingzhun_mobile_api::validate::mask_id_number(&server_id);
+    let table = text_when(client, "#conflict-table .el-table__body", |t| t.contains(&masked)).await;
+    assert!(table.contains(&masked) && !table.contains(&server_id) && !table.contains(&client_id), "{table}");
+    assert!(table.contains(&jingzhun_mobile_api::validate::mask_id_number(&client_id)), "{table}");
+    browser.screenshot(&format!("console-sync-conflicts-{backend:?}")).await;
+    click(client, ".conflict-open").await;
+    assert_eq!(text_when(client, "#conflict-whole-client", |t| t == client_id).await, client_id);
+    let views = "SELECT COUNT(*) FROM audit_log WHERE action = 'view' AND entity = 'conflict'";
+    assert_eq!(app.count(views).await, 1, "opening the conflict is an audited view");
+    browser.screenshot(&format!("console-sync-conflict-{backend:?}")).await;
+    browser.close().await;
+
+    // 设备: the county drains officer-a's phone.
+    let browser = Browser::start_desktop().await;
+    let client = &browser.client;
+    sign_in(&browser, &app.base, "county", PASSWORD).await;
+    assert_eq!(browser.wait_for_path("/home").await, "/home");
+    client.goto(&format!("{}/system/devices", app.base)).await.expect("open 设备");
+    text_when(client, "#device-table .el-table__body", |t| t.contains("phone-a") && t.contains("phone-b")).await;
+    browser.screenshot(&format!("console-sync-devices-{backend:?}")).await;
+    let revoke = "//tr[contains(., 'phone-a')]//button[contains(@class,'device-revoke')]";
+    client.find(Locator::XPath(revoke)).await.expect("phone-a's 注销").click().await.expect("click 注销");
+    let hint = text_when(client, "#revoke-hint", |t| t.contains("尚未上传")).await;
+    assert!(hint.contains("先上传尚未上传的修改"), "drain is the default and says the edits go up first: {hint}");
+    browser.screenshot(&format!("console-sync-revoke-{backend:?}")).await;
+    click(client, "#revoke-confirm").await;
+    let status = text_when(client, "#device-table .el-table__body", |t| t.contains("上传后注销")).await;
+    assert!(status.contains("上传后注销"), "{status}");
+    let drained = "SELECT COUNT(*) FROM device WHERE id = 'phone-a' AND revoked_mode = 'drain'";
+    assert_eq!(app.count(drained).await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM device WHERE id = 'phone-b' AND revoked_mode IS NULL").await, 1);
+    browser.close().await;
 }
