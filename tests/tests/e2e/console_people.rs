@@ -5,7 +5,9 @@
 //! that township's households only, no 系统管理, and no grant option on the users page.
 //! Through the API: what each caller may grant (`GET /api/v1/grantable-roles`) and that a
 //! township reviewer, or a county office reaching for its own rank, is refused a
-//! county-wide grant. Screenshots: console-people-users-*, console-people-grant-*.
+//! county-wide grant. The county also adds a village in 地区 and sets its own rule variants
+//! in 参数设置 from the city's, money in 元 stored as 分. Screenshots:
+//! console-people-users-*, console-people-grant-*, console-people-settings-*.
 
 use crate::browser::{Browser, click, count_when, element, sign_in, text_when, type_into};
 use crate::harness::*;
@@ -34,6 +36,20 @@ async fn two_townships(app: &TestApp) {
     create_household(&officer_a, VILLAGE_1, 0).await;
     let officer_c = app.phone("officer-c", "people-phone-c").await;
     create_household(&officer_c, VILLAGE_3, 0).await;
+}
+
+/// Ctrl+A: what a person presses before typing over a field's value.
+const SELECT_ALL: &str = "\u{E009}a\u{E000}";
+
+/// `RulePolicy::baseline()` as the API takes it.
+fn baseline_policy() -> Value {
+    json!({
+        "identification": "income_and_guarantees", "pension_counted": true,
+        "income_period_start_month": 10, "income_period_start_day": 1, "edge_ceiling_percent": 150,
+        "vehicle_value_limit_fen": 3_000_000, "dibao_standard_fen": null, "clear_increase_percent": 0,
+        "main_income": "largest_stream", "village_incidence_limit_basis_points": 200,
+        "village_spot_check_percent": 10, "compulsory_student_min_age": 5, "compulsory_student_max_age": 18
+    })
 }
 
 /// Picks the option showing `label` in the Element Plus select whose input is `input_css`.
@@ -77,6 +93,14 @@ async fn the_county_makes_a_township_reviewer(backend: Backend) {
     seed(&app).await;
     two_townships(&app).await;
     let county = Admin::login(&app.base, "county", PASSWORD).await;
+    // The city's rule variants (over any stored for 连云港市), which the county's start from.
+    let mut city = baseline_policy();
+    city["pension_counted"] = json!(false);
+    let (status, body) = app
+        .admin
+        .put("/api/v1/rule-policies", json!({"region_prefix": "3207", "policy": city, "source": "市文件"}))
+        .await;
+    assert_eq!(status, 204, "{body}");
 
     let browser = Browser::start_desktop().await;
     let client = &browser.client;
@@ -155,6 +179,47 @@ async fn the_county_makes_a_township_reviewer(backend: Backend) {
     let made = county.get("/api/v1/users?q=township-new").await.1;
     assert_eq!(made[0]["roles"], json!([{"role": "township", "region_code": TOWNSHIP}]), "{made}");
     click(client, "#grant-close").await;
+
+    // 地区: a village added under 二号镇 from the tree.
+    let mut tab = false;
+    for _ in 0..50 {
+        if element(client, "#system-tabs #tab-system-regions").await.click().await.is_ok() {
+            tab = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(tab, "the 地区 tab");
+    assert_eq!(browser.wait_for_path("/system/regions").await, "/system/regions");
+    click(client, &format!(".region-node[data-code='{TOWNSHIP_2}']")).await;
+    click(client, "#region-add").await;
+    type_into(client, "#region-code", "320703002002").await;
+    type_into(client, "#region-name", "北村").await;
+    click(client, "#region-save").await;
+    assert_eq!(count_when(client, ".region-node[data-code='320703002002']", 1).await, 1, "北村 in the tree");
+    let under = county.ok_get(&format!("/api/v1/regions?parent_code={TOWNSHIP_2}")).await;
+    assert!(under.as_array().expect("regions").iter().any(|r| r["code"] == "320703002002" && r["level"] == "village"));
+
+    // 参数设置: the county's rule variants start from the city's, the vehicle limit in 元.
+    click(client, "#system-tabs #tab-system-settings").await;
+    assert_eq!(browser.wait_for_path("/system/settings").await, "/system/settings");
+    let stored = county.ok_get("/api/v1/rule-policies").await.as_array().expect("policies").len();
+    let table = text_when(client, "#policy-table", |t| t.contains("连云港市")).await;
+    assert!(table.contains("¥30,000.00"), "the city's limit, stored in fen, shown in 元: {table}");
+    click(client, "#policy-new").await;
+    choose(client, "#policy-region", "测试县").await;
+    type_into(client, "#policy-vehicle", &format!("{SELECT_ALL}50000")).await;
+    type_into(client, "#policy-source", "县扶贫办〔2026〕1号").await;
+    click(client, "#policy-save").await;
+    let rows = count_when(client, "#policy-table .el-table__body tr", stored + 1).await;
+    assert_eq!(rows, stored + 1, "the county's own row");
+    let table = text_when(client, "#policy-table", |t| t.contains("测试县")).await;
+    assert!(table.contains("¥50,000.00"), "{table}");
+    browser.screenshot(&format!("console-people-settings-{backend:?}")).await;
+    let stored = county.ok_get("/api/v1/rule-policies").await;
+    let ours = stored.as_array().expect("policies").iter().find(|p| p["region_prefix"] == "320703").expect("320703");
+    assert_eq!(ours["policy"]["vehicle_value_limit_fen"], 5_000_000, "50000 元 stored as fen: {ours}");
+    assert_eq!(ours["policy"]["pension_counted"], false, "the rest as the city's: {ours}");
 
     // The new user signs in and sees its township only (once the dialog has faded away).
     let mut out = false;

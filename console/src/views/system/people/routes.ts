@@ -4,4 +4,6 @@ import type { RouteRecordRaw } from 'vue-router'
 
 export const routes: RouteRecordRaw[] = [
   { path: 'users', name: 'system-users', component: () => import('./Users.vue'), meta: { area: 'system', tab: 'people.title' } },
+  { path: 'regions', name: 'system-regions', component: () => import('./Regions.vue'), meta: { area: 'system', tab: 'people.regionsTitle' } },
+  { path: 'settings', name: 'system-settings', component: () => import('./Settings.vue'), meta: { area: 'system', tab: 'people.settingsTitle' } },
 ]
