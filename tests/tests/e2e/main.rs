@@ -13,6 +13,7 @@ mod comparison;
 mod concurrency;
 mod console;
 mod console_api;
+mod console_household;
 mod console_people;
 mod console_reports;
 mod console_sync;
