@@ -33,6 +33,7 @@ mod m20261206_000026_verification_group;
 mod m20261206_000027_officer_profile;
 mod m20261206_000028_village_exit;
 mod m20261206_000029_console_session;
+mod m20261207_000033_event_preferences;
 
 pub struct Migrator;
 
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000027_officer_profile::Migration),
             Box::new(m20261206_000028_village_exit::Migration),
             Box::new(m20261206_000029_console_session::Migration),
+            Box::new(m20261207_000033_event_preferences::Migration),
         ]
     }
 }

@@ -127,13 +127,15 @@ pub async fn notify(
     let recipients = active_users(conn, &user_ids).await?;
     let recipient_ids: Vec<&str> = recipients.iter().map(|recipient| recipient.user_id.as_str()).collect();
     let preferences = preferences::of_users(conn, &recipient_ids).await?;
+    let chosen = preferences::events_of_users(conn, &recipient_ids).await?;
     let templates = templates::of_event(conn, event).await?;
 
     let mut rows = Vec::new();
     for recipient in &recipients {
         for channel in ["sms", "email"] {
             let address = if channel == "sms" { recipient.phone.clone() } else { recipient.email.clone() };
-            let enabled = preferences.get(&(recipient.user_id.clone(), channel)).copied().unwrap_or(true);
+            let enabled = preferences.get(&(recipient.user_id.clone(), channel)).copied().unwrap_or(true)
+                && chosen.get(&(recipient.user_id.clone(), event.to_owned(), channel)).copied().unwrap_or(true);
             let Some(address) = address.filter(|address| enabled && !address.trim().is_empty()) else {
                 continue;
             };

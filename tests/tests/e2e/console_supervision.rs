@@ -12,11 +12,15 @@ use crate::harness::*;
 use crate::notifications::{notify, objection};
 use crate::on_both_backends;
 use crate::standins::user;
-use jingzhun::notifications::Recipients;
+use jingzhun::notifications::{Event, Recipients};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-on_both_backends!(the_county_plans_the_year_and_reads_its_notifications, the_from_template_request_is_typed_as_read);
+on_both_backends!(
+    the_county_plans_the_year_and_reads_its_notifications,
+    the_from_template_request_is_typed_as_read,
+    an_event_turned_off_on_a_channel_is_not_sent_there,
+);
 
 const COUNTY: &str = "320703000000";
 const OFFICER_PHONE: &str = "13800138007";
@@ -32,6 +36,18 @@ async fn api_when(admin: &Admin, path: &str, done: impl Fn(&Value) -> bool) -> V
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("{path} never got there: {last}");
+}
+
+/// Opens one of 督查与提醒's tabs; clicks again while a closing dialog's overlay took
+/// the click (it fades out for a moment after 确定).
+async fn open_tab(browser: &Browser, tab: &str, path: &str) {
+    for _ in 0..5 {
+        click(&browser.client, &format!("#supervision-tabs #tab-{tab}")).await;
+        if browser.wait_for_path(path).await == path {
+            return;
+        }
+    }
+    panic!("the {tab} tab never opened {path}");
 }
 
 async fn the_county_plans_the_year_and_reads_its_notifications(backend: Backend) {
@@ -136,8 +152,7 @@ async fn the_county_plans_the_year_and_reads_its_notifications(backend: Backend)
     );
 
     // 通知记录: the officer's message, the number masked, cancelled from the console.
-    click(client, "#supervision-tabs #tab-supervision-notifications").await;
-    assert_eq!(browser.wait_for_path("/supervision/notifications").await, "/supervision/notifications");
+    open_tab(&browser, "supervision-notifications", "/supervision/notifications").await;
     let log = text_when(client, "#log-table", |t| t.contains("138****8007")).await;
     assert!(!log.contains(OFFICER_PHONE), "no whole phone number in the log: {log}");
     assert!(log.contains("收到异议") && log.contains("待发送"), "{log}");
@@ -151,20 +166,41 @@ async fn the_county_plans_the_year_and_reads_its_notifications(backend: Backend)
     assert_eq!(cancelled.as_array().expect("log").len(), 1, "the console's 取消 reached the server: {cancelled}");
 
     // 通知设置: SMS off for the county user; the server keeps it and a reload shows it.
-    click(client, "#supervision-tabs #tab-supervision-settings").await;
-    assert_eq!(browser.wait_for_path("/supervision/settings").await, "/supervision/settings");
-    assert_eq!(count_when(client, "#my-preferences .el-switch.is-checked", 3).await, 3, "every channel on at first");
+    open_tab(&browser, "supervision-settings", "/supervision/settings").await;
+    assert_eq!(
+        count_when(client, "#channel-preferences .el-switch.is-checked", 3).await,
+        3,
+        "every channel on at first"
+    );
     text_when(client, "#template-table", |t| t.contains("收到异议")).await;
     click(client, "#my-preferences .el-switch:has(#pref-sms)").await;
     api_when(&county, "/api/v1/notification-preferences", |p| {
         p["channels"][0] == json!({"channel": "sms", "enabled": false, "has_address": false})
     })
     .await;
+    // And objections no longer by email.
+    click(client, "#event-preferences .el-switch:has(#pref-objection_received-email)").await;
+    api_when(&county, "/api/v1/notification-preferences", |p| {
+        p["events"].as_array().is_some_and(|events| {
+            events.contains(&json!({"event": "objection_received", "channel": "email", "enabled": false}))
+        })
+    })
+    .await;
     client.refresh().await.expect("reload");
-    assert_eq!(count_when(client, "#my-preferences .el-switch.is-checked", 2).await, 2, "SMS stays off after a reload");
+    assert_eq!(
+        count_when(client, "#channel-preferences .el-switch.is-checked", 2).await,
+        2,
+        "SMS stays off after a reload"
+    );
     let sms_switch = element(client, "#my-preferences .el-switch:has(#pref-sms)").await;
     let class = sms_switch.attr("class").await.expect("class").unwrap_or_default();
     assert!(!class.contains("is-checked"), "the SMS switch is off: {class}");
+    let objections = element(client, "#event-preferences .el-switch:has(#pref-objection_received-email)").await;
+    let class = objections.attr("class").await.expect("class").unwrap_or_default();
+    assert!(!class.contains("is-checked"), "objections by email stay off: {class}");
+    let other = element(client, "#event-preferences .el-switch:has(#pref-notice_published-email)").await;
+    let class = other.attr("class").await.expect("class").unwrap_or_default();
+    assert!(class.contains("is-checked"), "other events by email stay on: {class}");
     browser.screenshot(&format!("console-supervision-preferences-{backend:?}")).await;
     // A template's preview fills its variables with sample values.
     click(client, "#template-table .template-open").await;
@@ -199,4 +235,65 @@ async fn the_from_template_request_is_typed_as_read(backend: Backend) {
     let campaign_list = &document["paths"]["/api/v1/campaign-templates"]["get"]["operationId"];
     let notification_list = &document["paths"]["/api/v1/notification-templates"]["get"]["operationId"];
     assert_ne!(campaign_list, notification_list, "two operations, two ids");
+}
+
+/// 通知设置's events by channel: an officer who wants objections by email only turns
+/// objection_received off on SMS; an objection then goes out by email alone, while a
+/// published notice still comes by SMS too. Unknown events, and WeCom (a region's robot,
+/// nobody's to turn off), are refused.
+async fn an_event_turned_off_on_a_channel_is_not_sent_there(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let id = user(&app, "officer-e", "officer", VILLAGE_1, Some(OFFICER_PHONE), Some("e@example.org")).await;
+    let officer = Admin::login(&app.base, "officer-e", PASSWORD).await;
+    let prefs = officer.ok_get("/api/v1/notification-preferences").await;
+    let events = prefs["events"].as_array().expect("events");
+    assert!(events.iter().all(|e| e["enabled"] == true), "every event on at first: {prefs}");
+    assert!(events.contains(&json!({"event": "objection_received", "channel": "sms", "enabled": true})));
+    assert!(events.iter().all(|e| e["channel"] != "wecom"), "WeCom is no person's choice: {prefs}");
+
+    let (status, prefs) = officer
+        .put(
+            "/api/v1/notification-preferences",
+            json!({"channel": "sms", "event": "objection_received", "enabled": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{prefs}");
+    assert!(
+        prefs["events"]
+            .as_array()
+            .expect("events")
+            .contains(&json!({"event": "objection_received", "channel": "sms", "enabled": false}))
+    );
+    assert_eq!(prefs["channels"][0], json!({"channel": "sms", "enabled": true, "has_address": true}), "SMS stays on");
+    for (body, code) in [
+        (json!({"channel": "sms", "event": "no_such_event", "enabled": false}), "unknown_event"),
+        (json!({"channel": "wecom", "event": "objection_received", "enabled": false}), "unknown_channel"),
+    ] {
+        let (status, refused) = officer.put("/api/v1/notification-preferences", body).await;
+        assert_eq!((status, refused["error"]["code"].as_str()), (400, Some(code)), "{refused}");
+    }
+
+    assert_eq!(notify(&app, objection("objection:events", Recipients::Users(vec![id.clone()]))).await, 1);
+    let mut published = objection("notice:events", Recipients::Users(vec![id.clone()]));
+    published.event = Event::NoticePublished;
+    assert_eq!(notify(&app, published).await, 2);
+    let log = officer.ok_get("/api/v1/notifications").await;
+    let mut sent: Vec<(String, String)> = log
+        .as_array()
+        .expect("log")
+        .iter()
+        .map(|m| (m["event"].as_str().expect("event").to_owned(), m["channel"].as_str().expect("channel").to_owned()))
+        .collect();
+    sent.sort();
+    let want = [("notice_published", "email"), ("notice_published", "sms"), ("objection_received", "email")];
+    assert_eq!(sent, want.map(|(e, c)| (e.to_owned(), c.to_owned())), "{log}");
+    let audited = jingzhun::db::count(
+        &app.state.db.conn,
+        "SELECT COUNT(*) FROM audit_log WHERE entity = ? AND field = ?",
+        vec!["notification_preference".into(), "objection_received/sms".into()],
+    )
+    .await
+    .expect("audit");
+    assert_eq!(audited, 1);
 }
