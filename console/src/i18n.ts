@@ -29,7 +29,7 @@ const core = {
     supervision: '督查与提醒',
     system: '系统管理',
   },
-  header: { logout: '退出', scope: '管理范围', language: 'English' },
+  header: { logout: '退出', scope: '管理范围', language: 'English', menu: '菜单', skip: '跳到正文' },
   roles: {
     officer: '帮扶责任人',
     village: '村两委',
@@ -113,6 +113,7 @@ const core = {
   },
   building: { title: '建设中', text: '该功能正在建设中，请通过接口或手机端办理。' },
   common: { loading: '加载中…', failed: '加载失败' },
+  pager: { perPage: '每页条数', size: '{n} 条/页' },
 }
 
 const coreEn: typeof core = {
@@ -135,7 +136,7 @@ const coreEn: typeof core = {
     supervision: 'Supervision',
     system: 'Administration',
   },
-  header: { logout: 'Sign out', scope: 'Scope', language: '中文' },
+  header: { logout: 'Sign out', scope: 'Scope', language: '中文', menu: 'Menu', skip: 'Skip to content' },
   roles: {
     officer: 'Officer',
     village: 'Village team',
@@ -219,6 +220,7 @@ const coreEn: typeof core = {
   },
   building: { title: 'Under construction', text: 'This area is being built; use the API or the phone app for now.' },
   common: { loading: 'Loading…', failed: 'Could not load' },
+  pager: { perPage: 'Rows a page', size: '{n} a page' },
 }
 
 // Each area's words live beside its screens (views/<area>/messages.ts).

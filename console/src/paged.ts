@@ -2,7 +2,7 @@
 // query (a link, a reload or 返回 shows the same rows), a page is fetched with the total
 // the server counted, and a refusal is shown in the user's language. Views give the
 // filter's empty values and how to fetch a page; <ListPager> draws the footer.
-import { reactive, ref, type UnwrapRef } from 'vue'
+import { computed, reactive, ref, type UnwrapRef } from 'vue'
 import { useI18n } from 'vue-i18n'
 import { useRoute, useRouter } from 'vue-router'
 import { errorMessage } from './api/client'
@@ -75,4 +75,16 @@ export function usePagedList<Row, F extends Record<string, string>>(
   }
 
   return { filter, page, perPage, rows, total, loading, failure, load, search, reset }
+}
+
+// A short or narrow window (a phone, a PC at 200% zoom) leaves a fixed-height table only
+// a few rows: there the page scrolls instead of the table.
+const cramped = window.matchMedia('(max-width: 768px), (max-height: 600px)')
+const isCramped = ref(cramped.matches)
+cramped.addEventListener('change', (e) => (isCramped.value = e.matches))
+
+/** A table's `max-height`: the window less `offset` px of page above and below it, or
+ * none in a cramped window. */
+export function tableMaxHeight(offset: number) {
+  return computed(() => (isCramped.value ? undefined : `calc(100vh - ${offset}px)`))
 }

@@ -12,6 +12,7 @@ mod campaigns;
 mod comparison;
 mod concurrency;
 mod console;
+mod console_access;
 mod console_api;
 mod console_household;
 mod console_people;

@@ -1,0 +1,220 @@
+//! Issue 12's "accessible: labels on every form field, keyboard-usable, readable at 200%
+//! zoom", and "usable on a phone", in a real Chromium on both backends: on each main
+//! screen (login, 工作台, 贫困户管理 list and household page, 动态管理 list and case)
+//! every visible input, select, textarea and button has an accessible name; the login and
+//! the menu are done with the keyboard alone; at 200% zoom (an office PC's 1366×768 at
+//! 683×384 CSS pixels) and on a 390-px phone the page body never scrolls sideways and
+//! the menu is a drawer. Screenshots: target/test-artifacts/console-access-*.png.
+//! Only reads and looks: every write here goes through the API.
+
+use crate::browser::{Browser, click, count_when, element, text_when};
+use crate::harness::*;
+use crate::on_both_backends;
+use fantoccini::Client;
+use fantoccini::key::Key;
+use serde_json::{Value, json};
+
+const VILLAGE_1: &str = "320703001001";
+
+/// The visible form controls and buttons that have no accessible name (WAI-ARIA's
+/// simple cases: aria-labelledby, aria-label, a label for the id or around the control,
+/// a title; for a button its text), each as a short description.
+const UNNAMED: &str = r#"
+const visible = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+const text = (e) => (e.textContent || '').trim();
+const named = (e) => {
+  const by = e.getAttribute('aria-labelledby');
+  if (by && by.split(/\s+/).some((id) => { const l = document.getElementById(id); return l && text(l); })) return true;
+  if ((e.getAttribute('aria-label') || '').trim()) return true;
+  if (e.id && [...document.querySelectorAll('label')].some((l) => l.htmlFor === e.id && text(l))) return true;
+  if (e.closest('label') && text(e.closest('label'))) return true;
+  if ((e.getAttribute('title') || '').trim()) return true;
+  if (e.tagName === 'BUTTON' || e.getAttribute('role') === 'button') return !!text(e);
+  return false;
+};
+return [...document.querySelectorAll('input, select, textarea, button, [role=button], [role=combobox]')]
+  .filter((e) => e.type !== 'hidden' && visible(e) && !named(e))
+  .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''} in ${(e.closest('[id]') || document.body).id || 'body'}: ${e.outerHTML.slice(0, 160)}`);
+"#;
+
+/// Whether the page body is wider than the window (it would scroll sideways).
+const OVERFLOW: &str = r#"
+const d = document.documentElement;
+return { scroll: Math.max(d.scrollWidth, document.body.scrollWidth), client: d.clientWidth };
+"#;
+
+async fn unnamed(client: &Client) -> Vec<String> {
+    let found = client.execute(UNNAMED, vec![]).await.expect("run the label check");
+    serde_json::from_value(found).expect("a list")
+}
+
+async fn assert_named(client: &Client, screen: &str) {
+    let missing = unnamed(client).await;
+    assert!(missing.is_empty(), "{screen}: controls without an accessible name:\n{}", missing.join("\n"));
+}
+
+async fn assert_no_sideways_scroll(client: &Client, screen: &str) {
+    // Let the layout settle after the data arrived.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let size: Value = client.execute(OVERFLOW, vec![]).await.expect("measure");
+    let (scroll, width) = (size["scroll"].as_i64().unwrap_or(0), size["client"].as_i64().unwrap_or(0));
+    assert!(scroll <= width, "{screen}: the page is {scroll} px wide in a {width}-px window");
+}
+
+/// Presses `key` on whatever has the focus.
+async fn press(client: &Client, key: impl Into<char>) {
+    let focused = client.active_element().await.expect("the focused element");
+    focused.send_keys(&key.into().to_string()).await.expect("press a key");
+}
+
+/// The id (or the menu area) of the focused element.
+async fn focused(client: &Client) -> String {
+    let found = client
+        .execute(
+            "const e = document.activeElement; return e.dataset.area ? 'area:' + e.dataset.area : (e.id || e.tagName);",
+            vec![],
+        )
+        .await
+        .expect("the focused element");
+    found.as_str().unwrap_or_default().to_owned()
+}
+
+/// Presses Tab until the focus is on `want` (an id, or `area:…`), at most `max` times.
+async fn tab_to(client: &Client, want: &str, max: usize) -> bool {
+    for _ in 0..max {
+        press(client, Key::Tab).await;
+        if focused(client).await == want {
+            return true;
+        }
+    }
+    false
+}
+
+async fn a_clerk_uses_the_console_with_the_keyboard_zoomed_and_on_a_phone(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let officer = app.phone("officer-a", "access-phone").await;
+    let mut households = Vec::new();
+    for _ in 0..3 {
+        households.push(create_household(&officer, VILLAGE_1, 1).await.0);
+    }
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let case = county.ok_post("/api/v1/cases", json!({"household_id": households[0], "kind": "identify"})).await;
+    let case = case["id"].as_str().expect("case id").to_owned();
+
+    // An office PC, keyboard only: Tab to the user name, type, Tab, type, Enter.
+    let browser = Browser::start_desktop().await;
+    let client = &browser.client;
+    client.goto(&format!("{}/login", app.base)).await.expect("open the login page");
+    element(client, "#username").await;
+    assert_named(client, "登录").await;
+    assert!(tab_to(client, "username", 6).await, "Tab reaches the user name (at {})", focused(client).await);
+    press(client, 'c').await;
+    client.active_element().await.expect("focus").send_keys("ounty").await.expect("type");
+    assert!(tab_to(client, "password", 1).await, "Tab goes on to the password (at {})", focused(client).await);
+    client.active_element().await.expect("focus").send_keys(PASSWORD).await.expect("type");
+    press(client, Key::Enter).await;
+    assert_eq!(browser.wait_for_path("/home").await, "/home", "Enter signs in");
+
+    // 工作台: named controls; the menu by keyboard (Tab onto an area, Enter).
+    text_when(client, "#inbox", |t| t.contains("案件")).await;
+    assert_named(client, "工作台").await;
+    client.execute("document.activeElement.blur(); window.scrollTo(0, 0)", vec![]).await.expect("blur");
+    assert!(tab_to(client, "area:home", 4).await, "Tab reaches the menu (at {})", focused(client).await);
+    assert!(tab_to(client, "area:households", 1).await, "Tab moves on in the menu (at {})", focused(client).await);
+    press(client, Key::Enter).await;
+    assert_eq!(browser.wait_for_path("/households").await, "/households", "Enter opens 贫困户管理");
+
+    // 贫困户管理, the household page, 动态管理 and a case: every control named.
+    text_when(client, "#household-total", |t| t.contains('3')).await;
+    assert_named(client, "贫困户管理").await;
+    click(client, "#household-table .household-link").await;
+    browser.wait_for_path("/households/").await;
+    element(client, "#tab-members").await;
+    assert_named(client, "户页").await;
+    client.goto(&format!("{}/cases", app.base)).await.expect("open the cases");
+    text_when(client, "#case-total", |t| t.contains('1')).await;
+    assert_named(client, "动态管理").await;
+    client.goto(&format!("{}/cases/{case}", app.base)).await.expect("open the case");
+    text_when(client, "#case-steps", |t| !t.is_empty()).await;
+    assert_named(client, "案件").await;
+
+    // 200% zoom: the same PC shows 683×384 CSS pixels. The menu is a drawer behind a
+    // named button, and no page scrolls sideways (tables scroll inside themselves).
+    client.set_window_size(683, 384 + window_chrome(client).await).await.expect("zoom to 200%");
+    for (path, ready) in [("/home", "#inbox"), ("/households", "#household-table"), ("/cases", "#case-table")] {
+        client.goto(&format!("{}{path}", app.base)).await.expect("open a page");
+        element(client, ready).await;
+        assert_eq!(count_when(client, ".aside", 0).await, 0, "{path} at 200%: no fixed menu column");
+        assert_no_sideways_scroll(client, &format!("{path} at 200%")).await;
+        assert_named(client, &format!("{path} at 200%")).await;
+    }
+    browser.screenshot(&format!("console-access-200-cases-{backend:?}")).await;
+    client.goto(&format!("{}/households", app.base)).await.expect("open 贫困户管理");
+    text_when(client, "#household-total", |t| t.contains('3')).await;
+    browser.screenshot(&format!("console-access-200-households-{backend:?}")).await;
+    // The drawer opens from the header and its menu leads on.
+    click(client, "#menu-open").await;
+    click_when_shown(client, "#main-menu [data-area='cases']").await;
+    assert_eq!(browser.wait_for_path("/cases").await, "/cases");
+    assert!(hidden_when(client, "#main-menu").await, "the drawer closes on a choice");
+    browser.close().await;
+
+    // A village team's phone: the 工作台, 贫困户管理 and a household at 390 px.
+    let phone = Browser::start().await;
+    let client = &phone.client;
+    crate::browser::sign_in(&phone, &app.base, "village-1", PASSWORD).await;
+    assert_eq!(phone.wait_for_path("/home").await, "/home");
+    text_when(client, "#inbox", |t| !t.is_empty()).await;
+    assert_no_sideways_scroll(client, "工作台 on a phone").await;
+    phone.screenshot(&format!("console-access-phone-home-{backend:?}")).await;
+    click(client, "#menu-open").await;
+    element(client, "#main-menu [data-area='households']").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    phone.screenshot(&format!("console-access-phone-menu-{backend:?}")).await;
+    click_when_shown(client, "#main-menu [data-area='households']").await;
+    assert_eq!(phone.wait_for_path("/households").await, "/households");
+    text_when(client, "#household-total", |t| t.contains('3')).await;
+    assert_no_sideways_scroll(client, "贫困户管理 on a phone").await;
+    assert_named(client, "贫困户管理 on a phone").await;
+    phone.screenshot(&format!("console-access-phone-households-{backend:?}")).await;
+    client.goto(&format!("{}/cases/{case}", app.base)).await.expect("open the case");
+    text_when(client, "#case-steps", |t| !t.is_empty()).await;
+    assert_no_sideways_scroll(client, "案件 on a phone").await;
+    phone.screenshot(&format!("console-access-phone-case-{backend:?}")).await;
+    phone.close().await;
+}
+
+/// Clicks `css` once the drawer it is in has slid open (until then it cannot be clicked).
+async fn click_when_shown(client: &Client, css: &str) {
+    let mut last = String::new();
+    for _ in 0..50 {
+        match element(client, css).await.click().await {
+            Ok(_) => return,
+            Err(err) => last = err.to_string(),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("could not click {css}: {last}");
+}
+
+/// Whether `css` is (or becomes, within five seconds) out of sight.
+async fn hidden_when(client: &Client, css: &str) -> bool {
+    let script = format!("const e = document.querySelector(\"{css}\"); return !e || e.getClientRects().length === 0;");
+    for _ in 0..50 {
+        if client.execute(&script, vec![]).await.expect("look").as_bool() == Some(true) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// The height the browser's own frame takes from the window (zero when headless), so the
+/// page gets the CSS pixels asked for.
+async fn window_chrome(client: &Client) -> u32 {
+    let sizes = client.execute("return window.outerHeight - window.innerHeight", vec![]).await.expect("sizes");
+    sizes.as_u64().unwrap_or(0) as u32
+}
+
+on_both_backends!(a_clerk_uses_the_console_with_the_keyboard_zoomed_and_on_a_phone);
