@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use jingzhun::auth::Role;
 use jingzhun::registry::{self, Actor, devices::RevokeMode};
 use jingzhun::{Config, db::Db};
+use jingzhun_tools::bench_console::ConsoleOptions;
 use jingzhun_tools::bench_dispatch::DispatchOptions;
 use jingzhun_tools::bench_sync::{SyncOptions, Target};
 use jingzhun_tools::commands;
@@ -103,6 +104,39 @@ enum BenchCommand {
     },
     /// What one statement costs inside a SQLite write transaction (demo county, temporary file).
     Statements,
+    /// The office console's speed: the household table of a 20,000-household county
+    /// (paging, each filter) and the first screen in headless Chromium, beside nginx
+    /// serving the same built files (BENCHMARKS.md).
+    Console {
+        /// Households after copying the demo county's villages (at most 20,000).
+        #[arg(long, default_value_t = 20_000)]
+        households: usize,
+        /// Timed requests per list query.
+        #[arg(long, default_value_t = 30)]
+        requests: usize,
+        /// Chromium runs per server (each with a new profile).
+        #[arg(long, default_value_t = 5)]
+        browser_runs: usize,
+        /// The built console the nginx peer serves; "" skips the peer.
+        #[arg(long, default_value = "console/dist")]
+        dist: String,
+        /// Also run on PostgreSQL: a server URL whose user may create databases.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// With --postgres: skip the SQLite run.
+        #[arg(long)]
+        no_sqlite: bool,
+        /// The jingzhun binary started as the server (default: this one), e.g. a release
+        /// build while the bench runs from a debug one.
+        #[arg(long)]
+        server: Option<std::path::PathBuf>,
+        /// Keep the bench databases.
+        #[arg(long)]
+        keep: bool,
+        /// Print the reports as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Simulated phones pull, push change sets and pull again, all at once, against a
     /// server started as a child process on a fresh database holding the demo county.
     /// Runs on a new temporary SQLite file unless `--database` names a fresh database.
@@ -286,6 +320,22 @@ async fn main() -> anyhow::Result<()> {
             commands::bench_dispatch(DispatchOptions { messages, postgres, batch, concurrency }).await
         }
         Command::Bench { command: BenchCommand::Statements } => commands::bench_statements().await,
+        Command::Bench {
+            command:
+                BenchCommand::Console { households, requests, browser_runs, dist, postgres, no_sqlite, server, keep, json },
+        } => {
+            let targets = commands::sync_targets(None, postgres, no_sqlite);
+            let mut options = ConsoleOptions::new(Target::TempSqlite)?;
+            options.households = households;
+            options.requests = requests;
+            options.browser_runs = browser_runs;
+            options.dist = (!dist.is_empty()).then(|| dist.into());
+            options.keep = keep;
+            if let Some(server) = server {
+                options.server_exe = server;
+            }
+            commands::bench_console(&options, targets, json).await
+        }
         // Answered before tracing starts, above.
         Command::Openapi => Ok(()),
         Command::Bench {

@@ -30,7 +30,7 @@ use tokio::sync::{Barrier, Semaphore};
 use uuid::Uuid;
 
 /// The password `demo::load` gives every demo account here.
-const PASSWORD: &str = "demo1234";
+pub(crate) const PASSWORD: &str = "demo1234";
 /// Repetitions of the timed single-user first pulls; the median is reported.
 const PROBE_RUNS: usize = 5;
 /// The page size a phone asks for.
@@ -710,7 +710,7 @@ async fn incremental_pulls(phones: Vec<Phone>) -> anyhow::Result<(Duration, Vec<
 }
 
 /// Nearest-rank percentile in milliseconds (`p` in 0..=1).
-fn percentile_ms(samples: &[Duration], p: f64) -> f64 {
+pub(crate) fn percentile_ms(samples: &[Duration], p: f64) -> f64 {
     if samples.is_empty() {
         return 0.0;
     }
@@ -821,14 +821,14 @@ impl RssSampler {
 }
 
 /// The server under test, a child process killed if the bench fails midway.
-struct Server {
+pub(crate) struct Server {
     child: tokio::process::Child,
-    pid: u32,
-    base: String,
+    pub(crate) pid: u32,
+    pub(crate) base: String,
 }
 
 impl Server {
-    async fn start(exe: &Path, database_url: &str, log_path: &Path) -> anyhow::Result<Server> {
+    pub(crate) async fn start(exe: &Path, database_url: &str, log_path: &Path) -> anyhow::Result<Server> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let bind = format!("127.0.0.1:{port}");
         let log = std::fs::File::create(log_path).with_context(|| format!("creating {}", log_path.display()))?;
@@ -865,7 +865,7 @@ impl Server {
     }
 
     /// SIGTERM for a graceful stop, then SIGKILL after ten seconds.
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let _ = tokio::process::Command::new("kill").args(["-TERM", &self.pid.to_string()]).status().await;
         if tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await.is_err() {
             let _ = self.child.kill().await;
@@ -874,9 +874,9 @@ impl Server {
 }
 
 /// A database made for one run, removed after it.
-struct FreshDatabase {
-    url: String,
-    backend: &'static str,
+pub(crate) struct FreshDatabase {
+    pub(crate) url: String,
+    pub(crate) backend: &'static str,
     /// The SQLite file to delete.
     file: Option<PathBuf>,
     /// The admin URL and name of a PostgreSQL database to drop.
@@ -885,7 +885,7 @@ struct FreshDatabase {
 }
 
 impl FreshDatabase {
-    async fn create(target: &Target) -> anyhow::Result<FreshDatabase> {
+    pub(crate) async fn create(target: &Target) -> anyhow::Result<FreshDatabase> {
         let token = format!("{:08x}", rand::random::<u32>());
         match target {
             Target::TempSqlite => {
@@ -924,11 +924,11 @@ impl FreshDatabase {
         }
     }
 
-    fn log_path(&self) -> PathBuf {
+    pub(crate) fn log_path(&self) -> PathBuf {
         std::env::temp_dir().join(format!("jingzhun-bench-{}.log", self.token))
     }
 
-    async fn remove(&self) -> anyhow::Result<()> {
+    pub(crate) async fn remove(&self) -> anyhow::Result<()> {
         if let Some(path) = &self.file {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -948,7 +948,7 @@ fn backend_of(url: &str) -> &'static str {
 }
 
 /// A URL with its password hidden.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match reqwest::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some("***"));

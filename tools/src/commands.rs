@@ -6,6 +6,7 @@
 //! database a command may touch is decided by the caller, so that a bench never runs on
 //! the configured database unless it was named on the command line.
 
+use crate::bench_console::{self, ConsoleOptions};
 use crate::bench_dispatch::{DispatchOptions, DispatchReport, run_dispatch};
 use crate::bench_sync::{self, SyncOptions, Target};
 use crate::{demo, demo_notices};
@@ -84,6 +85,21 @@ pub async fn bench_sync(options: &SyncOptions, targets: Vec<Target>, json: bool)
         println!("{}", serde_json::to_string_pretty(&reports)?);
     } else {
         print!("{}", bench_sync::table(&reports));
+    }
+    Ok(())
+}
+
+/// Runs the console bench with `options` on each of `targets` in turn and prints the
+/// reports as a table, or as JSON.
+pub async fn bench_console(options: &ConsoleOptions, targets: Vec<Target>, json: bool) -> anyhow::Result<()> {
+    let mut reports = Vec::new();
+    for target in targets {
+        reports.push(bench_console::run_console(&ConsoleOptions { target, ..options.clone() }).await?);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        print!("{}", bench_console::table(&reports));
     }
     Ok(())
 }
