@@ -1,7 +1,8 @@
 //! `/api/v1/reports/{name}`: the reports of C9 for a region and period, as XLSX, CSV or
 //! JSON. Only the village, township, county, supervisor and administrator roles get
 //! reports, and only for a region they read; officers never do. `reports::request`
-//! decides that and bounds the work; this file parses the query and sends the file.
+//! decides that and bounds the work; this file parses the query and sends the file, or
+//! (`…/preview`) the file's layout as JSON for the console to show.
 
 use super::error::ApiResult;
 use crate::auth::Caller;
