@@ -441,8 +441,7 @@ pub async fn list_conflicts(
     caller: Caller,
     Query(params): Query<ConflictParams>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    let rows = conflicts::list(&state.db.conn, &caller, params.status, params.household_id).await?;
-    Ok(Json(rows.iter().map(conflicts::listed).collect()))
+    Ok(Json(conflicts::listed_for_office(&state.db.conn, &caller, params.status, params.household_id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -253,6 +253,55 @@ pub fn listed(c: &sync_conflict::Model) -> Json {
     out
 }
 
+#[derive(FromQueryResult)]
+struct HouseholdNameRow {
+    id: String,
+    region_code: String,
+    region_name: Option<String>,
+    head_name: Option<String>,
+}
+
+/// [`list`] as the office's table shows it: [`listed`] with the household's head and
+/// village by name, so a clerk sees whose record is in dispute.
+pub async fn listed_for_office(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    status: Option<String>,
+    household_id: Option<String>,
+) -> Result<Vec<Json>, DbErr> {
+    let rows = list(conn, caller, status, household_id).await?;
+    let mut ids: Vec<String> = rows.iter().map(|c| c.household_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let mut names = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let text = format!(
+            "SELECT h.id, h.region_code, r.name AS region_name, {} AS head_name FROM household h \
+             LEFT JOIN region r ON r.code = h.region_code WHERE h.id IN ({})",
+            crate::registry::households::head_column("name"),
+            crate::db::placeholders(chunk.len())
+        );
+        let values = chunk.iter().map(|id| sea_orm::Value::from(id.as_str())).collect();
+        for row in
+            HouseholdNameRow::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?
+        {
+            names.insert(row.id.clone(), row);
+        }
+    }
+    Ok(rows
+        .iter()
+        .map(|c| {
+            let mut out = listed(c);
+            if let Some(h) = names.get(&c.household_id) {
+                out["head_name"] = json!(h.head_name);
+                out["region_code"] = json!(h.region_code);
+                out["region_name"] = json!(h.region_name);
+            }
+            out
+        })
+        .collect())
+}
+
 /// One conflict with its whole values, for a caller who reads its household: a view of
 /// personal data like the household page, so one `view` entry (with the household) is
 /// committed before the values are handed out; a refused caller leaves none.

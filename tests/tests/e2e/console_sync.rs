@@ -169,6 +169,7 @@ async fn conflict_lists_mask_id_numbers_and_one_conflict_opened_whole_is_a_view(
     }
     assert_eq!(row["server_value"], jingzhun_mobile_api::validate::mask_id_number(&server_id));
     assert_eq!(row["client_value"], jingzhun_mobile_api::validate::mask_id_number(&client_id));
+    assert_eq!((row["head_name"].as_str(), row["region_name"].as_str()), (Some("成员0"), Some("东村")), "{row}");
 
     let views = format!(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'view' AND entity = 'conflict' AND entity_id = '{conflict}'"
@@ -278,6 +279,7 @@ async fn in_the_console_the_township_moves_households_and_the_county_drains_a_ph
     let table = text_when(client, "#conflict-table .el-table__body", |t| t.contains(&masked)).await;
     assert!(table.contains(&masked) && !table.contains(&server_id) && !table.contains(&client_id), "{table}");
     assert!(table.contains(&jingzhun_mobile_api::validate::mask_id_number(&client_id)), "{table}");
+    assert!(table.contains("成员0") && table.contains("东村"), "whose record, by the head's name and village: {table}");
     browser.screenshot(&format!("console-sync-conflicts-{backend:?}")).await;
     click(client, ".conflict-open").await;
     assert_eq!(text_when(client, "#conflict-whole-client", |t| t == client_id).await, client_id);
