@@ -1,13 +1,14 @@
 //! 系统管理 · 用户 in the console and the grant rule under it, on both backends. In a real
 //! Chromium the county creates a township reviewer (the form's inline checks first, then
-//! the server's refusal of a taken username in Chinese), grants it 乡镇审核 over one of two
-//! townships in the grant dialog, which offers no 县扶贫办; the new user signs in and sees
-//! that township's households only, no 系统管理, and no grant option on the users page.
-//! Through the API: what each caller may grant (`GET /api/v1/grantable-roles`) and that a
-//! township reviewer, or a county office reaching for its own rank, is refused a
-//! county-wide grant. The county also adds a village in 地区 and sets its own rule variants
-//! in 参数设置 from the city's, money in 元 stored as 分. Screenshots:
-//! console-people-users-*, console-people-grant-*, console-people-settings-*.
+//! the server's refusal of a taken username in Chinese), resets its password (a weak one
+//! refused), grants it 乡镇审核 over one of two townships in the grant dialog, which offers
+//! no 县扶贫办; the new user signs in and sees that township's households only, no 系统管理,
+//! and no grant option on the users page. The county also adds a village in 地区, and in
+//! 参数设置 a poverty line in 元 and its own rule variants from the city's, money in 元
+//! stored as 分. Through the API: what each caller may grant (`GET
+//! /api/v1/grantable-roles`) and that a township reviewer, or a county office reaching for
+//! its own rank, is refused a county-wide grant. Screenshots: console-people-users-*,
+//! -grant-*, -regions-*, -settings-*.
 
 use crate::browser::{Browser, click, count_when, element, sign_in, text_when, type_into};
 use crate::harness::*;
@@ -19,6 +20,7 @@ use std::time::Duration;
 const TOWNSHIP_2: &str = "320703002000";
 const VILLAGE_3: &str = "320703002001";
 const NEW_PASSWORD: &str = "shenhe2026";
+const RESET_PASSWORD: &str = "chongzhi2027";
 const CONFLICT_ZH: &str = "与现有数据冲突";
 
 /// A second township with a village, an officer there, and a household in each township.
@@ -143,6 +145,24 @@ async fn the_county_makes_a_township_reviewer(backend: Backend) {
     let phone = text_when(client, "#user-table .user-phone", |t| !t.is_empty()).await;
     assert_eq!(phone, "138****8000", "the phone masked in the list");
     browser.screenshot(&format!("console-people-users-{backend:?}")).await;
+    // 重置密码: a weak one refused by the server in Chinese, then a good one.
+    click(client, "#user-table .user-password").await;
+    type_into(client, "#reset-password", "short").await;
+    click(client, "#reset-save").await;
+    let refusal = text_when(client, "#reset-error", |t| !t.is_empty()).await;
+    assert_eq!(refusal, "密码至少8位，且须包含字母和数字");
+    type_into(client, "#reset-password", &format!("{SELECT_ALL}{RESET_PASSWORD}")).await;
+    click(client, "#reset-save").await;
+    assert_eq!(count_when(client, "#reset-error", 0).await, 0, "the reset is taken");
+    let mut closed = false;
+    for _ in 0..50 {
+        if !element(client, "#reset-password").await.is_displayed().await.unwrap_or(true) {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(closed, "the reset dialog closes");
     // The grant the form made is the server's.
     let made = county.get("/api/v1/users?q=township-new").await.1;
     assert_eq!(made[0]["roles"], json!([{"role": "township", "region_code": TOWNSHIP}]), "{made}");
@@ -197,12 +217,30 @@ async fn the_county_makes_a_township_reviewer(backend: Backend) {
     type_into(client, "#region-name", "北村").await;
     click(client, "#region-save").await;
     assert_eq!(count_when(client, ".region-node[data-code='320703002002']", 1).await, 1, "北村 in the tree");
+    browser.screenshot(&format!("console-people-regions-{backend:?}")).await;
     let under = county.ok_get(&format!("/api/v1/regions?parent_code={TOWNSHIP_2}")).await;
     assert!(under.as_array().expect("regions").iter().any(|r| r["code"] == "320703002002" && r["level"] == "village"));
 
     // 参数设置: the county's rule variants start from the city's, the vehicle limit in 元.
     click(client, "#system-tabs #tab-system-settings").await;
     assert_eq!(browser.wait_for_path("/system/settings").await, "/system/settings");
+    click(client, "#threshold-new").await;
+    type_into(client, "#line-year", &format!("{SELECT_ALL}2026")).await;
+    choose(client, "#line-region", "测试县").await;
+    choose(client, "#line-standard", "省定").await;
+    type_into(client, "#line-yuan", "4500.5").await;
+    type_into(client, "#line-source", "县扶贫办〔2026〕2号").await;
+    click(client, "#threshold-save").await;
+    let lines = text_when(client, "#threshold-table", |t| t.contains("¥4,500.50")).await;
+    assert!(lines.contains("测试县") && lines.contains("省定"), "{lines}");
+    let set = county.ok_get("/api/v1/thresholds").await;
+    assert!(
+        set.as_array().expect("lines").iter().any(|l| l["year"] == 2026
+            && l["region_prefix"] == "320703"
+            && l["standard"] == "provincial"
+            && l["yuan"] == 4500.5),
+        "{set}"
+    );
     let stored = county.ok_get("/api/v1/rule-policies").await.as_array().expect("policies").len();
     let table = text_when(client, "#policy-table", |t| t.contains("连云港市")).await;
     assert!(table.contains("¥30,000.00"), "the city's limit, stored in fen, shown in 元: {table}");
@@ -232,7 +270,7 @@ async fn the_county_makes_a_township_reviewer(backend: Backend) {
     }
     assert!(out, "the dialog closes and 退出 can be pressed");
     assert_eq!(browser.wait_for_path("/login").await, "/login");
-    sign_in(&browser, &app.base, "township-new", NEW_PASSWORD).await;
+    sign_in(&browser, &app.base, "township-new", RESET_PASSWORD).await;
     assert_eq!(browser.wait_for_path("/home").await, "/home");
     let scope = text_when(client, "#user-scope", |t| t.contains("一号镇")).await;
     assert!(scope.contains("乡镇审核") && !scope.contains("二号镇"), "{scope}");
