@@ -211,6 +211,16 @@ async fn the_county_compares_a_list_and_reports(backend: Backend) {
     );
     let decided = county.ok_get("/api/v1/comparisons/lead-summaries?status=confirmed").await;
     assert_eq!(decided["items"][0]["note"], "入户核实，车辆属实，系2014年购入");
+    // In the console: the confirmed leads, and from one the household, which now lists the car.
+    choose(client, "#lead-status", "已确认").await;
+    click(client, "#lead-search").await;
+    let confirmed = text_when(client, "#lead-table", |t| t.contains("已确认")).await;
+    assert!(confirmed.contains("入户核实，车辆属实"), "the note shows: {confirmed}");
+    click(client, "#lead-table .el-link").await;
+    assert_eq!(browser.wait_for_path("/households/").await, format!("/households/{household}"));
+    click(client, "#tab-living").await;
+    let cars = text_when(client, "#vehicle-table", |t| t.contains("85")).await;
+    assert!(cars.contains("85,000") || cars.contains("85000"), "the household's vehicle: {cars}");
 
     // 附件1 of the county for this year: previewed as the file lays it out, then downloaded.
     client.goto(&format!("{}/reports", app.base)).await.expect("open 统计报表");
