@@ -191,6 +191,18 @@ async fn the_household_page_is_worked_on(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         browser.screenshot(&format!("console-household-{tab}-{backend:?}")).await;
     }
+    // A member's form: who the person is stays locked here (sync or a member-change case).
+    click(client, "#tab-members").await;
+    click(client, "#member-table .edit-member").await;
+    let id_number = element(client, "#f-member-id_number").await;
+    assert_eq!(
+        id_number.attr("disabled").await.expect("attribute").as_deref(),
+        Some("true"),
+        "the ID number is locked"
+    );
+    browser.screenshot(&format!("console-household-member-edit-{backend:?}")).await;
+    click(client, "#cancel-member").await;
+
     // R1 as the server computed it: (3000 + 2000 − 500) ÷ 2 residents.
     let (_, assessment) = county.get(&format!("/api/v1/households/{household}/assessment")).await;
     assert_eq!(assessment["net_income"]["per_capita_fen"], 225_000, "{assessment}");

@@ -132,6 +132,11 @@ const zh = {
       upload: '上传',
       conflict: '冲突',
     },
+    possessions: {
+      add: '新增',
+      delete: '删除',
+      confirmDelete: '删除这条记录？（已出售或登记有误）',
+    },
     entities: {
       household: '户',
       member: '成员',
@@ -309,6 +314,11 @@ const en: typeof zh = {
       resolve: 'resolved',
       upload: 'uploaded',
       conflict: 'conflict',
+    },
+    possessions: {
+      add: 'Add',
+      delete: 'Delete',
+      confirmDelete: 'Delete this record (sold, or recorded by mistake)?',
     },
     entities: {
       household: 'Household',
