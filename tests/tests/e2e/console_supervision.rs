@@ -7,7 +7,7 @@
 //! target/test-artifacts/console-supervision-*.png. And the OpenAPI document types the
 //! from-template request as what the server reads, not as a message template.
 
-use crate::browser::{Browser, click, count_when, element, sign_in, text_when};
+use crate::browser::{Browser, click, count_when, element, sign_in, text_when, type_into};
 use crate::harness::*;
 use crate::notifications::{notify, objection};
 use crate::on_both_backends;
@@ -150,6 +150,30 @@ async fn the_county_plans_the_year_and_reads_its_notifications(backend: Backend)
         count_when(client, "#milestone-table .el-table__body tr", template_milestones.len() - 1).await,
         template_milestones.len() - 1
     );
+
+    // 添加节点 with its dates: stored as typed, measured as chosen (the default, 入户走访).
+    click(client, "#milestone-add").await;
+    type_into(client, "#milestone-name", "年终走访补课").await;
+    type_into(client, "#milestone-starts", "2026-12-21\u{E007}").await;
+    type_into(client, "#milestone-due", "2026-12-28\u{E007}").await;
+    click(client, "#milestone-save").await;
+    let after = api_when(&county, &format!("/api/v1/campaigns/{id}"), |c| {
+        c["milestones"].as_array().is_some_and(|m| m.iter().any(|m| m["name"] == "年终走访补课"))
+    })
+    .await;
+    let added = after["milestones"]
+        .as_array()
+        .expect("milestones")
+        .iter()
+        .find(|m| m["name"] == "年终走访补课")
+        .expect("added");
+    assert_eq!(
+        (added["starts_on"].as_str(), added["due_on"].as_str()),
+        (Some("2026-12-21"), Some("2026-12-28")),
+        "{added}"
+    );
+    assert_eq!(added["measure"], "households_visited");
+    text_when(client, "#milestone-table", |t| t.contains("年终走访补课") && t.contains("2026年12月28日")).await;
 
     // 通知记录: the officer's message, the number masked, cancelled from the console.
     open_tab(&browser, "supervision-notifications", "/supervision/notifications").await;
