@@ -128,13 +128,38 @@ async fn the_household_page_is_worked_on(backend: Backend) {
     // A poverty line and a year's income, so R1 has figures and the rules an answer.
     let line = json!({"year": 2026, "region_prefix": "320703", "standard": "national", "yuan": 4000, "source": "测试"});
     assert_eq!(Admin::login(&app.base, "county", PASSWORD).await.put("/api/v1/thresholds", line).await.0, 204);
-    let income = changeset(vec![change(
-        "income",
-        Uuid::new_v4(),
-        Op::Create,
-        0,
-        json!({"household_id": household, "year": 2026, "wage": 3000, "business": 2000, "business_expense": 500}),
-    )]);
+    // …and a help plan with a task and a measure, for the help tab.
+    let plan = Uuid::new_v4();
+    let income = changeset(vec![
+        change(
+            "income",
+            Uuid::new_v4(),
+            Op::Create,
+            0,
+            json!({"household_id": household, "year": 2026, "wage": 3000, "business": 2000, "business_expense": 500}),
+        ),
+        change(
+            "help_plan",
+            plan,
+            Op::Create,
+            0,
+            json!({"household_id": household, "year": 2026, "goal": "发展食用菌种植，人均增收2000元", "planned_income": 5000}),
+        ),
+        change(
+            "plan_task",
+            Uuid::new_v4(),
+            Op::Create,
+            0,
+            json!({"household_id": household, "plan_id": plan, "title": "建设菌棚一座", "due_date": "2026-12-31"}),
+        ),
+        change(
+            "help_measure",
+            Uuid::new_v4(),
+            Op::Create,
+            0,
+            json!({"household_id": household, "category": "industry", "name": "食用菌种植补助", "year": 2026, "funds": 3000}),
+        ),
+    ]);
     let res = push(&officer, vec![income]).await;
     assert_eq!(res.results[0].status, jingzhun_mobile_api::wire::ChangeSetStatus::Applied, "{:?}", res.results[0]);
     let county = Office::login(&app.base, "county").await;
@@ -202,6 +227,14 @@ async fn the_household_page_is_worked_on(backend: Backend) {
     );
     browser.screenshot(&format!("console-household-member-edit-{backend:?}")).await;
     click(client, "#cancel-member").await;
+
+    // The help tab: the measure, the plan with its task count and outcome, the timeline.
+    click(client, "#tab-help").await;
+    let card = text_when(client, "#plan-2026", |t| t.contains("发展食用菌种植")).await;
+    assert!(card.contains("已完成 0 / 共 1") && card.contains("¥5,000.00"), "the plan's outcome: {card}");
+    let measures = text_when(client, "#measure-table", |t| t.contains("食用菌种植补助")).await;
+    assert!(measures.contains("发展生产脱贫"), "the measure's category by name: {measures}");
+    text_when(client, "#timeline", |t| t.contains("菌棚")).await;
 
     // R1 as the server computed it: (3000 + 2000 − 500) ÷ 2 residents.
     let (_, assessment) = county.get(&format!("/api/v1/households/{household}/assessment")).await;
