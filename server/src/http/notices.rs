@@ -8,7 +8,7 @@
 use super::error::ApiResult;
 use super::extract::AppJson;
 use crate::auth::Caller;
-use crate::notices::notice::{self, NewNotice, NoticeView};
+use crate::notices::notice::{self, NewNotice, NoticeSummaryFilter, NoticeSummaryPage, NoticeView, WaitingNotice};
 use crate::notices::objections::{self, Answer, BulkDismissal, BulkDismissed, ObjectionView};
 use crate::state::AppState;
 use axum::Json;
@@ -20,6 +20,8 @@ use uuid::Uuid;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_notices, create_notice))
+        .routes(routes!(notice_summaries))
+        .routes(routes!(waiting_notices))
         .routes(routes!(get_notice))
         .routes(routes!(publish_notice))
         .routes(routes!(withdraw_notice))
@@ -67,7 +69,28 @@ pub async fn create_notice(
     Ok(Json(with_url(&state, notice::create_draft(&state.db, &caller, body).await?)))
 }
 
-/// A notice with its cases, content and hash.
+/// The console's 公示公告 table: notices in the caller's regions by status, step and
+/// region, newest first, a page at a time with the total and each one's objection count.
+#[utoipa::path(get, path = "/api/v1/notice-summaries", tag = "notices", params(NoticeSummaryFilter),
+    responses((status = 200, description = "a page of notices", body = NoticeSummaryPage)), security(("bearer" = [])))]
+pub async fn notice_summaries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<NoticeSummaryFilter>,
+) -> ApiResult<Json<NoticeSummaryPage>> {
+    Ok(Json(notice::summaries(&state.db, &caller, filter).await?))
+}
+
+/// The cases waiting for a notice the caller may draft, by notice step and region, with
+/// the identifications a draft would hold back and why.
+#[utoipa::path(get, path = "/api/v1/notices/waiting", tag = "notices",
+    responses((status = 200, body = [WaitingNotice])), security(("bearer" = [])))]
+pub async fn waiting_notices(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<WaitingNotice>>> {
+    Ok(Json(notice::waiting(&state.db, &caller).await?))
+}
+
+/// A notice with its cases, content and hash, and what the caller may do with it now
+/// (`actions`).
 #[utoipa::path(get, path = "/api/v1/notices/{id}", tag = "notices", params(("id" = Uuid, Path)),
     responses((status = 200, body = NoticeView)), security(("bearer" = [])))]
 pub async fn get_notice(
@@ -75,7 +98,8 @@ pub async fn get_notice(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<NoticeView>> {
-    Ok(Json(with_url(&state, notice::readable(&state.db, &caller, &id.to_string()).await?)))
+    let view = notice::for_caller(&state.db, &caller, &id.to_string(), state.clock.now()).await?;
+    Ok(Json(with_url(&state, view)))
 }
 
 /// Publishes a draft: freezes and hashes its content, opens the period, gives it its public URL.

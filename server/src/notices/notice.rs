@@ -62,6 +62,11 @@ pub struct NoticeView {
     /// each with why (a draft only): the village team sees them instead of a silent gap.
     #[serde(default)]
     pub held_back: Vec<HeldBackCase>,
+    /// What the caller may do with the notice now (only on a notice read by one caller):
+    /// `publish`, `withdraw`, `posting`, `close`, `resolution`. The console shows these
+    /// buttons and no others; each action still decides for itself.
+    #[serde(default)]
+    pub actions: Vec<String>,
 }
 
 /// An identification kept off a notice because R5 puts its household on the internal
@@ -436,6 +441,7 @@ pub async fn view(db: &Db, id: &str, public_url: Option<&str>) -> Result<NoticeV
         posting_attachment_ids: row.posting_attachment_ids,
         cases,
         objections_open,
+        actions: Vec::new(),
     })
 }
 
@@ -831,6 +837,176 @@ pub async fn list(db: &Db, caller: &Caller, status: Option<&str>) -> Result<Vec<
     let mut out = Vec::new();
     for IdRow { id } in rows {
         out.push(view(db, &id, None).await?);
+    }
+    Ok(out)
+}
+
+/// The notice as `caller` reads it (see [`readable`]), with what they may do with it
+/// now: the same grants and states the actions check, so the console shows only the
+/// buttons the server would take.
+pub async fn for_caller(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> Result<NoticeView, Refusal> {
+    let mut view = readable(db, caller, id).await?;
+    let step = Step::parse(&view.step).unwrap_or(Step::VillageNotice);
+    let publishes = grant_for(caller, step, &view.region_code).is_some();
+    let mut actions: Vec<&str> = Vec::new();
+    match view.status.as_str() {
+        "draft" if publishes => actions.extend(["publish", "withdraw"]),
+        "published" | "closed" if publishes => actions.push("posting"),
+        _ => {}
+    }
+    // `close_now` lets anyone who reads the notice close it once nothing blocks it.
+    if view.status == "published" && view.ends_at.is_some_and(|end| now >= end) && view.objections_open == 0 {
+        actions.push("close");
+    }
+    if step == Step::VillageNotice
+        && view.status == "closed"
+        && grant_for(caller, Step::VillageResolution, &view.region_code).is_some()
+    {
+        let waiting = count(
+            &db.conn,
+            "SELECT COUNT(*) FROM notice_case nc JOIN procedure_case c ON c.id = nc.case_id \
+             WHERE nc.notice_id = ? AND nc.status = 'advanced' AND c.status = 'open' AND c.step = ?",
+            vec![id.into(), Step::VillageResolution.code().into()],
+        )
+        .await?;
+        if waiting > 0 {
+            actions.push("resolution");
+        }
+    }
+    view.actions = actions.into_iter().map(str::to_owned).collect();
+    Ok(view)
+}
+
+/// Which notices the console's 公示公告 table lists.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct NoticeSummaryFilter {
+    /// draft, published, closed or withdrawn.
+    pub status: Option<String>,
+    /// village_notice, township_notice or announcement.
+    pub step: Option<String>,
+    /// A region: the notices posted in it or in the regions below it.
+    pub region_code: Option<String>,
+    /// From 1.
+    pub page: Option<u64>,
+    /// 20 unless asked, at most 200.
+    pub per_page: Option<u64>,
+}
+
+/// One notice in the console's table, with how many households it lists and how many
+/// objections it drew.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, FromQueryResult)]
+pub struct NoticeSummary {
+    pub id: String,
+    pub step: String,
+    pub region_code: String,
+    pub region_name: Option<String>,
+    pub title: String,
+    /// draft, published, closed or withdrawn.
+    pub status: String,
+    pub period_days: i32,
+    pub created_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Households on the list (those an upheld objection returned included).
+    pub cases: i64,
+    pub objections: i64,
+    pub objections_open: i64,
+}
+
+/// A page of notices and how many match in all.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NoticeSummaryPage {
+    pub total: i64,
+    pub page: u64,
+    pub per_page: u64,
+    pub items: Vec<NoticeSummary>,
+}
+
+/// The notices [`list`] shows the caller, filtered, newest first, a page at a time with
+/// the total.
+pub async fn summaries(db: &Db, caller: &Caller, filter: NoticeSummaryFilter) -> Result<NoticeSummaryPage, Refusal> {
+    let paging = crate::db::Paging::new(filter.page, filter.per_page, 20);
+    let prefixes = caller.read_prefixes();
+    if prefixes.is_empty() {
+        return Ok(NoticeSummaryPage { total: 0, page: paging.page, per_page: paging.per_page, items: Vec::new() });
+    }
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let mut scope = Vec::new();
+    for prefix in prefixes {
+        scope.push("(n.region_prefix LIKE ? OR (n.status <> 'draft' AND ? LIKE n.region_prefix || '%'))".to_owned());
+        values.push(format!("{prefix}%").into());
+        values.push(prefix.to_owned().into());
+    }
+    let mut wheres = vec![format!("({})", scope.join(" OR "))];
+    for (column, wanted) in [("n.status", filter.status), ("n.step", filter.step)] {
+        if let Some(wanted) = wanted.filter(|w| !w.is_empty()) {
+            wheres.push(format!("{column} = ?"));
+            values.push(wanted.into());
+        }
+    }
+    if let Some(region) = filter.region_code.filter(|r| !r.is_empty()) {
+        wheres.push("n.region_code LIKE ?".into());
+        values.push(format!("{}%", crate::auth::roles::region_prefix(&region)).into());
+    }
+    let where_text = wheres.join(" AND ");
+    let total = count(&db.conn, &format!("SELECT COUNT(*) FROM notice n WHERE {where_text}"), values.clone()).await?;
+    let text = format!(
+        "SELECT n.id, n.step, n.region_code, r.name AS region_name, n.title, n.status, n.period_days, n.created_at, \
+         n.published_at, n.starts_at, n.ends_at, n.closed_at, \
+         (SELECT COUNT(*) FROM notice_case nc WHERE nc.notice_id = n.id) AS cases, \
+         (SELECT COUNT(*) FROM objection o WHERE o.notice_id = n.id) AS objections, \
+         (SELECT COUNT(*) FROM objection o WHERE o.notice_id = n.id AND o.status = 'open') AS objections_open \
+         FROM notice n LEFT JOIN region r ON r.code = n.region_code WHERE {where_text} \
+         ORDER BY n.created_at DESC, n.id LIMIT ? OFFSET ?"
+    );
+    values.extend(paging.limit_offset());
+    let items = NoticeSummary::find_by_statement(sql(db.backend(), &text, values)).all(&db.conn).await?;
+    Ok(NoticeSummaryPage { total, page: paging.page, per_page: paging.per_page, items })
+}
+
+/// Cases waiting for a notice the caller may draft: one row per notice step and region
+/// their grants publish in.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WaitingNotice {
+    /// village_notice, township_notice or announcement.
+    pub step: String,
+    /// The region the notice would be posted in (the grant's village, township or county).
+    pub region_code: String,
+    pub region_name: String,
+    /// Cases a draft would list now.
+    pub cases: usize,
+    /// Identifications a draft would keep off the list, each with why.
+    pub held_back: Vec<HeldBackCase>,
+}
+
+/// For each notice step and region the caller publishes in (a grant of the step's role
+/// whose region is at the step's level), the cases a draft would gather now; steps with
+/// nothing waiting are left out.
+pub async fn waiting(db: &Db, caller: &Caller) -> Result<Vec<WaitingNotice>, Refusal> {
+    let mut out = Vec::new();
+    for step in [Step::VillageNotice, Step::TownshipNotice, Step::Announcement] {
+        for grant in caller.grants.iter().filter(|g| step.roles().contains(&g.role)) {
+            if crate::auth::roles::level_of_code(&grant.region_code) != Some(region_level(step))
+                || out.iter().any(|w: &WaitingNotice| w.step == step.code() && w.region_code == grant.region_code)
+            {
+                continue;
+            }
+            let (cases, held_back) =
+                public_cases(&db.conn, waiting_cases(&db.conn, step, &grant.prefix).await?).await?;
+            if cases.is_empty() && held_back.is_empty() {
+                continue;
+            }
+            let names = content::region_names(&db.conn, std::slice::from_ref(&grant.region_code)).await?;
+            out.push(WaitingNotice {
+                step: step.code().into(),
+                region_code: grant.region_code.clone(),
+                region_name: names.get(&grant.region_code).cloned().unwrap_or_default(),
+                cases: cases.len(),
+                held_back,
+            });
+        }
     }
     Ok(out)
 }

@@ -99,6 +99,10 @@ pub struct ObjectionView {
     pub findings: Option<String>,
     pub answered_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The title of the notice objected to.
+    pub notice_title: String,
+    /// Whether the caller may answer it now, by [`answer`]'s rule (only in the list).
+    pub may_answer: bool,
 }
 
 /// What anyone holding the receipt may see.
@@ -182,6 +186,8 @@ impl From<Stored> for Row {
                 answered_at: r.answered_at,
                 created_at: r.created_at,
                 entry_no: r.entry_no.map(|p| p.max(0) as u32),
+                notice_title: r.notice_title.clone(),
+                may_answer: false,
             },
             version: r.version,
             region_code: r.region_code,
@@ -440,7 +446,35 @@ pub async fn list(
         condition.push_str(" AND o.status = ?");
         values.push(status.to_owned().into());
     }
-    Ok(load_where(&db.conn, &condition, values).await?.into_iter().map(|r| r.view).collect())
+    let rows = load_where(&db.conn, &condition, values).await?;
+    let answerable: std::collections::HashSet<String> =
+        answerable_by(db, caller, rows.iter().filter(|r| r.view.status == "open")).await?;
+    Ok(rows.into_iter().map(|r| ObjectionView { may_answer: answerable.contains(&r.view.id), ..r.view }).collect())
+}
+
+/// The ids of those `rows` the caller may answer, by [`answer`]'s rule.
+async fn answerable_by<'a>(
+    db: &Db,
+    caller: &Caller,
+    rows: impl Iterator<Item = &'a Row>,
+) -> Result<std::collections::HashSet<String>, DbErr> {
+    // One notice's roles serve all its objections filed with the same level.
+    let mut roles_of: std::collections::HashMap<(String, String), (String, Vec<Role>)> =
+        std::collections::HashMap::new();
+    let mut ids = std::collections::HashSet::new();
+    for row in rows {
+        let key = (row.view.notice_id.clone(), row.view.assigned_level.clone());
+        if !roles_of.contains_key(&key) {
+            let Some(notice) = notice::load_by(&db.conn, "id", &row.view.notice_id).await? else { continue };
+            let roles = answering_roles(&db.conn, &notice, &row.view.assigned_level).await?;
+            roles_of.insert(key.clone(), (notice.region_code.clone(), roles));
+        }
+        let (region, roles) = &roles_of[&key];
+        if answering_grant(caller, region, roles).is_some() {
+            ids.insert(row.view.id.clone());
+        }
+    }
+    Ok(ids)
 }
 
 /// Who investigates objections to this notice now (002 §三(七)): the step's level, or
@@ -480,23 +514,12 @@ pub async fn open_to_answer(db: &Db, caller: &Caller) -> Result<Vec<ObjectionVie
     let Some((mut condition, values)) = region_scope(caller) else { return Ok(Vec::new()) };
     condition.push_str(" AND o.status = 'open'");
     let rows = load_where(&db.conn, &condition, values).await?;
-    // One notice's roles serve all its objections filed with the same level.
-    let mut roles_of: std::collections::HashMap<(String, String), (String, Vec<Role>)> =
-        std::collections::HashMap::new();
-    let mut open = Vec::new();
-    for row in rows {
-        let key = (row.view.notice_id.clone(), row.view.assigned_level.clone());
-        if !roles_of.contains_key(&key) {
-            let Some(notice) = notice::load_by(&db.conn, "id", &row.view.notice_id).await? else { continue };
-            let roles = answering_roles(&db.conn, &notice, &row.view.assigned_level).await?;
-            roles_of.insert(key.clone(), (notice.region_code.clone(), roles));
-        }
-        let (region, roles) = &roles_of[&key];
-        if answering_grant(caller, region, roles).is_some() {
-            open.push(row.view);
-        }
-    }
-    Ok(open)
+    let answerable = answerable_by(db, caller, rows.iter()).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| answerable.contains(&r.view.id))
+        .map(|r| ObjectionView { may_answer: true, ..r.view })
+        .collect())
 }
 
 /// The caller's grant to investigate objections to this notice as one of `roles`. A
