@@ -231,7 +231,8 @@ async fn choose(client: &fantoccini::Client, css: &str, label: &str) {
 /// An officer leaves: the township opens 帮扶分配 on their households, moves them all to
 /// another officer in one action and sees the new officer in the list; the conflict list
 /// shows an ID number masked, opened whole in its dialog. The county then drains the
-/// leaving officer's phone in 设备, the confirmation saying what becomes of unsent edits.
+/// leaving officer's phone in 设备, the confirmation saying what becomes of unsent edits,
+/// and reads a refused change set's reason in 被拒绝的同步数据.
 async fn in_the_console_the_township_moves_households_and_the_county_drains_a_phone(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let world = seed(&app).await;
@@ -247,6 +248,12 @@ async fn in_the_console_the_township_moves_households_and_the_county_drains_a_ph
     let edit = |id: &str| vec![changeset(vec![change("member", members[0], Op::Update, 1, json!({"id_number": id}))])];
     push(&a, edit(&server_id)).await;
     assert_eq!(push(&b, edit(&client_id)).await.results[0].changes[0].status, ChangeStatus::Conflict);
+
+    // And a change set the server refused: an unknown 贫困户属性.
+    let refused =
+        push(&a, vec![changeset(vec![change("household", shared, Op::Update, 2, json!({"kind": "no_such_kind"}))])])
+            .await;
+    let refusal = refused.results[0].changes[0].errors.first().expect("a field error").clone();
 
     let browser = Browser::start_desktop().await;
     let client = &browser.client;
@@ -286,6 +293,7 @@ async fn in_the_console_the_township_moves_households_and_the_county_drains_a_ph
     let views = "SELECT COUNT(*) FROM audit_log WHERE action = 'view' AND entity = 'conflict'";
     assert_eq!(app.count(views).await, 1, "opening the conflict is an audited view");
     browser.screenshot(&format!("console-sync-conflict-{backend:?}")).await;
+
     browser.close().await;
 
     // 设备: the county drains officer-a's phone.
@@ -307,5 +315,11 @@ async fn in_the_console_the_township_moves_households_and_the_county_drains_a_ph
     let drained = "SELECT COUNT(*) FROM device WHERE id = 'phone-a' AND revoked_mode = 'drain'";
     assert_eq!(app.count(drained).await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM device WHERE id = 'phone-b' AND revoked_mode IS NULL").await, 1);
+
+    // 被拒绝的同步数据: the county reviews the refused change set: its code and message.
+    client.goto(&format!("{}/system/rejected", app.base)).await.expect("open 被拒绝的同步数据");
+    let rejected = text_when(client, "#rejected-table .el-table__body", |t| t.contains(&refusal.code)).await;
+    assert!(rejected.contains(&refusal.code) && rejected.contains(&refusal.message_zh), "{rejected}");
+    browser.screenshot(&format!("console-sync-rejected-{backend:?}")).await;
     browser.close().await;
 }
