@@ -15,6 +15,7 @@ mod console;
 mod console_access;
 mod console_api;
 mod console_household;
+mod console_notices;
 mod console_people;
 mod console_reports;
 mod console_sync;
