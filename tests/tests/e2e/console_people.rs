@@ -3,12 +3,12 @@
 //! the server's refusal of a taken username in Chinese), resets its password (a weak one
 //! refused), grants it 乡镇审核 over one of two townships in the grant dialog, which offers
 //! no 县扶贫办; the new user signs in and sees that township's households only, no 系统管理,
-//! and no grant option on the users page. The county also adds a village in 地区, and in
-//! 参数设置 a poverty line in 元 and its own rule variants from the city's, money in 元
-//! stored as 分. Through the API: what each caller may grant (`GET
-//! /api/v1/grantable-roles`) and that a township reviewer, or a county office reaching for
-//! its own rank, is refused a county-wide grant. Screenshots: console-people-users-*,
-//! -grant-*, -regions-*, -settings-*.
+//! and no grant option on the users page. The county also adds a village in 地区 and
+//! records another's rural population and 深度贫困村, and in 参数设置 a poverty line in 元
+//! and its own rule variants from the city's, money in 元 stored as 分. Through the API:
+//! what each caller may grant (`GET /api/v1/grantable-roles`) and that a township
+//! reviewer, or a county office reaching for its own rank, is refused a county-wide grant.
+//! Screenshots: console-people-users-*, -grant-*, -regions-*, -settings-*.
 
 use crate::browser::{Browser, click, count_when, element, sign_in, text_when, type_into};
 use crate::harness::*;
@@ -217,6 +217,27 @@ async fn the_county_makes_a_township_reviewer(backend: Backend) {
     type_into(client, "#region-name", "北村").await;
     click(client, "#region-save").await;
     assert_eq!(count_when(client, ".region-node[data-code='320703002002']", 1).await, 1, "北村 in the tree");
+    // 东村's R9 facts: no rural population yet, then 500 people and 深度贫困村 recorded.
+    click(client, &format!(".region-node[data-code='{VILLAGE_1}']")).await;
+    let missing = text_when(client, "#village-missing", |t| !t.is_empty()).await;
+    assert!(missing.contains("尚未录入乡村人口"), "{missing}");
+    type_into(client, "#village-population", "500").await;
+    click(client, "#village-save").await;
+    let incidence = text_when(client, "#village-incidence", |t| !t.is_empty()).await;
+    assert_eq!(incidence, "0.00%", "no registered poor left in 东村");
+    choose(client, "#village-deep_poverty_village", "是").await;
+    click(client, "#village-save").await;
+    let mut recorded = Value::Null;
+    for _ in 0..50 {
+        recorded = county.ok_get(&format!("/api/v1/villages/{VILLAGE_1}/exit-assessment")).await;
+        if recorded["recorded"]["deep_poverty_village"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(recorded["recorded"]["deep_poverty_village"], true, "{recorded}");
+    assert_eq!(recorded["facts"]["rural_population"], 500, "{recorded}");
+    assert_eq!(recorded["recorded"]["whole_village_relocation"], Value::Null, "left unrecorded: {recorded}");
     browser.screenshot(&format!("console-people-regions-{backend:?}")).await;
     let under = county.ok_get(&format!("/api/v1/regions?parent_code={TOWNSHIP_2}")).await;
     assert!(under.as_array().expect("regions").iter().any(|r| r["code"] == "320703002002" && r["level"] == "village"));
