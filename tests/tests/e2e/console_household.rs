@@ -6,7 +6,7 @@
 //! the console's cookie session, and a supervisor, who reads but does not edit, gets no
 //! edit button. Screenshots of every tab go to target/test-artifacts/console-household-*.
 //! And `GET /api/v1/households/{id}/rights`, which those buttons follow, agrees with what
-//! the writes accept.
+//! the writes accept, the sign-off freeze included.
 
 use crate::browser::{Browser, click, count_when, element, sign_in, text_when, type_into};
 use crate::harness::*;
@@ -351,6 +351,28 @@ async fn household_rights_agree_with_the_writes(backend: Backend) {
 
     let (status, _) = rights("county", Uuid::new_v4()).await;
     assert_eq!(status, 404, "an unknown household");
+
+    // Past the village's assessment the township's sign-off holds the village team:
+    // rights says frozen and the write answers case_frozen; the county, above, still edits.
+    let [officer_admin, village_admin, township_admin, _] = users(&app).await;
+    let case = village_admin.ok_post("/api/v1/cases", json!({"household_id": east, "kind": "identify"})).await;
+    let case = case["id"].as_str().expect("id").to_owned();
+    for (step, who) in [
+        ("application", &officer_admin),
+        ("home_verification", &officer_admin),
+        ("comparison", &township_admin),
+        ("village_assessment", &village_admin),
+    ] {
+        let (status, body) = pass_step(&app, who, &case, step).await;
+        assert_eq!(status, 200, "{step}: {body}");
+    }
+    let (_, body) = rights("village-1", east).await;
+    assert_eq!((body["edit"].as_bool(), body["frozen"].as_bool()), (Some(true), Some(true)), "{body}");
+    let village = Office::login(&app.base, "village-1").await;
+    let (status, body) = village.patch(&format!("/api/v1/households/{east}"), json!({"address": "冻结后"})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("case_frozen")), "{body}");
+    let (_, body) = rights("county", east).await;
+    assert_eq!(body["frozen"].as_bool(), Some(false), "the county signs above the township: {body}");
 }
 
 on_both_backends!(the_household_page_is_worked_on, household_rights_agree_with_the_writes);
