@@ -34,6 +34,7 @@ mod m20261206_000027_officer_profile;
 mod m20261206_000028_village_exit;
 mod m20261206_000029_console_session;
 mod m20261207_000033_event_preferences;
+mod m20261207_000035_member_id_number;
 
 pub struct Migrator;
 
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000028_village_exit::Migration),
             Box::new(m20261206_000029_console_session::Migration),
             Box::new(m20261207_000033_event_preferences::Migration),
+            Box::new(m20261207_000035_member_id_number::Migration),
         ]
     }
 }

@@ -321,7 +321,7 @@ async fn copy_county(db: &Db, copies: usize) -> anyhow::Result<()> {
     txn.commit().await?;
     // What PostgreSQL's autovacuum would do within a minute of a bulk load.
     if db.backend() == sea_orm::DatabaseBackend::Postgres {
-        db.conn.execute_unprepared("ANALYZE").await?;
+        db.conn.execute_unprepared("ANALYZE household, member, assignment, region").await?;
     }
     Ok(())
 }
