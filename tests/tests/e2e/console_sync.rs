@@ -30,7 +30,7 @@ fn households_of(page: &Value) -> Vec<String> {
         .as_array()
         .expect("items")
         .iter()
-        .map(|a| a["household_id"].as_str().unwrap().to_owned())
+        .map(|a| a["household_id"].as_str().expect("text").to_owned())
         .collect();
     ids.sort();
     ids
@@ -71,7 +71,8 @@ async fn the_township_moves_a_leaving_officers_households_in_one_action(backend:
     assert_eq!(still["total"], 3, "a refused move moves nothing: {still}");
 
     let moved = township.ok_post("/api/v1/assignments/reassign", move_all.clone()).await;
-    let mut ids: Vec<String> = moved["moved"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().into()).collect();
+    let mut ids: Vec<String> =
+        moved["moved"].as_array().expect("a list").iter().map(|v| v.as_str().expect("text").into()).collect();
     ids.sort();
     assert_eq!(ids, created, "{moved}");
     let of_b = township.ok_get(&format!("/api/v1/assignment-summaries?officer_id={}", world.officer_b)).await;
@@ -81,8 +82,9 @@ async fn the_township_moves_a_leaving_officers_households_in_one_action(backend:
     assert_eq!(of_a["total"], 0);
     // The township chooses among its officers (it manages no accounts), with their loads.
     let officers = township.ok_get("/api/v1/officers").await;
-    let load =
-        |name: &str| officers.as_array().unwrap().iter().find(|o| o["name"] == name).map(|o| o["households"].clone());
+    let load = |name: &str| {
+        officers.as_array().expect("a list").iter().find(|o| o["name"] == name).map(|o| o["households"].clone())
+    };
     assert_eq!(
         (load("officer-a"), load("officer-b"), load("village-1")),
         (Some(json!(0)), Some(json!(3)), None),
@@ -100,7 +102,7 @@ async fn the_township_moves_a_leaving_officers_households_in_one_action(backend:
     assert_eq!(actives, 3, "one active assignment per household");
     // Audited as an end and an assignment each, by the township.
     let trail = township.ok_get(&format!("/api/v1/households/{}/audit", created[0])).await;
-    let actions: Vec<&str> = trail.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    let actions: Vec<&str> = trail.as_array().expect("a list").iter().filter_map(|e| e["action"].as_str()).collect();
     assert!(actions.ends_with(&["unassign", "assign"]), "{actions:?}");
     // The new officer's phone receives the households.
     let b = app.phone("officer-b", "phone-b").await;
@@ -119,12 +121,14 @@ async fn the_county_sees_its_officers_devices_and_drains_one(backend: Backend) {
     create_household(&a, VILLAGE_1, 0).await;
     let county = Admin::login(&app.base, "county", PASSWORD).await;
     let page = county.ok_get("/api/v1/device-summaries").await;
-    let ids: Vec<&str> = page["items"].as_array().unwrap().iter().filter_map(|d| d["id"].as_str()).collect();
+    let ids: Vec<&str> = page["items"].as_array().expect("a list").iter().filter_map(|d| d["id"].as_str()).collect();
     assert!(ids.contains(&"phone-a") && ids.contains(&"phone-b"), "{page}");
-    let phone_a = page["items"].as_array().unwrap().iter().find(|d| d["id"] == "phone-a").unwrap().clone();
+    let phone_a =
+        page["items"].as_array().expect("a list").iter().find(|d| d["id"] == "phone-a").expect("phone-a").clone();
     assert_eq!((phone_a["username"].as_str(), phone_a["user_name"].as_str()), (Some("officer-a"), Some("officer-a")));
     assert!(phone_a["last_push_at"].is_string() && phone_a["last_seen_at"].is_string(), "{phone_a}");
-    let phone_b = page["items"].as_array().unwrap().iter().find(|d| d["id"] == "phone-b").unwrap().clone();
+    let phone_b =
+        page["items"].as_array().expect("a list").iter().find(|d| d["id"] == "phone-b").expect("phone-b").clone();
     assert!(phone_b["last_push_at"].is_null(), "phone-b never pushed: {phone_b}");
     // Devices are run by who manages their users: not the township.
     let township = Admin::login(&app.base, "township-1", PASSWORD).await;
@@ -198,7 +202,7 @@ async fn conflict_lists_mask_id_numbers_and_one_conflict_opened_whole_is_a_view(
     assert!(
         trail
             .as_array()
-            .unwrap()
+            .expect("a list")
             .iter()
             .any(|e| e["action"] == "view" && e["entity"] == "conflict" && e["field"] == "id_number"),
         "the household's trail shows who opened the conflict: {trail}"
