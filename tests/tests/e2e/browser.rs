@@ -183,3 +183,33 @@ pub async fn sign_in(browser: &Browser, base: &str, username: &str, password: &s
     type_into(&browser.client, "#password", password).await;
     click(&browser.client, "#login-submit").await;
 }
+
+/// Picks the option showing `label` in the Element Plus select around `css` (its input or
+/// any element inside it): the option reading exactly `label`, else the first one
+/// containing it (e.g. a name followed by its code).
+pub async fn choose(client: &Client, css: &str, label: &str) {
+    click(client, &format!(".el-select:has({css}) .el-select__wrapper")).await;
+    for _ in 0..100 {
+        let mut partial = None;
+        for item in client.find_all(Locator::Css(".el-select-dropdown__item")).await.unwrap_or_default() {
+            if !item.is_displayed().await.unwrap_or(false) {
+                continue;
+            }
+            let text = item.text().await.unwrap_or_default();
+            if text.trim() == label {
+                partial = Some(item);
+                break;
+            }
+            if partial.is_none() && text.contains(label) {
+                partial = Some(item);
+            }
+        }
+        if let Some(item) = partial
+            && item.click().await.is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no option {label} in {css}");
+}

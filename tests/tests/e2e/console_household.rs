@@ -8,10 +8,9 @@
 //! And `GET /api/v1/households/{id}/rights`, which those buttons follow, agrees with what
 //! the writes accept, the sign-off freeze included.
 
-use crate::browser::{Browser, click, count_when, element, sign_in, text_when, type_into};
+use crate::browser::{Browser, choose, click, count_when, element, sign_in, text_when, type_into};
 use crate::harness::*;
 use crate::on_both_backends;
-use fantoccini::Locator;
 use jingzhun_mobile_api::wire::Op;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -70,24 +69,6 @@ impl Office {
 async fn retype(client: &fantoccini::Client, css: &str, text: &str) {
     type_into(client, css, SELECT_ALL_AND_DELETE).await;
     type_into(client, css, text).await;
-}
-
-/// Picks the option labelled `label` in the Element Plus select whose input is `css`
-/// (its wrapper takes the click, not the input).
-async fn choose(client: &fantoccini::Client, css: &str, label: &str) {
-    click(client, &format!(".el-select:has({css}) .el-select__wrapper")).await;
-    let xpath = format!(
-        "//li[contains(@class,'el-select-dropdown__item')][not(ancestor::*[contains(@style,'display: none')])][contains(., '{label}')]"
-    );
-    for _ in 0..100 {
-        if let Ok(option) = client.find(Locator::XPath(&xpath)).await
-            && option.click().await.is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("no option {label} for {css}");
 }
 
 /// The width the browser drew the first visit photo at its natural size; 0 until it loads.

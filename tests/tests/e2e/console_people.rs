@@ -10,7 +10,7 @@
 //! reviewer, or a county office reaching for its own rank, is refused a county-wide grant.
 //! Screenshots: console-people-users-*, -grant-*, -regions-*, -settings-*.
 
-use crate::browser::{Browser, click, count_when, element, sign_in, text_when, type_into};
+use crate::browser::{Browser, choose, click, count_when, element, sign_in, text_when, type_into};
 use crate::harness::*;
 use crate::on_both_backends;
 use fantoccini::{Client, Locator};
@@ -52,21 +52,6 @@ fn baseline_policy() -> Value {
         "main_income": "largest_stream", "village_incidence_limit_basis_points": 200,
         "village_spot_check_percent": 10, "compulsory_student_min_age": 5, "compulsory_student_max_age": 18
     })
-}
-
-/// Picks the option showing `label` in the Element Plus select whose input is `input_css`.
-async fn choose(client: &Client, input_css: &str, label: &str) {
-    click(client, &format!(".el-select:has({input_css}) .el-select__wrapper")).await;
-    for _ in 0..100 {
-        for item in client.find_all(Locator::Css(".el-select-dropdown__item")).await.unwrap_or_default() {
-            if item.is_displayed().await.unwrap_or(false) && item.text().await.unwrap_or_default().trim() == label {
-                item.click().await.expect("click the option");
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no option {label} in {input_css}");
 }
 
 /// The labels a select offers, once it is open.

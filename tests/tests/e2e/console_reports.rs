@@ -5,10 +5,9 @@
 //! household), previews 附件1 and downloads it as an XLSX that opens. Screenshots go to
 //! target/test-artifacts/console-comparison-*.png and console-reports-*.png.
 
-use crate::browser::{Browser, click, count_when, element, sign_in, text_when, type_into};
+use crate::browser::{Browser, choose, click, count_when, element, sign_in, text_when, type_into};
 use crate::harness::*;
 use crate::on_both_backends;
-use fantoccini::Locator;
 use jingzhun_mobile_api::validate::mask_id_number;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -126,23 +125,6 @@ async fn leads_page_masked_and_reports_preview_their_file(backend: Backend) {
     assert_eq!(status, 403, "an officer gets no reports");
     let (status, _) = county.get("/api/v1/reports/no_such_report/preview").await;
     assert_eq!(status, 404);
-}
-
-/// Chooses `option` in the Element Plus select `select` (its options open in a popper).
-async fn choose(client: &fantoccini::Client, select: &str, option: &str) {
-    click(client, &format!(".el-select:has({select}) .el-select__wrapper")).await;
-    let xpath = format!(
-        "//li[contains(@class,'el-select-dropdown__item')][not(ancestor::*[contains(@style,'display: none')])][contains(., '{option}')]"
-    );
-    for _ in 0..100 {
-        if let Ok(item) = client.find(Locator::XPath(&xpath)).await
-            && item.click().await.is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no option {option} in {select}");
 }
 
 async fn the_county_compares_a_list_and_reports(backend: Backend) {

@@ -4,7 +4,7 @@
 //! while one conflict opened whole is an audited view; and in the browser, the same jobs
 //! as the township and the county do them in 系统管理.
 
-use crate::browser::{Browser, click, count_when, sign_in, text_when};
+use crate::browser::{Browser, choose, click, count_when, sign_in, text_when};
 use crate::harness::*;
 use crate::on_both_backends;
 use fantoccini::Locator;
@@ -212,24 +212,6 @@ async fn conflict_lists_mask_id_numbers_and_one_conflict_opened_whole_is_a_view(
         village.ok_post(&format!("/api/v1/conflicts/{conflict}/resolve"), json!({"resolution": "server"})).await;
     assert!(!resolved.to_string().contains(server_id.as_str()), "{resolved}");
     assert_eq!(app.count(&views).await, 1);
-}
-
-/// Picks the option labelled `label` in the Element Plus select whose input is `css`
-/// (its wrapper takes the click, not the input).
-async fn choose(client: &fantoccini::Client, css: &str, label: &str) {
-    click(client, &format!(".el-select:has({css}) .el-select__wrapper")).await;
-    let xpath = format!(
-        "//li[contains(@class,'el-select-dropdown__item')][not(ancestor::*[contains(@style,'display: none')])][contains(., '{label}')]"
-    );
-    for _ in 0..100 {
-        if let Ok(option) = client.find(Locator::XPath(&xpath)).await
-            && option.click().await.is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("no option {label} for {css}");
 }
 
 /// An officer leaves: the township opens 帮扶分配 on their households, moves them all to
