@@ -11,8 +11,8 @@ export const AREAS: Area[] = [
   { key: 'households', path: '/households', roles: 'all' },
   { key: 'cases', path: '/cases', roles: ['officer', 'village', 'township', 'county', 'supervisor', 'admin'] },
   { key: 'notices', path: '/notices', roles: ['village', 'township', 'verifier', 'county', 'supervisor', 'admin'] },
-  { key: 'comparison', path: '/comparison', roles: ['county', 'admin'] },
-  { key: 'reports', path: '/reports', roles: ['township', 'county', 'supervisor', 'admin'] },
+  { key: 'comparison', path: '/comparison', roles: ['village', 'township', 'county', 'admin'] },
+  { key: 'reports', path: '/reports', roles: ['village', 'township', 'county', 'supervisor', 'admin'] },
   { key: 'supervision', path: '/supervision', roles: ['township', 'county', 'supervisor', 'admin'] },
   { key: 'system', path: '/system', roles: ['county', 'admin'] },
 ]
