@@ -177,13 +177,7 @@ async fn notice_path(browser: &Browser) -> String {
 
 /// From 公示公告, drafts the notice waiting for the signed-in user, looks at the preview
 /// (which lists `head`), publishes it and answers the notice as published: (id, token).
-async fn draft_and_publish(
-    browser: &Browser,
-    app: &TestApp,
-    who: &Admin,
-    head: &str,
-    shot: Option<&str>,
-) -> (String, String) {
+async fn draft_and_publish(browser: &Browser, who: &Admin, head: &str, shot: Option<&str>) -> (String, String) {
     let client = &browser.client;
     click(client, "#main-menu [data-area='notices']").await;
     assert_eq!(browser.wait_for_path("/notices").await, "/notices");
@@ -210,7 +204,6 @@ async fn draft_and_publish(
     assert_eq!(count_when(client, &format!("#notice-qr img[src='/n/{token}/qr.svg']"), 1).await, 1, "the QR code");
     let print = element(client, "#notice-print").await.attr("href").await.expect("href").expect("a link");
     assert_eq!(print, format!("/n/{token}/print"));
-    let _ = app;
     (id, token)
 }
 
@@ -262,7 +255,7 @@ async fn an_identification_runs_through_the_console_to_registered(backend: Backe
     sign_case(&browser, &app, &case, "民主评议", "村民代表评议通过").await;
     assert_eq!(step(village.ok_get(&format!("/api/v1/cases/{case}")).await), "village_notice");
     let (notice, token) =
-        draft_and_publish(&browser, &app, &village, &head, Some(&format!("console-notices-draft-{backend:?}"))).await;
+        draft_and_publish(&browser, &village, &head, Some(&format!("console-notices-draft-{backend:?}"))).await;
     let page = text_when(client, "#notice-preview", |t| t.contains("扫码查看公示")).await;
     assert!(!page.contains(&head_id), "no whole ID number on the notice page");
     browser.screenshot(&format!("console-notices-published-{backend:?}")).await;
@@ -332,12 +325,12 @@ async fn an_identification_runs_through_the_console_to_registered(backend: Backe
     // The township signs and publishes its notice; the county signs and announces.
     switch_user(&browser, &app, "township-1").await;
     sign_case(&browser, &app, &case, "乡镇审核", "审核通过").await;
-    let (township_notice, _) = draft_and_publish(&browser, &app, &township, &head, None).await;
+    let (township_notice, _) = draft_and_publish(&browser, &township, &head, None).await;
     run_out_and_close(&browser, &app, &township, "township-1", &township_notice).await;
     assert_eq!(step(township.ok_get(&format!("/api/v1/cases/{case}")).await), "county_review");
     switch_user(&browser, &app, "county").await;
     sign_case(&browser, &app, &case, "县级复审", "复审通过").await;
-    let (announcement, _) = draft_and_publish(&browser, &app, &county, &head, None).await;
+    let (announcement, _) = draft_and_publish(&browser, &county, &head, None).await;
     run_out_and_close(&browser, &app, &county, "county", &announcement).await;
     let done = county.ok_get(&format!("/api/v1/cases/{case}")).await;
     assert_eq!(done["status"], "completed", "{done}");
