@@ -930,7 +930,7 @@ impl FreshDatabase {
 
     pub(crate) async fn remove(&self) -> anyhow::Result<()> {
         if let Some(path) = &self.file {
-            for suffix in ["", "-wal", "-shm"] {
+            for suffix in ["", "-wal", "-shm", ".startup-lock"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
         }
@@ -1124,7 +1124,7 @@ pub async fn statement_cost() -> anyhow::Result<String> {
     let batched = records::load_many(&*txn, &fields::MEMBER, &ids).await?;
     let many = t0.elapsed();
     txn.commit().await?;
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", ".startup-lock"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
     let per = |d: Duration| d.as_secs_f64() * 1e6 / ids.len().max(1) as f64;
