@@ -29,42 +29,6 @@ const PHOTO: &[u8] = &[
 /// Ctrl+A then Backspace: empties an input the way a person does, so Vue sees the input.
 const SELECT_ALL_AND_DELETE: &str = "\u{E009}a\u{E000}\u{E003}";
 
-/// An office user's bearer session, for the writes the browser does not make.
-struct Office {
-    base: String,
-    token: String,
-    http: reqwest::Client,
-}
-
-impl Office {
-    async fn login(base: &str, username: &str) -> Office {
-        let http = reqwest::Client::new();
-        let body = json!({"username": username, "password": PASSWORD, "device_id": format!("web-{}", Uuid::new_v4())});
-        let res = http.post(format!("{base}/api/v1/auth/login")).json(&body).send().await.expect("login");
-        assert_eq!(res.status(), 200, "login {username}");
-        let value: Value = res.json().await.expect("login body");
-        Office { base: base.to_owned(), token: value["token"].as_str().expect("token").to_owned(), http }
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.expect("request");
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.send(reqwest::Method::GET, path, None).await
-    }
-
-    async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::PATCH, path, Some(body)).await
-    }
-}
-
 /// Empties the input at `css` and types `text` into it.
 async fn retype(client: &fantoccini::Client, css: &str, text: &str) {
     type_into(client, css, SELECT_ALL_AND_DELETE).await;
@@ -143,7 +107,7 @@ async fn the_household_page_is_worked_on(backend: Backend) {
     ]);
     let res = push(&officer, vec![income]).await;
     assert_eq!(res.results[0].status, jingzhun_mobile_api::wire::ChangeSetStatus::Applied, "{:?}", res.results[0]);
-    let county = Office::login(&app.base, "county").await;
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
     let page = format!("{}/households/{household}", app.base);
 
     let browser = Browser::start_desktop().await;
@@ -244,7 +208,7 @@ async fn the_household_page_is_worked_on(backend: Backend) {
     element(client, "#read-only-tag").await;
     assert_eq!(count_when(client, "#edit-record", 0).await, 0, "no edit button for a supervisor");
     assert_eq!(count_when(client, "#member-increase", 0).await, 0, "no 增人 for a supervisor");
-    let supervisor = Office::login(&app.base, "supervisor").await;
+    let supervisor = Admin::login(&app.base, "supervisor", PASSWORD).await;
     let (status, body) = supervisor.patch(&format!("/api/v1/households/{household}"), json!({"address": "x"})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("out_of_scope")), "{body}");
 
@@ -261,7 +225,7 @@ async fn the_household_page_is_worked_on(backend: Backend) {
     click(client, "#member-change-submit").await;
     let path = browser.wait_for_path("/cases/").await;
     let case_id = path.trim_start_matches("/cases/").to_owned();
-    let village = Office::login(&app.base, "village-1").await;
+    let village = Admin::login(&app.base, "village-1", PASSWORD).await;
     let (status, case) = village.get(&format!("/api/v1/cases/{case_id}")).await;
     assert_eq!(status, 200, "{case}");
     assert_eq!(
@@ -285,7 +249,7 @@ async fn household_rights_agree_with_the_writes(backend: Backend) {
     let rights = |who: &'static str, household: Uuid| {
         let base = app.base.clone();
         async move {
-            let office = Office::login(&base, who).await;
+            let office = Admin::login(&base, who, PASSWORD).await;
             office.get(&format!("/api/v1/households/{household}/rights")).await
         }
     };
@@ -301,13 +265,13 @@ async fn household_rights_agree_with_the_writes(backend: Backend) {
         let locked: Vec<&str> =
             body["not_editable_here"].as_array().expect("list").iter().filter_map(Value::as_str).collect();
         assert!(locked.contains(&"member.id_number") && locked.contains(&"member.relation"), "{body}");
-        let office = Office::login(&app.base, who).await;
+        let office = Admin::login(&app.base, who, PASSWORD).await;
         let (status, body) =
             office.patch(&format!("/api/v1/households/{east}"), json!({"address": format!("{who}改")})).await;
         assert_eq!(status, 200, "{who} edits what rights says it edits: {body}");
     }
     // The locked fields are refused by the write too.
-    let county = Office::login(&app.base, "county").await;
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
     let (status, body) =
         county.patch(&format!("/api/v1/members/{}", east_members[0]), json!({"relation": "son"})).await;
     assert_eq!((status, body["error"]["fields"][0]["code"].as_str()), (422, Some("not_editable_here")), "{body}");
@@ -326,7 +290,7 @@ async fn household_rights_agree_with_the_writes(backend: Backend) {
         (403, Some("out_of_scope")),
         "another village's household: {body}"
     );
-    let village = Office::login(&app.base, "village-1").await;
+    let village = Admin::login(&app.base, "village-1", PASSWORD).await;
     let (status, _) = village.patch(&format!("/api/v1/households/{west}"), json!({"address": "越权"})).await;
     assert_eq!(status, 403, "and the write is refused alike");
 
@@ -349,7 +313,7 @@ async fn household_rights_agree_with_the_writes(backend: Backend) {
     }
     let (_, body) = rights("village-1", east).await;
     assert_eq!((body["edit"].as_bool(), body["frozen"].as_bool()), (Some(true), Some(true)), "{body}");
-    let village = Office::login(&app.base, "village-1").await;
+    let village = Admin::login(&app.base, "village-1", PASSWORD).await;
     let (status, body) = village.patch(&format!("/api/v1/households/{east}"), json!({"address": "冻结后"})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("case_frozen")), "{body}");
     let (_, body) = rights("county", east).await;

@@ -20,50 +20,6 @@ on_both_backends!(
     confirmed_post_and_death_leads_set_the_members_facts,
 );
 
-/// PATCH and DELETE, which the harness's `Admin` does not send.
-struct Office {
-    base: String,
-    token: String,
-    http: reqwest::Client,
-}
-
-impl Office {
-    async fn login(base: &str, username: &str) -> Office {
-        let http = reqwest::Client::new();
-        let body = json!({"username": username, "password": PASSWORD, "device_id": format!("web-{}", Uuid::new_v4())});
-        let res = http.post(format!("{base}/api/v1/auth/login")).json(&body).send().await.expect("login");
-        assert_eq!(res.status(), 200, "login {username}");
-        let value: Value = res.json().await.expect("login body");
-        Office { base: base.to_owned(), token: value["token"].as_str().expect("token").to_owned(), http }
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.expect("request");
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::PATCH, path, Some(body)).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn put(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::PUT, path, Some(body)).await
-    }
-
-    async fn delete(&self, path: &str) -> (u16, Value) {
-        self.send(reqwest::Method::DELETE, path, None).await
-    }
-}
-
 async fn assessment(county: &Admin, household: Uuid) -> Value {
     county.ok_get(&format!("/api/v1/households/{household}/assessment")).await
 }
@@ -107,7 +63,7 @@ async fn the_village_team_records_the_facts_the_rules_read(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed(&app).await;
     let county = Admin::login(&app.base, "county", PASSWORD).await;
-    let village = Office::login(&app.base, "village-1").await;
+    let village = Admin::login(&app.base, "village-1", PASSWORD).await;
     let (household, members) = registered_household(&app).await;
     let phone = app.phone("officer-a", "phone-a").await;
     let (_, cursor) = pull_until(&phone, None, |_| true).await;
@@ -219,10 +175,10 @@ async fn the_office_writes_within_its_grant_and_the_catalogue(backend: Backend) 
 
     // A township of another township, and the household's own officer (who uses sync).
     for who in ["township-2", "officer-a", "supervisor"] {
-        let (status, body) = Office::login(&app.base, who).await.patch(&path, fact.clone()).await;
+        let (status, body) = Admin::login(&app.base, who, PASSWORD).await.patch(&path, fact.clone()).await;
         assert_eq!((status, error(&body).0), (403, Some("out_of_scope")), "{who}: {body}");
     }
-    let (status, body) = Office::login(&app.base, "township-2")
+    let (status, body) = Admin::login(&app.base, "township-2", PASSWORD)
         .await
         .post(
             &format!("{path}/vehicles"),
@@ -234,7 +190,7 @@ async fn the_office_writes_within_its_grant_and_the_catalogue(backend: Backend) 
     assert_eq!(app.count("SELECT COUNT(*) FROM household_vehicle").await, 0);
 
     // The catalogue's validators, each refusal naming its field; nothing is written.
-    let village = Office::login(&app.base, "village-1").await;
+    let village = Admin::login(&app.base, "village-1", PASSWORD).await;
     let version = app.admin.household(household).await["household"]["version"].clone();
     for (body, code, field) in [
         (json!({"nominal_hukou": "yes"}), "invalid_type", "nominal_hukou"),
@@ -271,7 +227,7 @@ async fn the_office_writes_within_its_grant_and_the_catalogue(backend: Backend) 
     let (status, _) = village.patch(&format!("/api/v1/members/{}", Uuid::new_v4()), json!({"deceased": true})).await;
     assert_eq!(status, 404);
     // The county writes anywhere in its county.
-    let (status, stored) = Office::login(&app.base, "county").await.patch(&path, fact).await;
+    let (status, stored) = Admin::login(&app.base, "county", PASSWORD).await.patch(&path, fact).await;
     assert_eq!((status, &stored["nominal_hukou"]), (200, &json!(true)), "{stored}");
 }
 
@@ -289,8 +245,8 @@ async fn the_freeze_holds_the_office_but_not_the_village_at_its_assessment(backe
     for (step, who) in [("application", &officer), ("home_verification", &officer), ("comparison", &township_admin)] {
         assert_eq!(sign(who, &case, step).await.0, 200, "{step}");
     }
-    let village = Office::login(&app.base, "village-1").await;
-    let township = Office::login(&app.base, "township-1").await;
+    let village = Admin::login(&app.base, "village-1", PASSWORD).await;
+    let township = Admin::login(&app.base, "township-1", PASSWORD).await;
     let path = format!("/api/v1/households/{household}");
     // The township signed the comparison; at its own 民主评议 the village team corrects.
     let (status, body) = village.patch(&path, json!({"able_but_idle": true})).await;

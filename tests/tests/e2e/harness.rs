@@ -194,15 +194,24 @@ impl Admin {
         let http = reqwest::Client::new();
         let body = json!({"username": username, "password": password, "device_id": format!("web-{}", Uuid::new_v4())});
         let res = http.post(format!("{base}/api/v1/auth/login")).json(&body).send().await.expect("login request");
-        assert_eq!(res.status(), 200, "admin login");
+        assert_eq!(res.status(), 200, "login {username}");
         let value: Value = res.json().await.expect("login body");
         Admin { base: base.to_owned(), token: value["token"].as_str().expect("token").to_owned(), http }
     }
 
-    pub async fn get(&self, path: &str) -> (u16, Value) {
-        let res = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("request");
+    /// Any call with an optional JSON body: the status and the JSON answer (null if none).
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("request");
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, None).await
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
@@ -212,16 +221,7 @@ impl Admin {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let res = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
+        self.send(reqwest::Method::POST, path, Some(body)).await
     }
 
     pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> (u16, Value) {
@@ -238,23 +238,15 @@ impl Admin {
     }
 
     pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
-        let res = self
-            .http
-            .put(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
     }
 
     pub async fn delete(&self, path: &str) -> (u16, Value) {
-        let res =
-            self.http.delete(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("request");
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
+        self.send(reqwest::Method::DELETE, path, None).await
     }
 
     pub async fn ok_post(&self, path: &str, body: Value) -> Value {
