@@ -2,6 +2,10 @@
 // router, and the one reaction to an ended session.
 import { createApp } from 'vue'
 import 'element-plus/theme-chalk/base.css'
+// ElMessage and ElMessageBox are called from code, where the build's per-component style
+// import does not see them: their styles are loaded once here for every screen.
+import 'element-plus/es/components/message/style/css'
+import 'element-plus/es/components/message-box/style/css'
 import App from './App.vue'
 import { router } from './router'
 import { i18n } from './i18n'
