@@ -450,7 +450,7 @@ pub struct ResolveBody {
 }
 
 /// Resolves a conflict: keep the server value or apply the phone's.
-#[utoipa::path(post, path = "/api/v1/conflicts/{id}/resolve", tag = "admin", params(("id" = String, Path)), request_body = ResolveBody, responses((status = 200, description = "the resolved conflict"), (status = 403), (status = 409)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/conflicts/{id}/resolve", tag = "admin", operation_id = "resolve_conflict_office", params(("id" = String, Path)), request_body = ResolveBody, responses((status = 200, description = "the resolved conflict"), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn resolve_conflict(
     State(state): State<AppState>,
     caller: Caller,

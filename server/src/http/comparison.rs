@@ -104,7 +104,7 @@ pub struct DecideBody {
 /// (answered, 200): a vehicle, urban property or business as a possession of the
 /// household, a post or a death on the member, so the removal findings and review flags
 /// read it. A dismissal changes nothing about the household (204).
-#[utoipa::path(post, path = "/api/v1/comparisons/leads/{id}/decide", tag = "comparison", params(("id" = Uuid, Path)), request_body = DecideBody,
+#[utoipa::path(post, path = "/api/v1/comparisons/leads/{id}/decide", tag = "comparison", operation_id = "decide_lead", params(("id" = Uuid, Path)), request_body = DecideBody,
     responses((status = 200, description = "what was recorded: `entity` (vehicle, urban_property, business, member) and `record`"), (status = 204), (status = 400, description = "note_required"), (status = 403), (status = 409),
         (status = 422, description = "a field of the record missing or refused, named")), security(("bearer" = [])))]
 pub async fn decide(

@@ -32,7 +32,7 @@ pub async fn ledger(
 
 /// Records the list the village group (村两委、驻村干部、驻村第一书记、帮扶队员) decided:
 /// who took part, the day, each household put on or left off. The village team only.
-#[utoipa::path(post, path = "/api/v1/edge-households/decisions", tag = "rules", request_body = NewDecision,
+#[utoipa::path(post, path = "/api/v1/edge-households/decisions", tag = "rules", operation_id = "decide_edge_household", request_body = NewDecision,
     responses((status = 200, body = DecisionView), (status = 400, description = "edge_list_participants, invalid_date, household_not_found"), (status = 403)),
     security(("bearer" = [])))]
 pub async fn decide(

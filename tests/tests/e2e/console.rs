@@ -355,6 +355,18 @@ async fn every_schema_reference_in_the_api_document_resolves(backend: Backend) {
     dangling.sort_unstable();
     dangling.dedup();
     assert!(dangling.is_empty(), "schemas referenced but not in components: {dangling:?}");
+    // openapi-typescript keys operations by id: two routes sharing one get one type.
+    let mut ids = std::collections::BTreeMap::<&str, Vec<String>>::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            if let Some(id) = operation["operationId"].as_str() {
+                ids.entry(id).or_default().push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(ids.len() > 100, "the operations are read: {}", ids.len());
+    let shared: Vec<_> = ids.iter().filter(|(_, routes)| routes.len() > 1).collect();
+    assert!(shared.is_empty(), "operation ids used by more than one route: {shared:?}");
 }
 
 on_both_backends!(
