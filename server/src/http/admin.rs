@@ -483,6 +483,23 @@ pub async fn rejected_changesets(
     Ok(Json(receipts::rejected(&state.db, &caller, params.after.as_deref(), limit).await?))
 }
 
+/// One rejected change set with its whole ID and phone numbers (the list masks them),
+/// for a caller who reads every household it touches: audited as a `view` in each
+/// household's trail.
+#[utoipa::path(get, path = "/api/v1/changesets/rejected/{device_id}/{changeset_id}", tag = "admin",
+    params(("device_id" = String, Path), ("changeset_id" = String, Path)),
+    responses((status = 200, description = "the rejected change set, whole; audited as a view"),
+        (status = 403, body = jingzhun_mobile_api::errors::ErrorBody, description = "forbidden or out_of_scope"),
+        (status = 404, body = jingzhun_mobile_api::errors::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn rejected_changeset(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((device_id, changeset_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(receipts::rejected_whole(&state.db, &caller, &device_id, &changeset_id).await?))
+}
+
 // ---- households ----------------------------------------------------------------
 
 /// A household with everything that hangs off it, as the server holds it now, with
@@ -559,6 +576,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_conflicts))
         .routes(routes!(resolve_conflict))
         .routes(routes!(rejected_changesets))
+        .routes(routes!(rejected_changeset))
         .routes(routes!(list_households))
         .routes(routes!(get_household))
         .routes(routes!(household_audit))

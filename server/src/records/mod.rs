@@ -9,6 +9,7 @@
 //! rather than by a phone (`server_edit`) and the names of pulled side records (`side`).
 
 pub mod changelog;
+pub mod masking;
 pub mod scope;
 pub mod server_edit;
 pub mod side;

@@ -239,15 +239,9 @@ pub fn to_json(c: &sync_conflict::Model) -> Json {
 /// without anyone remembering to). The whole values are on [`whole`], audited.
 pub fn listed(c: &sync_conflict::Model) -> Json {
     let mut out = to_json(c);
-    let kind = fields::entity(&c.entity).and_then(|e| e.field(&c.field)).map(|f| f.kind);
-    let mask: fn(&str) -> String = match kind {
-        Some(fields::FieldKind::IdNumber) => validate::mask_id_number,
-        Some(fields::FieldKind::Phone) => validate::mask_phone,
-        _ => return out,
-    };
     for key in ["base_value", "server_value", "client_value"] {
-        if let Some(Json::String(text)) = out.get_mut(key) {
-            *text = mask(text);
+        if let Some(value) = out.get_mut(key) {
+            records::masking::listed(&c.entity, &c.field, value);
         }
     }
     out

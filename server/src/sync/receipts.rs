@@ -6,13 +6,18 @@
 //! shape; a rejected one is kept whole but for secrets (bank accounts masked), with the
 //! households it touches, which decide who may see it (L1 of the 2026-12 review).
 //! Receipts are written by a push only: nothing here applies a change.
+//!
+//! The office's list of rejected change sets masks ID and phone values by the field's
+//! kind ([`rejected`]); one change set with its whole values ([`rejected_whole`]) is a
+//! view of personal data, audited in each household's trail before it is handed out.
 
 use super::entity_rules::{self, IdLookup};
+use crate::audit::{self, Actor};
 use crate::auth::{Caller, Role};
 use crate::db::entities::changeset_receipt;
 use crate::db::{Db, is_unique_violation, sql};
 use crate::error::Refusal;
-use crate::records::scope;
+use crate::records::{masking, scope};
 use chrono::{DateTime, Utc};
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::fields;
@@ -188,13 +193,12 @@ struct TouchedRow {
     region_code: String,
 }
 
-/// Rejected change sets kept for review, newest first, a page of at most `limit` after
-/// the change set `after`. Managers and supervisors only. A change set is listed for
+/// Which rejected change sets the caller may see, as a condition on `r`
+/// (changeset_receipt): managers and supervisors only; a change set is visible to
 /// whoever reads one of the households it touches (the submitter's other roles do not
-/// widen it); one that names no existing household, for those who read one of the
-/// submitter's regions. Its values are shown only to who reads every household it
-/// touches.
-pub async fn rejected(db: &Db, caller: &Caller, after: Option<&str>, limit: u64) -> Result<Vec<Value>, Refusal> {
+/// widen it); one that names no existing household, to those who read one of the
+/// submitter's regions.
+fn visible(caller: &Caller) -> Result<(String, Vec<sea_orm::Value>), Refusal> {
     if !caller.grants.iter().any(|g| g.role.manages() || g.role == Role::Supervisor) {
         return Err(Refusal::forbidden());
     }
@@ -206,13 +210,22 @@ pub async fn rejected(db: &Db, caller: &Caller, after: Option<&str>, limit: u64)
         format!("({})", vec!["g.region_code LIKE ?"; prefixes.len()].join(" OR "))
     };
     values.extend(prefixes.iter().map(|p| sea_orm::Value::from(format!("{p}%"))));
-    let mut text = format!(
+    let text = format!(
         "SELECT r.device_id, r.changeset_id, r.user_id, r.received_at, r.request, r.response FROM changeset_receipt r \
          WHERE r.status = 'rejected' AND (\
            EXISTS (SELECT 1 FROM changeset_household ch WHERE ch.device_id = r.device_id AND ch.changeset_id = r.changeset_id AND {households}) \
            OR (NOT EXISTS (SELECT 1 FROM changeset_household ch WHERE ch.device_id = r.device_id AND ch.changeset_id = r.changeset_id) \
                AND EXISTS (SELECT 1 FROM role_grant g WHERE g.user_id = r.user_id AND {submitter})))"
     );
+    Ok((text, values))
+}
+
+/// Rejected change sets kept for review, newest first, a page of at most `limit` after
+/// the change set `after`, as [`visible`] lets the caller see them. Values are shown
+/// only to who reads every household a change set touches, and then with ID and phone
+/// numbers masked, as every list shows them; [`rejected_whole`] gives one whole.
+pub async fn rejected(db: &Db, caller: &Caller, after: Option<&str>, limit: u64) -> Result<Vec<Value>, Refusal> {
+    let (mut text, mut values) = visible(caller)?;
     if let Some(after) = after.filter(|a| !a.is_empty()) {
         let last = changeset_receipt::Entity::find()
             .filter(changeset_receipt::Column::ChangesetId.eq(after))
@@ -230,27 +243,98 @@ pub async fn rejected(db: &Db, caller: &Caller, after: Option<&str>, limit: u64)
     for row in rows {
         // A change set touching households in two villages is listed for readers of
         // either; its values are shown only to who reads every one of them.
-        let withheld = !reads_every_household(db, caller, &row.device_id, &row.changeset_id).await?;
-        let request = match serde_json::from_str::<ChangeSet>(&row.request) {
-            Ok(stored) if withheld => serde_json::to_value(shape_only(&stored)).unwrap_or(Value::Null),
-            _ if withheld => Value::Null,
-            _ => serde_json::from_str::<Value>(&row.request).unwrap_or(Value::Null),
-        };
-        out.push(json!({
-            "device_id": row.device_id,
-            "changeset_id": row.changeset_id,
-            "user_id": row.user_id,
-            "received_at": row.received_at.to_rfc3339(),
-            "request": request,
-            "values_withheld": withheld,
-            "response": serde_json::from_str::<Value>(&row.response).unwrap_or(Value::Null),
-        }));
+        let touched = touched(db, &row.device_id, &row.changeset_id).await?;
+        let withheld = !reads_every_household(db, caller, &touched).await?;
+        let mut shown = to_json(&row, withheld);
+        mask_values(&mut shown);
+        out.push(shown);
     }
     Ok(out)
 }
 
-async fn reads_every_household(db: &Db, caller: &Caller, device_id: &str, changeset_id: &str) -> Result<bool, DbErr> {
-    let pairs: Vec<(String, String)> = TouchedRow::find_by_statement(sql(
+/// One rejected change set with its whole values, for a caller who may see it and
+/// reads every household it touches: a view of personal data like the household page,
+/// so a `view` entry per household (or one without, for a change set naming none) is
+/// committed before the values are handed out; a refused caller leaves none.
+pub async fn rejected_whole(db: &Db, caller: &Caller, device_id: &str, changeset_id: &str) -> Result<Value, Refusal> {
+    let (mut text, mut values) = visible(caller)?;
+    text.push_str(" AND r.device_id = ? AND r.changeset_id = ?");
+    values.extend([device_id.into(), changeset_id.into()]);
+    let row = RejectedRow::find_by_statement(sql(db.backend(), &text, values)).one(&db.conn).await?;
+    let Some(row) = row else {
+        // Not kept, or kept but out of sight: the same answer, so an id outside the
+        // caller's scope does not tell it exists.
+        return Err(Refusal::not_found());
+    };
+    let touched = touched(db, &row.device_id, &row.changeset_id).await?;
+    if !reads_every_household(db, caller, &touched).await? {
+        return Err(Refusal::out_of_scope());
+    }
+    let actor = Actor::of(caller);
+    let entries: Vec<_> = if touched.is_empty() {
+        vec![actor.audit("view", "changeset", &row.changeset_id)]
+    } else {
+        touched
+            .iter()
+            .map(|(household, _)| actor.audit_household("view", "changeset", &row.changeset_id, household))
+            .collect()
+    };
+    let txn = db.begin_write().await?;
+    audit::record(&*txn, &entries).await?;
+    txn.commit().await?;
+    Ok(to_json(&row, false))
+}
+
+/// A kept change set as the office reads it; `withheld` leaves its values out.
+fn to_json(row: &RejectedRow, withheld: bool) -> Value {
+    let request = match serde_json::from_str::<ChangeSet>(&row.request) {
+        Ok(stored) if withheld => serde_json::to_value(shape_only(&stored)).unwrap_or(Value::Null),
+        _ if withheld => Value::Null,
+        _ => serde_json::from_str::<Value>(&row.request).unwrap_or(Value::Null),
+    };
+    json!({
+        "device_id": row.device_id,
+        "changeset_id": row.changeset_id,
+        "user_id": row.user_id,
+        "received_at": row.received_at.to_rfc3339(),
+        "request": request,
+        "values_withheld": withheld,
+        "response": serde_json::from_str::<Value>(&row.response).unwrap_or(Value::Null),
+    })
+}
+
+/// Masks, by the field's kind, the values a listed change set carries: the request's
+/// fields and the values of any conflict its answer names.
+fn mask_values(shown: &mut Value) {
+    for (part, values) in [("request", "fields"), ("response", "conflicts")] {
+        let Some(changes) = shown[part]["changes"].as_array_mut() else { continue };
+        for change in changes {
+            let entity = change["entity"].as_str().unwrap_or_default().to_owned();
+            match change.get_mut(values) {
+                Some(Value::Object(fields)) => {
+                    for (name, value) in fields.iter_mut() {
+                        masking::listed(&entity, name, value);
+                    }
+                }
+                Some(Value::Array(conflicts)) => {
+                    for conflict in conflicts {
+                        let field = conflict["field"].as_str().unwrap_or_default().to_owned();
+                        for key in ["base_value", "server_value", "client_value"] {
+                            if let Some(value) = conflict.get_mut(key) {
+                                masking::listed(&entity, &field, value);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The households a kept change set touches, with their villages.
+async fn touched(db: &Db, device_id: &str, changeset_id: &str) -> Result<Vec<(String, String)>, DbErr> {
+    Ok(TouchedRow::find_by_statement(sql(
         db.backend(),
         "SELECT household_id, region_code FROM changeset_household WHERE device_id = ? AND changeset_id = ?",
         vec![device_id.into(), changeset_id.into()],
@@ -259,7 +343,10 @@ async fn reads_every_household(db: &Db, caller: &Caller, device_id: &str, change
     .await?
     .into_iter()
     .map(|r| (r.household_id, r.region_code))
-    .collect();
-    let access = scope::households_access(&db.conn, caller, &pairs).await?;
+    .collect())
+}
+
+async fn reads_every_household(db: &Db, caller: &Caller, pairs: &[(String, String)]) -> Result<bool, DbErr> {
+    let access = scope::households_access(&db.conn, caller, pairs).await?;
     Ok(pairs.iter().all(|(id, _)| access.get(id).is_some_and(|a| a.may_read())))
 }

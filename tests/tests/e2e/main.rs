@@ -38,6 +38,7 @@ mod plans;
 mod procedures;
 mod record_views;
 mod recorded_facts;
+mod rejected_masked;
 mod removals;
 mod reports;
 mod rules;
