@@ -28,10 +28,10 @@ pub fn for_field(entity: &str, field: &str) -> Option<fn(&str) -> String> {
 /// `value` as a list shows `entity.field`: a non-empty text masked when the field's kind
 /// asks for it, anything else unchanged.
 pub fn listed(entity: &str, field: &str, value: &mut serde_json::Value) {
-    if let (Some(mask), serde_json::Value::String(text)) = (for_field(entity, field), value) {
-        if !text.is_empty() {
-            *text = mask(text);
-        }
+    if let (Some(mask), serde_json::Value::String(text)) = (for_field(entity, field), value)
+        && !text.is_empty()
+    {
+        *text = mask(text);
     }
 }
 
