@@ -16,9 +16,11 @@ use serde_json::{Value, json};
 
 const VILLAGE_1: &str = "320703001001";
 
-/// The visible form controls and buttons that have no accessible name (WAI-ARIA's
-/// simple cases: aria-labelledby, aria-label, a label for the id or around the control,
-/// a title; for a button its text), each as a short description.
+/// The visible form controls, buttons, links, tabs and images that have no accessible
+/// name (WAI-ARIA's simple cases: aria-labelledby, aria-label, a label for the id or
+/// around the control, named by its text or its own aria-label as Element Plus's row
+/// checkboxes are, a title; for a button, link or tab its text; for an image an alt,
+/// empty when it only decorates), each as a short description.
 const UNNAMED: &str = r#"
 const visible = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
 const text = (e) => (e.textContent || '').trim();
@@ -27,12 +29,14 @@ const named = (e) => {
   if (by && by.split(/\s+/).some((id) => { const l = document.getElementById(id); return l && text(l); })) return true;
   if ((e.getAttribute('aria-label') || '').trim()) return true;
   if (e.id && [...document.querySelectorAll('label')].some((l) => l.htmlFor === e.id && text(l))) return true;
-  if (e.closest('label') && text(e.closest('label'))) return true;
+  const around = e.closest('label');
+  if (around && (text(around) || (around.getAttribute('aria-label') || '').trim())) return true;
   if ((e.getAttribute('title') || '').trim()) return true;
-  if (e.tagName === 'BUTTON' || e.getAttribute('role') === 'button') return !!text(e);
+  if (e.tagName === 'IMG') return (e.getAttribute('alt') ?? null) !== null;
+  if (['BUTTON', 'A'].includes(e.tagName) || ['button', 'link', 'tab', 'menuitem'].includes(e.getAttribute('role'))) return !!text(e);
   return false;
 };
-return [...document.querySelectorAll('input, select, textarea, button, [role=button], [role=combobox]')]
+return [...document.querySelectorAll('input, select, textarea, button, a[href], img, [role=button], [role=combobox], [role=link], [role=tab], [role=menuitem], [role=switch], [role=checkbox], [role=radio]')]
   .filter((e) => e.type !== 'hidden' && visible(e) && !named(e))
   .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''} in ${(e.closest('[id]') || document.body).id || 'body'}: ${e.outerHTML.slice(0, 160)}`);
 "#;
@@ -41,6 +45,16 @@ return [...document.querySelectorAll('input, select, textarea, button, [role=but
 const OVERFLOW: &str = r#"
 const d = document.documentElement;
 return { scroll: Math.max(d.scrollWidth, document.body.scrollWidth), client: d.clientWidth };
+"#;
+
+/// The open dialogs (and drawers) that do not fit inside the window's width.
+const WIDE_DIALOGS: &str = r#"
+const width = document.documentElement.clientWidth;
+return [...document.querySelectorAll('.el-dialog, .el-drawer, .el-message-box')]
+  .filter((e) => e.getClientRects().length > 0)
+  .map((e) => [e, e.getBoundingClientRect()])
+  .filter(([, r]) => r.left < -1 || r.right > width + 1)
+  .map(([e, r]) => `${(e.textContent || '').trim().slice(0, 30)}: ${Math.round(r.left)}..${Math.round(r.right)} px`);
 "#;
 
 async fn unnamed(client: &Client) -> Vec<String> {
@@ -217,4 +231,184 @@ async fn window_chrome(client: &Client) -> u32 {
     sizes.as_u64().unwrap_or(0) as u32
 }
 
-on_both_backends!(a_clerk_uses_the_console_with_the_keyboard_zoomed_and_on_a_phone);
+async fn open(client: &Client, base: &str, path: &str) {
+    client.goto(&format!("{base}{path}")).await.expect("open a page");
+}
+
+/// What one look at a screen found wrong: unnamed controls and sideways scroll.
+async fn problems_on(client: &Client, screen: &str) -> Vec<String> {
+    let mut found: Vec<String> = unnamed(client).await.into_iter().map(|m| format!("{screen}: unnamed {m}")).collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let size: Value = client.execute(OVERFLOW, vec![]).await.expect("measure");
+    let (scroll, width) = (size["scroll"].as_i64().unwrap_or(0), size["client"].as_i64().unwrap_or(0));
+    if scroll > width {
+        found.push(format!("{screen}: the page is {scroll} px wide in a {width}-px window"));
+    }
+    // A dialog scrolls in its own overlay, not the body: it must fit the window itself.
+    let wide: Value = client.execute(WIDE_DIALOGS, vec![]).await.expect("measure the dialogs");
+    for dialog in wide.as_array().into_iter().flatten() {
+        found.push(format!("{screen}: a dialog reaches past the window: {dialog}"));
+    }
+    found
+}
+
+/// The county clerk at 200% zoom visits every other area once (公示公告, 数据比对, 统计报表,
+/// 督查与提醒, 系统管理, the household page's tabs) and opens each area's main form; every
+/// problem is gathered so that one run names them all.
+async fn every_area_is_named_and_fits_at_200_percent(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let officer = app.phone("officer-a", "access-areas").await;
+    let mut households = Vec::new();
+    for _ in 0..3 {
+        households.push(create_household(&officer, VILLAGE_1, 1).await.0);
+    }
+    // A registered household whose head is on a department's list: one lead to decide.
+    app.execute_sql(&format!("UPDATE household SET registered_on = '2015-06-01' WHERE id = '{}'", households[0])).await;
+    let record = app.admin.household(households[0]).await;
+    let head = record["member"].as_array().expect("members").iter().find(|m| m["relation"] == "head").expect("head")
+        ["id_number"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let csv = format!("姓名,身份证号码,登记日期,价格\n户主,{head},2014-01-10,85000\n");
+    let form = reqwest::multipart::Form::new()
+        .text("source", "vehicles".to_owned())
+        .part("file", reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("车辆.csv"));
+    let (status, body) = county.post_multipart("/api/v1/comparisons", form).await;
+    assert_eq!(status, 200, "{body}");
+    // A village notice drafted for a case past the village's 民主评议.
+    let [officer_api, team, township, _] = users(&app).await;
+    let case = team.ok_post("/api/v1/cases", json!({"household_id": households[1], "kind": "identify"})).await;
+    let case = case["id"].as_str().expect("case id").to_owned();
+    for (step, who) in [
+        ("application", &officer_api),
+        ("home_verification", &team),
+        ("comparison", &township),
+        ("village_assessment", &team),
+    ] {
+        let (status, body) = pass_step(&app, who, &case, step).await;
+        assert_eq!(status, 200, "{step}: {body}");
+    }
+    let draft = team.ok_post("/api/v1/notices", json!({"step": "village_notice", "region_code": VILLAGE_1})).await;
+    let notice = draft["id"].as_str().expect("notice id").to_owned();
+    let officer_id = {
+        let users = app.admin.ok_get("/api/v1/users").await;
+        let user = users.as_array().expect("users").iter().find(|u| u["username"] == "officer-a").expect("officer");
+        user["id"].as_str().expect("id").to_owned()
+    };
+
+    let browser = Browser::start_desktop().await;
+    let client = &browser.client;
+    crate::browser::sign_in(&browser, &app.base, "county", PASSWORD).await;
+    assert_eq!(browser.wait_for_path("/home").await, "/home");
+    client.set_window_size(683, 384 + window_chrome(client).await).await.expect("zoom to 200%");
+    let mut problems = Vec::new();
+
+    // 公示公告: the list, a notice, the objections.
+    open(client, &app.base, "/notices").await;
+    text_when(client, "#notice-total", |t| !t.is_empty()).await;
+    problems.extend(problems_on(client, "公示公告").await);
+    browser.screenshot(&format!("console-access-notices-{backend:?}")).await;
+    open(client, &app.base, &format!("/notices/{notice}")).await;
+    element(client, "#notice-state").await;
+    problems.extend(problems_on(client, "公示").await);
+    browser.screenshot(&format!("console-access-notice-{backend:?}")).await;
+    open(client, &app.base, "/objections").await;
+    element(client, "#objection-total").await;
+    problems.extend(problems_on(client, "异议").await);
+
+    // 数据比对 and its decide dialog.
+    open(client, &app.base, "/comparison").await;
+    text_when(client, "#lead-table", |t| t.contains("东村")).await;
+    problems.extend(problems_on(client, "数据比对").await);
+    browser.screenshot(&format!("console-access-comparison-{backend:?}")).await;
+    click(client, "#lead-table .lead-decide").await;
+    element(client, "#lead-submit").await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    problems.extend(problems_on(client, "数据比对 核实").await);
+    browser.screenshot(&format!("console-access-comparison-decide-{backend:?}")).await;
+
+    // 统计报表.
+    open(client, &app.base, "/reports").await;
+    element(client, "#report-preview").await;
+    problems.extend(problems_on(client, "统计报表").await);
+    browser.screenshot(&format!("console-access-reports-{backend:?}")).await;
+
+    // 督查与提醒: the plans (and a new one), notifications, settings.
+    open(client, &app.base, "/supervision/campaigns").await;
+    element(client, "#campaign-new").await;
+    problems.extend(problems_on(client, "工作计划").await);
+    click(client, "#campaign-new").await;
+    element(client, "#campaign-create").await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    problems.extend(problems_on(client, "新建工作计划").await);
+    browser.screenshot(&format!("console-access-campaign-new-{backend:?}")).await;
+    for (path, ready) in [("/supervision/notifications", "#log-table"), ("/supervision/settings", "#template-table")] {
+        open(client, &app.base, path).await;
+        element(client, ready).await;
+        problems.extend(problems_on(client, path).await);
+    }
+    browser.screenshot(&format!("console-access-supervision-settings-{backend:?}")).await;
+
+    // 系统管理: users (新建用户, 授权), regions, settings, and the sync screens (批量转移).
+    open(client, &app.base, "/system/users").await;
+    text_when(client, "#user-table", |t| t.contains("officer-a")).await;
+    problems.extend(problems_on(client, "用户").await);
+    browser.screenshot(&format!("console-access-users-{backend:?}")).await;
+    click(client, "#user-new").await;
+    element(client, "#user-create-save").await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    problems.extend(problems_on(client, "新建用户").await);
+    open(client, &app.base, "/system/users").await;
+    text_when(client, "#user-table", |t| t.contains("officer-a")).await;
+    click(client, "#user-table .user-grants").await;
+    element(client, "#grant-close").await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    problems.extend(problems_on(client, "授权").await);
+    for (path, ready) in [
+        ("/system/regions".to_owned(), ".region-node"),
+        ("/system/settings".to_owned(), "#threshold-table"),
+        ("/system/devices".to_owned(), "#device-table"),
+        ("/system/conflicts".to_owned(), "#conflict-table"),
+        ("/system/rejected".to_owned(), "#rejected-table"),
+        (format!("/system/assignments?officer_id={officer_id}"), "#assignment-table"),
+    ] {
+        open(client, &app.base, &path).await;
+        element(client, ready).await;
+        problems.extend(problems_on(client, &path).await);
+    }
+    browser.screenshot(&format!("console-access-assignments-{backend:?}")).await;
+    click(client, "#assignment-reassign").await;
+    element(client, "#reassign-confirm").await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    problems.extend(problems_on(client, "批量转移").await);
+
+    // The household page: every tab, and the record's edit form.
+    open(client, &app.base, &format!("/households/{}", households[0])).await;
+    element(client, "#tab-members").await;
+    for tab in ["members", "living", "income", "help", "assessment", "visits", "audit"] {
+        if client.find(fantoccini::Locator::Css(&format!("#tab-{tab}"))).await.is_ok() {
+            // At 683 px the tab bar scrolls (arrows at its ends); a script click reaches a tab out of sight.
+            client
+                .execute("document.querySelector(arguments[0]).click()", vec![json!(format!("#tab-{tab}"))])
+                .await
+                .expect("open a tab");
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            problems.extend(problems_on(client, &format!("户页 {tab}")).await);
+        }
+    }
+    open(client, &app.base, &format!("/households/{}", households[0])).await;
+    click(client, "#edit-record").await;
+    element(client, "#save-household").await;
+    problems.extend(problems_on(client, "户页 编辑").await);
+    browser.screenshot(&format!("console-access-household-edit-{backend:?}")).await;
+    browser.close().await;
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+}
+
+on_both_backends!(
+    a_clerk_uses_the_console_with_the_keyboard_zoomed_and_on_a_phone,
+    every_area_is_named_and_fits_at_200_percent
+);
