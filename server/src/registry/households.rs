@@ -102,15 +102,11 @@ pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: Househol
     Ok(households.iter().map(|h| masked(h.to_json(&fields::HOUSEHOLD), &fields::HOUSEHOLD)).collect())
 }
 
-/// A record for a list: ID and phone numbers masked, by the field's kind, so a field
-/// added to the catalogue later is masked without anyone remembering to.
+/// A record for a list: its personal values masked as every office list masks them
+/// (`records::masking`, by the field's kind).
 fn masked(mut record: Value, entity: &fields::EntitySpec) -> Value {
     for field in entity.fields {
-        let mask: fn(&str) -> String = match field.kind {
-            fields::FieldKind::IdNumber => validate::mask_id_number,
-            fields::FieldKind::Phone => validate::mask_phone,
-            _ => continue,
-        };
+        let Some(mask) = records::masking::for_kind(field.kind) else { continue };
         if let Some(Value::String(text)) =
             record.get_mut(field.name).filter(|v| v.as_str().is_some_and(|t| !t.is_empty()))
         {

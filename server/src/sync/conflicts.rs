@@ -12,9 +12,10 @@
 //! notice (`case_on_notice`), one head per household (R8) and one household per
 //! person. Keeping the server's value is always open to whoever may resolve.
 //!
-//! The office's list carries ID and phone values masked ([`listed`]); one conflict with
-//! its whole values ([`whole`]) is a view of personal data and audited as one. Phones
-//! pull their households' conflicts whole, as they hold the records themselves.
+//! The office's list carries personal values masked ([`listed`], by `records::masking`:
+//! ID, phone, bank account); one conflict with its whole values ([`whole`]) is a view of
+//! personal data and audited as one. Phones pull their households' conflicts whole, as
+//! they hold the records themselves.
 
 use super::entity_rules::{self, Check};
 use crate::audit::{self, Actor};

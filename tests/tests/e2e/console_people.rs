@@ -307,7 +307,7 @@ async fn no_one_grants_more_than_they_hold(backend: Backend) {
     for offer in offers.as_array().expect("offers") {
         assert_eq!(offer["within"], COUNTY, "{offer}");
     }
-    let village: &Value = &offers.as_array().unwrap()[1];
+    let village: &Value = &offers.as_array().expect("offers")[1];
     assert_eq!(village["level"], "village");
     assert_eq!(township.ok_get("/api/v1/grantable-roles").await, json!([]), "a township reviewer grants nothing");
 
