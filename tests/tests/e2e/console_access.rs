@@ -57,6 +57,15 @@ return [...document.querySelectorAll('.el-dialog, .el-drawer, .el-message-box')]
   .map(([e, r]) => `${(e.textContent || '').trim().slice(0, 30)}: ${Math.round(r.left)}..${Math.round(r.right)} px`);
 "#;
 
+/// The boxes that scroll inside themselves (a table's body, a tree, a sheet) squeezed
+/// under 100 px high while their content is taller: at 200% zoom a row or two, hardly
+/// readable, in a page that could simply scroll.
+const SQUEEZED: &str = r#"
+return [...document.querySelectorAll('.el-table__body-wrapper .el-scrollbar__wrap, .tree-pane, .sheet-wrap')]
+  .filter((e) => e.getClientRects().length > 0 && e.clientHeight < 100 && e.scrollHeight > e.clientHeight + 4)
+  .map((e) => `${(e.closest('[id]') || document.body).id || e.className}: ${e.clientHeight} of ${e.scrollHeight} px`);
+"#;
+
 async fn unnamed(client: &Client) -> Vec<String> {
     let found = client.execute(UNNAMED, vec![]).await.expect("run the label check");
     serde_json::from_value(found).expect("a list")
@@ -243,6 +252,10 @@ async fn problems_on(client: &Client, screen: &str) -> Vec<String> {
     let (scroll, width) = (size["scroll"].as_i64().unwrap_or(0), size["client"].as_i64().unwrap_or(0));
     if scroll > width {
         found.push(format!("{screen}: the page is {scroll} px wide in a {width}-px window"));
+    }
+    let squeezed: Value = client.execute(SQUEEZED, vec![]).await.expect("measure the scroll boxes");
+    for scroller in squeezed.as_array().into_iter().flatten() {
+        found.push(format!("{screen}: a scroll box is squeezed: {scroller}"));
     }
     // A dialog scrolls in its own overlay, not the body: it must fit the window itself.
     let wide: Value = client.execute(WIDE_DIALOGS, vec![]).await.expect("measure the dialogs");
