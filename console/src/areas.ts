@@ -14,7 +14,7 @@ export const AREAS: Area[] = [
   { key: 'comparison', path: '/comparison', roles: ['village', 'township', 'county', 'admin'] },
   { key: 'reports', path: '/reports', roles: ['village', 'township', 'county', 'supervisor', 'admin'] },
   { key: 'supervision', path: '/supervision', roles: ['township', 'county', 'supervisor', 'admin'] },
-  { key: 'system', path: '/system', roles: ['county', 'admin'] },
+  { key: 'system', path: '/system', roles: ['township', 'county', 'admin'] },
 ]
 
 export function areasFor(roles: Set<string>): Area[] {

@@ -2,7 +2,7 @@
 //! Chromium the county creates a township reviewer (the form's inline checks first, then
 //! the server's refusal of a taken username in Chinese), resets its password (a weak one
 //! refused), grants it 乡镇审核 over one of two townships in the grant dialog, which offers
-//! no 县扶贫办; the new user signs in and sees that township's households only, no 系统管理,
+//! no 县扶贫办; the new user signs in and sees that township's households only, no 用户 tab,
 //! and no grant option on the users page. The county also adds a village in 地区 and
 //! records another's rural population and 深度贫困村, and in 参数设置 a poverty line in 元
 //! and its own rule variants from the city's, money in 元 stored as 分. Through the API:
@@ -280,8 +280,13 @@ async fn the_county_makes_a_township_reviewer(backend: Backend) {
     assert_eq!(browser.wait_for_path("/home").await, "/home");
     let scope = text_when(client, "#user-scope", |t| t.contains("一号镇")).await;
     assert!(scope.contains("乡镇审核") && !scope.contains("二号镇"), "{scope}");
-    let menu = text_when(client, "#main-menu", |t| t.contains("工作台")).await;
-    assert!(!menu.contains("系统管理"), "a township reviewer runs no accounts: {menu}");
+    // 系统管理 holds the township's 帮扶分配, and no tab for accounts or devices.
+    let menu = text_when(client, "#main-menu", |t| t.contains("系统管理")).await;
+    assert!(menu.contains("系统管理"), "a township moves a leaving officer's households: {menu}");
+    click(client, "#main-menu [data-area='system']").await;
+    assert_eq!(browser.wait_for_path("/system/assignments").await, "/system/assignments");
+    let tabs = text_when(client, "#system-tabs", |t| t.contains("帮扶分配")).await;
+    assert!(tabs.contains("同步冲突") && !tabs.contains("用户") && !tabs.contains("设备"), "{tabs}");
     click(client, "#main-menu [data-area='households']").await;
     let total = text_when(client, "#household-total", |t| t == "共 1 户").await;
     assert_eq!(total, "共 1 户", "the household of 一号镇, not that of 二号镇");
