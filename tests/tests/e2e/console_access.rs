@@ -66,6 +66,14 @@ return [...document.querySelectorAll('.el-table__body-wrapper .el-scrollbar__wra
   .map((e) => `${(e.closest('[id]') || document.body).id || e.className}: ${e.clientHeight} of ${e.scrollHeight} px`);
 "#;
 
+/// The visible links the keyboard cannot reach (Element Plus's el-link without an href is
+/// an `a` that Tab skips and Enter cannot follow).
+const UNREACHABLE: &str = r#"
+return [...document.querySelectorAll('a:not([href])')]
+  .filter((e) => e.getClientRects().length > 0 && (!e.hasAttribute('tabindex') || e.tabIndex < 0))
+  .map((e) => `${(e.closest('[id]') || document.body).id || 'body'}: ${e.outerHTML.slice(0, 120)}`);
+"#;
+
 async fn unnamed(client: &Client) -> Vec<String> {
     let found = client.execute(UNNAMED, vec![]).await.expect("run the label check");
     serde_json::from_value(found).expect("a list")
@@ -256,6 +264,10 @@ async fn problems_on(client: &Client, screen: &str) -> Vec<String> {
     let squeezed: Value = client.execute(SQUEEZED, vec![]).await.expect("measure the scroll boxes");
     for scroller in squeezed.as_array().into_iter().flatten() {
         found.push(format!("{screen}: a scroll box is squeezed: {scroller}"));
+    }
+    let unreachable: Value = client.execute(UNREACHABLE, vec![]).await.expect("look for links");
+    for link in unreachable.as_array().into_iter().flatten() {
+        found.push(format!("{screen}: a link Tab never reaches: {link}"));
     }
     // A dialog scrolls in its own overlay, not the body: it must fit the window itself.
     let wide: Value = client.execute(WIDE_DIALOGS, vec![]).await.expect("measure the dialogs");
