@@ -4,7 +4,10 @@
 //! every visible input, select, textarea and button has an accessible name; the login and
 //! the menu are done with the keyboard alone; at 200% zoom (an office PC's 1366×768 at
 //! 683×384 CSS pixels) and on a 390-px phone the page body never scrolls sideways and
-//! the menu is a drawer. Screenshots: target/test-artifacts/console-access-*.png.
+//! the menu is a drawer. Every other area (公示公告, 数据比对, 统计报表, 督查与提醒, 系统管理,
+//! the household page's tabs) and its main dialog is visited once at 200% as well: named
+//! controls, links Tab reaches, no sideways scroll, no table squeezed to a sliver.
+//! Screenshots: target/test-artifacts/console-access-*.png.
 //! Only reads and looks: every write here goes through the API.
 
 use crate::browser::{Browser, click, count_when, element, text_when};
