@@ -280,7 +280,7 @@ async fn problems_on(client: &Client, screen: &str) -> Vec<String> {
     found
 }
 
-/// The county clerk at 200% zoom visits every other area once (公示公告, 数据比对, 统计报表,
+/// The county clerk at 200% zoom visits every other area once (工作台's 待办, 公示公告, 数据比对, 统计报表,
 /// 督查与提醒, 系统管理, the household page's tabs) and opens each area's main form; every
 /// problem is gathered so that one run names them all.
 async fn every_area_is_named_and_fits_at_200_percent(backend: Backend) {
@@ -333,6 +333,11 @@ async fn every_area_is_named_and_fits_at_200_percent(backend: Backend) {
     assert_eq!(browser.wait_for_path("/home").await, "/home");
     client.set_window_size(683, 384 + window_chrome(client).await).await.expect("zoom to 200%");
     let mut problems = Vec::new();
+
+    // 工作台: the 待办's links lead into each area.
+    open(client, &app.base, "/home").await;
+    element(client, "#inbox .inbox-link").await;
+    problems.extend(problems_on(client, "工作台").await);
 
     // 公示公告: the list, a notice, the objections.
     open(client, &app.base, "/notices").await;
