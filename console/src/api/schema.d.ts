@@ -164,6 +164,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/assignment-summaries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["assignment_summaries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/assignments": {
         parameters: {
             query?: never;
@@ -174,6 +190,22 @@ export interface paths {
         get: operations["list_assignments"];
         put?: never;
         post: operations["create_assignment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assignments/reassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["reassign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -267,7 +299,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["list_templates"];
+        get: operations["list_campaign_templates"];
         put?: never;
         post?: never;
         delete?: never;
@@ -468,6 +500,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/changesets/rejected/{device_id}/{changeset_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["rejected_changeset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/comparisons": {
         parameters: {
             query?: never;
@@ -478,6 +526,22 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["import_list"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/comparisons/lead-summaries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["lead_summaries"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -509,7 +573,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post: operations["decide"];
+        post: operations["decide_lead"];
         delete?: never;
         options?: never;
         head?: never;
@@ -532,6 +596,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conflicts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["conflict"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/conflicts/{id}/resolve": {
         parameters: {
             query?: never;
@@ -541,7 +621,23 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post: operations["resolve_conflict"];
+        post: operations["resolve_conflict_office"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device-summaries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["device_summaries"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -605,7 +701,23 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post: operations["decide"];
+        post: operations["decide_edge_household"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/grantable-roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["grantable_roles"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -716,6 +828,22 @@ export interface paths {
             cookie?: never;
         };
         get: operations["plan_outcome"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/households/{id}/rights": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["household_rights"];
         put?: never;
         post?: never;
         delete?: never;
@@ -852,6 +980,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notice-summaries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["notice_summaries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notices": {
         parameters: {
             query?: never;
@@ -862,6 +1006,22 @@ export interface paths {
         get: operations["list_notices"];
         put?: never;
         post: operations["create_notice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notices/waiting": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["waiting_notices"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1172,6 +1332,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/officers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["officers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/quality": {
         parameters: {
             query?: never;
@@ -1212,6 +1388,22 @@ export interface paths {
             cookie?: never;
         };
         get: operations["report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{name}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["preview"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1702,6 +1894,29 @@ export interface components {
             /** Format: date */
             start_date: string;
         };
+        AssignmentPage: {
+            items: components["schemas"]["AssignmentSummary"][];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
+        };
+        AssignmentSummary: {
+            /** Format: date */
+            end_date?: string | null;
+            head_name?: string | null;
+            household_id: string;
+            household_number?: string | null;
+            id: string;
+            officer_id: string;
+            officer_name?: string | null;
+            region_code: string;
+            region_name?: string | null;
+            /** Format: date */
+            start_date: string;
+        };
         AttachmentResponse: {
             /** Format: uuid */
             id: string;
@@ -1776,6 +1991,13 @@ export interface components {
         CampaignPatch: {
             name?: string | null;
             status?: string | null;
+        };
+        CampaignTemplateBody: {
+            name?: string | null;
+            region_code: string;
+            template?: string | null;
+            /** Format: int32 */
+            year: number;
         };
         CaseFields: {
             household_id: string | null;
@@ -1996,6 +2218,29 @@ export interface components {
             revoked_mode?: string | null;
             user_id: string;
         };
+        DevicePage: {
+            items: components["schemas"]["DeviceSummary"][];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
+        };
+        DeviceSummary: {
+            id: string;
+            /** Format: date-time */
+            last_push_at?: string | null;
+            /** Format: date-time */
+            last_seen_at?: string | null;
+            name: string;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            revoked_mode?: string | null;
+            user_id: string;
+            user_name: string;
+            username: string;
+        };
         Entry: {
             case_kind: string;
             head_id_masked: string;
@@ -2016,6 +2261,11 @@ export interface components {
             message_en: string;
             message_zh: string;
             mode?: string | null;
+        };
+        EventPreference: {
+            channel: string;
+            enabled: boolean;
+            event: string;
         };
         ExitBody: {
             document_no: string;
@@ -2051,6 +2301,11 @@ export interface components {
             region_code: string;
             region_name: string;
             role: string;
+        };
+        GrantableBody: {
+            level?: string | null;
+            role: components["schemas"]["Role"];
+            within: string;
         };
         HeldBack: {
             list: string;
@@ -2148,6 +2403,12 @@ export interface components {
             water_surface_area: number | null;
             wedding_debt: boolean | null;
         };
+        HouseholdRights: {
+            edit: boolean;
+            frozen: boolean;
+            not_editable_here: string[];
+            open_case: boolean;
+        };
         HouseholdSummary: {
             head_id_number_masked?: string | null;
             head_name?: string | null;
@@ -2238,6 +2499,36 @@ export interface components {
             at: string;
             /** Format: int64 */
             id: number;
+        };
+        LeadSummary: {
+            after_registration: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at?: string | null;
+            head_name?: string | null;
+            household_id: string;
+            household_number?: string | null;
+            id: string;
+            member_id: string;
+            member_id_number_masked?: string | null;
+            member_name?: string | null;
+            note?: string | null;
+            reason: string;
+            region_code: string;
+            region_name?: string | null;
+            row: Record<string, never>;
+            source: string;
+            status: string;
+        };
+        LeadSummaryPage: {
+            items: components["schemas"]["LeadSummary"][];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
         };
         Ledger: {
             items: components["schemas"]["LedgerEntry"][];
@@ -2429,7 +2720,43 @@ export interface components {
             step: string;
             title: string;
         };
+        NoticeSummary: {
+            /** Format: int64 */
+            cases: number;
+            /** Format: date-time */
+            closed_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            ends_at?: string | null;
+            id: string;
+            /** Format: int64 */
+            objections: number;
+            /** Format: int64 */
+            objections_open: number;
+            /** Format: int32 */
+            period_days: number;
+            /** Format: date-time */
+            published_at?: string | null;
+            region_code: string;
+            region_name?: string | null;
+            /** Format: date-time */
+            starts_at?: string | null;
+            status: string;
+            step: string;
+            title: string;
+        };
+        NoticeSummaryPage: {
+            items: components["schemas"]["NoticeSummary"][];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
+        };
         NoticeView: {
+            actions?: string[];
             cases: components["schemas"]["ListedCase"][];
             /** Format: date-time */
             closed_at?: string | null;
@@ -2470,12 +2797,23 @@ export interface components {
             findings?: string | null;
             household_id?: string | null;
             id: string;
+            may_answer: boolean;
             notice_id: string;
+            notice_title: string;
             objector_name?: string | null;
             objector_phone?: string | null;
             receipt: string;
             source: string;
             status: string;
+        };
+        OfficerChoice: {
+            active: boolean;
+            /** Format: int64 */
+            households: number;
+            id: string;
+            name: string;
+            region_code: string;
+            username: string;
         };
         /** @enum {string} */
         Op: "create" | "update" | "delete";
@@ -2589,9 +2927,11 @@ export interface components {
         PreferenceBody: {
             channel: string;
             enabled: boolean;
+            event?: string | null;
         };
         PreferencesBody: {
             channels: components["schemas"]["ChannelPreference"][];
+            events: components["schemas"]["EventPreference"][];
             user_id: string;
         };
         ProfileBody: {
@@ -2628,6 +2968,15 @@ export interface components {
         PushResponse: {
             results: components["schemas"]["ChangeSetResult"][];
             wipe?: boolean;
+        };
+        ReassignBody: {
+            from_officer_id: string;
+            household_ids?: string[] | null;
+            to_officer_id: string;
+        };
+        Reassigned: {
+            already: string[];
+            moved: string[];
         };
         RegionBody: {
             code: string;
@@ -2745,6 +3094,24 @@ export interface components {
             /** Format: int64 */
             idle_timeout_seconds: number;
             user: components["schemas"]["SessionUser"];
+        };
+        SheetCell: {
+            style: string;
+            text: string;
+        };
+        SheetMerge: {
+            col: number;
+            last_col: number;
+            last_row: number;
+            row: number;
+        };
+        SheetView: {
+            file_name: string;
+            merges: components["schemas"]["SheetMerge"][];
+            rows: components["schemas"]["SheetCell"][][];
+            rows_total: number;
+            title: string;
+            width: number;
         };
         SignBody: {
             attachment_ids?: string[];
@@ -2901,6 +3268,13 @@ export interface components {
             officer_id: string | null;
             version: number;
             visited_on: string | null;
+        };
+        WaitingNotice: {
+            cases: number;
+            held_back: components["schemas"]["HeldBackCase"][];
+            region_code: string;
+            region_name: string;
+            step: string;
         };
         WholeHousehold: {
             business: components["schemas"]["BusinessFields"][];
@@ -3242,6 +3616,47 @@ export interface operations {
             };
         };
     };
+    assignment_summaries: {
+        parameters: {
+            query?: {
+                officer_id?: string | null;
+                region_code?: string | null;
+                status?: string | null;
+                page?: number | null;
+                per_page?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentPage"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_assignments: {
         parameters: {
             query?: {
@@ -3296,6 +3711,53 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    reassign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReassignBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reassigned"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
         };
     };
@@ -3538,7 +4000,7 @@ export interface operations {
             };
         };
     };
-    list_templates: {
+    list_campaign_templates: {
         parameters: {
             query?: {
                 year?: number | null;
@@ -3622,7 +4084,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TemplateBody"];
+                "application/json": components["schemas"]["CampaignTemplateBody"];
             };
         };
         responses: {
@@ -4052,6 +4514,42 @@ export interface operations {
             };
         };
     };
+    rejected_changeset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                device_id: string;
+                changeset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     import_list: {
         parameters: {
             query?: never;
@@ -4099,6 +4597,31 @@ export interface operations {
             };
         };
     };
+    lead_summaries: {
+        parameters: {
+            query?: {
+                status?: string | null;
+                source?: string | null;
+                region_code?: string | null;
+                page?: number | null;
+                per_page?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadSummaryPage"];
+                };
+            };
+        };
+    };
     list_leads: {
         parameters: {
             query?: {
@@ -4119,7 +4642,7 @@ export interface operations {
             };
         };
     };
-    decide: {
+    decide_lead: {
         parameters: {
             query?: never;
             header?: never;
@@ -4192,7 +4715,42 @@ export interface operations {
             };
         };
     };
-    resolve_conflict: {
+    conflict: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resolve_conflict_office: {
         parameters: {
             query?: never;
             header?: never;
@@ -4224,6 +4782,46 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    device_summaries: {
+        parameters: {
+            query?: {
+                status?: string | null;
+                q?: string | null;
+                page?: number | null;
+                per_page?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DevicePage"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
         };
     };
@@ -4308,7 +4906,7 @@ export interface operations {
             };
         };
     };
-    decide: {
+    decide_edge_household: {
         parameters: {
             query?: never;
             header?: never;
@@ -4340,6 +4938,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    grantable_roles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantableBody"][];
+                };
             };
         };
     };
@@ -4620,6 +5237,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PlanOutcome"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    household_rights: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdRights"];
                 };
             };
             403: {
@@ -5060,6 +5710,31 @@ export interface operations {
             };
         };
     };
+    notice_summaries: {
+        parameters: {
+            query?: {
+                status?: string | null;
+                step?: string | null;
+                region_code?: string | null;
+                page?: number | null;
+                per_page?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoticeSummaryPage"];
+                };
+            };
+        };
+    };
     list_notices: {
         parameters: {
             query?: {
@@ -5113,6 +5788,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    waiting_notices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WaitingNotice"][];
+                };
             };
         };
     };
@@ -5794,6 +6488,33 @@ export interface operations {
             };
         };
     };
+    officers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OfficerChoice"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     quality: {
         parameters: {
             query?: {
@@ -5913,6 +6634,64 @@ export interface operations {
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": number[];
                     "text/csv": string;
                     "application/json": unknown;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    preview: {
+        parameters: {
+            query?: {
+                region_code?: string | null;
+                from?: string | null;
+                to?: string | null;
+                format?: string | null;
+                households?: string | null;
+                seed?: string | null;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SheetView"];
                 };
             };
             400: {

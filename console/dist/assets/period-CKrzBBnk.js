@@ -1,0 +1,1 @@
+function e(e){if(!e)return null;let t=Date.parse(e);return Number.isNaN(t)?e:new Date(t-6e4).toISOString()}export{e as t};
