@@ -154,8 +154,8 @@ pub struct SummaryFilter {
     pub kind: Option<String>,
     /// A `standard` code (识别标准).
     pub standard: Option<String>,
-    /// Part of a member's name or of the household number; an ID number only whole
-    /// (so a list cannot be searched digit by digit).
+    /// Part of a member's name or of the household number; an ID number whole or as the
+    /// lists mask it (320703********1234), never digit by digit.
     pub q: Option<String>,
     /// From 1.
     pub page: Option<u64>,
@@ -223,6 +223,15 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// The LIKE pattern of an ID number as the lists mask it (`320703********1234`): each
+/// hidden digit one `_`. `None` unless it shows at least the ten digits a list shows, so
+/// a search learns nothing a list did not tell (no probing digit by digit).
+fn masked_id_pattern(q: &str) -> Option<String> {
+    let shown = q.chars().filter(|c| *c != '*').count();
+    let only_id_characters = q.chars().all(|c| c.is_ascii_digit() || c == '*' || c.eq_ignore_ascii_case(&'x'));
+    (q.contains('*') && shown >= 10 && only_id_characters).then(|| q.to_uppercase().replace('*', "_"))
+}
+
 /// Households in the caller's read scope for the console's table, by region then
 /// household number, a page at a time with the total. The head is the member whose
 /// relation is `head`.
@@ -254,6 +263,11 @@ pub async fn summaries(
                     .into(),
             );
             values.extend([pattern.into(), q.to_uppercase().into()]);
+        } else if let Some(masked) = masked_id_pattern(&q) {
+            // An ID number as the lists show it (320703********1234), copied from a list
+            // or a printed notice: the people whose number has those digits there.
+            wheres.push("h.id IN (SELECT m.household_id FROM member m WHERE m.id_number LIKE ?)".into());
+            values.push(masked.into());
         } else {
             // A name, matched anywhere in it: one read of the member table. Kept apart
             // from the number search, whose OR made SQLite read it several times
