@@ -131,9 +131,10 @@ pub async fn report(
     })
 }
 
-/// A report laid out as its XLSX would be (the same cells and merges, the same checks
-/// and audit), for the console's preview: at most the first 500 rows, `rows_total`
-/// says how many the file has.
+/// A report laid out as its XLSX would be (the same cells and merges, the same checks),
+/// for the console's preview: at most the first 500 rows, `rows_total` says how many the
+/// file has. ID and phone numbers are masked on every report, the paper forms too, and
+/// nothing is audited: only the downloaded file is a print.
 #[utoipa::path(get, path = "/api/v1/reports/{name}/preview", tag = "reports",
     params(("name" = String, Path, description = "as for /api/v1/reports/{name}"), ReportParams),
     responses((status = 200, body = crate::reports::sheet::SheetView),

@@ -24,8 +24,10 @@ pub mod spot_check;
 pub mod statistics;
 pub mod write;
 
+pub use paper::Numbers;
 pub use request::{
-    Format, Limits, Options, ReportFile, ReportUnit, busy, report_file_for, report_sheet_for, too_large, unit_for,
+    Format, Limits, Options, ReportFile, ReportUnit, busy, report_file_for, report_regions, report_sheet_for,
+    too_large, unit_for,
 };
 
 use crate::auth::roles::prefix_len;
@@ -197,6 +199,9 @@ pub struct Report {
     pub body: Body,
     /// How the numbers were made: printed under the table.
     pub notes: Vec<String>,
+    /// Whether a paper form shows ID and phone numbers whole (to print, audited) or
+    /// masked (to look at); the other reports always mask them.
+    pub numbers: Numbers,
 }
 
 #[derive(Debug, Clone)]
@@ -287,11 +292,12 @@ pub async fn build(
     period: Period,
     scope: (String, Vec<sea_orm::Value>),
 ) -> Result<Report, DbErr> {
-    build_with(conn, name, unit, period, scope, &Options::default()).await
+    build_with(conn, name, unit, period, scope, &Options::default(), Numbers::Masked).await
 }
 
-/// [`build`] with the options some reports take: the households of a 对照表, the seed
-/// of a spot check.
+/// [`build`] with the options some reports take (the households of a 对照表, the seed
+/// of a spot check) and how a paper form shows its numbers: whole only for a file
+/// whose households `request` audits as printed.
 pub async fn build_with(
     conn: &impl ConnectionTrait,
     name: ReportName,
@@ -299,9 +305,17 @@ pub async fn build_with(
     period: Period,
     scope: (String, Vec<sea_orm::Value>),
     options: &Options,
+    numbers: Numbers,
 ) -> Result<Report, DbErr> {
-    let mut report =
-        Report { name, unit, period, generated_on: today(), body: Body::DataQuality(Vec::new()), notes: Vec::new() };
+    let mut report = Report {
+        name,
+        unit,
+        period,
+        generated_on: today(),
+        body: Body::DataQuality(Vec::new()),
+        notes: Vec::new(),
+        numbers,
+    };
     let unit = &report.unit;
     let body = match name {
         ReportName::HouseholdForm => {
@@ -372,10 +386,19 @@ pub async fn build_with(
         .map(|n| (*n).to_owned())
         .collect(),
     };
+    let mut notes = notes;
+    if name.shows_whole_numbers() && numbers == Numbers::Masked {
+        // The form's own notes say its numbers are whole; this copy is not.
+        notes.insert(0, PREVIEW_NOTE.to_owned());
+    }
     report.body = body;
     report.notes = notes;
     Ok(report)
 }
+
+/// Heads the notes of a paper form built for the screen.
+pub const PREVIEW_NOTE: &str =
+    "此为预览：证件号码、联系电话已部分隐藏，不记入审计日志；下载的文件为全号，按户记入打印审计日志。";
 
 /// R8 over the unit's households in the caller's scope, a row per problem.
 async fn quality_rows(

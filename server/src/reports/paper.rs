@@ -4,12 +4,15 @@
 //! out as the seed prints them, column for column.
 //!
 //! Pure: records in, a laid-out sheet and its JSON out; `queries` reads, `request`
-//! audits. These forms carry ID and phone numbers whole, unlike every other report:
-//! officers copy them into the national system and take them to the household to check,
-//! and a masked number can be neither copied nor checked. So only the report roles get
-//! them, only for households they read, and each household printed is audited as a
-//! whole-record view (`request::audit_paper`). The bank account stays masked (the
-//! catalogue never gives it out), the form marks it 选填.
+//! audits. The printed forms carry ID and phone numbers whole, unlike every other
+//! report: officers copy them into the national system and take them to the household
+//! to check, and a masked number can be neither copied nor checked. So only the report
+//! roles get them, only for households they read, and each household printed is audited
+//! as a whole-record view (`request::audit_paper`). A form built for the screen
+//! (`Numbers::Masked`, the console's preview) masks them by the catalogue's one rule
+//! (`records::masking`), so looking at it prints nothing and audits nothing. The bank
+//! account stays masked either way (the catalogue never gives it out), the form marks
+//! it 选填.
 //!
 //! What this must never do: reorder, rename or add a column the seed does not have, or
 //! put two households on one printed page.
@@ -17,11 +20,11 @@
 use super::register::{Officer, RegisterInput, active, head, hundredths};
 use super::sheet::{Cell, Sheet, Style};
 use super::{Period, Report};
-use crate::records::Record;
+use crate::records::{Record, masking};
 use chrono::Datelike;
 use jingzhun_mobile_api::codes::{CodeTable, MEMBER_DECREASE_REASON, MEMBER_INCREASE_REASON, POVERTY_CAUSE, RELATION};
 use jingzhun_mobile_api::fields::{self, FieldKind, HOUSEHOLD, INCOME, MEMBER};
-use jingzhun_mobile_api::validate::FieldValue;
+use jingzhun_mobile_api::validate::{FieldValue, mask_phone};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -138,6 +141,35 @@ pub const DECREASE_NOTES: &[&str] = &[
     "收录统计期间内办结的家庭成员减少程序；按002 §二(二)9清除的人员不是自然减少，不在此表。证件号码为全号，打印按户记入审计日志。",
 ];
 
+/// How a paper form shows ID and phone numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Numbers {
+    /// Masked as the office's lists mask them: for the screen. The default, so a form is
+    /// never whole unless the caller that audits it asked for it.
+    #[default]
+    Masked,
+    /// Whole: the printed file, each household audited as a `print`.
+    Whole,
+}
+
+impl Numbers {
+    /// `value` of `entity.field` as this form shows it.
+    fn apply(self, entity: &fields::EntitySpec, field: &str, value: String) -> String {
+        match (self, masking::for_field(entity.name, field)) {
+            (Numbers::Masked, Some(mask)) if !value.is_empty() => mask(&value),
+            _ => value,
+        }
+    }
+
+    /// An officer's phone (a user's, not a catalogue field), as this form shows it.
+    fn phone(self, phone: Option<&str>) -> String {
+        match (self, phone) {
+            (Numbers::Masked, Some(p)) if !p.is_empty() => mask_phone(p),
+            (_, p) => p.unwrap_or_default().to_owned(),
+        }
+    }
+}
+
 /// A built paper form: the sheet to print, its JSON, and the households whose whole
 /// numbers it shows (each audited).
 #[derive(Debug, Clone)]
@@ -231,8 +263,12 @@ fn member_captions(with_reason: bool) -> Vec<String> {
     captions
 }
 
-fn member_values(member: &Record) -> Vec<String> {
-    MEMBER_COLUMNS.iter().chain(WORK_COLUMNS.iter()).map(|(_, field)| shown(&MEMBER, member, field)).collect()
+fn member_values(member: &Record, numbers: Numbers) -> Vec<String> {
+    MEMBER_COLUMNS
+        .iter()
+        .chain(WORK_COLUMNS.iter())
+        .map(|(_, field)| numbers.apply(&MEMBER, field, shown(&MEMBER, member, field)))
+        .collect()
 }
 
 /// Widths of the member table: 序号, the 22 A-columns, [增加原因], the work columns.
@@ -266,6 +302,7 @@ fn pairs(sheet: &mut Sheet, items: &[(String, String)], per_row: usize) {
 
 /// The 对照表: one printed page per household of `input`, in its order.
 pub fn household_forms(report: &Report, input: &RegisterInput, period: &Period) -> Paper {
+    let numbers = report.numbers;
     let with_reason = false;
     let widths = member_widths(with_reason);
     let width = widths.len();
@@ -307,7 +344,9 @@ pub fn household_forms(report: &Report, input: &RegisterInput, period: &Period) 
         .collect::<Vec<_>>()
         .join(" ");
         let mut basic = vec![("家庭住址".to_owned(), address)];
-        basic.extend(BASIC.iter().map(|(l, f)| ((*l).to_owned(), shown(&HOUSEHOLD, h, f))));
+        basic.extend(
+            BASIC.iter().map(|(l, f)| ((*l).to_owned(), numbers.apply(&HOUSEHOLD, f, shown(&HOUSEHOLD, h, f)))),
+        );
         pairs(&mut sheet, &basic[..1], 1);
         pairs(&mut sheet, &basic[1..], 3);
 
@@ -316,7 +355,7 @@ pub fn household_forms(report: &Report, input: &RegisterInput, period: &Period) 
         let listed = in_form_order(active(members));
         let mut json_members = Vec::new();
         for (n, m) in listed.iter().enumerate() {
-            let values = member_values(m);
+            let values = member_values(m, numbers);
             let mut cells = vec![(Cell::Int(n as i64 + 1), Style::Data)];
             cells.extend(values.iter().map(|v| text_cell(v.as_str())));
             sheet.push(cells, Style::Data);
@@ -358,7 +397,7 @@ pub fn household_forms(report: &Report, input: &RegisterInput, period: &Period) 
 
         sheet.banner("六、帮扶责任人", Style::Section);
         let officers = input.officers.get(&h.id).unwrap_or(&Vec::new()).clone();
-        officer_table(&mut sheet, &officers);
+        officer_table(&mut sheet, &officers, numbers);
 
         sheet.blank();
         sheet.banner(
@@ -381,14 +420,14 @@ pub fn household_forms(report: &Report, input: &RegisterInput, period: &Period) 
             "income": section(&income_items),
             "conditions": section(&condition_items),
             "officer_columns": OFFICER_COLUMNS,
-            "officers": officers.iter().map(officer_values).collect::<Vec<_>>(),
+            "officers": officers.iter().map(|o| officer_values(o, numbers)).collect::<Vec<_>>(),
         }));
         households.push(h.id.clone());
     }
     Paper { sheet, json: json!({"layout": "household_form", "households": json_households}), households }
 }
 
-fn officer_values(o: &Officer) -> Vec<String> {
+fn officer_values(o: &Officer, numbers: Numbers) -> Vec<String> {
     vec![
         o.name.clone(),
         o.sex.clone().unwrap_or_default(),
@@ -396,12 +435,12 @@ fn officer_values(o: &Officer) -> Vec<String> {
         o.work_unit.clone().unwrap_or_default(),
         o.start_date.to_string(),
         o.end_date.map(|d| d.to_string()).unwrap_or_default(),
-        o.phone.clone().unwrap_or_default(),
+        numbers.phone(o.phone.as_deref()),
     ]
 }
 
 /// 六、帮扶责任人: the officer columns spread over the member table's width.
-fn officer_table(sheet: &mut Sheet, officers: &[Officer]) {
+fn officer_table(sheet: &mut Sheet, officers: &[Officer], numbers: Numbers) {
     // 序号 1 column, then seven columns of equal share.
     let share = (sheet.width - 1) / 7;
     let spans: Vec<usize> = (0..7).map(|i| if i == 6 { sheet.width - 1 - share * 6 } else { share }).collect();
@@ -410,7 +449,7 @@ fn officer_table(sheet: &mut Sheet, officers: &[Officer]) {
     sheet.spanned(header);
     for (n, o) in officers.iter().enumerate() {
         let mut cells = vec![(Cell::Int(n as i64 + 1), Style::Data, 1)];
-        cells.extend(officer_values(o).into_iter().zip(&spans).map(|(v, s)| (Cell::Text(v), Style::Data, *s)));
+        cells.extend(officer_values(o, numbers).into_iter().zip(&spans).map(|(v, s)| (Cell::Text(v), Style::Data, *s)));
         sheet.spanned(cells);
     }
 }
@@ -440,7 +479,11 @@ pub fn increase_table(report: &Report, input: &ChangeInput) -> Paper {
         let village = input.household_village.get(*household).cloned().unwrap_or_default();
         let village_name = input.villages.get(&village).cloned().unwrap_or_default();
         let head_name = head.and_then(|m| m.text("name")).unwrap_or_default().to_owned();
-        let head_id = head.and_then(|m| m.text("id_number")).unwrap_or_default().to_owned();
+        let head_id = report.numbers.apply(
+            &MEMBER,
+            "id_number",
+            head.and_then(|m| m.text("id_number")).unwrap_or_default().to_owned(),
+        );
         sheet.blank();
         sheet.banner(
             format!("行政村名称：{village_name}　行政区划代码：{village}　户主姓名：{head_name}　证件号码：{head_id}"),
@@ -450,7 +493,7 @@ pub fn increase_table(report: &Report, input: &ChangeInput) -> Paper {
         let mut rows = Vec::new();
         for (n, change) in by_household[household].iter().enumerate() {
             let Some(member) = members.iter().find(|m| m.id == change.member_id) else { continue };
-            let mut values = member_values(member);
+            let mut values = member_values(member, report.numbers);
             let reason = form_number(&MEMBER_INCREASE_REASON, &change.reason).unwrap_or_default();
             let mut cells = vec![(Cell::Int(n as i64 + 1), Style::Data)];
             cells.extend(values[..MEMBER_COLUMNS.len()].iter().map(|v| text_cell(v.as_str())));
@@ -499,7 +542,9 @@ pub fn decrease_table(report: &Report, input: &ChangeInput) -> Paper {
             let members = input.members.get(&change.household_id).unwrap_or(&none);
             let Some(member) = members.iter().find(|m| m.id == change.member_id) else { continue };
             let head = head(&active(members));
-            let text = |m: Option<&Record>, f: &str| m.and_then(|m| m.text(f)).unwrap_or_default().to_owned();
+            let text = |m: Option<&Record>, f: &str| {
+                report.numbers.apply(&MEMBER, f, m.and_then(|m| m.text(f)).unwrap_or_default().to_owned())
+            };
             let reason = form_number(&MEMBER_DECREASE_REASON, &change.reason).unwrap_or_default();
             let values = [
                 text(head, "name"),

@@ -3,14 +3,15 @@
 //! M9), from the region's lookup to the finished file.
 //!
 //! What this must never do: make a report of a region the caller does not read, make
-//! one for an officer, start one past the cap, or hand out a paper form with whole ID
-//! numbers (`ReportName::shows_whole_numbers`) before its audit entries are written.
+//! one for an officer, start one past the cap, hand out a paper form with whole ID
+//! numbers (`ReportName::shows_whole_numbers`) before its audit entries are written, or
+//! write `print` entries for a preview, which masks the numbers and prints nothing.
 //! The slot is held until the file is written, because laying out and writing a large
 //! XLSX is the heaviest part.
 
-use super::{Body, Period, Region, Report, ReportName, build_with, paper, queries, sheet, write};
+use super::{Body, Numbers, Period, Region, Report, ReportName, build_with, paper, queries, sheet, write};
 use crate::audit;
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, Grant, Role};
 use crate::db::Db;
 use crate::error::{Kind, Refusal};
 use crate::gate::Gate;
@@ -32,10 +33,27 @@ impl ReportUnit {
     }
 }
 
+fn reporting_grants(caller: &Caller) -> Vec<&Grant> {
+    caller.grants.iter().filter(|g| REPORT_ROLES.contains(&g.role)).collect()
+}
+
+/// The regions of the caller's reporting roles, first the default one: a report's unit
+/// is one of them or a region below it that the caller reads ([`unit_for`]). Empty for
+/// a caller who gets no reports. The console offers its units from this.
+pub fn report_regions(caller: &Caller) -> Vec<String> {
+    let mut regions: Vec<String> = Vec::new();
+    for grant in reporting_grants(caller) {
+        if !regions.contains(&grant.region_code) {
+            regions.push(grant.region_code.clone());
+        }
+    }
+    regions
+}
+
 /// The region the caller asks for (12 digits), or by default the region of their first
 /// reporting role; refused unless they hold a reporting role over it and read it.
 pub fn unit_for(caller: &Caller, requested: Option<&str>) -> Result<ReportUnit, Refusal> {
-    let grants: Vec<_> = caller.grants.iter().filter(|g| REPORT_ROLES.contains(&g.role)).collect();
+    let grants = reporting_grants(caller);
     let Some(first) = grants.first() else { return Err(Refusal::forbidden()) };
     let region_code = requested.map(str::trim).unwrap_or(&first.region_code).to_owned();
     if region_code.len() != 12 || !region_code.bytes().all(|b| b.is_ascii_digit()) {
@@ -97,9 +115,10 @@ pub struct ReportFile {
 
 /// A paper form with whole ID numbers is a whole-record view of each household on it:
 /// one `print` entry per household, in the household's trail, before the file goes out.
+/// A masked one (the preview) is a list like any other and writes nothing.
 async fn audit_paper(db: &Db, caller: &Caller, report: &Report) -> Result<(), Refusal> {
     let Body::Paper(paper) = &report.body else { return Ok(()) };
-    if !report.name.shows_whole_numbers() || paper.households.is_empty() {
+    if report.numbers != Numbers::Whole || !report.name.shows_whole_numbers() || paper.households.is_empty() {
         return Ok(());
     }
     let actor = Actor::of(caller);
@@ -134,6 +153,7 @@ pub fn too_large(households: u64, limit: u64) -> Refusal {
 /// and writes the audit entries of a paper form with whole numbers: the caller's scope
 /// condition keeps it to households they read. The slot is held while the caller lays
 /// the report out, so it is handed back with the report.
+#[allow(clippy::too_many_arguments)]
 async fn report_for(
     db: &Db,
     caller: &Caller,
@@ -142,6 +162,7 @@ async fn report_for(
     period: Period,
     options: &Options,
     limits: Limits<'_>,
+    numbers: Numbers,
 ) -> Result<(Report, tokio::sync::OwnedSemaphorePermit), Refusal> {
     let conn = &db.conn;
     let unit: Region = queries::region(conn, unit.code()).await?.ok_or_else(Refusal::not_found)?;
@@ -157,7 +178,7 @@ async fn report_for(
     if name == ReportName::HouseholdForm && households > paper::FORM_MAX_HOUSEHOLDS {
         return Err(too_large(households, paper::FORM_MAX_HOUSEHOLDS));
     }
-    let report = build_with(conn, name, unit, period, scope, options).await?;
+    let report = build_with(conn, name, unit, period, scope, options, numbers).await?;
     if let (Some(wanted), Body::Paper(paper)) = (&options.households, &report.body) {
         // A household asked for by id that is not on the form is one the caller does not
         // read, or not of this region: refused, never silently left out.
@@ -173,7 +194,8 @@ async fn report_for(
 pub const PREVIEW_MAX_ROWS: usize = 500;
 
 /// The report laid out as its file would be (the same cells and merges), for the
-/// console to preview, cut after [`PREVIEW_MAX_ROWS`] rows.
+/// console to preview, cut after [`PREVIEW_MAX_ROWS`] rows. A paper form's ID and phone
+/// numbers are masked and nothing is audited: only the file is a print.
 pub async fn report_sheet_for(
     db: &Db,
     caller: &Caller,
@@ -183,12 +205,12 @@ pub async fn report_sheet_for(
     options: &Options,
     limits: Limits<'_>,
 ) -> Result<sheet::SheetView, Refusal> {
-    let (report, _slot) = report_for(db, caller, name, unit, period, options, limits).await?;
+    let (report, _slot) = report_for(db, caller, name, unit, period, options, limits, Numbers::Masked).await?;
     Ok(sheet::SheetView::of(&report, &sheet::layout(&report), PREVIEW_MAX_ROWS))
 }
 
 /// Makes the report `name` of `unit` over `period` for the caller, within `limits`, as
-/// a file in `format`.
+/// a file in `format`: a paper form with its numbers whole, each household audited.
 #[allow(clippy::too_many_arguments)]
 pub async fn report_file_for(
     db: &Db,
@@ -200,7 +222,7 @@ pub async fn report_file_for(
     options: &Options,
     limits: Limits<'_>,
 ) -> Result<ReportFile, Refusal> {
-    let (report, _slot) = report_for(db, caller, name, unit, period, options, limits).await?;
+    let (report, _slot) = report_for(db, caller, name, unit, period, options, limits, Numbers::Whole).await?;
     let download = |extension: &str, content_type: &'static str, bytes: Vec<u8>| ReportFile {
         content_type,
         disposition: Some(write::content_disposition(&report.file_name(extension), &report.ascii_file_name(extension))),

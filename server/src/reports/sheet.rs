@@ -465,6 +465,7 @@ pub(crate) mod tests {
             generated_on: NaiveDate::from_ymd_opt(2026, 7, 1).expect("d"),
             body: Body::Statistics(table),
             notes: vec!["一条说明".into()],
+            numbers: super::super::Numbers::Masked,
         }
     }
 

@@ -13,7 +13,11 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use uuid::Uuid;
 
-on_both_backends!(leads_page_masked_and_reports_preview_their_file, the_county_compares_a_list_and_reports);
+on_both_backends!(
+    leads_page_masked_and_reports_preview_their_file,
+    a_paper_form_preview_masks_and_prints_nothing,
+    the_county_compares_a_list_and_reports
+);
 
 /// A registered household of 东村 (建档立卡 2015) and its head's whole ID number.
 async fn registered_household(app: &TestApp, device: &str) -> (Uuid, String) {
@@ -125,6 +129,42 @@ async fn leads_page_masked_and_reports_preview_their_file(backend: Backend) {
     assert_eq!(status, 403, "an officer gets no reports");
     let (status, _) = county.get("/api/v1/reports/no_such_report/preview").await;
     assert_eq!(status, 404);
+}
+
+/// The 对照表 (004 附件2) previewed on screen masks its ID and phone numbers and adds no
+/// audit entry (review #2: each preview wrote a `print` per household); the downloaded
+/// file is the print, whole and audited per household.
+async fn a_paper_form_preview_masks_and_prints_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let (household, head) = registered_household(&app, "phone-a").await;
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+    let query = format!("region_code={VILLAGE_1}&from=2020-01-01&to=2030-12-31");
+    let audited = "SELECT COUNT(*) FROM audit_log";
+    let prints = "SELECT COUNT(*) FROM audit_log WHERE action = 'print'";
+    let (all_before, prints_before) = (app.count(audited).await, app.count(prints).await);
+
+    for name in ["household_form", "member_increase", "member_decrease"] {
+        let sheet = county.ok_get(&format!("/api/v1/reports/{name}/preview?{query}")).await;
+        let text = sheet.to_string();
+        assert!(!text.contains(&head) && !text.contains("13812345678"), "{name}: no whole number on screen: {text}");
+        if name == "household_form" {
+            assert!(text.contains(&mask_id_number(&head)), "the head's number, masked: {text}");
+            assert!(text.contains("138****5678"), "the household's phone, masked: {text}");
+            assert!(text.contains("此为预览"), "the form says its numbers are hidden: {text}");
+        }
+    }
+    assert_eq!(app.count(audited).await, all_before, "a preview writes no audit entry");
+
+    let (status, csv) = county.get_text(&format!("/api/v1/reports/household_form?{query}&format=csv")).await;
+    assert_eq!(status, 200);
+    assert!(csv.contains(&head) && csv.contains("13812345678"), "the file is whole");
+    assert!(!csv.contains("此为预览"));
+    assert_eq!(app.count(prints).await - prints_before, 1, "the file is a print of the one household");
+    let (status, _) = county.get_text(&format!("/api/v1/reports/household_form?{query}&format=xlsx")).await;
+    assert_eq!(status, 200);
+    let trail = format!("SELECT COUNT(*) FROM audit_log WHERE action = 'print' AND household_id = '{household}'");
+    assert_eq!(app.count(&trail).await, 2, "each file, CSV and XLSX, a print in the household's trail");
 }
 
 async fn the_county_compares_a_list_and_reports(backend: Backend) {
