@@ -35,6 +35,7 @@ mod m20261206_000028_village_exit;
 mod m20261206_000029_console_session;
 mod m20261207_000033_event_preferences;
 mod m20261207_000035_member_id_number;
+mod m20261207_000036_notice_photo;
 
 pub struct Migrator;
 
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000029_console_session::Migration),
             Box::new(m20261207_000033_event_preferences::Migration),
             Box::new(m20261207_000035_member_id_number::Migration),
+            Box::new(m20261207_000036_notice_photo::Migration),
         ]
     }
 }

@@ -1,5 +1,7 @@
 //! Attachments (photos of visits, evidence): stored once per content hash, linked to
-//! the households they belong to, and served only to callers who can read one of them.
+//! the households they belong to, or to the notice whose posting they show (a photo of
+//! the village board, uploaded from the office), and served only to callers who can
+//! read one of those households or notices.
 //!
 //! What it must never do (issue 9, M8 and L10): keep a file whose bytes are not a JPEG,
 //! PNG, WebP image or a PDF (the type is read from the bytes, not from what the phone
@@ -11,6 +13,7 @@ use crate::audit::{self, AuditEntry};
 use crate::auth::Caller;
 use crate::config::UploadsConfig;
 use crate::db::{Db, is_unique_violation, sql};
+use crate::error::{Kind, Refusal};
 use crate::records;
 use crate::records::scope;
 use crate::registry::Actor;
@@ -50,6 +53,20 @@ pub enum AttachmentError {
     Db(#[from] DbErr),
 }
 
+impl From<AttachmentError> for Refusal {
+    fn from(err: AttachmentError) -> Refusal {
+        match err {
+            AttachmentError::InvalidRequest => Refusal::invalid(ErrorCode::InvalidRequest),
+            AttachmentError::TooLarge => Refusal::new(Kind::TooLarge, ErrorCode::AttachmentTooLarge),
+            AttachmentError::QuotaExceeded(_) => Refusal::new(Kind::TooLarge, ErrorCode::QuotaExceeded),
+            AttachmentError::ContentTypeNotAllowed => Refusal::new(Kind::Unsupported, ErrorCode::ContentTypeNotAllowed),
+            AttachmentError::NotFound => Refusal::not_found(),
+            AttachmentError::Refused(code) => Refusal::new(Kind::Forbidden, code),
+            AttachmentError::Db(err) => err.into(),
+        }
+    }
+}
+
 /// Byte quotas, from `[uploads]`.
 #[derive(Debug, Clone, Copy)]
 pub struct Quotas {
@@ -87,17 +104,7 @@ pub async fn read_upload(mut multipart: Multipart, max_bytes: usize) -> Result<U
                 let id = Uuid::parse_str(text.trim()).map_err(|_| AttachmentError::InvalidRequest)?;
                 household_id = Some(id.to_string());
             }
-            Some("file") => {
-                let file_name = field.file_name().unwrap_or("file").chars().take(200).collect::<String>();
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(|_| AttachmentError::TooLarge)? {
-                    if bytes.len() + chunk.len() > max_bytes {
-                        return Err(AttachmentError::TooLarge);
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
-                file = Some((file_name, bytes));
-            }
+            Some("file") => file = Some(read_file(&mut field, max_bytes).await?),
             _ => {}
         }
     }
@@ -105,6 +112,41 @@ pub async fn read_upload(mut multipart: Multipart, max_bytes: usize) -> Result<U
         (Some(household_id), Some((file_name, bytes))) => Ok(Upload { household_id, file_name, bytes }),
         _ => Err(AttachmentError::InvalidRequest),
     }
+}
+
+/// A `file` part's name (at most 200 characters) and bytes, refused past `max_bytes`
+/// while it is read rather than after.
+async fn read_file(
+    field: &mut axum::extract::multipart::Field<'_>,
+    max_bytes: usize,
+) -> Result<(String, Vec<u8>), AttachmentError> {
+    let file_name = field.file_name().unwrap_or("file").chars().take(200).collect::<String>();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|_| AttachmentError::TooLarge)? {
+        if bytes.len() + chunk.len() > max_bytes {
+            return Err(AttachmentError::TooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok((file_name, bytes))
+}
+
+/// A photo uploaded from the office for a notice: the `file` part alone.
+pub struct Photo {
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads the `file` part of an office upload, with the phone's size limit and checks.
+pub async fn read_photo(mut multipart: Multipart, max_bytes: usize) -> Result<Photo, AttachmentError> {
+    let mut file = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(|_| AttachmentError::InvalidRequest)? {
+        if field.name() == Some("file") {
+            file = Some(read_file(&mut field, max_bytes).await?);
+        }
+    }
+    let (file_name, bytes) = file.ok_or(AttachmentError::InvalidRequest)?;
+    Ok(Photo { file_name, bytes })
 }
 
 /// Bytes summed over some links; absent when there are none.
@@ -118,12 +160,30 @@ async fn sum(conn: &impl ConnectionTrait, text: &str, key: &str) -> Result<u64, 
     Ok(row.and_then(|r| r.total).unwrap_or(0).max(0) as u64)
 }
 
-/// Bytes of the attachments `user_id` linked to households (each link counts).
+/// Bytes of the attachments `user_id` linked to households or notices (each link counts).
 pub async fn used_by_user(conn: &impl ConnectionTrait, user_id: &str) -> Result<u64, DbErr> {
-    sum(
+    let households = sum(
         conn,
         "SELECT CAST(SUM(a.size) AS BIGINT) AS total FROM attachment_link l JOIN attachment a ON a.id = l.attachment_id WHERE l.linked_by = ?",
         user_id,
+    )
+    .await?;
+    let notices = sum(
+        conn,
+        "SELECT CAST(SUM(a.size) AS BIGINT) AS total FROM attachment_notice_link l JOIN attachment a ON a.id = l.attachment_id WHERE l.linked_by = ?",
+        user_id,
+    )
+    .await?;
+    Ok(households.saturating_add(notices))
+}
+
+/// Bytes of the photos linked to `notice_id`; a notice's photos share the per-household
+/// quota, a notice being posted where households are.
+pub async fn used_by_notice(conn: &impl ConnectionTrait, notice_id: &str) -> Result<u64, DbErr> {
+    sum(
+        conn,
+        "SELECT CAST(SUM(a.size) AS BIGINT) AS total FROM attachment_notice_link l JOIN attachment a ON a.id = l.attachment_id WHERE l.notice_id = ?",
+        notice_id,
     )
     .await
 }
@@ -237,6 +297,95 @@ pub async fn store(
     Ok(response(&id))
 }
 
+/// The types a posting photo may have: a camera's or a screenshot's, nothing to print.
+const PHOTO_TYPES: [&str; 2] = ["image/jpeg", "image/png"];
+
+/// A photo linked to a notice: its id, and whether this upload linked it (false: the
+/// same bytes were already this notice's, and nothing was added).
+pub struct NoticePhoto {
+    pub id: String,
+    pub added: bool,
+}
+
+/// Stores `photo` (once per content hash, as [`store`] does) and links it to the notice,
+/// within the caller's transaction: the notice's side (who may post, the notice's
+/// state, its list of postings) is decided by `notices`, which holds the transaction.
+/// A link that exists already adds nothing and costs nothing; a new one counts against
+/// the uploader's quota and the notice's, at full size whether the bytes were new or not.
+pub async fn link_to_notice(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    notice_id: &str,
+    photo: Photo,
+    quotas: Quotas,
+) -> Result<NoticePhoto, AttachmentError> {
+    let content_type =
+        sniff(&photo.bytes).filter(|kind| PHOTO_TYPES.contains(kind)).ok_or(AttachmentError::ContentTypeNotAllowed)?;
+    let sha256 = hex::encode(Sha256::digest(&photo.bytes));
+    let size = photo.bytes.len() as i64;
+    let backend = conn.get_database_backend();
+    let existing = conn
+        .query_one_raw(sql(backend, "SELECT id FROM attachment WHERE sha256 = ?", vec![sha256.as_str().into()]))
+        .await?
+        .map(|row| row.try_get::<String>("", "id"))
+        .transpose()?;
+    if let Some(id) = &existing {
+        let linked = conn
+            .query_one_raw(sql(
+                backend,
+                "SELECT 1 FROM attachment_notice_link WHERE attachment_id = ? AND notice_id = ?",
+                vec![id.as_str().into(), notice_id.into()],
+            ))
+            .await?;
+        if linked.is_some() {
+            return Ok(NoticePhoto { id: id.clone(), added: false });
+        }
+    }
+    if used_by_user(conn, &caller.user_id).await?.saturating_add(size as u64) > quotas.per_user {
+        return Err(AttachmentError::QuotaExceeded("user"));
+    }
+    if used_by_notice(conn, notice_id).await?.saturating_add(size as u64) > quotas.per_household {
+        return Err(AttachmentError::QuotaExceeded("notice"));
+    }
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let id = Uuid::new_v4().to_string();
+            conn.execute_raw(sql(
+                backend,
+                "INSERT INTO attachment (id, sha256, size, content_type, file_name, data, uploaded_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                vec![
+                    id.as_str().into(),
+                    sha256.as_str().into(),
+                    size.into(),
+                    content_type.into(),
+                    photo.file_name.into(),
+                    photo.bytes.into(),
+                    caller.user_id.as_str().into(),
+                    Utc::now().into(),
+                ],
+            ))
+            .await?;
+            id
+        }
+    };
+    conn.execute_raw(sql(
+        backend,
+        "INSERT INTO attachment_notice_link (attachment_id, notice_id, linked_by, linked_at) VALUES (?, ?, ?, ?)",
+        vec![id.as_str().into(), notice_id.into(), caller.user_id.as_str().into(), Utc::now().into()],
+    ))
+    .await?;
+    audit::record(
+        conn,
+        &[AuditEntry {
+            new_value: Some(format!("{{\"notice_id\":\"{notice_id}\",\"sha256\":\"{sha256}\",\"size\":{size}}}")),
+            ..Actor::of(caller).audit("upload", "attachment", &id)
+        }],
+    )
+    .await?;
+    Ok(NoticePhoto { id, added: true })
+}
+
 /// A stored attachment as it is served.
 pub struct Download {
     /// Read again from the bytes (files stored before types were checked included);
@@ -278,6 +427,9 @@ pub async fn load(db: &Db, caller: &Caller, id: &str) -> Result<Download, Attach
         }
     }
     if !allowed {
+        allowed = reads_a_notice_of(db, caller, id).await?;
+    }
+    if !allowed {
         return Err(AttachmentError::NotFound);
     }
     let stored =
@@ -290,6 +442,35 @@ pub async fn load(db: &Db, caller: &Caller, id: &str) -> Result<Download, Attach
         file_name: stored.file_name,
         bytes: stored.data,
     })
+}
+
+/// Whether the caller reads a notice the attachment is a posting photo of. The rule is
+/// `notices::notice::readable`'s (and its lists'), said in SQL because notices sit above
+/// this module: a notice in a region the caller reads, or, once published, one posted
+/// above the caller's region (a township notice seen from its villages).
+async fn reads_a_notice_of(db: &Db, caller: &Caller, id: &str) -> Result<bool, DbErr> {
+    let prefixes = caller.read_prefixes();
+    if prefixes.is_empty() {
+        return Ok(false);
+    }
+    let mut values: Vec<sea_orm::Value> = vec![id.into()];
+    let mut scope = Vec::new();
+    for prefix in prefixes {
+        scope.push("(n.region_prefix LIKE ? OR (n.status <> 'draft' AND ? LIKE n.region_prefix || '%'))".to_owned());
+        values.push(format!("{prefix}%").into());
+        values.push(prefix.to_owned().into());
+    }
+    let text = format!(
+        "SELECT COUNT(*) AS n FROM attachment_notice_link l JOIN notice n ON n.id = l.notice_id \
+         WHERE l.attachment_id = ? AND ({})",
+        scope.join(" OR ")
+    );
+    #[derive(FromQueryResult)]
+    struct Count {
+        n: i64,
+    }
+    let row = Count::find_by_statement(sql(db.backend(), &text, values)).one(&db.conn).await?;
+    Ok(row.is_some_and(|r| r.n > 0))
 }
 
 #[cfg(test)]

@@ -73,7 +73,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(villages::routes())
         .merge(plans::routes())
         .merge(reports::routes())
-        .merge(notices::routes())
+        .merge(notices::routes(&state.config))
         .merge(resolutions::routes())
         .merge(notifications::routes())
         .merge(campaigns::routes())

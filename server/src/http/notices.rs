@@ -7,17 +7,20 @@
 
 use super::error::ApiResult;
 use super::extract::AppJson;
+use crate::attachments;
 use crate::auth::Caller;
 use crate::notices::notice::{self, NewNotice, NoticeSummaryFilter, NoticeSummaryPage, NoticeView, WaitingNotice};
 use crate::notices::objections::{self, Answer, BulkDismissal, BulkDismissed, ObjectionView};
+use crate::notices::postings;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use serde::Deserialize;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn routes(config: &crate::config::Config) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_notices, create_notice))
         .routes(routes!(notice_summaries))
@@ -26,6 +29,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(publish_notice))
         .routes(routes!(withdraw_notice))
         .routes(routes!(add_posting))
+        // Photos are larger than JSON bodies; the handler enforces the exact limit.
+        .routes(
+            routes!(upload_posting_photo).layer(DefaultBodyLimit::max(config.sync.attachment_max_bytes + 64 * 1024)),
+        )
         .routes(routes!(close_notice))
         .routes(routes!(dismiss_objections))
         .routes(routes!(list_objections))
@@ -141,6 +148,30 @@ pub async fn add_posting(
     AppJson(body): AppJson<Posting>,
 ) -> ApiResult<Json<NoticeView>> {
     Ok(Json(with_url(&state, notice::add_posting(&state.db, &caller, &id.to_string(), body.attachment_id).await?)))
+}
+
+/// Uploads a photo of the posted notice from the office (a photo from a phone's gallery,
+/// at a PC) and adds it to the notice's postings, for the same people as `postings`. Only
+/// JPEG and PNG, as the bytes show them; the same bytes again add nothing. The photo is
+/// readable by whoever reads the notice (`GET /api/mobile/v1/attachments/{id}`, with the
+/// console's cookie too).
+#[utoipa::path(post, path = "/api/v1/notices/{id}/postings/photo", tag = "notices", params(("id" = Uuid, Path)),
+    request_body(content_type = "multipart/form-data", description = "part `file`"),
+    responses((status = 200, body = NoticeView), (status = 400, description = "invalid_request"),
+        (status = 403, description = "out_of_scope"), (status = 409, description = "notice_not_published"),
+        (status = 413, description = "attachment_too_large (sync.attachment_max_bytes), or quota_exceeded ([uploads])"),
+        (status = 415, description = "content_type_not_allowed: the bytes are not a JPEG or PNG image")),
+    security(("bearer" = [])))]
+pub async fn upload_posting_photo(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    multipart: Multipart,
+) -> ApiResult<Json<NoticeView>> {
+    let photo = attachments::read_photo(multipart, state.config.sync.attachment_max_bytes).await?;
+    let quotas = attachments::Quotas::from_config(&state.config.uploads);
+    let view = postings::upload_photo(&state.db, &caller, &id.to_string(), photo, quotas).await?;
+    Ok(Json(with_url(&state, view)))
 }
 
 /// Closes a notice now if its period has ended with no open objection (the server also

@@ -9,6 +9,7 @@ pub mod notice;
 pub mod objections;
 pub mod pages;
 pub mod period;
+pub mod postings;
 pub mod public;
 pub mod qr;
 pub mod resolution;

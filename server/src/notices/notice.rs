@@ -626,23 +626,33 @@ pub async fn add_posting(db: &Db, caller: &Caller, id: &str, attachment_id: Uuid
     if !exists {
         return Err(Refusal::not_found());
     }
+    append_posting(&*txn, caller, &row, &attachment).await?;
+    txn.commit().await?;
+    view(db, id, None).await
+}
+
+/// Puts a photo on the notice's list of postings (once), audited as the notice's.
+pub(crate) async fn append_posting(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    row: &NoticeRow,
+    attachment: &str,
+) -> Result<(), DbErr> {
     let mut postings = row.posting_attachment_ids.clone();
-    if !postings.contains(&attachment) {
-        postings.push(attachment.clone());
+    if !postings.iter().any(|p| p == attachment) {
+        postings.push(attachment.to_owned());
     }
-    txn.execute_raw(sql(
-        txn.get_database_backend(),
+    conn.execute_raw(sql(
+        conn.get_database_backend(),
         "UPDATE notice SET posting_attachment_ids = ?, updated_at = ? WHERE id = ?",
-        vec![serde_json::to_string(&postings).unwrap_or_default().into(), Utc::now().into(), id.into()],
+        vec![serde_json::to_string(&postings).unwrap_or_default().into(), Utc::now().into(), row.id.as_str().into()],
     ))
     .await?;
     crate::audit::record(
-        &*txn,
-        &[audit(Some(&caller.user_id), "notice_posting", id, format!("posting photo {attachment}"))],
+        conn,
+        &[audit(Some(&caller.user_id), "notice_posting", &row.id, format!("posting photo {attachment}"))],
     )
-    .await?;
-    txn.commit().await?;
-    view(db, id, None).await
+    .await
 }
 
 /// Why a notice may not close yet.

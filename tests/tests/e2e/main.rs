@@ -28,6 +28,7 @@ mod household_record;
 mod imports;
 mod members_without_id;
 mod natural_villages;
+mod notice_postings;
 mod notices;
 mod notifications;
 mod objections_investigated;
