@@ -207,6 +207,8 @@ struct SummaryRow {
     head_phone: Option<String>,
     residents: i64,
     officer_name: Option<String>,
+    /// The matches in all, when the page query counted them.
+    total: Option<i64>,
 }
 
 /// The household head's `column` as a subquery over `household h`: the member whose
@@ -223,13 +225,22 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// The LIKE pattern of an ID number as the lists mask it (`320703********1234`): each
-/// hidden digit one `_`. `None` unless it shows at least the ten digits a list shows, so
-/// a search learns nothing a list did not tell (no probing digit by digit).
+/// The LIKE pattern of an ID number as the lists mask it (`320703********1234`, a
+/// 残疾人证 number with `**` after it): each hidden digit one `_`. `None` for any other
+/// shape, so a search learns nothing a list did not tell: a query showing a hidden digit
+/// (`3207031*******1234`) would let anyone who reads the list find a whole number digit
+/// by digit.
 fn masked_id_pattern(q: &str) -> Option<String> {
-    let shown = q.chars().filter(|c| *c != '*').count();
-    let only_id_characters = q.chars().all(|c| c.is_ascii_digit() || c == '*' || c.eq_ignore_ascii_case(&'x'));
-    (q.contains('*') && shown >= 10 && only_id_characters).then(|| q.to_uppercase().replace('*', "_"))
+    let q = q.to_uppercase();
+    let all = |part: &str, check: fn(char) -> bool| part.chars().all(check);
+    let id_shape = |id: &str| {
+        id.len() == 18
+            && all(&id[..6], |c| c.is_ascii_digit())
+            && &id[6..14] == "********"
+            && all(&id[14..], |c| c.is_ascii_digit() || c == 'X')
+    };
+    let is_masked = q.is_ascii() && (id_shape(&q) || (q.len() == 20 && q.ends_with("**") && id_shape(&q[..18])));
+    is_masked.then(|| q.replace('*', "_"))
 }
 
 /// Households in the caller's read scope for the console's table, by region then
@@ -252,7 +263,9 @@ pub async fn summaries(
             values.push(wanted.into());
         }
     }
-    if let Some(q) = filter.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()) {
+    let q = filter.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+    let searching = q.is_some();
+    if let Some(q) = q {
         let pattern = like_pattern(&q);
         if q.chars().all(|c| c.is_ascii_digit() || c.eq_ignore_ascii_case(&'x')) {
             // Digits: a household number (any part of it) or a whole ID number, by the
@@ -278,15 +291,19 @@ pub async fn summaries(
     }
     let where_text = wheres.join(" AND ");
     let backend = conn.get_database_backend();
-    let total = count(conn, &format!("SELECT COUNT(*) FROM household h WHERE {where_text}"), values.clone()).await?;
     let paging = Paging::new(filter.page, filter.per_page, 20);
+    // A search reads the member table, so the total is counted in the page query (a window
+    // over the matches) rather than by a second read; a plain list counts by index, which is
+    // cheaper than sorting every household in scope to count them in the page.
+    let page_total = if searching { "COUNT(*) OVER ()" } else { "CAST(NULL AS BIGINT)" };
     let text = format!(
         "SELECT h.id, h.household_number, h.region_code, r.name AS region_name, h.status, h.kind, h.standard, h.phone, \
          {} AS head_name, {} AS head_id_number, {} AS head_phone, \
          (SELECT COUNT(*) FROM member m WHERE m.household_id = h.id AND m.active = ?) AS residents, \
          (SELECT u.name FROM assignment a JOIN app_user u ON u.id = a.officer_id \
-          WHERE a.household_id = h.id AND a.end_date IS NULL ORDER BY a.officer_id LIMIT 1) AS officer_name \
-         FROM (SELECT h.id FROM household h WHERE {where_text} \
+          WHERE a.household_id = h.id AND a.end_date IS NULL ORDER BY a.officer_id LIMIT 1) AS officer_name, \
+         page.total \
+         FROM (SELECT h.id, {page_total} AS total FROM household h WHERE {where_text} \
                ORDER BY h.region_code, h.household_number, h.id LIMIT ? OFFSET ?) page \
          JOIN household h ON h.id = page.id LEFT JOIN region r ON r.code = h.region_code \
          ORDER BY h.region_code, h.household_number, h.id",
@@ -297,9 +314,14 @@ pub async fn summaries(
     // The page's ids first: a backend computes the selected columns of the rows an
     // OFFSET skips too, and the head's and officer's lookups are per row.
     let mut page_values = vec![sea_orm::Value::from(true)];
-    page_values.extend(values);
+    page_values.extend(values.iter().cloned());
     page_values.extend(paging.limit_offset());
     let rows = SummaryRow::find_by_statement(sql(backend, &text, page_values)).all(conn).await?;
+    // A page past the end has no row to carry the count.
+    let total = match rows.first().and_then(|r| r.total) {
+        Some(total) => total,
+        None => count(conn, &format!("SELECT COUNT(*) FROM household h WHERE {where_text}"), values).await?,
+    };
     let items = rows
         .into_iter()
         .map(|r| HouseholdSummary {
@@ -434,3 +456,24 @@ impl utoipa::PartialSchema for HouseholdFields {
 }
 
 impl utoipa::ToSchema for HouseholdFields {}
+
+#[cfg(test)]
+mod tests {
+    use super::masked_id_pattern;
+
+    #[test]
+    fn only_the_lists_own_mask_is_searched() {
+        assert_eq!(masked_id_pattern("320703********123x").as_deref(), Some("320703________123X"));
+        assert_eq!(masked_id_pattern("320703********1234**").as_deref(), Some("320703________1234__"));
+        // A hidden digit shown, one fewer shown, or a mask of another length: a probe, not a copy.
+        for probe in [
+            "3207031*******1234",
+            "32070********1234",
+            "320703*********1234",
+            "320703********12345",
+            "320703**＊*****1234",
+        ] {
+            assert_eq!(masked_id_pattern(probe), None, "{probe}");
+        }
+    }
+}

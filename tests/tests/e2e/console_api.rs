@@ -412,11 +412,25 @@ async fn the_household_table_pages_filters_and_masks(backend: Backend) {
     }
     assert_eq!(app.admin.ok_get("/api/v1/household-summaries?status=no-such-status").await["total"], 0);
     assert_eq!(app.admin.ok_get("/api/v1/household-summaries?q=%E6%88%90%E5%91%983").await["total"], 1, "成员3");
+    // A search counts its matches in the page query: the total holds on every page, and
+    // past the last one too.
+    for (page, items) in [(1, 3), (2, 1), (9, 0)] {
+        let found =
+            app.admin.ok_get(&format!("/api/v1/household-summaries?q=%E6%88%90%E5%91%98&per_page=3&page={page}")).await;
+        assert_eq!(
+            (found["total"].as_i64(), found["items"].as_array().map(Vec::len)),
+            (Some(4), Some(items)),
+            "page {page}"
+        );
+    }
     assert_eq!(app.admin.ok_get(&format!("/api/v1/household-summaries?q={head_id}")).await["total"], 1);
     assert_eq!(app.admin.ok_get(&format!("/api/v1/household-summaries?q={}", &head_id[..14])).await["total"], 0);
     // As the list shows it, copied back into the search; a shorter mask tells nothing.
     let masked = row["head_id_number_masked"].as_str().expect("masked").replace('*', "%2A");
     assert_eq!(app.admin.ok_get(&format!("/api/v1/household-summaries?q={masked}")).await["total"], 1, "{masked}");
+    // A hidden digit shown (a probe for the whole number, digit by digit) finds nothing.
+    let probe = format!("{}{}{}", &head_id[..7], "%2A".repeat(7), &head_id[14..]);
+    assert_eq!(app.admin.ok_get(&format!("/api/v1/household-summaries?q={probe}")).await["total"], 0, "{probe}");
     let short = format!("{}%2A%2A%2A", &head_id[..6]);
     assert_eq!(app.admin.ok_get(&format!("/api/v1/household-summaries?q={short}")).await["total"], 0, "{short}");
     assert_eq!(app.admin.ok_get("/api/v1/household-summaries?q=%25").await["total"], 0, "% is not a wildcard");
