@@ -36,6 +36,7 @@ mod m20261206_000029_console_session;
 mod m20261207_000033_event_preferences;
 mod m20261207_000035_member_id_number;
 mod m20261207_000036_notice_photo;
+mod m20261207_000037_assignment_active;
 
 pub struct Migrator;
 
@@ -74,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000033_event_preferences::Migration),
             Box::new(m20261207_000035_member_id_number::Migration),
             Box::new(m20261207_000036_notice_photo::Migration),
+            Box::new(m20261207_000037_assignment_active::Migration),
         ]
     }
 }

@@ -129,6 +129,9 @@ error_codes! {
     RegionCodeLevel = "region_code_level", "区划代码与上级区划或级别不符", "The region code does not fit its parent or its level";
     RootAdminRequired = "root_admin_required", "此操作须由系统管理员执行", "Only a deployment administrator may do this";
     NotAnOfficer = "not_an_officer", "该用户在此户所在区域没有帮扶责任人角色", "The user holds no officer role over this household's region";
+    SameOfficer = "same_officer", "转出和转入的帮扶责任人不能是同一人", "The households must move to another officer, not the one they leave";
+    NotAssignedToOfficer = "not_assigned_to_officer", "所选农户已不在原帮扶责任人名下（可能已被他人转移或结束帮扶），请刷新后重新选择", "A chosen household is no longer assigned to the officer (moved or ended by someone else): reload and choose again";
+    UnknownAssignmentStatus = "unknown_assignment_status", "帮扶状态应为 active（在帮）、ended（已结束）或 all（全部）", "The assignment status is active, ended or all";
     AssignmentEnded = "assignment_ended", "您对该户的帮扶已结束，不能再办理此事项", "Your assignment to this household has ended: this action is no longer open to you";
     TooManyAttempts = "too_many_attempts", "尝试次数过多，请稍后再试", "Too many attempts: wait before trying again";
     DeviceInUse = "device_in_use", "此设备已绑定其他用户，请联系管理员解绑", "This device is bound to another user; ask a manager to release it";

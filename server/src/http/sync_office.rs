@@ -22,7 +22,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 /// Assignments of households in the caller's scope as table rows, by officer, region
 /// and status (active unless asked), paged with a total.
 #[utoipa::path(get, path = "/api/v1/assignment-summaries", tag = "admin", params(AssignmentFilter),
-    responses((status = 200, body = AssignmentPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = AssignmentPage),
+        (status = 400, body = ErrorBody, description = "unknown_assignment_status"), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn assignment_summaries(
     State(state): State<AppState>,
@@ -32,29 +33,37 @@ pub async fn assignment_summaries(
     Ok(Json(assignments::summaries(&state.db.conn, &caller, filter).await?))
 }
 
-/// Officers serving the regions the caller reads, with how many households each holds:
-/// the choices of the assignment table's officer filter and of a move.
+/// Officers serving the regions the caller edits, and whoever else (an officer whose role
+/// was removed) still holds households there, with how many of the caller's households
+/// each holds: the choices of the assignment table's officer filter and of a move. For
+/// those who assign (village team, township, county, administrator).
 #[utoipa::path(get, path = "/api/v1/officers", tag = "admin",
-    responses((status = 200, body = [OfficerChoice]), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = [OfficerChoice]), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "forbidden: the caller edits no households")),
+    security(("bearer" = [])))]
 pub async fn officers(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<OfficerChoice>>> {
     Ok(Json(assignments::officers(&state.db.conn, &caller).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ReassignBody {
-    /// The officer whose households move (one who leaves may be deactivated already).
+    /// The officer whose households move (one who leaves may be deactivated already, or
+    /// hold no officer role any more).
     pub from_officer_id: String,
     pub to_officer_id: String,
     /// Only these households; every active one of `from_officer_id` when absent.
     pub household_ids: Option<Vec<String>>,
 }
 
-/// Moves an officer's households to another officer in one transaction (both officers,
-/// every household in the caller's edit scope), audited as an end and an assignment
-/// each; a retry moves nothing twice.
+/// Moves an officer's households to another officer in one transaction (every household
+/// in the caller's edit scope, the new officer holding the officer role over each),
+/// audited as an end and an assignment each; a retry, or a second request at once, moves
+/// nothing twice.
 #[utoipa::path(post, path = "/api/v1/assignments/reassign", tag = "admin", request_body = ReassignBody,
-    responses((status = 200, body = Reassigned), (status = 403, body = ErrorBody, description = "out_of_scope"),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "not_an_officer or invalid_request")),
+    responses((status = 200, body = Reassigned), (status = 400, body = ErrorBody, description = "invalid_json"),
+        (status = 403, body = ErrorBody, description = "out_of_scope"),
+        (status = 404, body = ErrorBody, description = "not_found: no such officer to move from"),
+        (status = 422, body = ErrorBody, description = "not_an_officer, same_officer or not_assigned_to_officer")),
     security(("bearer" = [])))]
 pub async fn reassign(
     State(state): State<AppState>,

@@ -4,8 +4,11 @@
 //!
 //! Also the console's table of who is assigned where ([`summaries`]) and the bulk move
 //! of an officer's households to another officer ([`reassign`]), each household checked
-//! as a single assignment would be, in one transaction. Nothing here reads a record's
-//! personal fields beyond the head's name.
+//! as a single assignment would be, in one transaction, and the people a move may be
+//! made between ([`officers`]). An officer holds at most one open assignment on a
+//! household (the unique `assignment_active` index): opening and ending are conditional
+//! writes, so two requests at once cannot give a household twice. Nothing here reads a
+//! record's personal fields beyond the head's name.
 
 use super::{Actor, RegistryError};
 use crate::audit;
@@ -13,6 +16,7 @@ use crate::auth::roles::region_prefix;
 use crate::auth::{Caller, Role};
 use crate::db::entities::{app_user, assignment};
 use crate::db::{Db, Paging, count, sql};
+use crate::error::Refusal;
 use crate::records::changelog::{self, LogEntry, LogOp};
 use crate::records::{self, scope};
 use chrono::{NaiveDate, Utc};
@@ -48,23 +52,10 @@ pub async fn assign(
     if !officer.is_some_and(|o| o.active) || !holds_officer_grant {
         return Err(RegistryError::Rejected(ErrorCode::NotAnOfficer));
     }
-    let active = assignment::Entity::find()
-        .filter(assignment::Column::OfficerId.eq(officer_id))
-        .filter(assignment::Column::HouseholdId.eq(household_id))
-        .filter(assignment::Column::EndDate.is_null())
-        .one(&*txn)
-        .await?;
-    if active.is_some() {
-        return Err(RegistryError::AlreadyExists);
-    }
-    let model = insert(
-        &*txn,
-        officer_id,
-        household_id,
-        start_date.unwrap_or_else(|| Utc::now().date_naive()),
-        actor.user_id.clone(),
-    )
-    .await?;
+    let start = start_date.unwrap_or_else(|| Utc::now().date_naive());
+    let model = insert_open(&*txn, officer_id, household_id, start, actor.user_id.clone())
+        .await?
+        .ok_or(RegistryError::AlreadyExists)?;
     scope_event(&*txn, LogOp::Enter, officer_id, household_id, Some(region)).await?;
     let mut entry = actor.audit("assign", "household", household_id);
     entry.new_value = Some(officer_id.to_owned());
@@ -131,9 +122,11 @@ pub async fn end(db: &Db, actor: &Actor, assignment_id: &str) -> Result<assignme
     if !actor.edits_region(household.as_ref().and_then(|h| h.text("region_code")).unwrap_or_default()) {
         return Err(RegistryError::Forbidden(ErrorCode::OutOfScope));
     }
-    let mut model: assignment::ActiveModel = existing.clone().into();
-    model.end_date = Set(Some(Utc::now().date_naive()));
-    let updated = model.update(&*txn).await?;
+    let today = Utc::now().date_naive();
+    if !end_open(&*txn, assignment_id, today).await? {
+        return Err(RegistryError::Invalid("assignment already ended"));
+    }
+    let updated = assignment::Model { end_date: Some(today), ..existing.clone() };
     let region = household.as_ref().and_then(|h| h.text("region_code")).map(str::to_owned);
     scope_event(&*txn, LogOp::Evict, &existing.officer_id, &existing.household_id, region).await?;
     let mut entry = actor.audit("unassign", "household", &existing.household_id);
@@ -211,7 +204,7 @@ pub async fn summaries(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     filter: AssignmentFilter,
-) -> Result<AssignmentPage, RegistryError> {
+) -> Result<AssignmentPage, Refusal> {
     let (cond, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
     let mut wheres = vec![cond];
     if let Some(officer) = filter.officer_id.filter(|o| !o.is_empty()) {
@@ -226,7 +219,7 @@ pub async fn summaries(
         "active" | "" => wheres.push("a.end_date IS NULL".into()),
         "ended" => wheres.push("a.end_date IS NOT NULL".into()),
         "all" => {}
-        _ => return Err(RegistryError::Invalid("status is active, ended or all")),
+        _ => return Err(Refusal::invalid(ErrorCode::UnknownAssignmentStatus).on_field("status")),
     }
     let where_text = wheres.join(" AND ");
     let from = "FROM assignment a JOIN household h ON h.id = a.household_id";
@@ -255,33 +248,49 @@ pub struct Reassigned {
 /// Moves `from`'s households (all of them, or the named ones) to `to` in one transaction:
 /// `from`'s assignment ends and `to`'s begins, with the scope events and the audit
 /// entries a single end and assign write. Every household must be in the actor's edit
-/// scope and `to` an active officer over it (`not_an_officer`), or nothing moves. A
-/// named household that is with `to` and no longer with `from` counts as already moved.
+/// scope (`out_of_scope`) and `to` an active officer over it (`not_an_officer`), or
+/// nothing moves. `from` need hold no role any more: an officer who left usually lost
+/// the role first, and the households are what the actor must be allowed to touch. A
+/// named household that is with `to` and no longer with `from` counts as already moved;
+/// one with neither was moved elsewhere or ended meanwhile (`not_assigned_to_officer`).
+///
+/// Two moves at once (a double click, two clerks) cannot both move a household: its end
+/// is conditional on the assignment being still open, and `to`'s new assignment is
+/// written only where `to` holds none open (the unique `assignment_active` index), so
+/// the second finds the work done and reports it as already moved.
 pub async fn reassign(
     db: &Db,
     actor: &Actor,
     from: &str,
     to: &str,
     household_ids: Option<Vec<String>>,
-) -> Result<Reassigned, RegistryError> {
+) -> Result<Reassigned, Refusal> {
     if from == to {
-        return Err(RegistryError::Invalid("the officers must differ"));
+        return Err(Refusal::rejected(ErrorCode::SameOfficer));
     }
     let txn = db.begin_write().await?;
-    // The leaving officer may be deactivated already, but an officer they must have
-    // been; what the actor may touch is decided by the households below.
     if app_user::Entity::find_by_id(from.to_owned()).one(&*txn).await?.is_none() {
-        return Err(RegistryError::NotFound);
-    }
-    if !super::users::grants(&*txn, from).await?.iter().any(|(role, _)| *role == Role::Officer) {
-        return Err(RegistryError::Rejected(ErrorCode::NotAnOfficer));
+        return Err(Refusal::not_found());
     }
     let to_active = app_user::Entity::find_by_id(to.to_owned()).one(&*txn).await?.is_some_and(|u| u.active);
-    let to_grants = super::users::grants(&*txn, to).await?;
+    let to_grants: Vec<String> = super::users::grants(&*txn, to)
+        .await?
+        .into_iter()
+        .filter(|(role, _)| *role == Role::Officer)
+        .map(|(_, code)| code)
+        .collect();
+    // Said at once, even when `from` has nothing left to move.
+    if !to_active || to_grants.is_empty() {
+        return Err(Refusal::rejected(ErrorCode::NotAnOfficer));
+    }
     let active_of = |officer: &str| {
         assignment::Entity::find()
             .filter(assignment::Column::OfficerId.eq(officer.to_owned()))
             .filter(assignment::Column::EndDate.is_null())
+            // One order for every move, so two at once lock rows in the same order and
+            // the second waits for the first instead of deadlocking with it.
+            .order_by_asc(assignment::Column::HouseholdId)
+            .order_by_asc(assignment::Column::Id)
             .all(&*txn)
     };
     let from_active = active_of(from).await?;
@@ -291,98 +300,216 @@ pub async fn reassign(
     let mut already = Vec::new();
     match household_ids {
         None => moving = from_active,
-        Some(ids) => {
-            let mut ids = ids;
+        Some(mut ids) => {
             ids.sort();
             ids.dedup();
             for id in ids {
                 match from_active.iter().find(|a| a.household_id == id) {
                     Some(a) => moving.push(a.clone()),
                     None if to_households.contains(&id) => already.push(id),
-                    None => return Err(RegistryError::Invalid("a household is not assigned to the officer")),
+                    None => return Err(Refusal::rejected(ErrorCode::NotAssignedToOfficer)),
                 }
             }
         }
     }
-    let ids: Vec<String> = moving.iter().map(|a| a.household_id.clone()).collect();
-    let touched: Vec<String> = ids.iter().chain(&already).cloned().collect();
+    let touched: Vec<String> = moving.iter().map(|a| a.household_id.clone()).chain(already.iter().cloned()).collect();
     let regions = scope::household_regions(&*txn, &touched).await?;
-    for id in &touched {
-        let region = regions.get(id).map(String::as_str).unwrap_or_default();
-        if !actor.edits_region(region) {
-            return Err(RegistryError::Forbidden(ErrorCode::OutOfScope));
-        }
+    let region_of = |id: &str| regions.get(id).map(String::as_str).unwrap_or_default();
+    if touched.iter().any(|id| !actor.edits_region(region_of(id))) {
+        return Err(Refusal::out_of_scope());
     }
-    for id in &ids {
-        let region = regions.get(id).map(String::as_str).unwrap_or_default();
-        if !to_active
-            || !to_grants.iter().any(|(role, code)| *role == Role::Officer && region.starts_with(region_prefix(code)))
-        {
-            return Err(RegistryError::Rejected(ErrorCode::NotAnOfficer));
-        }
+    if moving.iter().any(|a| !to_grants.iter().any(|code| region_of(&a.household_id).starts_with(region_prefix(code))))
+    {
+        return Err(Refusal::rejected(ErrorCode::NotAnOfficer));
     }
     let today = Utc::now().date_naive();
+    let mut moved = Vec::new();
     let mut entries = Vec::new();
     for old in &moving {
-        let region = regions.get(&old.household_id).cloned();
-        let mut ended: assignment::ActiveModel = old.clone().into();
-        ended.end_date = Set(Some(today));
-        ended.update(&*txn).await?;
-        scope_event(&*txn, LogOp::Evict, from, &old.household_id, region.clone()).await?;
-        let mut entry = actor.audit("unassign", "household", &old.household_id);
+        let household = &old.household_id;
+        let region = regions.get(household).cloned();
+        if !end_open(&*txn, &old.id, today).await? {
+            // Another move (or an end) got there first and has committed: what it did stands.
+            if active_of(to).await?.iter().any(|a| &a.household_id == household) {
+                already.push(household.clone());
+            }
+            continue;
+        }
+        scope_event(&*txn, LogOp::Evict, from, household, region.clone()).await?;
+        let mut entry = actor.audit("unassign", "household", household);
         entry.old_value = Some(from.to_owned());
         entry.note = Some(format!("reassigned to {to}"));
         entries.push(entry);
-        // Someone sharing the household with the leaving officer keeps their assignment.
-        if !to_households.contains(&old.household_id) {
-            insert(&*txn, to, &old.household_id, today, actor.user_id.clone()).await?;
-            scope_event(&*txn, LogOp::Enter, to, &old.household_id, region).await?;
-            let mut entry = actor.audit("assign", "household", &old.household_id);
+        // Someone already holding the household (sharing it with the leaving officer)
+        // keeps their assignment: no second one, no second `enter`.
+        if insert_open(&*txn, to, household, today, actor.user_id.clone()).await?.is_some() {
+            scope_event(&*txn, LogOp::Enter, to, household, region).await?;
+            let mut entry = actor.audit("assign", "household", household);
             entry.new_value = Some(to.to_owned());
             entry.note = Some(format!("reassigned from {from}"));
             entries.push(entry);
         }
+        moved.push(household.clone());
     }
     audit::record(&*txn, &entries).await?;
     txn.commit().await?;
-    Ok(Reassigned { moved: ids, already })
+    already.sort();
+    Ok(Reassigned { moved, already })
 }
 
-/// An officer the caller may choose in the assignment table: by name, with how many
-/// households they hold now.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema, FromQueryResult)]
+/// Ends an assignment if it is still open; false when another transaction ended it
+/// first (on PostgreSQL this waits for that one to commit, then finds the row ended).
+async fn end_open(conn: &impl ConnectionTrait, assignment_id: &str, day: NaiveDate) -> Result<bool, sea_orm::DbErr> {
+    let ended = conn
+        .execute_raw(sql(
+            conn.get_database_backend(),
+            "UPDATE assignment SET end_date = ? WHERE id = ? AND end_date IS NULL",
+            vec![day.into(), assignment_id.into()],
+        ))
+        .await?
+        .rows_affected();
+    Ok(ended > 0)
+}
+
+/// Opens an assignment unless the officer holds one open on the household already (the
+/// unique `assignment_active` index decides, so two writers at once cannot both open
+/// one); `None` when one was there.
+async fn insert_open(
+    conn: &impl ConnectionTrait,
+    officer_id: &str,
+    household_id: &str,
+    start_date: NaiveDate,
+    created_by: Option<String>,
+) -> Result<Option<assignment::Model>, sea_orm::DbErr> {
+    let model = assignment::Model {
+        id: Uuid::new_v4().to_string(),
+        officer_id: officer_id.to_owned(),
+        household_id: household_id.to_owned(),
+        start_date,
+        end_date: None,
+        created_by,
+        created_at: Utc::now(),
+    };
+    let inserted = conn
+        .execute_raw(sql(
+            conn.get_database_backend(),
+            "INSERT INTO assignment (id, officer_id, household_id, start_date, end_date, created_by, created_at) \
+             VALUES (?, ?, ?, ?, NULL, ?, ?) ON CONFLICT DO NOTHING",
+            vec![
+                model.id.clone().into(),
+                model.officer_id.clone().into(),
+                model.household_id.clone().into(),
+                model.start_date.into(),
+                model.created_by.clone().into(),
+                model.created_at.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    Ok((inserted > 0).then_some(model))
+}
+
+/// An officer the caller may choose in the assignment table: by name, with how many of
+/// the caller's households they hold now.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct OfficerChoice {
     pub id: String,
     pub username: String,
     pub name: String,
     pub active: bool,
-    /// The region of their officer grant.
-    pub region_code: String,
-    /// Households assigned to them now.
+    /// Whether they hold an officer grant over a region the caller edits: only then may
+    /// households move to them. False for one who left (role removed) and still holds
+    /// households here, listed so that those households can be moved away.
+    pub officer_role: bool,
+    /// The region of their officer grant here; none when `officer_role` is false.
+    pub region_code: Option<String>,
+    /// Households in the caller's edit scope assigned to them now.
     pub households: i64,
 }
 
-/// Officers whose grant region overlaps a region the caller reads (an officer of the
-/// township serves its villages too), by name: whom a township or village team may move
-/// households between, though not manage as accounts.
-pub async fn officers(conn: &impl ConnectionTrait, caller: &Caller) -> Result<Vec<OfficerChoice>, RegistryError> {
-    let rows = OfficerChoice::find_by_statement(sql(
-        conn.get_database_backend(),
-        "SELECT u.id, u.username, u.name, u.active, g.region_code, \
-         (SELECT COUNT(*) FROM assignment a WHERE a.officer_id = u.id AND a.end_date IS NULL) AS households \
-         FROM role_grant g JOIN app_user u ON u.id = g.user_id WHERE g.role = ? ORDER BY u.name, u.id, g.region_code",
+#[derive(FromQueryResult)]
+struct OfficerGrantRow {
+    id: String,
+    username: String,
+    name: String,
+    active: bool,
+    region_code: String,
+}
+
+#[derive(FromQueryResult)]
+struct HolderRow {
+    id: String,
+    username: String,
+    name: String,
+    active: bool,
+    households: i64,
+}
+
+/// The people a caller who assigns (village team, township, county, administrator) may
+/// move households between, by name: officers whose grant region overlaps a region the
+/// caller edits (an officer of the township serves its villages too), and anyone else
+/// holding an open assignment on a household the caller edits (an officer whose role
+/// was removed, or who moved elsewhere). Counts cover the caller's households only. Who
+/// only reads (supervisor, verifier) or is an officer is refused: the list names
+/// sign-in accounts and is a tool for moving households, nothing they may do.
+pub async fn officers(conn: &impl ConnectionTrait, caller: &Caller) -> Result<Vec<OfficerChoice>, Refusal> {
+    let prefixes = caller.edit_prefixes();
+    if prefixes.is_empty() {
+        return Err(Refusal::forbidden());
+    }
+    let backend = conn.get_database_backend();
+    let grants = OfficerGrantRow::find_by_statement(sql(
+        backend,
+        "SELECT u.id, u.username, u.name, u.active, g.region_code \
+         FROM role_grant g JOIN app_user u ON u.id = g.user_id WHERE g.role = ? ORDER BY g.region_code",
         vec![Role::Officer.as_str().into()],
     ))
     .all(conn)
     .await?;
-    let prefixes = caller.read_prefixes();
-    let mut seen = std::collections::HashSet::new();
-    Ok(rows
-        .into_iter()
-        .filter(|o| {
-            let theirs = region_prefix(&o.region_code);
-            prefixes.iter().any(|p| o.region_code.starts_with(p) || p.starts_with(theirs))
-        })
-        .filter(|o| seen.insert(o.id.clone()))
-        .collect())
+    let scope = vec!["h.region_code LIKE ?"; prefixes.len()].join(" OR ");
+    let holders = HolderRow::find_by_statement(sql(
+        backend,
+        &format!(
+            "SELECT u.id, u.username, u.name, u.active, c.households FROM \
+             (SELECT a.officer_id, COUNT(*) AS households FROM assignment a JOIN household h ON h.id = a.household_id \
+              WHERE a.end_date IS NULL AND ({scope}) GROUP BY a.officer_id) c \
+             JOIN app_user u ON u.id = c.officer_id"
+        ),
+        prefixes.iter().map(|p| format!("{p}%").into()).collect(),
+    ))
+    .all(conn)
+    .await?;
+    let mut choices: std::collections::BTreeMap<String, OfficerChoice> = std::collections::BTreeMap::new();
+    for g in grants {
+        let theirs = region_prefix(&g.region_code);
+        if !prefixes.iter().any(|p| g.region_code.starts_with(p) || p.starts_with(theirs)) {
+            continue;
+        }
+        choices.entry(g.id.clone()).or_insert(OfficerChoice {
+            id: g.id,
+            username: g.username,
+            name: g.name,
+            active: g.active,
+            officer_role: true,
+            region_code: Some(g.region_code),
+            households: 0,
+        });
+    }
+    for h in holders {
+        choices
+            .entry(h.id.clone())
+            .or_insert(OfficerChoice {
+                id: h.id,
+                username: h.username,
+                name: h.name,
+                active: h.active,
+                officer_role: false,
+                region_code: None,
+                households: 0,
+            })
+            .households = h.households;
+    }
+    let mut list: Vec<OfficerChoice> = choices.into_values().collect();
+    list.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+    Ok(list)
 }
