@@ -7,6 +7,7 @@ mod harness;
 mod standins;
 
 mod accounts;
+mod assignments_moved;
 mod attachments;
 mod campaigns;
 mod comparison;
