@@ -70,6 +70,7 @@ impl TestApp {
         let database = match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("jingzhun-test-{}.db", Uuid::new_v4().simple()));
+                std::fs::copy(sqlite_template().await, &path).expect("copy the migrated SQLite template");
                 config.database_url = format!("sqlite://{}?mode=rwc", path.display());
                 Database::Sqlite(path)
             }
@@ -175,10 +176,40 @@ fn replace_database(url: &str, name: &str) -> String {
     }
 }
 
-/// The migrated schema, made once per test process: each PostgreSQL test database is a
-/// copy of it (`CREATE DATABASE … TEMPLATE`), a fraction of the cost of running every
-/// migration again for each of the suite's PostgreSQL tests. The server still runs its
-/// migrations at start, finding them applied, as it does on every restart.
+// The migrated schema, made once per test process: each test's database is a copy of it
+// (a file copy on SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL), a fraction of the
+// cost of running every migration again for each of the suite's tests. The server still
+// runs its migrations at start, finding them applied, as it does on every restart.
+
+static SQLITE_TEMPLATE: tokio::sync::OnceCell<std::path::PathBuf> = tokio::sync::OnceCell::const_new();
+
+async fn sqlite_template() -> &'static std::path::Path {
+    SQLITE_TEMPLATE
+        .get_or_init(|| async {
+            // Templates of runs that have ended go (the name holds the test process's id).
+            for entry in std::fs::read_dir(std::env::temp_dir()).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if let Some(pid) = name.strip_prefix("jingzhun-test-template-").and_then(|n| n.split('.').next())
+                    && !std::path::Path::new("/proc").join(pid).exists()
+                {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+            let path = std::env::temp_dir().join(format!("jingzhun-test-template-{}.db", std::process::id()));
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            let db = jingzhun::db::Db::connect(&format!("sqlite://{}?mode=rwc", path.display()), 1)
+                .await
+                .expect("create the SQLite template");
+            db.migrate().await.expect("migrate the template");
+            // Closing the last connection checkpoints the WAL into the file, which is then whole.
+            let _ = db.conn.close().await;
+            path
+        })
+        .await
+}
+
 static POSTGRES_TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
 
 async fn postgres_template(admin_url: &str) -> String {
