@@ -7,6 +7,7 @@ import type { components } from './api/schema'
 
 type SessionBody = components['schemas']['SessionView']
 export type SessionUser = SessionBody['user']
+export type Abilities = components['schemas']['AbilitiesBody']
 
 export const session = reactive({
   user: null as SessionUser | null,
@@ -17,7 +18,30 @@ export const session = reactive({
   expiredBody: null as ApiError | null,
 })
 
+// Asked once a sign-in, dropped when the user changes.
+let abilitiesAsked: Promise<Abilities | null> | null = null
+
+/**
+ * What the server says the user may do where no record answers `actions` (import a list,
+ * edit templates, which reports for which regions): GET /api/v1/me/abilities, computed by
+ * the rules the server refuses by. Null when it could not be asked (asked again next time).
+ */
+export function abilities(): Promise<Abilities | null> {
+  abilitiesAsked ??= api.GET('/api/v1/me/abilities').then(
+    ({ data }) => {
+      if (!data) abilitiesAsked = null
+      return data ?? null
+    },
+    () => {
+      abilitiesAsked = null
+      return null
+    },
+  )
+  return abilitiesAsked
+}
+
 function accept(body: SessionBody) {
+  abilitiesAsked = null
   session.user = body.user
   session.idleTimeoutSeconds = body.idle_timeout_seconds
   session.expired = false
@@ -26,6 +50,7 @@ function accept(body: SessionBody) {
 }
 
 export function forget(expired: boolean, body: ApiError | null = null) {
+  abilitiesAsked = null
   session.user = null
   session.expired = expired
   session.expiredBody = body

@@ -87,6 +87,12 @@ fn compared_region(caller: &Caller, region_code: Option<String>) -> Result<(Stri
     Ok((region_code, region_prefix))
 }
 
+/// Whether the caller may import a department list at all: the check [`run`] refuses
+/// with first, asked by the console before it offers the upload.
+pub fn may_import(caller: &Caller) -> bool {
+    compared_region(caller, None).is_ok()
+}
+
 fn rejected(line: usize, code: ErrorCode) -> RejectedRow {
     RejectedRow {
         line,

@@ -30,6 +30,18 @@ pub struct RegionBody {
     /// province, city, county, township, village, natural_village
     pub level: String,
     pub parent_code: Option<String>,
+    /// On answers: the part of the code the region's descendants share, as a grant over
+    /// it and a rule variant for it read it (`auth::roles::region_prefix`). Ignored on a
+    /// request.
+    #[serde(default)]
+    pub prefix: Option<String>,
+}
+
+impl RegionBody {
+    fn answer(code: String, name: String, level: String, parent_code: Option<String>) -> RegionBody {
+        let prefix = Some(crate::auth::roles::region_prefix(&code).to_owned());
+        RegionBody { code, name, level, parent_code, prefix }
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -45,12 +57,7 @@ pub async fn list_regions(
     Query(params): Query<RegionParams>,
 ) -> ApiResult<Json<Vec<RegionBody>>> {
     let regions = registry::regions::list(&state.db.conn, params.parent_code).await?;
-    Ok(Json(
-        regions
-            .into_iter()
-            .map(|r| RegionBody { code: r.code, name: r.name, level: r.level, parent_code: r.parent_code })
-            .collect(),
-    ))
+    Ok(Json(regions.into_iter().map(|r| RegionBody::answer(r.code, r.name, r.level, r.parent_code)).collect()))
 }
 
 /// Adds a region under one the caller manages. Its level and parent follow from its code
@@ -72,7 +79,7 @@ pub async fn create_region(
         },
     )
     .await?;
-    Ok(Json(RegionBody { code: r.code, name: r.name, level: r.level, parent_code: r.parent_code }))
+    Ok(Json(RegionBody::answer(r.code, r.name, r.level, r.parent_code)))
 }
 
 // ---- users ---------------------------------------------------------------------
@@ -235,6 +242,8 @@ pub struct GrantableBody {
     pub role: Role,
     /// The region of the caller's own grant: the role may go to it or to a region below it.
     pub within: String,
+    /// The part of a region's code that puts it under `within` (`auth::roles::region_prefix`).
+    pub within_prefix: String,
     /// The level the role's region must have (`village` for 村两委), if the role is tied to one.
     pub level: Option<String>,
 }
@@ -246,7 +255,12 @@ pub async fn grantable_roles(caller: Caller) -> Json<Vec<GrantableBody>> {
     Json(
         registry::users::grantable(&Actor::of(&caller))
             .into_iter()
-            .map(|g| GrantableBody { role: g.role, within: g.within, level: g.level.map(str::to_owned) })
+            .map(|g| GrantableBody {
+                role: g.role,
+                within_prefix: crate::auth::roles::region_prefix(&g.within).to_owned(),
+                within: g.within,
+                level: g.level.map(str::to_owned),
+            })
             .collect(),
     )
 }

@@ -1,5 +1,6 @@
 //! HTTP: the routers, their layers, and the OpenAPI document.
 
+pub mod abilities;
 pub mod admin;
 pub mod assess;
 pub mod auth;
@@ -58,6 +59,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(ops::routes())
         .merge(phone)
         .merge(auth::office_routes())
+        .merge(abilities::routes())
         .merge(admin::routes())
         .merge(officer_profile::routes())
         .merge(household_summaries::routes())

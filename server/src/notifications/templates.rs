@@ -77,6 +77,12 @@ pub async fn list(conn: &impl ConnectionTrait, caller: &Caller) -> Result<Vec<Te
     Ok(select(conn, "ORDER BY event, channel", vec![]).await?)
 }
 
+/// Whether the caller may change a template: the templates are deployment-wide, so only
+/// the root administrator (H3). [`update`] refuses by it; the console asks it.
+pub fn may_edit(caller: &Caller) -> bool {
+    caller.is_root_admin()
+}
+
 /// Replaces one template's texts (administrators at the root), audited with the old and
 /// new template.
 pub async fn update(
@@ -87,7 +93,7 @@ pub async fn update(
     channel: &str,
     update: TemplateUpdate,
 ) -> Result<TemplateBody, Refusal> {
-    if !caller.is_root_admin() {
+    if !may_edit(caller) {
         return Err(Refusal::new(Kind::Forbidden, ErrorCode::RootAdminRequired));
     }
     let event = Event::parse(event).ok_or_else(|| Refusal::invalid(ErrorCode::UnknownEvent))?.code();

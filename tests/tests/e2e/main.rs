@@ -6,6 +6,7 @@ mod browser;
 mod harness;
 mod standins;
 
+mod abilities;
 mod accounts;
 mod assignments_moved;
 mod attachments;

@@ -16,7 +16,7 @@ const zh = {
     downloadCsv: '下载 CSV',
     truncated: '预览仅显示前 {shown} 行，共 {total} 行；完整内容请下载。',
     empty: '选择报表、填报单位和统计期间后点“预览”。',
-    wholeNumbers: '此表含完整身份证和电话号码（供录入国家系统），预览和下载均记入每户的审计日志。',
+    wholeNumbers: '此表下载的文件含完整身份证和电话号码（供录入国家系统），每次下载按户记入审计日志；预览中号码已部分隐藏，不记入。',
     names: {
       dynamic_adjustment: '附件1 贫困人口动态调整情况统计表',
       new_identification: '附件2 新识别贫困人口情况统计表',
@@ -50,7 +50,7 @@ const en: typeof zh = {
     downloadCsv: 'Download CSV',
     truncated: 'The preview shows the first {shown} of {total} rows; download for all of them.',
     empty: 'Choose a report, a reporting unit and a period, then Preview.',
-    wholeNumbers: 'This form shows whole ID and phone numbers (to key into the national system); previews and downloads are audited on each household.',
+    wholeNumbers: 'The downloaded form shows whole ID and phone numbers (to key into the national system) and each download is audited on every household; the preview masks them and is not audited.',
     names: {
       dynamic_adjustment: 'Annex 1 Dynamic adjustment of the poor population',
       new_identification: 'Annex 2 Newly identified poor',
