@@ -255,7 +255,10 @@ pub async fn rejected(db: &Db, caller: &Caller, after: Option<&str>, limit: u64)
 /// One rejected change set with its whole values, for a caller who may see it and
 /// reads every household it touches: a view of personal data like the household page,
 /// so a `view` entry per household (or one without, for a change set naming none) is
-/// committed before the values are handed out; a refused caller leaves none.
+/// committed before the values are handed out; a refused caller leaves none. One naming
+/// no kept household is whole only for who reads the villages it names
+/// ([`reads_what_it_names`]); anyone else who sees it gets it as the list shows it,
+/// masked, and no entry.
 pub async fn rejected_whole(db: &Db, caller: &Caller, device_id: &str, changeset_id: &str) -> Result<Value, Refusal> {
     let (mut text, mut values) = visible(caller)?;
     text.push_str(" AND r.device_id = ? AND r.changeset_id = ?");
@@ -267,7 +270,15 @@ pub async fn rejected_whole(db: &Db, caller: &Caller, device_id: &str, changeset
         return Err(Refusal::not_found());
     };
     let touched = touched(db, &row.device_id, &row.changeset_id).await?;
-    if !reads_every_household(db, caller, &touched).await? {
+    if touched.is_empty() {
+        // Naming no household kept (a refused create), it is listed for readers of any of
+        // the submitter's regions; whole only for who reads where it would have lived.
+        if !reads_what_it_names(db, caller, &row).await? {
+            let mut shown = to_json(&row, false);
+            mask_values(&mut shown);
+            return Ok(shown);
+        }
+    } else if !reads_every_household(db, caller, &touched).await? {
         return Err(Refusal::out_of_scope());
     }
     let actor = Actor::of(caller);
@@ -344,6 +355,30 @@ async fn touched(db: &Db, device_id: &str, changeset_id: &str) -> Result<Vec<(St
     .into_iter()
     .map(|r| (r.household_id, r.region_code))
     .collect())
+}
+
+/// Whether the caller reads every village a change set naming no kept household would
+/// have written to: the `region_code` of each household it creates, or, naming none, each
+/// region the submitter holds a grant in. Nothing named and no grant left: no one.
+async fn reads_what_it_names(db: &Db, caller: &Caller, row: &RejectedRow) -> Result<bool, DbErr> {
+    let mut regions: Vec<String> = serde_json::from_str::<ChangeSet>(&row.request)
+        .map(|stored| {
+            stored
+                .changes
+                .iter()
+                .filter(|c| c.entity == fields::HOUSEHOLD.name)
+                .filter_map(|c| c.fields.get("region_code").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if regions.is_empty() {
+        regions = crate::registry::users::grants(&db.conn, &row.user_id)
+            .await?
+            .into_iter()
+            .map(|(_, region)| region)
+            .collect();
+    }
+    Ok(!regions.is_empty() && regions.iter().all(|r| caller.reads_region(r)))
 }
 
 async fn reads_every_household(db: &Db, caller: &Caller, pairs: &[(String, String)]) -> Result<bool, DbErr> {

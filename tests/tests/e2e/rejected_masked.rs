@@ -10,7 +10,10 @@ use jingzhun_mobile_api::wire::{ChangeSetStatus, Op};
 use serde_json::json;
 use uuid::Uuid;
 
-on_both_backends!(rejected_change_sets_are_listed_masked_and_opened_whole_audited);
+on_both_backends!(
+    rejected_change_sets_are_listed_masked_and_opened_whole_audited,
+    a_refused_create_is_whole_only_for_who_reads_its_village,
+);
 
 async fn rejected_change_sets_are_listed_masked_and_opened_whole_audited(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -106,4 +109,78 @@ async fn rejected_change_sets_are_listed_masked_and_opened_whole_audited(backend
         across.id
     );
     assert_eq!(app.count(&across_views).await, 2, "a view in each household's trail");
+}
+
+/// A refused create of a new household (review #8): one naming its village is kept with
+/// that village, so only its readers list it. One naming none (its `region_code` left
+/// out) is listed for the readers of any of the submitter's regions, but given whole
+/// (and audited) only to who reads every one of them; a supervisor of one of the
+/// submitter's two villages gets it as the list shows it, masked, with no view recorded.
+async fn a_refused_create_is_whole_only_for_who_reads_its_village(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    for (username, roles) in [
+        (
+            "officer-2v",
+            json!([{"role": "officer", "region_code": VILLAGE_1}, {"role": "officer", "region_code": VILLAGE_2}]),
+        ),
+        ("supervisor-1", json!([{"role": "supervisor", "region_code": VILLAGE_1}])),
+    ] {
+        app.admin
+            .ok_post(
+                "/api/v1/users",
+                json!({"username": username, "name": username, "password": PASSWORD, "roles": roles}),
+            )
+            .await;
+    }
+    let phone = app.phone("officer-2v", "phone-2v").await;
+    let refused_create = |region: Option<&str>, number: &str| {
+        let household = Uuid::new_v4();
+        let mut fields = json!({"address": "西村一组1号", "standard": "national", "kind": "general", "nope": 1});
+        if let Some(region) = region {
+            fields["region_code"] = json!(region);
+        }
+        changeset(vec![
+            change("household", household, Op::Create, 0, fields),
+            change(
+                "member",
+                Uuid::new_v4(),
+                Op::Create,
+                0,
+                json!({"household_id": household, "name": "王五", "sex": "male", "id_number": number, "relation": "head"}),
+            ),
+        ])
+    };
+    let views = |id: Uuid| {
+        format!("SELECT COUNT(*) FROM audit_log WHERE action = 'view' AND entity = 'changeset' AND entity_id = '{id}'")
+    };
+    let outside = Admin::login(&app.base, "supervisor-1", PASSWORD).await;
+    let county = Admin::login(&app.base, "county", PASSWORD).await;
+
+    // Naming 西村: not listed for 东村's supervisor, nor opened.
+    let named = refused_create(Some(VILLAGE_2), &fresh_id_number());
+    assert_eq!(push(&phone, vec![named.clone()]).await.results[0].status, ChangeSetStatus::Rejected);
+    let listed = outside.ok_get("/api/v1/changesets/rejected").await;
+    assert!(!listed.to_string().contains(&named.id.to_string()), "{listed}");
+    let (status, body) = outside.get(&format!("/api/v1/changesets/rejected/phone-2v/{}", named.id)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
+
+    // Naming no village: listed for 东村's supervisor (one of the submitter's villages),
+    // masked; opened, it stays masked and is no view.
+    let number = fresh_id_number();
+    let unnamed = refused_create(None, &number);
+    assert_eq!(push(&phone, vec![unnamed.clone()]).await.results[0].status, ChangeSetStatus::Rejected);
+    let whole_path = format!("/api/v1/changesets/rejected/phone-2v/{}", unnamed.id);
+    let listed = outside.ok_get("/api/v1/changesets/rejected").await;
+    assert!(listed.to_string().contains(&unnamed.id.to_string()), "{listed}");
+    assert!(!listed.to_string().contains(&number), "{listed}");
+    let opened = outside.ok_get(&whole_path).await;
+    assert_eq!(opened["request"]["changes"][1]["fields"]["id_number"], mask_id_number(&number), "{opened}");
+    assert!(!opened.to_string().contains(&number), "whole for a reader of one of two villages: {opened}");
+    assert_eq!(app.count(&views(unnamed.id)).await, 0, "a masked answer is no view");
+
+    // The county reads both of the submitter's villages: whole, one view.
+    let whole = county.ok_get(&whole_path).await;
+    assert_eq!(whole["request"]["changes"][1]["fields"]["id_number"], number.as_str(), "{whole}");
+    assert_eq!(app.count(&views(unnamed.id)).await, 1, "the county's view is recorded");
 }
