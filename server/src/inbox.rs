@@ -64,12 +64,6 @@ struct WaitingRow {
     n: i64,
 }
 
-#[derive(FromQueryResult)]
-struct RegionRow {
-    id: String,
-    region_code: String,
-}
-
 /// Counts per region, in region order, and those of no one region.
 struct Tally {
     by_region: BTreeMap<String, i64>,
@@ -195,30 +189,12 @@ async fn objections_to_answer(db: &Db, caller: &Caller) -> Result<Tally, Refusal
     Ok(tally)
 }
 
-/// Open conflicts on households the caller reads, by the household's village.
+/// Open conflicts on households the caller reads, by the household's village: the
+/// count the office's conflict table shows, under its WHERE.
 async fn sync_conflicts(conn: &impl ConnectionTrait, caller: &Caller) -> Result<Tally, DbErr> {
-    let open = conflicts::list(conn, caller, None, None).await?;
-    let mut ids: Vec<String> = open.iter().map(|c| c.household_id.clone()).collect();
-    ids.sort();
-    ids.dedup();
-    let mut regions = std::collections::HashMap::new();
-    for chunk in ids.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(", ");
-        let rows = RegionRow::find_by_statement(sql(
-            conn.get_database_backend(),
-            &format!("SELECT id, region_code FROM household WHERE id IN ({marks})"),
-            chunk.iter().map(|id| id.as_str().into()).collect(),
-        ))
-        .all(conn)
-        .await?;
-        regions.extend(rows.into_iter().map(|r| (r.id, r.region_code)));
-    }
     let mut tally = Tally::new();
-    for conflict in &open {
-        match regions.get(&conflict.household_id) {
-            Some(region) => tally.add(region, 1),
-            None => tally.unplaced += 1,
-        }
+    for (region, n) in conflicts::open_by_village(conn, caller).await? {
+        tally.add(&region, n);
     }
     Ok(tally)
 }

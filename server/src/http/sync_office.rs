@@ -11,7 +11,7 @@ use crate::registry::Actor;
 use crate::registry::assignments::{self, AssignmentFilter, AssignmentPage, OfficerChoice, Reassigned};
 use crate::registry::devices::{self, DeviceFilter, DevicePage};
 use crate::state::AppState;
-use crate::sync::conflicts;
+use crate::sync::conflicts::{self, ConflictFilter, ConflictPage};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use jingzhun_mobile_api::errors::ErrorBody;
@@ -95,6 +95,19 @@ pub async fn device_summaries(
     Ok(Json(devices::summaries(&state.db.conn, &Actor::of(&caller), filter).await?))
 }
 
+/// Conflicts on households the caller reads, oldest first, `open` unless asked, paged
+/// with a total: ID, phone and bank-account values masked.
+#[utoipa::path(get, path = "/api/v1/conflict-summaries", tag = "admin", params(ConflictFilter),
+    responses((status = 200, body = ConflictPage), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn conflict_summaries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<ConflictFilter>,
+) -> ApiResult<Json<ConflictPage>> {
+    Ok(Json(conflicts::summaries(&state.db.conn, &caller, filter).await?))
+}
+
 /// One conflict with its whole values (the list masks ID and phone values): a view of
 /// personal data, audited as one in the household's trail.
 #[utoipa::path(get, path = "/api/v1/conflicts/{id}", tag = "admin", params(("id" = String, Path)),
@@ -111,5 +124,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reassign))
         .routes(routes!(officers))
         .routes(routes!(device_summaries))
+        .routes(routes!(conflict_summaries))
         .routes(routes!(conflict))
 }

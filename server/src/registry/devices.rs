@@ -5,8 +5,9 @@
 
 use super::{Actor, RegistryError};
 use crate::audit;
+use crate::auth::Role;
 use crate::db::entities::{access_token, device};
-use crate::db::{Db, Paging, sql};
+use crate::db::{Db, Paging, count, placeholders, sql};
 use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
 use sea_orm::{
@@ -117,16 +118,50 @@ pub struct DevicePage {
     pub items: Vec<DeviceSummary>,
 }
 
-#[derive(FromQueryResult)]
-struct GrantRow {
-    user_id: String,
-    role: String,
-    region_code: String,
+/// `%` and `_` typed by the user are literal, not wildcards (with `ESCAPE '\'`).
+fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// [`Actor::manages_user`] as SQL over the user in `user_col`, so the table is scoped,
+/// counted and paged by the database: every grant the user holds lies under a region
+/// the actor manages at a higher rank (any rank for the root administrator), and a user
+/// with no grant left is the root administrator's alone. A role the server does not
+/// know is covered by no rank, as `manages_user` never sees it.
+fn managed_users_condition(actor: &Actor, user_col: &str) -> (String, Vec<sea_orm::Value>) {
+    let Some(caller) = actor.caller() else { return ("1 = 1".to_owned(), Vec::new()) };
+    let mut covers = Vec::new();
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    for g in caller.grants.iter().filter(|g| g.role.manages()) {
+        let prefix = format!("{}%", g.prefix);
+        if g.role == Role::Admin && g.at_root {
+            covers.push("x.region_code LIKE ?".to_owned());
+            values.push(prefix.into());
+        } else {
+            let below: Vec<&str> =
+                Role::ALL.into_iter().filter(|r| r.rank() < g.role.rank()).map(Role::as_str).collect();
+            covers.push(format!("(x.region_code LIKE ? AND x.role IN ({}))", placeholders(below.len())));
+            values.push(prefix.into());
+            values.extend(below.into_iter().map(sea_orm::Value::from));
+        }
+    }
+    if covers.is_empty() {
+        return ("1 = 0".to_owned(), Vec::new());
+    }
+    let mut cond = format!(
+        "NOT EXISTS (SELECT 1 FROM role_grant x WHERE x.user_id = {user_col} AND NOT ({}))",
+        covers.join(" OR ")
+    );
+    if !caller.is_root_admin() {
+        cond.push_str(&format!(" AND EXISTS (SELECT 1 FROM role_grant x WHERE x.user_id = {user_col})"));
+    }
+    (cond, values)
 }
 
 /// Devices of the users the actor manages (the rule of [`list`] and [`revoke`]), the
-/// most recently seen first, a page at a time. Whom one manages is decided on each
-/// user's grants, so the devices are read whole (at most 20,000) and paged here.
+/// most recently seen first, a page at a time with the total: scope, count and page in
+/// SQL under one WHERE, so the total is every device in scope however many there are.
 pub async fn summaries(
     conn: &impl ConnectionTrait,
     actor: &Actor,
@@ -136,8 +171,8 @@ pub async fn summaries(
         return Err(RegistryError::Forbidden(ErrorCode::Forbidden));
     }
     let backend = conn.get_database_backend();
-    let mut wheres = vec!["1 = 1".to_owned()];
-    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let (scope, mut values) = managed_users_condition(actor, "d.user_id");
+    let mut wheres = vec![scope];
     match filter.status.as_deref().unwrap_or("") {
         "" => {}
         "active" => wheres.push("d.revoked_at IS NULL".into()),
@@ -145,42 +180,32 @@ pub async fn summaries(
         _ => return Err(RegistryError::Invalid("status is active or revoked")),
     }
     if let Some(q) = filter.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()) {
-        wheres.push("(u.name LIKE ? OR u.username LIKE ?)".into());
-        let pattern = format!("%{q}%");
+        // LOWER on both sides: PostgreSQL's LIKE is case-sensitive, SQLite's is not for
+        // ASCII, and `Officer` must find officer-a on both.
+        wheres.push("(LOWER(u.name) LIKE LOWER(?) ESCAPE '\\' OR LOWER(u.username) LIKE LOWER(?) ESCAPE '\\')".into());
+        let pattern = like_pattern(&q);
         values.extend([pattern.clone().into(), pattern.into()]);
     }
-    let rows = DeviceSummary::find_by_statement(sql(
+    let where_text = wheres.join(" AND ");
+    let total = count(
+        conn,
+        &format!("SELECT COUNT(*) AS n FROM device d JOIN app_user u ON u.id = d.user_id WHERE {where_text}"),
+        values.clone(),
+    )
+    .await?;
+    let paging = Paging::new(filter.page, filter.per_page, 20);
+    values.extend(paging.limit_offset());
+    let items = DeviceSummary::find_by_statement(sql(
         backend,
         &format!(
             "SELECT d.id, d.name, d.user_id, u.username, u.name AS user_name, d.revoked_mode, d.revoked_at, d.last_seen_at, \
              (SELECT MAX(r.received_at) FROM changeset_receipt r WHERE r.device_id = d.id) AS last_push_at \
-             FROM device d JOIN app_user u ON u.id = d.user_id WHERE {} \
-             ORDER BY CASE WHEN d.last_seen_at IS NULL THEN 1 ELSE 0 END, d.last_seen_at DESC, d.id LIMIT 20000",
-            wheres.join(" AND ")
+             FROM device d JOIN app_user u ON u.id = d.user_id WHERE {where_text} \
+             ORDER BY CASE WHEN d.last_seen_at IS NULL THEN 1 ELSE 0 END, d.last_seen_at DESC, d.id LIMIT ? OFFSET ?"
         ),
         values,
     ))
     .all(conn)
     .await?;
-    let mut grants: std::collections::HashMap<String, Vec<(crate::auth::Role, String)>> = Default::default();
-    for g in GrantRow::find_by_statement(sql(backend, "SELECT user_id, role, region_code FROM role_grant", vec![]))
-        .all(conn)
-        .await?
-    {
-        if let Some(role) = crate::auth::Role::parse(&g.role) {
-            grants.entry(g.user_id).or_default().push((role, g.region_code));
-        }
-    }
-    let managed: Vec<DeviceSummary> = rows
-        .into_iter()
-        .filter(|d| actor.manages_user(grants.get(&d.user_id).map(Vec::as_slice).unwrap_or_default()))
-        .collect();
-    let paging = Paging::new(filter.page, filter.per_page, 20);
-    let items = managed
-        .iter()
-        .skip(((paging.page - 1) * paging.per_page) as usize)
-        .take(paging.per_page as usize)
-        .cloned()
-        .collect();
-    Ok(DevicePage { total: managed.len() as i64, page: paging.page, per_page: paging.per_page, items })
+    Ok(DevicePage { total, page: paging.page, per_page: paging.per_page, items })
 }

@@ -32,10 +32,7 @@ use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::fields;
 use jingzhun_mobile_api::validate::{self, FieldValue};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, FromQueryResult};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
@@ -191,24 +188,52 @@ struct OpenFieldRow {
     field: String,
 }
 
+/// The WHERE of every office read of conflicts (the table, its count, the 待办 and the
+/// older list) over `sync_conflict c JOIN household h`: the caller's read scope in SQL,
+/// so no cap comes before it and a county's conflicts are never hidden by others'.
+fn scoped_where(
+    caller: &Caller,
+    status: Option<String>,
+    household_id: Option<String>,
+) -> (String, Vec<sea_orm::Value>) {
+    let (scope, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
+    let mut text = format!("c.status = ? AND {scope}");
+    values.insert(0, status.filter(|s| !s.is_empty()).unwrap_or_else(|| "open".into()).into());
+    if let Some(h) = household_id.filter(|h| !h.is_empty()) {
+        text.push_str(" AND c.household_id = ?");
+        values.push(h.into());
+    }
+    (text, values)
+}
+
+const FROM: &str = "FROM sync_conflict c JOIN household h ON h.id = c.household_id";
+
 /// Conflicts of households the caller reads, oldest first: `open` unless another status
-/// is asked for, of one household if one is named (at most 5,000 looked at).
+/// is asked for, of one household if one is named (the first 5,000 in scope).
 pub async fn list(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     status: Option<String>,
     household_id: Option<String>,
 ) -> Result<Vec<sync_conflict::Model>, DbErr> {
-    let mut query = sync_conflict::Entity::find()
-        .filter(sync_conflict::Column::Status.eq(status.unwrap_or_else(|| "open".into())))
-        .order_by_asc(sync_conflict::Column::CreatedAt);
-    if let Some(h) = household_id {
-        query = query.filter(sync_conflict::Column::HouseholdId.eq(h));
-    }
-    let rows = query.limit(5000).all(conn).await?;
-    let household_ids: Vec<String> = rows.iter().map(|c| c.household_id.clone()).collect();
-    let access = scope::access_by_id(conn, caller, &household_ids).await?;
-    Ok(rows.into_iter().filter(|c| access.get(&c.household_id).is_some_and(|a| a.may_read())).collect())
+    let (cond, values) = scoped_where(caller, status, household_id);
+    let text = format!("SELECT c.* {FROM} WHERE {cond} ORDER BY c.created_at, c.id LIMIT 5000");
+    sync_conflict::Model::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await
+}
+
+#[derive(FromQueryResult)]
+struct VillageCount {
+    region_code: String,
+    n: i64,
+}
+
+/// Open conflicts the caller reads, counted by the household's village: the 待办's
+/// number, under the same WHERE as the table.
+pub async fn open_by_village(conn: &impl ConnectionTrait, caller: &Caller) -> Result<Vec<(String, i64)>, DbErr> {
+    let (cond, values) = scoped_where(caller, None, None);
+    let text = format!("SELECT h.region_code, COUNT(*) AS n {FROM} WHERE {cond} GROUP BY h.region_code");
+    let rows = VillageCount::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?;
+    Ok(rows.into_iter().map(|r| (r.region_code, r.n)).collect())
 }
 
 /// The wire form sent to phones and listed for supervisors.
@@ -256,15 +281,11 @@ struct HouseholdNameRow {
     head_name: Option<String>,
 }
 
-/// [`list`] as the office's table shows it: [`listed`] with the household's head and
-/// village by name, so a clerk sees whose record is in dispute.
-pub async fn listed_for_office(
+/// The head and village of each conflict's household, by household id.
+async fn household_names(
     conn: &impl ConnectionTrait,
-    caller: &Caller,
-    status: Option<String>,
-    household_id: Option<String>,
-) -> Result<Vec<Json>, DbErr> {
-    let rows = list(conn, caller, status, household_id).await?;
+    rows: &[sync_conflict::Model],
+) -> Result<std::collections::HashMap<String, HouseholdNameRow>, DbErr> {
     let mut ids: Vec<String> = rows.iter().map(|c| c.household_id.clone()).collect();
     ids.sort();
     ids.dedup();
@@ -283,6 +304,125 @@ pub async fn listed_for_office(
             names.insert(row.id.clone(), row);
         }
     }
+    Ok(names)
+}
+
+/// Which conflicts the office's table shows.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct ConflictFilter {
+    /// `open` (default) or `resolved`.
+    pub status: Option<String>,
+    /// Only this household's.
+    pub household_id: Option<String>,
+    /// From 1.
+    pub page: Option<u64>,
+    /// 20 unless asked, at most 200.
+    pub per_page: Option<u64>,
+}
+
+/// One conflict in the office's table: ID, phone and bank-account values masked (the
+/// whole values are `GET /api/v1/conflicts/{id}`, audited), with whose household it is.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ConflictSummary {
+    pub id: String,
+    pub version: i64,
+    pub entity: String,
+    pub entity_id: String,
+    pub household_id: String,
+    pub field: String,
+    /// The value both sides started from (a string, number, boolean or null).
+    pub base_value: Json,
+    /// The server's value when the phone pushed.
+    pub server_value: Json,
+    /// The phone's value.
+    pub client_value: Json,
+    /// Who pushed it, from which device and change set.
+    pub user_id: String,
+    pub device_id: String,
+    pub changeset_id: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// `server`, `client` or `superseded` once resolved.
+    pub resolution: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<chrono::DateTime<Utc>>,
+    pub created_at: chrono::DateTime<Utc>,
+    pub head_name: Option<String>,
+    pub region_code: Option<String>,
+    pub region_name: Option<String>,
+}
+
+/// A page of the office's conflicts and how many match in all.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ConflictPage {
+    pub total: i64,
+    pub page: u64,
+    pub per_page: u64,
+    pub items: Vec<ConflictSummary>,
+}
+
+/// The office's conflict table: conflicts of households the caller reads, oldest first,
+/// a page at a time with the total, both under [`scoped_where`]; values as [`listed`]
+/// masks them, with the household's head and village by name so a clerk sees whose
+/// record is in dispute.
+pub async fn summaries(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    filter: ConflictFilter,
+) -> Result<ConflictPage, DbErr> {
+    let backend = conn.get_database_backend();
+    let (cond, mut values) = scoped_where(caller, filter.status, filter.household_id);
+    let total = count(conn, &format!("SELECT COUNT(*) AS n {FROM} WHERE {cond}"), values.clone()).await?;
+    let paging = crate::db::Paging::new(filter.page, filter.per_page, 20);
+    values.extend(paging.limit_offset());
+    let text = format!("SELECT c.* {FROM} WHERE {cond} ORDER BY c.created_at, c.id LIMIT ? OFFSET ?");
+    let rows = sync_conflict::Model::find_by_statement(sql(backend, &text, values)).all(conn).await?;
+    let names = household_names(conn, &rows).await?;
+    let items = rows
+        .iter()
+        .map(|c| {
+            let mut values = listed(c);
+            let mut take = |key: &str| values.get_mut(key).map(Json::take).unwrap_or(Json::Null);
+            let (base_value, server_value, client_value) =
+                (take("base_value"), take("server_value"), take("client_value"));
+            let h = names.get(&c.household_id);
+            ConflictSummary {
+                id: c.id.clone(),
+                version: c.version,
+                entity: c.entity.clone(),
+                entity_id: c.entity_id.clone(),
+                household_id: c.household_id.clone(),
+                field: c.field.clone(),
+                base_value,
+                server_value,
+                client_value,
+                user_id: c.user_id.clone(),
+                device_id: c.device_id.clone(),
+                changeset_id: c.changeset_id.clone(),
+                status: c.status.clone(),
+                resolution: c.resolution.clone(),
+                resolved_by: c.resolved_by.clone(),
+                resolved_at: c.resolved_at,
+                created_at: c.created_at,
+                head_name: h.and_then(|h| h.head_name.clone()),
+                region_code: h.map(|h| h.region_code.clone()),
+                region_name: h.and_then(|h| h.region_name.clone()),
+            }
+        })
+        .collect();
+    Ok(ConflictPage { total, page: paging.page, per_page: paging.per_page, items })
+}
+
+/// [`list`] as the older `GET /api/v1/conflicts` shows it: [`listed`] with the
+/// household's head and village by name.
+pub async fn listed_for_office(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    status: Option<String>,
+    household_id: Option<String>,
+) -> Result<Vec<Json>, DbErr> {
+    let rows = list(conn, caller, status, household_id).await?;
+    let names = household_names(conn, &rows).await?;
     Ok(rows
         .iter()
         .map(|c| {

@@ -34,6 +34,7 @@ mod notice_postings;
 mod notices;
 mod notifications;
 mod objections_investigated;
+mod office_lists;
 mod ops;
 mod outbox;
 mod paper;
