@@ -7,7 +7,9 @@
 //! a notice in the console, objected to on the public page from a phone, the objection
 //! answered by the 核查组 in the console, the notice closed and the 村民代表会决议
 //! recorded, signed by the township and the county (each publishing its own notice), and
-//! the household listed as 在档贫困户. Screenshots: console-notices-*.png.
+//! the household listed as 在档贫困户; on the way the team uploads a photo of the posted
+//! notice from the PC and the 核查组 dismisses one sender's repeated objections at once.
+//! Screenshots: console-notices-*.png. The upload's API: `notice_postings.rs`.
 
 use crate::browser::{Browser, click, count_when, element, sign_in, text_when, type_into};
 use crate::harness::*;
@@ -219,6 +221,9 @@ async fn run_out_and_close(browser: &Browser, app: &TestApp, who: &Admin, userna
     element(client, "#notice-state").await;
     if who.ok_get(&format!("/api/v1/notices/{id}")).await["status"] == "published" {
         click(client, "#notice-close").await;
+    } else {
+        // Closed by the round between the page's load and the question: read it again.
+        client.refresh().await.expect("reload the notice");
     }
     assert_eq!(text_when(client, "#notice-state", |t| t == "已结束").await, "已结束");
 }
@@ -262,6 +267,33 @@ async fn an_identification_runs_through_the_console_to_registered(backend: Backe
     let poster =
         reqwest::get(format!("{}/n/{token}/print", app.base)).await.expect("poster").text().await.expect("html");
     assert!(poster.contains("size:A4") && poster.contains(&head), "the A4 poster the link opens");
+    // The poster goes up on the village board; its photo, from the PC, is the evidence
+    // (a picture of the poster stands in for the phone's photo), read with the cookie.
+    client.goto(&format!("{}/n/{token}/print", app.base)).await.expect("the poster");
+    let photo = browser.screenshot(&format!("console-notices-poster-{backend:?}")).await;
+    let photo = photo.canonicalize().expect("chromedriver takes a canonical path");
+    client.goto(&format!("{}/notices/{notice}", app.base)).await.expect("back to the notice");
+    element(client, "#notice-photo-upload").await;
+    let input = element(client, "#notice-photo-input").await;
+    input.send_keys(photo.to_str().expect("a path")).await.expect("choose the photo");
+    assert_eq!(count_when(client, "#notice-postings .posting-photo img", 1).await, 1, "its thumbnail");
+    let mut drawn = 0;
+    for _ in 0..100 {
+        let width = client
+            .execute("return document.querySelector('#notice-postings .posting-photo img')?.naturalWidth ?? 0", vec![])
+            .await
+            .expect("script");
+        drawn = width.as_i64().unwrap_or_default();
+        if drawn > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(drawn > 100, "the photo is drawn from the attachment route with the console's cookie");
+    let view = village.ok_get(&format!("/api/v1/notices/{notice}")).await;
+    assert_eq!(view["posting_attachment_ids"].as_array().map(Vec::len), Some(1), "{view}");
+    client.execute("document.querySelector('#notice-postings').scrollIntoView()", vec![]).await.expect("scroll");
+    browser.screenshot(&format!("console-notices-photo-{backend:?}")).await;
     client.goto(&format!("{}/notices", app.base)).await.expect("the list");
     let listed = text_when(client, "#notice-table", |t| t.contains("公示中")).await;
     assert!(listed.contains("村级公示") && listed.contains("公示中"), "{listed}");
@@ -309,6 +341,24 @@ async fn an_identification_runs_through_the_console_to_registered(backend: Backe
     assert!(answered.contains("异议不成立") && answered.contains(&receipt), "{answered}");
     let found = reqwest::get(format!("{}/o/{receipt}", app.base)).await.expect("receipt").text().await.expect("html");
     assert!(found.contains("车辆登记在其已分户的女儿名下"), "the objector reads the findings");
+
+    // The same sender complains twice more; the 核查组 dismisses that sender's open ones at once.
+    object_on_page(&app.base, &token, "1", "该户家里新买了小轿车，请核实！").await;
+    object_on_page(&app.base, &token, "1", "再次反映：该户有小轿车。").await;
+    client.goto(&format!("{}/notices/{notice}", app.base)).await.expect("the notice");
+    text_when(client, "#notice-objections", |t| t.contains("再次反映")).await;
+    click(client, "#notice-objections .objection-dismiss-sender").await;
+    let what = text_when(client, "#dismiss-what", |t| t.contains("2 件")).await;
+    assert!(what.contains("全部 2 件待答复异议"), "{what}");
+    type_into(client, "#dismiss-findings", "与已答复的异议为同一事项，经核查组入户核实，车辆不属该户。").await;
+    click(client, "#dismiss-submit").await;
+    let confirm = text_when(client, ".dismiss-confirm", |t| t.contains("2 件")).await;
+    assert!(confirm.contains("驳回 2 件异议"), "{confirm}");
+    browser.screenshot(&format!("console-notices-dismiss-{backend:?}")).await;
+    click(client, ".dismiss-confirm .el-button--primary").await;
+    let result = text_when(client, "#notice-dismissed", |t| t.contains("已驳回")).await;
+    assert!(result.contains("已驳回 2 件异议"), "{result}");
+    assert_eq!(village.ok_get(&format!("/api/v1/notices/{notice}")).await["objections_open"], 0);
 
     // The village team closes the notice and records the 村民代表会决议.
     switch_user(&browser, &app, "village-1").await;
