@@ -1,8 +1,8 @@
-// A stored value as the household page shows it: codes by their names, money and dates the
-// Chinese way, yes/no, a region by name. Shared by the page's tabs so each shows a field
-// the same way; never unmasks anything (a bank account comes from the server masked).
-import { type CatalogueField, codeLabel, regionName } from '../../catalogue'
-import { day, money } from '../../format'
+// A stored value as the console shows it: codes by their names, money and dates the
+// Chinese way, yes/no, a region by name. Shared by the household page's tabs and the conflict
+// table so each shows a field the same way; never unmasks anything (the server masks).
+import { type CatalogueField, codeLabel, regionName } from './catalogue'
+import { day, money } from './format'
 
 type Translate = (key: string) => string
 
