@@ -41,8 +41,12 @@ export function usePagedList<Row, F extends Record<string, string>>(
   const total = ref(0)
   const loading = ref(false)
   const failure = ref('')
+  // Answers can arrive out of order (a slow search, then a quick filter): only the latest
+  // request's answer is shown, or the table would show one filter's rows under another.
+  let latest = 0
 
   async function load() {
+    const request = ++latest
     loading.value = true
     failure.value = ''
     const query = { page: page.value, per_page: perPage.value } as PageQuery<F>
@@ -54,6 +58,7 @@ export function usePagedList<Row, F extends Record<string, string>>(
     const { per_page: _size, ...shown } = query as Record<string, unknown>
     router.replace({ query: shown as Record<string, string> })
     const { data, error } = await fetchPage(query)
+    if (request !== latest) return
     loading.value = false
     if (error || !data) {
       failure.value = errorMessage(error, locale.value)

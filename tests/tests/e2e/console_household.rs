@@ -144,9 +144,13 @@ async fn the_household_page_is_worked_on(backend: Backend) {
 
     // A valid phone: saved, shown on the record, and in the audit trail with its field's name.
     retype(client, "#f-household-phone", "13900001111").await;
+    let views = format!("SELECT COUNT(*) FROM audit_log WHERE action = 'view' AND entity_id = '{household}'");
+    let viewed = app.count(&views).await;
     click(client, "#save-household").await;
     let address = text_when(client, "#sheet-record .value-address", |t| t == "东村二组8号").await;
     assert_eq!(address, "东村二组8号", "the record shows the saved address");
+    // The page shows what the write answered: a save is not another view of the record.
+    assert_eq!(app.count(&views).await, viewed, "no view recorded per save");
     let stored = county.get(&format!("/api/v1/households/{household}")).await.1;
     assert_eq!(stored["household"]["planned_exit_year"], 2027);
     assert_eq!(stored["household"]["phone"], "13900001111");
