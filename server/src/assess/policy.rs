@@ -33,7 +33,7 @@ pub struct PolicyBody {
     pub region_prefix: String,
     /// The rule choices (identification variant, pension counted, income period start,
     /// edge ceiling, vehicle limit, …) as `crate::domain::policy::RulePolicy` names them.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::domain::policy::RulePolicy)]
     pub policy: Value,
     /// The document that sets them.
     pub source: String,

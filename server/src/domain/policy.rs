@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Which identification test a region uses (R2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentificationVariant {
     /// 000 §四(一): 收入低于扶贫标准且未实现“两不愁、三保障”.
@@ -25,7 +25,7 @@ pub enum IdentificationVariant {
 
 /// How to read "家庭主要收入" (the household's main income, 001 附件2), which the seed
 /// does not define.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MainIncomeReading {
     /// The largest of the household's income streams.
@@ -35,7 +35,7 @@ pub enum MainIncomeReading {
 }
 
 /// One region's rule choices.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RulePolicy {
     /// Identification test (R2).
     pub identification: IdentificationVariant,
