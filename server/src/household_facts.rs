@@ -102,10 +102,15 @@ async fn household(txn: &WriteTxn, caller: &Caller, id: &str, right: Right) -> R
 
 /// Whether a sign-off above the caller's level holds the household (a case at its village
 /// assessment holds it at most at the village level).
-async fn frozen(txn: &WriteTxn, caller: &Caller, household: &Household) -> Result<bool, Refusal> {
-    let levels = signing::households_frozen_levels(&**txn, std::slice::from_ref(&household.id)).await?;
-    let mine = signing::caller_level(caller, &household.region_code);
-    Ok(levels.get(&household.id).is_some_and(|level| mine < Some(*level)))
+async fn frozen(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    id: &str,
+    region_code: &str,
+) -> Result<bool, Refusal> {
+    let levels = signing::households_frozen_levels(conn, &[id.to_owned()]).await?;
+    let mine = signing::caller_level(caller, region_code);
+    Ok(levels.get(id).is_some_and(|level| mine < Some(*level)))
 }
 
 /// The field errors as one refusal: the freeze is a conflict with what was signed (409),
@@ -184,7 +189,7 @@ async fn update_in(
     values: BTreeMap<&'static str, FieldValue>,
 ) -> Result<Record, Refusal> {
     let rules = entity_rules::of(entity);
-    let frozen = frozen(txn, caller, household).await?;
+    let frozen = frozen(&**txn, caller, &household.id, &household.region_code).await?;
     let proposed =
         Proposed { id: &record.id, household_id: &household.id, frozen, values: &values, current: Some(&record) };
     let errors = Checker::new(caller, Utc::now()).check(&**txn, &rules, proposed).await?;
@@ -238,7 +243,7 @@ async fn create_in(
         return Err(refusal(missing));
     }
     let rules = entity_rules::of(entity);
-    let frozen = frozen(txn, caller, household).await?;
+    let frozen = frozen(&**txn, caller, &household.id, &household.region_code).await?;
     let proposed = Proposed { id, household_id: &household.id, frozen, values: &values, current: None };
     let errors = Checker::new(caller, Utc::now()).check(&**txn, &rules, proposed).await?;
     if !errors.is_empty() {
@@ -305,9 +310,7 @@ pub async fn rights(db: &Db, caller: &Caller, id: &str) -> Result<HouseholdRight
         return Err(Refusal::out_of_scope());
     }
     let edit = caller.edits_region(&region_code);
-    let levels = signing::households_frozen_levels(conn, &[id.to_owned()]).await?;
-    let mine = signing::caller_level(caller, &region_code);
-    let frozen = levels.get(id).is_some_and(|level| mine < Some(*level));
+    let frozen = frozen(conn, caller, id, &region_code).await?;
     let files_cases = caller.grants.iter().any(|g| g.role.edits_households());
     Ok(HouseholdRights {
         edit,
@@ -471,7 +474,7 @@ pub async fn delete_possession(
     let Some(record) = possession_record(&txn, entity, &household, id).await? else {
         return Ok(());
     };
-    if entity_rules::of(entity).frozen_by_signoff && frozen(&txn, caller, &household).await? {
+    if entity_rules::of(entity).frozen_by_signoff && frozen(&*txn, caller, &household.id, &household.region_code).await? {
         return Err(Refusal::conflict(ErrorCode::CaseFrozen));
     }
     records::delete(&*txn, entity, id).await?;

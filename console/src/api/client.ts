@@ -9,8 +9,6 @@ import type { paths } from './schema'
 let csrfToken: string | null = null
 let onExpired: ((body: ApiError | null) => void) | null = null
 
-/** For a write openapi-fetch cannot make (an upload that reports its progress). */
-
 export function setCsrfToken(token: string | null) {
   csrfToken = token
 }
@@ -57,16 +55,20 @@ export function errorMessage(err: unknown, locale: string): string {
  * Sends a file with its upload's progress (fetch cannot report it), under the same rules
  * as every other call: the CSRF token on the request, a 401 ends the session.
  * `onSent` is called once the whole file is on the server, which then works on it.
+ * Gives up after `timeoutMs` (status 0, as a lost connection), so a request a proxy
+ * dropped does not leave the clerk waiting on a bar that never moves.
  */
 export function upload(
   path: string,
   form: FormData,
   onProgress: (percent: number) => void,
   onSent: () => void,
+  timeoutMs = 10 * 60 * 1000,
 ): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest()
     xhr.open('POST', path)
+    xhr.timeout = timeoutMs
     if (csrfToken) xhr.setRequestHeader('X-CSRF-Token', csrfToken)
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable) onProgress(Math.round((e.loaded / e.total) * 100))
@@ -83,6 +85,7 @@ export function upload(
       resolve({ status: xhr.status, body })
     }
     xhr.onerror = () => resolve({ status: 0, body: null })
+    xhr.ontimeout = () => resolve({ status: 0, body: null })
     xhr.send(form)
   })
 }
