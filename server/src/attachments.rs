@@ -347,34 +347,43 @@ pub async fn link_to_notice(
     if used_by_notice(conn, notice_id).await?.saturating_add(size as u64) > quotas.per_household {
         return Err(AttachmentError::QuotaExceeded("notice"));
     }
-    let id = match existing {
-        Some(id) => id,
-        None => {
-            let id = Uuid::new_v4().to_string();
-            conn.execute_raw(sql(
-                backend,
-                "INSERT INTO attachment (id, sha256, size, content_type, file_name, data, uploaded_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                vec![
-                    id.as_str().into(),
-                    sha256.as_str().into(),
-                    size.into(),
-                    content_type.into(),
-                    photo.file_name.into(),
-                    photo.bytes.into(),
-                    caller.user_id.as_str().into(),
-                    Utc::now().into(),
-                ],
-            ))
-            .await?;
-            id
-        }
-    };
-    conn.execute_raw(sql(
-        backend,
-        "INSERT INTO attachment_notice_link (attachment_id, notice_id, linked_by, linked_at) VALUES (?, ?, ?, ?)",
-        vec![id.as_str().into(), notice_id.into(), caller.user_id.as_str().into(), Utc::now().into()],
-    ))
-    .await?;
+    // ON CONFLICT rather than a failed statement: on PostgreSQL that would end the
+    // caller's transaction, and a concurrent upload of the same bytes is no error.
+    if existing.is_none() {
+        conn.execute_raw(sql(
+            backend,
+            "INSERT INTO attachment (id, sha256, size, content_type, file_name, data, uploaded_by, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+            vec![
+                Uuid::new_v4().to_string().into(),
+                sha256.as_str().into(),
+                size.into(),
+                content_type.into(),
+                photo.file_name.into(),
+                photo.bytes.into(),
+                caller.user_id.as_str().into(),
+                Utc::now().into(),
+            ],
+        ))
+        .await?;
+    }
+    let id = conn
+        .query_one_raw(sql(backend, "SELECT id FROM attachment WHERE sha256 = ?", vec![sha256.as_str().into()]))
+        .await?
+        .map(|row| row.try_get::<String>("", "id"))
+        .transpose()?
+        .ok_or(AttachmentError::NotFound)?;
+    let linked = conn
+        .execute_raw(sql(
+            backend,
+            "INSERT INTO attachment_notice_link (attachment_id, notice_id, linked_by, linked_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (attachment_id, notice_id) DO NOTHING",
+            vec![id.as_str().into(), notice_id.into(), caller.user_id.as_str().into(), Utc::now().into()],
+        ))
+        .await?;
+    if linked.rows_affected() == 0 {
+        return Ok(NoticePhoto { id, added: false });
+    }
     audit::record(
         conn,
         &[AuditEntry {

@@ -606,6 +606,7 @@ pub async fn withdraw(db: &Db, caller: &Caller, id: &str) -> Result<NoticeView, 
 /// not content: the hash does not change.
 pub async fn add_posting(db: &Db, caller: &Caller, id: &str, attachment_id: Uuid) -> Result<NoticeView, Refusal> {
     let txn = db.begin_write().await?;
+    lock(&*txn, id).await?;
     let row = load_by(&*txn, "id", id).await?.ok_or_else(Refusal::not_found)?;
     grant_for(caller, row.step, &row.region_code).ok_or_else(Refusal::out_of_scope)?;
     if !matches!(row.status.as_str(), "published" | "closed") {
@@ -629,6 +630,19 @@ pub async fn add_posting(db: &Db, caller: &Caller, id: &str, attachment_id: Uuid
     append_posting(&*txn, caller, &row, &attachment).await?;
     txn.commit().await?;
     view(db, id, None).await
+}
+
+/// Holds the notice's row until the transaction ends, before it is read: two postings
+/// added at once (PostgreSQL) would each write back the list it read without the other's.
+/// SQLite's single writer serializes them already.
+pub(crate) async fn lock(conn: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
+    conn.execute_raw(sql(
+        conn.get_database_backend(),
+        "UPDATE notice SET updated_at = updated_at WHERE id = ?",
+        vec![id.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Puts a photo on the notice's list of postings (once), audited as the notice's.

@@ -11,7 +11,7 @@
 use super::notice::{self, NoticeView};
 use crate::attachments::{self, Photo, Quotas};
 use crate::auth::Caller;
-use crate::db::{Db, is_unique_violation};
+use crate::db::Db;
 use crate::error::Refusal;
 use jingzhun_mobile_api::errors::ErrorCode;
 
@@ -25,20 +25,18 @@ pub async fn upload_photo(
     quotas: Quotas,
 ) -> Result<NoticeView, Refusal> {
     let txn = db.begin_write().await?;
+    notice::lock(&*txn, id).await?;
     let row = notice::load_by(&*txn, "id", id).await?.ok_or_else(Refusal::not_found)?;
     notice::grant_for(caller, row.step, &row.region_code).ok_or_else(Refusal::out_of_scope)?;
     if !matches!(row.status.as_str(), "published" | "closed") {
         return Err(Refusal::conflict(ErrorCode::NoticeNotPublished));
     }
-    match attachments::link_to_notice(&*txn, caller, id, photo, quotas).await {
-        Ok(linked) if linked.added => {
-            notice::append_posting(&*txn, caller, &row, &linked.id).await?;
-            txn.commit().await?;
-        }
-        Ok(_) => txn.rollback().await?,
-        // The same photo, linked meanwhile by a concurrent retry.
-        Err(attachments::AttachmentError::Db(err)) if is_unique_violation(&err) => txn.rollback().await?,
-        Err(err) => return Err(err.into()),
+    let linked = attachments::link_to_notice(&*txn, caller, id, photo, quotas).await?;
+    if linked.added {
+        notice::append_posting(&*txn, caller, &row, &linked.id).await?;
+        txn.commit().await?;
+    } else {
+        txn.rollback().await?;
     }
     notice::view(db, id, None).await
 }
