@@ -67,6 +67,25 @@ pub struct NoticeView {
     /// buttons and no others; each action still decides for itself.
     #[serde(default)]
     pub actions: Vec<String>,
+    /// Why a draft the caller would publish may not be published now (no 核查组 over a
+    /// village notice, no case left to list), so the console says so instead of
+    /// offering 发布 and showing its refusal.
+    #[serde(default)]
+    pub publish_blocked: Option<Blocker>,
+}
+
+/// A refusal an action would meet now, as its error body would say it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Blocker {
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+impl From<ErrorCode> for Blocker {
+    fn from(code: ErrorCode) -> Blocker {
+        Blocker { code: code.code().into(), message_zh: code.message_zh().into(), message_en: code.message_en().into() }
+    }
 }
 
 /// An identification kept off a notice because R5 puts its household on the internal
@@ -442,6 +461,7 @@ pub async fn view(db: &Db, id: &str, public_url: Option<&str>) -> Result<NoticeV
         cases,
         objections_open,
         actions: Vec::new(),
+        publish_blocked: None,
     })
 }
 
@@ -482,11 +502,10 @@ pub async fn publish(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> 
     let txn = db.begin_write().await?;
     let row = load_by(&*txn, "id", id).await?.ok_or_else(Refusal::not_found)?;
     grant_for(caller, row.step, &row.region_code).ok_or_else(Refusal::out_of_scope)?;
-    if row.status != "draft" {
-        return Err(Refusal::conflict(ErrorCode::NoticeNotDraft));
-    }
-    if row.step == Step::VillageNotice && !verifier_covers(&*txn, &row.region_code).await? {
-        return Err(Refusal::conflict(ErrorCode::NoVerifier));
+    match publish_blocker(&*txn, &row).await? {
+        Some(ErrorCode::NoticeEmpty) => return Err(Refusal::new(Kind::Rejected, ErrorCode::NoticeEmpty)),
+        Some(code) => return Err(Refusal::conflict(code)),
+        None => {}
     }
     txn.execute_raw(sql(
         txn.get_database_backend(),
@@ -669,6 +688,25 @@ pub(crate) async fn append_posting(
     .await
 }
 
+/// Why a notice may not be published now, before its cases are read again at publishing
+/// (a case may still drop off the list then: see [`publish`]).
+pub(crate) async fn publish_blocker(conn: &impl ConnectionTrait, row: &NoticeRow) -> Result<Option<ErrorCode>, DbErr> {
+    if row.status != "draft" {
+        return Ok(Some(ErrorCode::NoticeNotDraft));
+    }
+    if row.step == Step::VillageNotice && !verifier_covers(conn, &row.region_code).await? {
+        return Ok(Some(ErrorCode::NoVerifier));
+    }
+    let listable = count(
+        conn,
+        "SELECT COUNT(*) FROM notice_case nc JOIN procedure_case c ON c.id = nc.case_id \
+         WHERE nc.notice_id = ? AND c.status = 'open' AND c.step = ?",
+        vec![row.id.as_str().into(), row.step.code().into()],
+    )
+    .await?;
+    Ok((listable == 0).then_some(ErrorCode::NoticeEmpty))
+}
+
 /// Why a notice may not close yet.
 pub(crate) async fn close_blocker(
     conn: &impl ConnectionTrait,
@@ -836,22 +874,33 @@ pub(crate) async fn public(
     Ok(row.filter(|r| matches!(r.status.as_str(), "published" | "closed")).and_then(|r| r.content().map(|c| (r, c))))
 }
 
-/// Notices visible to the caller: those in regions they read, newest first.
-pub async fn list(db: &Db, caller: &Caller, status: Option<&str>) -> Result<Vec<NoticeView>, Refusal> {
+/// The notices `caller` reads, as a condition on the notice table under `alias` (the SQL
+/// form of [`readable`]): those in the regions they read, and a notice above them (a
+/// township notice seen from a village) once published, for a draft stays with its level
+/// and above. `None` for a caller who reads no region.
+fn scope_condition(caller: &Caller, alias: &str) -> Option<(String, Vec<sea_orm::Value>)> {
     let prefixes = caller.read_prefixes();
     if prefixes.is_empty() {
-        return Ok(Vec::new());
+        return None;
     }
     let mut values: Vec<sea_orm::Value> = Vec::new();
     let mut scope = Vec::new();
     for prefix in prefixes {
-        // A notice's region may be above the caller's (a township notice seen from a
-        // village), but only once published: drafts stay with their level and above.
-        scope.push("(region_prefix LIKE ? OR (status <> 'draft' AND ? LIKE region_prefix || '%'))".to_owned());
+        scope.push(format!(
+            "({alias}.region_prefix LIKE ? OR ({alias}.status <> 'draft' AND ? LIKE {alias}.region_prefix || '%'))"
+        ));
         values.push(format!("{prefix}%").into());
         values.push(prefix.to_owned().into());
     }
-    let mut text = format!("SELECT id FROM notice WHERE ({})", scope.join(" OR "));
+    Some((format!("({})", scope.join(" OR ")), values))
+}
+
+/// Notices visible to the caller: those in regions they read, newest first.
+pub async fn list(db: &Db, caller: &Caller, status: Option<&str>) -> Result<Vec<NoticeView>, Refusal> {
+    let Some((scope, mut values)) = scope_condition(caller, "notice") else {
+        return Ok(Vec::new());
+    };
+    let mut text = format!("SELECT id FROM notice WHERE {scope}");
     if let Some(status) = status {
         text.push_str(" AND status = ?");
         values.push(status.to_owned().into());
@@ -870,16 +919,24 @@ pub async fn list(db: &Db, caller: &Caller, status: Option<&str>) -> Result<Vec<
 /// buttons the server would take.
 pub async fn for_caller(db: &Db, caller: &Caller, id: &str, now: DateTime<Utc>) -> Result<NoticeView, Refusal> {
     let mut view = readable(db, caller, id).await?;
-    let step = Step::parse(&view.step).unwrap_or(Step::VillageNotice);
+    let row = load_by(&db.conn, "id", id).await?.ok_or_else(Refusal::not_found)?;
+    let step = row.step;
     let publishes = grant_for(caller, step, &view.region_code).is_some();
     let mut actions: Vec<&str> = Vec::new();
     match view.status.as_str() {
-        "draft" if publishes => actions.extend(["publish", "withdraw"]),
+        "draft" if publishes => {
+            // The checks `publish` makes, so 发布 is offered only when it would be taken.
+            match publish_blocker(&db.conn, &row).await? {
+                None => actions.push("publish"),
+                Some(code) => view.publish_blocked = Some(code.into()),
+            }
+            actions.push("withdraw");
+        }
         "published" | "closed" if publishes => actions.push("posting"),
         _ => {}
     }
     // `close_now` lets anyone who reads the notice close it once nothing blocks it.
-    if view.status == "published" && view.ends_at.is_some_and(|end| now >= end) && view.objections_open == 0 {
+    if close_blocker(&db.conn, &row, now).await?.is_none() {
         actions.push("close");
     }
     if step == Step::VillageNotice
@@ -952,18 +1009,10 @@ pub struct NoticeSummaryPage {
 /// the total.
 pub async fn summaries(db: &Db, caller: &Caller, filter: NoticeSummaryFilter) -> Result<NoticeSummaryPage, Refusal> {
     let paging = crate::db::Paging::new(filter.page, filter.per_page, 20);
-    let prefixes = caller.read_prefixes();
-    if prefixes.is_empty() {
+    let Some((scope, mut values)) = scope_condition(caller, "n") else {
         return Ok(NoticeSummaryPage { total: 0, page: paging.page, per_page: paging.per_page, items: Vec::new() });
-    }
-    let mut values: Vec<sea_orm::Value> = Vec::new();
-    let mut scope = Vec::new();
-    for prefix in prefixes {
-        scope.push("(n.region_prefix LIKE ? OR (n.status <> 'draft' AND ? LIKE n.region_prefix || '%'))".to_owned());
-        values.push(format!("{prefix}%").into());
-        values.push(prefix.to_owned().into());
-    }
-    let mut wheres = vec![format!("({})", scope.join(" OR "))];
+    };
+    let mut wheres = vec![scope];
     for (column, wanted) in [("n.status", filter.status), ("n.step", filter.step)] {
         if let Some(wanted) = wanted.filter(|w| !w.is_empty()) {
             wheres.push(format!("{column} = ?"));

@@ -96,11 +96,21 @@ async fn a_village_notice_is_published_only_where_a_verification_group_covers_th
     assert_eq!((status, code(&body)), (409, Some("no_verifier")), "{body}");
     let message = body["error"]["message_zh"].as_str().unwrap_or_default();
     assert!(message.contains("核查组"), "the message tells the county what to do: {body}");
-    assert_eq!(village.ok_get(&format!("/api/v1/notices/{notice}")).await["status"], "draft");
+    let held = village.ok_get(&format!("/api/v1/notices/{notice}")).await;
+    assert_eq!(held["status"], "draft");
+    // The console is not offered 发布 the server would refuse, and is told why.
+    assert_eq!(held["actions"], json!(["withdraw"]), "{held}");
+    assert_eq!(held["publish_blocked"]["code"], "no_verifier", "{held}");
     assert_eq!(app.count("SELECT COUNT(*) FROM notice WHERE status = 'published'").await, 0);
 
     // The county sets up a group over the township: the same draft is published.
     county.ok_post("/api/v1/users", group("hechazu", TOWNSHIP)).await;
+    let ready = village.ok_get(&format!("/api/v1/notices/{notice}")).await;
+    assert_eq!(
+        (&ready["actions"], &ready["publish_blocked"]),
+        (&json!(["publish", "withdraw"]), &Value::Null),
+        "{ready}"
+    );
     let token = publish(&village, &notice).await;
     assert!(!token.is_empty());
     let published = village.ok_get(&format!("/api/v1/notices/{notice}")).await;
