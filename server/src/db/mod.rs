@@ -5,4 +5,5 @@
 pub use jingzhun_db::*;
 
 pub mod entities;
+pub mod page;
 pub mod startup;

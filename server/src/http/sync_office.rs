@@ -7,11 +7,12 @@
 use super::error::ApiResult;
 use super::extract::AppJson;
 use crate::auth::Caller;
+use crate::db::page::Page;
 use crate::registry::Actor;
 use crate::registry::assignments::{self, AssignmentFilter, AssignmentPage, OfficerChoice, Reassigned};
-use crate::registry::devices::{self, DeviceFilter, DevicePage};
+use crate::registry::devices::{self, DeviceFilter, DeviceSummary};
 use crate::state::AppState;
-use crate::sync::conflicts::{self, ConflictFilter, ConflictPage};
+use crate::sync::conflicts::{self, ConflictFilter, ConflictSummary};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use jingzhun_mobile_api::errors::ErrorBody;
@@ -85,26 +86,26 @@ pub async fn reassign(
 /// Devices of the users the caller manages, with their user, last sign-in and last
 /// upload, paged with a total.
 #[utoipa::path(get, path = "/api/v1/device-summaries", tag = "admin", params(DeviceFilter),
-    responses((status = 200, body = DevicePage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Page<DeviceSummary>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn device_summaries(
     State(state): State<AppState>,
     caller: Caller,
     Query(filter): Query<DeviceFilter>,
-) -> ApiResult<Json<DevicePage>> {
+) -> ApiResult<Json<Page<DeviceSummary>>> {
     Ok(Json(devices::summaries(&state.db.conn, &Actor::of(&caller), filter).await?))
 }
 
 /// Conflicts on households the caller reads, oldest first, `open` unless asked, paged
 /// with a total: ID, phone and bank-account values masked.
 #[utoipa::path(get, path = "/api/v1/conflict-summaries", tag = "admin", params(ConflictFilter),
-    responses((status = 200, body = ConflictPage), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = Page<ConflictSummary>), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn conflict_summaries(
     State(state): State<AppState>,
     caller: Caller,
     Query(filter): Query<ConflictFilter>,
-) -> ApiResult<Json<ConflictPage>> {
+) -> ApiResult<Json<Page<ConflictSummary>>> {
     Ok(Json(conflicts::summaries(&state.db.conn, &caller, filter).await?))
 }
 

@@ -7,6 +7,7 @@ use super::{Actor, RegistryError};
 use crate::audit;
 use crate::auth::Role;
 use crate::db::entities::{access_token, device};
+use crate::db::page::Page;
 use crate::db::{Db, Paging, count, placeholders, sql};
 use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
@@ -110,14 +111,6 @@ pub struct DeviceSummary {
     pub last_push_at: Option<chrono::DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct DevicePage {
-    pub total: i64,
-    pub page: u64,
-    pub per_page: u64,
-    pub items: Vec<DeviceSummary>,
-}
-
 /// `%` and `_` typed by the user are literal, not wildcards (with `ESCAPE '\'`).
 fn like_pattern(text: &str) -> String {
     let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -166,7 +159,7 @@ pub async fn summaries(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     filter: DeviceFilter,
-) -> Result<DevicePage, RegistryError> {
+) -> Result<Page<DeviceSummary>, RegistryError> {
     if !actor.manages_any_region() {
         return Err(RegistryError::Forbidden(ErrorCode::Forbidden));
     }
@@ -207,5 +200,5 @@ pub async fn summaries(
     ))
     .all(conn)
     .await?;
-    Ok(DevicePage { total, page: paging.page, per_page: paging.per_page, items })
+    Ok(Page { total, page: paging.page, per_page: paging.per_page, items })
 }

@@ -21,6 +21,7 @@ use super::entity_rules::{self, Check};
 use crate::audit::{self, Actor};
 use crate::auth::Caller;
 use crate::db::entities::sync_conflict;
+use crate::db::page::Page;
 use crate::db::{Db, WriteTxn, count, sql};
 use crate::error::{Kind, Refusal};
 use crate::procedures::signing;
@@ -352,15 +353,6 @@ pub struct ConflictSummary {
     pub region_name: Option<String>,
 }
 
-/// A page of the office's conflicts and how many match in all.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct ConflictPage {
-    pub total: i64,
-    pub page: u64,
-    pub per_page: u64,
-    pub items: Vec<ConflictSummary>,
-}
-
 /// The office's conflict table: conflicts of households the caller reads, oldest first,
 /// a page at a time with the total, both under [`scoped_where`]; values as [`listed`]
 /// masks them, with the household's head and village by name so a clerk sees whose
@@ -369,7 +361,7 @@ pub async fn summaries(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     filter: ConflictFilter,
-) -> Result<ConflictPage, DbErr> {
+) -> Result<Page<ConflictSummary>, DbErr> {
     let backend = conn.get_database_backend();
     let (cond, mut values) = scoped_where(caller, filter.status, filter.household_id);
     let total = count(conn, &format!("SELECT COUNT(*) AS n {FROM} WHERE {cond}"), values.clone()).await?;
@@ -410,7 +402,7 @@ pub async fn summaries(
             }
         })
         .collect();
-    Ok(ConflictPage { total, page: paging.page, per_page: paging.per_page, items })
+    Ok(Page { total, page: paging.page, per_page: paging.per_page, items })
 }
 
 /// [`list`] as the older `GET /api/v1/conflicts` shows it: [`listed`] with the
