@@ -287,6 +287,15 @@ async fn household_rights_agree_with_the_writes(backend: Backend) {
         (Some(false), Some(false)),
         "a supervisor reads only: {body}"
     );
+    // And the writes say the same: no edit, no case.
+    let supervisor = Admin::login(&app.base, "supervisor", PASSWORD).await;
+    let (status, body) = supervisor.patch(&format!("/api/v1/households/{east}"), json!({"address": "督查改"})).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = supervisor
+        .post("/api/v1/cases", json!({"household_id": east, "kind": "member_change", "reason": "birth"}))
+        .await;
+    // Refused as a push would refuse it (procedures::case::open).
+    assert_eq!((status, body["error"]["fields"][0]["code"].as_str()), (400, Some("forbidden")), "{body}");
 
     let (status, body) = rights("village-1", west).await;
     assert_eq!(
@@ -322,6 +331,8 @@ async fn household_rights_agree_with_the_writes(backend: Backend) {
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("case_frozen")), "{body}");
     let (_, body) = rights("county", east).await;
     assert_eq!(body["frozen"].as_bool(), Some(false), "the county signs above the township: {body}");
+    let (status, body) = county.patch(&format!("/api/v1/households/{east}"), json!({"address": "县级改"})).await;
+    assert_eq!(status, 200, "and its write is taken: {body}");
 }
 
 on_both_backends!(the_household_page_is_worked_on, household_rights_agree_with_the_writes);
