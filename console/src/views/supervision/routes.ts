@@ -13,7 +13,8 @@ export const routes: RouteRecordRaw[] = [
   {
     path: 'supervision',
     name: 'supervision',
-    component: () => import('./SupervisionFrame.vue'),
+    component: () => import('../../components/AreaFrame.vue'),
+    props: { id: 'supervision-tabs', tabs },
     meta: { area: 'supervision' },
     redirect: { name: 'supervision-campaigns' },
     children: tabs,

@@ -19,7 +19,9 @@ function firstTab() {
 export const routes: RouteRecordRaw[] = [
   {
     path: 'system',
-    component: () => import('./SystemFrame.vue'),
+    component: () => import('../../components/AreaFrame.vue'),
+    // Read at each navigation, so the tabs follow the roles of whoever is signed in.
+    props: () => ({ id: 'system-tabs', tabs: tabsFor(roles()) }),
     meta: { area: 'system' },
     // The first tab the user has a part in (a township lands on 帮扶分配).
     children: [{ path: '', redirect: firstTab }, ...tabs],
