@@ -16,6 +16,12 @@ export function day(iso: string | null | undefined, locale: string): string {
   return locale === 'en' ? iso.slice(0, 10) : `${y}年${m}月${d}日`
 }
 
+/** The day `at` is in Beijing, as `YYYY-MM-DD`, whatever the PC's clock zone. */
+export function beijingDay(at: Date): string {
+  // en-CA writes a date as YYYY-MM-DD.
+  return new Intl.DateTimeFormat('en-CA', { timeZone: BEIJING, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at)
+}
+
 /** An RFC 3339 instant as 2026年12月7日 07:53 in Beijing time. */
 export function instant(rfc3339: string | null | undefined, locale: string): string {
   if (!rfc3339) return '—'
