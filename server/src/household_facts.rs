@@ -102,12 +102,7 @@ async fn household(txn: &WriteTxn, caller: &Caller, id: &str, right: Right) -> R
 
 /// Whether a sign-off above the caller's level holds the household (a case at its village
 /// assessment holds it at most at the village level).
-async fn frozen(
-    conn: &impl ConnectionTrait,
-    caller: &Caller,
-    id: &str,
-    region_code: &str,
-) -> Result<bool, Refusal> {
+async fn frozen(conn: &impl ConnectionTrait, caller: &Caller, id: &str, region_code: &str) -> Result<bool, Refusal> {
     let levels = signing::households_frozen_levels(conn, &[id.to_owned()]).await?;
     let mine = signing::caller_level(caller, region_code);
     Ok(levels.get(id).is_some_and(|level| mine < Some(*level)))
@@ -474,7 +469,9 @@ pub async fn delete_possession(
     let Some(record) = possession_record(&txn, entity, &household, id).await? else {
         return Ok(());
     };
-    if entity_rules::of(entity).frozen_by_signoff && frozen(&*txn, caller, &household.id, &household.region_code).await? {
+    if entity_rules::of(entity).frozen_by_signoff
+        && frozen(&*txn, caller, &household.id, &household.region_code).await?
+    {
         return Err(Refusal::conflict(ErrorCode::CaseFrozen));
     }
     records::delete(&*txn, entity, id).await?;
