@@ -580,6 +580,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conflict-summaries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["conflict_summaries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/conflicts": {
         parameters: {
             query?: never;
@@ -948,6 +964,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/abilities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["abilities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/members/{id}": {
         parameters: {
             query?: never;
@@ -1086,6 +1118,22 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["add_posting"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notices/{id}/postings/photo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["upload_posting_photo"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1848,6 +1896,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AbilitiesBody: {
+            may_edit_templates: boolean;
+            may_import_comparison: boolean;
+            report_regions: string[];
+            reports: components["schemas"]["ReportAbility"][];
+        };
         ActiveBody: {
             active: boolean;
         };
@@ -1948,6 +2002,11 @@ export interface components {
             user_id?: string | null;
             /** Format: int64 */
             version?: number | null;
+        };
+        Blocker: {
+            code: string;
+            message_en: string;
+            message_zh: string;
         };
         BulkDismissal: {
             findings: string;
@@ -2148,6 +2207,31 @@ export interface components {
             /** Format: int64 */
             older_than_seconds: number;
         };
+        ConflictSummary: {
+            base_value: components["schemas"]["Value"];
+            changeset_id: string;
+            client_value: components["schemas"]["Value"];
+            /** Format: date-time */
+            created_at: string;
+            device_id: string;
+            entity: string;
+            entity_id: string;
+            field: string;
+            head_name?: string | null;
+            household_id: string;
+            id: string;
+            region_code?: string | null;
+            region_name?: string | null;
+            resolution?: string | null;
+            /** Format: date-time */
+            resolved_at?: string | null;
+            resolved_by?: string | null;
+            server_value: components["schemas"]["Value"];
+            status: string;
+            user_id: string;
+            /** Format: int64 */
+            version: number;
+        };
         Counts: {
             created: number;
             unchanged: number;
@@ -2217,15 +2301,6 @@ export interface components {
             name: string;
             revoked_mode?: string | null;
             user_id: string;
-        };
-        DevicePage: {
-            items: components["schemas"]["DeviceSummary"][];
-            /** Format: int64 */
-            page: number;
-            /** Format: int64 */
-            per_page: number;
-            /** Format: int64 */
-            total: number;
         };
         DeviceSummary: {
             id: string;
@@ -2306,6 +2381,7 @@ export interface components {
             level?: string | null;
             role: components["schemas"]["Role"];
             within: string;
+            within_prefix: string;
         };
         HeldBack: {
             list: string;
@@ -2424,6 +2500,8 @@ export interface components {
             standard?: string | null;
             status?: string | null;
         };
+        /** @enum {string} */
+        IdentificationVariant: "income_and_guarantees" | "income_and_hardship";
         ImportJob: {
             /** Format: date-time */
             created_at: string;
@@ -2576,6 +2654,8 @@ export interface components {
             token: string;
             user: components["schemas"]["UserInfo"];
         };
+        /** @enum {string} */
+        MainIncomeReading: "largest_stream" | "more_than_half";
         MainMeasureSuggestion: {
             category?: string | null;
             category_label?: string | null;
@@ -2771,6 +2851,7 @@ export interface components {
             /** Format: int32 */
             period_days: number;
             posting_attachment_ids: string[];
+            publish_blocked?: null | components["schemas"]["Blocker"];
             /** Format: date-time */
             published_at?: string | null;
             region_code: string;
@@ -2812,7 +2893,8 @@ export interface components {
             households: number;
             id: string;
             name: string;
-            region_code: string;
+            officer_role: boolean;
+            region_code?: string | null;
             username: string;
         };
         /** @enum {string} */
@@ -2849,6 +2931,61 @@ export interface components {
             task_id: string;
             title: string;
             village_name?: string | null;
+        };
+        Page_ConflictSummary: {
+            items: {
+                base_value: components["schemas"]["Value"];
+                changeset_id: string;
+                client_value: components["schemas"]["Value"];
+                /** Format: date-time */
+                created_at: string;
+                device_id: string;
+                entity: string;
+                entity_id: string;
+                field: string;
+                head_name?: string | null;
+                household_id: string;
+                id: string;
+                region_code?: string | null;
+                region_name?: string | null;
+                resolution?: string | null;
+                /** Format: date-time */
+                resolved_at?: string | null;
+                resolved_by?: string | null;
+                server_value: components["schemas"]["Value"];
+                status: string;
+                user_id: string;
+                /** Format: int64 */
+                version: number;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
+        };
+        Page_DeviceSummary: {
+            items: {
+                id: string;
+                /** Format: date-time */
+                last_push_at?: string | null;
+                /** Format: date-time */
+                last_seen_at?: string | null;
+                name: string;
+                /** Format: date-time */
+                revoked_at?: string | null;
+                revoked_mode?: string | null;
+                user_id: string;
+                user_name: string;
+                username: string;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
         };
         PasswordChange: {
             current_password: string;
@@ -2910,7 +3047,7 @@ export interface components {
             version: number;
         };
         PolicyBody: {
-            policy: Record<string, never>;
+            policy: components["schemas"]["RulePolicy"];
             region_prefix: string;
             source: string;
         };
@@ -2983,6 +3120,7 @@ export interface components {
             level: string;
             name: string;
             parent_code?: string | null;
+            prefix?: string | null;
         };
         RegionCount: {
             /** Format: int64 */
@@ -3015,6 +3153,11 @@ export interface components {
         ReopenBody: {
             comment?: string | null;
             step: string;
+        };
+        ReportAbility: {
+            name: string;
+            shows_whole_numbers: boolean;
+            title: string;
         };
         ResetPasswordBody: {
             password: string;
@@ -3064,6 +3207,31 @@ export interface components {
         };
         /** @enum {string} */
         Role: "officer" | "village" | "township" | "verifier" | "county" | "supervisor" | "admin";
+        RulePolicy: {
+            /** Format: int32 */
+            clear_increase_percent: number;
+            /** Format: int32 */
+            compulsory_student_max_age: number;
+            /** Format: int32 */
+            compulsory_student_min_age: number;
+            /** Format: int64 */
+            dibao_standard_fen?: number | null;
+            /** Format: int32 */
+            edge_ceiling_percent: number;
+            identification: components["schemas"]["IdentificationVariant"];
+            /** Format: int32 */
+            income_period_start_day: number;
+            /** Format: int32 */
+            income_period_start_month: number;
+            main_income: components["schemas"]["MainIncomeReading"];
+            pension_counted: boolean;
+            /** Format: int64 */
+            vehicle_value_limit_fen: number;
+            /** Format: int32 */
+            village_incidence_limit_basis_points: number;
+            /** Format: int32 */
+            village_spot_check_percent: number;
+        };
         RuleProblem: {
             code: string;
             message_en: string;
@@ -3241,6 +3409,7 @@ export interface components {
             roles: string[];
             username: string;
         };
+        Value: unknown;
         VehicleFields: {
             acquired_on: string | null;
             as_exit_measure: boolean | null;
@@ -3639,7 +3808,7 @@ export interface operations {
                     "application/json": components["schemas"]["AssignmentPage"];
                 };
             };
-            401: {
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3647,7 +3816,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            422: {
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3733,6 +3902,14 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Reassigned"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             403: {
@@ -4695,6 +4872,38 @@ export interface operations {
             };
         };
     };
+    conflict_summaries: {
+        parameters: {
+            query?: {
+                status?: string | null;
+                household_id?: string | null;
+                page?: number | null;
+                per_page?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ConflictSummary"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_conflicts: {
         parameters: {
             query?: {
@@ -4804,7 +5013,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DevicePage"];
+                    "application/json": components["schemas"]["Page_DeviceSummary"];
                 };
             };
             401: {
@@ -5589,6 +5798,31 @@ export interface operations {
             };
         };
     };
+    abilities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AbilitiesBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     patch_member: {
         parameters: {
             query?: never;
@@ -5917,6 +6151,61 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["NoticeView"];
                 };
+            };
+        };
+    };
+    upload_posting_photo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "multipart/form-data": unknown;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoticeView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -6506,6 +6795,14 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
