@@ -453,26 +453,17 @@ pub async fn load(db: &Db, caller: &Caller, id: &str) -> Result<Download, Attach
     })
 }
 
-/// Whether the caller reads a notice the attachment is a posting photo of. The rule is
-/// `notices::notice::readable`'s (and its lists'), said in SQL because notices sit above
-/// this module: a notice in a region the caller reads, or, once published, one posted
-/// above the caller's region (a township notice seen from its villages).
+/// Whether the caller reads a notice the attachment is a posting photo of, by the
+/// notices' own read rule (`records::scope::notices_condition`, which their lists use).
 async fn reads_a_notice_of(db: &Db, caller: &Caller, id: &str) -> Result<bool, DbErr> {
-    let prefixes = caller.read_prefixes();
-    if prefixes.is_empty() {
+    let Some((scope, scope_values)) = scope::notices_condition(caller, "n") else {
         return Ok(false);
-    }
+    };
     let mut values: Vec<sea_orm::Value> = vec![id.into()];
-    let mut scope = Vec::new();
-    for prefix in prefixes {
-        scope.push("(n.region_prefix LIKE ? OR (n.status <> 'draft' AND ? LIKE n.region_prefix || '%'))".to_owned());
-        values.push(format!("{prefix}%").into());
-        values.push(prefix.to_owned().into());
-    }
+    values.extend(scope_values);
     let text = format!(
         "SELECT COUNT(*) AS n FROM attachment_notice_link l JOIN notice n ON n.id = l.notice_id \
-         WHERE l.attachment_id = ? AND ({})",
-        scope.join(" OR ")
+         WHERE l.attachment_id = ? AND {scope}"
     );
     #[derive(FromQueryResult)]
     struct Count {

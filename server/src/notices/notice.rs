@@ -874,30 +874,9 @@ pub(crate) async fn public(
     Ok(row.filter(|r| matches!(r.status.as_str(), "published" | "closed")).and_then(|r| r.content().map(|c| (r, c))))
 }
 
-/// The notices `caller` reads, as a condition on the notice table under `alias` (the SQL
-/// form of [`readable`]): those in the regions they read, and a notice above them (a
-/// township notice seen from a village) once published, for a draft stays with its level
-/// and above. `None` for a caller who reads no region.
-fn scope_condition(caller: &Caller, alias: &str) -> Option<(String, Vec<sea_orm::Value>)> {
-    let prefixes = caller.read_prefixes();
-    if prefixes.is_empty() {
-        return None;
-    }
-    let mut values: Vec<sea_orm::Value> = Vec::new();
-    let mut scope = Vec::new();
-    for prefix in prefixes {
-        scope.push(format!(
-            "({alias}.region_prefix LIKE ? OR ({alias}.status <> 'draft' AND ? LIKE {alias}.region_prefix || '%'))"
-        ));
-        values.push(format!("{prefix}%").into());
-        values.push(prefix.to_owned().into());
-    }
-    Some((format!("({})", scope.join(" OR ")), values))
-}
-
 /// Notices visible to the caller: those in regions they read, newest first.
 pub async fn list(db: &Db, caller: &Caller, status: Option<&str>) -> Result<Vec<NoticeView>, Refusal> {
-    let Some((scope, mut values)) = scope_condition(caller, "notice") else {
+    let Some((scope, mut values)) = crate::records::scope::notices_condition(caller, "notice") else {
         return Ok(Vec::new());
     };
     let mut text = format!("SELECT id FROM notice WHERE {scope}");
@@ -1009,7 +988,7 @@ pub struct NoticeSummaryPage {
 /// the total.
 pub async fn summaries(db: &Db, caller: &Caller, filter: NoticeSummaryFilter) -> Result<NoticeSummaryPage, Refusal> {
     let paging = crate::db::Paging::new(filter.page, filter.per_page, 20);
-    let Some((scope, mut values)) = scope_condition(caller, "n") else {
+    let Some((scope, mut values)) = crate::records::scope::notices_condition(caller, "n") else {
         return Ok(NoticeSummaryPage { total: 0, page: paging.page, per_page: paging.per_page, items: Vec::new() });
     };
     let mut wheres = vec![scope];

@@ -244,6 +244,29 @@ pub fn households_condition(caller: &Caller, id_col: &str, region_col: &str) -> 
     (format!("({})", parts.join(" OR ")), values)
 }
 
+/// A SQL condition selecting the notices the caller reads, over the notice table under
+/// `alias`, with its values: those in the regions they read, and a notice above them (a
+/// township notice seen from its villages) once published, for a draft stays with its
+/// level and above (`notices::notice::readable` says the same of one notice). `None` for
+/// a caller who reads no region. Here, below both, because the notices' lists and the
+/// attachments' download of a posting photo ask the same question.
+pub fn notices_condition(caller: &Caller, alias: &str) -> Option<(String, Vec<Value>)> {
+    let prefixes = caller.read_prefixes();
+    if prefixes.is_empty() {
+        return None;
+    }
+    let mut values: Vec<Value> = Vec::new();
+    let mut scope = Vec::new();
+    for prefix in prefixes {
+        scope.push(format!(
+            "({alias}.region_prefix LIKE ? OR ({alias}.status <> 'draft' AND ? LIKE {alias}.region_prefix || '%'))"
+        ));
+        values.push(format!("{prefix}%").into());
+        values.push(prefix.to_owned().into());
+    }
+    Some((format!("({})", scope.join(" OR ")), values))
+}
+
 /// Number of households in the caller's scope.
 pub async fn scope_size(conn: &impl ConnectionTrait, caller: &Caller) -> Result<i64, DbErr> {
     let (cond, values) = households_condition(caller, "id", "region_code");
