@@ -524,6 +524,26 @@ pub async fn pass_every_step(app: &TestApp, case: &str) {
     }
 }
 
+/// An identification case of a new household in 东村, signed up to its village notice.
+pub async fn case_at_village_notice(app: &TestApp) -> String {
+    let [officer, village, township, _] = users(app).await;
+    let phone = app.phone("officer-a", &format!("phone-{}", Uuid::new_v4())).await;
+    let (household, _) = create_household(&phone, VILLAGE_1, 1).await;
+    let case = village.ok_post("/api/v1/cases", json!({"household_id": household, "kind": "identify"})).await;
+    let case = case["id"].as_str().expect("case id").to_owned();
+    for (step, who) in [
+        ("application", &officer),
+        ("home_verification", &village),
+        ("comparison", &township),
+        ("village_assessment", &village),
+    ] {
+        let (status, body) = pass_step(app, who, &case, step).await;
+        assert_eq!(status, 200, "{step}: {body}");
+    }
+    case
+}
+
+/// `who` approves `step` of `case`, as the step's signer would.
 ///
 /// A village notice is passed as 002 §三(七) passes it: once closed with no objection,
 /// `who` (the village team) records the 村民代表会决议 on it, and the case of a kind

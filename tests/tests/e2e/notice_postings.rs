@@ -29,20 +29,8 @@ fn postings(view: &Value) -> Vec<String> {
 
 /// A village notice of one identification, published by the village team: (id, token).
 async fn published_notice(app: &TestApp) -> (String, String) {
-    let phone = app.phone("officer-a", &format!("phone-{}", Uuid::new_v4())).await;
-    let (household, _) = create_household(&phone, VILLAGE_1, 0).await;
-    let [officer, village, township, _] = users(app).await;
-    let case = village.ok_post("/api/v1/cases", json!({"household_id": household, "kind": "identify"})).await;
-    let case = case["id"].as_str().expect("case id").to_owned();
-    for (step, who) in [
-        ("application", &officer),
-        ("home_verification", &village),
-        ("comparison", &township),
-        ("village_assessment", &village),
-    ] {
-        let (status, body) = pass_step(app, who, &case, step).await;
-        assert_eq!(status, 200, "{step}: {body}");
-    }
+    case_at_village_notice(app).await;
+    let [_, village, _, _] = users(app).await;
     let draft = village.ok_post("/api/v1/notices", json!({"step": "village_notice", "region_code": VILLAGE_1})).await;
     let id = draft["id"].as_str().expect("id").to_owned();
     let (status, body) =

@@ -9,7 +9,6 @@
 use crate::harness::*;
 use crate::on_both_backends;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 on_both_backends!(
     a_village_notice_is_published_only_where_a_verification_group_covers_the_township,
@@ -20,25 +19,6 @@ on_both_backends!(
 
 fn code(body: &Value) -> Option<&str> {
     body["error"]["code"].as_str()
-}
-
-/// An identification case of a new household in 东村, signed up to its village notice.
-async fn case_at_village_notice(app: &TestApp) -> String {
-    let [officer, village, township, _] = users(app).await;
-    let phone = app.phone("officer-a", &format!("phone-{}", Uuid::new_v4())).await;
-    let (household, _) = create_household(&phone, VILLAGE_1, 1).await;
-    let case = village.ok_post("/api/v1/cases", json!({"household_id": household, "kind": "identify"})).await;
-    let case = case["id"].as_str().expect("case id").to_owned();
-    for (step, who) in [
-        ("application", &officer),
-        ("home_verification", &village),
-        ("comparison", &township),
-        ("village_assessment", &village),
-    ] {
-        let (status, body) = pass_step(app, who, &case, step).await;
-        assert_eq!(status, 200, "{step}: {body}");
-    }
-    case
 }
 
 /// A draft notice of `step` in `region`, by `who`: its id.
