@@ -11,6 +11,7 @@ use super::{Source, VEHICLE_MIN_YUAN};
 use crate::audit::{self, AuditEntry};
 use crate::auth::roles::region_prefix;
 use crate::auth::{Caller, Role};
+use crate::db::page::Page;
 use crate::db::{Db, WriteTxn, placeholders, sql};
 use crate::error::{Kind, Refusal};
 use crate::gate::Gate;
@@ -535,22 +536,13 @@ pub struct LeadSummary {
     pub row: Json,
 }
 
-/// A page of leads and how many match in all.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct LeadSummaryPage {
-    pub total: i64,
-    pub page: u64,
-    pub per_page: u64,
-    pub items: Vec<LeadSummary>,
-}
-
 /// Leads of the households the caller reads, newest first, filtered and a page at a
 /// time with the total; nobody sees a whole ID number here (L9).
 pub async fn lead_summaries(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     filter: LeadFilter,
-) -> Result<LeadSummaryPage, DbErr> {
+) -> Result<Page<LeadSummary>, DbErr> {
     let (cond, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
     let mut wheres = vec![cond];
     for (column, wanted) in [("l.status", filter.status), ("l.source", filter.source)] {
@@ -588,7 +580,7 @@ pub async fn lead_summaries(
             lead
         })
         .collect();
-    Ok(LeadSummaryPage { total, page: paging.page, per_page: paging.per_page, items })
+    Ok(Page { total, page: paging.page, per_page: paging.per_page, items })
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@
 use super::error::ApiResult;
 use super::extract::AppJson;
 use crate::auth::Caller;
+use crate::db::page::Page;
 use crate::error::Refusal;
-use crate::procedures::case::{self, CaseFilter, CaseSummaryFilter, CaseSummaryPage, CaseView, OpenCase};
+use crate::procedures::case::{self, CaseFilter, CaseSummary, CaseSummaryFilter, CaseView, OpenCase};
 use crate::procedures::{Decision, Step, signing};
 use crate::state::AppState;
 use axum::Json;
@@ -55,12 +56,12 @@ pub async fn list_cases(
 /// The console's 案件 table: cases in the caller's scope by region, kind, step and
 /// status, or those waiting for the caller's sign-off, a page at a time with the total.
 #[utoipa::path(get, path = "/api/v1/case-summaries", tag = "procedures", params(CaseSummaryFilter),
-    responses((status = 200, description = "a page of cases", body = CaseSummaryPage)), security(("bearer" = [])))]
+    responses((status = 200, description = "a page of cases", body = Page<CaseSummary>)), security(("bearer" = [])))]
 pub async fn case_summaries(
     State(state): State<AppState>,
     caller: Caller,
     Query(filter): Query<CaseSummaryFilter>,
-) -> ApiResult<Json<CaseSummaryPage>> {
+) -> ApiResult<Json<Page<CaseSummary>>> {
     Ok(Json(case::summaries(&state.db.conn, &caller, filter).await?))
 }
 

@@ -4,7 +4,8 @@ use super::error::ApiResult;
 use super::extract::AppJson;
 use crate::auth::Caller;
 use crate::comparison::Source;
-use crate::comparison::import::{self, ImportReport, ImportRequest, LeadFilter, LeadSummaryPage};
+use crate::comparison::import::{self, ImportReport, ImportRequest, LeadFilter, LeadSummary};
+use crate::db::page::Page;
 use crate::error::Refusal;
 use crate::household_facts::{self, LeadDecision};
 use crate::state::AppState;
@@ -75,12 +76,12 @@ pub async fn list_leads(
 /// The console's 疑点 table: leads in the caller's scope by status, department and
 /// region, a page at a time with the total; the named member's ID number masked.
 #[utoipa::path(get, path = "/api/v1/comparisons/lead-summaries", tag = "comparison", params(LeadFilter),
-    responses((status = 200, description = "a page of leads", body = LeadSummaryPage)), security(("bearer" = [])))]
+    responses((status = 200, description = "a page of leads", body = Page<LeadSummary>)), security(("bearer" = [])))]
 pub async fn lead_summaries(
     State(state): State<AppState>,
     caller: Caller,
     Query(filter): Query<LeadFilter>,
-) -> ApiResult<Json<LeadSummaryPage>> {
+) -> ApiResult<Json<Page<LeadSummary>>> {
     Ok(Json(import::lead_summaries(&state.db.conn, &caller, filter).await?))
 }
 

@@ -9,7 +9,8 @@ use super::error::ApiResult;
 use super::extract::AppJson;
 use crate::attachments;
 use crate::auth::Caller;
-use crate::notices::notice::{self, NewNotice, NoticeSummaryFilter, NoticeSummaryPage, NoticeView, WaitingNotice};
+use crate::db::page::Page;
+use crate::notices::notice::{self, NewNotice, NoticeSummary, NoticeSummaryFilter, NoticeView, WaitingNotice};
 use crate::notices::objections::{self, Answer, BulkDismissal, BulkDismissed, ObjectionView};
 use crate::notices::postings;
 use crate::state::AppState;
@@ -79,12 +80,12 @@ pub async fn create_notice(
 /// The console's 公示公告 table: notices in the caller's regions by status, step and
 /// region, newest first, a page at a time with the total and each one's objection count.
 #[utoipa::path(get, path = "/api/v1/notice-summaries", tag = "notices", params(NoticeSummaryFilter),
-    responses((status = 200, description = "a page of notices", body = NoticeSummaryPage)), security(("bearer" = [])))]
+    responses((status = 200, description = "a page of notices", body = Page<NoticeSummary>)), security(("bearer" = [])))]
 pub async fn notice_summaries(
     State(state): State<AppState>,
     caller: Caller,
     Query(filter): Query<NoticeSummaryFilter>,
-) -> ApiResult<Json<NoticeSummaryPage>> {
+) -> ApiResult<Json<Page<NoticeSummary>>> {
     Ok(Json(notice::summaries(&state.db, &caller, filter).await?))
 }
 

@@ -9,7 +9,7 @@ use super::extract::AppJson;
 use crate::auth::Caller;
 use crate::db::page::Page;
 use crate::registry::Actor;
-use crate::registry::assignments::{self, AssignmentFilter, AssignmentPage, OfficerChoice, Reassigned};
+use crate::registry::assignments::{self, AssignmentFilter, AssignmentSummary, OfficerChoice, Reassigned};
 use crate::registry::devices::{self, DeviceFilter, DeviceSummary};
 use crate::state::AppState;
 use crate::sync::conflicts::{self, ConflictFilter, ConflictSummary};
@@ -23,14 +23,14 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 /// Assignments of households in the caller's scope as table rows, by officer, region
 /// and status (active unless asked), paged with a total.
 #[utoipa::path(get, path = "/api/v1/assignment-summaries", tag = "admin", params(AssignmentFilter),
-    responses((status = 200, body = AssignmentPage),
+    responses((status = 200, body = Page<AssignmentSummary>),
         (status = 400, body = ErrorBody, description = "unknown_assignment_status"), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn assignment_summaries(
     State(state): State<AppState>,
     caller: Caller,
     Query(filter): Query<AssignmentFilter>,
-) -> ApiResult<Json<AssignmentPage>> {
+) -> ApiResult<Json<Page<AssignmentSummary>>> {
     Ok(Json(assignments::summaries(&state.db.conn, &caller, filter).await?))
 }
 

@@ -22,6 +22,7 @@ use super::period::{self, DEFAULT_DAYS, MAX_DAYS};
 use crate::audit::AuditEntry;
 use crate::auth::roles::prefix_len;
 use crate::auth::{Caller, Grant, Role};
+use crate::db::page::Page;
 use crate::db::{Db, WriteTxn, count, sql};
 use crate::error::{Kind, Refusal};
 use crate::procedures::signing;
@@ -975,21 +976,12 @@ pub struct NoticeSummary {
     pub objections_open: i64,
 }
 
-/// A page of notices and how many match in all.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct NoticeSummaryPage {
-    pub total: i64,
-    pub page: u64,
-    pub per_page: u64,
-    pub items: Vec<NoticeSummary>,
-}
-
 /// The notices [`list`] shows the caller, filtered, newest first, a page at a time with
 /// the total.
-pub async fn summaries(db: &Db, caller: &Caller, filter: NoticeSummaryFilter) -> Result<NoticeSummaryPage, Refusal> {
+pub async fn summaries(db: &Db, caller: &Caller, filter: NoticeSummaryFilter) -> Result<Page<NoticeSummary>, Refusal> {
     let paging = crate::db::Paging::new(filter.page, filter.per_page, 20);
     let Some((scope, mut values)) = crate::records::scope::notices_condition(caller, "n") else {
-        return Ok(NoticeSummaryPage { total: 0, page: paging.page, per_page: paging.per_page, items: Vec::new() });
+        return Ok(Page { total: 0, page: paging.page, per_page: paging.per_page, items: Vec::new() });
     };
     let mut wheres = vec![scope];
     for (column, wanted) in [("n.status", filter.status), ("n.step", filter.step)] {
@@ -1015,7 +1007,7 @@ pub async fn summaries(db: &Db, caller: &Caller, filter: NoticeSummaryFilter) ->
     );
     values.extend(paging.limit_offset());
     let items = NoticeSummary::find_by_statement(sql(db.backend(), &text, values)).all(&db.conn).await?;
-    Ok(NoticeSummaryPage { total, page: paging.page, per_page: paging.per_page, items })
+    Ok(Page { total, page: paging.page, per_page: paging.per_page, items })
 }
 
 /// Cases waiting for a notice the caller may draft: one row per notice step and region

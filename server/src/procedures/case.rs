@@ -12,6 +12,7 @@ use super::steps::CaseKind;
 use crate::assess;
 use crate::audit::{self, Actor};
 use crate::auth::Caller;
+use crate::db::page::Page;
 use crate::db::{Db, count};
 use crate::domain::removal::{self, RemovalReason, Verdict};
 use crate::error::Refusal;
@@ -497,15 +498,6 @@ pub struct CaseSummary {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// A page of cases and how many match in all.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct CaseSummaryPage {
-    pub total: i64,
-    pub page: u64,
-    pub per_page: u64,
-    pub items: Vec<CaseSummary>,
-}
-
 /// Cases of households in the caller's read scope, newest first, a page at a time with
 /// the total. `waiting=mine` keeps the open cases whose step the caller may sign, by the
 /// steps' roles as `signing` grants them (a role of the step over the region; an officer
@@ -514,7 +506,7 @@ pub async fn summaries(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     filter: CaseSummaryFilter,
-) -> Result<CaseSummaryPage, DbErr> {
+) -> Result<Page<CaseSummary>, DbErr> {
     let (cond, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
     let mut wheres = vec![cond];
     let waiting_mine = filter.waiting.as_deref() == Some("mine");
@@ -589,5 +581,5 @@ pub async fn summaries(
             c
         })
         .collect();
-    Ok(CaseSummaryPage { total, page: paging.page, per_page: paging.per_page, items })
+    Ok(Page { total, page: paging.page, per_page: paging.per_page, items })
 }

@@ -15,6 +15,7 @@ use crate::audit;
 use crate::auth::roles::region_prefix;
 use crate::auth::{Caller, Role};
 use crate::db::entities::{app_user, assignment};
+use crate::db::page::Page;
 use crate::db::{Db, Paging, count, sql};
 use crate::error::Refusal;
 use crate::records::changelog::{self, LogEntry, LogOp};
@@ -189,22 +190,13 @@ pub struct AssignmentSummary {
     pub end_date: Option<NaiveDate>,
 }
 
-/// A page of assignments and how many match in all.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct AssignmentPage {
-    pub total: i64,
-    pub page: u64,
-    pub per_page: u64,
-    pub items: Vec<AssignmentSummary>,
-}
-
 /// Assignments of households the caller reads, by village and household, a page at a
 /// time with the total.
 pub async fn summaries(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     filter: AssignmentFilter,
-) -> Result<AssignmentPage, Refusal> {
+) -> Result<Page<AssignmentSummary>, Refusal> {
     let (cond, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
     let mut wheres = vec![cond];
     if let Some(officer) = filter.officer_id.filter(|o| !o.is_empty()) {
@@ -234,7 +226,7 @@ pub async fn summaries(
     );
     values.extend(paging.limit_offset());
     let items = AssignmentSummary::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?;
-    Ok(AssignmentPage { total, page: paging.page, per_page: paging.per_page, items })
+    Ok(Page { total, page: paging.page, per_page: paging.per_page, items })
 }
 
 /// What a bulk reassignment did: the households moved now, and those already with the

@@ -7,6 +7,7 @@
 
 use crate::audit::{self, KeptEntry};
 use crate::auth::Caller;
+use crate::db::page::Page;
 use crate::db::{Db, Paging, count, sql};
 use crate::error::Refusal;
 use crate::records::{self, scope};
@@ -183,15 +184,6 @@ pub struct HouseholdSummary {
     pub officer_name: Option<String>,
 }
 
-/// A page of summaries and how many households match in all.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct SummaryPage {
-    pub total: i64,
-    pub page: u64,
-    pub per_page: u64,
-    pub items: Vec<HouseholdSummary>,
-}
-
 #[derive(FromQueryResult)]
 struct SummaryRow {
     id: String,
@@ -250,7 +242,7 @@ pub async fn summaries(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     filter: SummaryFilter,
-) -> Result<SummaryPage, DbErr> {
+) -> Result<Page<HouseholdSummary>, DbErr> {
     let (cond, mut values) = scope::households_condition(caller, "h.id", "h.region_code");
     let mut wheres = vec![cond];
     if let Some(region) = filter.region_code.filter(|r| !r.is_empty()) {
@@ -339,7 +331,7 @@ pub async fn summaries(
             officer_name: r.officer_name,
         })
         .collect();
-    Ok(SummaryPage { total, page: paging.page, per_page: paging.per_page, items })
+    Ok(Page { total, page: paging.page, per_page: paging.per_page, items })
 }
 
 /// The OpenAPI schema of [`whole`]'s answer, built from the field catalogue so the
