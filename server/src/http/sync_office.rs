@@ -12,12 +12,11 @@ use crate::registry::Actor;
 use crate::registry::assignments::{self, AssignmentFilter, AssignmentSummary, OfficerChoice, Reassigned};
 use crate::registry::devices::{self, DeviceFilter, DeviceSummary};
 use crate::state::AppState;
-use crate::sync::conflicts::{self, ConflictFilter, ConflictSummary};
+use crate::sync::conflicts::{self, ConflictFilter, ConflictRecord, ConflictSummary};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use jingzhun_mobile_api::errors::ErrorBody;
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Assignments of households in the caller's scope as table rows, by officer, region
@@ -112,10 +111,14 @@ pub async fn conflict_summaries(
 /// One conflict with its whole values (the list masks ID and phone values): a view of
 /// personal data, audited as one in the household's trail.
 #[utoipa::path(get, path = "/api/v1/conflicts/{id}", tag = "admin", params(("id" = String, Path)),
-    responses((status = 200, description = "the conflict, whole; audited as a view"), (status = 403, body = ErrorBody),
+    responses((status = 200, description = "the conflict, whole; audited as a view", body = ConflictRecord), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn conflict(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn conflict(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ConflictRecord>> {
     Ok(Json(conflicts::whole(&state.db, &caller, &id).await?))
 }
 

@@ -237,28 +237,61 @@ pub async fn open_by_village(conn: &impl ConnectionTrait, caller: &Caller) -> Re
     Ok(rows.into_iter().map(|r| (r.region_code, r.n)).collect())
 }
 
+/// A conflict as phones receive it and the office reads one whole: the three values as
+/// the JSON they were stored as.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ConflictRecord {
+    pub id: String,
+    pub version: i64,
+    pub entity: String,
+    pub entity_id: String,
+    pub household_id: String,
+    pub field: String,
+    pub base_value: Json,
+    pub server_value: Json,
+    pub client_value: Json,
+    pub user_id: String,
+    pub device_id: String,
+    pub changeset_id: String,
+    /// open or resolved.
+    pub status: String,
+    /// server or client, once resolved.
+    pub resolution: Option<String>,
+    pub resolved_by: Option<String>,
+    /// RFC 3339.
+    pub resolved_at: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<&sync_conflict::Model> for ConflictRecord {
+    fn from(c: &sync_conflict::Model) -> ConflictRecord {
+        let parse = |s: &str| serde_json::from_str::<Json>(s).unwrap_or(Json::Null);
+        ConflictRecord {
+            id: c.id.clone(),
+            version: c.version,
+            entity: c.entity.clone(),
+            entity_id: c.entity_id.clone(),
+            household_id: c.household_id.clone(),
+            field: c.field.clone(),
+            base_value: parse(&c.base_value),
+            server_value: parse(&c.server_value),
+            client_value: parse(&c.client_value),
+            user_id: c.user_id.clone(),
+            device_id: c.device_id.clone(),
+            changeset_id: c.changeset_id.clone(),
+            status: c.status.clone(),
+            resolution: c.resolution.clone(),
+            resolved_by: c.resolved_by.clone(),
+            resolved_at: c.resolved_at.map(|t| t.to_rfc3339()),
+            created_at: c.created_at.to_rfc3339(),
+        }
+    }
+}
+
 /// The wire form sent to phones and listed for supervisors.
 pub fn to_json(c: &sync_conflict::Model) -> Json {
-    let parse = |s: &str| serde_json::from_str::<Json>(s).unwrap_or(Json::Null);
-    json!({
-        "id": c.id,
-        "version": c.version,
-        "entity": c.entity,
-        "entity_id": c.entity_id,
-        "household_id": c.household_id,
-        "field": c.field,
-        "base_value": parse(&c.base_value),
-        "server_value": parse(&c.server_value),
-        "client_value": parse(&c.client_value),
-        "user_id": c.user_id,
-        "device_id": c.device_id,
-        "changeset_id": c.changeset_id,
-        "status": c.status,
-        "resolution": c.resolution,
-        "resolved_by": c.resolved_by,
-        "resolved_at": c.resolved_at.map(|t| t.to_rfc3339()),
-        "created_at": c.created_at.to_rfc3339(),
-    })
+    serde_json::to_value(ConflictRecord::from(c)).unwrap_or(Json::Null)
 }
 
 /// A conflict as the office's lists show it: the values of an ID number or phone field
@@ -432,7 +465,7 @@ pub async fn listed_for_office(
 /// One conflict with its whole values, for a caller who reads its household: a view of
 /// personal data like the household page, so one `view` entry (with the household) is
 /// committed before the values are handed out; a refused caller leaves none.
-pub async fn whole(db: &Db, caller: &Caller, id: &str) -> Result<Json, Refusal> {
+pub async fn whole(db: &Db, caller: &Caller, id: &str) -> Result<ConflictRecord, Refusal> {
     let conflict =
         sync_conflict::Entity::find_by_id(id.to_owned()).one(&db.conn).await?.ok_or_else(Refusal::not_found)?;
     let region = scope::household_region(&db.conn, &conflict.household_id).await?.unwrap_or_default();
@@ -444,7 +477,7 @@ pub async fn whole(db: &Db, caller: &Caller, id: &str) -> Result<Json, Refusal> 
     entry.field = Some(conflict.field.clone());
     audit::record(&*txn, &[entry]).await?;
     txn.commit().await?;
-    Ok(to_json(&conflict))
+    Ok(ConflictRecord::from(&conflict))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
