@@ -1,0 +1,15 @@
+// The officer app's entry: Vue with the router (Vant's components come per use through
+// the resolver in vite.app.config.ts), and the service worker that keeps the shell for
+// days without signal. A browser without service workers still gets the app,
+// online only.
+import { createApp } from 'vue'
+import App from './App.vue'
+import { router } from './router'
+
+createApp(App).use(router).mount('#app')
+
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/app/sw.js', { scope: '/app/' }).catch(() => {
+    // Insecure origin or private mode: the app still works while online.
+  })
+}

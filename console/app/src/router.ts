@@ -1,0 +1,18 @@
+// The app's pages, one route per view; everything but the sign-in needs a session kept
+// on the phone (checked locally, so it works offline).
+import { createRouter, createWebHistory } from 'vue-router'
+import { session } from './db'
+
+export const router = createRouter({
+  history: createWebHistory('/app/'),
+  routes: [
+    { path: '/login', name: 'login', component: () => import('./views/Login.vue') },
+    { path: '/', name: 'home', component: () => import('./views/Home.vue') },
+    { path: '/:rest(.*)*', redirect: '/' },
+  ],
+})
+
+router.beforeEach(async (to) => {
+  if (to.name === 'login') return true
+  return (await session()) ? true : { name: 'login' }
+})
