@@ -4,8 +4,8 @@
 //! Served as the router's fallback, after every API and page route: `/assets/*` (hashed
 //! names, cached for a year), and `index.html` (never cached) for any other GET a
 //! browser makes for a page — the console's own router reads the path. Paths of the API,
-//! the public notice pages (`/n/`, `/o`), the coming phone app (`/app/`) and the
-//! operations routes never get the console: an unknown one keeps its JSON 404. This file
+//! the public notice pages (`/n/`, `/o`), the officer app (`/app/`: `app.rs`, which is the
+//! router's fallback and hands the rest here) and the operations routes never get the console: an unknown one keeps its JSON 404. This file
 //! decides nothing about who may see what; the console holds no data of its own.
 
 use crate::error::Refusal;
@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 #[derive(rust_embed::RustEmbed)]
 #[folder = "../console/dist/"]
 #[allow_missing = true]
-struct Dist;
+pub(super) struct Dist;
 
 /// Paths that belong to something other than the console, with everything under them.
 const NOT_CONSOLE: &[&str] = &["/api", "/n", "/o", "/app", "/healthz", "/metrics"];
@@ -73,7 +73,7 @@ pub async fn fallback(req: Request) -> Response {
 
 /// A page request: the browser asks for HTML. `*/*` alone (scripts, curl) is not one,
 /// so a mistyped API path keeps answering JSON.
-fn accepts_html(req: &Request) -> bool {
+pub(super) fn accepts_html(req: &Request) -> bool {
     req.headers()
         .get_all(header::ACCEPT)
         .iter()
@@ -81,7 +81,7 @@ fn accepts_html(req: &Request) -> bool {
         .any(|v| v.split(',').any(|t| t.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("text/html"))))
 }
 
-fn file_response(file: rust_embed::EmbeddedFile, cache: &'static str) -> Response {
+pub(super) fn file_response(file: rust_embed::EmbeddedFile, cache: &'static str) -> Response {
     let mime = file.metadata.mimetype();
     let mime = if mime.starts_with("text/") && !mime.contains("charset") {
         format!("{mime}; charset=utf-8")

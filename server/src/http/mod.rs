@@ -2,6 +2,7 @@
 
 pub mod abilities;
 pub mod admin;
+pub mod app;
 pub mod assess;
 pub mod auth;
 pub mod campaigns;
@@ -90,7 +91,7 @@ pub fn router(state: AppState) -> Router {
     let (routes, doc) = api(&state);
     routes
         .layer(Extension(Arc::new(doc)))
-        .fallback(console::fallback)
+        .fallback(app::fallback)
         .method_not_allowed_fallback(|| async {
             error::answer(StatusCode::METHOD_NOT_ALLOWED, Refusal::invalid(ErrorCode::MethodNotAllowed))
         })

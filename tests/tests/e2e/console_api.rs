@@ -229,12 +229,16 @@ async fn the_console_is_served_beside_the_api(backend: Backend) {
     assert_eq!(res.status(), 404);
 
     // The API, the notice pages and the ops routes keep their own answers.
-    for path in ["/api/v1/nope", "/api/nope", "/app/anything", "/healthz/x"] {
+    for path in ["/api/v1/nope", "/api/nope", "/app/assets/nope.js", "/healthz/x"] {
         let res = page(path).await.expect("request");
         assert_eq!(res.status(), 404, "{path}");
         let body: Value = res.json().await.unwrap_or(Value::Null);
         assert_eq!(body["error"]["code"], "not_found", "{path}: our JSON 404");
     }
+    // A page under /app/ is the officer app's (issue 13), never the console's.
+    let res = page("/app/anything").await.expect("request");
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.expect("body").contains("/app/manifest.webmanifest"), "the officer app's index.html");
     let res = page("/n/no-such-notice").await.expect("request");
     assert_eq!(res.status(), 404);
     let body = res.text().await.expect("body");
