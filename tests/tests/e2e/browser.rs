@@ -15,6 +15,8 @@ pub struct Browser {
     /// Chromium's profile folder, removed when the browser goes (each is several MB, and
     /// the suite starts dozens).
     profile: std::path::PathBuf,
+    /// chromedriver's port, for the Chrome DevTools commands it relays (`cdp`).
+    port: u16,
 }
 
 /// A phone: 390 × 844 CSS pixels, as a common mid-range Android.
@@ -74,7 +76,7 @@ impl Browser {
         let mut last_error = String::new();
         for _ in 0..100 {
             match ClientBuilder::new(HttpConnector::new()).capabilities(capabilities.clone()).connect(&url).await {
-                Ok(client) => return Browser { client, driver, profile },
+                Ok(client) => return Browser { client, driver, profile, port },
                 Err(err) => last_error = err.to_string(),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -107,6 +109,42 @@ impl Browser {
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png).expect("write screenshot");
         path
+    }
+
+    /// Sends a Chrome DevTools Protocol command to the page through chromedriver's
+    /// `goog/cdp/execute` (no second connection to Chromium); the command's result.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> serde_json::Value {
+        let session = self.client.session_id().await.expect("session id").expect("a session");
+        let url = format!("http://127.0.0.1:{}/session/{session}/goog/cdp/execute", self.port);
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(url)
+            .json(&json!({"cmd": cmd, "params": params}))
+            .send()
+            .await
+            .expect("chromedriver answers")
+            .json()
+            .await
+            .expect("json");
+        assert!(answer["value"].get("error").is_none(), "{cmd}: {answer}");
+        answer["value"].clone()
+    }
+
+    /// Takes the page off the network (or back on): `navigator.onLine` follows and the
+    /// page gets its `offline`/`online` events. Reaches the page's own requests only (a
+    /// service worker is its own target), which is why the app's worker never fetches
+    /// the API for it.
+    pub async fn offline(&self, offline: bool) {
+        self.cdp("Network.enable", json!({})).await;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+        )
+        .await;
+    }
+
+    /// Slows the page's CPU `rate` times, as a low-end phone (1 = full speed).
+    pub async fn throttle_cpu(&self, rate: f64) {
+        self.cdp("Emulation.setCPUThrottlingRate", json!({"rate": rate})).await;
     }
 
     pub async fn close(mut self) {

@@ -35,6 +35,7 @@ mod notices;
 mod notifications;
 mod objections_investigated;
 mod office_lists;
+mod officer_app;
 mod ops;
 mod outbox;
 mod paper;
