@@ -1948,15 +1948,6 @@ export interface components {
             /** Format: date */
             start_date: string;
         };
-        AssignmentPage: {
-            items: components["schemas"]["AssignmentSummary"][];
-            /** Format: int64 */
-            page: number;
-            /** Format: int64 */
-            per_page: number;
-            /** Format: int64 */
-            total: number;
-        };
         AssignmentSummary: {
             /** Format: date */
             end_date?: string | null;
@@ -2094,15 +2085,6 @@ export interface components {
             status: string;
             step: string;
         };
-        CaseSummaryPage: {
-            items: components["schemas"]["CaseSummary"][];
-            /** Format: int64 */
-            page: number;
-            /** Format: int64 */
-            per_page: number;
-            /** Format: int64 */
-            total: number;
-        };
         CaseView: {
             actions: string[];
             frozen_level?: string | null;
@@ -2206,6 +2188,26 @@ export interface components {
         CompactBody: {
             /** Format: int64 */
             older_than_seconds: number;
+        };
+        ConflictRecord: {
+            base_value: components["schemas"]["Value"];
+            changeset_id: string;
+            client_value: components["schemas"]["Value"];
+            created_at: string;
+            device_id: string;
+            entity: string;
+            entity_id: string;
+            field: string;
+            household_id: string;
+            id: string;
+            resolution?: string | null;
+            resolved_at?: string | null;
+            resolved_by?: string | null;
+            server_value: components["schemas"]["Value"];
+            status: string;
+            user_id: string;
+            /** Format: int64 */
+            version: number;
         };
         ConflictSummary: {
             base_value: components["schemas"]["Value"];
@@ -2599,15 +2601,6 @@ export interface components {
             source: string;
             status: string;
         };
-        LeadSummaryPage: {
-            items: components["schemas"]["LeadSummary"][];
-            /** Format: int64 */
-            page: number;
-            /** Format: int64 */
-            per_page: number;
-            /** Format: int64 */
-            total: number;
-        };
         Ledger: {
             items: components["schemas"]["LedgerEntry"][];
             /** Format: int32 */
@@ -2826,15 +2819,6 @@ export interface components {
             step: string;
             title: string;
         };
-        NoticeSummaryPage: {
-            items: components["schemas"]["NoticeSummary"][];
-            /** Format: int64 */
-            page: number;
-            /** Format: int64 */
-            per_page: number;
-            /** Format: int64 */
-            total: number;
-        };
         NoticeView: {
             actions?: string[];
             cases: components["schemas"]["ListedCase"][];
@@ -2932,6 +2916,51 @@ export interface components {
             title: string;
             village_name?: string | null;
         };
+        Page_AssignmentSummary: {
+            items: {
+                /** Format: date */
+                end_date?: string | null;
+                head_name?: string | null;
+                household_id: string;
+                household_number?: string | null;
+                id: string;
+                officer_id: string;
+                officer_name?: string | null;
+                region_code: string;
+                region_name?: string | null;
+                /** Format: date */
+                start_date: string;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
+        };
+        Page_CaseSummary: {
+            items: {
+                /** Format: date-time */
+                created_at: string;
+                head_id_number_masked?: string | null;
+                head_name?: string | null;
+                household_id: string;
+                household_number?: string | null;
+                id: string;
+                kind: string;
+                reason?: string | null;
+                region_code: string;
+                region_name?: string | null;
+                status: string;
+                step: string;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
+        };
         Page_ConflictSummary: {
             items: {
                 base_value: components["schemas"]["Value"];
@@ -2979,6 +3008,92 @@ export interface components {
                 user_id: string;
                 user_name: string;
                 username: string;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
+        };
+        Page_HouseholdSummary: {
+            items: {
+                head_id_number_masked?: string | null;
+                head_name?: string | null;
+                household_number?: string | null;
+                id: string;
+                kind?: string | null;
+                officer_name?: string | null;
+                phone_masked?: string | null;
+                region_code: string;
+                region_name?: string | null;
+                /** Format: int64 */
+                residents: number;
+                standard?: string | null;
+                status?: string | null;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
+        };
+        Page_LeadSummary: {
+            items: {
+                after_registration: boolean;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                decided_at?: string | null;
+                head_name?: string | null;
+                household_id: string;
+                household_number?: string | null;
+                id: string;
+                member_id: string;
+                member_id_number_masked?: string | null;
+                member_name?: string | null;
+                note?: string | null;
+                reason: string;
+                region_code: string;
+                region_name?: string | null;
+                row: Record<string, never>;
+                source: string;
+                status: string;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
+        };
+        Page_NoticeSummary: {
+            items: {
+                /** Format: int64 */
+                cases: number;
+                /** Format: date-time */
+                closed_at?: string | null;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                ends_at?: string | null;
+                id: string;
+                /** Format: int64 */
+                objections: number;
+                /** Format: int64 */
+                objections_open: number;
+                /** Format: int32 */
+                period_days: number;
+                /** Format: date-time */
+                published_at?: string | null;
+                region_code: string;
+                region_name?: string | null;
+                /** Format: date-time */
+                starts_at?: string | null;
+                status: string;
+                step: string;
+                title: string;
             }[];
             /** Format: int64 */
             page: number;
@@ -3303,15 +3418,6 @@ export interface components {
         Source: "vehicles" | "urban_property" | "business" | "public_servants" | "village_cadres" | "deaths";
         /** @enum {string} */
         Stage: "queued" | "checking" | "writing" | "done" | "failed" | "interrupted";
-        SummaryPage: {
-            items: components["schemas"]["HouseholdSummary"][];
-            /** Format: int64 */
-            page: number;
-            /** Format: int64 */
-            per_page: number;
-            /** Format: int64 */
-            total: number;
-        };
         SyncStatus: {
             last_applied_at?: string | null;
             /** Format: uuid */
@@ -3805,7 +3911,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AssignmentPage"];
+                    "application/json": components["schemas"]["Page_AssignmentSummary"];
                 };
             };
             400: {
@@ -4465,7 +4571,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CaseSummaryPage"];
+                    "application/json": components["schemas"]["Page_CaseSummary"];
                 };
             };
         };
@@ -4794,7 +4900,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LeadSummaryPage"];
+                    "application/json": components["schemas"]["Page_LeadSummary"];
                 };
             };
         };
@@ -4939,7 +5045,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ConflictRecord"];
+                };
             };
             403: {
                 headers: {
@@ -5191,7 +5299,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SummaryPage"];
+                    "application/json": components["schemas"]["Page_HouseholdSummary"];
                 };
             };
             401: {
@@ -5964,7 +6072,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NoticeSummaryPage"];
+                    "application/json": components["schemas"]["Page_NoticeSummary"];
                 };
             };
         };

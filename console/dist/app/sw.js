@@ -1,0 +1,58 @@
+// The officer app's service worker (plan §1), written by hand: vite.app.config.ts fills
+// in the precache list and its version at build time and emits it as /app/sw.js (served
+// `no-cache`, so every update check revalidates it). It keeps the app shell — the page,
+// its hashed scripts and styles, the manifest and icons — so the app opens with no
+// signal. It must NEVER answer for /api/: API calls stay page requests (the browser's
+// own network state applies to them, and no answer is ever served stale from a cache).
+const VERSION = '25f0d66f22af'
+const PRECACHE = ["/app/assets/Home-OWq_ag2L.css","/app/assets/Home-dHM7I9FZ.js","/app/assets/Login-BW3baZU4.js","/app/assets/Login-BYu0m6PP.css","/app/assets/dexie-CdpmFTdK.js","/app/assets/index-CKWJ3crR.js","/app/assets/index-LUWRH6ct.css","/app/assets/vant-BPYfioiO.js","/app/assets/vant-icMFnBOy.css","/app/assets/vue-BsmixIGs.js","/app/icon-192.png","/app/icon-512.png","/app/icon.svg","/app/manifest.webmanifest"]
+const CACHE = 'jz-app-' + VERSION
+const INDEX = '/app/index.html'
+
+self.addEventListener('install', (event) => {
+  // No skipWaiting here: a new version waits until the app asks for it (a later slice
+  // shows 「有新版本」 when no edit is open).
+  event.waitUntil(
+    caches.open(CACHE).then((cache) => cache.addAll(PRECACHE.map((url) => new Request(url, { cache: 'reload' })))),
+  )
+})
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith('jz-app-') && k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  )
+})
+
+self.addEventListener('message', (event) => {
+  if (event.data && event.data.type === 'skip-waiting') self.skipWaiting()
+})
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request
+  if (request.method !== 'GET') return
+  const url = new URL(request.url)
+  // Only the app's own files; /api/ and everything else go to the network untouched.
+  if (url.origin !== self.location.origin || !url.pathname.startsWith('/app/')) return
+  if (request.mode === 'navigate') {
+    // Every page of the app is the same index.html (the router reads the path).
+    event.respondWith(
+      caches.match(INDEX, { cacheName: CACHE }).then((hit) => hit || fetch(request)),
+    )
+    return
+  }
+  event.respondWith(
+    caches.open(CACHE).then((cache) =>
+      cache.match(request).then(
+        (hit) =>
+          hit ||
+          fetch(request).then((response) => {
+            if (response.ok) cache.put(request, response.clone())
+            return response
+          }),
+      ),
+    ),
+  )
+})
