@@ -56,6 +56,18 @@ fn baseline_policy() -> Value {
 
 /// The labels a select offers, once it is open.
 async fn options(client: &Client, input_css: &str) -> Vec<String> {
+    // A select chosen from just before may still be fading out: wait until no option is
+    // shown, or its options would be read as this one's.
+    for _ in 0..30 {
+        let mut shown = false;
+        for item in client.find_all(Locator::Css(".el-select-dropdown__item")).await.unwrap_or_default() {
+            shown |= item.is_displayed().await.unwrap_or(false);
+        }
+        if !shown {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     click(client, &format!(".el-select:has({input_css}) .el-select__wrapper")).await;
     let mut shown = Vec::new();
     for _ in 0..30 {
