@@ -70,17 +70,7 @@ async fn serve(req: Request) -> Response {
     if !accepts_html(&req) {
         return Refusal::not_found().into_response();
     }
-    match Dist::get("app/index.html") {
-        Some(file) => {
-            let mut response = file_response(file, "no-cache");
-            let headers = response.headers_mut();
-            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
-            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-            headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-            response
-        }
-        None => Refusal::not_found().into_response(),
-    }
+    console::html_page("app/index.html", CONTENT_SECURITY_POLICY)
 }
 
 #[cfg(test)]

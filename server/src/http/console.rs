@@ -58,11 +58,17 @@ pub async fn fallback(req: Request) -> Response {
     if !accepts_html(&req) {
         return Refusal::not_found().into_response();
     }
-    match Dist::get("index.html") {
+    html_page("index.html", CONTENT_SECURITY_POLICY)
+}
+
+/// An SPA's `index.html` from the embed, never cached, with its CSP and the headers every
+/// page of ours carries (the console's and the officer app's differ only in the CSP).
+pub(super) fn html_page(name: &str, content_security_policy: &'static str) -> Response {
+    match Dist::get(name) {
         Some(file) => {
             let mut response = file_response(file, "no-cache");
             let headers = response.headers_mut();
-            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(content_security_policy));
             headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
             headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
             response
