@@ -155,6 +155,13 @@ pub async fn query_scalar_i64(conn: &impl ConnectionTrait, stmt: Statement) -> R
     }
 }
 
+/// A `LIKE … ESCAPE '\'` pattern matching `text` anywhere: `%` and `_` the user typed are
+/// literal, not wildcards.
+pub fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// `SELECT COUNT(*) …` written with `?` placeholders; 0 when nothing matches.
 pub async fn count(conn: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Result<i64, DbErr> {
     Ok(query_scalar_i64(conn, sql(conn.get_database_backend(), text, values)).await?.unwrap_or(0))

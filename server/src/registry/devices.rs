@@ -8,7 +8,7 @@ use crate::audit;
 use crate::auth::Role;
 use crate::db::entities::{access_token, device};
 use crate::db::page::Page;
-use crate::db::{Db, Paging, count, placeholders, sql};
+use crate::db::{Db, Paging, count, like_pattern, placeholders, sql};
 use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
 use sea_orm::{
@@ -109,12 +109,6 @@ pub struct DeviceSummary {
     pub last_seen_at: Option<chrono::DateTime<Utc>>,
     /// The last change set the device pushed (its last upload).
     pub last_push_at: Option<chrono::DateTime<Utc>>,
-}
-
-/// `%` and `_` typed by the user are literal, not wildcards (with `ESCAPE '\'`).
-fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// [`Actor::manages_user`] as SQL over the user in `user_col`, so the table is scoped,

@@ -8,7 +8,7 @@
 use crate::audit::{self, KeptEntry};
 use crate::auth::Caller;
 use crate::db::page::Page;
-use crate::db::{Db, Paging, count, sql};
+use crate::db::{Db, Paging, count, like_pattern, sql};
 use crate::error::Refusal;
 use crate::records::{self, scope};
 use jingzhun_mobile_api::{fields, validate};
@@ -209,12 +209,6 @@ pub(crate) fn head_column(column: &str) -> String {
     format!(
         "(SELECT m.{column} FROM member m WHERE m.household_id = h.id AND m.relation = 'head' ORDER BY m.id LIMIT 1)"
     )
-}
-
-/// `%` and `_` typed by the user are literal, not wildcards.
-fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// The LIKE pattern of an ID number as the lists mask it (`320703********1234`, a
