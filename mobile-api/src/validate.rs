@@ -888,3 +888,153 @@ mod tests {
         }
     }
 }
+
+/// The shared vectors: `vectors/field_checks.json` holds field values with the code
+/// [`field`] gives each, and the officer app's `check.js` is tested on the same file, so
+/// a phone's offline check cannot drift from the server's. Every vector is asserted here
+/// against the real validator; so are its shape (a kind object as `GET /schema` sends
+/// it) and its numbers (read the same by JavaScript).
+#[cfg(test)]
+mod vectors {
+    use super::*;
+    use crate::fields::{ENTITIES, Policy};
+
+    const FIELD_CHECKS: &str = include_str!("../vectors/field_checks.json");
+    /// The code tables the vectors name, as `GET /schema` sends them.
+    const CODE_TABLES: &str = include_str!("../vectors/code_tables.json");
+
+    fn cases() -> Vec<Value> {
+        match serde_json::from_str(FIELD_CHECKS) {
+            Ok(Value::Array(cases)) => cases,
+            other => panic!("field_checks.json is not an array: {other:?}"),
+        }
+    }
+
+    /// The catalogue's kind for a vector's `bounds`. A table name the catalogue does not
+    /// know is leaked to get the `'static` a `FieldKind` holds: only a test does this.
+    fn kind_of(bounds: &Value) -> FieldKind {
+        let number = |key: &str| bounds[key].as_i64().unwrap_or_else(|| panic!("{bounds}: {key}"));
+        let size = |key: &str| usize::try_from(number(key)).unwrap_or_else(|_| panic!("{bounds}: {key}"));
+        let table = || -> &'static str {
+            let name = bounds["table"].as_str().unwrap_or_else(|| panic!("{bounds}: table"));
+            code_table(name).map_or_else(|| &*Box::leak(name.to_owned().into_boxed_str()), |t| t.name)
+        };
+        match bounds["type"].as_str().unwrap_or_else(|| panic!("{bounds}: type")) {
+            "text" => FieldKind::Text { max_chars: size("max_chars") },
+            "int" => FieldKind::Int { min: number("min"), max: number("max") },
+            "money" => FieldKind::Money,
+            "decimal" => FieldKind::Decimal { max: number("max") },
+            "bool" => FieldKind::Bool,
+            "date" => FieldKind::Date,
+            "uuid" => FieldKind::Uuid,
+            "uuid_list" => FieldKind::UuidList { max: size("max") },
+            "code" => FieldKind::Code { table: table() },
+            "codes" => FieldKind::Codes { table: table(), max: size("max") },
+            "id_number" => FieldKind::IdNumber,
+            "phone" => FieldKind::Phone,
+            "region_code" => FieldKind::RegionCode,
+            "bank_account" => FieldKind::BankAccount,
+            other => panic!("unknown kind {other}"),
+        }
+    }
+
+    fn spec_of(case: &Value) -> FieldSpec {
+        FieldSpec {
+            name: "vector",
+            label: "vector",
+            kind: kind_of(&case["bounds"]),
+            policy: Policy::Lww,
+            required: case.get("required").and_then(Value::as_bool).unwrap_or(false),
+        }
+    }
+
+    #[test]
+    fn every_vector_gives_its_code() {
+        let mut wrong = Vec::new();
+        for case in cases() {
+            let got = field(&spec_of(&case), &case["value"]).err().map(ErrorCode::code);
+            if got != case["code"].as_str() {
+                wrong.push(format!("{case} gave {got:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{} vectors disagree with the validator:\n{}", wrong.len(), wrong.join("\n"));
+    }
+
+    /// `bounds` is a field's kind as `GET /schema` sends it, so the app passes the
+    /// schema's kind object straight in; only an unknown table is made up.
+    #[test]
+    fn vector_bounds_are_kinds_the_schema_sends() {
+        let catalogue: Vec<Value> =
+            ENTITIES.iter().flat_map(|e| e.fields).map(|f| serde_json::to_value(f.kind).expect("kind")).collect();
+        for case in cases() {
+            let object = case.as_object().unwrap_or_else(|| panic!("{case}"));
+            assert!(
+                object.keys().all(|k| ["kind", "bounds", "value", "code", "required", "note"].contains(&k.as_str())),
+                "{case}"
+            );
+            let bounds = &case["bounds"];
+            assert_eq!(bounds["type"], case["kind"], "{case}");
+            assert_eq!(&serde_json::to_value(kind_of(bounds)).expect("kind"), bounds, "{case}");
+            let unknown_table = bounds["table"].as_str().is_some_and(|t| code_table(t).is_none());
+            assert!(unknown_table || catalogue.contains(bounds), "no field has the kind {bounds}");
+            if let Some(code) = case["code"].as_str() {
+                assert!(ErrorCode::from_code(code).is_some(), "{case}: no such code");
+            }
+        }
+    }
+
+    /// Every kind the catalogue uses has vectors it accepts and vectors it refuses: a
+    /// new kind without vectors fails here, not on a phone.
+    #[test]
+    fn vectors_cover_every_kind_of_the_catalogue() {
+        let cases = cases();
+        for spec in ENTITIES.iter().flat_map(|e| e.fields) {
+            let kind = serde_json::to_value(spec.kind).expect("kind");
+            let of_kind = || cases.iter().filter(|c| c["kind"] == kind["type"]);
+            assert!(of_kind().any(|c| c["code"].is_null() && !c["value"].is_null()), "{kind}: nothing accepted");
+            assert!(of_kind().any(|c| !c["code"].is_null()), "{kind}: nothing refused");
+        }
+    }
+
+    /// A number in the vectors is one JavaScript reads as the same number and writes
+    /// back in the same form (`JSON.stringify`), so both sides test the same value: an
+    /// integer within 2^53, or a float that is not a whole number below 2^63 (which
+    /// JavaScript would send as an integer, and serde would read as one).
+    #[test]
+    fn vector_numbers_read_the_same_in_javascript() {
+        fn walk(value: &Value, case: &Value) {
+            match value {
+                Value::Number(n) if n.is_f64() => {
+                    let x = n.as_f64().expect("f64");
+                    assert!(x.fract() != 0.0 || x.abs() >= 9.223_372_036_854_776e18, "{case}: write {x} as an integer");
+                }
+                Value::Number(n) => {
+                    let safe = n.as_i64().is_some_and(|i| i.unsigned_abs() < (1 << 53));
+                    assert!(safe, "{case}: {n} is beyond what JavaScript holds exactly");
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(v, case)),
+                Value::Object(map) => map.values().for_each(|v| walk(v, case)),
+                _ => {}
+            }
+        }
+        for case in cases() {
+            walk(&case["value"], &case);
+        }
+    }
+
+    /// The tables `check.js` is tested with are the server's, as `GET /schema` sends them.
+    #[test]
+    fn vector_code_tables_are_the_servers() {
+        let tables: Vec<Value> = serde_json::from_str(CODE_TABLES).expect("code_tables.json");
+        for table in &tables {
+            let name = table["name"].as_str().expect("name");
+            let served = code_table(name).map(|t| serde_json::to_value(t).expect("table"));
+            assert_eq!(served.as_ref(), Some(table), "code_tables.json's {name} differs from codes.rs: copy it again");
+        }
+        for case in cases() {
+            if let Some(name) = case["bounds"]["table"].as_str().filter(|n| code_table(n).is_some()) {
+                assert!(tables.iter().any(|t| t["name"] == name), "{name} is missing from code_tables.json");
+            }
+        }
+    }
+}
