@@ -285,3 +285,92 @@ mod tests {
         assert!(income_period(i32::MAX, &RulePolicy::baseline()).is_err());
     }
 }
+
+/// The shared vectors `mobile-api/vectors/r1.json`: incomes with the per-capita figure
+/// [`net_income_per_capita`] gives each (or the code of its error). The officer app's
+/// live figure (`console/app/src/rules/income.js`) is tested on the same file, so the
+/// preview an officer sees is the county's figure, fen for fen.
+#[cfg(test)]
+mod vectors {
+    use super::*;
+    use serde_json::Value;
+
+    const R1: &str = include_str!("../../../mobile-api/vectors/r1.json");
+    /// Amounts of the income record that R1 does not read ("of which" parts it never adds
+    /// again, and the debt): a vector may carry them to show that they change nothing.
+    const NOT_READ: [&str; 5] = ["family_planning", "other_transfer", "asset_dividend", "other_property", "debt"];
+
+    fn cases() -> Vec<Value> {
+        match serde_json::from_str(R1) {
+            Ok(Value::Array(cases)) => cases,
+            other => panic!("r1.json is not an array: {other:?}"),
+        }
+    }
+
+    fn income_of(case: &Value) -> IncomeFacts {
+        let mut facts = serde_json::to_value(IncomeFacts::default()).expect("facts");
+        for (name, fen) in case["income"].as_object().unwrap_or_else(|| panic!("{case}: income")) {
+            if !NOT_READ.contains(&name.as_str()) {
+                assert!(facts.get(name).is_some(), "{case}: R1 reads no {name}");
+                facts[name] = fen.clone();
+            }
+        }
+        serde_json::from_value(facts).unwrap_or_else(|e| panic!("{case}: {e}"))
+    }
+
+    fn result_of(case: &Value) -> Result<i64, &'static str> {
+        let residents = case["residents"].as_u64().and_then(|n| u32::try_from(n).ok());
+        let policy = RulePolicy {
+            pension_counted: case["pension_counted"].as_bool().unwrap_or_else(|| panic!("{case}: pension_counted")),
+            ..RulePolicy::baseline()
+        };
+        net_income_per_capita(&income_of(case), residents.unwrap_or_else(|| panic!("{case}: residents")), &policy)
+            .map(|r| r.per_capita_fen)
+            .map_err(|e| e.code())
+    }
+
+    #[test]
+    fn every_vector_gives_its_per_capita_figure() {
+        let mut wrong = Vec::new();
+        for case in cases() {
+            let expected = match (case["per_capita"].as_i64(), case["error"].as_str()) {
+                (Some(fen), None) => Ok(fen),
+                (None, Some(code)) => Err(code),
+                _ => panic!("{case}: a per_capita figure or an error, not both"),
+            };
+            let got = result_of(&case);
+            if got != expected {
+                wrong.push(format!("{case} gave {got:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{} vectors disagree with R1:\n{}", wrong.len(), wrong.join("\n"));
+    }
+
+    /// Every number is an integer JavaScript reads exactly (the app computes in BigInt
+    /// from what `JSON.parse` gives it), and every amount the income record holds is
+    /// one R1 reads or one it is known not to.
+    #[test]
+    fn vectors_read_the_same_in_javascript_and_name_real_amounts() {
+        fn walk(value: &Value, case: &Value) {
+            match value {
+                Value::Number(n) => {
+                    let exact = n.as_i64().is_some_and(|i| i != i64::MAX && i as f64 as i64 == i);
+                    assert!(exact, "{case}: {n} is not an integer JavaScript holds exactly");
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(v, case)),
+                Value::Object(map) => map.values().for_each(|v| walk(v, case)),
+                _ => {}
+            }
+        }
+        for case in cases() {
+            walk(&case, &case);
+        }
+        let read = serde_json::to_value(IncomeFacts::default()).expect("facts");
+        for field in jingzhun_mobile_api::fields::INCOME.fields {
+            if matches!(field.kind, jingzhun_mobile_api::fields::FieldKind::Money) {
+                let name = field.name;
+                assert!(read.get(name).is_some() || NOT_READ.contains(&name), "R1 neither reads nor skips {name}");
+            }
+        }
+    }
+}
