@@ -328,7 +328,9 @@ pub const DISABILITY_CARD_LEN: usize = 20;
 pub fn disability_card_is_valid(number: &str) -> bool {
     let bytes = number.as_bytes();
     bytes.len() == DISABILITY_CARD_LEN
-        && id_number_is_valid(&number[..18])
+        // `get`, not slicing: 20 bytes of which the 18th is inside a Chinese character
+        // would panic, a 500 that a phone retries forever, wedging its outbox.
+        && number.get(..18).is_some_and(id_number_is_valid)
         && (b'1'..=b'7').contains(&bytes[18])
         && (b'1'..=b'4').contains(&bytes[19])
 }
@@ -504,6 +506,7 @@ mod tests {
         assert!(!disability_card_is_valid("11010519491231002X82"), "category 8");
         assert!(!disability_card_is_valid("11010519491231002X45"), "grade 5");
         assert!(!disability_card_is_valid("11010519491231002142"), "the ID's check digit is wrong");
+        assert!(!disability_card_is_valid("11010519491231002字"), "20 bytes ending inside a character: refused, no panic");
         assert_eq!(person_id("11010519491231002X42"), "11010519491231002X");
         let numbers = numbers_of_person("11010519491231002X42");
         assert_eq!(numbers.len(), 29);
