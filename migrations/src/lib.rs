@@ -37,6 +37,7 @@ mod m20261207_000033_event_preferences;
 mod m20261207_000035_member_id_number;
 mod m20261207_000036_notice_photo;
 mod m20261207_000037_assignment_active;
+mod m20261208_000038_attachment_alias;
 
 pub struct Migrator;
 
@@ -76,6 +77,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000035_member_id_number::Migration),
             Box::new(m20261207_000036_notice_photo::Migration),
             Box::new(m20261207_000037_assignment_active::Migration),
+            Box::new(m20261208_000038_attachment_alias::Migration),
         ]
     }
 }

@@ -8,8 +8,8 @@
 
 use crate::errors::{ErrorBody, ErrorCode};
 use crate::wire::{
-    AttachmentResponse, LoginRequest, LoginResponse, PullResponse, PulledChange, PushRequest, PushResponse,
-    SchemaResponse, SyncStatus,
+    AttachmentResponse, LoginRequest, LoginResponse, PoliciesResponse, PullResponse, PulledChange, PushRequest,
+    PushResponse, SchemaResponse, SyncStatus,
 };
 use crate::{CLIENT_VERSION_HEADER, PROTOCOL_VERSION};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -203,6 +203,31 @@ impl Client {
         let file = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()).mime_str(content_type)?;
         let form = reqwest::multipart::Form::new().text("household_id", household_id.to_string()).part("file", file);
         json_answer(self.request(Method::POST, "/attachments").multipart(form)).await
+    }
+
+    /// `POST /attachments` with part `id`: the photo under the id the phone gave it when
+    /// it was taken (and referenced, maybe before this upload, from a visit log or a
+    /// task's evidence). Sending it again is a harmless retry; other bytes under the
+    /// same id are refused with `attachment_id_in_use`.
+    pub async fn upload_attachment_as(
+        &self,
+        id: Uuid,
+        household_id: Uuid,
+        file_name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<AttachmentResponse, ClientError> {
+        let file = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()).mime_str(content_type)?;
+        let form = reqwest::multipart::Form::new()
+            .text("id", id.to_string())
+            .text("household_id", household_id.to_string())
+            .part("file", file);
+        json_answer(self.request(Method::POST, "/attachments").multipart(form)).await
+    }
+
+    /// `GET /policies`: the rule choices of the regions the caller's households lie in.
+    pub async fn policies(&self) -> Result<PoliciesResponse, ClientError> {
+        json_answer(self.request(Method::GET, "/policies")).await
     }
 
     /// `GET /attachments/{id}`: the stored bytes.
@@ -431,5 +456,25 @@ mod tests {
         assert!(body.contains(&household.to_string()));
         assert!(body.contains("name=\"file\"; filename=\"visit.jpg\""), "{body}");
         assert!(body.contains("Content-Type: image/jpeg"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn an_upload_under_the_phones_id_sends_the_id_part() {
+        let id = Uuid::new_v4();
+        let stored = json!({"id": id, "sha256": "ab", "size": 3});
+        let (base, seen) = canned_server(vec![(200, stored.to_string())]);
+        let client = Client::new(&base).with_token("t");
+        let household = Uuid::new_v4();
+        let answer = client
+            .upload_attachment_as(id, household, "visit.jpg", "image/jpeg", b"jpg".to_vec())
+            .await
+            .expect("upload");
+        assert_eq!(answer.id, id);
+        let seen = seen.lock().expect("lock").clone();
+        let body = String::from_utf8_lossy(&seen[0].body);
+        let part = format!("name=\"id\"\r\n\r\n{id}\r\n");
+        assert!(body.contains(&part), "{body}");
+        assert!(body.contains(&household.to_string()), "{body}");
+        assert!(body.contains("name=\"file\"; filename=\"visit.jpg\""), "{body}");
     }
 }

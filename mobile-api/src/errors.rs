@@ -163,6 +163,8 @@ error_codes! {
     // Village exit (003 §一(二)).
     VillageNotReady = "village_not_ready", "该村尚不符合退出条件（贫困发生率、不搬迁不退出或行业部门认定），不能出列", "The village does not meet the exit conditions yet (incidence, relocation first, or the departments' finding); it cannot exit";
     VillageAlreadyExited = "village_already_exited", "该村已按另一年度或文号出列，须先撤销原出列决定", "The village already exited under another year or document; revoke that decision first";
+    // The officer app (issue 13): photos named by the phone before their upload.
+    AttachmentIdInUse = "attachment_id_in_use", "照片编号已被其他文件使用", "This photo id is already used by another file";
 }
 
 /// One field's error inside a rejected change.

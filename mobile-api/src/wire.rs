@@ -1,6 +1,6 @@
 //! The JSON bodies of `/api/mobile/v1` (DESIGN §5).
 
-use crate::errors::FieldError;
+use crate::errors::{ErrorCode, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -186,6 +186,8 @@ pub struct SyncStatus {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttachmentResponse {
+    /// The id the phone named the photo with (part `id`); without one, the stored
+    /// file's id (the same bytes, the same id).
     pub id: Uuid,
     pub sha256: String,
     pub size: i64,
@@ -205,4 +207,53 @@ pub struct SchemaResponse {
     /// The most change sets one push may hold.
     #[serde(default)]
     pub max_changesets_per_push: usize,
+    /// Every error code with its words (`ErrorCode::ALL`), so a phone shows the
+    /// server's own message for a code while it is offline.
+    #[serde(default)]
+    pub error_messages: Vec<ErrorMessage>,
+}
+
+/// One error code and its messages, as [`crate::errors::ErrorCode`] has them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorMessage {
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+impl ErrorMessage {
+    /// Every code the server may answer with, in `ErrorCode::ALL`'s order.
+    pub fn all() -> Vec<ErrorMessage> {
+        ErrorCode::ALL
+            .iter()
+            .map(|code| ErrorMessage {
+                code: code.code().to_owned(),
+                message_zh: code.message_zh().to_owned(),
+                message_en: code.message_en().to_owned(),
+            })
+            .collect()
+    }
+}
+
+/// `GET /policies`: the regional rule choices a phone needs to preview the rules
+/// offline, for the regions its households lie in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PoliciesResponse {
+    pub regions: Vec<RegionPolicy>,
+}
+
+/// The rule choices of one region. A household follows the entry with the longest
+/// `region_prefix` its village code starts with (a county, or a more specific region
+/// inside it that has its own variant).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegionPolicy {
+    /// The region's 12-digit code.
+    pub region_code: String,
+    /// The leading digits of the village codes it covers.
+    pub region_prefix: String,
+    /// Whether the basic pension (A29d) counts as income in R1's per-capita figure.
+    pub pension_counted: bool,
 }

@@ -8,6 +8,7 @@
 
 use chrono::Utc;
 use jingzhun_mobile_api::errors::ErrorCode;
+use jingzhun_mobile_api::wire::RegionPolicy;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -73,6 +74,43 @@ pub async fn for_region(conn: &impl ConnectionTrait, region_code: &str) -> Resul
         .filter(|p| region_code.starts_with(&p.region_prefix))
         .max_by_key(|p| p.region_prefix.len())
         .map_or_else(RulePolicy::baseline, |p| p.policy))
+}
+
+/// The pension choice of each county the caller's households lie in, and of any region
+/// inside those counties with a variant of its own (a household follows the longest
+/// prefix, as [`for_region`] does), for the phone's offline R1 preview.
+pub async fn in_scope(conn: &impl ConnectionTrait, caller: &Caller) -> Result<Vec<RegionPolicy>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct CountyRow {
+        county: String,
+    }
+    let (cond, values) = crate::records::scope::households_condition(caller, "id", "region_code");
+    let text = format!("SELECT DISTINCT SUBSTR(region_code, 1, 6) AS county FROM household WHERE {cond}");
+    let counties = CountyRow::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?;
+    let stored = all(conn).await?;
+    // By the prefix itself, not its zero-padded code: a variant set for `3207030` is
+    // not the county's.
+    let policy_of = |prefix: &str| {
+        stored
+            .iter()
+            .filter(|p| prefix.starts_with(&p.region_prefix))
+            .max_by_key(|p| p.region_prefix.len())
+            .map_or_else(RulePolicy::baseline, |p| p.policy.clone())
+    };
+    let mut regions = Vec::new();
+    for county in counties.iter().map(|row| row.county.as_str()) {
+        let inside =
+            stored.iter().map(|p| p.region_prefix.as_str()).filter(|p| p.len() > county.len() && p.starts_with(county));
+        for prefix in std::iter::once(county).chain(inside) {
+            regions.push(RegionPolicy {
+                pension_counted: policy_of(prefix).pension_counted,
+                region_code: format!("{prefix:0<12}"),
+                region_prefix: prefix.to_owned(),
+            });
+        }
+    }
+    regions.sort_by(|a, b| a.region_prefix.cmp(&b.region_prefix));
+    Ok(regions)
 }
 
 /// The stored variants, for anyone signed in.

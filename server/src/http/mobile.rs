@@ -3,6 +3,7 @@
 
 use super::error::ApiResult;
 use super::extract::{AppJson, Pusher};
+use crate::assess;
 use crate::attachments;
 use crate::auth::Caller;
 use crate::error::{Kind, Refusal};
@@ -15,7 +16,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use jingzhun_mobile_api::errors::ErrorCode;
 use jingzhun_mobile_api::wire::{
-    AttachmentResponse, ChangeSetStatus, PullResponse, PushRequest, PushResponse, SchemaResponse, SyncStatus,
+    AttachmentResponse, ChangeSetStatus, ErrorMessage, PoliciesResponse, PullResponse, PushRequest, PushResponse,
+    SchemaResponse, SyncStatus,
 };
 use jingzhun_mobile_api::{codes, fields};
 use serde::Deserialize;
@@ -110,6 +112,9 @@ pub struct SchemaDocument {
     pub max_changes_per_changeset: usize,
     /// The most change sets one push may hold.
     pub max_changesets_per_push: usize,
+    /// Every error code with its Chinese and English message (`ErrorCode::ALL`), for a
+    /// phone to show the server's words offline.
+    pub error_messages: Vec<ErrorMessage>,
 }
 
 /// A code table (`codes::CodeTable`).
@@ -188,16 +193,25 @@ pub async fn schema(State(state): State<AppState>) -> Json<SchemaResponse> {
         entities: serde_json::to_value(fields::ENTITIES).unwrap_or_default(),
         max_changes_per_changeset: state.config.sync.max_changes_per_changeset,
         max_changesets_per_push: state.config.sync.max_changesets_per_push,
+        error_messages: ErrorMessage::all(),
     })
 }
 
-/// Uploads a photo or document for a household; the same bytes give the same id. Only
-/// JPEG, PNG, WebP and PDF are kept, as the bytes show them (not as the phone says).
-/// Every upload counts against the uploader's and the household's quota at its full size,
-/// bytes already stored or not.
+/// Uploads a photo or document for a household. The phone names it with part `id` (a
+/// UUID made when the photo was taken, which a visit log or a task's evidence may list
+/// before the upload): the answer carries that id, and sending it again is a retry that
+/// changes and costs nothing. Without `id` the same bytes give the same id. Only JPEG,
+/// PNG, WebP and PDF are kept, as the bytes show them (not as the phone says). Every new
+/// link counts against the uploader's and the household's quota at its full size, bytes
+/// already stored or not. A former officer may upload only a photo they listed
+/// themselves in a visit log or a task's evidence of the household.
 #[utoipa::path(post, path = "/api/mobile/v1/attachments", tag = "mobile",
-    request_body(content_type = "multipart/form-data", description = "parts `household_id` and `file`"),
-    responses((status = 200, body = AttachmentResponse), (status = 400, description = "invalid_request"), (status = 403, description = "out_of_scope, or assignment_ended for a former officer"),
+    request_body(content_type = "multipart/form-data",
+        description = "parts `household_id` (UUID), `file` (the bytes) and, optional, `id` (the UUID the phone gave the photo)"),
+    responses((status = 200, body = AttachmentResponse),
+        (status = 400, description = "invalid_request: a part is missing, or `household_id` or `id` is not a UUID (field `id`, invalid_type)"),
+        (status = 403, description = "out_of_scope, or assignment_ended for a former officer (unless the photo is one they listed)"),
+        (status = 409, description = "attachment_id_in_use: the `id` names a file with other bytes"),
         (status = 413, description = "attachment_too_large (sync.attachment_max_bytes), or quota_exceeded: the user's or the household's quota ([uploads]) is used up"),
         (status = 415, description = "content_type_not_allowed: the bytes are not a JPEG, PNG, WebP image or a PDF")),
     security(("bearer" = [])))]
@@ -206,10 +220,9 @@ pub async fn upload_attachment(
     caller: Caller,
     multipart: Multipart,
 ) -> ApiResult<Json<AttachmentResponse>> {
-    let upload =
-        attachments::read_upload(multipart, state.config.sync.attachment_max_bytes).await.map_err(attachment_error)?;
+    let upload = attachments::read_upload(multipart, state.config.sync.attachment_max_bytes).await?;
     let quotas = attachments::Quotas::from_config(&state.config.uploads);
-    Ok(Json(attachments::store(&state.db, &caller, upload, quotas).await.map_err(attachment_error)?))
+    Ok(Json(attachments::store(&state.db, &caller, upload, quotas).await?))
 }
 
 /// Downloads an attachment of a household in scope, always as a download (`attachment`,
@@ -223,8 +236,8 @@ pub async fn download_attachment(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Response> {
-    let download = attachments::load(&state.db, &caller, &id.to_string()).await.map_err(attachment_error)?;
-    let extension = download.content_type.rsplit('/').next().unwrap_or("bin").replace("jpeg", "jpg");
+    let download = attachments::load(&state.db, &caller, &id.to_string()).await?;
+    let extension = attachments::extension(download.content_type);
     let disposition =
         crate::reports::write::content_disposition(&download.file_name, &format!("attachment-{id}.{extension}"));
     let mut headers = HeaderMap::new();
@@ -236,17 +249,12 @@ pub async fn download_attachment(
     Ok((headers, download.bytes).into_response())
 }
 
-fn attachment_error(err: attachments::AttachmentError) -> Refusal {
-    use attachments::AttachmentError as E;
-    match err {
-        E::InvalidRequest => Refusal::invalid(ErrorCode::InvalidRequest),
-        E::TooLarge => Refusal::new(Kind::TooLarge, ErrorCode::AttachmentTooLarge),
-        E::QuotaExceeded(_) => Refusal::new(Kind::TooLarge, ErrorCode::QuotaExceeded),
-        E::ContentTypeNotAllowed => Refusal::new(Kind::Unsupported, ErrorCode::ContentTypeNotAllowed),
-        E::NotFound => Refusal::not_found(),
-        E::Refused(code) => Refusal::new(Kind::Forbidden, code),
-        E::Db(err) => err.into(),
-    }
+/// The rule choices of the regions the caller's households lie in, for the phone's
+/// offline preview of R1 (whether the basic pension counts as income).
+#[utoipa::path(get, path = "/api/mobile/v1/policies", tag = "mobile",
+    responses((status = 200, body = PoliciesResponse), (status = 401)), security(("bearer" = [])))]
+pub async fn policies(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<PoliciesResponse>> {
+    Ok(Json(PoliciesResponse { regions: assess::policy::in_scope(&state.db.conn, &caller).await? }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -281,4 +289,5 @@ pub fn routes(config: &crate::config::Config) -> OpenApiRouter<AppState> {
         .routes(routes!(upload_attachment).layer(DefaultBodyLimit::max(config.sync.attachment_max_bytes + 64 * 1024)))
         .routes(routes!(download_attachment))
         .routes(routes!(resolve_conflict))
+        .routes(routes!(policies))
 }
