@@ -84,6 +84,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mobile/v1/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["policies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mobile/v1/schema": {
         parameters: {
             query?: never;
@@ -2339,6 +2355,11 @@ export interface components {
             message_zh: string;
             mode?: string | null;
         };
+        ErrorMessage: {
+            code: string;
+            message_en: string;
+            message_zh: string;
+        };
         EventPreference: {
             channel: string;
             enabled: boolean;
@@ -3161,6 +3182,9 @@ export interface components {
             title: string | null;
             version: number;
         };
+        PoliciesResponse: {
+            regions: components["schemas"]["RegionPolicy"][];
+        };
         PolicyBody: {
             policy: components["schemas"]["RulePolicy"];
             region_prefix: string;
@@ -3242,6 +3266,11 @@ export interface components {
             count: number;
             region_code: string;
             region_name: string;
+        };
+        RegionPolicy: {
+            pension_counted: boolean;
+            region_code: string;
+            region_prefix: string;
         };
         RegionProgress: {
             /** Format: int64 */
@@ -3355,6 +3384,7 @@ export interface components {
         SchemaResponse: {
             code_tables: components["schemas"]["CatalogueCodeTable"][];
             entities: components["schemas"]["CatalogueEntity"][];
+            error_messages: components["schemas"]["ErrorMessage"][];
             max_changes_per_changeset: number;
             max_changesets_per_push: number;
             /** Format: int32 */
@@ -3607,6 +3637,12 @@ export interface operations {
                 };
                 content?: never;
             };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3752,6 +3788,31 @@ export interface operations {
                 content?: never;
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    policies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoliciesResponse"];
+                };
+            };
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
