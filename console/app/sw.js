@@ -56,3 +56,14 @@ self.addEventListener('fetch', (event) => {
     ),
   )
 })
+
+// Chromium's Background Sync: the app registers `outbox` after an edit made offline; when
+// the network returns the browser fires this, and an open app syncs. The outbox itself
+// runs only in the page (one implementation, one lock), so with no window open this does
+// nothing and the app syncs when it next starts.
+self.addEventListener('sync', (event) => {
+  if (event.tag !== 'outbox') return
+  event.waitUntil(
+    self.clients.matchAll({ type: 'window' }).then((windows) => windows.forEach((w) => w.postMessage({ type: 'flush' }))),
+  )
+})

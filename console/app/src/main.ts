@@ -1,10 +1,11 @@
 // The officer app's entry: Vue with the router (Vant's components come per use through
-// the resolver in vite.app.config.ts), and the service worker that keeps the shell for
-// days without signal. A browser without service workers still gets the app,
-// online only.
+// the resolver in vite.app.config.ts), the service worker that keeps the shell for days
+// without signal, and the sync triggers. A browser without service workers still gets
+// the app, online only.
 import { createApp } from 'vue'
 import App from './App.vue'
 import { router } from './router'
+import { startSyncing } from './sync/sync'
 
 createApp(App).use(router).mount('#app')
 
@@ -13,3 +14,4 @@ if ('serviceWorker' in navigator) {
     // Insecure origin or private mode: the app still works while online.
   })
 }
+startSyncing()

@@ -1,13 +1,16 @@
 // The app's pages, one route per view; everything but the sign-in needs a session kept
 // on the phone (checked locally, so it works offline).
 import { createRouter, createWebHistory } from 'vue-router'
-import { session } from './db'
+import { session } from './store/session'
 
 export const router = createRouter({
   history: createWebHistory('/app/'),
   routes: [
     { path: '/login', name: 'login', component: () => import('./views/Login.vue') },
-    { path: '/', name: 'home', component: () => import('./views/Home.vue') },
+    { path: '/', name: 'households', component: () => import('./views/Households.vue') },
+    { path: '/households/:id', name: 'household', component: () => import('./views/Household.vue') },
+    { path: '/households/:id/address', name: 'edit-address', component: () => import('./views/edit/Address.vue') },
+    { path: '/outbox', name: 'outbox', component: () => import('./views/Outbox.vue') },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 })

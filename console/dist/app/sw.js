@@ -4,8 +4,8 @@
 // its hashed scripts and styles, the manifest and icons — so the app opens with no
 // signal. It must NEVER answer for /api/: API calls stay page requests (the browser's
 // own network state applies to them, and no answer is ever served stale from a cache).
-const VERSION = '25f0d66f22af'
-const PRECACHE = ["/app/assets/Home-OWq_ag2L.css","/app/assets/Home-dHM7I9FZ.js","/app/assets/Login-BW3baZU4.js","/app/assets/Login-BYu0m6PP.css","/app/assets/dexie-CdpmFTdK.js","/app/assets/index-CKWJ3crR.js","/app/assets/index-LUWRH6ct.css","/app/assets/vant-BPYfioiO.js","/app/assets/vant-icMFnBOy.css","/app/assets/vue-BsmixIGs.js","/app/icon-192.png","/app/icon-512.png","/app/icon.svg","/app/manifest.webmanifest"]
+const VERSION = '4d73710b945e'
+const PRECACHE = ["/app/assets/Address-BKbQQDnp.js","/app/assets/Address-D9_FY3NO.css","/app/assets/Household-BqJMtfgS.js","/app/assets/Household-ChQkkgBt.css","/app/assets/Households-C6VbSZ2I.css","/app/assets/Households-Ddu6mKSb.js","/app/assets/Login-DLyHCl0F.css","/app/assets/Login-DVdMJQfn.js","/app/assets/Outbox-CPA4jMCP.js","/app/assets/Outbox-OqxuPTjY.css","/app/assets/SyncBar-CV2Lklut.js","/app/assets/SyncBar-DS5afrxt.css","/app/assets/dexie-R7wFpUgV.js","/app/assets/index-B3z9FFrG.js","/app/assets/index-LUWRH6ct.css","/app/assets/vant-BQug5xky.css","/app/assets/vant-C-wwK-Vh.js","/app/assets/vue-CO15eGd5.js","/app/icon-192.png","/app/icon-512.png","/app/icon.svg","/app/manifest.webmanifest"]
 const CACHE = 'jz-app-' + VERSION
 const INDEX = '/app/index.html'
 
@@ -54,5 +54,16 @@ self.addEventListener('fetch', (event) => {
           }),
       ),
     ),
+  )
+})
+
+// Chromium's Background Sync: the app registers `outbox` after an edit made offline; when
+// the network returns the browser fires this, and an open app syncs. The outbox itself
+// runs only in the page (one implementation, one lock), so with no window open this does
+// nothing and the app syncs when it next starts.
+self.addEventListener('sync', (event) => {
+  if (event.tag !== 'outbox') return
+  event.waitUntil(
+    self.clients.matchAll({ type: 'window' }).then((windows) => windows.forEach((w) => w.postMessage({ type: 'flush' }))),
   )
 })

@@ -5,24 +5,32 @@
 //! the later app tests stand on: CDP through chromedriver (offline, CPU throttling).
 //! Screenshots: officer-app-*.png. The serving's cache rules: `server/src/http/app.rs`.
 
-use crate::browser::{Browser, click, text_when, type_into};
+use crate::browser::{Browser, click, count_when, element, text_when, type_into};
 use crate::harness::*;
 use crate::on_both_backends;
 use serde_json::{Value, json};
+use std::time::Duration;
+use jingzhun_mobile_api::wire::ChangeSetStatus;
+use uuid::Uuid;
 
-on_both_backends!(officer_app_shell);
+on_both_backends!(officer_app_shell, officer_app_sync_evict_and_revoke);
 
-/// What the app keeps in IndexedDB `jingzhun-app` / `meta`, read by the page itself.
+/// What the app keeps in IndexedDB `jingzhun-app` / `meta`, read by the page itself
+/// (empty when the database does not exist: never created, or wiped).
 async fn meta(browser: &Browser) -> Value {
     let script = r#"
         const done = arguments[arguments.length - 1];
-        const open = indexedDB.open('jingzhun-app');
-        open.onerror = () => done({error: String(open.error)});
-        open.onsuccess = () => {
-            const all = open.result.transaction('meta').objectStore('meta').getAll();
-            all.onsuccess = () => done(Object.fromEntries(all.result.map((r) => [r.key, r.value])));
-            all.onerror = () => done({error: String(all.error)});
-        };
+        indexedDB.databases().then((all) => {
+            if (!all.some((d) => d.name === 'jingzhun-app')) return done({});
+            const open = indexedDB.open('jingzhun-app');
+            open.onerror = () => done({error: String(open.error)});
+            open.onsuccess = () => {
+                const db = open.result;
+                const all = db.transaction('meta').objectStore('meta').getAll();
+                all.onsuccess = () => { db.close(); done(Object.fromEntries(all.result.map((r) => [r.key, r.value]))); };
+                all.onerror = () => { db.close(); done({error: String(all.error)}); };
+            };
+        });
     "#;
     browser.client.execute_async(script, vec![]).await.expect("read IndexedDB")
 }
@@ -124,5 +132,199 @@ async fn officer_app_shell(backend: Backend) {
     browser.throttle_cpu(4.0).await;
     browser.throttle_cpu(1.0).await;
     browser.offline(false).await;
+    browser.close().await;
+}
+
+/// Counts in the phone's store: all records, those of `household`, change sets in the
+/// outbox, whether a session is kept, the device id. Closes its connection, so the app
+/// can delete the database (a wipe) while the test is not looking.
+async fn store(browser: &Browser, household: Uuid) -> Value {
+    let script = r#"
+        const [household, done] = [arguments[0], arguments[arguments.length - 1]];
+        indexedDB.databases().then((all) => {
+          if (!all.some((d) => d.name === 'jingzhun-app')) {
+            return done({records: 0, household: 0, outbox: 0, session: false, device: null});
+          }
+          const open = indexedDB.open('jingzhun-app');
+          open.onerror = () => done({error: String(open.error)});
+          open.onsuccess = () => {
+            const db = open.result;
+            const out = {};
+            const tx = db.transaction(['records', 'outbox', 'meta']);
+            const into = (key) => (e) => { out[key] = e.target.result; };
+            tx.objectStore('records').count().onsuccess = into('records');
+            tx.objectStore('records').index('household_id').count(household).onsuccess = into('household');
+            tx.objectStore('outbox').count().onsuccess = into('outbox');
+            tx.objectStore('meta').get('session').onsuccess = (e) => { out.session = !!e.target.result; };
+            tx.objectStore('meta').get('device').onsuccess = (e) => { out.device = e.target.result ? e.target.result.value.id : null; };
+            tx.oncomplete = () => { db.close(); done(out); };
+          };
+        });
+    "#;
+    browser.client.execute_async(script, vec![json!(household.to_string())]).await.expect("read IndexedDB")
+}
+
+/// Signs in on the app's page and waits for the first pull to list `households` rows;
+/// returns how long the app's first sync took by its own clock (push, catalogue, pull, status).
+async fn sign_in_and_pull(browser: &Browser, base: &str, username: &str, households: usize) -> Duration {
+    let client = &browser.client;
+    client.goto(&format!("{base}/app/login")).await.expect("open the sign-in page");
+    type_into(client, "#login-username", username).await;
+    type_into(client, "#login-password", PASSWORD).await;
+    click(client, "#login-submit").await;
+    assert_eq!(count_when(client, ".household-row", households).await, households, "the first pull lists them all");
+    assert_eq!(text_when(client, "#sync-state", |t| t == "已同步").await, "已同步");
+    let took = meta(browser).await["last_sync"]["took_ms"].as_u64().expect("the sync's duration");
+    Duration::from_millis(took)
+}
+
+/// Taps the sync bar (as a pull-to-refresh would) until `css` is on the page. On
+/// PostgreSQL a change becomes visible to pulls once every older transaction of the
+/// cluster has ended, so the sync right after a push may not see it yet.
+async fn sync_until_shown(browser: &Browser, css: &str) {
+    for _ in 0..20 {
+        if browser.client.find(fantoccini::Locator::Css(css)).await.is_ok() {
+            return;
+        }
+        click(&browser.client, "#sync-bar").await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("{css} never shown");
+}
+
+async fn server_address(app: &TestApp, household: Uuid) -> Value {
+    app.admin.household(household).await["household"]["address"].clone()
+}
+
+/// Waits up to ten seconds for `query` to count `want` (the app syncs in the background).
+async fn count_becomes(app: &TestApp, query: &str, want: i64) -> i64 {
+    let mut last = -1;
+    for _ in 0..100 {
+        last = app.count(query).await;
+        if last == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
+/// Edits the address of the household whose page is open, through the app's form (the
+/// outbox's first), and waits for the household page to show it. The pages change
+/// inside the app, as an officer's taps do: a page loaded while the browser's network
+/// is emulated offline would not see `navigator.onLine` go false, nor the `online` event.
+async fn edit_address(browser: &Browser, address: &str) {
+    let client = &browser.client;
+    click(client, "#edit-address").await;
+    click(client, "#address-form .van-field__clear").await;
+    type_into(client, "#address-input", address).await;
+    click(client, "#address-save").await;
+    let shown = text_when(client, "#household-basics", |t| t.contains(address)).await;
+    assert!(shown.contains(address), "the household shows the edit at once: {shown}");
+}
+
+/// The officer's day around a reassignment and two revocations, on the app's own sync:
+/// 40 households pulled at sign-in, an address edited offline, the household moved to
+/// another officer meanwhile; back online the edit reaches the server exactly once and
+/// only then does the household leave the phone. A `drain` revocation delivers a
+/// pending edit, then clears the phone; a `wipe` clears it at once.
+async fn officer_app_sync_evict_and_revoke(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let world = seed(&app).await;
+    app.admin
+        .ok_post(
+            "/api/v1/users",
+            json!({"username": "li-mei", "name": "李梅", "password": PASSWORD,
+                   "roles": [{"role": "officer", "region_code": TOWNSHIP}]}),
+        )
+        .await;
+    // Her 40 households, four people each, recorded from her other phone.
+    let other_phone = app.phone("li-mei", "li-mei-old-phone").await;
+    let mut households = Vec::new();
+    for _ in 0..2 {
+        let sets: Vec<_> = (0..20)
+            .map(|_| {
+                let (household, _, changes) = new_household(VILLAGE_1, 3);
+                households.push(household);
+                changeset(changes)
+            })
+            .collect();
+        let answer = push(&other_phone, sets).await;
+        assert!(answer.results.iter().all(|r| r.status == ChangeSetStatus::Applied), "{answer:?}");
+    }
+    let (moved, drained) = (households[0], households[1]);
+
+    let browser = Browser::start().await;
+    let client = &browser.client;
+    let first_pull = sign_in_and_pull(&browser, &app.base, "li-mei", 40).await;
+    eprintln!("officer app: sign-in and first pull of 40 households took {first_pull:?}");
+    assert!(first_pull < Duration::from_secs(2), "the first pull of 40 households: {first_pull:?}");
+    browser.screenshot("officer-app-households").await;
+
+    click(client, &format!("#household-{moved}")).await;
+    assert_eq!(count_when(client, ".member-row", 4).await, 4, "the household page lists its four members");
+    let members = text_when(client, "#household-members", |t| t.contains("户主")).await;
+    assert!(members.contains("成员0（户主）"), "members with relations from the code tables: {members}");
+    browser.screenshot("officer-app-household").await;
+
+    // Offline: the edit is queued and shown at once; the server has nothing yet.
+    browser.offline(true).await;
+    edit_address(&browser, "东村二组8号").await;
+    assert_eq!(text_when(client, "#sync-pending", |t| t == "待同步 1").await, "待同步 1");
+    assert_eq!(text_when(client, "#sync-state", |t| t == "离线").await, "离线");
+    browser.screenshot("officer-app-offline-edit").await;
+    assert_eq!(server_address(&app, moved).await, json!("东村一组1号"));
+
+    // Meanwhile the township gives the household to officer-b.
+    let assignments = app.admin.ok_get(&format!("/api/v1/assignments?household_id={moved}")).await;
+    let open = assignments.as_array().expect("assignments").iter().find(|a| a["end_date"].is_null()).expect("open");
+    app.admin.ok_post(&format!("/api/v1/assignments/{}/end", open["id"].as_str().expect("id")), json!({})).await;
+    app.admin.ok_post("/api/v1/assignments", json!({"officer_id": world.officer_b, "household_id": moved})).await;
+
+    // Online again: the browser's `online` event syncs. The edit made before the move
+    // arrives once; then the household leaves the phone.
+    browser.offline(false).await;
+    let edits = format!("SELECT COUNT(*) FROM audit_log WHERE entity_id = '{moved}' AND field = 'address'");
+    if count_becomes(&app, &edits, 1).await != 1 {
+        browser.screenshot("officer-app-edit-not-delivered").await;
+        panic!("the offline edit did not reach the server: {} {}", meta(&browser).await["last_sync"], store(&browser, moved).await);
+    }
+    assert_eq!(server_address(&app, moved).await, json!("东村二组8号"));
+    sync_until_shown(&browser, "#household-missing").await;
+    let kept = store(&browser, moved).await;
+    assert_eq!((kept["household"].as_i64(), kept["outbox"].as_i64()), (Some(0), Some(0)), "{kept}");
+    client.goto(&format!("{}/app/", app.base)).await.expect("the list");
+    assert_eq!(count_when(client, ".household-row", 39).await, 39, "the moved household is gone from the list");
+    assert_eq!(text_when(client, "#sync-pending", |t| t == "待同步 0").await, "待同步 0");
+    assert_eq!(app.count(&edits).await, 1, "and only once, after more syncs");
+
+    // Drain: an edit still pending when the phone is revoked is delivered, then the phone is cleared.
+    let device = kept["device"].as_str().expect("device id").to_owned();
+    client.goto(&format!("{}/app/households/{drained}", app.base)).await.expect("another household");
+    assert_eq!(count_when(client, ".member-row", 4).await, 4);
+    browser.offline(true).await;
+    edit_address(&browser, "东村三组2号").await;
+    app.admin.ok_post(&format!("/api/v1/devices/{device}/revoke"), json!({"mode": "drain"})).await;
+    browser.offline(false).await;
+    assert_eq!(browser.wait_for_path("/app/login").await, "/app/login", "a drained phone ends at the sign-in page");
+    let notice = text_when(client, "#login-wiped", |t| t.contains("已清除")).await;
+    assert!(notice.contains("此设备已被停用"), "{notice}");
+    assert_eq!(server_address(&app, drained).await, json!("东村三组2号"), "the pending edit was delivered first");
+    let wiped = store(&browser, drained).await;
+    assert_eq!((wiped["records"].as_i64(), wiped["session"].as_bool()), (Some(0), Some(false)), "{wiped}");
+    browser.screenshot("officer-app-drained").await;
+
+    // Signing in again makes a new device; a wipe clears it at the next sync.
+    sign_in_and_pull(&browser, &app.base, "li-mei", 39).await;
+    let again = store(&browser, drained).await;
+    let second = again["device"].as_str().expect("a new device id").to_owned();
+    assert_ne!(second, device, "the revoked device id is never reused");
+    app.admin.ok_post(&format!("/api/v1/devices/{second}/revoke"), json!({"mode": "wipe"})).await;
+    click(client, "#sync-bar").await;
+    if browser.wait_for_path("/app/login").await != "/app/login" {
+        panic!("a wiped phone ends at the sign-in page; last sync: {}", meta(&browser).await["last_sync"]);
+    }
+    let wiped = store(&browser, drained).await;
+    assert_eq!((wiped["records"].as_i64(), wiped["session"].as_bool()), (Some(0), Some(false)), "{wiped}");
     browser.close().await;
 }
