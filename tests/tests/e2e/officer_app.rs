@@ -8,12 +8,17 @@
 use crate::browser::{Browser, click, count_when, element, text_when, type_into};
 use crate::harness::*;
 use crate::on_both_backends;
+use jingzhun_mobile_api::client::Client;
+use jingzhun_mobile_api::wire::ChangeSetStatus;
 use serde_json::{Value, json};
 use std::time::Duration;
-use jingzhun_mobile_api::wire::ChangeSetStatus;
 use uuid::Uuid;
 
-on_both_backends!(officer_app_shell, officer_app_sync_evict_and_revoke);
+on_both_backends!(
+    officer_app_shell,
+    officer_app_sync_evict_and_revoke,
+    officer_app_starts_over_when_its_cursor_expired
+);
 
 /// What the app keeps in IndexedDB `jingzhun-app` / `meta`, read by the page itself
 /// (empty when the database does not exist: never created, or wiped).
@@ -164,6 +169,39 @@ async fn store(browser: &Browser, household: Uuid) -> Value {
     browser.client.execute_async(script, vec![json!(household.to_string())]).await.expect("read IndexedDB")
 }
 
+/// An officer `username` (named 李梅) and `count` households of hers, four people each,
+/// recorded from her other phone, which is returned with them.
+async fn officer_with_households(app: &TestApp, username: &str, count: usize) -> (Client, Vec<Uuid>) {
+    app.admin
+        .ok_post(
+            "/api/v1/users",
+            json!({"username": username, "name": "李梅", "password": PASSWORD,
+                   "roles": [{"role": "officer", "region_code": TOWNSHIP}]}),
+        )
+        .await;
+    let other_phone = app.phone(username, &format!("{username}-old-phone")).await;
+    let mut households = Vec::new();
+    for chunk in 0..count.div_ceil(20) {
+        let sets: Vec<_> = (chunk * 20..count.min(chunk * 20 + 20))
+            .map(|_| {
+                let (household, _, changes) = new_household(VILLAGE_1, 3);
+                households.push(household);
+                changeset(changes)
+            })
+            .collect();
+        let answer = push(&other_phone, sets).await;
+        assert!(answer.results.iter().all(|r| r.status == ChangeSetStatus::Applied), "{answer:?}");
+    }
+    (other_phone, households)
+}
+
+/// Ends `officer`'s assignment of `household` (as the township does when moving it).
+async fn end_assignment(app: &TestApp, household: Uuid) {
+    let assignments = app.admin.ok_get(&format!("/api/v1/assignments?household_id={household}")).await;
+    let open = assignments.as_array().expect("assignments").iter().find(|a| a["end_date"].is_null()).expect("open");
+    app.admin.ok_post(&format!("/api/v1/assignments/{}/end", open["id"].as_str().expect("id")), json!({})).await;
+}
+
 /// Signs in on the app's page and waits for the first pull to list `households` rows;
 /// returns how long the app's first sync took by its own clock (push, catalogue, pull, status).
 async fn sign_in_and_pull(browser: &Browser, base: &str, username: &str, households: usize) -> Duration {
@@ -231,27 +269,8 @@ async fn edit_address(browser: &Browser, address: &str) {
 async fn officer_app_sync_evict_and_revoke(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let world = seed(&app).await;
-    app.admin
-        .ok_post(
-            "/api/v1/users",
-            json!({"username": "li-mei", "name": "李梅", "password": PASSWORD,
-                   "roles": [{"role": "officer", "region_code": TOWNSHIP}]}),
-        )
-        .await;
     // Her 40 households, four people each, recorded from her other phone.
-    let other_phone = app.phone("li-mei", "li-mei-old-phone").await;
-    let mut households = Vec::new();
-    for _ in 0..2 {
-        let sets: Vec<_> = (0..20)
-            .map(|_| {
-                let (household, _, changes) = new_household(VILLAGE_1, 3);
-                households.push(household);
-                changeset(changes)
-            })
-            .collect();
-        let answer = push(&other_phone, sets).await;
-        assert!(answer.results.iter().all(|r| r.status == ChangeSetStatus::Applied), "{answer:?}");
-    }
+    let (_, households) = officer_with_households(&app, "li-mei", 40).await;
     let (moved, drained) = (households[0], households[1]);
 
     let browser = Browser::start().await;
@@ -276,9 +295,7 @@ async fn officer_app_sync_evict_and_revoke(backend: Backend) {
     assert_eq!(server_address(&app, moved).await, json!("东村一组1号"));
 
     // Meanwhile the township gives the household to officer-b.
-    let assignments = app.admin.ok_get(&format!("/api/v1/assignments?household_id={moved}")).await;
-    let open = assignments.as_array().expect("assignments").iter().find(|a| a["end_date"].is_null()).expect("open");
-    app.admin.ok_post(&format!("/api/v1/assignments/{}/end", open["id"].as_str().expect("id")), json!({})).await;
+    end_assignment(&app, moved).await;
     app.admin.ok_post("/api/v1/assignments", json!({"officer_id": world.officer_b, "household_id": moved})).await;
 
     // Online again: the browser's `online` event syncs. The edit made before the move
@@ -287,7 +304,11 @@ async fn officer_app_sync_evict_and_revoke(backend: Backend) {
     let edits = format!("SELECT COUNT(*) FROM audit_log WHERE entity_id = '{moved}' AND field = 'address'");
     if count_becomes(&app, &edits, 1).await != 1 {
         browser.screenshot("officer-app-edit-not-delivered").await;
-        panic!("the offline edit did not reach the server: {} {}", meta(&browser).await["last_sync"], store(&browser, moved).await);
+        panic!(
+            "the offline edit did not reach the server: {} {}",
+            meta(&browser).await["last_sync"],
+            store(&browser, moved).await
+        );
     }
     assert_eq!(server_address(&app, moved).await, json!("东村二组8号"));
     sync_until_shown(&browser, "#household-missing").await;
@@ -326,5 +347,57 @@ async fn officer_app_sync_evict_and_revoke(backend: Backend) {
     }
     let wiped = store(&browser, drained).await;
     assert_eq!((wiped["records"].as_i64(), wiped["session"].as_bool()), (Some(0), Some(false)), "{wiped}");
+    browser.close().await;
+}
+
+/// The phone slept past the server's kept history (410 `cursor_expired`): it pushes its
+/// pending edit, pulls everything again, and drops what the new snapshot did not bring —
+/// a household that left her scope meanwhile, whose evict was compacted away — while
+/// keeping the ones that stayed and gaining the one made meanwhile.
+async fn officer_app_starts_over_when_its_cursor_expired(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let (other_phone, households) = officer_with_households(&app, "li-mei", 3).await;
+    let (edited, left) = (households[0], households[2]);
+    let browser = Browser::start().await;
+    let client = &browser.client;
+    sign_in_and_pull(&browser, &app.base, "li-mei", 3).await;
+    client.goto(&format!("{}/app/households/{edited}", app.base)).await.expect("a household");
+    assert_eq!(count_when(client, ".member-row", 4).await, 4);
+
+    browser.offline(true).await;
+    edit_address(&browser, "东村四组9号").await;
+    let (made, _) = create_household(&other_phone, VILLAGE_1, 0).await;
+    end_assignment(&app, left).await;
+    // Only rows of finished transactions go; on PostgreSQL "finished" is judged across
+    // the cluster, where other tests' transactions may still run, so try a while.
+    let mut removed = 0;
+    for _ in 0..100 {
+        let compacted = app.admin.ok_post("/api/v1/sync/compact", json!({"older_than_seconds": 0})).await;
+        removed += compacted["removed"].as_u64().unwrap_or(0);
+        let evict_kept = app.count(&format!("SELECT COUNT(*) FROM change_log WHERE entity_id = '{left}'")).await;
+        if removed > 0 && evict_kept == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    browser.offline(false).await;
+    let edits = format!("SELECT COUNT(*) FROM audit_log WHERE entity_id = '{edited}' AND field = 'address'");
+    assert_eq!(count_becomes(&app, &edits, 1).await, 1, "pushed before starting over");
+    client.goto(&format!("{}/app/", app.base)).await.expect("the list");
+    sync_until_shown(&browser, &format!("#household-{made}")).await;
+    assert_eq!(count_when(client, ".household-row", 3).await, 3, "the kept two and the new one: {households:?}");
+    assert!(
+        client.find(fantoccini::Locator::Css(&format!("#household-{left}"))).await.is_err(),
+        "the one that left is gone"
+    );
+    let kept = store(&browser, left).await;
+    assert_eq!(kept["household"].as_i64(), Some(0), "nothing of it stays in IndexedDB: {kept}");
+    let after = meta(&browser).await;
+    assert_eq!(after["cursor"]["generation"], json!(2), "a second generation: {}", after["cursor"]);
+    assert!(after.get("resync").is_none(), "the start-over finished");
+    assert_eq!(server_address(&app, edited).await, json!("东村四组9号"));
+    assert_eq!(app.count(&edits).await, 1, "once");
     browser.close().await;
 }
