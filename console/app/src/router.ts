@@ -10,6 +10,7 @@ export const router = createRouter({
     { path: '/', name: 'households', component: () => import('./views/Households.vue') },
     { path: '/households/:id', name: 'household', component: () => import('./views/Household.vue') },
     { path: '/households/:id/address', name: 'edit-address', component: () => import('./views/edit/Address.vue') },
+    { path: '/households/:id/visit', name: 'visit-log', component: () => import('./views/VisitLog.vue') },
     { path: '/outbox', name: 'outbox', component: () => import('./views/Outbox.vue') },
     { path: '/:rest(.*)*', redirect: '/' },
   ],

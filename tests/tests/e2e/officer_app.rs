@@ -22,7 +22,7 @@ on_both_backends!(
 
 /// What the app keeps in IndexedDB `jingzhun-app` / `meta`, read by the page itself
 /// (empty when the database does not exist: never created, or wiped).
-async fn meta(browser: &Browser) -> Value {
+pub(crate) async fn meta(browser: &Browser) -> Value {
     let script = r#"
         const done = arguments[arguments.length - 1];
         indexedDB.databases().then((all) => {
@@ -143,7 +143,7 @@ async fn officer_app_shell(backend: Backend) {
 /// Counts in the phone's store: all records, those of `household`, change sets in the
 /// outbox, whether a session is kept, the device id. Closes its connection, so the app
 /// can delete the database (a wipe) while the test is not looking.
-async fn store(browser: &Browser, household: Uuid) -> Value {
+pub(crate) async fn store(browser: &Browser, household: Uuid) -> Value {
     let script = r#"
         const [household, done] = [arguments[0], arguments[arguments.length - 1]];
         indexedDB.databases().then((all) => {
@@ -204,7 +204,7 @@ async fn end_assignment(app: &TestApp, household: Uuid) {
 
 /// Signs in on the app's page and waits for the first pull to list `households` rows;
 /// returns how long the app's first sync took by its own clock (push, catalogue, pull, status).
-async fn sign_in_and_pull(browser: &Browser, base: &str, username: &str, households: usize) -> Duration {
+pub(crate) async fn sign_in_and_pull(browser: &Browser, base: &str, username: &str, households: usize) -> Duration {
     let client = &browser.client;
     client.goto(&format!("{base}/app/login")).await.expect("open the sign-in page");
     type_into(client, "#login-username", username).await;
@@ -219,7 +219,7 @@ async fn sign_in_and_pull(browser: &Browser, base: &str, username: &str, househo
 /// Taps the sync bar (as a pull-to-refresh would) until `css` is on the page. On
 /// PostgreSQL a change becomes visible to pulls once every older transaction of the
 /// cluster has ended, so the sync right after a push may not see it yet.
-async fn sync_until_shown(browser: &Browser, css: &str) {
+pub(crate) async fn sync_until_shown(browser: &Browser, css: &str) {
     for _ in 0..20 {
         if browser.client.find(fantoccini::Locator::Css(css)).await.is_ok() {
             return;
@@ -235,7 +235,7 @@ async fn server_address(app: &TestApp, household: Uuid) -> Value {
 }
 
 /// Waits up to ten seconds for `query` to count `want` (the app syncs in the background).
-async fn count_becomes(app: &TestApp, query: &str, want: i64) -> i64 {
+pub(crate) async fn count_becomes(app: &TestApp, query: &str, want: i64) -> i64 {
     let mut last = -1;
     for _ in 0..100 {
         last = app.count(query).await;
@@ -251,7 +251,7 @@ async fn count_becomes(app: &TestApp, query: &str, want: i64) -> i64 {
 /// outbox's first), and waits for the household page to show it. The pages change
 /// inside the app, as an officer's taps do: a page loaded while the browser's network
 /// is emulated offline would not see `navigator.onLine` go false, nor the `online` event.
-async fn edit_address(browser: &Browser, address: &str) {
+pub(crate) async fn edit_address(browser: &Browser, address: &str) {
     let client = &browser.client;
     click(client, "#edit-address").await;
     click(client, "#address-form .van-field__clear").await;

@@ -13,6 +13,7 @@ import { WIPED, wipeDevice } from '../store/revoke'
 import { session } from '../store/session'
 import { syncing, type LastSync } from '../store/status'
 import { flush } from './outbox'
+import { uploadPhotos } from '../photos/upload'
 
 const EVERY_MS = 5 * 60_000
 
@@ -77,6 +78,7 @@ async function once() {
   const started = performance.now()
   try {
     const report = await flush()
+    await uploadPhotos()
     if (report.wipe && (await nothingPending())) return await wiped()
     await refreshCatalogue()
     await pullOrStartOver()
