@@ -11,6 +11,8 @@ export const router = createRouter({
     { path: '/households/:id', name: 'household', component: () => import('./views/Household.vue') },
     { path: '/households/:id/address', name: 'edit-address', component: () => import('./views/edit/Address.vue') },
     { path: '/households/:id/visit', name: 'visit-log', component: () => import('./views/VisitLog.vue') },
+    { path: '/edit/:entity/:id', name: 'edit-record', component: () => import('./views/edit/Record.vue') },
+    { path: '/conflicts/:id', name: 'conflict', component: () => import('./views/Conflict.vue') },
     { path: '/outbox', name: 'outbox', component: () => import('./views/Outbox.vue') },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
