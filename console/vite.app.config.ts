@@ -20,7 +20,13 @@ function precacheServiceWorker(): Plugin {
     name: 'jingzhun-precache-sw',
     apply: 'build',
     generateBundle(_, bundle) {
-      const names = [...Object.keys(bundle), ...readdirSync(appDir + 'public')].filter((n) => n !== 'sw.js' && !n.endsWith('.map'))
+      // index.html is emitted by Vite's own HTML plugin, which may run after this hook:
+      // named here always, or the worker would precache everything but the page and
+      // the app would not open without signal. Its content only names hashed assets,
+      // so the version below still changes whenever it does.
+      const names = [...new Set([...Object.keys(bundle), 'index.html', ...readdirSync(appDir + 'public')])].filter(
+        (n) => n !== 'sw.js' && !n.endsWith('.map'),
+      )
       names.sort()
       const version = createHash('sha256').update(names.join('\n')).digest('hex').slice(0, 12)
       const urls = names.map((n) => '/app/' + n)

@@ -4,8 +4,8 @@
 // its hashed scripts and styles, the manifest and icons — so the app opens with no
 // signal. It must NEVER answer for /api/: API calls stay page requests (the browser's
 // own network state applies to them, and no answer is ever served stale from a cache).
-const VERSION = '4d73710b945e'
-const PRECACHE = ["/app/assets/Address-BKbQQDnp.js","/app/assets/Address-D9_FY3NO.css","/app/assets/Household-BqJMtfgS.js","/app/assets/Household-ChQkkgBt.css","/app/assets/Households-C6VbSZ2I.css","/app/assets/Households-Ddu6mKSb.js","/app/assets/Login-DLyHCl0F.css","/app/assets/Login-DVdMJQfn.js","/app/assets/Outbox-CPA4jMCP.js","/app/assets/Outbox-OqxuPTjY.css","/app/assets/SyncBar-CV2Lklut.js","/app/assets/SyncBar-DS5afrxt.css","/app/assets/dexie-R7wFpUgV.js","/app/assets/index-B3z9FFrG.js","/app/assets/index-LUWRH6ct.css","/app/assets/vant-BQug5xky.css","/app/assets/vant-C-wwK-Vh.js","/app/assets/vue-CO15eGd5.js","/app/icon-192.png","/app/icon-512.png","/app/icon.svg","/app/manifest.webmanifest"]
+const VERSION = 'fe898ceaca6a'
+const PRECACHE = ["/app/assets/Address-BWBax39Q.js","/app/assets/Address-D9_FY3NO.css","/app/assets/Conflict-BLPnuroC.css","/app/assets/Conflict-CBW06zha.js","/app/assets/Household-CuthSrte.css","/app/assets/Household-DeYS8cWH.js","/app/assets/Households-CdI-0DyZ.css","/app/assets/Households-rN-z_m7a.js","/app/assets/Login-Chn3pvx2.js","/app/assets/Login-DLyHCl0F.css","/app/assets/Outbox-CDqhnEjq.js","/app/assets/Outbox-OqxuPTjY.css","/app/assets/Record-CKBFK70h.js","/app/assets/Record-CVCpwxAd.css","/app/assets/SyncBar-DS5afrxt.css","/app/assets/SyncBar-DpfHvpuL.js","/app/assets/VisitLog-BAL3rqgV.js","/app/assets/VisitLog-DGxWZnuF.css","/app/assets/check-Bena4nW-.js","/app/assets/dexie-R7wFpUgV.js","/app/assets/index-Dc2CkA5L.js","/app/assets/index-LUWRH6ct.css","/app/assets/vant-CDtUW4EX.js","/app/assets/vant-DTtFShEh.css","/app/assets/vue-Cyy1Nc-S.js","/app/icon-192.png","/app/icon-512.png","/app/icon.svg","/app/index.html","/app/manifest.webmanifest"]
 const CACHE = 'jz-app-' + VERSION
 const INDEX = '/app/index.html'
 

@@ -67,7 +67,9 @@ async fn serve(req: Request) -> Response {
             None => Refusal::not_found().into_response(),
         };
     }
-    if !accepts_html(&req) {
+    // The page by its own name is what the service worker precaches (its fetch asks for
+    // any type); other names are pages only when a browser navigates to them.
+    if name != "index.html" && !accepts_html(&req) {
         return Refusal::not_found().into_response();
     }
     console::html_page("app/index.html", CONTENT_SECURITY_POLICY)
@@ -113,7 +115,11 @@ mod tests {
         assert_eq!(cache(&headers), "no-cache");
         assert_eq!(headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
         let text = String::from_utf8(body).expect("utf-8");
-        assert!(text.contains("/app/index.html") && !text.contains("__PRECACHE__"), "the precache list is filled in");
+        // The page itself in the precache list (JSON, double quotes), or the app cannot open offline.
+        assert!(text.contains("\"/app/index.html\"") && !text.contains("__PRECACHE__"), "the precache list is filled in");
+        let (status, _, page) = call(Method::GET, "/app/index.html", None).await;
+        assert_eq!(status, StatusCode::OK, "the worker's precache fetch of the page is answered");
+        assert!(String::from_utf8(page).expect("utf-8").contains("<div id=\"app\">"));
         let (status, headers, _) = call(Method::GET, "/app/manifest.webmanifest", None).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(cache(&headers), "no-cache");

@@ -136,6 +136,21 @@ impl TestApp {
         client.login(username, PASSWORD, device_id, "test phone").await.expect("login");
         client
     }
+
+    /// Stops the server for good (the database stays until the drop): nothing answers on
+    /// `base` any more, for tests of what a client does with no server at all. Open
+    /// connections are closed gracefully, then whatever is left is aborted.
+    pub async fn stop_serving(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let abort = server.abort_handle();
+            if tokio::time::timeout(std::time::Duration::from_secs(5), server).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
 }
 
 impl Drop for TestApp {
