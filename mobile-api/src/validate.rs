@@ -506,7 +506,10 @@ mod tests {
         assert!(!disability_card_is_valid("11010519491231002X82"), "category 8");
         assert!(!disability_card_is_valid("11010519491231002X45"), "grade 5");
         assert!(!disability_card_is_valid("11010519491231002142"), "the ID's check digit is wrong");
-        assert!(!disability_card_is_valid("11010519491231002字"), "20 bytes ending inside a character: refused, no panic");
+        assert!(
+            !disability_card_is_valid("11010519491231002字"),
+            "20 bytes ending inside a character: refused, no panic"
+        );
         assert_eq!(person_id("11010519491231002X42"), "11010519491231002X");
         let numbers = numbers_of_person("11010519491231002X42");
         assert_eq!(numbers.len(), 29);
