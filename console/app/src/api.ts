@@ -7,7 +7,7 @@ import type { paths } from '@api/schema'
 import { session } from './store/session'
 
 /** The sync protocol this app speaks (mobile-api's PROTOCOL_VERSION); below the server's minimum it answers 426. */
-const CLIENT_VERSION = '1'
+export const CLIENT_VERSION = '1'
 /** A request on a village's edge of coverage can hang for minutes; give up and retry later with the same ids. */
 const TIMEOUT_MS = 30_000
 

@@ -210,6 +210,7 @@ pub async fn schema(State(state): State<AppState>) -> Json<SchemaResponse> {
         description = "parts `household_id` (UUID), `file` (the bytes) and, optional, `id` (the UUID the phone gave the photo)"),
     responses((status = 200, body = AttachmentResponse),
         (status = 400, description = "invalid_request: a part is missing, or `household_id` or `id` is not a UUID (field `id`, invalid_type)"),
+        (status = 401, description = "device_revoked: a device revoked in `wipe` mode (a `drain` one may upload as it may push)"),
         (status = 403, description = "out_of_scope, or assignment_ended for a former officer (unless the photo is one they listed)"),
         (status = 409, description = "attachment_id_in_use: the `id` names a file with other bytes"),
         (status = 413, description = "attachment_too_large (sync.attachment_max_bytes), or quota_exceeded: the user's or the household's quota ([uploads]) is used up"),
@@ -217,7 +218,9 @@ pub async fn schema(State(state): State<AppState>) -> Json<SchemaResponse> {
     security(("bearer" = [])))]
 pub async fn upload_attachment(
     State(state): State<AppState>,
-    caller: Caller,
+    // A drained phone delivers what it holds before it wipes: its photos as well as its
+    // change sets (a visit log naming a photo that never came would be half an edit).
+    Pusher(caller): Pusher,
     multipart: Multipart,
 ) -> ApiResult<Json<AttachmentResponse>> {
     let upload = attachments::read_upload(multipart, state.config.sync.attachment_max_bytes).await?;

@@ -5,6 +5,7 @@ use crate::on_both_backends;
 use jingzhun_mobile_api::client::Client;
 use jingzhun_mobile_api::wire::{ChangeSetStatus, Op};
 use serde_json::json;
+use uuid::Uuid;
 
 on_both_backends!(login_and_token_errors_have_stable_codes, revoked_devices_drain_or_wipe);
 
@@ -55,6 +56,11 @@ async fn revoked_devices_drain_or_wipe(backend: Backend) {
     .await;
     assert_eq!(res.results[0].status, ChangeSetStatus::Applied);
     assert!(res.wipe);
+    // Its photos too: a visit log naming a photo that never came would be half an edit.
+    let photo = Uuid::new_v4();
+    let jpeg = b"\xff\xd8\xff\xe0 a photo taken before the phone was retired".to_vec();
+    let stored = retired.upload_attachment_as(photo, household, "visit.jpg", "image/jpeg", jpeg.clone()).await;
+    assert_eq!(stored.expect("a drained phone uploads what it holds").id, photo);
     let err = retired.pull(None, None).await.expect_err("no more pulls");
     assert_eq!((err.status(), err.code(), err.revoked_mode()), (Some(401), Some("device_revoked"), Some("drain")));
 
@@ -74,6 +80,8 @@ async fn revoked_devices_drain_or_wipe(backend: Backend) {
         .await
         .expect_err("revoked");
     assert_eq!(err.code(), Some("device_revoked"));
+    let err = stolen.upload_attachment_as(Uuid::new_v4(), household, "x.jpg", "image/jpeg", jpeg).await;
+    assert_eq!(err.expect_err("a wiped phone uploads nothing").code(), Some("device_revoked"));
     let mut again = Client::new(&app.base);
     let err = again.login("officer-a", PASSWORD, "phone-stolen", "p").await.expect_err("device stays revoked");
     assert_eq!(err.code(), Some("device_revoked"));

@@ -320,18 +320,34 @@ async fn officer_app_sync_evict_and_revoke(backend: Backend) {
     assert_eq!(text_when(client, "#sync-pending", |t| t == "待同步 0").await, "待同步 0");
     assert_eq!(app.count(&edits).await, 1, "and only once, after more syncs");
 
-    // Drain: an edit still pending when the phone is revoked is delivered, then the phone is cleared.
+    // Drain: an edit and a visit's photo still pending when the phone is revoked are
+    // delivered, then the phone is cleared.
     let device = kept["device"].as_str().expect("device id").to_owned();
+    let picture = browser.screenshot("officer-app-before-drain").await.canonicalize().expect("the picture's path");
     client.goto(&format!("{}/app/households/{drained}", app.base)).await.expect("another household");
     assert_eq!(count_when(client, ".member-row", 4).await, 4);
     browser.offline(true).await;
     edit_address(&browser, "东村三组2号").await;
+    click(client, "#add-visit").await;
+    crate::browser::element(client, "#visit-photo input[type=file]")
+        .await
+        .send_keys(picture.to_str().expect("a UTF-8 path"))
+        .await
+        .expect("choose the photo");
+    assert_eq!(count_when(client, "#visit-photo .van-uploader__preview", 1).await, 1, "the photo is previewed");
+    click(client, "#visit-save").await;
+    assert_eq!(text_when(client, "#sync-photos", |t| t == "照片 1").await, "照片 1");
     app.admin.ok_post(&format!("/api/v1/devices/{device}/revoke"), json!({"mode": "drain"})).await;
     browser.offline(false).await;
     assert_eq!(browser.wait_for_path("/app/login").await, "/app/login", "a drained phone ends at the sign-in page");
     let notice = text_when(client, "#login-wiped", |t| t.contains("已清除")).await;
     assert!(notice.contains("此设备已被停用"), "{notice}");
     assert_eq!(server_address(&app, drained).await, json!("东村三组2号"), "the pending edit was delivered first");
+    let photo = format!(
+        "SELECT COUNT(*) FROM visit_log v JOIN attachment a ON v.attachment_ids = '[\"' || a.id || '\"]' \
+         WHERE v.household_id = '{drained}'"
+    );
+    assert_eq!(app.count(&photo).await, 1, "and the visit's photo, under the id its visit log names");
     let wiped = store(&browser, drained).await;
     assert_eq!((wiped["records"].as_i64(), wiped["session"].as_bool()), (Some(0), Some(false)), "{wiped}");
     browser.screenshot("officer-app-drained").await;

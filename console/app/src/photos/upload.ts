@@ -8,13 +8,11 @@
 // image, its id taken, the household gone) hold up the others — that one is marked
 // 'failed' with the server's code and the loop moves on; nor mark a photo failed for a
 // missing answer (no signal, a timeout, a busy server): it stays waiting for the next sync.
-import { Offline, Refused, type ApiError } from '../api'
+import { CLIENT_VERSION, Offline, Refused, type ApiError } from '../api'
 import { catalogue } from '../catalogue/schema'
 import { db, type PhotoRow } from '../store/db'
 import { session } from '../store/session'
 
-/** mobile-api's PROTOCOL_VERSION, as api.ts sends it. */
-const CLIENT_VERSION = '1'
 /** A photo is larger than a push; a slow village link gets longer before giving up. */
 const TIMEOUT_MS = 120_000
 

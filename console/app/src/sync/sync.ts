@@ -12,8 +12,8 @@ import { pullAll, startOver, sweepEvicted } from '../store/pull'
 import { WIPED, wipeDevice } from '../store/revoke'
 import { session } from '../store/session'
 import { syncing, type LastSync } from '../store/status'
-import { flush } from './outbox'
 import { uploadPhotos } from '../photos/upload'
+import { flush } from './outbox'
 
 const EVERY_MS = 5 * 60_000
 
@@ -120,16 +120,22 @@ async function pullOrStartOver() {
   }
 }
 
+/** Nothing left to deliver: no pending change set, no photo waiting for its upload. */
 async function nothingPending(): Promise<boolean> {
-  return (await db.outbox.where('state').equals('pending').count()) === 0
+  const [sets, photos] = await Promise.all([
+    db.outbox.where('state').equals('pending').count(),
+    db.photos.where('state').equals('waiting').count(),
+  ])
+  return sets === 0 && photos === 0
 }
 
-/** `wipe`: clear now. `drain`: deliver what is pending (a push still passes), then clear. */
+/** `wipe`: clear now. `drain`: deliver what is pending (a push and a photo upload still pass), then clear. */
 async function revoked(mode: string | undefined) {
   if (mode === 'drain' && !(await nothingPending())) {
     await setMeta('revoked', { mode })
     try {
       const report = await flush()
+      await uploadPhotos()
       if (!report.wipe || !(await nothingPending())) return
     } catch (err) {
       const wipeNow = err instanceof Refused && err.code === 'device_revoked' && err.detail.mode === 'wipe'
