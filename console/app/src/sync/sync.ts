@@ -101,10 +101,12 @@ async function once() {
   }
 }
 
+/** The catalogue, and the region policies the income form's R1 preview follows offline. */
 async function refreshCatalogue() {
   const schema = await answered(api.GET('/api/mobile/v1/schema'))
   await setMeta('schema', { ...schema, fetched_at: new Date().toISOString() })
   await loadCatalogue()
+  await setMeta('policies', await answered(api.GET('/api/mobile/v1/policies')))
 }
 
 /** A cursor the server no longer serves (410) or does not accept (400): push, then pull everything again. */
