@@ -211,6 +211,14 @@ pub async fn type_into(client: &Client, css: &str, text: &str) {
     element(client, css).await.send_keys(text).await.expect("type");
 }
 
+/// Replaces what a form input holds as a person does: select all, delete, type. (A
+/// WebDriver `clear` blurs the input before Vue has re-rendered, and Vant's blur
+/// handler then puts the old value back.)
+pub async fn retype(client: &Client, css: &str, text: &str) {
+    type_into(client, css, "\u{E009}a\u{E009}\u{E003}").await;
+    type_into(client, css, text).await;
+}
+
 pub async fn click(client: &Client, css: &str) {
     element(client, css).await.click().await.expect("click");
 }

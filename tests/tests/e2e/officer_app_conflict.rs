@@ -5,24 +5,15 @@
 //! through the catalogue's form arrives exactly once. Screenshots: officer-app-income-form,
 //! officer-app-conflict. The forms: `console/app/src/views/edit/Record.vue`.
 
-use crate::browser::{Browser, click, count_when, text_when, type_into};
+use crate::browser::{Browser, click, count_when, retype, text_when};
 use crate::harness::*;
 use crate::officer_app::{count_becomes, sign_in_and_pull, sync_until_shown};
 use crate::on_both_backends;
-use fantoccini::Client;
 use jingzhun_mobile_api::wire::{ChangeSetStatus, Op};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 on_both_backends!(officer_app_conflict);
-
-/// Replaces what a form input holds as a person does: select all, delete, type. (A
-/// WebDriver `clear` blurs the input before Vue has re-rendered, and Vant's blur
-/// handler then puts the old value back.)
-async fn retype(client: &Client, css: &str, text: &str) {
-    type_into(client, css, "\u{E009}a\u{E009}\u{E003}").await;
-    type_into(client, css, text).await;
-}
 
 /// The field names of each queued change, in the outbox's order, read by the page.
 async fn queued_fields(browser: &Browser) -> Value {

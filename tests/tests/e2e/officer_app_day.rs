@@ -5,7 +5,7 @@
 //! online the server gets each exactly once and the photo under that id, as a JPEG the
 //! phone compressed. Screenshots: officer-app-visit-*.png.
 
-use crate::browser::{Browser, click, count_when, element, text_when, type_into};
+use crate::browser::{Browser, click, count_when, element, retype, text_when, type_into};
 use crate::harness::*;
 use crate::officer_app::{count_becomes, edit_address, meta, sign_in_and_pull};
 use crate::on_both_backends;
@@ -74,14 +74,14 @@ async fn officer_app_offline_day(backend: Backend) {
     let mut households = Vec::new();
     let sets: Vec<_> = (0..3)
         .map(|_| {
-            let (household, _, changes) = new_household(VILLAGE_1, 1);
-            households.push(household);
+            let (household, members, changes) = new_household(VILLAGE_1, 1);
+            households.push((household, members));
             changeset(changes)
         })
         .collect();
     let answer = push(&other_phone, sets).await;
     assert!(answer.results.iter().all(|r| r.status == ChangeSetStatus::Applied), "{answer:?}");
-    let visited: Uuid = households[1];
+    let (visited, son): (Uuid, Uuid) = (households[1].0, households[1].1[1]);
 
     let browser = Browser::start().await;
     let client = &browser.client;
@@ -94,6 +94,10 @@ async fn officer_app_offline_day(backend: Backend) {
     // Offline: an address edit and a visit with a photo, both kept on the phone.
     browser.offline(true).await;
     edit_address(&browser, "东村二组9号").await;
+    click(client, &format!("#member-{son}")).await;
+    retype(client, "#field-phone", "13900002222").await;
+    click(client, "#record-save").await;
+    assert_eq!(count_when(client, ".member-row", 2).await, 2, "back on the household page");
     click(client, "#add-visit").await;
     let date = element(client, "#visit-date").await.prop("value").await.expect("the date").unwrap_or_default();
     assert_eq!(date.len(), 10, "the visit date defaults to today: {date:?}");
@@ -112,7 +116,7 @@ async fn officer_app_offline_day(backend: Backend) {
     let row = text_when(client, ".visit-row", |t| t.contains("春耕")).await;
     assert!(row.contains(&date) && row.contains("照片 1"), "{row}");
     assert_eq!(count_when(client, ".visit-row .visit-photo[data-state=waiting]", 1).await, 1, "its thumbnail, waiting");
-    assert_eq!(text_when(client, "#sync-pending", |t| t == "待同步 2").await, "待同步 2");
+    assert_eq!(text_when(client, "#sync-pending", |t| t == "待同步 3").await, "待同步 3");
     assert_eq!(text_when(client, "#sync-photos", |t| t == "照片 1").await, "照片 1");
     show_visits(&browser).await;
     browser.screenshot("officer-app-visit-offline").await;
@@ -126,6 +130,7 @@ async fn officer_app_offline_day(backend: Backend) {
     let size = photo["size"].as_u64().expect("its size");
     let addresses = format!("SELECT COUNT(*) FROM audit_log WHERE entity_id = '{visited}' AND field = 'address'");
     let visits = format!("SELECT COUNT(*) FROM visit_log WHERE household_id = '{visited}'");
+    let phones = format!("SELECT COUNT(*) FROM audit_log WHERE entity_id = '{son}' AND field = 'phone'");
     let naming = format!(
         "SELECT COUNT(*) FROM visit_log WHERE household_id = '{visited}' AND attachment_ids = '[\"{photo_id}\"]'"
     );
@@ -143,6 +148,7 @@ async fn officer_app_offline_day(backend: Backend) {
         panic!("the visit did not arrive naming the phone's photo: {}", meta(&browser).await["last_sync"]);
     }
     assert_eq!(count_becomes(&app, &addresses, 1).await, 1, "the address edit arrived");
+    assert_eq!(count_becomes(&app, &phones, 1).await, 1, "the member's phone arrived");
     let uploaded = photo_becomes(&browser, "uploaded").await;
     assert_eq!(uploaded["id"], json!(photo_id));
     assert_eq!(app.count(&stored).await, 1, "stored under the phone's id");
@@ -174,9 +180,14 @@ async fn officer_app_offline_day(backend: Backend) {
     click(client, "#sync-bar").await;
     assert_eq!(text_when(client, "#sync-state", |t| t == "已同步").await, "已同步");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let again =
-        (app.count(&addresses).await, app.count(&visits).await, app.count(&naming).await, app.count(&stored).await);
-    assert_eq!(again, (1, 1, 1, 1), "each exactly once after another sync");
+    let again = (
+        app.count(&addresses).await,
+        app.count(&phones).await,
+        app.count(&visits).await,
+        app.count(&naming).await,
+        app.count(&stored).await,
+    );
+    assert_eq!(again, (1, 1, 1, 1, 1), "each exactly once after another sync");
     assert_eq!(count_when(client, ".visit-row", 1).await, 1, "the pulled visit replaces the local one");
     browser.close().await;
 }
