@@ -130,6 +130,7 @@ async fn officer_app_shell(backend: Backend) {
         .execute("return performance.getEntriesByType('navigation')[0].loadEventEnd", vec![])
         .await
         .expect("navigation timing");
+    eprintln!("officer app: the shell reloaded offline in {load} ms (loadEventEnd)");
     assert!(load.as_f64().is_some_and(|ms| ms < 1000.0), "the shell loads in under a second: {load}");
     browser.screenshot("officer-app-offline").await;
 
@@ -277,7 +278,9 @@ async fn officer_app_sync_evict_and_revoke(backend: Backend) {
     let browser = Browser::start().await;
     let client = &browser.client;
     let first_pull = sign_in_and_pull(&browser, &app.base, "li-mei", 40).await;
-    eprintln!("officer app: sign-in and first pull of 40 households took {first_pull:?}");
+    eprintln!(
+        "officer app: the first sync after sign-in (catalogue, pull of 40 households, status) took {first_pull:?}"
+    );
     assert!(first_pull < Duration::from_secs(2), "the first pull of 40 households: {first_pull:?}");
     browser.screenshot("officer-app-households").await;
 
