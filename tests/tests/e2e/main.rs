@@ -38,6 +38,7 @@ mod office_lists;
 mod officer_app;
 mod officer_app_conflict;
 mod officer_app_day;
+mod officer_app_outbox;
 mod ops;
 mod outbox;
 mod paper;
