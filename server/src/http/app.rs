@@ -116,7 +116,10 @@ mod tests {
         assert_eq!(headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
         let text = String::from_utf8(body).expect("utf-8");
         // The page itself in the precache list (JSON, double quotes), or the app cannot open offline.
-        assert!(text.contains("\"/app/index.html\"") && !text.contains("__PRECACHE__"), "the precache list is filled in");
+        assert!(
+            text.contains("\"/app/index.html\"") && !text.contains("__PRECACHE__"),
+            "the precache list is filled in"
+        );
         let (status, _, page) = call(Method::GET, "/app/index.html", None).await;
         assert_eq!(status, StatusCode::OK, "the worker's precache fetch of the page is answered");
         assert!(String::from_utf8(page).expect("utf-8").contains("<div id=\"app\">"));
