@@ -13,3 +13,9 @@ export function maskPhone(phone: string): string {
   if (chars.length < 7) return '*'.repeat(chars.length)
   return chars.slice(0, 3).join('') + '*'.repeat(chars.length - 7) + chars.slice(-4).join('')
 }
+
+/** A day on the phone's calendar as the catalogue's dates are written (YYYY-MM-DD, local time). */
+export function localDate(d: Date = new Date()): string {
+  const pad = (n: number) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`
+}
