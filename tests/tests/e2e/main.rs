@@ -36,6 +36,7 @@ mod notifications;
 mod objections_investigated;
 mod office_lists;
 mod officer_app;
+mod officer_app_cases;
 mod officer_app_conflict;
 mod officer_app_day;
 mod officer_app_outbox;
