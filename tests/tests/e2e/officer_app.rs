@@ -222,14 +222,23 @@ pub(crate) async fn sign_in_and_pull(browser: &Browser, base: &str, username: &s
 /// PostgreSQL a change becomes visible to pulls once every older transaction of the
 /// cluster has ended, so the sync right after a push may not see it yet.
 pub(crate) async fn sync_until_shown(browser: &Browser, css: &str) {
+    sync_until(browser, css, |_| true).await;
+}
+
+/// Taps the sync bar until the first element matching `css` has a text `done` accepts,
+/// and returns that text (see [`sync_until_shown`] for why one sync may not be enough).
+pub(crate) async fn sync_until(browser: &Browser, css: &str, done: impl Fn(&str) -> bool) -> String {
     for _ in 0..20 {
-        if browser.client.find(fantoccini::Locator::Css(css)).await.is_ok() {
-            return;
+        if let Ok(found) = browser.client.find(fantoccini::Locator::Css(css)).await
+            && let Ok(text) = found.text().await
+            && done(&text)
+        {
+            return text;
         }
         click(&browser.client, "#sync-bar").await;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    panic!("{css} never shown");
+    panic!("{css} never showed what was awaited");
 }
 
 async fn server_address(app: &TestApp, household: Uuid) -> Value {

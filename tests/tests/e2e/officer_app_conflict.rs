@@ -7,7 +7,7 @@
 
 use crate::browser::{Browser, click, count_when, retype, text_when};
 use crate::harness::*;
-use crate::officer_app::{count_becomes, sign_in_and_pull, sync_until_shown};
+use crate::officer_app::{count_becomes, sign_in_and_pull, sync_until, sync_until_shown};
 use crate::on_both_backends;
 use jingzhun_mobile_api::wire::{ChangeSetStatus, Op};
 use serde_json::{Value, json};
@@ -140,7 +140,7 @@ async fn officer_app_conflict(backend: Backend) {
     );
     assert_eq!(count_becomes(&app, &resolved, 1).await, 1, "the conflict is resolved with the phone's value");
     assert_eq!(text_when(client, "#sync-conflicts", |t| t == "冲突 0").await, "冲突 0");
-    let income_shown = text_when(client, "#household-income", |t| t.contains("18,000.00")).await;
+    let income_shown = sync_until(&browser, "#household-income", |t| t.contains("18,000.00")).await;
     assert!(income_shown.contains("¥18,000.00"), "{income_shown}");
     assert!(
         client.find(fantoccini::Locator::Css(".conflict-row")).await.is_err(),
