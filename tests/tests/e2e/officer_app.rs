@@ -170,9 +170,9 @@ pub(crate) async fn store(browser: &Browser, household: Uuid) -> Value {
     browser.client.execute_async(script, vec![json!(household.to_string())]).await.expect("read IndexedDB")
 }
 
-/// An officer `username` (named 李梅) and `count` households of hers, four people each,
-/// recorded from her other phone, which is returned with them.
-async fn officer_with_households(app: &TestApp, username: &str, count: usize) -> (Client, Vec<Uuid>) {
+/// An officer `username` named 李梅 over the township, and her other phone (a
+/// `mobile-api` client) that the tests record her households from.
+pub(crate) async fn officer(app: &TestApp, username: &str) -> Client {
     app.admin
         .ok_post(
             "/api/v1/users",
@@ -180,7 +180,13 @@ async fn officer_with_households(app: &TestApp, username: &str, count: usize) ->
                    "roles": [{"role": "officer", "region_code": TOWNSHIP}]}),
         )
         .await;
-    let other_phone = app.phone(username, &format!("{username}-old-phone")).await;
+    app.phone(username, &format!("{username}-old-phone")).await
+}
+
+/// An officer `username` (named 李梅) and `count` households of hers, four people each,
+/// recorded from her other phone, which is returned with them.
+async fn officer_with_households(app: &TestApp, username: &str, count: usize) -> (Client, Vec<Uuid>) {
+    let other_phone = officer(app, username).await;
     let mut households = Vec::new();
     for chunk in 0..count.div_ceil(20) {
         let sets: Vec<_> = (chunk * 20..count.min(chunk * 20 + 20))

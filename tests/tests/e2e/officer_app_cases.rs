@@ -12,7 +12,7 @@
 
 use crate::browser::{Browser, click, count_when, text_when, type_into};
 use crate::harness::*;
-use crate::officer_app::{count_becomes, meta, sign_in_and_pull};
+use crate::officer_app::{count_becomes, meta, officer, sign_in_and_pull};
 use crate::on_both_backends;
 use fantoccini::Client;
 use serde_json::{Value, json};
@@ -97,15 +97,8 @@ async fn back(client: &Client) {
 async fn officer_app_member_changes_and_application(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed(&app).await;
-    app.admin
-        .ok_post(
-            "/api/v1/users",
-            json!({"username": "li-mei", "name": "李梅", "password": PASSWORD,
-                   "roles": [{"role": "officer", "region_code": TOWNSHIP}]}),
-        )
-        .await;
     // Her two households in 东村, recorded from her other phone: a head and a son, a head and two sons.
-    let other_phone = app.phone("li-mei", "li-mei-old-phone").await;
+    let other_phone = officer(&app, "li-mei").await;
     let (born_into, _) = create_household(&other_phone, VILLAGE_1, 1).await;
     let (bereaved, bereaved_members) = create_household(&other_phone, VILLAGE_1, 2).await;
     let died = bereaved_members[2];

@@ -7,7 +7,7 @@
 
 use crate::browser::{Browser, click, count_when, retype, text_when};
 use crate::harness::*;
-use crate::officer_app::{count_becomes, sign_in_and_pull, sync_until, sync_until_shown};
+use crate::officer_app::{count_becomes, officer, sign_in_and_pull, sync_until, sync_until_shown};
 use crate::on_both_backends;
 use jingzhun_mobile_api::wire::{ChangeSetStatus, Op};
 use serde_json::{Value, json};
@@ -37,15 +37,8 @@ async fn queued_fields(browser: &Browser) -> Value {
 async fn officer_app_conflict(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed(&app).await;
-    app.admin
-        .ok_post(
-            "/api/v1/users",
-            json!({"username": "li-mei", "name": "李梅", "password": PASSWORD,
-                   "roles": [{"role": "officer", "region_code": TOWNSHIP}]}),
-        )
-        .await;
     // Her household (a head and a son) with its 2025 income, recorded from her other phone.
-    let other_phone = app.phone("li-mei", "li-mei-old-phone").await;
+    let other_phone = officer(&app, "li-mei").await;
     let (household, members) = create_household(&other_phone, VILLAGE_1, 1).await;
     let income = Uuid::new_v4();
     let created = push(

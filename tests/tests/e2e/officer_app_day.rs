@@ -7,7 +7,7 @@
 
 use crate::browser::{Browser, click, count_when, element, retype, text_when, type_into};
 use crate::harness::*;
-use crate::officer_app::{count_becomes, edit_address, meta, sign_in_and_pull};
+use crate::officer_app::{count_becomes, edit_address, meta, officer, sign_in_and_pull};
 use crate::on_both_backends;
 use jingzhun_mobile_api::wire::ChangeSetStatus;
 use serde_json::{Value, json};
@@ -63,14 +63,7 @@ async fn show_visits(browser: &Browser) {
 async fn officer_app_offline_day(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed(&app).await;
-    app.admin
-        .ok_post(
-            "/api/v1/users",
-            json!({"username": "li-mei", "name": "李梅", "password": PASSWORD,
-                   "roles": [{"role": "officer", "region_code": TOWNSHIP}]}),
-        )
-        .await;
-    let other_phone = app.phone("li-mei", "li-mei-old-phone").await;
+    let other_phone = officer(&app, "li-mei").await;
     let mut households = Vec::new();
     let sets: Vec<_> = (0..3)
         .map(|_| {

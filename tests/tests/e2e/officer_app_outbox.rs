@@ -10,7 +10,7 @@
 
 use crate::browser::{Browser, click, count_when, element, text_when, type_into};
 use crate::harness::*;
-use crate::officer_app::{count_becomes, edit_address, meta, sign_in_and_pull};
+use crate::officer_app::{count_becomes, edit_address, meta, officer, sign_in_and_pull};
 use crate::on_both_backends;
 use fantoccini::Client;
 use jingzhun_mobile_api::wire::{ChangeSetStatus, Op};
@@ -61,15 +61,8 @@ async fn photos(browser: &Browser) -> Vec<(String, String)> {
 async fn officer_app_fixes_a_sent_back_change(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed(&app).await;
-    app.admin
-        .ok_post(
-            "/api/v1/users",
-            json!({"username": "li-mei", "name": "李梅", "password": PASSWORD,
-                   "roles": [{"role": "officer", "region_code": TOWNSHIP}]}),
-        )
-        .await;
     // Her other phone records two households, and for the first a help plan with a task.
-    let other_phone = app.phone("li-mei", "li-mei-old-phone").await;
+    let other_phone = officer(&app, "li-mei").await;
     let (home, members, mut home_changes) = new_household(VILLAGE_1, 1);
     let (_, _, other_changes) = new_household(VILLAGE_1, 1);
     let taken = other_changes[1].fields["id_number"].as_str().expect("the other head's ID number").to_owned();

@@ -22,6 +22,16 @@ export function fieldLabel(entity: string, name: string): string {
   return field(entity, name)?.label ?? name
 }
 
+/** The codes of a code table as the catalogue lists them. */
+export function codesOf(table: string): { code: string; label?: string | null }[] {
+  return catalogue.value?.code_tables.find((t) => t.name === table)?.codes ?? []
+}
+
+/** The server's Chinese words for an error code (`/schema`'s `error_messages`), so the phone says what the server would. */
+export function errorText(code: string, fallback: string = code): string {
+  return catalogue.value?.error_messages.find((m) => m.code === code)?.message_zh ?? fallback
+}
+
 export function codeLabel(table: string, code: string): string {
   return catalogue.value?.code_tables.find((t) => t.name === table)?.codes.find((c) => c.code === code)?.label ?? code
 }

@@ -9,7 +9,7 @@
 // 'failed' with the server's code and the loop moves on; nor mark a photo failed for a
 // missing answer (no signal, a timeout, a busy server): it stays waiting for the next sync.
 import { CLIENT_VERSION, Offline, Refused, type ApiError } from '../api'
-import { catalogue } from '../catalogue/schema'
+import { errorText } from '../catalogue/schema'
 import { db, type PhotoRow } from '../store/db'
 import { session } from '../store/session'
 
@@ -63,5 +63,5 @@ async function send(photo: PhotoRow): Promise<'done' | 'later'> {
 /** The server's Chinese words for an upload's error code, from the catalogue it published. */
 export function photoErrorText(code: string | undefined): string {
   if (!code) return ''
-  return catalogue.value?.error_messages.find((m) => m.code === code)?.message_zh ?? '照片未能上传'
+  return errorText(code, '照片未能上传')
 }
