@@ -164,6 +164,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mobile/v1/villages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["villages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/openapi.json": {
         parameters: {
             query?: never;
@@ -3558,6 +3574,11 @@ export interface components {
             price: number | null;
             version: number;
         };
+        Village: {
+            code: string;
+            name: string;
+            township?: string | null;
+        };
         VillageFactsBody: {
             deep_poverty_village?: boolean | null;
             exit_indicators_met?: boolean | null;
@@ -3936,6 +3957,31 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["SyncStatus"];
                 };
+            };
+        };
+    };
+    villages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Village"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -7,6 +7,7 @@ use crate::assess;
 use crate::attachments;
 use crate::auth::Caller;
 use crate::error::{Kind, Refusal};
+use crate::registry;
 use crate::state::AppState;
 use crate::sync::{self, conflicts, pull, push};
 use axum::Json;
@@ -260,6 +261,14 @@ pub async fn policies(State(state): State<AppState>, caller: Caller) -> ApiResul
     Ok(Json(PoliciesResponse { regions: assess::policy::in_scope(&state.db.conn, &caller).await? }))
 }
 
+/// The villages the caller may file a new household in (inside their roles' regions),
+/// with names, for the officer app's 新户申请; the push checks the village again.
+#[utoipa::path(get, path = "/api/mobile/v1/villages", tag = "mobile",
+    responses((status = 200, body = [registry::regions::Village]), (status = 401)), security(("bearer" = [])))]
+pub async fn villages(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<registry::regions::Village>>> {
+    Ok(Json(registry::regions::villages_in_scope(&state.db.conn, &caller).await?))
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ResolveRequest {
     pub resolution: conflicts::Resolution,
@@ -293,4 +302,5 @@ pub fn routes(config: &crate::config::Config) -> OpenApiRouter<AppState> {
         .routes(routes!(download_attachment))
         .routes(routes!(resolve_conflict))
         .routes(routes!(policies))
+        .routes(routes!(villages))
 }

@@ -2,12 +2,14 @@
 
 use super::{Actor, RegistryError};
 use crate::audit;
+use crate::auth::Caller;
 use crate::auth::roles::{level_of_code, parent_code_of};
 use crate::db::Db;
 use crate::db::entities::region;
 use jingzhun_mobile_api::errors::ErrorCode;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 pub struct NewRegion {
@@ -28,6 +30,34 @@ pub async fn list(
         query = query.filter(region::Column::ParentCode.eq(parent));
     }
     query.limit(10_000).all(conn).await
+}
+
+/// A village a phone may file a household in, with its township's name for the picker.
+#[derive(Debug, Clone, PartialEq, FromQueryResult, serde::Serialize, utoipa::ToSchema)]
+pub struct Village {
+    pub code: String,
+    pub name: String,
+    pub township: Option<String>,
+}
+
+/// The villages inside the regions of the caller's roles that edit households (an
+/// officer's township, a village team's village), by code, at most 10,000: what the
+/// officer app offers for a new household's 所在村, which the server then checks again.
+pub async fn villages_in_scope(conn: &impl ConnectionTrait, caller: &Caller) -> Result<Vec<Village>, sea_orm::DbErr> {
+    let prefixes: Vec<&str> =
+        caller.grants.iter().filter(|g| g.role.edits_households()).map(|g| g.prefix.as_str()).collect();
+    if prefixes.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Prefixes are the digits of a region code: nothing in them LIKE reads as a wildcard.
+    let values: Vec<sea_orm::Value> = prefixes.iter().map(|p| format!("{p}%").into()).collect();
+    let sql = format!(
+        "SELECT v.code AS code, v.name AS name, t.name AS township FROM region v \
+         LEFT JOIN region t ON t.code = v.parent_code \
+         WHERE v.level = 'village' AND ({}) ORDER BY v.code LIMIT 10000",
+        vec!["v.code LIKE ?"; values.len()].join(" OR ")
+    );
+    Village::find_by_statement(crate::db::sql(conn.get_database_backend(), &sql, values)).all(conn).await
 }
 
 /// Adds a region under an existing parent the actor manages. The level and the parent

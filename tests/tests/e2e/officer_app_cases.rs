@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use uuid::Uuid;
 
-on_both_backends!(officer_app_member_changes_and_application);
+on_both_backends!(officer_app_member_changes_and_application, a_phone_lists_the_villages_it_may_file_in);
 
 /// Waits until no popup or overlay is sliding or fading: a tap or a key sent mid-way
 /// lands on the overlay, or on a field still off the screen.
@@ -158,17 +158,13 @@ async fn officer_app_member_changes_and_application(backend: Backend) {
     back(client).await;
     assert_eq!(text_when(client, "#sync-pending", |t| t == "待同步 2").await, "待同步 2");
 
-    // 3. A new household's application in 西村, typed by its code: the head and his wife.
+    // 3. A new household's application in 西村, picked by name from the villages the server
+    // listed for her (东村 first: her households are there): the head and his wife.
     back(client).await;
     click(client, "#new-application").await;
-    click(client, "#village-other").await;
-    // A township's code is refused as the server would, before anything is queued.
-    type_into(client, "#apply-village-code", TOWNSHIP).await;
-    let refused = text_when(client, "#apply-village .van-field__error-message", |t| !t.is_empty()).await;
-    assert!(refused.contains("不是村级"), "{refused}");
-    type_into(client, "#apply-village-code", &"\u{E003}".repeat(12)).await;
-    type_into(client, "#apply-village-code", VILLAGE_2).await;
-    assert_eq!(count_when(client, "#apply-village .van-field__error-message", 0).await, 0, "西村 is hers");
+    let listed = text_when(client, "#apply-village", |t| t.contains("西村")).await;
+    assert!(listed.find("东村") < listed.find("西村") && listed.contains("一号镇"), "{listed}");
+    click(client, &format!("#village-{VILLAGE_2}")).await;
     pick(client, "#field-standard", "识别标准", "国家").await;
     pick(client, "#field-kind", "贫困户属性", "一般贫困户").await;
     type_into(client, "#field-address", "西村三组7号").await;
@@ -275,4 +271,48 @@ async fn officer_app_member_changes_and_application(backend: Backend) {
     assert_eq!(tag, "增员办理中", "pulled: the case is the server's now");
     assert_eq!(count_when(client, ".member-row", 3).await, 3, "the pulled newborn replaces the local one");
     browser.close().await;
+}
+
+/// `GET /api/mobile/v1/villages`: the villages inside the regions of the caller's roles
+/// that edit households, with names, and nothing for a role that does not.
+async fn a_phone_lists_the_villages_it_may_file_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let villages = |token: String| {
+        let base = app.base.clone();
+        async move {
+            let answer = reqwest::Client::new()
+                .get(format!("{base}/api/mobile/v1/villages"))
+                .bearer_auth(token)
+                .header("x-jingzhun-client-version", "1")
+                .send()
+                .await
+                .expect("villages");
+            (answer.status().as_u16(), answer.json::<Value>().await.expect("json"))
+        }
+    };
+    let token = |username: &'static str| {
+        let base = app.base.clone();
+        async move {
+            let mut phone = jingzhun_mobile_api::client::Client::new(&base);
+            let session = phone.login(username, PASSWORD, &format!("{username}-phone"), "p").await.expect("login");
+            session.token
+        }
+    };
+    let township_officer = villages(token("officer-a").await).await;
+    assert_eq!(
+        township_officer,
+        (
+            200,
+            json!([{"code": VILLAGE_1, "name": "东村", "township": "一号镇"},
+                   {"code": VILLAGE_2, "name": "西村", "township": "一号镇"}])
+        )
+    );
+    let village_team = villages(token("village-1").await).await;
+    assert_eq!(village_team.1.as_array().map(|v| v.len()), Some(1), "only its own village: {village_team:?}");
+    assert_eq!(village_team.1[0]["code"], VILLAGE_1);
+    let supervisor = villages(token("supervisor").await).await;
+    assert_eq!(supervisor, (200, json!([])), "a supervisor files no household");
+    let anonymous = reqwest::get(format!("{}/api/mobile/v1/villages", app.base)).await.expect("answer");
+    assert_eq!(anonymous.status(), 401);
 }

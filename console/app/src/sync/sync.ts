@@ -101,12 +101,13 @@ async function once() {
   }
 }
 
-/** The catalogue, and the region policies the income form's R1 preview follows offline. */
+/** The catalogue, the region policies the income form's R1 preview follows and the villages a new household may be filed in, for offline. */
 async function refreshCatalogue() {
   const schema = await answered(api.GET('/api/mobile/v1/schema'))
   await setMeta('schema', { ...schema, fetched_at: new Date().toISOString() })
   await loadCatalogue()
   await setMeta('policies', await answered(api.GET('/api/mobile/v1/policies')))
+  await setMeta('villages', await answered(api.GET('/api/mobile/v1/villages')))
 }
 
 /** A cursor the server no longer serves (410) or does not accept (400): push, then pull everything again. */
