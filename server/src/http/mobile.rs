@@ -265,7 +265,10 @@ pub async fn policies(State(state): State<AppState>, caller: Caller) -> ApiResul
 /// with names, for the officer app's 新户申请; the push checks the village again.
 #[utoipa::path(get, path = "/api/mobile/v1/villages", tag = "mobile",
     responses((status = 200, body = [registry::regions::Village]), (status = 401)), security(("bearer" = [])))]
-pub async fn villages(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<registry::regions::Village>>> {
+pub async fn villages(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<registry::regions::Village>>> {
     Ok(Json(registry::regions::villages_in_scope(&state.db.conn, &caller).await?))
 }
 
