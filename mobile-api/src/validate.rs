@@ -899,11 +899,14 @@ mod tests {
 /// [`field`] gives each, and the officer app's `check.js` is tested on the same file, so
 /// a phone's offline check cannot drift from the server's. Every vector is asserted here
 /// against the real validator; so are its shape (a kind object as `GET /schema` sends
-/// it) and its numbers (read the same by JavaScript).
+/// it) and its numbers (read the same by JavaScript). `vectors/masks.json` does the same
+/// for the app's `masks.js` ([`mask_id_number`], [`mask_phone`]), and
+/// `vectors/member_identity.json` for its `identity.js` ([`member_identity`]).
 #[cfg(test)]
 mod vectors {
     use super::*;
-    use crate::fields::{ENTITIES, Policy};
+    use crate::fields::{ENTITIES, MEMBER, Policy};
+    use serde_json::json;
 
     const FIELD_CHECKS: &str = include_str!("../vectors/field_checks.json");
     /// The code tables the vectors name, as `GET /schema` sends them.
@@ -1042,5 +1045,86 @@ mod vectors {
                 assert!(tables.iter().any(|t| t["name"] == name), "{name} is missing from code_tables.json");
             }
         }
+    }
+
+    const MASKS: &str = include_str!("../vectors/masks.json");
+    const MEMBER_IDENTITY: &str = include_str!("../vectors/member_identity.json");
+
+    fn array(name: &str, json: &str) -> Vec<Value> {
+        match serde_json::from_str(json) {
+            Ok(Value::Array(cases)) => cases,
+            other => panic!("{name} is not an array: {other:?}"),
+        }
+    }
+
+    /// How a list shows an ID or phone number, as the app's `masks.js` must.
+    #[test]
+    fn every_mask_vector_is_the_servers_mask() {
+        let cases = array("masks.json", MASKS);
+        let mut wrong = Vec::new();
+        for case in &cases {
+            let object = case.as_object().unwrap_or_else(|| panic!("{case}"));
+            assert!(object.keys().all(|k| ["kind", "value", "masked", "note"].contains(&k.as_str())), "{case}");
+            let value = case["value"].as_str().unwrap_or_else(|| panic!("{case}: value"));
+            let got = match case["kind"].as_str() {
+                Some("id_number") => mask_id_number(value),
+                Some("phone") => mask_phone(value),
+                _ => panic!("{case}: kind is id_number or phone"),
+            };
+            if Some(got.as_str()) != case["masked"].as_str() {
+                wrong.push(format!("{case} gave {got:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{} mask vectors disagree:\n{}", wrong.len(), wrong.join("\n"));
+        for kind in ["id_number", "phone"] {
+            assert!(cases.iter().filter(|c| c["kind"] == kind).count() >= 10, "too few {kind} vectors");
+        }
+    }
+
+    /// A member as a phone sends it, judged as the server judges a pushed member: each
+    /// document field to its stored form ([`field`], as the sync's entity rules read it),
+    /// then [`member_identity`]. Every value is one the field check accepts: the app asks
+    /// `check.js` first, so its `identityProblem` never sees another.
+    #[test]
+    fn every_member_identity_vector_is_the_servers_answer() {
+        const FIELDS: [&str; 3] = ["id_type", "id_number", "no_id_reason"];
+        let cases = array("member_identity.json", MEMBER_IDENTITY);
+        let mut wrong = Vec::new();
+        let mut answers = std::collections::BTreeSet::new();
+        for case in &cases {
+            let object = case.as_object().unwrap_or_else(|| panic!("{case}"));
+            assert!(object.keys().all(|k| ["member", "problem", "note"].contains(&k.as_str())), "{case}");
+            let member = case["member"].as_object().unwrap_or_else(|| panic!("{case}: member"));
+            assert!(member.keys().all(|k| FIELDS.contains(&k.as_str())), "{case}: only the three document fields");
+            // Each field as the sync's entity rules read it: the stored text, or nothing.
+            let stored: Vec<Option<String>> = FIELDS
+                .iter()
+                .map(|name| {
+                    let spec = MEMBER.field(name).expect("a member field");
+                    match field(spec, member.get(*name).unwrap_or(&Value::Null)) {
+                        Ok(FieldValue::Text(s)) => Some(s),
+                        Ok(FieldValue::Null) => None,
+                        other => panic!("{case}: {name} is {other:?}, not a text the field check accepts"),
+                    }
+                })
+                .collect();
+            let got = member_identity(stored[0].as_deref(), stored[1].as_deref(), stored[2].as_deref())
+                .err()
+                .map(|(name, code)| json!([name, code.code()]));
+            answers.insert(got.as_ref().map_or("null".to_owned(), Value::to_string));
+            if got.as_ref().unwrap_or(&Value::Null) != &case["problem"] {
+                wrong.push(format!("{case} gave {got:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{} identity vectors disagree:\n{}", wrong.len(), wrong.join("\n"));
+        // Every answer the rule can give is among the vectors.
+        let every = [
+            "null",
+            r#"["id_number","id_type_mismatch"]"#,
+            r#"["no_id_reason","required"]"#,
+            r#"["id_number","required"]"#,
+            r#"["id_type","id_type_mismatch"]"#,
+        ];
+        assert_eq!(answers, every.iter().map(|a| (*a).to_owned()).collect(), "answers the vectors cover");
     }
 }

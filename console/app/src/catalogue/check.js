@@ -235,7 +235,7 @@ const WHITESPACE = new Set([
  * @param {string} s
  * @returns {string}
  */
-function rustTrim(s) {
+export function rustTrim(s) {
   let start = 0
   let end = s.length
   while (start < end && WHITESPACE.has(s.charCodeAt(start))) start++
@@ -310,7 +310,7 @@ function charCount(s) {
  * @param {string} s
  * @returns {number}
  */
-function utf8Length(s) {
+export function utf8Length(s) {
   let n = 0
   for (const ch of s) {
     const c = /** @type {number} */ (ch.codePointAt(0))
@@ -324,7 +324,7 @@ function utf8Length(s) {
  * @param {string} s
  * @returns {string}
  */
-function asciiUpper(s) {
+export function asciiUpper(s) {
   return s.replace(/[a-z]+/g, (m) => m.toUpperCase())
 }
 

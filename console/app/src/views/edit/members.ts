@@ -4,24 +4,14 @@
 import { errorText, fieldLabel } from '../../catalogue/schema'
 import { fieldError } from '../../catalogue/FieldEditor.vue'
 import { db, shown } from '../../store/db'
+import { identityProblem } from '../../catalogue/identity.js'
 
 /** What a new member's form asks: who they are, the document rule's three fields, health. */
 export const MEMBER_FIELDS = ['name', 'sex', 'relation', 'id_type', 'id_number', 'no_id_reason', 'health'] as const
 
-/**
- * The 001 附件1 note 3 rule across the three document fields, as mobile-api's
- * `validate::member_identity` judges it (an ID number, or 无证件 with a reason; a
- * 20-character number is a 残疾人证): the field to correct and its error code.
- */
-export function identityProblem(m: Record<string, unknown>): [string, string] | null {
-  const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v : null)
-  const [type, number, reason] = [text(m.id_type), text(m.id_number), text(m.no_id_reason)]
-  if (type === 'none' && number) return ['id_number', 'id_type_mismatch']
-  if (type === 'none') return reason ? null : ['no_id_reason', 'required']
-  if (!number) return ['id_number', 'required']
-  if (type === 'resident_id_card' && number.length === 20) return ['id_type', 'id_type_mismatch']
-  return null
-}
+// The 001 附件1 note 3 rule lives in plain JS, held to the server's
+// `validate::member_identity` by shared vectors.
+export { identityProblem }
 
 /** The first thing wrong with a new member, as 「字段：原因」, or null. */
 export function memberProblem(m: Record<string, unknown>): string | null {
