@@ -448,7 +448,14 @@ pub fn canonical_phone(phone: &str) -> Option<String> {
 pub fn mask_id_number(id: &str) -> String {
     let chars: Vec<char> = id.chars().collect();
     if chars.len() == DISABILITY_CARD_LEN {
-        return format!("{}**", mask_id_number(person_id(id)));
+        let holder = person_id(id);
+        // 20 characters whose 18th byte is inside a multi-byte one are no card: hidden
+        // whole (masking the same string again would recurse without end and overflow
+        // the stack — one spreadsheet cell could take the server down).
+        if holder.len() == id.len() {
+            return "*".repeat(chars.len());
+        }
+        return format!("{}**", mask_id_number(holder));
     }
     if chars.len() < 10 {
         return "*".repeat(chars.len());
