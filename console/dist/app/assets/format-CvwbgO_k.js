@@ -1,1 +1,0 @@
-function e(t){let n=[...t];return n.length===20?`${e(n.slice(0,18).join(``))}**`:n.length<10?`*`.repeat(n.length):n.slice(0,6).join(``)+`*`.repeat(n.length-10)+n.slice(-4).join(``)}function t(e=new Date){let t=e=>String(e).padStart(2,`0`);return`${e.getFullYear()}-${t(e.getMonth()+1)}-${t(e.getDate())}`}export{e as n,t};

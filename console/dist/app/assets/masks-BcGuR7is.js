@@ -1,0 +1,1 @@
+import{i as e}from"./check-Cvalv6RQ.js";var t=20;function n(t){let n=0,r=0;for(;n<18;)n+=e(t[r++]);return n===18?t.slice(0,r).join(``):null}function r(e){let i=[...e];if(i.length===t){let e=n(i);return e===null?`*`.repeat(i.length):`${r(e)}**`}return i.length<10?`*`.repeat(i.length):i.slice(0,6).join(``)+`*`.repeat(i.length-10)+i.slice(-4).join(``)}export{r as t};
