@@ -5,7 +5,7 @@
 // A household the officer no longer serves is evicted only once nothing local is
 // pending for it: an edit made before a reassignment still reaches the server.
 import { api, answered } from '../api'
-import { householdHasPending } from '../sync/outbox'
+import { hasPending } from '../sync/outbox'
 import { db, getMeta, householdOf, setMeta, type StoredRecord } from './db'
 import type { components } from '@api/schema'
 
@@ -89,7 +89,7 @@ async function applyPage(page: PullResponse, next: Cursor) {
 
 /** Removes household `h` and everything under it, or marks it to go once its pending work is delivered. */
 export async function evict(h: string) {
-  if (await householdHasPending(h)) {
+  if (await hasPending(h)) {
     await db.evicted.put({ household_id: h })
     return
   }
@@ -111,7 +111,7 @@ async function sweep(generation: number) {
     const stale = await db.records.filter((r) => r.generation < generation && !r.local_only).toArray()
     const households = new Set(stale.map((r) => r.household_id).filter((h): h is string => !!h))
     for (const h of households) {
-      if (await householdHasPending(h)) continue
+      if (await hasPending(h)) continue
       await db.records.where('household_id').equals(h).filter((r) => r.generation < generation && !r.local_only).delete()
     }
     // Records with no household (none today) cannot be pending.

@@ -303,9 +303,17 @@ export async function discardSetAside(id: string) {
   if (set?.state === 'set_aside') await db.outbox.delete(set.seq!)
 }
 
-/** Change sets or photos of household `h` still to deliver: it may not be evicted yet. */
-export async function householdHasPending(h: string): Promise<boolean> {
-  const sets = await db.outbox.where('household_ids').equals(h).filter((c) => c.state === 'pending').count()
-  if (sets > 0) return true
-  return (await db.photos.where('household_id').equals(h).filter((p) => p.state === 'waiting').count()) > 0
+/**
+ * Change sets or photos still to deliver — of household `h` (it may not be evicted yet),
+ * or of any (a drained phone may not wipe yet).
+ */
+export async function hasPending(h?: string): Promise<boolean> {
+  const sets = h
+    ? db.outbox.where('household_ids').equals(h).filter((c) => c.state === 'pending')
+    : db.outbox.where('state').equals('pending')
+  if ((await sets.count()) > 0) return true
+  const photos = h
+    ? db.photos.where('household_id').equals(h).filter((p) => p.state === 'waiting')
+    : db.photos.where('state').equals('waiting')
+  return (await photos.count()) > 0
 }

@@ -7,13 +7,13 @@
 import { api, answered, Offline, Refused } from '../api'
 import { loadCatalogue } from '../catalogue/schema'
 import { router } from '../router'
-import { db, getMeta, setMeta } from '../store/db'
+import { getMeta, setMeta } from '../store/db'
 import { pullAll, startOver, sweepEvicted } from '../store/pull'
 import { WIPED, wipeDevice } from '../store/revoke'
 import { session } from '../store/session'
 import { syncing, type LastSync } from '../store/status'
 import { uploadPhotos } from '../photos/upload'
-import { flush } from './outbox'
+import { flush, hasPending } from './outbox'
 
 const EVERY_MS = 5 * 60_000
 
@@ -79,7 +79,7 @@ async function once() {
   try {
     const report = await flush()
     await uploadPhotos()
-    if (report.wipe && (await nothingPending())) return await wiped()
+    if (report.wipe && !(await hasPending())) return await wiped()
     await refreshCatalogue()
     await pullOrStartOver()
     await sweepEvicted()
@@ -123,23 +123,15 @@ async function pullOrStartOver() {
   }
 }
 
-/** Nothing left to deliver: no pending change set, no photo waiting for its upload. */
-async function nothingPending(): Promise<boolean> {
-  const [sets, photos] = await Promise.all([
-    db.outbox.where('state').equals('pending').count(),
-    db.photos.where('state').equals('waiting').count(),
-  ])
-  return sets === 0 && photos === 0
-}
 
 /** `wipe`: clear now. `drain`: deliver what is pending (a push and a photo upload still pass), then clear. */
 async function revoked(mode: string | undefined) {
-  if (mode === 'drain' && !(await nothingPending())) {
+  if (mode === 'drain' && (await hasPending())) {
     await setMeta('revoked', { mode })
     try {
       const report = await flush()
       await uploadPhotos()
-      if (!report.wipe || !(await nothingPending())) return
+      if (!report.wipe || (await hasPending())) return
     } catch (err) {
       const wipeNow = err instanceof Refused && err.code === 'device_revoked' && err.detail.mode === 'wipe'
       if (!wipeNow) return
