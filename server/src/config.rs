@@ -172,6 +172,9 @@ pub struct SyncConfig {
     /// if it arrives within this many days after the end date; later it is kept for a
     /// supervisor instead (DESIGN §5; H2 of the 2026-12 review).
     pub former_officer_grace_days: i64,
+    /// PostgreSQL: how many groups of pushed change sets commit side by side (SQLite
+    /// has one writer and one lane). See `sync/group.rs`.
+    pub postgres_push_lanes: usize,
 }
 
 #[derive(Clone, Deserialize)]
@@ -298,6 +301,7 @@ impl Config {
             .set_default("sync.tombstone_days", 180)?
             .set_default("sync.max_page", 2000)?
             .set_default("sync.max_changesets_per_push", 200)?
+            .set_default("sync.postgres_push_lanes", 4)?
             .set_default("sync.max_changes_per_changeset", 500)?
             .set_default("sync.attachment_max_bytes", 10 * 1024 * 1024)?
             .set_default("sync.min_client_version", 1)?

@@ -8,6 +8,7 @@ use crate::gate::Gates;
 use crate::imports::job::Jobs;
 use crate::metrics::Metrics;
 use crate::notices::public::Public;
+use crate::sync::group::Pushes;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -24,4 +25,6 @@ pub struct AppState {
     /// This server's register import jobs and their progress: its own, never another
     /// server's in the same process.
     pub import_jobs: Jobs,
+    /// Where pushed change sets queue for group commit.
+    pub pushes: Pushes,
 }

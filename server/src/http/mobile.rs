@@ -42,10 +42,10 @@ pub async fn push_changes(
     {
         return Err(Refusal::new(Kind::TooLarge, ErrorCode::PayloadTooLarge));
     }
-    let mut results = Vec::with_capacity(req.changesets.len());
-    for changeset in &req.changesets {
-        let rules = push::Rules::from_config(&state.config.sync, state.clock.now());
-        let result = push::apply_changeset(&state.db, &caller, changeset, &rules).await?;
+    let draining = caller.draining;
+    let rules = push::Rules::from_config(&state.config.sync, state.clock.now());
+    let results = state.pushes.push(caller, req.changesets, rules).await?;
+    for result in &results {
         let status = match result.status {
             ChangeSetStatus::Applied => "applied",
             ChangeSetStatus::Duplicate => "duplicate",
@@ -64,9 +64,8 @@ pub async fn push_changes(
                 }
             }
         }
-        results.push(result);
     }
-    Ok(Json(PushResponse { results, wipe: caller.draining }))
+    Ok(Json(PushResponse { results, wipe: draining }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -1,9 +1,10 @@
 //! The phone sync engine (C2, DESIGN §5): push with idempotent all-or-nothing change
 //! sets and field-level merge, pull by scope from the change log.
 //!
-//! A push walks `receipts` (answered before?), then each change through the field
-//! catalogue and `entity_rules` (new cases through their procedure), then `receipts`
-//! again. `conflicts` keeps what a push could not merge; `status` tells a device where
+//! A push queues in `group` (group commit: requests arriving together share one
+//! transaction), then walks `receipts` (answered before?), then each change through
+//! the field catalogue and `entity_rules` (new cases through their procedure), then
+//! `receipts` again. `conflicts` keeps what a push could not merge; `status` tells a device where
 //! it stands; `side` sends the read-only records other features own.
 //!
 //! Sync never changes a household's status and never applies a change outside the
@@ -12,6 +13,7 @@
 
 pub mod conflicts;
 pub mod entity_rules;
+pub mod group;
 pub mod pull;
 pub mod push;
 pub mod receipts;

@@ -25,7 +25,7 @@ use super::entity_rules::{self, Checker, EntityRules, Proposed};
 use super::{conflicts, receipts};
 use crate::audit::{self, Actor, AuditEntry};
 use crate::auth::{Caller, Role};
-use crate::db::{Db, WriteTxn, count, is_unique_violation, sql};
+use crate::db::{Db, count, is_unique_violation, sql};
 use crate::error::Refusal;
 use crate::procedures;
 use crate::records::changelog::{self, LogEntry, LogOp};
@@ -39,10 +39,8 @@ use jingzhun_mobile_api::wire::{
     Change, ChangeResult, ChangeSet, ChangeSetResult, ChangeSetStatus, ChangeStatus, FieldConflict, Op,
 };
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 use std::collections::{BTreeMap, HashMap};
-
-/// How often a change set is tried again after PostgreSQL broke a deadlock with it.
-const DEADLOCK_RETRIES: usize = 3;
 
 /// What a push is judged against besides the data: the time it arrived and the
 /// deployment's grace window for former officers.
@@ -58,26 +56,194 @@ impl Rules {
     }
 }
 
-/// Applies one change set under the deployment's rules, or returns the stored answer
-/// of an earlier attempt.
-pub async fn apply_changeset(
-    db: &Db,
+/// A push request on its way through group commit: whose it is, its change sets in
+/// the order sent, and the answers so far.
+pub struct Pending {
+    pub caller: Caller,
+    pub changesets: Vec<ChangeSet>,
+    pub rules: Rules,
+    /// One answer per change set handled, in order; final once their group committed.
+    pub results: Vec<ChangeSetResult>,
+    /// What ended the request early, if anything: the change sets after it are not tried.
+    pub failed: Option<Refusal>,
+    /// PostgreSQL broke a deadlock with this request's next change set: it is tried
+    /// again in a later group (the savepoint rolled back, nothing of it applied).
+    pub retry: bool,
+    /// How many times that happened.
+    pub deadlocks: usize,
+    /// Change sets another process answered while this group held them back (a
+    /// receipt's unique key): their stored answers are read after the commit.
+    answer_later: Vec<usize>,
+}
+
+impl Pending {
+    pub fn new(caller: Caller, changesets: Vec<ChangeSet>, rules: Rules) -> Pending {
+        Pending {
+            caller,
+            changesets,
+            rules,
+            results: Vec::new(),
+            failed: None,
+            retry: false,
+            deadlocks: 0,
+            answer_later: Vec::new(),
+        }
+    }
+
+    /// Whether the request has its whole answer (or its failure).
+    pub fn is_done(&self) -> bool {
+        self.failed.is_some() || self.results.len() == self.changesets.len()
+    }
+}
+
+/// How often a request is put back after PostgreSQL broke a deadlock with it.
+pub const DEADLOCK_RETRIES: usize = 3;
+
+/// Applies the waiting change sets of several push requests in ONE write transaction
+/// (group commit): each change set in its own savepoint, so each is still
+/// all-or-nothing, and none is answered before the commit that holds it. The change
+/// log, audit entries and receipts of the whole group are written together at the end.
+///
+/// A rejected change set is rolled back to its savepoint and kept for a supervisor in
+/// the same transaction. A database failure ends its request (the change sets before
+/// it stay applied, as each was answered on its own); a failure of the group's own
+/// transaction voids every answer the group gave, and the phones push again (their
+/// change sets are idempotent).
+pub async fn apply_group(db: &Db, group: &mut [Pending]) {
+    let before: Vec<usize> = group.iter().map(|p| p.results.len()).collect();
+    for p in group.iter_mut() {
+        p.retry = false;
+        p.answer_later.clear();
+    }
+    if let Err(err) = apply_in_transaction(db, group).await {
+        tracing::error!(error = %err, requests = group.len(), "group commit of pushed change sets failed");
+        for (p, n) in group.iter_mut().zip(before) {
+            p.results.truncate(n);
+            p.retry = false;
+            p.failed = Some(Refusal::internal(&err));
+        }
+        return;
+    }
+    for p in group.iter_mut() {
+        for i in std::mem::take(&mut p.answer_later) {
+            let stored = receipts::stored_answer(&db.conn, &p.caller, &p.changesets[i]).await;
+            match stored {
+                Ok(Some(answer)) => p.results[i] = answer,
+                Ok(None) => p.failed = Some(Refusal::internal("a receipt held by another process was not found")),
+                Err(err) => p.failed = Some(Refusal::internal(err)),
+            }
+        }
+        if p.failed.is_some() {
+            p.retry = false;
+        }
+    }
+}
+
+async fn apply_in_transaction(db: &Db, group: &mut [Pending]) -> Result<(), DbErr> {
+    let txn = db.begin_write().await?;
+    let mut log = Vec::new();
+    let mut audit_entries = Vec::new();
+    for p in group.iter_mut() {
+        while !p.is_done() && !p.retry {
+            let i = p.results.len();
+            let step = apply_one(&txn, &p.caller, &p.changesets[i], &p.rules, &mut log, &mut audit_entries).await?;
+            match step {
+                Step::Answered(result) => p.results.push(result),
+                Step::AnswerLater(placeholder) => {
+                    p.answer_later.push(i);
+                    p.results.push(placeholder);
+                }
+                Step::Deadlock => {
+                    p.deadlocks += 1;
+                    if p.deadlocks > DEADLOCK_RETRIES {
+                        p.failed = Some(Refusal::internal("deadlock after retries"));
+                    } else {
+                        p.retry = true;
+                    }
+                }
+                Step::Failed(refusal) => p.failed = Some(refusal),
+            }
+        }
+    }
+    if !log.is_empty() {
+        let tx = changelog::current_tx(&*txn).await?;
+        changelog::append(&*txn, tx, &log).await?;
+    }
+    audit::record(&*txn, &audit_entries).await?;
+    txn.commit().await
+}
+
+/// What became of one change set in a group.
+enum Step {
+    Answered(ChangeSetResult),
+    /// Another process holds its receipt: the stored answer replaces this one after the commit.
+    AnswerLater(ChangeSetResult),
+    Deadlock,
+    Failed(Refusal),
+}
+
+/// One change set inside the group's transaction: its stored answer if it came
+/// before, else applied in a savepoint (its log and audit rows added to the group's)
+/// or rolled back and kept as rejected. The outer error is the group's: its
+/// transaction can no longer commit.
+async fn apply_one(
+    txn: &DatabaseTransaction,
     caller: &Caller,
     changeset: &ChangeSet,
     rules: &Rules,
-) -> Result<ChangeSetResult, Refusal> {
-    let mut attempt = 0;
-    loop {
-        match try_apply(db, caller, changeset, rules).await {
-            // Two phones locking the same records in opposite orders: PostgreSQL aborts
-            // one transaction, which applied nothing, so it is safe to run it again.
-            Err(err) if attempt < DEADLOCK_RETRIES && is_deadlock(&err) => {
-                attempt += 1;
-                tracing::warn!(changeset = %changeset.id, attempt, "deadlock; retrying the change set");
-                tokio::time::sleep(std::time::Duration::from_millis(10 * attempt as u64)).await;
+    log: &mut Vec<LogEntry>,
+    audit_entries: &mut Vec<AuditEntry>,
+) -> Result<Step, DbErr> {
+    if let Some(stored) = receipts::stored_answer(txn, caller, changeset).await? {
+        return Ok(Step::Answered(stored));
+    }
+    let savepoint = txn.begin().await?;
+    let mut work = Work::new(caller, changeset, rules);
+    let outcome = work.run(&savepoint).await;
+    let outcome = match outcome {
+        Ok(()) if !work.errors_found() => {
+            let result = work.applied_result();
+            match receipts::insert(&savepoint, caller, changeset, &result).await {
+                Ok(()) => {
+                    savepoint.commit().await?;
+                    log.append(&mut work.log);
+                    audit_entries.append(&mut work.audit);
+                    return Ok(Step::Answered(result));
+                }
+                Err(err) => Err(Failure::Db(err)),
             }
-            Err(err) => return Err(err.into()),
-            Ok(result) => return result,
+        }
+        Ok(()) => Err(Failure::Rejected),
+        Err(failure) => Err(failure),
+    };
+    savepoint.rollback().await?;
+    match outcome {
+        Err(Failure::Db(err)) if is_deadlock(&err) => {
+            tracing::warn!(changeset = %changeset.id, "deadlock; the change set waits for the next group");
+            Ok(Step::Deadlock)
+        }
+        // The same change set from another process at once: the other copy won.
+        Err(Failure::Db(err)) if is_unique_violation(&err) => Ok(Step::AnswerLater(work.applied_result())),
+        Err(Failure::Db(err)) => Ok(Step::Failed(Refusal::internal(err))),
+        Ok(()) | Err(Failure::Rejected) => {
+            let result = work.rejected_result();
+            let kept = txn.begin().await?;
+            let households = work.touched_households();
+            match receipts::store_rejected(&kept, caller, changeset, &result, &households, &work.checker.lookups).await
+            {
+                Ok(()) => {
+                    kept.commit().await?;
+                    Ok(Step::Answered(result))
+                }
+                Err(err) => {
+                    kept.rollback().await?;
+                    if is_unique_violation(&err) {
+                        Ok(Step::AnswerLater(result))
+                    } else {
+                        Ok(Step::Failed(Refusal::internal(err)))
+                    }
+                }
+            }
         }
     }
 }
@@ -86,57 +252,6 @@ fn is_deadlock(err: &DbErr) -> bool {
     let text = err.to_string();
     // SQLSTATE 40P01 deadlock_detected, 40001 serialization_failure.
     text.contains("40P01") || text.contains("40001") || text.contains("deadlock detected")
-}
-
-/// One attempt. The outer error is a database failure worth retrying; the inner result
-/// is the answer (or a failure that is not).
-async fn try_apply(
-    db: &Db,
-    caller: &Caller,
-    changeset: &ChangeSet,
-    rules: &Rules,
-) -> Result<Result<ChangeSetResult, Refusal>, DbErr> {
-    if let Some(stored) = receipts::stored_answer(db, caller, changeset).await.transpose() {
-        return Ok(stored);
-    }
-    let txn = db.begin_write().await?;
-    let mut work = Work::new(caller, changeset, rules);
-    let outcome = work.run(&txn).await;
-    Ok(match outcome {
-        Ok(()) if work.errors_found() => {
-            txn.rollback().await?;
-            work.store_rejected(db).await
-        }
-        Ok(()) => {
-            let result = work.applied_result();
-            match finish(&txn, &work, &result).await {
-                Ok(()) => {
-                    txn.commit().await?;
-                    Ok(result)
-                }
-                // The same change set arrived twice at once: the other copy won.
-                Err(err) if is_unique_violation(&err) => {
-                    txn.rollback().await?;
-                    receipts::stored_answer(db, caller, changeset)
-                        .await
-                        .and_then(|s| s.ok_or_else(|| Refusal::internal(err)))
-                }
-                Err(err) => return Err(err),
-            }
-        }
-        Err(Failure::Rejected) => {
-            txn.rollback().await?;
-            work.store_rejected(db).await
-        }
-        Err(Failure::Db(err)) => return Err(err),
-    })
-}
-
-async fn finish(txn: &WriteTxn, work: &Work<'_>, result: &ChangeSetResult) -> Result<(), DbErr> {
-    let tx = changelog::current_tx(&**txn).await?;
-    changelog::append(&**txn, tx, &work.log).await?;
-    audit::record(&**txn, &work.audit).await?;
-    receipts::insert(&**txn, work.caller, work.changeset, result).await
 }
 
 enum Failure {
@@ -231,14 +346,6 @@ impl<'a> Work<'a> {
         ChangeSetResult { id: self.changeset.id, status: ChangeSetStatus::Rejected, changes }
     }
 
-    /// Keeps the change set, rejected, for a supervisor (the transaction that tried it
-    /// is rolled back); answers what the phone is told.
-    async fn store_rejected(&self, db: &Db) -> Result<ChangeSetResult, Refusal> {
-        let result = self.rejected_result();
-        let households = self.touched_households();
-        receipts::store_rejected(db, self.caller, self.changeset, &result, &households, &self.checker.lookups).await
-    }
-
     fn audit_entry(&self, action: &str, entity: &str, id: &str, household_id: &str) -> AuditEntry {
         AuditEntry {
             changeset_id: Some(self.changeset.id.to_string()),
@@ -284,7 +391,7 @@ impl<'a> Work<'a> {
         format!("offline edit from a former assignment (ended {ended}; recorded {recorded})")
     }
 
-    async fn run(&mut self, txn: &WriteTxn) -> Result<(), Failure> {
+    async fn run(&mut self, txn: &DatabaseTransaction) -> Result<(), Failure> {
         if self.caller.grants.iter().all(|g| !g.role.edits_households()) {
             for change in &self.changeset.changes {
                 self.results.push(error_result(change, vec![FieldError::new("", ErrorCode::Forbidden)]));
@@ -313,7 +420,7 @@ impl<'a> Work<'a> {
     /// change: the records it updates or deletes (locked in id order, so two change
     /// sets never wait on each other in a cycle), and their households with the
     /// caller's access and any freeze.
-    async fn prefetch(&mut self, txn: &WriteTxn) -> Result<(), DbErr> {
+    async fn prefetch(&mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
         let mut wanted: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
         let mut household_ids: Vec<String> = Vec::new();
         for change in &self.changeset.changes {
@@ -333,33 +440,33 @@ impl<'a> Work<'a> {
             let Some(entity) = fields::entity(name) else { continue };
             ids.sort();
             ids.dedup();
-            for record in records::load_many_locked(&**txn, entity, &ids).await? {
+            for record in records::load_many_locked(txn, entity, &ids).await? {
                 household_ids.extend(record.household_id(entity).map(str::to_owned));
                 self.prefetched.insert((entity.name, record.id.clone()), record);
             }
         }
         let record_ids: Vec<String> = self.prefetched.keys().map(|(_, id)| id.clone()).collect();
-        self.conflicted = conflicts::records_with_open_conflicts(&**txn, &record_ids).await?;
+        self.conflicted = conflicts::records_with_open_conflicts(txn, &record_ids).await?;
         household_ids.sort();
         household_ids.dedup();
         self.load_households(txn, &household_ids).await
     }
 
-    async fn load_households(&mut self, txn: &WriteTxn, ids: &[String]) -> Result<(), DbErr> {
+    async fn load_households(&mut self, txn: &DatabaseTransaction, ids: &[String]) -> Result<(), DbErr> {
         let ids: Vec<String> = ids.iter().filter(|id| !self.households.contains_key(*id)).cloned().collect();
         if ids.is_empty() {
             return Ok(());
         }
-        let found = records::load_many(&**txn, &fields::HOUSEHOLD, &ids).await?;
+        let found = records::load_many(txn, &fields::HOUSEHOLD, &ids).await?;
         let pairs: Vec<(String, String)> =
             found.iter().map(|h| (h.id.clone(), h.text("region_code").unwrap_or_default().to_owned())).collect();
-        let access = scope::households_access(&**txn, self.caller, &pairs).await?;
+        let access = scope::households_access(txn, self.caller, &pairs).await?;
         let former: Vec<String> =
             access.iter().filter(|(_, a)| **a == Access::FormerOfficer).map(|(id, _)| id.clone()).collect();
         if !former.is_empty() {
-            self.ended.extend(scope::assignment_end_dates(&**txn, &self.caller.user_id, &former).await?);
+            self.ended.extend(scope::assignment_end_dates(txn, &self.caller.user_id, &former).await?);
         }
-        let frozen = procedures::signing::households_frozen_levels(&**txn, &ids).await?;
+        let frozen = procedures::signing::households_frozen_levels(txn, &ids).await?;
         for (id, region_code) in pairs {
             let caller_level = procedures::signing::caller_level(self.caller, &region_code);
             let frozen = frozen.get(&id).is_some_and(|level| caller_level < Some(*level));
@@ -370,7 +477,11 @@ impl<'a> Work<'a> {
     }
 
     /// The household a change belongs to, if it exists, with the caller's access to it.
-    async fn household(&mut self, txn: &WriteTxn, household_id: &str) -> Result<Option<(HouseholdRef, Access)>, DbErr> {
+    async fn household(
+        &mut self,
+        txn: &DatabaseTransaction,
+        household_id: &str,
+    ) -> Result<Option<(HouseholdRef, Access)>, DbErr> {
         if !self.households.contains_key(household_id) {
             self.load_households(txn, &[household_id.to_owned()]).await?;
         }
@@ -381,19 +492,19 @@ impl<'a> Work<'a> {
     /// change set itself created).
     async fn record_for_change(
         &mut self,
-        txn: &WriteTxn,
+        txn: &DatabaseTransaction,
         entity: &'static EntitySpec,
         id: &str,
     ) -> Result<Option<Record>, DbErr> {
         match self.prefetched.remove(&(entity.name, id.to_owned())) {
             Some(record) => Ok(Some(record)),
-            None => records::load(&**txn, entity, id, true).await,
+            None => records::load(txn, entity, id, true).await,
         }
     }
 
     async fn create(
         &mut self,
-        txn: &WriteTxn,
+        txn: &DatabaseTransaction,
         entity: &'static EntitySpec,
         change: &Change,
     ) -> Result<ChangeResult, Failure> {
@@ -413,7 +524,7 @@ impl<'a> Work<'a> {
         if !errors.is_empty() {
             return Ok(error_result(change, errors));
         }
-        if records::load(&**txn, entity, &id, false).await?.is_some() {
+        if records::load(txn, entity, &id, false).await?.is_some() {
             return Ok(error_result(change, vec![FieldError::new("", ErrorCode::AlreadyExists)]));
         }
 
@@ -455,7 +566,7 @@ impl<'a> Work<'a> {
 
         let proposed =
             Proposed { id: &id, household_id: &household.id, frozen: household.frozen, values: &values, current: None };
-        let errors = self.checker.check(&**txn, &rules, proposed).await?;
+        let errors = self.checker.check(txn, &rules, proposed).await?;
         if !errors.is_empty() {
             return Ok(error_result(change, errors));
         }
@@ -472,7 +583,7 @@ impl<'a> Work<'a> {
             field_versions: values.keys().map(|k| ((*k).to_owned(), 1)).collect(),
             values,
         };
-        if let Err(err) = records::insert(&**txn, entity, &record).await {
+        if let Err(err) = records::insert(txn, entity, &record).await {
             return self.unique_or_fail(change, &rules, err);
         }
         if entity.is_household() && !self.caller.edits_region(&household.region_code) {
@@ -487,7 +598,7 @@ impl<'a> Work<'a> {
     #[allow(clippy::too_many_arguments)]
     async fn open_by_procedure(
         &mut self,
-        txn: &WriteTxn,
+        txn: &DatabaseTransaction,
         entity: &'static EntitySpec,
         rules: &EntityRules,
         change: &Change,
@@ -497,7 +608,7 @@ impl<'a> Work<'a> {
     ) -> Result<ChangeResult, Failure> {
         let id = change.id.to_string();
         let new = procedures::case::NewCase { id: &id, household_id: &household.id, access, values };
-        match procedures::case::open_case(&**txn, self.caller, new).await {
+        match procedures::case::open_case(txn, self.caller, new).await {
             Ok(Ok(record)) => Ok(self.created(entity, change, &household, &record, false)),
             Ok(Err(errors)) => Ok(error_result(change, errors)),
             Err(err) => self.unique_or_fail(change, rules, err),
@@ -534,7 +645,7 @@ impl<'a> Work<'a> {
 
     async fn update(
         &mut self,
-        txn: &WriteTxn,
+        txn: &DatabaseTransaction,
         entity: &'static EntitySpec,
         change: &Change,
     ) -> Result<ChangeResult, Failure> {
@@ -577,7 +688,7 @@ impl<'a> Work<'a> {
             values: &values,
             current: Some(&record),
         };
-        let errors = self.checker.check(&**txn, &rules, proposed).await?;
+        let errors = self.checker.check(txn, &rules, proposed).await?;
         if !errors.is_empty() {
             return Ok(error_result(change, errors));
         }
@@ -596,9 +707,9 @@ impl<'a> Work<'a> {
             let changed_meanwhile = record.field_versions.get(name).copied().unwrap_or(0) > change.base_version;
             if changed_meanwhile && field.policy == Policy::Manual {
                 let base =
-                    conflicts::value_at_version(&**txn, entity.name, &id, name, change.base_version, &current).await?;
+                    conflicts::value_at_version(txn, entity.name, &id, name, change.base_version, &current).await?;
                 let conflict = conflicts::open(
-                    &**txn,
+                    txn,
                     conflicts::NewConflict {
                         entity: entity.name,
                         entity_id: &id,
@@ -648,11 +759,11 @@ impl<'a> Work<'a> {
 
         if !applied.is_empty() {
             record.version = new_version;
-            records::update(&**txn, entity, &record, &applied).await?;
+            records::update(txn, entity, &record, &applied).await?;
             self.log.push(log_entry(entity, &id, &household, LogOp::Upsert, new_version));
             let names: Vec<&str> = applied.iter().map(|f| f.name).collect();
             let resolved = if self.conflicted.contains(&id) {
-                conflicts::close_superseded(&**txn, entity.name, &id, &names, &self.caller.user_id).await?
+                conflicts::close_superseded(txn, entity.name, &id, &names, &self.caller.user_id).await?
             } else {
                 Vec::new()
             };
@@ -686,7 +797,7 @@ impl<'a> Work<'a> {
 
     async fn delete(
         &mut self,
-        txn: &WriteTxn,
+        txn: &DatabaseTransaction,
         entity: &'static EntitySpec,
         change: &Change,
     ) -> Result<ChangeResult, Failure> {
@@ -719,7 +830,7 @@ impl<'a> Work<'a> {
         if household.frozen {
             return Ok(error_result(change, vec![FieldError::new("", ErrorCode::CaseFrozen)]));
         }
-        records::delete(&**txn, entity, &id).await?;
+        records::delete(txn, entity, &id).await?;
         self.log.push(log_entry(entity, &id, &household, LogOp::Delete, record.version + 1));
         let mut entry = self.audit_entry("delete", entity.name, &id, &household.id);
         entry.old_value = Some(record.to_json(entity).to_string());
@@ -736,7 +847,7 @@ impl<'a> Work<'a> {
     }
 
     /// R8: exactly one head in a household that has members.
-    async fn check_heads(&mut self, txn: &WriteTxn) -> Result<(), DbErr> {
+    async fn check_heads(&mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
         let backend = txn.get_database_backend();
         for (household_id, change_index) in self.member_households.clone() {
             let row = HeadsRow::find_by_statement(sql(
@@ -744,7 +855,7 @@ impl<'a> Work<'a> {
                 "SELECT COUNT(*) AS members, SUM(CASE WHEN relation = 'head' THEN 1 ELSE 0 END) AS heads FROM member WHERE household_id = ? AND active",
                 vec![household_id.as_str().into()],
             ))
-            .one(&**txn)
+            .one(txn)
             .await?;
             let (members, heads) = row.map_or((0, 0), |r| (r.members.unwrap_or(0), r.heads.unwrap_or(0)));
             let code = if heads > 1 {
@@ -835,11 +946,11 @@ fn text_of(values: &BTreeMap<&'static str, FieldValue>, name: &str) -> String {
     }
 }
 
-async fn is_village(txn: &WriteTxn, code: &str) -> Result<bool, DbErr> {
-    Ok(count(&**txn, "SELECT COUNT(*) FROM region WHERE code = ? AND level = 'village'", vec![code.into()]).await? > 0)
+async fn is_village(txn: &DatabaseTransaction, code: &str) -> Result<bool, DbErr> {
+    Ok(count(txn, "SELECT COUNT(*) FROM region WHERE code = ? AND level = 'village'", vec![code.into()]).await? > 0)
 }
 
-async fn assign_creator(txn: &WriteTxn, caller: &Caller, household_id: &str) -> Result<(), DbErr> {
+async fn assign_creator(txn: &DatabaseTransaction, caller: &Caller, household_id: &str) -> Result<(), DbErr> {
     if !caller.has_role(Role::Officer) {
         return Ok(());
     }

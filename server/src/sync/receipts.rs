@@ -15,7 +15,7 @@ use super::entity_rules::{self, IdLookup};
 use crate::audit::{self, Actor};
 use crate::auth::{Caller, Role};
 use crate::db::entities::changeset_receipt;
-use crate::db::{Db, is_unique_violation, sql};
+use crate::db::{Db, sql};
 use crate::error::Refusal;
 use crate::records::{masking, scope};
 use chrono::{DateTime, Utc};
@@ -33,19 +33,20 @@ struct ResponseRow {
 
 /// The first answer to this change set from this device, if it came before.
 pub async fn stored_answer(
-    db: &Db,
+    conn: &impl ConnectionTrait,
     caller: &Caller,
     changeset: &ChangeSet,
-) -> Result<Option<ChangeSetResult>, Refusal> {
+) -> Result<Option<ChangeSetResult>, DbErr> {
     let row = ResponseRow::find_by_statement(sql(
-        db.backend(),
+        conn.get_database_backend(),
         "SELECT response FROM changeset_receipt WHERE device_id = ? AND changeset_id = ?",
         vec![caller.device_id.as_str().into(), changeset.id.to_string().into()],
     ))
-    .one(&db.conn)
+    .one(conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let mut result: ChangeSetResult = serde_json::from_str(&row.response).map_err(Refusal::internal)?;
+    let mut result: ChangeSetResult =
+        serde_json::from_str(&row.response).map_err(|e| DbErr::Custom(format!("stored answer: {e}")))?;
     // An applied change set seen again is a duplicate; a rejected one stays rejected, so
     // the phone keeps it aside rather than dropping it.
     if result.status == ChangeSetStatus::Applied {
@@ -56,33 +57,19 @@ pub async fn stored_answer(
 
 /// Keeps a rejected change set for review, with the households it touches (who may
 /// see it) and the ID number look-ups it made (which must outlive the rollback of the
-/// change set itself). Two copies at once: the first kept answers both.
+/// change set itself), inside the push's transaction after the change set's own
+/// savepoint was rolled back.
 pub async fn store_rejected(
-    db: &Db,
+    conn: &impl ConnectionTrait,
     caller: &Caller,
     changeset: &ChangeSet,
     result: &ChangeSetResult,
     households: &[(String, String)],
     lookups: &[IdLookup],
-) -> Result<ChangeSetResult, Refusal> {
-    let txn = db.begin_write().await?;
-    let stored = async {
-        insert(&*txn, caller, changeset, result).await?;
-        insert_households(&*txn, caller, changeset, households).await?;
-        entity_rules::record_id_lookups(&*txn, caller, changeset, lookups).await
-    }
-    .await;
-    match stored {
-        Ok(()) => {
-            txn.commit().await?;
-            Ok(result.clone())
-        }
-        Err(err) if is_unique_violation(&err) => {
-            txn.rollback().await?;
-            stored_answer(db, caller, changeset).await?.ok_or_else(|| Refusal::internal(err))
-        }
-        Err(err) => Err(err.into()),
-    }
+) -> Result<(), DbErr> {
+    insert(conn, caller, changeset, result).await?;
+    insert_households(conn, caller, changeset, households).await?;
+    entity_rules::record_id_lookups(conn, caller, changeset, lookups).await
 }
 
 /// Writes the receipt of an answered change set, inside the caller's transaction (an

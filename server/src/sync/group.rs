@@ -1,0 +1,141 @@
+//! Group commit of pushes: push requests that arrive together are applied in one write
+//! transaction (`push::apply_group`), so a few hundred phones share one commit, one
+//! fsync, one change-log insert and one audit insert instead of one each.
+//!
+//! Requests queue in lanes. A lane takes everything waiting (up to a bound), applies it
+//! as one group and answers each request after the commit; what arrives meanwhile
+//! forms the next group, so groups grow with the load and a lone phone waits for no
+//! timer. Requests of one user always go to the same lane: a phone's pushes keep
+//! their order, and one officer's phones, which edit the same households, never hold
+//! row locks against each other from two transactions.
+//!
+//! SQLite has one writer, so it gets one lane, run on a thread of its own: the
+//! statements of a group follow each other there without waiting for a turn on the
+//! request handlers' busy runtime. PostgreSQL gets several lanes, whose groups commit
+//! side by side; one that PostgreSQL picks as a deadlock victim is rolled back to its
+//! savepoint and tried again in the lane's next group, after the locks are gone.
+
+use super::push::{self, Pending, Rules};
+use crate::auth::Caller;
+use crate::db::Db;
+use crate::error::Refusal;
+use jingzhun_mobile_api::wire::{ChangeSet, ChangeSetResult};
+use std::hash::{Hash, Hasher};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most change sets one group applies: bounds how long a group holds the writer (and
+/// how long the first phone in it waits for the last).
+pub const MAX_GROUP_CHANGESETS: usize = 256;
+
+/// One request in a lane, with where its answer goes.
+struct Job {
+    pending: Pending,
+    reply: oneshot::Sender<Pending>,
+}
+
+/// The lanes push requests queue in; cloned into every handler.
+#[derive(Clone)]
+pub struct Pushes {
+    lanes: Vec<mpsc::UnboundedSender<Job>>,
+}
+
+impl Pushes {
+    /// Starts the lanes: one on its own thread for SQLite, `postgres_lanes` tasks for
+    /// PostgreSQL. They stop when the last `Pushes` is dropped.
+    pub fn start(db: Db, postgres_lanes: usize) -> std::io::Result<Pushes> {
+        if !db.is_postgres() {
+            let (tx, rx) = mpsc::unbounded_channel();
+            std::thread::Builder::new().name("push-writer".into()).spawn(move || {
+                match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(runtime) => runtime.block_on(lane(db, rx)),
+                    Err(err) => tracing::error!(error = %err, "the push writer's runtime did not start"),
+                }
+            })?;
+            return Ok(Pushes { lanes: vec![tx] });
+        }
+        let lanes = (0..postgres_lanes.max(1))
+            .map(|_| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(lane(db.clone(), rx));
+                tx
+            })
+            .collect();
+        Ok(Pushes { lanes })
+    }
+
+    /// Applies a request's change sets in order and answers each, once the group that
+    /// holds them has committed.
+    pub async fn push(
+        &self,
+        caller: Caller,
+        changesets: Vec<ChangeSet>,
+        rules: Rules,
+    ) -> Result<Vec<ChangeSetResult>, Refusal> {
+        let lane = &self.lanes[lane_of(&caller.user_id, self.lanes.len())];
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending::new(caller, changesets, rules);
+        lane.send(Job { pending, reply }).map_err(|_| Refusal::internal("the push lanes have stopped"))?;
+        let done = answer.await.map_err(|_| Refusal::internal("a push lane stopped before answering"))?;
+        match done.failed {
+            Some(refusal) => Err(refusal),
+            None => Ok(done.results),
+        }
+    }
+}
+
+fn lane_of(user_id: &str, lanes: usize) -> usize {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    user_id.hash(&mut hasher);
+    (hasher.finish() % lanes.max(1) as u64) as usize
+}
+
+async fn lane(db: Db, mut queue: mpsc::UnboundedReceiver<Job>) {
+    // Requests a deadlock sent back: first in the next group.
+    let mut carried: Vec<Job> = Vec::new();
+    loop {
+        let mut group = std::mem::take(&mut carried);
+        if group.is_empty() {
+            match queue.recv().await {
+                Some(job) => group.push(job),
+                None => return,
+            }
+        }
+        let mut size: usize = group.iter().map(|j| j.pending.changesets.len()).sum();
+        while size < MAX_GROUP_CHANGESETS {
+            match queue.try_recv() {
+                Ok(job) => {
+                    size += job.pending.changesets.len();
+                    group.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let (mut pendings, replies): (Vec<Pending>, Vec<_>) = group.into_iter().map(|j| (j.pending, j.reply)).unzip();
+        push::apply_group(&db, &mut pendings).await;
+        for (pending, reply) in pendings.into_iter().zip(replies) {
+            if pending.retry && !pending.is_done() {
+                carried.push(Job { pending, reply });
+            } else {
+                // The phone may have gone: its answer is stored with the receipts anyway.
+                let _ = reply.send(pending);
+            }
+        }
+        if !carried.is_empty() {
+            // Let the group that won the deadlock finish before trying again.
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_user_always_takes_the_same_lane() {
+        assert_eq!(lane_of("officer-1", 4), lane_of("officer-1", 4));
+        assert_eq!(lane_of("anyone", 1), 0);
+        let used: std::collections::BTreeSet<usize> = (0..64).map(|i| lane_of(&format!("u{i}"), 4)).collect();
+        assert_eq!(used.len(), 4, "users spread over every lane");
+    }
+}
