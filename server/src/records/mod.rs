@@ -305,6 +305,81 @@ pub async fn update(
     conn.execute_raw(sql(backend, &text, values)).await.map(|_| ())
 }
 
+/// Writes the changed fields and new versions of several records of one entity in one
+/// statement per hundred records (a push's change set often edits many members at
+/// once, and on SQLite each statement costs a hand-off to the driver's thread).
+/// Each record's own fields are set; a field another record changed is left as it is.
+pub async fn update_many(
+    conn: &impl ConnectionTrait,
+    entity: &EntitySpec,
+    updates: &[(&Record, &[&'static FieldSpec])],
+) -> Result<(), DbErr> {
+    const RECORDS_PER_STATEMENT: usize = 100;
+    let backend = conn.get_database_backend();
+    let now = Utc::now();
+    for chunk in updates.chunks(RECORDS_PER_STATEMENT) {
+        if let [(record, changed)] = chunk {
+            update(conn, entity, record, changed).await?;
+            continue;
+        }
+        let mut columns: Vec<&'static FieldSpec> = Vec::new();
+        for (_, changed) in chunk {
+            for field in changed.iter() {
+                if !columns.iter().any(|f| f.name == field.name) {
+                    columns.push(field);
+                }
+            }
+        }
+        let mut values: Vec<Value> = Vec::new();
+        let case = |column: &str, rows: Vec<(&str, Value)>, keep: bool, values: &mut Vec<Value>| {
+            let mut text = format!("{} = CASE \"id\"", quoted(column));
+            for (id, value) in rows {
+                text.push_str(" WHEN ? THEN ?");
+                values.push(id.into());
+                values.push(value);
+            }
+            if keep {
+                text.push_str(&format!(" ELSE {}", quoted(column)));
+            }
+            text.push_str(" END");
+            text
+        };
+        let mut sets = vec![
+            case("version", chunk.iter().map(|(r, _)| (r.id.as_str(), r.version.into())).collect(), false, &mut values),
+            case(
+                "field_versions",
+                chunk
+                    .iter()
+                    .map(|(r, _)| {
+                        (r.id.as_str(), serde_json::to_string(&r.field_versions).unwrap_or_else(|_| "{}".into()).into())
+                    })
+                    .collect(),
+                false,
+                &mut values,
+            ),
+        ];
+        sets.push("\"updated_at\" = ?".to_owned());
+        values.push(now.into());
+        for field in &columns {
+            let rows = chunk
+                .iter()
+                .filter(|(_, changed)| changed.iter().any(|f| f.name == field.name))
+                .map(|(r, _)| (r.id.as_str(), to_sql(field.kind, r.value(field.name))))
+                .collect();
+            sets.push(case(field.name, rows, true, &mut values));
+        }
+        values.extend(chunk.iter().map(|(r, _)| Value::from(r.id.as_str())));
+        let text = format!(
+            "UPDATE {} SET {} WHERE \"id\" IN ({})",
+            quoted(entity.table),
+            sets.join(", "),
+            placeholders(chunk.len())
+        );
+        conn.execute_raw(sql(backend, &text, values)).await?;
+    }
+    Ok(())
+}
+
 pub async fn delete(conn: &impl ConnectionTrait, entity: &EntitySpec, id: &str) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
     let text = format!("DELETE FROM {} WHERE \"id\" = ?", quoted(entity.table));

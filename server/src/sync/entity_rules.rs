@@ -176,6 +176,17 @@ impl<'a> Checker<'a> {
         Ok(errors)
     }
 
+    /// Whether [`Checker::check`] will read other records from the database for this
+    /// change (a push holding back its own writes writes them first, so the check sees
+    /// them).
+    pub fn reads_records(rules: &EntityRules, proposed: &Proposed<'_>) -> bool {
+        rules.checks.iter().any(|check| match check {
+            Check::MemberIdentity => false,
+            Check::IdNumberFree => proposed.values.contains_key("id_number"),
+            Check::OneIncomePerYear | Check::TaskOfficerFollows | Check::TaskPlanInHousehold => true,
+        })
+    }
+
     /// One active household per person (R8), told without making the push an oracle:
     /// `duplicate_person` only when the other household is one the caller reads;
     /// otherwise `needs_review`, the hit audited and counted for the caller.

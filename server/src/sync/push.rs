@@ -141,12 +141,27 @@ pub async fn apply_group(db: &Db, group: &mut [Pending]) {
 
 async fn apply_in_transaction(db: &Db, group: &mut [Pending]) -> Result<(), DbErr> {
     let txn = db.begin_write().await?;
+    let keys: Vec<(String, String)> = group
+        .iter()
+        .flat_map(|p| p.changesets[p.results.len()..].iter().map(|cs| (p.caller.device_id.clone(), cs.id.to_string())))
+        .collect();
+    // Answers given before, and those given in this group (a phone that sent the same
+    // change set twice at once).
+    let mut answered = receipts::stored_answers(&*txn, &keys).await?;
     let mut log = Vec::new();
     let mut audit_entries = Vec::new();
     for p in group.iter_mut() {
         while !p.is_done() && !p.retry {
             let i = p.results.len();
+            let key = (p.caller.device_id.clone(), p.changesets[i].id.to_string());
+            if let Some(answer) = answered.get(&key) {
+                p.results.push(answer.clone());
+                continue;
+            }
             let step = apply_one(&txn, &p.caller, &p.changesets[i], &p.rules, &mut log, &mut audit_entries).await?;
+            if let Step::Answered(result) = &step {
+                answered.insert(key, receipts::seen_again(result.clone()));
+            }
             match step {
                 Step::Answered(result) => p.results.push(result),
                 Step::AnswerLater(placeholder) => {
@@ -182,8 +197,7 @@ enum Step {
     Failed(Refusal),
 }
 
-/// One change set inside the group's transaction: its stored answer if it came
-/// before, else applied in a savepoint (its log and audit rows added to the group's)
+/// One change set not answered before, inside the group's transaction: applied in a savepoint (its log and audit rows added to the group's)
 /// or rolled back and kept as rejected. The outer error is the group's: its
 /// transaction can no longer commit.
 async fn apply_one(
@@ -194,9 +208,6 @@ async fn apply_one(
     log: &mut Vec<LogEntry>,
     audit_entries: &mut Vec<AuditEntry>,
 ) -> Result<Step, DbErr> {
-    if let Some(stored) = receipts::stored_answer(txn, caller, changeset).await? {
-        return Ok(Step::Answered(stored));
-    }
     let savepoint = txn.begin().await?;
     let mut work = Work::new(caller, changeset, rules);
     let outcome = work.run(&savepoint).await;
@@ -298,6 +309,9 @@ struct Work<'a> {
     prefetched: BTreeMap<(&'static str, String), Record>,
     /// Records with an open conflict: only their updates look for conflicts to close.
     conflicted: std::collections::BTreeSet<String>,
+    /// Updated records not yet written, with the fields changed: written together, one
+    /// statement per entity, before anything reads records again and at the end.
+    unwritten: BTreeMap<(&'static str, String), (Record, Vec<&'static FieldSpec>)>,
 }
 
 impl<'a> Work<'a> {
@@ -316,6 +330,7 @@ impl<'a> Work<'a> {
             households: BTreeMap::new(),
             prefetched: BTreeMap::new(),
             conflicted: std::collections::BTreeSet::new(),
+            unwritten: BTreeMap::new(),
         }
     }
 
@@ -403,15 +418,37 @@ impl<'a> Work<'a> {
             let result = match fields::entity(&change.entity) {
                 None => error_result(change, vec![FieldError::new("", ErrorCode::UnknownEntity)]),
                 Some(entity) => match change.op {
-                    Op::Create => self.create(txn, entity, change).await?,
+                    Op::Create => {
+                        self.write_updates(txn).await?;
+                        self.create(txn, entity, change).await?
+                    }
                     Op::Update => self.update(txn, entity, change).await?,
-                    Op::Delete => self.delete(txn, entity, change).await?,
+                    Op::Delete => {
+                        self.write_updates(txn).await?;
+                        self.delete(txn, entity, change).await?
+                    }
                 },
             };
             self.results.push(result);
         }
         if !self.errors_found() {
+            self.write_updates(txn).await?;
             self.check_heads(txn).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the updates held back so far, one statement per entity.
+    async fn write_updates(&mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        let unwritten = std::mem::take(&mut self.unwritten);
+        let mut by_entity: BTreeMap<&'static str, Vec<(&Record, &[&'static FieldSpec])>> = BTreeMap::new();
+        for ((entity, _), (record, changed)) in &unwritten {
+            by_entity.entry(entity).or_default().push((record, changed.as_slice()));
+        }
+        for (name, updates) in by_entity {
+            if let Some(entity) = fields::entity(name) {
+                records::update_many(txn, entity, &updates).await?;
+            }
         }
         Ok(())
     }
@@ -483,6 +520,7 @@ impl<'a> Work<'a> {
         household_id: &str,
     ) -> Result<Option<(HouseholdRef, Access)>, DbErr> {
         if !self.households.contains_key(household_id) {
+            self.write_updates(txn).await?;
             self.load_households(txn, &[household_id.to_owned()]).await?;
         }
         Ok(self.households.get(household_id).cloned())
@@ -496,6 +534,9 @@ impl<'a> Work<'a> {
         entity: &'static EntitySpec,
         id: &str,
     ) -> Result<Option<Record>, DbErr> {
+        if let Some((record, _)) = self.unwritten.get(&(entity.name, id.to_owned())) {
+            return Ok(Some(record.clone()));
+        }
         match self.prefetched.remove(&(entity.name, id.to_owned())) {
             Some(record) => Ok(Some(record)),
             None => records::load(txn, entity, id, true).await,
@@ -688,6 +729,9 @@ impl<'a> Work<'a> {
             values: &values,
             current: Some(&record),
         };
+        if Checker::reads_records(&rules, &proposed) {
+            self.write_updates(txn).await?;
+        }
         let errors = self.checker.check(txn, &rules, proposed).await?;
         if !errors.is_empty() {
             return Ok(error_result(change, errors));
@@ -759,7 +803,14 @@ impl<'a> Work<'a> {
 
         if !applied.is_empty() {
             record.version = new_version;
-            records::update(txn, entity, &record, &applied).await?;
+            let key = (entity.name, id.clone());
+            let mut changed = self.unwritten.remove(&key).map(|(_, fields)| fields).unwrap_or_default();
+            for field in &applied {
+                if !changed.iter().any(|f| f.name == field.name) {
+                    changed.push(field);
+                }
+            }
+            self.unwritten.insert(key, (record.clone(), changed));
             self.log.push(log_entry(entity, &id, &household, LogOp::Upsert, new_version));
             let names: Vec<&str> = applied.iter().map(|f| f.name).collect();
             let resolved = if self.conflicted.contains(&id) {

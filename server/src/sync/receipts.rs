@@ -45,14 +45,49 @@ pub async fn stored_answer(
     .one(conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let mut result: ChangeSetResult =
+    let result: ChangeSetResult =
         serde_json::from_str(&row.response).map_err(|e| DbErr::Custom(format!("stored answer: {e}")))?;
-    // An applied change set seen again is a duplicate; a rejected one stays rejected, so
-    // the phone keeps it aside rather than dropping it.
+    Ok(Some(seen_again(result)))
+}
+
+#[derive(FromQueryResult)]
+struct ReceiptRow {
+    device_id: String,
+    changeset_id: String,
+    response: String,
+}
+
+/// The first answers to any of these change sets, by (device, change set id): what
+/// [`stored_answer`] tells of each, for a whole group of pushes in one statement per
+/// few hundred.
+pub async fn stored_answers(
+    conn: &impl ConnectionTrait,
+    keys: &[(String, String)],
+) -> Result<std::collections::HashMap<(String, String), ChangeSetResult>, DbErr> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in keys.chunks(400) {
+        let text = format!(
+            "SELECT device_id, changeset_id, response FROM changeset_receipt WHERE (device_id, changeset_id) IN (VALUES {})",
+            vec!["(?, ?)"; chunk.len()].join(", ")
+        );
+        let values = chunk.iter().flat_map(|(d, c)| [d.as_str().into(), c.as_str().into()]).collect();
+        for row in ReceiptRow::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await? {
+            let result: ChangeSetResult =
+                serde_json::from_str(&row.response).map_err(|e| DbErr::Custom(format!("stored answer: {e}")))?;
+            out.insert((row.device_id, row.changeset_id), seen_again(result));
+        }
+    }
+    Ok(out)
+}
+
+/// An answer given before, as a retry gets it: an applied change set seen again is a
+/// duplicate; a rejected one stays rejected, so the phone keeps it aside rather than
+/// dropping it.
+pub fn seen_again(mut result: ChangeSetResult) -> ChangeSetResult {
     if result.status == ChangeSetStatus::Applied {
         result.status = ChangeSetStatus::Duplicate;
     }
-    Ok(Some(result))
+    result
 }
 
 /// Keeps a rejected change set for review, with the households it touches (who may
