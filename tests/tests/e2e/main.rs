@@ -26,6 +26,7 @@ mod county_year;
 mod edge_households;
 mod exit_facts;
 mod facts_admin;
+mod group_commit;
 mod household_record;
 mod imports;
 mod members_without_id;
