@@ -168,6 +168,16 @@ pub struct PullResponse {
     pub changes: Vec<PulledChange>,
     pub cursor: String,
     pub has_more: bool,
+    /// True when changes committed on the server before this pull were held back: they
+    /// were still being given their place in the log by another pull, so they are not
+    /// in this answer, though `has_more` may be false. Pull again after `retry_after`
+    /// seconds (nothing is lost if the phone does not: the next sync brings them).
+    /// Always false on SQLite. Absent from older servers: false.
+    #[serde(default)]
+    pub behind: bool,
+    /// Seconds to wait before pulling again, when `behind`.
+    #[serde(default)]
+    pub retry_after: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -181,6 +191,14 @@ pub struct SyncStatus {
     /// Households in the user's scope.
     pub scope_households: i64,
     pub server_time: String,
+    /// True when a pull started now would be held back: changes committed on the
+    /// server are still being given their place in the log. Pull again after
+    /// `retry_after` seconds. Always false on SQLite. Absent from older servers: false.
+    #[serde(default)]
+    pub behind: bool,
+    /// Seconds to wait before pulling, when `behind`.
+    #[serde(default)]
+    pub retry_after: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

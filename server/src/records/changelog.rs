@@ -1,12 +1,23 @@
 //! The change log: one row per change of a synced record or of a user's scope, read by
-//! pulls in (tx, seq) order.
+//! pulls in (tx, seq) order. What lives here: writing rows, numbering committed
+//! transactions, the position up to which rows are final, whether committed changes
+//! are still waiting for their number, and compaction. It never decides who may read
+//! a row (sync/pull.rs does).
 //!
 //! Why (tx, seq) and not a timestamp or `seq` alone: on PostgreSQL a transaction that
 //! took a smaller `seq` can commit after one with a larger `seq`, so a reader that
-//! moved its cursor past the larger one would skip the smaller for ever. Here `tx` is
-//! the writer's transaction id and a pull only reads rows of transactions older than
-//! every transaction still running (`pg_snapshot_xmin`), so the rows below the cursor
-//! never grow. On SQLite there is one writer at a time and `tx` simply counts them.
+//! moved its cursor past the larger one would skip the smaller for ever. `tx` is
+//! therefore a number given after commit, in an order of our own: a writer commits its
+//! rows under the provisional `-xid` (never served: cursors start at 0), and a pull
+//! first numbers every transaction committed since the last numbering, from the
+//! sequence `change_log_commit`, in one short transaction that holds the advisory lock
+//! [`NUMBER_LOCK`] until it has committed. Numberings run one at a time and each
+//! becomes visible whole, so a reader that sees number n sees every number below it:
+//! the newest numbered row is a stable point, writers' commits are never serialized,
+//! and no transaction of anyone else, in this database or another of the cluster, can
+//! hold a pull back (it used to: pulls waited for `pg_snapshot_xmin`, the oldest
+//! transaction running anywhere in the cluster).
+//! On SQLite there is one writer at a time and `tx` simply counts them.
 
 use crate::db::sql;
 use chrono::Utc;
@@ -63,17 +74,82 @@ pub struct LogEntry {
     pub version: i64,
 }
 
-/// The id of the current write transaction, as the change log orders by it.
+/// The `tx` to write the current transaction's log rows with. Call it inside the write
+/// transaction that appends them (every caller does): on PostgreSQL it is the
+/// provisional `-xid` (64 bits with its epoch, so never reused), replaced by a commit
+/// number by [`number_committed`] once the transaction has committed.
 pub async fn current_tx(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
     let backend = conn.get_database_backend();
     if backend == DbBackend::Postgres {
-        let tx = crate::db::query_scalar_i64(conn, sql(backend, "SELECT pg_current_xact_id()::text::bigint", vec![]))
+        let xid = crate::db::query_scalar_i64(conn, sql(backend, "SELECT pg_current_xact_id()::text::bigint", vec![]))
             .await?;
-        return Ok(tx.unwrap_or(1));
+        return xid.map(|xid| -xid).ok_or_else(|| DbErr::Custom("no transaction id".into()));
     }
     // After a compaction the log may be empty; counting must go on past the horizon.
     let last = crate::db::query_scalar_i64(conn, sql(backend, "SELECT MAX(tx) FROM change_log", vec![])).await?;
     Ok(last.unwrap_or(0).max(horizon(conn).await?.tx) + 1)
+}
+
+/// The advisory lock a PostgreSQL numbering holds until it has committed, so that
+/// numberings run one at a time and each is visible before the next draws a number.
+pub const NUMBER_LOCK: i64 = 0x6a7a_636c;
+
+#[derive(FromQueryResult)]
+struct Locked {
+    locked: bool,
+}
+
+/// Gives every transaction committed on PostgreSQL since the last numbering its
+/// commit number (in the order of their first rows), so pulls serve it. Nothing to do
+/// on SQLite. When another numbering is running this one does not wait: that one may
+/// not include the newest commits, so what committed before this call may be held
+/// back, and the answer says so.
+pub async fn number_committed(db: &crate::db::Db) -> Result<Freshness, DbErr> {
+    if db.backend() != DbBackend::Postgres || !unnumbered(&db.conn).await? {
+        return Ok(Freshness::CURRENT);
+    }
+    let txn = db.begin_write().await?;
+    let backend = txn.get_database_backend();
+    let locked = Locked::find_by_statement(sql(
+        backend,
+        "SELECT pg_try_advisory_xact_lock(?) AS locked",
+        vec![NUMBER_LOCK.into()],
+    ))
+    .one(&*txn)
+    .await?
+    .is_some_and(|row| row.locked);
+    if locked {
+        // MATERIALIZED: each transaction draws one number, however the join is planned.
+        txn.execute_raw(sql(
+            backend,
+            "WITH committed AS MATERIALIZED (SELECT tx, MIN(seq) AS first FROM change_log WHERE tx < 0 GROUP BY tx), \
+             numbered AS MATERIALIZED (SELECT tx AS provisional, nextval('change_log_commit') AS n \
+               FROM (SELECT tx FROM committed ORDER BY first) AS ordered) \
+             UPDATE change_log SET tx = numbered.n FROM numbered WHERE change_log.tx = numbered.provisional",
+            vec![],
+        ))
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(if locked { Freshness::CURRENT } else { Freshness::WAITING })
+}
+
+/// A yes-or-no answer of PostgreSQL.
+#[derive(FromQueryResult)]
+struct Waiting {
+    waiting: bool,
+}
+
+/// Whether committed rows wait for their number (PostgreSQL only).
+async fn unnumbered(conn: &impl ConnectionTrait) -> Result<bool, DbErr> {
+    let row = Waiting::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT EXISTS (SELECT 1 FROM change_log WHERE tx < 0) AS waiting",
+        vec![],
+    ))
+    .one(conn)
+    .await?;
+    Ok(row.is_some_and(|row| row.waiting))
 }
 
 /// Rows per INSERT: 9 parameters each, far below either backend's bind-parameter
@@ -107,7 +183,7 @@ pub async fn append(conn: &impl ConnectionTrait, tx: i64, entries: &[LogEntry]) 
     Ok(())
 }
 
-/// The newest row of the log (0, 0 when it is empty).
+/// The newest committed row of the log.
 #[derive(FromQueryResult)]
 struct Last {
     tx: i64,
@@ -115,33 +191,60 @@ struct Last {
 }
 
 /// The position up to which every row is final: rows at or below it will never change
-/// and no new row will appear below it.
+/// and no new row will appear below it. It is the newest numbered row this connection
+/// sees (or the horizon, when compaction left nothing newer): numbers become visible in
+/// their order, on both backends.
 pub async fn stable_position(conn: &impl ConnectionTrait) -> Result<Position, DbErr> {
     let backend = conn.get_database_backend();
-    match backend {
-        DbBackend::Postgres => {
-            let xmin = crate::db::query_scalar_i64(
-                conn,
-                sql(backend, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint", vec![]),
-            )
-            .await?;
-            Ok(Position { tx: xmin.unwrap_or(1) - 1, seq: i64::MAX })
-        }
-        _ => {
-            let row = Last::find_by_statement(sql(
-                backend,
-                "SELECT COALESCE(MAX(tx), 0) AS tx, COALESCE(MAX(seq), 0) AS seq FROM change_log",
-                vec![],
-            ))
-            .one(conn)
-            .await?;
-            let last = match row {
-                Some(row) => Position { tx: row.tx, seq: row.seq },
-                None => Position::START,
-            };
-            Ok(last.max(horizon(conn).await?))
-        }
+    let row = Last::find_by_statement(sql(
+        backend,
+        "SELECT tx, seq FROM change_log WHERE tx > 0 ORDER BY tx DESC, seq DESC LIMIT 1",
+        vec![],
+    ))
+    .one(conn)
+    .await?;
+    let last = row.map_or(Position::START, |row| Position { tx: row.tx, seq: row.seq });
+    Ok(last.max(horizon(conn).await?))
+}
+
+/// Whether what a pull sees now is held back, and when to ask again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Freshness {
+    pub behind: bool,
+    /// Seconds, when behind.
+    pub retry_after: Option<u32>,
+}
+
+impl Freshness {
+    pub const CURRENT: Freshness = Freshness { behind: false, retry_after: None };
+    /// A numbering takes milliseconds; a second is the least a phone can be told.
+    pub const WAITING: Freshness = Freshness { behind: true, retry_after: Some(1) };
+}
+
+/// Whether a pull started now would be held back: committed rows wait for their number
+/// while a numbering runs (which may not include them, and a pull does not wait for
+/// it). Rows that merely committed since the last pull are not held back: the next
+/// pull numbers and serves them. Never on SQLite (numbered before it commits).
+pub async fn freshness(conn: &impl ConnectionTrait) -> Result<Freshness, DbErr> {
+    let backend = conn.get_database_backend();
+    if backend != DbBackend::Postgres {
+        return Ok(Freshness::CURRENT);
     }
+    let row = Waiting::find_by_statement(sql(
+        backend,
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM change_log WHERE tx < 0) \
+               AND EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                 AND classid = {} AND objid = {} AND objsubid = 1 \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS waiting",
+            NUMBER_LOCK >> 32,
+            NUMBER_LOCK & 0xffff_ffff
+        ),
+        vec![],
+    ))
+    .one(conn)
+    .await?;
+    Ok(if row.is_some_and(|row| row.waiting) { Freshness::WAITING } else { Freshness::CURRENT })
 }
 
 const HORIZON_KEY: &str = "change_log_horizon";
@@ -169,13 +272,16 @@ struct Newest {
 /// Drops log rows older than `cutoff` and moves the horizon past them. A phone whose
 /// cursor is older gets 410 `cursor_expired` and starts over with a full pull.
 pub async fn compact(db: &crate::db::Db, cutoff: chrono::DateTime<Utc>) -> Result<u64, DbErr> {
+    // What committed before the compaction counts as old as it is, numbered or not yet.
+    number_committed(db).await?;
     let txn = db.begin_write().await?;
     let backend = txn.get_database_backend();
     let stable = stable_position(&*txn).await?;
-    // Only rows that are final may go, or the horizon could pass a row not yet delivered.
+    // Only rows that are final may go, or the horizon could pass a row not yet delivered;
+    // rows waiting for their number (negative) stay.
     let row = Newest::find_by_statement(sql(
         backend,
-        "SELECT MAX(tx) AS tx, MAX(seq) AS seq FROM change_log WHERE at < ? AND (tx < ? OR (tx = ? AND seq <= ?))",
+        "SELECT MAX(tx) AS tx, MAX(seq) AS seq FROM change_log WHERE at < ? AND tx > 0 AND (tx < ? OR (tx = ? AND seq <= ?))",
         vec![cutoff.into(), stable.tx.into(), stable.tx.into(), stable.seq.into()],
     ))
     .one(&*txn)
@@ -192,7 +298,7 @@ pub async fn compact(db: &crate::db::Db, cutoff: chrono::DateTime<Utc>) -> Resul
     .await?
     .unwrap_or(0);
     let deleted = txn
-        .execute_raw(sql(backend, "DELETE FROM change_log WHERE tx <= ?", vec![max_tx.into()]))
+        .execute_raw(sql(backend, "DELETE FROM change_log WHERE tx > 0 AND tx <= ?", vec![max_tx.into()]))
         .await?
         .rows_affected();
     let value = format!("{max_tx}:{max_seq}");

@@ -163,6 +163,8 @@ impl Cursor {
 const RECORDS_PER_HOUSEHOLD: u64 = 10;
 
 pub async fn pull(db: &Db, caller: &Caller, cursor: Option<&str>, limit: u64) -> Result<PullResponse, Refusal> {
+    // What committed before this pull is served by it (PostgreSQL numbers commits here).
+    let fresh = changelog::number_committed(db).await?;
     let signer = CursorSigner::load(&db.conn, caller).await?;
     let cursor = match cursor.filter(|c| !c.is_empty()) {
         Some(text) => match signer.decode(text) {
@@ -180,7 +182,13 @@ pub async fn pull(db: &Db, caller: &Caller, cursor: Option<&str>, limit: u64) ->
         Cursor::Snapshot { from, after } => snapshot_page(db, caller, from, &after, limit).await?,
         Cursor::Log(from) => log_page(db, caller, from, limit).await?,
     };
-    Ok(PullResponse { changes: page.changes, cursor: signer.encode(&page.next), has_more: page.has_more })
+    Ok(PullResponse {
+        changes: page.changes,
+        cursor: signer.encode(&page.next),
+        has_more: page.has_more,
+        behind: fresh.behind,
+        retry_after: fresh.retry_after,
+    })
 }
 
 /// One page, with where the next one starts.

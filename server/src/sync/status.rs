@@ -1,10 +1,11 @@
 //! A device's sync state, as a phone asks for it before and after syncing: the last
 //! change set of this device that was applied, the open conflicts in the caller's
-//! scope, the device's rejected change sets and the size of its scope. Read only.
+//! scope, the device's rejected change sets, the size of its scope and whether a pull
+//! now would miss a commit being made visible. Read only.
 
 use crate::auth::Caller;
 use crate::db::{Db, count, sql};
-use crate::records::scope;
+use crate::records::{changelog, scope};
 use chrono::{DateTime, Utc};
 use jingzhun_mobile_api::wire::SyncStatus;
 use sea_orm::{DbErr, FromQueryResult};
@@ -39,6 +40,7 @@ pub async fn of(db: &Db, caller: &Caller) -> Result<SyncStatus, DbErr> {
         vec![caller.device_id.as_str().into()],
     )
     .await?;
+    let fresh = changelog::freshness(conn).await?;
     Ok(SyncStatus {
         last_applied_changeset: last.as_ref().and_then(|l| Uuid::parse_str(&l.changeset_id).ok()),
         last_applied_at: last.map(|l| l.received_at.to_rfc3339()),
@@ -46,5 +48,7 @@ pub async fn of(db: &Db, caller: &Caller) -> Result<SyncStatus, DbErr> {
         rejected_changesets: rejected,
         scope_households: scope::scope_size(conn, caller).await?,
         server_time: Utc::now().to_rfc3339(),
+        behind: fresh.behind,
+        retry_after: fresh.retry_after,
     })
 }

@@ -46,6 +46,7 @@ mod outbox;
 mod paper;
 mod plans;
 mod procedures;
+mod pull_freshness;
 mod record_views;
 mod recorded_facts;
 mod rejected_masked;

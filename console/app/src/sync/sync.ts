@@ -1,7 +1,8 @@
 // One sync (plan §3): push what is pending, fetch the catalogue, pull to the end, let
 // delivered evictions go, read the server's view of this phone. Run when the app starts,
 // when the network comes back, when the service worker's background sync fires, on a
-// pull-to-refresh, after each edit while online, and every five minutes while visible.
+// pull-to-refresh, after each edit while online, every five minutes while visible, and once
+// more when the server says changes committed there were not ready to serve (`behind`, `retry_after`).
 // Only one runs at a time, across tabs too (Web Locks), and a request that arrives while
 // one runs gets another run after it, so an edit made mid-sync is never left behind.
 import { api, answered, Offline, Refused } from '../api'
@@ -83,7 +84,9 @@ async function once() {
     await refreshCatalogue()
     await pullOrStartOver()
     await sweepEvicted()
-    await setMeta('server_status', await answered(api.GET('/api/mobile/v1/sync/status')))
+    const status = await answered(api.GET('/api/mobile/v1/sync/status'))
+    await setMeta('server_status', status)
+    retryWhenBehind(status)
     const took_ms = Math.round(performance.now() - started)
     await setMeta('last_sync', { at: new Date().toISOString(), outcome: 'ok', took_ms } satisfies LastSync)
     syncing.signInAgain = false
@@ -108,6 +111,24 @@ async function refreshCatalogue() {
   await loadCatalogue()
   await setMeta('policies', await answered(api.GET('/api/mobile/v1/policies')))
   await setMeta('villages', await answered(api.GET('/api/mobile/v1/villages')))
+}
+
+let retry: ReturnType<typeof setTimeout> | null = null
+
+/**
+ * The server had committed changes not yet ready to serve as it answered (`behind`):
+ * they are not here yet, so sync once more after the pause it asks for. A timer per
+ * answer, not a loop; without it they would wait for the next edit or the five-minute sync.
+ */
+function retryWhenBehind(status: { behind?: boolean; retry_after?: number | null }) {
+  if (!status.behind || retry) return
+  retry = setTimeout(
+    () => {
+      retry = null
+      void requestSync()
+    },
+    Math.max(1, status.retry_after ?? 1) * 1000,
+  )
 }
 
 /** A cursor the server no longer serves (410) or does not accept (400): push, then pull everything again. */
