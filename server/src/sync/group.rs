@@ -75,7 +75,7 @@ impl Pushes {
         let (reply, answer) = oneshot::channel();
         let pending = Pending::new(caller, changesets, rules);
         lane.send(Job { pending, reply }).map_err(|_| Refusal::internal("the push lanes have stopped"))?;
-        let done = answer.await.map_err(|_| Refusal::internal("a push lane stopped before answering"))?;
+        let done = answer.await.map_err(|_| Refusal::internal("the push lane gave no answer (its group failed)"))?;
         match done.failed {
             Some(refusal) => Err(refusal),
             None => Ok(done.results),
@@ -111,7 +111,23 @@ async fn lane(db: Db, mut queue: mpsc::UnboundedReceiver<Job>) {
             }
         }
         let (mut pendings, replies): (Vec<Pending>, Vec<_>) = group.into_iter().map(|j| (j.pending, j.reply)).unzip();
-        push::apply_group(&db, &mut pendings).await;
+        // A bug that panics takes down its group (its requests are answered 500 and the
+        // transaction rolls back), never the lane every later push waits in.
+        let applied = tokio::spawn({
+            let db = db.clone();
+            async move {
+                push::apply_group(&db, &mut pendings).await;
+                pendings
+            }
+        })
+        .await;
+        let pendings = match applied {
+            Ok(pendings) => pendings,
+            Err(err) => {
+                tracing::error!(error = %err, "a group of pushed change sets panicked; its requests get no answer");
+                continue;
+            }
+        };
         for (pending, reply) in pendings.into_iter().zip(replies) {
             if pending.retry && !pending.is_done() {
                 carried.push(Job { pending, reply });
