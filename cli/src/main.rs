@@ -11,6 +11,7 @@ use jingzhun::registry::{self, Actor, devices::RevokeMode};
 use jingzhun::{Config, db::Db};
 use jingzhun_tools::bench_console::ConsoleOptions;
 use jingzhun_tools::bench_dispatch::DispatchOptions;
+use jingzhun_tools::bench_scale::ScaleOptions;
 use jingzhun_tools::bench_sync::{SyncOptions, Target};
 use jingzhun_tools::commands;
 use std::path::PathBuf;
@@ -167,6 +168,40 @@ enum BenchCommand {
         /// Keep the bench databases and server logs.
         #[arg(long)]
         keep: bool,
+        /// Print the reports as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A prefecture of 500,000 households beside the demo county: an officer's first and
+    /// incremental pull, a village team's first pull, a push and a county report, with
+    /// the release server as a child process (issue 14 item 4, BENCHMARKS.md).
+    Scale {
+        /// Households of the generated prefecture.
+        #[arg(long, default_value_t = 500_000)]
+        households: usize,
+        /// Also run on PostgreSQL: a server URL whose user may create databases.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// With --postgres: skip the SQLite run.
+        #[arg(long)]
+        no_sqlite: bool,
+        /// Keep the generated prefectures and print their URLs, for --reuse.
+        #[arg(long)]
+        keep: bool,
+        /// A database holding a prefecture kept by an earlier run (one per backend; repeatable).
+        #[arg(long)]
+        reuse: Vec<String>,
+        /// Changes written elsewhere in the prefecture before the officer's incremental
+        /// pull; the demo county gets as many per household.
+        #[arg(long, default_value_t = 50_000)]
+        outside_changes: usize,
+        /// Timed pushes of ten edits.
+        #[arg(long, default_value_t = 50)]
+        pushes: usize,
+        /// The jingzhun binary started as the server and whose `migrate` makes the schema
+        /// (default: this one), e.g. an older build for a baseline.
+        #[arg(long)]
+        server: Option<std::path::PathBuf>,
         /// Print the reports as JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -335,6 +370,33 @@ async fn main() -> anyhow::Result<()> {
                 options.server_exe = server;
             }
             commands::bench_console(&options, targets, json).await
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Scale {
+                    households,
+                    postgres,
+                    no_sqlite,
+                    keep,
+                    reuse,
+                    outside_changes,
+                    pushes,
+                    server,
+                    json,
+                },
+        } => {
+            let mut options = ScaleOptions::new()?;
+            options.households = households;
+            options.postgres = postgres;
+            options.no_sqlite = no_sqlite;
+            options.keep = keep;
+            options.reuse = reuse;
+            options.outside_changes = outside_changes;
+            options.pushes = pushes;
+            if let Some(server) = server {
+                options.server_exe = server;
+            }
+            commands::bench_scale(&options, json).await
         }
         // Answered before tracing starts, above.
         Command::Openapi => Ok(()),

@@ -34,7 +34,7 @@ pub(crate) const PASSWORD: &str = "demo1234";
 /// Repetitions of the timed single-user first pulls; the median is reported.
 const PROBE_RUNS: usize = 5;
 /// The page size a phone asks for.
-const PAGE: u32 = 500;
+pub(crate) const PAGE: u32 = 500;
 
 /// The database a run uses.
 #[derive(Debug, Clone)]
@@ -363,16 +363,16 @@ async fn probe_first_pull(base: &str, username: &str) -> anyhow::Result<Probe> {
 }
 
 /// A simulated phone: one officer's device and what it holds.
-struct Phone {
-    client: Client,
-    rng: StdRng,
-    cursor: String,
-    households: Vec<LocalHousehold>,
+pub(crate) struct Phone {
+    pub(crate) client: Client,
+    pub(crate) rng: StdRng,
+    pub(crate) cursor: String,
+    pub(crate) households: Vec<LocalHousehold>,
     /// Every record's version as the phone last saw it: the `base_version` it sends.
-    versions: HashMap<Uuid, i64>,
+    pub(crate) versions: HashMap<Uuid, i64>,
 }
 
-struct LocalHousehold {
+pub(crate) struct LocalHousehold {
     id: Uuid,
     shared: bool,
     /// The address up to the village name, to write plausible new addresses.
@@ -426,7 +426,7 @@ async fn login_phones(base: &str, options: &SyncOptions) -> anyhow::Result<Vec<P
 }
 
 /// Every phone's first pull at once; returns the wall time and each pull's time.
-async fn first_pulls(phones: &mut Vec<Phone>, shared: &HashSet<Uuid>) -> anyhow::Result<(Duration, Vec<Duration>)> {
+pub(crate) async fn first_pulls(phones: &mut Vec<Phone>, shared: &HashSet<Uuid>) -> anyhow::Result<(Duration, Vec<Duration>)> {
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(phones.len());
     for mut phone in phones.drain(..) {
@@ -615,7 +615,7 @@ async fn push_phase(phones: Vec<Phone>, options: &SyncOptions, report: &mut Repo
 impl Phone {
     /// The next change set: `n` updates of lww fields on distinct records of this
     /// phone's households, one of them on a shared household when `shared_share` says so.
-    fn next_changeset(&mut self, n: usize, shared_share: f64) -> Option<(ChangeSet, bool)> {
+    pub(crate) fn next_changeset(&mut self, n: usize, shared_share: f64) -> Option<(ChangeSet, bool)> {
         let mut own = Vec::new();
         let mut shared = Vec::new();
         for (h, household) in self.households.iter().enumerate() {
@@ -720,7 +720,7 @@ pub(crate) fn percentile_ms(samples: &[Duration], p: f64) -> f64 {
     sorted[rank - 1].as_secs_f64() * 1000.0
 }
 
-fn kb_to_mb(kb: u64) -> f64 {
+pub(crate) fn kb_to_mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
 }
 
@@ -766,7 +766,7 @@ fn machine_busy_seconds() -> f64 {
 }
 
 /// A value in kB from `/proc/<pid>/status`, e.g. `VmRSS:`.
-fn read_status_kb(pid: u32, key: &str) -> Option<u64> {
+pub(crate) fn read_status_kb(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
@@ -776,7 +776,7 @@ fn read_status_kb(pid: u32, key: &str) -> Option<u64> {
 }
 
 /// Samples the server's resident set every 100 ms.
-struct RssSampler {
+pub(crate) struct RssSampler {
     pid: u32,
     samples: Arc<Mutex<Vec<(Instant, u64)>>>,
     stop: Arc<AtomicBool>,
@@ -784,7 +784,7 @@ struct RssSampler {
 }
 
 impl RssSampler {
-    fn start(pid: u32) -> RssSampler {
+    pub(crate) fn start(pid: u32) -> RssSampler {
         let samples = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let task = tokio::spawn({
@@ -803,7 +803,7 @@ impl RssSampler {
         RssSampler { pid, samples, stop, task }
     }
 
-    fn current_mb(&self) -> f64 {
+    pub(crate) fn current_mb(&self) -> f64 {
         kb_to_mb(read_status_kb(self.pid, "VmRSS:").unwrap_or(0))
     }
 
@@ -813,7 +813,7 @@ impl RssSampler {
             .map_or(0, |samples| samples.iter().filter(|(at, _)| *at >= since).map(|(_, kb)| *kb).max().unwrap_or(0))
     }
 
-    async fn stop(self) -> Vec<(Instant, u64)> {
+    pub(crate) async fn stop(self) -> Vec<(Instant, u64)> {
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.task.await;
         self.samples.lock().map(|s| s.clone()).unwrap_or_default()

@@ -8,6 +8,7 @@
 
 use crate::bench_console::{self, ConsoleOptions};
 use crate::bench_dispatch::{DispatchOptions, DispatchReport, run_dispatch};
+use crate::bench_scale::{self, ScaleOptions};
 use crate::bench_sync::{self, SyncOptions, Target};
 use crate::{demo, demo_notices};
 use jingzhun::db::Db;
@@ -100,6 +101,21 @@ pub async fn bench_console(options: &ConsoleOptions, targets: Vec<Target>, json:
         println!("{}", serde_json::to_string_pretty(&reports)?);
     } else {
         print!("{}", bench_console::table(&reports));
+    }
+    Ok(())
+}
+
+/// Runs the scale bench on each backend asked for and prints the reports as tables, or
+/// as JSON.
+pub async fn bench_scale(options: &ScaleOptions, json: bool) -> anyhow::Result<()> {
+    let mut reports = Vec::new();
+    for (target, reuse) in bench_scale::targets(options) {
+        reports.push(bench_scale::run_scale(options, &target, reuse.as_deref()).await?);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        print!("{}", bench_scale::table(&reports));
     }
     Ok(())
 }

@@ -3,7 +3,8 @@
 //! county ([`demo`], with its public notices in [`demo_notices`]), the benchmarks
 //! ([`bench_sync`] drives a server child process with simulated phones, [`bench_console`]
 //! times the console's household table and first screen,
-//! [`bench_dispatch`] the notifier's outbox), and local stand-ins for the SMS and WeCom
+//! [`bench_dispatch`] the notifier's outbox, [`bench_scale`] a prefecture of 500,000
+//! households beside the demo county), and local stand-ins for the SMS and WeCom
 //! providers ([`standins`]) that the benchmarks and the end-to-end tests send to.
 //!
 //! The `jingzhun` command (`cli/`) exposes these as `jingzhun demo` and `jingzhun bench …`,
@@ -14,6 +15,7 @@
 
 pub mod bench_console;
 pub mod bench_dispatch;
+pub mod bench_scale;
 pub mod bench_sync;
 pub mod commands;
 pub mod demo;
