@@ -39,6 +39,7 @@ mod m20261207_000036_notice_photo;
 mod m20261207_000037_assignment_active;
 mod m20261208_000038_attachment_alias;
 mod m20261209_000039_change_log_commit_order;
+mod m20261209_000040_change_log_scope;
 
 pub struct Migrator;
 
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000037_assignment_active::Migration),
             Box::new(m20261208_000038_attachment_alias::Migration),
             Box::new(m20261209_000039_change_log_commit_order::Migration),
+            Box::new(m20261209_000040_change_log_scope::Migration),
         ]
     }
 }

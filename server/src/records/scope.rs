@@ -225,12 +225,13 @@ pub async fn access_by_id(
 
 /// A SQL condition selecting households in the caller's read scope, with its values.
 /// `id_col` names the household id column and `region_col` its village code column.
+/// Regions are ranges of codes ([`region_condition`]), which an index on the column can
+/// walk; a `LIKE 'prefix%'` is walked by neither backend's default index.
 pub fn households_condition(caller: &Caller, id_col: &str, region_col: &str) -> (String, Vec<Value>) {
     let mut parts = Vec::new();
     let mut values: Vec<Value> = Vec::new();
     for prefix in caller.read_prefixes() {
-        parts.push(format!("{region_col} LIKE ?"));
-        values.push(format!("{prefix}%").into());
+        parts.push(region_condition(region_col, prefix, &mut values));
     }
     if caller.has_role(Role::Officer) {
         parts.push(format!(
@@ -242,6 +243,80 @@ pub fn households_condition(caller: &Caller, id_col: &str, region_col: &str) -> 
         return ("1 = 0".to_owned(), values);
     }
     (format!("({})", parts.join(" OR ")), values)
+}
+
+/// The longest region code (a village): a prefix this long names one code.
+const VILLAGE_CODE_LEN: usize = 12;
+
+/// A SQL condition selecting the codes in `column` that start with `prefix`, as an index
+/// range: `= code` for a whole village code, `>= prefix AND < next` for a county or
+/// township, where `next` is the prefix counted up by one (`320102` → `320103`, `3299`
+/// → `33`), so the range holds exactly the digit strings that start with the prefix on
+/// either backend and under any collation that orders digits. Pushes its values.
+pub fn region_condition(column: &str, prefix: &str, values: &mut Vec<Value>) -> String {
+    if prefix.is_empty() {
+        return format!("{column} IS NOT NULL");
+    }
+    if !prefix.bytes().all(|b| b.is_ascii_digit()) {
+        // Not a region code: no range is safe to compute, keep the plain match.
+        values.push(format!("{prefix}%").into());
+        return format!("{column} LIKE ?");
+    }
+    if prefix.len() >= VILLAGE_CODE_LEN {
+        values.push(prefix.to_owned().into());
+        return format!("{column} = ?");
+    }
+    values.push(prefix.to_owned().into());
+    match next_prefix(prefix) {
+        Some(next) => {
+            values.push(next.into());
+            format!("({column} >= ? AND {column} < ?)")
+        }
+        // All nines: nothing above bounds it but the prefix itself.
+        None => {
+            values.push(format!("{prefix}%").into());
+            format!("({column} >= ? AND {column} LIKE ?)")
+        }
+    }
+}
+
+/// The smallest digit string above every string starting with `prefix` (digits only),
+/// or None when the prefix is all nines.
+fn next_prefix(prefix: &str) -> Option<String> {
+    let kept = prefix.trim_end_matches('9');
+    let last = kept.bytes().last()?;
+    let mut next = kept[..kept.len() - 1].to_owned();
+    next.push(char::from(last + 1));
+    Some(next)
+}
+
+/// Whose change-log rows a pull reads, each part an index range of the log: the
+/// officer's current households (`change_log_household`), the regions read
+/// (`change_log_region`) and the user's own scope events (`change_log_target`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogScope {
+    /// The user whose `enter`/`evict` events are read.
+    pub user_id: String,
+    /// Reads the households assigned to `user_id` now.
+    pub officer: bool,
+    /// Region prefixes read, none inside another (a row would come twice).
+    pub prefixes: Vec<String>,
+}
+
+impl LogScope {
+    pub fn of(caller: &Caller) -> LogScope {
+        let mut prefixes: Vec<String> = caller.read_prefixes().into_iter().map(str::to_owned).collect();
+        prefixes.sort();
+        prefixes.dedup();
+        // Sorted, a prefix comes right after any prefix of it that is kept.
+        let mut kept: Vec<String> = Vec::new();
+        for p in prefixes {
+            if !kept.iter().any(|k| p.starts_with(k.as_str())) {
+                kept.push(p);
+            }
+        }
+        LogScope { user_id: caller.user_id.clone(), officer: caller.has_role(Role::Officer), prefixes: kept }
+    }
 }
 
 /// A SQL condition selecting the notices the caller reads, over the notice table under
@@ -311,6 +386,28 @@ mod tests {
             Err(ErrorCode::AssignmentEnded)
         );
         assert_eq!(offline_edit_window(end, None, at("2026-12-02T00:00:00Z"), 0), Err(ErrorCode::AssignmentEnded));
+    }
+
+    #[test]
+    fn a_region_prefix_is_a_range_of_exactly_its_codes() {
+        assert_eq!(next_prefix("320102").as_deref(), Some("320103"));
+        assert_eq!(next_prefix("3201029").as_deref(), Some("320103"));
+        assert_eq!(next_prefix("3299").as_deref(), Some("33"));
+        assert_eq!(next_prefix("999"), None);
+        let inside = |prefix: &str, code: &str| {
+            let next = next_prefix(prefix);
+            code >= prefix && next.as_deref().is_none_or(|n| code < n)
+        };
+        for code in ["320102", "320102001", "320102001001", "320102999999"] {
+            assert!(inside("320102", code), "{code}");
+        }
+        for code in ["320101999999", "320103", "320103000001", "32010", "3201"] {
+            assert!(!inside("320102", code), "{code}");
+        }
+        let mut values = Vec::new();
+        assert_eq!(region_condition("c", "320102001001", &mut values), "c = ?");
+        assert_eq!(region_condition("c", "320102", &mut values), "(c >= ? AND c < ?)");
+        assert_eq!(values.len(), 3);
     }
 
     #[test]

@@ -47,6 +47,7 @@ mod paper;
 mod plans;
 mod procedures;
 mod pull_freshness;
+mod pull_scope;
 mod record_views;
 mod recorded_facts;
 mod rejected_masked;
