@@ -94,45 +94,45 @@ pub async fn current_tx(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
 /// numberings run one at a time and each is visible before the next draws a number.
 pub const NUMBER_LOCK: i64 = 0x6a7a_636c;
 
-#[derive(FromQueryResult)]
-struct Locked {
-    locked: bool,
-}
-
 /// Gives every transaction committed on PostgreSQL since the last numbering its
 /// commit number (in the order of their first rows), so pulls serve it. Nothing to do
-/// on SQLite. When another numbering is running this one does not wait: that one may
-/// not include the newest commits, so what committed before this call may be held
-/// back, and the answer says so.
+/// on SQLite. Numberings run one at a time; one that finds another running waits for
+/// it a moment ([`NUMBER_WAIT_MS`]: each push group numbers its own commit, so one is
+/// often running) and otherwise gives up: what committed before this call may then be
+/// held back, and the answer says so.
 pub async fn number_committed(db: &crate::db::Db) -> Result<Freshness, DbErr> {
     if db.backend() != DbBackend::Postgres || !unnumbered(&db.conn).await? {
         return Ok(Freshness::CURRENT);
     }
     let txn = db.begin_write().await?;
     let backend = txn.get_database_backend();
-    let locked = Locked::find_by_statement(sql(
-        backend,
-        "SELECT pg_try_advisory_xact_lock(?) AS locked",
-        vec![NUMBER_LOCK.into()],
-    ))
-    .one(&*txn)
-    .await?
-    .is_some_and(|row| row.locked);
-    if locked {
-        // MATERIALIZED: each transaction draws one number, however the join is planned.
-        txn.execute_raw(sql(
-            backend,
-            "WITH committed AS MATERIALIZED (SELECT tx, MIN(seq) AS first FROM change_log WHERE tx < 0 GROUP BY tx), \
-             numbered AS MATERIALIZED (SELECT tx AS provisional, nextval('change_log_commit') AS n \
-               FROM (SELECT tx FROM committed ORDER BY first) AS ordered) \
-             UPDATE change_log SET tx = numbered.n FROM numbered WHERE change_log.tx = numbered.provisional",
-            vec![],
-        ))
-        .await?;
+    txn.execute_unprepared(&format!("SET LOCAL lock_timeout = '{NUMBER_WAIT_MS}ms'")).await?;
+    let locked = txn.execute_raw(sql(backend, "SELECT pg_advisory_xact_lock(?)", vec![NUMBER_LOCK.into()])).await;
+    match locked {
+        Ok(_) => {}
+        // 55P03 lock_not_available: another numbering held on past the wait.
+        Err(err) if err.to_string().contains("55P03") || err.to_string().contains("lock timeout") => {
+            txn.rollback().await?;
+            return Ok(Freshness::WAITING);
+        }
+        Err(err) => return Err(err),
     }
+    // MATERIALIZED: each transaction draws one number, however the join is planned.
+    txn.execute_raw(sql(
+        backend,
+        "WITH committed AS MATERIALIZED (SELECT tx, MIN(seq) AS first FROM change_log WHERE tx < 0 GROUP BY tx), \
+         numbered AS MATERIALIZED (SELECT tx AS provisional, nextval('change_log_commit') AS n \
+           FROM (SELECT tx FROM committed ORDER BY first) AS ordered) \
+         UPDATE change_log SET tx = numbered.n FROM numbered WHERE change_log.tx = numbered.provisional",
+        vec![],
+    ))
+    .await?;
     txn.commit().await?;
-    Ok(if locked { Freshness::CURRENT } else { Freshness::WAITING })
+    Ok(Freshness::CURRENT)
 }
+
+/// How long a numbering waits for one already running before it answers `behind`.
+pub const NUMBER_WAIT_MS: u64 = 500;
 
 /// A yes-or-no answer of PostgreSQL.
 #[derive(FromQueryResult)]

@@ -13,7 +13,9 @@
 //! statements of a group follow each other there without waiting for a turn on the
 //! request handlers' busy runtime. PostgreSQL gets several lanes, whose groups commit
 //! side by side; one that PostgreSQL picks as a deadlock victim is rolled back to its
-//! savepoint and tried again in the lane's next group, after the locks are gone.
+//! savepoint and tried again in the lane's next group, after the locks are gone. After
+//! each PostgreSQL group the lane numbers what committed (`changelog::number_committed`)
+//! in the background, so pulls find it numbered.
 
 use super::push::{self, Pending, Rules};
 use crate::auth::Caller;
@@ -128,6 +130,16 @@ async fn lane(db: Db, mut queue: mpsc::UnboundedReceiver<Job>) {
                 continue;
             }
         };
+        if db.is_postgres() {
+            // Number the group's commit now, beside the next group, so the next pull
+            // serves it at once instead of numbering a whole burst itself.
+            let db = db.clone();
+            tokio::spawn(async move {
+                if let Err(err) = crate::records::changelog::number_committed(&db).await {
+                    tracing::warn!(error = %err, "numbering committed change-log rows failed; the next pull numbers them");
+                }
+            });
+        }
         for (pending, reply) in pendings.into_iter().zip(replies) {
             if pending.retry && !pending.is_done() {
                 carried.push(Job { pending, reply });
