@@ -136,9 +136,9 @@ async fn concurrent_writers_and_a_looping_puller_converge(backend: Backend) {
         }
     }
     assert_eq!(households.len(), 3 + WRITERS * ROUNDS);
-    // On PostgreSQL the last commits become visible to pulls once every older
-    // transaction in the cluster has ended (other tests run beside this one): keep
-    // pulling a while. A skipped change would never arrive and fail the comparison.
+    // On PostgreSQL the last commits become visible to pulls once they are numbered
+    // (a pull that found a numbering running is a moment behind): keep pulling a
+    // while. A skipped change would never arrive and fail the comparison.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     while (replica.of("household") != households || replica.of("member") != members)
         && std::time::Instant::now() < deadline

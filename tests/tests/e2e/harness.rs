@@ -475,9 +475,9 @@ pub async fn create_household(client: &Client, village: &str, extra: usize) -> (
 
 /// Pulls from `cursor` until `done` holds for what arrived, or ten seconds pass.
 ///
-/// On PostgreSQL a change becomes visible to pulls once every transaction older than
-/// it has ended, in any database of the cluster; parallel tests' transactions can
-/// delay it by a moment, never lose it.
+/// On PostgreSQL a change becomes visible to pulls once it is numbered (by its push
+/// group in the background, or by the next pull); a pull that found a numbering
+/// running may be a moment behind, never lose it.
 pub async fn pull_until(
     client: &Client,
     cursor: Option<String>,

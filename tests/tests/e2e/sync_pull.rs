@@ -141,7 +141,7 @@ async fn paging_resumed_from_a_saved_cursor_yields_every_change_once(backend: Ba
         cursor = page.cursor;
         if !page.has_more {
             // Everything visible has come; on PostgreSQL the last commits may still be
-            // waiting for older transactions elsewhere in the cluster to end.
+            // waiting for their numbering.
             if seen.len() >= created.len() || std::time::Instant::now() > deadline {
                 break;
             }
@@ -161,8 +161,8 @@ async fn cursor_older_than_the_kept_history_expires(backend: Backend) {
     let phone = app.phone("officer-a", "phone-a").await;
     let (_, old_cursor) = phone.pull_all(None, None).await.expect("pull");
     let (household, _) = create_household(&phone, VILLAGE_1, 0).await;
-    // Only rows of finished transactions go; on PostgreSQL "finished" is judged across
-    // the whole cluster, where other tests' transactions may still run, so try a while.
+    // Only numbered rows go; on PostgreSQL a numbering may be running beside this
+    // one, so try a while.
     let mut removed = 0;
     for _ in 0..100 {
         let compacted = app.admin.ok_post("/api/v1/sync/compact", json!({"older_than_seconds": 0})).await;
