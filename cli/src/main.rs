@@ -373,17 +373,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench {
             command:
-                BenchCommand::Scale {
-                    households,
-                    postgres,
-                    no_sqlite,
-                    keep,
-                    reuse,
-                    outside_changes,
-                    pushes,
-                    server,
-                    json,
-                },
+                BenchCommand::Scale { households, postgres, no_sqlite, keep, reuse, outside_changes, pushes, server, json },
         } => {
             let mut options = ScaleOptions::new()?;
             options.households = households;

@@ -34,7 +34,15 @@ pub enum SqliteSync {
 pub struct Db {
     pub conn: DatabaseConnection,
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// Where write transactions run: on SQLite one connection of its own, so its page
+    /// cache stays warm (no other connection writes, so SQLite never has to drop it)
+    /// and a write never waits for a pooled connection behind readers; on PostgreSQL,
+    /// and for an in-memory SQLite database, the pool.
+    writer: DatabaseConnection,
 }
+
+/// The SQLite writer's page cache, in KiB (SQLite's default is 2 MiB a connection).
+const SQLITE_WRITER_CACHE_KIB: i64 = 32 * 1024;
 
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
@@ -44,25 +52,18 @@ impl Db {
     /// Connects with SQLite's fsync level chosen (`sqlite_synchronous` in the config;
     /// PostgreSQL ignores it).
     pub async fn connect_with(url: &str, max_connections: u32, sync: SqliteSync) -> Result<Db, DbErr> {
-        let mut options = ConnectOptions::new(url.to_owned());
-        options
-            .max_connections(max_connections)
-            .min_connections(1)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(30))
-            .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(move |opts| {
-                opts.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(match sync {
-                        SqliteSync::Full => SqliteSynchronous::Full,
-                        SqliteSync::Normal => SqliteSynchronous::Normal,
-                    })
-                    .busy_timeout(Duration::from_secs(30))
-                    .create_if_missing(true)
-            });
-        let conn = Database::connect(options).await?;
-        let sqlite_writer = (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Db { conn, sqlite_writer })
+        let conn = Database::connect(options(url, max_connections, sync, None)).await?;
+        if conn.get_database_backend() != DbBackend::Sqlite {
+            return Ok(Db { writer: conn.clone(), conn, sqlite_writer: None });
+        }
+        // A second connection to `:memory:` would be another, empty, database.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let writer = if in_memory {
+            conn.clone()
+        } else {
+            Database::connect(options(url, 1, sync, Some(SQLITE_WRITER_CACHE_KIB))).await?
+        };
+        Ok(Db { conn, writer, sqlite_writer: Some(Arc::new(Mutex::new(()))) })
     }
 
     pub async fn migrate(&self) -> Result<(), DbErr> {
@@ -89,9 +90,36 @@ impl Db {
             sqlite_transaction_mode: guard.is_some().then_some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
         };
-        let txn = self.conn.begin_with_options(options).await?;
+        let txn = self.writer.begin_with_options(options).await?;
         Ok(WriteTxn { txn, _guard: guard })
     }
+}
+
+/// The pool's options: WAL and the chosen fsync level on SQLite; `cache_kib` sets a
+/// connection's page cache.
+fn options(url: &str, max_connections: u32, sync: SqliteSync, cache_kib: Option<i64>) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(move |opts| {
+            let opts = opts
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(match sync {
+                    SqliteSync::Full => SqliteSynchronous::Full,
+                    SqliteSync::Normal => SqliteSynchronous::Normal,
+                })
+                .busy_timeout(Duration::from_secs(30))
+                .create_if_missing(true);
+            match cache_kib {
+                Some(kib) => opts.pragma("cache_size", format!("-{kib}")),
+                None => opts,
+            }
+        });
+    options
 }
 
 /// A transaction that holds the SQLite writer slot, if any, until it ends.

@@ -35,8 +35,12 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     crate::assess::policy::seed_if_empty(&db).await.context("storing the seeded rule variants")?;
     let guard = crate::notices::form_guard::FormGuard::load(&db).await.context("loading the notice form key")?;
     startup.release().await.context("letting the next process start")?;
-    let pushes = crate::sync::group::Pushes::start(db.clone(), config.sync.postgres_push_lanes)
-        .context("starting the push writer")?;
+    let pushes = crate::sync::group::Pushes::start(
+        db.clone(),
+        config.sync.postgres_push_lanes,
+        config.sync.postgres_group_changesets,
+    )
+    .context("starting the push writer")?;
     Ok(AppState {
         db,
         pushes,

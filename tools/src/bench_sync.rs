@@ -426,7 +426,10 @@ async fn login_phones(base: &str, options: &SyncOptions) -> anyhow::Result<Vec<P
 }
 
 /// Every phone's first pull at once; returns the wall time and each pull's time.
-pub(crate) async fn first_pulls(phones: &mut Vec<Phone>, shared: &HashSet<Uuid>) -> anyhow::Result<(Duration, Vec<Duration>)> {
+pub(crate) async fn first_pulls(
+    phones: &mut Vec<Phone>,
+    shared: &HashSet<Uuid>,
+) -> anyhow::Result<(Duration, Vec<Duration>)> {
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(phones.len());
     for mut phone in phones.drain(..) {

@@ -25,9 +25,15 @@ use jingzhun_mobile_api::wire::{ChangeSet, ChangeSetResult};
 use std::hash::{Hash, Hasher};
 use tokio::sync::{mpsc, oneshot};
 
-/// Most change sets one group applies: bounds how long a group holds the writer (and
-/// how long the first phone in it waits for the last).
+/// Most change sets one group applies on SQLite: bounds how long a group holds the
+/// writer (and how long the first phone in it waits for the last).
 pub const MAX_GROUP_CHANGESETS: usize = 256;
+
+/// On PostgreSQL the bound is `sync.postgres_group_changesets`, at most this: each
+/// change set's savepoint that writes is a subtransaction, and a transaction with more
+/// than 64 of them overflows the per-backend cache, after which every snapshot in the
+/// cluster looks visibility up in `pg_subtrans`, slowly (a rejected change set takes two).
+pub const MAX_GROUP_CHANGESETS_POSTGRES: usize = 30;
 
 /// One request in a lane, with where its answer goes.
 struct Job {
@@ -44,12 +50,12 @@ pub struct Pushes {
 impl Pushes {
     /// Starts the lanes: one on its own thread for SQLite, `postgres_lanes` tasks for
     /// PostgreSQL. They stop when the last `Pushes` is dropped.
-    pub fn start(db: Db, postgres_lanes: usize) -> std::io::Result<Pushes> {
+    pub fn start(db: Db, postgres_lanes: usize, postgres_group: usize) -> std::io::Result<Pushes> {
         if !db.is_postgres() {
             let (tx, rx) = mpsc::unbounded_channel();
             std::thread::Builder::new().name("push-writer".into()).spawn(move || {
                 match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(runtime) => runtime.block_on(lane(db, rx)),
+                    Ok(runtime) => runtime.block_on(lane(db, rx, MAX_GROUP_CHANGESETS)),
                     Err(err) => tracing::error!(error = %err, "the push writer's runtime did not start"),
                 }
             })?;
@@ -58,7 +64,7 @@ impl Pushes {
         let lanes = (0..postgres_lanes.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(lane(db.clone(), rx));
+                tokio::spawn(lane(db.clone(), rx, postgres_group.clamp(1, MAX_GROUP_CHANGESETS_POSTGRES)));
                 tx
             })
             .collect();
@@ -91,7 +97,7 @@ fn lane_of(user_id: &str, lanes: usize) -> usize {
     (hasher.finish() % lanes.max(1) as u64) as usize
 }
 
-async fn lane(db: Db, mut queue: mpsc::UnboundedReceiver<Job>) {
+async fn lane(db: Db, mut queue: mpsc::UnboundedReceiver<Job>, most: usize) {
     // Requests a deadlock sent back: first in the next group.
     let mut carried: Vec<Job> = Vec::new();
     loop {
@@ -103,7 +109,7 @@ async fn lane(db: Db, mut queue: mpsc::UnboundedReceiver<Job>) {
             }
         }
         let mut size: usize = group.iter().map(|j| j.pending.changesets.len()).sum();
-        while size < MAX_GROUP_CHANGESETS {
+        while size < most {
             match queue.try_recv() {
                 Ok(job) => {
                     size += job.pending.changesets.len();

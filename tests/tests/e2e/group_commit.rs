@@ -102,7 +102,8 @@ async fn a_change_set_sees_its_own_held_back_updates(backend: Backend) {
     assert_eq!(res.results[0].status, ChangeSetStatus::Applied, "{:?}", res.results[0]);
     assert_eq!(res.results[0].changes[1].version, 3);
     let whole = app.admin.household(household).await;
-    let member = whole["member"].as_array().expect("members").iter().find(|m| m["id"] == members[1].to_string()).cloned();
+    let member =
+        whole["member"].as_array().expect("members").iter().find(|m| m["id"] == members[1].to_string()).cloned();
     let member = member.expect("member");
     assert_eq!((member["name"].as_str(), member["phone"].as_str()), (Some("第一次"), Some("13900001111")));
     assert_eq!(member["version"], 3);
