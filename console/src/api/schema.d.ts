@@ -3241,9 +3241,12 @@ export interface components {
         /** @enum {string} */
         PullOp: "upsert" | "delete" | "evict";
         PullResponse: {
+            behind?: boolean;
             changes: components["schemas"]["PulledChange"][];
             cursor: string;
             has_more: boolean;
+            /** Format: int32 */
+            retry_after?: number | null;
         };
         PulledChange: {
             data?: unknown;
@@ -3465,6 +3468,7 @@ export interface components {
         /** @enum {string} */
         Stage: "queued" | "checking" | "writing" | "done" | "failed" | "interrupted";
         SyncStatus: {
+            behind?: boolean;
             last_applied_at?: string | null;
             /** Format: uuid */
             last_applied_changeset?: string | null;
@@ -3472,6 +3476,8 @@ export interface components {
             open_conflicts: number;
             /** Format: int64 */
             rejected_changesets: number;
+            /** Format: int32 */
+            retry_after?: number | null;
             /** Format: int64 */
             scope_households: number;
             server_time: string;
