@@ -14,8 +14,8 @@
 //! request handlers' busy runtime. PostgreSQL gets several lanes, whose groups commit
 //! side by side; one that PostgreSQL picks as a deadlock victim is rolled back to its
 //! savepoint and tried again in the lane's next group, after the locks are gone. After
-//! each PostgreSQL group the lane numbers what committed (`changelog::number_committed`)
-//! in the background, so pulls find it numbered.
+//! each PostgreSQL group one background task numbers what committed
+//! (`changelog::number_committed`), so pulls find it numbered.
 
 use super::push::{self, Pending, Rules};
 use crate::auth::Caller;
@@ -23,7 +23,8 @@ use crate::db::Db;
 use crate::error::Refusal;
 use jingzhun_mobile_api::wire::{ChangeSet, ChangeSetResult};
 use std::hash::{Hash, Hasher};
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+use tokio::sync::{Notify, mpsc, oneshot};
 
 /// Most change sets one group applies on SQLite: bounds how long a group holds the
 /// writer (and how long the first phone in it waits for the last).
@@ -55,16 +56,19 @@ impl Pushes {
             let (tx, rx) = mpsc::unbounded_channel();
             std::thread::Builder::new().name("push-writer".into()).spawn(move || {
                 match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(runtime) => runtime.block_on(lane(db, rx, MAX_GROUP_CHANGESETS)),
+                    Ok(runtime) => runtime.block_on(lane(db, rx, MAX_GROUP_CHANGESETS, None)),
                     Err(err) => tracing::error!(error = %err, "the push writer's runtime did not start"),
                 }
             })?;
             return Ok(Pushes { lanes: vec![tx] });
         }
+        let committed = Arc::new(Notify::new());
+        tokio::spawn(numberer(db.clone(), Arc::downgrade(&committed)));
         let lanes = (0..postgres_lanes.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(lane(db.clone(), rx, postgres_group.clamp(1, MAX_GROUP_CHANGESETS_POSTGRES)));
+                let most = postgres_group.clamp(1, MAX_GROUP_CHANGESETS_POSTGRES);
+                tokio::spawn(lane(db.clone(), rx, most, Some(committed.clone())));
                 tx
             })
             .collect();
@@ -97,7 +101,24 @@ fn lane_of(user_id: &str, lanes: usize) -> usize {
     (hasher.finish() % lanes.max(1) as u64) as usize
 }
 
-async fn lane(db: Db, mut queue: mpsc::UnboundedReceiver<Job>, most: usize) {
+/// Numbers committed change-log rows on PostgreSQL whenever a lane says a group
+/// committed: one numbering at a time however many lanes commit (each covers every
+/// commit before it), so numberings never queue for the lock holding pooled
+/// connections. Ends with the lanes.
+async fn numberer(db: Db, committed: std::sync::Weak<Notify>) {
+    loop {
+        let Some(notify) = committed.upgrade() else { return };
+        // Wakes at least once a second to notice that the lanes have gone.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), notify.notified()).await;
+        drop(notify);
+        if let Err(err) = crate::records::changelog::number_committed(&db).await {
+            tracing::warn!(error = %err, "numbering committed change-log rows failed; the next pull numbers them");
+        }
+    }
+}
+
+/// One lane: `committed` is told after each group on PostgreSQL.
+async fn lane(db: Db, mut queue: mpsc::UnboundedReceiver<Job>, most: usize, committed: Option<Arc<Notify>>) {
     // Requests a deadlock sent back: first in the next group.
     let mut carried: Vec<Job> = Vec::new();
     loop {
@@ -136,15 +157,10 @@ async fn lane(db: Db, mut queue: mpsc::UnboundedReceiver<Job>, most: usize) {
                 continue;
             }
         };
-        if db.is_postgres() {
-            // Number the group's commit now, beside the next group, so the next pull
-            // serves it at once instead of numbering a whole burst itself.
-            let db = db.clone();
-            tokio::spawn(async move {
-                if let Err(err) = crate::records::changelog::number_committed(&db).await {
-                    tracing::warn!(error = %err, "numbering committed change-log rows failed; the next pull numbers them");
-                }
-            });
+        if let Some(committed) = &committed {
+            // Numbered now, beside the next group, so the next pull serves it at once
+            // instead of numbering a whole burst itself.
+            committed.notify_one();
         }
         for (pending, reply) in pendings.into_iter().zip(replies) {
             if pending.retry && !pending.is_done() {
