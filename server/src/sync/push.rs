@@ -101,8 +101,9 @@ pub const DEADLOCK_RETRIES: usize = 3;
 
 /// Applies the waiting change sets of several push requests in ONE write transaction
 /// (group commit): each change set in its own savepoint, so each is still
-/// all-or-nothing, and none is answered before the commit that holds it. The change
-/// log, audit entries and receipts of the whole group are written together at the end.
+/// all-or-nothing, and none is answered before the commit that holds it. Each receipt
+/// is written in its change set's savepoint; the change log and audit entries of the
+/// whole group together at the end.
 ///
 /// A rejected change set is rolled back to its savepoint and kept for a supervisor in
 /// the same transaction. A database failure ends its request (the change sets before
@@ -197,9 +198,9 @@ enum Step {
     Failed(Refusal),
 }
 
-/// One change set not answered before, inside the group's transaction: applied in a savepoint (its log and audit rows added to the group's)
-/// or rolled back and kept as rejected. The outer error is the group's: its
-/// transaction can no longer commit.
+/// One change set not answered before, inside the group's transaction: applied in a
+/// savepoint (its log and audit rows added to the group's) or rolled back and kept as
+/// rejected. The outer error is the group's: its transaction can no longer commit.
 async fn apply_one(
     txn: &DatabaseTransaction,
     caller: &Caller,
