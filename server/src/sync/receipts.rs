@@ -65,19 +65,37 @@ pub async fn stored_answers(
     keys: &[(String, String)],
 ) -> Result<std::collections::HashMap<(String, String), ChangeSetResult>, DbErr> {
     let mut out = std::collections::HashMap::new();
-    for chunk in keys.chunks(400) {
-        let text = format!(
-            "SELECT device_id, changeset_id, response FROM changeset_receipt WHERE (device_id, changeset_id) IN (VALUES {})",
-            vec!["(?, ?)"; chunk.len()].join(", ")
-        );
-        let values = chunk.iter().flat_map(|(d, c)| [d.as_str().into(), c.as_str().into()]).collect();
-        for row in ReceiptRow::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await? {
+    for chunk in keys.chunks(STORED_ANSWERS_PER_STATEMENT) {
+        for row in ReceiptRow::find_by_statement(stored_answers_statement(conn.get_database_backend(), chunk))
+            .all(conn)
+            .await?
+        {
             let result: ChangeSetResult =
                 serde_json::from_str(&row.response).map_err(|e| DbErr::Custom(format!("stored answer: {e}")))?;
             out.insert((row.device_id, row.changeset_id), seen_again(result));
         }
     }
     Ok(out)
+}
+
+/// Keys per statement: an `OR` of this many pairs stays far below SQLite's expression depth.
+const STORED_ANSWERS_PER_STATEMENT: usize = 200;
+
+/// The look-up of [`stored_answers`]: an `OR` of key equalities, which both databases
+/// answer with one primary-key probe per pair. (`(device_id, changeset_id) IN (VALUES
+/// …)` reads the same, but SQLite scans the whole table for it, and receipts are kept
+/// for ever.)
+pub fn stored_answers_statement(backend: sea_orm::DbBackend, keys: &[(String, String)]) -> sea_orm::Statement {
+    let text = format!(
+        "SELECT device_id, changeset_id, response FROM changeset_receipt WHERE {}",
+        vec!["(device_id = ? AND changeset_id = ?)"; keys.len().max(1)].join(" OR ")
+    );
+    let mut values: Vec<sea_orm::Value> =
+        keys.iter().flat_map(|(d, c)| [d.as_str().into(), c.as_str().into()]).collect();
+    if keys.is_empty() {
+        values = vec!["".into(), "".into()];
+    }
+    sql(backend, &text, values)
 }
 
 /// An answer given before, as a retry gets it: an applied change set seen again is a

@@ -7,7 +7,11 @@ use jingzhun_mobile_api::wire::{ChangeSetStatus, Op};
 use serde_json::json;
 use std::sync::Arc;
 
-on_both_backends!(pushes_arriving_together_are_each_all_or_nothing, a_change_set_sees_its_own_held_back_updates);
+on_both_backends!(
+    pushes_arriving_together_are_each_all_or_nothing,
+    a_change_set_sees_its_own_held_back_updates,
+    earlier_answers_are_found_by_key_not_by_a_scan
+);
 
 const PHONES: usize = 24;
 
@@ -124,4 +128,40 @@ async fn a_change_set_sees_its_own_held_back_updates(backend: Backend) {
     assert_eq!(res.results[0].changes[1].errors[0].code, "duplicate_person");
     let holders = app.count(&format!("SELECT COUNT(*) FROM member WHERE id_number = '{number}'")).await;
     assert_eq!(holders, 0, "the rejected set left no member with the number");
+}
+
+/// A group looks its change sets' earlier answers up by key: receipts are kept for
+/// ever, so a scan of them would make every push slower as the years go by.
+async fn earlier_answers_are_found_by_key_not_by_a_scan(backend: Backend) {
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+    let app = TestApp::spawn(backend).await;
+    let keys: Vec<(String, String)> =
+        (0..3).map(|i| (format!("phone-{i}"), uuid::Uuid::new_v4().to_string())).collect();
+    let db = &app.state.db;
+    let statement = jingzhun::sync::receipts::stored_answers_statement(db.backend(), &keys);
+    let values = statement.values.clone().map(|v| v.0).unwrap_or_default();
+    let txn = db.conn.begin().await.expect("begin");
+    let plan: Vec<String> = if db.is_postgres() {
+        // The table is small here: ask whether the key index can answer, as it will
+        // once the table is large.
+        txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.expect("set");
+        let text = format!("EXPLAIN {}", statement.sql);
+        let rows = txn.query_all_raw(Statement::from_sql_and_values(db.backend(), text, values)).await.expect("plan");
+        rows.iter().map(|r| r.try_get::<String>("", "QUERY PLAN").expect("line")).collect()
+    } else {
+        let text = format!("EXPLAIN QUERY PLAN {}", statement.sql);
+        let rows = txn.query_all_raw(Statement::from_sql_and_values(db.backend(), text, values)).await.expect("plan");
+        rows.iter().map(|r| r.try_get::<String>("", "detail").expect("detail")).collect()
+    };
+    txn.rollback().await.expect("rollback");
+    let whole = plan.join("\n");
+    assert!(
+        !whole.contains("SCAN changeset_receipt") && !whole.contains("Seq Scan"),
+        "no scan of the receipts:\n{whole}"
+    );
+    let probes = plan
+        .iter()
+        .filter(|l| l.contains("changeset_receipt_pkey") || l.contains("sqlite_autoindex_changeset_receipt"))
+        .count();
+    assert!(probes >= 3, "one key probe per change set:\n{whole}");
 }
