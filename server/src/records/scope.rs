@@ -135,10 +135,11 @@ pub async fn household_access(
     Ok(households_access(conn, caller, &households).await?.remove(household_id).unwrap_or(Access::None))
 }
 
-/// Whether the officer's assignments to a household have all ended: `Some(0)` while one
+/// Whether an officer's assignments to a household have all ended: `Some(0)` while one
 /// is open.
 #[derive(FromQueryResult)]
 struct AssignmentState {
+    officer_id: String,
     household_id: String,
     ended: Option<i32>,
 }
@@ -150,35 +151,56 @@ pub async fn households_access(
     caller: &Caller,
     households: &[(String, String)],
 ) -> Result<HashMap<String, Access>, DbErr> {
-    let mut access: HashMap<String, Access> = households
-        .iter()
-        .map(|(id, region)| {
-            let a = if caller.edits_region(region) {
-                Access::Edit
-            } else if caller.reads_region(region) {
-                Access::Read
-            } else {
-                Access::None
-            };
-            (id.clone(), a)
-        })
-        .collect();
-    let officer_asks: Vec<&String> =
-        households.iter().filter(|(id, _)| access.get(id) != Some(&Access::Edit)).map(|(id, _)| id).collect();
-    if !caller.has_role(Role::Officer) || officer_asks.is_empty() {
-        return Ok(access);
+    let asks: Vec<(&Caller, &str, &str)> =
+        households.iter().map(|(id, region)| (caller, id.as_str(), region.as_str())).collect();
+    Ok(many_callers_access(conn, &asks)
+        .await?
+        .into_iter()
+        .map(|((_, household), access)| (household, access))
+        .collect())
+}
+
+/// How each caller may touch each household (caller, household id, village code), keyed
+/// by (user id, household id): one assignment query for a whole group of pushes from
+/// many officers, instead of one per officer.
+pub async fn many_callers_access(
+    conn: &impl ConnectionTrait,
+    asks: &[(&Caller, &str, &str)],
+) -> Result<HashMap<(String, String), Access>, DbErr> {
+    let mut access = HashMap::with_capacity(asks.len());
+    let mut officer_asks: Vec<(&str, &str)> = Vec::new();
+    for (caller, household, region) in asks {
+        let a = if caller.edits_region(region) {
+            Access::Edit
+        } else if caller.reads_region(region) {
+            Access::Read
+        } else {
+            Access::None
+        };
+        if a != Access::Edit && caller.has_role(Role::Officer) {
+            officer_asks.push((caller.user_id.as_str(), household));
+        }
+        access.insert((caller.user_id.clone(), (*household).to_owned()), a);
     }
-    for chunk in officer_asks.chunks(500) {
+    officer_asks.sort_unstable();
+    officer_asks.dedup();
+    // Officers and households each in an IN list: the rows of pairs nobody asked
+    // about are dropped here (a group's officers rarely share households).
+    for chunk in officer_asks.chunks(400) {
+        let mut officers: Vec<&str> = chunk.iter().map(|(o, _)| *o).collect();
+        officers.sort_unstable();
+        officers.dedup();
         let text = format!(
-            "SELECT household_id, MIN(CASE WHEN end_date IS NULL THEN 0 ELSE 1 END) AS ended FROM assignment \
-             WHERE officer_id = ? AND household_id IN ({}) GROUP BY household_id",
+            "SELECT officer_id, household_id, MIN(CASE WHEN end_date IS NULL THEN 0 ELSE 1 END) AS ended FROM assignment \
+             WHERE officer_id IN ({}) AND household_id IN ({}) GROUP BY officer_id, household_id",
+            crate::db::placeholders(officers.len()),
             crate::db::placeholders(chunk.len())
         );
-        let mut values: Vec<Value> = vec![caller.user_id.as_str().into()];
-        values.extend(chunk.iter().map(|id| Value::from(id.as_str())));
+        let mut values: Vec<Value> = officers.iter().map(|o| Value::from(*o)).collect();
+        values.extend(chunk.iter().map(|(_, h)| Value::from(*h)));
         for row in AssignmentState::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?
         {
-            let entry = access.entry(row.household_id).or_insert(Access::None);
+            let Some(entry) = access.get_mut(&(row.officer_id, row.household_id)) else { continue };
             match row.ended {
                 Some(0) => *entry = Access::Edit,
                 Some(_) if *entry == Access::None => *entry = Access::FormerOfficer,

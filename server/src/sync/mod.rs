@@ -14,6 +14,7 @@
 pub mod conflicts;
 pub mod entity_rules;
 pub mod group;
+mod group_state;
 pub mod pull;
 pub mod push;
 pub mod receipts;

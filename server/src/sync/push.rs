@@ -22,6 +22,7 @@
 //! receipt after the rollback).
 
 use super::entity_rules::{self, Checker, EntityRules, Proposed};
+use super::group_state::{self, GroupState, Unwritten};
 use super::{conflicts, receipts};
 use crate::audit::{self, Actor, AuditEntry};
 use crate::auth::{Caller, Role};
@@ -111,16 +112,29 @@ pub const DEADLOCK_RETRIES: usize = 3;
 /// transaction voids every answer the group gave, and the phones push again (their
 /// change sets are idempotent).
 pub async fn apply_group(db: &Db, group: &mut [Pending]) {
-    let before: Vec<usize> = group.iter().map(|p| p.results.len()).collect();
-    for p in group.iter_mut() {
-        p.retry = false;
-        p.answer_later.clear();
-    }
-    if let Err(err) = apply_in_transaction(db, group).await {
-        tracing::error!(error = %err, requests = group.len(), "group commit of pushed change sets failed");
-        for (p, n) in group.iter_mut().zip(before) {
-            p.results.truncate(n);
+    let before: Vec<(usize, usize)> = group.iter().map(|p| (p.results.len(), p.deadlocks)).collect();
+    let reset = |group: &mut [Pending]| {
+        for (p, (n, deadlocks)) in group.iter_mut().zip(&before) {
+            p.results.truncate(*n);
+            p.deadlocks = *deadlocks;
             p.retry = false;
+            p.failed = None;
+            p.answer_later.clear();
+        }
+    };
+    reset(group);
+    let mut outcome = apply_in_transaction(db, group, GroupState::new(false)).await;
+    if let Err(err) = &outcome {
+        // Held-back writes failed (or a read the group shares): whose change set was it?
+        // Each in its own savepoint this time, as a lone change set would be.
+        tracing::warn!(error = %err, requests = group.len(), "a push group's shared writes failed; applying it again change set by change set");
+        reset(group);
+        outcome = apply_in_transaction(db, group, GroupState::new(true)).await;
+    }
+    if let Err(err) = outcome {
+        tracing::error!(error = %err, requests = group.len(), "group commit of pushed change sets failed");
+        reset(group);
+        for p in group.iter_mut() {
             p.failed = Some(Refusal::internal(&err));
         }
         return;
@@ -140,7 +154,7 @@ pub async fn apply_group(db: &Db, group: &mut [Pending]) {
     }
 }
 
-async fn apply_in_transaction(db: &Db, group: &mut [Pending]) -> Result<(), DbErr> {
+async fn apply_in_transaction(db: &Db, group: &mut [Pending], mut state: GroupState) -> Result<(), DbErr> {
     let txn = db.begin_write().await?;
     let keys: Vec<(String, String)> = group
         .iter()
@@ -149,6 +163,17 @@ async fn apply_in_transaction(db: &Db, group: &mut [Pending]) -> Result<(), DbEr
     // Answers given before, and those given in this group (a phone that sent the same
     // change set twice at once).
     let mut answered = receipts::stored_answers(&*txn, &keys).await?;
+    let asks: Vec<(&Caller, &ChangeSet)> = group
+        .iter()
+        .filter(|p| p.caller.grants.iter().any(|g| g.role.edits_households()))
+        .flat_map(|p| {
+            p.changesets[p.results.len()..]
+                .iter()
+                .filter(|cs| !answered.contains_key(&(p.caller.device_id.clone(), cs.id.to_string())))
+                .map(|cs| (&p.caller, cs))
+        })
+        .collect();
+    state.prefetch(&txn, &asks).await?;
     let mut log = Vec::new();
     let mut audit_entries = Vec::new();
     for p in group.iter_mut() {
@@ -159,7 +184,8 @@ async fn apply_in_transaction(db: &Db, group: &mut [Pending]) -> Result<(), DbEr
                 p.results.push(answer.clone());
                 continue;
             }
-            let step = apply_one(&txn, &p.caller, &p.changesets[i], &p.rules, &mut log, &mut audit_entries).await?;
+            let step = apply_one(&txn, &mut state, &p.caller, &p.changesets[i], &p.rules, &mut log, &mut audit_entries)
+                .await?;
             if let Step::Answered(result) = &step {
                 answered.insert(key, receipts::seen_again(result.clone()));
             }
@@ -181,6 +207,7 @@ async fn apply_in_transaction(db: &Db, group: &mut [Pending]) -> Result<(), DbEr
             }
         }
     }
+    state.write_held(&txn).await?;
     if !log.is_empty() {
         let tx = changelog::current_tx(&*txn).await?;
         changelog::append(&*txn, tx, &log).await?;
@@ -198,11 +225,52 @@ enum Step {
     Failed(Refusal),
 }
 
-/// One change set not answered before, inside the group's transaction: applied in a
-/// savepoint (its log and audit rows added to the group's) or rolled back and kept as
-/// rejected. The outer error is the group's: its transaction can no longer commit.
+/// One change set not answered before, inside the group's transaction. First on the
+/// group's state alone: an applied change set that wrote nothing as it went hands its
+/// updates and receipt to the group. Otherwise (or in a careful group) in a savepoint,
+/// after the group's held-back updates: applied there (its log and audit rows added to
+/// the group's) or rolled back and kept as rejected. The outer error is the group's: its
+/// transaction can no longer commit.
 async fn apply_one(
     txn: &DatabaseTransaction,
+    state: &mut GroupState,
+    caller: &Caller,
+    changeset: &ChangeSet,
+    rules: &Rules,
+    log: &mut Vec<LogEntry>,
+    audit_entries: &mut Vec<AuditEntry>,
+) -> Result<Step, DbErr> {
+    if !state.careful {
+        let mut work = Work::new(caller, changeset, rules, state, false);
+        match work.run(txn).await {
+            Ok(()) if !work.errors_found() => {
+                let result = work.applied_result();
+                let receipt = receipts::NewReceipt::new(caller, changeset, &result)?;
+                log.append(&mut work.log);
+                audit_entries.append(&mut work.audit);
+                let unwritten = std::mem::take(&mut work.unwritten);
+                state.hold(unwritten, receipt);
+                return Ok(Step::Answered(result));
+            }
+            // Rejected before it wrote anything.
+            Ok(()) | Err(Failure::Rejected) => {
+                let rejected = Rejected::of(&mut work);
+                return keep_rejected(txn, caller, changeset, rejected).await;
+            }
+            Err(Failure::WritesAsItGoes) => {}
+            Err(Failure::Db(err)) => return Err(err),
+        }
+        state.write_held_updates(txn).await?;
+    }
+    let step = apply_in_savepoint(txn, state, caller, changeset, rules, log, audit_entries).await;
+    state.forget(changeset);
+    step
+}
+
+/// A change set applied in a savepoint of its own, writing its own rows.
+async fn apply_in_savepoint(
+    txn: &DatabaseTransaction,
+    state: &mut GroupState,
     caller: &Caller,
     changeset: &ChangeSet,
     rules: &Rules,
@@ -210,7 +278,7 @@ async fn apply_one(
     audit_entries: &mut Vec<AuditEntry>,
 ) -> Result<Step, DbErr> {
     let savepoint = txn.begin().await?;
-    let mut work = Work::new(caller, changeset, rules);
+    let mut work = Work::new(caller, changeset, rules, state, true);
     let outcome = work.run(&savepoint).await;
     let outcome = match outcome {
         Ok(()) if !work.errors_found() => {
@@ -237,24 +305,55 @@ async fn apply_one(
         // The same change set from another process at once: the other copy won.
         Err(Failure::Db(err)) if is_unique_violation(&err) => Ok(Step::AnswerLater(work.applied_result())),
         Err(Failure::Db(err)) => Ok(Step::Failed(Refusal::internal(err))),
+        Err(Failure::WritesAsItGoes) => {
+            Ok(Step::Failed(Refusal::internal("a change set in a savepoint was refused one")))
+        }
         Ok(()) | Err(Failure::Rejected) => {
-            let result = work.rejected_result();
-            let kept = txn.begin().await?;
-            let households = work.touched_households();
-            match receipts::store_rejected(&kept, caller, changeset, &result, &households, &work.checker.lookups).await
-            {
-                Ok(()) => {
-                    kept.commit().await?;
-                    Ok(Step::Answered(result))
-                }
-                Err(err) => {
-                    kept.rollback().await?;
-                    if is_unique_violation(&err) {
-                        Ok(Step::AnswerLater(result))
-                    } else {
-                        Ok(Step::Failed(Refusal::internal(err)))
-                    }
-                }
+            let rejected = Rejected::of(&mut work);
+            keep_rejected(txn, caller, changeset, rejected).await
+        }
+    }
+}
+
+/// What is kept of a rejected change set besides the change set itself.
+struct Rejected {
+    result: ChangeSetResult,
+    households: Vec<(String, String)>,
+    lookups: Vec<entity_rules::IdLookup>,
+}
+
+impl Rejected {
+    fn of(work: &mut Work<'_>) -> Rejected {
+        Rejected {
+            result: work.rejected_result(),
+            households: work.touched_households(),
+            lookups: std::mem::take(&mut work.checker.lookups),
+        }
+    }
+}
+
+/// Keeps a rejected change set for a supervisor, in a savepoint of its own.
+async fn keep_rejected(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    changeset: &ChangeSet,
+    rejected: Rejected,
+) -> Result<Step, DbErr> {
+    let kept = txn.begin().await?;
+    let stored =
+        receipts::store_rejected(&kept, caller, changeset, &rejected.result, &rejected.households, &rejected.lookups)
+            .await;
+    match stored {
+        Ok(()) => {
+            kept.commit().await?;
+            Ok(Step::Answered(rejected.result))
+        }
+        Err(err) => {
+            kept.rollback().await?;
+            if is_unique_violation(&err) {
+                Ok(Step::AnswerLater(rejected.result))
+            } else {
+                Ok(Step::Failed(Refusal::internal(err)))
             }
         }
     }
@@ -269,6 +368,9 @@ fn is_deadlock(err: &DbErr) -> bool {
 enum Failure {
     /// A change cannot go on (its errors are recorded); the set is rejected.
     Rejected,
+    /// Applied on the group's state alone, the change set came to a write it must make
+    /// as it goes: nothing was written; it starts again in a savepoint.
+    WritesAsItGoes,
     Db(DbErr),
 }
 
@@ -305,18 +407,29 @@ struct Work<'a> {
     member_households: BTreeMap<String, usize>,
     /// Households this change set touched, with the caller's access to each.
     households: BTreeMap<String, (HouseholdRef, Access)>,
-    /// Records the change set updates or deletes, read (and on PostgreSQL locked) up
-    /// front in id order; each is taken out when its change is applied.
-    prefetched: BTreeMap<(&'static str, String), Record>,
-    /// Records with an open conflict: only their updates look for conflicts to close.
+    /// What the group read for all its change sets, and what those before this one
+    /// applied without writing it yet.
+    group: &'a mut GroupState,
+    /// Whether it may write as it goes (it runs in a savepoint of its own); if not, it
+    /// stops at the first write it would make (`Failure::WritesAsItGoes`).
+    direct: bool,
+    /// Records it opened a conflict on: only updates of records with an open conflict
+    /// look for conflicts to close.
     conflicted: std::collections::BTreeSet<String>,
     /// Updated records not yet written, with the fields changed: written together, one
-    /// statement per entity, before anything reads records again and at the end.
-    unwritten: BTreeMap<(&'static str, String), (Record, Vec<&'static FieldSpec>)>,
+    /// statement per entity, before anything reads records again and at the end (or,
+    /// not `direct`, handed to the group).
+    unwritten: Unwritten,
 }
 
 impl<'a> Work<'a> {
-    fn new(caller: &'a Caller, changeset: &'a ChangeSet, rules: &'a Rules) -> Work<'a> {
+    fn new(
+        caller: &'a Caller,
+        changeset: &'a ChangeSet,
+        rules: &'a Rules,
+        group: &'a mut GroupState,
+        direct: bool,
+    ) -> Work<'a> {
         Work {
             caller,
             actor: Actor::of(caller),
@@ -329,7 +442,8 @@ impl<'a> Work<'a> {
             audit: Vec::new(),
             member_households: BTreeMap::new(),
             households: BTreeMap::new(),
-            prefetched: BTreeMap::new(),
+            group,
+            direct,
             conflicted: std::collections::BTreeSet::new(),
             unwritten: BTreeMap::new(),
         }
@@ -420,11 +534,13 @@ impl<'a> Work<'a> {
                 None => error_result(change, vec![FieldError::new("", ErrorCode::UnknownEntity)]),
                 Some(entity) => match change.op {
                     Op::Create => {
+                        self.writes()?;
                         self.write_updates(txn).await?;
                         self.create(txn, entity, change).await?
                     }
                     Op::Update => self.update(txn, entity, change).await?,
                     Op::Delete => {
+                        self.writes()?;
                         self.write_updates(txn).await?;
                         self.delete(txn, entity, change).await?
                     }
@@ -432,84 +548,67 @@ impl<'a> Work<'a> {
             };
             self.results.push(result);
         }
-        if !self.errors_found() {
+        if !self.errors_found() && self.direct {
             self.write_updates(txn).await?;
             self.check_heads(txn).await?;
+        } else if !self.errors_found() && !self.member_households.is_empty() {
+            // Counting heads reads the members as written.
+            return Err(Failure::WritesAsItGoes);
         }
         Ok(())
     }
 
-    /// Writes the updates held back so far, one statement per entity.
-    async fn write_updates(&mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
-        let unwritten = std::mem::take(&mut self.unwritten);
-        let mut by_entity: BTreeMap<&'static str, Vec<(&Record, &[&'static FieldSpec])>> = BTreeMap::new();
-        for ((entity, _), (record, changed)) in &unwritten {
-            by_entity.entry(entity).or_default().push((record, changed.as_slice()));
-        }
-        for (name, updates) in by_entity {
-            if let Some(entity) = fields::entity(name) {
-                records::update_many(txn, entity, &updates).await?;
-            }
-        }
-        Ok(())
+    /// May it write now? Only in a savepoint of its own.
+    fn writes(&self) -> Result<(), Failure> {
+        if self.direct { Ok(()) } else { Err(Failure::WritesAsItGoes) }
     }
 
-    /// Reads what the change set will touch in a few queries instead of a few per
-    /// change: the records it updates or deletes (locked in id order, so two change
-    /// sets never wait on each other in a cycle), and their households with the
-    /// caller's access and any freeze.
+    /// Writes the updates held back so far, one statement per entity, before something
+    /// reads records again. Not `direct`, there may be none (of its own or the group's).
+    async fn write_updates(&mut self, txn: &DatabaseTransaction) -> Result<(), Failure> {
+        if !self.direct {
+            return if self.unwritten.is_empty() && self.group.unwritten.is_empty() {
+                Ok(())
+            } else {
+                Err(Failure::WritesAsItGoes)
+            };
+        }
+        Ok(group_state::write_updates(txn, std::mem::take(&mut self.unwritten)).await?)
+    }
+
+    /// Reads what the change set will touch that the group has not read yet (a group
+    /// reads for all its change sets at once): the records it updates or deletes, and
+    /// their households with the caller's access and any freeze.
     async fn prefetch(&mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
         let mut wanted: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-        let mut household_ids: Vec<String> = Vec::new();
-        for change in &self.changeset.changes {
-            let Some(entity) = fields::entity(&change.entity) else { continue };
-            if change.op == Op::Create {
-                let household = change
-                    .fields
-                    .get("household_id")
-                    .and_then(|v| v.as_str())
-                    .and_then(|h| uuid::Uuid::parse_str(h).ok());
-                household_ids.extend(household.map(|h| h.to_string()));
-            } else {
+        for change in self.changeset.changes.iter().filter(|c| c.op != Op::Create) {
+            if let Some(entity) = fields::entity(&change.entity) {
                 wanted.entry(entity.name).or_default().push(change.id.to_string());
             }
         }
-        for (name, mut ids) in wanted {
-            let Some(entity) = fields::entity(name) else { continue };
-            ids.sort();
-            ids.dedup();
-            for record in records::load_many_locked(txn, entity, &ids).await? {
-                household_ids.extend(record.household_id(entity).map(str::to_owned));
-                self.prefetched.insert((entity.name, record.id.clone()), record);
-            }
-        }
-        let record_ids: Vec<String> = self.prefetched.keys().map(|(_, id)| id.clone()).collect();
-        self.conflicted = conflicts::records_with_open_conflicts(txn, &record_ids).await?;
-        household_ids.sort();
-        household_ids.dedup();
-        self.load_households(txn, &household_ids).await
+        self.group.load_records(txn, wanted).await?;
+        let households = self.group.households_of(self.changeset);
+        self.load_households(txn, &households).await
     }
 
     async fn load_households(&mut self, txn: &DatabaseTransaction, ids: &[String]) -> Result<(), DbErr> {
-        let ids: Vec<String> = ids.iter().filter(|id| !self.households.contains_key(*id)).cloned().collect();
-        if ids.is_empty() {
+        let asks: Vec<(&Caller, String)> =
+            ids.iter().filter(|id| !self.households.contains_key(*id)).map(|id| (self.caller, id.clone())).collect();
+        if asks.is_empty() {
             return Ok(());
         }
-        let found = records::load_many(txn, &fields::HOUSEHOLD, &ids).await?;
-        let pairs: Vec<(String, String)> =
-            found.iter().map(|h| (h.id.clone(), h.text("region_code").unwrap_or_default().to_owned())).collect();
-        let access = scope::households_access(txn, self.caller, &pairs).await?;
-        let former: Vec<String> =
-            access.iter().filter(|(_, a)| **a == Access::FormerOfficer).map(|(id, _)| id.clone()).collect();
-        if !former.is_empty() {
-            self.ended.extend(scope::assignment_end_dates(txn, &self.caller.user_id, &former).await?);
-        }
-        let frozen = procedures::signing::households_frozen_levels(txn, &ids).await?;
-        for (id, region_code) in pairs {
-            let caller_level = procedures::signing::caller_level(self.caller, &region_code);
-            let frozen = frozen.get(&id).is_some_and(|level| caller_level < Some(*level));
-            let household_access = access.get(&id).copied().unwrap_or(Access::None);
-            self.households.insert(id.clone(), (HouseholdRef { id, region_code, frozen }, household_access));
+        self.group.load_households(txn, &asks).await?;
+        for (_, id) in asks {
+            let Some(facts) = self.group.households.get(&id) else { continue };
+            let key = (self.caller.user_id.clone(), id.clone());
+            let access = self.group.access.get(&key).copied().unwrap_or(Access::None);
+            if let Some(end) = self.group.ended.get(&key) {
+                self.ended.insert(id.clone(), *end);
+            }
+            let caller_level = procedures::signing::caller_level(self.caller, &facts.region_code);
+            let frozen = facts.frozen_level.is_some_and(|level| caller_level < Some(level));
+            let region_code = facts.region_code.clone();
+            self.households.insert(id.clone(), (HouseholdRef { id, region_code, frozen }, access));
         }
         Ok(())
     }
@@ -519,29 +618,29 @@ impl<'a> Work<'a> {
         &mut self,
         txn: &DatabaseTransaction,
         household_id: &str,
-    ) -> Result<Option<(HouseholdRef, Access)>, DbErr> {
+    ) -> Result<Option<(HouseholdRef, Access)>, Failure> {
         if !self.households.contains_key(household_id) {
-            self.write_updates(txn).await?;
             self.load_households(txn, &[household_id.to_owned()]).await?;
         }
         Ok(self.households.get(household_id).cloned())
     }
 
-    /// The record a change updates or deletes: prefetched, or read now (a record the
-    /// change set itself created).
+    /// The record a change updates or deletes: as this change set or the group left
+    /// it, or read now (a record the change set itself created).
     async fn record_for_change(
         &mut self,
         txn: &DatabaseTransaction,
         entity: &'static EntitySpec,
         id: &str,
     ) -> Result<Option<Record>, DbErr> {
-        if let Some((record, _)) = self.unwritten.get(&(entity.name, id.to_owned())) {
+        let key = (entity.name, id.to_owned());
+        if let Some((record, _)) = self.unwritten.get(&key) {
             return Ok(Some(record.clone()));
         }
-        match self.prefetched.remove(&(entity.name, id.to_owned())) {
-            Some(record) => Ok(Some(record)),
-            None => records::load(txn, entity, id, true).await,
+        if let Some(record) = self.group.records.get(&key) {
+            return Ok(Some(record.clone()));
         }
+        records::load(txn, entity, id, true).await
     }
 
     async fn create(
@@ -751,6 +850,7 @@ impl<'a> Work<'a> {
             }
             let changed_meanwhile = record.field_versions.get(name).copied().unwrap_or(0) > change.base_version;
             if changed_meanwhile && field.policy == Policy::Manual {
+                self.writes()?;
                 let base =
                     conflicts::value_at_version(txn, entity.name, &id, name, change.base_version, &current).await?;
                 let conflict = conflicts::open(
@@ -814,7 +914,8 @@ impl<'a> Work<'a> {
             self.unwritten.insert(key, (record.clone(), changed));
             self.log.push(log_entry(entity, &id, &household, LogOp::Upsert, new_version));
             let names: Vec<&str> = applied.iter().map(|f| f.name).collect();
-            let resolved = if self.conflicted.contains(&id) {
+            let resolved = if self.conflicted.contains(&id) || self.group.conflicted.contains(&id) {
+                self.writes()?;
                 conflicts::close_superseded(txn, entity.name, &id, &names, &self.caller.user_id).await?
             } else {
                 Vec::new()

@@ -125,6 +125,40 @@ pub async fn store_rejected(
     entity_rules::record_id_lookups(conn, caller, changeset, lookups).await
 }
 
+/// A receipt ready to be written: the answer and what is kept of the change set.
+pub struct NewReceipt {
+    device_id: String,
+    changeset_id: String,
+    user_id: String,
+    status: &'static str,
+    request: String,
+    response: String,
+}
+
+impl NewReceipt {
+    pub fn new(caller: &Caller, changeset: &ChangeSet, result: &ChangeSetResult) -> Result<NewReceipt, DbErr> {
+        let status = match result.status {
+            ChangeSetStatus::Rejected => "rejected",
+            _ => "applied",
+        };
+        // A rejected change set is kept whole for the supervisor who sorts it out. An
+        // applied one is in the audit log already: its copy keeps only the shape, so the
+        // receipts do not hold every ID number, phone and health value ever pushed (L1).
+        let kept = match result.status {
+            ChangeSetStatus::Rejected => without_secrets(changeset),
+            _ => shape_only(changeset),
+        };
+        Ok(NewReceipt {
+            device_id: caller.device_id.clone(),
+            changeset_id: changeset.id.to_string(),
+            user_id: caller.user_id.clone(),
+            status,
+            request: serde_json::to_string(&kept).map_err(|e| DbErr::Custom(e.to_string()))?,
+            response: serde_json::to_string(result).map_err(|e| DbErr::Custom(e.to_string()))?,
+        })
+    }
+}
+
 /// Writes the receipt of an answered change set, inside the caller's transaction (an
 /// applied change set's, so the receipt commits with the change set or not at all).
 pub async fn insert(
@@ -133,34 +167,31 @@ pub async fn insert(
     changeset: &ChangeSet,
     result: &ChangeSetResult,
 ) -> Result<(), DbErr> {
-    let status = match result.status {
-        ChangeSetStatus::Rejected => "rejected",
-        _ => "applied",
-    };
-    // A rejected change set is kept whole for the supervisor who sorts it out. An
-    // applied one is in the audit log already: its copy keeps only the shape, so the
-    // receipts do not hold every ID number, phone and health value ever pushed (L1).
-    let kept = match result.status {
-        ChangeSetStatus::Rejected => without_secrets(changeset),
-        _ => shape_only(changeset),
-    };
-    let request = serde_json::to_string(&kept).map_err(|e| DbErr::Custom(e.to_string()))?;
-    let response = serde_json::to_string(result).map_err(|e| DbErr::Custom(e.to_string()))?;
-    conn.execute_raw(sql(
-        conn.get_database_backend(),
-        "INSERT INTO changeset_receipt (device_id, changeset_id, user_id, status, request, response, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        vec![
-            caller.device_id.as_str().into(),
-            changeset.id.to_string().into(),
-            caller.user_id.as_str().into(),
-            status.into(),
-            request.into(),
-            response.into(),
-            Utc::now().into(),
-        ],
-    ))
-    .await
-    .map(|_| ())
+    insert_many(conn, &[NewReceipt::new(caller, changeset, result)?]).await
+}
+
+/// Stores the first answers to several change sets, a hundred to a statement (a push
+/// group's applied change sets together).
+pub async fn insert_many(conn: &impl ConnectionTrait, receipts: &[NewReceipt]) -> Result<(), DbErr> {
+    let now = Utc::now();
+    for chunk in receipts.chunks(100) {
+        let text = format!(
+            "INSERT INTO changeset_receipt (device_id, changeset_id, user_id, status, request, response, received_at) VALUES {}",
+            vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 7);
+        for r in chunk {
+            values.push(r.device_id.as_str().into());
+            values.push(r.changeset_id.as_str().into());
+            values.push(r.user_id.as_str().into());
+            values.push(r.status.into());
+            values.push(r.request.as_str().into());
+            values.push(r.response.as_str().into());
+            values.push(now.into());
+        }
+        conn.execute_raw(sql(conn.get_database_backend(), &text, values)).await?;
+    }
+    Ok(())
 }
 
 /// The change set as kept for review: secret fields (bank accounts) masked, as every

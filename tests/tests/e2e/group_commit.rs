@@ -10,7 +10,9 @@ use std::sync::Arc;
 on_both_backends!(
     pushes_arriving_together_are_each_all_or_nothing,
     a_change_set_sees_its_own_held_back_updates,
-    earlier_answers_are_found_by_key_not_by_a_scan
+    earlier_answers_are_found_by_key_not_by_a_scan,
+    a_write_the_database_refuses_fails_only_its_own_request,
+    held_back_updates_are_seen_by_a_later_change_sets_check
 );
 
 const PHONES: usize = 24;
@@ -164,4 +166,99 @@ async fn earlier_answers_are_found_by_key_not_by_a_scan(backend: Backend) {
         .filter(|l| l.contains("changeset_receipt_pkey") || l.contains("sqlite_autoindex_changeset_receipt"))
         .count();
     assert!(probes >= 3, "one key probe per change set:\n{whole}");
+}
+
+/// A group holds its change sets' updates back and writes them together at its end. If
+/// the database refuses that write (here a test trigger refuses one name), no one can
+/// tell whose change set it was: the group is applied again change set by change set,
+/// and only the request whose write is refused fails.
+async fn a_write_the_database_refuses_fails_only_its_own_request(backend: Backend) {
+    let app = Arc::new(TestApp::spawn(backend).await);
+    seed(&app).await;
+    let first = app.phone("village-1", "phone-seed").await;
+    let (_, members) = create_household(&first, VILLAGE_1, PHONES + 1).await;
+    if backend == Backend::Postgres {
+        app.execute_sql(
+            "CREATE FUNCTION refuse_a_name() RETURNS trigger AS $$ BEGIN \
+             IF NEW.name = '拒收' THEN RAISE EXCEPTION 'refused by a test trigger'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+        )
+        .await;
+        app.execute_sql(
+            "CREATE TRIGGER refuse_a_name BEFORE UPDATE ON member FOR EACH ROW EXECUTE FUNCTION refuse_a_name()",
+        )
+        .await;
+    } else {
+        app.execute_sql(
+            "CREATE TRIGGER refuse_a_name BEFORE UPDATE ON member WHEN NEW.name = '拒收' \
+             BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END",
+        )
+        .await;
+    }
+    let audit_before = app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'update'").await;
+
+    // Signed in first, so that the pushes arrive together. The refused phone sends a
+    // good change set and the refused one in one request, which is one group whatever
+    // the timing: its good set must still apply, on its own.
+    let refused = PHONES / 2;
+    let mut phones = Vec::new();
+    for p in 0..PHONES {
+        phones.push(app.phone("village-1", &format!("phone-{p}")).await);
+    }
+    let mut tasks = Vec::new();
+    for (p, phone) in phones.into_iter().enumerate() {
+        let member = members[p + 1];
+        let refused_member = members[PHONES + 1];
+        tasks.push(tokio::spawn(async move {
+            let mut sets =
+                vec![changeset(vec![change("member", member, Op::Update, 1, json!({ "name": format!("改名{p}") }))])];
+            if p == refused {
+                sets.push(changeset(vec![change("member", refused_member, Op::Update, 1, json!({"name": "拒收"}))]));
+            }
+            (p, phone.push(&jingzhun_mobile_api::wire::PushRequest { changesets: sets }).await)
+        }));
+    }
+    for task in tasks {
+        let (p, answer) = task.await.expect("phone");
+        if p == refused {
+            assert!(answer.is_err(), "the refused write fails its request: {answer:?}");
+        } else {
+            let answer = answer.unwrap_or_else(|e| panic!("phone {p}: a write of another request fails it: {e:?}"));
+            assert_eq!(answer.results[0].status, ChangeSetStatus::Applied, "phone {p}");
+        }
+    }
+    let names = app.count("SELECT COUNT(*) FROM member WHERE name LIKE '改名%'").await;
+    assert_eq!(names, PHONES as i64, "every good rename applied, the refused phone's too");
+    assert_eq!(app.count("SELECT COUNT(*) FROM member WHERE name = '拒收'").await, 0);
+    let audit_after = app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'update'").await;
+    assert_eq!(audit_after - audit_before, PHONES as i64, "audited once each, the refused one not at all");
+    let receipts = app.count("SELECT COUNT(*) FROM changeset_receipt WHERE status = 'applied'").await;
+    assert_eq!(receipts, PHONES as i64 + 1, "a receipt for each applied set (and the household's creation)");
+}
+
+/// A change set whose check reads other records (an ID number given) comes after
+/// others in the same group that changed those records without writing them yet: the
+/// check must see them.
+async fn held_back_updates_are_seen_by_a_later_change_sets_check(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let phone = app.phone("village-1", "phone-1").await;
+    let (_, members) = create_household(&phone, VILLAGE_1, 3).await;
+    let number = fresh_id_number();
+    // One request, so one group: the first set gives member 1 the number (held back);
+    // the second gives member 2 the same number and must be refused; the third renames.
+    let res = push(
+        &phone,
+        vec![
+            changeset(vec![change("member", members[1], Op::Update, 1, json!({"id_number": number}))]),
+            changeset(vec![change("member", members[2], Op::Update, 1, json!({"id_number": number}))]),
+            changeset(vec![change("member", members[3], Op::Update, 1, json!({"name": "第三人"}))]),
+        ],
+    )
+    .await;
+    let statuses: Vec<ChangeSetStatus> = res.results.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![ChangeSetStatus::Applied, ChangeSetStatus::Rejected, ChangeSetStatus::Applied]);
+    assert_eq!(res.results[1].changes[0].errors[0].code, "duplicate_person");
+    let holders = app.count(&format!("SELECT COUNT(*) FROM member WHERE id_number = '{number}'")).await;
+    assert_eq!(holders, 1, "only the first member holds the number");
+    assert_eq!(app.count("SELECT COUNT(*) FROM member WHERE name = '第三人'").await, 1);
 }
