@@ -44,6 +44,9 @@ pub struct Db {
 /// The SQLite writer's page cache, in KiB (SQLite's default is 2 MiB a connection).
 const SQLITE_WRITER_CACHE_KIB: i64 = 32 * 1024;
 
+/// Rows the SQLite writer's driver thread may hand over before the reader takes them.
+const SQLITE_WRITER_ROWS_IN_FLIGHT: usize = 2048;
+
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
         Db::connect_with(url, max_connections, SqliteSync::Full).await
@@ -115,7 +118,13 @@ fn options(url: &str, max_connections: u32, sync: SqliteSync, cache_kib: Option<
                 .busy_timeout(Duration::from_secs(30))
                 .create_if_missing(true);
             match cache_kib {
-                Some(kib) => opts.pragma("cache_size", format!("-{kib}")),
+                // The writer: a push group reads a thousand records or more at once, and
+                // with the driver's default of 50 rows in flight its thread stopped and
+                // was woken again every few rows.
+                Some(kib) => opts
+                    .pragma("cache_size", format!("-{kib}"))
+                    .pragma("temp_store", "memory")
+                    .row_buffer_size(SQLITE_WRITER_ROWS_IN_FLIGHT),
                 None => opts,
             }
         });

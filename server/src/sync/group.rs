@@ -142,6 +142,7 @@ async fn lane(db: Db, mut queue: mpsc::UnboundedReceiver<Job>, most: usize, comm
         let (mut pendings, replies): (Vec<Pending>, Vec<_>) = group.into_iter().map(|j| (j.pending, j.reply)).unzip();
         // A bug that panics takes down its group (its requests are answered 500 and the
         // transaction rolls back), never the lane every later push waits in.
+        let started = std::time::Instant::now();
         let applied = tokio::spawn({
             let db = db.clone();
             async move {
@@ -157,6 +158,12 @@ async fn lane(db: Db, mut queue: mpsc::UnboundedReceiver<Job>, most: usize, comm
                 continue;
             }
         };
+        tracing::debug!(
+            requests = pendings.len(),
+            changesets = size,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "push group committed"
+        );
         if let Some(committed) = &committed {
             // Numbered now, beside the next group, so the next pull serves it at once
             // instead of numbering a whole burst itself.
