@@ -16,8 +16,10 @@
 
 use super::conflicts;
 use super::receipts::{self, NewReceipt};
+use crate::audit::{self, AuditEntry};
 use crate::auth::Caller;
 use crate::procedures::{self, Level};
+use crate::records::changelog::{self, LogEntry};
 use crate::records::scope::{self, Access};
 use crate::records::{self, Record};
 use chrono::NaiveDate;
@@ -54,6 +56,10 @@ pub struct GroupState {
     pub unwritten: Unwritten,
     /// Receipts of the change sets applied so far, not yet written.
     pub receipts: Vec<NewReceipt>,
+    /// Change-log rows and audit entries of the change sets applied so far (in a
+    /// savepoint or not), written when the group ends.
+    pub log: Vec<LogEntry>,
+    pub audit: Vec<AuditEntry>,
 }
 
 impl GroupState {
@@ -197,8 +203,8 @@ impl GroupState {
     }
 
     /// Takes on what a change set applied without a savepoint: its updates, held back
-    /// with the group's, and its receipt.
-    pub fn hold(&mut self, unwritten: Unwritten, receipt: NewReceipt) {
+    /// with the group's, its receipt, log and audit rows.
+    pub fn hold(&mut self, unwritten: Unwritten, receipt: NewReceipt, log: Vec<LogEntry>, audit: Vec<AuditEntry>) {
         for (key, (record, changed)) in unwritten {
             self.records.insert(key.clone(), record.clone());
             let held = self.unwritten.entry(key).or_insert_with(|| (record.clone(), Vec::new()));
@@ -210,6 +216,8 @@ impl GroupState {
             }
         }
         self.receipts.push(receipt);
+        self.log.extend(log);
+        self.audit.extend(audit);
     }
 
     /// Writes the updates held back so far, one statement per entity: before a change
@@ -218,10 +226,16 @@ impl GroupState {
         write_updates(txn, std::mem::take(&mut self.unwritten)).await
     }
 
-    /// Writes everything held back: the updates, then the receipts.
+    /// Writes everything held back when the group ends: the updates, the receipts, the
+    /// change log and the audit entries.
     pub async fn write_held(&mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
         self.write_held_updates(txn).await?;
-        receipts::insert_many(txn, &std::mem::take(&mut self.receipts)).await
+        receipts::insert_many(txn, &std::mem::take(&mut self.receipts)).await?;
+        if !self.log.is_empty() {
+            let tx = changelog::current_tx(txn).await?;
+            changelog::append(txn, tx, &self.log).await?;
+        }
+        audit::record(txn, &self.audit).await
     }
 
     /// After a change set that wrote as it went, applied or rolled back: the records it

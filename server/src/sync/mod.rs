@@ -2,7 +2,7 @@
 //! sets and field-level merge, pull by scope from the change log.
 //!
 //! A push queues in `group` (group commit: requests arriving together share one
-//! transaction), then walks `receipts` (answered before?), then each change through
+//! transaction, and `group_state` what it reads and holds back), then walks `receipts` (answered before?), then each change through
 //! the field catalogue and `entity_rules` (new cases through their procedure), then
 //! `receipts` again. `conflicts` keeps what a push could not merge; `status` tells a device where
 //! it stands; `side` sends the read-only records other features own.

@@ -1,6 +1,7 @@
 //! Applying pushed change sets (DESIGN §5).
 //!
-//! Each change set is all-or-nothing in its own transaction and answered once: its
+//! Each change set is all-or-nothing, applied in its group's transaction
+//! (`group_state`: held back or in a savepoint of its own), and answered once: its
 //! first answer is stored with it, and a retry of the same id from the same device gets
 //! that answer back without applying anything again. A rejected change set is stored
 //! too, for a supervisor, and never stops the change sets after it.
@@ -19,17 +20,17 @@
 //! change validated by the field catalogue and judged by its entity's rules
 //! (`entity_rules`; new cases by their procedure), applied, then the change log, the
 //! audit entries and the receipt in the same transaction (a rejected change set's
-//! receipt after the rollback).
+//! receipt after its rollback).
 
 use super::entity_rules::{self, Checker, EntityRules, Proposed};
 use super::group_state::{self, GroupState, Unwritten};
 use super::{conflicts, receipts};
-use crate::audit::{self, Actor, AuditEntry};
+use crate::audit::{Actor, AuditEntry};
 use crate::auth::{Caller, Role};
 use crate::db::{Db, count, is_unique_violation, sql};
 use crate::error::Refusal;
 use crate::procedures;
-use crate::records::changelog::{self, LogEntry, LogOp};
+use crate::records::changelog::{LogEntry, LogOp};
 use crate::records::scope::{self, Access};
 use crate::records::{self, Record};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -174,8 +175,6 @@ async fn apply_in_transaction(db: &Db, group: &mut [Pending], mut state: GroupSt
         })
         .collect();
     state.prefetch(&txn, &asks).await?;
-    let mut log = Vec::new();
-    let mut audit_entries = Vec::new();
     for p in group.iter_mut() {
         while !p.is_done() && !p.retry {
             let i = p.results.len();
@@ -184,8 +183,7 @@ async fn apply_in_transaction(db: &Db, group: &mut [Pending], mut state: GroupSt
                 p.results.push(answer.clone());
                 continue;
             }
-            let step = apply_one(&txn, &mut state, &p.caller, &p.changesets[i], &p.rules, &mut log, &mut audit_entries)
-                .await?;
+            let step = apply_one(&txn, &mut state, p, i).await?;
             if let Step::Answered(result) = &step {
                 answered.insert(key, receipts::seen_again(result.clone()));
             }
@@ -208,11 +206,6 @@ async fn apply_in_transaction(db: &Db, group: &mut [Pending], mut state: GroupSt
         }
     }
     state.write_held(&txn).await?;
-    if !log.is_empty() {
-        let tx = changelog::current_tx(&*txn).await?;
-        changelog::append(&*txn, tx, &log).await?;
-    }
-    audit::record(&*txn, &audit_entries).await?;
     txn.commit().await
 }
 
@@ -225,31 +218,22 @@ enum Step {
     Failed(Refusal),
 }
 
-/// One change set not answered before, inside the group's transaction. First on the
-/// group's state alone: an applied change set that wrote nothing as it went hands its
-/// updates and receipt to the group. Otherwise (or in a careful group) in a savepoint,
-/// after the group's held-back updates: applied there (its log and audit rows added to
-/// the group's) or rolled back and kept as rejected. The outer error is the group's: its
-/// transaction can no longer commit.
-async fn apply_one(
-    txn: &DatabaseTransaction,
-    state: &mut GroupState,
-    caller: &Caller,
-    changeset: &ChangeSet,
-    rules: &Rules,
-    log: &mut Vec<LogEntry>,
-    audit_entries: &mut Vec<AuditEntry>,
-) -> Result<Step, DbErr> {
+/// A request's `i`th change set, not answered before, inside the group's transaction.
+/// First on the group's state alone: an applied change set that wrote nothing as it went
+/// hands its updates, receipt, log and audit rows to the group. Otherwise (or in a
+/// careful group) in a savepoint, after the group's held-back updates: applied there or
+/// rolled back and kept as rejected. The outer error is the group's: its transaction can
+/// no longer commit.
+async fn apply_one(txn: &DatabaseTransaction, state: &mut GroupState, p: &Pending, i: usize) -> Result<Step, DbErr> {
+    let (caller, changeset, rules) = (&p.caller, &p.changesets[i], &p.rules);
     if !state.careful {
         let mut work = Work::new(caller, changeset, rules, state, false);
         match work.run(txn).await {
             Ok(()) if !work.errors_found() => {
                 let result = work.applied_result();
                 let receipt = receipts::NewReceipt::new(caller, changeset, &result)?;
-                log.append(&mut work.log);
-                audit_entries.append(&mut work.audit);
-                let unwritten = std::mem::take(&mut work.unwritten);
-                state.hold(unwritten, receipt);
+                let (unwritten, log, audit) = work.into_writes();
+                state.hold(unwritten, receipt, log, audit);
                 return Ok(Step::Answered(result));
             }
             // Rejected before it wrote anything.
@@ -262,21 +246,20 @@ async fn apply_one(
         }
         state.write_held_updates(txn).await?;
     }
-    let step = apply_in_savepoint(txn, state, caller, changeset, rules, log, audit_entries).await;
+    let step = apply_in_savepoint(txn, state, p, i).await;
     state.forget(changeset);
     step
 }
 
-/// A change set applied in a savepoint of its own, writing its own rows.
+/// A change set applied in a savepoint of its own, writing its own rows (its log and
+/// audit rows go with the group's).
 async fn apply_in_savepoint(
     txn: &DatabaseTransaction,
     state: &mut GroupState,
-    caller: &Caller,
-    changeset: &ChangeSet,
-    rules: &Rules,
-    log: &mut Vec<LogEntry>,
-    audit_entries: &mut Vec<AuditEntry>,
+    p: &Pending,
+    i: usize,
 ) -> Result<Step, DbErr> {
+    let (caller, changeset, rules) = (&p.caller, &p.changesets[i], &p.rules);
     let savepoint = txn.begin().await?;
     let mut work = Work::new(caller, changeset, rules, state, true);
     let outcome = work.run(&savepoint).await;
@@ -286,8 +269,9 @@ async fn apply_in_savepoint(
             match receipts::insert(&savepoint, caller, changeset, &result).await {
                 Ok(()) => {
                     savepoint.commit().await?;
-                    log.append(&mut work.log);
-                    audit_entries.append(&mut work.audit);
+                    let (_, log, audit) = work.into_writes();
+                    state.log.extend(log);
+                    state.audit.extend(audit);
                     return Ok(Step::Answered(result));
                 }
                 Err(err) => Err(Failure::Db(err)),
@@ -447,6 +431,12 @@ impl<'a> Work<'a> {
             conflicted: std::collections::BTreeSet::new(),
             unwritten: BTreeMap::new(),
         }
+    }
+
+    /// What an applied change set leaves for the group to write: its updates not yet
+    /// written, its change-log rows and its audit entries.
+    fn into_writes(self) -> (Unwritten, Vec<LogEntry>, Vec<AuditEntry>) {
+        (self.unwritten, self.log, self.audit)
     }
 
     fn errors_found(&self) -> bool {
