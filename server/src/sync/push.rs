@@ -289,9 +289,8 @@ async fn apply_in_savepoint(
         // The same change set from another process at once: the other copy won.
         Err(Failure::Db(err)) if is_unique_violation(&err) => Ok(Step::AnswerLater(work.applied_result())),
         Err(Failure::Db(err)) => Ok(Step::Failed(Refusal::internal(err))),
-        Err(Failure::WritesAsItGoes) => {
-            Ok(Step::Failed(Refusal::internal("a change set in a savepoint was refused one")))
-        }
+        // Never: in a savepoint of its own a change set may write.
+        Err(Failure::WritesAsItGoes) => Ok(Step::Failed(Refusal::internal("a savepoint's change set refused a write"))),
         Ok(()) | Err(Failure::Rejected) => {
             let rejected = Rejected::of(&mut work);
             keep_rejected(txn, caller, changeset, rejected).await
