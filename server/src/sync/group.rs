@@ -12,8 +12,10 @@
 //! SQLite has one writer, so it gets one lane, run on a thread of its own: the
 //! statements of a group follow each other there without waiting for a turn on the
 //! request handlers' busy runtime. PostgreSQL gets several lanes, whose groups commit
-//! side by side; one that PostgreSQL picks as a deadlock victim is rolled back to its
-//! savepoint and tried again in the lane's next group, after the locks are gone. After
+//! side by side. A change set in a savepoint of its own that PostgreSQL picks as a
+//! deadlock victim is rolled back to it and tried again in the lane's next group, after
+//! the locks are gone; a deadlock in what the group reads or writes for all its change
+//! sets rolls the group back, and it is applied again change set by change set. After
 //! each PostgreSQL group one background task numbers what committed
 //! (`changelog::number_committed`), so pulls find it numbered.
 
@@ -31,7 +33,8 @@ use tokio::sync::{Notify, mpsc, oneshot};
 pub const MAX_GROUP_CHANGESETS: usize = 256;
 
 /// On PostgreSQL the bound is `sync.postgres_group_changesets`, at most this: each
-/// change set's savepoint that writes is a subtransaction, and a transaction with more
+/// change set's savepoint that writes is a subtransaction (held-back change sets take
+/// none, but a group applied again carefully takes one each), and a transaction with more
 /// than 64 of them overflows the per-backend cache, after which every snapshot in the
 /// cluster looks visibility up in `pg_subtrans`, slowly (a rejected change set takes two).
 pub const MAX_GROUP_CHANGESETS_POSTGRES: usize = 30;
