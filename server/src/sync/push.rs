@@ -569,13 +569,7 @@ impl<'a> Work<'a> {
     /// reads for all its change sets at once): the records it updates or deletes, and
     /// their households with the caller's access and any freeze.
     async fn prefetch(&mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
-        let mut wanted: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-        for change in self.changeset.changes.iter().filter(|c| c.op != Op::Create) {
-            if let Some(entity) = fields::entity(&change.entity) {
-                wanted.entry(entity.name).or_default().push(change.id.to_string());
-            }
-        }
-        self.group.load_records(txn, wanted).await?;
+        self.group.prefetch(txn, &[(self.caller, self.changeset)]).await?;
         let households = self.group.households_of(self.changeset);
         self.load_households(txn, &households).await
     }
