@@ -107,6 +107,10 @@ fn options(url: &str, max_connections: u32, sync: SqliteSync, cache_kib: Option<
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30))
+        // sqlx pings a pooled connection at every checkout: one more round trip per
+        // statement (a hand-off to the driver's thread on SQLite). Only a connection
+        // idle long enough for a restart or a firewall to have dropped it is pinged.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(move |opts| {
             let opts = opts

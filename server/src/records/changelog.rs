@@ -142,14 +142,17 @@ struct Waiting {
 
 /// Whether committed rows wait for their number (PostgreSQL only).
 async fn unnumbered(conn: &impl ConnectionTrait) -> Result<bool, DbErr> {
-    let row = Waiting::find_by_statement(sql(
-        conn.get_database_backend(),
-        "SELECT EXISTS (SELECT 1 FROM change_log WHERE tx < 0) AS waiting",
-        vec![],
-    ))
-    .one(conn)
-    .await?;
-    Ok(row.is_some_and(|row| row.waiting))
+    // `ORDER BY tx LIMIT 1` walks `change_log_position` from its start even before the
+    // table has statistics; a bare `EXISTS` was planned as a scan of the whole log on a
+    // fresh or unanalyzed database, on every pull (`freshness` asks the same way).
+    let row = conn
+        .query_one_raw(sql(
+            conn.get_database_backend(),
+            "SELECT tx FROM change_log WHERE tx < 0 ORDER BY tx LIMIT 1",
+            vec![],
+        ))
+        .await?;
+    Ok(row.is_some())
 }
 
 /// Rows per INSERT: 9 parameters each, far below either backend's bind-parameter
@@ -195,6 +198,12 @@ struct Last {
 /// sees (or the horizon, when compaction left nothing newer): numbers become visible in
 /// their order, on both backends.
 pub async fn stable_position(conn: &impl ConnectionTrait) -> Result<Position, DbErr> {
+    let horizon = horizon(conn).await?;
+    stable_position_above(conn, horizon).await
+}
+
+/// [`stable_position`] with the horizon already read (a pull reads it once).
+pub async fn stable_position_above(conn: &impl ConnectionTrait, horizon: Position) -> Result<Position, DbErr> {
     let backend = conn.get_database_backend();
     let row = Last::find_by_statement(sql(
         backend,
@@ -204,7 +213,7 @@ pub async fn stable_position(conn: &impl ConnectionTrait) -> Result<Position, Db
     .one(conn)
     .await?;
     let last = row.map_or(Position::START, |row| Position { tx: row.tx, seq: row.seq });
-    Ok(last.max(horizon(conn).await?))
+    Ok(last.max(horizon))
 }
 
 /// Whether what a pull sees now is held back, and when to ask again.
@@ -233,7 +242,7 @@ pub async fn freshness(conn: &impl ConnectionTrait) -> Result<Freshness, DbErr> 
     let row = Waiting::find_by_statement(sql(
         backend,
         &format!(
-            "SELECT EXISTS (SELECT 1 FROM change_log WHERE tx < 0) \
+            "SELECT EXISTS (SELECT 1 FROM (SELECT tx FROM change_log WHERE tx < 0 ORDER BY tx LIMIT 1) AS first) \
                AND EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
                  AND classid = {} AND objid = {} AND objsubid = 1 \
                  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS waiting",

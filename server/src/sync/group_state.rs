@@ -163,10 +163,7 @@ impl GroupState {
                 }
             }
             if !to_read.is_empty() {
-                for h in records::load_many(txn, &fields::HOUSEHOLD, &to_read).await? {
-                    let region = h.text("region_code").unwrap_or_default().to_owned();
-                    regions.push((h.id, region));
-                }
+                regions.extend(scope::household_regions(txn, &to_read).await?);
             }
             let frozen = procedures::signing::households_frozen_levels(txn, &missing).await?;
             for (id, region_code) in regions {

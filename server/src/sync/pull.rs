@@ -35,7 +35,7 @@ use jingzhun_mobile_api::wire::{PullOp, PullResponse, PulledChange};
 use rand::RngCore;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Statement,
-    Value,
+    TransactionTrait, Value,
 };
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, HashMap};
@@ -173,22 +173,28 @@ pub async fn pull(db: &Db, caller: &Caller, cursor: Option<&str>, limit: u64) ->
     // What committed before this pull is served by it (PostgreSQL numbers commits here).
     let fresh = changelog::number_committed(db).await?;
     let signer = CursorSigner::load(&db.conn, caller).await?;
+    let _turn = page_turn().await?;
+    // Everything a page reads on one pooled connection: a checkout per statement put
+    // each on another connection, with a ping to and fro (three round trips a statement
+    // on PostgreSQL, every backend parsing and warming up for the same statements).
+    let txn = db.conn.begin().await?;
+    let horizon = changelog::horizon(&txn).await?;
     let cursor = match cursor.filter(|c| !c.is_empty()) {
         Some(text) => match signer.decode(text) {
             Ok(cursor) => cursor,
             Err(CursorError::Invalid) => return Err(Refusal::invalid(ErrorCode::InvalidCursor)),
             Err(CursorError::Unsigned) => return Err(Refusal::new(Kind::Gone, ErrorCode::CursorExpired)),
         },
-        None => Cursor::Snapshot { from: changelog::stable_position(&db.conn).await?, after: String::new() },
+        None => Cursor::Snapshot { from: changelog::stable_position_above(&txn, horizon).await?, after: String::new() },
     };
-    let horizon = changelog::horizon(&db.conn).await?;
     if cursor.position() < horizon {
         return Err(Refusal::new(Kind::Gone, ErrorCode::CursorExpired));
     }
     let page = match cursor {
-        Cursor::Snapshot { from, after } => snapshot_page(db, caller, from, &after, limit).await?,
-        Cursor::Log(from) => log_page(db, caller, from, limit).await?,
+        Cursor::Snapshot { from, after } => snapshot_page(&txn, caller, from, &after, horizon, limit).await?,
+        Cursor::Log(from) => log_page(&txn, caller, from, horizon, limit).await?,
     };
+    txn.commit().await?;
     Ok(PullResponse {
         changes: page.changes,
         cursor: signer.encode(&page.next),
@@ -220,33 +226,43 @@ async fn page_turn() -> Result<tokio::sync::SemaphorePermit<'static>, Refusal> {
     PAGES.acquire().await.map_err(Refusal::internal)
 }
 
-async fn snapshot_page(db: &Db, caller: &Caller, from: Position, after: &str, limit: u64) -> Result<Page, Refusal> {
-    let _turn = page_turn().await?;
+async fn snapshot_page(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    from: Position,
+    after: &str,
+    horizon: Position,
+    limit: u64,
+) -> Result<Page, Refusal> {
     let per_page = (limit / RECORDS_PER_HOUSEHOLD).max(1);
     let (cond, mut values) = scope::households_condition(caller, "id", "region_code");
     values.push(after.into());
     values.push((per_page as i64).into());
     let ids: Vec<String> = IdRow::find_by_statement(sql(
-        db.backend(),
+        conn.get_database_backend(),
         &format!("SELECT id FROM household WHERE {cond} AND id > ? ORDER BY id LIMIT ?"),
         values,
     ))
-    .all(&db.conn)
+    .all(conn)
     .await?
     .into_iter()
     .map(|r| r.id)
     .collect();
-    let mut changes = whole_households(&db.conn, &ids).await?;
+    let mut changes = whole_households(conn, &ids).await?;
     if after.is_empty() {
-        for (entity, record) in side::snapshot(&db.conn, caller).await? {
+        for (entity, record) in side::snapshot(conn, caller).await? {
             changes.push(upsert(entity, &record.id, record.version, record.data));
         }
     }
-    let cursor = match ids.last() {
-        Some(last) if ids.len() as u64 == per_page => Cursor::Snapshot { from, after: last.clone() },
-        _ => Cursor::Log(from),
-    };
-    Ok(Page { changes, next: cursor, has_more: true })
+    if let Some(last) = ids.last().filter(|_| ids.len() as u64 == per_page) {
+        let next = Cursor::Snapshot { from, after: last.clone() };
+        return Ok(Page { changes, next, has_more: true });
+    }
+    // The walk is over; the log from where it began follows, with what changed during
+    // the walk. When nothing has been logged since, there is no such page to ask for:
+    // a phone's first pull of one page is then one request, not two.
+    let has_more = changelog::stable_position_above(conn, horizon).await? > from;
+    Ok(Page { changes, next: Cursor::Log(from), has_more })
 }
 
 #[derive(FromQueryResult)]
@@ -400,10 +416,14 @@ async fn read_log(
         .collect())
 }
 
-async fn log_page(db: &Db, caller: &Caller, from: Position, limit: u64) -> Result<Page, Refusal> {
-    let _turn = page_turn().await?;
-    let conn = &db.conn;
-    let stable = changelog::stable_position(conn).await?;
+async fn log_page(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    from: Position,
+    horizon: Position,
+    limit: u64,
+) -> Result<Page, Refusal> {
+    let stable = changelog::stable_position_above(conn, horizon).await?;
     let scope = LogScope::of(caller);
     let mut rows = read_log(conn, &scope, from, stable, limit + 1).await?;
     let has_more = rows.len() as u64 > limit;

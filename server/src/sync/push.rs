@@ -156,7 +156,9 @@ pub async fn apply_group(db: &Db, group: &mut [Pending]) {
 }
 
 async fn apply_in_transaction(db: &Db, group: &mut [Pending], mut state: GroupState) -> Result<(), DbErr> {
+    let started = std::time::Instant::now();
     let txn = db.begin_write().await?;
+    let begun = started.elapsed();
     let keys: Vec<(String, String)> = group
         .iter()
         .flat_map(|p| p.changesets[p.results.len()..].iter().map(|cs| (p.caller.device_id.clone(), cs.id.to_string())))
@@ -164,6 +166,7 @@ async fn apply_in_transaction(db: &Db, group: &mut [Pending], mut state: GroupSt
     // Answers given before, and those given in this group (a phone that sent the same
     // change set twice at once).
     let mut answered = receipts::stored_answers(&*txn, &keys).await?;
+    let looked = started.elapsed();
     let asks: Vec<(&Caller, &ChangeSet)> = group
         .iter()
         .filter(|p| p.caller.grants.iter().any(|g| g.role.edits_households()))
@@ -175,6 +178,7 @@ async fn apply_in_transaction(db: &Db, group: &mut [Pending], mut state: GroupSt
         })
         .collect();
     state.prefetch(&txn, &asks).await?;
+    let read = started.elapsed();
     for p in group.iter_mut() {
         while !p.is_done() && !p.retry {
             let i = p.results.len();
@@ -205,8 +209,23 @@ async fn apply_in_transaction(db: &Db, group: &mut [Pending], mut state: GroupSt
             }
         }
     }
+    let applied = started.elapsed();
     state.write_held(&txn).await?;
-    txn.commit().await
+    let written = started.elapsed();
+    txn.commit().await?;
+    // Where a group's time goes (`RUST_LOG=jingzhun::sync=debug`): each figure is ms
+    // since the transaction began.
+    tracing::debug!(
+        careful = state.careful,
+        begun = begun.as_secs_f64() * 1e3,
+        looked = looked.as_secs_f64() * 1e3,
+        read = read.as_secs_f64() * 1e3,
+        applied = applied.as_secs_f64() * 1e3,
+        written = written.as_secs_f64() * 1e3,
+        committed = started.elapsed().as_secs_f64() * 1e3,
+        "push group's transaction"
+    );
+    Ok(())
 }
 
 /// What became of one change set in a group.
