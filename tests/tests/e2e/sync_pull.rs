@@ -12,6 +12,7 @@ on_both_backends!(
     assigning_delivers_the_whole_household_and_unassigning_evicts,
     paging_resumed_from_a_saved_cursor_yields_every_change_once,
     cursor_older_than_the_kept_history_expires,
+    a_walk_ends_without_a_log_page_only_when_nothing_was_logged_since_it_began,
 );
 
 fn households(changes: &[PulledChange]) -> BTreeSet<Uuid> {
@@ -180,4 +181,54 @@ async fn cursor_older_than_the_kept_history_expires(backend: Backend) {
     assert!(households(&all).contains(&household));
     let garbage = phone.pull(Some("not-a-cursor"), None).await.expect_err("invalid");
     assert_eq!((garbage.status(), garbage.code()), (Some(400), Some("invalid_cursor")));
+}
+
+/// The last page of a first pull's walk says `has_more` only when something was logged
+/// after the walk began: then the log page that follows brings it; otherwise a phone's
+/// first pull is over in one request.
+async fn a_walk_ends_without_a_log_page_only_when_nothing_was_logged_since_it_began(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let a = app.phone("officer-a", "phone-a").await;
+    let mut households = Vec::new();
+    for _ in 0..3 {
+        households.push(create_household(&a, VILLAGE_1, 0).await.0);
+    }
+    // Everything committed so far is numbered (PostgreSQL) once a pull has run.
+    a.pull_all(None, None).await.expect("pull");
+
+    let fresh = app.phone("officer-a", "phone-a-new").await;
+    let page = fresh.pull(None, Some(500)).await.expect("first pull");
+    assert_eq!(page.changes.iter().filter(|c| c.entity == "household").count(), 3);
+    assert!(!page.has_more, "nothing was logged since the walk began: one request");
+    let after = fresh.pull(Some(&page.cursor), Some(500)).await.expect("log page");
+    assert!(after.changes.is_empty() && !after.has_more, "{after:?}");
+
+    // A walk of one household a page; the household already sent changes meanwhile.
+    let walker = app.phone("officer-a", "phone-a-walker").await;
+    let first = walker.pull(None, Some(10)).await.expect("first page");
+    assert!(first.has_more);
+    let edited = households[0];
+    let res = push(
+        &a,
+        vec![changeset(vec![change("household", edited, Op::Update, 1, json!({"address": "走访中改的地址"}))])],
+    )
+    .await;
+    assert_eq!(res.results[0].status, ChangeSetStatus::Applied);
+    let mut cursor = first.cursor;
+    let mut walked = first.changes;
+    loop {
+        let page = walker.pull(Some(&cursor), Some(10)).await.expect("page");
+        let walk_over = !page.changes.iter().any(|c| c.entity == "household") || page.changes.is_empty();
+        walked.extend(page.changes);
+        cursor = page.cursor;
+        if walk_over {
+            assert!(page.has_more, "the edit made during the walk is still to come");
+            break;
+        }
+        assert!(page.has_more);
+    }
+    let (rest, _) = walker.pull_all(Some(cursor), Some(10)).await.expect("rest");
+    let address = rest.iter().rev().find(|c| c.id == edited).map(|c| c.data["address"].clone());
+    assert_eq!(address, Some(json!("走访中改的地址")), "the log after the walk brings the edit: {rest:?}");
 }
