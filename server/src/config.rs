@@ -175,7 +175,8 @@ pub struct SyncConfig {
     /// PostgreSQL: how many groups of pushed change sets commit side by side (SQLite
     /// has one writer and one lane). See `sync/group.rs`.
     pub postgres_push_lanes: usize,
-    /// PostgreSQL: most change sets one group commits (at most 30; see `sync/group.rs`).
+    /// PostgreSQL: most change sets one group commits (at most 256, of which at most 24
+    /// create or delete; see `sync/group.rs`).
     pub postgres_group_changesets: usize,
 }
 
@@ -304,7 +305,7 @@ impl Config {
             .set_default("sync.max_page", 2000)?
             .set_default("sync.max_changesets_per_push", 200)?
             .set_default("sync.postgres_push_lanes", 4)?
-            .set_default("sync.postgres_group_changesets", 24)?
+            .set_default("sync.postgres_group_changesets", 96)?
             .set_default("sync.max_changes_per_changeset", 500)?
             .set_default("sync.attachment_max_bytes", 10 * 1024 * 1024)?
             .set_default("sync.min_client_version", 1)?

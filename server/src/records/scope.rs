@@ -193,7 +193,7 @@ pub async fn many_callers_access(
         let text = format!(
             "SELECT officer_id, household_id, MIN(CASE WHEN end_date IS NULL THEN 0 ELSE 1 END) AS ended FROM assignment \
              WHERE officer_id IN ({}) AND household_id IN ({}) GROUP BY officer_id, household_id",
-            crate::db::placeholders(officers.len()),
+            placeholders(officers.len()),
             placeholders(chunk.len())
         );
         let mut values: Vec<Value> = officers.iter().map(|o| Value::from(*o)).collect();

@@ -23,7 +23,7 @@ use super::push::{self, Pending, Rules};
 use crate::auth::Caller;
 use crate::db::Db;
 use crate::error::Refusal;
-use jingzhun_mobile_api::wire::{ChangeSet, ChangeSetResult};
+use jingzhun_mobile_api::wire::{ChangeSet, ChangeSetResult, Op};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -32,12 +32,18 @@ use tokio::sync::{Notify, mpsc, oneshot};
 /// writer (and how long the first phone in it waits for the last).
 pub const MAX_GROUP_CHANGESETS: usize = 256;
 
-/// On PostgreSQL the bound is `sync.postgres_group_changesets`, at most this: each
-/// change set's savepoint that writes is a subtransaction (held-back change sets take
-/// none, but a group applied again carefully takes one each), and a transaction with more
-/// than 64 of them overflows the per-backend cache, after which every snapshot in the
-/// cluster looks visibility up in `pg_subtrans`, slowly (a rejected change set takes two).
-pub const MAX_GROUP_CHANGESETS_POSTGRES: usize = 30;
+/// On PostgreSQL the bound is `sync.postgres_group_changesets`, at most this. A group's
+/// change sets that only update fields take no savepoint (`group_state.rs`), so a
+/// bigger group costs no subtransaction; those that create or delete run in one each.
+pub const MAX_GROUP_CHANGESETS_POSTGRES: usize = 256;
+
+/// Change sets that create or delete, at most, in one PostgreSQL group: each runs in a
+/// savepoint, a subtransaction, and a transaction with more than 64 of them overflows
+/// the per-backend cache, after which every snapshot in the cluster looks visibility up
+/// in `pg_subtrans`, slowly (a rejected change set takes one more). A group whose shared
+/// writes failed is applied again with a savepoint for every change set: rare, and it
+/// may then pass 64.
+pub const MAX_GROUP_WRITING_POSTGRES: usize = 24;
 
 /// One request in a lane, with where its answer goes.
 struct Job {
@@ -59,7 +65,7 @@ impl Pushes {
             let (tx, rx) = mpsc::unbounded_channel();
             std::thread::Builder::new().name("push-writer".into()).spawn(move || {
                 match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(runtime) => runtime.block_on(lane(db, rx, MAX_GROUP_CHANGESETS, None)),
+                    Ok(runtime) => runtime.block_on(lane(db, rx, MAX_GROUP_CHANGESETS, usize::MAX, None)),
                     Err(err) => tracing::error!(error = %err, "the push writer's runtime did not start"),
                 }
             })?;
@@ -71,7 +77,7 @@ impl Pushes {
             .map(|_| {
                 let (tx, rx) = mpsc::unbounded_channel();
                 let most = postgres_group.clamp(1, MAX_GROUP_CHANGESETS_POSTGRES);
-                tokio::spawn(lane(db.clone(), rx, most, Some(committed.clone())));
+                tokio::spawn(lane(db.clone(), rx, most, MAX_GROUP_WRITING_POSTGRES, Some(committed.clone())));
                 tx
             })
             .collect();
@@ -120,8 +126,21 @@ async fn numberer(db: Db, committed: std::sync::Weak<Notify>) {
     }
 }
 
-/// One lane: `committed` is told after each group on PostgreSQL.
-async fn lane(db: Db, mut queue: mpsc::UnboundedReceiver<Job>, most: usize, committed: Option<Arc<Notify>>) {
+/// Change sets of a request that create or delete (each needs a savepoint of its own).
+fn writing(pending: &Pending) -> usize {
+    pending.changesets.iter().filter(|cs| cs.changes.iter().any(|c| c.op != Op::Update)).count()
+}
+
+/// One lane: groups of at most `most` change sets, `most_writing` of them creating or
+/// deleting (a request is never split); `committed` is told after each group on
+/// PostgreSQL.
+async fn lane(
+    db: Db,
+    mut queue: mpsc::UnboundedReceiver<Job>,
+    most: usize,
+    most_writing: usize,
+    committed: Option<Arc<Notify>>,
+) {
     // Requests a deadlock sent back: first in the next group.
     let mut carried: Vec<Job> = Vec::new();
     loop {
@@ -133,10 +152,12 @@ async fn lane(db: Db, mut queue: mpsc::UnboundedReceiver<Job>, most: usize, comm
             }
         }
         let mut size: usize = group.iter().map(|j| j.pending.changesets.len()).sum();
-        while size < most {
+        let mut writes: usize = group.iter().map(|j| writing(&j.pending)).sum();
+        while size < most && writes < most_writing {
             match queue.try_recv() {
                 Ok(job) => {
                     size += job.pending.changesets.len();
+                    writes += writing(&job.pending);
                     group.push(job);
                 }
                 Err(_) => break,
