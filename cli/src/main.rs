@@ -264,7 +264,9 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", openapi_json().await?);
         return Ok(());
     }
+    // Logs go to stderr: stdout carries what a command itself prints (`--json`).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),

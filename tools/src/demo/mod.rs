@@ -354,8 +354,24 @@ pub async fn load(db: &Db, password: &str) -> anyhow::Result<DemoSummary> {
     txn.commit().await?;
     if db.is_postgres() {
         // Statistics now, not a minute later from autovacuum: before them PostgreSQL
-        // plans a pull's member read as a scan of the whole table.
-        db.conn.execute_unprepared("ANALYZE").await?;
+        // plans a pull's member read as a scan of the whole table. Not the change log's:
+        // its rows still carry provisional numbers until the first pull numbers them,
+        // and statistics of those would tell the planner that any later cursor matches
+        // nothing. Only our own schema's tables: the shared catalogs are not ours to
+        // analyze.
+        let tables = db
+            .conn
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'change_log'",
+            ))
+            .await?
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(0).map(|t| format!("\"{t}\"")))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !tables.is_empty() {
+            db.conn.execute_unprepared(&format!("ANALYZE {}", tables.join(", "))).await?;
+        }
     }
     // The 工作台's progress chart reads a campaign: the 004 timeline over the county, made
     // by the campaigns service as `POST /api/v1/campaigns/from-template` makes it.
