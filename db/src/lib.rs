@@ -19,6 +19,11 @@ use sea_orm::{
 };
 use std::sync::Arc;
 use std::time::Duration;
+
+#[allow(unsafe_code)]
+mod raw;
+pub mod rows;
+pub use rows::{Row, Rows};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// How SQLite commits: `Full` fsyncs every commit (the default: acknowledged means on
@@ -39,10 +44,21 @@ pub struct Db {
     /// and a write never waits for a pooled connection behind readers; on PostgreSQL,
     /// and for an in-memory SQLite database, the pool.
     writer: DatabaseConnection,
+    /// The SQLite writer connection's handle, for statements run on it directly (`rows`).
+    writer_handle: Option<raw::WriterHandle>,
+}
+
+impl std::fmt::Debug for raw::WriterHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriterHandle")
+    }
 }
 
 /// The SQLite writer's page cache, in KiB (SQLite's default is 2 MiB a connection).
 const SQLITE_WRITER_CACHE_KIB: i64 = 32 * 1024;
+
+/// Statements the SQLite writer's transaction keeps prepared on its own handle.
+const SQLITE_WRITER_STATEMENTS: usize = 128;
 
 /// Rows the SQLite writer's driver thread may hand over before the reader takes them.
 const SQLITE_WRITER_ROWS_IN_FLIGHT: usize = 2048;
@@ -57,16 +73,20 @@ impl Db {
     pub async fn connect_with(url: &str, max_connections: u32, sync: SqliteSync) -> Result<Db, DbErr> {
         let conn = Database::connect(options(url, max_connections, sync, None)).await?;
         if conn.get_database_backend() != DbBackend::Sqlite {
-            return Ok(Db { writer: conn.clone(), conn, sqlite_writer: None });
+            return Ok(Db { writer: conn.clone(), conn, sqlite_writer: None, writer_handle: None });
         }
         // A second connection to `:memory:` would be another, empty, database.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let writer = if in_memory {
-            conn.clone()
+        let (writer, writer_handle) = if in_memory {
+            (conn.clone(), None)
         } else {
-            Database::connect(options(url, 1, sync, Some(SQLITE_WRITER_CACHE_KIB))).await?
+            let handle = raw::WriterHandle::default();
+            let mut writer_options = options(url, 1, sync, Some(SQLITE_WRITER_CACHE_KIB));
+            let hooks = handle.clone();
+            writer_options.map_sqlx_sqlite_pool_opts(move |pool| hooks.pool_options(pool));
+            (Database::connect(writer_options).await?, Some(handle))
         };
-        Ok(Db { conn, writer, sqlite_writer: Some(Arc::new(Mutex::new(()))) })
+        Ok(Db { conn, writer, sqlite_writer: Some(Arc::new(Mutex::new(()))), writer_handle })
     }
 
     pub async fn migrate(&self) -> Result<(), DbErr> {
@@ -94,7 +114,13 @@ impl Db {
             ..TransactionOptions::default()
         };
         let txn = self.writer.begin_with_options(options).await?;
-        Ok(WriteTxn { txn, _guard: guard })
+        let sqlite = self.writer_handle.as_ref().and_then(|h| h.lend_to(&txn)).map(|conn| {
+            // A push group's statements differ in their IN lists' lengths and the
+            // fields they set: more than rusqlite's 16 a connection.
+            conn.set_prepared_statement_cache_capacity(SQLITE_WRITER_STATEMENTS);
+            std::sync::Mutex::new(conn)
+        });
+        Ok(WriteTxn { sqlite, txn, _guard: guard })
     }
 }
 
@@ -126,7 +152,10 @@ fn options(url: &str, max_connections: u32, sync: SqliteSync, cache_kib: Option<
                 // driver's thread may run 2,048 rows ahead of the reader (its default, 50,
                 // holds it back every 50). Statement journals (each multi-row write in a
                 // transaction keeps one) stay in memory instead of a temporary file.
+                // Serialized, because push groups also run statements on its handle
+                // from their own thread (`raw`).
                 Some(kib) => opts
+                    .serialized(true)
                     .pragma("cache_size", format!("-{kib}"))
                     .pragma("temp_store", "memory")
                     .row_buffer_size(SQLITE_WRITER_ROWS_IN_FLIGHT),
@@ -138,16 +167,55 @@ fn options(url: &str, max_connections: u32, sync: SqliteSync, cache_kib: Option<
 
 /// A transaction that holds the SQLite writer slot, if any, until it ends.
 pub struct WriteTxn {
+    /// On a SQLite file, the writer connection's own handle, where `Rows` statements
+    /// run. Declared first: dropped (its statements finalized) before `txn` ends.
+    sqlite: Option<std::sync::Mutex<rusqlite::Connection>>,
     txn: DatabaseTransaction,
     _guard: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTxn {
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
+        let WriteTxn { sqlite, txn, _guard } = self;
+        drop(sqlite);
+        txn.commit().await
     }
     pub async fn rollback(self) -> Result<(), DbErr> {
-        self.txn.rollback().await
+        let WriteTxn { sqlite, txn, _guard } = self;
+        drop(sqlite);
+        txn.rollback().await
+    }
+
+    fn sqlite(&self) -> Option<std::sync::MutexGuard<'_, rusqlite::Connection>> {
+        // A panic while it was held leaves the connection as usable as before.
+        self.sqlite.as_ref().map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
+
+impl Rows for WriteTxn {
+    fn backend(&self) -> DbBackend {
+        self.txn.get_database_backend()
+    }
+
+    fn statements_are_cheap(&self) -> bool {
+        self.sqlite.is_some()
+    }
+
+    async fn read<T: Send, F>(&self, stmt: Statement, each: F) -> Result<Vec<T>, DbErr>
+    where
+        F: FnMut(&dyn Row) -> Result<T, DbErr> + Send,
+    {
+        if let Some(conn) = self.sqlite() {
+            return rows::read_sqlite(&conn, &stmt, each);
+        }
+        self.txn.read(stmt, each).await
+    }
+
+    async fn run(&self, stmt: Statement) -> Result<u64, DbErr> {
+        if let Some(conn) = self.sqlite() {
+            return rows::run_sqlite(&conn, &stmt);
+        }
+        self.txn.run(stmt).await
     }
 }
 
@@ -185,9 +253,17 @@ pub fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
+/// How many rows a multi-row write puts in one statement: `many`, or one where
+/// statements are cheap (`Rows::statements_are_cheap`), since a one-row statement's
+/// text recurs and is parsed once.
+pub fn rows_per_statement(conn: &impl Rows, many: usize) -> usize {
+    if conn.statements_are_cheap() { 1 } else { many }
+}
+
 /// Whether an error is a unique-constraint violation (same meaning on both backends).
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+        || matches!(err, DbErr::Exec(sea_orm::RuntimeErr::Internal(m)) if m.starts_with(rows::UNIQUE_VIOLATION))
 }
 
 pub async fn query_scalar_i64(conn: &impl ConnectionTrait, stmt: Statement) -> Result<Option<i64>, DbErr> {

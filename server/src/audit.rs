@@ -145,9 +145,9 @@ const COLUMNS: [&str; 13] = [
 /// Rows per INSERT: 13 parameters each, far below either backend's limit.
 pub const ROWS_PER_STATEMENT: usize = 1000;
 
-pub async fn record(conn: &impl ConnectionTrait, entries: &[AuditEntry]) -> Result<(), DbErr> {
+pub async fn record(conn: &impl crate::db::Rows, entries: &[AuditEntry]) -> Result<(), DbErr> {
     let now = Utc::now();
-    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+    for chunk in entries.chunks(crate::db::rows_per_statement(conn, ROWS_PER_STATEMENT)) {
         let mut insert = Query::insert();
         insert.into_table(Alias::new("audit_log")).columns(COLUMNS.map(Alias::new));
         for e in chunk {
@@ -170,7 +170,7 @@ pub async fn record(conn: &impl ConnectionTrait, entries: &[AuditEntry]) -> Resu
             ];
             insert.values(row.map(Into::into)).map_err(|e| DbErr::Custom(e.to_string()))?;
         }
-        conn.execute(&insert).await?;
+        conn.run(conn.backend().build(&insert)).await?;
     }
     Ok(())
 }

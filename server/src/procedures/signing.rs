@@ -586,13 +586,6 @@ async fn set_frozen_level(txn: &WriteTxn, case_id: &str, level: Option<&str>) ->
     .map(|_| ())
 }
 
-#[derive(FromQueryResult)]
-struct FrozenRow {
-    household_id: String,
-    frozen_level: Option<String>,
-    step: Option<String>,
-}
-
 pub async fn frozen_level(conn: &impl ConnectionTrait, case_id: &str) -> Result<Option<Level>, DbErr> {
     let row = conn
         .query_one_raw(sql(
@@ -616,7 +609,7 @@ pub async fn frozen_level(conn: &impl ConnectionTrait, case_id: &str) -> Result<
 /// assessment is the village team's own step, where it must be able to correct what the
 /// 入户核实 and the 比对 found (issue 11 item 2). Officers stay frozen out.
 pub async fn households_frozen_levels(
-    conn: &impl ConnectionTrait,
+    conn: &impl jingzhun_db::Rows,
     household_ids: &[String],
 ) -> Result<std::collections::HashMap<String, Level>, DbErr> {
     let mut highest = std::collections::HashMap::new();
@@ -626,12 +619,17 @@ pub async fn households_frozen_levels(
             crate::db::placeholders(chunk.len())
         );
         let values = chunk.iter().map(|id| sea_orm::Value::from(id.as_str())).collect();
-        for row in FrozenRow::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await? {
-            if let Some(mut level) = row.frozen_level.as_deref().and_then(Level::parse) {
-                if row.step.as_deref() == Some(Step::VillageAssessment.code()) {
+        let rows = conn
+            .read(sql(conn.backend(), &text, values), |row| {
+                Ok((row.text_at(0)?.unwrap_or_default(), row.text_at(1)?, row.text_at(2)?))
+            })
+            .await?;
+        for (household_id, frozen_level, step) in rows {
+            if let Some(mut level) = frozen_level.as_deref().and_then(Level::parse) {
+                if step.as_deref() == Some(Step::VillageAssessment.code()) {
                     level = level.min(Level::Village);
                 }
-                let entry = highest.entry(row.household_id).or_insert(level);
+                let entry = highest.entry(household_id).or_insert(level);
                 *entry = (*entry).max(level);
             }
         }

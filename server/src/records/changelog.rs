@@ -78,15 +78,15 @@ pub struct LogEntry {
 /// transaction that appends them (every caller does): on PostgreSQL it is the
 /// provisional `-xid` (64 bits with its epoch, so never reused), replaced by a commit
 /// number by [`number_committed`] once the transaction has committed.
-pub async fn current_tx(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
-    let backend = conn.get_database_backend();
+pub async fn current_tx(conn: &impl crate::db::Rows) -> Result<i64, DbErr> {
+    let backend = conn.backend();
+    let scalar = |text: &str| conn.read(sql(backend, text, vec![]), |row| row.i64_at(0));
     if backend == DbBackend::Postgres {
-        let xid = crate::db::query_scalar_i64(conn, sql(backend, "SELECT pg_current_xact_id()::text::bigint", vec![]))
-            .await?;
+        let xid = scalar("SELECT pg_current_xact_id()::text::bigint").await?.pop().flatten();
         return xid.map(|xid| -xid).ok_or_else(|| DbErr::Custom("no transaction id".into()));
     }
     // After a compaction the log may be empty; counting must go on past the horizon.
-    let last = crate::db::query_scalar_i64(conn, sql(backend, "SELECT MAX(tx) FROM change_log", vec![])).await?;
+    let last = scalar("SELECT MAX(tx) FROM change_log").await?.pop().flatten();
     Ok(last.unwrap_or(0).max(horizon(conn).await?.tx) + 1)
 }
 
@@ -159,9 +159,9 @@ async fn unnumbered(conn: &impl ConnectionTrait) -> Result<bool, DbErr> {
 /// limit however many rows one transaction writes (M7 of the 2026-12 review).
 pub const ROWS_PER_STATEMENT: usize = 1000;
 
-pub async fn append(conn: &impl ConnectionTrait, tx: i64, entries: &[LogEntry]) -> Result<(), DbErr> {
+pub async fn append(conn: &impl crate::db::Rows, tx: i64, entries: &[LogEntry]) -> Result<(), DbErr> {
     let now = Utc::now();
-    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+    for chunk in entries.chunks(crate::db::rows_per_statement(conn, ROWS_PER_STATEMENT)) {
         let mut insert = Query::insert();
         insert.into_table(Alias::new("change_log")).columns(
             ["tx", "entity", "entity_id", "household_id", "region_code", "target_user", "op", "version", "at"]
@@ -181,7 +181,7 @@ pub async fn append(conn: &impl ConnectionTrait, tx: i64, entries: &[LogEntry]) 
             ];
             insert.values(row.map(Into::into)).map_err(|e| DbErr::Custom(e.to_string()))?;
         }
-        conn.execute(&insert).await?;
+        conn.run(conn.backend().build(&insert)).await?;
     }
     Ok(())
 }
@@ -259,14 +259,11 @@ pub async fn freshness(conn: &impl ConnectionTrait) -> Result<Freshness, DbErr> 
 const HORIZON_KEY: &str = "change_log_horizon";
 
 /// The oldest position a cursor may hold: rows before it were compacted away.
-pub async fn horizon(conn: &impl ConnectionTrait) -> Result<Position, DbErr> {
-    let backend = conn.get_database_backend();
-    let row =
-        conn.query_one_raw(sql(backend, "SELECT value FROM sync_meta WHERE key = ?", vec![HORIZON_KEY.into()])).await?;
-    let Some(row) = row else {
+pub async fn horizon(conn: &impl crate::db::Rows) -> Result<Position, DbErr> {
+    let stmt = sql(conn.backend(), "SELECT value FROM sync_meta WHERE key = ?", vec![HORIZON_KEY.into()]);
+    let Some(value) = conn.read(stmt, |row| row.text_at(0)).await?.pop().flatten() else {
         return Ok(Position::START);
     };
-    let value: String = row.try_get("", "value")?;
     let mut parts = value.split(':').map(|p| p.parse::<i64>().unwrap_or(0));
     Ok(Position { tx: parts.next().unwrap_or(0), seq: parts.next().unwrap_or(0) })
 }

@@ -16,9 +16,10 @@ pub mod side;
 
 use crate::db::{placeholders, sql};
 use chrono::Utc;
+use jingzhun_db::{Row, Rows};
 use jingzhun_mobile_api::fields::{EntitySpec, FieldKind, FieldSpec};
 use jingzhun_mobile_api::validate::{FieldValue, mask_bank_account};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
+use sea_orm::{ConnectionTrait, DbErr, Value};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
 
@@ -133,20 +134,16 @@ pub fn to_sql(kind: FieldKind, value: &FieldValue) -> Value {
 }
 
 /// A field's value from its column, the `at`th of the row (`select_list`'s order).
-fn read_field(row: &QueryResult, at: usize, field: &FieldSpec) -> Result<FieldValue, DbErr> {
+fn read_field(row: &dyn Row, at: usize, field: &FieldSpec) -> Result<FieldValue, DbErr> {
     Ok(match field.kind {
-        FieldKind::Int { .. } => row.try_get_by_index::<Option<i64>>(at)?.map_or(FieldValue::Null, FieldValue::Int),
-        FieldKind::Money => row.try_get_by_index::<Option<i64>>(at)?.map_or(FieldValue::Null, FieldValue::Money),
-        FieldKind::Decimal { .. } => {
-            row.try_get_by_index::<Option<i64>>(at)?.map_or(FieldValue::Null, FieldValue::Decimal)
-        }
-        FieldKind::BankAccount => {
-            row.try_get_by_index::<Option<String>>(at)?.map_or(FieldValue::Null, FieldValue::BankAccount)
-        }
-        FieldKind::Bool => row.try_get_by_index::<Option<bool>>(at)?.map_or(FieldValue::Null, FieldValue::Bool),
-        FieldKind::Date => row.try_get_by_index::<Option<String>>(at)?.map_or(FieldValue::Null, FieldValue::Date),
-        FieldKind::Uuid => row.try_get_by_index::<Option<String>>(at)?.map_or(FieldValue::Null, FieldValue::Uuid),
-        FieldKind::UuidList { .. } | FieldKind::Codes { .. } => match row.try_get_by_index::<Option<String>>(at)? {
+        FieldKind::Int { .. } => row.i64_at(at)?.map_or(FieldValue::Null, FieldValue::Int),
+        FieldKind::Money => row.i64_at(at)?.map_or(FieldValue::Null, FieldValue::Money),
+        FieldKind::Decimal { .. } => row.i64_at(at)?.map_or(FieldValue::Null, FieldValue::Decimal),
+        FieldKind::BankAccount => row.text_at(at)?.map_or(FieldValue::Null, FieldValue::BankAccount),
+        FieldKind::Bool => row.bool_at(at)?.map_or(FieldValue::Null, FieldValue::Bool),
+        FieldKind::Date => row.text_at(at)?.map_or(FieldValue::Null, FieldValue::Date),
+        FieldKind::Uuid => row.text_at(at)?.map_or(FieldValue::Null, FieldValue::Uuid),
+        FieldKind::UuidList { .. } | FieldKind::Codes { .. } => match row.text_at(at)? {
             Some(text) => FieldValue::List(serde_json::from_str(&text).unwrap_or_default()),
             None => FieldValue::List(Vec::new()),
         },
@@ -154,54 +151,41 @@ fn read_field(row: &QueryResult, at: usize, field: &FieldSpec) -> Result<FieldVa
         | FieldKind::Code { .. }
         | FieldKind::IdNumber
         | FieldKind::Phone
-        | FieldKind::RegionCode => {
-            row.try_get_by_index::<Option<String>>(at)?.map_or(FieldValue::Null, FieldValue::Text)
-        }
+        | FieldKind::RegionCode => row.text_at(at)?.map_or(FieldValue::Null, FieldValue::Text),
     })
 }
 
 /// A record from a row selected with `select_list`. Columns are taken by position: a
 /// push group reads a thousand records or more, and finding each column by name costs
 /// a search of the row's column names per field.
-fn read_record(row: &QueryResult, entity: &EntitySpec) -> Result<Record, DbErr> {
+fn read_record(row: &dyn Row, entity: &EntitySpec) -> Result<Record, DbErr> {
     const FIRST_FIELD: usize = 3;
-    let field_versions: String = row.try_get_by_index(2)?;
+    let field_versions = row.text_at(2)?.unwrap_or_default();
     let mut values = BTreeMap::new();
     for (i, field) in entity.fields.iter().enumerate() {
         values.insert(field.name, read_field(row, FIRST_FIELD + i, field)?);
     }
+    let missing = |column: &str| DbErr::Type(format!("{} without {column}", entity.table));
     Ok(Record {
-        id: row.try_get_by_index(0)?,
-        version: row.try_get_by_index(1)?,
+        id: row.text_at(0)?.ok_or_else(|| missing("id"))?,
+        version: row.i64_at(1)?.ok_or_else(|| missing("version"))?,
         field_versions: serde_json::from_str(&field_versions).unwrap_or_default(),
         values,
     })
 }
 
 /// Loads one record; `for_update` locks its row on PostgreSQL until the transaction ends.
-pub async fn load(
-    conn: &impl ConnectionTrait,
-    entity: &EntitySpec,
-    id: &str,
-    for_update: bool,
-) -> Result<Option<Record>, DbErr> {
-    let backend = conn.get_database_backend();
+pub async fn load(conn: &impl Rows, entity: &EntitySpec, id: &str, for_update: bool) -> Result<Option<Record>, DbErr> {
+    let backend = conn.backend();
     let lock = if for_update && backend == sea_orm::DbBackend::Postgres { " FOR UPDATE" } else { "" };
     let text = format!("SELECT {} FROM {} WHERE \"id\" = ?{lock}", select_list(entity), quoted(entity.table));
-    match conn.query_one_raw(sql(backend, &text, vec![id.into()])).await? {
-        Some(row) => Ok(Some(read_record(&row, entity)?)),
-        None => Ok(None),
-    }
+    Ok(conn.read(sql(backend, &text, vec![id.into()]), |row| read_record(row, entity)).await?.pop())
 }
 
 /// Loads the records with these ids in id order, locking their rows on PostgreSQL until
 /// the transaction ends. Taking locks in one order keeps two writers from deadlocking.
-pub async fn load_many_locked(
-    conn: &impl ConnectionTrait,
-    entity: &EntitySpec,
-    ids: &[String],
-) -> Result<Vec<Record>, DbErr> {
-    let backend = conn.get_database_backend();
+pub async fn load_many_locked(conn: &impl Rows, entity: &EntitySpec, ids: &[String]) -> Result<Vec<Record>, DbErr> {
+    let backend = conn.backend();
     let lock = if backend == sea_orm::DbBackend::Postgres { " FOR UPDATE" } else { "" };
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(1000) {
@@ -212,9 +196,7 @@ pub async fn load_many_locked(
             placeholders(chunk.len())
         );
         let values = chunk.iter().map(|k| Value::from(k.as_str())).collect();
-        for row in conn.query_all_raw(sql(backend, &text, values)).await? {
-            out.push(read_record(&row, entity)?);
-        }
+        out.extend(conn.read(sql(backend, &text, values), |row| read_record(row, entity)).await?);
     }
     Ok(out)
 }
@@ -252,9 +234,7 @@ async fn load_where(
             placeholders(chunk.len())
         );
         let values = chunk.iter().map(|k| Value::from(k.as_str())).collect();
-        for row in conn.query_all_raw(sql(backend, &text, values)).await? {
-            out.push(read_record(&row, entity)?);
-        }
+        out.extend(conn.read(sql(backend, &text, values), |row| read_record(row, entity)).await?);
     }
     Ok(out)
 }
@@ -290,12 +270,12 @@ pub async fn insert(conn: &impl ConnectionTrait, entity: &EntitySpec, record: &R
 
 /// Writes changed fields and the new version of a record.
 pub async fn update(
-    conn: &impl ConnectionTrait,
+    conn: &impl Rows,
     entity: &EntitySpec,
     record: &Record,
     changed: &[&'static FieldSpec],
 ) -> Result<(), DbErr> {
-    let backend = conn.get_database_backend();
+    let backend = conn.backend();
     let mut sets =
         vec!["\"version\" = ?".to_owned(), "\"field_versions\" = ?".to_owned(), "\"updated_at\" = ?".to_owned()];
     let mut values: Vec<Value> = vec![
@@ -309,22 +289,25 @@ pub async fn update(
     }
     values.push(record.id.as_str().into());
     let text = format!("UPDATE {} SET {} WHERE \"id\" = ?", quoted(entity.table), sets.join(", "));
-    conn.execute_raw(sql(backend, &text, values)).await.map(|_| ())
+    conn.run(sql(backend, &text, values)).await.map(|_| ())
 }
 
 /// Writes the changed fields and new versions of several records of one entity in one
 /// statement per hundred records (a push's change set often edits many members at
-/// once, and on SQLite each statement costs a hand-off to the driver's thread).
+/// once, and through sqlx each statement costs a hand-off to the driver's thread).
 /// Each record's own fields are set; a field another record changed is left as it is.
+/// Where statements are cheap, a statement a record: its text recurs, so it is parsed
+/// once.
 pub async fn update_many(
-    conn: &impl ConnectionTrait,
+    conn: &impl Rows,
     entity: &EntitySpec,
     updates: &[(&Record, &[&'static FieldSpec])],
 ) -> Result<(), DbErr> {
     const RECORDS_PER_STATEMENT: usize = 100;
-    let backend = conn.get_database_backend();
+    let backend = conn.backend();
     let now = Utc::now();
-    for chunk in updates.chunks(RECORDS_PER_STATEMENT) {
+    let per_statement = if conn.statements_are_cheap() { 1 } else { RECORDS_PER_STATEMENT };
+    for chunk in updates.chunks(per_statement) {
         if let [(record, changed)] = chunk {
             update(conn, entity, record, changed).await?;
             continue;
@@ -382,7 +365,7 @@ pub async fn update_many(
             sets.join(", "),
             placeholders(chunk.len())
         );
-        conn.execute_raw(sql(backend, &text, values)).await?;
+        conn.run(sql(backend, &text, values)).await?;
     }
     Ok(())
 }

@@ -11,8 +11,9 @@ use crate::auth::{Caller, Role};
 use crate::db::{placeholders, sql};
 use crate::error::Refusal;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use jingzhun_db::Rows;
 use jingzhun_mobile_api::errors::ErrorCode;
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,31 +94,31 @@ pub fn offline_edit_window(
     Ok(())
 }
 
-#[derive(FromQueryResult)]
-struct AssignmentEnd {
-    household_id: String,
-    end_date: Option<NaiveDate>,
-}
-
 /// The day the caller's latest assignment to each of these households ended (for
 /// households the caller is no longer assigned to).
 pub async fn assignment_end_dates(
-    conn: &impl ConnectionTrait,
+    conn: &impl Rows,
     officer_id: &str,
     household_ids: &[String],
 ) -> Result<HashMap<String, NaiveDate>, DbErr> {
+    let backend = conn.backend();
+    // As text on both backends (a SQLite date is text already).
+    let end_date =
+        if backend == DbBackend::Postgres { "to_char(MAX(end_date), 'YYYY-MM-DD')" } else { "MAX(end_date)" };
     let mut out = HashMap::new();
     for chunk in household_ids.chunks(500) {
         let text = format!(
-            "SELECT household_id, MAX(end_date) AS end_date FROM assignment WHERE officer_id = ? AND end_date IS NOT NULL \
+            "SELECT household_id, {end_date} FROM assignment WHERE officer_id = ? AND end_date IS NOT NULL \
              AND household_id IN ({}) GROUP BY household_id",
             placeholders(chunk.len())
         );
         let mut values: Vec<Value> = vec![officer_id.into()];
         values.extend(chunk.iter().map(|id| Value::from(id.as_str())));
-        for row in AssignmentEnd::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await? {
-            if let Some(end) = row.end_date {
-                out.insert(row.household_id, end);
+        let rows = conn.read(sql(backend, &text, values), |row| Ok((row.text_at(0)?, row.text_at(1)?))).await?;
+        for (household, end) in rows {
+            let end = end.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+            if let (Some(household), Some(end)) = (household, end) {
+                out.insert(household, end);
             }
         }
     }
@@ -133,15 +134,6 @@ pub async fn household_access(
 ) -> Result<Access, DbErr> {
     let households = [(household_id.to_owned(), region_code.to_owned())];
     Ok(households_access(conn, caller, &households).await?.remove(household_id).unwrap_or(Access::None))
-}
-
-/// Whether an officer's assignments to a household have all ended: `Some(0)` while one
-/// is open.
-#[derive(FromQueryResult)]
-struct AssignmentState {
-    officer_id: String,
-    household_id: String,
-    ended: Option<i32>,
 }
 
 /// How the caller may touch each of these (household id, village code) pairs, with one
@@ -164,7 +156,7 @@ pub async fn households_access(
 /// by (user id, household id): one assignment query for a whole group of pushes from
 /// many officers, instead of one per officer.
 pub async fn many_callers_access(
-    conn: &impl ConnectionTrait,
+    conn: &impl Rows,
     asks: &[(&Caller, &str, &str)],
 ) -> Result<HashMap<(String, String), Access>, DbErr> {
     let mut access = HashMap::with_capacity(asks.len());
@@ -190,18 +182,23 @@ pub async fn many_callers_access(
         let mut officers: Vec<&str> = chunk.iter().map(|(o, _)| *o).collect();
         officers.sort_unstable();
         officers.dedup();
+        // `ended` is 0 while one of the officer's assignments to the household is open.
         let text = format!(
-            "SELECT officer_id, household_id, MIN(CASE WHEN end_date IS NULL THEN 0 ELSE 1 END) AS ended FROM assignment \
-             WHERE officer_id IN ({}) AND household_id IN ({}) GROUP BY officer_id, household_id",
+            "SELECT officer_id, household_id, CAST(MIN(CASE WHEN end_date IS NULL THEN 0 ELSE 1 END) AS BIGINT) \
+             FROM assignment WHERE officer_id IN ({}) AND household_id IN ({}) GROUP BY officer_id, household_id",
             placeholders(officers.len()),
             placeholders(chunk.len())
         );
         let mut values: Vec<Value> = officers.iter().map(|o| Value::from(*o)).collect();
         values.extend(chunk.iter().map(|(_, h)| Value::from(*h)));
-        for row in AssignmentState::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await?
-        {
-            let Some(entry) = access.get_mut(&(row.officer_id, row.household_id)) else { continue };
-            match row.ended {
+        let rows = conn
+            .read(sql(conn.backend(), &text, values), |row| {
+                Ok((row.text_at(0)?.unwrap_or_default(), row.text_at(1)?.unwrap_or_default(), row.i64_at(2)?))
+            })
+            .await?;
+        for (officer, household, ended) in rows {
+            let Some(entry) = access.get_mut(&(officer, household)) else { continue };
+            match ended {
                 Some(0) => *entry = Access::Edit,
                 Some(_) if *entry == Access::None => *entry = Access::FormerOfficer,
                 _ => {}
@@ -213,14 +210,11 @@ pub async fn many_callers_access(
 
 /// The village of each of these households (absent: no such household), in a few
 /// queries however many there are: their ids and villages only, not whole records.
-pub async fn household_regions(
-    conn: &impl ConnectionTrait,
-    household_ids: &[String],
-) -> Result<HashMap<String, String>, DbErr> {
+pub async fn household_regions(conn: &impl Rows, household_ids: &[String]) -> Result<HashMap<String, String>, DbErr> {
     let mut ids = household_ids.to_vec();
     ids.sort();
     ids.dedup();
-    let backend = conn.get_database_backend();
+    let backend = conn.backend();
     let mut out = HashMap::with_capacity(ids.len());
     // Bounded IN lists, as `records::load_many`'s.
     for chunk in ids.chunks(1000) {
@@ -230,9 +224,9 @@ pub async fn household_regions(
             placeholders(chunk.len())
         );
         let values = chunk.iter().map(|id| Value::from(id.as_str())).collect();
-        for row in conn.query_all_raw(sql(backend, &text, values)).await? {
-            let region: Option<String> = row.try_get_by_index(1)?;
-            out.insert(row.try_get_by_index(0)?, region.unwrap_or_default());
+        let rows = conn.read(sql(backend, &text, values), |row| Ok((row.text_at(0)?, row.text_at(1)?))).await?;
+        for (id, region) in rows {
+            out.insert(id.unwrap_or_default(), region.unwrap_or_default());
         }
     }
     Ok(out)

@@ -119,7 +119,7 @@ struct OldValueRow {
 
 /// Which of these records have an open conflict.
 pub async fn records_with_open_conflicts(
-    conn: &impl ConnectionTrait,
+    conn: &impl jingzhun_db::Rows,
     ids: &[String],
 ) -> Result<std::collections::BTreeSet<String>, DbErr> {
     let mut out = std::collections::BTreeSet::new();
@@ -129,9 +129,7 @@ pub async fn records_with_open_conflicts(
             crate::db::placeholders(chunk.len())
         );
         let values = chunk.iter().map(|id| sea_orm::Value::from(id.as_str())).collect();
-        for row in conn.query_all_raw(sql(conn.get_database_backend(), &text, values)).await? {
-            out.insert(row.try_get::<String>("", "entity_id")?);
-        }
+        out.extend(conn.read(sql(conn.backend(), &text, values), |row| row.text_at(0)).await?.into_iter().flatten());
     }
     Ok(out)
 }

@@ -18,6 +18,7 @@ use super::conflicts;
 use super::receipts::{self, NewReceipt};
 use crate::audit::{self, AuditEntry};
 use crate::auth::Caller;
+use crate::db::Rows;
 use crate::procedures::{self, Level};
 use crate::records::changelog::{self, LogEntry};
 use crate::records::scope::{self, Access};
@@ -25,7 +26,7 @@ use crate::records::{self, Record};
 use chrono::NaiveDate;
 use jingzhun_mobile_api::fields::{self, FieldSpec};
 use jingzhun_mobile_api::wire::{ChangeSet, Op};
-use sea_orm::{DatabaseTransaction, DbErr};
+use sea_orm::DbErr;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Updated records not yet written, with the fields changed, by (entity, id).
@@ -70,7 +71,7 @@ impl GroupState {
     /// Reads what these change sets will touch, for all of them at once: the records
     /// they update or delete, which of those have open conflicts, their households and
     /// each caller's access to them.
-    pub async fn prefetch(&mut self, txn: &DatabaseTransaction, asks: &[(&Caller, &ChangeSet)]) -> Result<(), DbErr> {
+    pub async fn prefetch(&mut self, txn: &impl Rows, asks: &[(&Caller, &ChangeSet)]) -> Result<(), DbErr> {
         let mut wanted: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
         for (_, changeset) in asks {
             for change in changeset.changes.iter().filter(|c| c.op != Op::Create) {
@@ -109,7 +110,7 @@ impl GroupState {
     /// never wait on each other in a cycle), and whether each has an open conflict.
     pub async fn load_records(
         &mut self,
-        txn: &DatabaseTransaction,
+        txn: &impl Rows,
         wanted: BTreeMap<&'static str, Vec<String>>,
     ) -> Result<(), DbErr> {
         let mut loaded = Vec::new();
@@ -143,11 +144,7 @@ impl GroupState {
     /// Reads the villages and freezes of the households not read yet, and each
     /// caller's access to them (with when a former officer's assignment ended): a
     /// statement each for the whole group, whoever the callers are.
-    pub async fn load_households(
-        &mut self,
-        txn: &DatabaseTransaction,
-        asks: &[(&Caller, String)],
-    ) -> Result<(), DbErr> {
+    pub async fn load_households(&mut self, txn: &impl Rows, asks: &[(&Caller, String)]) -> Result<(), DbErr> {
         let mut missing: Vec<String> =
             asks.iter().map(|(_, h)| h).filter(|h| !self.households.contains_key(*h)).cloned().collect();
         missing.sort();
@@ -219,13 +216,13 @@ impl GroupState {
 
     /// Writes the updates held back so far, one statement per entity: before a change
     /// set that writes as it goes, and at the end of the group.
-    pub async fn write_held_updates(&mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    pub async fn write_held_updates(&mut self, txn: &impl Rows) -> Result<(), DbErr> {
         write_updates(txn, std::mem::take(&mut self.unwritten)).await
     }
 
     /// Writes everything held back when the group ends: the updates, the receipts, the
     /// change log and the audit entries.
-    pub async fn write_held(&mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    pub async fn write_held(&mut self, txn: &impl Rows) -> Result<(), DbErr> {
         self.write_held_updates(txn).await?;
         receipts::insert_many(txn, &std::mem::take(&mut self.receipts)).await?;
         if !self.log.is_empty() {
@@ -251,7 +248,7 @@ impl GroupState {
 }
 
 /// Writes updated records, one statement per entity (per hundred records).
-pub async fn write_updates(txn: &DatabaseTransaction, unwritten: Unwritten) -> Result<(), DbErr> {
+pub async fn write_updates(txn: &impl Rows, unwritten: Unwritten) -> Result<(), DbErr> {
     let mut by_entity: BTreeMap<&'static str, Vec<(&Record, &[&'static FieldSpec])>> = BTreeMap::new();
     for ((entity, _), (record, changed)) in &unwritten {
         by_entity.entry(entity).or_default().push((record, changed.as_slice()));

@@ -172,9 +172,9 @@ pub async fn insert(
 
 /// Stores the first answers to several change sets, a hundred to a statement (a push
 /// group's applied change sets together).
-pub async fn insert_many(conn: &impl ConnectionTrait, receipts: &[NewReceipt]) -> Result<(), DbErr> {
+pub async fn insert_many(conn: &impl crate::db::Rows, receipts: &[NewReceipt]) -> Result<(), DbErr> {
     let now = Utc::now();
-    for chunk in receipts.chunks(100) {
+    for chunk in receipts.chunks(crate::db::rows_per_statement(conn, 100)) {
         let text = format!(
             "INSERT INTO changeset_receipt (device_id, changeset_id, user_id, status, request, response, received_at) VALUES {}",
             vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
@@ -189,7 +189,7 @@ pub async fn insert_many(conn: &impl ConnectionTrait, receipts: &[NewReceipt]) -
             values.push(r.response.as_str().into());
             values.push(now.into());
         }
-        conn.execute_raw(sql(conn.get_database_backend(), &text, values)).await?;
+        conn.run(sql(conn.backend(), &text, values)).await?;
     }
     Ok(())
 }
