@@ -27,7 +27,12 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     // connection to a new SQLite file switches it to WAL, which fails while another
     // process is creating the file.
     let startup = crate::db::startup::StartupLock::acquire(&config.database_url).await.context("waiting to start")?;
-    let db = Db::connect_with(&config.database_url, config.max_connections, config.sqlite_synchronous)
+    let pool = if config.database_url.starts_with("sqlite") {
+        config.sqlite_readers.min(config.max_connections).max(1)
+    } else {
+        config.max_connections
+    };
+    let db = Db::connect_with(&config.database_url, pool, config.sqlite_synchronous)
         .await
         .context("connecting to the database")?;
     db.migrate().await.context("applying migrations")?;

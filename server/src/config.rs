@@ -12,6 +12,11 @@ pub struct Config {
     pub database_url: String,
     /// Largest connection pool; PostgreSQL servers cap connections, so keep it modest.
     pub max_connections: u32,
+    /// SQLite's reader connections (at most `max_connections`; the writer has its own).
+    /// Reads run in this process, on its cores: more readers only add page caches and
+    /// prepared statements, about 4 MB each once warm. With 16, `bench sync`'s 200 first
+    /// pulls took the server to 190 MB and 1.68 s; with 4, 116 MB and 1.42 s (BENCHMARKS.md).
+    pub sqlite_readers: u32,
     /// `full` (default): SQLite fsyncs every commit, so what a phone is told is applied
     /// survives a power loss. `normal` only for battery-backed storage (see BENCHMARKS.md).
     pub sqlite_synchronous: crate::db::SqliteSync,
@@ -209,6 +214,7 @@ impl std::fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("database_url", &without_password(&self.database_url))
             .field("max_connections", &self.max_connections)
+            .field("sqlite_readers", &self.sqlite_readers)
             .field("sqlite_synchronous", &self.sqlite_synchronous)
             .field("auth", &self.auth)
             .field("sync", &self.sync)
@@ -291,6 +297,7 @@ impl Config {
             .set_default("bind", "127.0.0.1:8080")?
             .set_default("database_url", "sqlite://jingzhun.db?mode=rwc")?
             .set_default("max_connections", 16)?
+            .set_default("sqlite_readers", 4)?
             .set_default("sqlite_synchronous", "full")?
             .set_default("auth.token_ttl_hours", 24 * 30)?
             .set_default("auth.login_user_failures", 5)?
