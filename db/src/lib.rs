@@ -20,6 +20,7 @@ use sea_orm::{
 use std::sync::Arc;
 use std::time::Duration;
 
+mod checkpoint;
 #[allow(unsafe_code)]
 mod raw;
 pub mod rows;
@@ -46,6 +47,8 @@ pub struct Db {
     writer: DatabaseConnection,
     /// The SQLite writer connection's handle, for statements run on it directly (`rows`).
     writer_handle: Option<raw::WriterHandle>,
+    /// Held while any clone of this `Db` lives: the checkpoint thread stops after it.
+    _alive: Arc<()>,
 }
 
 impl std::fmt::Debug for raw::WriterHandle {
@@ -73,10 +76,26 @@ impl Db {
     pub async fn connect_with(url: &str, max_connections: u32, sync: SqliteSync) -> Result<Db, DbErr> {
         let conn = Database::connect(options(url, max_connections, sync, None)).await?;
         if conn.get_database_backend() != DbBackend::Sqlite {
-            return Ok(Db { writer: conn.clone(), conn, sqlite_writer: None, writer_handle: None });
+            return Ok(Db {
+                writer: conn.clone(),
+                conn,
+                sqlite_writer: None,
+                writer_handle: None,
+                _alive: Arc::new(()),
+            });
         }
         // A second connection to `:memory:` would be another, empty, database.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let alive = Arc::new(());
+        if !in_memory {
+            let path = url
+                .parse::<sea_orm::sqlx::sqlite::SqliteConnectOptions>()
+                .map_err(|e| DbErr::Custom(format!("SQLite URL: {e}")))?
+                .get_filename()
+                .to_owned();
+            checkpoint::start(path, &alive)
+                .map_err(|e| DbErr::Custom(format!("starting the checkpoint thread: {e}")))?;
+        }
         let (writer, writer_handle) = if in_memory {
             (conn.clone(), None)
         } else {
@@ -86,7 +105,7 @@ impl Db {
             writer_options.map_sqlx_sqlite_pool_opts(move |pool| hooks.pool_options(pool));
             (Database::connect(writer_options).await?, Some(handle))
         };
-        Ok(Db { conn, writer, sqlite_writer: Some(Arc::new(Mutex::new(()))), writer_handle })
+        Ok(Db { conn, writer, sqlite_writer: Some(Arc::new(Mutex::new(()))), writer_handle, _alive: alive })
     }
 
     pub async fn migrate(&self) -> Result<(), DbErr> {
@@ -155,6 +174,8 @@ fn options(url: &str, max_connections: u32, sync: SqliteSync, cache_kib: Option<
                 // Serialized, because push groups also run statements on its handle
                 // from their own thread (`raw`).
                 Some(kib) => opts
+                    // Checkpoints are the checkpoint thread's (`checkpoint`).
+                    .pragma("wal_autocheckpoint", checkpoint::WRITER_CHECKPOINT_PAGES.to_string())
                     .serialized(true)
                     .pragma("cache_size", format!("-{kib}"))
                     .pragma("temp_store", "memory")

@@ -53,8 +53,9 @@ pub struct GroupState {
     pub access: HashMap<(String, String), Access>,
     /// When a former officer's assignment ended: (user id, household id).
     pub ended: HashMap<(String, String), NaiveDate>,
-    /// Updates of the change sets applied so far, not yet written.
-    pub unwritten: Unwritten,
+    /// Fields changed by the change sets applied so far and not yet written, by (entity,
+    /// id); the values are those of `records`, where each update left its record.
+    pub unwritten: BTreeMap<(&'static str, String), Vec<&'static FieldSpec>>,
     /// Receipts of the change sets applied so far, not yet written.
     pub receipts: Vec<NewReceipt>,
     /// Change-log rows and audit entries of the change sets applied so far (in a
@@ -200,14 +201,13 @@ impl GroupState {
     /// with the group's, its receipt, log and audit rows.
     pub fn hold(&mut self, unwritten: Unwritten, receipt: NewReceipt, log: Vec<LogEntry>, audit: Vec<AuditEntry>) {
         for (key, (record, changed)) in unwritten {
-            self.records.insert(key.clone(), record.clone());
-            let held = self.unwritten.entry(key).or_insert_with(|| (record.clone(), Vec::new()));
-            held.0 = record;
+            let held = self.unwritten.entry(key.clone()).or_default();
             for field in changed {
-                if !held.1.iter().any(|f| f.name == field.name) {
-                    held.1.push(field);
+                if !held.iter().any(|f| f.name == field.name) {
+                    held.push(field);
                 }
             }
+            self.records.insert(key, record);
         }
         self.receipts.push(receipt);
         self.log.extend(log);
@@ -217,7 +217,14 @@ impl GroupState {
     /// Writes the updates held back so far, one statement per entity: before a change
     /// set that writes as it goes, and at the end of the group.
     pub async fn write_held_updates(&mut self, txn: &impl Rows) -> Result<(), DbErr> {
-        write_updates(txn, std::mem::take(&mut self.unwritten)).await
+        let unwritten = std::mem::take(&mut self.unwritten);
+        let mut updates = Vec::with_capacity(unwritten.len());
+        for (key, changed) in &unwritten {
+            // `forget` runs only after the held updates are written.
+            let record = self.records.get(key).ok_or_else(|| DbErr::Custom(format!("held update of {key:?} lost")))?;
+            updates.push((key.0, record, changed.as_slice()));
+        }
+        write_many(txn, updates).await
     }
 
     /// Writes everything held back when the group ends: the updates, the receipts, the
@@ -249,9 +256,20 @@ impl GroupState {
 
 /// Writes updated records, one statement per entity (per hundred records).
 pub async fn write_updates(txn: &impl Rows, unwritten: Unwritten) -> Result<(), DbErr> {
+    write_many(
+        txn,
+        unwritten.iter().map(|((entity, _), (record, changed))| (*entity, record, changed.as_slice())).collect(),
+    )
+    .await
+}
+
+async fn write_many(
+    txn: &impl Rows,
+    updates: Vec<(&'static str, &Record, &[&'static FieldSpec])>,
+) -> Result<(), DbErr> {
     let mut by_entity: BTreeMap<&'static str, Vec<(&Record, &[&'static FieldSpec])>> = BTreeMap::new();
-    for ((entity, _), (record, changed)) in &unwritten {
-        by_entity.entry(entity).or_default().push((record, changed.as_slice()));
+    for (entity, record, changed) in updates {
+        by_entity.entry(entity).or_default().push((record, changed));
     }
     for (name, updates) in by_entity {
         if let Some(entity) = fields::entity(name) {
