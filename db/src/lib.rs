@@ -176,6 +176,7 @@ fn options(url: &str, max_connections: u32, sync: SqliteSync, cache_kib: Option<
                 Some(kib) => opts
                     // Checkpoints are the checkpoint thread's (`checkpoint`).
                     .pragma("wal_autocheckpoint", checkpoint::WRITER_CHECKPOINT_PAGES.to_string())
+                    .pragma("journal_size_limit", checkpoint::LOG_SIZE_LIMIT.to_string())
                     .serialized(true)
                     .pragma("cache_size", format!("-{kib}"))
                     .pragma("temp_store", "memory")
