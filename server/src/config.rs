@@ -348,6 +348,7 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../jingzhun.example.toml");
         let example = Config::load(Some(&path)).expect("jingzhun.example.toml loads");
         let defaults = Config::defaults().expect("defaults");
+        assert_eq!(example.sqlite_readers, defaults.sqlite_readers);
         assert_eq!(example.notices.page_cache_secs, defaults.notices.page_cache_secs);
         assert_eq!(example.schedule.digest, defaults.schedule.digest);
         assert_eq!(example.notify.sms_per_hour, defaults.notify.sms_per_hour);
