@@ -9,7 +9,9 @@
 //!
 //! Acknowledged means on disk on both backends: SQLite runs WAL with `synchronous=FULL`,
 //! so a commit is fsynced before a phone is told `applied` (with `NORMAL` a power loss
-//! may take back the last commits). BENCHMARKS.md gives what it costs.
+//! may take back the last commits). BENCHMARKS.md gives what it costs. A thread of its
+//! own copies SQLite's log back into the database file (`checkpoint`), and a write
+//! transaction's `Rows` statements run on the writer's own handle (`rows`, `raw`).
 
 use jingzhun_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -19,13 +21,13 @@ use sea_orm::{
 };
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 mod checkpoint;
 #[allow(unsafe_code)]
 mod raw;
 pub mod rows;
 pub use rows::{Row, Rows};
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// How SQLite commits: `Full` fsyncs every commit (the default: acknowledged means on
 /// disk); `Normal` only at checkpoints, for a machine with battery-backed storage.
@@ -51,11 +53,6 @@ pub struct Db {
     _alive: Arc<()>,
 }
 
-impl std::fmt::Debug for raw::WriterHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("WriterHandle")
-    }
-}
 
 /// The SQLite writer's page cache, in KiB (SQLite's default is 2 MiB a connection).
 const SQLITE_WRITER_CACHE_KIB: i64 = 32 * 1024;
@@ -172,12 +169,12 @@ fn options(url: &str, max_connections: u32, sync: SqliteSync, cache_kib: Option<
                 // holds it back every 50). Statement journals (each multi-row write in a
                 // transaction keeps one) stay in memory instead of a temporary file.
                 // Serialized, because push groups also run statements on its handle
-                // from their own thread (`raw`).
+                // from their own thread (`raw`). Checkpoints are the checkpoint
+                // thread's (`checkpoint`).
                 Some(kib) => opts
-                    // Checkpoints are the checkpoint thread's (`checkpoint`).
+                    .serialized(true)
                     .pragma("wal_autocheckpoint", checkpoint::WRITER_CHECKPOINT_PAGES.to_string())
                     .pragma("journal_size_limit", checkpoint::LOG_SIZE_LIMIT.to_string())
-                    .serialized(true)
                     .pragma("cache_size", format!("-{kib}"))
                     .pragma("temp_store", "memory")
                     .row_buffer_size(SQLITE_WRITER_ROWS_IN_FLIGHT),

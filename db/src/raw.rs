@@ -29,6 +29,12 @@ unsafe impl Send for Handle {}
 #[derive(Clone, Default)]
 pub(crate) struct WriterHandle(Arc<Mutex<Option<Handle>>>);
 
+impl std::fmt::Debug for WriterHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriterHandle")
+    }
+}
+
 impl WriterHandle {
     /// The writer's pool: one connection, kept open, its handle recorded.
     pub(crate) fn pool_options(&self, options: PoolOptions<Sqlite>) -> PoolOptions<Sqlite> {
