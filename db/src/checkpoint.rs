@@ -6,9 +6,9 @@
 //! touches about that many, so nearly every group paid for a checkpoint, about half its
 //! commit (`bench sync`: 40–47 ms a commit against 21 ms without, BENCHMARKS.md). Here a
 //! connection of its own copies pages back while the writer goes on (a `PASSIVE`
-//! checkpoint takes no lock a writer needs), and once the log is long it waits for a
-//! moment when no reader needs it and has the next commit write from its start again
-//! (`RESTART`), so the log stays short. The file is reused, not truncated: appending to
+//! checkpoint takes no lock a writer needs), and once the log is long it looks for a
+//! moment when no writer nor reader needs it and has the next commit write from its
+//! start again (`RESTART`, tried without waiting), so the log stays short. The file is reused, not truncated: appending to
 //! a file that was just cut back cost a group more than overwriting it (p99 344–397
 //! against 281–295 ms); the writer's `journal_size_limit` cuts back a log that grew
 //! past the limit while readers held it.
@@ -47,8 +47,10 @@ pub(crate) fn start(path: PathBuf, alive: &Arc<()>) -> std::io::Result<()> {
                 return;
             }
         };
-        // A RESTART waits for readers still on the log; they are short.
-        if let Err(err) = conn.busy_timeout(Duration::from_secs(5)) {
+        // Never wait: a RESTART that waited for readers held the writer back meanwhile
+        // (25 ms to 1 s a time in `bench sync`); one that cannot run now is tried again
+        // in the next round.
+        if let Err(err) = conn.busy_timeout(Duration::ZERO) {
             tracing::warn!(error = %err, "checkpoint thread: busy timeout not set");
         }
         let mut last = 0;
@@ -77,7 +79,9 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
     // (busy, pages in the log, pages copied back)
     let log: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))?;
     if log > RESTART_PAGES {
-        conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0))?;
+        let started = std::time::Instant::now();
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get(0))?;
+        tracing::debug!(pages = log, busy, ms = started.elapsed().as_secs_f64() * 1e3, "log restart");
     }
     Ok(log)
 }

@@ -53,7 +53,6 @@ pub struct Db {
     _alive: Arc<()>,
 }
 
-
 /// The SQLite writer's page cache, in KiB (SQLite's default is 2 MiB a connection).
 const SQLITE_WRITER_CACHE_KIB: i64 = 32 * 1024;
 
