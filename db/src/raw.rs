@@ -2,9 +2,11 @@
 //! runs on it through rusqlite (`rows`).
 //!
 //! Why using the handle sqlx opened is sound:
-//! - The writer's pool holds exactly one connection, and its hooks record that
-//!   connection's handle whenever it is opened or checked out; right after `BEGIN` the
-//!   slot names the connection the transaction holds.
+//! - The writer's pool holds exactly one connection, and its `after_connect` hook
+//!   records that connection's handle whenever one is opened. sqlx opens every
+//!   connection through that hook (a replacement for one it closed, too), so right after
+//!   `BEGIN` the slot names the connection the transaction holds. Recording it again at
+//!   each checkout would cost a hand-off to sqlx's driver thread per write transaction.
 //! - A `WriteTxn` holds that checkout for its whole life, and the writer slot (`Db`)
 //!   admits one transaction at a time: the handle is open and nobody else's.
 //! - The connection is opened in SQLite's serialized mode (`SQLITE_OPEN_FULLMUTEX`):
@@ -25,7 +27,7 @@ struct Handle(NonNull<rusqlite::ffi::sqlite3>);
 // SAFETY: a pointer to a connection opened in serialized mode, used only as above.
 unsafe impl Send for Handle {}
 
-/// Where the writer pool's hooks record the handle of its one connection.
+/// Where the writer pool's hook records the handle of its one connection.
 #[derive(Clone, Default)]
 pub(crate) struct WriterHandle(Arc<Mutex<Option<Handle>>>);
 
@@ -38,20 +40,13 @@ impl std::fmt::Debug for WriterHandle {
 impl WriterHandle {
     /// The writer's pool: one connection, kept open, its handle recorded.
     pub(crate) fn pool_options(&self, options: PoolOptions<Sqlite>) -> PoolOptions<Sqlite> {
-        let (opened, acquired) = (self.clone(), self.clone());
-        options
-            .max_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .test_before_acquire(false)
-            .after_connect(move |conn, _| {
+        let opened = self.clone();
+        options.max_connections(1).idle_timeout(None).max_lifetime(None).test_before_acquire(false).after_connect(
+            move |conn, _| {
                 let slot = opened.clone();
                 Box::pin(async move { slot.record(conn).await })
-            })
-            .before_acquire(move |conn, _| {
-                let slot = acquired.clone();
-                Box::pin(async move { slot.record(conn).await.map(|()| true) })
-            })
+            },
+        )
     }
 
     async fn record(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
@@ -66,8 +61,8 @@ impl WriterHandle {
     pub(crate) fn lend_to(&self, _txn: &sea_orm::DatabaseTransaction) -> Option<rusqlite::Connection> {
         let slot = self.0.lock().ok()?;
         let handle = slot.as_ref()?;
-        // SAFETY: `txn` holds the writer pool's one connection, whose handle the hooks
-        // recorded when it was checked out for `txn` (see the module's comment);
+        // SAFETY: `txn` holds the writer pool's one connection, whose handle the hook
+        // recorded when it was opened (see the module's comment);
         // `from_handle` leaves the connection open when the rusqlite side is dropped.
         unsafe { rusqlite::Connection::from_handle(handle.0.as_ptr()) }.ok()
     }
