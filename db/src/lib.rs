@@ -27,7 +27,7 @@ mod checkpoint;
 #[allow(unsafe_code)]
 mod raw;
 pub mod rows;
-pub use rows::{Row, Rows};
+pub use rows::{Row, Rows, query_scalar_i64, query_scalar_text};
 
 /// How SQLite commits: `Full` fsyncs every commit (the default: acknowledged means on
 /// disk); `Normal` only at checkpoints, for a machine with battery-backed storage.
@@ -282,13 +282,6 @@ pub fn rows_per_statement(conn: &impl Rows, many: usize) -> usize {
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
         || matches!(err, DbErr::Exec(sea_orm::RuntimeErr::Internal(m)) if m.starts_with(rows::UNIQUE_VIOLATION))
-}
-
-pub async fn query_scalar_i64(conn: &impl ConnectionTrait, stmt: Statement) -> Result<Option<i64>, DbErr> {
-    match conn.query_one_raw(stmt).await? {
-        Some(row) => row.try_get_by_index::<Option<i64>>(0),
-        None => Ok(None),
-    }
 }
 
 /// A `LIKE … ESCAPE '\'` pattern matching `text` anywhere: `%` and `_` the user typed are

@@ -81,6 +81,18 @@ impl<C: ConnectionTrait + Sync> Rows for C {
     }
 }
 
+/// The first column of a query's first row as a number; `None` when there is no row
+/// or the value is NULL.
+pub async fn query_scalar_i64(conn: &impl Rows, stmt: Statement) -> Result<Option<i64>, DbErr> {
+    Ok(conn.read(stmt, |row| row.i64_at(0)).await?.into_iter().next().flatten())
+}
+
+/// The first column of a query's first row as text; `None` when there is no row or the
+/// value is NULL.
+pub async fn query_scalar_text(conn: &impl Rows, stmt: Statement) -> Result<Option<String>, DbErr> {
+    Ok(conn.read(stmt, |row| row.text_at(0)).await?.into_iter().next().flatten())
+}
+
 /// Runs a query on a rusqlite connection (the statement prepared once per transaction).
 pub(crate) fn read_sqlite<T>(
     conn: &rusqlite::Connection,

@@ -80,13 +80,13 @@ pub struct LogEntry {
 /// number by [`number_committed`] once the transaction has committed.
 pub async fn current_tx(conn: &impl crate::db::Rows) -> Result<i64, DbErr> {
     let backend = conn.backend();
-    let scalar = |text: &str| conn.read(sql(backend, text, vec![]), |row| row.i64_at(0));
+    let scalar = |text: &str| crate::db::query_scalar_i64(conn, sql(backend, text, vec![]));
     if backend == DbBackend::Postgres {
-        let xid = scalar("SELECT pg_current_xact_id()::text::bigint").await?.pop().flatten();
+        let xid = scalar("SELECT pg_current_xact_id()::text::bigint").await?;
         return xid.map(|xid| -xid).ok_or_else(|| DbErr::Custom("no transaction id".into()));
     }
     // After a compaction the log may be empty; counting must go on past the horizon.
-    let last = scalar("SELECT MAX(tx) FROM change_log").await?.pop().flatten();
+    let last = scalar("SELECT MAX(tx) FROM change_log").await?;
     Ok(last.unwrap_or(0).max(horizon(conn).await?.tx) + 1)
 }
 
@@ -261,7 +261,7 @@ const HORIZON_KEY: &str = "change_log_horizon";
 /// The oldest position a cursor may hold: rows before it were compacted away.
 pub async fn horizon(conn: &impl crate::db::Rows) -> Result<Position, DbErr> {
     let stmt = sql(conn.backend(), "SELECT value FROM sync_meta WHERE key = ?", vec![HORIZON_KEY.into()]);
-    let Some(value) = conn.read(stmt, |row| row.text_at(0)).await?.pop().flatten() else {
+    let Some(value) = crate::db::query_scalar_text(conn, stmt).await? else {
         return Ok(Position::START);
     };
     let mut parts = value.split(':').map(|p| p.parse::<i64>().unwrap_or(0));
