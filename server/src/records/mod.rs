@@ -217,12 +217,12 @@ pub async fn load_by_households(
 }
 
 async fn load_where(
-    conn: &impl ConnectionTrait,
+    conn: &impl Rows,
     entity: &EntitySpec,
     column: &str,
     keys: &[String],
 ) -> Result<Vec<Record>, DbErr> {
-    let backend = conn.get_database_backend();
+    let backend = conn.backend();
     let mut out = Vec::with_capacity(keys.len());
     // Bounded IN lists: SQLite allows at most 32766 parameters, PostgreSQL 65535.
     for chunk in keys.chunks(1000) {

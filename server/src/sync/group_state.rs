@@ -214,7 +214,8 @@ impl GroupState {
         self.audit.extend(audit);
     }
 
-    /// Writes the updates held back so far, one statement per entity: before a change
+    /// Writes the updates held back so far (one statement per entity, or per record
+    /// where statements are cheap: `write_many`): before a change
     /// set that writes as it goes, and at the end of the group.
     pub async fn write_held_updates(&mut self, txn: &impl Rows) -> Result<(), DbErr> {
         let unwritten = std::mem::take(&mut self.unwritten);
@@ -254,7 +255,8 @@ impl GroupState {
     }
 }
 
-/// Writes updated records, one statement per entity (per hundred records).
+/// Writes updated records: one statement per entity (per hundred records), or one per
+/// record where statements are cheap (`records::update_many`).
 pub async fn write_updates(txn: &impl Rows, unwritten: Unwritten) -> Result<(), DbErr> {
     write_many(
         txn,

@@ -341,73 +341,100 @@ const LOG_COLUMNS: &str = "tx, seq, entity, entity_id, household_id, op, version
 /// none inside another, and an officer's household that is also in a region read comes
 /// through that region's part only.
 pub fn log_statement(backend: DbBackend, scope: &LogScope, after: Position, upto: Position, limit: u64) -> Statement {
-    if backend == DbBackend::Postgres {
-        return log_statement_postgres(scope, after, upto, limit);
-    }
-    // `tx >= ?` is the range an index walks; the rest trims the cursor's own transaction.
-    let position = "tx >= ? AND (tx > ? OR seq > ?) AND tx <= ? AND (tx < ? OR seq <= ?)";
     let limit = limit.min(i64::MAX as u64) as i64;
-    // (index, condition, values) of each part.
-    let mut parts: Vec<(&str, String, Vec<Value>)> = Vec::new();
-    parts.push(("change_log_target", "target_user = ?".to_owned(), vec![scope.user_id.as_str().into()]));
-    if scope.officer {
-        let mut values: Vec<Value> = vec![scope.user_id.as_str().into()];
-        let mut condition =
-            "household_id IN (SELECT household_id FROM assignment WHERE officer_id = ? AND end_date IS NULL) \
-             AND COALESCE(target_user, '') = ''"
-                .to_owned();
-        for prefix in &scope.prefixes {
-            let region = scope::region_condition("region_code", prefix, &mut values);
-            condition.push_str(&format!(" AND (region_code IS NULL OR NOT ({region}))"));
+    // Both planners took `target_user IS NULL` for an equality on `change_log_target`
+    // and walked every row of the log that is not a scope event (all but a few) from
+    // the cursor: PostgreSQL whenever the tables had no statistics yet (366 ms for an
+    // officer's pull of the demo county after `bench sync`, 1.5 ms by household).
+    // Hence `COALESCE(target_user, '') = ''`, which no index serves, and on SQLite the
+    // part's index named (the test `pull_scope` checks both plans).
+    let from = |index: &str| match backend {
+        DbBackend::Sqlite => format!("change_log INDEXED BY {index}"),
+        _ => "change_log".to_owned(),
+    };
+    let mut parts = match backend {
+        DbBackend::Postgres => postgres_caller_parts(scope, after, upto, limit),
+        _ => {
+            let user: Vec<Value> = vec![scope.user_id.as_str().into()];
+            let mut parts =
+                vec![ranged_part(&from("change_log_target"), "target_user = ?", user.clone(), after, upto, limit)];
+            if scope.officer {
+                let mut values = user;
+                let outside = outside_regions_read(scope, &mut values);
+                let condition = format!(
+                    "household_id IN (SELECT household_id FROM assignment WHERE officer_id = ? AND end_date IS NULL) \
+                     AND COALESCE(target_user, '') = ''{outside}"
+                );
+                parts.push(ranged_part(&from("change_log_household"), &condition, values, after, upto, limit));
+            }
+            parts
         }
-        parts.push(("change_log_household", condition, values));
-    }
+    };
     for prefix in &scope.prefixes {
         let mut values = Vec::new();
         let region = scope::region_condition("region_code", prefix, &mut values);
-        parts.push(("change_log_region", format!("{region} AND COALESCE(target_user, '') = ''"), values));
+        let condition = format!("{region} AND COALESCE(target_user, '') = ''");
+        parts.push(ranged_part(&from("change_log_region"), &condition, values, after, upto, limit));
     }
     let mut text = String::new();
     let mut values: Vec<Value> = Vec::new();
-    for (i, (index, condition, part_values)) in parts.into_iter().enumerate() {
+    for (i, (part, part_values)) in parts.into_iter().enumerate() {
         if i > 0 {
             text.push_str(" UNION ALL ");
         }
-        // Both planners took `target_user IS NULL` for an equality on `change_log_target`
-        // and walked every row of the log that is not a scope event (all but a few) from
-        // the cursor: PostgreSQL whenever the tables had no statistics yet (366 ms for an
-        // officer's pull of the demo county after `bench sync`, 1.5 ms by household).
-        // Hence `COALESCE(target_user, '') = ''`, which no index serves, and on SQLite
-        // the part's index named (the test `pull_scope` checks both plans).
-        let from = match backend {
-            DbBackend::Sqlite => format!("change_log INDEXED BY {index}"),
-            _ => "change_log".to_owned(),
-        };
-        text.push_str(&format!(
-            "SELECT * FROM (SELECT {LOG_COLUMNS} FROM {from} WHERE {condition} AND {position} \
-             ORDER BY tx, seq LIMIT ?) AS part{i}"
-        ));
+        text.push_str(&format!("SELECT * FROM ({part}) AS part{i}"));
         values.extend(part_values);
-        values.extend([after.tx, after.tx, after.seq, upto.tx, upto.tx, upto.seq].map(Value::from));
-        values.push(limit.into());
     }
     text.push_str(" ORDER BY tx, seq LIMIT ?");
     values.push(limit.into());
     sql(backend, &text, values)
 }
 
-/// PostgreSQL's [`log_statement`]. The user's events and each of an officer's households
-/// are bounded by a row comparison that starts with the part's key
-/// (`(household_id, tx, seq) > (h, ?, ?)`), a range only that part's index can take, and
-/// the households are walked one by one (`LATERAL`). With `tx >= ?` the plan rested on
-/// `tx`'s statistics: taken while the rows still carried provisional numbers, or after an
-/// import and a few push groups, they say any later cursor matches nothing, and the
+/// One part of [`log_statement`]: a query and its values.
+type LogPart = (String, Vec<Value>);
+
+/// The log rows of `from` matching `condition` between the positions, in order, at most
+/// `limit`. `tx >= ?` is the range an index walks; the rest trims the cursor's own
+/// transaction and the upper bound's.
+fn ranged_part(
+    from: &str,
+    condition: &str,
+    mut values: Vec<Value>,
+    after: Position,
+    upto: Position,
+    limit: i64,
+) -> LogPart {
+    values.extend([after.tx, after.tx, after.seq, upto.tx, upto.tx, upto.seq].map(Value::from));
+    values.push(limit.into());
+    let text = format!(
+        "SELECT {LOG_COLUMNS} FROM {from} WHERE {condition} \
+         AND tx >= ? AND (tx > ? OR seq > ?) AND tx <= ? AND (tx < ? OR seq <= ?) ORDER BY tx, seq LIMIT ?"
+    );
+    (text, values)
+}
+
+/// ` AND …` leaving out the rows of the regions the caller reads, which their own parts
+/// serve: an officer's household inside one comes through that region's part only.
+fn outside_regions_read(scope: &LogScope, values: &mut Vec<Value>) -> String {
+    let mut outside = String::new();
+    for prefix in &scope.prefixes {
+        let region = scope::region_condition("region_code", prefix, values);
+        outside.push_str(&format!(" AND (region_code IS NULL OR NOT ({region}))"));
+    }
+    outside
+}
+
+/// PostgreSQL's parts of [`log_statement`] for the caller's own scope events and an
+/// officer's households. Each is bounded by a row comparison that starts with the part's
+/// key (`(household_id, tx, seq) > (h, ?, ?)`), a range only that part's index can take,
+/// and the households are walked one by one (`LATERAL`). With `tx >= ?` the plan rested
+/// on `tx`'s statistics: taken while the rows still carried provisional numbers, or after
+/// an import and a few push groups, they say any later cursor matches nothing, and the
 /// planner walked the whole log from the cursor by position (40–66 ms a page after
 /// `bench sync`, 1–3 ms by household).
-fn log_statement_postgres(scope: &LogScope, after: Position, upto: Position, limit: u64) -> Statement {
-    let limit = limit.min(i64::MAX as u64) as i64;
+fn postgres_caller_parts(scope: &LogScope, after: Position, upto: Position, limit: i64) -> Vec<LogPart> {
     let user = || Value::from(scope.user_id.as_str());
-    let mut parts: Vec<(String, Vec<Value>)> = vec![(
+    let mut parts: Vec<LogPart> = vec![(
         format!(
             "SELECT {LOG_COLUMNS} FROM change_log WHERE target_user = ? \
              AND (target_user, tx, seq) > (?, ?, ?) AND (target_user, tx, seq) <= (?, ?, ?) \
@@ -417,11 +444,7 @@ fn log_statement_postgres(scope: &LogScope, after: Position, upto: Position, lim
     )];
     if scope.officer {
         let mut values: Vec<Value> = vec![user(), after.tx.into(), after.seq.into(), upto.tx.into(), upto.seq.into()];
-        let mut outside = String::new();
-        for prefix in &scope.prefixes {
-            let region = scope::region_condition("region_code", prefix, &mut values);
-            outside.push_str(&format!(" AND (region_code IS NULL OR NOT ({region}))"));
-        }
+        let outside = outside_regions_read(scope, &mut values);
         values.extend([Value::from(limit), Value::from(limit)]);
         parts.push((
             format!(
@@ -437,31 +460,7 @@ fn log_statement_postgres(scope: &LogScope, after: Position, upto: Position, lim
             values,
         ));
     }
-    for prefix in &scope.prefixes {
-        let mut values = Vec::new();
-        let region = scope::region_condition("region_code", prefix, &mut values);
-        values.extend([after.tx, after.tx, after.seq, upto.tx, upto.tx, upto.seq].map(Value::from));
-        values.push(limit.into());
-        parts.push((
-            format!(
-                "SELECT {LOG_COLUMNS} FROM change_log WHERE {region} AND COALESCE(target_user, '') = '' \
-                 AND tx >= ? AND (tx > ? OR seq > ?) AND tx <= ? AND (tx < ? OR seq <= ?) ORDER BY tx, seq LIMIT ?"
-            ),
-            values,
-        ));
-    }
-    let mut text = String::new();
-    let mut values: Vec<Value> = Vec::new();
-    for (i, (part, part_values)) in parts.into_iter().enumerate() {
-        if i > 0 {
-            text.push_str(" UNION ALL ");
-        }
-        text.push_str(&format!("SELECT * FROM ({part}) AS part{i}"));
-        values.extend(part_values);
-    }
-    text.push_str(" ORDER BY tx, seq LIMIT ?");
-    values.push(limit.into());
-    sql(DbBackend::Postgres, &text, values)
+    parts
 }
 
 async fn read_log(

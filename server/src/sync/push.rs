@@ -571,7 +571,7 @@ impl<'a> Work<'a> {
         if self.direct { Ok(()) } else { Err(Failure::WritesAsItGoes) }
     }
 
-    /// Writes the updates held back so far, one statement per entity, before something
+    /// Writes the updates held back so far (`group_state::write_updates`), before something
     /// reads records again. Not `direct`, there may be none (of its own or the group's).
     async fn write_updates(&mut self, txn: &DatabaseTransaction) -> Result<(), Failure> {
         if !self.direct {
