@@ -218,7 +218,19 @@ async fn sqlite_template() -> &'static std::path::Path {
                 .await
                 .expect("create the SQLite template");
             db.migrate().await.expect("migrate the template");
-            // Closing the last connection checkpoints the WAL into the file, which is then whole.
+            // The migrations' pages go from the log (WAL) into the file, which is then
+            // whole: copied alone, it would miss them. Closing our connections would not
+            // do it (the writer's and the checkpoint thread's stay open), and a checkpoint
+            // already running answers busy at once.
+            use sea_orm::{ConnectionTrait, Statement};
+            let truncate = Statement::from_string(db.backend(), "PRAGMA wal_checkpoint(TRUNCATE)");
+            loop {
+                let row = db.conn.query_one_raw(truncate.clone()).await.expect("checkpoint").expect("a row");
+                if row.try_get_by_index::<i64>(0).expect("busy") == 0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
             let _ = db.conn.close().await;
             path
         })
