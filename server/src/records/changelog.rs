@@ -90,6 +90,56 @@ pub async fn current_tx(conn: &impl crate::db::Rows) -> Result<i64, DbErr> {
     Ok(last.unwrap_or(0).max(horizon(conn).await?.tx) + 1)
 }
 
+/// The `tx` for log rows a write transaction appends as the last thing before it
+/// commits; the caller commits right after (a push group does). On PostgreSQL the
+/// transaction takes its commit number now, under [`NUMBER_LOCK`] held until it
+/// commits, so numbers still become visible in their order; the rows it logged before
+/// under its provisional `-xid` (a case a change set opened) take the number too. Its
+/// rows then need no numbering after the commit, which rewrites every row in each of
+/// the log's indexes (`tx` is in all of them).
+///
+/// A writer never waits long for a number: when the lock stays taken (another group
+/// committing, or a numbering of a backlog, which can take seconds after an import) it
+/// logs under `-xid` as [`current_tx`] does, and a numbering serves it later. The lock
+/// is held only for the last statements and the commit; push groups are large and few
+/// (a handful a second), so they seldom meet here. Small transactions committing by the
+/// thousand would queue on it (BENCHMARKS.md "Commit order on PostgreSQL") and keep
+/// [`current_tx`]. Nothing done under the lock waits for a lock another writer holds:
+/// the holder appends new rows and renumbers its own; a numbering rewrites committed
+/// rows only.
+pub async fn commit_number(conn: &impl crate::db::Rows) -> Result<i64, DbErr> {
+    let backend = conn.backend();
+    if backend != DbBackend::Postgres {
+        return current_tx(conn).await;
+    }
+    let try_lock = || {
+        conn.read(sql(backend, "SELECT pg_try_advisory_xact_lock(?)", vec![NUMBER_LOCK.into()]), |row| row.bool_at(0))
+    };
+    let mut waits = COMMIT_NUMBER_WAITS_MS.iter();
+    loop {
+        if try_lock().await?.pop().flatten() == Some(true) {
+            let number = crate::db::query_scalar_i64(conn, sql(backend, "SELECT nextval('change_log_commit')", vec![]))
+                .await?
+                .ok_or_else(|| DbErr::Custom("no commit number".into()))?;
+            conn.run(sql(
+                backend,
+                "UPDATE change_log SET tx = ? WHERE tx = (SELECT -(pg_current_xact_id()::text::bigint))",
+                vec![number.into()],
+            ))
+            .await?;
+            return Ok(number);
+        }
+        match waits.next() {
+            Some(&ms) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+            None => return current_tx(conn).await,
+        }
+    }
+}
+
+/// The pauses between a writer's tries for [`NUMBER_LOCK`] (30 ms in all) before it
+/// logs under a provisional number instead: a push group holds the lock for a few ms.
+const COMMIT_NUMBER_WAITS_MS: [u64; 4] = [2, 4, 8, 16];
+
 /// The advisory lock a PostgreSQL numbering holds until it has committed, so that
 /// numberings run one at a time and each is visible before the next draws a number.
 pub const NUMBER_LOCK: i64 = 0x6a7a_636c;

@@ -15,9 +15,11 @@
 //! side by side. A change set in a savepoint of its own that PostgreSQL picks as a
 //! deadlock victim is rolled back to it and tried again in the lane's next group, after
 //! the locks are gone; a deadlock in what the group reads or writes for all its change
-//! sets rolls the group back, and it is applied again change set by change set. After
-//! each PostgreSQL group one background task numbers what committed
-//! (`changelog::number_committed`), so pulls find it numbered.
+//! sets rolls the group back, and it is applied again change set by change set. A
+//! PostgreSQL group's log rows take their commit number just before it commits
+//! (`changelog::commit_number`); after each group one background task numbers what
+//! other writers committed meanwhile (`changelog::number_committed`), so pulls find it
+//! numbered.
 
 use super::push::{self, Pending, Rules};
 use crate::auth::Caller;

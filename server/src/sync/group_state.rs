@@ -229,15 +229,17 @@ impl GroupState {
     }
 
     /// Writes everything held back when the group ends: the updates, the receipts, the
-    /// change log and the audit entries.
+    /// audit entries and, last, the change log under the group's commit number
+    /// (`changelog::commit_number`): the caller commits right after.
     pub async fn write_held(&mut self, txn: &impl Rows) -> Result<(), DbErr> {
         self.write_held_updates(txn).await?;
         receipts::insert_many(txn, &std::mem::take(&mut self.receipts)).await?;
+        audit::record(txn, &self.audit).await?;
         if !self.log.is_empty() {
-            let tx = changelog::current_tx(txn).await?;
+            let tx = changelog::commit_number(txn).await?;
             changelog::append(txn, tx, &self.log).await?;
         }
-        audit::record(txn, &self.audit).await
+        Ok(())
     }
 
     /// After a change set that wrote as it went, applied or rolled back: the records it

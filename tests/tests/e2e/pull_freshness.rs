@@ -10,7 +10,7 @@
 
 use crate::harness::*;
 use crate::on_both_backends;
-use jingzhun::records::changelog;
+use jingzhun::records::changelog::{self, LogEntry, LogOp};
 use jingzhun_mobile_api::client::Client;
 use jingzhun_mobile_api::wire::{ChangeSetStatus, Op, PullOp};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, Statement, TransactionTrait};
@@ -22,6 +22,7 @@ on_both_backends!(
     a_stranger_in_another_database_holds_no_pull_back,
     a_stranger_in_our_database_holds_no_pull_back,
     a_pull_says_behind_while_commits_wait_for_their_number,
+    a_push_group_numbers_its_log_rows_before_it_commits,
 );
 
 /// Two phones of the village team: `a` edits, `b` has pulled everything so far.
@@ -180,5 +181,61 @@ async fn a_pull_says_behind_while_commits_wait_for_their_number(backend: Backend
     let status = p.b.status().await.expect("status");
     assert_eq!((status.behind, status.retry_after), (false, None));
     assert_eq!(app.count("SELECT COUNT(*) FROM change_log WHERE tx < 0").await, 0);
+    let _ = conn.close().await;
+}
+
+/// Log rows as a push group writes them: some under the transaction's provisional
+/// number as it goes (a case a change set opened), the rest at the end under
+/// `commit_number`.
+async fn log_as_a_group(app: &TestApp, id: &str) -> i64 {
+    let entry = |suffix: &str| LogEntry {
+        entity: "household",
+        entity_id: format!("{id}-{suffix}"),
+        household_id: Some(id.to_owned()),
+        region_code: Some("320703001001".to_owned()),
+        target_user: None,
+        op: LogOp::Upsert,
+        version: 1,
+    };
+    let txn = app.state.db.begin_write().await.expect("begin");
+    let early = changelog::current_tx(&txn).await.expect("provisional number");
+    changelog::append(&txn, early, &[entry("early")]).await.expect("log as it goes");
+    let number = changelog::commit_number(&txn).await.expect("commit number");
+    changelog::append(&txn, number, &[entry("late")]).await.expect("log at the end");
+    txn.commit().await.expect("commit");
+    number
+}
+
+/// A push group's rows are numbered by the group itself, under the numbering lock
+/// held through its commit, and its earlier provisional rows with them: nothing is left
+/// for a numbering to rewrite. When the lock stays taken, the group does not wait for
+/// it: it logs under its provisional number, and a numbering serves it later.
+async fn a_push_group_numbers_its_log_rows_before_it_commits(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let number = log_as_a_group(&app, "free").await;
+    assert!(number > 0, "a final number: {number}");
+    if backend == Backend::Sqlite {
+        // Numbered before it commits anyway (one writer): only nothing provisional.
+        assert_eq!(app.count("SELECT COUNT(*) FROM change_log WHERE household_id = 'free' AND tx <= 0").await, 0);
+        return;
+    }
+    let under_number = format!("SELECT COUNT(*) FROM change_log WHERE household_id = 'free' AND tx = {number}");
+    assert_eq!(app.count(&under_number).await, 2, "both rows under the commit number");
+    assert_eq!(app.count("SELECT COUNT(*) FROM change_log WHERE tx < 0").await, 0, "nothing to number");
+
+    let conn = Database::connect(&app.database_url).await.expect("connect to our database");
+    let numbering = conn.begin().await.expect("begin");
+    numbering
+        .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({})", changelog::NUMBER_LOCK))
+        .await
+        .expect("hold the numbering lock");
+    let provisional = tokio::time::timeout(Duration::from_secs(10), log_as_a_group(&app, "held"))
+        .await
+        .expect("the group does not wait for the numbering");
+    assert!(provisional < 0, "a provisional number while the lock is taken: {provisional}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM change_log WHERE household_id = 'held' AND tx < 0").await, 2);
+    numbering.commit().await.expect("end the numbering");
+    assert_eq!(changelog::number_committed(&app.state.db).await.expect("number"), changelog::Freshness::CURRENT);
+    assert_eq!(app.count("SELECT COUNT(*) FROM change_log WHERE household_id = 'held' AND tx > 0").await, 2);
     let _ = conn.close().await;
 }
