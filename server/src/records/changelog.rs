@@ -95,8 +95,8 @@ pub async fn current_tx(conn: &impl crate::db::Rows) -> Result<i64, DbErr> {
 /// transaction takes its commit number now, under [`NUMBER_LOCK`] held until it
 /// commits, so numbers still become visible in their order; the rows it logged before
 /// under its provisional `-xid` (a case a change set opened) take the number too. Its
-/// rows then need no numbering after the commit, which rewrites every row in each of
-/// the log's indexes (`tx` is in all of them).
+/// rows then need no numbering after the commit, which rewrites every row with an entry in
+/// each of the log's six indexes (`tx` is in four of them, so no such update is HOT).
 ///
 /// A writer never waits long for a number: when the lock stays taken (other groups
 /// committing, or a numbering of a backlog, which can take seconds after an import) it

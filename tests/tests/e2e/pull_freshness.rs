@@ -141,9 +141,21 @@ async fn a_stranger_in_our_database_holds_no_pull_back(backend: Backend) {
     let _ = conn.close().await;
 }
 
+/// A numbering running, as far as anyone can tell: another connection to our database
+/// holds the numbering lock until the transaction returned ends.
+async fn numbering_runs(app: &TestApp) -> (DatabaseConnection, DatabaseTransaction) {
+    let conn = Database::connect(&app.database_url).await.expect("connect to our database");
+    let numbering = conn.begin().await.expect("begin");
+    numbering
+        .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({})", changelog::NUMBER_LOCK))
+        .await
+        .expect("hold the numbering lock");
+    (conn, numbering)
+}
+
 /// While a numbering runs (a test connection holds its lock), a phone's edit still
-/// commits at once, but no pull can number it: pulls say `behind` until the numbering
-/// ends, and the next pull serves the edit.
+/// commits within a quarter second, but no pull can number it: pulls say `behind`
+/// until the numbering ends, and the next pull serves the edit.
 async fn a_pull_says_behind_while_commits_wait_for_their_number(backend: Backend) {
     if backend == Backend::Sqlite {
         // One writer at a time, numbered before it commits: never behind (the other
@@ -156,14 +168,10 @@ async fn a_pull_says_behind_while_commits_wait_for_their_number(backend: Backend
     assert_eq!((page.behind, page.retry_after), (false, None), "nothing waits");
     let cursor = page.cursor;
 
-    let conn = Database::connect(&app.database_url).await.expect("connect to our database");
-    let numbering = conn.begin().await.expect("begin");
-    numbering
-        .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({})", changelog::NUMBER_LOCK))
-        .await
-        .expect("hold the numbering lock");
+    let (conn, numbering) = numbering_runs(&app).await;
 
-    // Writers never wait for a number: the edit is applied and acknowledged now.
+    // Writers wait for a number a quarter second at most: the edit is applied and
+    // acknowledged, under its provisional number.
     tokio::time::timeout(Duration::from_secs(10), edit(&p.a, p.household, 1, "13900000002"))
         .await
         .expect("the push is answered while a numbering runs");
@@ -223,12 +231,7 @@ async fn a_push_group_numbers_its_log_rows_before_it_commits(backend: Backend) {
     assert_eq!(app.count(&under_number).await, 2, "both rows under the commit number");
     assert_eq!(app.count("SELECT COUNT(*) FROM change_log WHERE tx < 0").await, 0, "nothing to number");
 
-    let conn = Database::connect(&app.database_url).await.expect("connect to our database");
-    let numbering = conn.begin().await.expect("begin");
-    numbering
-        .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({})", changelog::NUMBER_LOCK))
-        .await
-        .expect("hold the numbering lock");
+    let (conn, numbering) = numbering_runs(&app).await;
     let provisional = tokio::time::timeout(Duration::from_secs(10), log_as_a_group(&app, "held"))
         .await
         .expect("the group does not wait for the numbering");
