@@ -946,8 +946,25 @@ pub async fn run(
     if report.written {
         txn.commit().await.map_err(Refusal::internal)?;
         progress(Step::Committed);
+        analyze_imported(db).await;
     }
     Ok(report)
+}
+
+/// Statistics of the tables an import fills, taken now rather than when autovacuum
+/// comes round: a county's first import takes them from empty to many thousands of
+/// rows, and until then PostgreSQL plans a pull's member read as a scan of the whole
+/// table (the demo county's load does the same). Not the change log's: its rows carry
+/// provisional numbers until a pull numbers them, and statistics of those would tell
+/// the planner that any later cursor matches nothing. SQLite keeps none that we use.
+/// The import has committed, so a failure here is only logged.
+async fn analyze_imported(db: &Db) {
+    if !db.is_postgres() {
+        return;
+    }
+    if let Err(err) = db.conn.execute_unprepared("ANALYZE household, member, assignment").await {
+        tracing::warn!(error = %err, "statistics after a register import were not taken; autovacuum will take them");
+    }
 }
 
 /// The same import inside a transaction the caller holds and commits (the demo county
