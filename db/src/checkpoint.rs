@@ -8,10 +8,10 @@
 //! connection of its own copies pages back while the writer goes on (a `PASSIVE`
 //! checkpoint takes no lock a writer needs), and once the log is long it looks for a
 //! moment when no writer nor reader needs it and has the next commit write from its
-//! start again (`RESTART`, tried without waiting), so the log stays short. The file is reused, not truncated: appending to
-//! a file that was just cut back cost a group more than overwriting it (p99 344–397
-//! against 281–295 ms); the writer's `journal_size_limit` cuts back a log that grew
-//! past the limit while readers held it.
+//! start again (`RESTART`, tried without waiting), so the log stays short. The file is
+//! reused, not truncated: appending to a file that was just cut back cost a group more
+//! than overwriting it (p99 344–397 against 281–295 ms); the writer's
+//! `journal_size_limit` cuts back a log that grew past the limit while readers held it.
 //! The writer still checkpoints itself past [`WRITER_CHECKPOINT_PAGES`], should this
 //! thread be stopped or fall behind.
 //!

@@ -27,7 +27,7 @@ mod checkpoint;
 #[allow(unsafe_code)]
 mod raw;
 pub mod rows;
-pub use rows::{Row, Rows, query_scalar_i64, query_scalar_text};
+pub use rows::{Row, Rows, query_scalar_bool, query_scalar_i64, query_scalar_text};
 
 /// How SQLite commits: `Full` fsyncs every commit (the default: acknowledged means on
 /// disk); `Normal` only at checkpoints, for a machine with battery-backed storage.

@@ -93,6 +93,12 @@ pub async fn query_scalar_text(conn: &impl Rows, stmt: Statement) -> Result<Opti
     Ok(conn.read(stmt, |row| row.text_at(0)).await?.into_iter().next().flatten())
 }
 
+/// The first column of a query's first row as a yes or no; `None` when there is no row
+/// or the value is NULL.
+pub async fn query_scalar_bool(conn: &impl Rows, stmt: Statement) -> Result<Option<bool>, DbErr> {
+    Ok(conn.read(stmt, |row| row.bool_at(0)).await?.into_iter().next().flatten())
+}
+
 /// Runs a query on a rusqlite connection (the statement prepared once per transaction).
 pub(crate) fn read_sqlite<T>(
     conn: &rusqlite::Connection,

@@ -113,11 +113,12 @@ pub async fn commit_number(conn: &impl crate::db::Rows) -> Result<i64, DbErr> {
         return current_tx(conn).await;
     }
     let try_lock = || {
-        conn.read(sql(backend, "SELECT pg_try_advisory_xact_lock(?)", vec![NUMBER_LOCK.into()]), |row| row.bool_at(0))
+        let stmt = sql(backend, "SELECT pg_try_advisory_xact_lock(?)", vec![NUMBER_LOCK.into()]);
+        crate::db::query_scalar_bool(conn, stmt)
     };
     let mut waits = COMMIT_NUMBER_WAITS_MS.iter();
     loop {
-        if try_lock().await?.pop().flatten() == Some(true) {
+        if try_lock().await? == Some(true) {
             let number = crate::db::query_scalar_i64(conn, sql(backend, "SELECT nextval('change_log_commit')", vec![]))
                 .await?
                 .ok_or_else(|| DbErr::Custom("no commit number".into()))?;
